@@ -1,0 +1,21 @@
+"""An asyncio port of Khashmir, the Kademlia DHT of apt-p2p.
+
+It speaks apt-p2p's KRPC protocol exactly (bencoded dicts over UDP).  The
+public API is :class:`Node`, :class:`Lab`, :class:`Config`, the events of
+:mod:`dht.events` and the errors of :mod:`dht.errors`; see docs/dht-api.md.
+This package never imports Qt.
+"""
+
+from .actions import StoreResult
+from .config import Config
+from .contact import Contact
+from .khash import key_from_text
+from .lab import Lab
+from .node import BucketInfo, ContactInfo, Node
+from .stats import MethodStats, StatsSnapshot
+from .storage import StoredValueInfo
+
+__all__ = [
+    "BucketInfo", "Config", "Contact", "ContactInfo", "Lab", "MethodStats", "Node",
+    "StatsSnapshot", "StoreResult", "StoredValueInfo", "key_from_text",
+]

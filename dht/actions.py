@@ -1,0 +1,285 @@
+"""The lookups a node runs: find_node, find_value, get_value, store_value.
+
+Each drives a sans-IO :class:`~dht.lookup.Lookup` over the node's requests
+(apt-p2p called these "actions").  The local node is one of the initial
+candidates and is asked through its own handlers, so a node finds its own
+values and a store lands on it when it is among the closest.
+
+Soft timeouts: a request silent for longer than the node's soft timeout
+(derived from measured round-trip times) stops counting against
+CONCURRENT_REQS, so the lookup moves on; its answer is still used if it
+comes before KRPC_TIMEOUT and the lookup is still running.
+
+Each lookup reports its progress as LookupStarted, LookupQueried,
+LookupAnswered and LookupFinished events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from . import krpc
+from .contact import Contact
+from .errors import DHTError, KrpcError, RemoteProtocolError, RpcTimeout
+from .events import LookupAnswered, LookupFinished, LookupQueried, LookupStarted
+from .khash import distance
+from .lookup import Lookup
+
+if TYPE_CHECKING:
+    from .node import Node
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    """Which nodes accepted a store and which refused it (with the error)."""
+
+    key: bytes
+    accepted: list[Contact] = field(default_factory=list)
+    refused: list[tuple[Contact, str]] = field(default_factory=list)
+
+
+def _log2(a: bytes, b: bytes) -> float:
+    return float(distance(a, b).bit_length() - 1)
+
+
+class Progress:
+    """Emits one lookup's events (nothing when nobody listens)."""
+
+    def __init__(self, node: "Node", kind: str, target: bytes) -> None:
+        self.node = node
+        self.kind = kind
+        self.target = target
+        self.id = node.next_lookup_id()
+        self.start = time.monotonic()
+        self.queried = 0
+        self.bus = node.events
+        if self.bus.active:
+            self.bus.emit(LookupStarted(self.start, self.id, kind, target))
+
+    def queried_one(self, contact: Contact) -> None:
+        self.queried += 1
+        if self.bus.active:
+            self.bus.emit(
+                LookupQueried(time.monotonic(), self.id, contact, _log2(contact.id, self.target))
+            )
+
+    def outcome(self, contact: Contact, outcome: str, detail: str = "") -> None:
+        if self.bus.active:
+            now = time.monotonic()
+            self.bus.emit(
+                LookupAnswered(
+                    now, self.id, contact, _log2(contact.id, self.target), outcome,
+                    now - self.start, detail,
+                )
+            )
+
+    def finished(self, found: int) -> None:
+        if self.bus.active:
+            now = time.monotonic()
+            self.bus.emit(
+                LookupFinished(now, self.id, self.kind, self.target, now - self.start, self.queried, found)
+            )
+
+
+def _describe(exc: BaseException) -> tuple[str, str]:
+    if isinstance(exc, RpcTimeout):
+        return "timeout", str(exc)
+    if isinstance(exc, KrpcError):
+        return "error", str(exc)
+    return "error", str(exc) or type(exc).__name__
+
+
+async def iterate(
+    node: "Node",
+    target: bytes,
+    method: str,
+    progress: Progress,
+    on_answer: Callable[[Lookup, Contact, dict[bytes, Any]], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+    wake: asyncio.Event | None = None,
+) -> Lookup:
+    """Run one iterative find_node or find_value lookup to its end."""
+    cfg = node.config
+    arg = b"target" if method == "find_node" else b"key"
+    node.table.touch(target, time.monotonic())
+    lookup = Lookup(target, node.table.find_nodes(target) + [node.contact], cfg.K, cfg.CONCURRENT_REQS)
+    wake = wake or asyncio.Event()
+    closed = False
+    timers: list[asyncio.TimerHandle] = []
+    loop = asyncio.get_running_loop()
+
+    def settle(contact: Contact, fut: asyncio.Future[dict[bytes, Any]]) -> None:
+        if closed:
+            if not fut.cancelled():
+                fut.exception()
+            return
+        exc = fut.exception() if not fut.cancelled() else asyncio.CancelledError()
+        if exc is None:
+            values = fut.result()
+            try:
+                nodes = [Contact.from_compact(n) for n in krpc.response_nodes(values)]
+                token = values.get(b"token") if method == "find_node" else None
+                num = krpc.response_int(values, b"num") if method == "find_value" else 0
+                if token is not None and not isinstance(token, bytes):
+                    raise RemoteProtocolError("token must be a string")
+            except RemoteProtocolError as bad:
+                lookup.failed(contact)
+                progress.outcome(contact, "error", str(bad))
+            else:
+                lookup.answered(contact, nodes, token, num)
+                progress.outcome(contact, "values" if num > 0 else "answered")
+                if on_answer is not None:
+                    on_answer(lookup, contact, values)
+        else:
+            lookup.failed(contact)
+            outcome, detail = _describe(exc)
+            progress.outcome(contact, outcome, detail)
+        wake.set()
+
+    def slow(contact: Contact, soft: float) -> None:
+        if closed:
+            return
+        cand = lookup.candidates.get(contact.id)
+        if cand is not None and cand.state == "active":
+            lookup.soft_timeout(contact)
+            progress.outcome(contact, "timeout", f"no answer in {soft * 1000:.0f} ms, moving on")
+            wake.set()
+
+    try:
+        while True:
+            for contact in lookup.next_queries():
+                soft = node.soft_timeout()
+                try:
+                    fut = node.request(contact, method, {b"id": node.id, arg: target}, soft)
+                except DHTError as exc:
+                    lookup.failed(contact)
+                    progress.outcome(contact, *_describe(exc))
+                    continue
+                progress.queried_one(contact)
+                fut.add_done_callback(lambda f, c=contact: settle(c, f))
+                if not fut.done():
+                    timers.append(loop.call_later(soft, slow, contact, soft))
+            if lookup.finished or (stop is not None and stop()):
+                break
+            wake.clear()
+            await wake.wait()
+    finally:
+        closed = True
+        for timer in timers:
+            timer.cancel()
+    return lookup
+
+
+async def find_node(node: "Node", target: bytes, kind: str = "find_node") -> Lookup:
+    progress = Progress(node, kind, target)
+    lookup = await iterate(node, target, "find_node", progress)
+    if kind == "find_node":
+        progress.finished(len(lookup.closest_answered()))
+    return lookup
+
+
+async def find_value(node: "Node", key: bytes) -> Lookup:
+    progress = Progress(node, "find_value", key)
+    lookup = await iterate(node, key, "find_value", progress)
+    progress.finished(len(lookup.with_values()))
+    return lookup
+
+
+async def get_value(node: "Node", key: bytes) -> list[bytes]:
+    """Values for ``key``: local ones, then from the nodes that hold some.
+
+    A find_value lookup runs; each responder reporting values is asked for
+    them at once (get_value), as RETRIEVE_VALUES says: 0 all values from
+    every holder, n > 0 up to n values, n < 0 up to -n values from the
+    closest STORE_REDUNDANCY holders.  The lookup ends when it converges, or
+    as soon as a holder has answered with values and no get is outstanding.
+    """
+    cfg = node.config
+    progress = Progress(node, "get_value", key)
+    found: dict[bytes, None] = dict.fromkeys(node.store.values(key))
+    retrieve = cfg.RETRIEVE_VALUES
+    limit = abs(retrieve) if retrieve else None
+    max_holders = cfg.STORE_REDUNDANCY if retrieve < 0 else None
+    asked: set[bytes] = set()
+    gets: set[asyncio.Future[dict[bytes, Any]]] = set()
+    answered_with_values = 0
+    done_event = asyncio.Event()
+    wake = asyncio.Event()
+
+    def got_values(contact: Contact, fut: asyncio.Future[dict[bytes, Any]]) -> None:
+        nonlocal answered_with_values
+        gets.discard(fut)
+        if fut.cancelled():
+            return
+        exc = fut.exception()
+        if exc is not None:
+            progress.outcome(contact, *_describe(exc))
+        else:
+            try:
+                values = krpc.response_values(fut.result())
+            except RemoteProtocolError as bad:
+                progress.outcome(contact, "error", str(bad))
+            else:
+                answered_with_values += 1
+                for v in values:
+                    found.setdefault(v, None)
+                progress.outcome(contact, "values", f"{len(values)} value(s)")
+        done_event.set()
+        wake.set()
+
+    def on_answer(lookup: Lookup, contact: Contact, values: dict[bytes, Any]) -> None:
+        num = values.get(b"num")
+        if not isinstance(num, int) or num <= 0 or contact.id == node.id:
+            return
+        if max_holders is not None and len(asked) >= max_holders:
+            return
+        if limit is not None and len(found) >= limit:
+            return
+        asked.add(contact.id)
+        want = 0 if limit is None else max(1, limit - len(found))
+        fut = node.request(contact, "get_value", {b"id": node.id, b"key": key, b"num": want})
+        progress.queried_one(contact)
+        gets.add(fut)
+        fut.add_done_callback(lambda f, c=contact: got_values(c, f))
+
+    def enough() -> bool:
+        return answered_with_values > 0 and not gets
+
+    lookup = await iterate(node, key, "find_value", progress, on_answer, enough, wake)
+    while gets:
+        done_event.clear()
+        await done_event.wait()
+    result = list(found)
+    if limit is not None:
+        result = result[:limit]
+    progress.finished(len(result))
+    return result
+
+
+async def store_value(node: "Node", key: bytes, value: bytes) -> StoreResult:
+    """find_node for the key, then store at the STORE_REDUNDANCY closest with a token."""
+    progress = Progress(node, "store_value", key)
+    lookup = await iterate(node, key, "find_node", progress)
+    targets = [c for c in lookup.closest_answered() if c.token is not None]
+    targets = targets[: node.config.STORE_REDUNDANCY]
+    result = StoreResult(key)
+
+    async def store_at(contact: Contact, token: bytes) -> None:
+        progress.queried_one(contact)
+        try:
+            await node.request(
+                contact, "store_value", {b"id": node.id, b"key": key, b"value": value, b"token": token}
+            )
+        except DHTError as exc:
+            result.refused.append((contact, str(exc)))
+            progress.outcome(contact, "refused", str(exc))
+        else:
+            result.accepted.append(contact)
+            progress.outcome(contact, "stored")
+
+    await asyncio.gather(*(store_at(c.contact, c.token) for c in targets if c.token is not None))
+    progress.finished(len(result.accepted))
+    return result

@@ -1,0 +1,85 @@
+"""Typed, validated configuration of a node, with the seed's defaults.
+
+Every setting of apt-p2p's ``DHT_DEFAULTS`` is a field here under its original
+name, plus our limits and the lookup soft timeout.  :meth:`Config.replace`
+and construction validate; an invalid value raises :class:`ConfigError`
+naming the setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of one node.  Times are in seconds."""
+
+    K: int = 8
+    """Contacts per k-bucket."""
+    HASH_LENGTH: int = 160
+    """Bits in an id (SHA-1)."""
+    CHECKPOINT_INTERVAL: float = 300.0
+    """Seconds between checkpoints (randomised by +-10 %)."""
+    CONCURRENT_REQS: int = 4
+    """Requests a lookup keeps outstanding."""
+    STORE_REDUNDANCY: int = 3
+    """How many of the closest nodes a value is stored at."""
+    RETRIEVE_VALUES: int = -10000
+    """Values a get asks for: 0 all, negative: up to -n from the closest STORE_REDUNDANCY."""
+    MAX_FAILURES: int = 3
+    """Failed requests in a row after which a contact is removed."""
+    MIN_PING_INTERVAL: float = 900.0
+    """Least time between pings of a full bucket's oldest contact."""
+    BUCKET_STALENESS: float = 3600.0
+    """A bucket untouched this long is refreshed."""
+    KEY_EXPIRE: float = 3600.0
+    """Values older than this are deleted."""
+    KRPC_TIMEOUT: float = 20.0
+    """A request with no answer in this time fails."""
+    SOFT_TIMEOUT_MIN: float = 0.05
+    """Least soft timeout after which a lookup moves on from a silent contact."""
+    SOFT_TIMEOUT_MAX: float = 2.0
+    """Greatest soft timeout (used until round-trip times are measured)."""
+    MAX_VALUE_SIZE: int = 1024
+    """Largest value accepted by store_value, in bytes."""
+    MAX_VALUES_PER_KEY: int = 100
+    """Most values kept for one key."""
+    MAX_VALUES: int = 100_000
+    """Most values kept in all."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            expected = float if f.type in ("float", float) else int
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{f.name} must be a number, not {value!r}")
+            if expected is int and not isinstance(value, int):
+                raise ConfigError(f"{f.name} must be an integer, not {value!r}")
+        positive = [f.name for f in fields(self) if f.name != "RETRIEVE_VALUES"]
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, not {getattr(self, name)!r}")
+        if self.HASH_LENGTH != 160:
+            raise ConfigError(f"HASH_LENGTH must be 160 (SHA-1 ids), not {self.HASH_LENGTH!r}")
+        if self.K < 2:
+            raise ConfigError(f"K must be at least 2, not {self.K!r}")
+        if self.SOFT_TIMEOUT_MIN > self.SOFT_TIMEOUT_MAX:
+            raise ConfigError("SOFT_TIMEOUT_MIN must not exceed SOFT_TIMEOUT_MAX")
+        if self.MAX_VALUE_SIZE > 1400:
+            raise ConfigError(
+                f"MAX_VALUE_SIZE must be at most 1400 (a store must fit one datagram), "
+                f"not {self.MAX_VALUE_SIZE!r}"
+            )
+
+    def replace(self, **changes: Any) -> "Config":
+        """A copy with some settings changed; unknown names are refused."""
+        names = {f.name for f in fields(self)}
+        for name in changes:
+            if name not in names:
+                raise ConfigError(f"unknown setting {name}")
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,249 @@
+"""The event stream: what a node did, as small frozen dataclasses.
+
+The GUI sees the DHT only through these events and the node's public async
+methods.  An :class:`EventBus` delivers each event synchronously to every
+subscriber, in the order they happened.  Emitting is free when nobody
+listens: producers test :attr:`EventBus.active` before building an event.
+
+Times are ``time.monotonic()`` seconds; ``wall`` fields are ``time.time()``.
+Ranges are half-open integer intervals ``[lo, hi)`` of the 160-bit id space.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Union
+
+from .contact import Address, Contact
+
+log = logging.getLogger(__name__)
+
+Direction = Literal["in", "out"]
+
+
+# --- traffic -------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class DatagramSent:
+    """A KRPC message we sent.  ``message`` is the decoded dict (bytes keys)."""
+
+    time: float
+    peer: Address
+    kind: str  # "q", "r" or "e"
+    method: str  # the query's method; for r/e the method of the query answered
+    tid: bytes
+    size: int
+    message: dict[bytes, Any]
+    error_code: int | None = None  # for kind "e"
+
+
+@dataclass(frozen=True, slots=True)
+class DatagramReceived:
+    """A valid KRPC message we received.
+
+    For a response or error to one of our queries, ``method`` is that query's
+    method and ``rtt`` its round-trip time in seconds; ``late`` is True when it
+    arrived after the lookup had moved on (soft timeout) but within KRPC_TIMEOUT.
+    """
+
+    time: float
+    peer: Address
+    kind: str
+    method: str
+    tid: bytes
+    size: int
+    message: dict[bytes, Any]
+    rtt: float | None = None
+    error_code: int | None = None
+    late: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DatagramDropped:
+    """A datagram we could not accept (not KRPC, unmatched response, ...)."""
+
+    time: float
+    peer: Address
+    size: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestTimedOut:
+    """A query of ours got no answer within KRPC_TIMEOUT."""
+
+    time: float
+    peer: Address
+    method: str
+    tid: bytes
+
+
+# --- routing table -----------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ContactAdded:
+    time: float
+    contact: Contact
+    bucket: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRefreshed:
+    """A contact answered us (or sent us a query): seen now."""
+
+    time: float
+    contact: Contact
+
+
+@dataclass(frozen=True, slots=True)
+class ContactFailed:
+    time: float
+    contact: Contact
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContactReplaced:
+    """A full bucket's stale contact gave its place to a new one."""
+
+    time: float
+    old: Contact
+    new: Contact
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRemoved:
+    time: float
+    contact: Contact
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BucketSplit:
+    """The bucket [lo, hi) split into [lo, mid) and [mid, hi)."""
+
+    time: float
+    lo: int
+    mid: int
+    hi: int
+
+
+@dataclass(frozen=True, slots=True)
+class BucketsMerged:
+    """The buckets [lo, mid) and [mid, hi) merged into [lo, hi)."""
+
+    time: float
+    lo: int
+    mid: int
+    hi: int
+
+
+# --- storage -----------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ValueStored:
+    """A value was stored locally; ``refreshed`` when it was already there."""
+
+    time: float
+    key: bytes
+    value: bytes
+    stored_at: float  # wall clock
+    refreshed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ValueExpired:
+    time: float
+    key: bytes
+    value: bytes
+
+
+# --- lookups -----------------------------------------------------------
+
+LookupKind = Literal["find_node", "find_value", "get_value", "store_value"]
+Outcome = Literal["answered", "values", "timeout", "error", "stored", "refused"]
+
+
+@dataclass(frozen=True, slots=True)
+class LookupStarted:
+    time: float
+    lookup: int  # an id unique within the node
+    kind: str
+    target: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LookupQueried:
+    """The lookup sent a request to ``contact``."""
+
+    time: float
+    lookup: int
+    contact: Contact
+    log2_distance: float
+
+
+@dataclass(frozen=True, slots=True)
+class LookupAnswered:
+    """A contact asked by a lookup answered, failed or timed out.
+
+    ``outcome``: answered (nodes), values (it holds/returned values), timeout,
+    error, and for stores: stored or refused.  ``detail`` is the error text.
+    """
+
+    time: float
+    lookup: int
+    contact: Contact
+    log2_distance: float
+    outcome: str
+    elapsed: float
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LookupFinished:
+    time: float
+    lookup: int
+    kind: str
+    target: bytes
+    elapsed: float
+    queried: int
+    found: int  # contacts found (find_node/store) or values found (get_value)
+
+
+Event = Union[
+    DatagramSent, DatagramReceived, DatagramDropped, RequestTimedOut,
+    ContactAdded, ContactRefreshed, ContactFailed, ContactReplaced, ContactRemoved,
+    BucketSplit, BucketsMerged, ValueStored, ValueExpired,
+    LookupStarted, LookupQueried, LookupAnswered, LookupFinished,
+]
+Subscriber = Callable[[Event], None]
+
+
+class EventBus:
+    """Synchronous fan-out of events to subscribers."""
+
+    __slots__ = ("_subscribers", "active")
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+        self.active = False
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback(event)`` for every event; returns an unsubscribe function."""
+        self._subscribers.append(callback)
+        self.active = True
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+            self.active = bool(self._subscribers)
+
+        return unsubscribe
+
+    def emit(self, event: Event) -> None:
+        for callback in tuple(self._subscribers):
+            try:
+                callback(event)
+            except Exception:  # a subscriber's bug must not break the node
+                log.exception("event subscriber %r failed on %r", callback, event)

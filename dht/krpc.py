@@ -1,0 +1,208 @@
+"""KRPC messages: bytes to typed messages and back (sans-IO).
+
+A KRPC datagram is one bencoded dict: ``t`` transaction id, ``y`` type
+(``q`` query, ``r`` response, ``e`` error), then ``q``+``a`` (method and
+arguments), ``r`` (response dict) or ``e`` (``[code, text]``).
+
+:func:`decode` verifies a datagram exactly as the wire notes say and raises
+:class:`RemoteProtocolError` for anything else; :func:`check_arguments`
+validates a query's arguments against the method table and raises
+:class:`KrpcError` 203/204.  :func:`encode_response` keeps a response within
+the 1472-byte UDP limit, dropping values or answering 206.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any, Union
+
+import bencodepy
+
+from . import errors
+from .errors import KrpcError, RemoteProtocolError
+
+UDP_PACKET_LIMIT = 1472
+TID_BYTES = 20
+
+#: Argument kinds of the method table.
+ID = "id"  # a 20-byte string
+BYTES = "bytes"  # any byte string
+INT = "int"  # an integer
+
+#: The remote interface: method -> its arguments in knode order (after ``id``).
+METHODS: dict[str, tuple[tuple[str, str], ...]] = {
+    "ping": (("id", ID),),
+    "join": (("id", ID),),
+    "find_node": (("id", ID), ("target", ID)),
+    "find_value": (("id", ID), ("key", ID)),
+    "get_value": (("id", ID), ("key", ID), ("num", INT)),
+    "store_value": (("id", ID), ("key", ID), ("value", BYTES), ("token", BYTES)),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    tid: bytes
+    method: str
+    args: dict[bytes, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    tid: bytes
+    values: dict[bytes, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Error:
+    tid: bytes
+    code: int
+    message: str
+
+
+Message = Union[Query, Response, Error]
+
+
+def new_tid() -> bytes:
+    """A fresh random transaction id (20 bytes, as the original)."""
+    return random.getrandbits(TID_BYTES * 8).to_bytes(TID_BYTES, "big")
+
+
+def decode(data: bytes) -> tuple[Message, dict[bytes, Any]]:
+    """Parse and verify one datagram; returns the message and the raw dict."""
+    try:
+        msg = bencodepy.decode(data)
+    except Exception as exc:  # bencodepy raises several types on bad input
+        raise RemoteProtocolError(f"not bencode: {exc}") from None
+    if not isinstance(msg, dict):
+        raise RemoteProtocolError("not a dict")
+    tid = msg.get(b"t")
+    kind = msg.get(b"y")
+    if not isinstance(tid, bytes):
+        raise RemoteProtocolError("missing or non-string t")
+    if not isinstance(kind, bytes):
+        raise RemoteProtocolError("missing or non-string y")
+    if kind == b"q":
+        method = msg.get(b"q")
+        args = msg.get(b"a")
+        if not isinstance(method, bytes) or not isinstance(args, dict):
+            raise RemoteProtocolError("query needs a string q and a dict a")
+        return Query(tid, method.decode("latin-1"), args), msg
+    if kind == b"r":
+        values = msg.get(b"r")
+        if not isinstance(values, dict):
+            raise RemoteProtocolError("response needs a dict r")
+        return Response(tid, values), msg
+    if kind == b"e":
+        err = msg.get(b"e")
+        if (
+            not isinstance(err, list)
+            or len(err) != 2
+            or not isinstance(err[0], int)
+            or not isinstance(err[1], bytes)
+        ):
+            raise RemoteProtocolError("error needs e: [int, string]")
+        return Error(tid, err[0], err[1].decode("utf-8", "replace")), msg
+    raise RemoteProtocolError(f"unknown message type {kind!r}")
+
+
+def check_arguments(query: Query) -> list[Any]:
+    """The query's arguments in method order, or KrpcError 203/204."""
+    spec = METHODS.get(query.method)
+    if spec is None:
+        raise KrpcError(errors.METHOD_UNKNOWN, f"method {query.method!r} unknown")
+    names = {name.encode() for name, _ in spec}
+    unexpected = sorted(k for k in query.args if k not in names)
+    if unexpected:
+        shown = ", ".join(k.decode("latin-1") for k in unexpected)
+        raise KrpcError(errors.MALFORMED_REQUEST, f"unexpected argument(s) {shown}")
+    values: list[Any] = []
+    for name, kind in spec:
+        if name.encode() not in query.args:
+            raise KrpcError(errors.MALFORMED_REQUEST, f"missing argument {name}")
+        value = query.args[name.encode()]
+        if kind == INT:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif kind == ID:
+            ok = isinstance(value, bytes) and len(value) == 20
+        else:
+            ok = isinstance(value, bytes)
+        if not ok:
+            want = {INT: "an integer", ID: "20 bytes", BYTES: "a string"}[kind]
+            raise KrpcError(errors.MALFORMED_REQUEST, f"argument {name} must be {want}")
+        values.append(value)
+    return values
+
+
+def encode_query(tid: bytes, method: str, args: dict[bytes, Any]) -> bytes:
+    return bencodepy.encode({b"t": tid, b"y": b"q", b"q": method.encode(), b"a": args})
+
+
+def encode_error(tid: bytes, code: int, message: str) -> bytes:
+    return bencodepy.encode({b"t": tid, b"y": b"e", b"e": [code, message.encode("utf-8")]})
+
+
+def encode_response(tid: bytes, values: dict[bytes, Any]) -> tuple[bytes, dict[bytes, Any]]:
+    """Encode a response within UDP_PACKET_LIMIT.
+
+    Values are dropped until it fits; a response without values that is too
+    long becomes error 206.  Returns the bytes and the dict actually sent.
+    """
+    msg: dict[bytes, Any] = {b"t": tid, b"y": b"r", b"r": values}
+    data = bencodepy.encode(msg)
+    if len(data) <= UDP_PACKET_LIMIT:
+        return data, msg
+    vals = values.get(b"values")
+    if isinstance(vals, list) and vals:
+        kept = list(vals)
+        excess = len(data) - UDP_PACKET_LIMIT
+        # Drop values (largest saving first is not needed: drop from the end).
+        while kept and excess > 0:
+            dropped = kept.pop()
+            excess -= len(dropped) + len(str(len(dropped))) + 1
+        trimmed = dict(values)
+        trimmed[b"values"] = kept
+        msg = {b"t": tid, b"y": b"r", b"r": trimmed}
+        data = bencodepy.encode(msg)
+        if len(data) <= UDP_PACKET_LIMIT:
+            return data, msg
+    err = {b"t": tid, b"y": b"e", b"e": [errors.RESPONSE_TOO_LONG, b"response too long"]}
+    return bencodepy.encode(err), err
+
+
+def error_dict(tid: bytes, code: int, message: str) -> dict[bytes, Any]:
+    return {b"t": tid, b"y": b"e", b"e": [code, message.encode("utf-8")]}
+
+
+# --- checking responses we receive ------------------------------------
+
+def response_id(values: dict[bytes, Any]) -> bytes:
+    """The responder's id from a response, verified."""
+    node_id = values.get(b"id")
+    if not isinstance(node_id, bytes) or len(node_id) != 20:
+        raise RemoteProtocolError("response without a 20-byte id")
+    return node_id
+
+
+def response_nodes(values: dict[bytes, Any]) -> list[bytes]:
+    nodes = values.get(b"nodes")
+    if not isinstance(nodes, list) or not all(
+        isinstance(n, bytes) and len(n) == 26 for n in nodes
+    ):
+        raise RemoteProtocolError("response nodes must be a list of 26-byte strings")
+    return nodes
+
+
+def response_values(values: dict[bytes, Any]) -> list[bytes]:
+    vals = values.get(b"values")
+    if not isinstance(vals, list) or not all(isinstance(v, bytes) for v in vals):
+        raise RemoteProtocolError("response values must be a list of strings")
+    return vals
+
+
+def response_int(values: dict[bytes, Any], name: bytes) -> int:
+    value = values.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise RemoteProtocolError(f"response {name.decode()} must be an integer")
+    return value

@@ -1,0 +1,111 @@
+"""A local lab: N nodes in one process on loopback, joined to one another.
+
+Used by the GUI's default network, the CLI's ``swarm`` and the tests.  Each
+node has its own database under the lab's data directory (a temporary one
+unless given).  Nodes can be added and killed at run time to watch the
+routing tables heal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import shutil
+import tempfile
+from pathlib import Path
+
+from .config import Config
+from .contact import Address
+from .errors import LocalError
+from .node import Node
+
+
+class Lab:
+    def __init__(
+        self,
+        size: int,
+        config: Config | None = None,
+        host: str = "127.0.0.1",
+        base_port: int | None = None,
+        data_dir: str | Path | None = None,
+    ) -> None:
+        if size < 1:
+            raise LocalError(f"a lab needs at least one node, not {size}")
+        self.size = size
+        self.config = config or Config()
+        self.host = host
+        self.base_port = base_port
+        self._own_dir = data_dir is None
+        self.data_dir = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="khashmir-lab-"))
+        self.nodes: list[Node] = []
+        self._serial = 0
+
+    @property
+    def bootstrap_address(self) -> Address:
+        if not self.nodes:
+            raise LocalError("the lab has no running node")
+        return self.nodes[0].contact.address
+
+    def _new_node(self) -> Node:
+        index = self._serial
+        self._serial += 1
+        port = 0 if self.base_port is None else self.base_port + index
+        return Node(self.config, host=self.host, port=port, data_dir=self.data_dir / f"node-{index:03d}")
+
+    async def start(self) -> None:
+        """Start every node, then join each to a few others and let them look around."""
+        nodes = [self._new_node() for _ in range(self.size)]
+        try:
+            await asyncio.gather(*(n.start() for n in nodes))
+        except BaseException:
+            for n in nodes:
+                if n.running:
+                    await n.stop()
+            raise
+        self.nodes = nodes
+        first = nodes[0]
+        # Everyone joins the first node and one random other, then finds its neighbours.
+        for n in nodes[1:]:
+            peers = {first.contact.address, random.choice(nodes).contact.address}
+            peers.discard(n.contact.address)
+            for address in peers:
+                await n.join(*address)
+        sem = asyncio.Semaphore(16)
+
+        async def settle(n: Node) -> None:
+            async with sem:
+                await n.find_close_nodes()
+
+        await asyncio.gather(*(settle(n) for n in nodes))
+
+    async def add_node(self) -> Node:
+        node = self._new_node()
+        await node.start()
+        if self.nodes:
+            await node.bootstrap([random.choice(self.nodes).contact.address])
+        self.nodes.append(node)
+        return node
+
+    async def kill_node(self, node: Node | None = None) -> Node:
+        """Stop a node abruptly (no goodbye, like a crash); a random one if none given."""
+        if not self.nodes:
+            raise LocalError("the lab has no running node")
+        if node is None:
+            node = random.choice(self.nodes[1:] or self.nodes)
+        self.nodes.remove(node)
+        node.abort()
+        return node
+
+    async def resize(self, size: int) -> None:
+        if size < 0:
+            raise LocalError(f"lab size must not be negative, not {size}")
+        while len(self.nodes) > size:
+            await self.kill_node(self.nodes[-1])
+        while len(self.nodes) < size:
+            await self.add_node()
+
+    async def stop(self) -> None:
+        nodes, self.nodes = self.nodes, []
+        await asyncio.gather(*(n.stop() for n in nodes), return_exceptions=True)
+        if self._own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)

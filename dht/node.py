@@ -1,0 +1,495 @@
+"""A Khashmir node: the remote interface, maintenance and the public API.
+
+:class:`Node` ties the sans-IO parts together -- routing table, tokens,
+store, lookups -- over one :class:`KrpcTransport`.  Incoming queries are
+dispatched through an explicit method table to the ``krpc_*`` handlers,
+which keep the seed's signatures: the sender's id first, the method's
+arguments in knode order, then ``_krpc_sender`` (None when the local node
+asks itself, as lookups do).
+
+The public coroutines (:meth:`join`, :meth:`bootstrap`, :meth:`ping`,
+:meth:`find_node`, :meth:`get_value`, :meth:`store_value`) raise on failure;
+they never return status tuples.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import platformdirs
+
+from . import actions, errors, krpc, routing
+from .config import Config
+from .contact import Address, Contact
+from .errors import KrpcError, LocalError, RemoteProtocolError
+from .events import (
+    BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed,
+    ContactRemoved, ContactReplaced, Event, EventBus, ValueExpired, ValueStored,
+)
+from .khash import new_id, new_id_in_range
+from .routing import RoutingTable
+from .stats import Stats, StatsSnapshot
+from .storage import Store, StoredValueInfo
+from .tokens import TokenSecrets
+from .transport import KrpcTransport
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactInfo:
+    contact: Contact
+    last_seen: float
+    failures: int
+    rtt: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class BucketInfo:
+    lo: int
+    hi: int
+    last_accessed: float
+    contacts: list[ContactInfo]
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("khashmir-explorer", appauthor=False))
+
+
+class Node:
+    """One DHT node.  Create, ``await start()``, use, ``await stop()``."""
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        data_dir: str | Path | None = None,
+        db_name: str = "khashmir.db",
+    ) -> None:
+        self.config = config or Config()
+        self.host = host
+        self.requested_port = port
+        self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+        self.db_path = self.data_dir / db_name
+        self.events = EventBus()
+        self.stats_counters = Stats()
+        self.tokens = TokenSecrets()
+        self.warnings: list[str] = []
+        self.running = False
+        self.id = b""
+        self.address: Address = (host, port)
+        self._store: Store | None = None
+        self._table: RoutingTable | None = None
+        self._transport: KrpcTransport | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._started = 0.0
+        self._lookup_ids = 0
+        self.handlers: dict[str, Callable[..., dict[bytes, Any]]] = {
+            "ping": self.krpc_ping,
+            "join": self.krpc_join,
+            "find_node": self.krpc_find_node,
+            "find_value": self.krpc_find_value,
+            "get_value": self.krpc_get_value,
+            "store_value": self.krpc_store_value,
+        }
+
+    # --- lifecycle -----------------------------------------------------
+
+    async def start(self) -> None:
+        if self.running:
+            raise LocalError("node already started")
+        self._store = Store(self.db_path)
+        if self._store.warning:
+            self.warnings.append(self._store.warning)
+            log.warning("%s", self._store.warning)
+        self.id = self._store.self_id() or new_id()
+        now = time.monotonic()
+        self._table = RoutingTable(
+            self.id, self.config.K, self.config.MAX_FAILURES, self.config.MIN_PING_INTERVAL, now
+        )
+        self._transport = KrpcTransport(
+            self._dispatch, self.stats_counters, self.events, self.config.KRPC_TIMEOUT
+        )
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.create_datagram_endpoint(
+                lambda: self._transport, local_addr=(self.host, self.requested_port)  # type: ignore[arg-type,return-value]
+            )
+        except OSError as exc:
+            self._store.close()
+            self._store = None
+            if exc.errno == errno.EADDRINUSE:
+                raise LocalError(f"port {self.requested_port} on {self.host} is in use") from None
+            raise LocalError(f"cannot listen on {self.host}:{self.requested_port}: {exc.strerror or exc}") from None
+        assert self._transport.transport is not None
+        sockname = self._transport.transport.get_extra_info("sockname")
+        self.address = (sockname[0], sockname[1])
+        self._store.save_self_id(self.id)
+        self.running = True
+        self._started = now
+        for contact in self._store.contacts():
+            self._table.insert(contact, now, contacted=False)
+        self._spawn(self._checkpoint_loop())
+        if len(self._table):
+            self._spawn(self.refresh_table(force=True))
+
+    async def stop(self) -> None:
+        """Checkpoint, then close the socket and the database."""
+        if not self.running:
+            return
+        self.running = False
+        self.checkpoint(maintenance=False)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        assert self._transport is not None and self._store is not None
+        self._transport.close()
+        self._store.close()
+
+    def abort(self) -> None:
+        """Stop at once without a checkpoint (a killed process, for the lab)."""
+        if not self.running:
+            return
+        self.running = False
+        for task in list(self._tasks):
+            task.cancel()
+        assert self._transport is not None and self._store is not None
+        self._transport.close()
+        self._store.close()
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            if isinstance(exc, errors.DHTError):
+                log.info("background task failed: %s", exc)
+            else:
+                log.error("background task crashed", exc_info=exc)
+
+    @property
+    def table(self) -> RoutingTable:
+        if self._table is None:
+            raise LocalError("node is not started")
+        return self._table
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise LocalError("node is not started")
+        return self._store
+
+    @property
+    def transport(self) -> KrpcTransport:
+        if self._transport is None or not self.running:
+            raise LocalError("node is not running")
+        return self._transport
+
+    @property
+    def contact(self) -> Contact:
+        host = self.address[0] if self.address[0] not in ("0.0.0.0", "") else "127.0.0.1"
+        return Contact(self.id, host, self.address[1])
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        return self.events.subscribe(callback)
+
+    # --- maintenance ---------------------------------------------------
+
+    async def _checkpoint_loop(self) -> None:
+        interval = self.config.CHECKPOINT_INTERVAL
+        await asyncio.sleep(min(60.0, interval))
+        while True:
+            self.checkpoint()
+            await asyncio.sleep(random.uniform(interval * 0.9, interval * 1.1))
+
+    def checkpoint(self, maintenance: bool = True) -> None:
+        """Rotate token secrets, save id and contacts, expire values, refresh."""
+        self.tokens.rotate()
+        self.store.save_self_id(self.id)
+        self.store.save_contacts(self.table.contacts())
+        if maintenance:
+            self.expire_values()
+            self._spawn(self.refresh_table())
+
+    def expire_values(self) -> int:
+        expired = self.store.expire(time.time() - self.config.KEY_EXPIRE)
+        if self.events.active:
+            now = time.monotonic()
+            for key, value in expired:
+                self.events.emit(ValueExpired(now, key, value))
+        return len(expired)
+
+    async def refresh_table(self, force: bool = False) -> None:
+        """Look up a random id in every stale bucket (every bucket if forced)."""
+        now = time.monotonic()
+        if force:
+            ranges = [(b.lo, b.hi) for b in self.table.buckets]
+        else:
+            ranges = self.table.stale_buckets(now, self.config.BUCKET_STALENESS)
+        for lo, hi in ranges:
+            await self.find_node(new_id_in_range(lo, hi))
+
+    # --- routing table reports -----------------------------------------
+
+    def report(self, reports: list[routing.Report]) -> None:
+        for r in reports:
+            if isinstance(r, routing.PingOldest):
+                self._spawn(self._ping_oldest(r.oldest, r.new))
+        if not self.events.active:
+            return
+        now = time.monotonic()
+        for r in reports:
+            event: Event | None = None
+            if isinstance(r, routing.Added):
+                event = ContactAdded(now, r.contact, (r.lo, r.hi))
+            elif isinstance(r, routing.Refreshed):
+                event = ContactRefreshed(now, r.contact)
+            elif isinstance(r, routing.Split):
+                event = BucketSplit(now, r.lo, r.mid, r.hi)
+            elif isinstance(r, routing.Merged):
+                event = BucketsMerged(now, r.lo, r.mid, r.hi)
+            elif isinstance(r, routing.Failed):
+                event = ContactFailed(now, r.contact, r.failures)
+            elif isinstance(r, routing.Removed):
+                event = ContactRemoved(now, r.contact, r.reason)
+            elif isinstance(r, routing.Replaced):
+                event = ContactReplaced(now, r.old, r.new)
+            if event is not None:
+                self.events.emit(event)
+
+    def insert_node(self, contact: Contact, contacted: bool = True) -> None:
+        self.report(self.table.insert(contact, time.monotonic(), contacted))
+
+    async def _ping_oldest(self, oldest: Contact, new: Contact) -> None:
+        try:
+            await self.request(oldest, "ping", {b"id": self.id})
+        except (errors.RpcTimeout, RemoteProtocolError):
+            self.report(self.table.replace_stale(oldest, new, time.monotonic()))
+        except (KrpcError, errors.NodeStopped):
+            pass
+
+    # --- requests ------------------------------------------------------
+
+    def request(
+        self, contact: Contact, method: str, args: dict[bytes, Any], soft_timeout: float | None = None
+    ) -> asyncio.Future[dict[bytes, Any]]:
+        """Ask ``contact``; the routing table learns the outcome.
+
+        The local node is asked by calling its handler directly.  A response
+        whose id is not the contact's fails the request and removes the contact.
+        """
+        if contact.id == self.id:
+            fut: asyncio.Future[dict[bytes, Any]] = asyncio.get_running_loop().create_future()
+            try:
+                args_list = krpc.check_arguments(krpc.Query(b"", method, args))
+                fut.set_result(self.handlers[method](*args_list))
+            except KrpcError as exc:
+                fut.set_exception(exc)
+            return fut
+        inner = self.transport.request(contact.address, method, args, soft_timeout)
+        sent = time.monotonic()
+        outer: asyncio.Future[dict[bytes, Any]] = asyncio.get_running_loop().create_future()
+
+        def settle(f: asyncio.Future[dict[bytes, Any]]) -> None:
+            if f.cancelled():
+                outer.cancel()
+                return
+            exc = f.exception()
+            if exc is None and self.running:
+                values = f.result()
+                try:
+                    rid = krpc.response_id(values)
+                    if rid != contact.id and contact.id != bytes(20):
+                        self.report(self.table.remove(contact.id, "answered with another id"))
+                        raise RemoteProtocolError(
+                            f"{contact.host}:{contact.port} answered with id {rid.hex()}"
+                        )
+                except RemoteProtocolError as bad:
+                    self.stats_counters.drop("bad response")
+                    exc = bad
+                else:
+                    now = time.monotonic()
+                    found = Contact(rid, contact.host, contact.port)
+                    self.report(self.table.insert(found, now, contacted=True))
+                    self.report(self.table.seen(rid, now, now - sent))
+            elif isinstance(exc, errors.RpcTimeout) and self.running:
+                self.report(self.table.failed(contact.id))
+            if outer.done():
+                return
+            if exc is None:
+                outer.set_result(f.result())
+            else:
+                outer.set_exception(exc)
+
+        inner.add_done_callback(settle)
+        return outer
+
+    def soft_timeout(self) -> float:
+        return self.transport.rtt.timeout(self.config.SOFT_TIMEOUT_MIN, self.config.SOFT_TIMEOUT_MAX)
+
+    def next_lookup_id(self) -> int:
+        self._lookup_ids += 1
+        return self._lookup_ids
+
+    # --- public API ------------------------------------------------------
+
+    async def join(self, host: str, port: int) -> Address:
+        """Join through the node at host:port; returns our address as it sees it."""
+        values = await self.request(Contact(bytes(20), host, port), "join", {b"id": self.id})
+        ip = values.get(b"ip_addr")
+        their_port = values.get(b"port")
+        if not isinstance(ip, bytes) or not isinstance(their_port, int):
+            raise RemoteProtocolError("join response needs ip_addr and port")
+        return ip.decode("ascii", "replace"), their_port
+
+    async def bootstrap(self, addresses: Iterable[Address]) -> int:
+        """Join through each address, then look up our own neighbourhood."""
+        addresses = list(addresses)
+        results = await asyncio.gather(
+            *(self.join(h, p) for h, p in addresses), return_exceptions=True
+        )
+        for r in results:
+            if isinstance(r, BaseException) and not isinstance(r, errors.DHTError):
+                raise r
+        if addresses and all(isinstance(r, BaseException) for r in results):
+            shown = ", ".join(f"{h}:{p}" for h, p in addresses)
+            raise LocalError(f"no bootstrap node answered ({shown})")
+        await self.find_close_nodes()
+        self._spawn(self.refresh_table(force=True))
+        return len(self.table)
+
+    async def find_close_nodes(self) -> list[Contact]:
+        """find_node of the id one above ours, to fill our neighbourhood."""
+        target = self.id[:-1] + bytes([(self.id[-1] + 1) % 256])
+        return await self.find_node(target)
+
+    async def ping(self, host: str, port: int) -> bytes:
+        values = await self.request(Contact(bytes(20), host, port), "ping", {b"id": self.id})
+        return krpc.response_id(values)
+
+    async def find_node(self, target: bytes) -> list[Contact]:
+        lookup = await actions.find_node(self, target)
+        return [c.contact for c in lookup.closest_answered() if c.contact.id != self.id]
+
+    async def find_value(self, key: bytes) -> list[Contact]:
+        lookup = await actions.find_value(self, key)
+        return [c.contact for c in lookup.with_values()]
+
+    async def get_value(self, key: bytes) -> list[bytes]:
+        return await actions.get_value(self, key)
+
+    async def store_value(self, key: bytes, value: bytes) -> actions.StoreResult:
+        if len(value) > self.config.MAX_VALUE_SIZE:
+            raise LocalError(
+                f"value is {len(value)} bytes; the limit is {self.config.MAX_VALUE_SIZE}"
+            )
+        return await actions.store_value(self, key, value)
+
+    def stats(self) -> StatsSnapshot:
+        keys, values = self.store.totals() if self._store is not None and self.running else (0, 0)
+        table = self._table
+        return self.stats_counters.snapshot(
+            contacts=len(table) if table else 0,
+            buckets=len(table.buckets) if table else 0,
+            k=self.config.K,
+            keys=keys,
+            values=values,
+            uptime=time.monotonic() - self._started if self.running else 0.0,
+        )
+
+    def routing_table(self) -> list[BucketInfo]:
+        return [
+            BucketInfo(
+                b.lo, b.hi, b.last_accessed,
+                [ContactInfo(e.contact, e.last_seen, e.failures, e.rtt) for e in b.entries],
+            )
+            for b in self.table.buckets
+        ]
+
+    async def stored_values(self) -> list[StoredValueInfo]:
+        return self.store.all_values()
+
+    # --- remote interface ------------------------------------------------
+
+    def _dispatch(self, query: krpc.Query, peer: Address) -> dict[bytes, Any]:
+        args = krpc.check_arguments(query)
+        return self.handlers[query.method](*args, _krpc_sender=peer)
+
+    def _sender_seen(self, node_id: bytes, sender: Address | None) -> Address:
+        if sender is None:
+            return ("127.0.0.1", self.address[1])
+        self.insert_node(Contact(node_id, sender[0], sender[1]), contacted=False)
+        return sender
+
+    def krpc_ping(self, id: bytes, _krpc_sender: Address | None = None) -> dict[bytes, Any]:
+        self._sender_seen(id, _krpc_sender)
+        return {b"id": self.id}
+
+    def krpc_join(self, id: bytes, _krpc_sender: Address | None = None) -> dict[bytes, Any]:
+        sender = self._sender_seen(id, _krpc_sender)
+        return {b"ip_addr": sender[0].encode(), b"port": sender[1], b"id": self.id}
+
+    def krpc_find_node(
+        self, id: bytes, target: bytes, _krpc_sender: Address | None = None
+    ) -> dict[bytes, Any]:
+        sender = self._sender_seen(id, _krpc_sender)
+        nodes = [c.compact() for c in self.table.find_nodes(target)]
+        return {b"nodes": nodes, b"token": self.tokens.token_for(sender[0]), b"id": self.id}
+
+    def krpc_find_value(
+        self, id: bytes, key: bytes, _krpc_sender: Address | None = None
+    ) -> dict[bytes, Any]:
+        self._sender_seen(id, _krpc_sender)
+        nodes = [c.compact() for c in self.table.find_nodes(key)]
+        return {b"nodes": nodes, b"num": self.store.count_values(key), b"id": self.id}
+
+    def krpc_get_value(
+        self, id: bytes, key: bytes, num: int, _krpc_sender: Address | None = None
+    ) -> dict[bytes, Any]:
+        self._sender_seen(id, _krpc_sender)
+        values = self.store.values(key)
+        if num < 0:
+            raise KrpcError(errors.MALFORMED_REQUEST, "argument num must not be negative")
+        if num == 0 or num >= len(values):
+            return {b"values": values, b"id": self.id}
+        random.shuffle(values)
+        return {b"values": values[:num], b"id": self.id}
+
+    def krpc_store_value(
+        self, id: bytes, key: bytes, value: bytes, token: bytes, _krpc_sender: Address | None = None
+    ) -> dict[bytes, Any]:
+        sender = self._sender_seen(id, _krpc_sender)
+        if not self.tokens.check(token, sender[0]):
+            raise KrpcError(
+                errors.INVALID_TOKEN, "token is invalid, do a find_nodes to get a fresh one"
+            )
+        cfg = self.config
+        if len(value) > cfg.MAX_VALUE_SIZE:
+            raise KrpcError(errors.GENERIC, f"value too large ({len(value)} > {cfg.MAX_VALUE_SIZE} bytes)")
+        store = self.store
+        if not store.has_value(key, value):
+            if store.count_values(key) >= cfg.MAX_VALUES_PER_KEY:
+                raise KrpcError(errors.GENERIC, f"too many values for this key (limit {cfg.MAX_VALUES_PER_KEY})")
+            if store.value_count >= cfg.MAX_VALUES:
+                raise KrpcError(errors.GENERIC, f"store is full (limit {cfg.MAX_VALUES} values)")
+        stored_at = time.time()
+        refreshed = store.store_value(key, value, stored_at)
+        if self.events.active:
+            self.events.emit(ValueStored(time.monotonic(), key, value, stored_at, refreshed))
+        return {b"id": self.id}

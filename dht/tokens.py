@@ -1,0 +1,35 @@
+"""Store tokens from rotating secrets, bound to the sender's IP.
+
+A token is ``sha1(secret + sender_ip_text)``.  A new secret is made at every
+checkpoint and only the three newest are kept, so a token stays valid for two
+to three checkpoint intervals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+
+KEPT_SECRETS = 3
+
+
+class TokenSecrets:
+    def __init__(self) -> None:
+        self.secrets: list[bytes] = [os.urandom(20)]
+
+    def rotate(self) -> None:
+        self.secrets.insert(0, os.urandom(20))
+        del self.secrets[KEPT_SECRETS:]
+
+    @staticmethod
+    def _token(secret: bytes, ip: str) -> bytes:
+        return hashlib.sha1(secret + ip.encode("ascii", "replace")).digest()
+
+    def token_for(self, ip: str) -> bytes:
+        """The current token for a sender at ``ip``."""
+        return self._token(self.secrets[0], ip)
+
+    def check(self, token: bytes, ip: str) -> bool:
+        """True when ``token`` was made for ``ip`` from a kept secret."""
+        return any(hmac.compare_digest(token, self._token(s, ip)) for s in self.secrets)

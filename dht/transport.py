@@ -1,0 +1,238 @@
+"""The thin asyncio layer: a UDP socket speaking KRPC.
+
+:class:`KrpcTransport` sends queries and awaits their answers, matching
+responses by transaction id and peer address; it answers incoming queries
+through a handler given by the node.  Each datagram in and out is counted in
+:class:`Stats` and, when someone listens, reported on the :class:`EventBus`.
+
+A query's future raises :class:`KrpcError` for an error reply,
+:class:`RpcTimeout` after KRPC_TIMEOUT and :class:`NodeStopped` when the
+transport closes.  Nothing a peer sends can raise out of
+:meth:`datagram_received`: bad datagrams are dropped and counted, handler
+bugs are logged with their traceback and answered with 201.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from . import errors, krpc
+from .contact import Address
+from .errors import KrpcError, NodeStopped, RemoteProtocolError, RpcTimeout
+from .events import (
+    DatagramDropped,
+    DatagramReceived,
+    DatagramSent,
+    EventBus,
+    RequestTimedOut,
+)
+from .stats import Stats
+
+log = logging.getLogger(__name__)
+
+QueryHandler = Callable[[krpc.Query, Address], dict[bytes, Any]]
+
+
+@dataclass(slots=True)
+class Pending:
+    future: asyncio.Future[dict[bytes, Any]]
+    peer: Address
+    method: str
+    sent: float
+    timer: asyncio.TimerHandle
+    late_after: float  # monotonic time after which an answer counts as late
+
+
+class RttEstimator:
+    """Smoothed RTT and variance (RFC 6298 style) for the soft timeout."""
+
+    def __init__(self) -> None:
+        self.srtt: float | None = None
+        self.rttvar = 0.0
+
+    def sample(self, rtt: float) -> None:
+        if self.srtt is None:
+            self.srtt, self.rttvar = rtt, rtt / 2
+        else:
+            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - rtt)
+            self.srtt = 0.875 * self.srtt + 0.125 * rtt
+
+    def timeout(self, lo: float, hi: float) -> float:
+        if self.srtt is None:
+            return hi
+        return min(hi, max(lo, self.srtt + 4 * self.rttvar))
+
+
+class KrpcTransport(asyncio.DatagramProtocol):
+    def __init__(self, handler: QueryHandler, stats: Stats, bus: EventBus, timeout: float) -> None:
+        self.handler = handler
+        self.stats = stats
+        self.bus = bus
+        self.timeout = timeout
+        self.rtt = RttEstimator()
+        self.pending: dict[bytes, Pending] = {}
+        self.transport: asyncio.DatagramTransport | None = None
+        self.on_timeout: Callable[[Address, str], None] | None = None
+
+    # --- asyncio callbacks ---------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP errors (port unreachable) on loopback: the request times out.
+        self.stats.drop("socket error")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.close()
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        peer: Address = (addr[0], addr[1])
+        self.stats.packets_in += 1
+        self.stats.bytes_in += len(data)
+        try:
+            message, raw = krpc.decode(data)
+        except RemoteProtocolError as exc:
+            self._drop(peer, len(data), str(exc))
+            return
+        try:
+            if isinstance(message, krpc.Query):
+                self._answer(message, raw, peer, len(data))
+            else:
+                self._settle(message, raw, peer, len(data))
+        except Exception:  # a bug of ours: log it, keep the receive path alive
+            log.exception("bug while handling a datagram from %s:%d", *peer)
+
+    # --- queries we receive ---------------------------------------------
+
+    def _answer(self, query: krpc.Query, raw: dict[bytes, Any], peer: Address, size: int) -> None:
+        now = time.monotonic()
+        counters = self.stats.method(query.method) if query.method in krpc.METHODS else None
+        if counters is not None:
+            counters.received += 1
+        if self.bus.active:
+            self.bus.emit(DatagramReceived(now, peer, "q", query.method, query.tid, size, raw))
+        try:
+            values = self.handler(query, peer)
+        except KrpcError as exc:
+            self._send_error(query, peer, exc.code, exc.message, counters)
+            return
+        except Exception:
+            log.exception("handler for %s from %s:%d failed", query.method, *peer)
+            self._send_error(query, peer, errors.SERVER_ERROR, "server error", counters)
+            return
+        data, sent = krpc.encode_response(query.tid, values)
+        if sent.get(b"y") == b"e" and counters is not None:
+            counters.errors += 1
+        self._send(data, peer, sent, query.method, query.tid)
+
+    def _send_error(
+        self, query: krpc.Query, peer: Address, code: int, message: str, counters: Any
+    ) -> None:
+        if counters is not None:
+            counters.errors += 1
+        msg = krpc.error_dict(query.tid, code, message)
+        self._send(krpc.encode_error(query.tid, code, message), peer, msg, query.method, query.tid)
+
+    # --- answers to our queries -------------------------------------------
+
+    def _settle(self, message: krpc.Message, raw: dict[bytes, Any], peer: Address, size: int) -> None:
+        pending = self.pending.get(message.tid)
+        if pending is None or pending.peer != peer:
+            self._drop(peer, size, "unexpected response")
+            return
+        del self.pending[message.tid]
+        pending.timer.cancel()
+        now = time.monotonic()
+        rtt = now - pending.sent
+        counters = self.stats.method(pending.method)
+        if isinstance(message, krpc.Response):
+            counters.answered += 1
+            counters.rtt_total += rtt
+            self.rtt.sample(rtt)
+            code = None
+        else:
+            assert isinstance(message, krpc.Error)
+            counters.failed += 1
+            code = message.code
+        if self.bus.active:
+            self.bus.emit(
+                DatagramReceived(
+                    now, peer, raw[b"y"].decode(), pending.method, message.tid, size, raw,
+                    rtt=rtt, error_code=code, late=now > pending.late_after,
+                )
+            )
+        if pending.future.done():
+            return
+        if isinstance(message, krpc.Response):
+            pending.future.set_result(message.values)
+        else:
+            assert isinstance(message, krpc.Error)
+            pending.future.set_exception(KrpcError(message.code, message.message))
+
+    # --- sending -----------------------------------------------------
+
+    def request(
+        self, peer: Address, method: str, args: dict[bytes, Any], soft_timeout: float | None = None
+    ) -> asyncio.Future[dict[bytes, Any]]:
+        """Send a query; the future gets the response dict or raises."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[bytes, Any]] = loop.create_future()
+        if self.transport is None:
+            future.set_exception(NodeStopped("node is not running"))
+            return future
+        tid = krpc.new_tid()
+        while tid in self.pending:
+            tid = krpc.new_tid()
+        raw = {b"t": tid, b"y": b"q", b"q": method.encode(), b"a": args}
+        data = krpc.encode_query(tid, method, args)
+        now = time.monotonic()
+        timer = loop.call_later(self.timeout, self._expire, tid)
+        late_after = now + (soft_timeout if soft_timeout is not None else self.timeout)
+        self.pending[tid] = Pending(future, peer, method, now, timer, late_after)
+        self.stats.method(method).sent += 1
+        self._send(data, peer, raw, method, tid)
+        return future
+
+    def _expire(self, tid: bytes) -> None:
+        pending = self.pending.pop(tid, None)
+        if pending is None:
+            return
+        self.stats.method(pending.method).failed += 1
+        if self.bus.active:
+            self.bus.emit(RequestTimedOut(time.monotonic(), pending.peer, pending.method, tid))
+        if not pending.future.done():
+            pending.future.set_exception(
+                RpcTimeout(f"{pending.method} to {pending.peer[0]}:{pending.peer[1]}")
+            )
+
+    def _send(self, data: bytes, peer: Address, raw: dict[bytes, Any], method: str, tid: bytes) -> None:
+        if self.transport is None:
+            return
+        self.transport.sendto(data, peer)
+        self.stats.packets_out += 1
+        self.stats.bytes_out += len(data)
+        if self.bus.active:
+            kind = raw[b"y"].decode()
+            code = raw[b"e"][0] if kind == "e" else None
+            self.bus.emit(DatagramSent(time.monotonic(), peer, kind, method, tid, len(data), raw, code))
+
+    def _drop(self, peer: Address, size: int, reason: str) -> None:
+        self.stats.drop(reason)
+        if self.bus.active:
+            self.bus.emit(DatagramDropped(time.monotonic(), peer, size, reason))
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+        pending, self.pending = self.pending, {}
+        for p in pending.values():
+            p.timer.cancel()
+            if not p.future.done():
+                p.future.set_exception(NodeStopped("node stopped"))
+                p.future.exception()  # mark retrieved: nobody may be waiting

@@ -1,0 +1,244 @@
+"""Qt models of our node's routing table: the buckets and one bucket's contacts.
+
+:func:`bucket_rows` turns ``node.routing_table()`` (a list of ``BucketInfo``)
+into :class:`BucketRow` records with each bucket's prefix depth and binary
+prefix.  :class:`BucketListModel` lists the buckets, :class:`ContactTableModel`
+the contacts of the selected bucket.  Both keep row identity across refreshes
+(they emit ``dataChanged`` when only values changed, a reset otherwise).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+ID_BITS = 160
+ROW_ROLE = Qt.ItemDataRole.UserRole
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+_Index = QModelIndex | QPersistentModelIndex
+
+
+def bucket_depth(lo: int, hi: int) -> int:
+    """The prefix length d of a bucket [lo, hi) of size 2^(160-d)."""
+    size = max(1, hi - lo)
+    return max(0, ID_BITS - (size.bit_length() - 1))
+
+
+def bucket_prefix(lo: int, hi: int) -> str:
+    """The first d bits of ``lo`` as a string of 0 and 1 ("" for the whole space)."""
+    depth = bucket_depth(lo, hi)
+    if depth == 0:
+        return ""
+    return format(lo >> (ID_BITS - depth), f"0{depth}b")
+
+
+def id_bits(node_id: bytes, count: int) -> str:
+    """The first ``count`` bits of an id."""
+    if count <= 0:
+        return ""
+    return format(int.from_bytes(node_id, "big"), f"0{ID_BITS}b")[:count]
+
+
+def short_hex(value: int, digits: int = 10) -> str:
+    """An id-space number as hex, truncated: ``3a9f00...``."""
+    text = format(value, "040x")
+    return text[:digits] + "\u2026"
+
+
+def format_age(seconds: float) -> str:
+    """``3.2 s``, ``4 min``, ``2.0 h``."""
+    if seconds < 0:
+        seconds = 0.0
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@dataclass
+class BucketRow:
+    """One k-bucket as displayed."""
+
+    lo: int
+    hi: int
+    depth: int
+    prefix: str
+    last_accessed: float
+    contacts: list[Any] = field(default_factory=list)  # ContactInfo
+    own: bool = False  # our id lies in this bucket
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.lo, self.hi)
+
+    def contains(self, value: int) -> bool:
+        return self.lo <= value < self.hi
+
+
+def bucket_rows(buckets: Sequence[Any], own_id: bytes | None) -> list[BucketRow]:
+    """``BucketRow``s from ``node.routing_table()``, sorted by ``lo``."""
+    own = int.from_bytes(own_id, "big") if own_id else -1
+    rows = [
+        BucketRow(
+            lo=b.lo, hi=b.hi, depth=bucket_depth(b.lo, b.hi), prefix=bucket_prefix(b.lo, b.hi),
+            last_accessed=b.last_accessed, contacts=list(b.contacts), own=b.lo <= own < b.hi,
+        )
+        for b in buckets
+    ]
+    rows.sort(key=lambda r: r.lo)
+    return rows
+
+
+class BucketListModel(QAbstractTableModel):
+    """The buckets of the routing table, one row each."""
+
+    HEADERS = ("Prefix", "Depth", "Contacts", "Age", "Range")
+
+    def __init__(self, k: int = 8, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[BucketRow] = []
+        self.k = k
+        self.now = time.monotonic()
+
+    # -- data in -------------------------------------------------------------
+
+    def set_buckets(self, rows: list[BucketRow], now: float | None = None) -> None:
+        """Show ``rows``; a reset only when the set of buckets changed."""
+        self.now = time.monotonic() if now is None else now
+        if [r.key for r in rows] == [r.key for r in self._rows]:
+            self._rows = rows
+            if rows:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, len(self.HEADERS) - 1))
+            return
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+    def rows(self) -> list[BucketRow]:
+        return list(self._rows)
+
+    def row_at(self, row: int) -> BucketRow | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def find(self, value: int) -> int:
+        """The row of the bucket holding id ``value``, or -1."""
+        for i, r in enumerate(self._rows):
+            if r.contains(value):
+                return i
+        return -1
+
+    def contact_count(self) -> int:
+        return sum(len(r.contacts) for r in self._rows)
+
+    # -- QAbstractTableModel --------------------------------------------------
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            if 0 <= section < len(self.HEADERS):
+                return self.HEADERS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        r = self._rows[index.row()]
+        col = index.column()
+        if role == ROW_ROLE:
+            return r
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return r.prefix or "(all)"
+            if col == 1:
+                return str(r.depth)
+            if col == 2:
+                return f"{len(r.contacts)}/{self.k}"
+            if col == 3:
+                return format_age(self.now - r.last_accessed)
+            if col == 4:
+                return f"{short_hex(r.lo)} \u2013 {short_hex(r.hi - 1)}"
+        if role == SORT_ROLE:
+            lo = format(r.lo, "040x")
+            return (lo, r.depth, len(r.contacts), self.now - r.last_accessed, lo)[col]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"[{r.lo:040x},\n {r.hi:040x})"
+        return None
+
+
+class ContactTableModel(QAbstractTableModel):
+    """The contacts of one bucket: id, address, last seen, failures, RTT."""
+
+    HEADERS = ("Node id", "Address", "Last seen", "Failures", "RTT")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._contacts: list[Any] = []
+        self.now = time.monotonic()
+
+    def set_contacts(self, contacts: list[Any], now: float | None = None) -> None:
+        """Show ``contacts`` (``ContactInfo`` records)."""
+        self.now = time.monotonic() if now is None else now
+        if [c.contact.id for c in contacts] == [c.contact.id for c in self._contacts]:
+            self._contacts = list(contacts)
+            if contacts:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(contacts) - 1, len(self.HEADERS) - 1))
+            return
+        self.beginResetModel()
+        self._contacts = list(contacts)
+        self.endResetModel()
+
+    def contacts(self) -> list[Any]:
+        return list(self._contacts)
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._contacts)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            if 0 <= section < len(self.HEADERS):
+                return self.HEADERS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not (0 <= index.row() < len(self._contacts)):
+            return None
+        info = self._contacts[index.row()]
+        col = index.column()
+        if role == ROW_ROLE:
+            return info
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return info.contact.id.hex()
+            if col == 1:
+                return f"{info.contact.host}:{info.contact.port}"
+            if col == 2:
+                return format_age(self.now - info.last_seen) + " ago"
+            if col == 3:
+                return str(info.failures)
+            if col == 4:
+                return "\u2013" if info.rtt is None else f"{info.rtt * 1000:.1f} ms"
+        if role == SORT_ROLE:
+            rtt = -1.0 if info.rtt is None else info.rtt
+            return (info.contact.id.hex(), f"{info.contact.host}:{info.contact.port:05d}",
+                    self.now - info.last_seen, info.failures, rtt)[col]
+        if role == Qt.ItemDataRole.TextAlignmentRole and col >= 2:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and col == 3 and info.failures:
+            from PySide6.QtGui import QColor
+
+            return QColor("#b91c1c")
+        return None

@@ -1,0 +1,202 @@
+"""The routing-table panel: trie of buckets, selected bucket's contacts, history.
+
+:class:`RoutingPanel` refreshes from ``node.routing_table()`` when a batch of
+events from the :class:`~khgui.bridge.EventBridge` contains routing events
+(splits, merges, contact changes), and once a second for ages; never per
+event.  Splits and merges flash in the trie and are plotted over time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHeaderView, QLabel, QScrollArea, QSplitter, QTableView, QVBoxLayout, QWidget,
+)
+
+from dht import events as ev
+
+from ..bridge import EventBridge
+from ..controller import NetworkController
+from .history import HistoryPlotView, SplitHistory
+from .model import SORT_ROLE, BucketListModel, ContactTableModel, bucket_rows
+from .trie_view import BucketTrieView
+
+log = logging.getLogger(__name__)
+
+ROUTING_EVENTS = (
+    ev.ContactAdded, ev.ContactRefreshed, ev.ContactFailed, ev.ContactReplaced, ev.ContactRemoved,
+    ev.BucketSplit, ev.BucketsMerged,
+)
+STRUCTURE_EVENTS = (ev.ContactAdded, ev.ContactFailed, ev.ContactReplaced, ev.ContactRemoved,
+                    ev.BucketSplit, ev.BucketsMerged)
+
+
+class RoutingPanel(QWidget):
+    """Our node's k-buckets, drawn as a binary trie, with contacts and history."""
+
+    def __init__(self, controller: NetworkController, bridge: EventBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("RoutingPanel")
+        self._controller = controller
+        self._node: Any = None
+        self._k = 8
+        self.refreshes = 0
+        self.history = SplitHistory(time.monotonic())
+
+        self.summary = QLabel("not joined")
+        self.summary.setObjectName("summary")
+        self.buckets = BucketListModel(self._k, self)
+        self.contacts = ContactTableModel(self)
+        self.trie = BucketTrieView(self.buckets)
+        scroll = QScrollArea()
+        scroll.setWidget(self.trie)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.trie_scroll = scroll
+
+        self._proxy = QSortFilterProxyModel(self)
+        self._proxy.setSourceModel(self.contacts)
+        self._proxy.setSortRole(SORT_ROLE)
+        self.contact_table = QTableView()
+        self.contact_table.setModel(self._proxy)
+        self.contact_table.setSortingEnabled(True)
+        self.contact_table.setAlternatingRowColors(True)
+        self.contact_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.contact_table.verticalHeader().setVisible(False)
+        self.contact_table.verticalHeader().setDefaultSectionSize(22)
+        header = self.contact_table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in range(1, ContactTableModel.HEADERS.__len__()):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.contact_title = QLabel("Select a bucket to list its contacts")
+        self.plot = HistoryPlotView()
+
+        table_box = QWidget()
+        tl = QVBoxLayout(table_box)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(self.contact_title)
+        tl.addWidget(self.contact_table)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(scroll)
+        split.addWidget(table_box)
+        split.addWidget(self.plot)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 3)
+        split.setStretchFactor(2, 2)
+        split.setChildrenCollapsible(False)
+        self.splitter = split
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.summary)
+        layout.addWidget(split, 1)
+
+        self._selected_key: tuple[int, int] | None = None
+        self.trie.bucket_selected.connect(self._bucket_selected)
+        bridge.batch.connect(self.on_batch)
+        controller.node_changed.connect(self.set_node)
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+        self.set_node(controller.node)
+
+    # -- public ----------------------------------------------------------------
+
+    def has_data(self) -> bool:
+        """Whether the panel shows a routing table with contacts."""
+        return self.buckets.rowCount() > 0 and self.buckets.contact_count() > 0
+
+    def set_node(self, node: Any) -> None:
+        self._node = node
+        self.history = SplitHistory(time.monotonic())
+        if node is not None:
+            config = getattr(node, "config", None) or self._controller.config
+            self._k = int(getattr(config, "K", 8) or 8)
+            self.buckets.k = self._k
+        self.trie.set_own_id(node.id if node is not None else None)
+        self.refresh()
+
+    def on_batch(self, events: list[Any]) -> None:
+        """Handle one batch from the bridge: flash splits/merges, refresh once."""
+        routing = False
+        for e in events:
+            if isinstance(e, ROUTING_EVENTS):
+                routing = True
+                if isinstance(e, ev.BucketSplit):
+                    self.history.split(e.time, e.lo, e.hi)
+                    self.trie.flash(e.lo, e.hi, "split")
+                elif isinstance(e, ev.BucketsMerged):
+                    self.history.merge(e.time, e.lo, e.hi)
+                    self.trie.flash(e.lo, e.hi, "merge")
+        if routing:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Read the routing table and statistics from the node."""
+        node = self._node
+        now = time.monotonic()
+        if node is None or not getattr(node, "running", True):
+            self.buckets.set_buckets([], now)
+            self.contacts.set_contacts([], now)
+            self.summary.setText("not running: use Network \u25b8 Join to start a node")
+            return
+        try:
+            table = node.routing_table()
+            stats = node.stats()
+        except Exception as exc:  # the node stopped under us
+            log.debug("routing refresh failed: %s", exc)
+            return
+        self.refreshes += 1
+        rows = bucket_rows(table, node.id)
+        self.buckets.set_buckets(rows, now)
+        self.history.observe(now, len(rows))
+        if self.isVisible():
+            self.plot.show_history(self.history)
+        self._restore_selection(rows, now)
+        contacts = sum(len(r.contacts) for r in rows)
+        size = getattr(stats, "network_size", 0)
+        self.summary.setText(
+            f"{contacts} contacts \u00b7 {len(rows)} buckets \u00b7 est. network size {size:,} \u00b7 "
+            f"{self.history.splits} splits, {self.history.merges} merges"
+        )
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.plot.show_history(self.history)
+
+    # -- selection -----------------------------------------------------------------
+
+    def _restore_selection(self, rows: list[Any], now: float) -> None:
+        if not rows:
+            self.contacts.set_contacts([], now)
+            return
+        key = self._selected_key
+        row = -1
+        if key is not None:
+            row = next((i for i, r in enumerate(rows) if r.key == key), -1)
+            if row < 0:
+                row = self.buckets.find(key[0])
+        if row < 0:
+            row = next((i for i, r in enumerate(rows) if r.own), 0)
+        if row != self.trie.selected():
+            self.trie.select(row)  # emits bucket_selected -> _bucket_selected
+        else:
+            self.contacts.set_contacts(rows[row].contacts, now)
+
+    def _bucket_selected(self, row: int) -> None:
+        r = self.buckets.row_at(row)
+        if r is None:
+            self._selected_key = None
+            self.contacts.set_contacts([])
+            self.contact_title.setText("Select a bucket to list its contacts")
+            return
+        self._selected_key = r.key
+        self.contacts.set_contacts(r.contacts, self.buckets.now)
+        self.contact_title.setText(
+            f"Bucket {r.prefix or '(all ids)'} \u2014 {len(r.contacts)} contacts"
+            + ("  \u2605 holds our id" if r.own else "")
+        )

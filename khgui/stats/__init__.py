@@ -1,0 +1,1 @@
+"""Statistics panel: traffic rates, RTT distribution, table size and per-method counts."""

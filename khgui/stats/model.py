@@ -1,0 +1,67 @@
+"""The per-method statistics table: sent, answered, failed, received, errors, mean RTT."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+_Index = QModelIndex | QPersistentModelIndex
+_FIELDS = ("sent", "answered", "failed", "received", "errors")
+
+
+class MethodStatsModel(QAbstractTableModel):
+    """One row per KRPC method, from ``node.stats().methods``."""
+
+    HEADERS = ("Method", "Sent", "Answered", "Failed", "Received", "Errors", "Mean RTT")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[tuple[str, Any]] = []
+
+    def set_methods(self, methods: dict[str, Any]) -> None:
+        """Show ``methods`` (name -> MethodStats); reset only when names change."""
+        rows = sorted(methods.items())
+        if [n for n, _ in rows] == [n for n, _ in self._rows]:
+            self._rows = rows
+            if rows:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, len(self.HEADERS) - 1))
+            return
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+    def totals(self) -> dict[str, int]:
+        return {f: sum(int(getattr(s, f, 0) or 0) for _, s in self._rows) for f in _FIELDS}
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            if 0 <= section < len(self.HEADERS):
+                return self.HEADERS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        name, s = self._rows[index.row()]
+        col = index.column()
+        if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
+            if col == 0:
+                return name
+            if 1 <= col <= 5:
+                value = int(getattr(s, _FIELDS[col - 1], 0) or 0)
+                return f"{value:,}" if role == Qt.ItemDataRole.DisplayRole else value
+            rtt = getattr(s, "mean_rtt", None)
+            if role == SORT_ROLE:
+                return -1.0 if rtt is None else float(rtt)
+            return "\u2013" if rtt is None else f"{rtt * 1000:.1f} ms"
+        if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None

@@ -1,0 +1,125 @@
+"""The statistics panel: plots over time and the per-method table.
+
+:class:`StatsPanel` counts datagrams from the bridge's batches and samples
+``node.stats()`` once a second into a bounded :class:`StatsHistory`
+(default 600 samples); the plots and the table are updated from it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QSplitter, QTableView, QVBoxLayout, QWidget
+
+from ..bridge import EventBridge
+from ..controller import NetworkController
+from .model import SORT_ROLE, MethodStatsModel
+from .plots import StatsPlotsView
+from .series import DEFAULT_MAXLEN, StatsHistory
+
+log = logging.getLogger(__name__)
+
+
+def _si(value: float) -> str:
+    for unit in ("", "k", "M", "G"):
+        if abs(value) < 1000:
+            return f"{value:.0f}{unit}" if unit == "" else f"{value:.1f}{unit}"
+        value /= 1000.0
+    return f"{value:.1f}T"
+
+
+class StatsPanel(QWidget):
+    """Traffic rates, RTT distribution, table size and per-method counts."""
+
+    def __init__(
+        self, controller: NetworkController, bridge: EventBridge, parent: QWidget | None = None,
+        interval_ms: int = 1000, maxlen: int = DEFAULT_MAXLEN,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("StatsPanel")
+        self._controller = controller
+        self._node: Any = None
+        self._maxlen = maxlen
+        self.history = StatsHistory(time.monotonic(), maxlen)
+        self.samples = 0
+        self.summary = QLabel("no statistics yet")
+        self.summary.setObjectName("summary")
+        self.plots = StatsPlotsView()
+        self.methods = MethodStatsModel(self)
+        proxy = QSortFilterProxyModel(self)
+        proxy.setSourceModel(self.methods)
+        proxy.setSortRole(SORT_ROLE)
+        self.table = QTableView()
+        self.table.setModel(proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setAlternatingRowColors(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.plots)
+        split.addWidget(self.table)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(False)
+        self.splitter = split
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.summary)
+        layout.addWidget(split, 1)
+
+        bridge.batch.connect(self.on_batch)
+        controller.node_changed.connect(self.set_node)
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.sample)
+        self._timer.start()
+        self.set_node(controller.node)
+
+    def has_data(self) -> bool:
+        """Whether at least one sample with traffic was taken."""
+        return self.samples > 0 and self.methods.rowCount() > 0
+
+    def set_node(self, node: Any) -> None:
+        if node is not self._node:
+            self._node = node
+            self.history = StatsHistory(time.monotonic(), self._maxlen)
+            self.samples = 0
+            self.methods.set_methods({})
+
+    def on_batch(self, events: list[Any]) -> None:
+        self.history.add_events(events)
+
+    def sample(self) -> None:
+        """Take one sample from the node and redraw."""
+        node = self._node
+        snapshot = None
+        if node is not None and getattr(node, "running", True):
+            try:
+                snapshot = node.stats()
+            except Exception as exc:  # stopped under us
+                log.debug("stats failed: %s", exc)
+        if node is None:
+            self.summary.setText("not running")
+            return
+        self.history.sample(time.monotonic(), snapshot)
+        self.samples += 1
+        if snapshot is not None:
+            self.methods.set_methods(dict(snapshot.methods))
+            self.summary.setText(
+                f"in {snapshot.packets_in:,} pkts / {_si(snapshot.bytes_in)}B \u00b7 "
+                f"out {snapshot.packets_out:,} pkts / {_si(snapshot.bytes_out)}B \u00b7 "
+                f"dropped {snapshot.dropped:,} \u00b7 {snapshot.keys:,} keys, {snapshot.values:,} values \u00b7 "
+                f"up {snapshot.uptime:.0f} s"
+            )
+        if self.isVisible():
+            self.plots.show_history(self.history)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.plots.show_history(self.history)

@@ -1,0 +1,82 @@
+"""pyqtgraph plots of a :class:`~khgui.stats.series.StatsHistory`.
+
+Four plots: messages per second by method (solid: out, dashed: in), bytes per
+second in and out, the RTT histogram, and the table size (contacts, buckets,
+estimated network size).  Each series is one curve updated with ``setData``.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
+from .series import StatsHistory
+
+PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d"]
+
+
+def _plot(layout: pg.GraphicsLayout, row: int, col: int, title: str, left: str) -> pg.PlotItem:
+    item: pg.PlotItem = layout.addPlot(row=row, col=col, title=f"<span style='font-size:9pt'>{title}</span>")
+    item.showGrid(x=True, y=True, alpha=0.25)
+    item.setLabel("left", left)
+    item.setMouseEnabled(x=False, y=False)
+    item.getAxis("left").setWidth(46)
+    item.addLegend(offset=(6, 4), labelTextSize="8pt", colCount=2)
+    return item
+
+
+class StatsPlotsView(pg.GraphicsLayoutWidget):
+    """The four statistics plots."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent=parent)
+        self.setBackground("w")
+        layout = self.ci
+        self.rates = _plot(layout, 0, 0, "messages / s by method", "msg/s")
+        self.bytes = _plot(layout, 0, 1, "bytes / s", "B/s")
+        self.rtt = _plot(layout, 1, 0, "round-trip time distribution", "answers")
+        self.rtt.setLabel("bottom", "RTT", units="ms")
+        self.rtt.legend.hide()
+        self.size = _plot(layout, 1, 1, "routing table & network", "count")
+        for item in (self.rates, self.bytes, self.size):
+            item.setLabel("bottom", "time", units="s")
+        self.rate_curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+        self.bytes_in = self.bytes.plot([], [], pen=pg.mkPen("#16a34a", width=2), name="in")
+        self.bytes_out = self.bytes.plot([], [], pen=pg.mkPen("#2563eb", width=2), name="out")
+        self.rtt_curve = self.rtt.plot(
+            [0, 1], [0], stepMode="center", fillLevel=0, brush=pg.mkBrush(37, 99, 235, 110),
+            pen=pg.mkPen("#1d4ed8", width=1.5))
+        self.contacts = self.size.plot([], [], pen=pg.mkPen("#2563eb", width=2), name="contacts")
+        self.buckets = self.size.plot([], [], pen=pg.mkPen("#f59e0b", width=2), name="buckets")
+        self.network = self.size.plot([], [], pen=pg.mkPen("#16a34a", width=2, style=Qt.PenStyle.DashLine),
+                                      name="network size")
+        self.setMinimumSize(360, 260)
+
+    def _rate_curve(self, method: str, direction: str) -> pg.PlotDataItem:
+        key = (method, direction)
+        curve = self.rate_curves.get(key)
+        if curve is None:
+            methods = sorted({m for m, _ in self.rate_curves} | {method})
+            color = PALETTE[methods.index(method) % len(PALETTE)]
+            style = Qt.PenStyle.SolidLine if direction == "out" else Qt.PenStyle.DashLine
+            arrow = "\u2191" if direction == "out" else "\u2193"
+            curve = self.rates.plot([], [], pen=pg.mkPen(color, width=2, style=style), name=f"{method} {arrow}")
+            self.rate_curves[key] = curve
+        return curve
+
+    def show_history(self, history: StatsHistory) -> None:
+        t = history.t.array()
+        if t.size == 0:
+            return
+        for key in sorted(history.rates):
+            values = history.rates[key].array()
+            n = min(t.size, values.size)
+            self._rate_curve(*key).setData(t[-n:], values[-n:])
+        self.bytes_in.setData(t, history.bytes_in.array()[-t.size:])
+        self.bytes_out.setData(t, history.bytes_out.array()[-t.size:])
+        self.contacts.setData(t, history.contacts.array()[-t.size:])
+        self.buckets.setData(t, history.buckets.array()[-t.size:])
+        self.network.setData(t, history.network_size.array()[-t.size:])
+        edges, counts = history.rtt_histogram()
+        self.rtt_curve.setData(edges, counts)
