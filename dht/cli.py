@@ -1,0 +1,213 @@
+"""The headless command line: ``python -m dht`` and the ``dht`` script.
+
+Commands: ``node`` (one node until a signal), ``swarm`` (a local lab), and
+one-shot ``ping``, ``find-node``, ``store`` and ``get`` from a fresh node
+that joins, acts and leaves.  A bad argument or an unreachable bootstrap
+gives one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import tempfile
+from typing import Any, NoReturn, Sequence
+
+from .config import Config
+from .contact import Address
+from .errors import DHTError, LocalError
+from .khash import key_from_text
+from .lab import Lab
+from .node import Node
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A one-line problem with what the user asked; exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def parse_address(text: str) -> Address:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
+    try:
+        number = int(port)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: port must be a number") from None
+    if not 0 < number < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r}: port must be 1 to 65535")
+    return host, number
+
+
+def parse_key(text: str) -> bytes:
+    try:
+        return key_from_text(text)
+    except LocalError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 to 65535")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dht", description="A Khashmir (apt-p2p) DHT node on asyncio.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    node = sub.add_parser("node", help="run one node until SIGINT or SIGTERM")
+    node.add_argument("--host", default="0.0.0.0")
+    node.add_argument("--port", type=port_number, default=0)
+    node.add_argument("--data-dir", help="where the node keeps its database")
+    node.add_argument("--bootstrap", type=parse_address, nargs="*", default=[], metavar="HOST:PORT")
+
+    swarm = sub.add_parser("swarm", help="run a local lab of N joined nodes")
+    swarm.add_argument("--nodes", type=int, required=True)
+    swarm.add_argument("--host", default="127.0.0.1")
+    swarm.add_argument("--base-port", type=port_number)
+    swarm.add_argument("--data-dir")
+
+    def one_shot(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--timeout", type=positive_float, default=5.0, metavar="SECONDS",
+                       help="RPC timeout (default 5)")
+        return p
+
+    ping = one_shot("ping", "ping a node")
+    ping.add_argument("address", type=parse_address, metavar="HOST:PORT")
+    for name, arg, help_text in (
+        ("find-node", "target", "find the nodes closest to TARGET"),
+        ("get", "key", "print the values stored under KEY"),
+    ):
+        p = one_shot(name, help_text)
+        p.add_argument("--bootstrap", type=parse_address, required=True, metavar="HOST:PORT")
+        p.add_argument(arg, type=parse_key, metavar=arg.upper())
+    store = one_shot("store", "store VALUE under KEY")
+    store.add_argument("--bootstrap", type=parse_address, required=True, metavar="HOST:PORT")
+    store.add_argument("key", type=parse_key, metavar="KEY")
+    store.add_argument("value", metavar="VALUE")
+    return parser
+
+
+async def _wait_for_signal() -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def run_node(args: argparse.Namespace) -> int:
+    node = Node(host=args.host, port=args.port, data_dir=args.data_dir)
+    await node.start()
+    try:
+        for warning in node.warnings:
+            print(f"dht: {warning}", file=sys.stderr)
+        print(f"node {node.id.hex()} listening on {node.address[0]}:{node.address[1]}", flush=True)
+        if args.bootstrap:
+            try:
+                await node.bootstrap(args.bootstrap)
+            except LocalError as exc:
+                raise UsageError(str(exc)) from None
+        await _wait_for_signal()
+    finally:
+        await node.stop()
+    return 0
+
+
+async def run_swarm(args: argparse.Namespace) -> int:
+    if args.nodes < 1:
+        raise UsageError("--nodes must be at least 1")
+    lab = Lab(args.nodes, host=args.host, base_port=args.base_port, data_dir=args.data_dir)
+    await lab.start()
+    try:
+        host, port = lab.bootstrap_address
+        print(f"swarm of {len(lab.nodes)} nodes, bootstrap {host}:{port}", flush=True)
+        await _wait_for_signal()
+    finally:
+        await lab.stop()
+    return 0
+
+
+def _show(value: bytes) -> str:
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.hex()
+    return text if text.isprintable() else value.hex()
+
+
+async def run_one_shot(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="dht-") as tmp:
+        node = Node(Config(KRPC_TIMEOUT=args.timeout), data_dir=tmp)
+        await node.start()
+        try:
+            if args.command == "ping":
+                host, port = args.address
+                try:
+                    their_id = await node.ping(host, port)
+                except DHTError as exc:
+                    raise UsageError(f"{host}:{port} did not answer: {exc}") from None
+                print(f"{their_id.hex()} {host}:{port}")
+                return 0
+            try:
+                await node.bootstrap([args.bootstrap])
+            except LocalError as exc:
+                raise UsageError(str(exc)) from None
+            if args.command == "find-node":
+                for contact in await node.find_node(args.target):
+                    print(f"{contact.id.hex()} {contact.host}:{contact.port}")
+                return 0
+            if args.command == "store":
+                value = args.value.encode("utf-8")
+                try:
+                    result = await node.store_value(args.key, value)
+                except LocalError as exc:
+                    raise UsageError(str(exc)) from None
+                for contact, error in result.refused:
+                    print(f"refused by {contact.host}:{contact.port}: {error}", file=sys.stderr)
+                print(f"stored on {len(result.accepted)} node(s)")
+                return 0 if result.accepted else 1
+            values = await node.get_value(args.key)
+            for v in values:
+                print(_show(v))
+            return 0 if values else 1
+        finally:
+            await node.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="dht: %(levelname)s %(message)s")
+    runner: Any = {"node": run_node, "swarm": run_swarm}.get(args.command, run_one_shot)
+    try:
+        return asyncio.run(runner(args))
+    except (UsageError, LocalError) as exc:
+        print(f"dht: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130

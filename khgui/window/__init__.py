@@ -1,0 +1,1 @@
+"""The main window, its dialogs and its status-bar pieces."""

@@ -1,0 +1,136 @@
+"""Small dialogs of the main window: join a bootstrap address, resize the lab, about.
+
+:func:`parse_address` is the validation shared by the dialog and the
+command line: ``HOST:PORT`` with a port in 1-65535.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from .. import __version__
+from ..resources import icon
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """``"host:port"`` -> ``(host, port)``; raises ValueError with a short reason."""
+    text = text.strip()
+    if not text:
+        raise ValueError("enter an address as host:port")
+    host, sep, port_text = text.rpartition(":")
+    host = host.strip("[] ")
+    if not sep or not host:
+        raise ValueError("missing ':port' (expected host:port)")
+    if not port_text.isdigit():
+        raise ValueError(f"port {port_text!r} is not a number")
+    port = int(port_text)
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port {port} is out of range 1-65535")
+    if any(ch.isspace() for ch in host):
+        raise ValueError("host must not contain spaces")
+    return host, port
+
+
+class JoinDialog(QDialog):
+    """Asks for a bootstrap address ``host:port``, validated as you type."""
+
+    def __init__(self, parent: QWidget | None = None, default: str = "") -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Join bootstrap address")
+        self.edit = QLineEdit(default)
+        self.edit.setPlaceholderText("host:port, e.g. 127.0.0.1:4000")
+        self.hint = QLabel()
+        self.hint.setObjectName("hint")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form = QFormLayout()
+        form.addRow("Bootstrap node:", self.edit)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.buttons)
+        self.edit.textChanged.connect(self._validate)
+        self._validate(self.edit.text())
+        self.resize(380, self.sizeHint().height())
+
+    def _validate(self, text: str) -> None:
+        try:
+            host, port = parse_address(text)
+        except ValueError as exc:
+            self.hint.setText(str(exc))
+            self.hint.setStyleSheet("color: #b91c1c;")
+            ok = False
+        else:
+            self.hint.setText(f"will join {host} port {port}")
+            self.hint.setStyleSheet("color: #15803d;")
+            ok = True
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+
+    def address(self) -> tuple[str, int] | None:
+        """The validated address, or None."""
+        try:
+            return parse_address(self.edit.text())
+        except ValueError:
+            return None
+
+
+class ResizeLabDialog(QDialog):
+    """Asks for the number of nodes of the local lab."""
+
+    def __init__(self, current: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Resize lab")
+        self.spin = QSpinBox()
+        self.spin.setRange(0, 512)
+        self.spin.setValue(current)
+        self.spin.setSuffix(" nodes")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout()
+        form.addRow("Local lab size:", self.spin)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        note = QLabel("0 stops the lab. Nodes run on 127.0.0.1 in this process.")
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+
+    def value(self) -> int:
+        return self.spin.value()
+
+
+class AboutDialog(QDialog):
+    """What the application is, its version and its keyboard shortcuts."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("About Khashmir Explorer")
+        logo = QLabel()
+        logo.setPixmap(icon("app").pixmap(64, 64))
+        logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text = QLabel(
+            f"<h2>Khashmir Explorer {__version__}</h2>"
+            "<p>Watch a Kademlia DHT at work: an asyncio port of apt-p2p's Khashmir.</p>"
+            "<p>Routing-table trie, live RPC traffic, stored values, look-ups and statistics.</p>"
+            "<table>"
+            "<tr><td><b>Ctrl+J</b></td><td>join a bootstrap address</td></tr>"
+            "<tr><td><b>Ctrl+N</b></td><td>add a lab node</td></tr>"
+            "<tr><td><b>Ctrl+K</b></td><td>kill a random lab node</td></tr>"
+            "<tr><td><b>Ctrl+L</b></td><td>focus the look-up form</td></tr>"
+            "<tr><td><b>Ctrl+Q</b></td><td>quit</td></tr></table>"
+        )
+        text.setTextFormat(Qt.TextFormat.RichText)
+        text.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        buttons.accepted.connect(self.accept)
+        layout = QVBoxLayout(self)
+        layout.addWidget(logo)
+        layout.addWidget(text)
+        layout.addWidget(buttons)
+        self.setMinimumWidth(380)
