@@ -17,6 +17,7 @@ LookupAnswered and LookupFinished events.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
@@ -159,7 +160,7 @@ async def iterate(
                     progress.outcome(contact, *_describe(exc))
                     continue
                 progress.queried_one(contact)
-                fut.add_done_callback(lambda f, c=contact: settle(c, f))
+                fut.add_done_callback(functools.partial(settle, contact))
                 if not fut.done():
                     timers.append(loop.call_later(soft, slow, contact, soft))
             if lookup.finished or (stop is not None and stop()):
@@ -243,7 +244,7 @@ async def get_value(node: "Node", key: bytes) -> list[bytes]:
         fut = node.request(contact, "get_value", {b"id": node.id, b"key": key, b"num": want})
         progress.queried_one(contact)
         gets.add(fut)
-        fut.add_done_callback(lambda f, c=contact: got_values(c, f))
+        fut.add_done_callback(functools.partial(got_values, contact))
 
     def enough() -> bool:
         return answered_with_values > 0 and not gets

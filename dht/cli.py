@@ -205,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="dht: %(levelname)s %(message)s")
     runner: Any = {"node": run_node, "swarm": run_swarm}.get(args.command, run_one_shot)
     try:
-        return asyncio.run(runner(args))
+        return int(asyncio.run(runner(args)))
     except (UsageError, LocalError) as exc:
         print(f"dht: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -14,6 +14,10 @@ from typing import Any
 
 from .errors import ConfigError
 
+#: The largest value whose store_value query (20-byte transaction id, id, key
+#: and token) still fits one 1472-byte datagram: 153 bytes go to the rest.
+MAX_STORABLE_VALUE = 1319
+
 
 @dataclass(frozen=True)
 class Config:
@@ -60,6 +64,8 @@ class Config:
                 raise ConfigError(f"{f.name} must be a number, not {value!r}")
             if expected is int and not isinstance(value, int):
                 raise ConfigError(f"{f.name} must be an integer, not {value!r}")
+            if value != value:  # NaN passes every comparison below
+                raise ConfigError(f"{f.name} must be a number, not {value!r}")
         positive = [f.name for f in fields(self) if f.name != "RETRIEVE_VALUES"]
         for name in positive:
             if getattr(self, name) <= 0:
@@ -70,10 +76,10 @@ class Config:
             raise ConfigError(f"K must be at least 2, not {self.K!r}")
         if self.SOFT_TIMEOUT_MIN > self.SOFT_TIMEOUT_MAX:
             raise ConfigError("SOFT_TIMEOUT_MIN must not exceed SOFT_TIMEOUT_MAX")
-        if self.MAX_VALUE_SIZE > 1400:
+        if self.MAX_VALUE_SIZE > MAX_STORABLE_VALUE:
             raise ConfigError(
-                f"MAX_VALUE_SIZE must be at most 1400 (a store must fit one datagram), "
-                f"not {self.MAX_VALUE_SIZE!r}"
+                f"MAX_VALUE_SIZE must be at most {MAX_STORABLE_VALUE} (a store must fit one "
+                f"datagram), not {self.MAX_VALUE_SIZE!r}"
             )
 
     def replace(self, **changes: Any) -> "Config":

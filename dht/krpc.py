@@ -69,10 +69,85 @@ def new_tid() -> bytes:
     return random.getrandbits(TID_BYTES * 8).to_bytes(TID_BYTES, "big")
 
 
+class _NotCanonical(Exception):
+    """Input the fast decoder leaves to bencodepy."""
+
+
+_MAX_FAST_DEPTH = 32  # deeper nesting goes to bencodepy (which allows 100)
+
+
+def _bdecode_str(x: bytes, f: int) -> tuple[bytes, int]:
+    colon = x.index(b":", f)
+    digits = x[f:colon]
+    if not digits.isdigit() or (digits[0] == 48 and len(digits) > 1):
+        raise _NotCanonical
+    end = colon + 1 + int(digits)
+    if end > len(x):
+        raise _NotCanonical
+    return x[colon + 1 : end], end
+
+
+def _bdecode_value(x: bytes, f: int, depth: int) -> tuple[Any, int]:
+    c = x[f]
+    if 48 <= c <= 57:  # a string
+        return _bdecode_str(x, f)
+    if c == 100:  # d
+        if depth > _MAX_FAST_DEPTH:
+            raise _NotCanonical
+        d: dict[bytes, Any] = {}
+        f += 1
+        while x[f] != 101:
+            k, f = _bdecode_str(x, f)
+            if 48 <= x[f] <= 57:
+                d[k], f = _bdecode_str(x, f)
+            else:
+                d[k], f = _bdecode_value(x, f, depth + 1)
+        return d, f + 1
+    if c == 108:  # l
+        if depth > _MAX_FAST_DEPTH:
+            raise _NotCanonical
+        items: list[Any] = []
+        f += 1
+        while x[f] != 101:
+            if 48 <= x[f] <= 57:
+                v, f = _bdecode_str(x, f)
+            else:
+                v, f = _bdecode_value(x, f, depth + 1)
+            items.append(v)
+        return items, f + 1
+    if c == 105:  # i
+        end = x.index(b"e", f + 1)
+        text = x[f + 1 : end]
+        body = text[1:] if text[:1] == b"-" else text
+        if not body.isdigit() or (body[0] == 48 and len(text) > 1):
+            raise _NotCanonical
+        return int(text), end + 1
+    raise _NotCanonical
+
+
+def bdecode(data: bytes) -> Any:
+    """bencodepy.decode, faster for canonical bencode.
+
+    Canonical input (lengths and integers without sign or leading-zero
+    oddities, at most 32 levels deep, nothing after the value) is decoded
+    here into exactly what bencodepy returns for it; anything else is handed
+    to bencodepy itself, so what is accepted or refused, and the errors
+    raised, are bencodepy's.
+    """
+    if type(data) is bytes:
+        try:
+            obj, end = _bdecode_value(data, 0, 0)
+            if end == len(data):
+                return obj
+        except (_NotCanonical, IndexError, ValueError):
+            pass
+    return bencodepy.decode(data)
+
+
 def decode(data: bytes) -> tuple[Message, dict[bytes, Any]]:
     """Parse and verify one datagram; returns the message and the raw dict."""
     try:
-        msg = bencodepy.decode(data)
+        msg = bdecode(data)
     except Exception as exc:  # bencodepy raises several types on bad input
         raise RemoteProtocolError(f"not bencode: {exc}") from None
     if not isinstance(msg, dict):
@@ -107,25 +182,42 @@ def decode(data: bytes) -> tuple[Message, dict[bytes, Any]]:
     raise RemoteProtocolError(f"unknown message type {kind!r}")
 
 
+_COMPILED: dict[str, tuple[Any, frozenset[bytes], tuple[tuple[str, bytes, str], ...]]] = {}
+
+
+def _compiled(method: str, spec: tuple[tuple[str, str], ...]) -> tuple[Any, frozenset[bytes], tuple[tuple[str, bytes, str], ...]]:
+    """The method's argument names as bytes, computed once per spec."""
+    c = _COMPILED.get(method)
+    if c is None or c[0] is not spec:
+        c = _COMPILED[method] = (
+            spec,
+            frozenset(name.encode() for name, _ in spec),
+            tuple((name, name.encode(), kind) for name, kind in spec),
+        )
+    return c
+
+
 def check_arguments(query: Query) -> list[Any]:
     """The query's arguments in method order, or KrpcError 203/204."""
     spec = METHODS.get(query.method)
     if spec is None:
         raise KrpcError(errors.METHOD_UNKNOWN, f"method {query.method!r} unknown")
-    names = {name.encode() for name, _ in spec}
-    unexpected = sorted(k for k in query.args if k not in names)
-    if unexpected:
-        shown = ", ".join(k.decode("latin-1") for k in unexpected)
-        raise KrpcError(errors.MALFORMED_REQUEST, f"unexpected argument(s) {shown}")
+    _, names, fields = _compiled(query.method, spec)
+    args = query.args
+    for k in args:
+        if k not in names:
+            unexpected = sorted(k for k in args if k not in names)
+            shown = ", ".join(k.decode("latin-1") for k in unexpected)
+            raise KrpcError(errors.MALFORMED_REQUEST, f"unexpected argument(s) {shown}")
     values: list[Any] = []
-    for name, kind in spec:
-        if name.encode() not in query.args:
+    for name, key, kind in fields:
+        if key not in args:
             raise KrpcError(errors.MALFORMED_REQUEST, f"missing argument {name}")
-        value = query.args[name.encode()]
-        if kind == INT:
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        elif kind == ID:
+        value = args[key]
+        if kind == ID:
             ok = isinstance(value, bytes) and len(value) == 20
+        elif kind == INT:
+            ok = isinstance(value, int) and not isinstance(value, bool)
         else:
             ok = isinstance(value, bytes)
         if not ok:
@@ -135,12 +227,65 @@ def check_arguments(query: Query) -> list[Any]:
     return values
 
 
+class _NotPlain(Exception):
+    """A value :func:`bencode` leaves to bencodepy."""
+
+
+def _bencode_into(obj: Any, out: list[bytes]) -> None:
+    t = type(obj)
+    if t is bytes:
+        out.append(b"%d:" % len(obj))
+        out.append(obj)
+    elif t is dict:
+        out.append(b"d")
+        for k in sorted(obj):
+            if type(k) is not bytes:
+                raise _NotPlain
+            out.append(b"%d:" % len(k))
+            out.append(k)
+            v = obj[k]
+            if type(v) is bytes:
+                out.append(b"%d:" % len(v))
+                out.append(v)
+            else:
+                _bencode_into(v, out)
+        out.append(b"e")
+    elif t is list:
+        out.append(b"l")
+        for item in obj:
+            if type(item) is bytes:
+                out.append(b"%d:" % len(item))
+                out.append(item)
+            else:
+                _bencode_into(item, out)
+        out.append(b"e")
+    elif t is int:
+        out.append(b"i%de" % obj)
+    else:
+        raise _NotPlain
+
+
+def bencode(obj: Any) -> bytes:
+    """bencodepy.encode, faster for plain bytes/int/list/dict-with-bytes-keys values.
+
+    The output is byte for byte bencodepy's; anything else (str, bool,
+    tuples, str keys, subclasses) is handed to bencodepy itself.
+    """
+    out: list[bytes] = []
+    try:
+        _bencode_into(obj, out)
+    except (_NotPlain, TypeError):
+        data: bytes = bencodepy.encode(obj)
+        return data
+    return b"".join(out)
+
+
 def encode_query(tid: bytes, method: str, args: dict[bytes, Any]) -> bytes:
-    return bencodepy.encode({b"t": tid, b"y": b"q", b"q": method.encode(), b"a": args})
+    return bencode({b"t": tid, b"y": b"q", b"q": method.encode(), b"a": args})
 
 
 def encode_error(tid: bytes, code: int, message: str) -> bytes:
-    return bencodepy.encode({b"t": tid, b"y": b"e", b"e": [code, message.encode("utf-8")]})
+    return bencode({b"t": tid, b"y": b"e", b"e": [code, message.encode("utf-8")]})
 
 
 def encode_response(tid: bytes, values: dict[bytes, Any]) -> tuple[bytes, dict[bytes, Any]]:
@@ -150,7 +295,7 @@ def encode_response(tid: bytes, values: dict[bytes, Any]) -> tuple[bytes, dict[b
     long becomes error 206.  Returns the bytes and the dict actually sent.
     """
     msg: dict[bytes, Any] = {b"t": tid, b"y": b"r", b"r": values}
-    data = bencodepy.encode(msg)
+    data = bencode(msg)
     if len(data) <= UDP_PACKET_LIMIT:
         return data, msg
     vals = values.get(b"values")
@@ -164,11 +309,11 @@ def encode_response(tid: bytes, values: dict[bytes, Any]) -> tuple[bytes, dict[b
         trimmed = dict(values)
         trimmed[b"values"] = kept
         msg = {b"t": tid, b"y": b"r", b"r": trimmed}
-        data = bencodepy.encode(msg)
+        data = bencode(msg)
         if len(data) <= UDP_PACKET_LIMIT:
             return data, msg
     err = {b"t": tid, b"y": b"e", b"e": [errors.RESPONSE_TOO_LONG, b"response too long"]}
-    return bencodepy.encode(err), err
+    return bencode(err), err
 
 
 def error_dict(tid: bytes, code: int, message: str) -> dict[bytes, Any]:

@@ -22,7 +22,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Coroutine, Iterable
 
 import platformdirs
 
@@ -117,13 +117,14 @@ class Node:
         self._table = RoutingTable(
             self.id, self.config.K, self.config.MAX_FAILURES, self.config.MIN_PING_INTERVAL, now
         )
-        self._transport = KrpcTransport(
+        transport = KrpcTransport(
             self._dispatch, self.stats_counters, self.events, self.config.KRPC_TIMEOUT
         )
+        self._transport = transport
         loop = asyncio.get_running_loop()
         try:
             await loop.create_datagram_endpoint(
-                lambda: self._transport, local_addr=(self.host, self.requested_port)  # type: ignore[arg-type,return-value]
+                lambda: transport, local_addr=(self.host, self.requested_port)
             )
         except OSError as exc:
             self._store.close()
@@ -168,7 +169,7 @@ class Node:
         self._transport.close()
         self._store.close()
 
-    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)

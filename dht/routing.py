@@ -23,7 +23,6 @@ anything and never reads a clock: every call is given ``now``.
 from __future__ import annotations
 
 import bisect
-import heapq
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -163,12 +162,23 @@ class RoutingTable:
         """The ``count`` (default K) known contacts closest to ``target``."""
         count = self.k if count is None else count
         key = int.from_bytes(target, "big")
-        entries = [e for b in self.buckets for e in b.entries]
-        if len(entries) > count:
-            entries = heapq.nsmallest(count, entries, key=lambda e: e.key ^ key)
-        else:
-            entries.sort(key=lambda e: e.key ^ key)
-        return [e.contact for e in entries]
+        # Buckets are aligned power-of-two ranges, so the XOR distances of one
+        # bucket's ids to the target form an interval [lo ^ key with the low
+        # bits cleared, + size) disjoint from every other bucket's.  Walk the
+        # buckets by that lower bound and stop once ``count`` are gathered.
+        home = self.buckets[self.bucket_index(key)].entries
+        if len(home) >= count:  # the target's own bucket is the closest interval
+            return [e.contact for e in sorted(home, key=lambda e: e.key ^ key)[:count]]
+        order = sorted(self.buckets, key=lambda b: (b.lo ^ key) & -(b.hi - b.lo))
+        out: list[Contact] = []
+        for b in order:
+            if not b.entries:
+                continue
+            entries = sorted(b.entries, key=lambda e: e.key ^ key) if len(b.entries) > 1 else b.entries
+            out.extend(e.contact for e in entries[: count - len(out)])
+            if len(out) >= count:
+                break
+        return out
 
     def touch(self, target: bytes, now: float) -> None:
         """Mark the bucket holding ``target`` as accessed (a lookup went there)."""

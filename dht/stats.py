@@ -100,4 +100,4 @@ def estimate_network_size(buckets: int, k: int, contacts: int) -> int:
     """apt-p2p's estimate, K * 2^(buckets - 1), never below what we know."""
     if contacts == 0:
         return 1
-    return max(k * 2 ** (buckets - 1), contacts + 1)
+    return max(k * (1 << max(buckets - 1, 0)), contacts + 1)

@@ -119,24 +119,34 @@ class KrpcTransport(asyncio.DatagramProtocol):
         try:
             values = self.handler(query, peer)
         except KrpcError as exc:
-            self._send_error(query, peer, exc.code, exc.message, counters)
+            self._send_error(query, peer, exc.code, exc.message, counters, size)
             return
         except Exception:
             log.exception("handler for %s from %s:%d failed", query.method, *peer)
-            self._send_error(query, peer, errors.SERVER_ERROR, "server error", counters)
+            self._send_error(query, peer, errors.SERVER_ERROR, "server error", counters, size)
             return
         data, sent = krpc.encode_response(query.tid, values)
         if sent.get(b"y") == b"e" and counters is not None:
             counters.errors += 1
-        self._send(data, peer, sent, query.method, query.tid)
+        self._reply(data, peer, sent, query, size)
 
     def _send_error(
-        self, query: krpc.Query, peer: Address, code: int, message: str, counters: Any
+        self, query: krpc.Query, peer: Address, code: int, message: str, counters: Any, size: int
     ) -> None:
         if counters is not None:
             counters.errors += 1
         msg = krpc.error_dict(query.tid, code, message)
-        self._send(krpc.encode_error(query.tid, code, message), peer, msg, query.method, query.tid)
+        self._reply(krpc.encode_error(query.tid, code, message), peer, msg, query, size)
+
+    def _reply(
+        self, data: bytes, peer: Address, raw: dict[bytes, Any], query: krpc.Query, size: int
+    ) -> None:
+        # Only a query with an over-long transaction id (echoed in every
+        # reply) can make even an error reply exceed the datagram limit.
+        if len(data) > krpc.UDP_PACKET_LIMIT:
+            self._drop(peer, size, "reply would exceed 1472 bytes (transaction id too long)")
+            return
+        self._send(data, peer, raw, query.method, query.tid)
 
     # --- answers to our queries -------------------------------------------
 

@@ -228,7 +228,22 @@ class NetworkController(QObject):
             return False
         self._set_joined(True)
         self.message.emit(f"joined: {count} contacts")
+        self.spawn(self._warm_up(node))
         return True
+
+    async def _warm_up(self, node: "Node", lookups: int = 4) -> None:
+        """A few lookups of random ids after joining, so far buckets fill too."""
+        import os
+
+        for _ in range(lookups):
+            if node is not self._node or not node.running:
+                return
+            try:
+                await self.run_lookup(node.find_node(os.urandom(20)))
+            except Exception as exc:
+                if not _expected(exc):
+                    raise
+                log.debug("warm-up lookup failed: %s", exc)
 
     async def join(self, host: str, port: int) -> bool:
         """Join the network through ``host:port`` (starting our node if needed)."""

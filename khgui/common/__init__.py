@@ -1,6 +1,6 @@
 """Small helpers shared by the traffic, values and lookup panels.
 
-:mod:`.text` formats bytes, sizes and times for display; :mod:`.registry`
-remembers the texts keys were typed from and the values the user published;
-:mod:`.keyfield` is the key entry with its live key preview.
+:mod:`.text` formats bytes, sizes, times and messages for display;
+:mod:`.keys` parses key text and holds the registry of key texts and
+published values shared by the values and lookup panels.
 """

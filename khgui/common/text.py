@@ -98,6 +98,12 @@ def decode_compact_nodes(data: bytes) -> list[str] | None:
     return out
 
 
+def short_node(entry: str) -> str:
+    """``id@host:port`` with the id cut to 16 hex digits."""
+    node_id, _, where = entry.partition("@")
+    return f"{node_id[:16]}\u2026@{where}" if len(node_id) > 16 else entry
+
+
 def _key_name(key: Any) -> str:
     if isinstance(key, bytes):
         text = printable_text(key)
@@ -125,13 +131,17 @@ def message_tree(message: Any, key: bytes | None = None) -> tuple[str, list[tupl
         children = [(_key_name(k), v) for k, v in message.items()]
         return f"dict ({len(message)})", children
     if isinstance(message, (list, tuple)):
+        if key in _NODE_KEYS and message and all(isinstance(v, bytes) and len(v) == COMPACT_SIZE
+                                                 for v in message):
+            entries = [(decode_compact_nodes(v) or [""])[0] for v in message]
+            return f"{len(message)} nodes", [(f"[{i}]", _Leaf(short_node(n))) for i, n in enumerate(entries)]
         return f"list ({len(message)})", [(f"[{i}]", v) for i, v in enumerate(message)]
     if isinstance(message, bytes):
         if key in _NODE_KEYS:
-            nodes = decode_compact_nodes(message)
-            if nodes is not None:
-                return f"{len(nodes)} nodes ({len(message)} bytes)", [
-                    (f"[{i}]", _Leaf(n)) for i, n in enumerate(nodes)
+            decoded = decode_compact_nodes(message)
+            if decoded is not None:
+                return f"{len(decoded)} nodes ({len(message)} bytes)", [
+                    (f"[{i}]", _Leaf(short_node(n))) for i, n in enumerate(decoded)
                 ]
         return describe_bytes(message, key), []
     if isinstance(message, _Leaf):

@@ -93,7 +93,7 @@ class HistoryPlotView(pg.PlotWidget):
         item.setLabel("left", "buckets")
         item.setLabel("bottom", "time", units="s")
         item.setMouseEnabled(x=True, y=False)
-        item.addLegend(offset=(8, 4), labelTextSize="8pt")
+        item.addLegend(offset=(8, 4), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 210))
         self.curve = item.plot([], [], pen=pg.mkPen("#2563eb", width=2), name="buckets")
         self.split_marks = pg.ScatterPlotItem(
             size=10, symbol="t1", brush=pg.mkBrush("#22c55e"), pen=pg.mkPen("#15803d"), name="split")

@@ -84,9 +84,10 @@ class RoutingPanel(QWidget):
         split.addWidget(scroll)
         split.addWidget(table_box)
         split.addWidget(self.plot)
-        split.setStretchFactor(0, 3)
+        split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 3)
         split.setStretchFactor(2, 2)
+        split.setSizes([320, 260, 180])
         split.setChildrenCollapsible(False)
         self.splitter = split
         layout = QVBoxLayout(self)
@@ -95,7 +96,9 @@ class RoutingPanel(QWidget):
         layout.addWidget(split, 1)
 
         self._selected_key: tuple[int, int] | None = None
+        self._user_selected = False
         self.trie.bucket_selected.connect(self._bucket_selected)
+        self.trie.clicked_row.connect(self._user_click)
         bridge.batch.connect(self.on_batch)
         controller.node_changed.connect(self.set_node)
         self._timer = QTimer(self)
@@ -174,7 +177,7 @@ class RoutingPanel(QWidget):
         if not rows:
             self.contacts.set_contacts([], now)
             return
-        key = self._selected_key
+        key = self._selected_key if self._user_selected else None
         row = -1
         if key is not None:
             row = next((i for i, r in enumerate(rows) if r.key == key), -1)
@@ -185,7 +188,10 @@ class RoutingPanel(QWidget):
         if row != self.trie.selected():
             self.trie.select(row)  # emits bucket_selected -> _bucket_selected
         else:
-            self.contacts.set_contacts(rows[row].contacts, now)
+            self._bucket_selected(row)
+
+    def _user_click(self, row: int) -> None:
+        self._user_selected = row >= 0
 
     def _bucket_selected(self, row: int) -> None:
         r = self.buckets.row_at(row)

@@ -39,10 +39,12 @@ class BucketTrieView(QWidget):
     """Draws a :class:`BucketListModel` as a trie of buckets.
 
     Signals:
-        bucket_selected(int): the row clicked (-1 for none).
+        bucket_selected(int): the row selected (-1 for none).
+        clicked_row(int): the row the user clicked (-1 for none).
     """
 
     bucket_selected = Signal(int)
+    clicked_row = Signal(int)
 
     def __init__(self, model: BucketListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -213,7 +215,9 @@ class BucketTrieView(QWidget):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
-            self.select(self.row_at(event.position().toPoint()))
+            row = self.row_at(event.position().toPoint())
+            self.clicked_row.emit(row)
+            self.select(row)
         super().mousePressEvent(event)
 
     def tooltip_text(self, row: int) -> str:

@@ -22,7 +22,7 @@ def _plot(layout: pg.GraphicsLayout, row: int, col: int, title: str, left: str) 
     item.setLabel("left", left)
     item.setMouseEnabled(x=False, y=False)
     item.getAxis("left").setWidth(46)
-    item.addLegend(offset=(6, 4), labelTextSize="8pt", colCount=2)
+    item.addLegend(offset=(6, 4), labelTextSize="8pt", colCount=2, brush=pg.mkBrush(255, 255, 255, 210))
     return item
 
 
@@ -33,23 +33,23 @@ class StatsPlotsView(pg.GraphicsLayoutWidget):
         super().__init__(parent=parent)
         self.setBackground("w")
         layout = self.ci
-        self.rates = _plot(layout, 0, 0, "messages / s by method", "msg/s")
-        self.bytes = _plot(layout, 0, 1, "bytes / s", "B/s")
-        self.rtt = _plot(layout, 1, 0, "round-trip time distribution", "answers")
-        self.rtt.setLabel("bottom", "RTT", units="ms")
-        self.rtt.legend.hide()
-        self.size = _plot(layout, 1, 1, "routing table & network", "count")
-        for item in (self.rates, self.bytes, self.size):
+        self.rates_plot = _plot(layout, 0, 0, "messages / s by method", "msg/s")
+        self.bytes_plot = _plot(layout, 0, 1, "bytes / s", "B/s")
+        self.rtt_plot = _plot(layout, 1, 0, "round-trip time distribution", "answers")
+        self.rtt_plot.setLabel("bottom", "RTT", units="ms")
+        self.rtt_plot.legend.hide()
+        self.size_plot = _plot(layout, 1, 1, "routing table & network", "count")
+        for item in (self.rates_plot, self.bytes_plot, self.size_plot):
             item.setLabel("bottom", "time", units="s")
         self.rate_curves: dict[tuple[str, str], pg.PlotDataItem] = {}
-        self.bytes_in = self.bytes.plot([], [], pen=pg.mkPen("#16a34a", width=2), name="in")
-        self.bytes_out = self.bytes.plot([], [], pen=pg.mkPen("#2563eb", width=2), name="out")
-        self.rtt_curve = self.rtt.plot(
+        self.bytes_in = self.bytes_plot.plot([], [], pen=pg.mkPen("#16a34a", width=2), name="in")
+        self.bytes_out = self.bytes_plot.plot([], [], pen=pg.mkPen("#2563eb", width=2), name="out")
+        self.rtt_curve = self.rtt_plot.plot(
             [0, 1], [0], stepMode="center", fillLevel=0, brush=pg.mkBrush(37, 99, 235, 110),
             pen=pg.mkPen("#1d4ed8", width=1.5))
-        self.contacts = self.size.plot([], [], pen=pg.mkPen("#2563eb", width=2), name="contacts")
-        self.buckets = self.size.plot([], [], pen=pg.mkPen("#f59e0b", width=2), name="buckets")
-        self.network = self.size.plot([], [], pen=pg.mkPen("#16a34a", width=2, style=Qt.PenStyle.DashLine),
+        self.contacts = self.size_plot.plot([], [], pen=pg.mkPen("#2563eb", width=2), name="contacts")
+        self.buckets = self.size_plot.plot([], [], pen=pg.mkPen("#f59e0b", width=2), name="buckets")
+        self.network = self.size_plot.plot([], [], pen=pg.mkPen("#16a34a", width=2, style=Qt.PenStyle.DashLine),
                                       name="network size")
         self.setMinimumSize(360, 260)
 
@@ -61,7 +61,7 @@ class StatsPlotsView(pg.GraphicsLayoutWidget):
             color = PALETTE[methods.index(method) % len(PALETTE)]
             style = Qt.PenStyle.SolidLine if direction == "out" else Qt.PenStyle.DashLine
             arrow = "\u2191" if direction == "out" else "\u2193"
-            curve = self.rates.plot([], [], pen=pg.mkPen(color, width=2, style=style), name=f"{method} {arrow}")
+            curve = self.rates_plot.plot([], [], pen=pg.mkPen(color, width=2, style=style), name=f"{method} {arrow}")
             self.rate_curves[key] = curve
         return curve
 

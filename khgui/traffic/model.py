@@ -41,8 +41,17 @@ class _Columns:
                  "status", "rtt", "message")
 
     def __init__(self) -> None:
-        for name in self.__slots__:
-            setattr(self, name, [])
+        self.time: list[float] = []  # wall clock
+        self.dir: list[str] = []  # "in" / "out"
+        self.peer: list[str] = []  # "host:port"
+        self.method: list[str] = []
+        self.tid: list[str] = []  # hex
+        self.size: list[int] = []
+        self.kind: list[str] = []  # q, r, e or "-" (dropped)
+        self.state: list[str] = []  # one of STATES
+        self.status: list[str] = []  # shown text
+        self.rtt: list[float | None] = []
+        self.message: list[Any] = []
 
     def __len__(self) -> int:
         return len(self.time)
@@ -111,7 +120,8 @@ class TrafficModel(QAbstractTableModel):
             if col == METHOD:
                 return r.method[row]
             if col == TID:
-                return r.tid[row]
+                tid = r.tid[row]
+                return tid if len(tid) <= 8 else tid[:8] + "\u2026"
             if col == SIZE:
                 return str(r.size[row])
             if col == STATUS:
@@ -125,7 +135,9 @@ class TrafficModel(QAbstractTableModel):
             if col in (SIZE, RTT):
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         elif role == Qt.ItemDataRole.ToolTipRole:
-            return f"{_KIND_NAMES.get(r.kind[row], r.kind[row])} {r.status[row]}"
+            if col == TID:
+                return f"transaction id {r.tid[row]}"
+            return f"{_KIND_NAMES.get(r.kind[row], r.kind[row])} {r.method[row]}: {r.status[row]}"
         return None
 
     # -- state -------------------------------------------------------------------
@@ -161,7 +173,8 @@ class TrafficModel(QAbstractTableModel):
     def state_at(self, row: int) -> str:
         return self._rows.state[row]
 
-    def message_at(self, row: int) -> dict[bytes, Any] | None:
+    def message_at(self, row: int) -> Any:
+        """The decoded message of a row (None for a dropped datagram)."""
         return self._rows.message[row]
 
     def record(self, row: int) -> dict[str, Any]:

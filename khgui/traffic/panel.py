@@ -6,6 +6,10 @@
 :class:`MessageTreeView`.  While paused, events are buffered (at most the
 model's cap; older ones dropped) and added on resume.  The table follows the
 newest row unless the user scrolled away from the bottom.
+
+:class:`MessageTreeView` turns a message dict (bytes keys) into tree items:
+printable bytes as text, others as hex, ids as hex and compact node lists as
+their ``id@host:port`` entries.
 """
 
 from __future__ import annotations
@@ -15,16 +19,15 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-    QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView, QApplication, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+    QPushButton, QSplitter, QTableView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
-from .export import export_rows
-from .filter import TrafficFilterModel
-from .message_view import MessageTreeView
+from ..common.text import message_tree
+from .filter import TrafficFilterModel, export_rows
 from .model import COLUMNS, DEFAULT_CAP, STATES, TrafficModel
 
-_WIDTHS = (96, 60, 130, 90, 60, 50, 110, 70)
+_WIDTHS = (96, 56, 130, 86, 76, 46, 96, 70)
 
 
 class TrafficPanel(QWidget):
@@ -193,11 +196,14 @@ class TrafficPanel(QWidget):
             self, "Export traffic", "traffic.jsonl", "JSON lines (*.jsonl);;All files (*)")
         if not path:
             return
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             count = self.export(path)
         except OSError as exc:
             self.status_label.setText(f"<span style='color:#c62828'>Export failed: {exc.strerror or exc}</span>")
             return
+        finally:
+            QApplication.restoreOverrideCursor()
         self.status_label.setText(f"Exported {count:,} messages to {path}")
 
     def _update_methods(self, methods: list[str]) -> None:
@@ -221,7 +227,8 @@ class TrafficPanel(QWidget):
             return
         row = self.proxy.mapToSource(current).row()
         raw = self.model.raw(row)
-        title = f"{raw['dir']} {raw['method'] or 'datagram'} {raw['tid']}".strip()
+        kind = {"q": "query", "r": "response", "e": "error"}.get(raw["kind"], "datagram")
+        title = f"{kind} {raw['method']}".strip()
         self.message_view.show_message(raw["message"], title)
 
     def _on_scrolled(self, value: int) -> None:
@@ -241,3 +248,62 @@ class TrafficPanel(QWidget):
                 text += f" ({self._buffer_dropped:,} older ones dropped: buffer full)"
             parts.insert(0, text)
         self.status_label.setText(" \u2014 ".join(parts))
+
+
+_MAX_ITEMS = 2000  # never build a huge tree for a malicious message
+
+
+class MessageTreeView(QTreeWidget):
+    """Shows one message; :meth:`show_message` replaces what is shown."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setColumnCount(2)
+        self.setHeaderLabels(["Field", "Value"])
+        self.setUniformRowHeights(True)
+        self.setAlternatingRowColors(True)
+        self.header().setStretchLastSection(True)
+        self._count = 0
+
+    def show_message(self, message: dict[bytes, Any] | None, title: str = "message") -> None:
+        """Show ``message`` (None clears the view)."""
+        self.clear()
+        if message is None:
+            return
+        self._count = 0
+        summary, children = message_tree(message)
+        root = QTreeWidgetItem([title, summary])
+        self.addTopLevelItem(root)
+        self._add_children(root, children)
+        self.expandAll()
+        self.resizeColumnToContents(0)
+        self.setColumnWidth(0, min(self.columnWidth(0), 170))
+
+    def _add_children(self, parent: QTreeWidgetItem, children: list[tuple[str, Any]]) -> None:
+        for label, value in children:
+            if self._count >= _MAX_ITEMS:
+                parent.addChild(QTreeWidgetItem(["\u2026", "(truncated)"]))
+                return
+            self._count += 1
+            key = label.encode("utf-8") if isinstance(label, str) else None
+            summary, grand = message_tree(value, key)
+            item = QTreeWidgetItem([label, summary])
+            item.setToolTip(1, summary)
+            parent.addChild(item)
+            if grand:
+                self._add_children(item, grand)
+
+    def texts(self) -> list[tuple[str, str]]:
+        """Every ``(field, value)`` shown, depth first (for tests)."""
+        out: list[tuple[str, str]] = []
+
+        def walk(item: QTreeWidgetItem | None) -> None:
+            if item is None:
+                return
+            out.append((item.text(0), item.text(1)))
+            for i in range(item.childCount()):
+                walk(item.child(i))
+
+        for i in range(self.topLevelItemCount()):
+            walk(self.topLevelItem(i))
+        return out

@@ -16,7 +16,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase
 
 from dht.events import ValueExpired, ValueStored
 
-from ..common.registry import KeyRegistry
+from ..common.keys import KeyRegistry
 from ..common.text import bytes_preview, format_duration, format_size
 
 COLUMNS = ("Key", "Key text", "Value", "Size", "Last stored", "Expires in")
@@ -128,7 +128,7 @@ class StoredValuesModel(QAbstractTableModel):
 
     def expires_in(self, row: int) -> float:
         """Seconds until the value at ``row`` expires (KEY_EXPIRE minus its age)."""
-        return self._key_expire - (self._clock() - self._rows[row][2])
+        return self._key_expire - (self._clock() - float(self._rows[row][2]))
 
     def key_count(self) -> int:
         return len({k for k, _v, _s in self._rows})

@@ -20,13 +20,13 @@ from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget,
 )
 
-from ..common.registry import KeyRegistry, default_registry
+from ..common.keys import KeyRegistry, default_registry
 from ..common.text import format_clock
-from .model import COLUMNS, SORT_ROLE, StoredValuesModel
+from .model import COLUMNS, SORT_ROLE, VALUE, StoredValuesModel
 
 log = logging.getLogger(__name__)
 REPUBLISH_FRACTION = 57 / 60
-_WIDTHS = (330, 110, 220, 60, 90)
+_WIDTHS = (340, 120, 220, 60, 90, 90)
 
 
 class ValuesPanel(QWidget):
@@ -77,9 +77,9 @@ class ValuesPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
         for col, width in enumerate(_WIDTHS[: len(COLUMNS)]):
             self.table.setColumnWidth(col, width)
+        header.setSectionResizeMode(VALUE, QHeaderView.ResizeMode.Stretch)
         self.republish_box = QCheckBox("Republish my values (\u2605) before they expire")
         self.republish_box.setChecked(True)
         self.republish_box.setToolTip("Stores each value you published again once it is 57/60 of "

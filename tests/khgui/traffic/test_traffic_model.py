@@ -12,8 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 
 from dht.events import DatagramDropped, DatagramReceived, DatagramSent, RequestTimedOut
-from khgui.traffic.export import export_rows, write_jsonl
-from khgui.traffic.filter import TrafficFilterModel
+from khgui.traffic.filter import TrafficFilterModel, export_rows, write_jsonl
 from khgui.traffic.model import RTT, STATUS, TrafficModel
 
 PEER = ("127.0.0.1", 4001)

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from PySide6.QtCore import Qt
+
 from dht.events import ValueExpired, ValueStored
-from khgui.common.registry import KeyRegistry
+from khgui.common.keys import KeyRegistry
 from khgui.values.model import EXPIRES, KEY, STORED, TEXT, VALUE, StoredValuesModel
 
 K1, K2 = b"\x01" * 20, b"\x02" * 20
@@ -86,7 +88,7 @@ def test_registry_texts_and_published_marks(qtbot) -> None:
     assert model.index(0, TEXT).data() == "greeting"
     registry.mark_published(K1, b"hello", clock.now)
     assert model.index(0, KEY).data().startswith("\u2605 ")
-    assert model.index(0, KEY).data(0x0001 + 5).bold()  # FontRole
+    assert model.index(0, KEY).data(Qt.ItemDataRole.FontRole).bold()
     registry.remember_text(K2, K2.hex())  # hex input is not a text
     assert registry.text_for(K2) is None
     assert registry.due(clock.now + 3500, 3420) == [(K1, b"hello")]

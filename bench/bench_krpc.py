@@ -1,0 +1,279 @@
+"""KRPC throughput: queries per second one dht.Node answers on loopback.
+
+The server (a :class:`dht.Node`, then a bare asyncio UDP responder) runs on
+this process's event loop; the load comes from a client in a *separate*
+process (multiprocessing, spawn), so the client never steals the server's
+loop.  The client keeps ``--outstanding`` queries in flight: it sends one new
+query for every answer it receives, with pre-encoded datagrams so that it
+stays much cheaper than any server; answers lost on the way are replaced
+after a short silence.
+
+Measured, each for ``--seconds`` after a short warm-up:
+
+* node-ping       ping queries to a dht.Node
+* node-find_node  find_node queries (random targets) to the same node, whose
+                  routing table holds ~100 contacts (8 per bucket over 13
+                  levels around its own id), so find_node really sorts them
+* bare-ping / bare-find_node  the same queries to a bare asyncio responder
+                  that only bdecodes the query and bencodes a minimal
+                  ``{t, y: r, r: {id}}`` reply with bencodepy
+
+and the ratio of each node figure to the bare figure for the same query.
+Target: ratio >= 0.75 for both.
+
+    python -m bench.bench_krpc [--seconds 5] [--outstanding 64]
+
+Loopback (127.0.0.1) only, port 0, bounded in time; it stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import random
+import socket
+import sys
+import tempfile
+import time
+from typing import Any
+
+import bencodepy
+
+from dht import Config, Contact, Node
+
+TARGET_RATIO = 0.75
+CLIENT_ID = bytes.fromhex("c1" * 20)
+BARE_ID = bytes.fromhex("b2" * 20)
+
+
+# --- the client (runs in its own process) ------------------------------------
+
+def make_queries(method: str, count: int = 1024) -> list[bytes]:
+    """Pre-encoded queries: distinct tids, random targets for find_node."""
+    rnd = random.Random(1)
+    out = []
+    for i in range(count):
+        args: dict[bytes, Any] = {b"id": CLIENT_ID}
+        if method == "find_node":
+            args[b"target"] = rnd.randbytes(20)
+        tid = i.to_bytes(4, "big")
+        out.append(bencodepy.encode({b"t": tid, b"y": b"q", b"q": method.encode(), b"a": args}))
+    return out
+
+
+def client_main(
+    address: tuple[str, int], method: str, outstanding: int, warmup: float, seconds: float, conn: Any
+) -> None:
+    """Blocking UDP client: keep ``outstanding`` queries in flight, count answers."""
+    queries = make_queries(method)
+    nq = len(queries)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    sock.bind(("127.0.0.1", 0))
+    sock.connect(address)
+    sock.settimeout(0.05)
+    send = sock.send
+    recv = sock.recv
+    i = 0
+    for _ in range(outstanding):
+        send(queries[i % nq])
+        i += 1
+    start = time.perf_counter()
+    measure_from = start + warmup
+    end = measure_from + seconds
+    counted = 0
+    errors = 0
+    refills = 0
+    counting = False
+    t_first = t_last = 0.0
+    # A datagram is a KRPC error reply when it contains the key/value "1:y1:e".
+    while True:
+        try:
+            data = recv(2048)
+        except socket.timeout:
+            # Answers were lost (or the server stalled): put the window back.
+            refills += 1
+            for _ in range(outstanding):
+                send(queries[i % nq])
+                i += 1
+            if time.perf_counter() >= end:
+                break
+            continue
+        now = time.perf_counter()
+        if counting:
+            counted += 1
+            if b"1:y1:e" in data:
+                errors += 1
+            if now >= end:
+                t_last = now
+                break
+        elif now >= measure_from:
+            counting = True
+            t_first = now
+        send(queries[i % nq])
+        i += 1
+    elapsed = (t_last or time.perf_counter()) - (t_first or start)
+    sock.close()
+    conn.send({"answers": counted, "elapsed": elapsed, "errors": errors, "refills": refills})
+    conn.close()
+
+
+def run_client(address: tuple[str, int], method: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Start the client process and wait for its figures without blocking the loop."""
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(
+        target=client_main,
+        args=(address, method, args.outstanding, args.warmup, args.seconds, child),
+        daemon=True,
+    )
+    proc.start()
+    child.close()
+    return {"proc": proc, "conn": parent}
+
+
+async def wait_client(handle: dict[str, Any], limit: float) -> dict[str, Any]:
+    proc, conn = handle["proc"], handle["conn"]
+    deadline = time.monotonic() + limit
+    while not conn.poll():
+        if time.monotonic() > deadline or not proc.is_alive() and not conn.poll():
+            proc.kill()
+            raise RuntimeError("the client process did not report in time")
+        await asyncio.sleep(0.05)
+    result: dict[str, Any] = conn.recv()
+    proc.join(5)
+    return result
+
+
+async def drive(address: tuple[str, int], method: str, args: argparse.Namespace) -> dict[str, Any]:
+    handle = run_client(address, method, args)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    result = await wait_client(handle, args.warmup + args.seconds + 30.0)
+    result["server_cpu"] = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+    result["qps"] = result["answers"] / result["elapsed"] if result["elapsed"] > 0 else 0.0
+    return result
+
+
+# --- the servers --------------------------------------------------------------
+
+class BareResponder(asyncio.DatagramProtocol):
+    """Only bdecode the query and bencode a minimal reply."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        msg = bencodepy.decode(data)
+        reply = bencodepy.encode({b"t": msg[b"t"], b"y": b"r", b"r": {b"id": BARE_ID}})
+        assert self.transport is not None
+        self.transport.sendto(reply, addr)
+
+
+def realistic_contacts(own: bytes, levels: int = 13, per_level: int = 8) -> list[Contact]:
+    """Contacts that fill ``levels`` buckets around ``own`` with ``per_level`` each.
+
+    A contact of level d shares exactly d leading bits with our id, as a table
+    in a network of some 2^levels * K nodes would hold.
+    """
+    own_key = int.from_bytes(own, "big")
+    rnd = random.Random(7)
+    out = []
+    port = 20000
+    for d in range(levels):
+        for _ in range(per_level):
+            flip = 1 << (159 - d)
+            low = rnd.getrandbits(159 - d)
+            prefix = (own_key >> (160 - d)) << (160 - d) if d else 0
+            key = prefix | ((own_key & flip) ^ flip) | low
+            out.append(Contact(key.to_bytes(20, "big"), "127.0.0.1", port))
+            port += 1
+    return out
+
+
+async def bench_node(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-krpc-") as tmp:
+        node = Node(Config(), host="127.0.0.1", port=0, data_dir=tmp)
+        await node.start()
+        try:
+            now = time.monotonic()
+            for c in realistic_contacts(node.id):
+                node.table.insert(c, now, contacted=True)
+            results["contacts"] = len(node.table)
+            results["buckets"] = len(node.table.buckets)
+            for method in ("ping", "find_node"):
+                before = node.stats_counters.method(method).received
+                r = await drive(node.address, method, args)
+                r["received"] = node.stats_counters.method(method).received - before
+                results[f"node-{method}"] = r
+        finally:
+            await node.stop()
+
+
+async def bench_bare(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(BareResponder, local_addr=("127.0.0.1", 0))
+    try:
+        address = transport.get_extra_info("sockname")[:2]
+        for method in ("ping", "find_node"):
+            results[f"bare-{method}"] = await drive(address, method, args)
+    finally:
+        transport.close()
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    results: dict[str, Any] = {}
+    rounds: list[dict[str, Any]] = []
+    for _ in range(args.rounds):
+        r: dict[str, Any] = {}
+        await bench_bare(args, r)
+        await bench_node(args, r)
+        rounds.append(r)
+    # Best of the rounds for each figure (noise on a shared 2-core machine only slows).
+    for key in ("node-ping", "node-find_node", "bare-ping", "bare-find_node"):
+        results[key] = max((r[key] for r in rounds), key=lambda x: x["qps"])
+    results["contacts"] = rounds[0]["contacts"]
+    results["buckets"] = rounds[0]["buckets"]
+
+    print(f"KRPC throughput on 127.0.0.1: {args.outstanding} queries outstanding, "
+          f"{args.seconds:g} s measured after {args.warmup:g} s warm-up, best of {args.rounds} round(s)")
+    print(f"node routing table: {results['contacts']} contacts in {results['buckets']} buckets "
+          f"(K={Config().K}); python {sys.version.split()[0]}, {os.cpu_count()} cpu(s)")
+    print()
+    print(f"{'server':<16} {'queries/s':>10} {'answers':>9} {'errors':>7} {'refills':>8} {'server cpu':>11}")
+    for key in ("node-ping", "node-find_node", "bare-ping", "bare-find_node"):
+        r = results[key]
+        print(f"{key:<16} {r['qps']:>10.0f} {r['answers']:>9d} {r['errors']:>7d} {r['refills']:>8d} "
+              f"{r['server_cpu'] * 100:>10.0f}%")
+    print()
+    ok_all = True
+    for method in ("ping", "find_node"):
+        node_qps = results[f"node-{method}"]["qps"]
+        bare_qps = results[f"bare-{method}"]["qps"]
+        ratio = node_qps / bare_qps if bare_qps else 0.0
+        ok = ratio >= TARGET_RATIO and results[f"node-{method}"]["errors"] == 0
+        ok_all &= ok
+        print(f"ratio node-{method:<9} / bare-{method:<9} = {ratio:5.2f}   "
+              f"(target >= {TARGET_RATIO:.2f})  {'PASS' if ok else 'FAIL'}")
+    return 0 if ok_all or not args.strict else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per server and method (default 5)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds before measuring (default 1)")
+    parser.add_argument("--outstanding", type=int, default=64, help="queries kept in flight (default 64)")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat and keep each figure's best (default 1)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    if args.seconds <= 0 or args.seconds > 120 or args.outstanding < 1 or args.outstanding > 4096:
+        parser.error("--seconds must be in (0, 120] and --outstanding in [1, 4096]")
+    return asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""``python -m khgui``: start Khashmir Explorer."""
+
+import sys
+
+from .app import main
+
+sys.exit(main())

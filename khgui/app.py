@@ -1,0 +1,234 @@
+"""Khashmir Explorer's entry point: arguments, Qt application, qasync loop.
+
+``main()`` parses the command line, creates the QApplication with qasync's
+event loop, the :class:`EventBridge`, the :class:`NetworkController` and the
+main window, starts the network (a local lab of 32 nodes by default, or the
+``--bootstrap`` addresses), and runs until the window closes.  With
+``--screenshot FILE`` or ``--self-test`` it runs :mod:`khgui.automation`
+instead and exits with its status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+import time
+import traceback
+from types import TracebackType
+from typing import Any
+
+LAUNCH = time.monotonic()
+log = logging.getLogger("khgui")
+DEFAULT_LAB = 32
+
+
+def process_age() -> float:
+    """Seconds since this process started (Linux: from /proc; else since import)."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            start_ticks = int(f.read().rpartition(")")[2].split()[19])
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime = float(f.read().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, AttributeError):
+        return time.monotonic() - LAUNCH
+
+
+def _address(text: str) -> tuple[str, int]:
+    from .window.dialogs import parse_address
+
+    try:
+        return parse_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+
+
+def _lab_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"{value} is out of range 0-1024")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is out of range 0-65535")
+    return value
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; bad arguments exit 2 with a one-line message."""
+    p = argparse.ArgumentParser(prog="khgui", description="Khashmir Explorer: watch a Kademlia DHT at work.")
+    p.add_argument("--bootstrap", metavar="HOST:PORT", type=_address, action="append", default=[],
+                   help="join this node (repeatable); no local lab unless --lab is given")
+    p.add_argument("--port", type=_port, default=0, help="UDP port of our node (default: any free port)")
+    p.add_argument("--data-dir", metavar="DIR", default=None, help="directory of our node's database")
+    p.add_argument("--lab", metavar="N", type=_lab_size, default=None,
+                   help=f"local lab size on 127.0.0.1 (default {DEFAULT_LAB} without --bootstrap; 0 for none)")
+    p.add_argument("--krpc-timeout", metavar="SECONDS", type=float, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--screenshot", metavar="FILE", default=None,
+                   help="save a screenshot once the panels are populated, then quit")
+    p.add_argument("--self-test", action="store_true", help="join, store and look up through the form; exit 0 if OK")
+    p.add_argument("--soak", metavar="EVENTS", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--theme", choices=("light", "none"), default="light", help="style sheet (default light)")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    args = p.parse_args(argv)
+    if args.lab is None:
+        args.lab = 0 if args.bootstrap else DEFAULT_LAB
+    if not args.bootstrap and args.lab == 0 and (args.self_test or args.screenshot or args.soak):
+        p.error("--self-test and --screenshot need a lab or --bootstrap")
+    if args.krpc_timeout is not None and args.krpc_timeout <= 0:
+        p.error("--krpc-timeout must be positive")
+    return args
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    headless = bool(args.self_test or args.screenshot or args.soak)
+    level = logging.WARNING - 10 * args.verbose
+    root = logging.getLogger()
+    root.setLevel(min(level, logging.WARNING))
+    handler: logging.Handler
+    if headless and not args.verbose:
+        handler = logging.NullHandler()  # stderr is for the one-line verdict
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    root.addHandler(handler)
+
+
+def _qt_message_handler(mode: Any, context: Any, message: str) -> None:
+    logging.getLogger("qt").info("%s", message)
+
+
+class ErrorReporter:
+    """sys.excepthook and the asyncio exception handler: log, then tell the window."""
+
+    def __init__(self) -> None:
+        self.window: Any = None
+        self.errors: list[str] = []
+
+    def report(self, text: str) -> None:
+        self.errors.append(text)
+        if self.window is not None:
+            try:
+                self.window.show_error(text)
+            except Exception:  # never raise from the hook
+                log.debug("could not show error", exc_info=True)
+
+    def excepthook(self, kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, exc, tb)
+            return
+        log.error("unexpected error:\n%s", "".join(traceback.format_exception(kind, exc, tb)))
+        self.report(f"Unexpected error: {kind.__name__}: {exc}".splitlines()[0])
+
+    def loop_handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if exc is None:
+            log.warning("asyncio: %s", context.get("message"))
+            return
+        if isinstance(exc, (ConnectionResetError, asyncio.CancelledError)):
+            log.debug("asyncio: %s", context.get("message"), exc_info=exc)
+            return
+        self.excepthook(type(exc), exc, exc.__traceback__)
+
+
+async def _run(args: argparse.Namespace, app: Any, reporter: ErrorReporter) -> int:
+    from PySide6.QtCore import QSettings
+
+    from dht import Config
+
+    from .bridge import EventBridge
+    from .controller import NetworkController
+    from .window.main_window import APPLICATION, ORGANIZATION, MainWindowView
+
+    headless = bool(args.self_test or args.screenshot or args.soak)
+    config = Config() if args.krpc_timeout is None else Config().replace(KRPC_TIMEOUT=args.krpc_timeout)
+    data_dir = args.data_dir
+    tmp = None
+    if data_dir is None and headless:
+        tmp = tempfile.TemporaryDirectory(prefix="khgui-")
+        data_dir = tmp.name
+    bridge = EventBridge()
+    host = "127.0.0.1" if not args.bootstrap else "0.0.0.0"
+    controller = NetworkController(bridge=bridge, config=config, host=host)
+    window = MainWindowView(controller, bridge, QSettings(ORGANIZATION, APPLICATION), persist=not headless)
+    reporter.window = window
+    closed = asyncio.get_running_loop().create_future()
+    window.closed.connect(lambda: closed.done() or closed.set_result(None))
+    window.show()
+    rc = 0
+    try:
+        start = controller.start(args.lab, args.bootstrap or None, args.port, data_dir)
+        if headless:
+            from .automation import run_headless
+
+            rc = await run_headless(args, window, controller, start, reporter, process_age)
+        else:
+            controller.spawn(start)
+            await closed
+    finally:
+        bridge.stop()
+        await controller.stop()
+        window.close()
+        if tmp is not None:
+            tmp.cleanup()
+    return rc
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run Khashmir Explorer; returns the exit status."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    _setup_logging(args)
+    import qasync
+    from PySide6.QtCore import qInstallMessageHandler
+    from PySide6.QtWidgets import QApplication
+
+    from .resources import icon, stylesheet
+    from .window.main_window import APPLICATION, ORGANIZATION
+
+    settings_dir = os.environ.get("KHGUI_SETTINGS_DIR")
+    if settings_dir:
+        from PySide6.QtCore import QSettings
+
+        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir)
+    qInstallMessageHandler(_qt_message_handler)
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName(APPLICATION)
+    app.setDesktopFileName("khashmir-explorer")
+    app.setWindowIcon(icon("app"))
+    app.setQuitOnLastWindowClosed(False)  # the loop ends when _run returns
+    if args.theme != "none":
+        app.setStyleSheet(stylesheet(args.theme))
+    reporter = ErrorReporter()
+    sys.excepthook = reporter.excepthook
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    loop.set_exception_handler(reporter.loop_handler)
+    try:
+        rc = loop.run_until_complete(_run(args, app, reporter))
+    except KeyboardInterrupt:
+        rc = 130
+    except Exception as exc:  # a bug: one line, not a traceback
+        log.exception("khgui failed")
+        print(f"khgui: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        rc = 1
+    finally:
+        sys.excepthook = sys.__excepthook__
+        loop.close()
+        asyncio.set_event_loop(None)
+    return rc

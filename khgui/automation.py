@@ -1,0 +1,198 @@
+"""Headless runs of the app: ``--screenshot FILE`` and ``--self-test``.
+
+Both wait on real conditions (joined, more than one bucket, traffic rows,
+statistics samples) with deadlines, never fixed sleeps.  The self-test
+stores and looks up a value through the look-up form, checks that every
+panel received data, and reports any failure as one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from typing import Any, Awaitable, Callable
+
+JOIN_TIMEOUT = 30.0
+PANEL_TIMEOUT = 20.0
+
+
+class CheckFailed(Exception):
+    """A condition of the headless run did not hold; the message says which."""
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float, what: str, poll: float = 0.05) -> None:
+    """Poll ``condition`` on the event loop until true; CheckFailed(what) after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise CheckFailed(f"{what} (waited {timeout:.0f} s)")
+        await asyncio.sleep(poll)
+
+
+def _as_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return str(value).encode("utf-8")
+
+
+async def _joined(window: Any, controller: Any, start: Awaitable[bool], errors: list[str],
+                  min_buckets: int = 2) -> None:
+    if not await start:
+        raise CheckFailed(f"could not start: {errors[-1] if errors else 'unknown error'}")
+    await wait_for(lambda: controller.joined or bool(errors), JOIN_TIMEOUT, "node did not join the network")
+    if not controller.joined:
+        raise CheckFailed(f"could not join: {errors[-1]}")
+    def ready() -> bool:
+        return window.routing.buckets.rowCount() >= min_buckets and window.routing.has_data()
+
+    async def poke() -> None:  # in a small lab, look-ups make us meet more nodes
+        await asyncio.sleep(1.0)
+        while not ready() and controller.node is not None:
+            try:
+                await controller.run_lookup(controller.node.find_node(os.urandom(20)))
+            except Exception:
+                await asyncio.sleep(0.1)
+
+    poker = asyncio.ensure_future(poke())
+    try:
+        await wait_for(ready, PANEL_TIMEOUT, "")
+    except CheckFailed:
+        raise CheckFailed(f"routing panel showed {window.routing.buckets.rowCount()} buckets with "
+                          f"{window.routing.buckets.contact_count()} contacts, wanted {min_buckets}+ buckets "
+                          f"(waited {PANEL_TIMEOUT:.0f} s)") from None
+    finally:
+        poker.cancel()
+
+
+async def _populate(window: Any, names: tuple[str, ...], timeout: float) -> None:
+    def ready() -> bool:
+        data = window.panels_with_data()
+        return all(data.get(n, False) for n in names if n in window.panels)
+
+    try:
+        await wait_for(ready, timeout, "panels without data")
+    except CheckFailed:
+        missing = [n for n, ok in window.panels_with_data().items() if n in names and not ok]
+        raise CheckFailed(f"panels without data: {', '.join(missing)} (waited {timeout:.0f} s)") from None
+
+
+async def screenshot(args: argparse.Namespace, window: Any, controller: Any, start: Awaitable[bool],
+                     errors: list[str], process_age: Callable[[], float]) -> int:
+    await _joined(window, controller, start, errors)
+    await _populate(window, ("routing", "traffic", "stats"), PANEL_TIMEOUT)
+    lookup = window.panels.get("lookup")
+    populated = process_age()
+    if lookup is not None and hasattr(lookup, "store_from_form"):  # show a look-up in the picture
+        try:
+            await asyncio.wait_for(lookup.store_from_form("hello", "world"), 10)
+            await asyncio.wait_for(lookup.lookup_from_form("hello"), 10)
+            await _populate(window, ("lookup",), 5)
+        except (Exception, asyncio.TimeoutError):  # the picture is still worth taking
+            pass
+    await _next_batch(window)
+    pixmap = window.grab()
+    if pixmap.isNull() or not pixmap.save(args.screenshot):
+        raise CheckFailed(f"could not save the screenshot to {args.screenshot}")
+    print(f"khgui: populated after {populated:.2f} s; screenshot {pixmap.width()}x{pixmap.height()} "
+          f"saved to {args.screenshot}", flush=True)
+    return 0
+
+
+async def _next_batch(window: Any, timeout: float = 2.0) -> None:
+    """Wait for one more bridge batch (or the timeout) so the views are current."""
+    seen = window.bridge.delivered
+    try:
+        await wait_for(lambda: window.bridge.delivered > seen, timeout, "no batch")
+    except CheckFailed:
+        pass
+    await asyncio.sleep(0)
+
+
+async def self_test(args: argparse.Namespace, window: Any, controller: Any, start: Awaitable[bool],
+                    errors: list[str], process_age: Callable[[], float]) -> int:
+    await _joined(window, controller, start, errors)
+    missing = [n for n in ("routing", "traffic", "values", "lookup", "stats") if n not in window.panels]
+    if missing:
+        raise CheckFailed(f"panels missing from the window: {', '.join(missing)}")
+    lookup = window.panels["lookup"]
+    # Our own id as the key: we are the closest node to it, so the value is also
+    # stored locally and the values panel has something to show.
+    key = controller.node.id.hex()
+    value = f"hello from {os.getpid()} at {time.time():.0f}"
+    try:
+        await asyncio.wait_for(lookup.store_from_form(key, value), 30)
+    except asyncio.TimeoutError:
+        raise CheckFailed("storing through the form timed out") from None
+    except Exception as exc:
+        raise CheckFailed(f"storing through the form failed: {type(exc).__name__}: {exc}") from None
+    try:
+        values = await asyncio.wait_for(lookup.lookup_from_form(key), 30)
+    except asyncio.TimeoutError:
+        raise CheckFailed("looking up through the form timed out") from None
+    except Exception as exc:
+        raise CheckFailed(f"looking up through the form failed: {type(exc).__name__}: {exc}") from None
+    found = [_as_bytes(v) for v in (values or [])]
+    if value.encode("utf-8") not in found:
+        raise CheckFailed(f"look-up of {key!r} returned {len(found)} values, not the one stored")
+    await _populate(window, tuple(window.panels), PANEL_TIMEOUT)
+    return 0
+
+
+async def soak(args: argparse.Namespace, window: Any, controller: Any, start: Awaitable[bool],
+               errors: list[str], process_age: Callable[[], float], timeout: float = 90.0) -> int:
+    """Run look-ups against the lab until ``args.soak`` events went through the bridge."""
+    await _joined(window, controller, start, errors)
+    node = controller.node
+    deadline = time.monotonic() + timeout
+
+    async def worker() -> None:
+        while window.bridge.delivered < args.soak and time.monotonic() < deadline:
+            target = os.urandom(20)
+            try:
+                await controller.run_lookup(node.find_node(target))
+                await controller.run_lookup(node.get_value(target))
+            except Exception:  # a timeout under load is not the point here
+                await asyncio.sleep(0.01)
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(8)]
+    try:
+        await wait_for(lambda: window.bridge.delivered >= args.soak, timeout,
+                       f"fewer than {args.soak} events passed through the bridge")
+    finally:
+        for w in workers:
+            w.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+    print(f"khgui soak: {window.bridge.delivered} events in {process_age():.1f} s, "
+          f"{window.bridge.dropped} dropped", flush=True)
+    return 0
+
+
+async def run_headless(args: argparse.Namespace, window: Any, controller: Any, start: Awaitable[bool],
+                       reporter: Any, process_age: Callable[[], float]) -> int:
+    """Run the screenshot or the self-test; 0 on success, 1 with one line on stderr otherwise."""
+    errors: list[str] = []
+    controller.error.connect(errors.append)
+    what = "self-test" if args.self_test else "soak" if args.soak else "screenshot"
+    try:
+        if args.soak:
+            rc = await soak(args, window, controller, start, errors, process_age)
+        elif args.self_test:
+            rc = await self_test(args, window, controller, start, errors, process_age)
+        else:
+            rc = await screenshot(args, window, controller, start, errors, process_age)
+        if args.self_test and reporter.errors:
+            raise CheckFailed(f"unexpected error during the run: {reporter.errors[0]}")
+    except CheckFailed as exc:
+        print(f"khgui {what} failed: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except Exception as exc:
+        print(f"khgui {what} failed: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr, flush=True)
+        return 1
+    if args.self_test:
+        print(f"khgui self-test: OK after {process_age():.2f} s", flush=True)
+    return rc

@@ -1,0 +1,348 @@
+"""The store and look up panel: a key/value form and the lookup drawn live.
+
+:class:`LookupPanel` turns the key field into a key (40 hex digits, or the
+text's SHA-1) and shows it as you type.  Store and Look up run through
+``controller.run_lookup`` (so the window shows it is busy); the first
+``LookupStarted`` of the right kind and target after the click is followed:
+its requests fill the hops table and the plot.  Problems (no network, bad
+key, value too large, DHT errors) are shown inline, never raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QAbstractItemView, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget,
+    QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget,
+)
+
+from dht.events import LookupAnswered, LookupFinished, LookupQueried, LookupStarted
+
+from ..common.keys import KeyRegistry, default_registry, parse_key_text
+from ..common.text import bytes_preview, format_size
+from .hops import HopsModel, LookupPlotView, StoreResultModel
+
+log = logging.getLogger(__name__)
+_KINDS = {"store": ("store_value",), "lookup": ("get_value",)}
+_ERROR_STYLE = "color: #c62828;"
+_OK_STYLE = "color: #2e7d32;"
+_HINT_STYLE = "color: palette(mid);"
+
+
+class LookupPanel(QWidget):
+    """Store a value or look one up, and watch the lookup converge."""
+
+    def __init__(self, controller: Any, bridge: Any, parent: QWidget | None = None,
+                 registry: KeyRegistry | None = None) -> None:
+        super().__init__(parent)
+        self._controller = controller
+        self.registry = registry if registry is not None else default_registry()
+        self.hops = HopsModel(self)
+        self.store_model = StoreResultModel(self)
+        self._op: tuple[str, bytes, float] | None = None  # (kind, key, monotonic start)
+        self._lookup_id: int | None = None
+        self._running = False
+        self._has_data = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.last_values: list[bytes] = []
+        self._build()
+        bridge.batch.connect(self.on_batch)
+        controller.joined_changed.connect(self._update_enabled)
+        controller.node_changed.connect(self._update_enabled)
+        self._update_key_preview(self.key_edit.text())
+        self._update_enabled()
+
+    # -- construction -------------------------------------------------------------
+
+    def _build(self) -> None:
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.reason_label = QLabel()
+        self.reason_label.setStyleSheet("background: #fff3e0; color: #6d4c41; padding: 6px; border-radius: 3px;")
+        self.reason_label.setWordWrap(True)
+        self.key_edit = QLineEdit()
+        self.key_edit.setPlaceholderText("any text (hashed with SHA-1) or 40 hex digits")
+        self.key_edit.textChanged.connect(self._update_key_preview)
+        self.key_edit.returnPressed.connect(self._lookup_clicked)
+        self.key_preview = QLabel()
+        self.key_preview.setFont(mono)
+        self.key_preview.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.value_edit = QLineEdit()
+        self.value_edit.setPlaceholderText("the value to store (UTF-8 text)")
+        self.value_edit.textChanged.connect(self._update_value_size)
+        self.value_edit.returnPressed.connect(self._store_clicked)
+        self.value_size = QLabel()
+        self.value_size.setStyleSheet(_HINT_STYLE)
+        self.store_button = QPushButton("Store")
+        self.store_button.setToolTip("Store the value at the nodes closest to the key")
+        self.store_button.clicked.connect(self._store_clicked)
+        self.lookup_button = QPushButton("Look up")
+        self.lookup_button.setToolTip("Find the values stored under the key")
+        self.lookup_button.setDefault(True)
+        self.lookup_button.clicked.connect(self._lookup_clicked)
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        form = QFormLayout()
+        form.addRow("Key", self.key_edit)
+        form.addRow("", self.key_preview)
+        value_row = QHBoxLayout()
+        value_row.addWidget(self.value_edit, 1)
+        value_row.addWidget(self.value_size)
+        form.addRow("Value", value_row)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.store_button)
+        buttons.addWidget(self.lookup_button)
+        buttons.addWidget(self.message_label, 1)
+        form.addRow("", buttons)
+        self.form_widget = QWidget()
+        self.form_widget.setLayout(form)
+
+        self.plot = LookupPlotView()
+        self.summary_label = QLabel("No lookup yet.")
+        self.summary_label.setWordWrap(True)
+        self.values_list = QListWidget()
+        self.values_list.setFont(mono)
+        self.hops_view = self._table(self.hops, (190, 58, 70, 64, 64))
+        self.store_view = self._table(self.store_model, (170, 70))
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.hops_view, "Hops")
+        self.tabs.addTab(self.values_list, "Values found")
+        self.tabs.addTab(self.store_view, "Store result")
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.summary_label)
+        right_layout.addWidget(self.tabs, 1)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.plot)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([520, 520])
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.reason_label)
+        layout.addWidget(self.form_widget)
+        layout.addWidget(splitter, 1)
+
+    @staticmethod
+    def _table(model: Any, widths: tuple[int, ...]) -> QTableView:
+        view = QTableView()
+        view.setModel(model)
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setAlternatingRowColors(True)
+        view.setWordWrap(False)
+        view.verticalHeader().setVisible(False)
+        view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        view.horizontalHeader().setStretchLastSection(True)
+        for col, width in enumerate(widths):
+            view.setColumnWidth(col, width)
+        return view
+
+    # -- public -------------------------------------------------------------------
+
+    def has_data(self) -> bool:
+        return self._has_data
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def disabled_reason(self) -> str:
+        """Why the form is disabled ("" when it is enabled)."""
+        if getattr(self._controller, "node", None) is None:
+            return "No node is running: start or join a network to store and look up values."
+        if not getattr(self._controller, "joined", False):
+            return "Not joined to a network yet: join one to store and look up values."
+        return ""
+
+    async def store_from_form(self, key_text: str, value_text: str) -> Any | None:
+        """Fill the form and store, as the Store button does; the StoreResult or None."""
+        self.key_edit.setText(key_text)
+        self.value_edit.setText(value_text)
+        return await self._run_store()
+
+    async def lookup_from_form(self, key_text: str) -> list[bytes]:
+        """Fill the key field and look up, as the Look up button does; the values found."""
+        self.key_edit.setText(key_text)
+        return await self._run_lookup()
+
+    def on_batch(self, events: list[Any]) -> None:
+        """Follow our lookup's events (one hops update and one plot update per batch)."""
+        if self._op is None:
+            return
+        kind, key, started = self._op
+        mine: list[Any] = []
+        finished: LookupFinished | None = None
+        for ev in events:
+            t = type(ev)
+            if t is LookupStarted:
+                if (self._lookup_id is None and ev.target == key and ev.kind in _KINDS[kind]
+                        and ev.time >= started):
+                    self._lookup_id = ev.lookup
+                    self.hops.start(ev.time)
+            elif (t is LookupQueried or t is LookupAnswered) and ev.lookup == self._lookup_id:
+                mine.append(ev)
+            elif t is LookupFinished and ev.lookup == self._lookup_id:
+                finished = ev
+        if mine:
+            self.hops.add_events(mine)
+            self.plot.set_points(self.hops.points())
+            if self.plot.point_count():
+                self._has_data = True
+        if finished is not None:
+            self.plot.set_caption(f"{finished.kind} {finished.target.hex()[:8]}\u2026: "
+                                  f"{finished.queried} asked in {finished.elapsed:.2f} s")
+
+    # -- running --------------------------------------------------------------------
+
+    def _check(self, need_value: bool) -> tuple[Any, bytes, bytes] | None:
+        """The node, key and value to use, or None after showing what is wrong."""
+        reason = self.disabled_reason()
+        if reason:
+            self._say(reason, error=True)
+            return None
+        parsed = parse_key_text(self.key_edit.text())
+        if parsed.key is None:
+            self._say(parsed.message, error=True)
+            return None
+        node = self._controller.node
+        value = self.value_edit.text().encode("utf-8")
+        if need_value:
+            limit = int(node.config.MAX_VALUE_SIZE)
+            if not value:
+                self._say("Type a value to store.", error=True)
+                return None
+            if len(value) > limit:
+                self._say(f"The value is {len(value):,} bytes; the limit is {limit:,} "
+                          f"bytes (MAX_VALUE_SIZE).", error=True)
+                return None
+        if self._running:
+            self._say("A store or look-up is already running.", error=True)
+            return None
+        self.registry.remember_text(parsed.key, self.key_edit.text())
+        return node, parsed.key, value
+
+    def _begin(self, kind: str, key: bytes) -> None:
+        self._op = (kind, key, time.monotonic())
+        self._lookup_id = None
+        self.hops.start(time.monotonic())
+        self.hops.self_id = getattr(self._controller.node, "id", None)
+        self.plot.clear_points(f"{'storing' if kind == 'store' else 'looking up'} {key.hex()[:8]}\u2026")
+        self._set_running(True)
+        self._say("Storing\u2026" if kind == "store" else "Looking up\u2026")
+
+    async def _run_store(self) -> Any | None:
+        checked = self._check(need_value=True)
+        if checked is None:
+            return None
+        node, key, value = checked
+        self._begin("store", key)
+        self.store_model.set_result(None)
+        try:
+            result = await self._controller.run_lookup(node.store_value(key, value))
+        except Exception as exc:
+            self._say(f"Store failed: {_describe(exc)}", error=True)
+            return None
+        finally:
+            self._set_running(False)
+        self.store_model.set_result(result)
+        accepted, refused = self.store_model.counts()
+        if accepted:
+            self.registry.mark_published(key, value)
+        self._has_data = True
+        self.tabs.setCurrentWidget(self.store_view)
+        text = f"Stored at {accepted} node{'s' if accepted != 1 else ''}"
+        text += f"; {refused} refused." if refused else "."
+        self._say(text, error=accepted == 0)
+        self.summary_label.setText(text + " The plot shows the find_node lookup for the closest nodes "
+                                          "and the stores.")
+        return result
+
+    async def _run_lookup(self) -> list[bytes]:
+        checked = self._check(need_value=False)
+        if checked is None:
+            return []
+        node, key, _value = checked
+        self._begin("lookup", key)
+        self.values_list.clear()
+        try:
+            values = await self._controller.run_lookup(node.get_value(key))
+        except Exception as exc:
+            self._say(f"Look-up failed: {_describe(exc)}", error=True)
+            return []
+        finally:
+            self._set_running(False)
+        values = list(values or [])
+        self.last_values = values
+        for value in values:
+            self.values_list.addItem(f"{bytes_preview(value, 120)}   ({format_size(len(value))})")
+        if not values:
+            self.values_list.addItem("(no value found)")
+        self._has_data = True
+        self.tabs.setCurrentWidget(self.values_list)
+        text = f"Found {len(values)} value{'s' if len(values) != 1 else ''}."
+        self._say(text, error=False)
+        self.summary_label.setText(text)
+        return values
+
+    def _set_running(self, running: bool) -> None:
+        self._running = running
+        self._update_enabled()
+
+    # -- slots ------------------------------------------------------------------------
+
+    def _store_clicked(self) -> None:
+        self._spawn(self._run_store())
+
+    def _lookup_clicked(self) -> None:
+        self._spawn(self._run_lookup())
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _update_enabled(self, *args: Any) -> None:
+        reason = self.disabled_reason()
+        self.reason_label.setText(reason)
+        self.reason_label.setVisible(bool(reason))
+        self.form_widget.setEnabled(not reason)
+        self.store_button.setEnabled(not reason and not self._running)
+        self.lookup_button.setEnabled(not reason and not self._running)
+
+    def _update_key_preview(self, text: str) -> None:
+        parsed = parse_key_text(text)
+        self.key_preview.setText(parsed.message)
+        self.key_preview.setStyleSheet(_HINT_STYLE if parsed.ok or not text else _ERROR_STYLE)
+
+    def _update_value_size(self, text: str) -> None:
+        size = len(text.encode("utf-8"))
+        node = getattr(self._controller, "node", None)
+        limit = int(node.config.MAX_VALUE_SIZE) if node is not None else None
+        self.value_size.setText(f"{size:,} / {limit:,} bytes" if limit else f"{size:,} bytes")
+        too_big = limit is not None and size > limit
+        self.value_size.setStyleSheet(_ERROR_STYLE if too_big else _HINT_STYLE)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message_label.setText(text)
+        self.message_label.setStyleSheet(_ERROR_STYLE if error else _OK_STYLE)
+
+    def message(self) -> str:
+        """The inline message shown under the form (for tests and the self-test)."""
+        return self.message_label.text()
+
+
+def _describe(exc: BaseException) -> str:
+    try:
+        from ..controller import describe_error
+    except ImportError:  # pragma: no cover
+        return str(exc) or type(exc).__name__
+    return describe_error(exc)

@@ -1,0 +1,140 @@
+"""The local lab: N nodes in one process, and lookups that survive dead nodes."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from pathlib import Path
+
+import pytest
+from dhtutil import run
+
+from dht import Config, Lab
+from dht.errors import LocalError
+
+
+def test_lab_starts_joined_nodes_and_cleans_up() -> None:
+    async def scenario() -> None:
+        lab = Lab(6, Config(KRPC_TIMEOUT=1.0))
+        data_dir = lab.data_dir
+        await lab.start()
+        try:
+            assert len(lab.nodes) == 6 and all(n.running for n in lab.nodes)
+            assert len({n.address for n in lab.nodes}) == 6
+            assert all(n.address[0] == "127.0.0.1" and n.address[1] > 0 for n in lab.nodes)
+            assert len({n.id for n in lab.nodes}) == 6
+            assert lab.bootstrap_address == lab.nodes[0].contact.address
+            for n in lab.nodes:
+                assert len(n.table) >= 1
+                assert n.db_path.parent.parent == data_dir
+            # Everyone can reach everyone's values.
+            key = os.urandom(20)
+            await lab.nodes[2].store_value(key, b"lab value")
+            for n in lab.nodes:
+                assert await n.get_value(key) == [b"lab value"]
+
+            added = await lab.add_node()
+            assert added in lab.nodes and added.running and len(lab.nodes) == 7
+            assert len(added.table) >= 1
+            assert await added.get_value(key) == [b"lab value"]
+
+            killed = await lab.kill_node()
+            assert killed is not lab.nodes[0] and not killed.running and killed not in lab.nodes
+            await lab.resize(3)
+            assert len(lab.nodes) == 3 and all(n.running for n in lab.nodes)
+            await lab.resize(4)
+            assert len(lab.nodes) == 4
+            nodes = list(lab.nodes)
+        finally:
+            await lab.stop()
+        assert lab.nodes == []
+        assert all(not n.running for n in nodes)
+        assert not data_dir.exists()
+        with pytest.raises(LocalError):
+            lab.bootstrap_address
+
+    run(scenario())
+
+
+def test_lab_keeps_a_given_data_dir(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        lab = Lab(2, Config(KRPC_TIMEOUT=1.0), data_dir=tmp_path)
+        await lab.start()
+        await lab.stop()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["node-000", "node-001"]
+
+    run(scenario())
+
+
+def test_lab_arguments_are_checked() -> None:
+    with pytest.raises(LocalError):
+        Lab(0)
+
+    async def scenario() -> None:
+        lab = Lab(1, Config(KRPC_TIMEOUT=1.0))
+        await lab.start()
+        try:
+            with pytest.raises(LocalError):
+                await lab.resize(-1)
+        finally:
+            await lab.stop()
+        with pytest.raises(LocalError):
+            await lab.kill_node()
+
+    run(scenario())
+
+
+def test_gets_find_values_quickly_with_a_quarter_of_the_nodes_dead() -> None:
+    """Soft timeouts: dead contacts cost a lookup little, far less than KRPC_TIMEOUT."""
+    config = Config(KRPC_TIMEOUT=5.0)
+    rng = random.Random(99)
+
+    async def scenario() -> None:
+        lab = Lab(20, config)
+        await lab.start()
+        try:
+            stored: dict[bytes, tuple[bytes, list[bytes]]] = {}
+            for _ in range(5):
+                key, value = os.urandom(20), os.urandom(16)
+                result = await rng.choice(lab.nodes).store_value(key, value)
+                assert len(result.accepted) == 3
+                stored[key] = (value, [c.id for c in result.accepted])
+            # Kill a quarter of the nodes: one holder of each key where possible
+            # (so lookups meet dead contacts right where the values are), the
+            # rest at random -- but never the last live holder of a key.
+            by_id = {n.id: n for n in lab.nodes}
+            doomed: set[bytes] = set()
+            for _, holders in stored.values():
+                candidates = [h for h in holders if h != lab.nodes[0].id and h not in doomed]
+                if candidates and len(doomed) < 5:
+                    doomed.add(candidates[0])
+
+            def keeps_a_holder(extra: bytes) -> bool:
+                dead = doomed | {extra}
+                return all(any(h not in dead for h in holders) for _, holders in stored.values())
+
+            others = [n.id for n in lab.nodes[1:] if n.id not in doomed]
+            rng.shuffle(others)
+            for node_id in others:
+                if len(doomed) >= 5:
+                    break
+                if keeps_a_holder(node_id):
+                    doomed.add(node_id)
+            assert len(doomed) == 5
+            for node_id in doomed:
+                await lab.kill_node(by_id[node_id])
+            assert len(lab.nodes) == 15
+
+            slowest = 0.0
+            for key, (value, _) in stored.items():
+                for reader in rng.sample(lab.nodes, 3):
+                    start = time.monotonic()
+                    values = await reader.get_value(key)
+                    slowest = max(slowest, time.monotonic() - start)
+                    assert value in values
+            assert slowest < config.KRPC_TIMEOUT / 2, f"a get took {slowest:.2f} s"
+        finally:
+            await lab.stop()
+
+    run(scenario(), timeout=60)

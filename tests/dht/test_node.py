@@ -1,0 +1,486 @@
+"""A real node over loopback UDP, poked with raw datagrams from a plain client."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+from pathlib import Path
+from typing import Any
+
+import bencodepy
+import pytest
+from dhtutil import FAST, HOST, RawClient, query, raw, raw_client, run, running_node
+
+from dht import Config, Contact, Node, errors, krpc
+from dht.errors import RemoteProtocolError
+
+CID = b"C" * 20  # the raw client's node id
+KEY = hashlib.sha1(b"key").digest()
+
+
+def decoded(data: bytes) -> dict[bytes, Any]:
+    msg = bencodepy.decode(data)
+    assert isinstance(msg, dict)
+    return msg
+
+
+async def get_token(client: RawClient, node: Node) -> bytes:
+    reply = await client.ask_decoded(query("find_node", {b"id": CID, b"target": KEY}), node.address)
+    token = reply[b"r"][b"token"]
+    assert isinstance(token, bytes) and len(token) == 20
+    return token
+
+
+async def store(
+    client: RawClient, node: Node, value: bytes, token: bytes, key: bytes = KEY, tid: bytes = b"st"
+) -> dict[bytes, Any]:
+    args = {b"id": CID, b"key": key, b"value": value, b"token": token}
+    return await client.ask_decoded(query("store_value", args, tid), node.address)
+
+
+def error_code(reply: dict[bytes, Any]) -> int:
+    assert reply[b"y"] == b"e", reply
+    code, text = reply[b"e"]
+    assert isinstance(text, bytes)
+    return int(code)
+
+
+# --- bad datagrams ---------------------------------------------------------------
+
+GARBAGE = [
+    # (asyncio never sends an empty datagram, so b"" is tested in test_krpc only.)
+    b"\x00" * 10,
+    b"garbage",
+    os.urandom(300),
+    b"d1:t2:aa1:y1:q",  # truncated
+    raw([b"a", b"list"]),
+    raw({b"y": b"q", b"q": b"ping", b"a": {b"id": CID}}),  # no t
+    raw({b"t": b"xx", b"q": b"ping", b"a": {b"id": CID}}),  # no y
+    raw({b"t": 5, b"y": b"q", b"q": b"ping", b"a": {b"id": CID}}),
+    raw({b"t": b"xx", b"y": b"q", b"q": 5, b"a": {b"id": CID}}),
+    raw({b"t": b"xx", b"y": b"q", b"q": b"ping", b"a": [CID]}),
+    raw({b"t": b"xx", b"y": b"r", b"r": [CID]}),
+    raw({b"t": b"xx", b"y": b"e", b"e": [201]}),
+    raw({b"t": b"xx", b"y": b"z"}),
+    # Well-formed responses and errors nobody asked for.
+    raw({b"t": b"xx", b"y": b"r", b"r": {b"id": CID}}),
+    raw({b"t": b"xx", b"y": b"e", b"e": [201, b"no"]}),
+]
+
+
+def test_garbage_is_dropped_counted_and_not_answered(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node, raw_client() as client:
+            for data in GARBAGE:
+                before = node.stats().dropped
+                replies = await client.replies_before_ping(data, node.address)
+                assert replies == [], data
+                assert node.stats().dropped == before + 1, data
+            # The node is fine: a plain ping still gets the right answer.
+            reply = await client.ask_decoded(query("ping", {b"id": CID}, b"p1"), node.address)
+            assert reply == {b"t": b"p1", b"y": b"r", b"r": {b"id": node.id}}
+
+    run(scenario())
+
+
+def test_unknown_method_is_203_and_echoes_t(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node, raw_client() as client:
+            for method in ("get_peers", "pong", "PING"):
+                reply = await client.ask_decoded(query(method, {b"id": CID}, b"u-" + method.encode()), node.address)
+                assert reply[b"t"] == b"u-" + method.encode()
+                assert error_code(reply) == errors.METHOD_UNKNOWN
+
+    run(scenario())
+
+
+MALFORMED = [
+    ("ping", {}),
+    ("ping", {b"id": b"short"}),
+    ("ping", {b"id": 12}),
+    ("ping", {b"id": CID, b"extra": 1}),
+    ("join", {b"id": CID * 2}),
+    ("find_node", {b"id": CID}),
+    ("find_node", {b"id": CID, b"target": b"t" * 19}),
+    ("find_value", {b"id": CID, b"key": [KEY]}),
+    ("get_value", {b"id": CID, b"key": KEY}),
+    ("get_value", {b"id": CID, b"key": KEY, b"num": b"1"}),
+    ("get_value", {b"id": CID, b"key": KEY, b"num": -1}),
+    ("store_value", {b"id": CID, b"key": KEY, b"value": 5, b"token": b"t"}),
+    ("store_value", {b"id": CID, b"key": KEY, b"value": b"v"}),
+    ("store_value", {b"id": CID, b"key": KEY, b"value": b"v", b"token": [b"t"]}),
+]
+
+
+def test_malformed_arguments_are_204(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node, raw_client() as client:
+            for i, (method, args) in enumerate(MALFORMED):
+                tid = b"m%d" % i
+                reply = await client.ask_decoded(query(method, args, tid), node.address)
+                assert reply[b"t"] == tid
+                assert error_code(reply) == errors.MALFORMED_REQUEST, (method, args)
+            assert node.store.values(KEY) == []
+            stats = node.stats().methods
+            assert stats["get_value"].errors == 3 and stats["get_value"].received == 3
+
+    run(scenario())
+
+
+def test_handler_bug_is_answered_201_and_the_node_goes_on(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node, raw_client() as client:
+            def broken(*args: Any, **kwargs: Any) -> dict[bytes, Any]:
+                raise RuntimeError("a bug")
+
+            real = node.handlers["ping"]
+            node.handlers["ping"] = broken
+            reply = await client.ask_decoded(query("ping", {b"id": CID}, b"b1"), node.address)
+            assert reply[b"t"] == b"b1" and error_code(reply) == errors.SERVER_ERROR
+            node.handlers["ping"] = real
+            reply = await client.ask_decoded(query("ping", {b"id": CID}, b"b2"), node.address)
+            assert reply[b"r"] == {b"id": node.id}
+
+    run(scenario())
+    assert any("a bug" in (r.exc_text or "") or r.exc_info for r in caplog.records)
+
+
+# --- tokens and stores --------------------------------------------------------
+
+def test_store_needs_a_valid_token_for_the_sender_ip(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node, raw_client() as client:
+            token = await get_token(client, node)
+            assert token == node.tokens.token_for("127.0.0.1")
+            altered = bytes([token[0] ^ 0xFF]) + token[1:]
+            other_ip = node.tokens.token_for("10.0.0.1")  # as if we were elsewhere
+            for bad in (altered, other_ip, b"", b"x" * 20, token[:10]):
+                reply = await store(client, node, b"refused", bad)
+                assert error_code(reply) == errors.INVALID_TOKEN
+            assert node.store.values(KEY) == []
+            reply = await store(client, node, b"accepted", token, tid=b"ok")
+            assert reply == {b"t": b"ok", b"y": b"r", b"r": {b"id": node.id}}
+            assert node.store.values(KEY) == [b"accepted"]
+
+    run(scenario())
+
+
+def test_get_value_response_drops_values_to_fit_one_datagram(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node, raw_client() as client:
+            token = await get_token(client, node)
+            stored = [os.urandom(100).hex().encode() for _ in range(20)]  # 200 bytes each
+            for i, value in enumerate(stored):
+                assert (await store(client, node, value, token, tid=b"s%d" % i))[b"y"] == b"r"
+            assert sorted(node.store.values(KEY)) == sorted(stored)
+            reply_bytes = await client.ask(
+                query("get_value", {b"id": CID, b"key": KEY, b"num": 0}, b"g" * 20), node.address
+            )
+            assert len(reply_bytes) <= krpc.UDP_PACKET_LIMIT
+            reply = decoded(reply_bytes)
+            assert reply[b"y"] == b"r" and reply[b"t"] == b"g" * 20
+            values = reply[b"r"][b"values"]
+            assert 0 < len(values) < len(stored)
+            assert set(values) <= set(stored)
+            # find_value still tells how many there are.
+            fv = await client.ask_decoded(query("find_value", {b"id": CID, b"key": KEY}), node.address)
+            assert fv[b"r"][b"num"] == len(stored)
+
+    run(scenario())
+
+
+def test_get_value_num_limits_the_values(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node, raw_client() as client:
+            token = await get_token(client, node)
+            stored = [b"value-%d" % i for i in range(6)]
+            for value in stored:
+                await store(client, node, value, token)
+            for num, expected in ((0, 6), (1, 1), (4, 4), (6, 6), (50, 6)):
+                reply = await client.ask_decoded(
+                    query("get_value", {b"id": CID, b"key": KEY, b"num": num}), node.address
+                )
+                values = reply[b"r"][b"values"]
+                assert len(values) == expected and len(set(values)) == expected
+                assert set(values) <= set(stored)
+            other = await client.ask_decoded(
+                query("get_value", {b"id": CID, b"key": b"z" * 20, b"num": 0}), node.address
+            )
+            assert other[b"r"] == {b"values": [], b"id": node.id}
+
+    run(scenario())
+
+
+def test_responses_echo_t(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node, raw_client() as client:
+            for tid in (b"", b"a", os.urandom(20), bytes(range(64)), b"\xff" * 300):
+                reply = await client.ask_decoded(query("ping", {b"id": CID}, tid), node.address)
+                assert reply[b"t"] == tid and reply[b"y"] == b"r"
+                err = await client.ask_decoded(query("nope", {b"id": CID}, tid), node.address)
+                assert err[b"t"] == tid and err[b"y"] == b"e"
+
+    run(scenario())
+
+
+def test_reply_that_cannot_fit_one_datagram_is_not_sent(tmp_path: Path) -> None:
+    """A transaction id so long that even an error reply would exceed 1472 bytes."""
+
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node, raw_client() as client:
+            tid = b"T" * 1460
+            before = node.stats().dropped
+            replies = await client.replies_before_ping(query("ping", {b"id": CID}, tid), node.address)
+            assert replies == []
+            assert node.stats().dropped == before + 1
+
+    run(scenario())
+
+
+def test_join_returns_the_senders_address(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node, raw_client() as client:
+            reply = await client.ask_decoded(query("join", {b"id": CID}, b"j"), node.address)
+            host, port = client.address
+            assert reply == {
+                b"t": b"j", b"y": b"r",
+                b"r": {b"ip_addr": host.encode(), b"port": port, b"id": node.id},
+            }
+
+    run(scenario())
+
+
+def test_find_node_returns_compact_nodes_and_a_token(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node, raw_client() as a, raw_client() as b:
+            # Two clients make themselves known by pinging with their ids.
+            await a.ask(query("ping", {b"id": b"A" * 20}), node.address)
+            await b.ask(query("ping", {b"id": b"B" * 20}), node.address)
+            reply = await a.ask_decoded(query("find_node", {b"id": b"A" * 20, b"target": b"B" * 20}), node.address)
+            r = reply[b"r"]
+            assert set(r) == {b"id", b"nodes", b"token"}
+            assert all(isinstance(n, bytes) and len(n) == 26 for n in r[b"nodes"])
+            contacts = [Contact.from_compact(n) for n in r[b"nodes"]]
+            assert contacts[0] == Contact(b"B" * 20, *b.address)  # the closest to the target first
+            assert set(contacts) == {Contact(b"A" * 20, *a.address), Contact(b"B" * 20, *b.address)}
+            assert r[b"token"] == node.tokens.token_for("127.0.0.1")
+
+    run(scenario())
+
+
+def test_find_value_returns_num(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node, raw_client() as client:
+            token = await get_token(client, node)
+            for n in range(3):
+                fv = await client.ask_decoded(query("find_value", {b"id": CID, b"key": KEY}), node.address)
+                assert fv[b"r"][b"num"] == n
+                assert all(len(x) == 26 for x in fv[b"r"][b"nodes"])
+                await store(client, node, b"v%d" % n, token)
+            await store(client, node, b"v0", token)  # the same value again: still 3
+            fv = await client.ask_decoded(query("find_value", {b"id": CID, b"key": KEY}), node.address)
+            assert fv[b"r"][b"num"] == 3
+
+    run(scenario())
+
+
+def test_sender_becomes_an_uncontacted_contact(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node, raw_client() as client:
+            await client.ask(query("ping", {b"id": CID}), node.address)
+            entry = node.table.get(CID)
+            assert entry is not None and entry.contact.address == client.address
+            assert not entry.contacted
+            # A query carrying the node's own id is not added.
+            await client.ask(query("ping", {b"id": node.id}), node.address)
+            assert node.table.get(node.id) is None
+
+    run(scenario())
+
+
+# --- the remote interface as in the seed ---------------------------------------
+
+SEED_SIGNATURES = {
+    "krpc_ping": ["id", "_krpc_sender"],
+    "krpc_join": ["id", "_krpc_sender"],
+    "krpc_find_node": ["id", "target", "_krpc_sender"],
+    "krpc_find_value": ["id", "key", "_krpc_sender"],
+    "krpc_get_value": ["id", "key", "num", "_krpc_sender"],
+    "krpc_store_value": ["id", "key", "value", "token", "_krpc_sender"],
+}
+
+
+def test_remote_interface_signatures_match_the_seed() -> None:
+    node = Node(FAST)
+    for name, params in SEED_SIGNATURES.items():
+        sig = inspect.signature(getattr(node, name))
+        assert list(sig.parameters) == params, name
+        assert sig.parameters["_krpc_sender"].default is None
+        assert all(p.default is inspect.Parameter.empty for p in list(sig.parameters.values())[:-1])
+        # The method table points at the same handlers, in knode order.
+        method = name[len("krpc_"):]
+        assert [n for n, _ in krpc.METHODS[method]] == params[:-1]
+        assert node.handlers[method].__func__ is getattr(Node, name)  # type: ignore[attr-defined]
+
+
+def test_handlers_called_without_sender_answer_as_for_localhost(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node:
+            port = node.address[1]
+            assert node.krpc_ping(CID) == {b"id": node.id}
+            assert node.krpc_join(CID) == {b"ip_addr": b"127.0.0.1", b"port": port, b"id": node.id}
+            found = node.krpc_find_node(CID, KEY)
+            assert found[b"token"] == node.tokens.token_for("127.0.0.1")
+            assert node.krpc_store_value(CID, KEY, b"local", found[b"token"]) == {b"id": node.id}
+            with pytest.raises(errors.KrpcError) as info:
+                node.krpc_store_value(CID, KEY, b"x", node.tokens.token_for("10.0.0.1"))
+            assert info.value.code == errors.INVALID_TOKEN
+            assert node.krpc_find_value(CID, KEY)[b"num"] == 1
+            assert node.krpc_get_value(CID, KEY, 0)[b"values"] == [b"local"]
+            # Local calls do not put the (absent) sender in the routing table.
+            assert len(node.table) == 0
+
+    run(scenario())
+
+
+# --- limits -------------------------------------------------------------------------
+
+def test_store_limits_answer_errors_and_lose_nothing(tmp_path: Path) -> None:
+    config = Config(KRPC_TIMEOUT=1.0, MAX_VALUE_SIZE=64, MAX_VALUES_PER_KEY=3, MAX_VALUES=5)
+    key2 = b"2" * 20
+
+    async def scenario() -> None:
+        async with running_node(tmp_path, config) as node, raw_client() as client:
+            token = await get_token(client, node)
+
+            def everything() -> set[tuple[bytes, bytes]]:
+                return {(v.key, v.value) for v in node.store.all_values()}
+
+            for i in range(3):
+                assert (await store(client, node, b"k1-%d" % i, token))[b"y"] == b"r"
+            kept = everything()
+            # Over MAX_VALUES_PER_KEY.
+            assert error_code(await store(client, node, b"k1-3", token)) == errors.GENERIC
+            assert everything() == kept
+            # Storing a value that is already there only refreshes it.
+            assert (await store(client, node, b"k1-0", token))[b"y"] == b"r"
+            # Over MAX_VALUE_SIZE (and at it: accepted).
+            assert error_code(await store(client, node, b"x" * 65, token, key2)) == errors.GENERIC
+            assert everything() == kept
+            assert (await store(client, node, b"y" * 64, token, key2))[b"y"] == b"r"
+            assert (await store(client, node, b"k2-1", token, key2))[b"y"] == b"r"
+            kept = everything()
+            assert len(kept) == 5
+            # Over MAX_VALUES.
+            assert error_code(await store(client, node, b"k3-0", token, b"3" * 20)) == errors.GENERIC
+            assert everything() == kept
+            assert node.stats().values == 5
+
+    run(scenario())
+
+
+def test_local_store_value_refuses_an_oversized_value(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path, Config(KRPC_TIMEOUT=1.0, MAX_VALUE_SIZE=10)) as node:
+            with pytest.raises(errors.LocalError):
+                await node.store_value(KEY, b"x" * 11)
+            result = await node.store_value(KEY, b"x" * 10)
+            assert [c.id for c in result.accepted] == [node.id]
+
+    run(scenario())
+
+
+# --- answers to our own requests --------------------------------------------------
+
+def test_answer_with_another_id_fails_the_request_and_removes_the_contact(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node, raw_client() as client:
+            expected = Contact(b"E" * 20, *client.address)
+            node.insert_node(expected)
+            fut = node.request(expected, "ping", {b"id": node.id})
+            data, _ = await client.recv()
+            q = decoded(data)
+            assert q[b"y"] == b"q" and q[b"q"] == b"ping" and q[b"a"] == {b"id": node.id}
+            client.send(raw({b"t": q[b"t"], b"y": b"r", b"r": {b"id": b"X" * 20}}), node.address)
+            with pytest.raises(RemoteProtocolError):
+                await fut
+            assert node.table.get(expected.id) is None
+
+    run(scenario())
+
+
+def test_answer_from_another_address_is_dropped(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node, raw_client() as client, raw_client() as impostor:
+            target = Contact(b"E" * 20, *client.address)
+            fut = node.request(target, "ping", {b"id": node.id})
+            data, _ = await client.recv()
+            tid = decoded(data)[b"t"]
+            before = node.stats().dropped
+            answer = raw({b"t": tid, b"y": b"r", b"r": {b"id": target.id}})
+            assert await impostor.replies_before_ping(answer, node.address) == []
+            assert node.stats().dropped == before + 1
+            assert not fut.done()
+            client.send(answer, node.address)  # the real peer answers: accepted
+            assert await fut == {b"id": target.id}
+            entry = node.table.get(target.id)
+            assert entry is not None and entry.contacted and entry.rtt is not None
+
+    run(scenario())
+
+
+def test_error_reply_fails_the_request_with_its_code(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node, raw_client() as client:
+            peer = Contact(b"E" * 20, *client.address)
+            fut = node.request(peer, "find_node", {b"id": node.id, b"target": KEY})
+            data, _ = await client.recv()
+            client.send(krpc.encode_error(decoded(data)[b"t"], 202, "go away"), node.address)
+            with pytest.raises(errors.KrpcError) as info:
+                await fut
+            assert (info.value.code, info.value.message) == (202, "go away")
+            assert node.stats().methods["find_node"].failed == 1
+
+    run(scenario())
+
+
+def test_request_to_a_silent_peer_times_out(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path, Config(KRPC_TIMEOUT=0.3)) as node, raw_client() as client:
+            with pytest.raises(errors.RpcTimeout):
+                await node.ping(*client.address)
+            assert node.stats().methods["ping"].failed == 1
+
+    run(scenario())
+
+
+def test_pending_requests_fail_when_the_node_stops(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with raw_client() as client:
+            node = Node(FAST, host=HOST, data_dir=tmp_path)
+            await node.start()
+            fut = node.request(Contact(b"E" * 20, *client.address), "ping", {b"id": node.id})
+            await client.recv()
+            await node.stop()
+            with pytest.raises(errors.NodeStopped):
+                await fut
+            assert not node.running
+            with pytest.raises(errors.LocalError):
+                await node.ping(*client.address)
+
+    run(scenario())
+
+
+def test_start_on_a_port_in_use_is_a_local_error(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path / "a") as first:
+            second = Node(FAST, host=HOST, port=first.address[1], data_dir=tmp_path / "b")
+            with pytest.raises(errors.LocalError) as info:
+                await second.start()
+            assert str(first.address[1]) in str(info.value) and "in use" in str(info.value)
+            assert not second.running
+            with pytest.raises(errors.LocalError):
+                await first.start()  # already started
+
+    run(scenario())

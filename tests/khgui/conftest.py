@@ -1,0 +1,119 @@
+"""Shared fixtures of the GUI tests: offscreen Qt, temporary QSettings, a qasync loop, a live lab.
+
+QT_QPA_PLATFORM is set to ``offscreen`` before Qt is imported.  QSettings
+(native and ini) point at a temporary directory for the whole session, so
+tests never read or write the user's real settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from dht import Config
+from khgui.bridge import EventBridge
+from khgui.controller import NetworkController
+
+FAST = Config(KRPC_TIMEOUT=1.0, SOFT_TIMEOUT_MAX=0.3)
+LAB_SIZE = 16
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temp_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every QSettings of the session lives in a temporary directory."""
+    path = tmp_path_factory.mktemp("qsettings")
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+            QSettings.setPath(fmt, scope, str(path))
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    old = os.environ.get("KHGUI_SETTINGS_DIR")
+    os.environ["KHGUI_SETTINGS_DIR"] = str(path)  # for subprocesses
+    yield path
+    if old is None:
+        os.environ.pop("KHGUI_SETTINGS_DIR", None)
+    else:
+        os.environ["KHGUI_SETTINGS_DIR"] = old
+
+
+@pytest.fixture
+def qasync_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    """A qasync loop on the test QApplication, closed at teardown."""
+    loop = qasync.QEventLoop(QApplication.instance())
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop.run_until_complete(asyncio.sleep(0))
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def wait_for(qasync_loop: asyncio.AbstractEventLoop) -> Callable[..., None]:
+    """``wait_for(predicate, timeout=5.0)``: run the loop (Qt events too) until it holds."""
+
+    async def poll(predicate: Callable[[], bool], timeout: float) -> None:
+        deadline = qasync_loop.time() + timeout
+        while not predicate():
+            if qasync_loop.time() > deadline:
+                raise AssertionError(f"condition not met within {timeout} s")
+            await asyncio.sleep(0.02)
+
+    def wait(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        qasync_loop.run_until_complete(poll(predicate, timeout))
+
+    return wait
+
+
+@pytest.fixture
+def run(qasync_loop: asyncio.AbstractEventLoop) -> Callable[[Any], Any]:
+    """``run(coro)``: run a coroutine to completion on the qasync loop."""
+    return qasync_loop.run_until_complete
+
+
+@pytest.fixture
+def live(qasync_loop: asyncio.AbstractEventLoop, tmp_path: Path) -> Iterator[tuple[NetworkController, EventBridge]]:
+    """A controller whose node joined a lab of LAB_SIZE nodes on 127.0.0.1 (port 0)."""
+    bridge = EventBridge(interval_ms=20)
+    controller = NetworkController(bridge, config=FAST)
+    errors: list[str] = []
+    controller.error.connect(errors.append)
+    assert qasync_loop.run_until_complete(
+        controller.start(lab_size=LAB_SIZE, data_dir=str(tmp_path / "node"))), errors
+    assert controller.joined, errors
+    yield controller, bridge
+    qasync_loop.run_until_complete(controller.stop())
+    bridge.stop()
+
+
+@pytest.fixture
+def poke_until(qasync_loop: asyncio.AbstractEventLoop) -> Callable[..., None]:
+    """``poke_until(controller, predicate, timeout)``: random look-ups until ``predicate()`` holds.
+
+    In a small lab our node only learns the nodes it talks to; look-ups of
+    random ids make it talk to more of them (and notice dead ones).
+    """
+
+    async def poke(controller: NetworkController, predicate: Callable[[], bool], timeout: float) -> None:
+        deadline = qasync_loop.time() + timeout
+        while not predicate():
+            if qasync_loop.time() > deadline:
+                raise AssertionError(f"condition not met within {timeout} s")
+            node = controller.node
+            try:
+                await controller.run_lookup(node.find_node(os.urandom(20)))
+            except Exception:  # timeouts while nodes die are expected
+                pass
+            await asyncio.sleep(0.05)
+
+    def run(controller: NetworkController, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        qasync_loop.run_until_complete(poke(controller, predicate, timeout))
+
+    return run

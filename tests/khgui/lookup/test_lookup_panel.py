@@ -1,0 +1,80 @@
+"""Tests of the store and look up panel against a real lab of 8 nodes."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from khgui.bridge import EventBridge
+from khgui.common.keys import KeyRegistry
+from khgui.controller import NetworkController
+from khgui.lookup.panel import LookupPanel
+
+
+def make(qtbot, controller, bridge, registry=None) -> LookupPanel:
+    panel = LookupPanel(controller, bridge, registry=registry or KeyRegistry())
+    qtbot.addWidget(panel)
+    panel.resize(1100, 600)
+    panel.show()
+    return panel
+
+
+def test_disabled_without_network(qtbot, qasync_loop) -> None:
+    bridge = EventBridge(interval_ms=10_000)
+    controller = NetworkController(bridge)
+    panel = make(qtbot, controller, bridge)
+    assert not panel.form_widget.isEnabled()
+    assert panel.reason_label.isVisible() and "No node" in panel.reason_label.text()
+    assert qasync_loop.run_until_complete(panel.lookup_from_form("hello")) == []
+    assert "No node" in panel.message()
+    assert not panel.has_data()
+
+
+def test_store_then_lookup_finds_value_and_draws(qtbot, qasync_loop, live, wait_for) -> None:
+    controller, bridge = live
+    registry = KeyRegistry()
+    panel = make(qtbot, controller, bridge, registry)
+    assert panel.form_widget.isEnabled() and not panel.reason_label.isVisible()
+    busy: list[bool] = []
+    controller.busy_changed.connect(busy.append)
+    result = qasync_loop.run_until_complete(panel.store_from_form("greeting", "hello world"))
+    assert result is not None and result.accepted
+    assert busy[:2] == [True, False]
+    assert panel.store_model.rowCount() == len(result.accepted) + len(result.refused)
+    assert "Stored at" in panel.message()
+    key = result.key
+    assert registry.text_for(key) == "greeting" and registry.is_published(key, b"hello world")
+    wait_for(lambda: "stored" in panel.hops.outcomes())
+
+    values = qasync_loop.run_until_complete(panel.lookup_from_form("greeting"))
+    assert values == [b"hello world"]
+    assert panel.values_list.count() == 1 and "hello world" in panel.values_list.item(0).text()
+    wait_for(lambda: panel.plot.point_count() > 0 and "values" in panel.plot.counts())
+    assert panel.hops.rowCount() == panel.plot.point_count()
+    assert panel.has_data()
+    # the same key as 40 hex digits finds it too
+    assert qasync_loop.run_until_complete(panel.lookup_from_form(key.hex())) == [b"hello world"]
+
+
+def test_inline_errors(qtbot, qasync_loop, live, wait_for) -> None:
+    controller, bridge = live
+    panel = make(qtbot, controller, bridge)
+    assert qasync_loop.run_until_complete(panel.lookup_from_form("")) == []
+    assert "Type a key" in panel.message()
+    panel.key_edit.setText("abc")
+    assert "SHA-1" in panel.key_preview.text()
+    limit = controller.node.config.MAX_VALUE_SIZE
+    assert qasync_loop.run_until_complete(panel.store_from_form("k", "x" * (limit + 1))) is None
+    assert "limit" in panel.message() and "MAX_VALUE_SIZE" in panel.message()
+    assert qasync_loop.run_until_complete(panel.store_from_form("k", "")) is None
+    assert "Type a value" in panel.message()
+
+
+def test_models_pass_modeltester(qtbot, qtmodeltester, qasync_loop, live, wait_for) -> None:
+    controller, bridge = live
+    panel = make(qtbot, controller, bridge)
+    qasync_loop.run_until_complete(panel.store_from_form("m", "v"))
+    wait_for(lambda: panel.hops.rowCount() > 0)
+    qtmodeltester.check(panel.hops)
+    qtmodeltester.check(panel.store_model)

@@ -1,0 +1,93 @@
+"""Tests of the statistics panel: series, the per-method model, and the panel on a live lab."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from dht import events as ev
+from khgui.stats.model import MethodStatsModel
+from khgui.stats.panel import StatsPanel
+from khgui.stats.series import Ring, StatsHistory
+
+
+@dataclass
+class MS:
+    sent: int
+    answered: int
+    failed: int
+    received: int
+    errors: int
+    mean_rtt: float | None
+
+
+@dataclass
+class Snap:
+    bytes_in: int
+    bytes_out: int
+    contacts: int
+    buckets: int
+    network_size: int
+
+
+def traffic(n: int, method: str = "ping") -> list[Any]:
+    out = []
+    for i in range(n):
+        out.append(ev.DatagramSent(0.0, ("127.0.0.1", 1), "q", method, b"aa", 50, {}))
+        out.append(ev.DatagramReceived(0.0, ("127.0.0.1", 1), "r", method, b"aa", 80, {}, rtt=0.001 * (i + 1)))
+    return out
+
+
+def test_ring_is_bounded() -> None:
+    r = Ring(3)
+    for v in range(5):
+        r.append(v)
+    assert list(r.array()) == [2, 3, 4] and r.last() == 4 and len(r) == 3
+
+
+def test_history_rates_and_histogram() -> None:
+    h = StatsHistory(origin=0.0, maxlen=10)
+    h.sample(1.0, Snap(0, 0, 1, 1, 2))
+    h.add_events(traffic(20))
+    h.add_events(traffic(10, "find_node"))
+    h.sample(3.0, Snap(2000, 1000, 8, 2, 30))
+    assert h.rates[("ping", "out")].last() == 10.0
+    assert h.rates[("find_node", "in")].last() == 5.0
+    assert h.bytes_in.last() == 1000.0 and h.bytes_out.last() == 500.0
+    assert h.methods() == ["find_node", "ping"]
+    edges, counts = h.rtt_histogram(bins=10)
+    assert len(edges) == 11 and counts.sum() == 30
+    for t in range(4, 30):
+        h.sample(float(t), None)
+    assert len(h) == 10 and all(len(r) == 10 for r in h.rates.values())
+    assert np.all(np.diff(h.t.array()) > 0)
+
+
+def test_method_model_passes_modeltester(qtmodeltester: Any) -> None:
+    model = MethodStatsModel()
+    model.set_methods({"ping": MS(5, 4, 1, 7, 0, 0.002), "find_node": MS(9, 9, 0, 3, 1, None)})
+    qtmodeltester.check(model)
+    assert model.index(0, 0).data() == "find_node"
+    assert model.index(1, 6).data() == "2.0 ms"
+    assert model.index(0, 6).data() == "\u2013"
+    assert model.totals()["sent"] == 14
+    model.set_methods({})
+    qtmodeltester.check(model)
+
+
+def test_panel_samples_a_live_node(qtbot: Any, live: Any, wait_for: Callable[..., None]) -> None:
+    controller, bridge = live
+    panel = StatsPanel(controller, bridge, interval_ms=100)
+    qtbot.addWidget(panel)
+    panel.resize(900, 500)
+    panel.show()
+    wait_for(lambda: panel.has_data() and len(panel.history) >= 3, 5)
+    assert panel.methods.rowCount() >= 1
+    assert "pkts" in panel.summary.text()
+    x, y = panel.plots.contacts.getData()
+    assert x is not None and len(x) >= 3 and y[-1] > 0
+    assert panel.plots.rate_curves  # one curve per method and direction
+    controller.node_changed.emit(None)
+    assert not panel.has_data()

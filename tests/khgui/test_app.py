@@ -1,0 +1,182 @@
+"""Tests of the application: arguments, the main window on a live lab, and the app as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QGuiApplication, QImage
+
+from khgui.app import ErrorReporter, parse_args
+from khgui.bridge import EventBridge
+from khgui.controller import NetworkController
+from khgui.resources import has_resources, icon, resource_dir, stylesheet
+from khgui.window.dialogs import JoinDialog, parse_address
+from khgui.window.main_window import MainWindowView
+
+PANELS = {"routing", "traffic", "values", "lookup", "stats"}
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    return env
+
+
+def _khgui(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "khgui", *args], capture_output=True, text=True,
+                          timeout=timeout, env=_env())
+
+
+# -- arguments and resources ---------------------------------------------------------------
+
+def test_arguments() -> None:
+    args = parse_args([])
+    assert args.lab == 32 and args.bootstrap == [] and args.port == 0
+    args = parse_args(["--bootstrap", "example.org:6881", "--bootstrap", "10.0.0.1:4000"])
+    assert args.lab == 0 and args.bootstrap == [("example.org", 6881), ("10.0.0.1", 4000)]
+    assert parse_args(["--bootstrap", "h:1", "--lab", "4"]).lab == 4
+    for bad in (["--bootstrap", "nohost"], ["--port", "70000"], ["--lab", "-1"], ["--bogus"]):
+        with pytest.raises(SystemExit) as info:
+            parse_args(bad)
+        assert info.value.code == 2
+
+
+def test_parse_address() -> None:
+    assert parse_address(" 127.0.0.1:4000 ") == ("127.0.0.1", 4000)
+    assert parse_address("[::1]:80") == ("::1", 80)
+    for bad in ("", "host", "host:", ":80", "host:0", "host:x", "a b:1"):
+        with pytest.raises(ValueError):
+            parse_address(bad)
+
+
+def test_resources_resolve(qapp: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert has_resources() and (resource_dir() / "khashmir-explorer.desktop").is_file()
+    assert not icon("app").isNull() and "QDockWidget" in stylesheet("light")
+    from khgui import resources
+
+    bundle = tmp_path / "bundle"
+    (bundle / "resources" / "icons").mkdir(parents=True)
+    (bundle / "resources" / "icons" / "app.svg").write_text(resource_path_text("icons", "app.svg"))
+    monkeypatch.setattr(sys, "_MEIPASS", str(bundle), raising=False)
+    resources.resource_dir.cache_clear()
+    try:
+        assert resources.resource_dir() == bundle / "resources"
+    finally:
+        resources.resource_dir.cache_clear()
+
+
+def resource_path_text(*parts: str) -> str:
+    return resource_dir().joinpath(*parts).read_text()
+
+
+def test_join_dialog_validates_inline(qtbot: Any) -> None:
+    dialog = JoinDialog()
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.buttons()[0]
+    dialog.edit.setText("localhost")
+    assert not ok.isEnabled() and "port" in dialog.hint.text() and dialog.address() is None
+    dialog.edit.setText("localhost:4000")
+    assert ok.isEnabled() and dialog.address() == ("localhost", 4000)
+
+
+# -- the main window in-process -------------------------------------------------------
+
+def test_window_with_live_lab(qtbot: Any, live: Any, wait_for: Callable[..., None], run: Callable[[Any], Any],
+                              poke_until: Callable[..., None], tmp_path: Path) -> None:
+    controller, bridge = live
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindowView(controller, bridge, settings)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.windowTitle() == "Khashmir Explorer" and not window.windowIcon().isNull()
+    assert set(window.docks) == PANELS
+    try:
+        poke_until(controller, lambda: window.routing.buckets.rowCount() > 1, 10)
+    except AssertionError:
+        raise AssertionError(f"routing: {window.routing.summary.text()}") from None
+    try:
+        wait_for(lambda: all(window.panels_with_data()[k] for k in ("routing", "traffic", "stats")), 10)
+    except AssertionError:
+        raise AssertionError(f"panels: {window.panels_with_data()}") from None
+    window._update_counts()
+    assert window.status.node_id.full_id() == controller.node.id.hex()
+    assert f"{window.routing.buckets.rowCount()} buckets" == window.status.buckets.text()
+    assert window.status.lab.text() == f"lab {controller.lab_size} nodes"
+    window.status.node_id.mousePressEvent(_left_click())
+    assert QGuiApplication.clipboard().text() == controller.node.id.hex()
+
+    # kill / add lab nodes through the controller: the status bar follows
+    size = controller.lab_size
+    run(controller.kill_lab_node())
+    assert controller.lab_size == size - 1 and window.status.lab.text() == f"lab {size - 1} nodes"
+    run(controller.add_lab_node())
+    assert controller.lab_size == size
+
+    # a failure a user can cause is shown inline, not raised
+    other = NetworkController(EventBridge(), config=controller.config)
+    other.error.connect(window.show_error)
+    host, port = controller.node.address
+    assert not run(other.start(lab_size=0, port=port, data_dir=str(tmp_path / "second")))
+    assert window.banner.isVisible() and "in use" in window.banner.text()
+
+    # unexpected exceptions go to the window, not to a crash
+    reporter = ErrorReporter()
+    reporter.window = window
+    reporter.excepthook(RuntimeError, RuntimeError("boom"), None)
+    assert "boom" in window.banner.text()
+
+    # the dock layout survives a restart
+    window.docks["stats"].hide()
+    window.close()
+    assert settings.contains("window/state")
+    again = MainWindowView(controller, bridge, settings)
+    qtbot.addWidget(again)
+    assert again.docks["stats"].isHidden()
+    again.reset_layout()
+    run(controller.leave())
+    assert not controller.joined and window.status.node_id.full_id() == ""
+
+
+def _left_click() -> Any:
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+
+    return QMouseEvent(QMouseEvent.Type.MouseButtonPress, QPointF(2, 2), QPointF(2, 2), Qt.MouseButton.LeftButton,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+
+
+# -- the application as a subprocess --------------------------------------------------
+
+def test_bad_arguments_exit_2() -> None:
+    result = _khgui("--lab", "many", timeout=30)
+    assert result.returncode == 2
+    assert "invalid _lab_size value" in result.stderr or "not a number" in result.stderr
+
+
+def test_screenshot_writes_png(tmp_path: Path) -> None:
+    png = tmp_path / "shot.png"
+    result = _khgui("--lab", "16", "--krpc-timeout", "1", "--screenshot", str(png), "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(png))
+    assert not image.isNull() and image.width() >= 800 and image.height() >= 600
+    assert "populated after" in result.stdout
+
+
+def test_self_test_passes(tmp_path: Path) -> None:
+    result = _khgui("--lab", "16", "--krpc-timeout", "1", "--self-test", "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 0, result.stderr
+    assert "self-test: OK" in result.stdout
+
+
+def test_survives_heavy_traffic(tmp_path: Path) -> None:
+    """Thousands of events through the bridge under qasync (PySide6 6.12 + py3.11 aborted here)."""
+    result = _khgui("--lab", "16", "--krpc-timeout", "1", "--soak", "20000", "--data-dir", str(tmp_path / "d"),
+                    timeout=100)
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-500:]}"
+    assert "soak:" in result.stdout
