@@ -16,7 +16,8 @@ from pathlib import Path
 
 from .config import Config
 from .contact import Address
-from .errors import LocalError
+from .errors import DHTError, LocalError
+from .khash import new_id
 from .node import Node
 
 
@@ -39,6 +40,7 @@ class Lab:
         self.data_dir = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="khashmir-lab-"))
         self.nodes: list[Node] = []
         self._serial = 0
+        self._traffic: asyncio.Task[None] | None = None
 
     @property
     def bootstrap_address(self) -> Address:
@@ -104,7 +106,44 @@ class Lab:
         while len(self.nodes) < size:
             await self.add_node()
 
+    def start_traffic(self, per_second: float = 2.0) -> None:
+        """Keep the lab busy: random nodes look up, store and get random keys.
+
+        A quiet lab shows nothing; this is the background workload that the
+        explorer's default network runs so there is always traffic to watch.
+        """
+        if per_second <= 0:
+            raise LocalError(f"lab traffic rate must be positive, not {per_second}")
+        self.stop_traffic()
+        self._traffic = asyncio.ensure_future(self._traffic_loop(1.0 / per_second))
+
+    def stop_traffic(self) -> None:
+        if self._traffic is not None:
+            self._traffic.cancel()
+            self._traffic = None
+
+    async def _traffic_loop(self, interval: float) -> None:
+        keys: list[bytes] = []
+        while True:
+            await asyncio.sleep(random.expovariate(1.0 / interval))
+            if not self.nodes:
+                continue
+            node = random.choice(self.nodes)
+            roll = random.random()
+            try:
+                if roll < 0.4:
+                    await node.find_node(new_id())
+                elif roll < 0.7 or not keys:
+                    key = new_id()
+                    await node.store_value(key, b"lab value %d" % random.randrange(1_000_000))
+                    keys = (keys + [key])[-64:]
+                else:
+                    await node.get_value(random.choice(keys))
+            except DHTError:
+                pass  # a killed node, a timeout: part of the show
+
     async def stop(self) -> None:
+        self.stop_traffic()
         nodes, self.nodes = self.nodes, []
         await asyncio.gather(*(n.stop() for n in nodes), return_exceptions=True)
         if self._own_dir:
