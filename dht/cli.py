@@ -113,17 +113,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _wait_for_signal() -> None:
+def _catch_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM (install before saying we are ready)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
 
 
 async def run_node(args: argparse.Namespace) -> int:
     node = Node(host=args.host, port=args.port, data_dir=args.data_dir)
     await node.start()
+    stop = _catch_signals()
     try:
         for warning in node.warnings:
             print(f"dht: {warning}", file=sys.stderr)
@@ -133,7 +135,7 @@ async def run_node(args: argparse.Namespace) -> int:
                 await node.bootstrap(args.bootstrap)
             except LocalError as exc:
                 raise UsageError(str(exc)) from None
-        await _wait_for_signal()
+        await stop.wait()
     finally:
         await node.stop()
     return 0
@@ -144,10 +146,11 @@ async def run_swarm(args: argparse.Namespace) -> int:
         raise UsageError("--nodes must be at least 1")
     lab = Lab(args.nodes, host=args.host, base_port=args.base_port, data_dir=args.data_dir)
     await lab.start()
+    stop = _catch_signals()
     try:
         host, port = lab.bootstrap_address
         print(f"swarm of {len(lab.nodes)} nodes, bootstrap {host}:{port}", flush=True)
-        await _wait_for_signal()
+        await stop.wait()
     finally:
         await lab.stop()
     return 0

@@ -274,3 +274,70 @@ def test_response_field_checks() -> None:
     for bad in ({}, {b"num": b"4"}, {b"num": [4]}):
         with pytest.raises(RemoteProtocolError):
             krpc.response_int(bad, b"num")
+
+
+# --- the fast codec agrees with bencodepy ------------------------------------------
+
+def reference_decode(data: bytes) -> tuple[bool, Any]:
+    try:
+        return True, bencodepy.decode(data)
+    except Exception as exc:  # noqa: BLE001 - any refusal counts as a refusal
+        return False, type(exc)
+
+
+@st.composite
+def mangled_bencode(draw: st.DrawFn) -> bytes:
+    data = bytearray(enc(draw(bencode_values)))
+    for _ in range(draw(st.integers(0, 3))):
+        if not data:
+            break
+        pos = draw(st.integers(0, len(data) - 1))
+        op = draw(st.sampled_from(["flip", "cut", "insert", "digit"]))
+        if op == "flip":
+            data[pos] ^= draw(st.integers(1, 255))
+        elif op == "cut":
+            del data[pos:]
+        elif op == "insert":
+            data[pos:pos] = draw(st.sampled_from([b"0", b"-", b"e", b":", b"i", b"d", b"l", b"00", b"i-0e"]))
+        else:
+            data[pos] = draw(st.sampled_from(b"0123456789-"))
+    return bytes(data)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(data=st.one_of(mangled_bencode(), st.binary(max_size=60)))
+def test_fast_decoder_accepts_and_refuses_exactly_what_bencodepy_does(data: bytes) -> None:
+    ok, expected = reference_decode(data)
+    if ok:
+        assert krpc.bdecode(data) == expected
+    else:
+        with pytest.raises(Exception) as info:
+            krpc.bdecode(data)
+        assert isinstance(info.value, expected)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"i-0e", b"i00e", b"i01e", b"i-01e", b"ie", b"i-e", b"01:a", b"00:", b"0:", b"i0e", b"le", b"de",
+     b"d1:a0:1:a1:be", b"d1:b0:1:a0:e", b"1:", b"2:a", b"i1", b"l" * 40 + b"e" * 40, b"l" * 200 + b"e" * 200,
+     b"d" + b"1:a" * 0 + b"e", b"di1e1:ae", b"5:hello", b"-1:", b"i1ei2e"],
+)
+def test_fast_decoder_edge_cases(data: bytes) -> None:
+    ok, expected = reference_decode(data)
+    if ok:
+        assert krpc.bdecode(data) == expected
+    else:
+        with pytest.raises(expected):
+            krpc.bdecode(data)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(obj=bencode_values)
+def test_fast_encoder_is_byte_for_byte_bencodepy(obj: Any) -> None:
+    assert krpc.bencode(obj) == enc(obj)
+    assert krpc.bdecode(krpc.bencode(obj)) == obj
+
+
+@pytest.mark.parametrize("obj", ["text", True, (1, b"a"), {"k": b"v"}, [b"a", "b"], {b"a": [1, (2,)]}])
+def test_fast_encoder_leaves_other_types_to_bencodepy(obj: Any) -> None:
+    assert krpc.bencode(obj) == enc(obj)

@@ -12,6 +12,7 @@ from dhtutil import run
 
 from dht import Config, Lab
 from dht.errors import LocalError
+from dht.events import Event, LookupAnswered
 
 
 def test_lab_starts_joined_nodes_and_cleans_up() -> None:
@@ -105,15 +106,19 @@ def test_gets_find_values_quickly_with_a_quarter_of_the_nodes_dead() -> None:
             # rest at random -- but never the last live holder of a key.
             by_id = {n.id: n for n in lab.nodes}
             doomed: set[bytes] = set()
-            for _, holders in stored.values():
-                candidates = [h for h in holders if h != lab.nodes[0].id and h not in doomed]
-                if candidates and len(doomed) < 5:
-                    doomed.add(candidates[0])
 
             def keeps_a_holder(extra: bytes) -> bool:
                 dead = doomed | {extra}
                 return all(any(h not in dead for h in holders) for _, holders in stored.values())
 
+            for _, holders in stored.values():
+                candidates = [
+                    h for h in holders
+                    if h != lab.nodes[0].id and h not in doomed and keeps_a_holder(h)
+                ]
+                if candidates and len(doomed) < 5:
+                    doomed.add(candidates[0])
+            assert doomed
             others = [n.id for n in lab.nodes[1:] if n.id not in doomed]
             rng.shuffle(others)
             for node_id in others:
@@ -126,6 +131,14 @@ def test_gets_find_values_quickly_with_a_quarter_of_the_nodes_dead() -> None:
                 await lab.kill_node(by_id[node_id])
             assert len(lab.nodes) == 15
 
+            timeouts: list[LookupAnswered] = []
+
+            def watch(event: Event) -> None:
+                if isinstance(event, LookupAnswered) and event.outcome == "timeout":
+                    timeouts.append(event)
+
+            for n in lab.nodes:
+                n.subscribe(watch)
             slowest = 0.0
             for key, (value, _) in stored.items():
                 for reader in rng.sample(lab.nodes, 3):
@@ -133,7 +146,15 @@ def test_gets_find_values_quickly_with_a_quarter_of_the_nodes_dead() -> None:
                     values = await reader.get_value(key)
                     slowest = max(slowest, time.monotonic() - start)
                     assert value in values
-            assert slowest < config.KRPC_TIMEOUT / 2, f"a get took {slowest:.2f} s"
+                    # A find_node runs to the end, so it surely meets the dead holder.
+                    start = time.monotonic()
+                    closest = await reader.find_node(key)
+                    slowest = max(slowest, time.monotonic() - start)
+                    assert not {c.id for c in closest} & doomed
+            assert slowest < config.KRPC_TIMEOUT / 2, f"a lookup took {slowest:.2f} s"
+            # The lookups did meet dead contacts (and moved on from them).
+            dead_addresses = {by_id[i].address for i in doomed}
+            assert any(e.contact.address in dead_addresses for e in timeouts)
         finally:
             await lab.stop()
 

@@ -305,8 +305,11 @@ def test_find_nodes_returns_the_k_closest_in_xor_order() -> None:
     check_invariants(t)
     known = t.contacts()
     assert len(known) > 8
-    for _ in range(50):
-        target = int_to_id(rng.getrandbits(160))
+    for i in range(100):
+        # Half the targets share a long prefix with our id: there the buckets
+        # are small and sparse, and the closest contacts come from several.
+        bits = rng.getrandbits(160)
+        target = int_to_id(bits if i % 2 else near(own, bits, rng.randrange(100, 161)))
         expected = sorted(known, key=lambda x: int.from_bytes(x.id, "big") ^ int.from_bytes(target, "big"))
         assert t.find_nodes(target) == expected[:8]
         assert t.find_nodes(target, 3) == expected[:3]
@@ -390,3 +393,8 @@ def test_random_use_keeps_the_invariants(k: int, own: int, ops: list) -> None:  
         check_invariants(t)
         assert ids(t) == model
         assert len(t) == len(model)
+        # find_nodes agrees with a brute-force sort, for targets near and far.
+        target = near(own, bits ^ (bits >> 7), prefix)
+        count = 1 + bits % (2 * k + 1)
+        expected = sorted(model, key=lambda n: n ^ target)[:count]
+        assert [int.from_bytes(x.id, "big") for x in t.find_nodes(int_to_id(target), count)] == expected
