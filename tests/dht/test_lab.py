@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-from dhtutil import run
+from dhtutil import run, wait_until
 
 from dht import Config, Lab
 from dht.errors import LocalError
-from dht.events import Event, LookupAnswered
+from dht.events import Event, LookupAnswered, LookupStarted
 
 
 def test_lab_starts_joined_nodes_and_cleans_up() -> None:
@@ -159,3 +159,40 @@ def test_gets_find_values_quickly_with_a_quarter_of_the_nodes_dead() -> None:
             await lab.stop()
 
     run(scenario(), timeout=60)
+
+
+def test_lab_background_traffic_runs_until_stopped() -> None:
+    async def scenario() -> None:
+        lab = Lab(4, Config(KRPC_TIMEOUT=1.0))
+        await lab.start()
+        try:
+            with pytest.raises(LocalError):
+                lab.start_traffic(0)
+            kinds: list[str] = []
+
+            def watch(event: Event) -> None:
+                if isinstance(event, LookupStarted):
+                    kinds.append(event.kind)
+
+            for n in lab.nodes:
+                n.subscribe(watch)
+            lab.start_traffic(per_second=200)
+            def busy() -> bool:
+                stored = sum(n.stats().values for n in lab.nodes)
+                return {"store_value", "find_node"} <= set(kinds) and stored > 0
+
+            await wait_until(busy, timeout=10, what="lab traffic")
+            task = lab._traffic
+            assert task is not None and not task.done()
+            lab.stop_traffic()
+            assert lab._traffic is None
+            await wait_until(task.done, what="traffic task ends")
+            assert task.cancelled()
+            lab.start_traffic(per_second=200)  # stop() also stops the traffic
+            task = lab._traffic
+        finally:
+            await lab.stop()
+        assert task is not None
+        await wait_until(task.done, what="traffic task ends on stop")
+
+    run(scenario())

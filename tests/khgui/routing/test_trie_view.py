@@ -11,7 +11,7 @@ from khgui.routing import trie_view
 from khgui.routing.model import BucketListModel, bucket_rows
 from khgui.routing.trie_view import ROW_H, BucketTrieView
 
-from test_routing_model import TOP, caterpillar
+from .test_routing_model import TOP, caterpillar
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from khgui.bridge import EventBridge
 from khgui.controller import NetworkController
 from khgui.traffic.panel import TrafficPanel
 
-from test_traffic_model import recv_q, recv_r, sent_e, sent_q
+from .test_traffic_model import recv_q, recv_r, sent_e, sent_q
 
 
 def make_panel(qtbot, cap: int = 1000) -> tuple[TrafficPanel, EventBridge]:

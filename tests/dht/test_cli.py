@@ -1,0 +1,247 @@
+"""The headless command line, run as ``python -m dht`` in subprocesses.
+
+Every subprocess has a timeout; every address is 127.0.0.1 with a port
+chosen by the kernel (or a free one nobody listens on).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from dhtutil import free_udp_port
+
+TIMEOUT = 30  # seconds, for any one command
+HEX40 = re.compile(r"[0-9a-f]{40}")
+
+
+def dht(*args: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dht", *args],
+        capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+    )
+
+
+class Running:
+    """A long-running ``python -m dht`` command whose stdout is read line by line."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dht", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def first_line(self, timeout: float = TIMEOUT) -> str:
+        line = self.lines.get(timeout=timeout)
+        assert line is not None, f"exited early: {self.proc.wait(5)} {self.stderr()}"
+        return line
+
+    def stderr(self) -> str:
+        if self.proc.poll() is None:
+            return ""
+        assert self.proc.stderr is not None
+        return self.proc.stderr.read()
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(TIMEOUT)
+        finally:
+            self.kill()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(TIMEOUT)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def assert_usage_error(result: subprocess.CompletedProcess[str]) -> str:
+    """Exit status 2, exactly one line on stderr, no traceback."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    return lines[0]
+
+
+# --- node -----------------------------------------------------------------------
+
+NODE_LINE = re.compile(r"node ([0-9a-f]{40}) listening on 127\.0\.0\.1:(\d+)")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_node_prints_its_address_and_exits_0_on_a_signal(tmp_path: Path, sig: int) -> None:
+    node = Running("node", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(tmp_path))
+    try:
+        line = node.first_line()
+        match = NODE_LINE.fullmatch(line)
+        assert match, line
+        port = int(match.group(2))
+        assert 0 < port < 65536
+        # It really listens there: a one-shot ping reaches it.
+        pong = dht("ping", f"127.0.0.1:{port}", "--timeout", "5")
+        assert pong.returncode == 0, pong.stderr
+        assert pong.stdout == f"{match.group(1)} 127.0.0.1:{port}\n"
+        assert node.stop(sig) == 0
+        assert "Traceback" not in node.stderr()
+    finally:
+        node.kill()
+
+
+def test_node_keeps_its_id_across_runs(tmp_path: Path) -> None:
+    ids = []
+    for _ in range(2):
+        node = Running("node", "--host", "127.0.0.1", "--data-dir", str(tmp_path))
+        try:
+            match = NODE_LINE.fullmatch(node.first_line())
+            assert match
+            ids.append(match.group(1))
+            assert node.stop() == 0
+        finally:
+            node.kill()
+    assert ids[0] == ids[1]
+    assert (tmp_path / "khashmir.db").exists()
+
+
+def test_node_on_a_port_in_use_is_a_usage_error(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        line = assert_usage_error(
+            dht("node", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(tmp_path))
+        )
+    assert str(port) in line and "in use" in line
+
+
+# --- a swarm, and one-shot commands against it ---------------------------------------
+
+SWARM_LINE = re.compile(r"swarm of 6 nodes, bootstrap 127\.0\.0\.1:(\d+)")
+
+
+@pytest.fixture(scope="module")
+def swarm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A running ``dht swarm --nodes 6``; yields its bootstrap HOST:PORT."""
+    data_dir = tmp_path_factory.mktemp("swarm")
+    proc = Running("swarm", "--nodes", "6", "--data-dir", str(data_dir))
+    try:
+        match = SWARM_LINE.fullmatch(proc.first_line())
+        assert match
+        yield f"127.0.0.1:{match.group(1)}"
+        assert proc.stop() == 0
+        assert "Traceback" not in proc.stderr()
+    finally:
+        proc.kill()
+
+
+def test_store_then_get(swarm: str) -> None:
+    key = "cli-key-" + os.urandom(4).hex()
+    stored = dht("store", "--bootstrap", swarm, key, "hello swarm")
+    assert stored.returncode == 0, stored.stderr
+    match = re.fullmatch(r"stored on (\d+) node\(s\)\n", stored.stdout)
+    assert match, stored.stdout
+    assert 1 <= int(match.group(1)) <= 3
+    got = dht("get", "--bootstrap", swarm, key)
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == "hello swarm\n"
+
+
+def test_get_of_a_missing_key_exits_1(swarm: str) -> None:
+    got = dht("get", "--bootstrap", swarm, "never-stored-" + os.urandom(4).hex())
+    assert got.returncode == 1, got.stderr
+    assert got.stdout == ""
+    assert "Traceback" not in got.stderr
+
+
+def test_key_as_40_hex_digits(swarm: str) -> None:
+    key = os.urandom(20).hex()
+    assert dht("store", "--bootstrap", swarm, key, "by hex").returncode == 0
+    got = dht("get", "--bootstrap", swarm, key.upper())  # hex digits in any case
+    assert got.returncode == 0 and got.stdout == "by hex\n"
+
+
+def test_find_node_lists_contacts(swarm: str) -> None:
+    found = dht("find-node", "--bootstrap", swarm, os.urandom(20).hex())
+    assert found.returncode == 0, found.stderr
+    lines = found.stdout.splitlines()
+    assert 6 <= len(lines) <= 8  # the swarm's nodes (K = 8), the asking node excluded
+    for line in lines:
+        node_id, address = line.split(" ")
+        assert HEX40.fullmatch(node_id)
+        assert re.fullmatch(r"127\.0\.0\.1:\d+", address)
+    assert len(set(lines)) == len(lines)
+    assert swarm in [line.split(" ")[1] for line in lines]
+
+
+def test_ping_the_bootstrap_node(swarm: str) -> None:
+    pong = dht("ping", swarm)
+    assert pong.returncode == 0, pong.stderr
+    node_id, address = pong.stdout.split()
+    assert HEX40.fullmatch(node_id) and address == swarm
+
+
+# --- usage errors ------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ping", "nonsense"],
+        ["ping", "127.0.0.1"],
+        ["ping", "127.0.0.1:notaport"],
+        ["ping", "127.0.0.1:0"],
+        ["ping", "127.0.0.1:70000"],
+        ["ping", ":4000"],
+        ["get", "somekey"],  # missing --bootstrap
+        ["store", "somekey", "value"],  # missing --bootstrap
+        ["get", "--bootstrap", "localhost", "somekey"],
+        ["get", "--bootstrap", "127.0.0.1:4000", ""],  # empty key
+        ["get", "--bootstrap", "127.0.0.1:4000", "--timeout", "0", "key"],
+        ["get", "--bootstrap", "127.0.0.1:4000", "--timeout", "soon", "key"],
+        ["node", "--port", "65536"],
+        ["node", "--port", "-1"],
+        ["swarm"],
+        ["swarm", "--nodes", "0"],
+        ["swarm", "--nodes", "many"],
+        ["frobnicate"],
+        [],
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(args: list[str]) -> None:
+    line = assert_usage_error(dht(*args))
+    assert line.startswith("dht")
+
+
+def test_unreachable_bootstrap_exits_2_with_one_line() -> None:
+    port = free_udp_port()
+    for command in (["get", "somekey"], ["store", "somekey", "v"], ["find-node", "target"]):
+        result = dht(command[0], "--bootstrap", f"127.0.0.1:{port}", "--timeout", "0.5", *command[1:])
+        line = assert_usage_error(result)
+        assert f"127.0.0.1:{port}" in line
+    line = assert_usage_error(dht("ping", f"127.0.0.1:{port}", "--timeout", "0.5"))
+    assert f"127.0.0.1:{port}" in line and "did not answer" in line
+
+
+def test_too_large_value_is_a_usage_error(swarm: str) -> None:
+    line = assert_usage_error(dht("store", "--bootstrap", swarm, "big", "x" * 5000))
+    assert "5000" in line
