@@ -77,14 +77,23 @@ _MAX_FAST_DEPTH = 32  # deeper nesting goes to bencodepy (which allows 100)
 
 
 def _bdecode_str(x: bytes, f: int) -> tuple[bytes, int]:
-    colon = x.index(b":", f)
-    digits = x[f:colon]
-    if not digits.isdigit() or (digits[0] == 48 and len(digits) > 1):
-        raise _NotCanonical
-    end = colon + 1 + int(digits)
+    c = x[f]
+    if x[f + 1] == 58 and 48 <= c <= 57:  # one-digit length: keys, names
+        start = f + 2
+        end = start + c - 48
+    elif x[f + 2] == 58 and 49 <= c <= 57 and 48 <= x[f + 1] <= 57:  # two digits: ids
+        start = f + 3
+        end = start + (c - 48) * 10 + x[f + 1] - 48
+    else:
+        colon = x.index(b":", f)
+        digits = x[f:colon]
+        if not digits.isdigit() or (digits[0] == 48 and len(digits) > 1):
+            raise _NotCanonical
+        start = colon + 1
+        end = start + int(digits)
     if end > len(x):
         raise _NotCanonical
-    return x[colon + 1 : end], end
+    return x[start:end], end
 
 
 def _bdecode_value(x: bytes, f: int, depth: int) -> tuple[Any, int]:
@@ -231,21 +240,28 @@ class _NotPlain(Exception):
     """A value :func:`bencode` leaves to bencodepy."""
 
 
+_LENGTH_PREFIX = [b"%d:" % n for n in range(UDP_PACKET_LIMIT + 1)]
+
+
 def _bencode_into(obj: Any, out: list[bytes]) -> None:
     t = type(obj)
+    prefix = _LENGTH_PREFIX
     if t is bytes:
-        out.append(b"%d:" % len(obj))
+        n = len(obj)
+        out.append(prefix[n] if n <= UDP_PACKET_LIMIT else b"%d:" % n)
         out.append(obj)
     elif t is dict:
         out.append(b"d")
         for k in sorted(obj):
             if type(k) is not bytes:
                 raise _NotPlain
-            out.append(b"%d:" % len(k))
+            n = len(k)
+            out.append(prefix[n] if n <= UDP_PACKET_LIMIT else b"%d:" % n)
             out.append(k)
             v = obj[k]
             if type(v) is bytes:
-                out.append(b"%d:" % len(v))
+                n = len(v)
+                out.append(prefix[n] if n <= UDP_PACKET_LIMIT else b"%d:" % n)
                 out.append(v)
             else:
                 _bencode_into(v, out)
@@ -254,7 +270,8 @@ def _bencode_into(obj: Any, out: list[bytes]) -> None:
         out.append(b"l")
         for item in obj:
             if type(item) is bytes:
-                out.append(b"%d:" % len(item))
+                n = len(item)
+                out.append(prefix[n] if n <= UDP_PACKET_LIMIT else b"%d:" % n)
                 out.append(item)
             else:
                 _bencode_into(item, out)

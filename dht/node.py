@@ -450,14 +450,14 @@ class Node:
         self, id: bytes, target: bytes, _krpc_sender: Address | None = None
     ) -> dict[bytes, Any]:
         sender = self._sender_seen(id, _krpc_sender)
-        nodes = [c.compact() for c in self.table.find_nodes(target)]
+        nodes = self.table.find_compact(target)
         return {b"nodes": nodes, b"token": self.tokens.token_for(sender[0]), b"id": self.id}
 
     def krpc_find_value(
         self, id: bytes, key: bytes, _krpc_sender: Address | None = None
     ) -> dict[bytes, Any]:
         self._sender_seen(id, _krpc_sender)
-        nodes = [c.compact() for c in self.table.find_nodes(key)]
+        nodes = self.table.find_compact(key)
         return {b"nodes": nodes, b"num": self.store.count_values(key), b"id": self.id}
 
     def krpc_get_value(

@@ -40,6 +40,14 @@ class Entry:
     failures: int = 0
     rtt: float | None = None
     contacted: bool = False  # it has answered one of our requests
+    _packed: tuple[Contact, bytes] | None = field(default=None, repr=False, compare=False)
+
+    def compact(self) -> bytes:
+        """The contact's compact node info, computed once per contact."""
+        packed = self._packed
+        if packed is None or packed[0] is not self.contact:
+            packed = self._packed = (self.contact, self.contact.compact())
+        return packed[1]
 
 
 @dataclass(slots=True)
@@ -160,6 +168,14 @@ class RoutingTable:
 
     def find_nodes(self, target: bytes, count: int | None = None) -> list[Contact]:
         """The ``count`` (default K) known contacts closest to ``target``."""
+        return [e.contact for e in self.closest_entries(target, count)]
+
+    def find_compact(self, target: bytes, count: int | None = None) -> list[bytes]:
+        """:meth:`find_nodes` as compact node infos (for find_node answers)."""
+        return [e.compact() for e in self.closest_entries(target, count)]
+
+    def closest_entries(self, target: bytes, count: int | None = None) -> list[Entry]:
+        """The entries of :meth:`find_nodes`, closest first."""
         count = self.k if count is None else count
         key = int.from_bytes(target, "big")
         # Buckets are aligned power-of-two ranges, so the XOR distances of one
@@ -168,14 +184,14 @@ class RoutingTable:
         # buckets by that lower bound and stop once ``count`` are gathered.
         home = self.buckets[self.bucket_index(key)].entries
         if len(home) >= count:  # the target's own bucket is the closest interval
-            return [e.contact for e in sorted(home, key=lambda e: e.key ^ key)[:count]]
+            return sorted(home, key=lambda e: e.key ^ key)[:count]
         order = sorted(self.buckets, key=lambda b: (b.lo ^ key) & -(b.hi - b.lo))
-        out: list[Contact] = []
+        out: list[Entry] = []
         for b in order:
             if not b.entries:
                 continue
             entries = sorted(b.entries, key=lambda e: e.key ^ key) if len(b.entries) > 1 else b.entries
-            out.extend(e.contact for e in entries[: count - len(out)])
+            out.extend(entries[: count - len(out)])
             if len(out) >= count:
                 break
         return out

@@ -3,8 +3,9 @@
 :class:`TrafficModel` stores rows column by column in plain lists (no item
 objects).  Events arrive in batches; each batch costs at most one
 ``beginRemoveRows`` (the oldest rows beyond the cap), one ``beginInsertRows``
-and one ``dataChanged`` (request rows whose answer or timeout came in), never
-a Qt call per event.  Responses are paired with their requests by
+and one ``dataChanged`` per cluster of request rows whose answer or timeout
+came in (at most a few), never a Qt call per event.  Display strings are made
+in :meth:`TrafficModel.data` only for the cells painted.  Responses are paired with their requests by
 ``(direction, peer, tid)``: the request row then shows the outcome and RTT.
 """
 
@@ -17,7 +18,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from dht.events import DatagramDropped, DatagramReceived, DatagramSent, RequestTimedOut
 
-from ..common.text import format_clock, format_peer, format_rtt, monotonic_to_wall
+from ..common.text import MONOTONIC_TO_WALL, format_clock, format_peer, monotonic_to_wall
 
 DEFAULT_CAP = 100_000
 COLUMNS = ("Time", "Dir", "Peer", "Method", "TID", "Size", "Status", "RTT")
@@ -30,8 +31,31 @@ _STATE_COLOURS = {
     "pending": QColor("#757575"),
     "dropped": QColor("#6a1b9a"),
 }
+_STATE_BRUSHES = {state: QBrush(colour) for state, colour in _STATE_COLOURS.items()}
+_DIR_TEXT = {"out": "\u2192 out", "in": "\u2190 in"}
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
+_CHANGED_GAP = 64  # changed rows further apart than this get their own dataChanged
+_MAX_CHANGED_RANGES = 32
 _KIND_NAMES = {"q": "query", "r": "response", "e": "error", "-": "dropped"}
 _Index = QModelIndex | QPersistentModelIndex
+
+
+_clock_second = -1
+_clock_text = ""
+
+
+def _clock(wall: float) -> str:
+    """:func:`format_clock`, formatting each second's ``HH:MM:SS`` once."""
+    global _clock_second, _clock_text
+    second = int(wall)
+    if second != _clock_second:
+        _clock_text = format_clock(second)[:8]
+        _clock_second = second
+    return f"{_clock_text}.{int((wall % 1) * 1000):03d}"
 
 
 class _Columns:
@@ -86,6 +110,7 @@ class TrafficModel(QAbstractTableModel):
         self._first_seq = 0  # sequence number of row 0
         self._pending: dict[tuple[str, tuple[str, int], bytes], int] = {}
         self._methods: set[str] = set()
+        self._peer_text: dict[tuple[str, int], str] = {}  # peer -> "host:port"
         self.evicted = 0
         """Rows removed because the buffer was full."""
 
@@ -104,37 +129,48 @@ class TrafficModel(QAbstractTableModel):
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row, col = index.row(), index.column()
-        r = self._rows
-        if not (0 <= row < len(r)):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == TIME:
-                return format_clock(r.time[row])
-            if col == DIR:
-                return "\u2192 out" if r.dir[row] == "out" else "\u2190 in"
+        # Called from C++ about seven times per visible cell and paint (one call per
+        # role the delegate asks for), so the common paths are plain int compares and
+        # list look-ups; unhandled roles return at once.
+        if role == _DISPLAY:
+            row = index.row()
+            r = self._rows
+            if not (0 <= row < len(r.time)):
+                return None
+            col = index.column()
             if col == PEER:
                 return r.peer[row]
             if col == METHOD:
                 return r.method[row]
+            if col == STATUS:
+                return r.status[row]
+            if col == TIME:
+                return _clock(r.time[row])
+            if col == DIR:
+                return _DIR_TEXT[r.dir[row]]
             if col == TID:
                 tid = r.tid[row]
                 return tid if len(tid) <= 8 else tid[:8] + "\u2026"
             if col == SIZE:
                 return str(r.size[row])
-            if col == STATUS:
-                return r.status[row]
             if col == RTT:
-                return format_rtt(r.rtt[row])
-        elif role == Qt.ItemDataRole.ForegroundRole:
-            if col == STATUS:
-                return QBrush(_STATE_COLOURS[r.state[row]])
-        elif role == Qt.ItemDataRole.TextAlignmentRole:
-            if col in (SIZE, RTT):
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        elif role == Qt.ItemDataRole.ToolTipRole:
+                rtt = r.rtt[row]
+                return "" if rtt is None else f"{rtt * 1000:.1f} ms"
+            return None
+        if role == _FOREGROUND:
+            if index.column() == STATUS:
+                row = index.row()
+                if 0 <= row < len(self._rows.state):
+                    return _STATE_BRUSHES[self._rows.state[row]]
+            return None
+        if role == _ALIGNMENT:
+            col = index.column()
+            return _RIGHT if col == SIZE or col == RTT else None
+        if role == _TOOLTIP:
+            row, col = index.row(), index.column()
+            r = self._rows
+            if not (0 <= row < len(r.time)):
+                return None
             if col == TID:
                 return f"transaction id {r.tid[row]}"
             return f"{_KIND_NAMES.get(r.kind[row], r.kind[row])} {r.method[row]}: {r.status[row]}"
@@ -206,44 +242,82 @@ class TrafficModel(QAbstractTableModel):
         self.endResetModel()
 
     def add_events(self, events: Iterable[Any]) -> None:
-        """Add a batch of events: at most one remove, one insert and one dataChanged."""
+        """Add a batch of events: at most one remove, one insert and one dataChanged
+        per cluster of updated request rows (see :meth:`_emit_changed`).
+
+        This runs for every event of every batch, so the loop is kept flat: column
+        appends are bound once, peers' ``host:port`` texts are cached, and display
+        strings are made lazily in :meth:`data` for the rows actually painted.
+        """
         new = _Columns()
         base = self._first_seq + len(self._rows)  # seq of new row 0
         changed: list[int] = []  # seqs of existing rows updated
         pending = self._pending
+        methods = self._methods
         new_methods: list[str] = []
+        peers = self._peer_text
+        if len(peers) > 65_536:
+            peers.clear()
+        offset = MONOTONIC_TO_WALL
+        add_time, add_dir, add_peer = new.time.append, new.dir.append, new.peer.append
+        add_method, add_tid, add_size = new.method.append, new.tid.append, new.size.append
+        add_kind, add_state, add_status = new.kind.append, new.state.append, new.status.append
+        add_rtt, add_message = new.rtt.append, new.message.append
+        count = 0  # rows in new
         for ev in events:
             t = type(ev)
-            if t is DatagramSent or t is DatagramReceived:
-                direction = "out" if t is DatagramSent else "in"
-                kind = ev.kind
-                if kind == "q":
-                    state, status = "pending", "pending"
-                    pending[(direction, ev.peer, ev.tid)] = base + len(new)
-                elif kind == "e":
-                    state, status = "error", f"error {ev.error_code}"
-                else:
-                    state, status = "ok", "ok"
-                rtt = getattr(ev, "rtt", None)
-                if getattr(ev, "late", False):
-                    status += " (late)"
-                if kind != "q":
-                    asked = "out" if direction == "in" else "in"
-                    seq = pending.pop((asked, ev.peer, ev.tid), None)
-                    if seq is not None:
-                        self._update(seq, base, new, changed, state, status, rtt)
-                self._append(new, ev.time, direction, format_peer(ev.peer), ev.method, ev.tid.hex(),
-                             ev.size, kind, state, status, rtt, ev.message)
-                if ev.method not in self._methods:
-                    self._methods.add(ev.method)
-                    new_methods.append(ev.method)
+            if t is DatagramReceived:
+                direction, asked, rtt, late = "in", "out", ev.rtt, ev.late
+            elif t is DatagramSent:
+                direction, asked, rtt, late = "out", "in", None, False
             elif t is RequestTimedOut:
                 seq = pending.pop(("out", ev.peer, ev.tid), None)
                 if seq is not None:
                     self._update(seq, base, new, changed, "timeout", "timeout", None)
+                continue
             elif t is DatagramDropped:
-                self._append(new, ev.time, "in", format_peer(ev.peer), "", "", ev.size, "-",
+                peer = ev.peer
+                text = peers.get(peer)
+                if text is None:
+                    text = peers[peer] = format_peer(peer)
+                self._append(new, ev.time, "in", text, "", "", ev.size, "-",
                              "dropped", f"dropped: {ev.reason}", None, None)
+                count += 1
+                continue
+            else:
+                continue
+            kind, peer, tid, method = ev.kind, ev.peer, ev.tid, ev.method
+            if kind == "q":
+                state = status = "pending"
+                pending[(direction, peer, tid)] = base + count
+            elif kind == "e":
+                state, status = "error", f"error {ev.error_code}"
+            else:
+                state = status = "ok"
+            if late:
+                status += " (late)"
+            if kind != "q":
+                seq = pending.pop((asked, peer, tid), None)
+                if seq is not None:
+                    self._update(seq, base, new, changed, state, status, rtt)
+            text = peers.get(peer)
+            if text is None:
+                text = peers[peer] = format_peer(peer)
+            add_time(ev.time + offset)
+            add_dir(direction)
+            add_peer(text)
+            add_method(method)
+            add_tid(tid.hex())
+            add_size(ev.size)
+            add_kind(kind)
+            add_state(state)
+            add_status(status)
+            add_rtt(rtt)
+            add_message(ev.message)
+            count += 1
+            if method not in methods:
+                methods.add(method)
+                new_methods.append(method)
         self._commit(new, base, changed)
         if new_methods:
             self.methods_changed.emit(self.methods())
@@ -289,9 +363,7 @@ class TrafficModel(QAbstractTableModel):
         else:
             self._evict(len(self._rows) + n - self._cap)
         if changed:
-            rows = [s - self._first_seq for s in changed if s >= self._first_seq]
-            if rows:
-                self.dataChanged.emit(self.index(min(rows), STATUS), self.index(max(rows), RTT))
+            self._emit_changed(changed)
         if n:
             start = len(self._rows)
             self.beginInsertRows(QModelIndex(), start, start + n - 1)
@@ -300,6 +372,36 @@ class TrafficModel(QAbstractTableModel):
         if len(self._pending) > max(4096, self._cap // 4):
             first = self._first_seq
             self._pending = {k: s for k, s in self._pending.items() if s >= first}
+
+    def _emit_changed(self, changed: list[int]) -> None:
+        """One ``dataChanged`` (Status..RTT) per cluster of changed rows.
+
+        A single range from the oldest to the newest changed row would make a
+        filter proxy re-test every row between them (a whole 100,000-row table
+        when a request times out long after it was sent), so rows further apart
+        than ``_CHANGED_GAP`` are reported separately; at most a few clusters
+        per batch in practice (answers arrive soon after their request), and never
+        more than ``_MAX_CHANGED_RANGES`` (wider gaps are merged then).
+        """
+        first = self._first_seq
+        rows = sorted({s - first for s in changed if s >= first})
+        if not rows:
+            return
+        gap = _CHANGED_GAP
+        while True:
+            ranges: list[tuple[int, int]] = []
+            start = prev = rows[0]
+            for row in rows[1:]:
+                if row - prev > gap:
+                    ranges.append((start, prev))
+                    start = row
+                prev = row
+            ranges.append((start, prev))
+            if len(ranges) <= _MAX_CHANGED_RANGES:
+                break
+            gap *= 4  # many scattered timeouts: fewer, wider ranges
+        for top, bottom in ranges:
+            self.dataChanged.emit(self.index(top, STATUS), self.index(bottom, RTT))
 
     def _evict(self, count: int) -> None:
         count = min(count, len(self._rows))

@@ -17,17 +17,20 @@ from __future__ import annotations
 import collections
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView, QApplication, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-    QPushButton, QSplitter, QTableView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+    QPushButton, QSizePolicy, QSplitter, QTableView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
 from ..common.text import message_tree
 from .filter import TrafficFilterModel, export_rows
 from .model import COLUMNS, DEFAULT_CAP, STATES, TrafficModel
 
-_WIDTHS = (96, 56, 130, 86, 76, 46, 96, 70)
+# The widest text each column normally shows; widths come from the font (fixed,
+# Interactive: never ResizeToContents, which measures every row on each insert).
+_SAMPLES = ("00:00:00.000", "\u2192 out", "192.168.10.10:65535", "store_value", "0123abcd\u2026", "9999",
+            "error 203", "999.9 ms")
 
 
 class TrafficPanel(QWidget):
@@ -37,19 +40,16 @@ class TrafficPanel(QWidget):
         super().__init__(parent)
         self._controller = controller
         self.model = TrafficModel(cap, self)
-        self.proxy = TrafficFilterModel(self)
-        self.proxy.setSourceModel(self.model)
+        self.proxy = TrafficFilterModel(self)  # attached to the model only while filtering
         self._paused = False
         self._buffer: collections.deque[Any] = collections.deque(maxlen=cap)
         self._buffer_dropped = 0
         self._follow = True
         self._has_data = False
+        self._status_text = ""
         self._build()
         self.model.methods_changed.connect(self._update_methods)
-        self.model.rowsInserted.connect(self._on_rows_changed)
-        self.model.rowsRemoved.connect(self._on_rows_changed)
-        self.model.modelReset.connect(self._on_rows_changed)
-        self.proxy.rowsInserted.connect(self._update_status)
+        self.model.modelReset.connect(self._update_status)
         bridge.batch.connect(self.on_batch)
         self._update_status()
 
@@ -59,22 +59,22 @@ class TrafficPanel(QWidget):
         self.method_combo = QComboBox()
         self.method_combo.addItem("All methods", "")
         self.method_combo.currentIndexChanged.connect(
-            lambda _i: self.proxy.set_method(self.method_combo.currentData() or ""))
+            lambda _i: self._set_filter(self.proxy.set_method, self.method_combo.currentData() or ""))
         self.peer_edit = QLineEdit()
         self.peer_edit.setPlaceholderText("peer contains\u2026")
         self.peer_edit.setClearButtonEnabled(True)
-        self.peer_edit.textChanged.connect(self.proxy.set_peer_text)
+        self.peer_edit.textChanged.connect(lambda text: self._set_filter(self.proxy.set_peer_text, text))
         self.direction_combo = QComboBox()
         for label, value in (("In and out", ""), ("\u2190 In", "in"), ("\u2192 Out", "out")):
             self.direction_combo.addItem(label, value)
         self.direction_combo.currentIndexChanged.connect(
-            lambda _i: self.proxy.set_direction(self.direction_combo.currentData() or ""))
+            lambda _i: self._set_filter(self.proxy.set_direction, self.direction_combo.currentData() or ""))
         self.status_combo = QComboBox()
         self.status_combo.addItem("Any status", "")
         for state in STATES:
             self.status_combo.addItem(state, state)
         self.status_combo.currentIndexChanged.connect(
-            lambda _i: self.proxy.set_state(self.status_combo.currentData() or ""))
+            lambda _i: self._set_filter(self.proxy.set_state, self.status_combo.currentData() or ""))
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
         self.pause_button.setToolTip("While paused, new messages are buffered (up to the row cap) "
@@ -97,7 +97,9 @@ class TrafficPanel(QWidget):
         bar.addWidget(self.export_button)
 
         self.table = QTableView()
-        self.table.setModel(self.proxy)
+        # The table shows the model itself while nothing is filtered; the proxy is
+        # attached (and re-filters) only while a filter is set, see _set_filter.
+        self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
@@ -110,8 +112,12 @@ class TrafficPanel(QWidget):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setStretchLastSection(True)
-        for col, width in enumerate(_WIDTHS[: len(COLUMNS)]):
-            self.table.setColumnWidth(col, width)
+        hh.setHighlightSections(False)
+        metrics = self.table.fontMetrics()
+        header_metrics = hh.fontMetrics()
+        for col, sample in enumerate(_SAMPLES[: len(COLUMNS)]):
+            width = max(metrics.horizontalAdvance(sample), header_metrics.horizontalAdvance(COLUMNS[col]))
+            self.table.setColumnWidth(col, width + 18)  # cell margins and focus frame
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         bar_v = self.table.verticalScrollBar()
         bar_v.valueChanged.connect(self._on_scrolled)
@@ -121,12 +127,15 @@ class TrafficPanel(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
         splitter.addWidget(self.message_view)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([640, 360])
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([800, 200])
 
         self.status_label = QLabel()
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Rewritten after every batch: its size must not move the layout (no relayout
+        # and repaint of the whole panel for a longer row count).
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -160,7 +169,7 @@ class TrafficPanel(QWidget):
             self._buffer.extend(events)
             self._update_status()
             return
-        self.model.add_events(events)
+        self._add(events)
 
     def set_paused(self, paused: bool) -> None:
         """Pause (buffer new messages) or resume (add what was buffered)."""
@@ -174,7 +183,7 @@ class TrafficPanel(QWidget):
             events = list(self._buffer)
             self._buffer.clear()
             self._buffer_dropped = 0
-            self.model.add_events(events)
+            self._add(events)
         self._update_status()
 
     def clear(self) -> None:
@@ -187,7 +196,62 @@ class TrafficPanel(QWidget):
 
     def export(self, path: str) -> int:
         """Write the rows shown to ``path`` as JSON lines; returns how many."""
-        return export_rows(path, self.model, self.proxy)
+        return export_rows(path, self.model, self.proxy if self._filtering() else None)
+
+    # -- internals -----------------------------------------------------------------
+
+    def _add(self, events: list[Any]) -> None:
+        """One model update, then one status update (not one per model signal)."""
+        self.model.add_events(events)
+        if not self._has_data and self.model.rowCount():
+            self._has_data = True
+        self._update_status()
+
+    def _filtering(self) -> bool:
+        return self.table.model() is self.proxy
+
+    def _set_filter(self, setter: Any, value: str) -> None:
+        """Change one criterion; show the proxy only while some criterion is set.
+
+        Unfiltered, the table shows the model directly: no proxy mapping per
+        painted cell and no ``filterAcceptsRow`` call per new row.  The proxy is
+        detached from the model meanwhile and re-filters once when attached.
+        """
+        setter(value)
+        want = self.proxy.is_filtering()
+        if want == self._filtering():
+            return
+        current = self.table.currentIndex()
+        source_row = -1
+        if current.isValid():
+            source_row = self.proxy.mapToSource(current).row() if self._filtering() else current.row()
+        if want:
+            self.proxy.setSourceModel(self.model)
+            self._show_model(self.proxy)
+        else:
+            self._show_model(self.model)
+            self.proxy.setSourceModel(None)  # type: ignore[arg-type]
+        if source_row >= 0:
+            index = self.model.index(source_row, 0)
+            if want:
+                index = self.proxy.mapFromSource(index)
+            if index.isValid():
+                self.table.setCurrentIndex(index)
+                self.table.selectRow(index.row())
+                if not self._follow:
+                    self.table.scrollTo(index)
+            else:
+                self.message_view.show_message(None)
+        if self._follow:
+            self.table.scrollToBottom()
+        self._update_status()
+
+    def _show_model(self, model: QAbstractItemModel) -> None:
+        old = self.table.selectionModel()
+        self.table.setModel(model)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current)
+        if old is not None:
+            old.deleteLater()
 
     # -- slots --------------------------------------------------------------------
 
@@ -216,16 +280,11 @@ class TrafficPanel(QWidget):
         self.method_combo.setCurrentIndex(max(0, self.method_combo.findData(current)))
         self.method_combo.blockSignals(False)
 
-    def _on_rows_changed(self, *args: Any) -> None:
-        if self.model.rowCount() and not self._has_data:
-            self._has_data = True
-        self._update_status()
-
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if not current.isValid():
             self.message_view.show_message(None)
             return
-        row = self.proxy.mapToSource(current).row()
+        row = self.proxy.mapToSource(current).row() if current.model() is self.proxy else current.row()
         raw = self.model.raw(row)
         kind = {"q": "query", "r": "response", "e": "error"}.get(raw["kind"], "datagram")
         title = f"{kind} {raw['method']}".strip()
@@ -239,7 +298,8 @@ class TrafficPanel(QWidget):
             self.table.verticalScrollBar().setValue(maximum)
 
     def _update_status(self, *args: Any) -> None:
-        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        total = self.model.rowCount()
+        shown = self.proxy.rowCount() if self._filtering() else total
         parts = [f"{shown:,} shown" + (f" of {total:,}" if shown != total else ""),
                  f"cap {self.model.cap:,} rows (oldest dropped)"]
         if self._paused:
@@ -247,7 +307,10 @@ class TrafficPanel(QWidget):
             if self._buffer_dropped:
                 text += f" ({self._buffer_dropped:,} older ones dropped: buffer full)"
             parts.insert(0, text)
-        self.status_label.setText(" \u2014 ".join(parts))
+        text = " \u2014 ".join(parts)
+        if text != self._status_text:
+            self._status_text = text
+            self.status_label.setText(text)
 
 
 _MAX_ITEMS = 2000  # never build a huge tree for a malicious message

@@ -25,6 +25,11 @@ HOST = "127.0.0.1"
 #: A configuration for tests: short RPC timeouts so failures show quickly.
 FAST = Config(KRPC_TIMEOUT=1.0)
 
+#: For tests where every node is alive and exact results are expected: a
+#: lookup never moves on from a live node merely slow to be scheduled (the
+#: soft timeout is at least 1 s instead of 50 ms).
+STEADY = Config(KRPC_TIMEOUT=2.0, SOFT_TIMEOUT_MIN=1.0)
+
 
 def run(coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
     """Run ``coro`` in a fresh event loop; fail (not hang) after ``timeout`` seconds."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dhtutil import HOST, free_udp_port, run, running_node, running_nodes, wait_until
+from dhtutil import HOST, STEADY, free_udp_port, run, running_node, running_nodes, wait_until
 
 from dht import Config, Contact, Lab, Node, events
 from dht.events import (
@@ -60,7 +60,7 @@ def test_a_failing_subscriber_does_not_stop_the_others(caplog: pytest.LogCapture
 
 def test_store_and_get_produce_traffic_lookup_and_storage_events(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running_nodes(tmp_path, 2) as (a, b):
+        async with running_nodes(tmp_path, 2, STEADY) as (a, b):
             seen_a: list[Event] = []
             seen_b: list[Event] = []
             a.subscribe(seen_a.append)
@@ -137,7 +137,7 @@ def test_some_node_of_a_lab_splits_its_buckets(tmp_path: Path) -> None:
             return node
 
     async def scenario() -> None:
-        lab = WatchedLab(20, Config(KRPC_TIMEOUT=1.0), data_dir=tmp_path)
+        lab = WatchedLab(20, STEADY, data_dir=tmp_path)
         await lab.start()
         try:
             splits = 0

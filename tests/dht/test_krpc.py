@@ -33,7 +33,8 @@ def enc(msg: Any) -> bytes:
 # --- round trips ----------------------------------------------------------
 
 bencode_values = st.recursive(
-    st.integers(min_value=-(2**70), max_value=2**70) | st.binary(max_size=30),
+    # Strings with one-, two- and three-digit lengths.
+    st.integers(min_value=-(2**70), max_value=2**70) | st.binary(max_size=30) | st.binary(min_size=95, max_size=300),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.binary(max_size=8), inner, max_size=4),
     max_leaves=12,
 )

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from dhtutil import run, wait_until
+from dhtutil import STEADY, run, wait_until
 
 from dht import Config, Lab
 from dht.errors import LocalError
@@ -17,7 +17,7 @@ from dht.events import Event, LookupAnswered, LookupStarted
 
 def test_lab_starts_joined_nodes_and_cleans_up() -> None:
     async def scenario() -> None:
-        lab = Lab(6, Config(KRPC_TIMEOUT=1.0))
+        lab = Lab(6, STEADY)
         data_dir = lab.data_dir
         await lab.start()
         try:

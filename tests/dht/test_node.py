@@ -5,15 +5,19 @@ from __future__ import annotations
 import hashlib
 import inspect
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import bencodepy
 import pytest
-from dhtutil import FAST, HOST, RawClient, query, raw, raw_client, run, running_node
+from dhtutil import (
+    FAST, HOST, RawClient, free_udp_port, query, raw, raw_client, run, running_node, wait_until,
+)
 
 from dht import Config, Contact, Node, errors, krpc
 from dht.errors import RemoteProtocolError
+from dht.events import ContactReplaced, Event
 
 CID = b"C" * 20  # the raw client's node id
 KEY = hashlib.sha1(b"key").digest()
@@ -143,7 +147,8 @@ def test_handler_bug_is_answered_201_and_the_node_goes_on(tmp_path: Path, caplog
             assert reply[b"r"] == {b"id": node.id}
 
     run(scenario())
-    assert any("a bug" in (r.exc_text or "") or r.exc_info for r in caplog.records)
+    # The bug is logged with its traceback.
+    assert any(r.exc_info and str(r.exc_info[1]) == "a bug" for r in caplog.records)
 
 
 # --- tokens and stores --------------------------------------------------------
@@ -482,5 +487,94 @@ def test_start_on_a_port_in_use_is_a_local_error(tmp_path: Path) -> None:
             assert not second.running
             with pytest.raises(errors.LocalError):
                 await first.start()  # already started
+
+    run(scenario())
+
+
+# --- joining and the routing table on a live node ------------------------------------
+
+def test_bootstrap_joins_and_fills_the_table(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path / "a") as a, running_node(tmp_path / "b") as b, \
+                running_node(tmp_path / "c") as c:
+            await b.join(*a.address)
+            assert await c.join(*a.address) == c.address  # our address as a sees it
+            count = await c.bootstrap([a.address])
+            assert count == len(c.table) == 2
+            assert {x.id for x in c.table.contacts()} == {a.id, b.id}
+            assert await c.bootstrap([]) == 2  # nothing to join: just a look around
+
+    run(scenario())
+
+
+def test_bootstrap_with_nobody_answering_is_a_local_error(tmp_path: Path) -> None:
+    dead = ("127.0.0.1", free_udp_port())
+
+    async def scenario() -> None:
+        async with running_node(tmp_path, Config(KRPC_TIMEOUT=0.3)) as node:
+            with pytest.raises(errors.LocalError) as info:
+                await node.bootstrap([dead])
+            assert f"{dead[0]}:{dead[1]}" in str(info.value)
+            with pytest.raises(errors.RpcTimeout):
+                await node.join(*dead)
+
+    run(scenario())
+
+
+def opposite_half_ids(own: bytes, count: int) -> list[bytes]:
+    """Ids whose first bit differs from ``own``'s (so never in our own bucket once split)."""
+    flip = (int.from_bytes(own, "big") ^ (1 << 159)) & ~((1 << 140) - 1)
+    return [(flip | (i + 1)).to_bytes(20, "big") for i in range(count)]
+
+
+def test_full_bucket_pings_its_oldest_and_replaces_it_if_dead(tmp_path: Path) -> None:
+    config = Config(K=2, KRPC_TIMEOUT=0.3, MIN_PING_INTERVAL=0.05)
+
+    async def scenario() -> None:
+        async with running_node(tmp_path, config) as node, raw_client() as alive:
+            seen: list[Event] = []
+            node.subscribe(seen.append)
+            ids = opposite_half_ids(node.id, 4)
+            dead = Contact(ids[0], HOST, free_udp_port())
+            node.insert_node(dead)
+            node.insert_node(Contact(ids[1], *alive.address))
+            node.insert_node(Contact(ids[2], *alive.address))  # splits; the other half is full
+            full = node.table.bucket_for(ids[0])
+            assert [e.contact.id for e in full.entries] == ids[:2]
+            assert ids[2] not in {c.id for c in node.table.contacts()}
+            # Once the oldest (dead) has been quiet for MIN_PING_INTERVAL, a newcomer makes
+            # the node ping it; the ping times out and the newcomer takes its place.
+            started = time.monotonic()
+            await wait_until(lambda: time.monotonic() - started > 0.06, what="MIN_PING_INTERVAL")
+            newcomer = Contact(ids[3], *alive.address)
+            node.insert_node(newcomer)
+            await wait_until(lambda: any(isinstance(e, ContactReplaced) for e in seen), what="replace")
+            [replaced] = [e for e in seen if isinstance(e, ContactReplaced)]
+            assert (replaced.old, replaced.new) == (dead, newcomer)
+            assert [e.contact.id for e in node.table.bucket_for(ids[0]).entries] == [ids[1], ids[3]]
+
+    run(scenario())
+
+
+def test_full_bucket_keeps_a_live_oldest_contact(tmp_path: Path) -> None:
+    config = Config(K=2, KRPC_TIMEOUT=1.0, MIN_PING_INTERVAL=0.05)
+
+    async def scenario() -> None:
+        async with running_node(tmp_path, config) as node, raw_client() as oldest, raw_client() as other:
+            ids = opposite_half_ids(node.id, 4)
+            node.insert_node(Contact(ids[0], *oldest.address))
+            node.insert_node(Contact(ids[1], *other.address))
+            node.insert_node(Contact(ids[2], *other.address))
+            started = time.monotonic()
+            await wait_until(lambda: time.monotonic() - started > 0.06, what="MIN_PING_INTERVAL")
+            node.insert_node(Contact(ids[3], *other.address))
+            data, _ = await oldest.recv()  # the node pings the oldest contact...
+            q = decoded(data)
+            assert q[b"q"] == b"ping"
+            oldest.send(raw({b"t": q[b"t"], b"y": b"r", b"r": {b"id": ids[0]}}), node.address)
+            # ...which answers: it stays (now the freshest), and the newcomer is not added.
+            bucket = node.table.bucket_for(ids[0])
+            await wait_until(lambda: bucket.entries[-1].contact.id == ids[0], what="oldest seen")
+            assert [e.contact.id for e in bucket.entries] == [ids[1], ids[0]]
 
     run(scenario())

@@ -12,7 +12,8 @@ import os
 import random
 from pathlib import Path
 
-from dhtutil import FAST, run, running_nodes
+import pytest
+from dhtutil import STEADY, run, running_nodes
 
 from dht import Config
 
@@ -20,6 +21,7 @@ SEED_CONFIG = Config(
     K=8, CHECKPOINT_INTERVAL=300, CONCURRENT_REQS=4, STORE_REDUNDANCY=3,
     RETRIEVE_VALUES=-10000, MAX_FAILURES=3, MIN_PING_INTERVAL=900,
     BUCKET_STALENESS=3600, KEY_EXPIRE=3600, KRPC_TIMEOUT=2.0,
+    SOFT_TIMEOUT_MIN=1.0,  # nobody is dead here: never move on from a live node
 )
 
 
@@ -116,7 +118,7 @@ def test_store_lands_on_every_node_of_a_small_network(tmp_path: Path) -> None:
 
 def test_store_goes_to_the_closest_nodes(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running_nodes(tmp_path, 8, FAST) as nodes:
+        async with running_nodes(tmp_path, 8, STEADY) as nodes:
             for n in nodes[1:]:
                 await n.join(*nodes[0].address)
             for n in nodes:
@@ -133,7 +135,7 @@ def test_store_goes_to_the_closest_nodes(tmp_path: Path) -> None:
 
 def test_distinct_values_from_several_holders_are_all_found(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running_nodes(tmp_path, 5, FAST) as nodes:
+        async with running_nodes(tmp_path, 5, STEADY) as nodes:
             for n in nodes[1:]:
                 await n.join(*nodes[0].address)
             await asyncio.gather(*(n.find_close_nodes() for n in nodes))
@@ -149,7 +151,7 @@ def test_distinct_values_from_several_holders_are_all_found(tmp_path: Path) -> N
 
 def test_find_node_returns_the_k_closest(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running_nodes(tmp_path, 12, FAST) as nodes:
+        async with running_nodes(tmp_path, 12, STEADY) as nodes:
             for n in nodes[1:]:
                 await n.join(*nodes[0].address)
             for n in nodes:
@@ -167,5 +169,29 @@ def test_find_node_returns_the_k_closest(tmp_path: Path) -> None:
                         if n.store.values(target)]
             assert len(expected) == 3
             assert [h.id for h in holders] == expected
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("retrieve", [0, 2, -2, 1])
+def test_retrieve_values_limits_what_a_get_returns(tmp_path: Path, retrieve: int) -> None:
+    """RETRIEVE_VALUES: 0 all values, n > 0 up to n, -n up to n (from the closest holders)."""
+    config = STEADY.replace(RETRIEVE_VALUES=retrieve)
+
+    async def scenario() -> None:
+        async with running_nodes(tmp_path, 4, config) as nodes:
+            for n in nodes[1:]:
+                await n.join(*nodes[0].address)
+            for n in nodes:
+                await n.find_close_nodes()
+            key = os.urandom(20)
+            values = {b"v%d" % i for i in range(5)}
+            for v in sorted(values):
+                result = await nodes[0].store_value(key, v)
+                assert len(result.accepted) == 3
+            reader = next(n for n in nodes if not n.store.values(key))  # 4 nodes, 3 hold it
+            got = await reader.get_value(key)
+            assert len(set(got)) == len(got) and set(got) <= values
+            assert len(got) == (len(values) if retrieve == 0 else min(abs(retrieve), len(values)))
 
     run(scenario())

@@ -118,7 +118,11 @@ def test_restarted_node_keeps_its_id_and_rejoins_through_saved_contacts(tmp_path
                 assert [c.id for c in again.table.contacts()] == [b.id]
                 assert await again.get_value(key) == [b"hello again"]
                 # It spoke to its old contact, which now knows its new address.
-                await wait_until(lambda: b.table.get(first_id) is not None, what="b learns a")
+                def b_knows_new_address() -> bool:
+                    entry = b.table.get(first_id)
+                    return entry is not None and entry.contact.address == again.address
+
+                await wait_until(b_knows_new_address, what="b learns a's new address")
                 entry = b.table.get(first_id)
                 assert entry is not None and entry.contact.address == again.address
             finally:
@@ -216,5 +220,29 @@ def test_checkpoint_saves_contacts_and_rotates_tokens(tmp_path: Path) -> None:
                 conn.close()
             assert [(bytes(i), h, p) for i, h, p in rows] == [(b.id, b.address[0], b.address[1])]
             assert [bytes(r[0]) for r in self_rows] == [a.id]
+
+    run(scenario())
+
+
+def test_the_checkpoint_loop_expires_values_and_saves_contacts(tmp_path: Path) -> None:
+    """With a short CHECKPOINT_INTERVAL the node's own maintenance does the work."""
+    config = Config(KRPC_TIMEOUT=1.0, CHECKPOINT_INTERVAL=0.05, KEY_EXPIRE=0.2)
+
+    async def scenario() -> None:
+        async with running_node(tmp_path / "a", config) as a, running_node(tmp_path / "b", config) as b:
+            events: list[Event] = []
+            a.subscribe(events.append)
+            await a.join(*b.address)
+            a.store.store_value(KEY, b"short-lived", time.time())
+            secrets = list(a.tokens.secrets)
+            await wait_until(lambda: any(isinstance(e, ValueExpired) for e in events), what="expiry")
+            assert a.store.values(KEY) == []
+            assert a.tokens.secrets[0] not in secrets  # rotated by the checkpoints
+            conn = sqlite3.connect(a.db_path)
+            try:
+                rows = conn.execute("SELECT id FROM contacts").fetchall()
+            finally:
+                conn.close()
+            assert [bytes(r[0]) for r in rows] == [b.id]
 
     run(scenario())

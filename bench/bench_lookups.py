@@ -1,0 +1,486 @@
+"""Lookups in labs of 200 and 500 nodes: dht (Khashmir) against bmuller's kademlia.
+
+For each lab size and each implementation, a fresh worker process starts N
+nodes on one asyncio loop on 127.0.0.1 (our :class:`dht.Lab`; for kademlia
+N ``kademlia.network.Server`` listening on port 0, each bootstrapped to the
+first server and one random other), then runs the same workload:
+
+1. ``--keys`` stores (``--parallel`` at a time), each from a random node:
+   ``node.store_value(sha1(text), value)`` / ``server.set(text, value)`` --
+   both hash the same text with SHA-1, so the keys are the same;
+2. one get per key from a random node (all alive): success (the stored value
+   is among those returned), time, RPCs the getting node sent meanwhile;
+3. a quarter of the nodes killed (never the first: ``Lab.kill_node`` /
+   ``server.stop()``), then one get per key again from a random live node.
+
+Node choices come from one seeded generator, so both implementations get
+the same sequence of (node index, key).  Gets run ``--parallel`` at a time,
+on distinct nodes, so a node's request counter only sees its own get.
+
+RPCs are the requests (queries) the getting node put on the wire during its
+get: for dht the ``sent`` counters of its stats, for kademlia every datagram
+of type request (first byte 0) through its socket, counted by a wrapper
+around the protocol's transport.  A node asking itself is no RPC.
+
+Memory per node: the worker process's resident set size (VmRSS) after the
+nodes are started and the values stored, minus that before the first node
+was created, divided by N -- the same measure for both (dht's SQLite page
+caches and files are C memory that tracemalloc would not see).
+
+Timeouts: dht uses its defaults unless ``--krpc-timeout`` is given
+(KRPC_TIMEOUT 20 s, lookups move on from a silent node after the soft
+timeout: srtt + 4 rttvar, clamped to [SOFT_TIMEOUT_MIN 0.05 s,
+SOFT_TIMEOUT_MAX 2 s]); kademlia uses its own (rpcudp waits 5 s; ksize 20,
+alpha 3).
+
+    python -m bench.bench_lookups [--sizes 200,500] [--keys 50] [--parallel 5]
+
+Loopback only; every request loop is bounded; it stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import logging
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any, Awaitable, Callable
+
+TARGETS = (
+    "every get finds the value with all nodes alive",
+    ">= 99% of gets find it with a quarter dead",
+    "RPCs per get <= kademlia's",
+    "median get with a quarter dead <= 0.2 x kademlia's",
+    "memory per node <= 2 x kademlia's",
+)
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+# --- the workload, common to both implementations ---------------------------------
+
+class Impl:
+    """What the workload needs from an implementation (one per worker process)."""
+
+    name = ""
+
+    async def start(self, size: int) -> None: ...
+    def count(self) -> int: ...
+    def alive(self) -> list[int]: ...
+    def rpcs_sent(self, index: int) -> int: ...
+    async def store(self, index: int, text: str, value: bytes) -> bool: ...
+    async def get(self, index: int, text: str, value: bytes) -> bool: ...
+    async def kill(self, index: int) -> None: ...
+    def live_holders(self, text: str, value: bytes) -> int: ...
+    async def stop(self) -> None: ...
+
+
+async def run_batches(items: list[Any], parallel: int, fn: Callable[[Any], Awaitable[Any]]) -> list[Any]:
+    out: list[Any] = []
+    for i in range(0, len(items), parallel):
+        out.extend(await asyncio.gather(*(fn(x) for x in items[i : i + parallel])))
+    return out
+
+
+def pick_distinct(rnd: random.Random, population: list[int], count: int, parallel: int) -> list[int]:
+    """``count`` random node indices, distinct within each batch of ``parallel``."""
+    out: list[int] = []
+    while len(out) < count:
+        batch = rnd.sample(population, min(parallel, len(population), count - len(out)))
+        out.extend(batch)
+    return out
+
+
+async def get_phase(
+    impl: Impl, rnd: random.Random, texts: list[str], values: list[bytes], args: argparse.Namespace
+) -> dict[str, Any]:
+    getters = pick_distinct(rnd, impl.alive(), len(texts), args.parallel)
+    jobs = list(zip(getters, range(len(texts))))
+
+    async def one(job: tuple[int, int]) -> tuple[bool, float, int]:
+        index, k = job
+        before = impl.rpcs_sent(index)
+        t0 = time.perf_counter()
+        try:
+            ok = await asyncio.wait_for(impl.get(index, texts[k], values[k]), args.get_timeout)
+        except asyncio.TimeoutError:
+            ok = False
+        elapsed = time.perf_counter() - t0
+        return ok, elapsed, impl.rpcs_sent(index) - before
+
+    t0 = time.perf_counter()
+    results = await run_batches(jobs, args.parallel, one)
+    wall = time.perf_counter() - t0
+    times = [r[1] for r in results]
+    rpcs = [r[2] for r in results]
+    return {
+        "gets": len(results),
+        "found": sum(1 for r in results if r[0]),
+        "median_s": statistics.median(times),
+        "p95_s": percentile(times, 0.95),
+        "max_s": max(times),
+        "rpcs_mean": statistics.mean(rpcs),
+        "rpcs_median": statistics.median(rpcs),
+        "wall_s": wall,
+    }
+
+
+async def workload(impl: Impl, args: argparse.Namespace) -> dict[str, Any]:
+    rnd = random.Random(args.seed)
+    size = args.size
+    gc.collect()
+    rss0 = rss_bytes()
+    t0 = time.perf_counter()
+    await impl.start(size)
+    start_s = time.perf_counter() - t0
+
+    texts = [f"bench key {i}" for i in range(args.keys)]
+    values = [b"bench value %d" % i for i in range(args.keys)]
+    storers = [rnd.randrange(size) for _ in texts]
+    t0 = time.perf_counter()
+    before = [impl.rpcs_sent(i) for i in range(size)]
+    stored = await run_batches(
+        list(range(args.keys)), args.parallel, lambda k: impl.store(storers[k], texts[k], values[k])
+    )
+    store_s = time.perf_counter() - t0
+    store_rpcs = sum(impl.rpcs_sent(i) for i in range(size)) - sum(before)
+    await asyncio.sleep(0.5)  # let late answers land
+    gc.collect()
+    mem_per_node = (rss_bytes() - rss0) / size
+
+    alive = await get_phase(impl, rnd, texts, values, args)
+
+    victims = rnd.sample(range(1, size), int(size * args.kill_fraction))
+    for index in victims:
+        await impl.kill(index)
+    holders = [impl.live_holders(t, v) for t, v in zip(texts, values)]
+    dead = await get_phase(impl, rnd, texts, values, args)
+    dead["killed"] = len(victims)
+    dead["keys_with_live_holder"] = sum(1 for h in holders if h > 0)
+
+    await impl.stop()
+    return {
+        "impl": impl.name,
+        "size": size,
+        "start_s": start_s,
+        "stored": sum(1 for s in stored if s),
+        "store_s": store_s,
+        "store_rpcs_mean": store_rpcs / max(1, args.keys),
+        "mem_per_node": mem_per_node,
+        "alive": alive,
+        "dead": dead,
+    }
+
+
+# --- dht (ours) ----------------------------------------------------------------
+
+class Ours(Impl):
+    name = "dht"
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from dht import Config
+
+        changes: dict[str, Any] = {}
+        if args.krpc_timeout is not None:
+            changes["KRPC_TIMEOUT"] = args.krpc_timeout
+        if args.store_redundancy is not None:
+            changes["STORE_REDUNDANCY"] = args.store_redundancy
+        self.config = Config().replace(**changes)
+        self.lab: Any = None
+        self.nodes: list[Any] = []
+        self.dead: set[int] = set()
+
+    async def start(self, size: int) -> None:
+        from dht import Lab
+
+        self.lab = Lab(size, self.config)
+        await self.lab.start()
+        self.nodes = list(self.lab.nodes)
+
+    def count(self) -> int:
+        return len(self.nodes)
+
+    def alive(self) -> list[int]:
+        return [i for i in range(len(self.nodes)) if i not in self.dead]
+
+    def rpcs_sent(self, index: int) -> int:
+        return sum(c.sent for c in self.nodes[index].stats_counters.methods.values())
+
+    async def store(self, index: int, text: str, value: bytes) -> bool:
+        from dht import key_from_text
+        from dht.errors import DHTError
+
+        try:
+            result = await self.nodes[index].store_value(key_from_text(text), value)
+        except DHTError:
+            return False
+        return bool(result.accepted)
+
+    async def get(self, index: int, text: str, value: bytes) -> bool:
+        from dht import key_from_text
+        from dht.errors import DHTError
+
+        try:
+            found = await self.nodes[index].get_value(key_from_text(text))
+        except DHTError:
+            return False
+        return value in found
+
+    async def kill(self, index: int) -> None:
+        self.dead.add(index)
+        await self.lab.kill_node(self.nodes[index])
+
+    def live_holders(self, text: str, value: bytes) -> int:
+        from dht import key_from_text
+
+        key = key_from_text(text)
+        return sum(1 for i in self.alive() if value in self.nodes[i].store.values(key))
+
+    async def stop(self) -> None:
+        await self.lab.stop()
+
+
+# --- bmuller's kademlia ------------------------------------------------------------
+
+class CountingTransport:
+    """Wraps a datagram transport; counts the requests (rpcudp type byte 0) sent."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.requests = 0
+
+    def sendto(self, data: bytes, addr: Any = None) -> None:
+        if data[:1] == b"\x00":
+            self.requests += 1
+        self.inner.sendto(data, addr)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class Theirs(Impl):
+    name = "kademlia"
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        for name in ("kademlia", "rpcudp"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        self.servers: list[Any] = []
+        self.counters: list[CountingTransport] = []
+        self.dead: set[int] = set()
+
+    async def start(self, size: int) -> None:
+        from kademlia.network import Server
+
+        rnd = random.Random(size)
+        servers = [Server() for _ in range(size)]
+        for s in servers:
+            await s.listen(0, interface="127.0.0.1")
+            counter = CountingTransport(s.protocol.transport)
+            s.protocol.transport = counter
+            self.counters.append(counter)
+        self.servers = servers
+        addrs = [s.transport.get_extra_info("sockname")[:2] for s in servers]
+        sem = asyncio.Semaphore(16)
+
+        async def boot(i: int) -> None:
+            peers = {addrs[0], addrs[rnd.randrange(size)]}
+            peers.discard(addrs[i])
+            async with sem:
+                await servers[i].bootstrap(sorted(peers))
+
+        # As our Lab: each joins the first node and one random other, 16 at a time.
+        await asyncio.gather(*(boot(i) for i in range(1, size)))
+
+    def count(self) -> int:
+        return len(self.servers)
+
+    def alive(self) -> list[int]:
+        return [i for i in range(len(self.servers)) if i not in self.dead]
+
+    def rpcs_sent(self, index: int) -> int:
+        return self.counters[index].requests
+
+    async def store(self, index: int, text: str, value: bytes) -> bool:
+        return bool(await self.servers[index].set(text, value))
+
+    async def get(self, index: int, text: str, value: bytes) -> bool:
+        return bool(await self.servers[index].get(text) == value)
+
+    async def kill(self, index: int) -> None:
+        self.dead.add(index)
+        self.servers[index].stop()
+
+    def live_holders(self, text: str, value: bytes) -> int:
+        from kademlia.utils import digest
+
+        key = digest(text)
+        return sum(1 for i in self.alive() if self.servers[i].storage.get(key) == value)
+
+    async def stop(self) -> None:
+        for i in self.alive():
+            self.servers[i].stop()
+        await asyncio.sleep(0)
+        # Cancel what kademlia leaves running (refresh crawls, pending stores).
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+# --- driver --------------------------------------------------------------------------
+
+def worker(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.ERROR)
+    impl: Impl = Ours(args) if args.worker == "dht" else Theirs(args)
+    result = asyncio.run(workload(impl, args))
+    print("RESULT " + json.dumps(result), flush=True)
+    return 0
+
+
+def run_worker(impl: str, size: int, args: argparse.Namespace) -> dict[str, Any]:
+    cmd = [
+        sys.executable, "-m", "bench.bench_lookups", "--worker", impl, "--size", str(size),
+        "--keys", str(args.keys), "--parallel", str(args.parallel), "--seed", str(args.seed),
+        "--kill-fraction", str(args.kill_fraction), "--get-timeout", str(args.get_timeout),
+    ]
+    if args.krpc_timeout is not None:
+        cmd += ["--krpc-timeout", str(args.krpc_timeout)]
+    if args.store_redundancy is not None:
+        cmd += ["--store-redundancy", str(args.store_redundancy)]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=args.worker_timeout)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result: dict[str, Any] = json.loads(line[len("RESULT "):])
+            result["worker_s"] = time.perf_counter() - t0
+            return result
+    sys.stderr.write(proc.stderr[-4000:])
+    raise RuntimeError(f"worker {impl} {size} failed with exit code {proc.returncode}")
+
+
+def fmt_ms(s: float) -> str:
+    return f"{s * 1000:.0f}" if s < 10 else f"{s:.1f}s"
+
+
+def report(results: list[dict[str, Any]], args: argparse.Namespace) -> bool:
+    from dht import Config
+
+    cfg = Config()
+    print(f"Lookups: {args.keys} keys stored, then one get per key from a random node; "
+          f"{args.parallel} at a time; seed {args.seed}")
+    print(f"dht: K={cfg.K} CONCURRENT_REQS={cfg.CONCURRENT_REQS} "
+          f"STORE_REDUNDANCY={args.store_redundancy or cfg.STORE_REDUNDANCY} "
+          f"KRPC_TIMEOUT={args.krpc_timeout or cfg.KRPC_TIMEOUT:g}s soft timeout "
+          f"[{cfg.SOFT_TIMEOUT_MIN:g}, {cfg.SOFT_TIMEOUT_MAX:g}]s;  "
+          f"kademlia 2.2.3: ksize=20 alpha=3, rpcudp timeout 5s")
+    print()
+    head = (f"{'size':>4} {'impl':<8} {'start':>6} {'mem/node':>9} {'stored':>6} {'rpc/set':>7} | "
+            f"{'alive: found':>12} {'med ms':>7} {'p95 ms':>7} {'rpc/get':>7} | "
+            f"{'1/4 dead: found':>15} {'live':>4} {'med ms':>7} {'p95 ms':>7} {'rpc/get':>7} {'wall':>6}")
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        a, d = r["alive"], r["dead"]
+        print(f"{r['size']:>4} {r['impl']:<8} {r['start_s']:>5.1f}s {r['mem_per_node'] / 1024:>7.0f}KB "
+              f"{r['stored']:>3}/{args.keys:<2} {r['store_rpcs_mean']:>7.1f} | "
+              f"{a['found']:>5}/{a['gets']:<2} {100 * a['found'] / a['gets']:>3.0f}% "
+              f"{fmt_ms(a['median_s']):>7} {fmt_ms(a['p95_s']):>7} {a['rpcs_mean']:>7.1f} | "
+              f"{d['found']:>5}/{d['gets']:<2} {100 * d['found'] / d['gets']:>5.1f}% "
+              f"{d['keys_with_live_holder']:>4} "
+              f"{fmt_ms(d['median_s']):>7} {fmt_ms(d['p95_s']):>7} {d['rpcs_mean']:>7.1f} "
+              f"{r['worker_s']:>5.0f}s")
+    print("(start: lab start-up; mem/node: RSS growth / N; rpc/set, rpc/get: requests sent per store/get, mean;"
+          " live: keys with a live holder after the kill)")
+    print()
+    all_ok = True
+    sizes = sorted({r["size"] for r in results})
+    for size in sizes:
+        ours = next((r for r in results if r["size"] == size and r["impl"] == "dht"), None)
+        theirs = next((r for r in results if r["size"] == size and r["impl"] == "kademlia"), None)
+        if ours is None:
+            continue
+        checks: list[tuple[str, bool, str]] = []
+        a, d = ours["alive"], ours["dead"]
+        checks.append((TARGETS[0], a["found"] == a["gets"], f"{a['found']}/{a['gets']}"))
+        rate = d["found"] / d["gets"]
+        checks.append((TARGETS[1], rate >= 0.99, f"{100 * rate:.1f}%"))
+        if theirs is not None:
+            ta, td = theirs["alive"], theirs["dead"]
+            ok = a["rpcs_mean"] <= ta["rpcs_mean"] and d["rpcs_mean"] <= td["rpcs_mean"]
+            checks.append((TARGETS[2], ok, f"alive {a['rpcs_mean']:.1f} vs {ta['rpcs_mean']:.1f}, "
+                                               f"1/4 dead {d['rpcs_mean']:.1f} vs {td['rpcs_mean']:.1f}"))
+            ratio = d["median_s"] / td["median_s"] if td["median_s"] > 0 else float("inf")
+            checks.append((TARGETS[3], ratio <= 0.2, f"{fmt_ms(d['median_s'])} vs {fmt_ms(td['median_s'])} ms"
+                                                      f" = {ratio:.3f} x"))
+            mratio = ours["mem_per_node"] / theirs["mem_per_node"] if theirs["mem_per_node"] > 0 else float("inf")
+            checks.append((TARGETS[4], mratio <= 2.0, f"{ours['mem_per_node'] / 1024:.0f} KB vs "
+                                                       f"{theirs['mem_per_node'] / 1024:.0f} KB = {mratio:.2f} x"))
+        for name, ok, detail in checks:
+            all_ok &= ok
+            print(f"{size:>4} nodes  {'PASS' if ok else 'FAIL'}  {name:<52} {detail}")
+    return all_ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="200,500", help="lab sizes, comma-separated (default 200,500)")
+    parser.add_argument("--impl", default="both", choices=("both", "dht", "kademlia"))
+    parser.add_argument("--keys", type=int, default=50, help="values stored and looked up (default 50)")
+    parser.add_argument("--parallel", type=int, default=5, help="stores/gets at a time, on distinct nodes (default 5)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the node and victim choices (default 1)")
+    parser.add_argument("--kill-fraction", type=float, default=0.25, help="nodes killed before the second gets")
+    parser.add_argument("--krpc-timeout", type=float, default=None, help="dht KRPC_TIMEOUT (default: Config's, 20 s)")
+    parser.add_argument("--store-redundancy", type=int, default=None,
+                        help="dht STORE_REDUNDANCY (default: Config's, 3)")
+    parser.add_argument("--get-timeout", type=float, default=120.0, help="a get slower than this fails (default 120 s)")
+    parser.add_argument("--worker-timeout", type=float, default=900.0, help=argparse.SUPPRESS)
+    parser.add_argument("--json", help="also write the raw figures to this file")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--worker", choices=("dht", "kademlia"), help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if not sizes or min(sizes) < 8 or max(sizes) > 2000 or not 1 <= args.keys <= 1000 or args.parallel < 1:
+        parser.error("sizes must be in [8, 2000], --keys in [1, 1000], --parallel >= 1")
+    impls = ["dht", "kademlia"] if args.impl == "both" else [args.impl]
+    results = []
+    t0 = time.perf_counter()
+    for size in sizes:
+        for impl in impls:
+            results.append(run_worker(impl, size, args))
+            print(f"[{time.perf_counter() - t0:.0f}s] {impl} {size} nodes done", file=sys.stderr, flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    ok = report(results, args)
+    return 0 if ok or not args.strict else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
