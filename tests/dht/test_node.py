@@ -274,6 +274,20 @@ def test_find_node_returns_compact_nodes_and_a_token(tmp_path: Path) -> None:
     run(scenario())
 
 
+def test_find_node_follows_a_contact_that_moved(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node, raw_client() as first, raw_client() as second:
+            ask = query("find_node", {b"id": b"A" * 20, b"target": b"A" * 20})
+            await first.ask(ask, node.address)
+            reply = await first.ask_decoded(ask, node.address)
+            assert [Contact.from_compact(n) for n in reply[b"r"][b"nodes"]] == [Contact(b"A" * 20, *first.address)]
+            # The same id now speaks from another port: the node follows it.
+            reply = await second.ask_decoded(ask, node.address)
+            assert [Contact.from_compact(n) for n in reply[b"r"][b"nodes"]] == [Contact(b"A" * 20, *second.address)]
+
+    run(scenario())
+
+
 def test_find_value_returns_num(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path) as node, raw_client() as client:
