@@ -18,8 +18,11 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenuBar, QToolBar, QVBo
 from ..bridge import EventBridge
 from ..controller import NetworkController
 from ..resources import icon
+from ..lookup.panel import LookupPanel
 from ..routing.panel import RoutingPanel
 from ..stats.panel import StatsPanel
+from ..traffic.panel import TrafficPanel
+from ..values.panel import ValuesPanel
 from .dialogs import AboutDialog, JoinDialog, ResizeLabDialog
 from .status import BannerPanel, StatusPanel
 
@@ -29,15 +32,6 @@ ORGANIZATION = "KhashmirExplorer"
 APPLICATION = "Khashmir Explorer"
 LAYOUT_VERSION = 2
 DEFAULT_SIZE = (1400, 900)
-
-
-def _optional_panel(module: str, name: str) -> type | None:
-    try:
-        mod = __import__(f"khgui.{module}.panel", fromlist=[name])
-        return getattr(mod, name)  # type: ignore[no-any-return]
-    except (ImportError, AttributeError) as exc:
-        log.warning("panel %s unavailable: %s", name, exc)
-        return None
 
 
 class MainWindowView(QMainWindow):
@@ -67,12 +61,13 @@ class MainWindowView(QMainWindow):
 
         self.routing = RoutingPanel(controller, bridge)
         self.stats = StatsPanel(controller, bridge)
-        self.panels: dict[str, QWidget] = {"routing": self.routing, "stats": self.stats}
-        for key, module, cls_name in (("traffic", "traffic", "TrafficPanel"), ("values", "values", "ValuesPanel"),
-                                      ("lookup", "lookup", "LookupPanel")):
-            cls = _optional_panel(module, cls_name)
-            if cls is not None:
-                self.panels[key] = cls(controller, bridge)
+        self.panels: dict[str, QWidget] = {
+            "routing": self.routing,
+            "stats": self.stats,
+            "traffic": TrafficPanel(controller, bridge),
+            "values": ValuesPanel(controller, bridge),
+            "lookup": LookupPanel(controller, bridge),
+        }
         titles = {"routing": "Routing table", "traffic": "Traffic", "values": "Stored values",
                   "lookup": "Store && look up", "stats": "Statistics"}
         self.docks: dict[str, QDockWidget] = {}
