@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+#: Lookups, stores and gets per second that the local lab's nodes make among
+#: themselves, so that a first start shows a live DHT, not a quiet one.
+LAB_TRAFFIC_PER_SECOND = 4.0
+
+
 def describe_error(exc: BaseException) -> str:
     """A one-line user-facing text for an exception."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -184,6 +189,7 @@ class NetworkController(QObject):
                 await _quietly(lab.stop())
             else:
                 self._lab = lab
+                lab.start_traffic(LAB_TRAFFIC_PER_SECOND)
                 self.lab_changed.emit(len(lab.nodes))
         if not await self._start_node():
             return False
@@ -273,6 +279,7 @@ class NetworkController(QObject):
                         return
                     lab = Lab(size=n, config=self._config, host="127.0.0.1")
                     await lab.start()
+                    lab.start_traffic(LAB_TRAFFIC_PER_SECOND)
                     self._lab = lab
                 elif n <= 0:
                     lab, self._lab = self._lab, None

@@ -212,9 +212,9 @@ class StoreResultModel(_TableBase):
 
 # outcome: (legend label, symbol, filled)
 OUTCOME_STYLES: dict[str, tuple[str, str, bool]] = {
-    "queried": ("no answer yet", "o", False),
+    "queried": ("waiting", "o", False),
     "answered": ("answered", "o", True),
-    "values": ("had values", "star", True),
+    "values": ("values", "star", True),
     "stored": ("stored", "s", True),
     "timeout": ("timed out", "x", True),
     "error": ("error", "t", True),
@@ -230,11 +230,11 @@ class LookupPlotView(pg.PlotWidget):  # type: ignore[misc]
         item = self.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.25)
         item.setLabel("bottom", "time since start", units="s")
-        item.setLabel("left", "log\u2082 XOR distance to target")
+        item.setLabel("left", "log\u2082 distance")
         item.setMenuEnabled(False)
         item.getViewBox().setDefaultPadding(0.06)
         # the legend sits under the plot (row 4 of the PlotItem's layout), never over the points
-        self.legend = pg.LegendItem(colCount=4, labelTextColor="#333333", horSpacing=14)
+        self.legend = pg.LegendItem(colCount=4, labelTextColor="#333333", horSpacing=8)
         item.layout.addItem(self.legend, 4, 1)
         self.scatters: dict[str, pg.ScatterPlotItem] = {}
         for outcome, (label, symbol, filled) in OUTCOME_STYLES.items():
