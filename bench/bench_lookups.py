@@ -24,8 +24,11 @@ around the protocol's transport.  A node asking itself is no RPC.
 
 Memory per node: the worker process's resident set size (VmRSS) after the
 nodes are started and the values stored, minus that before the first node
-was created, divided by N -- the same measure for both (dht's SQLite page
-caches and files are C memory that tracemalloc would not see).
+was created (but after a 2-node warm-up network was started and stopped,
+so one-time costs such as lazy imports and SQLite's initialisation are not
+counted per node), divided by N -- the same measure for both (dht's SQLite page
+caches and files are C memory that tracemalloc would not see), measured
+once the lab has been idle for ``--settle`` seconds (default 3).
 
 Timeouts: dht uses its defaults unless ``--krpc-timeout`` is given
 (KRPC_TIMEOUT 20 s, lookups move on from a silent node after the soft
@@ -88,6 +91,7 @@ class Impl:
     name = ""
 
     async def start(self, size: int) -> None: ...
+    async def warm_up(self) -> None: ...
     def count(self) -> int: ...
     def alive(self) -> list[int]: ...
     def rpcs_sent(self, index: int) -> int: ...
@@ -137,6 +141,7 @@ async def get_phase(
     times = [r[1] for r in results]
     rpcs = [r[2] for r in results]
     return {
+        "ok": [r[0] for r in results],  # per key, in key order
         "gets": len(results),
         "found": sum(1 for r in results if r[0]),
         "median_s": statistics.median(times),
@@ -151,6 +156,8 @@ async def get_phase(
 async def workload(impl: Impl, args: argparse.Namespace) -> dict[str, Any]:
     rnd = random.Random(args.seed)
     size = args.size
+    # One-time costs (lazy imports, SQLite's and msgpack's first use) are not per node.
+    await impl.warm_up()
     gc.collect()
     rss0 = rss_bytes()
     t0 = time.perf_counter()
@@ -167,11 +174,12 @@ async def workload(impl: Impl, args: argparse.Namespace) -> dict[str, Any]:
     )
     store_s = time.perf_counter() - t0
     store_rpcs = sum(impl.rpcs_sent(i) for i in range(size)) - sum(before)
-    await asyncio.sleep(0.5)  # let late answers land
+    await asyncio.sleep(args.settle)  # let late answers land and the lab go idle
     gc.collect()
     mem_per_node = (rss_bytes() - rss0) / size
 
     alive = await get_phase(impl, rnd, texts, values, args)
+    alive.pop("ok")
 
     victims = rnd.sample(range(1, size), int(size * args.kill_fraction))
     for index in victims:
@@ -180,9 +188,11 @@ async def workload(impl: Impl, args: argparse.Namespace) -> dict[str, Any]:
     dead = await get_phase(impl, rnd, texts, values, args)
     dead["killed"] = len(victims)
     dead["keys_with_live_holder"] = sum(1 for h in holders if h > 0)
+    dead["found_of_live"] = sum(1 for ok, h in zip(dead.pop("ok"), holders) if ok and h > 0)
 
     await impl.stop()
     return {
+        "failures": list(getattr(impl, "failures", [])),
         "impl": impl.name,
         "size": size,
         "start_s": start_s,
@@ -212,6 +222,16 @@ class Ours(Impl):
         self.lab: Any = None
         self.nodes: list[Any] = []
         self.dead: set[int] = set()
+        self.failures: list[str] = []
+
+    async def warm_up(self) -> None:
+        from dht import Lab, key_from_text
+
+        lab = Lab(2, self.config)
+        await lab.start()
+        await lab.nodes[1].store_value(key_from_text("warm-up"), b"x")
+        await lab.nodes[0].get_value(key_from_text("warm-up"))
+        await lab.stop()
 
     async def start(self, size: int) -> None:
         from dht import Lab
@@ -243,10 +263,21 @@ class Ours(Impl):
         from dht import key_from_text
         from dht.errors import DHTError
 
+        node = self.nodes[index]
+        before = node.stats_counters.snapshot(0, 0, 1, 0, 0, 0.0).methods
         try:
-            found = await self.nodes[index].get_value(key_from_text(text))
-        except DHTError:
+            found = await node.get_value(key_from_text(text))
+        except DHTError as exc:
+            self.failures.append(f"{text!r} from node {index}: {type(exc).__name__}: {exc}")
             return False
+        if value not in found:
+            after = node.stats_counters.snapshot(0, 0, 1, 0, 0, 0.0).methods
+            sent = {m: after[m].sent - before[m].sent for m in ("find_value", "get_value")}
+            failed = {m: after[m].failed - before[m].failed for m in ("find_value", "get_value")}
+            self.failures.append(
+                f"{text!r} from node {index}: got {len(found)} value(s); live holders "
+                f"{self.live_holders(text, value)}; sent {sent}; failed {failed}"
+            )
         return value in found
 
     async def kill(self, index: int) -> None:
@@ -290,6 +321,18 @@ class Theirs(Impl):
         self.servers: list[Any] = []
         self.counters: list[CountingTransport] = []
         self.dead: set[int] = set()
+
+    async def warm_up(self) -> None:
+        from kademlia.network import Server
+
+        a, b = Server(), Server()
+        await a.listen(0, interface="127.0.0.1")
+        await b.listen(0, interface="127.0.0.1")
+        await b.bootstrap([a.transport.get_extra_info("sockname")[:2]])
+        await b.set("warm-up", b"x")
+        await a.get("warm-up")
+        a.stop()
+        b.stop()
 
     async def start(self, size: int) -> None:
         from kademlia.network import Server
@@ -365,6 +408,7 @@ def run_worker(impl: str, size: int, args: argparse.Namespace) -> dict[str, Any]
         sys.executable, "-m", "bench.bench_lookups", "--worker", impl, "--size", str(size),
         "--keys", str(args.keys), "--parallel", str(args.parallel), "--seed", str(args.seed),
         "--kill-fraction", str(args.kill_fraction), "--get-timeout", str(args.get_timeout),
+        "--settle", str(args.settle),
     ]
     if args.krpc_timeout is not None:
         cmd += ["--krpc-timeout", str(args.krpc_timeout)]
@@ -398,23 +442,28 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> bool:
           f"[{cfg.SOFT_TIMEOUT_MIN:g}, {cfg.SOFT_TIMEOUT_MAX:g}]s;  "
           f"kademlia 2.2.3: ksize=20 alpha=3, rpcudp timeout 5s")
     print()
-    head = (f"{'size':>4} {'impl':<8} {'start':>6} {'mem/node':>9} {'stored':>6} {'rpc/set':>7} | "
-            f"{'alive: found':>12} {'med ms':>7} {'p95 ms':>7} {'rpc/get':>7} | "
-            f"{'1/4 dead: found':>15} {'live':>4} {'med ms':>7} {'p95 ms':>7} {'rpc/get':>7} {'wall':>6}")
+    head = (f"{'size':>4} {'impl':<8} {'start':>6} {'mem/node':>8} {'stored':>6} {'rpc/set':>7} | "
+            f"{'found':>10} {'median':>7} {'p95':>7} {'rpc/get':>7} | "
+            f"{'found':>11} {'of live':>7} {'median':>7} {'p95':>7} {'rpc/get':>7} | {'wall':>5}")
+    print(f"{'':<46}| {'all nodes alive':^35} | {'a quarter of the nodes killed':^45} |")
     print(head)
     print("-" * len(head))
     for r in results:
         a, d = r["alive"], r["dead"]
-        print(f"{r['size']:>4} {r['impl']:<8} {r['start_s']:>5.1f}s {r['mem_per_node'] / 1024:>7.0f}KB "
+        print(f"{r['size']:>4} {r['impl']:<8} {r['start_s']:>5.1f}s {r['mem_per_node'] / 1024:>6.0f}KB "
               f"{r['stored']:>3}/{args.keys:<2} {r['store_rpcs_mean']:>7.1f} | "
-              f"{a['found']:>5}/{a['gets']:<2} {100 * a['found'] / a['gets']:>3.0f}% "
+              f"{a['found']:>2}/{a['gets']:<2} {100 * a['found'] / a['gets']:>4.0f}% "
               f"{fmt_ms(a['median_s']):>7} {fmt_ms(a['p95_s']):>7} {a['rpcs_mean']:>7.1f} | "
-              f"{d['found']:>5}/{d['gets']:<2} {100 * d['found'] / d['gets']:>5.1f}% "
-              f"{d['keys_with_live_holder']:>4} "
-              f"{fmt_ms(d['median_s']):>7} {fmt_ms(d['p95_s']):>7} {d['rpcs_mean']:>7.1f} "
-              f"{r['worker_s']:>5.0f}s")
-    print("(start: lab start-up; mem/node: RSS growth / N; rpc/set, rpc/get: requests sent per store/get, mean;"
-          " live: keys with a live holder after the kill)")
+              f"{d['found']:>2}/{d['gets']:<2} {100 * d['found'] / d['gets']:>5.1f}% "
+              f"{d['found_of_live']:>3}/{d['keys_with_live_holder']:<3} "
+              f"{fmt_ms(d['median_s']):>7} {fmt_ms(d['p95_s']):>7} {d['rpcs_mean']:>7.1f} | "
+              f"{r['worker_s']:>4.0f}s")
+    for r in results:
+        for line in r.get("failures", []):
+            print(f"  {r['size']} {r['impl']} get failed: {line}")
+    print("start: lab start-up; mem/node: RSS growth / N; rpc/set, rpc/get: requests the storing/getting node sent,"
+          " mean; median/p95: get time in ms;\nof live: gets that found the value / keys that still had a live holder"
+          " after the kill; wall: the worker process, start to end")
     print()
     all_ok = True
     sizes = sorted({r["size"] for r in results})
@@ -456,6 +505,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--krpc-timeout", type=float, default=None, help="dht KRPC_TIMEOUT (default: Config's, 20 s)")
     parser.add_argument("--store-redundancy", type=int, default=None,
                         help="dht STORE_REDUNDANCY (default: Config's, 3)")
+    parser.add_argument("--settle", type=float, default=3.0,
+                        help="idle seconds after the stores before memory is measured (default 3)")
     parser.add_argument("--get-timeout", type=float, default=120.0, help="a get slower than this fails (default 120 s)")
     parser.add_argument("--worker-timeout", type=float, default=900.0, help=argparse.SUPPRESS)
     parser.add_argument("--json", help="also write the raw figures to this file")

@@ -101,8 +101,13 @@ async def iterate(
     on_answer: Callable[[Lookup, Contact, dict[bytes, Any]], None] | None = None,
     stop: Callable[[], bool] | None = None,
     wake: asyncio.Event | None = None,
+    pause: Callable[[], bool] | None = None,
 ) -> Lookup:
-    """Run one iterative find_node or find_value lookup to its end."""
+    """Run one iterative find_node or find_value lookup to its end.
+
+    While ``pause()`` is true no new request is sent (those out still count);
+    ``wake`` must be set when it may have become false.
+    """
     cfg = node.config
     arg = b"target" if method == "find_node" else b"key"
     node.table.touch(target, time.monotonic())
@@ -151,7 +156,9 @@ async def iterate(
 
     try:
         while True:
-            for contact in lookup.next_queries():
+            if stop is not None and stop():
+                break
+            for contact in lookup.next_queries() if pause is None or not pause() else ():
                 soft = node.soft_timeout()
                 try:
                     fut = node.request(contact, method, {b"id": node.id, arg: target}, soft)
@@ -249,7 +256,12 @@ async def get_value(node: "Node", key: bytes) -> list[bytes]:
     def enough() -> bool:
         return answered_with_values > 0 and not gets
 
-    lookup = await iterate(node, key, "find_value", progress, on_answer, enough, wake)
+    def waiting_for_values() -> bool:
+        # A holder is being asked for its values: widening the lookup now
+        # would mostly be wasted; if every get fails, the lookup goes on.
+        return bool(gets)
+
+    lookup = await iterate(node, key, "find_value", progress, on_answer, enough, wake, waiting_for_values)
     while gets:
         done_event.clear()
         await done_event.wait()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import sys
 from dataclasses import dataclass
 
 from .errors import RemoteProtocolError
@@ -36,7 +37,7 @@ class Contact:
     def from_compact(cls, data: bytes) -> "Contact":
         if not isinstance(data, bytes) or len(data) != COMPACT_SIZE:
             raise RemoteProtocolError("compact node info must be 26 bytes")
-        host = socket.inet_ntoa(data[20:24])
+        host = sys.intern(socket.inet_ntoa(data[20:24]))  # one string per address
         (port,) = struct.unpack("!H", data[24:26])
         return cls(data[:20], host, port)
 

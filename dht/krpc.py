@@ -191,10 +191,11 @@ def decode(data: bytes) -> tuple[Message, dict[bytes, Any]]:
     raise RemoteProtocolError(f"unknown message type {kind!r}")
 
 
-_COMPILED: dict[str, tuple[Any, frozenset[bytes], tuple[tuple[str, bytes, str], ...]]] = {}
+_Compiled = tuple[Any, frozenset[bytes], tuple[tuple[str, bytes, str], ...]]
+_COMPILED: dict[str, _Compiled] = {}
 
 
-def _compiled(method: str, spec: tuple[tuple[str, str], ...]) -> tuple[Any, frozenset[bytes], tuple[tuple[str, bytes, str], ...]]:
+def _compiled(method: str, spec: tuple[tuple[str, str], ...]) -> _Compiled:
     """The method's argument names as bytes, computed once per spec."""
     c = _COMPILED.get(method)
     if c is None or c[0] is not spec:

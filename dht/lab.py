@@ -80,6 +80,15 @@ class Lab:
 
         await asyncio.gather(*(settle(n) for n in nodes))
 
+        async def refresh(n: Node) -> None:
+            async with sem:
+                await n.refresh_table(force=True)
+
+        # Then, as Node.bootstrap does, a lookup in every bucket: without it a
+        # table knows its neighbourhood but may have empty buckets elsewhere,
+        # and a lookup can stall short of a key's closest nodes.
+        await asyncio.gather(*(refresh(n) for n in nodes))
+
     async def add_node(self) -> Node:
         node = self._new_node()
         await node.start()

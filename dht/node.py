@@ -19,6 +19,7 @@ import errno
 import logging
 import os
 import random
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,11 @@ class BucketInfo:
     contacts: list[ContactInfo]
 
 
+#: Seconds without a database access after which a node closes its SQLite
+#: connection (reopened on the next access; see Store.release).
+STORE_IDLE_SECONDS = 2.0
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("khashmir-explorer", appauthor=False))
 
@@ -92,6 +98,7 @@ class Node:
         self._table: RoutingTable | None = None
         self._transport: KrpcTransport | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._store_timer: asyncio.TimerHandle | None = None
         self._started = 0.0
         self._lookup_ids = 0
         self.handlers: dict[str, Callable[..., dict[bytes, Any]]] = {
@@ -113,6 +120,8 @@ class Node:
             self.warnings.append(self._store.warning)
             log.warning("%s", self._store.warning)
         self.id = self._store.self_id() or new_id()
+        saved_contacts = self._store.contacts()
+        self._store.release()  # reopened on the next access
         now = time.monotonic()
         self._table = RoutingTable(
             self.id, self.config.K, self.config.MAX_FAILURES, self.config.MIN_PING_INTERVAL, now
@@ -138,8 +147,10 @@ class Node:
         self._store.save_self_id(self.id)
         self.running = True
         self._started = now
-        for contact in self._store.contacts():
+        for contact in saved_contacts:
             self._table.insert(contact, now, contacted=False)
+        self._store.on_open = self._store_opened
+        self._store.release()  # reopened on the next access
         self._spawn(self._checkpoint_loop())
         if len(self._table):
             self._spawn(self.refresh_table(force=True))
@@ -155,6 +166,7 @@ class Node:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         assert self._transport is not None and self._store is not None
+        self._cancel_store_timer()
         self._transport.close()
         self._store.close()
 
@@ -166,8 +178,38 @@ class Node:
         for task in list(self._tasks):
             task.cancel()
         assert self._transport is not None and self._store is not None
+        self._cancel_store_timer()
         self._transport.close()
         self._store.close()
+
+    # An idle node closes its database connection: a lab of hundreds of nodes
+    # in one process would otherwise keep hundreds of SQLite caches.
+
+    def _store_opened(self) -> None:
+        if self._store_timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # no loop: it stays open until stop
+            self._store_timer = loop.call_later(STORE_IDLE_SECONDS, self._store_idle)
+
+    def _store_idle(self) -> None:
+        self._store_timer = None
+        store = self._store
+        if store is None or not self.running or not store.is_open:
+            return
+        idle = time.monotonic() - store.last_used
+        if idle >= STORE_IDLE_SECONDS:
+            store.release()
+        else:
+            self._store_timer = asyncio.get_running_loop().call_later(
+                STORE_IDLE_SECONDS - idle, self._store_idle
+            )
+
+    def _cancel_store_timer(self) -> None:
+        if self._store_timer is not None:
+            self._store_timer.cancel()
+            self._store_timer = None
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -222,11 +264,14 @@ class Node:
     def checkpoint(self, maintenance: bool = True) -> None:
         """Rotate token secrets, save id and contacts, expire values, refresh."""
         self.tokens.rotate()
+        was_open = self.store.is_open
         self.store.save_self_id(self.id)
         self.store.save_contacts(self.table.contacts())
         if maintenance:
             self.expire_values()
             self._spawn(self.refresh_table())
+        if not was_open and self.running:
+            self.store.release()  # an idle node's database stays closed
 
     def expire_values(self) -> int:
         expired = self.store.expire(time.time() - self.config.KEY_EXPIRE)
@@ -435,7 +480,7 @@ class Node:
     def _sender_seen(self, node_id: bytes, sender: Address | None) -> Address:
         if sender is None:
             return ("127.0.0.1", self.address[1])
-        self.insert_node(Contact(node_id, sender[0], sender[1]), contacted=False)
+        self.insert_node(Contact(node_id, sys.intern(sender[0]), sender[1]), contacted=False)
         return sender
 
     def krpc_ping(self, id: bytes, _krpc_sender: Address | None = None) -> dict[bytes, Any]:

@@ -40,14 +40,15 @@ class Entry:
     failures: int = 0
     rtt: float | None = None
     contacted: bool = False  # it has answered one of our requests
-    _packed: tuple[Contact, bytes] | None = field(default=None, repr=False, compare=False)
+    _packed_for: Contact | None = field(default=None, repr=False, compare=False)
+    _packed: bytes = field(default=b"", repr=False, compare=False)
 
     def compact(self) -> bytes:
         """The contact's compact node info, computed once per contact."""
-        packed = self._packed
-        if packed is None or packed[0] is not self.contact:
-            packed = self._packed = (self.contact, self.contact.compact())
-        return packed[1]
+        if self._packed_for is not self.contact:
+            self._packed = self.contact.compact()
+            self._packed_for = self.contact
+        return self._packed
 
 
 @dataclass(slots=True)

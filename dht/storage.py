@@ -4,6 +4,12 @@ One database file per node.  Values are kept per (key, value) with the time
 of their last store; :meth:`Store.store_value` commits before it returns, so
 a store acknowledged on the wire survives a killed process (WAL journal).
 
+The connection is opened at start-up and may be closed while the node is
+idle (:meth:`Store.release`, so that hundreds of lab nodes in one process do
+not each keep SQLite's caches); it is reopened on the next access.  The
+number of values per key is kept in memory (as the total already was), so
+answering find_value never needs the database.
+
 A database that cannot be read as SQLite is moved aside (never deleted) and a
 fresh one started; :attr:`Store.warning` says so in one line.  One that
 cannot be opened at all raises :class:`StorageError`.
@@ -16,9 +22,13 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .contact import Contact
 from .errors import StorageError
+
+#: Page cache of a connection reopened after :meth:`Store.release`.
+REOPENED_CACHE_PAGES = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS self (id BLOB NOT NULL);
@@ -44,8 +54,14 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self.warning: str | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._closed = False
+        #: time.monotonic() of the last database access
+        self.last_used = time.monotonic()
+        #: called when a released connection is opened again
+        self.on_open: Callable[[], None] | None = None
         try:
-            self.conn = self._open()
+            self._conn = self._open()
         except sqlite3.DatabaseError as exc:
             if self.path == ":memory:" or not os.path.exists(self.path):
                 raise StorageError(f"cannot open database {self.path}: {exc}") from None
@@ -61,10 +77,49 @@ class Store:
                 ) from None
             self.warning = f"database {self.path} was unreadable ({exc}); moved aside to {aside}"
             try:
-                self.conn = self._open()
+                self._conn = self._open()
             except sqlite3.DatabaseError as exc2:
                 raise StorageError(f"cannot open database {self.path}: {exc2}") from None
-        self.value_count = int(self.conn.execute("SELECT COUNT(*) FROM kv").fetchone()[0])
+        self._counts: dict[bytes, int] = {
+            bytes(k): int(n) for k, n in self._conn.execute("SELECT key, COUNT(*) FROM kv GROUP BY key")
+        }
+        self.value_count = sum(self._counts.values())
+        # The integrity check leaves SQLite's memory grown; give it back.
+        self._conn.execute("PRAGMA shrink_memory")
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The connection, opened again if it was released."""
+        self.last_used = time.monotonic()
+        conn = self._conn
+        if conn is None:
+            if self._closed:
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+            try:
+                conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA synchronous=NORMAL")
+                # A few pages are enough while reopened (the database is
+                # small and read rarely: counts are in memory).  Shrinking
+                # frees the bulk of pages SQLite allocates up front with the
+                # first read; with so small a cache it is not allocated again.
+                conn.execute(f"PRAGMA cache_size={REOPENED_CACHE_PAGES}")
+                conn.execute("PRAGMA shrink_memory")
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot open database {self.path}: {exc}") from None
+            self._conn = conn
+            if self.on_open is not None:
+                self.on_open()
+        return conn
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None
+
+    def release(self) -> None:
+        """Close the connection until the next access (a no-op for ":memory:")."""
+        if self._conn is not None and self.path != ":memory:":
+            self._conn.close()
+            self._conn = None
 
     def _open(self) -> sqlite3.Connection:
         if self.path != ":memory:":
@@ -98,7 +153,10 @@ class Store:
         return conn
 
     def close(self) -> None:
-        self.conn.close()
+        self._closed = True
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     # --- own id and routing table -------------------------------------
 
@@ -142,6 +200,7 @@ class Store:
                 "INSERT INTO kv (key, value, last_stored) VALUES (?, ?, ?)", (key, value, now)
             )
         self.value_count += 1
+        self._counts[key] = self._counts.get(key, 0) + 1
         return False
 
     def has_value(self, key: bytes, value: bytes) -> bool:
@@ -155,13 +214,11 @@ class Store:
         return [bytes(r[0]) for r in rows]
 
     def count_values(self, key: bytes) -> int:
-        row = self.conn.execute("SELECT COUNT(*) FROM kv WHERE key = ?", (key,)).fetchone()
-        return int(row[0])
+        return self._counts.get(key, 0)
 
     def totals(self) -> tuple[int, int]:
         """(distinct keys, values) stored."""
-        row = self.conn.execute("SELECT COUNT(DISTINCT key), COUNT(*) FROM kv").fetchone()
-        return int(row[0]), int(row[1])
+        return len(self._counts), self.value_count
 
     def expire(self, before: float) -> list[tuple[bytes, bytes]]:
         """Delete values last stored before ``before``; returns them."""
@@ -172,7 +229,14 @@ class Store:
             ).fetchall()
             self.conn.execute("DELETE FROM kv WHERE last_stored < ?", (before,))
         self.value_count -= len(rows)
-        return [(bytes(k), bytes(v)) for k, v in rows]
+        expired = [(bytes(k), bytes(v)) for k, v in rows]
+        for k, _ in expired:
+            left = self._counts.get(k, 0) - 1
+            if left > 0:
+                self._counts[k] = left
+            else:
+                self._counts.pop(k, None)
+        return expired
 
     def all_values(self) -> list[StoredValueInfo]:
         rows = self.conn.execute(
