@@ -15,8 +15,9 @@ Measured, each for ``--seconds`` after a short warm-up:
                   routing table holds ~100 contacts (8 per bucket over 13
                   levels around its own id), so find_node really sorts them
 * bare-ping / bare-find_node  the same queries to a bare asyncio responder
-                  that only bdecodes the query and bencodes a minimal
-                  ``{t, y: r, r: {id}}`` reply with bencodepy
+                  that only bdecodes the query and bencodes a reply of
+                  the node's shape with bencodepy: ``{id}`` for ping,
+                  ``{id, nodes: 8 x 26 bytes, token}`` for find_node
 
 and the ratio of each node figure to the bare figure for the same query.
 Target: ratio >= 0.75 for both.
@@ -181,8 +182,16 @@ async def drive(address: tuple[str, int], method: str, args: argparse.Namespace)
 
 # --- the servers --------------------------------------------------------------
 
+#: What a find_node answer carries besides its id: K compact node infos and a
+#: token.  The bare responder sends the same shape (fixed bytes, no routing
+#: work), so that both servers pay the same bencoding cost and the ratio
+#: measures the node's own work: verification, routing table, tokens, stats.
+BARE_NODES = [bytes([i]) * 26 for i in range(8)]
+BARE_TOKEN = b"\x5a" * 20
+
+
 class BareResponder(asyncio.DatagramProtocol):
-    """Only bdecode the query and bencode a minimal reply."""
+    """Only bdecode the query and bencode a reply of the same shape as the node's."""
 
     def __init__(self) -> None:
         self.transport: asyncio.DatagramTransport | None = None
@@ -192,7 +201,11 @@ class BareResponder(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         msg = bencodepy.decode(data)
-        reply = bencodepy.encode({b"t": msg[b"t"], b"y": b"r", b"r": {b"id": BARE_ID}})
+        if msg[b"q"] == b"find_node":
+            body = {b"id": BARE_ID, b"nodes": BARE_NODES, b"token": BARE_TOKEN}
+        else:
+            body = {b"id": BARE_ID}
+        reply = bencodepy.encode({b"t": msg[b"t"], b"y": b"r", b"r": body})
         assert self.transport is not None
         self.transport.sendto(reply, addr)
 

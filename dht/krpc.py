@@ -69,94 +69,10 @@ def new_tid() -> bytes:
     return random.getrandbits(TID_BYTES * 8).to_bytes(TID_BYTES, "big")
 
 
-class _NotCanonical(Exception):
-    """Input the fast decoder leaves to bencodepy."""
-
-
-_MAX_FAST_DEPTH = 32  # deeper nesting goes to bencodepy (which allows 100)
-
-
-def _bdecode_str(x: bytes, f: int) -> tuple[bytes, int]:
-    c = x[f]
-    if x[f + 1] == 58 and 48 <= c <= 57:  # one-digit length: keys, names
-        start = f + 2
-        end = start + c - 48
-    elif x[f + 2] == 58 and 49 <= c <= 57 and 48 <= x[f + 1] <= 57:  # two digits: ids
-        start = f + 3
-        end = start + (c - 48) * 10 + x[f + 1] - 48
-    else:
-        colon = x.index(b":", f)
-        digits = x[f:colon]
-        if not digits.isdigit() or (digits[0] == 48 and len(digits) > 1):
-            raise _NotCanonical
-        start = colon + 1
-        end = start + int(digits)
-    if end > len(x):
-        raise _NotCanonical
-    return x[start:end], end
-
-
-def _bdecode_value(x: bytes, f: int, depth: int) -> tuple[Any, int]:
-    c = x[f]
-    if 48 <= c <= 57:  # a string
-        return _bdecode_str(x, f)
-    if c == 100:  # d
-        if depth > _MAX_FAST_DEPTH:
-            raise _NotCanonical
-        d: dict[bytes, Any] = {}
-        f += 1
-        while x[f] != 101:
-            k, f = _bdecode_str(x, f)
-            if 48 <= x[f] <= 57:
-                d[k], f = _bdecode_str(x, f)
-            else:
-                d[k], f = _bdecode_value(x, f, depth + 1)
-        return d, f + 1
-    if c == 108:  # l
-        if depth > _MAX_FAST_DEPTH:
-            raise _NotCanonical
-        items: list[Any] = []
-        f += 1
-        while x[f] != 101:
-            if 48 <= x[f] <= 57:
-                v, f = _bdecode_str(x, f)
-            else:
-                v, f = _bdecode_value(x, f, depth + 1)
-            items.append(v)
-        return items, f + 1
-    if c == 105:  # i
-        end = x.index(b"e", f + 1)
-        text = x[f + 1 : end]
-        body = text[1:] if text[:1] == b"-" else text
-        if not body.isdigit() or (body[0] == 48 and len(text) > 1):
-            raise _NotCanonical
-        return int(text), end + 1
-    raise _NotCanonical
-
-
-def bdecode(data: bytes) -> Any:
-    """bencodepy.decode, faster for canonical bencode.
-
-    Canonical input (lengths and integers without sign or leading-zero
-    oddities, at most 32 levels deep, nothing after the value) is decoded
-    here into exactly what bencodepy returns for it; anything else is handed
-    to bencodepy itself, so what is accepted or refused, and the errors
-    raised, are bencodepy's.
-    """
-    if type(data) is bytes:
-        try:
-            obj, end = _bdecode_value(data, 0, 0)
-            if end == len(data):
-                return obj
-        except (_NotCanonical, IndexError, ValueError):
-            pass
-    return bencodepy.decode(data)
-
-
 def decode(data: bytes) -> tuple[Message, dict[bytes, Any]]:
     """Parse and verify one datagram; returns the message and the raw dict."""
     try:
-        msg = bdecode(data)
+        msg = bencodepy.decode(data)
     except Exception as exc:  # bencodepy raises several types on bad input
         raise RemoteProtocolError(f"not bencode: {exc}") from None
     if not isinstance(msg, dict):
@@ -237,73 +153,14 @@ def check_arguments(query: Query) -> list[Any]:
     return values
 
 
-class _NotPlain(Exception):
-    """A value :func:`bencode` leaves to bencodepy."""
-
-
-_LENGTH_PREFIX = [b"%d:" % n for n in range(UDP_PACKET_LIMIT + 1)]
-
-
-def _bencode_into(obj: Any, out: list[bytes]) -> None:
-    t = type(obj)
-    prefix = _LENGTH_PREFIX
-    if t is bytes:
-        n = len(obj)
-        out.append(prefix[n] if n <= UDP_PACKET_LIMIT else b"%d:" % n)
-        out.append(obj)
-    elif t is dict:
-        out.append(b"d")
-        for k in sorted(obj):
-            if type(k) is not bytes:
-                raise _NotPlain
-            n = len(k)
-            out.append(prefix[n] if n <= UDP_PACKET_LIMIT else b"%d:" % n)
-            out.append(k)
-            v = obj[k]
-            if type(v) is bytes:
-                n = len(v)
-                out.append(prefix[n] if n <= UDP_PACKET_LIMIT else b"%d:" % n)
-                out.append(v)
-            else:
-                _bencode_into(v, out)
-        out.append(b"e")
-    elif t is list:
-        out.append(b"l")
-        for item in obj:
-            if type(item) is bytes:
-                n = len(item)
-                out.append(prefix[n] if n <= UDP_PACKET_LIMIT else b"%d:" % n)
-                out.append(item)
-            else:
-                _bencode_into(item, out)
-        out.append(b"e")
-    elif t is int:
-        out.append(b"i%de" % obj)
-    else:
-        raise _NotPlain
-
-
-def bencode(obj: Any) -> bytes:
-    """bencodepy.encode, faster for plain bytes/int/list/dict-with-bytes-keys values.
-
-    The output is byte for byte bencodepy's; anything else (str, bool,
-    tuples, str keys, subclasses) is handed to bencodepy itself.
-    """
-    out: list[bytes] = []
-    try:
-        _bencode_into(obj, out)
-    except (_NotPlain, TypeError):
-        data: bytes = bencodepy.encode(obj)
-        return data
-    return b"".join(out)
-
-
 def encode_query(tid: bytes, method: str, args: dict[bytes, Any]) -> bytes:
-    return bencode({b"t": tid, b"y": b"q", b"q": method.encode(), b"a": args})
+    data: bytes = bencodepy.encode({b"t": tid, b"y": b"q", b"q": method.encode(), b"a": args})
+    return data
 
 
 def encode_error(tid: bytes, code: int, message: str) -> bytes:
-    return bencode({b"t": tid, b"y": b"e", b"e": [code, message.encode("utf-8")]})
+    data: bytes = bencodepy.encode({b"t": tid, b"y": b"e", b"e": [code, message.encode("utf-8")]})
+    return data
 
 
 def encode_response(tid: bytes, values: dict[bytes, Any]) -> tuple[bytes, dict[bytes, Any]]:
@@ -313,7 +170,7 @@ def encode_response(tid: bytes, values: dict[bytes, Any]) -> tuple[bytes, dict[b
     long becomes error 206.  Returns the bytes and the dict actually sent.
     """
     msg: dict[bytes, Any] = {b"t": tid, b"y": b"r", b"r": values}
-    data = bencode(msg)
+    data = bencodepy.encode(msg)
     if len(data) <= UDP_PACKET_LIMIT:
         return data, msg
     vals = values.get(b"values")
@@ -327,11 +184,11 @@ def encode_response(tid: bytes, values: dict[bytes, Any]) -> tuple[bytes, dict[b
         trimmed = dict(values)
         trimmed[b"values"] = kept
         msg = {b"t": tid, b"y": b"r", b"r": trimmed}
-        data = bencode(msg)
+        data = bencodepy.encode(msg)
         if len(data) <= UDP_PACKET_LIMIT:
             return data, msg
     err = {b"t": tid, b"y": b"e", b"e": [errors.RESPONSE_TOO_LONG, b"response too long"]}
-    return bencode(err), err
+    return bencodepy.encode(err), err
 
 
 def error_dict(tid: bytes, code: int, message: str) -> dict[bytes, Any]:
