@@ -14,8 +14,7 @@ the 1472-byte UDP limit, dropping values or answering 206.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 import bencodepy
 
@@ -41,21 +40,18 @@ METHODS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
+class Query(NamedTuple):
     tid: bytes
     method: str
     args: dict[bytes, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
+class Response(NamedTuple):
     tid: bytes
     values: dict[bytes, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Error:
+class Error(NamedTuple):
     tid: bytes
     code: int
     message: str

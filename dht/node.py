@@ -478,9 +478,12 @@ class Node:
         return self.handlers[query.method](*args, _krpc_sender=peer)
 
     def _sender_seen(self, node_id: bytes, sender: Address | None) -> Address:
+        """Offer a query's sender to the routing table as an uncontacted node."""
         if sender is None:
             return ("127.0.0.1", self.address[1])
-        self.insert_node(Contact(node_id, sys.intern(sender[0]), sender[1]), contacted=False)
+        known = self.table.get(node_id)
+        if known is None or known.contact.address != sender:  # else: nothing to change
+            self.insert_node(Contact(node_id, sys.intern(sender[0]), sender[1]), contacted=False)
         return sender
 
     def krpc_ping(self, id: bytes, _krpc_sender: Address | None = None) -> dict[bytes, Any]:

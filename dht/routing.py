@@ -172,7 +172,15 @@ class RoutingTable:
         return [e.contact for e in self.closest_entries(target, count)]
 
     def find_compact(self, target: bytes, count: int | None = None) -> list[bytes]:
-        """:meth:`find_nodes` as compact node infos (for find_node answers)."""
+        """The contacts of :meth:`find_nodes` as compact node infos, for answers.
+
+        Their order carries no meaning on the wire (the asker sorts what it
+        learns), so a full bucket holding the target is sent as it is.
+        """
+        count = self.k if count is None else count
+        home = self.buckets[self.bucket_index(int.from_bytes(target, "big"))].entries
+        if len(home) == count:
+            return [e.compact() for e in home]
         return [e.compact() for e in self.closest_entries(target, count)]
 
     def closest_entries(self, target: bytes, count: int | None = None) -> list[Entry]:

@@ -12,23 +12,31 @@ import hmac
 import os
 
 KEPT_SECRETS = 3
+CACHED_TOKENS = 4096  # senders whose current token is remembered
 
 
 class TokenSecrets:
     def __init__(self) -> None:
         self.secrets: list[bytes] = [os.urandom(20)]
+        self._current: dict[str, bytes] = {}  # ip -> token from the newest secret
 
     def rotate(self) -> None:
         self.secrets.insert(0, os.urandom(20))
         del self.secrets[KEPT_SECRETS:]
+        self._current.clear()
 
     @staticmethod
     def _token(secret: bytes, ip: str) -> bytes:
         return hashlib.sha1(secret + ip.encode("ascii", "replace")).digest()
 
     def token_for(self, ip: str) -> bytes:
-        """The current token for a sender at ``ip``."""
-        return self._token(self.secrets[0], ip)
+        """The current token for a sender at ``ip`` (cached until the next rotation)."""
+        token = self._current.get(ip)
+        if token is None:
+            if len(self._current) >= CACHED_TOKENS:
+                self._current.clear()
+            token = self._current[ip] = self._token(self.secrets[0], ip)
+        return token
 
     def check(self, token: bytes, ip: str) -> bool:
         """True when ``token`` was made for ``ip`` from a kept secret."""
