@@ -38,6 +38,11 @@ alpha 3).
 
     python -m bench.bench_lookups [--sizes 200,500] [--keys 50] [--parallel 5]
 
+Besides the default dht (STORE_REDUNDANCY 3, the protocol's), each size is
+also run with dht storing at ``--also-redundancy`` nodes (default 8 = K, as
+BEP 5 practice stores at the K closest; 0 skips it), and the expected loss
+with a quarter dead, P(all r holders dead) = 0.25^r, is printed for both.
+
 Loopback only; every request loop is bounded; it stops by itself.
 """
 
@@ -403,7 +408,9 @@ def worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_worker(impl: str, size: int, args: argparse.Namespace) -> dict[str, Any]:
+def run_worker(impl: str, size: int, args: argparse.Namespace, redundancy: int | None = None) -> dict[str, Any]:
+    """One worker process; ``redundancy`` overrides dht's STORE_REDUNDANCY (and labels the row)."""
+    redundancy = args.store_redundancy if redundancy is None else redundancy
     cmd = [
         sys.executable, "-m", "bench.bench_lookups", "--worker", impl, "--size", str(size),
         "--keys", str(args.keys), "--parallel", str(args.parallel), "--seed", str(args.seed),
@@ -412,8 +419,8 @@ def run_worker(impl: str, size: int, args: argparse.Namespace) -> dict[str, Any]
     ]
     if args.krpc_timeout is not None:
         cmd += ["--krpc-timeout", str(args.krpc_timeout)]
-    if args.store_redundancy is not None:
-        cmd += ["--store-redundancy", str(args.store_redundancy)]
+    if redundancy is not None and impl == "dht":
+        cmd += ["--store-redundancy", str(redundancy)]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=args.worker_timeout)
@@ -421,6 +428,15 @@ def run_worker(impl: str, size: int, args: argparse.Namespace) -> dict[str, Any]
         if line.startswith("RESULT "):
             result: dict[str, Any] = json.loads(line[len("RESULT "):])
             result["worker_s"] = time.perf_counter() - t0
+            result["label"] = impl
+            if impl == "dht":
+                from dht import Config
+
+                result["redundancy"] = redundancy or Config().STORE_REDUNDANCY
+                if redundancy is not None and redundancy != args.store_redundancy:
+                    result["label"] = f"dht r={redundancy}"
+            else:
+                result["redundancy"] = 20  # kademlia's ksize: a value is stored at the 20 closest
             return result
     sys.stderr.write(proc.stderr[-4000:])
     raise RuntimeError(f"worker {impl} {size} failed with exit code {proc.returncode}")
@@ -450,7 +466,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> bool:
     print("-" * len(head))
     for r in results:
         a, d = r["alive"], r["dead"]
-        print(f"{r['size']:>4} {r['impl']:<8} {r['start_s']:>5.1f}s {r['mem_per_node'] / 1024:>6.0f}KB "
+        print(f"{r['size']:>4} {r.get('label', r['impl']):<8} {r['start_s']:>5.1f}s {r['mem_per_node'] / 1024:>6.0f}KB "
               f"{r['stored']:>3}/{args.keys:<2} {r['store_rpcs_mean']:>7.1f} | "
               f"{a['found']:>2}/{a['gets']:<2} {100 * a['found'] / a['gets']:>4.0f}% "
               f"{fmt_ms(a['median_s']):>7} {fmt_ms(a['p95_s']):>7} {a['rpcs_mean']:>7.1f} | "
@@ -460,15 +476,23 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> bool:
               f"{r['worker_s']:>4.0f}s")
     for r in results:
         for line in r.get("failures", []):
-            print(f"  {r['size']} {r['impl']} get failed: {line}")
+            print(f"  {r['size']} {r.get('label', r['impl'])} get failed: {line}")
     print("start: lab start-up; mem/node: RSS growth / N; rpc/set, rpc/get: requests the storing/getting node sent,"
           " mean; median/p95: get time in ms;\nof live: gets that found the value / keys that still had a live holder"
           " after the kill; wall: the worker process, start to end")
     print()
+    print(f"Expected loss with {args.kill_fraction:g} of the nodes killed: a key whose r holders are all among the"
+          f" dead is lost, P = {args.kill_fraction:g}^r")
+    for r_ in sorted({r["redundancy"] for r in results}):
+        p = args.kill_fraction ** r_
+        print(f"  r={r_:<2}  P = {100 * p:.4g}% per key, {args.keys * p:.3g} of {args.keys} keys expected lost,"
+              f" P(a run loses >= 1) = {100 * (1 - (1 - p) ** args.keys):.3g}%"
+              f"{'  (kademlia, ksize)' if r_ == 20 else ''}")
+    print()
     all_ok = True
     sizes = sorted({r["size"] for r in results})
     for size in sizes:
-        ours = next((r for r in results if r["size"] == size and r["impl"] == "dht"), None)
+        ours = next((r for r in results if r["size"] == size and r["label"] == "dht"), None)
         theirs = next((r for r in results if r["size"] == size and r["impl"] == "kademlia"), None)
         if ours is None:
             continue
@@ -488,6 +512,11 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> bool:
             mratio = ours["mem_per_node"] / theirs["mem_per_node"] if theirs["mem_per_node"] > 0 else float("inf")
             checks.append((TARGETS[4], mratio <= 2.0, f"{ours['mem_per_node'] / 1024:.0f} KB vs "
                                                        f"{theirs['mem_per_node'] / 1024:.0f} KB = {mratio:.2f} x"))
+        for extra in (r for r in results if r["size"] == size and r["label"] not in ("dht", "kademlia")):
+            xd = extra["dead"]
+            xrate = xd["found"] / xd["gets"]
+            checks.append((f"{TARGETS[1]}, r={extra['redundancy']}", xrate >= 0.99,
+                           f"{100 * xrate:.1f}%"))
         for name, ok, detail in checks:
             all_ok &= ok
             print(f"{size:>4} nodes  {'PASS' if ok else 'FAIL'}  {name:<52} {detail}")
@@ -505,6 +534,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--krpc-timeout", type=float, default=None, help="dht KRPC_TIMEOUT (default: Config's, 20 s)")
     parser.add_argument("--store-redundancy", type=int, default=None,
                         help="dht STORE_REDUNDANCY (default: Config's, 3)")
+    parser.add_argument("--also-redundancy", type=int, default=8, metavar="N",
+                        help="also run dht with STORE_REDUNDANCY N (default 8 = K; 0: don't)")
     parser.add_argument("--settle", type=float, default=3.0,
                         help="idle seconds after the stores before memory is measured (default 3)")
     parser.add_argument("--get-timeout", type=float, default=120.0, help="a get slower than this fails (default 120 s)")
@@ -519,6 +550,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if not sizes or min(sizes) < 8 or max(sizes) > 2000 or not 1 <= args.keys <= 1000 or args.parallel < 1:
         parser.error("sizes must be in [8, 2000], --keys in [1, 1000], --parallel >= 1")
+    from dht import Config
+
     impls = ["dht", "kademlia"] if args.impl == "both" else [args.impl]
     results = []
     t0 = time.perf_counter()
@@ -526,6 +559,11 @@ def main(argv: list[str] | None = None) -> int:
         for impl in impls:
             results.append(run_worker(impl, size, args))
             print(f"[{time.perf_counter() - t0:.0f}s] {impl} {size} nodes done", file=sys.stderr, flush=True)
+            extra = args.also_redundancy
+            if impl == "dht" and extra > 0 and extra != (args.store_redundancy or Config().STORE_REDUNDANCY):
+                results.append(run_worker(impl, size, args, redundancy=extra))
+                print(f"[{time.perf_counter() - t0:.0f}s] {impl} STORE_REDUNDANCY={extra} {size} nodes done",
+                      file=sys.stderr, flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

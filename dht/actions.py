@@ -10,6 +10,13 @@ Soft timeouts: a request silent for longer than the node's soft timeout
 CONCURRENT_REQS, so the lookup moves on; its answer is still used if it
 comes before KRPC_TIMEOUT and the lookup is still running.
 
+Width: find_node, find_value and the find_node of a store keep up to
+CONCURRENT_REQS requests outstanding from the start.  The find_value phase
+of a get hunts for the first holder only, so it starts with one request
+outstanding (a greedy descent: ask the closest unasked contact, wait for its
+answer, repeat) and widens by one on each soft timeout, up to
+CONCURRENT_REQS (see :mod:`dht.lookup`).
+
 Each lookup reports its progress as LookupStarted, LookupQueried,
 LookupAnswered and LookupFinished events.
 """
@@ -102,16 +109,21 @@ async def iterate(
     stop: Callable[[], bool] | None = None,
     wake: asyncio.Event | None = None,
     pause: Callable[[], bool] | None = None,
+    window: int | None = None,
 ) -> Lookup:
     """Run one iterative find_node or find_value lookup to its end.
 
     While ``pause()`` is true no new request is sent (those out still count);
-    ``wake`` must be set when it may have become false.
+    ``wake`` must be set when it may have become false.  ``window``: requests
+    outstanding at first (default CONCURRENT_REQS); each soft timeout widens
+    it by one, up to CONCURRENT_REQS.
     """
     cfg = node.config
     arg = b"target" if method == "find_node" else b"key"
     node.table.touch(target, time.monotonic())
-    lookup = Lookup(target, node.table.find_nodes(target) + [node.contact], cfg.K, cfg.CONCURRENT_REQS)
+    lookup = Lookup(
+        target, node.table.find_nodes(target) + [node.contact], cfg.K, cfg.CONCURRENT_REQS, window=window
+    )
     wake = wake or asyncio.Event()
     closed = False
     timers: list[asyncio.TimerHandle] = []
@@ -204,6 +216,10 @@ async def get_value(node: "Node", key: bytes) -> list[bytes]:
     every holder, n > 0 up to n values, n < 0 up to -n values from the
     closest STORE_REDUNDANCY holders.  The lookup ends when it converges, or
     as soon as a holder has answered with values and no get is outstanding.
+
+    The find_value phase is narrow: one request outstanding at a time,
+    widened by one on each soft timeout up to CONCURRENT_REQS, since only the
+    first holder is needed (see :mod:`dht.lookup`).
     """
     cfg = node.config
     progress = Progress(node, "get_value", key)
@@ -261,7 +277,9 @@ async def get_value(node: "Node", key: bytes) -> list[bytes]:
         # would mostly be wasted; if every get fails, the lookup goes on.
         return bool(gets)
 
-    lookup = await iterate(node, key, "find_value", progress, on_answer, enough, wake, waiting_for_values)
+    lookup = await iterate(
+        node, key, "find_value", progress, on_answer, enough, wake, waiting_for_values, window=1
+    )
     while gets:
         done_event.clear()
         await done_event.wait()

@@ -2,7 +2,7 @@
 
 Theory of operation.  A :class:`Lookup` holds every contact found so far,
 ordered by XOR distance to the target.  :meth:`Lookup.next_queries` names
-the closest contacts not yet asked, as long as fewer than CONCURRENT_REQS
+the closest contacts not yet asked, as long as fewer than :attr:`window`
 requests are *active*.  The driver sends them and feeds back what happened:
 
 * :meth:`answered` with the contacts the peer returned (they join the
@@ -12,10 +12,27 @@ requests are *active*.  The driver sends them and feeds back what happened:
   timeout: it stops counting as active, so the lookup moves on to the next
   candidate, but its answer is still taken if it comes.
 
+The window.  ``concurrency`` (CONCURRENT_REQS) is the most requests a
+lookup ever keeps active; ``window`` is how many it may keep active now.
+By default the window is the whole of ``concurrency`` from the start: a
+find_node (and the find_node before a store) wants the K closest, and
+asking CONCURRENT_REQS at a time converges on them in the fewest round
+trips.  A lookup that hunts for the *first* node with something (the
+find_value phase of a get, which stops at the first holder) starts with a
+window of 1 instead: a greedy descent that asks the closest unasked
+candidate, waits for its answer, and asks the closest again, so that no
+request goes to a contact that the pending answer would have made
+pointless.  Each soft timeout widens the window by one, up to
+``concurrency``: silence is the only thing that makes waiting costly, so
+only silence buys parallelism.  The window never narrows again (a lookup
+that met silent contacts is likely to meet more).  An answer or a hard
+failure frees its slot without widening: a failure is known at once and
+costs no waiting.
+
 The lookup is finished when no request is active and every one of the K
-closest contacts that have neither failed nor gone silent has been asked.  Responders of a
-find_node are remembered with their token (for a later store); a find_value
-also remembers how many values each responder holds.
+closest contacts that have neither failed nor gone silent has been asked.
+Responders of a find_node are remembered with their token (for a later
+store); a find_value also remembers how many values each responder holds.
 
 Nothing here sends, sleeps or reads a clock.
 """
@@ -46,11 +63,17 @@ class Lookup:
         k: int = 8,
         concurrency: int = 4,
         exclude: set[bytes] | None = None,
+        window: int | None = None,
     ) -> None:
+        """``window``: requests active at first (default ``concurrency``);
+        each soft timeout widens it by one, up to ``concurrency``."""
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         self.target = target
         self.target_key = int.from_bytes(target, "big")
         self.k = k
         self.concurrency = concurrency
+        self.window = concurrency if window is None else max(1, min(window, concurrency))
         self.candidates: dict[bytes, Candidate] = {}
         self._exclude = exclude or set()
         self.queried = 0
@@ -76,7 +99,7 @@ class Lookup:
 
     def next_queries(self) -> list[Contact]:
         """Contacts to ask now; they are marked active."""
-        room = self.concurrency - self.active
+        room = self.window - self.active
         if room <= 0:
             return []
         chosen: list[Contact] = []
@@ -119,6 +142,7 @@ class Lookup:
         cand = self.candidates.get(contact.id)
         if cand is not None and cand.state == "active":
             cand.state = "slow"
+            self.window = min(self.window + 1, self.concurrency)
 
     # --- results ----------------------------------------------------
 

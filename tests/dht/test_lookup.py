@@ -220,3 +220,69 @@ def test_with_values_lists_holders_closest_first() -> None:
         lookup.answered(x, [], num=nums[int.from_bytes(x.id, "big")])
     assert [int.from_bytes(c.contact.id, "big") for c in lookup.with_values()] == [6, 9, 12]
     assert [c.num for c in lookup.with_values()] == [2, 1, 5]
+
+
+def test_narrow_window_widens_by_one_on_each_soft_timeout() -> None:
+    target = int_to_id(0)
+    near = [Contact(int_to_id(i), "127.0.0.1", 5000 + i) for i in range(1, 12)]
+    lookup = Lookup(target, near, k=K, concurrency=ALPHA, window=1)
+    assert lookup.window == 1
+    [first] = lookup.next_queries()
+    assert first == near[0]  # greedy: the closest first...
+    assert lookup.next_queries() == []  # ...and nothing else while it is out
+    lookup.answered(first, [])
+    assert lookup.window == 1  # an answer frees the slot, it does not widen
+    [second] = lookup.next_queries()
+    assert second == near[1] and lookup.next_queries() == []
+    lookup.failed(second)
+    assert lookup.window == 1  # nor does a failure
+    [third] = lookup.next_queries()
+    lookup.soft_timeout(third)  # silence widens: 2 active now
+    assert lookup.window == 2
+    assert lookup.next_queries() == [near[3], near[4]]
+    assert lookup.next_queries() == []
+    lookup.soft_timeout(near[3])
+    assert lookup.window == 3
+    assert lookup.next_queries() == [near[5], near[6]]  # 3 active: near[4], [5], [6]
+    assert lookup.active == 3
+    for x in (near[4], near[5], near[6]):
+        lookup.soft_timeout(x)
+    assert lookup.window == ALPHA  # capped at concurrency
+    assert len(lookup.next_queries()) == ALPHA
+    # A late answer of a silent contact does not narrow it again.
+    lookup.answered(third, [])
+    assert lookup.window == ALPHA
+
+
+def test_window_defaults_to_concurrency() -> None:
+    near = [Contact(int_to_id(i), "127.0.0.1", 6000 + i) for i in range(1, 8)]
+    lookup = Lookup(int_to_id(0), near, k=K, concurrency=3)
+    assert lookup.window == 3
+    assert lookup.next_queries() == near[:3]
+    assert Lookup(int_to_id(0), near, k=K, concurrency=3, window=9).window == 3
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_greedy_descent_asks_one_at_a_time_and_still_converges(seed: int) -> None:
+    rng = random.Random(400 + seed)
+    net = FakeNetwork(120, rng)
+    target = int_to_id(rng.getrandbits(160))
+    lookup = Lookup(target, rng.sample(net.contacts, 3), k=K, concurrency=ALPHA, window=1)
+    most_active, asked = drive(net, lookup)
+    assert most_active == 1 and lookup.window == 1
+    assert len({c.id for c in asked}) == len(asked)
+    assert [c.contact.id for c in lookup.closest_answered()] == net.true_closest(target)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_greedy_descent_widens_when_contacts_go_silent(seed: int) -> None:
+    rng = random.Random(500 + seed)
+    net = FakeNetwork(100, rng)
+    target = int_to_id(rng.getrandbits(160))
+    silent = set(net.true_closest(target, 3))
+    lookup = Lookup(target, rng.sample(net.contacts, 3), k=K, concurrency=ALPHA, window=1)
+    drive(net, lookup, silent=silent)
+    slow_seen = sum(1 for c in lookup.candidates.values() if c.contact.id in silent and c.state != "new")
+    assert lookup.window == min(1 + slow_seen, ALPHA)
+    found = [c.contact.id for c in lookup.closest_answered()]
+    assert found == closest_known_alive(lookup)
