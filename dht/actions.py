@@ -290,11 +290,18 @@ async def get_value(node: "Node", key: bytes) -> list[bytes]:
     return result
 
 
-async def store_value(node: "Node", key: bytes, value: bytes) -> StoreResult:
-    """find_node for the key, then store at the STORE_REDUNDANCY closest with a token."""
+async def store_value(node: "Node", key: bytes, value: bytes, local: bool = True) -> StoreResult:
+    """find_node for the key, then store at the STORE_REDUNDANCY closest with a token.
+
+    With ``local`` False the local node is never one of them (a node about
+    to leave, like the CLI's one-shot node, must not count itself).
+    """
     progress = Progress(node, "store_value", key)
     lookup = await iterate(node, key, "find_node", progress)
-    targets = [c for c in lookup.closest_answered() if c.token is not None]
+    targets = [
+        c for c in lookup.closest_answered()
+        if c.token is not None and (local or c.contact.id != node.id)
+    ]
     targets = targets[: node.config.STORE_REDUNDANCY]
     result = StoreResult(key)
 

@@ -188,7 +188,7 @@ async def run_one_shot(args: argparse.Namespace) -> int:
             if args.command == "store":
                 value = args.value.encode("utf-8")
                 try:
-                    result = await node.store_value(args.key, value)
+                    result = await node.store_value(args.key, value, local=False)
                 except LocalError as exc:
                     raise UsageError(str(exc)) from None
                 for contact, error in result.refused:

@@ -440,12 +440,13 @@ class Node:
     async def get_value(self, key: bytes) -> list[bytes]:
         return await actions.get_value(self, key)
 
-    async def store_value(self, key: bytes, value: bytes) -> actions.StoreResult:
+    async def store_value(self, key: bytes, value: bytes, local: bool = True) -> actions.StoreResult:
+        """Store at the STORE_REDUNDANCY closest nodes (this one too, if ``local``)."""
         if len(value) > self.config.MAX_VALUE_SIZE:
             raise LocalError(
                 f"value is {len(value)} bytes; the limit is {self.config.MAX_VALUE_SIZE}"
             )
-        return await actions.store_value(self, key, value)
+        return await actions.store_value(self, key, value, local)
 
     def stats(self) -> StatsSnapshot:
         keys, values = self.store.totals() if self._store is not None and self.running else (0, 0)

@@ -116,6 +116,21 @@ def test_store_lands_on_every_node_of_a_small_network(tmp_path: Path) -> None:
     run(scenario())
 
 
+def test_a_store_without_local_never_lands_on_the_storing_node(tmp_path: Path) -> None:
+    """What the CLI's one-shot node does: it leaves, so it must not count itself."""
+
+    async def scenario() -> None:
+        async with running_nodes(tmp_path, 2, SEED_CONFIG) as (a, b):
+            await b.join(*a.address)
+            key = hashlib.sha1(b"elsewhere").digest()
+            result = await b.store_value(key, b"only on a", local=False)
+            assert [c.id for c in result.accepted] == [a.id]
+            assert a.store.values(key) == [b"only on a"]
+            assert b.store.values(key) == []
+
+    run(scenario())
+
+
 def test_store_goes_to_the_closest_nodes(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_nodes(tmp_path, 8, STEADY) as nodes:
