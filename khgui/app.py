@@ -187,10 +187,24 @@ async def _run(args: argparse.Namespace, app: Any, reporter: ErrorReporter) -> i
     return rc
 
 
+def _has_display() -> bool:
+    """False on a Linux machine with no X11 or Wayland display and no Qt platform chosen."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run Khashmir Explorer; returns the exit status."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     _setup_logging(args)
+    if not _has_display():
+        if args.screenshot or args.self_test:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"  # headless runs need no screen
+        else:
+            print("khgui: no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset); "
+                  "set QT_QPA_PLATFORM=offscreen to run headless", file=sys.stderr)
+            return 2
     import qasync
     from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication

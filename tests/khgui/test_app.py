@@ -159,6 +159,15 @@ def test_bad_arguments_exit_2() -> None:
     assert "invalid _lab_size value" in result.stderr or "not a number" in result.stderr
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="display detection is for Linux")
+def test_no_display_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    env = {k: v for k, v in _env().items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "khgui", "--lab", "0", "--data-dir", str(tmp_path)],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("khgui: no display") and len(result.stderr.strip().splitlines()) == 1
+
+
 def test_screenshot_writes_png(tmp_path: Path) -> None:
     png = tmp_path / "shot.png"
     result = _khgui("--lab", "16", "--krpc-timeout", "1", "--screenshot", str(png), "--data-dir", str(tmp_path / "d"))
