@@ -277,7 +277,7 @@ async def get_value(node: "Node", key: bytes) -> list[bytes]:
         # would mostly be wasted; if every get fails, the lookup goes on.
         return bool(gets)
 
-    lookup = await iterate(
+    await iterate(
         node, key, "find_value", progress, on_answer, enough, wake, waiting_for_values, window=1
     )
     while gets:

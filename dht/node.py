@@ -1,11 +1,10 @@
-"""A Khashmir node: the remote interface, maintenance and the public API.
+"""A Khashmir node: lifecycle, maintenance, requests and the public API.
 
 :class:`Node` ties the sans-IO parts together -- routing table, tokens,
 store, lookups -- over one :class:`KrpcTransport`.  Incoming queries are
-dispatched through an explicit method table to the ``krpc_*`` handlers,
-which keep the seed's signatures: the sender's id first, the method's
-arguments in knode order, then ``_krpc_sender`` (None when the local node
-asks itself, as lookups do).
+dispatched through the explicit ``handlers`` table to the ``krpc_*``
+handlers of :class:`dht.remote.RemoteInterface`, which keep the seed's
+signatures.
 
 The public coroutines (:meth:`join`, :meth:`bootstrap`, :meth:`ping`,
 :meth:`find_node`, :meth:`get_value`, :meth:`store_value`) raise on failure;
@@ -17,9 +16,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-import os
 import random
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +30,14 @@ from .contact import Address, Contact
 from .errors import KrpcError, LocalError, RemoteProtocolError
 from .events import (
     BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed,
-    ContactRemoved, ContactReplaced, Event, EventBus, ValueExpired, ValueStored,
+    ContactRemoved, ContactReplaced, Event, EventBus, ValueExpired,
 )
 from .khash import new_id, new_id_in_range
 from .routing import RoutingTable
 from .stats import Stats, StatsSnapshot
 from .storage import Store, StoredValueInfo
 from .tokens import TokenSecrets
+from .remote import RemoteInterface
 from .transport import KrpcTransport
 
 log = logging.getLogger(__name__)
@@ -70,7 +68,7 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("khashmir-explorer", appauthor=False))
 
 
-class Node:
+class Node(RemoteInterface):
     """One DHT node.  Create, ``await start()``, use, ``await stop()``."""
 
     def __init__(
@@ -127,7 +125,7 @@ class Node:
             self.id, self.config.K, self.config.MAX_FAILURES, self.config.MIN_PING_INTERVAL, now
         )
         transport = KrpcTransport(
-            self._dispatch, self.stats_counters, self.events, self.config.KRPC_TIMEOUT
+            self.dispatch, self.stats_counters, self.events, self.config.KRPC_TIMEOUT
         )
         self._transport = transport
         loop = asyncio.get_running_loop()
@@ -471,75 +469,3 @@ class Node:
 
     async def stored_values(self) -> list[StoredValueInfo]:
         return self.store.all_values()
-
-    # --- remote interface ------------------------------------------------
-
-    def _dispatch(self, query: krpc.Query, peer: Address) -> dict[bytes, Any]:
-        args = krpc.check_arguments(query)
-        return self.handlers[query.method](*args, _krpc_sender=peer)
-
-    def _sender_seen(self, node_id: bytes, sender: Address | None) -> Address:
-        """Offer a query's sender to the routing table as an uncontacted node."""
-        if sender is None:
-            return ("127.0.0.1", self.address[1])
-        known = self.table.get(node_id)
-        if known is None or known.contact.address != sender:  # else: nothing to change
-            self.insert_node(Contact(node_id, sys.intern(sender[0]), sender[1]), contacted=False)
-        return sender
-
-    def krpc_ping(self, id: bytes, _krpc_sender: Address | None = None) -> dict[bytes, Any]:
-        self._sender_seen(id, _krpc_sender)
-        return {b"id": self.id}
-
-    def krpc_join(self, id: bytes, _krpc_sender: Address | None = None) -> dict[bytes, Any]:
-        sender = self._sender_seen(id, _krpc_sender)
-        return {b"ip_addr": sender[0].encode(), b"port": sender[1], b"id": self.id}
-
-    def krpc_find_node(
-        self, id: bytes, target: bytes, _krpc_sender: Address | None = None
-    ) -> dict[bytes, Any]:
-        sender = self._sender_seen(id, _krpc_sender)
-        nodes = self.table.find_compact(target)
-        return {b"nodes": nodes, b"token": self.tokens.token_for(sender[0]), b"id": self.id}
-
-    def krpc_find_value(
-        self, id: bytes, key: bytes, _krpc_sender: Address | None = None
-    ) -> dict[bytes, Any]:
-        self._sender_seen(id, _krpc_sender)
-        nodes = self.table.find_compact(key)
-        return {b"nodes": nodes, b"num": self.store.count_values(key), b"id": self.id}
-
-    def krpc_get_value(
-        self, id: bytes, key: bytes, num: int, _krpc_sender: Address | None = None
-    ) -> dict[bytes, Any]:
-        self._sender_seen(id, _krpc_sender)
-        values = self.store.values(key)
-        if num < 0:
-            raise KrpcError(errors.MALFORMED_REQUEST, "argument num must not be negative")
-        if num == 0 or num >= len(values):
-            return {b"values": values, b"id": self.id}
-        random.shuffle(values)
-        return {b"values": values[:num], b"id": self.id}
-
-    def krpc_store_value(
-        self, id: bytes, key: bytes, value: bytes, token: bytes, _krpc_sender: Address | None = None
-    ) -> dict[bytes, Any]:
-        sender = self._sender_seen(id, _krpc_sender)
-        if not self.tokens.check(token, sender[0]):
-            raise KrpcError(
-                errors.INVALID_TOKEN, "token is invalid, do a find_nodes to get a fresh one"
-            )
-        cfg = self.config
-        if len(value) > cfg.MAX_VALUE_SIZE:
-            raise KrpcError(errors.GENERIC, f"value too large ({len(value)} > {cfg.MAX_VALUE_SIZE} bytes)")
-        store = self.store
-        if not store.has_value(key, value):
-            if store.count_values(key) >= cfg.MAX_VALUES_PER_KEY:
-                raise KrpcError(errors.GENERIC, f"too many values for this key (limit {cfg.MAX_VALUES_PER_KEY})")
-            if store.value_count >= cfg.MAX_VALUES:
-                raise KrpcError(errors.GENERIC, f"store is full (limit {cfg.MAX_VALUES} values)")
-        stored_at = time.time()
-        refreshed = store.store_value(key, value, stored_at)
-        if self.events.active:
-            self.events.emit(ValueStored(time.monotonic(), key, value, stored_at, refreshed))
-        return {b"id": self.id}

@@ -1,0 +1,121 @@
+"""The remote interface: the six KRPC methods a node answers.
+
+The handlers keep the seed's signatures (apt-p2p's ``khashmir.py`` after
+"Reorganize the DHT's remote interface parameters"): the sender's ``id``
+first, then the method's arguments in knode order, then ``_krpc_sender``,
+the (host, port) the query came from.  With a sender, it is offered to the
+routing table as an uncontacted node; without one the local node is asking
+itself (as its lookups do) and is answered as ``127.0.0.1`` at its own port.
+
+Queries reach the handlers through :meth:`RemoteInterface.dispatch`, which
+checks the arguments against :data:`dht.krpc.METHODS` and looks the method up
+in the node's explicit ``handlers`` table.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from typing import Any, Callable
+
+from . import errors, krpc
+from .config import Config
+from .contact import Address, Contact
+from .errors import KrpcError
+from .events import EventBus, ValueStored
+from .routing import RoutingTable
+from .storage import Store
+from .tokens import TokenSecrets
+
+
+class RemoteInterface:
+    """The ``krpc_*`` handlers; :class:`dht.node.Node` provides the state."""
+
+    id: bytes
+    address: Address
+    config: Config
+    tokens: TokenSecrets
+    events: EventBus
+    handlers: dict[str, Callable[..., dict[bytes, Any]]]
+
+    @property
+    def table(self) -> RoutingTable:
+        raise NotImplementedError
+
+    @property
+    def store(self) -> Store:
+        raise NotImplementedError
+
+    def insert_node(self, contact: Contact, contacted: bool = True) -> None:
+        raise NotImplementedError
+
+    def dispatch(self, query: krpc.Query, peer: Address) -> dict[bytes, Any]:
+        args = krpc.check_arguments(query)
+        return self.handlers[query.method](*args, _krpc_sender=peer)
+
+    def _sender_seen(self, node_id: bytes, sender: Address | None) -> Address:
+        """Offer a query's sender to the routing table as an uncontacted node."""
+        if sender is None:
+            return ("127.0.0.1", self.address[1])
+        known = self.table.get(node_id)
+        if known is None or known.contact.address != sender:  # else: nothing to change
+            self.insert_node(Contact(node_id, sys.intern(sender[0]), sender[1]), contacted=False)
+        return sender
+
+    def krpc_ping(self, id: bytes, _krpc_sender: Address | None = None) -> dict[bytes, Any]:
+        self._sender_seen(id, _krpc_sender)
+        return {b"id": self.id}
+
+    def krpc_join(self, id: bytes, _krpc_sender: Address | None = None) -> dict[bytes, Any]:
+        sender = self._sender_seen(id, _krpc_sender)
+        return {b"ip_addr": sender[0].encode(), b"port": sender[1], b"id": self.id}
+
+    def krpc_find_node(
+        self, id: bytes, target: bytes, _krpc_sender: Address | None = None
+    ) -> dict[bytes, Any]:
+        sender = self._sender_seen(id, _krpc_sender)
+        nodes = self.table.find_compact(target)
+        return {b"nodes": nodes, b"token": self.tokens.token_for(sender[0]), b"id": self.id}
+
+    def krpc_find_value(
+        self, id: bytes, key: bytes, _krpc_sender: Address | None = None
+    ) -> dict[bytes, Any]:
+        self._sender_seen(id, _krpc_sender)
+        nodes = self.table.find_compact(key)
+        return {b"nodes": nodes, b"num": self.store.count_values(key), b"id": self.id}
+
+    def krpc_get_value(
+        self, id: bytes, key: bytes, num: int, _krpc_sender: Address | None = None
+    ) -> dict[bytes, Any]:
+        self._sender_seen(id, _krpc_sender)
+        values = self.store.values(key)
+        if num < 0:
+            raise KrpcError(errors.MALFORMED_REQUEST, "argument num must not be negative")
+        if num == 0 or num >= len(values):
+            return {b"values": values, b"id": self.id}
+        random.shuffle(values)
+        return {b"values": values[:num], b"id": self.id}
+
+    def krpc_store_value(
+        self, id: bytes, key: bytes, value: bytes, token: bytes, _krpc_sender: Address | None = None
+    ) -> dict[bytes, Any]:
+        sender = self._sender_seen(id, _krpc_sender)
+        if not self.tokens.check(token, sender[0]):
+            raise KrpcError(
+                errors.INVALID_TOKEN, "token is invalid, do a find_nodes to get a fresh one"
+            )
+        cfg = self.config
+        if len(value) > cfg.MAX_VALUE_SIZE:
+            raise KrpcError(errors.GENERIC, f"value too large ({len(value)} > {cfg.MAX_VALUE_SIZE} bytes)")
+        store = self.store
+        if not store.has_value(key, value):
+            if store.count_values(key) >= cfg.MAX_VALUES_PER_KEY:
+                raise KrpcError(errors.GENERIC, f"too many values for this key (limit {cfg.MAX_VALUES_PER_KEY})")
+            if store.value_count >= cfg.MAX_VALUES:
+                raise KrpcError(errors.GENERIC, f"store is full (limit {cfg.MAX_VALUES} values)")
+        stored_at = time.time()
+        refreshed = store.store_value(key, value, stored_at)
+        if self.events.active:
+            self.events.emit(ValueStored(time.monotonic(), key, value, stored_at, refreshed))
+        return {b"id": self.id}
