@@ -216,6 +216,8 @@ class NetworkController(QObject):
             await _quietly(node.stop())
             return False
         self._node = node
+        for warning in node.warnings:  # e.g. an unreadable database moved aside
+            self.error.emit(warning)
         self.node_changed.emit(node)
         self.message.emit(f"node {node.id.hex()[:8]} listening on {node.address[0]}:{node.address[1]}")
         return True

@@ -125,6 +125,17 @@ def test_window_with_live_lab(qtbot: Any, live: Any, wait_for: Callable[..., Non
     assert not run(other.start(lab_size=0, port=port, data_dir=str(tmp_path / "second")))
     assert window.banner.isVisible() and "in use" in window.banner.text()
 
+    # an unreadable database is moved aside, and the window says so
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "khashmir.db").write_bytes(b"this is not an SQLite database" * 100)
+    third = NetworkController(EventBridge(), config=controller.config)
+    third.error.connect(window.show_error)
+    assert run(third.start(lab_size=0, port=0, data_dir=str(broken)))
+    assert "moved aside" in window.banner.text()
+    assert any(p.name.startswith("khashmir.db.corrupt-") for p in broken.iterdir())
+    run(third.stop())
+
     # unexpected exceptions go to the window, not to a crash
     reporter = ErrorReporter()
     reporter.window = window
