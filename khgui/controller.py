@@ -30,6 +30,8 @@ T = TypeVar("T")
 #: Lookups, stores and gets per second that the local lab's nodes make among
 #: themselves, so that a first start shows a live DHT, not a quiet one.
 LAB_TRAFFIC_PER_SECOND = 4.0
+#: Seconds between our node's own background lookups of random ids.
+EXPLORE_INTERVAL = 5.0
 
 
 def describe_error(exc: BaseException) -> str:
@@ -240,16 +242,20 @@ class NetworkController(QObject):
         return True
 
     async def _warm_up(self, node: "Node", lookups: int = 4) -> None:
-        """A few lookups of random ids after joining, so far buckets fill too."""
+        """A few lookups of random ids after joining, so far buckets fill too;
+        then one every EXPLORE_INTERVAL seconds while this node runs, so that
+        dead contacts (a killed lab node) fail and the table visibly heals."""
         import os
 
-        for _ in range(lookups):
-            if node is not self._node or not node.running:
-                return
+        done = 0
+        while node is self._node and node.running:
             try:
                 await node.find_node(os.urandom(20))  # background: not shown as busy
             except Exception as exc:
-                log.debug("warm-up lookup failed: %s", exc)
+                log.debug("background lookup failed: %s", exc)
+            done += 1
+            if done >= lookups:
+                await asyncio.sleep(EXPLORE_INTERVAL)
 
     async def join(self, host: str, port: int) -> bool:
         """Join the network through ``host:port`` (starting our node if needed)."""
