@@ -17,8 +17,8 @@ import tempfile
 from typing import Any, NoReturn, Sequence
 
 from .config import Config
-from .contact import Address
-from .errors import DHTError, LocalError
+from .contact import Address, parse_address
+from .errors import AddressError, DHTError, LocalError
 from .khash import key_from_text
 from .lab import Lab
 from .node import Node
@@ -35,17 +35,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def parse_address(text: str) -> Address:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
+def address_argument(text: str) -> Address:
     try:
-        number = int(port)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: port must be a number") from None
-    if not 0 < number < 65536:
-        raise argparse.ArgumentTypeError(f"{text!r}: port must be 1 to 65535")
-    return host, number
+        return parse_address(text)
+    except AddressError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
 
 
 def parse_key(text: str) -> bytes:
@@ -83,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     node.add_argument("--host", default="0.0.0.0")
     node.add_argument("--port", type=port_number, default=0)
     node.add_argument("--data-dir", help="where the node keeps its database")
-    node.add_argument("--bootstrap", type=parse_address, nargs="*", default=[], metavar="HOST:PORT")
+    node.add_argument("--bootstrap", type=address_argument, nargs="*", default=[], metavar="HOST:PORT")
 
     swarm = sub.add_parser("swarm", help="run a local lab of N joined nodes")
     swarm.add_argument("--nodes", type=int, required=True)
@@ -98,16 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     ping = one_shot("ping", "ping a node")
-    ping.add_argument("address", type=parse_address, metavar="HOST:PORT")
+    ping.add_argument("address", type=address_argument, metavar="HOST:PORT")
     for name, arg, help_text in (
         ("find-node", "target", "find the nodes closest to TARGET"),
         ("get", "key", "print the values stored under KEY"),
     ):
         p = one_shot(name, help_text)
-        p.add_argument("--bootstrap", type=parse_address, required=True, metavar="HOST:PORT")
+        p.add_argument("--bootstrap", type=address_argument, required=True, metavar="HOST:PORT")
         p.add_argument(arg, type=parse_key, metavar=arg.upper())
     store = one_shot("store", "store VALUE under KEY")
-    store.add_argument("--bootstrap", type=parse_address, required=True, metavar="HOST:PORT")
+    store.add_argument("--bootstrap", type=address_argument, required=True, metavar="HOST:PORT")
     store.add_argument("key", type=parse_key, metavar="KEY")
     store.add_argument("value", metavar="VALUE")
     return parser

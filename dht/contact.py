@@ -11,7 +11,7 @@ import struct
 import sys
 from dataclasses import dataclass
 
-from .errors import RemoteProtocolError
+from .errors import AddressError, RemoteProtocolError
 
 COMPACT_SIZE = 26
 Address = tuple[str, int]
@@ -43,3 +43,26 @@ class Contact:
 
     def __str__(self) -> str:
         return f"{self.id.hex()[:8]}@{self.host}:{self.port}"
+
+
+def parse_address(text: str) -> Address:
+    """``"host:port"`` (or ``"[v6]:port"``) to ``(host, port)``.
+
+    Raises :class:`AddressError` with a short reason; used by the CLI and
+    the explorer alike.
+    """
+    text = text.strip()
+    if not text:
+        raise AddressError("enter an address as host:port")
+    host, sep, port_text = text.rpartition(":")
+    host = host.strip("[] ")
+    if not sep or not host:
+        raise AddressError("missing ':port' (expected host:port)")
+    if not port_text.isdigit():
+        raise AddressError(f"port {port_text!r} is not a number")
+    port = int(port_text)
+    if not 1 <= port <= 65535:
+        raise AddressError(f"port {port} is out of range 1-65535")
+    if any(ch.isspace() for ch in host):
+        raise AddressError("host must not contain spaces")
+    return host, port

@@ -86,5 +86,9 @@ class NodeStopped(DHTError):
     code = PROTOCOL_STOPPED
 
 
+class AddressError(LocalError, ValueError):
+    """Text that is not a HOST:PORT address; the message says why."""
+
+
 class StorageError(LocalError):
     """The node's database could not be used (unreadable, corrupt, locked)."""

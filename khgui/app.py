@@ -39,7 +39,7 @@ def process_age() -> float:
 
 
 def _address(text: str) -> tuple[str, int]:
-    from .window.dialogs import parse_address
+    from dht import parse_address
 
     try:
         return parse_address(text)

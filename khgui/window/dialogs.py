@@ -1,7 +1,7 @@
 """Small dialogs of the main window: join a bootstrap address, resize the lab, about.
 
-:func:`parse_address` is the validation shared by the dialog and the
-command line: ``HOST:PORT`` with a port in 1-65535.
+Addresses are validated by :func:`dht.parse_address`, as on the command
+line: ``HOST:PORT`` with a port in 1-65535.
 """
 
 from __future__ import annotations
@@ -11,27 +11,10 @@ from PySide6.QtWidgets import (
     QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from dht import parse_address
+
 from .. import __version__
 from ..resources import icon
-
-
-def parse_address(text: str) -> tuple[str, int]:
-    """``"host:port"`` -> ``(host, port)``; raises ValueError with a short reason."""
-    text = text.strip()
-    if not text:
-        raise ValueError("enter an address as host:port")
-    host, sep, port_text = text.rpartition(":")
-    host = host.strip("[] ")
-    if not sep or not host:
-        raise ValueError("missing ':port' (expected host:port)")
-    if not port_text.isdigit():
-        raise ValueError(f"port {port_text!r} is not a number")
-    port = int(port_text)
-    if not 1 <= port <= 65535:
-        raise ValueError(f"port {port} is out of range 1-65535")
-    if any(ch.isspace() for ch in host):
-        raise ValueError("host must not contain spaces")
-    return host, port
 
 
 class JoinDialog(QDialog):

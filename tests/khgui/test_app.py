@@ -16,7 +16,8 @@ from khgui.app import ErrorReporter, parse_args
 from khgui.bridge import EventBridge
 from khgui.controller import NetworkController
 from khgui.resources import has_resources, icon, resource_dir, stylesheet
-from khgui.window.dialogs import JoinDialog, parse_address
+from dht import parse_address
+from khgui.window.dialogs import JoinDialog
 from khgui.window.main_window import MainWindowView
 
 PANELS = {"routing", "traffic", "values", "lookup", "stats"}
