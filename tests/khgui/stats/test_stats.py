@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
+from dht import MethodStats, StatsSnapshot
 from dht import events as ev
 from khgui.stats.model import MethodStatsModel
 from khgui.stats.panel import StatsPanel
 from khgui.stats.series import Ring, StatsHistory
 
 
-@dataclass
-class MS:
-    sent: int
-    answered: int
-    failed: int
-    received: int
-    errors: int
-    mean_rtt: float | None
-
-
-@dataclass
-class Snap:
-    bytes_in: int
-    bytes_out: int
-    contacts: int
-    buckets: int
-    network_size: int
+def Snap(bytes_in: int, bytes_out: int, contacts: int, buckets: int, network_size: int) -> StatsSnapshot:
+    """A statistics snapshot with the figures the panel plots (the rest zero)."""
+    return StatsSnapshot(methods={}, packets_in=0, packets_out=0, bytes_in=bytes_in, bytes_out=bytes_out,
+                         dropped=0, contacts=contacts, buckets=buckets, network_size=network_size,
+                         keys=0, values=0, uptime=0.0)
 
 
 def traffic(n: int, method: str = "ping") -> list[Any]:
@@ -67,7 +55,7 @@ def test_history_rates_and_histogram() -> None:
 
 def test_method_model_passes_modeltester(qtmodeltester: Any) -> None:
     model = MethodStatsModel()
-    model.set_methods({"ping": MS(5, 4, 1, 7, 0, 0.002), "find_node": MS(9, 9, 0, 3, 1, None)})
+    model.set_methods({"ping": MethodStats(5, 4, 1, 7, 0, 0.002), "find_node": MethodStats(9, 9, 0, 3, 1, None)})
     qtmodeltester.check(model)
     assert model.index(0, 0).data() == "find_node"
     assert model.index(1, 6).data() == "2.0 ms"
