@@ -14,7 +14,7 @@ import logging
 import signal
 import sys
 import tempfile
-from typing import Any, NoReturn, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 from .config import Config
 from .contact import Address, parse_address
@@ -59,14 +59,22 @@ def positive_float(text: str) -> float:
     return value
 
 
-def port_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= value < 65536:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 to 65535")
-    return value
+def int_in_range(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse type: an integer from ``lo`` to ``hi``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{value} is out of range {lo}-{hi}")
+        return value
+
+    return parse
+
+
+port_number = int_in_range(0, 65535)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,7 @@ from typing import Any
 LAUNCH = time.monotonic()
 log = logging.getLogger("khgui")
 DEFAULT_LAB = 32
+MAX_LAB = 1024
 
 
 def process_age() -> float:
@@ -38,43 +39,16 @@ def process_age() -> float:
         return time.monotonic() - LAUNCH
 
 
-def _address(text: str) -> tuple[str, int]:
-    from dht import parse_address
-
-    try:
-        return parse_address(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
-
-
-def _lab_size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 1024:
-        raise argparse.ArgumentTypeError(f"{value} is out of range 0-1024")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is out of range 0-65535")
-    return value
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line; bad arguments exit 2 with a one-line message."""
+    from dht.cli import address_argument, int_in_range, port_number
+
     p = argparse.ArgumentParser(prog="khgui", description="Khashmir Explorer: watch a Kademlia DHT at work.")
-    p.add_argument("--bootstrap", metavar="HOST:PORT", type=_address, action="append", default=[],
+    p.add_argument("--bootstrap", metavar="HOST:PORT", type=address_argument, action="append", default=[],
                    help="join this node (repeatable); no local lab unless --lab is given")
-    p.add_argument("--port", type=_port, default=0, help="UDP port of our node (default: any free port)")
+    p.add_argument("--port", type=port_number, default=0, help="UDP port of our node (default: any free port)")
     p.add_argument("--data-dir", metavar="DIR", default=None, help="directory of our node's database")
-    p.add_argument("--lab", metavar="N", type=_lab_size, default=None,
+    p.add_argument("--lab", metavar="N", type=int_in_range(0, MAX_LAB), default=None,
                    help=f"local lab size on 127.0.0.1 (default {DEFAULT_LAB} without --bootstrap; 0 for none)")
     p.add_argument("--krpc-timeout", metavar="SECONDS", type=float, default=None, help=argparse.SUPPRESS)
     p.add_argument("--screenshot", metavar="FILE", default=None,
