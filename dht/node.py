@@ -370,8 +370,7 @@ class Node(RemoteInterface):
                 else:
                     now = time.monotonic()
                     found = Contact(rid, contact.host, contact.port)
-                    self.report(self.table.insert(found, now, contacted=True))
-                    self.report(self.table.seen(rid, now, now - sent))
+                    self.report(self.table.insert(found, now, contacted=True, rtt=now - sent))
             elif isinstance(exc, errors.RpcTimeout) and self.running:
                 self.report(self.table.failed(contact.id))
             if outer.done():

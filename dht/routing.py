@@ -214,8 +214,14 @@ class RoutingTable:
 
     # --- changes ------------------------------------------------------
 
-    def insert(self, contact: Contact, now: float, contacted: bool = True) -> list[Report]:
-        """Offer a contact: add it, refresh it, split, or ask for a ping."""
+    def insert(
+        self, contact: Contact, now: float, contacted: bool = True, rtt: float | None = None
+    ) -> list[Report]:
+        """Offer a contact: add it, refresh it, split, or ask for a ping.
+
+        ``contacted``: it answered one of our requests (``rtt`` seconds after
+        we sent it); a known contact is then refreshed as by :meth:`seen`.
+        """
         if contact.id == self.own_id:
             return []
         key = int.from_bytes(contact.id, "big")
@@ -229,15 +235,10 @@ class RoutingTable:
                 if entry.contact.address != contact.address:
                     entry.contact = contact  # the node moved
                 if contacted:
-                    entry.last_seen = now
-                    entry.failures = 0
-                    entry.contacted = True
-                    bucket.entries.append(bucket.entries.pop(i))
-                    bucket.last_accessed = now
-                    reports.append(Refreshed(entry.contact))
+                    reports.extend(self.seen(contact.id, now, rtt))
                 return reports
             if len(bucket.entries) < self.k:
-                bucket.entries.append(Entry(contact, key, now, contacted=contacted))
+                bucket.entries.append(Entry(contact, key, now, rtt=rtt, contacted=contacted))
                 bucket.last_accessed = now
                 reports.append(Added(contact, bucket.lo, bucket.hi))
                 return reports
