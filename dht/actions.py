@@ -227,11 +227,10 @@ async def get_value(node: "Node", key: bytes) -> list[bytes]:
     retrieve = cfg.RETRIEVE_VALUES
     limit = abs(retrieve) if retrieve else None
     max_holders = cfg.STORE_REDUNDANCY if retrieve < 0 else None
-    asked: set[bytes] = set()
+    holders_asked = 0
     gets: set[asyncio.Future[dict[bytes, Any]]] = set()
     answered_with_values = 0
-    done_event = asyncio.Event()
-    wake = asyncio.Event()
+    wake = asyncio.Event()  # set by every answer to a get, as well as by the lookup
 
     def got_values(contact: Contact, fut: asyncio.Future[dict[bytes, Any]]) -> None:
         nonlocal answered_with_values
@@ -251,18 +250,18 @@ async def get_value(node: "Node", key: bytes) -> list[bytes]:
                 for v in values:
                     found.setdefault(v, None)
                 progress.outcome(contact, "values", f"{len(values)} value(s)")
-        done_event.set()
         wake.set()
 
     def on_answer(lookup: Lookup, contact: Contact, values: dict[bytes, Any]) -> None:
+        nonlocal holders_asked
         num = values.get(b"num")
         if not isinstance(num, int) or num <= 0 or contact.id == node.id:
             return
-        if max_holders is not None and len(asked) >= max_holders:
+        if max_holders is not None and holders_asked >= max_holders:
             return
         if limit is not None and len(found) >= limit:
             return
-        asked.add(contact.id)
+        holders_asked += 1
         want = 0 if limit is None else max(1, limit - len(found))
         fut = node.request(contact, "get_value", {b"id": node.id, b"key": key, b"num": want})
         progress.queried_one(contact)
@@ -281,8 +280,8 @@ async def get_value(node: "Node", key: bytes) -> list[bytes]:
         node, key, "find_value", progress, on_answer, enough, wake, waiting_for_values, window=1
     )
     while gets:
-        done_event.clear()
-        await done_event.wait()
+        wake.clear()
+        await wake.wait()
     result = list(found)
     if limit is not None:
         result = result[:limit]
