@@ -30,7 +30,9 @@ class UsageError(Exception):
     """A one-line problem with what the user asked; exit status 2."""
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments: one line on stderr (no usage dump) and exit status 2."""
+
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
@@ -78,8 +80,8 @@ port_number = int_in_range(0, 65535)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="dht", description="A Khashmir (apt-p2p) DHT node on asyncio.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = OneLineParser(prog="dht", description="A Khashmir (apt-p2p) DHT node on asyncio.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     node = sub.add_parser("node", help="run one node until SIGINT or SIGTERM")
     node.add_argument("--host", default="0.0.0.0")

@@ -41,9 +41,9 @@ def process_age() -> float:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line; bad arguments exit 2 with a one-line message."""
-    from dht.cli import address_argument, int_in_range, port_number
+    from dht.cli import OneLineParser, address_argument, int_in_range, port_number
 
-    p = argparse.ArgumentParser(prog="khgui", description="Khashmir Explorer: watch a Kademlia DHT at work.")
+    p = OneLineParser(prog="khgui", description="Khashmir Explorer: watch a Kademlia DHT at work.")
     p.add_argument("--bootstrap", metavar="HOST:PORT", type=address_argument, action="append", default=[],
                    help="join this node (repeatable); no local lab unless --lab is given")
     p.add_argument("--port", type=port_number, default=0, help="UDP port of our node (default: any free port)")
