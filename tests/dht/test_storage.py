@@ -24,10 +24,10 @@ KEY = hashlib.sha1(b"stored key").digest()
 def test_store_values_refresh_count_and_expire(tmp_path: Path) -> None:
     store = Store(tmp_path / "db.sqlite")
     assert store.values(KEY) == [] and store.totals() == (0, 0)
-    assert store.store_value(KEY, b"a", 100.0) is False
-    assert store.store_value(KEY, b"b", 200.0) is False
-    assert store.store_value(b"k" * 20, b"a", 300.0) is False
-    assert store.store_value(KEY, b"a", 400.0) is True  # a refresh, not a new value
+    assert store.store_value(KEY, b"a", 100.0).refreshed is False
+    assert store.store_value(KEY, b"b", 200.0).refreshed is False
+    assert store.store_value(b"k" * 20, b"a", 300.0).refreshed is False
+    assert store.store_value(KEY, b"a", 400.0).refreshed is True  # a refresh, not a new value
     assert sorted(store.values(KEY)) == [b"a", b"b"]
     assert store.count_values(KEY) == 2 and store.value_count == 3
     assert store.totals() == (2, 3)
@@ -86,7 +86,7 @@ def test_acknowledged_store_is_in_the_database_file(tmp_path: Path) -> None:
             for node in (a, b):
                 conn = sqlite3.connect(node.db_path)
                 try:
-                    rows = conn.execute("SELECT key, value FROM kv").fetchall()
+                    rows = conn.execute("SELECT key, value FROM stored").fetchall()
                 finally:
                     conn.close()
                 assert [(bytes(k), bytes(v)) for k, v in rows] == [(KEY, b"durable")]
