@@ -90,7 +90,10 @@ class Contact:
         return f"{self.id.hex()[:8]}@{self.host}:{self.port}"
 
 
-def _check_host(host: str) -> None:
+def check_host(host: str) -> None:
+    """Raise :class:`AddressError` unless ``host`` is an IPv4 address or a host name."""
+    if not host:
+        raise AddressError("missing host")
     if host.startswith("[") or ":" in host:
         raise AddressError(IPV6_REFUSED)
     if any(ch.isspace() for ch in host):
@@ -125,7 +128,7 @@ def parse_address(text: str) -> Address:
     port = int(port_text)
     if not 1 <= port <= 65535:
         raise AddressError(f"port {port} is out of range 1-65535")
-    _check_host(host)
+    check_host(host)
     return host, port
 
 
@@ -177,5 +180,5 @@ async def resolve_address(address: Address | str, timeout: float = RESOLVE_TIMEO
         if not isinstance(port, int) or not 1 <= port <= 65535:
             raise AddressError(f"port {port!r} is out of range 1-65535")
         if not is_ipv4(host):
-            _check_host(host)
+            check_host(host)
     return await resolve_host(host, timeout), port
