@@ -101,7 +101,10 @@ class StorageFault(StorageError):
 
     Nothing acknowledged is lost: the failed write is rolled back and every
     value stored before stays; a store it hits is answered with error 201.
+    ``why`` is the cause alone ("disk full (DIR)").
     """
+
+    why: str = ""
 
 
 class StoreRefused(DHTError):

@@ -205,7 +205,9 @@ class Node(RemoteInterface):
         try:
             self.checkpoint(maintenance=False)
         except StorageError as exc:
-            text = f"on stop, {exc}; the values stored before are kept"
+            why = getattr(exc, "why", "") or str(exc)
+            saved = f"the node's id and routing table ({len(self.table)} contacts)"
+            text = f"on stop, could not save {saved}: {why}; the values stored before are kept"
             log.warning("%s", text)
             self._warn(text)
         for task in list(self._tasks):

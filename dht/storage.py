@@ -173,6 +173,25 @@ def not_writable(directory: str) -> str:
     return f"permission denied: {directory} is not writable"
 
 
+def _no_space(directory: str) -> bool:
+    """Whether the file system of ``directory`` has (almost) no room left for us."""
+    if not directory:
+        return False
+    try:
+        st = os.statvfs(directory)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024
+
+
+def _cannot_create(exc: OSError, directory: str) -> str:
+    if exc.errno == errno.EROFS:
+        return f"read-only file system: cannot create data directory {directory}"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied: cannot create data directory {directory}"
+    return f"cannot create data directory {directory}: {exc.strerror or exc}"
+
+
 def _os_problem(exc: OSError, directory: str) -> str:
     if exc.errno == errno.EROFS:
         return f"read-only file system: {directory} is not writable"
@@ -215,7 +234,7 @@ class DataDirLock:
         try:
             os.makedirs(where, exist_ok=True)
         except OSError as exc:
-            raise StorageError(f"cannot create data directory: {_os_problem(exc, where)}") from None
+            raise StorageError(_cannot_create(exc, where)) from None
         if not os.access(where, os.W_OK):
             raise StorageError(not_writable(where))
         lock = filelock.FileLock(str(self.directory / self.LOCK_NAME), thread_local=False)
@@ -264,6 +283,8 @@ class Store:
         #: called with a one-line text when a fault is logged (at most once a FAULT_LOG_INTERVAL)
         self.on_fault: Callable[[str], None] | None = None
         self.faults = 0
+        #: the clock of the fault log's once-a-minute limit
+        self.clock: Callable[[], float] = time.monotonic
         #: False while the caller reports faults itself (a node stopping says it in one line)
         self.log_faults = True
         self._fault_logged = -FAULT_LOG_INTERVAL
@@ -358,7 +379,7 @@ class Store:
             try:
                 os.makedirs(parent, exist_ok=True)
             except OSError as exc:
-                raise StorageError(f"cannot create data directory: {_os_problem(exc, parent)}") from None
+                raise StorageError(_cannot_create(exc, parent)) from None
             if not os.access(parent, os.W_OK):
                 raise StorageError(not_writable(parent))
             if os.path.exists(self.path) and not os.access(self.path, os.R_OK | os.W_OK):
@@ -438,25 +459,26 @@ class Store:
 
     # --- faults ------------------------------------------------------
 
-    def describe(self, exc: sqlite3.Error, doing: str) -> str:
-        """One line naming what failed and why."""
+    def cause(self, exc: sqlite3.Error) -> str:
+        """Why SQLite failed, named for a person: disk full, read-only, permission denied, I/O."""
         name = getattr(exc, "sqlite_errorname", "") or ""
         where = self.directory or self.path
-        if name.startswith("SQLITE_FULL") or "disk is full" in str(exc):
-            why = f"disk full ({where})"
-        elif name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")) or "readonly" in str(exc):
-            why = not_writable(where)
-        elif name.startswith("SQLITE_IOERR"):
-            why = f"disk I/O error in {where}"
-        else:
-            why = f"{exc} ({where})"
-        return f"cannot {doing}: {why}"
+        if name.startswith("SQLITE_FULL") or "disk is full" in str(exc) or _no_space(where):
+            return f"disk full ({where})"
+        if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")) or "readonly" in str(exc):
+            return not_writable(where)
+        if where and not os.access(where, os.W_OK):
+            return not_writable(where)
+        if name.startswith("SQLITE_IOERR"):
+            return f"disk I/O error in {where}"
+        return f"{exc} ({where})"
 
     def _fault(self, exc: sqlite3.Error, doing: str) -> StorageFault:
         """Count and (at most once a FAULT_LOG_INTERVAL) log a fault; the error to raise."""
-        text = self.describe(exc, doing)
+        why = self.cause(exc)
+        text = f"cannot {doing}: {why}"
         self.faults += 1
-        now = time.monotonic()
+        now = self.clock()
         if not self.log_faults:
             pass
         elif now - self._fault_logged >= FAULT_LOG_INTERVAL:
@@ -468,7 +490,9 @@ class Store:
                 self.on_fault(text)
         else:
             self._faults_unlogged += 1
-        return StorageFault(text)
+        fault = StorageFault(text)
+        fault.why = why
+        return fault
 
     @contextlib.contextmanager
     def _write(self, doing: str) -> Iterator[sqlite3.Connection]:
