@@ -19,14 +19,18 @@ take 607 MB).  The value rows sit in 8 KB pages and the WAL is kept short.
 Fairness (see :class:`StoreLimits`): one IP holds at most ``max_per_ip``
 values.  A store that finds its key or the whole store full makes room by
 evicting the oldest value of the heaviest holder (the IP with the most
-values there) when that holder has more values than the newcomer; otherwise
-the newcomer is refused.  So a flood from one or many IPs only ever takes
-room from the floods themselves: an honest publisher's values go only when
-it holds more than anybody storing now, and a newcomer always gets room.
-Eviction rather than refusing the heaviest holder's next store: refusing
-frees nothing, so a full store would stay full and shut newcomers out.  The
-oldest of the heaviest holder's values goes first, as it is the next its
-publisher must republish anyway.
+values there) when that holder has at least two more values there than the
+storing IP; otherwise the store is refused.  So a flood, from one IP or
+many, only ever gives up its own room: a publisher loses a value only while
+it holds more than everybody else and two more than the one storing, so an
+apt-p2p peer (one value per key) never loses its value under a key, and a
+newcomer is refused only by a key or store whose every holder has at most
+one value there.  The margin of two makes shares settle (the victim still
+holds at least as many as the newcomer) instead of trading one value back
+and forth.  Eviction rather than refusing the heaviest holder's next store:
+refusing frees nothing, so a full store would stay full and shut newcomers
+out.  The oldest of the heaviest holder's values goes first, as it is the
+next its publisher must republish anyway.
 
 Faults: a write the disk refuses (full, read-only, I/O error) is rolled back
 and raises :class:`StorageFault` naming the cause ("disk full", "permission
@@ -597,10 +601,10 @@ class Store:
     def _victim_in_key(
         self, conn: sqlite3.Connection, key: bytes, publisher: str
     ) -> tuple[bytes, bytes, str, int] | None:
-        """The oldest value under ``key`` of its heaviest holder, if heavier there than ``publisher``."""
+        """The oldest value under ``key`` of its heaviest holder, if it holds two more there than ``publisher``."""
         counts = dict(conn.execute("SELECT publisher, COUNT(*) FROM stored WHERE key = ? GROUP BY publisher", (key,)))
         heaviest = max(counts, key=lambda p: counts[p])
-        if counts[heaviest] <= counts.get(publisher, 0):
+        if counts[heaviest] < counts.get(publisher, 0) + 2:
             return None
         row = conn.execute(
             "SELECT id, value FROM stored WHERE key = ? AND publisher = ? ORDER BY last_stored LIMIT 1",
@@ -611,9 +615,9 @@ class Store:
     def _victim(
         self, conn: sqlite3.Connection, publisher: str, mine: int, evicted: list[tuple[bytes, bytes, str, int]]
     ) -> tuple[bytes, bytes, str, int] | None:
-        """The oldest value of the heaviest holder of all, if heavier than ``publisher``."""
+        """The oldest value of the heaviest holder of all, if it holds two more than ``publisher``."""
         heaviest = self._publishers.heaviest()
-        if heaviest is None or self._publishers.max <= mine:
+        if heaviest is None or self._publishers.max < mine + 2:
             return None
         taken = {rowid for *_rest, rowid in evicted}
         for rowid, key, value in conn.execute(
