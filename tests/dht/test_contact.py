@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 import socket
 
 import pytest
@@ -146,3 +147,40 @@ def test_a_name_that_does_not_resolve_is_one_line(
 
     run(scenario())
     assert asked == [("nowhere.example", socket.AF_INET)]
+
+
+# --- addresses a peer sends -------------------------------------------------------
+
+def test_a_lookup_survives_any_address_a_peer_hands_out(tmp_path: Path) -> None:
+    """Compact infos for 0.0.0.0, broadcast, multicast and port 0: a lookup asks them (they
+    fail: the socket refuses or nobody answers) and ends normally, as do our own answers."""
+    import bencodepy
+    from dhtutil import FAST, query, raw_client, running_node
+
+    odd = [bytes([0xA0 + i]) * 20 + bytes(ip) + port.to_bytes(2, "big") for i, (ip, port) in enumerate([
+        ((0, 0, 0, 0), 0), ((255, 255, 255, 255), 6881), ((224, 0, 0, 1), 1), ((127, 0, 0, 1), 0),
+        ((0, 0, 0, 0), 6881),
+    ])]
+
+    async def scenario() -> None:
+        async with running_node(tmp_path, FAST) as node, raw_client() as peer:
+            peer_id = b"P" * 20
+            node.insert_node(Contact(peer_id, *peer.address))
+            lookup = asyncio.ensure_future(node.find_node(b"T" * 20))
+            while not lookup.done():
+                try:
+                    data, addr = await peer.recv(0.1)
+                except asyncio.TimeoutError:
+                    continue
+                msg = bencodepy.decode(data)
+                if msg.get(b"y") == b"q":
+                    reply = {b"t": msg[b"t"], b"y": b"r", b"r": {b"id": peer_id, b"nodes": odd, b"token": b"tk"}}
+                    peer.send(bencodepy.encode(reply), addr)
+            found = lookup.result()  # raises nothing
+            assert peer_id in {c.id for c in found}
+            # Our own answers pack every contact we hold.
+            reply = await peer.ask_decoded(query("find_node", {b"id": b"Q" * 20, b"target": b"T" * 20}), node.address)
+            assert reply[b"y"] == b"r"
+            assert all(Contact.from_compact(n).compact() == n for n in reply[b"r"][b"nodes"])
+
+    run(scenario(), timeout=60)
