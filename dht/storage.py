@@ -139,14 +139,15 @@ class Tally:
         return self.counts.get(name, 0)
 
     def add(self, name: str, n: int = 1) -> None:
-        for _ in range(n):
-            self._move(name, self.counts.get(name, 0), +1)
+        if n > 0:
+            self._move(name, self.counts.get(name, 0), n)
 
     def remove(self, name: str) -> None:
         if self.counts.get(name, 0) > 0:
             self._move(name, self.counts[name], -1)
 
     def _move(self, name: str, old: int, step: int) -> None:
+        """From ``old`` to ``old + step``; the max only ever falls by one (step -1)."""
         new = old + step
         if old:
             names = self._by_count[old]

@@ -258,3 +258,22 @@ def test_a_1kb_value_takes_at_most_about_1_5_kb_on_disk(tmp_path: Path) -> None:
     store.close()
     on_disk = sum(p.stat().st_size for p in tmp_path.iterdir() if p.name.startswith("khashmir.db"))
     assert on_disk / n <= 1536, on_disk / n
+
+
+def test_tally_keeps_the_heaviest_at_hand() -> None:
+    from dht.storage import Tally
+
+    t = Tally()
+    t.add("a", 3)
+    t.add("b")
+    t.add("b")
+    assert (t.max, t.heaviest()) == (3, "a")
+    t.remove("a")
+    t.remove("a")
+    assert t.max == 2 and t.heaviest() == "b" and t.get("a") == 1
+    t.remove("b")
+    t.remove("b")
+    t.remove("b")  # below zero: ignored
+    assert (t.max, t.heaviest(), t.counts) == (1, "a", {"a": 1})
+    t.remove("a")
+    assert (t.max, t.heaviest(), t.counts) == (0, None, {})
