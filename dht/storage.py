@@ -347,6 +347,8 @@ class Store:
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
+            conn.execute(f"PRAGMA journal_size_limit={JOURNAL_LIMIT}")
             conn.execute("SELECT 1 FROM self LIMIT 1")
         except sqlite3.Error:
             if self.directory and not os.access(self.directory, os.W_OK):
@@ -408,16 +410,12 @@ class Store:
             conn.executescript(SCHEMA)
             self._migrate(conn)
         except sqlite3.OperationalError as exc:
+            # Not a damaged file (those raise DatabaseError and are moved
+            # aside): locked, full, read-only, I/O -- say which, move nothing.
             conn.close()
-            text = str(exc)
-            if "locked" in text:
+            if "locked" in str(exc):
                 raise StorageError(f"database {self.path} is in use by another node") from None
-            name = getattr(exc, "sqlite_errorname", "")
-            if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")):
-                raise StorageError(not_writable(self.directory or self.path)) from None
-            if name.startswith("SQLITE_FULL"):
-                raise StorageError(f"disk full: cannot open database {self.path}") from None
-            raise sqlite3.DatabaseError(text) from None
+            raise StorageError(f"cannot open database {self.path}: {self.cause(exc)}") from None
         except sqlite3.DatabaseError:
             conn.close()
             raise

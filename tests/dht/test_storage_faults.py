@@ -274,3 +274,27 @@ def test_faults_are_reported_again_a_minute_later() -> None:
             assert store.values(KEY) == [b"fine"]
         finally:
             store.close()
+
+
+def test_a_node_started_on_a_full_disk_says_so_and_moves_nothing_aside() -> None:
+    with tmpfs("2m") as disk:
+        data_dir = disk / "node"
+
+        async def scenario() -> None:
+            async with running_node(data_dir) as node:
+                await node.store_value(KEY, b"kept")
+            fill(disk)
+            node = Node(FAST, host=HOST, data_dir=data_dir)
+            with pytest.raises(StorageError) as info:
+                await node.start()  # SQLite needs room for its WAL and shared memory
+            assert str(info.value) == f"cannot open database {data_dir / 'khashmir.db'}: disk full ({data_dir})"
+            assert not node.running
+
+        run(scenario())
+        assert not [p for p in (disk / "node").iterdir() if ".corrupt-" in p.name]
+        (disk / "filler").unlink()
+        store = Store(data_dir / "khashmir.db")
+        try:
+            assert store.values(KEY) == [b"kept"]
+        finally:
+            store.close()
