@@ -35,7 +35,8 @@ from .events import (
 from .khash import new_id, new_id_in_range
 from .routing import RoutingTable
 from .stats import Stats, StatsSnapshot
-from .storage import DataDirLock, Store, StoredValueInfo, StoreLimits
+from .datadir import DataDirLock
+from .storage import Store, StoredValueInfo, StoreLimits
 from .tokens import TokenSecrets
 from .remote import RemoteInterface
 from .transport import KrpcTransport

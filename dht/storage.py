@@ -1,9 +1,7 @@
-"""Persistent state of a node in SQLite: own id, contacts, values; the data directory's lock.
+"""Persistent state of a node in SQLite: own id, contacts, values.
 
 One database file per node, in a data directory that one node at a time may
-use: :class:`DataDirLock` holds a lock on it (``filelock``) for as long as
-the node runs, and writes the holder's pid beside it so that a second node
-can say who holds it.
+use (see :mod:`dht.datadir`).
 
 Values are kept per (key, value) with the time of their last store and the
 IP address of their publisher (the first to store them; ``""`` for this node
@@ -54,7 +52,6 @@ first schema (table ``kv``) is migrated in place, keeping its values.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import logging
 import os
@@ -64,9 +61,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
-import filelock
-
 from .contact import Contact, is_ipv4
+from .datadir import cannot_create, no_space, not_writable
 from .errors import StorageError, StorageFault, StoreRefused
 
 log = logging.getLogger(__name__)
@@ -166,109 +162,6 @@ class Tally:
     def heaviest(self) -> str | None:
         names = self._by_count.get(self.max)
         return next(iter(names)) if names else None
-
-
-def not_writable(directory: str) -> str:
-    """Why ``directory`` cannot be written, named: a read-only file system or permissions."""
-    try:
-        if os.statvfs(directory).f_flag & os.ST_RDONLY:
-            return f"read-only file system: {directory} is not writable"
-    except OSError:
-        pass
-    return f"permission denied: {directory} is not writable"
-
-
-def _no_space(directory: str) -> bool:
-    """Whether the file system of ``directory`` has (almost) no room left for us."""
-    if not directory:
-        return False
-    try:
-        st = os.statvfs(directory)
-    except OSError:
-        return False
-    return st.f_bavail * st.f_frsize < 64 * 1024
-
-
-def _cannot_create(exc: OSError, directory: str) -> str:
-    if exc.errno == errno.EROFS:
-        return f"read-only file system: cannot create data directory {directory}"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return f"permission denied: cannot create data directory {directory}"
-    return f"cannot create data directory {directory}: {exc.strerror or exc}"
-
-
-def _os_problem(exc: OSError, directory: str) -> str:
-    if exc.errno == errno.EROFS:
-        return f"read-only file system: {directory} is not writable"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return f"permission denied: {directory} is not writable"
-    if exc.errno == errno.ENOSPC:
-        return f"disk full: no space left in {directory}"
-    return f"{directory}: {exc.strerror or exc}"
-
-
-class DataDirLock:
-    """The lock a node holds on its data directory while it runs.
-
-    ``khashmir.lock`` is locked with ``filelock`` (flock on Unix: released by
-    the system when the process dies, so a killed node leaves no stale
-    lock); ``khashmir.pid`` beside it names the holder.
-    """
-
-    LOCK_NAME = "khashmir.lock"
-    PID_NAME = "khashmir.pid"
-
-    def __init__(self, directory: str | Path) -> None:
-        self.directory = Path(directory)
-        self._lock: filelock.BaseFileLock | None = None
-
-    @property
-    def held(self) -> bool:
-        return self._lock is not None
-
-    def holder_pid(self) -> int | None:
-        try:
-            text = (self.directory / self.PID_NAME).read_text(encoding="ascii").strip()
-        except (OSError, UnicodeError):
-            return None
-        return int(text) if text.isdigit() else None
-
-    def acquire(self) -> None:
-        """Lock the directory (creating it) or raise :class:`StorageError` saying why not."""
-        where = str(self.directory)
-        try:
-            os.makedirs(where, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(_cannot_create(exc, where)) from None
-        if not os.access(where, os.W_OK):
-            raise StorageError(not_writable(where))
-        lock = filelock.FileLock(str(self.directory / self.LOCK_NAME), thread_local=False)
-        try:
-            lock.acquire(timeout=0)
-        except filelock.Timeout:
-            pid = self.holder_pid()
-            holder = f" (pid {pid})" if pid is not None and pid != os.getpid() else ""
-            if pid == os.getpid():
-                holder = " (in this process)"
-            raise StorageError(f"data directory {where} is in use by another node{holder}") from None
-        except OSError as exc:
-            raise StorageError(_os_problem(exc, where)) from None
-        self._lock = lock
-        try:
-            (self.directory / self.PID_NAME).write_text(f"{os.getpid()}\n", encoding="ascii")
-        except OSError:
-            pass  # the lock holds without it; a second node just cannot name us
-
-    def release(self) -> None:
-        lock, self._lock = self._lock, None
-        if lock is None:
-            return
-        if self.holder_pid() == os.getpid():
-            try:
-                (self.directory / self.PID_NAME).unlink()
-            except OSError:
-                pass
-        lock.release()
 
 
 class Store:
@@ -386,7 +279,7 @@ class Store:
             try:
                 os.makedirs(parent, exist_ok=True)
             except OSError as exc:
-                raise StorageError(_cannot_create(exc, parent)) from None
+                raise StorageError(cannot_create(exc, parent)) from None
             if not os.access(parent, os.W_OK):
                 raise StorageError(not_writable(parent))
             if os.path.exists(self.path) and not os.access(self.path, os.R_OK | os.W_OK):
@@ -466,7 +359,7 @@ class Store:
         """Why SQLite failed, named for a person: disk full, read-only, permission denied, I/O."""
         name = getattr(exc, "sqlite_errorname", "") or ""
         where = self.directory or self.path
-        if name.startswith("SQLITE_FULL") or "disk is full" in str(exc) or _no_space(where):
+        if name.startswith("SQLITE_FULL") or "disk is full" in str(exc) or no_space(where):
             return f"disk full ({where})"
         if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")) or "readonly" in str(exc):
             return not_writable(where)
