@@ -8,7 +8,7 @@ This package never imports Qt.
 
 from .actions import StoreResult
 from .config import Config
-from .contact import Contact, parse_address
+from .contact import Contact, parse_address, resolve_address
 from .khash import key_from_text
 from .lab import Lab
 from .node import BucketInfo, ContactInfo, Node
@@ -18,4 +18,5 @@ from .storage import StoredValueInfo
 __all__ = [
     "BucketInfo", "Config", "Contact", "ContactInfo", "Lab", "MethodStats", "Node",
     "StatsSnapshot", "StoreResult", "StoredValueInfo", "key_from_text", "parse_address",
+    "resolve_address",
 ]

@@ -17,7 +17,7 @@ import tempfile
 from typing import Any, Callable, NoReturn, Sequence
 
 from .config import Config
-from .contact import Address, parse_address
+from .contact import Address, check_host, parse_address, resolve_address
 from .errors import AddressError, DHTError, LocalError
 from .khash import key_from_text
 from .lab import Lab
@@ -38,10 +38,32 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def address_argument(text: str) -> Address:
+    """HOST:PORT, checked at once (IPv6, a missing host or port: one line);
+    a host name is resolved later, by :func:`resolve_all`, in the event loop."""
     try:
         return parse_address(text)
     except AddressError as exc:
         raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+
+
+def host_argument(text: str) -> str:
+    """An address to listen on: an IPv4 address or a host name (resolved at start)."""
+    try:
+        check_host(text.strip())
+    except AddressError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+    return text.strip()
+
+
+async def resolve_all(what: str, addresses: Sequence[Address]) -> list[Address]:
+    """Each address with its host name resolved to IPv4 (replies come from that address)."""
+    resolved = []
+    for host, port in addresses:
+        try:
+            resolved.append(await resolve_address((host, port)))
+        except AddressError as exc:
+            raise UsageError(f"{what} {host}:{port}: {exc}") from None
+    return resolved
 
 
 def parse_key(text: str) -> bytes:
@@ -84,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     node = sub.add_parser("node", help="run one node until SIGINT or SIGTERM")
-    node.add_argument("--host", default="0.0.0.0")
+    node.add_argument("--host", type=host_argument, default="0.0.0.0")
     node.add_argument("--port", type=port_number, default=0)
     node.add_argument("--data-dir", help="where the node keeps its database")
     node.add_argument("--bootstrap", type=address_argument, nargs="*", default=[], metavar="HOST:PORT")
@@ -127,6 +149,7 @@ def _catch_signals() -> asyncio.Event:
 
 
 async def run_node(args: argparse.Namespace) -> int:
+    bootstrap = await resolve_all("--bootstrap", args.bootstrap)
     node = Node(host=args.host, port=args.port, data_dir=args.data_dir)
     await node.start()
     stop = _catch_signals()
@@ -134,9 +157,9 @@ async def run_node(args: argparse.Namespace) -> int:
         for warning in node.warnings:
             print(f"dht: {warning}", file=sys.stderr)
         print(f"node {node.id.hex()} listening on {node.address[0]}:{node.address[1]}", flush=True)
-        if args.bootstrap:
+        if bootstrap:
             try:
-                await node.bootstrap(args.bootstrap)
+                await node.bootstrap(bootstrap)
             except LocalError as exc:
                 raise UsageError(str(exc)) from None
         await stop.wait()
@@ -169,12 +192,16 @@ def _show(value: bytes) -> str:
 
 
 async def run_one_shot(args: argparse.Namespace) -> int:
+    if args.command == "ping":
+        (address,) = await resolve_all("ping", [args.address])
+    else:
+        (address,) = await resolve_all("--bootstrap", [args.bootstrap])
     with tempfile.TemporaryDirectory(prefix="dht-") as tmp:
         node = Node(Config(KRPC_TIMEOUT=args.timeout), data_dir=tmp)
         await node.start()
         try:
             if args.command == "ping":
-                host, port = args.address
+                host, port = address
                 try:
                     their_id = await node.ping(host, port)
                 except DHTError as exc:
@@ -182,7 +209,7 @@ async def run_one_shot(args: argparse.Namespace) -> int:
                 print(f"{their_id.hex()} {host}:{port}")
                 return 0
             try:
-                await node.bootstrap([args.bootstrap])
+                await node.bootstrap([address])
             except LocalError as exc:
                 raise UsageError(str(exc)) from None
             if args.command == "find-node":

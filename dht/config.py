@@ -89,3 +89,9 @@ class Config:
             if name not in names:
                 raise ConfigError(f"unknown setting {name}")
         return dataclasses.replace(self, **changes)
+
+    # --- storage ---
+    MAX_VALUES_PER_IP: int = 1000
+    """Most values kept from one publisher IP (1 % of MAX_VALUES).  When a key
+    or the whole store is full, the oldest value of the IP holding the most
+    there makes room for a store from an IP holding fewer; see dht/storage.py."""

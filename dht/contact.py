@@ -1,29 +1,74 @@
-"""Contacts: a node's id with its UDP address, and their compact form.
+"""Contacts: a node's id with its UDP address, and addresses as people type them.
 
 Compact node info (as on the wire): 26 bytes, the id, the IPv4 address as
-4 bytes and the port as 2 bytes big-endian.
+4 bytes and the port as 2 bytes big-endian.  The Khashmir wire carries IPv4
+only, so a :class:`Contact` holds an IPv4 address in dotted-quad form, checked
+when it is made: every contact can be packed, and nothing a peer sends (or a
+user types) can make :meth:`Contact.compact` fail later, in a handler or a
+lookup.
+
+Addresses typed by a user go through two steps.  :func:`parse_address` is
+synchronous and checks the text (``host:port``; IPv6 and a missing host are
+refused at once, with one line saying what is wrong).  :func:`resolve_address`
+then turns a host name into an IPv4 address through the event loop's
+``getaddrinfo`` (run in its executor, so the loop never blocks).  Replies come
+from the resolved address, which is why requests must be sent to it and not
+to the name (``localhost`` answers as ``127.0.0.1``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import struct
 import sys
 from dataclasses import dataclass
 
-from .errors import AddressError, RemoteProtocolError
+from .errors import AddressError, LocalError, RemoteProtocolError
 
 COMPACT_SIZE = 26
 Address = tuple[str, int]
 
+#: How long a host name may take to resolve before :func:`resolve_address` gives up.
+RESOLVE_TIMEOUT = 10.0
+
+IPV6_REFUSED = "IPv6 addresses are not supported: the Khashmir wire carries IPv4 only"
+
+
+def is_ipv4(host: object) -> bool:
+    """Whether ``host`` is an IPv4 address in strict dotted-quad form."""
+    if not isinstance(host, str):
+        return False
+    try:
+        socket.inet_pton(socket.AF_INET, host)
+    except (OSError, ValueError):  # ValueError: an embedded NUL
+        return False
+    return True
+
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """A node as we know it on the network."""
+    """A node as we know it on the network: a 20-byte id, an IPv4 address, a port.
+
+    Construction checks all three (raising :class:`AddressError` for the
+    address, :class:`LocalError` for the id), so :meth:`compact` never fails.
+    """
 
     id: bytes
     host: str
     port: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, bytes) or len(self.id) != 20:
+            raise LocalError(f"a contact's id must be 20 bytes, not {self.id!r:.60}")
+        if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
+            raise AddressError(f"port {self.port!r} is out of range 0-65535")
+        if not is_ipv4(self.host):
+            if isinstance(self.host, str) and ":" in self.host:
+                raise AddressError(f"{self.host}: {IPV6_REFUSED}")
+            raise AddressError(
+                f"{self.host!r:.80} is not an IPv4 address (resolve host names with dht.resolve_address)"
+            )
 
     @property
     def address(self) -> Address:
@@ -45,24 +90,95 @@ class Contact:
         return f"{self.id.hex()[:8]}@{self.host}:{self.port}"
 
 
-def parse_address(text: str) -> Address:
-    """``"host:port"`` (or ``"[v6]:port"``) to ``(host, port)``.
+def check_host(host: str) -> None:
+    """Raise :class:`AddressError` unless ``host`` is an IPv4 address or a host name."""
+    if not host:
+        raise AddressError("missing host")
+    if host.startswith("[") or ":" in host:
+        raise AddressError(IPV6_REFUSED)
+    if any(ch.isspace() for ch in host):
+        raise AddressError("host must not contain spaces")
+    if len(host) > 253 or not all(ch.isalnum() or ch in "-._" for ch in host) or not host.isascii():
+        raise AddressError(f"{host!r:.80} is not a host name or an IPv4 address")
+    labels = host.rstrip(".").split(".")
+    if all(label.isdigit() for label in labels) and not is_ipv4(host):
+        raise AddressError(f"{host} is not a valid IPv4 address (expected four numbers 0-255)")
 
-    Raises :class:`AddressError` with a short reason; used by the CLI and
-    the explorer alike.
+
+def parse_address(text: str) -> Address:
+    """``"host:port"`` to ``(host, port)``; the host may be a name (see :func:`resolve_address`).
+
+    Raises :class:`AddressError` with one line saying what is wrong: IPv6
+    (``[::1]:4000``, ``::1``) and a missing host (``:4000``) are refused at
+    once.  Used by the CLI and the explorer alike.
     """
     text = text.strip()
     if not text:
         raise AddressError("enter an address as host:port")
+    if text.startswith("[") or text.count(":") > 1:
+        raise AddressError(IPV6_REFUSED)
     host, sep, port_text = text.rpartition(":")
-    host = host.strip("[] ")
-    if not sep or not host:
-        raise AddressError("missing ':port' (expected host:port)")
-    if not port_text.isdigit():
-        raise AddressError(f"port {port_text!r} is not a number")
+    if not sep:
+        raise AddressError(f"missing ':port' after {text!r:.80} (expected host:port)")
+    host = host.strip()
+    if not host:
+        raise AddressError(f"missing host before ':{port_text:.20}' (expected host:port)")
+    if not port_text.isdigit() or not port_text.isascii():
+        raise AddressError(f"port {port_text!r:.20} is not a number")
     port = int(port_text)
     if not 1 <= port <= 65535:
         raise AddressError(f"port {port} is out of range 1-65535")
-    if any(ch.isspace() for ch in host):
-        raise AddressError("host must not contain spaces")
+    check_host(host)
     return host, port
+
+
+async def resolve_host(host: str, timeout: float = RESOLVE_TIMEOUT) -> str:
+    """An IPv4 address for ``host`` (returned as is when it already is one).
+
+    Resolution runs through ``loop.getaddrinfo``, never blocking the loop.
+    Raises :class:`AddressError` when the name is unknown, has no IPv4
+    address, or takes longer than ``timeout`` seconds.
+    """
+    if is_ipv4(host):
+        return host
+    if not host or host.startswith("[") or ":" in host:
+        raise AddressError(IPV6_REFUSED if host else "missing host (expected host:port)")
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(host, None, family=socket.AF_INET, type=socket.SOCK_DGRAM), timeout
+        )
+    except asyncio.TimeoutError:
+        raise AddressError(f"cannot resolve {host}: no answer within {timeout:g} s") from None
+    except socket.gaierror as exc:
+        if exc.errno in _NO_IPV4:
+            raise AddressError(f"{host} has no IPv4 address (the Khashmir wire carries IPv4 only)") from None
+        raise AddressError(f"cannot resolve {host}: {exc.strerror or exc}") from None
+    except (OSError, UnicodeError) as exc:
+        raise AddressError(f"cannot resolve {host}: {exc}") from None
+    for _family, _type, _proto, _name, sockaddr in infos:
+        if sockaddr and is_ipv4(sockaddr[0]):
+            return str(sockaddr[0])
+    raise AddressError(f"{host} has no IPv4 address (the Khashmir wire carries IPv4 only)")
+
+
+_NO_IPV4 = {
+    getattr(socket, name) for name in ("EAI_ADDRFAMILY", "EAI_NODATA", "EAI_FAMILY") if hasattr(socket, name)
+}
+
+
+async def resolve_address(address: Address | str, timeout: float = RESOLVE_TIMEOUT) -> Address:
+    """``"host:port"`` or ``(host, port)`` to ``(IPv4 address, port)``.
+
+    Text is checked by :func:`parse_address` first; a host name is resolved
+    by :func:`resolve_host`.  Raises :class:`AddressError` saying why not.
+    """
+    if isinstance(address, str):
+        host, port = parse_address(address)
+    else:
+        host, port = address
+        if not isinstance(port, int) or not 1 <= port <= 65535:
+            raise AddressError(f"port {port!r} is out of range 1-65535")
+        if not is_ipv4(host):
+            check_host(host)
+    return await resolve_host(host, timeout), port

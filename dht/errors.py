@@ -7,7 +7,9 @@ Three families, kept apart on purpose:
 * :class:`RemoteProtocolError` is a peer's bad bytes: the datagram is dropped
   and counted, never allowed to raise out of the receive path.
 * :class:`LocalError` is misuse of our own API (bad key text, node not
-  started, an invalid setting).  :class:`RpcTimeout` and :class:`NodeStopped`
+  started, an invalid setting) or a local resource we cannot use
+  (:class:`StorageError`: a database not writable, a data directory held by
+  another node, a full disk).  :class:`RpcTimeout` and :class:`NodeStopped`
   are local failures of a request we sent.
 """
 
@@ -91,4 +93,22 @@ class AddressError(LocalError, ValueError):
 
 
 class StorageError(LocalError):
-    """The node's database could not be used (unreadable, corrupt, locked)."""
+    """The node's database could not be used (unreadable, corrupt, in use, not writable)."""
+
+
+class StorageFault(StorageError):
+    """The disk refused a read or write of a running node (full, read-only, I/O error).
+
+    Nothing acknowledged is lost: the failed write is rolled back and every
+    value stored before stays; a store it hits is answered with error 201.
+    ``why`` is the cause alone ("disk full (DIR)").
+    """
+
+    why: str = ""
+
+
+class StoreRefused(DHTError):
+    """A store_value refused by the store's limits (full, per-key or per-IP quota).
+
+    Answered with error 200 and the message; nothing stored is changed.
+    """

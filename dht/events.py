@@ -154,9 +154,23 @@ class ValueStored:
 
 @dataclass(frozen=True, slots=True)
 class ValueExpired:
+    """A value left the store: ``reason`` "expired" (KEY_EXPIRE) or "evicted" (room for another IP)."""
+
     time: float
     key: bytes
     value: bytes
+    reason: str = "expired"
+
+
+# --- the node itself -----------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class NodeWarning:
+    """One line the user should see about the node itself (a full disk, a read-only
+    directory, a database moved aside); storage faults at most once a minute."""
+
+    time: float
+    text: str
 
 
 # --- lookups -----------------------------------------------------------
@@ -214,7 +228,7 @@ class LookupFinished:
 Event = Union[
     DatagramSent, DatagramReceived, DatagramDropped, RequestTimedOut,
     ContactAdded, ContactRefreshed, ContactFailed, ContactReplaced, ContactRemoved,
-    BucketSplit, BucketsMerged, ValueStored, ValueExpired,
+    BucketSplit, BucketsMerged, ValueStored, ValueExpired, NodeWarning,
     LookupStarted, LookupQueried, LookupAnswered, LookupFinished,
 ]
 Subscriber = Callable[[Event], None]

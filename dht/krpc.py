@@ -173,10 +173,11 @@ def encode_response(tid: bytes, values: dict[bytes, Any]) -> tuple[bytes, dict[b
     if isinstance(vals, list) and vals:
         kept = list(vals)
         excess = len(data) - UDP_PACKET_LIMIT
-        # Drop values (largest saving first is not needed: drop from the end).
+        # Drop values from the end.  A list's encoding is its items' encodings
+        # side by side, so each dropped item saves exactly its own encoded
+        # length, whatever its type (a handler may put any bencodable item in).
         while kept and excess > 0:
-            dropped = kept.pop()
-            excess -= len(dropped) + len(str(len(dropped))) + 1
+            excess -= len(bencodepy.encode(kept.pop()))
         trimmed = dict(values)
         trimmed[b"values"] = kept
         msg = {b"t": tid, b"y": b"r", b"r": trimmed}

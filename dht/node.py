@@ -26,16 +26,17 @@ import platformdirs
 
 from . import actions, errors, krpc, routing
 from .config import Config
-from .contact import Address, Contact
-from .errors import KrpcError, LocalError, RemoteProtocolError
+from .contact import Address, Contact, resolve_host
+from .errors import KrpcError, LocalError, RemoteProtocolError, StorageError
 from .events import (
     BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed,
-    ContactRemoved, ContactReplaced, Event, EventBus, ValueExpired,
+    ContactRemoved, ContactReplaced, Event, EventBus, NodeWarning, ValueExpired,
 )
 from .khash import new_id, new_id_in_range
 from .routing import RoutingTable
 from .stats import Stats, StatsSnapshot
-from .storage import Store, StoredValueInfo
+from .datadir import DataDirLock
+from .storage import Store, StoredValueInfo, StoreLimits
 from .tokens import TokenSecrets
 from .remote import RemoteInterface
 from .transport import KrpcTransport
@@ -58,6 +59,9 @@ class BucketInfo:
     last_accessed: float
     contacts: list[ContactInfo]
 
+
+#: Distinct warnings a node keeps in :attr:`Node.warnings` (the oldest go first).
+MAX_WARNINGS = 20
 
 #: Seconds without a database access after which a node closes its SQLite
 #: connection (reopened on the next access; see Store.release).
@@ -93,6 +97,7 @@ class Node(RemoteInterface):
         self.id = b""
         self.address: Address = (host, port)
         self._store: Store | None = None
+        self._lock = DataDirLock(self.data_dir)
         self._table: RoutingTable | None = None
         self._transport: KrpcTransport | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -111,15 +116,27 @@ class Node(RemoteInterface):
     # --- lifecycle -----------------------------------------------------
 
     async def start(self) -> None:
+        """Lock the data directory, open the database, bind the socket.
+
+        Raises :class:`AddressError` for a host that is not IPv4 (a name is
+        resolved), :class:`StorageError` when the directory is held by
+        another node or cannot be written, :class:`LocalError` for a port in use.
+        """
         if self.running:
             raise LocalError("node already started")
-        self._store = Store(self.db_path)
-        if self._store.warning:
-            self.warnings.append(self._store.warning)
-            log.warning("%s", self._store.warning)
-        self.id = self._store.self_id() or new_id()
-        saved_contacts = self._store.contacts()
-        self._store.release()  # reopened on the next access
+        self.host = await resolve_host(self.host)
+        self._lock.acquire()
+        try:
+            self._store = self._open_store()
+            self.id = self._store.self_id() or new_id()
+            saved_contacts = self._store.contacts()
+            self._store.release()  # reopened on the next access
+        except BaseException:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+            self._lock.release()
+            raise
         now = time.monotonic()
         self._table = RoutingTable(
             self.id, self.config.K, self.config.MAX_FAILURES, self.config.MIN_PING_INTERVAL, now
@@ -136,13 +153,17 @@ class Node(RemoteInterface):
         except OSError as exc:
             self._store.close()
             self._store = None
+            self._lock.release()
             if exc.errno == errno.EADDRINUSE:
                 raise LocalError(f"port {self.requested_port} on {self.host} is in use") from None
             raise LocalError(f"cannot listen on {self.host}:{self.requested_port}: {exc.strerror or exc}") from None
         assert self._transport.transport is not None
         sockname = self._transport.transport.get_extra_info("sockname")
         self.address = (sockname[0], sockname[1])
-        self._store.save_self_id(self.id)
+        try:
+            self._store.save_self_id(self.id)
+        except StorageError:
+            pass  # reported (a full disk): the node runs, its id is saved at the next checkpoint
         self.running = True
         self._started = now
         for contact in saved_contacts:
@@ -153,12 +174,43 @@ class Node(RemoteInterface):
         if len(self._table):
             self._spawn(self.refresh_table(force=True))
 
+    def _open_store(self) -> Store:
+        cfg = self.config
+        store = Store(self.db_path, StoreLimits(cfg.MAX_VALUES, cfg.MAX_VALUES_PER_KEY, cfg.MAX_VALUES_PER_IP))
+        if store.warning:
+            self._warn(store.warning)
+            log.warning("%s", store.warning)
+        store.on_fault = self._warn  # storage faults, at most once a minute
+        return store
+
+    def _warn(self, text: str) -> None:
+        """Keep a one-line warning for :attr:`warnings` and tell subscribers."""
+        if text in self.warnings:
+            self.warnings.remove(text)
+        self.warnings.append(text)
+        del self.warnings[:-MAX_WARNINGS]
+        if self.events.active:
+            self.events.emit(NodeWarning(time.monotonic(), text))
+
     async def stop(self) -> None:
-        """Checkpoint, then close the socket and the database."""
+        """Checkpoint, then close the socket and the database, and unlock the data directory.
+
+        A checkpoint the disk refuses (full, read-only) is logged in one line
+        and kept in :attr:`warnings`; stop still completes.
+        """
         if not self.running:
             return
         self.running = False
-        self.checkpoint(maintenance=False)
+        assert self._store is not None
+        self._store.log_faults = False  # one line below, not one per failed write
+        try:
+            self.checkpoint(maintenance=False)
+        except StorageError as exc:
+            why = getattr(exc, "why", "") or str(exc)
+            saved = f"the node's id and routing table ({len(self.table)} contacts)"
+            text = f"on stop, could not save {saved}: {why}; the values stored before are kept"
+            log.warning("%s", text)
+            self._warn(text)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -167,6 +219,7 @@ class Node(RemoteInterface):
         self._cancel_store_timer()
         self._transport.close()
         self._store.close()
+        self._lock.release()
 
     def abort(self) -> None:
         """Stop at once without a checkpoint (a killed process, for the lab)."""
@@ -179,6 +232,7 @@ class Node(RemoteInterface):
         self._cancel_store_timer()
         self._transport.close()
         self._store.close()
+        self._lock.release()
 
     # An idle node closes its database connection: a lab of hundreds of nodes
     # in one process would otherwise keep hundreds of SQLite caches.
@@ -256,23 +310,39 @@ class Node(RemoteInterface):
         interval = self.config.CHECKPOINT_INTERVAL
         await asyncio.sleep(min(60.0, interval))
         while True:
-            self.checkpoint()
+            try:
+                self.checkpoint()
+            except StorageError:
+                pass  # logged and reported by the store (once a minute at most); try again next time
             await asyncio.sleep(random.uniform(interval * 0.9, interval * 1.1))
 
     def checkpoint(self, maintenance: bool = True) -> None:
-        """Rotate token secrets, save id and contacts, expire values, refresh."""
+        """Rotate token secrets, save id and contacts, expire values, refresh.
+
+        Raises :class:`StorageFault` when the disk refuses the saves (after
+        the rest of the checkpoint is done).
+        """
         self.tokens.rotate()
         was_open = self.store.is_open
-        self.store.save_self_id(self.id)
-        self.store.save_contacts(self.table.contacts())
+        fault: StorageError | None = None
+        try:
+            self.store.save_self_id(self.id)
+            self.store.save_contacts(self.table.contacts())
+        except StorageError as exc:
+            fault = exc
         if maintenance:
-            self.expire_values()
+            try:
+                self.expire_values()
+            except StorageError as exc:
+                fault = fault or exc
             self._spawn(self.refresh_table())
         if not was_open and self.running:
             self.store.release()  # an idle node's database stays closed
+        if fault is not None:
+            raise fault
 
     def expire_values(self) -> int:
-        expired = self.store.expire(time.time() - self.config.KEY_EXPIRE)
+        expired = self.store.expire(time.time() - self.config.KEY_EXPIRE)  # StorageFault: nothing deleted
         if self.events.active:
             now = time.monotonic()
             for key, value in expired:

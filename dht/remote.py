@@ -22,8 +22,8 @@ from typing import Any, Callable
 from . import errors, krpc
 from .config import Config
 from .contact import Address, Contact
-from .errors import KrpcError
-from .events import EventBus, ValueStored
+from .errors import KrpcError, StorageFault, StoreRefused
+from .events import EventBus, ValueExpired, ValueStored
 from .routing import RoutingTable
 from .storage import Store
 from .tokens import TokenSecrets
@@ -100,6 +100,12 @@ class RemoteInterface:
     def krpc_store_value(
         self, id: bytes, key: bytes, value: bytes, token: bytes, _krpc_sender: Address | None = None
     ) -> dict[bytes, Any]:
+        """Store under the sender's IP as publisher ("" for this node itself).
+
+        The store's limits (full, per key, per IP; see dht/storage.py) answer
+        200 with the reason; a disk that refuses the write answers 201 with
+        it.  Either way nothing stored before is lost.
+        """
         sender = self._sender_seen(id, _krpc_sender)
         if not self.tokens.check(token, sender[0]):
             raise KrpcError(
@@ -108,14 +114,17 @@ class RemoteInterface:
         cfg = self.config
         if len(value) > cfg.MAX_VALUE_SIZE:
             raise KrpcError(errors.GENERIC, f"value too large ({len(value)} > {cfg.MAX_VALUE_SIZE} bytes)")
-        store = self.store
-        if not store.has_value(key, value):
-            if store.count_values(key) >= cfg.MAX_VALUES_PER_KEY:
-                raise KrpcError(errors.GENERIC, f"too many values for this key (limit {cfg.MAX_VALUES_PER_KEY})")
-            if store.value_count >= cfg.MAX_VALUES:
-                raise KrpcError(errors.GENERIC, f"store is full (limit {cfg.MAX_VALUES} values)")
+        publisher = "" if _krpc_sender is None else sender[0]
         stored_at = time.time()
-        refreshed = store.store_value(key, value, stored_at)
+        try:
+            outcome = self.store.store_value(key, value, stored_at, publisher)
+        except StoreRefused as exc:
+            raise KrpcError(errors.GENERIC, str(exc)) from None
+        except StorageFault as exc:
+            raise KrpcError(errors.SERVER_ERROR, f"server error: {exc}") from None
         if self.events.active:
-            self.events.emit(ValueStored(time.monotonic(), key, value, stored_at, refreshed))
+            now = time.monotonic()
+            for old_key, old_value in outcome.evicted:
+                self.events.emit(ValueExpired(now, old_key, old_value, "evicted"))
+            self.events.emit(ValueStored(now, key, value, stored_at, outcome.refreshed))
         return {b"id": self.id}

@@ -83,6 +83,7 @@ class NetworkController(QObject):
         self._data_dir: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._lab_lock: asyncio.Lock | None = None
+        self._unwatch: Any = None  # unsubscribes from our node's warnings
 
     # -- state -------------------------------------------------------------
 
@@ -220,16 +221,27 @@ class NetworkController(QObject):
         self._node = node
         for warning in node.warnings:  # e.g. an unreadable database moved aside
             self.error.emit(warning)
+        self._unwatch = node.subscribe(self._node_event)  # later ones: a full disk, a read-only directory
         self.node_changed.emit(node)
         self.message.emit(f"node {node.id.hex()[:8]} listening on {node.address[0]}:{node.address[1]}")
         return True
 
+    def _node_event(self, event: Any) -> None:
+        from dht.events import NodeWarning
+
+        if isinstance(event, NodeWarning):  # storage faults come at most once a minute
+            self.error.emit(event.text)
+
     async def _bootstrap(self, addresses: list[tuple[str, int]]) -> bool:
+        """Join through ``addresses``, host names resolved first (replies come from the address)."""
+        from dht import resolve_address
+
         node = self._node
         if node is None:
             return False
         try:
-            count = await self.run_lookup(node.bootstrap(addresses))
+            resolved = [await resolve_address(address) for address in addresses]
+            count = await self.run_lookup(node.bootstrap(resolved))
         except Exception as exc:
             if not _expected(exc):
                 raise
@@ -269,6 +281,9 @@ class NetworkController(QObject):
         if node is None:
             return
         self._node = None
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
         if self._bridge is not None:
             self._bridge.detach()
         await _quietly(node.stop())

@@ -1,7 +1,9 @@
 """Small dialogs of the main window: join a bootstrap address, resize the lab, about.
 
 Addresses are validated by :func:`dht.parse_address`, as on the command
-line: ``HOST:PORT`` with a port in 1-65535.
+line: ``HOST:PORT`` with a port in 1-65535; IPv6 and a missing host are
+refused as you type.  A host name is resolved to IPv4 when joining (by the
+controller, through the event loop).
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ class JoinDialog(QDialog):
             self.hint.setStyleSheet("color: #b91c1c;")
             ok = False
         else:
-            self.hint.setText(f"will join {host} port {port}")
+            named = "" if host.replace(".", "").isdigit() else " (the name is resolved when joining)"
+            self.hint.setText(f"will join {host} port {port}{named}")
             self.hint.setStyleSheet("color: #15803d;")
             ok = True
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)

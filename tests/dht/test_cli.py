@@ -229,6 +229,90 @@ def test_bad_arguments_exit_2_with_one_line(args: list[str]) -> None:
     assert line.startswith("dht")
 
 
+IPV6_LINE = "IPv6 addresses are not supported: the Khashmir wire carries IPv4 only"
+
+
+@pytest.mark.parametrize(
+    "args,says",
+    [
+        (["ping", "[::1]:4000"], IPV6_LINE),
+        (["ping", "::1"], IPV6_LINE),
+        (["get", "--bootstrap", "[::1]:4000", "key"], IPV6_LINE),
+        (["store", "--bootstrap", "::1", "key", "v"], IPV6_LINE),
+        (["node", "--bootstrap", "[::1]:4000"], IPV6_LINE),
+        (["node", "--host", "::"], IPV6_LINE),
+        (["ping", ":4000"], "missing host before ':4000' (expected host:port)"),
+        (["node", "--bootstrap", ":4000"], "missing host before ':4000' (expected host:port)"),
+        (["find-node", "--bootstrap", "300.1.1.1:4000", "t"], "not a valid IPv4 address"),
+    ],
+)
+def test_ipv6_and_a_missing_host_are_refused_at_once(tmp_path: Path, args: list[str], says: str) -> None:
+    if args[0] == "node":
+        args = [*args, "--data-dir", str(tmp_path)]
+    line = assert_usage_error(dht(*args))
+    assert says in line
+    assert not (tmp_path / "khashmir.db").exists()  # refused before anything started
+
+
+def test_host_names_are_resolved_and_answered_from_their_address(swarm: str) -> None:
+    port = swarm.rsplit(":", 1)[1]
+    # The reply comes from 127.0.0.1: it is matched because we sent to 127.0.0.1.
+    pong = dht("ping", f"localhost:{port}", "--timeout", "5")
+    assert pong.returncode == 0, pong.stderr
+    assert pong.stdout.split()[1] == f"127.0.0.1:{port}"
+    key = "by-name-" + os.urandom(4).hex()
+    stored = dht("store", "--bootstrap", f"localhost:{port}", key, "found by name", "--timeout", "5")
+    assert stored.returncode == 0, stored.stderr
+    got = dht("get", "--bootstrap", f"localhost:{port}", key, "--timeout", "5")
+    assert got.returncode == 0 and got.stdout == "found by name\n", got.stderr
+
+
+def test_node_bootstraps_through_a_host_name(tmp_path: Path, swarm: str) -> None:
+    port = swarm.rsplit(":", 1)[1]
+    node = Running("node", "--host", "localhost", "--data-dir", str(tmp_path), "--bootstrap", f"localhost:{port}")
+    try:
+        match = NODE_LINE.fullmatch(node.first_line())
+        assert match, "listening on the resolved address"
+        # Joined: the swarm now knows it (a find-node for its id returns it).
+        found = dht("find-node", "--bootstrap", swarm, match.group(1))
+        assert found.returncode == 0, found.stderr
+        assert f"{match.group(1)} 127.0.0.1:{match.group(2)}" in found.stdout.splitlines()
+        status, err = node.stop()
+        assert status == 0 and err == "", err
+    finally:
+        node.kill()
+
+
+def test_a_second_node_on_a_held_data_directory_exits_2_naming_it(tmp_path: Path) -> None:
+    first = Running("node", "--host", "127.0.0.1", "--data-dir", str(tmp_path))
+    try:
+        match = NODE_LINE.fullmatch(first.first_line())
+        assert match
+        line = assert_usage_error(dht("node", "--host", "127.0.0.1", "--data-dir", str(tmp_path)))
+        assert line == f"dht: data directory {tmp_path} is in use by another node (pid {first.proc.pid})"
+        # The first node is unharmed: it still answers, with the same id.
+        pong = dht("ping", f"127.0.0.1:{match.group(2)}")
+        assert pong.returncode == 0 and pong.stdout.split()[0] == match.group(1)
+        assert first.stop()[0] == 0
+    finally:
+        first.kill()
+    # Once it is gone (even killed: the system drops the lock), the directory is free.
+    again = Running("node", "--host", "127.0.0.1", "--data-dir", str(tmp_path))
+    try:
+        again_match = NODE_LINE.fullmatch(again.first_line())
+        assert again_match and again_match.group(1) == match.group(1)
+        again.proc.kill()
+        again.proc.wait(TIMEOUT)
+    finally:
+        again.kill()
+    third = Running("node", "--host", "127.0.0.1", "--data-dir", str(tmp_path))
+    try:
+        assert NODE_LINE.fullmatch(third.first_line())
+        assert third.stop()[0] == 0
+    finally:
+        third.kill()
+
+
 def test_unreachable_bootstrap_exits_2_with_one_line() -> None:
     port = free_udp_port()
     for command in (["get", "somekey"], ["store", "somekey", "v"], ["find-node", "target"]):

@@ -24,10 +24,10 @@ KEY = hashlib.sha1(b"stored key").digest()
 def test_store_values_refresh_count_and_expire(tmp_path: Path) -> None:
     store = Store(tmp_path / "db.sqlite")
     assert store.values(KEY) == [] and store.totals() == (0, 0)
-    assert store.store_value(KEY, b"a", 100.0) is False
-    assert store.store_value(KEY, b"b", 200.0) is False
-    assert store.store_value(b"k" * 20, b"a", 300.0) is False
-    assert store.store_value(KEY, b"a", 400.0) is True  # a refresh, not a new value
+    assert store.store_value(KEY, b"a", 100.0).refreshed is False
+    assert store.store_value(KEY, b"b", 200.0).refreshed is False
+    assert store.store_value(b"k" * 20, b"a", 300.0).refreshed is False
+    assert store.store_value(KEY, b"a", 400.0).refreshed is True  # a refresh, not a new value
     assert sorted(store.values(KEY)) == [b"a", b"b"]
     assert store.count_values(KEY) == 2 and store.value_count == 3
     assert store.totals() == (2, 3)
@@ -86,7 +86,7 @@ def test_acknowledged_store_is_in_the_database_file(tmp_path: Path) -> None:
             for node in (a, b):
                 conn = sqlite3.connect(node.db_path)
                 try:
-                    rows = conn.execute("SELECT key, value FROM kv").fetchall()
+                    rows = conn.execute("SELECT key, value FROM stored").fetchall()
                 finally:
                     conn.close()
                 assert [(bytes(k), bytes(v)) for k, v in rows] == [(KEY, b"durable")]
@@ -244,5 +244,58 @@ def test_the_checkpoint_loop_expires_values_and_saves_contacts(tmp_path: Path) -
             finally:
                 conn.close()
             assert [bytes(r[0]) for r in rows] == [b.id]
+
+    run(scenario())
+
+
+# --- one node per data directory --------------------------------------------------
+
+def test_a_second_node_on_a_held_data_directory_is_refused_and_the_first_keeps_it(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_node(tmp_path) as first:
+            second = Node(FAST, host=HOST, data_dir=tmp_path)
+            with pytest.raises(StorageError) as info:
+                await second.start()
+            assert str(info.value) == f"data directory {tmp_path} is in use by another node (in this process)"
+            assert not second.running
+            assert (tmp_path / "khashmir.pid").read_text().strip() == str(os.getpid())
+            # Another file name in the same directory is the same directory.
+            third = Node(FAST, host=HOST, data_dir=tmp_path, db_name="other.db")
+            with pytest.raises(StorageError):
+                await third.start()
+            assert first.running and (await first.store_value(KEY, b"still mine")).accepted
+            first_id = first.id
+        assert not (tmp_path / "khashmir.pid").exists()
+        async with running_node(tmp_path) as again:  # free once the first stopped
+            assert again.id == first_id and again.store.values(KEY) == [b"still mine"]
+
+    run(scenario())
+
+
+def test_an_aborted_node_frees_its_data_directory(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        node = Node(FAST, host=HOST, data_dir=tmp_path)
+        await node.start()
+        node.abort()
+        async with running_node(tmp_path) as again:
+            assert again.id == node.id
+
+    run(scenario())
+
+
+def test_lab_nodes_each_lock_a_directory_of_their_own(tmp_path: Path) -> None:
+    from dht import Lab
+
+    async def scenario() -> None:
+        lab = Lab(3, FAST, data_dir=tmp_path / "lab")
+        await lab.start()
+        try:
+            dirs = {n.data_dir for n in lab.nodes}
+            assert len(dirs) == 3 and all((d / "khashmir.lock").exists() for d in dirs)
+            other = Lab(1, FAST, data_dir=tmp_path / "lab")  # a second lab on the same directory
+            with pytest.raises(StorageError):
+                await other.start()
+        finally:
+            await lab.stop()
 
     run(scenario())
