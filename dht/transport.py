@@ -5,6 +5,13 @@ responses by transaction id and peer address; it answers incoming queries
 through a handler given by the node.  Each datagram in and out is counted in
 :class:`Stats` and, when someone listens, reported on the :class:`EventBus`.
 
+Before a datagram is decoded, :class:`dht.limits.Limits` (sans-IO, fed
+``time.monotonic()`` here) decides whether its source may make us work:
+oversize datagrams, blocked IPs and spent budgets are dropped unparsed.
+Before an answer is sent, it decides whether its address's reply budget
+allows it.  Every request we send credits its address with one answer.
+Drops are counted by :class:`dht.stats.DropReason`, a fixed set.
+
 A query's future raises :class:`KrpcError` for an error reply,
 :class:`RpcTimeout` after KRPC_TIMEOUT and :class:`NodeStopped` when the
 transport closes.  Nothing a peer sends can raise out of
@@ -21,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import errors, krpc
+from .config import Config
 from .contact import Address
 from .errors import KrpcError, NodeStopped, RemoteProtocolError, RpcTimeout
 from .events import (
@@ -30,7 +38,8 @@ from .events import (
     EventBus,
     RequestTimedOut,
 )
-from .stats import Stats
+from .limits import Limits
+from .stats import DropReason, Stats
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +77,10 @@ class RttEstimator:
 
 
 class KrpcTransport(asyncio.DatagramProtocol):
-    def __init__(self, handler: QueryHandler, stats: Stats, bus: EventBus, timeout: float) -> None:
+    def __init__(
+        self, handler: QueryHandler, stats: Stats, bus: EventBus, timeout: float,
+        config: Config | None = None,
+    ) -> None:
         self.handler = handler
         self.stats = stats
         self.bus = bus
@@ -77,6 +89,12 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self.pending: dict[bytes, Pending] = {}
         self.transport: asyncio.DatagramTransport | None = None
         self.on_timeout: Callable[[Address, str], None] | None = None
+        self.limits = Limits(config)
+        stats.limits_gauge = self._limits_gauge
+
+    def _limits_gauge(self) -> tuple[int, int, int]:
+        limits = self.limits
+        return limits.blocked_count(time.monotonic()), limits.blocks, len(limits.peers)
 
     # --- asyncio callbacks ---------------------------------------------
 
@@ -85,7 +103,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
 
     def error_received(self, exc: Exception) -> None:
         # ICMP errors (port unreachable) on loopback: the request times out.
-        self.stats.drop("socket error")
+        self.stats.drop(DropReason.SOCKET_ERROR)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.close()
@@ -94,10 +112,14 @@ class KrpcTransport(asyncio.DatagramProtocol):
         peer: Address = (addr[0], addr[1])
         self.stats.packets_in += 1
         self.stats.bytes_in += len(data)
+        refused = self.limits.admit(peer[0], len(data), time.monotonic())
+        if refused is not None:
+            self._drop(peer, len(data), refused)
+            return
         try:
             message, raw = krpc.decode(data)
         except RemoteProtocolError as exc:
-            self._drop(peer, len(data), str(exc))
+            self._drop(peer, len(data), decode_reason(str(exc)))
             return
         try:
             if isinstance(message, krpc.Query):
@@ -144,7 +166,11 @@ class KrpcTransport(asyncio.DatagramProtocol):
         # Only a query with an over-long transaction id (echoed in every
         # reply) can make even an error reply exceed the datagram limit.
         if len(data) > krpc.UDP_PACKET_LIMIT:
-            self._drop(peer, size, "reply would exceed 1472 bytes (transaction id too long)")
+            self._drop(peer, size, DropReason.REPLY_TOO_LONG)
+            return
+        refused = self.limits.allow_reply(peer[0], len(data), time.monotonic())
+        if refused is not None:
+            self._drop(peer, size, refused)
             return
         self._send(data, peer, raw, query.method, query.tid)
 
@@ -153,7 +179,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
     def _settle(self, message: krpc.Message, raw: dict[bytes, Any], peer: Address, size: int) -> None:
         pending = self.pending.get(message.tid)
         if pending is None or pending.peer != peer:
-            self._drop(peer, size, "unexpected response")
+            self._drop(peer, size, DropReason.UNEXPECTED_RESPONSE)
             return
         del self.pending[message.tid]
         pending.timer.cancel()
@@ -205,6 +231,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
         late_after = now + (soft_timeout if soft_timeout is not None else self.timeout)
         self.pending[tid] = Pending(future, peer, method, now, timer, late_after)
         self.stats.method(method).sent += 1
+        self.limits.expect(peer[0], now)
         self._send(data, peer, raw, method, tid)
         return future
 
@@ -231,10 +258,10 @@ class KrpcTransport(asyncio.DatagramProtocol):
             code = raw[b"e"][0] if kind == "e" else None
             self.bus.emit(DatagramSent(time.monotonic(), peer, kind, method, tid, len(data), raw, code))
 
-    def _drop(self, peer: Address, size: int, reason: str) -> None:
+    def _drop(self, peer: Address, size: int, reason: DropReason) -> None:
         self.stats.drop(reason)
         if self.bus.active:
-            self.bus.emit(DatagramDropped(time.monotonic(), peer, size, reason))
+            self.bus.emit(DatagramDropped(time.monotonic(), peer, size, reason.value))
 
     def close(self) -> None:
         if self.transport is not None:
@@ -246,3 +273,12 @@ class KrpcTransport(asyncio.DatagramProtocol):
             if not p.future.done():
                 p.future.set_exception(NodeStopped("node stopped"))
                 p.future.exception()  # mark retrieved: nobody may be waiting
+
+
+def decode_reason(message: str) -> DropReason:
+    """The fixed reason for a :func:`krpc.decode` failure (its text is the peer's to choose)."""
+    if message.startswith("not bencode"):
+        return DropReason.NOT_BENCODE
+    if message.startswith("unknown message type"):
+        return DropReason.UNKNOWN_TYPE
+    return DropReason.MALFORMED
