@@ -90,11 +90,13 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
         self.on_timeout: Callable[[Address, str], None] | None = None
         self.limits = Limits(config)
+        #: The limits' clock (tests replace it with a fake one).
+        self.clock: Callable[[], float] = time.monotonic
         stats.limits_gauge = self._limits_gauge
 
     def _limits_gauge(self) -> tuple[int, int, int]:
         limits = self.limits
-        return limits.blocked_count(time.monotonic()), limits.blocks, len(limits.peers)
+        return limits.blocked_count(self.clock()), limits.blocks, len(limits.peers)
 
     # --- asyncio callbacks ---------------------------------------------
 
@@ -112,7 +114,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
         peer: Address = (addr[0], addr[1])
         self.stats.packets_in += 1
         self.stats.bytes_in += len(data)
-        refused = self.limits.admit(peer[0], len(data), time.monotonic())
+        refused = self.limits.admit(peer[0], len(data), self.clock())
         if refused is not None:
             self._drop(peer, len(data), refused)
             return
@@ -168,7 +170,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
         if len(data) > krpc.UDP_PACKET_LIMIT:
             self._drop(peer, size, DropReason.REPLY_TOO_LONG)
             return
-        refused = self.limits.allow_reply(peer[0], len(data), time.monotonic())
+        refused = self.limits.allow_reply(peer[0], len(data), self.clock())
         if refused is not None:
             self._drop(peer, size, refused)
             return
@@ -231,7 +233,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
         late_after = now + (soft_timeout if soft_timeout is not None else self.timeout)
         self.pending[tid] = Pending(future, peer, method, now, timer, late_after)
         self.stats.method(method).sent += 1
-        self.limits.expect(peer[0], now)
+        self.limits.expect(peer[0], self.clock())
         self._send(data, peer, raw, method, tid)
         return future
 
