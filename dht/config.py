@@ -92,7 +92,11 @@ class Config:
     """Source IPs whose budgets are tracked (least recently heard evicted first)."""
     LOOPBACK_LIMIT_FACTOR: float = 1.0
     """Loopback sources (127.0.0.0/8) get this many times every budget: 1 (the default)
-    treats them as any host; a lab whose nodes all share 127.0.0.1 raises it."""
+    treats them as any host, as a lab whose nodes each have their own 127.x.y.z needs."""
+    OWN_ADDRESS_LIMIT_FACTOR: float = 1_000_000.0
+    """A node listening on a loopback address gives sources on that same address (this host's
+    processes, e.g. lab nodes that must all share 127.0.0.1) this many times every budget;
+    1 treats them as any host."""
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -53,11 +53,20 @@ the least recently heard one, so a million spoofed sources cost no more than
 LIMITS_MAX_PEERS entries.  An evicted address starts afresh (a full bucket,
 not settled) when it comes back.
 
-Loopback.  Where a lab must put all its nodes on 127.0.0.1, they all share
-one source IP.  LOOPBACK_LIMIT_FACTOR (default 1: no exemption) divides the
-cost of every datagram and every byte from or to a loopback source
-(127.0.0.0/8, ::1) by that factor, which multiplies all its budgets and its
-block threshold, and lets it draw that much less on the global budgets.
+Loopback.  A *factor* divides the cost of every datagram and every byte
+from or to a source by that factor, which multiplies all its budgets and its
+block threshold, and lets it draw that much less on the global budgets:
+
+* OWN_ADDRESS_LIMIT_FACTOR (default 10^6: in effect no limit) for sources on
+  the node's own loopback address (:meth:`Limits.set_own_address`; only a
+  node listening on 127.x.y.z or ::1 has one).  Where a lab must put all its
+  nodes on 127.0.0.1 they share one source IP and the limits cannot tell
+  them apart; a datagram with a loopback source never comes from another
+  host (the kernel drops such "martian" packets on other interfaces), so
+  these are this host's own processes.
+* LOOPBACK_LIMIT_FACTOR (default 1: as any host) for every other loopback
+  source (127.0.0.0/8, ::1), e.g. lab nodes each on their own 127.x.y.z,
+  which see one another as the Internet would.
 """
 
 from __future__ import annotations
@@ -125,6 +134,8 @@ class Limits:
         self.settle = float(cfg.SETTLE_SECONDS)
         self.max_peers = cfg.LIMITS_MAX_PEERS
         self.loopback_cost = 1.0 / cfg.LOOPBACK_LIMIT_FACTOR
+        self.own_cost = 1.0 / cfg.OWN_ADDRESS_LIMIT_FACTOR
+        self.own_ip: str | None = None
         self.peers: OrderedDict[str, PeerBudget] = OrderedDict()
         self.global_tokens = self.global_burst
         self.global_stamp: float | None = None
@@ -142,13 +153,21 @@ class Limits:
         if entry is not None:
             peers.move_to_end(ip)
             return entry
-        cost = self.loopback_cost if is_loopback(ip) else 1.0
+        if ip == self.own_ip:
+            cost = self.own_cost
+        else:
+            cost = self.loopback_cost if is_loopback(ip) else 1.0
         entry = PeerBudget(now, self.burst, self.reply_burst, self.block_window, cost)
         peers[ip] = entry
         if len(peers) > self.max_peers:
             peers.popitem(last=False)
             self.evictions += 1
         return entry
+
+    def set_own_address(self, ip: str) -> None:
+        """The IP we listen on: if it is a loopback one, sources on it get OWN_ADDRESS_LIMIT_FACTOR."""
+        self.own_ip = ip if is_loopback(ip) else None
+        self.peers.pop(ip, None)  # its budgets are computed afresh
 
     def blocked_count(self, now: float) -> int:
         """How many tracked IPs are blocked at ``now``."""

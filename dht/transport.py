@@ -102,6 +102,9 @@ class KrpcTransport(asyncio.DatagramProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        sockname = transport.get_extra_info("sockname")
+        if sockname:
+            self.limits.set_own_address(sockname[0])
 
     def error_received(self, exc: Exception) -> None:
         # ICMP errors (port unreachable) on loopback: the request times out.

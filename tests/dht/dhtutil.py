@@ -22,18 +22,13 @@ T = TypeVar("T")
 
 HOST = "127.0.0.1"
 
-#: Tests put every node and client on 127.0.0.1, one source IP for all: they
-#: raise the per-IP limits of loopback sources (dht/limits.py) out of the way.
-#: The defences' own tests (test_limits, test_defences) use the defaults.
-LOOPBACK_EXEMPT = 1_000_000.0
-
 #: A configuration for tests: short RPC timeouts so failures show quickly.
-FAST = Config(KRPC_TIMEOUT=1.0, LOOPBACK_LIMIT_FACTOR=LOOPBACK_EXEMPT)
+FAST = Config(KRPC_TIMEOUT=1.0)
 
 #: For tests where every node is alive and exact results are expected: a
 #: lookup never moves on from a live node merely slow to be scheduled (the
 #: soft timeout is at least 1 s instead of 50 ms).
-STEADY = Config(KRPC_TIMEOUT=2.0, SOFT_TIMEOUT_MIN=1.0, LOOPBACK_LIMIT_FACTOR=LOOPBACK_EXEMPT)
+STEADY = Config(KRPC_TIMEOUT=2.0, SOFT_TIMEOUT_MIN=1.0)
 
 
 def run(coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:

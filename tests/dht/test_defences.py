@@ -286,6 +286,23 @@ def test_garbage_is_counted_by_fixed_reasons_with_fixed_event_texts(target: Targ
     assert len(target.node.stats_counters.drop_reasons) == len(DropReason)
 
 
+@pytest.mark.parametrize("factor, answered", [(CONFIG.OWN_ADDRESS_LIMIT_FACTOR, 1000), (1.0, 50)])
+def test_sources_on_the_nodes_own_loopback_address_are_its_lab_siblings(
+    tmp_path: Path, factor: float, answered: int
+) -> None:
+    """A lab that must put every node on 127.0.0.1: they do not limit one another."""
+    tn = ThreadedNode(tmp_path, CONFIG.replace(OWN_ADDRESS_LIMIT_FACTOR=factor))
+    t = Target(tn)
+    try:
+        assert t.address[0] == "127.0.0.1"
+        sibling = t.client("127.0.0.1")
+        assert len(t.flood(sibling, PING, 1000)) == answered
+        assert t.stats().blocks == (0 if factor > 1 else 1)
+    finally:
+        t.close()
+        tn.close()
+
+
 def test_a_lab_on_one_address_raises_the_loopback_limits(tmp_path: Path) -> None:
     tn = ThreadedNode(tmp_path, CONFIG.replace(LOOPBACK_LIMIT_FACTOR=100.0))
     t = Target(tn)

@@ -161,6 +161,19 @@ def test_loopback_factor_raises_every_budget_of_loopback_sources_only() -> None:
     assert admitted(default, "127.0.0.5", [0.0] * 60) == 50  # the default: loopback as any host
 
 
+def test_own_loopback_address_is_exempt_only_when_we_listen_on_loopback() -> None:
+    limits = Limits()
+    limits.admit("127.0.0.1", 60, 0.0)  # heard before the address was known: forgotten
+    limits.set_own_address("127.0.0.1")
+    assert "127.0.0.1" not in limits.peers
+    assert admitted(limits, "127.0.0.1", [0.0] * 10_000) == 10_000
+    assert admitted(limits, "127.0.0.2", [0.0] * 60) == 50  # another loopback address: as any host
+    public = Limits()
+    public.set_own_address("192.0.2.7")  # a spoofed source with our own public IP gains nothing
+    assert public.own_ip is None
+    assert admitted(public, "192.0.2.7", [0.0] * 60) == 50
+
+
 # --- properties ------------------------------------------------------------
 
 bursts = st.lists(
