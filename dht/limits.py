@@ -225,11 +225,11 @@ class Limits:
         if tokens < cost:
             p.tokens = tokens
             return DropReason.RATE_LIMITED
-        p.tokens = tokens
+        settled = tokens >= self.burst / 2 and now - p.first_seen >= self.settle
+        p.tokens = tokens - cost  # spent even if the global budget refuses: it asked
         # The global budget, unless the IP is settled and asks little.
-        if not self._settled(p, now) and not self._global_take(cost, now):
+        if not settled and not self._global_take(cost, now):
             return DropReason.BUSY
-        p.tokens = tokens - cost
         return None
 
     def expect(self, ip: str, now: float) -> None:

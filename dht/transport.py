@@ -12,6 +12,13 @@ Before an answer is sent, it decides whether its address's reply budget
 allows it.  Every request we send credits its address with one answer.
 Drops are counted by :class:`dht.stats.DropReason`, a fixed set.
 
+Under a flood the limits must see datagrams before the kernel's receive
+queue overflows, or honest peers' datagrams are lost there with the
+attacker's: asyncio reads one datagram per loop iteration, so after each one
+:meth:`datagram_received` drains up to RECV_BATCH more from a duplicate of
+the socket (same queue, same order), and the receive buffer is raised to
+RECV_BUFFER bytes (as far as the system allows).
+
 A query's future raises :class:`KrpcError` for an error reply,
 :class:`RpcTimeout` after KRPC_TIMEOUT and :class:`NodeStopped` when the
 transport closes.  Nothing a peer sends can raise out of
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -44,6 +52,13 @@ from .stats import DropReason, Stats
 log = logging.getLogger(__name__)
 
 QueryHandler = Callable[[krpc.Query, Address], dict[bytes, Any]]
+
+#: Datagrams read in one go when the socket is readable (asyncio's one included).
+RECV_BATCH = 64
+#: Receive buffer asked for (the kernel caps it at net.core.rmem_max).
+RECV_BUFFER = 1 << 20
+#: Largest UDP payload: longer ones do not exist, shorter ones are read whole.
+RECV_MAX = 65536
 
 
 @dataclass(slots=True)
@@ -88,6 +103,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self.rtt = RttEstimator()
         self.pending: dict[bytes, Pending] = {}
         self.transport: asyncio.DatagramTransport | None = None
+        self._drain: socket.socket | None = None
         self.on_timeout: Callable[[Address, str], None] | None = None
         self.limits = Limits(config)
         #: The limits' clock (tests replace it with a fake one).
@@ -105,6 +121,14 @@ class KrpcTransport(asyncio.DatagramProtocol):
         sockname = transport.get_extra_info("sockname")
         if sockname:
             self.limits.set_own_address(sockname[0])
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
+                self._drain = sock.dup()
+                self._drain.setblocking(False)
+            except OSError as exc:  # works without: one datagram per loop iteration
+                log.debug("no batched reads: %s", exc)
 
     def error_received(self, exc: Exception) -> None:
         # ICMP errors (port unreachable) on loopback: the request times out.
@@ -114,6 +138,18 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self.close()
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        self._receive(data, addr)
+        for _ in range(RECV_BATCH - 1):
+            drain = self._drain
+            if drain is None:
+                return
+            try:
+                data, addr = drain.recvfrom(RECV_MAX)
+            except OSError:  # nothing more to read (or an ICMP error, reported by asyncio)
+                return
+            self._receive(data, addr)
+
+    def _receive(self, data: bytes, addr: tuple[Any, ...]) -> None:
         peer: Address = (addr[0], addr[1])
         self.stats.packets_in += 1
         self.stats.bytes_in += len(data)
@@ -269,6 +305,9 @@ class KrpcTransport(asyncio.DatagramProtocol):
             self.bus.emit(DatagramDropped(time.monotonic(), peer, size, reason.value))
 
     def close(self) -> None:
+        if self._drain is not None:
+            self._drain.close()
+            self._drain = None
         if self.transport is not None:
             self.transport.close()
             self.transport = None
