@@ -54,9 +54,9 @@ log = logging.getLogger(__name__)
 QueryHandler = Callable[[krpc.Query, Address], dict[bytes, Any]]
 
 #: Datagrams read in one go when the socket is readable (asyncio's one included).
-RECV_BATCH = 64
+RECV_BATCH = 256
 #: Receive buffer asked for (the kernel caps it at net.core.rmem_max).
-RECV_BUFFER = 1 << 20
+RECV_BUFFER = 4 << 20
 #: Largest UDP payload: longer ones do not exist, shorter ones are read whole.
 RECV_MAX = 65536
 
