@@ -199,7 +199,11 @@ class Limits:
         if size > self.max_size:
             self.peer(ip, now)  # an oversize datagram still counts as heard
             return DropReason.OVERSIZE
-        p = self.peer(ip, now)
+        p = self.peers.get(ip)  # self.peer() inlined for the common case
+        if p is None:
+            p = self.peer(ip, now)
+        else:
+            self.peers.move_to_end(ip)
         if p.blocked_until > now:
             return DropReason.BLOCKED
         if p.credit > 0:  # an answer we asked for
