@@ -56,6 +56,48 @@ class Config:
     MAX_VALUES: int = 100_000
     """Most values kept in all."""
 
+    # --- defences ---
+    # Rate limits applied before decoding (dht/limits.py explains how they
+    # work together), modelled on libtorrent's DHT settings.
+    MAX_DATAGRAM_SIZE: int = 1472
+    """Longest datagram read; longer ones are dropped unparsed (the protocol's UDP_PACKET_LIMIT)."""
+    QUERY_RATE: float = 10.0
+    """Datagrams a second one source IP may make us decode, sustained (its token bucket's refill)."""
+    QUERY_BURST: int = 50
+    """Datagrams one source IP may send at once (its token bucket's size)."""
+    BLOCK_RATE: float = 50.0
+    """Datagrams a second, over BLOCK_WINDOW, after which an IP is blocked (5 x QUERY_RATE;
+    libtorrent's dht_block_ratelimit is 5)."""
+    BLOCK_WINDOW: float = 10.0
+    """Seconds over which BLOCK_RATE is counted (libtorrent: 10)."""
+    BLOCK_DURATION: float = 300.0
+    """Seconds an offending IP is ignored (libtorrent's dht_block_timeout: 300)."""
+    REPLY_RATE_PER_IP: float = 5000.0
+    """Bytes a second we answer one IP with, sustained; answers beyond it are not sent."""
+    REPLY_BURST_PER_IP: int = 20000
+    """Bytes we may answer one IP with at once (50 find_node answers)."""
+    GLOBAL_QUERY_RATE: float = 1000.0
+    """Datagrams a second all unsettled or heavy sources together may make us decode."""
+    GLOBAL_QUERY_BURST: int = 2000
+    """Burst of GLOBAL_QUERY_RATE."""
+    GLOBAL_REPLY_RATE: float = 100000.0
+    """Bytes a second we answer all unsettled or heavy sources with (libtorrent's
+    dht_upload_rate_limit, one global budget, is 8000)."""
+    GLOBAL_REPLY_BURST: int = 200000
+    """Burst of GLOBAL_REPLY_RATE."""
+    SETTLE_SECONDS: float = 2.0
+    """A source tracked this long whose query bucket is at least half full is settled:
+    it does not draw on the global budgets."""
+    LIMITS_MAX_PEERS: int = 10000
+    """Source IPs whose budgets are tracked (least recently heard evicted first)."""
+    LOOPBACK_LIMIT_FACTOR: float = 1.0
+    """Loopback sources (127.0.0.0/8) get this many times every budget: 1 (the default)
+    treats them as any host, as a lab whose nodes each have their own 127.x.y.z needs."""
+    OWN_ADDRESS_LIMIT_FACTOR: float = 1_000_000.0
+    """A node listening on a loopback address gives sources on that same address (this host's
+    processes, e.g. lab nodes that must all share 127.0.0.1) this many times every budget;
+    1 treats them as any host."""
+
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)

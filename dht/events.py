@@ -61,7 +61,11 @@ class DatagramReceived:
 
 @dataclass(frozen=True, slots=True)
 class DatagramDropped:
-    """A datagram we could not accept (not KRPC, unmatched response, ...)."""
+    """A datagram we could not accept (not KRPC, rate limited, ...) or an answer not sent.
+
+    ``reason`` is one of the fixed texts of :class:`dht.stats.DropReason`
+    (never text a peer chose), so any number of these stays small.
+    """
 
     time: float
     peer: Address

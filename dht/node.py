@@ -142,7 +142,7 @@ class Node(RemoteInterface):
             self.id, self.config.K, self.config.MAX_FAILURES, self.config.MIN_PING_INTERVAL, now
         )
         transport = KrpcTransport(
-            self.dispatch, self.stats_counters, self.events, self.config.KRPC_TIMEOUT
+            self.dispatch, self.stats_counters, self.events, self.config.KRPC_TIMEOUT, self.config
         )
         self._transport = transport
         loop = asyncio.get_running_loop()

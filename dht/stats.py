@@ -3,13 +3,47 @@
 :class:`Stats` is updated by the transport and the node as things happen
 (plain integer counters, cheap enough for every datagram);
 :meth:`Stats.snapshot` copies them into a :class:`StatsSnapshot`.
+
+Drops are counted by :class:`DropReason`, a fixed set: whatever a peer
+sends, the counters never grow beyond one integer per reason (a counter
+keyed by an error's text would let a peer grow it without bound).
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .krpc import METHODS
+
+
+class DropReason(str, enum.Enum):
+    """Why a datagram was not accepted, or an answer not sent."""
+
+    OVERSIZE = "oversize"  # longer than MAX_DATAGRAM_SIZE: dropped unparsed
+    BLOCKED = "blocked"  # from an IP blocked for flooding: dropped unparsed
+    RATE_LIMITED = "rate limited"  # its IP's query budget was spent: dropped unparsed
+    BUSY = "busy"  # the global budget was spent: dropped (unparsed, or not answered)
+    NOT_BENCODE = "not bencode"
+    MALFORMED = "malformed"  # bencode, but not a valid KRPC message
+    UNKNOWN_TYPE = "unknown type"  # a `y` other than q, r, e
+    UNEXPECTED_RESPONSE = "unexpected response"  # an answer nobody asked for
+    BAD_RESPONSE = "bad response"  # an answer with a bad or wrong id
+    REPLY_TOO_LONG = "reply too long"  # our reply would exceed 1472 bytes (long tid)
+    REPLY_BUDGET = "reply budget"  # the IP's reply budget (bytes) was spent: not answered
+    SOCKET_ERROR = "socket error"
+    OTHER = "other"
+
+    @classmethod
+    def of(cls, reason: "str | DropReason") -> "DropReason":
+        """The reason itself, or the one whose text ``reason`` is (OTHER if none)."""
+        if isinstance(reason, DropReason):
+            return reason
+        return _BY_TEXT.get(reason, cls.OTHER)
+
+
+_BY_TEXT = {r.value: r for r in DropReason}
 
 
 @dataclass(slots=True)
@@ -50,6 +84,10 @@ class StatsSnapshot:
     keys: int
     values: int
     uptime: float
+    drops: dict[str, int] = field(default_factory=dict)  # DropReason value -> count, every reason
+    blocked_peers: int = 0  # source IPs blocked right now
+    blocks: int = 0  # times an IP was blocked since start
+    tracked_peers: int = 0  # source IPs whose budgets are kept (bounded)
 
 
 @dataclass(slots=True)
@@ -62,7 +100,9 @@ class Stats:
     bytes_in: int = 0
     bytes_out: int = 0
     dropped: int = 0
-    drop_reasons: dict[str, int] = field(default_factory=dict)
+    drop_reasons: dict[DropReason, int] = field(default_factory=lambda: dict.fromkeys(DropReason, 0))
+    #: Set by the transport: (blocked now, blocks since start, tracked IPs).
+    limits_gauge: Callable[[], tuple[int, int, int]] | None = None
 
     def method(self, name: str) -> MethodCounters:
         counters = self.methods.get(name)
@@ -70,13 +110,15 @@ class Stats:
             counters = self.methods[name] = MethodCounters()
         return counters
 
-    def drop(self, reason: str) -> None:
+    def drop(self, reason: "DropReason | str") -> None:
+        """Count one drop; a text that names no reason counts as OTHER."""
         self.dropped += 1
-        self.drop_reasons[reason] = self.drop_reasons.get(reason, 0) + 1
+        self.drop_reasons[DropReason.of(reason)] += 1
 
     def snapshot(
         self, contacts: int, buckets: int, k: int, keys: int, values: int, uptime: float
     ) -> StatsSnapshot:
+        blocked, blocks, tracked = self.limits_gauge() if self.limits_gauge is not None else (0, 0, 0)
         return StatsSnapshot(
             methods={
                 name: MethodStats(c.sent, c.answered, c.failed, c.received, c.errors, c.mean_rtt)
@@ -93,6 +135,10 @@ class Stats:
             keys=keys,
             values=values,
             uptime=uptime,
+            drops={r.value: n for r, n in self.drop_reasons.items()},
+            blocked_peers=blocked,
+            blocks=blocks,
+            tracked_peers=tracked,
         )
 
 

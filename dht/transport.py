@@ -5,6 +5,20 @@ responses by transaction id and peer address; it answers incoming queries
 through a handler given by the node.  Each datagram in and out is counted in
 :class:`Stats` and, when someone listens, reported on the :class:`EventBus`.
 
+Before a datagram is decoded, :class:`dht.limits.Limits` (sans-IO, fed
+``time.monotonic()`` here) decides whether its source may make us work:
+oversize datagrams, blocked IPs and spent budgets are dropped unparsed.
+Before an answer is sent, it decides whether its address's reply budget
+allows it.  Every request we send credits its address with one answer.
+Drops are counted by :class:`dht.stats.DropReason`, a fixed set.
+
+Under a flood the limits must see datagrams before the kernel's receive
+queue overflows, or honest peers' datagrams are lost there with the
+attacker's: asyncio reads one datagram per loop iteration, so after each one
+:meth:`datagram_received` drains up to RECV_BATCH more from a duplicate of
+the socket (same queue, same order), and the receive buffer is raised to
+RECV_BUFFER bytes (as far as the system allows).
+
 A query's future raises :class:`KrpcError` for an error reply,
 :class:`RpcTimeout` after KRPC_TIMEOUT and :class:`NodeStopped` when the
 transport closes.  Nothing a peer sends can raise out of
@@ -16,11 +30,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import errors, krpc
+from .config import Config
 from .contact import Address
 from .errors import KrpcError, NodeStopped, RemoteProtocolError, RpcTimeout
 from .events import (
@@ -30,11 +46,19 @@ from .events import (
     EventBus,
     RequestTimedOut,
 )
-from .stats import Stats
+from .limits import Limits
+from .stats import DropReason, Stats
 
 log = logging.getLogger(__name__)
 
 QueryHandler = Callable[[krpc.Query, Address], dict[bytes, Any]]
+
+#: Datagrams read in one go when the socket is readable (asyncio's one included).
+RECV_BATCH = 256
+#: Receive buffer asked for (the kernel caps it at net.core.rmem_max).
+RECV_BUFFER = 4 << 20
+#: Largest UDP payload: longer ones do not exist, shorter ones are read whole.
+RECV_MAX = 65536
 
 
 @dataclass(slots=True)
@@ -68,7 +92,10 @@ class RttEstimator:
 
 
 class KrpcTransport(asyncio.DatagramProtocol):
-    def __init__(self, handler: QueryHandler, stats: Stats, bus: EventBus, timeout: float) -> None:
+    def __init__(
+        self, handler: QueryHandler, stats: Stats, bus: EventBus, timeout: float,
+        config: Config | None = None,
+    ) -> None:
         self.handler = handler
         self.stats = stats
         self.bus = bus
@@ -76,28 +103,64 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self.rtt = RttEstimator()
         self.pending: dict[bytes, Pending] = {}
         self.transport: asyncio.DatagramTransport | None = None
+        self._drain: socket.socket | None = None
         self.on_timeout: Callable[[Address, str], None] | None = None
+        self.limits = Limits(config)
+        #: The limits' clock (tests replace it with a fake one).
+        self.clock: Callable[[], float] = time.monotonic
+        stats.limits_gauge = self._limits_gauge
+
+    def _limits_gauge(self) -> tuple[int, int, int]:
+        limits = self.limits
+        return limits.blocked_count(self.clock()), limits.blocks, len(limits.peers)
 
     # --- asyncio callbacks ---------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        sockname = transport.get_extra_info("sockname")
+        if sockname:
+            self.limits.set_own_address(sockname[0])
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
+                self._drain = sock.dup()
+                self._drain.setblocking(False)
+            except OSError as exc:  # works without: one datagram per loop iteration
+                log.debug("no batched reads: %s", exc)
 
     def error_received(self, exc: Exception) -> None:
         # ICMP errors (port unreachable) on loopback: the request times out.
-        self.stats.drop("socket error")
+        self.stats.drop(DropReason.SOCKET_ERROR)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.close()
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        self._receive(data, addr)
+        for _ in range(RECV_BATCH - 1):
+            drain = self._drain
+            if drain is None:
+                return
+            try:
+                data, addr = drain.recvfrom(RECV_MAX)
+            except OSError:  # nothing more to read (or an ICMP error, reported by asyncio)
+                return
+            self._receive(data, addr)
+
+    def _receive(self, data: bytes, addr: tuple[Any, ...]) -> None:
         peer: Address = (addr[0], addr[1])
         self.stats.packets_in += 1
         self.stats.bytes_in += len(data)
+        refused = self.limits.admit(peer[0], len(data), self.clock())
+        if refused is not None:
+            self._drop(peer, len(data), refused)
+            return
         try:
             message, raw = krpc.decode(data)
         except RemoteProtocolError as exc:
-            self._drop(peer, len(data), str(exc))
+            self._drop(peer, len(data), decode_reason(str(exc)))
             return
         try:
             if isinstance(message, krpc.Query):
@@ -144,7 +207,11 @@ class KrpcTransport(asyncio.DatagramProtocol):
         # Only a query with an over-long transaction id (echoed in every
         # reply) can make even an error reply exceed the datagram limit.
         if len(data) > krpc.UDP_PACKET_LIMIT:
-            self._drop(peer, size, "reply would exceed 1472 bytes (transaction id too long)")
+            self._drop(peer, size, DropReason.REPLY_TOO_LONG)
+            return
+        refused = self.limits.allow_reply(peer[0], len(data), self.clock())
+        if refused is not None:
+            self._drop(peer, size, refused)
             return
         self._send(data, peer, raw, query.method, query.tid)
 
@@ -153,7 +220,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
     def _settle(self, message: krpc.Message, raw: dict[bytes, Any], peer: Address, size: int) -> None:
         pending = self.pending.get(message.tid)
         if pending is None or pending.peer != peer:
-            self._drop(peer, size, "unexpected response")
+            self._drop(peer, size, DropReason.UNEXPECTED_RESPONSE)
             return
         del self.pending[message.tid]
         pending.timer.cancel()
@@ -205,6 +272,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
         late_after = now + (soft_timeout if soft_timeout is not None else self.timeout)
         self.pending[tid] = Pending(future, peer, method, now, timer, late_after)
         self.stats.method(method).sent += 1
+        self.limits.expect(peer[0], self.clock())
         self._send(data, peer, raw, method, tid)
         return future
 
@@ -231,12 +299,17 @@ class KrpcTransport(asyncio.DatagramProtocol):
             code = raw[b"e"][0] if kind == "e" else None
             self.bus.emit(DatagramSent(time.monotonic(), peer, kind, method, tid, len(data), raw, code))
 
-    def _drop(self, peer: Address, size: int, reason: str) -> None:
-        self.stats.drop(reason)
+    def _drop(self, peer: Address, size: int, reason: DropReason) -> None:
+        stats = self.stats  # Stats.drop inlined: this runs for every datagram of a flood
+        stats.dropped += 1
+        stats.drop_reasons[reason] += 1
         if self.bus.active:
-            self.bus.emit(DatagramDropped(time.monotonic(), peer, size, reason))
+            self.bus.emit(DatagramDropped(time.monotonic(), peer, size, reason.value))
 
     def close(self) -> None:
+        if self._drain is not None:
+            self._drain.close()
+            self._drain = None
         if self.transport is not None:
             self.transport.close()
             self.transport = None
@@ -246,3 +319,12 @@ class KrpcTransport(asyncio.DatagramProtocol):
             if not p.future.done():
                 p.future.set_exception(NodeStopped("node stopped"))
                 p.future.exception()  # mark retrieved: nobody may be waiting
+
+
+def decode_reason(message: str) -> DropReason:
+    """The fixed reason for a :func:`krpc.decode` failure (its text is the peer's to choose)."""
+    if message.startswith("not bencode"):
+        return DropReason.NOT_BENCODE
+    if message.startswith("unknown message type"):
+        return DropReason.UNKNOWN_TYPE
+    return DropReason.MALFORMED

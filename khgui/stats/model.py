@@ -1,4 +1,5 @@
-"""The per-method statistics table: sent, answered, failed, received, errors, mean RTT."""
+"""The statistics tables: per method (sent, answered, failed, received, errors,
+mean RTT) and the defences (blocked sources, drops by reason)."""
 
 from __future__ import annotations
 
@@ -63,5 +64,72 @@ class MethodStatsModel(QAbstractTableModel):
                 return -1.0 if rtt is None else float(rtt)
             return "\u2013" if rtt is None else f"{rtt * 1000:.1f} ms"
         if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+#: The defences' gauges of a snapshot, shown before the drop reasons.
+DEFENCE_GAUGES = (
+    ("blocked_peers", "sources blocked now"),
+    ("blocks", "blocks since start"),
+    ("tracked_peers", "sources tracked"),
+)
+
+
+class DefenceStatsModel(QAbstractTableModel):
+    """The defences of ``node.stats()``: blocked sources, then drops by reason.
+
+    The reasons are the snapshot's fixed set (``drops``), so the rows change
+    only when a node with another set is shown.
+    """
+
+    HEADERS = ("Defence", "Count")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[tuple[str, int]] = []
+
+    def set_snapshot(self, snapshot: Any | None) -> None:
+        """Show the gauges and drop counts of ``snapshot`` (None: nothing)."""
+        rows: list[tuple[str, int]] = []
+        if snapshot is not None:
+            rows = [(label, int(getattr(snapshot, name, 0) or 0)) for name, label in DEFENCE_GAUGES]
+            drops = getattr(snapshot, "drops", None) or {}
+            rows += [(f"dropped: {reason}", int(n)) for reason, n in drops.items()]
+        if [n for n, _ in rows] == [n for n, _ in self._rows]:
+            self._rows = rows
+            if rows:
+                self.dataChanged.emit(self.index(0, 1), self.index(len(rows) - 1, 1))
+            return
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+    def count(self, label: str) -> int | None:
+        """The count shown for ``label`` (None if there is no such row)."""
+        return next((n for name, n in self._rows if name == label), None)
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            if 0 <= section < len(self.HEADERS):
+                return self.HEADERS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        label, n = self._rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return label if col == 0 else f"{n:,}"
+        if role == SORT_ROLE:
+            return label if col == 0 else n
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == 1:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -1,4 +1,4 @@
-"""The statistics panel: plots over time and the per-method table.
+"""The statistics panel: plots over time, the per-method table and the defences.
 
 :class:`StatsPanel` counts datagrams from the bridge's batches and samples
 ``node.stats()`` once a second into a bounded :class:`StatsHistory`
@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QSplitter,
 
 from ..bridge import EventBridge
 from ..controller import NetworkController
-from .model import SORT_ROLE, MethodStatsModel
+from .model import SORT_ROLE, DefenceStatsModel, MethodStatsModel
 from .plots import StatsPlotsView
 from .series import DEFAULT_MAXLEN, StatsHistory
 
@@ -61,9 +61,24 @@ class StatsPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.defences = DefenceStatsModel(self)
+        self.defences_table = QTableView()
+        self.defences_table.setObjectName("defences")
+        self.defences_table.setModel(self.defences)
+        self.defences_table.setAlternatingRowColors(True)
+        self.defences_table.verticalHeader().setVisible(False)
+        self.defences_table.verticalHeader().setDefaultSectionSize(22)
+        self.defences_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.defences_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        tables = QSplitter(Qt.Orientation.Horizontal)
+        tables.addWidget(self.table)
+        tables.addWidget(self.defences_table)
+        tables.setStretchFactor(0, 3)
+        tables.setStretchFactor(1, 1)
+        tables.setChildrenCollapsible(False)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.plots)
-        split.addWidget(self.table)
+        split.addWidget(tables)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         split.setSizes([330, 150])
@@ -92,6 +107,7 @@ class StatsPanel(QWidget):
             self.history = StatsHistory(time.monotonic(), self._maxlen)
             self.samples = 0
             self.methods.set_methods({})
+            self.defences.set_snapshot(None)
 
     def on_batch(self, events: list[Any]) -> None:
         self.history.add_events(events)
@@ -112,10 +128,11 @@ class StatsPanel(QWidget):
         self.samples += 1
         if snapshot is not None:
             self.methods.set_methods(dict(snapshot.methods))
+            self.defences.set_snapshot(snapshot)
             self.summary.setText(
                 f"in {snapshot.packets_in:,} pkts / {_si(snapshot.bytes_in)}B \u00b7 "
                 f"out {snapshot.packets_out:,} pkts / {_si(snapshot.bytes_out)}B \u00b7 "
-                f"dropped {snapshot.dropped:,} \u00b7 {snapshot.keys:,} keys, {snapshot.values:,} values \u00b7 "
+                f"dropped {snapshot.dropped:,} ({snapshot.blocked_peers:,} sources blocked) \u00b7 {snapshot.keys:,} keys, {snapshot.values:,} values \u00b7 "
                 f"up {snapshot.uptime:.0f} s"
             )
         if self.isVisible():

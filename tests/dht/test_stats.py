@@ -8,7 +8,7 @@ from pathlib import Path
 from dhtutil import query, raw_client, run, running_node, running_nodes
 
 from dht import Config, Node, StatsSnapshot
-from dht.stats import Stats, estimate_network_size
+from dht.stats import DropReason, Stats, estimate_network_size
 
 CID = b"C" * 20
 
@@ -27,15 +27,32 @@ def test_snapshot_copies_counters() -> None:
     stats.method("ping").sent += 2
     stats.method("ping").answered += 1
     stats.method("ping").rtt_total += 0.5
-    stats.drop("noise")
-    stats.drop("noise")
+    stats.drop(DropReason.NOT_BENCODE)
+    stats.drop("bad response")  # the node's text for a reason counts as that reason
     snap = stats.snapshot(contacts=3, buckets=1, k=8, keys=1, values=2, uptime=1.0)
     assert snap.methods["ping"].sent == 2 and snap.methods["ping"].mean_rtt == 0.5
     assert snap.methods["join"].mean_rtt is None
-    assert snap.dropped == 2 and stats.drop_reasons == {"noise": 2}
+    assert snap.dropped == 2
+    assert snap.drops == {r.value: 0 for r in DropReason} | {"not bencode": 1, "bad response": 1}
+    assert (snap.blocked_peers, snap.blocks, snap.tracked_peers) == (0, 0, 0)
     stats.method("ping").sent += 1
     assert snap.methods["ping"].sent == 2  # a snapshot does not change afterwards
     assert set(snap.methods) >= {"ping", "join", "find_node", "find_value", "get_value", "store_value"}
+
+
+def test_drop_reasons_are_a_fixed_set_whatever_the_text() -> None:
+    stats = Stats()
+    for i in range(1000):
+        stats.drop(f"unknown message type {i!r} " + "x" * 100)
+    assert len(stats.drop_reasons) == len(DropReason)
+    assert stats.drop_reasons[DropReason.OTHER] == 1000 and stats.dropped == 1000
+
+
+def test_snapshot_reports_the_transports_limits_gauge() -> None:
+    stats = Stats()
+    stats.limits_gauge = lambda: (2, 5, 40)
+    snap = stats.snapshot(contacts=0, buckets=1, k=8, keys=0, values=0, uptime=0.0)
+    assert (snap.blocked_peers, snap.blocks, snap.tracked_peers) == (2, 5, 40)
 
 
 def test_counters_match_the_datagrams(tmp_path: Path) -> None:

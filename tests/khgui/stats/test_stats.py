@@ -8,7 +8,7 @@ import numpy as np
 
 from dht import MethodStats, StatsSnapshot
 from dht import events as ev
-from khgui.stats.model import MethodStatsModel
+from khgui.stats.model import DefenceStatsModel, MethodStatsModel
 from khgui.stats.panel import StatsPanel
 from khgui.stats.series import Ring, StatsHistory
 
@@ -63,6 +63,42 @@ def test_method_model_passes_modeltester(qtmodeltester: Any) -> None:
     assert model.totals()["sent"] == 14
     model.set_methods({})
     qtmodeltester.check(model)
+
+
+def test_defence_model_passes_modeltester(qtmodeltester: Any) -> None:
+    model = DefenceStatsModel()
+    qtmodeltester.check(model)
+    snap = StatsSnapshot(
+        methods={}, packets_in=0, packets_out=0, bytes_in=0, bytes_out=0, dropped=7, contacts=0,
+        buckets=1, network_size=1, keys=0, values=0, uptime=0.0,
+        drops={"oversize": 3, "blocked": 4}, blocked_peers=2, blocks=5, tracked_peers=9)
+    model.set_snapshot(snap)
+    qtmodeltester.check(model)
+    assert [model.index(r, 0).data() for r in range(model.rowCount())] == [
+        "sources blocked now", "blocks since start", "sources tracked", "dropped: oversize", "dropped: blocked"]
+    assert model.index(0, 1).data() == "2" and model.count("dropped: blocked") == 4
+    model.set_snapshot(None)
+    qtmodeltester.check(model)
+    assert model.rowCount() == 0
+
+
+def test_panel_shows_a_live_nodes_drops(qtbot: Any, live: Any, wait_for: Callable[..., None]) -> None:
+    import socket
+
+    controller, bridge = live
+    panel = StatsPanel(controller, bridge, interval_ms=50)
+    qtbot.addWidget(panel)
+    panel.show()
+    wait_for(lambda: panel.defences.count("dropped: oversize") == 0, 5)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.sendto(b"x" * 4000, controller.node.address)  # longer than any KRPC datagram
+    wait_for(lambda: panel.defences.count("dropped: oversize") == 1, 5)
+    view = panel.defences_table
+    rows = [view.model().index(r, 0).data() for r in range(view.model().rowCount())]
+    row = rows.index("dropped: oversize")
+    assert view.model().index(row, 1).data() == "1" and not view.isRowHidden(row)
+    assert view.visualRect(view.model().index(row, 1)).height() > 0
 
 
 def test_panel_samples_a_live_node(qtbot: Any, live: Any, wait_for: Callable[..., None]) -> None:

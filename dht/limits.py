@@ -1,0 +1,270 @@
+"""Rate limits applied before decoding: who may make us work, and how much we answer.
+
+Sans-IO: :class:`Limits` is fed the source IP, the datagram's size and
+``now``; it never reads a clock and never touches a socket.  The transport
+asks it about every datagram *before* decoding it (:meth:`Limits.admit`) and
+about every answer before sending it (:meth:`Limits.allow_reply`).
+
+Theory of operation
+-------------------
+Every budget is a token bucket: ``burst`` tokens at most, refilled at
+``rate`` per second, computed lazily from the time of the last use (no
+timers).  All settings are in :class:`dht.config.Config` under
+``# --- defences ---``, modelled on libtorrent's DHT:
+
+1. Size.  A datagram longer than MAX_DATAGRAM_SIZE (1472, the protocol's
+   UDP_PACKET_LIMIT) is dropped unparsed: bencode decoding costs grow with
+   the size, and nothing valid is ever that long.
+2. Blocking (libtorrent's ``dos_blocker``: ``dht_block_ratelimit`` 5 messages
+   a second over 10-second windows, then ``dht_block_timeout`` 300 s).  Each
+   source IP's datagrams are counted over windows of BLOCK_WINDOW seconds; an
+   IP that reaches BLOCK_RATE * BLOCK_WINDOW datagrams within one window is
+   blocked for BLOCK_DURATION seconds: everything it sends is dropped
+   unparsed.  As in libtorrent, the block runs from the offence and is not
+   extended by further datagrams (a spoofer can then not keep an innocent
+   address blocked for ever with one datagram every few minutes).
+3. A per-IP query budget: QUERY_BURST datagrams at once, QUERY_RATE a second
+   sustained.  A datagram with no token left is dropped unparsed.  The
+   defaults (50, 10/s) never refuse a peer asking up to 10 queries a second
+   in bursts of up to 50; BLOCK_RATE (50/s, 5 x QUERY_RATE) never blocks it
+   either (at most 50 + 10 x 10 = 150 datagrams in a 10 s window, of 500).
+4. Expected answers.  Each request we send to an IP gives that IP one credit
+   (at most MAX_CREDIT); a datagram from it spends a credit before a token
+   and is not counted as an offence: answers we asked for are never rate
+   limited, however many requests our lookups send to one address.
+5. A per-IP reply budget in bytes (REPLY_RATE_PER_IP / REPLY_BURST_PER_IP):
+   an answer that would overdraw it is not sent.  Whatever address a query
+   claims to come from, we send it no more than that many bytes a second, so
+   nobody can use us to reflect traffic at a third party.  (libtorrent has
+   one global ``dht_upload_rate_limit``, 8000 B/s; we keep a per-IP budget
+   and a global one.)
+6. Global budgets: GLOBAL_QUERY_RATE / GLOBAL_QUERY_BURST datagrams and
+   GLOBAL_REPLY_RATE / GLOBAL_REPLY_BURST bytes a second for all sources
+   together, which bound the CPU and upload that many addresses can take.
+   A *settled* source -- tracked for at least SETTLE_SECONDS and asking less
+   than its own sustained rate (its query bucket at least half full) -- does
+   not draw on them: a flood from a thousand new addresses shares the global
+   budget among itself and cannot starve the peers that were there before it
+   and ask little.
+
+Memory is bounded: the per-IP state lives in an LRU table of at most
+LIMITS_MAX_PEERS entries (a few hundred bytes each); a new address evicts
+the least recently heard one, so a million spoofed sources cost no more than
+LIMITS_MAX_PEERS entries.  An evicted address starts afresh (a full bucket,
+not settled) when it comes back.
+
+Loopback.  A *factor* divides the cost of every datagram and every byte
+from or to a source by that factor, which multiplies all its budgets and its
+block threshold, and lets it draw that much less on the global budgets:
+
+* OWN_ADDRESS_LIMIT_FACTOR (default 10^6: in effect no limit) for sources on
+  the node's own loopback address (:meth:`Limits.set_own_address`; only a
+  node listening on 127.x.y.z or ::1 has one).  Where a lab must put all its
+  nodes on 127.0.0.1 they share one source IP and the limits cannot tell
+  them apart; a datagram with a loopback source never comes from another
+  host (the kernel drops such "martian" packets on other interfaces), so
+  these are this host's own processes.
+* LOOPBACK_LIMIT_FACTOR (default 1: as any host) for every other loopback
+  source (127.0.0.0/8, ::1), e.g. lab nodes each on their own 127.x.y.z,
+  which see one another as the Internet would.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from .config import Config
+from .errors import ConfigError
+from .stats import DropReason
+
+#: Most credits (answers we expect) one IP can hold; requests beyond that
+#: many outstanding to one address are charged to its query budget.
+MAX_CREDIT = 256
+
+#: Largest datagram UDP over IPv4 can carry.
+UDP_MAX = 65507
+
+
+def is_loopback(ip: str) -> bool:
+    return ip.startswith("127.") or ip == "::1"
+
+
+class PeerBudget:
+    """The limits' state of one source IP."""
+
+    __slots__ = (
+        "tokens", "stamp", "reply", "reply_stamp", "window_end", "count",
+        "blocked_until", "credit", "first_seen", "cost",
+    )
+
+    def __init__(self, now: float, burst: float, reply_burst: float, window: float, cost: float) -> None:
+        self.tokens = burst  # query tokens, refilled from ``stamp``
+        self.stamp = now
+        self.reply = reply_burst  # reply bytes, refilled from ``reply_stamp``
+        self.reply_stamp = now
+        self.window_end = now + window  # end of the current offence window
+        self.count = 0.0  # datagrams (weighted by cost) in the window
+        self.blocked_until = 0.0
+        self.credit = 0  # answers we expect from this IP
+        self.first_seen = now
+        self.cost = cost  # 1, or 1 / LOOPBACK_LIMIT_FACTOR for loopback
+
+
+class Limits:
+    """Per-IP and global budgets of one node's transport (see the module docstring)."""
+
+    def __init__(self, config: Config | None = None) -> None:
+        cfg = config or Config()
+        if cfg.MAX_DATAGRAM_SIZE > UDP_MAX:
+            raise ConfigError(f"MAX_DATAGRAM_SIZE must be at most {UDP_MAX}, not {cfg.MAX_DATAGRAM_SIZE!r}")
+        if cfg.QUERY_BURST < 1:
+            raise ConfigError(f"QUERY_BURST must be at least 1, not {cfg.QUERY_BURST!r}")
+        self.max_size = cfg.MAX_DATAGRAM_SIZE
+        self.rate = float(cfg.QUERY_RATE)
+        self.burst = float(cfg.QUERY_BURST)
+        self.block_window = float(cfg.BLOCK_WINDOW)
+        self.block_count = float(cfg.BLOCK_RATE) * cfg.BLOCK_WINDOW
+        self.block_duration = float(cfg.BLOCK_DURATION)
+        self.reply_rate = float(cfg.REPLY_RATE_PER_IP)
+        self.reply_burst = float(cfg.REPLY_BURST_PER_IP)
+        self.global_rate = float(cfg.GLOBAL_QUERY_RATE)
+        self.global_burst = float(cfg.GLOBAL_QUERY_BURST)
+        self.global_reply_rate = float(cfg.GLOBAL_REPLY_RATE)
+        self.global_reply_burst = float(cfg.GLOBAL_REPLY_BURST)
+        self.settle = float(cfg.SETTLE_SECONDS)
+        self.max_peers = cfg.LIMITS_MAX_PEERS
+        self.loopback_cost = 1.0 / cfg.LOOPBACK_LIMIT_FACTOR
+        self.own_cost = 1.0 / cfg.OWN_ADDRESS_LIMIT_FACTOR
+        self.own_ip: str | None = None
+        self.peers: OrderedDict[str, PeerBudget] = OrderedDict()
+        self.global_tokens = self.global_burst
+        self.global_stamp: float | None = None
+        self.global_reply = self.global_reply_burst
+        self.global_reply_stamp: float | None = None
+        self.blocks = 0  # times an IP was blocked
+        self.evictions = 0  # entries evicted from the full table
+
+    # --- state ---------------------------------------------------------
+
+    def peer(self, ip: str, now: float) -> PeerBudget:
+        """The IP's entry, created (evicting the least recently heard) if new."""
+        peers = self.peers
+        entry = peers.get(ip)
+        if entry is not None:
+            peers.move_to_end(ip)
+            return entry
+        if ip == self.own_ip:
+            cost = self.own_cost
+        else:
+            cost = self.loopback_cost if is_loopback(ip) else 1.0
+        entry = PeerBudget(now, self.burst, self.reply_burst, self.block_window, cost)
+        peers[ip] = entry
+        if len(peers) > self.max_peers:
+            peers.popitem(last=False)
+            self.evictions += 1
+        return entry
+
+    def set_own_address(self, ip: str) -> None:
+        """The IP we listen on: if it is a loopback one, sources on it get OWN_ADDRESS_LIMIT_FACTOR."""
+        self.own_ip = ip if is_loopback(ip) else None
+        self.peers.pop(ip, None)  # its budgets are computed afresh
+
+    def blocked_count(self, now: float) -> int:
+        """How many tracked IPs are blocked at ``now``."""
+        return sum(1 for p in self.peers.values() if p.blocked_until > now)
+
+    def is_blocked(self, ip: str, now: float) -> bool:
+        entry = self.peers.get(ip)
+        return entry is not None and entry.blocked_until > now
+
+    def _settled(self, p: PeerBudget, now: float) -> bool:
+        return p.tokens >= self.burst / 2 and now - p.first_seen >= self.settle
+
+    def _global_take(self, cost: float, now: float) -> bool:
+        stamp = self.global_stamp
+        tokens = self.global_tokens
+        if stamp is not None and now > stamp:
+            tokens = min(self.global_burst, tokens + (now - stamp) * self.global_rate)
+        self.global_stamp = now
+        if tokens < cost:
+            self.global_tokens = tokens
+            return False
+        self.global_tokens = tokens - cost
+        return True
+
+    # --- incoming datagrams ----------------------------------------------
+
+    def admit(self, ip: str, size: int, now: float) -> DropReason | None:
+        """None if a datagram of ``size`` bytes from ``ip`` may be decoded, else why not."""
+        if size > self.max_size:
+            self.peer(ip, now)  # an oversize datagram still counts as heard
+            return DropReason.OVERSIZE
+        p = self.peers.get(ip)  # self.peer() inlined for the common case
+        if p is None:
+            p = self.peer(ip, now)
+        else:
+            self.peers.move_to_end(ip)
+        if p.blocked_until > now:
+            return DropReason.BLOCKED
+        if p.credit > 0:  # an answer we asked for
+            p.credit -= 1
+            return None
+        cost = p.cost
+        # Offence window (libtorrent's dos_blocker).
+        if now >= p.window_end:
+            p.window_end = now + self.block_window
+            p.count = 0.0
+        p.count += cost
+        if p.count >= self.block_count:
+            p.blocked_until = now + self.block_duration
+            p.window_end = p.blocked_until  # a fresh window after the block
+            p.count = 0.0
+            self.blocks += 1
+            return DropReason.BLOCKED
+        # The IP's own budget.
+        tokens = p.tokens
+        if now > p.stamp:
+            tokens = min(self.burst, tokens + (now - p.stamp) * self.rate)
+        p.stamp = now
+        if tokens < cost:
+            p.tokens = tokens
+            return DropReason.RATE_LIMITED
+        settled = tokens >= self.burst / 2 and now - p.first_seen >= self.settle
+        p.tokens = tokens - cost  # spent even if the global budget refuses: it asked
+        # The global budget, unless the IP is settled and asks little.
+        if not settled and not self._global_take(cost, now):
+            return DropReason.BUSY
+        return None
+
+    def expect(self, ip: str, now: float) -> None:
+        """We sent a request to ``ip``: its answer will not be charged."""
+        p = self.peer(ip, now)
+        if p.credit < MAX_CREDIT:
+            p.credit += 1
+
+    # --- answers we send ----------------------------------------------
+
+    def allow_reply(self, ip: str, size: int, now: float) -> DropReason | None:
+        """None if an answer of ``size`` bytes may be sent to ``ip``, else why not."""
+        p = self.peer(ip, now)
+        cost = size * p.cost
+        reply = p.reply
+        if now > p.reply_stamp:
+            reply = min(self.reply_burst, reply + (now - p.reply_stamp) * self.reply_rate)
+        p.reply_stamp = now
+        if reply < cost:
+            p.reply = reply
+            return DropReason.REPLY_BUDGET
+        if not self._settled(p, now):
+            stamp = self.global_reply_stamp
+            g = self.global_reply
+            if stamp is not None and now > stamp:
+                g = min(self.global_reply_burst, g + (now - stamp) * self.global_reply_rate)
+            self.global_reply_stamp = now
+            if g < cost:
+                self.global_reply = g
+                p.reply = reply
+                return DropReason.BUSY
+            self.global_reply = g - cost
+        p.reply = reply - cost
+        return None
