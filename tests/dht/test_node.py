@@ -256,13 +256,31 @@ def test_join_returns_the_senders_address(tmp_path: Path) -> None:
     run(scenario())
 
 
+async def answer_ping(client: RawClient, node: Node, node_id: bytes) -> None:
+    """Receive the node's next request, a ping, and answer it with ``node_id``."""
+    data, _ = await client.recv()
+    q = decoded(data)
+    assert q[b"y"] == b"q" and q[b"q"] == b"ping", q
+    client.send(raw({b"t": q[b"t"], b"y": b"r", b"r": {b"id": node_id}}), node.address)
+
+
 def test_find_node_returns_compact_nodes_and_a_token(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path) as node, raw_client() as a, raw_client() as b:
-            # Two clients make themselves known by pinging with their ids.
+            ask = query("find_node", {b"id": b"A" * 20, b"target": b"B" * 20})
+            # Two clients make themselves known by pinging with their ids: the node
+            # knows them, but hands out no contact that has not answered it.
             await a.ask(query("ping", {b"id": b"A" * 20}), node.address)
             await b.ask(query("ping", {b"id": b"B" * 20}), node.address)
-            reply = await a.ask_decoded(query("find_node", {b"id": b"A" * 20, b"target": b"B" * 20}), node.address)
+            assert node.table.get(b"B" * 20) is not None
+            reply = await a.ask_decoded(ask, node.address)
+            assert reply[b"r"][b"nodes"] == []
+            # They join: the node pings them to verify, they answer, and they are handed out.
+            for client, cid in ((a, b"A" * 20), (b, b"B" * 20)):
+                await client.ask(query("join", {b"id": cid}), node.address)
+                await answer_ping(client, node, cid)
+            await wait_until(lambda: node.table.answered_count() == 2, what="both verified")
+            reply = await a.ask_decoded(ask, node.address)
             r = reply[b"r"]
             assert set(r) == {b"id", b"nodes", b"token"}
             assert all(isinstance(n, bytes) and len(n) == 26 for n in r[b"nodes"])
@@ -274,16 +292,25 @@ def test_find_node_returns_compact_nodes_and_a_token(tmp_path: Path) -> None:
     run(scenario())
 
 
-def test_find_node_follows_a_contact_that_moved(tmp_path: Path) -> None:
+def test_a_query_never_moves_a_known_contact_an_answer_there_does(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path) as node, raw_client() as first, raw_client() as second:
-            ask = query("find_node", {b"id": b"A" * 20, b"target": b"A" * 20})
-            await first.ask(ask, node.address)
+            aid = b"A" * 20
+            await first.ask(query("join", {b"id": aid}), node.address)
+            await answer_ping(first, node, aid)
+            await wait_until(lambda: node.table.answered_count() == 1, what="verified")
+            ask = query("find_node", {b"id": aid, b"target": aid})
             reply = await first.ask_decoded(ask, node.address)
-            assert [Contact.from_compact(n) for n in reply[b"r"][b"nodes"]] == [Contact(b"A" * 20, *first.address)]
-            # The same id now speaks from another port: the node follows it.
+            assert [Contact.from_compact(n) for n in reply[b"r"][b"nodes"]] == [Contact(aid, *first.address)]
+            # The same id now speaks from another port: a query proves nothing, it stays put.
             reply = await second.ask_decoded(ask, node.address)
-            assert [Contact.from_compact(n) for n in reply[b"r"][b"nodes"]] == [Contact(b"A" * 20, *second.address)]
+            assert [Contact.from_compact(n) for n in reply[b"r"][b"nodes"]] == [Contact(aid, *first.address)]
+            # Only an answer to our own request at the new address moves it.
+            fut = node.request(Contact(aid, *second.address), "ping", {b"id": node.id})
+            await answer_ping(second, node, aid)
+            await fut
+            reply = await second.ask_decoded(ask, node.address)
+            assert [Contact.from_compact(n) for n in reply[b"r"][b"nodes"]] == [Contact(aid, *second.address)]
 
     run(scenario())
 
@@ -310,7 +337,7 @@ def test_sender_becomes_an_uncontacted_contact(tmp_path: Path) -> None:
             await client.ask(query("ping", {b"id": CID}), node.address)
             entry = node.table.get(CID)
             assert entry is not None and entry.contact.address == client.address
-            assert not entry.contacted
+            assert not entry.answered and entry.last_seen is None
             # A query carrying the node's own id is not added.
             await client.ask(query("ping", {b"id": node.id}), node.address)
             assert node.table.get(node.id) is None
@@ -444,7 +471,7 @@ def test_answer_from_another_address_is_dropped(tmp_path: Path) -> None:
             client.send(answer, node.address)  # the real peer answers: accepted
             assert await fut == {b"id": target.id}
             entry = node.table.get(target.id)
-            assert entry is not None and entry.contacted and entry.rtt is not None
+            assert entry is not None and entry.answered and entry.rtt is not None
 
     run(scenario())
 
