@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import inspect
 import os
@@ -619,3 +620,92 @@ def test_full_bucket_keeps_a_live_oldest_contact(tmp_path: Path) -> None:
             assert [e.contact.id for e in bucket.entries] == [ids[1], ids[0]]
 
     run(scenario())
+
+
+# --- a restart onto a network where every saved contact is dead ------------------------
+
+def _loopback_hosts(prefix: str, count: int) -> list[str]:
+    """``count`` loopback addresses of their own (all 127.0.0.1 where only it exists)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((f"{prefix}.2", 0))
+    except OSError:
+        return [HOST] * count
+    return [f"{prefix}.{i + 2}" for i in range(count)]
+
+
+def test_restart_onto_a_new_network_answers_with_live_contacts_within_10_s(tmp_path: Path) -> None:
+    """Issue 7: a node restarted on its data directory and bootstrapped to a new
+    network, where every contact it saved is dead, has live contacts in its
+    find_node answers within 10 s of joining (default settings: the dead ones
+    only time out after KRPC_TIMEOUT, 20 s)."""
+    config = Config()
+    size = 24
+
+    async def network(hosts: list[str], where: Path) -> list[Node]:
+        nodes = []
+        for i, host in enumerate(hosts):
+            n = Node(config, host=host, data_dir=where / f"n{i:02d}")
+            await n.start()
+            nodes.append(n)
+        for n in nodes[1:]:
+            await n.join(*nodes[0].address)
+        for n in nodes:
+            await n.find_close_nodes()
+        return nodes
+
+    async def scenario() -> None:
+        me_dir = tmp_path / "me"
+        old = await network(_loopback_hosts("127.0.20", size), tmp_path / "old")
+        me = Node(config, host=HOST, data_dir=me_dir)
+        await me.start()
+        await me.bootstrap([old[0].address])
+        await me.refresh_table(force=True)
+        saved = {c.id for c in me.table.contacts()}
+        assert len(saved) >= 8
+        await me.stop()
+        await asyncio.gather(*(n.stop() for n in old))  # the old network is gone
+
+        new = await network(_loopback_hosts("127.0.21", size), tmp_path / "new")
+        live = {n.id for n in new}
+        again = Node(config, host=HOST, data_dir=me_dir)
+        await again.start()
+        try:
+            assert {c.id for c in again.table.contacts()} == saved  # all dead, all loaded
+            asker_host = _loopback_hosts("127.0.22", 1)[0]
+            loop = asyncio.get_running_loop()
+            _, asker = await loop.create_datagram_endpoint(RawClient, local_addr=(asker_host, 0))
+            joined = asyncio.ensure_future(again.bootstrap([new[0].address]))
+            answers: list[set[bytes]] = []
+
+            async def handed_out() -> set[bytes]:
+                tid = os.urandom(4)
+                asker.send(query("find_node", {b"id": b"Q" * 20, b"target": os.urandom(20)}, tid),
+                           again.address)
+                while True:  # (the node may ping us, a contact that never answered it)
+                    reply = decoded((await asker.recv())[0])
+                    if reply[b"t"] == tid:
+                        return {Contact.from_compact(n).id for n in reply[b"r"][b"nodes"]}
+
+            deadline = time.monotonic() + 10.0
+            while True:  # poll the answers, as a peer would, for at most 10 s
+                got = await handed_out()
+                answers.append(got)
+                if len(got) >= 8 and got <= live:
+                    break
+                assert time.monotonic() < deadline, f"after 10 s the node still answers {answers[-1]}"
+                await asyncio.sleep(0.05)
+            for _ in range(5):  # and it goes on answering with live contacts only
+                got = await handed_out()
+                assert len(got) >= 8 and got <= live and not got & saved
+            # Dead saved contacts were never handed out at any time.
+            assert not any(a & saved for a in answers)
+            joined.cancel()
+            asker.close()
+        finally:
+            await again.stop()
+            await asyncio.gather(*(n.stop() for n in new))
+
+    run(scenario(), timeout=60)
