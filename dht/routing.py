@@ -45,148 +45,18 @@ anything and never reads a clock: every call is given ``now``.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
-from typing import Union
 
 from .contact import Address, Contact
+from .kbucket import (
+    ANSWERED_INSTEAD, NULL_ID, Added, AddressLimits, Entry, Failed, KBucket, Merged, PingOldest,
+    Refreshed, Removed, Replaced, Report, Split, age_order, subnet_of,
+)
 from .khash import ID_SPACE
 
-#: The id a contact never has: the "unknown id" placeholder.
-NULL_ID = bytes(20)
-
-#: Why a never-answered contact left its place (it waits in the cache).
-ANSWERED_INSTEAD = "never answered; a contact that did took its place"
-
-
-@dataclass(slots=True)
-class Entry:
-    """A contact in a bucket (or its replacement cache), with what we know of it."""
-
-    contact: Contact
-    key: int  # the id as an integer
-    last_seen: float | None  # when it last answered one of our requests; None: never
-    failures: int = 0
-    rtt: float | None = None
-    _packed_for: Contact | None = field(default=None, repr=False, compare=False)
-    _packed: bytes = field(default=b"", repr=False, compare=False)
-
-    @property
-    def answered(self) -> bool:
-        """It has answered one of our requests."""
-        return self.last_seen is not None
-
-    def compact(self) -> bytes:
-        """The contact's compact node info, computed once per contact."""
-        if self._packed_for is not self.contact:
-            self._packed = self.contact.compact()
-            self._packed_for = self.contact
-        return self._packed
-
-
-def _age_order(entry: Entry) -> tuple[bool, float]:
-    """Sort key, oldest first: never answered before answered, then by last seen."""
-    return (entry.last_seen is not None, entry.last_seen or 0.0)
-
-
-@dataclass(slots=True)
-class KBucket:
-    """The contacts whose ids are in [lo, hi), oldest first, and their replacements."""
-
-    lo: int
-    hi: int
-    last_accessed: float
-    entries: list[Entry] = field(default_factory=list)
-    replacements: list[Entry] = field(default_factory=list)  # oldest first
-
-    def covers(self, key: int) -> bool:
-        return self.lo <= key < self.hi
-
-    def index_of(self, key: int) -> int:
-        for i, entry in enumerate(self.entries):
-            if entry.key == key:
-                return i
-        return -1
-
-    def cached_index(self, key: int) -> int:
-        for i, entry in enumerate(self.replacements):
-            if entry.key == key:
-                return i
-        return -1
-
-    def add(self, entry: Entry) -> None:
-        """Add to the contacts, keeping never-answered ones first, oldest first."""
-        if entry.answered:
-            self.entries.append(entry)
-        else:
-            n = 0
-            while n < len(self.entries) and not self.entries[n].answered:
-                n += 1
-            self.entries.insert(n, entry)
-
-
-def subnet_of(host: str) -> str:
-    """The /24 a host is in, for the per-bucket rule; a loopback host is its own."""
-    if host.startswith("127."):
-        return host
-    return host.rpartition(".")[0]
-
-
-# --- reports ---------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class Added:
-    contact: Contact
-    lo: int
-    hi: int
-
-
-@dataclass(frozen=True, slots=True)
-class Refreshed:
-    contact: Contact
-
-
-@dataclass(frozen=True, slots=True)
-class Split:
-    lo: int
-    mid: int
-    hi: int
-
-
-@dataclass(frozen=True, slots=True)
-class Merged:
-    lo: int
-    mid: int
-    hi: int
-
-
-@dataclass(frozen=True, slots=True)
-class Failed:
-    contact: Contact
-    failures: int
-
-
-@dataclass(frozen=True, slots=True)
-class Removed:
-    contact: Contact
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Replaced:
-    old: Contact
-    new: Contact
-
-
-@dataclass(frozen=True, slots=True)
-class PingOldest:
-    """The bucket is full: ping ``oldest``; ``new`` (cached) takes its place if it fails."""
-
-    oldest: Contact
-    new: Contact
-
-
-Report = Union[Added, Refreshed, Split, Merged, Failed, Removed, Replaced, PingOldest]
-
+__all__ = [  # the buckets' names, and the reports, are part of the table's interface
+    "ANSWERED_INSTEAD", "NULL_ID", "Added", "AddressLimits", "Entry", "Failed", "KBucket", "Merged",
+    "PingOldest", "Refreshed", "Removed", "Replaced", "Report", "RoutingTable", "Split", "subnet_of",
+]
 
 class RoutingTable:
     """Kademlia routing table around ``own_id``.
@@ -215,14 +85,23 @@ class RoutingTable:
         self.max_failures = max_failures
         self.min_ping_interval = min_ping_interval
         self.replacements = replacements
-        self.max_per_ip = max_per_ip
-        self.max_per_subnet = max_per_subnet
-        self.exempt_host = exempt_host
+        self.limits = AddressLimits(max_per_ip, max_per_subnet, exempt_host)
         self.buckets: list[KBucket] = [KBucket(0, ID_SPACE, now)]
         self._los: list[int] = [0]  # bucket lower bounds, for bisect
         # contact key -> (when we asked for a ping, the key of the newcomer waiting on it)
         self._pinged: dict[int, tuple[float, int]] = {}
-        self._ips: dict[str, int] = {}  # host -> contacts (buckets and caches) at it
+
+    @property
+    def exempt_host(self) -> str | None:
+        return self.limits.exempt_host
+
+    @property
+    def max_per_ip(self) -> int | None:
+        return self.limits.max_per_ip
+
+    @property
+    def max_per_subnet(self) -> int | None:
+        return self.limits.max_per_subnet
 
     # --- lookups ------------------------------------------------------
 
@@ -258,7 +137,7 @@ class RoutingTable:
 
     def hosts(self) -> dict[str, int]:
         """Contacts per IP address (buckets and caches; the exempt host not counted)."""
-        return dict(self._ips)
+        return dict(self.limits.counts)
 
     def find_nodes(self, target: bytes, count: int | None = None) -> list[Contact]:
         """The ``count`` (default K) known contacts closest to ``target`` (for our lookups)."""
@@ -320,11 +199,11 @@ class RoutingTable:
 
     def exempt(self, host: str | None) -> None:
         """Exempt ``host`` (our own loopback address) from the address limits."""
-        self.exempt_host = host
-        self._ips = {}
+        limits = self.limits
+        self.limits = AddressLimits(limits.max_per_ip, limits.max_per_subnet, host)
         for b in self.buckets:
             for e in b.entries + b.replacements:
-                self._hold(e.contact)
+                self.limits.hold(e.contact)
 
     def load(self, contacts: list[Contact], now: float) -> list[Report]:
         """Insert saved contacts as never answered (asking for no ping: they are
@@ -362,13 +241,13 @@ class RoutingTable:
             j = bucket.cached_index(key)
             if j >= 0:
                 return reports + self._known(bucket, bucket.replacements[j], contact, now, contacted, rtt)
-            if not self._address_allowed(contact, bucket):
+            if not self.limits.allows(contact, bucket):
                 if not contacted or not self._evict_other_at(contact.address, key, reports):
                     return reports
                 continue  # the address answered with this id: whoever held it there is gone
             entry = Entry(contact, key, now if contacted else None, rtt=rtt if contacted else None)
             if len(bucket.entries) < self.k:
-                self._hold(contact)
+                self.limits.hold(contact)
                 bucket.add(entry)
                 bucket.last_accessed = now
                 reports.append(Added(contact, bucket.lo, bucket.hi))
@@ -378,7 +257,7 @@ class RoutingTable:
                 for half in self.buckets[index : index + 2]:  # cached contacts may fit now
                     reports.extend(self._refill(half, None))
                 continue
-            self._hold(contact)
+            self.limits.hold(contact)
             first = bucket.entries[0]
             if contacted and not first.answered:
                 # An answered newcomer takes the place of a contact that never answered.
@@ -406,14 +285,14 @@ class RoutingTable:
         reports: list[Report] = []
         if entry.contact.address != contact.address:
             # It answered our request at a new address: it moved.
-            self._release(entry.contact)
-            if not self._address_allowed(contact, bucket, entry):
+            self.limits.release(entry.contact)
+            if not self.limits.allows(contact, bucket, entry):
                 self._evict_other_at(contact.address, entry.key, reports)
                 bucket = self.buckets[self.bucket_index(entry.key)]  # a removal may merge
-            if not self._address_allowed(contact, bucket, entry):
-                self._hold(entry.contact)
+            if not self.limits.allows(contact, bucket, entry):
+                self.limits.hold(entry.contact)
                 return reports  # the new address is over its limits: keep the old one
-            self._hold(contact)
+            self.limits.hold(contact)
             entry.contact = contact
         return reports + self.seen(contact.id, now, rtt)
 
@@ -477,7 +356,7 @@ class RoutingTable:
                 if address is None or entry.contact.address == address:
                     entry.failures += 1
                     if not entry.answered or entry.failures >= self.max_failures:
-                        self._release(bucket.replacements.pop(j).contact)
+                        self.limits.release(bucket.replacements.pop(j).contact)
             return []
         entry = bucket.entries[i]
         if address is not None and entry.contact.address != address:
@@ -499,12 +378,12 @@ class RoutingTable:
         if i < 0:
             j = bucket.cached_index(key)
             if j >= 0 and (address is None or bucket.replacements[j].contact.address == address):
-                self._release(bucket.replacements.pop(j).contact)
+                self.limits.release(bucket.replacements.pop(j).contact)
             return []
         if address is not None and bucket.entries[i].contact.address != address:
             return []
         entry = bucket.entries.pop(i)
-        self._release(entry.contact)
+        self.limits.release(entry.contact)
         asked = self._pinged.pop(key, None)
         reports: list[Report] = [Removed(entry.contact, reason)]
         reports.extend(self._refill(bucket, asked[1] if asked else None))
@@ -526,7 +405,7 @@ class RoutingTable:
             home = self.buckets[self.bucket_index(new_key)]
             return self._refill(home, new_key)
         entry = bucket.entries.pop(i)
-        self._release(entry.contact)
+        self.limits.release(entry.contact)
         reports = self._refill(bucket, new_key)
         if reports and isinstance(reports[0], Added):
             return [Replaced(entry.contact, reports[0].contact)]
@@ -535,24 +414,6 @@ class RoutingTable:
         )
 
     # --- address limits and the replacement cache -----------------------------
-
-    def _address_allowed(self, contact: Contact, bucket: KBucket, moving: Entry | None = None) -> bool:
-        """Whether ``contact`` keeps the address limits (``moving``: its own entry, not counted)."""
-        host = contact.host
-        if host == self.exempt_host:
-            return True
-        if self.max_per_ip is not None and self._ips.get(host, 0) >= self.max_per_ip:
-            return False
-        if self.max_per_subnet is not None:
-            subnet = subnet_of(host)
-            same = 0
-            for e in bucket.entries + bucket.replacements:
-                h = e.contact.host
-                if e is not moving and h != self.exempt_host and subnet_of(h) == subnet:
-                    same += 1
-            if same >= self.max_per_subnet:
-                return False
-        return True
 
     def _evict_other_at(self, address: Address, key: int, reports: list[Report]) -> bool:
         """``address`` answered us with id ``key``: drop whoever else we knew there."""
@@ -567,20 +428,6 @@ class RoutingTable:
                     return True
         return False
 
-    def _hold(self, contact: Contact) -> None:
-        if contact.host != self.exempt_host:
-            self._ips[contact.host] = self._ips.get(contact.host, 0) + 1
-
-    def _release(self, contact: Contact) -> None:
-        host = contact.host
-        if host == self.exempt_host:
-            return
-        left = self._ips.get(host, 0) - 1
-        if left > 0:
-            self._ips[host] = left
-        else:
-            self._ips.pop(host, None)
-
     def _cache(self, bucket: KBucket, entry: Entry) -> None:
         """Keep ``entry`` (already held) in the bucket's replacement cache."""
         bucket.replacements.append(entry)
@@ -588,7 +435,7 @@ class RoutingTable:
             # Drop the oldest that never answered, else the oldest.
             victim = next((e for e in bucket.replacements if not e.answered), bucket.replacements[0])
             bucket.replacements.remove(victim)
-            self._release(victim.contact)
+            self.limits.release(victim.contact)
 
     def _refill(self, bucket: KBucket, prefer: int | None) -> list[Report]:
         """Fill free places from the cache: ``prefer`` first, then answered, newest first."""
@@ -643,13 +490,13 @@ class RoutingTable:
                 first.lo,
                 second.hi,
                 max(first.last_accessed, second.last_accessed),
-                sorted(first.entries + second.entries, key=_age_order),
+                sorted(first.entries + second.entries, key=age_order),
             )
             low = min(index, sib_index)
             self.buckets[low : low + 2] = [merged]
             del self._los[low + 1]
             reports.append(Merged(first.lo, second.lo, second.hi))
-            for e in sorted(first.replacements + second.replacements, key=_age_order):
+            for e in sorted(first.replacements + second.replacements, key=age_order):
                 self._cache(merged, e)
             reports.extend(self._refill(merged, None))
             index = low
