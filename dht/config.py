@@ -56,8 +56,9 @@ class Config:
     MAX_VALUES: int = 100_000
     """Most values kept in all."""
     # --- routing table ---
-    REPLACEMENTS_PER_BUCKET: int = 4
-    """Contacts a full bucket keeps waiting for a free place (libtorrent keeps a bucket's worth)."""
+    REPLACEMENTS_PER_BUCKET: int = 2
+    """Contacts a full bucket keeps waiting for a place (libtorrent keeps a bucket's worth; two
+    keep a lab node small: a cached contact costs ~250 bytes, a lab node caches ~9)."""
     MAX_PER_IP_IN_TABLE: int = 1
     """Contacts one IP address may have in the whole routing table, caches included
     (libtorrent's dht_restrict_routing_ips: 1).  Our own loopback address is exempt

@@ -74,7 +74,7 @@ class RoutingTable:
         min_ping_interval: float = 900.0,
         now: float = 0.0,
         *,
-        replacements: int = 4,
+        replacements: int = 2,
         max_per_ip: int | None = None,
         max_per_subnet: int | None = None,
         exempt_host: str | None = None,
