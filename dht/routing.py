@@ -14,7 +14,8 @@ When a new contact arrives for a full bucket:
   that never did, the newcomer takes its place at once (libtorrent's rule;
   this is how a table loaded with dead contacts heals in seconds);
 * otherwise the newcomer waits in the bucket's small *replacement cache*
-  (bounded, oldest dropped first) and the table reports :class:`PingOldest`
+  (bounded: never-answered ones dropped first, then the oldest) and the
+  table reports :class:`PingOldest`
   for the bucket's oldest contact that is worth a ping (never answered, or
   not seen for MIN_PING_INTERVAL; each at most once per interval).  The
   caller pings it and calls :meth:`RoutingTable.seen` if it answered,
@@ -29,7 +30,9 @@ MAX_FAILURES failures in a row.  When a removal lets a bucket and its
 same-sized sibling fit in K contacts together, they merge back.
 
 Integrity.  A query never changes a known contact's address; only an answer
-to our own request at the new address moves it.  With ``max_per_ip`` at most
+to our own request at the new address moves it (within the limits below),
+and an address that answers with a new id drops the id known there.  The
+all-zero id is never taken.  With ``max_per_ip`` at most
 that many contacts (buckets and caches together) share one IP address in the
 whole table, and with ``max_per_subnet`` at most that many share one /24 in
 one bucket (libtorrent's ``dht_restrict_routing_ips``).  Loopback addresses
