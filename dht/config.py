@@ -55,6 +55,20 @@ class Config:
     """Most values kept for one key."""
     MAX_VALUES: int = 100_000
     """Most values kept in all."""
+    # --- routing table ---
+    REPLACEMENTS_PER_BUCKET: int = 2
+    """Contacts a full bucket keeps waiting for a place (libtorrent keeps a bucket's worth; two
+    keep a lab node small: a cached contact costs ~250 bytes, a lab node caches ~9)."""
+    MAX_PER_IP_IN_TABLE: int = 1
+    """Contacts one IP address may have in the whole routing table, caches included
+    (libtorrent's dht_restrict_routing_ips: 1).  Our own loopback address is exempt
+    (a lab on one address); a huge value turns the rule off."""
+    MAX_PER_SUBNET_IN_BUCKET: int = 1
+    """Contacts of one /24 in one bucket, its cache included (libtorrent: 1).  Each
+    loopback address counts as its own /24; a value of K or more turns the rule off."""
+    MAX_VERIFY_PINGS: int = 16
+    """Pings outstanding at once to verify nodes that joined through us (only a
+    contact that has answered us is handed out in find_node and find_value answers)."""
 
     # --- defences ---
     # Rate limits applied before decoding (dht/limits.py explains how they

@@ -13,7 +13,7 @@ the 1472-byte UDP limit, dropping values or answering 206.
 
 from __future__ import annotations
 
-import random
+import secrets
 from typing import Any, NamedTuple, Union
 
 import bencodepy
@@ -61,8 +61,8 @@ Message = Union[Query, Response, Error]
 
 
 def new_tid() -> bytes:
-    """A fresh random transaction id (20 bytes, as the original)."""
-    return random.getrandbits(TID_BYTES * 8).to_bytes(TID_BYTES, "big")
+    """A fresh transaction id (20 bytes, as the original), unguessable: from ``secrets``."""
+    return secrets.token_bytes(TID_BYTES)
 
 
 def decode(data: bytes) -> tuple[Message, dict[bytes, Any]]:

@@ -46,10 +46,21 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class ContactInfo:
+    """A contact of the routing table as the explorer shows it.
+
+    ``last_seen``: when it last answered one of our requests (monotonic),
+    None if it never did (loaded from the database or seen only in a query).
+    """
+
     contact: Contact
-    last_seen: float
+    last_seen: float | None
     failures: int
     rtt: float | None
+
+    @property
+    def answered(self) -> bool:
+        """It has answered one of our requests (only such contacts are handed out)."""
+        return self.last_seen is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +115,8 @@ class Node(RemoteInterface):
         self._store_timer: asyncio.TimerHandle | None = None
         self._started = 0.0
         self._lookup_ids = 0
+        self._verifying = 0  # verification pings outstanding
+        self._moving: set[bytes] = set()  # ids whose claimed move is being checked
         self.handlers: dict[str, Callable[..., dict[bytes, Any]]] = {
             "ping": self.krpc_ping,
             "join": self.krpc_join,
@@ -138,9 +151,7 @@ class Node(RemoteInterface):
             self._lock.release()
             raise
         now = time.monotonic()
-        self._table = RoutingTable(
-            self.id, self.config.K, self.config.MAX_FAILURES, self.config.MIN_PING_INTERVAL, now
-        )
+        self._table = self._new_table(now)
         transport = KrpcTransport(
             self.dispatch, self.stats_counters, self.events, self.config.KRPC_TIMEOUT, self.config
         )
@@ -160,14 +171,14 @@ class Node(RemoteInterface):
         assert self._transport.transport is not None
         sockname = self._transport.transport.get_extra_info("sockname")
         self.address = (sockname[0], sockname[1])
+        self._table.exempt(self._exempt_host())
         try:
             self._store.save_self_id(self.id)
         except StorageError:
             pass  # reported (a full disk): the node runs, its id is saved at the next checkpoint
         self.running = True
         self._started = now
-        for contact in saved_contacts:
-            self._table.insert(contact, now, contacted=False)
+        self._table.load(saved_contacts, now)  # never answered: the first to go
         self._store.on_open = self._store_opened
         self._store.release()  # reopened on the next access
         self._spawn(self._checkpoint_loop())
@@ -361,6 +372,21 @@ class Node(RemoteInterface):
 
     # --- routing table reports -----------------------------------------
 
+    def _new_table(self, now: float) -> RoutingTable:
+        cfg = self.config
+        return RoutingTable(
+            self.id, cfg.K, cfg.MAX_FAILURES, cfg.MIN_PING_INTERVAL, now,
+            replacements=cfg.REPLACEMENTS_PER_BUCKET,
+            max_per_ip=cfg.MAX_PER_IP_IN_TABLE,
+            max_per_subnet=cfg.MAX_PER_SUBNET_IN_BUCKET,
+        )
+
+    def _exempt_host(self) -> str | None:
+        """Our own address if it is a loopback one: nodes sharing it are a lab on this
+        machine (several nodes on one address), exempt from the per-address limits."""
+        host = self.contact.host
+        return host if host.startswith("127.") else None
+
     def report(self, reports: list[routing.Report]) -> None:
         for r in reports:
             if isinstance(r, routing.PingOldest):
@@ -388,7 +414,58 @@ class Node(RemoteInterface):
                 self.events.emit(event)
 
     def insert_node(self, contact: Contact, contacted: bool = True) -> None:
+        """Offer a contact to the table; ``contacted``: it answered us at that address."""
         self.report(self.table.insert(contact, time.monotonic(), contacted))
+
+    def verify_contact(self, contact: Contact) -> None:
+        """Ping a contact seen only in a query, so that it may be handed out once it
+        answers; at most MAX_VERIFY_PINGS at a time (the others wait for our lookups)."""
+        if self._verifying >= self.config.MAX_VERIFY_PINGS or not self.running:
+            return
+        entry = self.table.get(contact.id)
+        if entry is None or entry.answered or entry.contact.address != contact.address:
+            return
+        self._verifying += 1
+        self._spawn(self._verify(contact))
+
+    async def _verify(self, contact: Contact) -> None:
+        try:
+            await self.request(contact, "ping", {b"id": self.id})
+        except errors.DHTError:
+            pass  # the request's outcome is already in the table
+        finally:
+            self._verifying -= 1
+
+    def check_moved(self, known: Contact, claimed: Contact) -> None:
+        """A query from a known id came from another address.
+
+        A query moves nothing: the known address is pinged and, only if it
+        does not answer with that id, the claimed one; an answer there with
+        the id moves the contact (in :meth:`_request`).  So a stranger can
+        only move a contact that is gone.  Shares MAX_VERIFY_PINGS with
+        :meth:`verify_contact`; one check per id at a time.
+        """
+        if (self._verifying >= self.config.MAX_VERIFY_PINGS or not self.running
+                or known.id in self._moving):
+            return
+        self._verifying += 1
+        self._moving.add(known.id)
+        self._spawn(self._check_moved(known, claimed))
+
+    async def _check_moved(self, known: Contact, claimed: Contact) -> None:
+        ping = {b"id": self.id}
+        try:
+            try:
+                await self.request(known, "ping", ping)
+                return  # still where we knew it
+            except (errors.RpcTimeout, RemoteProtocolError):
+                pass
+            await self.request(claimed, "ping", ping)
+        except errors.DHTError:
+            pass  # the outcome is already in the table
+        finally:
+            self._verifying -= 1
+            self._moving.discard(known.id)
 
     async def _ping_oldest(self, oldest: Contact, new: Contact) -> None:
         try:
@@ -403,10 +480,11 @@ class Node(RemoteInterface):
     def request(
         self, contact: Contact, method: str, args: dict[bytes, Any], soft_timeout: float | None = None
     ) -> asyncio.Future[dict[bytes, Any]]:
-        """Ask ``contact``; the routing table learns the outcome.
+        """Ask ``contact``, expecting an answer with its id; the routing table learns the outcome.
 
         The local node is asked by calling its handler directly.  A response
-        whose id is not the contact's fails the request and removes the contact.
+        whose id is not the contact's fails the request and removes the
+        contact (if the table knows it at that address).
         """
         if contact.id == self.id:
             fut: asyncio.Future[dict[bytes, Any]] = asyncio.get_running_loop().create_future()
@@ -416,7 +494,22 @@ class Node(RemoteInterface):
             except KrpcError as exc:
                 fut.set_exception(exc)
             return fut
-        inner = self.transport.request(contact.address, method, args, soft_timeout)
+        return self._request(contact.address, contact.id, method, args, soft_timeout)
+
+    def _request(
+        self, address: Address, expected_id: bytes | None, method: str, args: dict[bytes, Any],
+        soft_timeout: float | None = None,
+    ) -> asyncio.Future[dict[bytes, Any]]:
+        """Ask the node at ``address``.
+
+        ``expected_id``: the id it must answer with, or None when only its
+        address is known (join, ping by address).  Either way an answer with
+        the all-zero id or with our own id fails the request; a good answer
+        puts the responder in the table as a contact that answered.
+        """
+        if address in (self.address, self.contact.address):
+            return self.request(self.contact, method, args)  # ourselves: our own handlers
+        inner = self.transport.request(address, method, args, soft_timeout)
         sent = time.monotonic()
         outer: asyncio.Future[dict[bytes, Any]] = asyncio.get_running_loop().create_future()
 
@@ -429,20 +522,24 @@ class Node(RemoteInterface):
                 values = f.result()
                 try:
                     rid = krpc.response_id(values)
-                    if rid != contact.id and contact.id != bytes(20):
-                        self.report(self.table.remove(contact.id, "answered with another id"))
+                    if rid == routing.NULL_ID or rid == self.id or (
+                        expected_id is not None and rid != expected_id
+                    ):
+                        if expected_id is not None:
+                            self.report(self.table.remove(expected_id, "answered with another id", address))
                         raise RemoteProtocolError(
-                            f"{contact.host}:{contact.port} answered with id {rid.hex()}"
+                            f"{address[0]}:{address[1]} answered with id {rid.hex()}"
+                            + ("" if expected_id is None else f", not {expected_id.hex()}")
                         )
                 except RemoteProtocolError as bad:
                     self.stats_counters.drop("bad response")
                     exc = bad
                 else:
                     now = time.monotonic()
-                    found = Contact(rid, contact.host, contact.port)
+                    found = Contact(rid, address[0], address[1])
                     self.report(self.table.insert(found, now, contacted=True, rtt=now - sent))
-            elif isinstance(exc, errors.RpcTimeout) and self.running:
-                self.report(self.table.failed(contact.id))
+            elif isinstance(exc, errors.RpcTimeout) and self.running and expected_id is not None:
+                self.report(self.table.failed(expected_id, address))
             if outer.done():
                 return
             if exc is None:
@@ -464,7 +561,7 @@ class Node(RemoteInterface):
 
     async def join(self, host: str, port: int) -> Address:
         """Join through the node at host:port; returns our address as it sees it."""
-        values = await self.request(Contact(bytes(20), host, port), "join", {b"id": self.id})
+        values = await self._request((host, port), None, "join", {b"id": self.id})
         ip = values.get(b"ip_addr")
         their_port = values.get(b"port")
         if not isinstance(ip, bytes) or not isinstance(their_port, int):
@@ -493,7 +590,7 @@ class Node(RemoteInterface):
         return await self.find_node(target)
 
     async def ping(self, host: str, port: int) -> bytes:
-        values = await self.request(Contact(bytes(20), host, port), "ping", {b"id": self.id})
+        values = await self._request((host, port), None, "ping", {b"id": self.id})
         return krpc.response_id(values)
 
     async def find_node(self, target: bytes) -> list[Contact]:

@@ -4,7 +4,9 @@ The handlers keep the seed's signatures (apt-p2p's ``khashmir.py`` after
 "Reorganize the DHT's remote interface parameters"): the sender's ``id``
 first, then the method's arguments in knode order, then ``_krpc_sender``,
 the (host, port) the query came from.  With a sender, it is offered to the
-routing table as an uncontacted node; without one the local node is asking
+routing table as an uncontacted node (handed out in find_node and find_value
+answers only once it has answered one of our requests; a joining node is
+pinged for that); without one the local node is asking
 itself (as its lookups do) and is answered as ``127.0.0.1`` at its own port.
 
 Queries reach the handlers through :meth:`RemoteInterface.dispatch`, which
@@ -54,13 +56,32 @@ class RemoteInterface:
         args = krpc.check_arguments(query)
         return self.handlers[query.method](*args, _krpc_sender=peer)
 
-    def _sender_seen(self, node_id: bytes, sender: Address | None) -> Address:
-        """Offer a query's sender to the routing table as an uncontacted node."""
+    def verify_contact(self, contact: Contact) -> None:
+        raise NotImplementedError
+
+    def check_moved(self, known: Contact, claimed: Contact) -> None:
+        raise NotImplementedError
+
+    def _sender_seen(self, node_id: bytes, sender: Address | None, verify: bool = False) -> Address:
+        """Offer a query's sender to the routing table as an uncontacted node.
+
+        A query never changes a known contact's address (only an answer to our
+        own request there does: see ``check_moved``), and a contact seen only
+        in queries is not handed out until it answers us.  ``verify``: ping
+        it (a joining node).
+        """
         if sender is None:
             return ("127.0.0.1", self.address[1])
         known = self.table.get(node_id)
-        if known is None or known.contact.address != sender:  # else: nothing to change
-            self.insert_node(Contact(node_id, sys.intern(sender[0]), sender[1]), contacted=False)
+        if known is None:
+            contact = Contact(node_id, sys.intern(sender[0]), sender[1])
+            self.insert_node(contact, contacted=False)
+            if verify:
+                self.verify_contact(contact)
+        elif known.contact.address != sender:
+            self.check_moved(known.contact, Contact(node_id, sys.intern(sender[0]), sender[1]))
+        elif verify and not known.answered:
+            self.verify_contact(known.contact)
         return sender
 
     def krpc_ping(self, id: bytes, _krpc_sender: Address | None = None) -> dict[bytes, Any]:
@@ -68,7 +89,7 @@ class RemoteInterface:
         return {b"id": self.id}
 
     def krpc_join(self, id: bytes, _krpc_sender: Address | None = None) -> dict[bytes, Any]:
-        sender = self._sender_seen(id, _krpc_sender)
+        sender = self._sender_seen(id, _krpc_sender, verify=True)
         return {b"ip_addr": sender[0].encode(), b"port": sender[1], b"id": self.id}
 
     def krpc_find_node(

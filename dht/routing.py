@@ -1,20 +1,45 @@
 """The routing table: K-buckets over [0, 2^160), sans-IO.
 
 Theory of operation.  The table starts as one bucket covering the whole id
-space.  Contacts are kept per bucket, oldest first.  When a contact arrives
-for a full bucket:
+space.  Each bucket keeps up to K contacts, *never answered* ones first (a
+contact loaded from the database or seen only in a query: the seed gives
+those the oldest time), then the answered ones oldest first.  Only an answer
+to one of our own requests makes a contact answered (``contacted=True``).
+
+When a new contact arrives for a full bucket:
 
 * if the bucket's range holds our own id, it is split in half and the insert
   retried (possibly splitting again);
-* otherwise the table reports :class:`PingOldest`: the caller should ping the
-  bucket's oldest contact, then call :meth:`RoutingTable.replace_stale` if it
-  failed or :meth:`RoutingTable.seen` if it answered.  The report is made at
-  most once per MIN_PING_INTERVAL for a given oldest contact, and only when it
-  has not been seen for that long.
+* otherwise, if the newcomer has answered us and the bucket holds a contact
+  that never did, the newcomer takes its place at once (libtorrent's rule;
+  this is how a table loaded with dead contacts heals in seconds);
+* otherwise the newcomer waits in the bucket's small *replacement cache*
+  (bounded: never-answered ones dropped first, then the oldest) and the
+  table reports :class:`PingOldest`
+  for the bucket's oldest contact that is worth a ping (never answered, or
+  not seen for MIN_PING_INTERVAL; each at most once per interval).  The
+  caller pings it and calls :meth:`RoutingTable.seen` if it answered,
+  :meth:`RoutingTable.replace_stale` if it did not.
 
-A contact that fails MAX_FAILURES requests in a row is removed; when a removal
-lets a bucket and its same-sized sibling (the other half of their parent
-range) fit in K contacts together, they merge back.
+Whenever a contact leaves a bucket (it failed, answered with another id, or
+did not answer the ping), the newcomer waiting on that ping, or else the
+best cached contact (answered first, then the newest), takes its place, so
+no newcomer is dropped while a place is free or being freed.  A contact
+that never answered is removed at its first failure; an answered one after
+MAX_FAILURES failures in a row.  When a removal lets a bucket and its
+same-sized sibling fit in K contacts together, they merge back.
+
+Integrity.  A query never changes a known contact's address; only an answer
+to our own request at the new address moves it (within the limits below),
+and an address that answers with a new id drops the id known there.  The
+all-zero id is never taken.  With ``max_per_ip`` at most
+that many contacts (buckets and caches together) share one IP address in the
+whole table, and with ``max_per_subnet`` at most that many share one /24 in
+one bucket (libtorrent's ``dht_restrict_routing_ips``).  Loopback addresses
+count as one host each for the /24 rule (all of 127/8 is this machine, where
+labs put their nodes), and ``exempt_host`` (our own loopback address, where a
+lab on one address puts all its nodes) is exempt from both.  Answers to
+others (:meth:`find_compact`) carry answered contacts only.
 
 The table decides and reports (lists of small report objects); it never sends
 anything and never reads a clock: every call is given ``now``.
@@ -23,112 +48,26 @@ anything and never reads a clock: every call is given ``now``.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
-from typing import Union
 
-from .contact import Contact
+from .contact import Address, Contact
+from .kbucket import (
+    ANSWERED_INSTEAD, NULL_ID, Added, AddressLimits, Entry, Failed, KBucket, Merged, PingOldest,
+    Refreshed, Removed, Replaced, Report, Split, age_order, subnet_of,
+)
 from .khash import ID_SPACE
 
-
-@dataclass(slots=True)
-class Entry:
-    """A contact in a bucket, with what we know of it."""
-
-    contact: Contact
-    key: int  # the id as an integer
-    last_seen: float
-    failures: int = 0
-    rtt: float | None = None
-    contacted: bool = False  # it has answered one of our requests
-    _packed_for: Contact | None = field(default=None, repr=False, compare=False)
-    _packed: bytes = field(default=b"", repr=False, compare=False)
-
-    def compact(self) -> bytes:
-        """The contact's compact node info, computed once per contact."""
-        if self._packed_for is not self.contact:
-            self._packed = self.contact.compact()
-            self._packed_for = self.contact
-        return self._packed
-
-
-@dataclass(slots=True)
-class KBucket:
-    """The contacts whose ids are in [lo, hi), oldest first."""
-
-    lo: int
-    hi: int
-    last_accessed: float
-    entries: list[Entry] = field(default_factory=list)
-
-    def covers(self, key: int) -> bool:
-        return self.lo <= key < self.hi
-
-    def index_of(self, key: int) -> int:
-        for i, entry in enumerate(self.entries):
-            if entry.key == key:
-                return i
-        return -1
-
-
-# --- reports ---------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class Added:
-    contact: Contact
-    lo: int
-    hi: int
-
-
-@dataclass(frozen=True, slots=True)
-class Refreshed:
-    contact: Contact
-
-
-@dataclass(frozen=True, slots=True)
-class Split:
-    lo: int
-    mid: int
-    hi: int
-
-
-@dataclass(frozen=True, slots=True)
-class Merged:
-    lo: int
-    mid: int
-    hi: int
-
-
-@dataclass(frozen=True, slots=True)
-class Failed:
-    contact: Contact
-    failures: int
-
-
-@dataclass(frozen=True, slots=True)
-class Removed:
-    contact: Contact
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Replaced:
-    old: Contact
-    new: Contact
-
-
-@dataclass(frozen=True, slots=True)
-class PingOldest:
-    """The bucket is full: ping ``oldest``; replace it by ``new`` if it fails."""
-
-    oldest: Contact
-    new: Contact
-
-
-Report = Union[Added, Refreshed, Split, Merged, Failed, Removed, Replaced, PingOldest]
-
+__all__ = [  # the buckets' names, and the reports, are part of the table's interface
+    "ANSWERED_INSTEAD", "NULL_ID", "Added", "AddressLimits", "Entry", "Failed", "KBucket", "Merged",
+    "PingOldest", "Refreshed", "Removed", "Replaced", "Report", "RoutingTable", "Split", "subnet_of",
+]
 
 class RoutingTable:
-    """Kademlia routing table around ``own_id``."""
+    """Kademlia routing table around ``own_id``.
+
+    ``replacements``: contacts cached per full bucket.  ``max_per_ip`` and
+    ``max_per_subnet``: the address limits above (None: no limit; a node
+    passes its Config's, which limit by default).
+    """
 
     def __init__(
         self,
@@ -137,15 +76,35 @@ class RoutingTable:
         max_failures: int = 3,
         min_ping_interval: float = 900.0,
         now: float = 0.0,
+        *,
+        replacements: int = 2,
+        max_per_ip: int | None = None,
+        max_per_subnet: int | None = None,
+        exempt_host: str | None = None,
     ) -> None:
         self.own_id = own_id
         self.own_key = int.from_bytes(own_id, "big")
         self.k = k
         self.max_failures = max_failures
         self.min_ping_interval = min_ping_interval
+        self.replacements = replacements
+        self.limits = AddressLimits(max_per_ip, max_per_subnet, exempt_host)
         self.buckets: list[KBucket] = [KBucket(0, ID_SPACE, now)]
         self._los: list[int] = [0]  # bucket lower bounds, for bisect
-        self._pinged: dict[int, float] = {}  # oldest contact key -> when we asked
+        # contact key -> (when we asked for a ping, the key of the newcomer waiting on it)
+        self._pinged: dict[int, tuple[float, int]] = {}
+
+    @property
+    def exempt_host(self) -> str | None:
+        return self.limits.exempt_host
+
+    @property
+    def max_per_ip(self) -> int | None:
+        return self.limits.max_per_ip
+
+    @property
+    def max_per_subnet(self) -> int | None:
+        return self.limits.max_per_subnet
 
     # --- lookups ------------------------------------------------------
 
@@ -156,10 +115,18 @@ class RoutingTable:
         return self.buckets[self.bucket_index(int.from_bytes(node_id, "big"))]
 
     def get(self, node_id: bytes) -> Entry | None:
+        """The contact with this id in a bucket (not in a replacement cache)."""
         key = int.from_bytes(node_id, "big")
         bucket = self.buckets[self.bucket_index(key)]
         i = bucket.index_of(key)
         return bucket.entries[i] if i >= 0 else None
+
+    def cached(self, node_id: bytes) -> Entry | None:
+        """The contact with this id in its bucket's replacement cache."""
+        key = int.from_bytes(node_id, "big")
+        bucket = self.buckets[self.bucket_index(key)]
+        i = bucket.cached_index(key)
+        return bucket.replacements[i] if i >= 0 else None
 
     def __len__(self) -> int:
         return sum(len(b.entries) for b in self.buckets)
@@ -167,23 +134,34 @@ class RoutingTable:
     def contacts(self) -> list[Contact]:
         return [e.contact for b in self.buckets for e in b.entries]
 
+    def answered_count(self) -> int:
+        """Contacts in the buckets that have answered one of our requests."""
+        return sum(1 for b in self.buckets for e in b.entries if e.last_seen is not None)
+
+    def hosts(self) -> dict[str, int]:
+        """Contacts per IP address (buckets and caches; the exempt host not counted)."""
+        return dict(self.limits.counts)
+
     def find_nodes(self, target: bytes, count: int | None = None) -> list[Contact]:
-        """The ``count`` (default K) known contacts closest to ``target``."""
+        """The ``count`` (default K) known contacts closest to ``target`` (for our lookups)."""
         return [e.contact for e in self.closest_entries(target, count)]
 
     def find_compact(self, target: bytes, count: int | None = None) -> list[bytes]:
-        """The contacts of :meth:`find_nodes` as compact node infos, for answers.
+        """The closest *answered* contacts as compact node infos, for answers to others.
 
+        A contact that never answered one of our requests is not handed out.
         Their order carries no meaning on the wire (the asker sorts what it
         learns), so a full bucket holding the target is sent as it is.
         """
         count = self.k if count is None else count
         home = self.buckets[self.bucket_index(int.from_bytes(target, "big"))].entries
-        if len(home) == count:
+        if len(home) == count and all(e.last_seen is not None for e in home):
             return [e.compact() for e in home]
-        return [e.compact() for e in self.closest_entries(target, count)]
+        return [e.compact() for e in self.closest_entries(target, count, answered_only=True)]
 
-    def closest_entries(self, target: bytes, count: int | None = None) -> list[Entry]:
+    def closest_entries(
+        self, target: bytes, count: int | None = None, answered_only: bool = False
+    ) -> list[Entry]:
         """The entries of :meth:`find_nodes`, closest first."""
         count = self.k if count is None else count
         key = int.from_bytes(target, "big")
@@ -191,19 +169,27 @@ class RoutingTable:
         # bucket's ids to the target form an interval [lo ^ key with the low
         # bits cleared, + size) disjoint from every other bucket's.  Walk the
         # buckets by that lower bound and stop once ``count`` are gathered.
-        home = self.buckets[self.bucket_index(key)].entries
+        home = self._usable(self.buckets[self.bucket_index(key)].entries, answered_only)
         if len(home) >= count:  # the target's own bucket is the closest interval
             return sorted(home, key=lambda e: e.key ^ key)[:count]
         order = sorted(self.buckets, key=lambda b: (b.lo ^ key) & -(b.hi - b.lo))
         out: list[Entry] = []
         for b in order:
-            if not b.entries:
+            entries = self._usable(b.entries, answered_only)
+            if not entries:
                 continue
-            entries = sorted(b.entries, key=lambda e: e.key ^ key) if len(b.entries) > 1 else b.entries
+            if len(entries) > 1:
+                entries = sorted(entries, key=lambda e: e.key ^ key)
             out.extend(entries[: count - len(out)])
             if len(out) >= count:
                 break
         return out
+
+    @staticmethod
+    def _usable(entries: list[Entry], answered_only: bool) -> list[Entry]:
+        if not answered_only:
+            return entries
+        return [e for e in entries if e.last_seen is not None]
 
     def touch(self, target: bytes, now: float) -> None:
         """Mark the bucket holding ``target`` as accessed (a lookup went there)."""
@@ -214,15 +200,38 @@ class RoutingTable:
 
     # --- changes ------------------------------------------------------
 
+    def exempt(self, host: str | None) -> None:
+        """Exempt ``host`` (our own loopback address) from the address limits."""
+        limits = self.limits
+        self.limits = AddressLimits(limits.max_per_ip, limits.max_per_subnet, host)
+        for b in self.buckets:
+            for e in b.entries + b.replacements:
+                self.limits.hold(e.contact)
+
+    def load(self, contacts: list[Contact], now: float) -> list[Report]:
+        """Insert saved contacts as never answered (asking for no ping: they are
+        checked by the lookups that follow and replaced by contacts that answer)."""
+        reports: list[Report] = []
+        for contact in contacts:
+            for r in self.insert(contact, now, contacted=False):
+                if isinstance(r, PingOldest):
+                    self._pinged.pop(int.from_bytes(r.oldest.id, "big"), None)
+                else:
+                    reports.append(r)
+        return reports
+
     def insert(
         self, contact: Contact, now: float, contacted: bool = True, rtt: float | None = None
     ) -> list[Report]:
-        """Offer a contact: add it, refresh it, split, or ask for a ping.
+        """Offer a contact: add it, refresh it, split, replace, cache it or ask for a ping.
 
-        ``contacted``: it answered one of our requests (``rtt`` seconds after
-        we sent it); a known contact is then refreshed as by :meth:`seen`.
+        ``contacted``: it answered one of our requests at ``contact.address``
+        (``rtt`` seconds after we sent it); a known contact is then refreshed
+        as by :meth:`seen`, and moved there if it was known elsewhere.
+        Without it (a query's sender, a saved contact) a known contact is
+        left as it is.
         """
-        if contact.id == self.own_id:
+        if contact.id == self.own_id or contact.id == NULL_ID:
             return []
         key = int.from_bytes(contact.id, "big")
         reports: list[Report] = []
@@ -231,89 +240,220 @@ class RoutingTable:
             bucket = self.buckets[index]
             i = bucket.index_of(key)
             if i >= 0:
-                entry = bucket.entries[i]
-                if entry.contact.address != contact.address:
-                    entry.contact = contact  # the node moved
-                if contacted:
-                    reports.extend(self.seen(contact.id, now, rtt))
-                return reports
+                return reports + self._known(bucket, bucket.entries[i], contact, now, contacted, rtt)
+            j = bucket.cached_index(key)
+            if j >= 0:
+                return reports + self._known(bucket, bucket.replacements[j], contact, now, contacted, rtt)
+            if not self.limits.allows(contact, bucket):
+                if not contacted or not self._evict_other_at(contact.address, key, reports):
+                    return reports
+                continue  # the address answered with this id: whoever held it there is gone
+            entry = Entry(contact, key, now if contacted else None, rtt=rtt if contacted else None)
             if len(bucket.entries) < self.k:
-                bucket.entries.append(Entry(contact, key, now, rtt=rtt, contacted=contacted))
+                self.limits.hold(contact)
+                bucket.add(entry)
                 bucket.last_accessed = now
                 reports.append(Added(contact, bucket.lo, bucket.hi))
                 return reports
             if bucket.covers(self.own_key) and bucket.hi - bucket.lo > 1:
                 reports.append(self._split(index))
+                for half in self.buckets[index : index + 2]:  # cached contacts may fit now
+                    reports.extend(self._refill(half, None))
                 continue
-            oldest = bucket.entries[0]
-            asked = self._pinged.get(oldest.key)
-            if now - oldest.last_seen > self.min_ping_interval and (
-                asked is None or now - asked > self.min_ping_interval
-            ):
-                self._pinged[oldest.key] = now
+            self.limits.hold(contact)
+            first = bucket.entries[0]
+            if contacted and not first.answered:
+                # An answered newcomer takes the place of a contact that never answered.
+                bucket.entries.pop(0)
+                self._pinged.pop(first.key, None)
+                bucket.add(entry)
+                bucket.last_accessed = now
+                self._cache(bucket, first)
+                reports.append(Removed(first.contact, ANSWERED_INSTEAD))
+                reports.append(Added(contact, bucket.lo, bucket.hi))
+                return reports
+            self._cache(bucket, entry)
+            oldest = self._worth_a_ping(bucket, now)
+            if oldest is not None:
+                self._pinged[oldest.key] = (now, key)
                 reports.append(PingOldest(oldest.contact, contact))
             return reports
+
+    def _known(
+        self, bucket: KBucket, entry: Entry, contact: Contact, now: float, contacted: bool,
+        rtt: float | None,
+    ) -> list[Report]:
+        if not contacted:
+            return []  # a query never moves nor refreshes a known contact
+        reports: list[Report] = []
+        if entry.contact.address != contact.address:
+            # It answered our request at a new address: it moved.
+            self.limits.release(entry.contact)
+            if not self.limits.allows(contact, bucket, entry):
+                self._evict_other_at(contact.address, entry.key, reports)
+                bucket = self.buckets[self.bucket_index(entry.key)]  # a removal may merge
+            if not self.limits.allows(contact, bucket, entry):
+                self.limits.hold(entry.contact)
+                return reports  # the new address is over its limits: keep the old one
+            self.limits.hold(contact)
+            entry.contact = contact
+        return reports + self.seen(contact.id, now, rtt)
+
+    def _worth_a_ping(self, bucket: KBucket, now: float) -> Entry | None:
+        """The oldest contact that never answered or went quiet, not pinged lately."""
+        for entry in bucket.entries:
+            if entry.last_seen is not None and now - entry.last_seen <= self.min_ping_interval:
+                return None  # the rest were seen even later
+            asked = self._pinged.get(entry.key)
+            if asked is None or now - asked[0] > self.min_ping_interval:
+                return entry
+        return None
 
     def seen(self, node_id: bytes, now: float, rtt: float | None = None) -> list[Report]:
         """A known contact answered us: reset its failures, move it to the tail."""
         key = int.from_bytes(node_id, "big")
-        bucket = self.buckets[self.bucket_index(key)]
+        index = self.bucket_index(key)
+        bucket = self.buckets[index]
         i = bucket.index_of(key)
-        if i < 0:
-            return []
-        entry = bucket.entries.pop(i)
+        cached = i < 0
+        if cached:
+            i = bucket.cached_index(key)
+            if i < 0:
+                return []
+        entry = (bucket.replacements if cached else bucket.entries).pop(i)
         entry.last_seen = now
         entry.failures = 0
-        entry.contacted = True
         if rtt is not None:
             entry.rtt = rtt if entry.rtt is None else 0.75 * entry.rtt + 0.25 * rtt
+        if cached:
+            # An answer makes a cached contact eligible for a place held by one that never answered.
+            bucket.replacements.append(entry)
+            if bucket.entries and not bucket.entries[0].answered and len(bucket.entries) >= self.k:
+                first = bucket.entries.pop(0)
+                self._pinged.pop(first.key, None)
+                bucket.replacements.pop()
+                bucket.add(entry)
+                self._cache(bucket, first)
+                bucket.last_accessed = now
+                return [Removed(first.contact, ANSWERED_INSTEAD), Added(entry.contact, bucket.lo, bucket.hi)]
+            return self._refill(bucket, None)
         bucket.entries.append(entry)
         bucket.last_accessed = now
         self._pinged.pop(key, None)
         return [Refreshed(entry.contact)]
 
-    def failed(self, node_id: bytes) -> list[Report]:
-        """A request to a contact failed; remove it after MAX_FAILURES in a row."""
+    def failed(self, node_id: bytes, address: Address | None = None) -> list[Report]:
+        """A request to a contact (at ``address``) failed.
+
+        One that never answered is removed at once, an answered one after
+        MAX_FAILURES in a row.  A failure at another address than the one
+        known is not the contact's (someone gave us a wrong address for it).
+        """
         key = int.from_bytes(node_id, "big")
-        index = self.bucket_index(key)
-        bucket = self.buckets[index]
+        bucket = self.buckets[self.bucket_index(key)]
         i = bucket.index_of(key)
         if i < 0:
+            j = bucket.cached_index(key)
+            if j >= 0:
+                entry = bucket.replacements[j]
+                if address is None or entry.contact.address == address:
+                    entry.failures += 1
+                    if not entry.answered or entry.failures >= self.max_failures:
+                        self.limits.release(bucket.replacements.pop(j).contact)
             return []
         entry = bucket.entries[i]
+        if address is not None and entry.contact.address != address:
+            return []
         entry.failures += 1
         reports: list[Report] = [Failed(entry.contact, entry.failures)]
-        if entry.failures >= self.max_failures:
+        if not entry.answered:
+            reports.extend(self.remove(node_id, "never answered"))
+        elif entry.failures >= self.max_failures:
             reports.extend(self.remove(node_id, "failed %d times" % entry.failures))
         return reports
 
-    def remove(self, node_id: bytes, reason: str) -> list[Report]:
+    def remove(self, node_id: bytes, reason: str, address: Address | None = None) -> list[Report]:
+        """Remove a contact (only if known at ``address``, when given); a cached one takes its place."""
         key = int.from_bytes(node_id, "big")
         index = self.bucket_index(key)
         bucket = self.buckets[index]
         i = bucket.index_of(key)
         if i < 0:
+            j = bucket.cached_index(key)
+            if j >= 0 and (address is None or bucket.replacements[j].contact.address == address):
+                self.limits.release(bucket.replacements.pop(j).contact)
+            return []
+        if address is not None and bucket.entries[i].contact.address != address:
             return []
         entry = bucket.entries.pop(i)
-        self._pinged.pop(key, None)
+        self.limits.release(entry.contact)
+        asked = self._pinged.pop(key, None)
         reports: list[Report] = [Removed(entry.contact, reason)]
+        reports.extend(self._refill(bucket, asked[1] if asked else None))
         reports.extend(self._merge_from(index))
         return reports
 
     def replace_stale(self, old: Contact, new: Contact, now: float) -> list[Report]:
-        """The pinged oldest contact failed: put ``new`` in its place."""
+        """The pinged ``old`` did not answer: the waiting ``new`` takes its place.
+
+        If ``old`` has left already (a failure removed it), ``new`` still
+        takes the place freed, if any.
+        """
         key = int.from_bytes(old.id, "big")
-        index = self.bucket_index(key)
-        bucket = self.buckets[index]
+        bucket = self.buckets[self.bucket_index(key)]
         i = bucket.index_of(key)
         self._pinged.pop(key, None)
         new_key = int.from_bytes(new.id, "big")
-        if i < 0 or not bucket.covers(new_key) or bucket.index_of(new_key) >= 0:
-            return []
-        bucket.entries.pop(i)
-        bucket.entries.append(Entry(new, new_key, now))
-        bucket.last_accessed = now
-        return [Replaced(old, new)]
+        if i < 0 or bucket.entries[i].contact.address != old.address:
+            home = self.buckets[self.bucket_index(new_key)]
+            return self._refill(home, new_key)
+        entry = bucket.entries.pop(i)
+        self.limits.release(entry.contact)
+        reports = self._refill(bucket, new_key)
+        if reports and isinstance(reports[0], Added):
+            return [Replaced(entry.contact, reports[0].contact)]
+        return [Removed(entry.contact, "did not answer a ping")] + self._merge_from(
+            self.bucket_index(key)
+        )
+
+    # --- address limits and the replacement cache -----------------------------
+
+    def _evict_other_at(self, address: Address, key: int, reports: list[Report]) -> bool:
+        """``address`` answered us with id ``key``: drop whoever else we knew there."""
+        for b in self.buckets:
+            for e in b.entries:
+                if e.contact.address == address and e.key != key:
+                    reports.extend(self.remove(e.contact.id, "its address answers with another id"))
+                    return True
+            for e in b.replacements:
+                if e.contact.address == address and e.key != key:
+                    self.remove(e.contact.id, "its address answers with another id")
+                    return True
+        return False
+
+    def _cache(self, bucket: KBucket, entry: Entry) -> None:
+        """Keep ``entry`` (already held) in the bucket's replacement cache."""
+        bucket.replacements.append(entry)
+        if len(bucket.replacements) > self.replacements:
+            # Drop the oldest that never answered, else the oldest.
+            victim = next((e for e in bucket.replacements if not e.answered), bucket.replacements[0])
+            bucket.replacements.remove(victim)
+            self.limits.release(victim.contact)
+
+    def _refill(self, bucket: KBucket, prefer: int | None) -> list[Report]:
+        """Fill free places from the cache: ``prefer`` first, then answered, newest first."""
+        reports: list[Report] = []
+        while len(bucket.entries) < self.k and bucket.replacements:
+            i = bucket.cached_index(prefer) if prefer is not None else -1
+            if i < 0:
+                best = max(range(len(bucket.replacements)),
+                           key=lambda n: (bucket.replacements[n].answered, n))
+                i = best
+            entry = bucket.replacements.pop(i)
+            bucket.add(entry)
+            reports.append(Added(entry.contact, bucket.lo, bucket.hi))
+            prefer = None
+        return reports
 
     # --- structure ------------------------------------------------------
 
@@ -322,7 +462,9 @@ class RoutingTable:
         mid = (bucket.lo + bucket.hi) // 2
         upper = KBucket(mid, bucket.hi, bucket.last_accessed)
         upper.entries = [e for e in bucket.entries if e.key >= mid]
+        upper.replacements = [e for e in bucket.replacements if e.key >= mid]
         bucket.entries = [e for e in bucket.entries if e.key < mid]
+        bucket.replacements = [e for e in bucket.replacements if e.key < mid]
         hi = bucket.hi
         bucket.hi = mid
         self.buckets.insert(index + 1, upper)
@@ -351,11 +493,14 @@ class RoutingTable:
                 first.lo,
                 second.hi,
                 max(first.last_accessed, second.last_accessed),
-                sorted(first.entries + second.entries, key=lambda e: e.last_seen),
+                sorted(first.entries + second.entries, key=age_order),
             )
             low = min(index, sib_index)
             self.buckets[low : low + 2] = [merged]
             del self._los[low + 1]
             reports.append(Merged(first.lo, second.lo, second.hi))
+            for e in sorted(first.replacements + second.replacements, key=age_order):
+                self._cache(merged, e)
+            reports.extend(self._refill(merged, None))
             index = low
         return reports

@@ -2,7 +2,9 @@
 
 Both wait on real conditions (joined, more than one bucket, traffic rows,
 statistics samples) with deadlines, never fixed sleeps.  The self-test
-stores and looks up a value through the look-up form, checks that every
+checks that the routing table holds K contacts that answered us, stores a
+value under a random key through the look-up form and checks that nodes
+other than ours accepted it and that the look-up finds it, checks that every
 panel received data, and reports any failure as one line on stderr.
 """
 
@@ -113,23 +115,21 @@ async def _next_batch(window: Any, timeout: float = 2.0) -> None:
     await asyncio.sleep(0)
 
 
-async def self_test(args: argparse.Namespace, window: Any, controller: Any, start: Awaitable[bool],
-                    errors: list[str], process_age: Callable[[], float]) -> int:
-    await _joined(window, controller, start, errors)
-    missing = [n for n in ("routing", "traffic", "values", "lookup", "stats") if n not in window.panels]
-    if missing:
-        raise CheckFailed(f"panels missing from the window: {', '.join(missing)}")
-    lookup = window.panels["lookup"]
-    # Our own id as the key: we are the closest node to it, so the value is also
-    # stored locally and the values panel has something to show.
-    key = controller.node.id.hex()
-    value = f"hello from {os.getpid()} at {time.time():.0f}"
+def live_contacts(node: Any) -> int:
+    """Contacts of our routing table that have answered one of our requests."""
+    return sum(1 for b in node.routing_table() for c in b.contacts if c.answered)
+
+
+async def _form_store_and_lookup(lookup: Any, key: str, value: str) -> Any:
+    """Store ``value`` under ``key`` and look it up, through the form; the StoreResult."""
     try:
-        await asyncio.wait_for(lookup.store_from_form(key, value), 30)
+        result = await asyncio.wait_for(lookup.store_from_form(key, value), 30)
     except asyncio.TimeoutError:
         raise CheckFailed("storing through the form timed out") from None
     except Exception as exc:
         raise CheckFailed(f"storing through the form failed: {type(exc).__name__}: {exc}") from None
+    if result is None:
+        raise CheckFailed(f"storing {key[:8]}... through the form did not run")
     try:
         values = await asyncio.wait_for(lookup.lookup_from_form(key), 30)
     except asyncio.TimeoutError:
@@ -138,8 +138,40 @@ async def self_test(args: argparse.Namespace, window: Any, controller: Any, star
         raise CheckFailed(f"looking up through the form failed: {type(exc).__name__}: {exc}") from None
     found = [_as_bytes(v) for v in (values or [])]
     if value.encode("utf-8") not in found:
-        raise CheckFailed(f"look-up of {key!r} returned {len(found)} values, not the one stored")
+        raise CheckFailed(f"look-up of {key[:8]}... returned {len(found)} values, not the one stored")
+    return result
+
+
+async def self_test(args: argparse.Namespace, window: Any, controller: Any, start: Awaitable[bool],
+                    errors: list[str], process_age: Callable[[], float]) -> int:
+    await _joined(window, controller, start, errors)
+    missing = [n for n in ("routing", "traffic", "values", "lookup", "stats") if n not in window.panels]
+    if missing:
+        raise CheckFailed(f"panels missing from the window: {', '.join(missing)}")
+    node = controller.node
+    # The table holds at least K contacts that answered us (or every lab node, in a
+    # smaller lab): a table of dead saved contacts fails here.
+    want = node.config.K if controller.lab is None else min(node.config.K, controller.lab_size)
+    try:
+        await wait_for(lambda: live_contacts(node) >= want, PANEL_TIMEOUT, "")
+    except CheckFailed:
+        raise CheckFailed(f"the routing table holds {live_contacts(node)} contacts that answered us, "
+                          f"wanted {want} (waited {PANEL_TIMEOUT:.0f} s)") from None
+    lookup = window.panels["lookup"]
+    # A random key: the value must be held by the network, not only by us.
+    key = os.urandom(20).hex()
+    value = f"hello from {os.getpid()} at {time.time():.0f}"
+    result = await _form_store_and_lookup(lookup, key, value)
+    others = [c for c in result.accepted if c.id != node.id]
+    if not others:
+        refused = "; ".join(f"{c.host}:{c.port}: {why}" for c, why in result.refused) or "none refused"
+        raise CheckFailed(f"no node other than ours accepted the store of {key[:8]}... ({refused})")
+    # And our own id as a key: we are the closest node to it, so the value is
+    # also stored locally and the values panel has something to show.
+    await _form_store_and_lookup(lookup, node.id.hex(), value)
     await _populate(window, tuple(window.panels), PANEL_TIMEOUT)
+    print(f"khgui self-test: {live_contacts(node)} live contacts; {key[:8]}... stored at "
+          f"{len(others)} other nodes and found", flush=True)
     return 0
 
 

@@ -18,6 +18,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 ID_BITS = 160
 ROW_ROLE = Qt.ItemDataRole.UserRole
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+#: The last-seen cell of a contact that never answered one of our requests.
+NEVER_ANSWERED = "never answered"
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -226,6 +228,8 @@ class ContactTableModel(QAbstractTableModel):
             if col == 1:
                 return f"{info.contact.host}:{info.contact.port}"
             if col == 2:
+                if info.last_seen is None:
+                    return NEVER_ANSWERED
                 return format_age(self.now - info.last_seen) + " ago"
             if col == 3:
                 return str(info.failures)
@@ -233,8 +237,14 @@ class ContactTableModel(QAbstractTableModel):
                 return "\u2013" if info.rtt is None else f"{info.rtt * 1000:.1f} ms"
         if role == SORT_ROLE:
             rtt = -1.0 if info.rtt is None else info.rtt
+            age = float("inf") if info.last_seen is None else self.now - info.last_seen
             return (info.contact.id.hex(), f"{info.contact.host}:{info.contact.port:05d}",
-                    self.now - info.last_seen, info.failures, rtt)[col]
+                    age, info.failures, rtt)[col]
+        if role == Qt.ItemDataRole.ToolTipRole and col == 2:
+            if info.last_seen is None:
+                return ("It has never answered one of our requests (loaded from the database or "
+                        "seen only in a query): the first to be pinged and replaced, and not handed out.")
+            return "Last answered one of our requests."
         if role == Qt.ItemDataRole.TextAlignmentRole and col >= 2:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and col == 3 and info.failures:

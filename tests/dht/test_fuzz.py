@@ -57,6 +57,8 @@ class Client:
                 msg = None
             if isinstance(msg, dict) and msg.get(b"t") == MARK:
                 return before, reply
+            if isinstance(msg, dict) and msg.get(b"y") == b"q" and msg.get(b"q") == b"ping":
+                continue  # the node checking a contact it has not heard answer (a joiner, a full bucket's oldest)
             before.append(reply)
 
 

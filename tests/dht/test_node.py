@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import inspect
 import os
@@ -256,13 +257,31 @@ def test_join_returns_the_senders_address(tmp_path: Path) -> None:
     run(scenario())
 
 
+async def answer_ping(client: RawClient, node: Node, node_id: bytes) -> None:
+    """Receive the node's next request, a ping, and answer it with ``node_id``."""
+    data, _ = await client.recv()
+    q = decoded(data)
+    assert q[b"y"] == b"q" and q[b"q"] == b"ping", q
+    client.send(raw({b"t": q[b"t"], b"y": b"r", b"r": {b"id": node_id}}), node.address)
+
+
 def test_find_node_returns_compact_nodes_and_a_token(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path) as node, raw_client() as a, raw_client() as b:
-            # Two clients make themselves known by pinging with their ids.
+            ask = query("find_node", {b"id": b"A" * 20, b"target": b"B" * 20})
+            # Two clients make themselves known by pinging with their ids: the node
+            # knows them, but hands out no contact that has not answered it.
             await a.ask(query("ping", {b"id": b"A" * 20}), node.address)
             await b.ask(query("ping", {b"id": b"B" * 20}), node.address)
-            reply = await a.ask_decoded(query("find_node", {b"id": b"A" * 20, b"target": b"B" * 20}), node.address)
+            assert node.table.get(b"B" * 20) is not None
+            reply = await a.ask_decoded(ask, node.address)
+            assert reply[b"r"][b"nodes"] == []
+            # They join: the node pings them to verify, they answer, and they are handed out.
+            for client, cid in ((a, b"A" * 20), (b, b"B" * 20)):
+                await client.ask(query("join", {b"id": cid}), node.address)
+                await answer_ping(client, node, cid)
+            await wait_until(lambda: node.table.answered_count() == 2, what="both verified")
+            reply = await a.ask_decoded(ask, node.address)
             r = reply[b"r"]
             assert set(r) == {b"id", b"nodes", b"token"}
             assert all(isinstance(n, bytes) and len(n) == 26 for n in r[b"nodes"])
@@ -274,16 +293,25 @@ def test_find_node_returns_compact_nodes_and_a_token(tmp_path: Path) -> None:
     run(scenario())
 
 
-def test_find_node_follows_a_contact_that_moved(tmp_path: Path) -> None:
+def test_a_query_never_moves_a_known_contact_an_answer_there_does(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path) as node, raw_client() as first, raw_client() as second:
-            ask = query("find_node", {b"id": b"A" * 20, b"target": b"A" * 20})
-            await first.ask(ask, node.address)
+            aid = b"A" * 20
+            await first.ask(query("join", {b"id": aid}), node.address)
+            await answer_ping(first, node, aid)
+            await wait_until(lambda: node.table.answered_count() == 1, what="verified")
+            ask = query("find_node", {b"id": aid, b"target": aid})
             reply = await first.ask_decoded(ask, node.address)
-            assert [Contact.from_compact(n) for n in reply[b"r"][b"nodes"]] == [Contact(b"A" * 20, *first.address)]
-            # The same id now speaks from another port: the node follows it.
+            assert [Contact.from_compact(n) for n in reply[b"r"][b"nodes"]] == [Contact(aid, *first.address)]
+            # The same id now speaks from another port: a query proves nothing, it stays put.
             reply = await second.ask_decoded(ask, node.address)
-            assert [Contact.from_compact(n) for n in reply[b"r"][b"nodes"]] == [Contact(b"A" * 20, *second.address)]
+            assert [Contact.from_compact(n) for n in reply[b"r"][b"nodes"]] == [Contact(aid, *first.address)]
+            # Only an answer to our own request at the new address moves it.
+            fut = node.request(Contact(aid, *second.address), "ping", {b"id": node.id})
+            await answer_ping(second, node, aid)
+            await fut
+            reply = await second.ask_decoded(ask, node.address)
+            assert [Contact.from_compact(n) for n in reply[b"r"][b"nodes"]] == [Contact(aid, *second.address)]
 
     run(scenario())
 
@@ -310,7 +338,7 @@ def test_sender_becomes_an_uncontacted_contact(tmp_path: Path) -> None:
             await client.ask(query("ping", {b"id": CID}), node.address)
             entry = node.table.get(CID)
             assert entry is not None and entry.contact.address == client.address
-            assert not entry.contacted
+            assert not entry.answered and entry.last_seen is None
             # A query carrying the node's own id is not added.
             await client.ask(query("ping", {b"id": node.id}), node.address)
             assert node.table.get(node.id) is None
@@ -444,7 +472,7 @@ def test_answer_from_another_address_is_dropped(tmp_path: Path) -> None:
             client.send(answer, node.address)  # the real peer answers: accepted
             assert await fut == {b"id": target.id}
             entry = node.table.get(target.id)
-            assert entry is not None and entry.contacted and entry.rtt is not None
+            assert entry is not None and entry.answered and entry.rtt is not None
 
     run(scenario())
 
@@ -592,3 +620,92 @@ def test_full_bucket_keeps_a_live_oldest_contact(tmp_path: Path) -> None:
             assert [e.contact.id for e in bucket.entries] == [ids[1], ids[0]]
 
     run(scenario())
+
+
+# --- a restart onto a network where every saved contact is dead ------------------------
+
+def _loopback_hosts(prefix: str, count: int) -> list[str]:
+    """``count`` loopback addresses of their own (all 127.0.0.1 where only it exists)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((f"{prefix}.2", 0))
+    except OSError:
+        return [HOST] * count
+    return [f"{prefix}.{i + 2}" for i in range(count)]
+
+
+def test_restart_onto_a_new_network_answers_with_live_contacts_within_10_s(tmp_path: Path) -> None:
+    """Issue 7: a node restarted on its data directory and bootstrapped to a new
+    network, where every contact it saved is dead, has live contacts in its
+    find_node answers within 10 s of joining (default settings: the dead ones
+    only time out after KRPC_TIMEOUT, 20 s)."""
+    config = Config()
+    size = 24
+
+    async def network(hosts: list[str], where: Path) -> list[Node]:
+        nodes = []
+        for i, host in enumerate(hosts):
+            n = Node(config, host=host, data_dir=where / f"n{i:02d}")
+            await n.start()
+            nodes.append(n)
+        for n in nodes[1:]:
+            await n.join(*nodes[0].address)
+        for n in nodes:
+            await n.find_close_nodes()
+        return nodes
+
+    async def scenario() -> None:
+        me_dir = tmp_path / "me"
+        old = await network(_loopback_hosts("127.0.20", size), tmp_path / "old")
+        me = Node(config, host=HOST, data_dir=me_dir)
+        await me.start()
+        await me.bootstrap([old[0].address])
+        await me.refresh_table(force=True)
+        saved = {c.id for c in me.table.contacts()}
+        assert len(saved) >= 8
+        await me.stop()
+        await asyncio.gather(*(n.stop() for n in old))  # the old network is gone
+
+        new = await network(_loopback_hosts("127.0.21", size), tmp_path / "new")
+        live = {n.id for n in new}
+        again = Node(config, host=HOST, data_dir=me_dir)
+        await again.start()
+        try:
+            assert {c.id for c in again.table.contacts()} == saved  # all dead, all loaded
+            asker_host = _loopback_hosts("127.0.22", 1)[0]
+            loop = asyncio.get_running_loop()
+            _, asker = await loop.create_datagram_endpoint(RawClient, local_addr=(asker_host, 0))
+            joined = asyncio.ensure_future(again.bootstrap([new[0].address]))
+            answers: list[set[bytes]] = []
+
+            async def handed_out() -> set[bytes]:
+                tid = os.urandom(4)
+                asker.send(query("find_node", {b"id": b"Q" * 20, b"target": os.urandom(20)}, tid),
+                           again.address)
+                while True:  # (the node may ping us, a contact that never answered it)
+                    reply = decoded((await asker.recv())[0])
+                    if reply[b"t"] == tid:
+                        return {Contact.from_compact(n).id for n in reply[b"r"][b"nodes"]}
+
+            deadline = time.monotonic() + 10.0
+            while True:  # poll the answers, as a peer would, for at most 10 s
+                got = await handed_out()
+                answers.append(got)
+                if len(got) >= 8 and got <= live:
+                    break
+                assert time.monotonic() < deadline, f"after 10 s the node still answers {answers[-1]}"
+                await asyncio.sleep(0.05)
+            for _ in range(5):  # and it goes on answering with live contacts only
+                got = await handed_out()
+                assert len(got) >= 8 and got <= live and not got & saved
+            # Dead saved contacts were never handed out at any time.
+            assert not any(a & saved for a in answers)
+            joined.cancel()
+            asker.close()
+        finally:
+            await again.stop()
+            await asyncio.gather(*(n.stop() for n in new))
+
+    run(scenario(), timeout=60)

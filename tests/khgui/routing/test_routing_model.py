@@ -8,21 +8,13 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
-from dht import Contact
+from dht import Contact, ContactInfo
 from khgui.routing.history import SplitHistory
 from khgui.routing.model import (
-    BucketListModel, ContactTableModel, bucket_depth, bucket_prefix, bucket_rows, format_age, id_bits,
+    NEVER_ANSWERED, SORT_ROLE, BucketListModel, ContactTableModel, bucket_depth, bucket_prefix, bucket_rows, format_age, id_bits,
 )
 
 TOP = 1 << 160
-
-
-@dataclass
-class FakeContactInfo:
-    contact: Contact
-    last_seen: float
-    failures: int = 0
-    rtt: float | None = 0.004
 
 
 @dataclass
@@ -33,10 +25,10 @@ class FakeBucket:
     contacts: list[Any] = field(default_factory=list)
 
 
-def contact(n: int, prefix_value: int = 0) -> FakeContactInfo:
+def contact(n: int, prefix_value: int = 0, answered: bool = True) -> ContactInfo:
     node_id = (prefix_value + n).to_bytes(20, "big")
-    return FakeContactInfo(Contact(node_id, "127.0.0.1", 4000 + n), time.monotonic() - n, failures=n % 2,
-                           rtt=None if n == 3 else n / 1000)
+    return ContactInfo(Contact(node_id, "127.0.0.1", 4000 + n), time.monotonic() - n if answered else None,
+                       failures=n % 2, rtt=None if n == 3 else n / 1000)
 
 
 def caterpillar() -> list[FakeBucket]:
@@ -100,6 +92,19 @@ def test_contact_model_passes_modeltester(qtmodeltester: Any) -> None:
     assert model.index(1, 3).data(Qt.ItemDataRole.ForegroundRole) is not None
     model.set_contacts([])
     qtmodeltester.check(model)
+
+
+def test_contact_model_shows_contacts_that_never_answered(qtmodeltester: Any) -> None:
+    model = ContactTableModel()
+    model.set_contacts([contact(1), contact(2, answered=False), contact(3)])
+    qtmodeltester.check(model)
+    assert model.index(1, 2).data() == NEVER_ANSWERED
+    assert "never answered" in model.index(1, 2).data(Qt.ItemDataRole.ToolTipRole)
+    assert model.index(0, 2).data().endswith(" ago")
+    assert "answered" in model.index(0, 2).data(Qt.ItemDataRole.ToolTipRole)
+    # Sorted by last seen, a contact that never answered is the oldest of all.
+    ages = [model.index(r, 2).data(SORT_ROLE) for r in range(3)]
+    assert ages[1] == max(ages) and ages[1] > ages[2] > ages[0]
 
 
 def test_split_history_counts_and_marks() -> None:
