@@ -91,12 +91,21 @@ def raw(msg: Any) -> bytes:
     return data
 
 
+def _is_query(data: bytes) -> bool:
+    try:
+        msg = bencodepy.decode(data)
+    except Exception:
+        return False
+    return isinstance(msg, dict) and msg.get(b"y") == b"q"
+
+
 class RawClient(asyncio.DatagramProtocol):
     """A plain UDP client speaking bytes, for poking a node on the wire."""
 
     def __init__(self) -> None:
         self.queue: asyncio.Queue[tuple[bytes, tuple[str, int]]] = asyncio.Queue()
         self.transport: asyncio.DatagramTransport | None = None
+        self.queries_seen: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -118,10 +127,19 @@ class RawClient(asyncio.DatagramProtocol):
         return await asyncio.wait_for(self.queue.get(), timeout)
 
     async def ask(self, data: bytes, addr: tuple[str, int], timeout: float = 5.0) -> bytes:
-        """Send one datagram and return the next datagram received."""
+        """Send one datagram and return the next answer received.
+
+        Queries the node sends meanwhile (it pings contacts it has not yet
+        verified) are not answers: they are kept in :attr:`queries_seen`.
+        """
         self.send(data, addr)
-        reply, _ = await self.recv(timeout)
-        return reply
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            reply, _ = await self.recv(max(0.0, deadline - loop.time()))
+            if not _is_query(reply):
+                return reply
+            self.queries_seen.append(reply)
 
     async def ask_decoded(self, data: bytes, addr: tuple[str, int]) -> dict[bytes, Any]:
         reply = await self.ask(data, addr)

@@ -63,12 +63,18 @@ class Client:
         self.sock.sendto(data, addr)
 
     def drain(self) -> list[bytes]:
-        """Every datagram already received, without waiting."""
+        """Every answer (response or error) already received, without waiting.
+
+        Queries the node sends us (it pings the contacts it has not verified)
+        are not answers and are left out.
+        """
         out: list[bytes] = []
         self.sock.setblocking(False)
         try:
             while True:
-                out.append(self.sock.recv(65535))
+                data = self.sock.recv(65535)
+                if b"1:y1:q" not in data:
+                    out.append(data)
         except BlockingIOError:
             return out
         finally:
