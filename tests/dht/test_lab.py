@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from dhtutil import STEADY, run, wait_until
 
-from dht import Config, Lab
+from dht import Config, Lab, Node, actions
 from dht.errors import LocalError
 from dht.events import Event, LookupAnswered, LookupStarted
 
@@ -196,3 +196,44 @@ def test_lab_background_traffic_runs_until_stopped() -> None:
         await wait_until(task.done, what="traffic task ends on stop")
 
     run(scenario())
+
+
+async def publish_at(publisher: Node, holder: Node, key: bytes, value: bytes) -> None:
+    """Store at one chosen node over the wire, as a publisher whose view ends there."""
+    answer = await publisher.request(holder.contact, "find_node", {b"id": publisher.id, b"target": key})
+    await publisher.request(
+        holder.contact, "store_value",
+        {b"id": publisher.id, b"key": key, b"value": value, b"token": answer[b"token"]},
+    )
+
+
+def test_two_publishers_on_two_holders_a_get_returns_both_values() -> None:
+    """The apt-p2p case: two nodes published under one key, and its two closest
+    nodes hold one value each.  Every get, from every other node, returns both."""
+
+    async def scenario() -> None:
+        lab = Lab(12, STEADY)
+        await lab.start()
+        try:
+            for _ in range(3):
+                key = os.urandom(20)
+                by_distance = sorted(
+                    lab.nodes, key=lambda n: int.from_bytes(n.id, "big") ^ int.from_bytes(key, "big")
+                )
+                first, second = by_distance[:2]
+                p1, p2 = by_distance[-1], by_distance[-2]
+                await publish_at(p1, first, key, b"from publisher 1")
+                await publish_at(p2, second, key, b"from publisher 2")
+                assert first.store.values(key) == [b"from publisher 1"]
+                assert second.store.values(key) == [b"from publisher 2"]
+                readers = [n for n in lab.nodes if n not in (first, second)]
+                for reader in readers:
+                    for _ in range(2):
+                        assert sorted(await reader.get_value(key)) == [b"from publisher 1", b"from publisher 2"]
+                # The explicit first-holder get stops at one holder: it misses a value.
+                for reader in readers:
+                    assert len(await actions.get_value(reader, key, first_holder=True)) == 1
+        finally:
+            await lab.stop()
+
+    run(scenario(), timeout=60)
