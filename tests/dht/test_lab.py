@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import os
 import random
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -238,6 +240,21 @@ def test_two_publishers_on_two_holders_a_get_returns_both_values() -> None:
                 # The explicit first-holder get stops at one holder: it misses a value.
                 for reader in readers:
                     assert len(await actions.get_value(reader, key, first_holder=True)) == 1
+            # From outside: the command line's one-shot get, a node of its own that joins the lab.
+            host, port = lab.bootstrap_address
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "dht", "get", "--bootstrap", f"{host}:{port}", key.hex(),
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                stdin=asyncio.subprocess.DEVNULL,
+            )
+            try:
+                out, err = await asyncio.wait_for(proc.communicate(), 30)
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+            assert proc.returncode == 0, err
+            assert sorted(out.decode().splitlines()) == ["from publisher 1", "from publisher 2"]
         finally:
             await lab.stop()
 
