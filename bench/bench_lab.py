@@ -28,7 +28,7 @@ The literal target of the issue is also measured (``--swarm N``, default
 2000; 0 skips): seconds from launching ``python -m dht swarm --nodes N`` to
 its ready line, then SIGTERM and its exit status.
 
-    python -m bench.bench_lab [--sizes 200,2000,5000] [--baseline-sizes 200,1000]
+    python -m bench.bench_lab [--sizes 200,1000,2000,5000] [--baseline-sizes 200,1000]
         [--keys 200] [--parallel 5] [--settle 2] [--swarm 2000] [--json FILE] [--strict]
 
 Loopback only; every loop is bounded; it stops by itself.
@@ -322,7 +322,7 @@ def report(results: list[dict[str, Any]], swarm: dict[str, Any] | None, args: ar
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="200,2000,5000", help="lab sizes (default 200,2000,5000)")
+    parser.add_argument("--sizes", default="200,1000,2000,5000", help="lab sizes (default 200,1000,2000,5000)")
     parser.add_argument("--baseline-sizes", default="200,1000",
                         help="sizes formed the old way too (default 200,1000; '' for none)")
     parser.add_argument("--keys", type=int, default=200, help="values stored and got per size (default 200)")
