@@ -34,7 +34,11 @@ history instead, over real KRPC on loopback:
    nodes in each subtree further away (the ranges of the buckets it would
    have).  Each answer puts the peer into the pinger's table as a contact
    that answered; each ping puts the pinger into the peer's table as a
-   node seen in a query, as the protocol does for any request.
+   node seen in a query, as the protocol does for any request.  The order
+   matters, because a full bucket keeps the contacts it has: first the
+   pings between mutual neighbours (each among the other's K closest),
+   rank by rank, so that while they run every node is offered only nodes
+   of its own K closest; then the one-way neighbours; then the far peers.
 
 That is some K + 2·log2(N/K) requests per node, each one datagram each way,
 with a bounded number in flight (:data:`IN_FLIGHT`) so that no socket
@@ -248,26 +252,31 @@ class Lab:
         ids = [int.from_bytes(n.id, "big") for n in ranked]
         rng = random.Random()
 
-        plans = [
-            introductions(ids, me, self.config.K, INTRODUCTIONS_PER_BUCKET, rng) for me in range(len(ranked))
-        ]
+        k = self.config.K
+        plans = [introductions(ids, me, k, INTRODUCTIONS_PER_BUCKET, rng) for me in range(len(ranked))]
+        near_sets = [set(near) for near, _ in plans]
+        # Mutual neighbours (each among the other's K closest) first: while
+        # only they ping, every node is offered only nodes of its own K
+        # closest, so no bucket overflows and each keeps them all.  Then the
+        # one-way ones (we are among their K closest, they are not among
+        # ours), then the buckets further away: a bucket keeps the contacts
+        # it has, so what comes later cannot push a neighbour out.
+        mutual = [[j for j in near if i in near_sets[j]] for i, (near, _) in enumerate(plans)]
+        one_way = [[j for j in near if i not in near_sets[j]] for i, (near, _) in enumerate(plans)]
         order = list(range(len(ranked)))
         rng.shuffle(order)  # no node is asked by everyone at once
 
-        def intros(rank: int | None) -> Iterator[Callable[[], Awaitable[None]]]:
+        def intros(lists: list[list[int]], rank: int | None) -> Iterator[Callable[[], Awaitable[None]]]:
             for me in order:
-                near, far = plans[me]
-                peers = far if rank is None else near[rank : rank + 1]
+                peers = lists[me] if rank is None else lists[me][rank : rank + 1]
                 for peer in peers:
                     yield ask(ranked[me], ranked[peer].contact)
 
-        # The neighbourhoods first, in rounds, everyone's closest before
-        # anyone's second closest, so that a bucket fills with the nearest
-        # nodes before nodes further away (it keeps those it has); then the
-        # buckets further away.
-        for rank in range(self.config.K):
-            await _run_pool(intros(rank), IN_FLIGHT)
-        await _run_pool(intros(None), IN_FLIGHT)
+        for lists in (mutual, one_way):
+            # By rank: everyone's closest before anyone's second closest.
+            for rank in range(k):
+                await _run_pool(intros(lists, rank), IN_FLIGHT)
+        await _run_pool(intros([far for _, far in plans], None), IN_FLIGHT)
         t3 = time.perf_counter()
         self.formation = Formation(t1 - t0, t2 - t1, t3 - t2, sent, failed)
 
