@@ -26,19 +26,20 @@ The lab knows every node's id, so it plays the part of the network's
 history instead, over real KRPC on loopback:
 
 1. every node starts (binds its socket, opens its database);
-2. every node but the first *joins* the first (the ``join`` method), as a
-   real join does, so the first node -- the bootstrap address a swarm
-   prints -- is known to all;
-3. every node is *introduced* to the peers a settled table would hold: it
-   pings its K closest nodes and :data:`INTRODUCTIONS_PER_BUCKET` random
-   nodes in each subtree further away (the ranges of the buckets it would
-   have).  Each answer puts the peer into the pinger's table as a contact
+2. every node is *introduced* to its neighbourhood: it pings its K closest
+   nodes.  Each answer puts the peer into the pinger's table as a contact
    that answered; each ping puts the pinger into the peer's table as a
    node seen in a query, as the protocol does for any request.  The order
    matters, because a full bucket keeps the contacts it has: first the
    pings between mutual neighbours (each among the other's K closest),
    rank by rank, so that while they run every node is offered only nodes
-   of its own K closest; then the one-way neighbours; then the far peers.
+   of its own K closest; then the one-way neighbours;
+3. every node but the first *joins* the first (the ``join`` method), as a
+   real join does, so the first node -- the bootstrap address a swarm
+   prints -- knows many (it keeps its neighbours: they came first);
+4. every node is introduced to :data:`INTRODUCTIONS_PER_BUCKET` random
+   nodes in each subtree further away (the ranges of the buckets it would
+   have), by a ping as above.
 
 That is some K + 2·log2(N/K) requests per node, each one datagram each way,
 with a bounded number in flight (:data:`IN_FLIGHT`) so that no socket
@@ -121,7 +122,7 @@ class Formation:
 
     started_s: float  # every node listening
     joined_s: float  # every node joined to the first
-    introduced_s: float  # every node introduced to its peers
+    introduced_s: float  # every node introduced to its neighbourhood and far peers
     requests: int  # join and introduction requests sent
     failed: int  # of which unanswered
 
@@ -215,7 +216,7 @@ class Lab:
         return Node(self.config, host=host, port=port, data_dir=self.data_dir / f"node-{index:03d}")
 
     async def start(self) -> None:
-        """Start every node, join each to the first, introduce each to its peers."""
+        """Start every node, introduce each to its neighbourhood, join each to the first, then the rest."""
         t0 = time.perf_counter()
         nodes = [self._new_node() for _ in range(self.size)]
         try:
@@ -245,9 +246,6 @@ class Lab:
             return job
 
         first = nodes[0]
-        await _run_pool((ask(n, None) for n in nodes[1:]), IN_FLIGHT)
-        t2 = time.perf_counter()
-
         ranked = sorted(nodes, key=lambda n: n.id)
         ids = [int.from_bytes(n.id, "big") for n in ranked]
         rng = random.Random()
@@ -276,9 +274,14 @@ class Lab:
             # By rank: everyone's closest before anyone's second closest.
             for rank in range(k):
                 await _run_pool(intros(lists, rank), IN_FLIGHT)
-        await _run_pool(intros([far for _, far in plans], None), IN_FLIGHT)
+        t2 = time.perf_counter()
+        # The joins come once the neighbourhoods are in place, so that the
+        # first node's table is not filled with joiners before its neighbours.
+        await _run_pool((ask(n, None) for n in nodes[1:]), IN_FLIGHT)
         t3 = time.perf_counter()
-        self.formation = Formation(t1 - t0, t2 - t1, t3 - t2, sent, failed)
+        await _run_pool(intros([far for _, far in plans], None), IN_FLIGHT)
+        t4 = time.perf_counter()
+        self.formation = Formation(t1 - t0, t3 - t2, (t2 - t1) + (t4 - t3), sent, failed)
 
     async def add_node(self) -> Node:
         node = self._new_node()
