@@ -1,15 +1,20 @@
 """Lookups in labs of 200 and 500 nodes: dht (Khashmir) against bmuller's kademlia.
 
 For each lab size and each implementation, a fresh worker process starts N
-nodes on one asyncio loop on 127.0.0.1 (our :class:`dht.Lab`; for kademlia
-N ``kademlia.network.Server`` listening on port 0, each bootstrapped to the
-first server and one random other), then runs the same workload:
+nodes on one asyncio loop on loopback (our :class:`dht.Lab`, each node on
+its own 127.0.x.y, joined to the first and introduced to its K closest and
+a few peers per bucket range; for kademlia N ``kademlia.network.Server``
+listening on 127.0.0.1 port 0, each bootstrapped to the first server and
+one random other), then runs the same workload:
 
 1. ``--keys`` stores (``--parallel`` at a time), each from a random node:
    ``node.store_value(sha1(text), value)`` / ``server.set(text, value)`` --
    both hash the same text with SHA-1, so the keys are the same;
 2. one get per key from a random node (all alive): success (the stored value
-   is among those returned), time, RPCs the getting node sent meanwhile;
+   is among those returned), time, RPCs the getting node sent meanwhile.
+   dht's get is the seed's: find_value to its end, then get_value from the
+   holders among the closest (RETRIEVE_VALUES -10000: the closest
+   STORE_REDUNDANCY holders); kademlia's ``get`` stops at the first value;
 3. a quarter of the nodes killed (never the first: ``Lab.kill_node`` /
    ``server.stop()``), then one get per key again from a random live node.
 
@@ -359,7 +364,7 @@ class Theirs(Impl):
             async with sem:
                 await servers[i].bootstrap(sorted(peers))
 
-        # As our Lab: each joins the first node and one random other, 16 at a time.
+        # Kademlia's own join: each bootstraps to the first node and one random other, 16 at a time.
         await asyncio.gather(*(boot(i) for i in range(1, size)))
 
     def count(self) -> int:
@@ -453,7 +458,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> bool:
     print(f"Lookups: {args.keys} keys stored, then one get per key from a random node; "
           f"{args.parallel} at a time; seed {args.seed}")
     print(f"dht: K={cfg.K} CONCURRENT_REQS={cfg.CONCURRENT_REQS} "
-          f"STORE_REDUNDANCY={args.store_redundancy or cfg.STORE_REDUNDANCY} "
+          f"STORE_REDUNDANCY={args.store_redundancy or cfg.STORE_REDUNDANCY} RETRIEVE_VALUES={cfg.RETRIEVE_VALUES} "
           f"KRPC_TIMEOUT={args.krpc_timeout or cfg.KRPC_TIMEOUT:g}s soft timeout "
           f"[{cfg.SOFT_TIMEOUT_MIN:g}, {cfg.SOFT_TIMEOUT_MAX:g}]s;  "
           f"kademlia 2.2.3: ksize=20 alpha=3, rpcudp timeout 5s")

@@ -10,12 +10,13 @@ Soft timeouts: a request silent for longer than the node's soft timeout
 CONCURRENT_REQS, so the lookup moves on; its answer is still used if it
 comes before KRPC_TIMEOUT and the lookup is still running.
 
-Width: find_node, find_value and the find_node of a store keep up to
-CONCURRENT_REQS requests outstanding from the start.  The find_value phase
-of a get hunts for the first holder only, so it starts with one request
-outstanding (a greedy descent: ask the closest unasked contact, wait for its
-answer, repeat) and widens by one on each soft timeout, up to
-CONCURRENT_REQS (see :mod:`dht.lookup`).
+Width: every lookup keeps up to CONCURRENT_REQS requests outstanding from
+the start, the find_value of a get included: a get runs find_value to its
+end, as the seed does, then asks the holders among the closest for their
+values (:class:`~dht.lookup.ValueRetrieval`).  Only the explicit, partial
+first-holder get (:func:`get_from_first_holder`) runs narrow: one request
+outstanding (a greedy descent), widened by one on each soft timeout, up to
+CONCURRENT_REQS, stopping at the first holder (see :mod:`dht.lookup`).
 
 Each lookup reports its progress as LookupStarted, LookupQueried,
 LookupAnswered and LookupFinished events.
@@ -34,7 +35,7 @@ from .contact import Contact
 from .errors import DHTError, KrpcError, RemoteProtocolError, RpcTimeout
 from .events import LookupAnswered, LookupFinished, LookupQueried, LookupStarted
 from .khash import distance
-from .lookup import Lookup
+from .lookup import Lookup, ValueRetrieval
 
 if TYPE_CHECKING:
     from .node import Node
@@ -208,18 +209,96 @@ async def find_value(node: "Node", key: bytes) -> Lookup:
     return lookup
 
 
-async def get_value(node: "Node", key: bytes) -> list[bytes]:
-    """Values for ``key``: local ones, then from the nodes that hold some.
+async def get_value(node: "Node", key: bytes, first_holder: bool = False) -> list[bytes]:
+    """Values for ``key``, as the seed's valueForKey: the distinct values found.
 
-    A find_value lookup runs; each responder reporting values is asked for
-    them at once (get_value), as RETRIEVE_VALUES says: 0 all values from
-    every holder, n > 0 up to n values, n < 0 up to -n values from the
-    closest STORE_REDUNDANCY holders.  The lookup ends when it converges, or
-    as soon as a holder has answered with values and no get is outstanding.
+    A find_value lookup runs to its end (CONCURRENT_REQS wide); then the
+    holders among the closest it found are asked for their values with
+    get_value, as RETRIEVE_VALUES says (:class:`~dht.lookup.ValueRetrieval`:
+    0 all values of every holder, -n up to n values from the closest
+    STORE_REDUNDANCY holders, n > 0 up to n).  The node's own values count
+    too.
 
-    The find_value phase is narrow: one request outstanding at a time,
-    widened by one on each soft timeout up to CONCURRENT_REQS, since only the
-    first holder is needed (see :mod:`dht.lookup`).
+    ``first_holder`` True is the fast, partial get instead: a narrow
+    find_value that stops at the first holder answering with values (see
+    :func:`get_from_first_holder`).  Never the default.
+    """
+    if first_holder:
+        return await get_from_first_holder(node, key)
+    cfg = node.config
+    progress = Progress(node, "get_value", key)
+    local = node.store.values(key)
+    lookup = await iterate(node, key, "find_value", progress)
+    retrieval = ValueRetrieval(
+        lookup.with_values(), local, cfg.RETRIEVE_VALUES, cfg.STORE_REDUNDANCY, cfg.CONCURRENT_REQS
+    )
+    wake = asyncio.Event()
+    closed = False
+    timers: list[asyncio.TimerHandle] = []
+    loop = asyncio.get_running_loop()
+
+    def settle(contact: Contact, fut: asyncio.Future[dict[bytes, Any]]) -> None:
+        exc = fut.exception() if not fut.cancelled() else asyncio.CancelledError()
+        if closed:
+            return
+        if exc is not None:
+            retrieval.failed(contact)
+            progress.outcome(contact, *_describe(exc))
+        else:
+            try:
+                values = krpc.response_values(fut.result())
+            except RemoteProtocolError as bad:
+                retrieval.failed(contact)
+                progress.outcome(contact, "error", str(bad))
+            else:
+                retrieval.got_values(contact, values)
+                progress.outcome(contact, "values", f"{len(values)} value(s)")
+        wake.set()
+
+    def slow(contact: Contact, soft: float) -> None:
+        if not closed:
+            retrieval.soft_timeout(contact)
+            progress.outcome(contact, "timeout", f"no values in {soft * 1000:.0f} ms, moving on")
+            wake.set()
+
+    try:
+        while not retrieval.finished:
+            for contact, num in retrieval.next_requests():
+                soft = node.soft_timeout()
+                try:
+                    fut = node.request(contact, "get_value", {b"id": node.id, b"key": key, b"num": num}, soft)
+                except DHTError as exc:
+                    retrieval.failed(contact)
+                    progress.outcome(contact, *_describe(exc))
+                    continue
+                progress.queried_one(contact)
+                fut.add_done_callback(functools.partial(settle, contact))
+                if not fut.done():
+                    timers.append(loop.call_later(soft, slow, contact, soft))
+            if retrieval.finished:
+                break
+            wake.clear()
+            await wake.wait()
+    finally:
+        closed = True
+        for timer in timers:
+            timer.cancel()
+    result = retrieval.values
+    progress.finished(len(result))
+    return result
+
+
+async def get_from_first_holder(node: "Node", key: bytes) -> list[bytes]:
+    """The fast, partial get: values of the first holders found, not of all.
+
+    A find_value lookup runs narrow (one request outstanding at a time,
+    widened by one on each soft timeout up to CONCURRENT_REQS; see
+    :mod:`dht.lookup`); each responder reporting values is asked for them at
+    once (get_value, ``num`` as RETRIEVE_VALUES says), and the lookup ends
+    as soon as a holder has answered with values and no get is outstanding,
+    or when it converges.  A key stored by several publishers at different
+    holders may come back with only some of its values: only an explicit
+    choice (``get_value(..., first_holder=True)``), never the default.
     """
     cfg = node.config
     progress = Progress(node, "get_value", key)
@@ -262,7 +341,9 @@ async def get_value(node: "Node", key: bytes) -> list[bytes]:
         if limit is not None and len(found) >= limit:
             return
         holders_asked += 1
-        want = 0 if limit is None else max(1, limit - len(found))
+        want = 0 if limit is None else limit - len(found)
+        if want > num:
+            want = 0
         fut = node.request(contact, "get_value", {b"id": node.id, b"key": key, b"num": want})
         progress.queried_one(contact)
         gets.add(fut)

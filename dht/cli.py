@@ -113,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     swarm = sub.add_parser("swarm", help="run a local lab of N joined nodes")
     swarm.add_argument("--nodes", type=int, required=True)
-    swarm.add_argument("--host", default="127.0.0.1")
+    swarm.add_argument("--host", default=None,
+                       help="every node on this address (default: each its own 127.0.x.y where the "
+                            "platform allows, else 127.0.0.1)")
     swarm.add_argument("--base-port", type=port_number)
     swarm.add_argument("--data-dir")
 

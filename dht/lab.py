@@ -1,24 +1,174 @@
 """A local lab: N nodes in one process on loopback, joined to one another.
 
-Used by the GUI's default network, the CLI's ``swarm`` and the tests.  Each
-node has its own database under the lab's data directory (a temporary one
-unless given).  Nodes can be added and killed at run time to watch the
-routing tables heal.
+Used by the GUI's default network, the CLI's ``swarm``, the benchmarks and
+the tests.  Each node has its own database under the lab's data directory
+(a temporary one unless given).  Nodes can be added and killed at run time
+to watch the routing tables heal.
+
+Addresses.  On Linux every 127.x.y.z is loopback, so each lab node listens
+on an address of its own, 127.0.0.2 upwards (127.0.0.1 is left to the
+programs that use the lab: the explorer's own node, the CLI's one-shot
+nodes), and a per-IP limit of a node (rates, one table entry per IP,
+storage quotas) sees the other lab nodes as the distinct hosts they would
+be on the Internet.  Where only 127.0.0.1 can be bound (found by trying),
+or when a ``host`` is given, every node listens on that one address with
+ports of its own, and :attr:`Lab.shared_ip` says so: per-IP limits must
+then be raised for the lab's own nodes.
+
+Theory of operation of :meth:`Lab.start`.  A network that has run for a
+while has tables in which every node knows its close neighbourhood (its K
+closest) and a few contacts in each bucket further away, kept so by joins,
+lookups and bucket refreshes.  Growing that state the way a real network
+does -- each node joining, looking up its own id and then refreshing every
+bucket -- costs some 100 lookups' worth of requests per node, and in one
+process on one loop it is what made a 2,000-node lab take two minutes.
+The lab knows every node's id, so it plays the part of the network's
+history instead, over real KRPC on loopback:
+
+1. every node starts (binds its socket, opens its database);
+2. every node is *introduced* to its neighbourhood: it pings its K closest
+   nodes.  Each answer puts the peer into the pinger's table as a contact
+   that answered; each ping puts the pinger into the peer's table as a
+   node seen in a query, as the protocol does for any request.  The order
+   matters, because a full bucket keeps the contacts it has: first the
+   pings between mutual neighbours (each among the other's K closest),
+   rank by rank, so that while they run every node is offered only nodes
+   of its own K closest; then the one-way neighbours;
+3. every node but the first *joins* the first (the ``join`` method), as a
+   real join does, so the first node -- the bootstrap address a swarm
+   prints -- knows many (it keeps its neighbours: they came first);
+4. every node is introduced to :data:`INTRODUCTIONS_PER_BUCKET` random
+   nodes in each subtree further away (the ranges of the buckets it would
+   have), by a ping as above.
+
+That is some K + 2·log2(N/K) requests per node, each one datagram each way,
+with a bounded number in flight (:data:`IN_FLIGHT`) so that no socket
+buffer overflows; no lookup is run.  Lookups, refreshes and the nodes' own
+maintenance then run as they always do.  A node added later with
+:meth:`Lab.add_node` joins the ordinary way (join, find its neighbourhood,
+refresh its buckets), as a newcomer would.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
+import functools
+import os
 import random
 import shutil
+import socket
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Awaitable, Callable, Iterator
 
 from .config import Config
-from .contact import Address
+from .contact import Address, Contact
 from .errors import DHTError, LocalError
 from .khash import new_id
 from .node import Node
+
+#: Requests a forming lab keeps in flight at once (all nodes together).
+IN_FLIGHT = 128
+#: Random peers a node is introduced to in each bucket range beyond its K closest.
+INTRODUCTIONS_PER_BUCKET = 2
+#: The most seconds a formation request may take before the lab moves on.
+FORMATION_TIMEOUT = 5.0
+
+_SHARED_HOST = "127.0.0.1"
+_PER_LOOPBACK = 254  # .1 to .254 in each /24
+
+
+def lab_host(index: int) -> str:
+    """The loopback address of lab node ``index``: 127.0.0.2, ... 127.0.0.254, 127.0.1.1, ...
+
+    Skips 127.0.0.1 and the .0 and .255 of each /24.
+    """
+    n = index + 1
+    return f"127.{n // (_PER_LOOPBACK * 256) % 256}.{n // _PER_LOOPBACK % 256}.{n % _PER_LOOPBACK + 1}"
+
+
+@functools.lru_cache(maxsize=1)
+def loopback_per_node() -> bool:
+    """Whether this machine lets us bind addresses of 127.0.0.0/8 other than 127.0.0.1."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((lab_host(0), 0))
+    except OSError:
+        return False
+    return True
+
+
+def scratch_dir() -> Path:
+    """A new temporary directory for a lab's databases, in memory where possible.
+
+    A lab's own directory is thrown away when it stops, and each node's
+    database is created, written and closed at start-up (SQLite syncs the
+    file each time): on a disk that is most of a large lab's start-up (a
+    2,000-node lab took 10-18 s to open its databases on this machine's
+    disk, 1.5 s on tmpfs).  So on Linux the directory goes to /dev/shm
+    (tmpfs) when it is there and writable; elsewhere to the usual place.
+    """
+    shm = Path("/dev/shm")
+    where = str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
+    return Path(tempfile.mkdtemp(prefix="khashmir-lab-", dir=where))
+
+
+@dataclass(frozen=True, slots=True)
+class Formation:
+    """How a lab formed: seconds per stage and requests sent."""
+
+    started_s: float  # every node listening
+    joined_s: float  # every node joined to the first
+    introduced_s: float  # every node introduced to its neighbourhood and far peers
+    requests: int  # join and introduction requests sent
+    failed: int  # of which unanswered
+
+    @property
+    def total_s(self) -> float:
+        return self.started_s + self.joined_s + self.introduced_s
+
+
+def introductions(
+    ids: list[int], me: int, k: int, per_bucket: int, rng: random.Random
+) -> tuple[list[int], list[int]]:
+    """The peers node ``ids[me]`` is introduced to, as indices into the sorted ``ids``.
+
+    Returns its ``k`` closest by XOR, closest first, and up to
+    ``per_bucket`` random others in each subtree that shares exactly d
+    leading bits with it, for every d (the ranges of its buckets).
+    """
+    own = ids[me]
+    far: dict[int, None] = {}
+    lo, hi = 0, len(ids)  # the subtree around us at this depth
+    for depth in range(160):
+        shift = 159 - depth
+        prefix = own >> shift
+        sub_lo = bisect.bisect_left(ids, prefix << shift, lo, hi)
+        sub_hi = bisect.bisect_left(ids, (prefix + 1) << shift, lo, hi)
+        if sub_hi - sub_lo <= k:
+            break  # fewer than k others below: our k closest are in [lo, hi)
+        # The sibling subtree: the first `depth` bits as ours, the next one not.
+        sib_lo, sib_hi = (lo, sub_lo) if sub_lo > lo else (sub_hi, hi)
+        for i in rng.sample(range(sib_lo, sib_hi), min(per_bucket, sib_hi - sib_lo)):
+            far[i] = None
+        lo, hi = sub_lo, sub_hi
+    near = sorted(range(lo, hi), key=lambda i: ids[i] ^ own)[1 : k + 1]
+    for i in near:
+        far.pop(i, None)
+    return near, list(far)
+
+
+async def _run_pool(jobs: Iterator[Callable[[], Awaitable[None]]], width: int) -> None:
+    """Run the jobs, at most ``width`` at a time (a fixed pool: no task per job)."""
+
+    async def worker() -> None:
+        for job in jobs:
+            await job()
+
+    await asyncio.gather(*(worker() for _ in range(width)))
 
 
 class Lab:
@@ -26,19 +176,26 @@ class Lab:
         self,
         size: int,
         config: Config | None = None,
-        host: str = "127.0.0.1",
+        host: str | None = None,
         base_port: int | None = None,
         data_dir: str | Path | None = None,
     ) -> None:
+        """``host`` None: each node its own loopback address where the platform
+        allows (else all on 127.0.0.1); a host given: every node on it.
+        ``base_port`` None: ports chosen by the kernel; else node i on base_port + i."""
         if size < 1:
             raise LocalError(f"a lab needs at least one node, not {size}")
         self.size = size
         self.config = config or Config()
         self.host = host
+        self.shared_ip = host is not None or not loopback_per_node()
+        """True when all nodes listen on one IP address: per-IP limits then
+        see the whole lab as one host and must be raised for its nodes."""
         self.base_port = base_port
         self._own_dir = data_dir is None
-        self.data_dir = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="khashmir-lab-"))
+        self.data_dir = Path(data_dir) if data_dir is not None else scratch_dir()
         self.nodes: list[Node] = []
+        self.formation: Formation | None = None
         self._serial = 0
         self._traffic: asyncio.Task[None] | None = None
 
@@ -52,10 +209,15 @@ class Lab:
         index = self._serial
         self._serial += 1
         port = 0 if self.base_port is None else self.base_port + index
-        return Node(self.config, host=self.host, port=port, data_dir=self.data_dir / f"node-{index:03d}")
+        if self.host is not None:
+            host = self.host
+        else:
+            host = _SHARED_HOST if self.shared_ip else lab_host(index)
+        return Node(self.config, host=host, port=port, data_dir=self.data_dir / f"node-{index:03d}")
 
     async def start(self) -> None:
-        """Start every node, then join each to a few others and let them look around."""
+        """Start every node, introduce each to its neighbourhood, join each to the first, then the rest."""
+        t0 = time.perf_counter()
         nodes = [self._new_node() for _ in range(self.size)]
         try:
             await asyncio.gather(*(n.start() for n in nodes))
@@ -65,29 +227,61 @@ class Lab:
                     await n.stop()
             raise
         self.nodes = nodes
+        t1 = time.perf_counter()
+        timeout = min(self.config.KRPC_TIMEOUT, FORMATION_TIMEOUT)
+        sent = failed = 0
+
+        def ask(node: Node, peer: Contact | None) -> Callable[[], Awaitable[None]]:
+            async def job() -> None:
+                nonlocal sent, failed
+                sent += 1
+                try:
+                    if peer is None:
+                        await asyncio.wait_for(node.join(*first.address), timeout)
+                    else:
+                        await asyncio.wait_for(node.request(peer, "ping", {b"id": node.id}), timeout)
+                except (DHTError, asyncio.TimeoutError):
+                    failed += 1  # a lost datagram: the tables do without this one
+
+            return job
+
         first = nodes[0]
-        # Everyone joins the first node and one random other, then finds its neighbours.
-        for n in nodes[1:]:
-            peers = {first.contact.address, random.choice(nodes).contact.address}
-            peers.discard(n.contact.address)
-            for address in peers:
-                await n.join(*address)
-        sem = asyncio.Semaphore(16)
+        ranked = sorted(nodes, key=lambda n: n.id)
+        ids = [int.from_bytes(n.id, "big") for n in ranked]
+        rng = random.Random()
 
-        async def settle(n: Node) -> None:
-            async with sem:
-                await n.find_close_nodes()
+        k = self.config.K
+        plans = [introductions(ids, me, k, INTRODUCTIONS_PER_BUCKET, rng) for me in range(len(ranked))]
+        near_sets = [set(near) for near, _ in plans]
+        # Mutual neighbours (each among the other's K closest) first: while
+        # only they ping, every node is offered only nodes of its own K
+        # closest, so no bucket overflows and each keeps them all.  Then the
+        # one-way ones (we are among their K closest, they are not among
+        # ours), then the buckets further away: a bucket keeps the contacts
+        # it has, so what comes later cannot push a neighbour out.
+        mutual = [[j for j in near if i in near_sets[j]] for i, (near, _) in enumerate(plans)]
+        one_way = [[j for j in near if i not in near_sets[j]] for i, (near, _) in enumerate(plans)]
+        order = list(range(len(ranked)))
+        rng.shuffle(order)  # no node is asked by everyone at once
 
-        await asyncio.gather(*(settle(n) for n in nodes))
+        def intros(lists: list[list[int]], rank: int | None) -> Iterator[Callable[[], Awaitable[None]]]:
+            for me in order:
+                peers = lists[me] if rank is None else lists[me][rank : rank + 1]
+                for peer in peers:
+                    yield ask(ranked[me], ranked[peer].contact)
 
-        async def refresh(n: Node) -> None:
-            async with sem:
-                await n.refresh_table(force=True)
-
-        # Then, as Node.bootstrap does, a lookup in every bucket: without it a
-        # table knows its neighbourhood but may have empty buckets elsewhere,
-        # and a lookup can stall short of a key's closest nodes.
-        await asyncio.gather(*(refresh(n) for n in nodes))
+        for lists in (mutual, one_way):
+            # By rank: everyone's closest before anyone's second closest.
+            for rank in range(k):
+                await _run_pool(intros(lists, rank), IN_FLIGHT)
+        t2 = time.perf_counter()
+        # The joins come once the neighbourhoods are in place, so that the
+        # first node's table is not filled with joiners before its neighbours.
+        await _run_pool((ask(n, None) for n in nodes[1:]), IN_FLIGHT)
+        t3 = time.perf_counter()
+        await _run_pool(intros([far for _, far in plans], None), IN_FLIGHT)
+        t4 = time.perf_counter()
+        self.formation = Formation(t1 - t0, t3 - t2, (t2 - t1) + (t4 - t3), sent, failed)
 
     async def add_node(self) -> Node:
         node = self._new_node()

@@ -15,14 +15,15 @@ requests are *active*.  The driver sends them and feeds back what happened:
 The window.  ``concurrency`` (CONCURRENT_REQS) is the most requests a
 lookup ever keeps active; ``window`` is how many it may keep active now.
 By default the window is the whole of ``concurrency`` from the start: a
-find_node (and the find_node before a store) wants the K closest, and
-asking CONCURRENT_REQS at a time converges on them in the fewest round
-trips.  A lookup that hunts for the *first* node with something (the
-find_value phase of a get, which stops at the first holder) starts with a
-window of 1 instead: a greedy descent that asks the closest unasked
-candidate, waits for its answer, and asks the closest again, so that no
-request goes to a contact that the pending answer would have made
-pointless.  Each soft timeout widens the window by one, up to
+find_node (and the find_node before a store) wants the K closest, and so
+does the find_value of a get, which runs to its end before the holders are
+asked (:class:`ValueRetrieval`); asking CONCURRENT_REQS at a time converges
+on them in the fewest round trips.  A lookup that hunts for the *first*
+node with something (the explicit first-holder get, which stops at the
+first holder) starts with a window of 1 instead: a greedy descent that asks
+the closest unasked candidate, waits for its answer, and asks the closest
+again, so that no request goes to a contact that the pending answer would
+have made pointless.  Each soft timeout widens the window by one, up to
 ``concurrency``: silence is the only thing that makes waiting costly, so
 only silence buys parallelism.  The window never narrows again (a lookup
 that met silent contacts is likely to meet more).  An answer or a hard
@@ -156,3 +157,114 @@ class Lookup:
         have = [c for c in self.candidates.values() if c.state == "answered" and c.num > 0]
         have.sort(key=lambda c: c.distance)
         return have
+
+
+class ValueRetrieval:
+    """The second step of a get: asking the holders a find_value found.
+
+    Theory of operation.  A get is a find_value run to its end, whose result
+    is the responders that reported ``num > 0`` (the holders), closest
+    first; then, as the seed's GetValue, the holders are asked for their
+    values with get_value, at most ``concurrency`` (CONCURRENT_REQS) at a
+    time, closest first.  ``retrieve`` is RETRIEVE_VALUES:
+
+    * 0: every value of every holder (each is asked with ``num`` 0);
+    * -n: up to n values, from only the closest ``redundancy``
+      (STORE_REDUNDANCY) holders that answer: a holder further away is
+      asked only when a closer one failed or went silent;
+    * n > 0: up to n values, from as many holders as it takes.
+
+    With n != 0, a holder is asked for the values still missing,
+    ``n - len(values)``, or for all of its values (``num`` 0) when it holds
+    fewer than that (the seed's generateArgs), and no holder is asked while
+    the values found plus those expected from the requests out (each
+    holder's reported count) reach n.  The values a node holds itself count
+    from the start; distinct values are merged in the order found.
+
+    A request silent past the soft timeout stops counting (the next holder
+    may be asked); its answer is still taken while the retrieval runs.  The
+    retrieval is finished when it has enough (n values, or ``redundancy``
+    holders answered for -n), or when nobody is left to ask and no request
+    that counts is out.  Nothing here sends, sleeps or reads a clock.
+    """
+
+    def __init__(
+        self,
+        holders: list[Candidate],
+        local: list[bytes],
+        retrieve: int,
+        redundancy: int,
+        concurrency: int,
+    ) -> None:
+        if concurrency < 1 or redundancy < 1:
+            raise ValueError("concurrency and redundancy must be at least 1")
+        self.retrieve = retrieve
+        self.redundancy = redundancy
+        self.concurrency = concurrency
+        self._queue = sorted(holders, key=lambda c: c.distance)
+        self._found: dict[bytes, None] = dict.fromkeys(local)
+        self._active: dict[bytes, int] = {}  # holder id -> the values it reported
+        self._slow: set[bytes] = set()
+        self.asked: list[Contact] = []
+        self.answered = 0
+
+    @property
+    def values(self) -> list[bytes]:
+        """Distinct values found, in order, at most n of them when RETRIEVE_VALUES is n != 0."""
+        found = list(self._found)
+        return found if self.retrieve == 0 else found[: abs(self.retrieve)]
+
+    def _enough(self) -> bool:
+        if self.retrieve == 0:
+            return False
+        if len(self._found) >= abs(self.retrieve):
+            return True
+        return self.retrieve < 0 and self.answered >= self.redundancy
+
+    def next_requests(self) -> list[tuple[Contact, int]]:
+        """(holder, num) pairs to ask now; they count as outstanding."""
+        chosen: list[tuple[Contact, int]] = []
+        want = abs(self.retrieve)
+        while self._queue and len(self._active) < self.concurrency and not self._enough():
+            if self.retrieve != 0 and len(self._found) + sum(self._active.values()) >= want:
+                break  # enough values on the way
+            if self.retrieve < 0 and self.answered + len(self._active) >= self.redundancy:
+                break  # only the closest STORE_REDUNDANCY holders
+            holder = self._queue.pop(0)
+            num = 0
+            if self.retrieve != 0:
+                num = want - len(self._found)
+                if num > holder.num:
+                    num = 0  # it has fewer: ask for all of them
+            self._active[holder.contact.id] = holder.num
+            self.asked.append(holder.contact)
+            chosen.append((holder.contact, num))
+        return chosen
+
+    def _settle(self, contact: Contact) -> bool:
+        """Forget an outstanding or slow request; False if there was none."""
+        out = self._active.pop(contact.id, None) is not None
+        if contact.id in self._slow:
+            self._slow.discard(contact.id)
+            out = True
+        return out
+
+    def got_values(self, contact: Contact, values: list[bytes]) -> None:
+        if not self._settle(contact) or self._enough():
+            return
+        self.answered += 1
+        for v in values:
+            self._found.setdefault(v, None)
+
+    def failed(self, contact: Contact) -> None:
+        self._settle(contact)
+
+    def soft_timeout(self, contact: Contact) -> None:
+        if self._active.pop(contact.id, None) is not None:
+            self._slow.add(contact.id)
+
+    @property
+    def finished(self) -> bool:
+        if self._enough():
+            return True
+        return not self._active and not self._queue

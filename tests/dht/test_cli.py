@@ -133,7 +133,9 @@ def test_node_on_a_port_in_use_is_a_usage_error(tmp_path: Path) -> None:
 
 # --- a swarm, and one-shot commands against it ---------------------------------------
 
-SWARM_LINE = re.compile(r"swarm of 6 nodes, bootstrap 127\.0\.0\.1:(\d+)")
+# Each swarm node listens on its own loopback address (127.0.0.2 up) where the
+# platform allows, else all on 127.0.0.1.
+SWARM_LINE = re.compile(r"swarm of 6 nodes, bootstrap (127\.0\.\d+\.\d+):(\d+)")
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +146,7 @@ def swarm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         match = SWARM_LINE.fullmatch(proc.first_line())
         assert match
-        yield f"127.0.0.1:{match.group(1)}"
+        yield f"{match.group(1)}:{match.group(2)}"
         status, err = proc.stop()
         assert status == 0 and "Traceback" not in err, err
     finally:
@@ -187,7 +189,7 @@ def test_find_node_lists_contacts(swarm: str) -> None:
     for line in lines:
         node_id, address = line.split(" ")
         assert HEX40.fullmatch(node_id)
-        assert re.fullmatch(r"127\.0\.0\.1:\d+", address)
+        assert re.fullmatch(r"127\.0\.\d+\.\d+:\d+", address)
     assert len(set(lines)) == len(lines)
 
 

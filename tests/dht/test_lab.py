@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import heapq
 import os
 import random
+import socket
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from dhtutil import STEADY, run, wait_until
 
-from dht import Config, Lab
+from dht import Config, Lab, Node, actions
+from dht import lab as lab_module
 from dht.errors import LocalError
 from dht.events import Event, LookupAnswered, LookupStarted
 
@@ -23,7 +28,9 @@ def test_lab_starts_joined_nodes_and_cleans_up() -> None:
         try:
             assert len(lab.nodes) == 6 and all(n.running for n in lab.nodes)
             assert len({n.address for n in lab.nodes}) == 6
-            assert all(n.address[0] == "127.0.0.1" and n.address[1] > 0 for n in lab.nodes)
+            assert all(n.address[1] > 0 for n in lab.nodes)
+            if not lab.shared_ip:  # Linux: each node on its own loopback address
+                assert [n.address[0] for n in lab.nodes] == [f"127.0.0.{i}" for i in range(2, 8)]
             assert len({n.id for n in lab.nodes}) == 6
             assert lab.bootstrap_address == lab.nodes[0].contact.address
             for n in lab.nodes:
@@ -196,3 +203,206 @@ def test_lab_background_traffic_runs_until_stopped() -> None:
         await wait_until(task.done, what="traffic task ends on stop")
 
     run(scenario())
+
+
+async def publish_at(publisher: Node, holder: Node, key: bytes, value: bytes) -> None:
+    """Store at one chosen node over the wire, as a publisher whose view ends there."""
+    answer = await publisher.request(holder.contact, "find_node", {b"id": publisher.id, b"target": key})
+    await publisher.request(
+        holder.contact, "store_value",
+        {b"id": publisher.id, b"key": key, b"value": value, b"token": answer[b"token"]},
+    )
+
+
+def test_two_publishers_on_two_holders_a_get_returns_both_values() -> None:
+    """The apt-p2p case: two nodes published under one key, and its two closest
+    nodes hold one value each.  Every get, from every other node, returns both."""
+
+    async def scenario() -> None:
+        lab = Lab(12, STEADY)
+        await lab.start()
+        try:
+            for _ in range(3):
+                key = os.urandom(20)
+                by_distance = sorted(
+                    lab.nodes, key=lambda n: int.from_bytes(n.id, "big") ^ int.from_bytes(key, "big")
+                )
+                first, second = by_distance[:2]
+                p1, p2 = by_distance[-1], by_distance[-2]
+                await publish_at(p1, first, key, b"from publisher 1")
+                await publish_at(p2, second, key, b"from publisher 2")
+                assert first.store.values(key) == [b"from publisher 1"]
+                assert second.store.values(key) == [b"from publisher 2"]
+                readers = [n for n in lab.nodes if n not in (first, second)]
+                for reader in readers:
+                    for _ in range(2):
+                        assert sorted(await reader.get_value(key)) == [b"from publisher 1", b"from publisher 2"]
+                # The explicit first-holder get stops at one holder: it misses a value.
+                for reader in readers:
+                    assert len(await actions.get_value(reader, key, first_holder=True)) == 1
+            # From outside: the command line's one-shot get, a node of its own that joins the lab.
+            host, port = lab.bootstrap_address
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "dht", "get", "--bootstrap", f"{host}:{port}", key.hex(),
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                stdin=asyncio.subprocess.DEVNULL,
+            )
+            try:
+                out, err = await asyncio.wait_for(proc.communicate(), 30)
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+            assert proc.returncode == 0, err
+            assert sorted(out.decode().splitlines()) == ["from publisher 1", "from publisher 2"]
+        finally:
+            await lab.stop()
+
+    run(scenario(), timeout=60)
+
+
+# --- addresses: a loopback address per node -------------------------------------------
+
+def test_lab_hosts_are_distinct_loopback_addresses_never_127_0_0_1() -> None:
+    hosts = [lab_module.lab_host(i) for i in range(70_000)]
+    assert hosts[:3] == ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
+    assert hosts[252:254] == ["127.0.0.254", "127.0.1.1"]
+    assert len(set(hosts)) == len(hosts)
+    assert "127.0.0.1" not in hosts
+    for host in hosts:
+        octets = [int(x) for x in host.split(".")]
+        assert octets[0] == 127 and 1 <= octets[3] <= 254
+        socket.inet_aton(host)
+
+
+needs_loopback_range = pytest.mark.skipif(
+    not lab_module.loopback_per_node(), reason="only 127.0.0.1 can be bound on this platform"
+)
+
+
+@needs_loopback_range
+def test_each_lab_node_listens_and_is_known_at_its_own_address() -> None:
+    async def scenario() -> None:
+        lab = Lab(10, STEADY)
+        await lab.start()
+        try:
+            assert not lab.shared_ip
+            hosts = {n.address[0] for n in lab.nodes}
+            assert len(hosts) == 10 and "127.0.0.1" not in hosts
+            assert lab.bootstrap_address == lab.nodes[0].address
+            where = {n.id: n.address for n in lab.nodes}
+            for n in lab.nodes:
+                # Peers are known at the address they listen on: the source of their datagrams.
+                for contact in n.table.contacts():
+                    assert contact.address == where[contact.id]
+            added = await lab.add_node()
+            assert added.address[0] not in hosts
+            assert any(c.address == added.address for n in lab.nodes[:-1] for c in n.table.contacts())
+        finally:
+            await lab.stop()
+
+    run(scenario())
+
+
+def test_an_explicit_host_puts_every_node_on_it() -> None:
+    async def scenario() -> None:
+        lab = Lab(4, STEADY, host="127.0.0.1")
+        await lab.start()
+        try:
+            assert lab.shared_ip
+            assert {n.address[0] for n in lab.nodes} == {"127.0.0.1"}
+            assert len({n.address[1] for n in lab.nodes}) == 4
+            key = os.urandom(20)
+            await lab.nodes[1].store_value(key, b"shared")
+            assert await lab.nodes[3].get_value(key) == [b"shared"]
+        finally:
+            await lab.stop()
+
+    run(scenario())
+
+
+def test_where_only_127_0_0_1_binds_the_lab_shares_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_bind = socket.socket.bind
+
+    def bind(self: socket.socket, address: object) -> None:
+        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "0.0.0.0", ""):
+            raise OSError(99, "Cannot assign requested address")
+        real_bind(self, address)  # type: ignore[arg-type]
+
+    lab_module.loopback_per_node.cache_clear()
+    monkeypatch.setattr(socket.socket, "bind", bind)
+    try:
+        assert lab_module.loopback_per_node() is False
+
+        async def scenario() -> None:
+            lab = Lab(3, STEADY)
+            assert lab.shared_ip  # per-IP limits must be raised for the lab's own nodes
+            await lab.start()
+            try:
+                assert {n.address[0] for n in lab.nodes} == {"127.0.0.1"}
+                assert len({n.address for n in lab.nodes}) == 3
+            finally:
+                await lab.stop()
+
+        run(scenario())
+    finally:
+        monkeypatch.undo()
+        lab_module.loopback_per_node.cache_clear()
+
+
+# --- formation --------------------------------------------------------------------
+
+def test_a_formed_lab_has_every_node_joined_with_its_close_neighbourhood() -> None:
+    size, k = 300, STEADY.K
+    rng = random.Random(5)
+
+    async def scenario() -> None:
+        lab = Lab(size, STEADY)
+        await lab.start()
+        try:
+            ids = [int.from_bytes(n.id, "big") for n in lab.nodes]
+            first = lab.nodes[0]
+            for n in lab.nodes:
+                me = int.from_bytes(n.id, "big")
+                known = {c.id for c in n.table.contacts()}
+                closest = heapq.nsmallest(k, (i for i in ids if i != me), key=lambda i: i ^ me)
+                missing = [i for i in closest if i.to_bytes(20, "big") not in known]
+                assert not missing, f"node {n.address} lacks {len(missing)} of its {k} closest"
+                if n is not first and first.id not in known:
+                    # Everyone joined the bootstrap node: it is known unless
+                    # its bucket was already full (of neighbours, kept first).
+                    [bucket] = [b for b in n.routing_table() if b.lo <= ids[0] < b.hi]
+                    assert len(bucket.contacts) == k
+                # Contacts in buckets beyond the neighbourhood too.
+                assert len(n.table.buckets) >= 4 and len(known) > k
+            # Formed without a single lookup: joins and pings only, a bounded number.
+            assert sum(n.stats().methods["find_node"].sent for n in lab.nodes) == 0
+            formation = lab.formation
+            assert formation is not None and formation.failed == 0
+            assert size - 1 < formation.requests <= size * (1 + k + 2 * 10)
+            # And the lab works: every get after a store finds its value.
+            for i in range(20):
+                key, value = os.urandom(20), b"formed %d" % i
+                result = await rng.choice(lab.nodes).store_value(key, value)
+                assert len(result.accepted) == 3
+                assert value in await rng.choice(lab.nodes).get_value(key)
+        finally:
+            await lab.stop()
+
+    run(scenario(), timeout=120)
+
+
+def test_introductions_name_the_k_closest_and_some_in_every_bucket_range() -> None:
+    rng = random.Random(7)
+    ids = sorted(rng.getrandbits(160) for _ in range(500))
+    for me in rng.sample(range(500), 40):
+        near, far = lab_module.introductions(ids, me, 8, 2, rng)
+        own = ids[me]
+        expected = heapq.nsmallest(8, (i for i in ids if i != own), key=lambda i: i ^ own)
+        assert [ids[i] for i in near] == expected  # closest first
+        assert me not in near and me not in far and not set(near) & set(far)
+        # Up to 2 in each sibling subtree that exists above the neighbourhood.
+        depths = [160 - (ids[i] ^ own).bit_length() for i in far]
+        assert all(depths.count(d) <= 2 for d in depths)
+        assert 0 in depths or all(ids[j] >> 159 == own >> 159 for j in range(500))
+    assert lab_module.introductions([5], 0, 8, 2, rng) == ([], [])

@@ -9,7 +9,7 @@ import pytest
 
 from dht.contact import Contact
 from dht.khash import int_to_id
-from dht.lookup import Lookup
+from dht.lookup import Candidate, Lookup, ValueRetrieval
 from dht.routing import RoutingTable
 
 K = 8
@@ -286,3 +286,107 @@ def test_greedy_descent_widens_when_contacts_go_silent(seed: int) -> None:
     assert lookup.window == min(1 + slow_seen, ALPHA)
     found = [c.contact.id for c in lookup.closest_answered()]
     assert found == closest_known_alive(lookup)
+
+
+# --- the get_value step: asking the holders ------------------------------------------
+
+def holders(*nums: int) -> list[Candidate]:
+    """Holders at distances 1, 2, 3... reporting ``nums`` values; given out of order."""
+    made = [
+        Candidate(Contact(int_to_id(i + 1), "127.0.0.1", 7000 + i), i + 1, "answered", num=n)
+        for i, n in enumerate(nums)
+    ]
+    return made[::-1]
+
+
+def ids(pairs: list[tuple[Contact, int]]) -> list[int]:
+    return [int.from_bytes(c.id, "big") for c, _ in pairs]
+
+
+def test_retrieve_all_asks_every_holder_for_every_value() -> None:
+    r = ValueRetrieval(holders(3, 1, 2, 1, 5, 1), [b"mine"], retrieve=0, redundancy=3, concurrency=4)
+    first = r.next_requests()
+    assert ids(first) == [1, 2, 3, 4]  # closest first, CONCURRENT_REQS at a time
+    assert {num for _, num in first} == {0}  # 0: all of its values
+    assert r.next_requests() == [] and not r.finished
+    r.got_values(first[0][0], [b"a", b"b", b"mine"])
+    assert ids(r.next_requests()) == [5]
+    for c, _ in first[1:]:
+        r.got_values(c, [b"c%d" % c.id[-1]])
+    assert ids(r.next_requests()) == [6]
+    assert not r.finished
+    r.failed(r.asked[4])
+    r.got_values(r.asked[5], [b"a", b"last"])
+    assert r.finished and r.next_requests() == []
+    assert r.values == [b"mine", b"a", b"b", b"c2", b"c3", b"c4", b"last"]
+
+
+def test_negative_retrieve_asks_only_the_closest_store_redundancy_holders() -> None:
+    r = ValueRetrieval(holders(1, 1, 1, 1, 1), [], retrieve=-10000, redundancy=3, concurrency=4)
+    asked = r.next_requests()
+    assert ids(asked) == [1, 2, 3]  # not 4, although CONCURRENT_REQS is 4
+    assert [num for _, num in asked] == [0, 0, 0]  # 10000 wanted > 1 held: all of them
+    for c, _ in asked:
+        r.got_values(c, [b"same"])
+    assert r.finished and r.next_requests() == []
+    assert r.values == [b"same"]  # the 4th holder's value is never asked for
+
+
+def test_a_further_holder_is_asked_when_a_closer_one_fails_or_goes_silent() -> None:
+    r = ValueRetrieval(holders(1, 1, 1, 1, 1), [], retrieve=-10000, redundancy=3, concurrency=4)
+    one, two, three = (c for c, _ in r.next_requests())
+    r.failed(two)
+    assert ids(r.next_requests()) == [4]
+    r.soft_timeout(three)
+    assert ids(r.next_requests()) == [5]
+    r.got_values(one, [b"1"])
+    r.got_values(three, [b"3"])  # late, but the retrieval still runs: taken
+    assert not r.finished  # 2 answered of 3; 4 and 5 are out
+    r.got_values(r.asked[3], [b"4"])
+    assert r.finished
+    r.got_values(r.asked[4], [b"5"])  # finished: no longer taken
+    assert r.values == [b"1", b"3", b"4"] and r.answered == 3
+
+
+def test_num_asks_for_the_values_still_missing_or_for_all() -> None:
+    """The seed's generateArgs: abs(n) - found, or 0 when the holder has fewer."""
+    r = ValueRetrieval(holders(5, 1, 4), [b"local"], retrieve=-3, redundancy=3, concurrency=4)
+    asked = r.next_requests()
+    # 1 local value: 2 missing; the first has 5 (asked for 2), and with 5 on the way no more.
+    assert [(i, num) for i, (_, num) in zip(ids(asked), asked)] == [(1, 2)]
+    r.got_values(asked[0][0], [b"local"])  # one duplicate: still 2 missing
+    asked = r.next_requests()
+    # The second has 1 < 2: all of its values; with 1 on the way, 1 is still missing
+    # and the third (4 held) is asked for the 2 missing now.
+    assert [(i, num) for i, (_, num) in zip(ids(asked), asked)] == [(2, 0), (3, 2)]
+    r.got_values(asked[0][0], [b"x"])
+    assert not r.finished
+    r.got_values(asked[1][0], [b"y", b"z"])
+    assert r.finished and r.values == [b"local", b"x", b"y"]  # up to 3
+
+
+def test_positive_retrieve_goes_past_store_redundancy_holders_until_it_has_n() -> None:
+    r = ValueRetrieval(holders(1, 1, 1, 1, 1), [], retrieve=2, redundancy=3, concurrency=4)
+    assert ids(r.next_requests()) == [1, 2]  # 2 values on the way: enough for now
+    for c in list(r.asked):
+        r.got_values(c, [b"A"])
+    assert ids(r.next_requests()) == [3]
+    r.got_values(r.asked[2], [b"A"])
+    assert ids(r.next_requests()) == [4]  # -2 would stop here, after 3 holders
+    r.got_values(r.asked[3], [b"B"])
+    assert r.finished and r.values == [b"A", b"B"]
+    # The same holders with -2: the closest 3 only, so B is never found.
+    r = ValueRetrieval(holders(1, 1, 1, 1, 1), [], retrieve=-2, redundancy=3, concurrency=4)
+    while not r.finished:
+        for c, _ in r.next_requests():
+            r.got_values(c, [b"B"] if c.id == int_to_id(4) else [b"A"])
+    assert r.values == [b"A"] and ids([(c, 0) for c in r.asked]) == [1, 2, 3]
+
+
+def test_no_holders_or_only_local_values() -> None:
+    r = ValueRetrieval([], [b"here"], retrieve=-10000, redundancy=3, concurrency=4)
+    assert r.finished and r.next_requests() == [] and r.values == [b"here"]
+    r = ValueRetrieval([], [b"a", b"b", b"c"], retrieve=2, redundancy=3, concurrency=4)
+    assert r.finished and r.values == [b"a", b"b"]
+    with pytest.raises(ValueError):
+        ValueRetrieval([], [], retrieve=0, redundancy=0, concurrency=4)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from dhtutil import STEADY, run, running_nodes
 
-from dht import Config
+from dht import Config, Node
 
 SEED_CONFIG = Config(
     K=8, CHECKPOINT_INTERVAL=300, CONCURRENT_REQS=4, STORE_REDUNDANCY=3,
@@ -208,5 +208,50 @@ def test_retrieve_values_limits_what_a_get_returns(tmp_path: Path, retrieve: int
             got = await reader.get_value(key)
             assert len(set(got)) == len(got) and set(got) <= values
             assert len(got) == (len(values) if retrieve == 0 else min(abs(retrieve), len(values)))
+
+    run(scenario())
+
+
+async def store_at(publisher: Node, holder: Node, key: bytes, value: bytes) -> None:
+    """A publisher stores at one chosen node, on the wire: find_node for its token, then store_value."""
+    answer = await publisher.request(holder.contact, "find_node", {b"id": publisher.id, b"target": key})
+    await publisher.request(
+        holder.contact, "store_value",
+        {b"id": publisher.id, b"key": key, b"value": value, b"token": answer[b"token"]},
+    )
+
+
+@pytest.mark.parametrize(
+    "retrieve, expected",
+    [(0, {b"A", b"B"}), (2, {b"A", b"B"}), (-10000, {b"A"}), (-2, {b"A"}), (1, {b"A"}), (-1, {b"A"})],
+)
+def test_negative_retrieve_values_asks_only_the_closest_store_redundancy_holders(
+    tmp_path: Path, retrieve: int, expected: set[bytes]
+) -> None:
+    """A is held by the 3 closest nodes, B only by the 4th closest (STORE_REDUNDANCY 3).
+
+    0 (all values from every holder) and 2 (up to 2 values, from as many
+    holders as it takes) find B; -10000 and -2 (only the closest
+    STORE_REDUNDANCY holders) never ask the 4th, so they cannot; 1 and -1
+    stop at the first value.
+    """
+    config = STEADY.replace(RETRIEVE_VALUES=retrieve)
+
+    async def scenario() -> None:
+        async with running_nodes(tmp_path, 6, config) as nodes:
+            for n in nodes[1:]:
+                await n.join(*nodes[0].address)
+            for n in nodes:
+                await n.find_close_nodes()
+            key = os.urandom(20)
+            by_distance = sorted(nodes, key=lambda n: int.from_bytes(n.id, "big") ^ int.from_bytes(key, "big"))
+            c1, c2, c3, c4, c5, c6 = by_distance
+            result = await c6.store_value(key, b"A")
+            assert {c.id for c in result.accepted} == {c1.id, c2.id, c3.id}
+            await store_at(c5, c4, key, b"B")
+            assert [n.store.values(key) for n in by_distance] == [[b"A"]] * 3 + [[b"B"], [], []]
+            for reader in (c5, c6):
+                for _ in range(3):
+                    assert set(await reader.get_value(key)) == expected
 
     run(scenario())

@@ -1,0 +1,364 @@
+"""Lab formation: how fast N nodes form a joined network, what they cost, whether it works.
+
+For each size a fresh worker process forms a :class:`dht.Lab` of N nodes
+(``lab.start()``: every node started, joined to the first and introduced to
+its K closest and a few peers per bucket range, over KRPC on loopback) and
+measures:
+
+* **form**: wall time of ``lab.start()``, and its stages (nodes started,
+  joined, introduced) from ``lab.formation``;
+* **mem/node**: the worker's RSS after formation and ``--settle`` seconds of
+  quiet, minus its RSS before the first node was made (after a 2-node
+  warm-up lab, so one-time costs are not counted per node), divided by N;
+  **db/node**: the size of the nodes' database files (the lab's own data
+  directory is on tmpfs where there is one: memory too, outside the RSS);
+* **joined**: nodes with contacts; **neighbourhood**: nodes whose table
+  holds all of their K closest nodes (checked against every node's id);
+* **get after store**: ``--keys`` values stored from random nodes, then one
+  get per key from another random node (``--parallel`` at a time): found,
+  median and p95 time.
+
+Baseline, in the same run (``--baseline-sizes``, default 200 and 1000): the
+formation the lab used before, rebuilt here from the public API on the same
+addresses and the same tmpfs: each node joins the first and one random other
+one after the other, then looks up its own neighbourhood and then a random
+id in every bucket (16 nodes at a time), as ``Node.bootstrap`` does.
+
+The literal target of the issue is also measured (``--swarm N``, default
+2000; 0 skips): seconds from launching ``python -m dht swarm --nodes N`` to
+its ready line, then SIGTERM and its exit status.
+
+    python -m bench.bench_lab [--sizes 200,1000,2000,5000] [--baseline-sizes 200,1000]
+        [--keys 200] [--parallel 5] [--settle 2] [--swarm 2000] [--json FILE] [--strict]
+
+Loopback only; every loop is bounded; it stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import heapq
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+TARGET_FORM_S = 30.0
+TARGET_SIZE = 2000
+TARGET_MEM = 50 * 1024
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def disk_bytes(root: Path) -> int:
+    total = 0
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(dirpath, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    pos = (len(ordered) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+# --- the old formation, from the public API, for the baseline ------------------------
+
+def host_of(index: int) -> str:
+    """As the lab does: 127.0.0.2 upwards, skipping .0 and .255 (and 127.0.0.1)."""
+    n = index + 1
+    return f"127.{n // (254 * 256) % 256}.{n // 254 % 256}.{n % 254 + 1}"
+
+
+class OldLab:
+    """N nodes formed as the lab did before: joins, then lookups."""
+
+    def __init__(self, size: int, config: Any) -> None:
+        from dht import Node
+
+        shm = Path("/dev/shm")
+        where = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+        self.data_dir = Path(tempfile.mkdtemp(prefix="bench-oldlab-", dir=where))
+        self.nodes = [
+            Node(config, host=host_of(i), port=0, data_dir=self.data_dir / f"node-{i:03d}") for i in range(size)
+        ]
+
+    async def start(self) -> None:
+        nodes = self.nodes
+        await asyncio.gather(*(n.start() for n in nodes))
+        first = nodes[0]
+        for n in nodes[1:]:
+            peers = {first.address, random.choice(nodes).address}
+            peers.discard(n.address)
+            for address in peers:
+                await n.join(*address)
+        sem = asyncio.Semaphore(16)
+
+        async def settle(n: Any) -> None:
+            async with sem:
+                own = n.id
+                await n.find_node(own[:-1] + bytes([(own[-1] + 1) % 256]))
+
+        await asyncio.gather(*(settle(n) for n in nodes))
+
+        async def refresh(n: Any) -> None:
+            async with sem:
+                for bucket in n.routing_table():
+                    await n.find_node(random.randrange(bucket.lo, bucket.hi).to_bytes(20, "big"))
+
+        await asyncio.gather(*(refresh(n) for n in nodes))
+
+    async def stop(self) -> None:
+        import shutil
+
+        await asyncio.gather(*(n.stop() for n in self.nodes), return_exceptions=True)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+# --- one worker: form, measure, use ---------------------------------------------------
+
+def neighbourhoods(nodes: list[Any], k: int) -> tuple[int, int]:
+    """(nodes holding all of their k closest, nodes with contacts)."""
+    ids = [int.from_bytes(n.id, "big") for n in nodes]
+    complete = joined = 0
+    for n, me in zip(nodes, ids):
+        known = {int.from_bytes(c.contact.id, "big") for b in n.routing_table() for c in b.contacts}
+        joined += bool(known)
+        closest = heapq.nsmallest(k, (i for i in ids if i != me), key=lambda i: i ^ me)
+        complete += all(i in known for i in closest)
+    return complete, joined
+
+
+async def use(nodes: list[Any], args: argparse.Namespace) -> dict[str, Any]:
+    from dht import key_from_text
+
+    rnd = random.Random(args.seed)
+    texts = [f"lab bench key {i}" for i in range(args.keys)]
+    values = [b"lab bench value %d" % i for i in range(args.keys)]
+    stored = 0
+    for i in range(0, args.keys, args.parallel):
+        batch = range(i, min(i + args.parallel, args.keys))
+        results = await asyncio.gather(
+            *(rnd.choice(nodes).store_value(key_from_text(texts[j]), values[j]) for j in batch)
+        )
+        stored += sum(1 for r in results if r.accepted)
+
+    async def get(j: int) -> tuple[bool, float]:
+        t0 = time.perf_counter()
+        try:
+            found = await asyncio.wait_for(rnd.choice(nodes).get_value(key_from_text(texts[j])), 60)
+        except asyncio.TimeoutError:
+            return False, time.perf_counter() - t0
+        return values[j] in found, time.perf_counter() - t0
+
+    outcomes: list[tuple[bool, float]] = []
+    for i in range(0, args.keys, args.parallel):
+        outcomes += await asyncio.gather(*(get(j) for j in range(i, min(i + args.parallel, args.keys))))
+    times = [t for _, t in outcomes]
+    return {
+        "stored": stored,
+        "found": sum(1 for ok, _ in outcomes if ok),
+        "gets": len(outcomes),
+        "median_s": statistics.median(times),
+        "p95_s": percentile(times, 0.95),
+    }
+
+
+async def workload(args: argparse.Namespace) -> dict[str, Any]:
+    from dht import Config, Lab
+
+    config = Config()
+    warm = Lab(2, config)
+    await warm.start()
+    await warm.stop()
+    gc.collect()
+    rss0 = rss_bytes()
+    size = args.size
+    t0 = time.perf_counter()
+    lab: Any = Lab(size, config) if args.worker == "lab" else OldLab(size, config)
+    await lab.start()
+    form_s = time.perf_counter() - t0
+    await asyncio.sleep(args.settle)
+    gc.collect()
+    mem = (rss_bytes() - rss0) / size
+    db = disk_bytes(lab.data_dir) / size
+    complete, joined = neighbourhoods(lab.nodes, config.K)
+    stages = None
+    if args.worker == "lab" and lab.formation is not None:
+        f = lab.formation
+        stages = {"started_s": f.started_s, "joined_s": f.joined_s, "introduced_s": f.introduced_s,
+                  "requests": f.requests, "failed": f.failed}
+    gets = await use(lab.nodes, args)
+    await lab.stop()
+    return {
+        "mode": args.worker, "size": size, "form_s": form_s, "stages": stages, "mem_per_node": mem,
+        "db_per_node": db, "complete": complete, "joined": joined, "gets": gets,
+    }
+
+
+def run_worker(mode: str, size: int, args: argparse.Namespace) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "bench.bench_lab", "--worker", mode, "--size", str(size),
+           "--keys", str(args.keys), "--parallel", str(args.parallel), "--settle", str(args.settle),
+           "--seed", str(args.seed)]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=args.worker_timeout)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result: dict[str, Any] = json.loads(line[len("RESULT "):])
+            result["worker_s"] = time.perf_counter() - t0
+            return result
+    sys.stderr.write(proc.stderr[-4000:])
+    raise RuntimeError(f"worker {mode} {size} failed with exit code {proc.returncode}")
+
+
+def time_swarm(size: int, timeout: float) -> dict[str, Any]:
+    """Seconds from launching ``python -m dht swarm --nodes N`` to its ready line."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "dht", "swarm", "--nodes", str(size)], cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()  # the ready line (or "" if it died)
+        ready_s = time.perf_counter() - t0
+        rss = 0
+        try:
+            with open(f"/proc/{proc.pid}/status") as f:
+                rss = next(int(x.split()[1]) * 1024 for x in f if x.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            pass
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=timeout)
+        return {"size": size, "ready_s": ready_s, "line": line, "rss": rss, "status": proc.returncode,
+                "stderr": err.strip()[-500:]}
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def report(results: list[dict[str, Any]], swarm: dict[str, Any] | None, args: argparse.Namespace) -> bool:
+    from dht import Config
+
+    k = Config().K
+    print(f"Lab formation: {args.keys} keys stored then got per size, {args.parallel} at a time; K={k}")
+    print()
+    head = (f"{'size':>5} {'formation':<9} {'form':>7} {'start':>6} {'join':>5} {'intro':>6} {'req/node':>8} "
+            f"{'mem/node':>8} {'db/node':>7} {'joined':>11} {'neighbourhood':>13} | "
+            f"{'get after store':>15} {'median':>7} {'p95':>7} | {'wall':>5}")
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        s, g, n = r["stages"], r["gets"], r["size"]
+        stages = (f"{s['started_s']:>5.1f}s {s['joined_s']:>4.1f}s {s['introduced_s']:>5.1f}s "
+                  f"{s['requests'] / n:>8.1f}") if s else f"{'':>6} {'':>5} {'':>6} {'':>8}"
+        print(f"{n:>5} {'new' if r['mode'] == 'lab' else 'old':<9} {r['form_s']:>6.1f}s {stages} "
+              f"{r['mem_per_node'] / 1024:>6.1f}KB {r['db_per_node'] / 1024:>5.1f}KB "
+              f"{r['joined']:>5}/{n:<5} {100 * r['complete'] / n:>12.1f}% | "
+              f"{g['found']:>5}/{g['gets']:<4} {100 * g['found'] / g['gets']:>4.0f}% "
+              f"{g['median_s'] * 1000:>6.0f} {g['p95_s'] * 1000:>7.0f} | {r['worker_s']:>4.0f}s")
+    print("new: Lab.start (join the first, introductions); old: join the first and a random other, then a lookup"
+          " of the own neighbourhood and one per bucket (the lab's formation before);\nform: wall time of the"
+          " formation; start/join/intro: its stages; req/node: requests sent per node while forming (new);"
+          " mem/node: RSS growth / N;\ndb/node: database files / N (on tmpfs: memory outside the RSS);"
+          " neighbourhood: nodes holding all of their K closest; median/p95: get time in ms")
+    if swarm is not None:
+        print()
+        print(f"python -m dht swarm --nodes {swarm['size']}: ready line after {swarm['ready_s']:.1f} s "
+              f"({swarm['line']!r}), RSS {swarm['rss'] / 2**20:.0f} MB = {swarm['rss'] / swarm['size'] / 1024:.0f} KB"
+              f" per node (whole process), SIGTERM -> exit {swarm['status']}")
+    print()
+    ok_all = True
+    checks: list[tuple[str, bool, str]] = []
+    for r in (x for x in results if x["mode"] == "lab"):
+        n, g = r["size"], r["gets"]
+        checks.append((f"{n:>5} nodes  every node joined, with all of its K closest",
+                       r["joined"] == n and r["complete"] == n, f"{r['joined']}/{n}, {r['complete']}/{n}"))
+        checks.append((f"{n:>5} nodes  memory per node <= 50 KB (RSS)", r["mem_per_node"] <= TARGET_MEM,
+                       f"{r['mem_per_node'] / 1024:.1f} KB (+{r['db_per_node'] / 1024:.1f} KB database files)"))
+        checks.append((f"{n:>5} nodes  >= 99% of gets after a store find the value", g["found"] >= 0.99 * g["gets"],
+                       f"{g['found']}/{g['gets']}"))
+        if n == TARGET_SIZE:
+            checks.append((f"{n:>5} nodes  formed within {TARGET_FORM_S:.0f} s", r["form_s"] <= TARGET_FORM_S,
+                           f"{r['form_s']:.1f} s"))
+        old = next((x for x in results if x["mode"] == "old" and x["size"] == n), None)
+        if old is not None:
+            checks.append((f"{n:>5} nodes  new formation faster than the old (ratio)", r["form_s"] < old["form_s"],
+                           f"{r['form_s']:.1f} s vs {old['form_s']:.1f} s = {r['form_s'] / old['form_s']:.2f} x"))
+    if swarm is not None:
+        checks.append((f"dht swarm --nodes {swarm['size']}: ready line within {TARGET_FORM_S:.0f} s, clean exit",
+                       swarm["ready_s"] <= TARGET_FORM_S and swarm["status"] == 0 and bool(swarm["line"]),
+                       f"{swarm['ready_s']:.1f} s, exit {swarm['status']}"))
+    for name, ok, detail in checks:
+        ok_all &= ok
+        print(f"{'PASS' if ok else 'FAIL'}  {name:<62} {detail}")
+    return ok_all
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="200,1000,2000,5000", help="lab sizes (default 200,1000,2000,5000)")
+    parser.add_argument("--baseline-sizes", default="200,1000",
+                        help="sizes formed the old way too (default 200,1000; '' for none)")
+    parser.add_argument("--keys", type=int, default=200, help="values stored and got per size (default 200)")
+    parser.add_argument("--parallel", type=int, default=5, help="stores/gets at a time (default 5)")
+    parser.add_argument("--settle", type=float, default=2.0, help="idle seconds before memory is measured")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--swarm", type=int, default=2000, help="time `dht swarm --nodes N` too (0: don't)")
+    parser.add_argument("--json", help="also write the raw figures to this file")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--worker-timeout", type=float, default=900.0, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("lab", "old"), help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print("RESULT " + json.dumps(asyncio.run(workload(args))), flush=True)
+        return 0
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    baseline = [int(s) for s in args.baseline_sizes.split(",") if s.strip()]
+    if not sizes or min(sizes + baseline) < 2 or max(sizes + baseline) > 10_000 or not 1 <= args.keys <= 2000:
+        parser.error("sizes must be in [2, 10000], --keys in [1, 2000]")
+    if not 0 <= args.swarm <= 10_000 or args.parallel < 1:
+        parser.error("--swarm must be in [0, 10000], --parallel >= 1")
+    results = []
+    t0 = time.perf_counter()
+    for size in sorted(set(sizes) | set(baseline)):
+        for mode in ("lab", "old"):
+            if (mode == "lab" and size in sizes) or (mode == "old" and size in baseline):
+                results.append(run_worker(mode, size, args))
+                print(f"[{time.perf_counter() - t0:.0f}s] {mode} {size} nodes done", file=sys.stderr, flush=True)
+    swarm = time_swarm(args.swarm, 120.0) if args.swarm else None
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"labs": results, "swarm": swarm}, f, indent=1)
+    ok = report(results, swarm, args)
+    return 0 if ok or not args.strict else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
