@@ -153,6 +153,21 @@ def swarm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.kill()
 
 
+@pytest.fixture(scope="module")
+def local_swarm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A ``dht swarm --nodes 6 --host 127.0.0.1`` (where ``localhost`` points); its HOST:PORT."""
+    data_dir = tmp_path_factory.mktemp("local-swarm")
+    proc = Running("swarm", "--nodes", "6", "--host", "127.0.0.1", "--data-dir", str(data_dir))
+    try:
+        match = SWARM_LINE.fullmatch(proc.first_line())
+        assert match and match.group(1) == "127.0.0.1"
+        yield f"{match.group(1)}:{match.group(2)}"
+        status, err = proc.stop()
+        assert status == 0 and "Traceback" not in err, err
+    finally:
+        proc.kill()
+
+
 def test_store_then_get(swarm: str) -> None:
     key = "cli-key-" + os.urandom(4).hex()
     stored = dht("store", "--bootstrap", swarm, key, "hello swarm")
@@ -256,8 +271,8 @@ def test_ipv6_and_a_missing_host_are_refused_at_once(tmp_path: Path, args: list[
     assert not (tmp_path / "khashmir.db").exists()  # refused before anything started
 
 
-def test_host_names_are_resolved_and_answered_from_their_address(swarm: str) -> None:
-    port = swarm.rsplit(":", 1)[1]
+def test_host_names_are_resolved_and_answered_from_their_address(local_swarm: str) -> None:
+    port = local_swarm.rsplit(":", 1)[1]
     # The reply comes from 127.0.0.1: it is matched because we sent to 127.0.0.1.
     pong = dht("ping", f"localhost:{port}", "--timeout", "5")
     assert pong.returncode == 0, pong.stderr
@@ -269,14 +284,14 @@ def test_host_names_are_resolved_and_answered_from_their_address(swarm: str) -> 
     assert got.returncode == 0 and got.stdout == "found by name\n", got.stderr
 
 
-def test_node_bootstraps_through_a_host_name(tmp_path: Path, swarm: str) -> None:
-    port = swarm.rsplit(":", 1)[1]
+def test_node_bootstraps_through_a_host_name(tmp_path: Path, local_swarm: str) -> None:
+    port = local_swarm.rsplit(":", 1)[1]
     node = Running("node", "--host", "localhost", "--data-dir", str(tmp_path), "--bootstrap", f"localhost:{port}")
     try:
         match = NODE_LINE.fullmatch(node.first_line())
         assert match, "listening on the resolved address"
         # Joined: the swarm now knows it (a find-node for its id returns it).
-        found = dht("find-node", "--bootstrap", swarm, match.group(1))
+        found = dht("find-node", "--bootstrap", local_swarm, match.group(1))
         assert found.returncode == 0, found.stderr
         assert f"{match.group(1)} 127.0.0.1:{match.group(2)}" in found.stdout.splitlines()
         status, err = node.stop()
