@@ -81,7 +81,7 @@ def test_a_threaded_lab_forms_on_its_own_loop_and_any_node_can_be_inspected(tmp_
             assert len(infos) == 24 == lab.size and all(i.alive for i in infos)
             assert all(i.contacts >= QUICK.K and i.buckets >= 1 and 0 < i.fill <= 1 for i in infos)
             # Our node, on the caller's loop, joins the lab on the other thread.
-            assert await ours.bootstrap([lab.bootstrap_address]) >= QUICK.K
+            assert await ours.bootstrap([lab.bootstrap_address]) >= 1
 
             target = infos[5]
             view = await lab.inspect(target.id)
