@@ -16,8 +16,9 @@ formed and until the first overview of every node (the map populated).
 Targets (issue 11): at 2,000 nodes, threaded: largest stall < 200 ms and
 p99 < 50 ms.
 
-With ``--gui`` the caller's loop is a qasync loop of a QApplication and the
-heartbeat is a QTimer (what the window feels), offscreen.
+With ``--gui`` the caller's loop is a qasync loop of a QApplication, the
+heartbeat is a QTimer (what the window feels), offscreen, and a network map
+panel shows every node (set from each overview) and our lookups' queries.
 
     python -m bench.bench_biglab [--sizes 300,2000] [--baseline-sizes 300] [--run 10] [--gui]
 
@@ -138,12 +139,27 @@ async def one(size: int, design: str, run_s: float, gui: bool, tmp: Path) -> dic
     await ours.bootstrap([bootstrap])
     until = time.monotonic() + run_s
     looker = asyncio.ensure_future(our_node_lookups(ours, until))
+    panel = None
+    if gui:
+        from khgui.map.panel import NetworkMapPanel
+
+        panel = NetworkMapPanel()
+        panel.resize(900, 800)
+        panel.show()
+        seen: list[Any] = []
+        ours.subscribe(lambda e: seen.append((ours.id, e)))
     overviews = 0
     while time.monotonic() < until:
         if design == "threaded":
-            await lab.overview()  # what the map does each second
+            infos = await lab.overview()  # what the map does each second
             overviews += 1
+            if panel is not None:
+                panel.set_nodes(infos)
+                panel.lookup_events(seen)
+                seen.clear()
         await asyncio.sleep(1.0)
+    if panel is not None:
+        panel.close()
     lookups = await looker
     stall, p99, beats = beat.stop()
     await ours.stop()
@@ -168,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         from PySide6.QtWidgets import QApplication
 
         app = QApplication.instance() or QApplication([])
+        app.setQuitOnLastWindowClosed(False)  # the panel closes after each run
         loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)
         runner = loop.run_until_complete
