@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .capture import CaptureWriter
 from .config import Config
 from .contact import Address
 from .errors import DHTError, LocalError
@@ -29,6 +30,7 @@ class Lab:
         host: str = "127.0.0.1",
         base_port: int | None = None,
         data_dir: str | Path | None = None,
+        capture: CaptureWriter | None = None,
     ) -> None:
         if size < 1:
             raise LocalError(f"a lab needs at least one node, not {size}")
@@ -41,6 +43,7 @@ class Lab:
         self.nodes: list[Node] = []
         self._serial = 0
         self._traffic: asyncio.Task[None] | None = None
+        self.capture = capture  # every node's datagrams go there (dht.capture)
 
     @property
     def bootstrap_address(self) -> Address:
@@ -65,6 +68,9 @@ class Lab:
                     await n.stop()
             raise
         self.nodes = nodes
+        if self.capture is not None:
+            for n in nodes:
+                n.capture_to(self.capture)
         first = nodes[0]
         # Everyone joins the first node and one random other, then finds its neighbours.
         for n in nodes[1:]:
@@ -92,6 +98,8 @@ class Lab:
     async def add_node(self) -> Node:
         node = self._new_node()
         await node.start()
+        if self.capture is not None:
+            node.capture_to(self.capture)
         if self.nodes:
             await node.bootstrap([random.choice(self.nodes).contact.address])
         self.nodes.append(node)

@@ -35,6 +35,8 @@ from .stats import Stats
 log = logging.getLogger(__name__)
 
 QueryHandler = Callable[[krpc.Query, Address], dict[bytes, Any]]
+#: ``tap(direction, local, peer, data, now)``: every datagram "in" or "out", ``now`` wall clock.
+Tap = Callable[[str, Address, Address, bytes, float], None]
 
 
 @dataclass(slots=True)
@@ -77,11 +79,15 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self.pending: dict[bytes, Pending] = {}
         self.transport: asyncio.DatagramTransport | None = None
         self.on_timeout: Callable[[Address, str], None] | None = None
+        self.tap: Tap | None = None  # a packet capture (dht.capture)
+        self.local_address: Address = ("", 0)
 
     # --- asyncio callbacks ---------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        sockname = transport.get_extra_info("sockname")
+        self.local_address = (sockname[0], sockname[1]) if sockname else ("", 0)
 
     def error_received(self, exc: Exception) -> None:
         # ICMP errors (port unreachable) on loopback: the request times out.
@@ -92,6 +98,8 @@ class KrpcTransport(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         peer: Address = (addr[0], addr[1])
+        if self.tap is not None:
+            self.tap("in", self.local_address, peer, data, time.time())
         self.stats.packets_in += 1
         self.stats.bytes_in += len(data)
         try:
@@ -224,6 +232,8 @@ class KrpcTransport(asyncio.DatagramProtocol):
         if self.transport is None:
             return
         self.transport.sendto(data, peer)
+        if self.tap is not None:
+            self.tap("out", self.local_address, peer, data, time.time())
         self.stats.packets_out += 1
         self.stats.bytes_out += len(data)
         if self.bus.active:
