@@ -1,0 +1,148 @@
+"""Reading a capture off the GUI thread, in bounded chunks.
+
+:class:`CaptureLoader` runs :class:`dht.CaptureReader` and
+:class:`dht.KrpcDecoder` in a worker thread.  The worker puts chunks of
+:class:`dht.CapturedMessage` into a queue of at most ``QUEUE_CHUNKS``
+chunks and waits when it is full, so a file of any size costs a bounded
+amount of memory however slowly the GUI takes them; a QTimer in the GUI
+thread takes the chunks (a few per tick) and emits :attr:`chunk`.  The
+first chunk is small, so the first rows show at once.
+
+While it reads, the worker notes where every chunk starts (message index,
+time, :class:`dht.CapturePosition`) in :attr:`index`: the timeline seeks
+with it by starting a second loader at a position, with a ``limit``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from dht import CaptureError, CapturePosition, CaptureReader, KrpcDecoder, capture_summary
+
+log = logging.getLogger(__name__)
+
+FIRST_CHUNK = 500
+CHUNK = 4000
+QUEUE_CHUNKS = 8
+TICK_MS = 15
+TICK_CHUNKS = 4  # chunks handed on per tick at most
+
+
+class CaptureLoader(QObject):
+    """Streams one capture's messages to the GUI thread.
+
+    Signals:
+        chunk(list): CapturedMessage objects, in capture order.
+        done(str): finished; "" or the one-line error (after every message before it).
+    """
+
+    chunk = Signal(list)
+    done = Signal(str)
+
+    def __init__(self, path: str, position: CapturePosition | None = None, limit: int | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.path = path
+        self._position = position
+        self._limit = limit
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_CHUNKS)
+        self._stop = threading.Event()
+        self.index: list[tuple[int, float, CapturePosition]] = []
+        self.messages = 0
+        self.pairs = 0
+        self.summary = ""
+        self.error = ""
+        self.finished = False
+        self._thread = threading.Thread(target=self._work, name="capture-reader", daemon=True)
+        self._timer = QTimer(self)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self._drain)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._timer.start()
+
+    def stop(self) -> None:
+        """Stop reading (no more signals); returns at once."""
+        self._stop.set()
+        self._timer.stop()
+        while True:  # unblock a worker waiting on a full queue
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+
+    @property
+    def running(self) -> bool:
+        return not self.finished and not self._stop.is_set()
+
+    # -- worker thread -------------------------------------------------
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self) -> None:
+        error = ""
+        decoder = KrpcDecoder()
+        reader: CaptureReader | None = None
+        batch: list[Any] = []
+        try:
+            reader = CaptureReader(self.path, self._position)
+            size = FIRST_CHUNK
+            limit = self._limit
+            position = reader.tell()
+            for datagram in reader:
+                message = decoder.feed(datagram)
+                if message is None:
+                    continue
+                if not batch:
+                    self.index.append((message.index, message.time, position))
+                batch.append(message)
+                if len(batch) >= size or (limit is not None and decoder.messages >= limit):
+                    if not self._put(batch):
+                        return
+                    batch, size = [], CHUNK
+                    if limit is not None and decoder.messages >= limit:
+                        break
+                    position = reader.tell()
+        except CaptureError as exc:
+            error = str(exc)
+        except Exception as exc:  # a bug: logged, shown as one line
+            log.exception("reading %s failed", self.path)
+            error = f"could not read {self.path}: {type(exc).__name__}: {exc}"
+        finally:
+            if reader is not None:
+                self.summary = capture_summary(reader, decoder)
+                reader.close()
+        if batch and not self._put(batch):  # what came before the damage too
+            return
+        self.pairs = decoder.pairs
+        self._put(("done", error))
+
+    # -- GUI thread -----------------------------------------------------
+
+    def _drain(self) -> None:
+        for _ in range(TICK_CHUNKS):
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, tuple):
+                self.finished = True
+                self.error = item[1]
+                self._timer.stop()
+                self.done.emit(item[1])
+                return
+            self.messages += len(item)
+            self.chunk.emit(item)
