@@ -33,6 +33,67 @@ TICK_MS = 15
 TICK_CHUNKS = 4  # chunks handed on per tick at most
 
 
+class _Scan:
+    """The worker thread's side: a plain object (the thread never touches a Qt object)."""
+
+    def __init__(self, path: str, position: CapturePosition | None, limit: int | None) -> None:
+        self.path = path
+        self.position = position
+        self.limit = limit
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_CHUNKS)
+        self.stop = threading.Event()
+        self.index: list[tuple[int, float, CapturePosition]] = []
+        self.pairs = 0
+        self.summary = ""
+
+    def put(self, item: Any) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run(self) -> None:
+        error = ""
+        decoder = KrpcDecoder()
+        reader: CaptureReader | None = None
+        batch: list[Any] = []
+        limit = self.limit
+        try:
+            reader = CaptureReader(self.path, self.position)
+            size = FIRST_CHUNK
+            position = reader.tell()
+            for datagram in reader:
+                message = decoder.feed(datagram)
+                if message is None:
+                    continue
+                if not batch:
+                    self.index.append((message.seq, message.time, position))
+                batch.append(message)
+                if len(batch) >= size or (limit is not None and decoder.messages >= limit):
+                    if not self.put(batch):
+                        return
+                    batch, size = [], CHUNK
+                    if limit is not None and decoder.messages >= limit:
+                        break
+                    position = reader.tell()
+        except CaptureError as exc:
+            error = str(exc)
+        except Exception as exc:  # a bug: logged, shown as one line
+            log.exception("reading %s failed", self.path)
+            error = f"could not read {self.path}: {type(exc).__name__}: {exc}"
+        finally:
+            if reader is not None:
+                self.summary = capture_summary(reader, decoder)
+                reader.close()
+        if batch and not self.put(batch):  # what came before the damage too
+            return
+        self.pairs = decoder.pairs
+        self.put(("done", error))
+
+
 class CaptureLoader(QObject):
     """Streams one capture's messages to the GUI thread.
 
@@ -48,20 +109,27 @@ class CaptureLoader(QObject):
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.path = path
-        self._position = position
-        self._limit = limit
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_CHUNKS)
-        self._stop = threading.Event()
-        self.index: list[tuple[int, float, CapturePosition]] = []
+        self._scan = _Scan(path, position, limit)
         self.messages = 0
-        self.pairs = 0
-        self.summary = ""
         self.error = ""
         self.finished = False
-        self._thread = threading.Thread(target=self._work, name="capture-reader", daemon=True)
+        self._thread = threading.Thread(target=self._scan.run, name="capture-reader", daemon=True)
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._drain)
+
+    @property
+    def index(self) -> list[tuple[int, float, CapturePosition]]:
+        """(message number, time, position) where each chunk starts, so far."""
+        return self._scan.index
+
+    @property
+    def pairs(self) -> int:
+        return self._scan.pairs
+
+    @property
+    def summary(self) -> str:
+        return self._scan.summary
 
     def start(self) -> None:
         self._thread.start()
@@ -69,73 +137,22 @@ class CaptureLoader(QObject):
 
     def stop(self) -> None:
         """Stop reading (no more signals); returns at once."""
-        self._stop.set()
+        self._scan.stop.set()
         self._timer.stop()
         while True:  # unblock a worker waiting on a full queue
             try:
-                self._queue.get_nowait()
+                self._scan.queue.get_nowait()
             except queue.Empty:
                 break
 
     @property
     def running(self) -> bool:
-        return not self.finished and not self._stop.is_set()
-
-    # -- worker thread -------------------------------------------------
-
-    def _put(self, item: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _work(self) -> None:
-        error = ""
-        decoder = KrpcDecoder()
-        reader: CaptureReader | None = None
-        batch: list[Any] = []
-        try:
-            reader = CaptureReader(self.path, self._position)
-            size = FIRST_CHUNK
-            limit = self._limit
-            position = reader.tell()
-            for datagram in reader:
-                message = decoder.feed(datagram)
-                if message is None:
-                    continue
-                if not batch:
-                    self.index.append((message.index, message.time, position))
-                batch.append(message)
-                if len(batch) >= size or (limit is not None and decoder.messages >= limit):
-                    if not self._put(batch):
-                        return
-                    batch, size = [], CHUNK
-                    if limit is not None and decoder.messages >= limit:
-                        break
-                    position = reader.tell()
-        except CaptureError as exc:
-            error = str(exc)
-        except Exception as exc:  # a bug: logged, shown as one line
-            log.exception("reading %s failed", self.path)
-            error = f"could not read {self.path}: {type(exc).__name__}: {exc}"
-        finally:
-            if reader is not None:
-                self.summary = capture_summary(reader, decoder)
-                reader.close()
-        if batch and not self._put(batch):  # what came before the damage too
-            return
-        self.pairs = decoder.pairs
-        self._put(("done", error))
-
-    # -- GUI thread -----------------------------------------------------
+        return not self.finished and not self._scan.stop.is_set()
 
     def _drain(self) -> None:
         for _ in range(TICK_CHUNKS):
             try:
-                item = self._queue.get_nowait()
+                item = self._scan.queue.get_nowait()
             except queue.Empty:
                 return
             if isinstance(item, tuple):

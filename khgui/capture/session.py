@@ -7,7 +7,8 @@ become ``DatagramSent``/``DatagramReceived`` events through a
 :class:`Viewpoint` and go to the traffic panel (which pairs them, shows
 RTTs, filters and the decoded tree, and keeps at most its cap of rows) and
 to :class:`CaptureStats` (per-method table and rate plots of the
-statistics panel).  Scrubbing the timeline starts a second loader at the
+statistics panel).  The table gets the capture from its start up to its
+cap of rows; the statistics get all of it.  Scrubbing the timeline starts a second loader at the
 index entry before the time asked and refills the traffic panel with up to
 its cap of rows from there; the scan goes on feeding the statistics.  A
 damaged file keeps what was read before the damage and shows the error in
@@ -78,6 +79,10 @@ class CaptureSession(QObject):
     def start(self) -> None:
         w = self.window
         controller = w.controller
+        # Live events still queued in the bridge (the network stops asynchronously)
+        # must not mix with the capture's.
+        w.bridge.batch.disconnect(self.traffic.on_batch)
+        w.bridge.batch.disconnect(self.stats_panel.on_batch)
         if controller.node is not None or controller.lab is not None:
             self._stopping = asyncio.ensure_future(controller.stop())
         for name in LIVE_ACTIONS:
@@ -117,6 +122,8 @@ class CaptureSession(QObject):
         stats_timer = getattr(self.stats_panel, "_timer", None)
         if stats_timer is not None:
             stats_timer.start()
+        w.bridge.batch.connect(self.traffic.on_batch)
+        w.bridge.batch.connect(self.stats_panel.on_batch)
         self.traffic.clear()
         w.setWindowTitle("Khashmir Explorer")
 
@@ -162,7 +169,17 @@ class CaptureSession(QObject):
         events = self.viewpoint.events(messages)
         self.stats.add(events)
         if self._following:
-            self.traffic.on_batch(events)
+            # The table shows the capture from its start, up to its cap of rows (as a
+            # capture viewer does); the rest is a scrub of the timeline away.  Rows that
+            # would only be evicted again are never built.
+            room = self.traffic.model.cap - self.traffic.model.rowCount() - self.traffic.buffered
+            if room <= len(events):
+                self._following = False
+                events_shown = events[:max(0, room)]
+            else:
+                events_shown = events
+            if events_shown:
+                self.traffic.on_batch(events_shown)
         self.last_time = max(self.last_time, messages[-1].time)
         self.bar.set_span(self.first_time, self.last_time)
         scan = self.scan
@@ -240,5 +257,10 @@ class CaptureSession(QObject):
             else:
                 hi = mid
         if lo < model.rowCount():
-            self.traffic.table.scrollTo(model.index(lo, 0))
-            self.traffic.table.selectRow(lo)
+            table = self.traffic.table
+            index = model.index(lo, 0)
+            if table.model() is not model:  # a filter is set: the proxy's row
+                index = table.model().mapFromSource(index)
+            if index.isValid():
+                table.scrollTo(index)
+                table.selectRow(index.row())

@@ -130,6 +130,8 @@ def test_krpc_detection_is_per_packet_and_generic() -> None:
     mainline = bencodepy.encode({b"t": b"xy", b"y": b"q", b"q": b"get_peers",
                                  b"a": {b"id": b"1" * 20, b"info_hash": b"2" * 20}})
     assert krpc_message(mainline) is not None
+    # Keys out of order (not canonical bencode): still KRPC, as the nodes accept it.
+    assert krpc_message(b"d1:y1:q1:t2:aa1:q4:ping1:ad2:id20:" + b"i" * 20 + b"ee") is not None
     for data in (b"", b"hello", b"d1:t2:aae", b"d1:t2:aa1:y1:xe", b"li1ee", b"d1:y1:qe",
                  b"d1:t2:aa1:y1:q" + b"\xff"):
         assert krpc_message(data) is None, data
@@ -491,3 +493,43 @@ def test_tshark_loopback_capture_decodes_like_our_record(tmp_path: Path, interfa
         return (m.src, m.dst, m.kind, m.method, m.tid, m.size, bencodepy.encode(m.message))
 
     assert collections.Counter(map(key, their_msgs)) == collections.Counter(map(key, our_msgs))
+
+
+def test_fast_ipv4_path_agrees_with_dpkt(tmp_path: Path) -> None:
+    """Plain IPv4/UDP is read without dpkt objects; it must give what dpkt gives, and leave the rest to it."""
+    from dht.capture import LINKTYPE_ETHERNET, LINKTYPE_RAW
+
+    rng = random.Random(11)
+    reader_path = tmp_path / "x.pcapng"
+    _small_capture(reader_path, 1)
+    reader = CaptureReader(reader_path)
+    try:
+        cases = 0
+        for i in range(400):
+            data = rng.randbytes(rng.randrange(0, 300))
+            ip = dpkt.ip.IP(frame_udp((f"10.0.{i % 256}.1", rng.randrange(65536)), ("127.0.0.1", 6881), data))
+            variant = i % 6
+            if variant == 1:
+                ip.df = 1  # don't fragment: still plain
+            elif variant == 2:
+                ip.opts = b"\x01\x01\x01\x00"  # options: dpkt's business
+                ip.hl = 6
+                ip.len = 0  # recomputed
+            elif variant == 3:
+                ip.mf = 1  # a fragment: skipped either way
+            raw = bytes(ip)
+            if variant == 4:
+                raw += b"\x00" * 6  # link-layer padding after the datagram
+            elif variant == 5:
+                raw = raw[: len(raw) - 3]  # cut short
+            for linktype, frame in ((LINKTYPE_RAW, raw),
+                                    (LINKTYPE_ETHERNET, b"\x02" * 12 + b"\x08\x00" + raw)):
+                fast = reader._udp(1.0, linktype, frame, len(frame))
+                slow = reader._dpkt_udp(1.0, linktype, frame)
+                assert fast == slow, (variant, linktype)
+                assert (fast is None) == (variant in (3, 5)), (variant, linktype)
+                assert fast is None or fast.data == data
+                cases += 1
+        assert cases == 800
+    finally:
+        reader.close()

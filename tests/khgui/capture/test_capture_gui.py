@@ -137,7 +137,10 @@ def test_viewpoint_and_timeline(qtbot: Any, tmp_path: Path, wait_for: Callable[.
     wait_loaded(window, wait_for, 60)
     session = window.capture.session
     model = window.panels["traffic"].model
-    assert model.rowCount() == 5000 and model.evicted == 35_000  # bounded by the cap
+    # the table holds the start of the capture, up to its cap; the statistics all of it
+    assert model.rowCount() == 5000 and model.evicted == 0
+    assert model.raw(0)["time"] == pytest.approx(1_800_000_000.0)
+    assert window.panels["stats"].methods.index(0, 1).data() == "20,000"
     first = 1_800_000_000.0
     target = first + 50.0
     bar = session.bar
