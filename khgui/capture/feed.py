@@ -11,9 +11,10 @@ is always the node asked), so every exchange of a whole-lab capture shows
 once and pairs.  Times stay wall clock: the events get ``time`` minus the
 offset the panels add back (``MONOTONIC_TO_WALL``).
 
-:class:`CaptureStats` counts per method from those events, as
-``node.stats().methods`` would, and feeds a :class:`StatsHistory` one sample
-per second of capture time, so the plots show rates along the capture.
+:class:`CaptureStats` counts per method from the same viewpoint, as
+``node.stats().methods`` would, straight from the messages (no event per
+message), and feeds a :class:`StatsHistory` one sample per second of
+capture time, so the plots show rates along the capture.
 """
 
 from __future__ import annotations
@@ -83,54 +84,87 @@ class Viewpoint:
         return out
 
 
-class CaptureStats:
-    """Per-method counts and rates over capture time, from viewpoint events."""
+class CaptureHistory(StatsHistory):
+    """A :class:`StatsHistory` also fed with counts (a capture has no events to spare)."""
 
-    def __init__(self, origin: float, maxlen: int = 600) -> None:
+    def add_counts(self, counts: dict[tuple[str, str], int], rtts: list[float]) -> None:
+        """What ``add_events`` would count for these messages: per (method, direction), and RTTs."""
+        for key, n in counts.items():
+            self._counts[key] += n
+        self.rtts.extend(rtts)
+        self.events_seen += sum(counts.values())
+
+
+class CaptureStats:
+    """Per-method counts and rates over capture time, as seen from a viewpoint.
+
+    Counted straight from the messages (building an event per message only to
+    count it would cost more than reading the capture).
+    """
+
+    def __init__(self, origin: float, local: Address | None, maxlen: int = 600) -> None:
         self.origin = origin  # wall clock of the capture's first message
-        self.history = StatsHistory(origin - MONOTONIC_TO_WALL, maxlen)
+        self.local = local
+        self.history = CaptureHistory(origin - MONOTONIC_TO_WALL, maxlen)
         self._counters: dict[str, list[float]] = {}  # sent answered failed received errors rtt_total
         self._bin_end: float | None = None
-        self._batch: list[Any] = []
+        self._bin_counts: dict[tuple[str, str], int] = collections.defaultdict(int)
+        self._bin_rtts: list[float] = []
         self.messages = 0
 
-    def add(self, events: Iterable[Any]) -> None:
-        """Count events (in time order); close one history sample per second of capture."""
+    def add(self, messages: Iterable[CapturedMessage]) -> None:
+        """Count messages (in capture order); close one history sample per second of capture."""
         counters = self._counters
-        for e in events:
+        local = self.local
+        for m in messages:
+            if local is None:
+                outgoing = m.kind == "q"
+            elif m.src == local:
+                outgoing = True
+            elif m.dst == local:
+                outgoing = False
+            else:
+                continue
             self.messages += 1
-            c = counters.get(e.method or "?")
+            method = m.method or "?"
+            c = counters.get(method)
             if c is None:
-                c = counters[e.method or "?"] = [0, 0, 0, 0, 0, 0.0]
-            received = type(e) is DatagramReceived
-            if e.kind == "q":
-                c[3 if received else 0] += 1
-            elif received:
-                c[1 if e.kind == "r" else 2] += 1
-                if e.kind == "r" and e.rtt is not None:
-                    c[5] += e.rtt
-            elif e.kind == "e":
+                c = counters[method] = [0, 0, 0, 0, 0, 0.0]
+            kind = m.kind
+            if kind == "q":
+                c[0 if outgoing else 3] += 1
+            elif not outgoing:
+                if kind == "r":
+                    c[1] += 1
+                    if m.rtt is not None:
+                        c[5] += m.rtt
+                        self._bin_rtts.append(m.rtt)
+                else:
+                    c[2] += 1
+            elif kind == "e":
                 c[4] += 1
+            t = m.time
             if self._bin_end is None:
-                self._bin_end = e.time + 1.0
-            if e.time >= self._bin_end:
+                self._bin_end = t + 1.0
+            if t >= self._bin_end:
                 self._close_bin()
-                if e.time - self._bin_end > self.history.maxlen:  # a long silence: skip it
-                    self._bin_end = e.time + 1.0
-                while e.time >= self._bin_end:
+                if t - self._bin_end > self.history.maxlen:  # a long silence: skip it
+                    self._bin_end = t + 1.0
+                while t >= self._bin_end:
                     self._close_bin()
-            self._batch.append(e)
+            self._bin_counts[(method, "out" if outgoing else "in")] += 1
 
     def _close_bin(self) -> None:
         assert self._bin_end is not None
-        self.history.add_events(self._batch)
-        self._batch = []
-        self.history.sample(self._bin_end, None)
+        self.history.add_counts(self._bin_counts, self._bin_rtts)
+        self._bin_counts = collections.defaultdict(int)
+        self._bin_rtts = []
+        self.history.sample(self._bin_end - MONOTONIC_TO_WALL, None)
         self._bin_end += 1.0
 
     def finish(self) -> None:
         """Close the last, partial second."""
-        if self._batch:
+        if self._bin_counts:
             self._close_bin()
 
     def methods(self) -> dict[str, MethodStats]:

@@ -11,10 +11,17 @@ first chunk is small, so the first rows show at once.
 While it reads, the worker notes where every chunk starts (message index,
 time, :class:`dht.CapturePosition`) in :attr:`index`: the timeline seeks
 with it by starting a second loader at a position, with a ``limit``.
+
+Python's cyclic garbage collector runs in whichever thread allocates when
+its threshold is crossed; the worker allocates a lot, and a collection
+there would destroy unreachable Qt objects (a closed dialog in a reference
+cycle, say) from the wrong thread, which crashes Qt.  So while any worker
+runs, automatic collection is off and the GUI thread collects on its timer.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -31,6 +38,25 @@ CHUNK = 4000
 QUEUE_CHUNKS = 8
 TICK_MS = 15
 TICK_CHUNKS = 4  # chunks handed on per tick at most
+GC_EVERY_TICKS = 20  # the GUI thread's own garbage collection while workers run
+
+_workers = 0  # workers running (automatic garbage collection is off while > 0)
+_gc_was_enabled = False
+
+
+def _workers_started() -> None:
+    global _workers, _gc_was_enabled
+    if _workers == 0:
+        _gc_was_enabled = gc.isenabled()
+        gc.disable()
+    _workers += 1
+
+
+def _workers_ended() -> None:
+    global _workers
+    _workers -= 1
+    if _workers == 0 and _gc_was_enabled:
+        gc.enable()
 
 
 class _Scan:
@@ -113,6 +139,8 @@ class CaptureLoader(QObject):
         self.messages = 0
         self.error = ""
         self.finished = False
+        self._ticks = 0
+        self._counted = False  # in _workers
         self._thread = threading.Thread(target=self._scan.run, name="capture-reader", daemon=True)
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
@@ -132,13 +160,21 @@ class CaptureLoader(QObject):
         return self._scan.summary
 
     def start(self) -> None:
+        _workers_started()
+        self._counted = True
         self._thread.start()
         self._timer.start()
+
+    def _ended(self) -> None:
+        if self._counted:
+            self._counted = False
+            _workers_ended()
 
     def stop(self) -> None:
         """Stop reading (no more signals); returns at once."""
         self._scan.stop.set()
         self._timer.stop()
+        self._ended()
         while True:  # unblock a worker waiting on a full queue
             try:
                 self._scan.queue.get_nowait()
@@ -150,6 +186,9 @@ class CaptureLoader(QObject):
         return not self.finished and not self._scan.stop.is_set()
 
     def _drain(self) -> None:
+        self._ticks += 1
+        if self._ticks % GC_EVERY_TICKS == 0:
+            gc.collect(1)  # here, in the GUI thread (see the module docstring)
         for _ in range(TICK_CHUNKS):
             try:
                 item = self._scan.queue.get_nowait()
@@ -159,6 +198,7 @@ class CaptureLoader(QObject):
                 self.finished = True
                 self.error = item[1]
                 self._timer.stop()
+                self._ended()
                 self.done.emit(item[1])
                 return
             self.messages += len(item)

@@ -141,6 +141,8 @@ class CaptureSession(QObject):
             self.window_loader = None
         self.viewpoint = Viewpoint(viewpoint) if chosen else None
         self.stats = None
+        self._sample.clear()
+        self._sampled = 0
         self._following = True
         self.error = ""
         self.traffic.clear()
@@ -156,8 +158,6 @@ class CaptureSession(QObject):
             return
         if self.first_time is None:
             self.first_time = messages[0].time
-        if self.stats is None:
-            self.stats = CaptureStats(messages[0].time)
         if self._sampled < VIEWPOINT_SAMPLE:
             for m in messages:
                 self._sample[m.src] += 1
@@ -166,9 +166,11 @@ class CaptureSession(QObject):
         if self.viewpoint is None:
             self.viewpoint = Viewpoint(default_viewpoint(messages))
             self.bar.set_viewpoints(self._sample.most_common(VIEWPOINTS_LISTED), self.viewpoint.local)
-        events = self.viewpoint.events(messages)
-        self.stats.add(events)
+        if self.stats is None:
+            self.stats = CaptureStats(messages[0].time, self.viewpoint.local)
+        self.stats.add(messages)
         if self._following:
+            events = self.viewpoint.events(messages)
             # The table shows the capture from its start, up to its cap of rows (as a
             # capture viewer does); the rest is a scrub of the timeline away.  Rows that
             # would only be evicted again are never built.

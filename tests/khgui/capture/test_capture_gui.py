@@ -74,7 +74,7 @@ def _msgs(path: Path) -> list[Any]:
 
 
 def test_viewpoint_turns_messages_into_the_live_events(tmp_path: Path) -> None:
-    synthetic(tmp_path / "s.pcapng", 6)
+    synthetic(tmp_path / "s.pcapng", 6, spacing=0.5)  # 3 s: three samples of the history
     msgs = _msgs(tmp_path / "s.pcapng")
     assert default_viewpoint(msgs) == A  # in every message
     seen_from_a = Viewpoint(A).events(msgs)
@@ -86,13 +86,18 @@ def test_viewpoint_turns_messages_into_the_live_events(tmp_path: Path) -> None:
     assert [type(e) for e in seen_from_b[:2]] == [DatagramReceived, DatagramSent]
     every = Viewpoint(None).events(msgs)
     assert len(every) == 12 and all((type(e) is DatagramSent) == (e.kind == "q") for e in every)
-    stats = CaptureStats(msgs[0].time)
-    stats.add(seen_from_a)
+    stats = CaptureStats(msgs[0].time, A)
+    stats.add(msgs)
     stats.finish()
     m = stats.methods()["find_node"]
     assert (m.sent, m.answered, m.failed, m.received) == (6, 6, 0, 0)
     assert m.mean_rtt == pytest.approx(0.004, abs=2e-6)
-    assert len(stats.history) >= 1 and len(stats.history.rtts) == 6
+    assert len(stats.history) == 3 and len(stats.history.rtts) == 6
+    assert sum(stats.history.rates[("find_node", "out")].array()) > 0
+    from_b = CaptureStats(msgs[0].time, B)
+    from_b.add(msgs)
+    m = from_b.methods()["find_node"]
+    assert (m.sent, m.answered, m.received) == (0, 0, 4) and from_b.messages == 8
 
 
 # -- the window -----------------------------------------------------------------------------
@@ -250,3 +255,28 @@ def test_whole_lab_capture_defaults_to_every_node(qtbot: Any, tmp_path: Path, wa
         assert window.panels["traffic"].model.rowCount() == len(msgs)
     combo = session.bar.viewpoint
     assert combo.count() >= 5 and combo.itemData(0) is None  # every node, then the busiest addresses
+
+
+def test_khgui_capture_flag_records_our_node(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "ours.pcapng"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    r = subprocess.run([sys.executable, "-m", "khgui", "--self-test", "--capture", str(path)],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    msgs = _msgs(path)
+    ours = collections_counter_top(msgs)
+    assert all(ours in (m.src, m.dst) for m in msgs)  # only our node's datagrams
+    assert {"join", "find_node", "store_value", "get_value"} <= {m.method for m in msgs if m.kind == "q"}
+
+
+def collections_counter_top(msgs: list[Any]) -> Any:
+    from collections import Counter
+
+    counts: Counter[Any] = Counter()
+    for m in msgs:
+        counts[m.src] += 1
+        counts[m.dst] += 1
+    return counts.most_common(1)[0][0]
