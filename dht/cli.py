@@ -3,8 +3,9 @@
 Commands: ``node`` (one node until a signal), ``swarm`` (a local lab), and
 one-shot ``ping``, ``find-node``, ``store`` and ``get`` from a fresh node
 that joins, acts and leaves; ``decode`` prints the KRPC messages of a
-capture (``node`` and ``swarm`` record one with ``--capture FILE``).  A bad argument or an unreachable bootstrap
-gives one line on stderr and exit status 2, never a traceback.
+capture (``node`` and ``swarm`` record one with ``--capture FILE``).  A bad
+argument or an unreachable bootstrap gives one line on stderr and exit
+status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 import tempfile
@@ -270,7 +272,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     runner: Any = {"node": run_node, "swarm": run_swarm}.get(args.command, run_one_shot)
     try:
         if args.command == "decode":
-            return run_decode(args)
+            try:
+                return run_decode(args)
+            except BrokenPipeError:  # dht decode FILE | head
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 0
         return int(asyncio.run(runner(args)))
     except (UsageError, LocalError) as exc:
         print(f"dht: {exc}", file=sys.stderr)

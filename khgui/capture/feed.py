@@ -32,6 +32,7 @@ Address = tuple[str, int]
 #: Share of the first messages an address must take part in to be chosen as
 #: the default viewpoint (a one-node capture: 100 %; a lab: each a few %).
 DOMINANT_SHARE = 0.5
+MAX_CLIENTS = 64  # distinct client versions counted (the rest are not)
 
 
 def busiest_address(messages: Iterable[CapturedMessage]) -> tuple[Address | None, float]:
@@ -111,6 +112,7 @@ class CaptureStats:
         self._bin_counts: dict[tuple[str, str], int] = collections.defaultdict(int)
         self._bin_rtts: list[float] = []
         self.messages = 0
+        self.clients: collections.Counter[bytes] = collections.Counter()  # Mainline's "v" (BEP 20)
 
     def add(self, messages: Iterable[CapturedMessage]) -> None:
         """Count messages (in capture order); close one history sample per second of capture."""
@@ -126,6 +128,11 @@ class CaptureStats:
             else:
                 continue
             self.messages += 1
+            client = m.message.get(b"v")
+            if type(client) is bytes:
+                code = client[:2]  # the client's two letters; the rest is its version
+                if code in self.clients or len(self.clients) < MAX_CLIENTS:
+                    self.clients[code] += 1
             method = m.method or "?"
             c = counters.get(method)
             if c is None:
@@ -166,6 +173,12 @@ class CaptureStats:
         """Close the last, partial second."""
         if self._bin_counts:
             self._close_bin()
+
+    def clients_text(self, top: int = 5) -> str:
+        """``"UT 1,234 · LT 56"``: the commonest client codes (Mainline's ``v``), or ""."""
+        def name(code: bytes) -> str:
+            return code.decode("ascii") if code.isascii() and code.decode("ascii").isprintable() else code.hex()
+        return " \u00b7 ".join(f"{name(c)} {n:,}" for c, n in self.clients.most_common(top))
 
     def methods(self) -> dict[str, MethodStats]:
         return {

@@ -209,8 +209,11 @@ class CaptureSession(QObject):
         panel.methods.set_methods(stats.methods())
         panel.history = stats.history
         panel.samples = max(1, len(stats.history))
-        panel.summary.setText(f"capture {self.name}: {stats.messages:,} messages shown "
-                              f"({'every node' if self.viewpoint is None or self.viewpoint.local is None else 'seen from ' + ':'.join(map(str, self.viewpoint.local))})")
+        local = self.viewpoint.local if self.viewpoint is not None else None
+        seen = "every node" if local is None else f"seen from {local[0]}:{local[1]}"
+        clients = stats.clients_text()
+        panel.summary.setText(f"capture {self.name}: {stats.messages:,} messages ({seen})"
+                              + (f" \u00b7 clients: {clients}" if clients else ""))
         panel.plots.show_history(stats.history)
 
     # -- viewpoint and timeline ------------------------------------------------

@@ -98,6 +98,10 @@ def test_viewpoint_turns_messages_into_the_live_events(tmp_path: Path) -> None:
     from_b.add(msgs)
     m = from_b.methods()["find_node"]
     assert (m.sent, m.answered, m.received) == (0, 0, 4) and from_b.messages == 8
+    assert stats.clients_text() == ""  # Khashmir messages name no client
+    mainline = msgs[0]._replace(message={**msgs[0].message, b"v": b"UT\x01\x02"})
+    stats.add([mainline, mainline])
+    assert stats.clients_text() == "UT 2"
 
 
 # -- the window -----------------------------------------------------------------------------
