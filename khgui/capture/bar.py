@@ -45,6 +45,8 @@ class CaptureBarPanel(QWidget):
         self.close_button.setText("Close capture")
         self.close_button.clicked.connect(self.close_requested.emit)
         self.viewpoint = QComboBox()
+        self.viewpoint.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.viewpoint.setMinimumContentsLength(24)
         self.viewpoint.setToolTip("Show the traffic as this address saw it, or every exchange once")
         self.viewpoint.activated.connect(lambda _i: self.viewpoint_chosen.emit(self.viewpoint.currentData()))
         self.slider = QSlider(Qt.Orientation.Horizontal)

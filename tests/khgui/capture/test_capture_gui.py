@@ -94,6 +94,8 @@ def test_viewpoint_turns_messages_into_the_live_events(tmp_path: Path) -> None:
     assert m.mean_rtt == pytest.approx(0.004, abs=2e-6)
     assert len(stats.history) == 3 and len(stats.history.rtts) == 6
     assert sum(stats.history.rates[("find_node", "out")].array()) > 0
+    assert stats.bytes == [sum(m.size for m in msgs if m.dst == A), sum(m.size for m in msgs if m.src == A)]
+    assert sum(stats.history.bytes_out.array()) > 0
     from_b = CaptureStats(msgs[0].time, B)
     from_b.add(msgs)
     m = from_b.methods()["find_node"]
@@ -254,9 +256,9 @@ def test_whole_lab_capture_defaults_to_every_node(qtbot: Any, tmp_path: Path, wa
     assert window.capture.open(str(path))
     wait_loaded(window, wait_for)
     session = window.capture.session
-    if default_viewpoint(msgs) is None:
-        assert session.viewpoint.local is None
-        assert window.panels["traffic"].model.rowCount() == len(msgs)
+    assert session.viewpoint.local is None
+    assert window.panels["traffic"].model.rowCount() == len(msgs)  # every exchange once
+    assert all(window.panels["traffic"].model.state_at(r) == "ok" for r in range(len(msgs)))  # all paired
     combo = session.bar.viewpoint
     assert combo.count() >= 5 and combo.itemData(0) is None  # every node, then the busiest addresses
 
