@@ -2,8 +2,10 @@
 
 Commands: ``node`` (one node until a signal), ``swarm`` (a local lab), and
 one-shot ``ping``, ``find-node``, ``store`` and ``get`` from a fresh node
-that joins, acts and leaves.  A bad argument or an unreachable bootstrap
-gives one line on stderr and exit status 2, never a traceback.
+that joins, acts and leaves; ``decode`` prints the KRPC messages of a
+capture (``node`` and ``swarm`` record one with ``--capture FILE``).  A bad
+argument or an unreachable bootstrap gives one line on stderr and exit
+status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 import tempfile
 from typing import Any, Callable, NoReturn, Sequence
 
+from .capture import CaptureError, CaptureReader, CaptureWriter, KrpcDecoder, capture_summary, format_address
 from .config import Config
 from .contact import Address, check_host, parse_address, resolve_address
 from .errors import AddressError, DHTError, LocalError
@@ -110,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     node.add_argument("--port", type=port_number, default=0)
     node.add_argument("--data-dir", help="where the node keeps its database")
     node.add_argument("--bootstrap", type=address_argument, nargs="*", default=[], metavar="HOST:PORT")
+    node.add_argument("--capture", metavar="FILE", help="record every datagram to FILE (pcapng)")
 
     swarm = sub.add_parser("swarm", help="run a local lab of N joined nodes")
     swarm.add_argument("--nodes", type=int, required=True)
@@ -118,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "platform allows, else 127.0.0.1)")
     swarm.add_argument("--base-port", type=port_number)
     swarm.add_argument("--data-dir")
+    swarm.add_argument("--capture", metavar="FILE", help="record every node's datagrams to FILE (pcapng)")
+
+    decode = sub.add_parser("decode", help="print the KRPC messages of a pcap or pcapng capture")
+    decode.add_argument("file", metavar="FILE")
+    decode.add_argument("--json", action="store_true", help="JSON lines instead of text")
 
     def one_shot(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
@@ -153,7 +163,15 @@ def _catch_signals() -> asyncio.Event:
 async def run_node(args: argparse.Namespace) -> int:
     bootstrap = await resolve_all("--bootstrap", args.bootstrap)
     node = Node(host=args.host, port=args.port, data_dir=args.data_dir)
-    await node.start()
+    capture = CaptureWriter(args.capture) if args.capture else None
+    try:
+        await node.start()
+    except BaseException:
+        if capture is not None:
+            capture.close()
+        raise
+    if capture is not None:
+        node.capture_to(capture)
     stop = _catch_signals()
     try:
         for warning in node.warnings:
@@ -167,21 +185,62 @@ async def run_node(args: argparse.Namespace) -> int:
         await stop.wait()
     finally:
         await node.stop()
+        if capture is not None:
+            capture.close()
     return 0
 
 
 async def run_swarm(args: argparse.Namespace) -> int:
     if args.nodes < 1:
         raise UsageError("--nodes must be at least 1")
-    lab = Lab(args.nodes, host=args.host, base_port=args.base_port, data_dir=args.data_dir)
-    await lab.start()
-    stop = _catch_signals()
+    capture = CaptureWriter(args.capture) if args.capture else None
+    lab = Lab(args.nodes, host=args.host, base_port=args.base_port, data_dir=args.data_dir, capture=capture)
     try:
+        await lab.start()
+        stop = _catch_signals()
         host, port = lab.bootstrap_address
         print(f"swarm of {len(lab.nodes)} nodes, bootstrap {host}:{port}", flush=True)
         await stop.wait()
     finally:
         await lab.stop()
+        if capture is not None:
+            capture.close()
+    return 0
+
+
+def run_decode(args: argparse.Namespace) -> int:
+    """One line per KRPC message, then a summary; damage: what came before, then exit 2."""
+    import json
+    from datetime import datetime, timezone
+
+    out = sys.stdout
+    decoder = KrpcDecoder()
+    reader = CaptureReader(args.file)  # CaptureError (a LocalError): one line, exit 2
+    damage: CaptureError | None = None
+    try:
+        for datagram in reader:
+            m = decoder.feed(datagram)
+            if m is None:
+                continue
+            if args.json:
+                out.write(json.dumps(m.record()) + "\n")
+                continue
+            clock = datetime.fromtimestamp(m.time, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+            out.write(f"{clock} {format_address(m.src)} > {format_address(m.dst)} {m.kind} "
+                      f"{m.method or '-'} {m.tid.hex() or '-'} {m.size}\n")
+    except CaptureError as exc:
+        damage = exc
+    finally:
+        reader.close()
+    if args.json:
+        summary = {"messages": decoder.messages, "pairs": decoder.pairs,
+                   "skipped": reader.skipped_total + decoder.not_krpc, "packets": reader.packets}
+        out.write(json.dumps({"summary": summary}) + "\n")
+    else:
+        out.write(capture_summary(reader, decoder) + "\n")
+    out.flush()
+    if damage is not None:
+        raise UsageError(str(damage))
     return 0
 
 
@@ -241,6 +300,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="dht: %(levelname)s %(message)s")
     runner: Any = {"node": run_node, "swarm": run_swarm}.get(args.command, run_one_shot)
     try:
+        if args.command == "decode":
+            try:
+                return run_decode(args)
+            except BrokenPipeError:  # dht decode FILE | head
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 0
         return int(asyncio.run(runner(args)))
     except (UsageError, LocalError) as exc:
         print(f"dht: {exc}", file=sys.stderr)

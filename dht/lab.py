@@ -64,6 +64,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Awaitable, Callable, Iterator
 
+from .capture import CaptureWriter
 from .config import Config
 from .contact import Address, Contact
 from .errors import DHTError, LocalError
@@ -179,6 +180,7 @@ class Lab:
         host: str | None = None,
         base_port: int | None = None,
         data_dir: str | Path | None = None,
+        capture: CaptureWriter | None = None,
     ) -> None:
         """``host`` None: each node its own loopback address where the platform
         allows (else all on 127.0.0.1); a host given: every node on it.
@@ -198,6 +200,7 @@ class Lab:
         self.formation: Formation | None = None
         self._serial = 0
         self._traffic: asyncio.Task[None] | None = None
+        self.capture = capture  # every node's datagrams go there (dht.capture)
 
     @property
     def bootstrap_address(self) -> Address:
@@ -227,6 +230,9 @@ class Lab:
                     await n.stop()
             raise
         self.nodes = nodes
+        if self.capture is not None:
+            for n in nodes:
+                n.capture_to(self.capture)
         t1 = time.perf_counter()
         timeout = min(self.config.KRPC_TIMEOUT, FORMATION_TIMEOUT)
         sent = failed = 0
@@ -286,6 +292,8 @@ class Lab:
     async def add_node(self) -> Node:
         node = self._new_node()
         await node.start()
+        if self.capture is not None:
+            node.capture_to(self.capture)
         if self.nodes:
             await node.bootstrap([random.choice(self.nodes).contact.address])
         self.nodes.append(node)

@@ -25,6 +25,7 @@ from typing import Any, Callable, Coroutine, Iterable
 import platformdirs
 
 from . import actions, errors, krpc, routing
+from .capture import CaptureWriter
 from .config import Config
 from .contact import Address, Contact, resolve_host
 from .errors import KrpcError, LocalError, RemoteProtocolError, StorageError
@@ -314,6 +315,13 @@ class Node(RemoteInterface):
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         return self.events.subscribe(callback)
+
+    def capture_to(self, writer: CaptureWriter | None) -> None:
+        """Write every datagram this running node sends and receives to ``writer``
+        (a :class:`dht.capture.CaptureWriter`; None stops)."""
+        self.transport.tap = None if writer is None else writer.tap
+        if writer is not None:
+            writer.add_local(self.contact.address)
 
     # --- maintenance ---------------------------------------------------
 

@@ -50,6 +50,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", metavar="DIR", default=None, help="directory of our node's database")
     p.add_argument("--lab", metavar="N", type=int_in_range(0, MAX_LAB), default=None,
                    help=f"local lab size on 127.0.0.1 (default {DEFAULT_LAB} without --bootstrap; 0 for none)")
+    p.add_argument("--open", metavar="FILE", default=None,
+                   help="show a pcap or pcapng capture instead of a live node (no lab, no node)")
+    p.add_argument("--capture", metavar="FILE", default=None,
+                   help="record every datagram of our node to FILE (pcapng)")
+    p.add_argument("--capture-lab", action="store_true", help="with --capture: record every lab node too")
     p.add_argument("--krpc-timeout", metavar="SECONDS", type=float, default=None, help=argparse.SUPPRESS)
     p.add_argument("--screenshot", metavar="FILE", default=None,
                    help="save a screenshot once the panels are populated, then quit")
@@ -58,6 +63,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--theme", choices=("light", "none"), default="light", help="style sheet (default light)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     args = p.parse_args(argv)
+    if args.open and (args.capture or args.bootstrap or args.lab):
+        p.error("--open shows a capture: it takes no --capture, --bootstrap or --lab")
+    if args.capture_lab and not args.capture:
+        p.error("--capture-lab needs --capture FILE")
+    if args.open:
+        args.lab = 0
     if args.lab is None:
         args.lab = 0 if args.bootstrap else DEFAULT_LAB
     if not args.bootstrap and args.lab == 0 and (args.self_test or args.screenshot or args.soak):
@@ -143,6 +154,17 @@ async def _run(args: argparse.Namespace, app: Any, reporter: ErrorReporter) -> i
     window.closed.connect(lambda: closed.done() or closed.set_result(None))
     window.show()
     rc = 0
+    if args.open:
+        try:
+            window.capture.open(args.open)
+            await closed
+        finally:
+            window.capture.close_capture()
+            bridge.stop()
+            window.close()
+        return 0
+    if args.capture:
+        window.capture.record(args.capture, include_lab=args.capture_lab)
     try:
         start = controller.start(args.lab, args.bootstrap or None, args.port, data_dir)
         if headless:
@@ -153,6 +175,7 @@ async def _run(args: argparse.Namespace, app: Any, reporter: ErrorReporter) -> i
             controller.spawn(start)
             await closed
     finally:
+        window.capture.recorder.stop()
         bridge.stop()
         await controller.stop()
         window.close()

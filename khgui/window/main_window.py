@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenuBar, QToolBar, QVBoxLayout, QWidget
 
 from ..bridge import EventBridge
+from ..capture.actions import CaptureActions
 from ..controller import NetworkController
 from ..resources import icon
 from ..lookup.panel import LookupPanel
@@ -137,6 +138,9 @@ class MainWindowView(QMainWindow):
     def _build_menus(self) -> None:
         bar = QMenuBar()
         file_menu = bar.addMenu("&File")
+        self.capture = CaptureActions(self)  # Open capture..., Record capture... (khgui.capture)
+        self.capture.add_to_menu(file_menu)
+        file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         net = bar.addMenu("&Network")
         for a in (self.join_action, self.leave_action, None, self.resize_action, self.add_action, self.kill_action):
