@@ -474,6 +474,7 @@ def _response_item(r: dict[bytes, Any]) -> ItemResponse:
 
 
 def _response_samples(r: dict[bytes, Any]) -> SamplesResponse:
+    """BEP 51's answer; an ``interval`` past 6 hours is read as 6 hours."""
     samples = r.get(b"samples")
     if not isinstance(samples, bytes) or len(samples) % 20:
         raise RemoteProtocolError("samples must be a string of 20-byte info-hashes")
@@ -481,7 +482,7 @@ def _response_samples(r: dict[bytes, Any]) -> SamplesResponse:
     num = _rint(r, b"num", required=True)
     assert interval is not None and num is not None
     return SamplesResponse(
-        _rid(r), interval, num, tuple(samples[i : i + 20] for i in range(0, len(samples), 20)), *_rnodes(r)
+        _rid(r), min(interval, MAX_SAMPLE_INTERVAL), num, tuple(samples[i : i + 20] for i in range(0, len(samples), 20)), *_rnodes(r)
     )
 
 
