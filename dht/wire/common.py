@@ -70,7 +70,7 @@ def encode_node(contact: Contact) -> bytes:
     return contact.id + encode_address((contact.host, contact.port))
 
 
-def encode_nodes(contacts: "list[Contact] | tuple[Contact, ...]", ipv6: bool = False) -> bytes:
+def encode_nodes(contacts: list[Contact] | tuple[Contact, ...], ipv6: bool = False) -> bytes:
     """Contacts of one family -> ONE string of concatenated node infos."""
     size = NODE_V6 if ipv6 else NODE_V4
     out = b"".join(encode_node(c) for c in contacts)

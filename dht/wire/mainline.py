@@ -468,7 +468,9 @@ def _response_item(r: dict[bytes, Any]) -> ItemResponse:
     k = _rbytes(r, b"k", bep44.PUBLIC_KEY_BYTES)
     sig = _rbytes(r, b"sig", bep44.SIGNATURE_BYTES)
     seq = _rint(r, b"seq", required=False)
-    if v is not None and k is not None and (seq is None or sig is None):
+    if v is None or k is None:
+        k = sig = None  # BEP 44: k and sig go with v (a seq alone says "not newer"); no k: immutable
+    elif seq is None or sig is None:
         raise RemoteProtocolError("a mutable item needs seq and sig")
     return ItemResponse(_rid(r), _rtoken(r), *_rnodes(r), v, k, seq, sig)
 

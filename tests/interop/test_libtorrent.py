@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dht.errors import KrpcError
 from dht.keys import seed_bytes
+from dht.stores.samples import SampleBackoff
 from dht.wire import bep44
 from dht.wire import mainline as ml
 from dht.wire.bloom import ScrapeBloom
@@ -108,17 +109,21 @@ def test_our_get_peers_finds_what_libtorrent_announced(lt_swarm: LtSwarm, mainli
 def test_libtorrent_finds_what_we_announced(lt_swarm: LtSwarm, mainline_client: ClientThread) -> None:
     mc = mainline_client
     target_node, asker, _ = lt_swarm.nodes
-    explicit, implied = fresh_hash(), fresh_hash()
+    explicit, implied, seeded = fresh_hash(), fresh_hash(), fresh_hash()
 
     async def scenario() -> int:
         c = mc.client
-        for info_hash, args in (
-            (explicit, dict(port=5555)),
-            (implied, dict(port=1, implied_port=True)),
-        ):
+        for info_hash, port, implied_port in ((explicit, 5555, False), (implied, 1, True)):
             token = await token_for(c, target_node, info_hash)
-            _, ok = await c.request(target_node.address, ml.AnnouncePeer(OUR_ID, info_hash, token=token, **args))  # type: ignore[arg-type]
+            _, ok = await c.request(target_node.address, ml.AnnouncePeer(OUR_ID, info_hash, port, token, implied_port))
             assert isinstance(ok, ml.IdResponse)
+        # BEP 33: a seed's announce shows in libtorrent's seed filter.
+        token = await token_for(c, target_node, seeded)
+        await c.request(target_node.address, ml.AnnouncePeer(OUR_ID, seeded, 6000, token, seed=True))
+        _, scrape = await c.request(target_node.address, ml.GetPeers(OUR_ID, seeded, scrape=True))
+        assert isinstance(scrape, ml.PeersResponse) and scrape.seeds_bloom and scrape.peers_bloom
+        assert round(ScrapeBloom(scrape.seeds_bloom).estimate()) == 1
+        assert round(ScrapeBloom(scrape.peers_bloom).estimate()) == 0
         # A wrong token is refused with 203 (Mainline's protocol error).
         with pytest.raises(KrpcError) as info:
             await c.request(target_node.address, ml.AnnouncePeer(OUR_ID, explicit, 5555, b"bad!"))
@@ -260,7 +265,12 @@ def test_sample_infohashes_is_answered(lt_swarm: LtSwarm, mainline_client: Clien
     answer = mc.run(scenario())
     assert isinstance(answer, ml.SamplesResponse)
     assert hashes <= set(answer.samples)
-    assert answer.num >= len(hashes) and 0 <= answer.interval <= ml.MAX_SAMPLE_INTERVAL
+    assert answer.num >= len(hashes)
+    assert answer.interval == node.session.get_settings()["dht_sample_infohashes_interval"]
+    # Asking again honours that interval.
+    backoff = SampleBackoff()
+    backoff.record(node.address, answer.interval, now=0.0)
+    assert not backoff.ready(node.address, answer.interval - 1.0) and backoff.ready(node.address, answer.interval)
     assert {n.address for n in lt_swarm.nodes if n is not node} <= {(c.host, c.port) for c in answer.nodes}
 
 
