@@ -10,9 +10,12 @@ bits are free.  So a node may choose among eight id ranges per IP, and an
 attacker's choice of ids grows with the IPs it controls, not with its
 patience.
 
-A node learns its external address from the ``ip`` of responses (BEP 42
-asks for a vote across several nodes before trusting one), derives its id
-with :func:`node_id_for`, and checks other nodes with :func:`id_matches_ip`.
+A node learns its external address from the ``ip`` of responses: BEP 42
+asks for a vote across several nodes before trusting any one of them, so
+:class:`ExternalAddressVotes` counts one vote per voter IP and names a
+winner only with ``min_votes`` votes and a strict lead.  It then derives
+its id with :func:`node_id_for`, and checks other nodes with
+:func:`id_matches_ip`.
 Local and private addresses (10/8, 172.16/12, 192.168/16, 169.254/16,
 127/8; for IPv6 loopback, link-local and unique-local) are exempt: any id
 is valid there, as is any id a node on the lab's loopback uses.
@@ -101,3 +104,51 @@ def id_matches_ip(node_id: bytes, ip: str | IPAddress) -> bool:
         and node_id[1] == (crc >> 16) & 0xFF
         and node_id[2] & 0xF8 == (crc >> 8) & 0xF8
     )
+
+
+class ExternalAddressVotes:
+    """Our external IP as the ``ip`` fields of responses vote for it (BEP 42).
+
+    One vote per voter IP (a voter that changes its mind moves its vote), at
+    most ``max_voters`` remembered (the oldest vote goes first), so a peer
+    cannot stuff the ballot and memory stays bounded.  :attr:`leader` is the
+    address with the most votes once it has at least ``min_votes`` and more
+    than any other; None until then.
+    """
+
+    def __init__(self, min_votes: int = 10, max_voters: int = 1000) -> None:
+        if min_votes < 1 or max_voters < min_votes:
+            raise LocalError("need 1 <= min_votes <= max_voters")
+        self.min_votes = min_votes
+        self.max_voters = max_voters
+        self._votes: dict[str, str] = {}  # voter IP -> the address it reported
+        self._tally: dict[str, int] = {}
+        self.leader: str | None = None
+
+    def __len__(self) -> int:
+        return len(self._votes)
+
+    def _drop(self, voter: str) -> None:
+        old = self._votes.pop(voter, None)
+        if old is not None:
+            self._tally[old] -= 1
+            if not self._tally[old]:
+                del self._tally[old]
+
+    def vote(self, reported: str, voter: str) -> bool:
+        """Count ``voter``'s report of our address; True when :attr:`leader` changed."""
+        address = str(_address(reported))
+        self._drop(voter)
+        while len(self._votes) >= self.max_voters:
+            self._drop(next(iter(self._votes)))
+        self._votes[voter] = address
+        self._tally[address] = self._tally.get(address, 0) + 1
+        ranked = sorted(self._tally.items(), key=lambda kv: kv[1], reverse=True)
+        best, count = ranked[0]
+        leads = len(ranked) == 1 or count > ranked[1][1]
+        leader = best if count >= self.min_votes and leads else self.leader
+        if leader is not None and self._tally.get(leader, 0) < self.min_votes:
+            leader = None  # the old leader lost its votes
+        changed = leader != self.leader
+        self.leader = leader
+        return changed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dht.errors import LocalError
-from dht.ids import id_matches_ip, id_prefix, is_exempt, node_id_for
+from dht.ids import ExternalAddressVotes, id_matches_ip, id_prefix, is_exempt, node_id_for
 
 # BEP 42 test vectors: IP, rand, an example node id.
 VECTORS = [
@@ -89,3 +89,34 @@ def test_bad_arguments_are_local_errors() -> None:
     with pytest.raises(LocalError):
         node_id_for("8.8.8.8", tail=b"short")
     assert not id_matches_ip(b"short", "8.8.8.8")
+
+
+def test_the_external_address_is_voted() -> None:
+    votes = ExternalAddressVotes(min_votes=3, max_voters=10)
+    assert not votes.vote("8.8.8.8", "1.0.0.1")
+    assert not votes.vote("8.8.8.8", "1.0.0.1")  # the same voter again counts once
+    assert not votes.vote("8.8.8.8", "1.0.0.2") and votes.leader is None
+    assert votes.vote("8.8.8.8", "1.0.0.3") and votes.leader == "8.8.8.8"
+    # A rival needs a strict lead to take over.
+    for voter in ("2.0.0.1", "2.0.0.2", "2.0.0.3"):
+        votes.vote("9.9.9.9", voter)
+    assert votes.leader == "8.8.8.8"
+    assert votes.vote("9.9.9.9", "2.0.0.4") and votes.leader == "9.9.9.9"
+    # A voter changing its mind moves its vote.
+    votes.vote("8.8.8.8", "2.0.0.4")
+    votes.vote("8.8.8.8", "2.0.0.3")
+    assert votes.leader == "8.8.8.8"
+
+
+def test_votes_are_bounded() -> None:
+    votes = ExternalAddressVotes(min_votes=2, max_voters=3)
+    for i in range(10):
+        votes.vote("8.8.8.8", f"1.0.0.{i}")
+    assert len(votes) == 3 and votes.leader == "8.8.8.8"
+    for i in range(3):  # the old votes age out; the new address wins
+        votes.vote("9.9.9.9", f"2.0.0.{i}")
+    assert len(votes) == 3 and votes.leader == "9.9.9.9"
+    with pytest.raises(LocalError):
+        ExternalAddressVotes(min_votes=0)
+    with pytest.raises(LocalError):
+        votes.vote("not an ip", "1.0.0.1")
