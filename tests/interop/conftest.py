@@ -38,3 +38,14 @@ def mainline_client() -> Iterator[ClientThread]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture(scope="module")
+def lt_swarm6() -> Iterator[LtSwarm]:
+    """Two libtorrent sessions on ::1 (IPv6's only loopback address), knowing each other."""
+    swarm = LtSwarm(2, ipv6=True)
+    try:
+        swarm.start()
+        yield swarm
+    finally:
+        swarm.close()

@@ -1,7 +1,7 @@
 """libtorrent sessions on loopback, and a raw Mainline client built from dht.wire.
 
 :class:`LtNode` is one libtorrent 2.1 session with its DHT on its own
-127.0.i.1 address (an ephemeral port, no public bootstrap, no LSD, UPnP,
+127.0.i.1 address (or all on ::1 for IPv6, BEP 32) (an ephemeral port, no public bootstrap, no LSD, UPnP,
 NAT-PMP or IP notifier: the settings of mainline-wire.md).
 :meth:`LtNode.wait_for` polls its alerts with ``wait_for_alert`` until one
 matches or a deadline passes, keeping the others for later waits: no
@@ -45,8 +45,9 @@ ALERTS = (
 
 
 def settings_for(host: str) -> dict[str, Any]:
+    v6 = ":" in host
     return {
-        "listen_interfaces": f"{host}:0",
+        "listen_interfaces": f"[{host}]:0" if v6 else f"{host}:0",
         "outgoing_interfaces": host,
         "enable_dht": True,
         "dht_bootstrap_nodes": "",
@@ -58,6 +59,9 @@ def settings_for(host: str) -> dict[str, Any]:
         # Our one client asks every node many times in a few seconds.
         "dht_block_ratelimit": 1000,
         "dht_upload_rate_limit": 1_000_000,
+        # IPv6 has one loopback address: let a table keep several nodes of it.
+        "dht_restrict_routing_ips": not v6,
+        "dht_restrict_search_ips": not v6,
     }
 
 
@@ -109,8 +113,8 @@ class LtNode:
 
 
 class LtSwarm:
-    def __init__(self, count: int, subnet: int = 40) -> None:
-        self.nodes = [LtNode(f"127.0.{subnet + i}.1") for i in range(count)]
+    def __init__(self, count: int, subnet: int = 40, ipv6: bool = False) -> None:
+        self.nodes = [LtNode("::1" if ipv6 else f"127.0.{subnet + i}.1") for i in range(count)]
 
     def start(self, timeout: float = 15.0) -> None:
         for node in self.nodes:
