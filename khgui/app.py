@@ -81,10 +81,6 @@ def _setup_logging(args: argparse.Namespace) -> None:
     root.addHandler(handler)
 
 
-def _qt_message_handler(mode: Any, context: Any, message: str) -> None:
-    logging.getLogger("qt").info("%s", message)
-
-
 class ErrorReporter:
     """sys.excepthook and the asyncio exception handler: log, then tell the window."""
 
@@ -183,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
+    from .display import PlatformGuard
     from .resources import icon, stylesheet
     from .window.main_window import APPLICATION, ORGANIZATION
 
@@ -192,8 +189,10 @@ def main(argv: list[str] | None = None) -> int:
 
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir)
-    qInstallMessageHandler(_qt_message_handler)
+    guard = PlatformGuard()  # a platform plugin that cannot start: one line, exit 2
+    qInstallMessageHandler(guard.handler)
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    guard.started = True
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
