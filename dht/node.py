@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import itertools
 import logging
 import random
 import time
@@ -59,6 +60,10 @@ class BucketInfo:
     contacts: list[ContactInfo]
 
 
+#: Lookup ids, unique in the process (across Leave/Join and a lab's nodes), so
+#: one lookup's events are never taken for another's.
+_LOOKUP_IDS = itertools.count(1)
+
 #: Seconds without a database access after which a node closes its SQLite
 #: connection (reopened on the next access; see Store.release).
 STORE_IDLE_SECONDS = 2.0
@@ -98,7 +103,6 @@ class Node(RemoteInterface):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._store_timer: asyncio.TimerHandle | None = None
         self._started = 0.0
-        self._lookup_ids = 0
         self.handlers: dict[str, Callable[..., dict[bytes, Any]]] = {
             "ping": self.krpc_ping,
             "join": self.krpc_join,
@@ -387,8 +391,7 @@ class Node(RemoteInterface):
         return self.transport.rtt.timeout(self.config.SOFT_TIMEOUT_MIN, self.config.SOFT_TIMEOUT_MAX)
 
     def next_lookup_id(self) -> int:
-        self._lookup_ids += 1
-        return self._lookup_ids
+        return next(_LOOKUP_IDS)
 
     # --- public API ------------------------------------------------------
 
@@ -455,6 +458,7 @@ class Node(RemoteInterface):
             keys=keys,
             values=values,
             uptime=time.monotonic() - self._started if self.running else 0.0,
+            table=table,
         )
 
     def routing_table(self) -> list[BucketInfo]:

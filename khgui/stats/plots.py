@@ -11,6 +11,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
+from ..common.plotting import legend_below
+from ..common.theme import colors
 from .series import StatsHistory
 
 PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d"]
@@ -22,7 +24,7 @@ def _plot(layout: pg.GraphicsLayout, row: int, col: int, title: str, left: str) 
     item.setLabel("left", left)
     item.setMouseEnabled(x=False, y=False)
     item.getAxis("left").setWidth(46)
-    item.addLegend(offset=(6, 4), labelTextSize="8pt", colCount=2, brush=pg.mkBrush(255, 255, 255, 210))
+    legend_below(item, columns=4)
     return item
 
 
@@ -31,7 +33,7 @@ class StatsPlotsView(pg.GraphicsLayoutWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent=parent)
-        self.setBackground("w")
+        self.setBackground(colors().plot_bg)
         layout = self.ci
         self.rates_plot = _plot(layout, 0, 0, "messages / s by method", "msg/s")
         self.bytes_plot = _plot(layout, 0, 1, "bytes / s", "B/s")

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..common.text import message_tree
+from ..common.theme import colors
 from .filter import TrafficFilterModel, export_rows
 from .model import COLUMNS, DEFAULT_CAP, STATES, TrafficModel
 
@@ -124,12 +125,17 @@ class TrafficPanel(QWidget):
         bar_v.rangeChanged.connect(self._on_range)
 
         self.message_view = MessageTreeView()
+        # wide enough for a field name and a 40-digit id (the widest common value)
+        readable = self.message_view.readable_width()
+        self.message_view.setMinimumWidth(readable)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
         splitter.addWidget(self.message_view)
-        splitter.setStretchFactor(0, 4)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([800, 200])
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([560, readable + 40])
+        splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
 
         self.status_label = QLabel()
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -264,7 +270,7 @@ class TrafficPanel(QWidget):
         try:
             count = self.export(path)
         except OSError as exc:
-            self.status_label.setText(f"<span style='color:#c62828'>Export failed: {exc.strerror or exc}</span>")
+            self.status_label.setText(f"<span style='color:{colors().error}'>Export failed: {exc.strerror or exc}</span>")
             return
         finally:
             QApplication.restoreOverrideCursor()
@@ -328,6 +334,13 @@ class MessageTreeView(QTreeWidget):
         self.header().setStretchLastSection(True)
         self._count = 0
 
+    def field_width(self) -> int:
+        return self.fontMetrics().horizontalAdvance("nodes[7] (id)") + 24
+
+    def readable_width(self) -> int:
+        """Field column plus a 40-hex-digit id, with margins and a scroll bar."""
+        return self.field_width() + self.fontMetrics().horizontalAdvance("0" * 40) + 48
+
     def show_message(self, message: dict[bytes, Any] | None, title: str = "message") -> None:
         """Show ``message`` (None clears the view)."""
         self.clear()
@@ -340,7 +353,7 @@ class MessageTreeView(QTreeWidget):
         self._add_children(root, children)
         self.expandAll()
         self.resizeColumnToContents(0)
-        self.setColumnWidth(0, min(self.columnWidth(0), 170))
+        self.setColumnWidth(0, min(self.columnWidth(0), self.field_width()))
 
     def _add_children(self, parent: QTreeWidgetItem, children: list[tuple[str, Any]]) -> None:
         for label, value in children:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Iterable
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QFont, QFontDatabase
 
 from dht.events import ValueExpired, ValueStored
 
 from ..common.keys import KeyRegistry
+from ..common.table import TableModel
+from ..common.theme import status_color
 from ..common.text import bytes_preview, format_duration, format_size
 
 COLUMNS = ("Key", "Key text", "Value", "Size", "Last stored", "Expires in")
@@ -25,8 +27,10 @@ SORT_ROLE = Qt.ItemDataRole.UserRole
 _Index = QModelIndex | QPersistentModelIndex
 
 
-class StoredValuesModel(QAbstractTableModel):
+class StoredValuesModel(TableModel):
     """(key, value) pairs in our store, with when they were stored."""
+
+    columns = COLUMNS
 
     def __init__(self, registry: KeyRegistry, key_expire: float = 3600.0,
                  clock: Callable[[], float] = time.time, parent: Any = None) -> None:
@@ -45,17 +49,8 @@ class StoredValuesModel(QAbstractTableModel):
 
     # -- Qt model interface ----------------------------------------------------
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            if 0 <= section < len(COLUMNS):
-                return COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self._rows)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):
@@ -92,7 +87,7 @@ class StoredValuesModel(QAbstractTableModel):
             return self._bold if published else None
         elif role == Qt.ItemDataRole.ForegroundRole and col == EXPIRES:
             if self.expires_in(index.row()) < self._key_expire / 20:
-                return QBrush(QColor("#c62828"))
+                return QBrush(status_color("error"))
         elif role == Qt.ItemDataRole.TextAlignmentRole and col in (SIZE, STORED, EXPIRES):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         elif role == Qt.ItemDataRole.ToolTipRole:

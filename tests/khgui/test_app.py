@@ -58,7 +58,7 @@ def test_parse_address() -> None:
 
 def test_resources_resolve(qapp: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert has_resources() and (resource_dir() / "khashmir-explorer.desktop").is_file()
-    assert not icon("app").isNull() and "QDockWidget" in stylesheet("light")
+    assert not icon("app").isNull() and "QDockWidget" in stylesheet("theme")
     from khgui import resources
 
     bundle = tmp_path / "bundle"
