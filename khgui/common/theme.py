@@ -44,6 +44,7 @@ class Colors:
     border: str
     accent: str
     accent_text: str
+    heading: str  # summary lines
     hover: str
     select: str
     select_text: str
@@ -78,18 +79,18 @@ class Colors:
 
 LIGHT = Colors(
     name="light", window="#f4f6fa", base="#ffffff", alt_base="#f8fafc", panel="#e8edf5", text="#1f2937",
-    muted="#64748b", border="#d5dce8", accent="#2563eb", accent_text="#ffffff", hover="#e0ecff",
+    muted="#64748b", border="#d5dce8", accent="#2563eb", accent_text="#ffffff", heading="#1e3a8a", hover="#e0ecff",
     select="#dbeafe", select_text="#1e3a8a", disabled="#cbd5e1", own="#eff6ff", off_cell="#cbd5e1",
     bar_bg="#e2e8f0", bar_full="#1d4ed8", bar_part="#60a5fa", ok="#15803d", error="#b91c1c", warn="#b45309",
     banner="#fee2e2", banner_text="#7f1d1d", notice="#fff3e0", notice_text="#6d4c41",
     plot_bg="#ffffff", plot_fg="#334155", legend_bg="#ffffffd2",
     status={"ok": "#2e7d32", "error": "#c62828", "timeout": "#ef6c00", "pending": "#757575",
-            "dropped": "#6a1b9a", "queried": "#9e9e9e", "answered": "#1e88e5", "values": "#2e7d32",
+            "dropped": "#6a1b9a", "queried": "#757575", "answered": "#1e88e5", "values": "#2e7d32",
             "stored": "#00897b", "refused": "#8e24aa"},
 )
 DARK = Colors(
     name="dark", window="#1b1f24", base="#22272e", alt_base="#272d35", panel="#2d333b", text="#e6edf3",
-    muted="#9aa7b4", border="#444c56", accent="#3b82f6", accent_text="#ffffff", hover="#33415580",
+    muted="#9aa7b4", border="#444c56", accent="#2563eb", accent_text="#ffffff", heading="#93c5fd", hover="#334155",
     select="#1e3a5f", select_text="#e6edf3", disabled="#444c56", own="#1f2d3d", off_cell="#4b5563",
     bar_bg="#373e47", bar_full="#3b82f6", bar_part="#60a5fa", ok="#4ade80", error="#f87171", warn="#fbbf24",
     banner="#4c1d1d", banner_text="#fecaca", notice="#3d2f1f", notice_text="#fcd9b6",

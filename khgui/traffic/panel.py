@@ -17,7 +17,7 @@ from __future__ import annotations
 import collections
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QSize, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView, QApplication, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
     QPushButton, QSizePolicy, QSplitter, QTableView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
@@ -127,7 +127,6 @@ class TrafficPanel(QWidget):
         self.message_view = MessageTreeView()
         # wide enough for a field name and a 40-digit id (the widest common value)
         readable = self.message_view.readable_width()
-        self.message_view.setMinimumWidth(readable)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
         splitter.addWidget(self.message_view)
@@ -340,6 +339,10 @@ class MessageTreeView(QTreeWidget):
     def readable_width(self) -> int:
         """Field column plus a 40-hex-digit id, with margins and a scroll bar."""
         return self.field_width() + self.fontMetrics().horizontalAdvance("0" * 40) + 48
+
+    def minimumSizeHint(self) -> QSize:
+        """Never narrower than :meth:`readable_width` (in the font of the moment)."""
+        return QSize(self.readable_width(), super().minimumSizeHint().height())
 
     def show_message(self, message: dict[bytes, Any] | None, title: str = "message") -> None:
         """Show ``message`` (None clears the view)."""

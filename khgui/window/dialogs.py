@@ -102,7 +102,7 @@ class AboutDialog(QDialog):
         logo = QLabel()
         logo.setPixmap(icon("app").pixmap(64, 64))
         logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        rows = "".join(f"<tr><td><b>{html.escape(keys)}</b>&nbsp;&nbsp;</td><td>{html.escape(what)}</td></tr>"
+        rows = "".join(f"<tr><td><b>{html.escape(keys, quote=False)}</b>&nbsp;&nbsp;</td><td>{html.escape(what, quote=False)}</td></tr>"
                        for keys, what in shortcuts or [])
         self.text = QLabel(
             f"<h2>Khashmir Explorer {__version__}</h2>"
