@@ -249,6 +249,8 @@ class LookupPlotView(pg.PlotWidget):  # type: ignore[misc]
             target[1].extend(ys)
         for outcome, (xs, ys) in merged.items():
             self.scatters[outcome].setData(x=xs, y=ys)
+        last = max((x for xs, _ys in merged.values() for x in xs), default=0.0)
+        self.getPlotItem().setXRange(0.0, max(0.005, last * 1.08), padding=0.02)  # time starts at 0
 
     def clear_points(self, title: str = "") -> None:
         self.set_points({})

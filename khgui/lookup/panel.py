@@ -148,18 +148,17 @@ class LookupPanel(QWidget):
         value_row = QHBoxLayout()
         value_row.addWidget(self.value_edit, 1)
         value_row.addWidget(self.value_size)
+        value_row.addWidget(self.store_button)
+        value_row.addWidget(self.lookup_button)
         form.addRow("Value", value_row)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.store_button)
-        buttons.addWidget(self.lookup_button)
-        buttons.addWidget(self.message_label, 1)
-        form.addRow("", buttons)
+        form.addRow("", self.message_label)
         self.form_widget = QWidget()
         self.form_widget.setLayout(form)
 
         self.plot = LookupPlotView()
-        self.summary_label = QLabel("No lookup yet.")
+        self.summary_label = QLabel()
         self.summary_label.setWordWrap(True)
+        self.summary_label.hide()
         self.values_list = QListWidget()
         self.values_list.setFont(mono)
         self.hops_view = self._table(self.hops, (190, 64, 76, 72, 64))
@@ -178,7 +177,7 @@ class LookupPanel(QWidget):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
-        splitter.setSizes([520, 520])
+        splitter.setSizes([600, 400])
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.reason_label)
@@ -260,8 +259,9 @@ class LookupPanel(QWidget):
             if self.plot.point_count():
                 self._has_data = True
         if finished is not None:
-            self.plot.set_caption(f"{finished.kind} {finished.target.hex()[:8]}\u2026: "
-                                  f"{finished.queried} asked in {finished.elapsed:.2f} s")
+            verb = {"store_value": "store", "get_value": "get"}.get(finished.kind, finished.kind)
+            self.plot.set_caption(f"{verb} {finished.target.hex()[:8]}\u2026: "
+                                  f"{finished.queried} asked, {finished.elapsed:.2f} s")
 
     # -- running --------------------------------------------------------------------
 
@@ -328,8 +328,8 @@ class LookupPanel(QWidget):
         text = f"Stored at {accepted} node{'s' if accepted != 1 else ''}"
         text += f"; {refused} refused." if refused else "."
         self._say(text, error=accepted == 0)
-        self.summary_label.setText(text + " The plot shows the find_node lookup for the closest nodes "
-                                          "and the stores.")
+        self.summary_label.setText("The plot shows the find_node lookup for the closest nodes and the stores.")
+        self.summary_label.show()
         return result
 
     async def _run_lookup(self) -> list[bytes]:
@@ -356,7 +356,7 @@ class LookupPanel(QWidget):
         self.tabs.setCurrentWidget(self.values_list)
         text = f"Found {len(values)} value{'s' if len(values) != 1 else ''}."
         self._say(text, error=False)
-        self.summary_label.setText(text)
+        self.summary_label.hide()
         return values
 
     def _set_running(self, running: bool) -> None:

@@ -209,7 +209,7 @@ class ContactTableModel(TableModel):
             return info
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
-                return info.contact.id.hex()
+                return info.contact.id.hex()[:16] + "\u2026"
             if col == 1:
                 return f"{info.contact.host}:{info.contact.port}"
             if col == 2:
@@ -222,6 +222,8 @@ class ContactTableModel(TableModel):
             rtt = -1.0 if info.rtt is None else info.rtt
             return (info.contact.id.hex(), f"{info.contact.host}:{info.contact.port:05d}",
                     self.now - info.last_seen, info.failures, rtt)[col]
+        if role == Qt.ItemDataRole.ToolTipRole and col == 0:
+            return info.contact.id.hex()
         if role == Qt.ItemDataRole.TextAlignmentRole and col >= 2:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and col == 3 and info.failures:

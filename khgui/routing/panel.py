@@ -50,6 +50,7 @@ class RoutingPanel(QWidget):
 
         self.summary = QLabel("not joined")
         self.summary.setObjectName("summary")
+        self.summary.setWordWrap(True)
         self.buckets = BucketListModel(self._k, self)
         self.contacts = ContactTableModel(self)
         self.trie = BucketTrieView(self.buckets)
@@ -70,9 +71,8 @@ class RoutingPanel(QWidget):
         self.contact_table.verticalHeader().setVisible(False)
         self.contact_table.verticalHeader().setDefaultSectionSize(22)
         header = self.contact_table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in range(1, ContactTableModel.HEADERS.__len__()):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # a bucket has K rows at most
+        header.setStretchLastSection(True)
         self.contact_title = QLabel("Select a bucket to list its contacts")
         self.plot = HistoryPlotView()
 

@@ -152,6 +152,20 @@ class TrafficPanel(QWidget):
     def has_data(self) -> bool:
         return self._has_data
 
+    def side_by_side_width(self) -> int:
+        """The width under which the decoded message goes below the table, not beside it."""
+        columns = sum(self.table.columnWidth(c) for c in range(self.model.columnCount()))
+        return columns + self.message_view.readable_width() + 40
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        wide = event.size().width() >= self.side_by_side_width()
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.splitter.orientation() != orientation:
+            self.splitter.setOrientation(orientation)
+            total = event.size().width() if wide else event.size().height()
+            self.splitter.setSizes([int(total * 0.62), int(total * 0.38)])
+
     @property
     def paused(self) -> bool:
         return self._paused
@@ -342,7 +356,7 @@ class MessageTreeView(QTreeWidget):
 
     def minimumSizeHint(self) -> QSize:
         """Never narrower than :meth:`readable_width` (in the font of the moment)."""
-        return QSize(self.readable_width(), super().minimumSizeHint().height())
+        return QSize(self.readable_width(), max(90, super().minimumSizeHint().height()))
 
     def show_message(self, message: dict[bytes, Any] | None, title: str = "message") -> None:
         """Show ``message`` (None clears the view)."""

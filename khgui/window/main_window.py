@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenuBar, QScrollArea, Q
 from ..bridge import EventBridge
 from ..controller import NetworkController
 from ..common import theme
+from ..common.plotting import fit_legends
 from ..resources import icon
 from ..lookup.panel import LookupPanel
 from ..routing.panel import RoutingPanel
@@ -40,6 +41,8 @@ LAYOUT_VERSION = 3
 DEFAULT_SIZE = (1400, 900)
 #: The smallest a dock's scroll area gets (its panel scrolls inside).
 DOCK_MIN = QSize(240, 150)
+#: Below this window height the look-up dock is tabbed with the others instead of above them.
+COMPACT_HEIGHT = 760
 THEME_LABELS = {"system": "&System (follow the desktop)", "light": "&Light", "dark": "&Dark"}
 
 
@@ -117,6 +120,7 @@ class MainWindowView(QMainWindow):
         self._joined_changed(controller.joined)
         self._lab_changed(controller.lab_size)
         theme.style_plots(self, self.theme.colors)
+        self._legend_fitters = fit_legends(self)
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self._update_counts)
@@ -205,30 +209,35 @@ class MainWindowView(QMainWindow):
         self.toolbar = tools
 
     def default_layout(self) -> None:
-        """Routing on the left; look-up top right; traffic, statistics and values tabbed below."""
+        """Routing on the left; look-up top right; traffic, statistics and values tabbed below.
+
+        On a short screen (less than COMPACT_HEIGHT pixels for the window) the
+        look-up dock is one more tab of the right-hand group, so that each panel
+        there gets the whole height.
+        """
         d = self.docks
         for dock in d.values():
             dock.setFloating(False)
             dock.show()
-        left = Qt.DockWidgetArea.LeftDockWidgetArea
-        right = Qt.DockWidgetArea.RightDockWidgetArea
-        self.addDockWidget(left, d["routing"])
-        top = d.get("lookup") or d.get("values")
-        bottom = d.get("traffic") or d["stats"]
-        if top is not None:
-            self.addDockWidget(right, top)
-            self.splitDockWidget(top, bottom, Qt.Orientation.Vertical)
+        size = fitting_size(self)
+        compact = size.height() < COMPACT_HEIGHT
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, d["routing"])
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d["lookup"])
+        if compact:
+            for key in ("traffic", "stats", "values"):
+                self.tabifyDockWidget(d["lookup"], d[key])
+            d["lookup"].raise_()
         else:
-            self.addDockWidget(right, bottom)
-        if bottom is not d["stats"]:
-            self.tabifyDockWidget(bottom, d["stats"])
-        if "values" in d and bottom is not d["values"] and top is not d["values"]:
-            self.tabifyDockWidget(bottom, d["values"])
-        bottom.raise_()
-        self.resize(fitting_size(self))
-        self.resizeDocks([d["routing"], bottom], [520, 880], Qt.Orientation.Horizontal)
-        if top is not None:
-            self.resizeDocks([top, bottom], [360, 440], Qt.Orientation.Vertical)
+            self.splitDockWidget(d["lookup"], d["traffic"], Qt.Orientation.Vertical)
+            for key in ("stats", "values"):
+                self.tabifyDockWidget(d["traffic"], d[key])
+            d["traffic"].raise_()
+        self.resize(size)
+        width, height = size.width(), size.height()
+        self.resizeDocks([d["routing"], d["lookup"]], [int(width * 0.38), int(width * 0.62)],
+                         Qt.Orientation.Horizontal)
+        if not compact:  # the look-up form and its plot need more height than a table
+            self.resizeDocks([d["lookup"], d["traffic"]], [height // 2, height // 2], Qt.Orientation.Vertical)
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state, LAYOUT_VERSION)
@@ -240,6 +249,8 @@ class MainWindowView(QMainWindow):
         state = self.settings.value("window/state")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
+        elif fitting_size(self) != QSize(*DEFAULT_SIZE):  # a small screen: use all of it
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
         if isinstance(state, QByteArray) and not state.isEmpty():
             if not self.restoreState(state, LAYOUT_VERSION):
                 log.info("saved dock layout ignored (other version)")

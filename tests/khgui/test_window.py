@@ -181,14 +181,16 @@ def test_plot_legends_do_not_cover_data(qtbot: Any, tmp_path: Path, light: Any) 
     window = window_for(qtbot, tmp_path)
     window.resize(1280, 720)
     window.show()
+    checked = 0
     for dock in window.docks.values():
-        dock.show()
-        dock.raise_()
-    items = [i for v in window.findChildren(pg.GraphicsView) for i in v.scene().items() if isinstance(i, pg.PlotItem)]
-    assert len(items) >= 6  # lookup, split history, four statistics plots
-    for item in items:
-        assert getattr(item, "legend", None) is None or not legend_overlaps_view(item), item.titleLabel.text
-
+        dock.raise_()  # a tabbed dock is laid out once shown
+        views = dock.widget().findChildren(pg.GraphicsView)
+        items = [i for v in views for i in v.scene().items() if isinstance(i, pg.PlotItem) and i.isVisible()]
+        for item in items:
+            assert getattr(item, "legend", None) is not None, item.titleLabel.text
+            qtbot.waitUntil(lambda: item.getViewBox().height() > 40 and not legend_overlaps_view(item), timeout=2000)
+        checked += len(items)
+    assert checked >= 6  # lookup, split history, four statistics plots
 
 def test_window_on_a_live_lab(qtbot: Any, tmp_path: Path, live: Any, run: Any, wait_for: Any,
                               poke_until: Any, light: Any) -> None:
