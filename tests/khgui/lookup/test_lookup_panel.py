@@ -103,7 +103,8 @@ def test_follows_only_the_lookup_it_started_across_leave_and_join(qtbot, qasync_
     assert values == [b"v"]
     mine = panel.lookup_id
     assert mine is not None
-    wait_for(lambda: panel.plot.point_count() > 0 and "values" in panel.plot.counts())
+    wait_for(lambda: panel.plot.caption().startswith("get "))  # its LookupFinished arrived
+    assert "values" in panel.plot.counts()
     rows, caption = panel.hops.rowCount(), panel.plot.caption()
     # Leave and join again: the new node's lookups (its own and the warm-up ones) never reuse the id
     qasync_loop.run_until_complete(controller.leave())
