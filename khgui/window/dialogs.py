@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 from dht import parse_address
 
 from .. import __version__
+from ..common.theme import set_state
 from ..resources import icon
 
 
@@ -47,11 +48,11 @@ class JoinDialog(QDialog):
             host, port = parse_address(text)
         except ValueError as exc:
             self.hint.setText(str(exc))
-            self.hint.setStyleSheet("color: #b91c1c;")
+            set_state(self.hint, "error")
             ok = False
         else:
             self.hint.setText(f"will join {host} port {port}")
-            self.hint.setStyleSheet("color: #15803d;")
+            set_state(self.hint, "ok")
             ok = True
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
 

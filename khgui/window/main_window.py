@@ -41,6 +41,9 @@ LAYOUT_VERSION = 3
 DEFAULT_SIZE = (1400, 900)
 #: The smallest a dock's scroll area gets (its panel scrolls inside).
 DOCK_MIN = QSize(240, 150)
+#: The last bootstrap address that answered (not "network/last_bootstrap", which
+#: older versions set before knowing, often to a lab port that died with its run).
+BOOTSTRAP_KEY = "network/answered_bootstrap"
 #: Below this window height the look-up dock is tabbed with the others instead of above them.
 COMPACT_HEIGHT = 760
 THEME_LABELS = {"system": "&System (follow the desktop)", "light": "&Light", "dark": "&Dark"}
@@ -293,7 +296,7 @@ class MainWindowView(QMainWindow):
 
     def remembered_bootstrap(self) -> str:
         """The last bootstrap address that answered (never a lab node's: those die with the lab)."""
-        return str(self.settings.value("network/last_bootstrap", "", str) or "")
+        return str(self.settings.value(BOOTSTRAP_KEY, "", str) or "")
 
     async def join_address(self, host: str, port: int) -> bool:
         """Join ``host:port``; remember it for the Join dialog only if it answered and outlives us."""
@@ -301,7 +304,7 @@ class MainWindowView(QMainWindow):
         lab = self.controller.lab
         lab_ports = {n.address for n in lab.nodes} if lab is not None else set()
         if joined and (host, port) not in lab_ports:
-            self.settings.setValue("network/last_bootstrap", f"{host}:{port}")
+            self.settings.setValue(BOOTSTRAP_KEY, f"{host}:{port}")
         return bool(joined)
 
     async def rejoin_lab(self) -> bool:

@@ -237,7 +237,9 @@ def test_window_on_a_live_lab(qtbot: Any, tmp_path: Path, live: Any, run: Any, w
     assert window.routing.buckets.rowCount() == 0 and "Rejoin lab" in window.routing.summary.text()
     assert window.rejoin_action.isEnabled() and not window.leave_action.isEnabled()
 
-    # Network ▸ Rejoin lab; a lab address is not remembered for the Join dialog (it dies with the lab)
+    # Network ▸ Rejoin lab; a lab address is not remembered for the Join dialog (it dies with the lab),
+    # nor is what an older version saved before knowing whether it answered
+    window.settings.setValue("network/last_bootstrap", "127.0.0.1:9")
     assert run(window.rejoin_lab()) and controller.joined
     assert window.remembered_bootstrap() == ""
     other = controller.lab.nodes[0].address
@@ -255,6 +257,13 @@ def test_window_on_a_live_lab(qtbot: Any, tmp_path: Path, live: Any, run: Any, w
     assert controller.lab_size == 0 and not controller.joined
     assert window.status.joined.text() == "not joined" and window.status.lab.text() == "no lab"
     assert not window.rejoin_action.isEnabled()
+
+    # an address that answers and is not a lab node's is remembered: a node outside any lab
+    outside = NetworkController(EventBridge(), config=controller.config)
+    assert run(outside.start(lab_size=0, data_dir=str(tmp_path / "outside")))
+    assert run(window.join_address(*outside.node.address)) and controller.joined
+    assert window.remembered_bootstrap() == "%s:%d" % outside.node.address
+    run(outside.stop())
 
 
 def test_port_in_use_offers_a_port_that_is_free_now(qtbot: Any, tmp_path: Path, live: Any, run: Any) -> None:
