@@ -110,23 +110,27 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     node = sub.add_parser("node", help="run one node until SIGINT or SIGTERM")
-    node.add_argument("--host", type=host_argument, default="0.0.0.0")
-    node.add_argument("--port", type=port_number, default=0)
+    node.add_argument("--host", type=host_argument, default="0.0.0.0",
+                      help="address to listen on (default 0.0.0.0: all)")
+    node.add_argument("--port", type=port_number, default=0, help="UDP port (default 0: any free port)")
     node.add_argument("--data-dir", help="where the node keeps its database")
-    node.add_argument("--bootstrap", type=address_argument, nargs="*", default=[], metavar="HOST:PORT")
+    node.add_argument("--bootstrap", type=address_argument, nargs="*", default=[], metavar="HOST:PORT",
+                      help="nodes to join through (default: the contacts saved by the last run)")
     node.add_argument("--capture", metavar="FILE", help="record every datagram to FILE (pcapng)")
 
     swarm = sub.add_parser("swarm", help="run a local lab of N joined nodes")
-    swarm.add_argument("--nodes", type=int, required=True)
+    swarm.add_argument("--nodes", type=int, required=True, help="how many nodes to run (required)")
     swarm.add_argument("--host", default=None,
                        help="every node on this address (default: each its own 127.0.x.y where the "
                             "platform allows, else 127.0.0.1)")
-    swarm.add_argument("--base-port", type=port_number)
-    swarm.add_argument("--data-dir")
+    swarm.add_argument("--base-port", type=port_number,
+                       help="UDP port of the first node, the others on the ports after it (default: free ports)")
+    swarm.add_argument("--data-dir",
+                       help="directory of the nodes' databases (default: a temporary directory)")
     swarm.add_argument("--capture", metavar="FILE", help="record every node's datagrams to FILE (pcapng)")
 
     decode = sub.add_parser("decode", help="print the KRPC messages of a pcap or pcapng capture")
-    decode.add_argument("file", metavar="FILE")
+    decode.add_argument("file", metavar="FILE", help="the capture to read (pcap or pcapng)")
     decode.add_argument("--json", action="store_true", help="JSON lines instead of text")
 
     def one_shot(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -136,18 +140,21 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     ping = one_shot("ping", "ping a node")
-    ping.add_argument("address", type=address_argument, metavar="HOST:PORT")
+    ping.add_argument("address", type=address_argument, metavar="HOST:PORT", help="the node to ping")
     for name, arg, help_text in (
         ("find-node", "target", "find the nodes closest to TARGET"),
         ("get", "key", "print the values stored under KEY"),
     ):
         p = one_shot(name, help_text)
-        p.add_argument("--bootstrap", type=address_argument, required=True, metavar="HOST:PORT")
-        p.add_argument(arg, type=parse_key, metavar=arg.upper())
+        p.add_argument("--bootstrap", type=address_argument, required=True, metavar="HOST:PORT",
+                       help="a node of the network to join (required)")
+        p.add_argument(arg, type=parse_key, metavar=arg.upper(),
+                       help="40 hex digits, or any text (hashed with SHA-1)")
     store = one_shot("store", "store VALUE under KEY")
-    store.add_argument("--bootstrap", type=address_argument, required=True, metavar="HOST:PORT")
-    store.add_argument("key", type=parse_key, metavar="KEY")
-    store.add_argument("value", metavar="VALUE")
+    store.add_argument("--bootstrap", type=address_argument, required=True, metavar="HOST:PORT",
+                       help="a node of the network to join (required)")
+    store.add_argument("key", type=parse_key, metavar="KEY", help="40 hex digits, or any text (hashed with SHA-1)")
+    store.add_argument("value", metavar="VALUE", help="the value, as UTF-8 text")
     return parser
 
 
