@@ -2,8 +2,10 @@
 
 Commands: ``node`` (one node until a signal), ``swarm`` (a local lab), and
 one-shot ``ping``, ``find-node``, ``store`` and ``get`` from a fresh node
-that joins, acts and leaves.  A bad argument or an unreachable bootstrap
-gives one line on stderr and exit status 2, never a traceback.
+that joins, acts and leaves; ``decode`` prints the KRPC messages of a
+capture (``node`` and ``swarm`` record one with ``--capture FILE``).  A bad
+argument or an unreachable bootstrap gives one line on stderr and exit
+status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 import tempfile
 from typing import Any, Callable, NoReturn, Sequence
 
+from .capture import CaptureError, CaptureReader, CaptureWriter, KrpcDecoder, capture_summary, format_address
 from .conditions import MAX_CHURN_PER_MIN, MAX_DELAY_MS, MEAN_DOWNTIME, Conditions
 from .config import Config
 from .contact import Address, check_host, parse_address, resolve_address
@@ -122,18 +126,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     node = sub.add_parser("node", help="run one node until SIGINT or SIGTERM")
-    node.add_argument("--host", type=host_argument, default="0.0.0.0")
-    node.add_argument("--port", type=port_number, default=0)
+    node.add_argument("--host", type=host_argument, default="0.0.0.0",
+                      help="address to listen on (default 0.0.0.0: all)")
+    node.add_argument("--port", type=port_number, default=0, help="UDP port (default 0: any free port)")
     node.add_argument("--data-dir", help="where the node keeps its database")
-    node.add_argument("--bootstrap", type=address_argument, nargs="*", default=[], metavar="HOST:PORT")
+    node.add_argument("--bootstrap", type=address_argument, nargs="*", default=[], metavar="HOST:PORT",
+                      help="nodes to join through (default: the contacts saved by the last run)")
+    node.add_argument("--capture", metavar="FILE", help="record every datagram to FILE (pcapng)")
 
     swarm = sub.add_parser("swarm", help="run a local lab of N joined nodes")
-    swarm.add_argument("--nodes", type=int, required=True)
+    swarm.add_argument("--nodes", type=int, required=True, help="how many nodes to run (required)")
     swarm.add_argument("--host", default=None,
                        help="every node on this address (default: each its own 127.0.x.y where the "
                             "platform allows, else 127.0.0.1)")
-    swarm.add_argument("--base-port", type=port_number)
-    swarm.add_argument("--data-dir")
+    swarm.add_argument("--base-port", type=port_number,
+                       help="UDP port of the first node, the others on the ports after it (default: free ports)")
+    swarm.add_argument("--data-dir",
+                       help="directory of the nodes' databases (default: a temporary directory)")
+    swarm.add_argument("--capture", metavar="FILE", help="record every node's datagrams to FILE (pcapng)")
     swarm.add_argument("--latency", type=bounded_float(0, MAX_DELAY_MS), default=0.0, metavar="MS",
                        help="delay every datagram a lab node sends by at least MS milliseconds (default 0)")
     swarm.add_argument("--jitter", type=bounded_float(0, MAX_DELAY_MS), default=0.0, metavar="MS",
@@ -147,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     swarm.add_argument("--seed", type=int, default=None,
                        help="seed the losses, delays and churn (default: random)")
 
+    decode = sub.add_parser("decode", help="print the KRPC messages of a pcap or pcapng capture")
+    decode.add_argument("file", metavar="FILE", help="the capture to read (pcap or pcapng)")
+    decode.add_argument("--json", action="store_true", help="JSON lines instead of text")
+
     def one_shot(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--timeout", type=positive_float, default=5.0, metavar="SECONDS",
@@ -154,18 +168,21 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     ping = one_shot("ping", "ping a node")
-    ping.add_argument("address", type=address_argument, metavar="HOST:PORT")
+    ping.add_argument("address", type=address_argument, metavar="HOST:PORT", help="the node to ping")
     for name, arg, help_text in (
         ("find-node", "target", "find the nodes closest to TARGET"),
         ("get", "key", "print the values stored under KEY"),
     ):
         p = one_shot(name, help_text)
-        p.add_argument("--bootstrap", type=address_argument, required=True, metavar="HOST:PORT")
-        p.add_argument(arg, type=parse_key, metavar=arg.upper())
+        p.add_argument("--bootstrap", type=address_argument, required=True, metavar="HOST:PORT",
+                       help="a node of the network to join (required)")
+        p.add_argument(arg, type=parse_key, metavar=arg.upper(),
+                       help="40 hex digits, or any text (hashed with SHA-1)")
     store = one_shot("store", "store VALUE under KEY")
-    store.add_argument("--bootstrap", type=address_argument, required=True, metavar="HOST:PORT")
-    store.add_argument("key", type=parse_key, metavar="KEY")
-    store.add_argument("value", metavar="VALUE")
+    store.add_argument("--bootstrap", type=address_argument, required=True, metavar="HOST:PORT",
+                       help="a node of the network to join (required)")
+    store.add_argument("key", type=parse_key, metavar="KEY", help="40 hex digits, or any text (hashed with SHA-1)")
+    store.add_argument("value", metavar="VALUE", help="the value, as UTF-8 text")
     return parser
 
 
@@ -181,7 +198,15 @@ def _catch_signals() -> asyncio.Event:
 async def run_node(args: argparse.Namespace) -> int:
     bootstrap = await resolve_all("--bootstrap", args.bootstrap)
     node = Node(host=args.host, port=args.port, data_dir=args.data_dir)
-    await node.start()
+    capture = CaptureWriter(args.capture) if args.capture else None
+    try:
+        await node.start()
+    except BaseException:
+        if capture is not None:
+            capture.close()
+        raise
+    if capture is not None:
+        node.capture_to(capture)
     stop = _catch_signals()
     try:
         for warning in node.warnings:
@@ -195,6 +220,8 @@ async def run_node(args: argparse.Namespace) -> int:
         await stop.wait()
     finally:
         await node.stop()
+        if capture is not None:
+            capture.close()
     return 0
 
 
@@ -202,17 +229,56 @@ async def run_swarm(args: argparse.Namespace) -> int:
     if args.nodes < 1:
         raise UsageError("--nodes must be at least 1")
     conditions = Conditions(args.latency, args.jitter, args.loss, args.churn)
-    lab = Lab(args.nodes, host=args.host, base_port=args.base_port, data_dir=args.data_dir,
+    capture = CaptureWriter(args.capture) if args.capture else None
+    lab = Lab(args.nodes, host=args.host, base_port=args.base_port, data_dir=args.data_dir, capture=capture,
               conditions=conditions, seed=args.seed)
-    await lab.start()
-    stop = _catch_signals()
     try:
+        await lab.start()
+        stop = _catch_signals()
         host, port = lab.bootstrap_address
         shown = "" if conditions == Conditions() else f" ({conditions.describe()})"
         print(f"swarm of {len(lab.nodes)} nodes, bootstrap {host}:{port}{shown}", flush=True)
         await stop.wait()
     finally:
         await lab.stop()
+        if capture is not None:
+            capture.close()
+    return 0
+
+
+def run_decode(args: argparse.Namespace) -> int:
+    """One line per KRPC message, then a summary; damage: what came before, then exit 2."""
+    import json
+    from datetime import datetime, timezone
+
+    out = sys.stdout
+    decoder = KrpcDecoder()
+    reader = CaptureReader(args.file)  # CaptureError (a LocalError): one line, exit 2
+    damage: CaptureError | None = None
+    try:
+        for datagram in reader:
+            m = decoder.feed(datagram)
+            if m is None:
+                continue
+            if args.json:
+                out.write(json.dumps(m.record()) + "\n")
+                continue
+            clock = datetime.fromtimestamp(m.time, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+            out.write(f"{clock} {format_address(m.src)} > {format_address(m.dst)} {m.kind} "
+                      f"{m.method or '-'} {m.tid.hex() or '-'} {m.size}\n")
+    except CaptureError as exc:
+        damage = exc
+    finally:
+        reader.close()
+    if args.json:
+        summary = {"messages": decoder.messages, "pairs": decoder.pairs,
+                   "skipped": reader.skipped_total + decoder.not_krpc, "packets": reader.packets}
+        out.write(json.dumps({"summary": summary}) + "\n")
+    else:
+        out.write(capture_summary(reader, decoder) + "\n")
+    out.flush()
+    if damage is not None:
+        raise UsageError(str(damage))
     return 0
 
 
@@ -272,6 +338,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="dht: %(levelname)s %(message)s")
     runner: Any = {"node": run_node, "swarm": run_swarm}.get(args.command, run_one_shot)
     try:
+        if args.command == "decode":
+            try:
+                return run_decode(args)
+            except BrokenPipeError:  # dht decode FILE | head
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 0
         return int(asyncio.run(runner(args)))
     except (UsageError, LocalError) as exc:
         print(f"dht: {exc}", file=sys.stderr)

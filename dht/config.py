@@ -55,6 +55,12 @@ class Config:
     """Most values kept for one key."""
     MAX_VALUES: int = 100_000
     """Most values kept in all."""
+    # --- storage ---
+    MAX_VALUES_PER_IP: int = 1000
+    """Most values kept from one publisher IP (1 % of MAX_VALUES).  When a key
+    or the whole store is full, the oldest value of the IP holding the most
+    there makes room for a store from an IP holding fewer; see dht/storage.py."""
+
     # --- routing table ---
     REPLACEMENTS_PER_BUCKET: int = 2
     """Contacts a full bucket keeps waiting for a place (libtorrent keeps a bucket's worth; two
@@ -145,9 +151,3 @@ class Config:
             if name not in names:
                 raise ConfigError(f"unknown setting {name}")
         return dataclasses.replace(self, **changes)
-
-    # --- storage ---
-    MAX_VALUES_PER_IP: int = 1000
-    """Most values kept from one publisher IP (1 % of MAX_VALUES).  When a key
-    or the whole store is full, the oldest value of the IP holding the most
-    there makes room for a store from an IP holding fewer; see dht/storage.py."""

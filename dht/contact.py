@@ -1,11 +1,14 @@
 """Contacts: a node's id with its UDP address, and addresses as people type them.
 
 Compact node info (as on the wire): 26 bytes, the id, the IPv4 address as
-4 bytes and the port as 2 bytes big-endian.  The Khashmir wire carries IPv4
-only, so a :class:`Contact` holds an IPv4 address in dotted-quad form, checked
-when it is made: every contact can be packed, and nothing a peer sends (or a
-user types) can make :meth:`Contact.compact` fail later, in a handler or a
-lookup.
+4 bytes and the port as 2 bytes big-endian (Mainline's ``nodes6`` uses 38
+bytes, with the 16-byte IPv6 address).  A :class:`Contact` holds an IP
+address in its canonical text form, checked when it is made: every contact
+can be packed, and nothing a peer sends (or a user types) can make
+:meth:`Contact.compact` fail later, in a handler or a lookup.  The Khashmir
+wire carries IPv4 only: its nodes listen on IPv4 sockets and
+:meth:`Contact.from_compact` reads 26-byte infos, so IPv6 contacts exist only
+for the Mainline profile.
 
 Addresses typed by a user go through two steps.  :func:`parse_address` is
 synchronous and checks the text (``host:port``; IPv6 and a missing host are
@@ -19,6 +22,7 @@ to the name (``localhost`` answers as ``127.0.0.1``).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import struct
 import sys
@@ -35,6 +39,16 @@ RESOLVE_TIMEOUT = 10.0
 IPV6_REFUSED = "IPv6 addresses are not supported: the Khashmir wire carries IPv4 only"
 
 
+def is_ipv6(host: object) -> bool:
+    """Whether ``host`` is an IPv6 address in canonical (compressed, lower-case) form."""
+    if not isinstance(host, str) or ":" not in host:
+        return False
+    try:
+        return str(ipaddress.IPv6Address(host)) == host
+    except ValueError:
+        return False
+
+
 def is_ipv4(host: object) -> bool:
     """Whether ``host`` is an IPv4 address in strict dotted-quad form."""
     if not isinstance(host, str):
@@ -48,7 +62,7 @@ def is_ipv4(host: object) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """A node as we know it on the network: a 20-byte id, an IPv4 address, a port.
+    """A node as we know it on the network: a 20-byte id, an IP address, a port.
 
     Construction checks all three (raising :class:`AddressError` for the
     address, :class:`LocalError` for the id), so :meth:`compact` never fails.
@@ -63,9 +77,9 @@ class Contact:
             raise LocalError(f"a contact's id must be 20 bytes, not {self.id!r:.60}")
         if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
             raise AddressError(f"port {self.port!r} is out of range 0-65535")
-        if not is_ipv4(self.host):
+        if not is_ipv4(self.host) and not is_ipv6(self.host):
             if isinstance(self.host, str) and ":" in self.host:
-                raise AddressError(f"{self.host}: {IPV6_REFUSED}")
+                raise AddressError(f"{self.host!r:.80} is not an IPv6 address in canonical form")
             raise AddressError(
                 f"{self.host!r:.80} is not an IPv4 address (resolve host names with dht.resolve_address)"
             )
@@ -75,8 +89,9 @@ class Contact:
         return (self.host, self.port)
 
     def compact(self) -> bytes:
-        """The 26-byte compact node info."""
-        return self.id + socket.inet_aton(self.host) + struct.pack("!H", self.port)
+        """The compact node info: 26 bytes for IPv4, 38 for IPv6 (Mainline's ``nodes6``)."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        return self.id + socket.inet_pton(family, self.host) + struct.pack("!H", self.port)
 
     @classmethod
     def from_compact(cls, data: bytes) -> "Contact":

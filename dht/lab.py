@@ -77,6 +77,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Awaitable, Callable, Iterator
 
+from .capture import CaptureWriter
 from .conditions import ChurnPlan, ConditionedTransport, Conditions, LinkModel
 from .config import Config
 from .contact import Address, Contact
@@ -198,6 +199,7 @@ class Lab:
         host: str | None = None,
         base_port: int | None = None,
         data_dir: str | Path | None = None,
+        capture: CaptureWriter | None = None,
         conditions: Conditions | None = None,
         seed: int | None = None,
     ) -> None:
@@ -232,6 +234,7 @@ class Lab:
         self._churn_wake: asyncio.Event | None = None
         self._serial = 0
         self._traffic: asyncio.Task[None] | None = None
+        self.capture = capture  # every node's datagrams go there (dht.capture)
 
     # --- events and conditions --------------------------------------------
 
@@ -326,6 +329,8 @@ class Lab:
     async def _start_conditioned(self, node: Node) -> None:
         await node.start()
         self._condition(node)
+        if self.capture is not None:
+            node.capture_to(self.capture)
 
     def node_by_id(self, node_id: bytes) -> Node:
         """The lab node (running or dead) with this id; LocalError if none."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import itertools
 import logging
 import random
 import time
@@ -25,6 +26,7 @@ from typing import Any, Callable, Coroutine, Iterable
 import platformdirs
 
 from . import actions, errors, krpc, routing
+from .capture import CaptureWriter
 from .config import Config
 from .contact import Address, Contact, resolve_host
 from .errors import KrpcError, LocalError, RemoteProtocolError, StorageError
@@ -74,6 +76,10 @@ class BucketInfo:
 #: Distinct warnings a node keeps in :attr:`Node.warnings` (the oldest go first).
 MAX_WARNINGS = 20
 
+#: Lookup ids, unique in the process (across Leave/Join and a lab's nodes), so
+#: one lookup's events are never taken for another's.
+_LOOKUP_IDS = itertools.count(1)
+
 #: Seconds without a database access after which a node closes its SQLite
 #: connection (reopened on the next access; see Store.release).
 STORE_IDLE_SECONDS = 2.0
@@ -114,7 +120,6 @@ class Node(RemoteInterface):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._store_timer: asyncio.TimerHandle | None = None
         self._started = 0.0
-        self._lookup_ids = 0
         self._verifying = 0  # verification pings outstanding
         self._moving: set[bytes] = set()  # ids whose claimed move is being checked
         self.handlers: dict[str, Callable[..., dict[bytes, Any]]] = {
@@ -314,6 +319,13 @@ class Node(RemoteInterface):
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         return self.events.subscribe(callback)
+
+    def capture_to(self, writer: CaptureWriter | None) -> None:
+        """Write every datagram this running node sends and receives to ``writer``
+        (a :class:`dht.capture.CaptureWriter`; None stops)."""
+        self.transport.tap = None if writer is None else writer.tap
+        if writer is not None:
+            writer.add_local(self.contact.address)
 
     # --- maintenance ---------------------------------------------------
 
@@ -554,8 +566,7 @@ class Node(RemoteInterface):
         return self.transport.rtt.timeout(self.config.SOFT_TIMEOUT_MIN, self.config.SOFT_TIMEOUT_MAX)
 
     def next_lookup_id(self) -> int:
-        self._lookup_ids += 1
-        return self._lookup_ids
+        return next(_LOOKUP_IDS)
 
     # --- public API ------------------------------------------------------
 
@@ -622,6 +633,7 @@ class Node(RemoteInterface):
             keys=keys,
             values=values,
             uptime=time.monotonic() - self._started if self.running else 0.0,
+            table=table,
         )
 
     def routing_table(self) -> list[BucketInfo]:

@@ -52,6 +52,8 @@ from .stats import DropReason, Stats
 log = logging.getLogger(__name__)
 
 QueryHandler = Callable[[krpc.Query, Address], dict[bytes, Any]]
+#: ``tap(direction, local, peer, data, now)``: every datagram "in" or "out", ``now`` wall clock.
+Tap = Callable[[str, Address, Address, bytes, float], None]
 
 #: Datagrams read in one go when the socket is readable (asyncio's one included).
 RECV_BATCH = 256
@@ -105,6 +107,8 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
         self._drain: socket.socket | None = None
         self.on_timeout: Callable[[Address, str], None] | None = None
+        self.tap: Tap | None = None  # a packet capture (dht.capture)
+        self.local_address: Address = ("", 0)
         self.limits = Limits(config)
         #: The limits' clock (tests replace it with a fake one).
         self.clock: Callable[[], float] = time.monotonic
@@ -119,6 +123,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         sockname = transport.get_extra_info("sockname")
+        self.local_address = (sockname[0], sockname[1]) if sockname else ("", 0)
         if sockname:
             self.limits.set_own_address(sockname[0])
         sock = transport.get_extra_info("socket")
@@ -151,6 +156,8 @@ class KrpcTransport(asyncio.DatagramProtocol):
 
     def _receive(self, data: bytes, addr: tuple[Any, ...]) -> None:
         peer: Address = (addr[0], addr[1])
+        if self.tap is not None:
+            self.tap("in", self.local_address, peer, data, time.time())
         self.stats.packets_in += 1
         self.stats.bytes_in += len(data)
         refused = self.limits.admit(peer[0], len(data), self.clock())
@@ -292,6 +299,8 @@ class KrpcTransport(asyncio.DatagramProtocol):
         if self.transport is None:
             return
         self.transport.sendto(data, peer)
+        if self.tap is not None:
+            self.tap("out", self.local_address, peer, data, time.time())
         self.stats.packets_out += 1
         self.stats.bytes_out += len(data)
         if self.bus.active:

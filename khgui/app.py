@@ -50,14 +50,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", metavar="DIR", default=None, help="directory of our node's database")
     p.add_argument("--lab", metavar="N", type=int_in_range(0, MAX_LAB), default=None,
                    help=f"local lab size on 127.0.0.1 (default {DEFAULT_LAB} without --bootstrap; 0 for none)")
+    p.add_argument("--open", metavar="FILE", default=None,
+                   help="show a pcap or pcapng capture instead of a live node (no lab, no node)")
+    p.add_argument("--capture", metavar="FILE", default=None,
+                   help="record every datagram of our node to FILE (pcapng)")
+    p.add_argument("--capture-lab", action="store_true", help="with --capture: record every lab node too")
     p.add_argument("--krpc-timeout", metavar="SECONDS", type=float, default=None, help=argparse.SUPPRESS)
     p.add_argument("--screenshot", metavar="FILE", default=None,
                    help="save a screenshot once the panels are populated, then quit")
     p.add_argument("--self-test", action="store_true", help="join, store and look up through the form; exit 0 if OK")
     p.add_argument("--soak", metavar="EVENTS", type=int, default=0, help=argparse.SUPPRESS)
-    p.add_argument("--theme", choices=("light", "none"), default="light", help="style sheet (default light)")
+    p.add_argument("--theme", choices=("system", "light", "dark", "none"), default=None,
+                   help="colour theme for this run (default: the View \u25b8 Theme choice, else system: "
+                        "follow the desktop); none: Qt's plain style")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     args = p.parse_args(argv)
+    if args.open and (args.capture or args.bootstrap or args.lab):
+        p.error("--open shows a capture: it takes no --capture, --bootstrap or --lab")
+    if args.capture_lab and not args.capture:
+        p.error("--capture-lab needs --capture FILE")
+    if args.open:
+        args.lab = 0
     if args.lab is None:
         args.lab = 0 if args.bootstrap else DEFAULT_LAB
     if not args.bootstrap and args.lab == 0 and (args.self_test or args.screenshot or args.soak):
@@ -79,10 +92,6 @@ def _setup_logging(args: argparse.Namespace) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     root.addHandler(handler)
-
-
-def _qt_message_handler(mode: Any, context: Any, message: str) -> None:
-    logging.getLogger("qt").info("%s", message)
 
 
 class ErrorReporter:
@@ -143,6 +152,17 @@ async def _run(args: argparse.Namespace, app: Any, reporter: ErrorReporter) -> i
     window.closed.connect(lambda: closed.done() or closed.set_result(None))
     window.show()
     rc = 0
+    if args.open:
+        try:
+            window.capture.open(args.open)
+            await closed
+        finally:
+            window.capture.close_capture()
+            bridge.stop()
+            window.close()
+        return 0
+    if args.capture:
+        window.capture.record(args.capture, include_lab=args.capture_lab)
     try:
         start = controller.start(args.lab, args.bootstrap or None, args.port, data_dir)
         if headless:
@@ -153,6 +173,7 @@ async def _run(args: argparse.Namespace, app: Any, reporter: ErrorReporter) -> i
             controller.spawn(start)
             await closed
     finally:
+        window.capture.recorder.stop()
         bridge.stop()
         await controller.stop()
         window.close()
@@ -183,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
-    from .resources import icon, stylesheet
+    from .display import PlatformGuard
+    from .common import theme
+    from .resources import icon
     from .window.main_window import APPLICATION, ORGANIZATION
 
     settings_dir = os.environ.get("KHGUI_SETTINGS_DIR")
@@ -192,8 +215,10 @@ def main(argv: list[str] | None = None) -> int:
 
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir)
-    qInstallMessageHandler(_qt_message_handler)
+    guard = PlatformGuard()  # a platform plugin that cannot start: one line, exit 2
+    qInstallMessageHandler(guard.handler)
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    guard.started = True
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
@@ -201,7 +226,11 @@ def main(argv: list[str] | None = None) -> int:
     app.setWindowIcon(icon("app"))
     app.setQuitOnLastWindowClosed(False)  # the loop ends when _run returns
     if args.theme != "none":
-        app.setStyleSheet(stylesheet(args.theme))
+        from PySide6.QtCore import QSettings
+
+        saved = QSettings(ORGANIZATION, APPLICATION).value("view/theme", "system", str)
+        mode = args.theme or (saved if saved in theme.MODES else "system")
+        theme.manager().set_mode(mode)
     reporter = ErrorReporter()
     sys.excepthook = reporter.excepthook
     loop = qasync.QEventLoop(app)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import TYPE_CHECKING, Any, Awaitable, Coroutine, TypeVar
 
 from PySide6.QtCore import QObject, Signal
@@ -78,6 +79,7 @@ class NetworkController(QObject):
         self._node: Node | None = None
         self._lab: Lab | None = None
         self._joined = False
+        self._joined_lab = False  # joined through the local lab (not a --bootstrap address)
         self._busy = 0
         self._port = 0
         self._data_dir: str | None = None
@@ -215,8 +217,14 @@ class NetworkController(QObject):
                 self._bridge.detach()
             if not _expected(exc):
                 raise
-            self._fail("could not start our node", exc)
             await _quietly(node.stop())
+            if self._port and "in use" in str(exc):  # offer a port that is free now
+                free = free_udp_port(self._host)
+                self._port = free
+                self._fail("could not start our node",
+                           type(exc)(f"{exc}; port {free} is free now: Network \u25b8 Join or Rejoin lab uses it"))
+            else:
+                self._fail("could not start our node", exc)
             return False
         self._node = node
         for warning in node.warnings:  # e.g. an unreadable database moved aside
@@ -248,6 +256,8 @@ class NetworkController(QObject):
             where = ", ".join(f"{h}:{p}" for h, p in addresses)
             self._fail(f"could not join {where}", exc)
             return False
+        lab = self._lab
+        self._joined_lab = lab is not None and any(a in {n.address for n in lab.nodes} for a in addresses)
         self._set_joined(True)
         self.message.emit(f"joined: {count} contacts")
         self.spawn(self._warm_up(node))
@@ -275,6 +285,13 @@ class NetworkController(QObject):
             return False
         return await self._bootstrap([(host, port)])
 
+    async def rejoin_lab(self) -> bool:
+        """Join the local lab again (Network ▸ Rejoin lab), starting our node if it left."""
+        if self._lab is None or not self._lab.nodes:
+            self.error.emit("no lab to join: Network \u25b8 Resize lab starts one")
+            return False
+        return await self.join(*self._lab.bootstrap_address)
+
     async def leave(self) -> None:
         """Stop our node (the lab keeps running); Join starts a fresh one."""
         node = self._node
@@ -287,6 +304,7 @@ class NetworkController(QObject):
         if self._bridge is not None:
             self._bridge.detach()
         await _quietly(node.stop())
+        self._joined_lab = False
         self._set_joined(False)
         self.node_changed.emit(None)
         self.message.emit("left the network")
@@ -307,7 +325,11 @@ class NetworkController(QObject):
                 elif n <= 0:
                     lab, self._lab = self._lab, None
                     await lab.stop()
+                    if self._joined_lab:  # our only peers are gone
+                        self._joined_lab = False
+                        self._set_joined(False)
                     self.lab_changed.emit(0)
+                    self.message.emit("lab stopped")
                     return
                 else:
                     await self._lab.resize(n)
@@ -346,7 +368,9 @@ class NetworkController(QObject):
                     raise
                 self._fail("could not kill a lab node", exc)
             else:
-                self.message.emit(f"lab node {node.id.hex()[:8]} killed")
+                host, port = node.address
+                self.message.emit(f"killed lab node {node.id.hex()[:8]} at {host}:{port} "
+                                  f"({self.lab_size} left)")
             self.lab_changed.emit(self.lab_size)
 
     async def stop(self) -> None:
@@ -362,11 +386,16 @@ class NetworkController(QObject):
 
 def _expected(exc: BaseException) -> bool:
     """Whether ``exc`` is a failure a user can cause (not a bug)."""
-    try:
-        from dht.errors import DHTError
-    except ImportError:  # pragma: no cover - dht is a dependency
-        return isinstance(exc, (OSError, asyncio.TimeoutError))
+    from dht.errors import DHTError
+
     return isinstance(exc, (DHTError, OSError, asyncio.TimeoutError))
+
+
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    """A UDP port on ``host`` that is free now (the system picks it)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 async def _quietly(aw: Awaitable[Any]) -> None:

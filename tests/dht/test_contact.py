@@ -34,7 +34,7 @@ def test_any_compact_info_makes_a_contact_that_packs_back(data: bytes) -> None:
 
 @pytest.mark.parametrize(
     "host,port",
-    [("::1", 4000), ("fe80::1", 1), ("localhost", 4000), ("", 4000), ("1.2.3", 1), ("256.1.1.1", 1),
+    [("::01", 4000), ("FE80::1", 1), ("localhost", 4000), ("", 4000), ("1.2.3", 1), ("256.1.1.1", 1),
      ("01.2.3.4", 1), ("1.2.3.4 ", 1), ("1.2.3.4", -1), ("1.2.3.4", 65536), ("1.2.3.\x004", 1)],
 )
 def test_a_contact_refuses_an_address_it_could_not_pack(host: str, port: int) -> None:
@@ -42,7 +42,16 @@ def test_a_contact_refuses_an_address_it_could_not_pack(host: str, port: int) ->
         Contact(b"I" * 20, host, port)
     assert "\n" not in str(info.value)
     if ":" in host:
-        assert "IPv4 only" in str(info.value)
+        assert "canonical form" in str(info.value)
+
+
+def test_an_ipv6_contact_packs_into_the_38_bytes_of_nodes6() -> None:
+    contact = Contact(b"I" * 20, "fe80::1", 6881)
+    packed = contact.compact()
+    assert len(packed) == 38
+    assert packed[20:36] == socket.inet_pton(socket.AF_INET6, "fe80::1") and packed[36:] == b"\x1a\xe1"
+    with pytest.raises(RemoteProtocolError):  # the Khashmir wire reads 26-byte infos only
+        Contact.from_compact(packed)
 
 
 def test_a_contact_refuses_an_id_that_is_not_20_bytes() -> None:

@@ -1,0 +1,142 @@
+"""The BEP 44 item store: immutable and mutable items, with expiry and caps.
+
+An immutable item is kept under SHA-1 of its bencoded value; a mutable one
+under SHA-1(k + salt), with its ``seq`` and signature.  The caller (the
+``put`` handler) has checked the token and the signature
+(:func:`dht.wire.mainline.check_signature`) before it stores; the store
+applies the rules that need what it holds:
+
+* ``cas`` given and an item held: the put goes through only when ``cas``
+  equals the held ``seq``, else 301 (CAS mismatch);
+* a ``seq`` below the held one: 302; the same ``seq``: only the same value
+  is taken (it refreshes the item), another value is 302 too, since BEP 44
+  forbids replacing an item without a higher ``seq``;
+* a higher ``seq``: the new value replaces the old.
+
+Every put refreshes the item's ``last_seen`` and counts the putting IP
+among its announcers (at most ``dht_max_item_announcers``).  An item not
+put again within ``dht_item_lifetime`` is gone (0 keeps items forever).
+When ``dht_max_dht_items`` items of a kind are held, a new one evicts the
+least important, scored as libtorrent does: announcers // 5 minus the
+log2 XOR distance of the target from our node id, so items near us, or
+popular ones, stay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..wire import bep44
+from ..wire.codes import MAINLINE, Meaning
+from .settings import StoreSettings
+
+
+@dataclass(slots=True)
+class Item:
+    target: bytes
+    v: bytes  # bencoded
+    last_seen: float
+    k: bytes | None = None
+    salt: bytes = b""
+    seq: int | None = None
+    sig: bytes | None = None
+    announcers: set[str] = field(default_factory=set)
+
+    @property
+    def mutable(self) -> bool:
+        return self.k is not None
+
+    def newer_than(self, seq: int | None) -> bool:
+        """True when a get that gave ``seq`` should get the value (BEP 44)."""
+        return seq is None or self.seq is None or self.seq > seq
+
+
+def _distance_exp(a: bytes, b: bytes) -> int:
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_length() - 1
+
+
+class ItemStore:
+    def __init__(self, node_id: bytes, settings: StoreSettings | None = None) -> None:
+        self.node_id = node_id
+        self.settings = settings or StoreSettings()
+        self._immutable: dict[bytes, Item] = {}
+        self._mutable: dict[bytes, Item] = {}
+
+    def __len__(self) -> int:
+        return len(self._immutable) + len(self._mutable)
+
+    def _alive(self, item: Item, now: float) -> bool:
+        lifetime = self.settings.dht_item_lifetime
+        return lifetime == 0 or item.last_seen + lifetime > now
+
+    def get(self, target: bytes, now: float) -> Item | None:
+        """The live item under ``target`` (mutable or immutable), or None."""
+        item = self._mutable.get(target) or self._immutable.get(target)
+        if item is None or not self._alive(item, now):
+            return None
+        return item
+
+    def _touch(self, item: Item, ip: str, now: float) -> None:
+        item.last_seen = now
+        if len(item.announcers) < self.settings.dht_max_item_announcers:
+            item.announcers.add(ip)
+
+    def _make_room(self, table: dict[bytes, Item], now: float) -> None:
+        if len(table) < self.settings.dht_max_dht_items:
+            return
+        for target in [t for t, i in table.items() if not self._alive(i, now)]:
+            del table[target]
+        if len(table) < self.settings.dht_max_dht_items:
+            return
+        victim = min(
+            table.values(),
+            key=lambda i: len(i.announcers) // 5 - _distance_exp(i.target, self.node_id),
+        )
+        del table[victim.target]
+
+    def put_immutable(self, v: bytes, ip: str, now: float) -> Item:
+        """Store (or refresh) an immutable item; ``v`` is its bencoded value."""
+        if len(v) > bep44.MAX_VALUE_BYTES:
+            raise MAINLINE.error(Meaning.VALUE_TOO_BIG)
+        target = bep44.immutable_target(v)
+        item = self._immutable.get(target)
+        if item is None:
+            self._make_room(self._immutable, now)
+            item = self._immutable[target] = Item(target, v, now)
+        self._touch(item, ip, now)
+        return item
+
+    def put_mutable(
+        self, k: bytes, salt: bytes, seq: int, sig: bytes, v: bytes, cas: int | None, ip: str, now: float
+    ) -> Item:
+        """Store a mutable item whose signature the caller verified; 301/302 per BEP 44."""
+        if len(v) > bep44.MAX_VALUE_BYTES:
+            raise MAINLINE.error(Meaning.VALUE_TOO_BIG)
+        if len(salt) > bep44.MAX_SALT_BYTES:
+            raise MAINLINE.error(Meaning.SALT_TOO_BIG)
+        target = bep44.mutable_target(k, salt)
+        item = self._mutable.get(target)
+        if item is not None and not self._alive(item, now):
+            del self._mutable[target]
+            item = None
+        if item is None:
+            self._make_room(self._mutable, now)
+            item = self._mutable[target] = Item(target, v, now, k, salt, seq, sig)
+        else:
+            assert item.seq is not None
+            if cas is not None and cas != item.seq:
+                raise MAINLINE.error(Meaning.CAS_MISMATCH, f"CAS mismatch: held seq is {item.seq}")
+            if seq < item.seq or (seq == item.seq and v != item.v):
+                raise MAINLINE.error(Meaning.SEQ_TOO_OLD, f"seq {seq} is not above the held {item.seq}")
+            item.v, item.seq, item.sig = v, seq, sig
+        self._touch(item, ip, now)
+        return item
+
+    def expire(self, now: float) -> int:
+        """Drop items past their lifetime; returns how many went."""
+        gone = 0
+        for table in (self._immutable, self._mutable):
+            for target in [t for t, i in table.items() if not self._alive(i, now)]:
+                del table[target]
+                gone += 1
+        return gone

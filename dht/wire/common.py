@@ -1,0 +1,158 @@
+"""Compact addresses, peers and node infos, and the ``v`` client version.
+
+Shared by the wire profiles:
+
+* a compact address is the IP in network order then the port as 2 bytes
+  big-endian: 6 bytes for IPv4, 18 for IPv6 (BEP 5, BEP 32); it is the
+  form of a ``values`` peer and of the top-level ``ip`` of BEP 42;
+* a compact node info is the 20-byte id then a compact address: 26 bytes
+  (IPv4, ``nodes``) or 38 bytes (IPv6, ``nodes6``); Mainline sends a
+  node list as ONE string of concatenated infos;
+* ``v`` is a client code of two characters and two version bytes (BEP 5,
+  BEP 20); :func:`decode_client_version` names the client and decodes the
+  version where the client's scheme is known (libtorrent packs
+  major, minor << 4 | tiny).
+
+Decoders raise :class:`RemoteProtocolError` (the bytes came from a peer);
+encoders raise :class:`LocalError` for an address we were given wrongly.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from dataclasses import dataclass
+
+from ..contact import Contact
+from ..errors import LocalError, RemoteProtocolError
+
+Address = tuple[str, int]
+
+ID_BYTES = 20
+COMPACT_V4 = 6
+COMPACT_V6 = 18
+NODE_V4 = ID_BYTES + COMPACT_V4  # 26
+NODE_V6 = ID_BYTES + COMPACT_V6  # 38
+
+
+def _packed_ip(host: str) -> bytes:
+    try:
+        return ipaddress.ip_address(host).packed
+    except ValueError:
+        raise LocalError(f"not an IP address: {host!r}") from None
+
+
+def is_ipv6(host: str) -> bool:
+    """True for an IPv6 address text (a host we were given, not from a peer)."""
+    return len(_packed_ip(host)) == 16
+
+
+def encode_address(address: Address) -> bytes:
+    """(host, port) -> 6 or 18 compact bytes."""
+    host, port = address
+    if not isinstance(port, int) or not 0 <= port <= 0xFFFF:
+        raise LocalError(f"port out of range: {port!r}")
+    return _packed_ip(host) + port.to_bytes(2, "big")
+
+
+def decode_address(data: bytes) -> Address:
+    """6 or 18 compact bytes -> (host, port)."""
+    if not isinstance(data, bytes) or len(data) not in (COMPACT_V4, COMPACT_V6):
+        raise RemoteProtocolError("a compact address is 6 or 18 bytes")
+    ip = ipaddress.IPv4Address(data[:4]) if len(data) == COMPACT_V4 else ipaddress.IPv6Address(data[:16])
+    return sys.intern(str(ip)), int.from_bytes(data[-2:], "big")
+
+
+def encode_node(contact: Contact) -> bytes:
+    """A contact -> its 26- or 38-byte compact node info."""
+    if len(contact.id) != ID_BYTES:
+        raise LocalError("a node id is 20 bytes")
+    return contact.id + encode_address((contact.host, contact.port))
+
+
+def encode_nodes(contacts: list[Contact] | tuple[Contact, ...], ipv6: bool = False) -> bytes:
+    """Contacts of one family -> ONE string of concatenated node infos."""
+    size = NODE_V6 if ipv6 else NODE_V4
+    out = b"".join(encode_node(c) for c in contacts)
+    if len(out) != size * len(contacts):
+        raise LocalError("nodes of the wrong address family for " + ("nodes6" if ipv6 else "nodes"))
+    return out
+
+
+def decode_nodes(data: object, ipv6: bool = False) -> tuple[Contact, ...]:
+    """ONE string of 26-byte (or 38-byte for ``nodes6``) infos -> contacts."""
+    size = NODE_V6 if ipv6 else NODE_V4
+    if not isinstance(data, bytes) or len(data) % size:
+        raise RemoteProtocolError(f"nodes{'6' if ipv6 else ''} must be a string of {size}-byte infos")
+    out = []
+    for i in range(0, len(data), size):
+        host, port = decode_address(data[i + ID_BYTES : i + size])
+        out.append(Contact(data[i : i + ID_BYTES], host, port))
+    return tuple(out)
+
+
+def decode_peers(values: object) -> tuple[Address, ...]:
+    """A ``values`` list of 6- or 18-byte compact peers -> addresses."""
+    if not isinstance(values, list):
+        raise RemoteProtocolError("values must be a list of compact peers")
+    return tuple(decode_address(v) for v in values)
+
+
+# --- the client version ``v`` -------------------------------------------------
+
+#: Client codes seen in ``v`` (BEP 20 codes and those common in the DHT).
+CLIENT_NAMES: dict[str, str] = {
+    "KE": "Khashmir Explorer",
+    "LT": "libtorrent (Rasterbar)",
+    "lt": "libTorrent (rakshasa)",
+    "UT": "\u00b5Torrent",
+    "UM": "\u00b5Torrent for Mac",
+    "TR": "Transmission",
+    "BT": "BitTorrent",
+    "BC": "BitComet",
+    "BI": "BiglyBT",
+    "AZ": "Vuze",
+    "DE": "Deluge",
+    "qB": "qBittorrent",
+    "KT": "KTorrent",
+    "ML": "MLDonkey",
+    "WW": "WebTorrent",
+    "XL": "Xunlei",
+    "SD": "Thunder",
+    "GR": "GetRight",
+    "JS": "Justseed.it",
+}
+
+#: Our own ``v``: "KE" then version 0.1.
+OUR_CLIENT = b"KE\x00\x01"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientVersion:
+    """A peer's ``v``: the raw bytes, the two-letter code, a name and a version."""
+
+    raw: bytes
+    code: str
+    name: str | None
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.name or self.code} {self.version}".strip()
+
+
+def decode_client_version(raw: object) -> ClientVersion | None:
+    """``v`` as a :class:`ClientVersion`; None when absent or not a 3+ byte string.
+
+    ``v`` is informational: a malformed one is ignored rather than refused.
+    """
+    if not isinstance(raw, bytes) or len(raw) < 3:
+        return None
+    code = raw[:2].decode("latin-1")
+    ver = raw[2:]
+    if code == "LT" and len(ver) == 2:
+        version = f"{ver[0]}.{ver[1] >> 4}.{ver[1] & 0xF}"
+    elif len(ver) == 2 and code in CLIENT_NAMES:
+        version = f"{ver[0]}.{ver[1]}"
+    else:
+        version = ver.hex()
+    return ClientVersion(raw, code, CLIENT_NAMES.get(code), version)
