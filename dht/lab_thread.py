@@ -205,17 +205,21 @@ class LabThread:
         interval: float = DEFAULT_INTERVAL,
         max_events: int = DEFAULT_MAX_EVENTS,
         quiet_gc: bool = True,
+        threaded: bool = True,
     ) -> None:
         """``quiet_gc``: no full garbage collection while the lab forms, and what is
-        alive once formed frozen out of later ones (see the module's docstring)."""
+        alive once formed frozen out of later ones (see the module's docstring).
+        ``threaded`` False: the lab runs on the caller's own loop, behind the same
+        interface (for small labs, where a thread buys nothing)."""
         self.quiet_gc = quiet_gc
+        self.threaded = threaded
         self.lab = Lab(size, config, host=host, data_dir=data_dir, conditions=conditions, seed=seed)
         """The lab itself: touch it only on :attr:`loop` (through :meth:`call`)."""
         self.interval = interval
         self.max_events = max_events
-        self.loop = asyncio.new_event_loop()
-        """The lab's own loop, run by the worker thread."""
-        self._thread = threading.Thread(target=self._run, name="khashmir-lab", daemon=True)
+        self.loop: asyncio.AbstractEventLoop | None = asyncio.new_event_loop() if threaded else None
+        """The lab's own loop (the worker thread's, or the caller's when not threaded)."""
+        self._thread = threading.Thread(target=self._run, name="khashmir-lab", daemon=True) if threaded else None
         self._caller: asyncio.AbstractEventLoop | None = None
         self._lab_subscribers: list[Callable[[list[Sourced]], None]] = []
         self._lab_channel: EventChannel[Sourced] | None = None
@@ -223,30 +227,45 @@ class LabThread:
         self._conditions = self.lab.conditions
         self._bootstrap: Address | None = None
         self._size = 0
+        self._started = False
         self._stopped = False
 
     # --- the thread ----------------------------------------------------------
 
     def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
+        loop = self.loop
+        assert loop is not None
+        asyncio.set_event_loop(loop)
         try:
-            self.loop.run_forever()
+            loop.run_forever()
         finally:
-            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
-            self.loop.close()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
 
     @property
     def running(self) -> bool:
-        return self._thread.is_alive() and not self._stopped
+        alive = self._thread.is_alive() if self._thread is not None else self._started
+        return alive and not self._stopped
+
+    @property
+    def thread_alive(self) -> bool:
+        """Whether the worker thread still runs (False when not threaded)."""
+        return self._thread is not None and self._thread.is_alive()
 
     async def call(self, fn: Callable[[Lab], Awaitable[T]]) -> T:
         """Await ``fn(lab)`` run on the lab's loop (its exception is raised here)."""
-        if not self._thread.is_alive() or self._stopped:
+        if not self.running:
             raise LocalError("the lab is not running")
+        return await self._call(fn)
+
+    async def _call(self, fn: Callable[[Lab], Awaitable[T]]) -> T:
+        if self._thread is None:
+            return await fn(self.lab)
 
         async def job() -> T:
             return await fn(self.lab)
 
+        assert self.loop is not None
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(job(), self.loop))
 
     async def run(self, fn: Callable[[Lab], T]) -> T:
@@ -261,9 +280,12 @@ class LabThread:
 
     async def start(self) -> None:
         """Start the thread and form the lab (progress comes through :meth:`subscribe`)."""
-        if self._thread.is_alive() or self._stopped:
+        if self._started or self._stopped:
             raise LocalError("the lab thread is already started")
+        self._started = True
         self._caller = asyncio.get_running_loop()
+        if self.loop is None:
+            self.loop = self._caller
         channel: EventChannel[Sourced] = EventChannel(
             self._caller, self._deliver_lab, self.interval, self.max_events
         )
@@ -276,9 +298,10 @@ class LabThread:
             channel.push((b"", event))
 
         lab.subscribe(forward)
-        self._thread.start()
+        if self._thread is not None:
+            self._thread.start()
         try:
-            await self.call(self._start_lab)
+            await self._call(self._start_lab)
         except BaseException:
             await self.stop()
             raise
@@ -299,16 +322,17 @@ class LabThread:
 
     async def stop(self) -> None:
         """Stop the lab, then its loop and thread (without blocking the caller's loop)."""
-        if self._stopped:
+        if self._stopped or not self._started:
+            self._stopped = True
             return
-        if self._thread.is_alive():
-            try:
-                await self.call(lambda lab: lab.stop())
-            finally:
-                self._stopped = True
-                for channel in [w.channel for w in self._watches] + [self._lab_channel]:
-                    if channel is not None:
-                        channel.close()
+        try:
+            await self._call(lambda lab: lab.stop())
+        finally:
+            self._stopped = True
+            for channel in [w.channel for w in self._watches] + [self._lab_channel]:
+                if channel is not None:
+                    channel.close()
+            if self._thread is not None and self.loop is not None and self._thread.is_alive():
                 caller = asyncio.get_running_loop()
                 done: asyncio.Future[None] = caller.create_future()
 
@@ -322,7 +346,6 @@ class LabThread:
                 self.loop.call_soon_threadsafe(finished)
                 self.loop.call_soon_threadsafe(self.loop.stop)
                 await done
-        self._stopped = True
 
     # --- what the caller may read at once ---------------------------------------
 

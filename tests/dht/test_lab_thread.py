@@ -70,7 +70,7 @@ def test_a_threaded_lab_forms_on_its_own_loop_and_any_node_can_be_inspected(tmp_
         ours = Node(QUICK, host="127.0.0.1", data_dir=tmp_path / "ours")
         await ours.start()
         try:
-            assert lab.loop is not caller and lab.running
+            assert lab.loop is not caller and lab.running and lab.threaded
             assert await lab.run(lambda _: asyncio.get_running_loop()) is lab.loop
             await wait_until(lambda: any(isinstance(e, LabProgress) and e.stage == "formed"
                                          for _, e in lab_events), 5, "the formed event")
@@ -138,7 +138,7 @@ def test_a_threaded_lab_forms_on_its_own_loop_and_any_node_can_be_inspected(tmp_
             await ours.stop()
             await lab.stop()
         assert not lab.running
-        await wait_until(lambda: not lab._thread.is_alive(), 5, "the lab thread ends")
+        await wait_until(lambda: not lab.thread_alive, 5, "the lab thread ends")
         with pytest.raises(LocalError):
             await lab.overview()
 
@@ -160,5 +160,30 @@ def test_a_watch_of_every_node_follows_nodes_added_later() -> None:
             assert await lab.run(lambda lab_: not any(n.events.active for n in lab_.nodes))
         finally:
             await lab.stop()
+
+    run(scenario())
+
+
+def test_an_unthreaded_lab_offers_the_same_interface_on_the_callers_loop() -> None:
+    async def scenario() -> None:
+        lab = LabThread(5, QUICK, seed=9, interval=0.0, threaded=False)
+        changes: list[Sourced] = []
+        lab.subscribe(changes.extend)
+        await lab.start()
+        try:
+            assert lab.loop is asyncio.get_running_loop() and lab.running and not lab.thread_alive
+            infos = await lab.overview()
+            assert len(infos) == 5 == lab.size
+            killed = await lab.kill(infos[2].id)
+            assert not killed.alive and lab.size == 4
+            assert [i.alive for i in await lab.overview()].count(False) == 1
+            await lab.revive(infos[2].id)
+            await wait_until(lambda: sum(isinstance(e, LabNodeChanged) for _, e in changes) == 2, 5, "changes")
+            assert (await lab.inspect(infos[2].id)).info.alive
+        finally:
+            await lab.stop()
+        assert not lab.running
+        with pytest.raises(LocalError):
+            await lab.overview()
 
     run(scenario())
