@@ -24,7 +24,7 @@ from typing import Any
 LAUNCH = time.monotonic()
 log = logging.getLogger("khgui")
 DEFAULT_LAB = 32
-MAX_LAB = 1024
+MAX_LAB = 5000
 
 
 def process_age() -> float:
