@@ -148,8 +148,8 @@ class Stats:
 
 
 def estimate_network_size(table: RoutingTable | None, k: int) -> int:
-    """The network size estimated from the routing table's buckets (see :mod:`dht.estimate`)."""
+    """The network size estimated from our closest contacts (see :mod:`dht.estimate`)."""
     if table is None:
         return 1
-    buckets = ((b.lo, b.hi, len(b.entries)) for b in table.buckets)
-    return estimate.network_size(estimate.bands(buckets, table.own_key), k)
+    closest = table.closest_entries(table.own_id, k)
+    return estimate.network_size(table.own_key, (entry.key for entry in closest), k)

@@ -28,5 +28,5 @@ def test_swarm_help_text(capsys: pytest.CaptureFixture[str]) -> None:
         build_parser().parse_args(["swarm", "--help"])
     assert info.value.code == 0
     out = capsys.readouterr().out
-    for words in ("how many nodes", "first node", "databases", "listen on"):
+    for words in ("how many nodes", "first node", "databases", "every node on this address"):
         assert words in out

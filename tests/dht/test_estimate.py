@@ -2,8 +2,8 @@
 
 Simulated tables are real RoutingTables filled with a seeded population of
 random ids (what a node that has heard of everybody keeps: every node of
-its own bucket, K of each far band); their seeds are fixed, so these tests
-are deterministic.  The lab tests run 32 and 300 real nodes on loopback.
+its own bucket, K of each far band; only the K closest matter); their seeds
+are fixed, so these tests are deterministic.  The lab tests run 32 and 300 real nodes on loopback.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from dhtutil import run
 
 from dht import Config, Contact, Lab
-from dht.estimate import bands, network_size
+from dht.estimate import network_size
 from dht.khash import ID_SPACE
 from dht.routing import RoutingTable
 
@@ -30,25 +30,29 @@ def simulated_table(rng: random.Random, population: int) -> RoutingTable:
 
 
 def estimate(table: RoutingTable) -> int:
-    return network_size(bands(((b.lo, b.hi, len(b.entries)) for b in table.buckets), table.own_key), K)
+    return network_size(table.own_key, (e.key for b in table.buckets for e in b.entries), K)
 
 
-def test_nobody_known_is_one_and_a_complete_table_is_exact() -> None:
-    assert network_size([], K) == 1
-    assert network_size([(0, ID_SPACE, 0, True)], K) == 1
-    # no full bucket: every node is known, the estimate is the count plus us
-    assert network_size([(0, ID_SPACE // 2, 5, True), (ID_SPACE // 2, ID_SPACE, 7, False)], K) == 13
+def test_nobody_known_is_one_and_a_small_table_is_exact() -> None:
+    assert network_size(0, [], K) == 1
+    assert network_size(5, [5], K) == 1  # our own id is not a contact
+    # fewer than K others: a table that never had to refuse anyone knows everybody
+    assert network_size(0, [1 << 150, 2 << 150, 3 << 150], K) == 4
 
 
-def test_full_far_buckets_raise_the_estimate() -> None:
-    half, quarter = ID_SPACE // 2, ID_SPACE // 4
-    near = [(0, quarter, 3, True), (quarter, half, 6, False)]
-    alone = network_size(near + [(half, ID_SPACE, 6, False)], K)
-    full = network_size(near + [(half, ID_SPACE, K, False)], K)
-    assert alone == 16 and full > alone  # a full band holds at least K, maybe many more
-    # twice the density in the complete buckets: about twice the estimate
-    denser = network_size([(0, quarter, 6, True), (quarter, half, K, False), (half, ID_SPACE, K, False)], K)
-    assert denser > full
+def test_evenly_spaced_neighbours_give_the_density_they_imply() -> None:
+    # the i-th closest at i/N of the id space: exactly N nodes
+    for n in (64, 1000, 10**6):
+        keys = [i * ID_SPACE // n for i in range(1, K + 1)]
+        assert network_size(0, keys, K) == n
+
+
+def test_only_the_k_closest_count_and_closer_neighbours_mean_more_nodes() -> None:
+    near = [i * ID_SPACE // 1000 for i in range(1, K + 1)]
+    far = [ID_SPACE - 1 - i for i in range(50)]  # far buckets, however full, change nothing
+    assert network_size(0, near + far, K) == network_size(0, near, K)
+    closer = [key // 2 for key in near]
+    assert network_size(0, closer, K) == 2 * network_size(0, near, K)
 
 
 @pytest.mark.parametrize("population", [32, 300, 2000])
@@ -58,18 +62,19 @@ def test_simulated_tables_within_half(population: int) -> None:
     ratios = [estimate(simulated_table(rng, population)) / population for _ in range(120)]
     assert 0.85 <= statistics.median(ratios) <= 1.15, statistics.median(ratios)
     within = sum(0.5 <= r <= 1.5 for r in ratios) / len(ratios)
-    assert within >= 0.9, within
+    assert within >= 0.7, within
 
 
-@pytest.mark.parametrize(("size", "median_within", "nodes_within"), [(32, 0.5, 0.6), (300, 0.25, 0.8)])
+@pytest.mark.parametrize(("size", "median_within", "nodes_within"), [(32, 0.25, 0.6), (300, 0.2, 0.65)])
 def test_real_lab_estimates(size: int, median_within: float, nodes_within: float) -> None:
-    """Every node of a real lab estimates the lab's size.
+    """Every node of a real lab estimates the lab's size from its closest contacts.
 
-    Measured over 20 labs of 32: median estimate 0.88-1.37 of the size, 97 % of
-    the nodes within ±50 % on average (one lab: 66 %); over labs of 300: median
-    1.01-1.02, 93-97 % within ±50 %.  The bounds leave room for that spread (a
-    32-node lab's nodes share most of their tables, so their errors go together);
-    apt-p2p's K * 2^(buckets - 1) gave 2-4x for 32 and 1.7x for 300.
+    Measured (/tmp/est_lab.py in the closing note: 8 labs of 32, 3 of 300, 1 of
+    2,000): median estimate 0.86-1.17 of the size for 32, 0.99-1.03 for 300,
+    1.04 for 2,000; 75-100 % of the nodes within ±50 % for 32, 76-84 % for 300
+    and 2,000 (the estimator's own spread with K = 8 samples: about 80 %).  The
+    bounds leave room for that; apt-p2p's K * 2^(buckets - 1) gave 2-4x for 32
+    and 1.7x for 300.
     """
 
     async def scenario() -> list[int]:
