@@ -116,7 +116,13 @@ class MainWindowView(QMainWindow):
         self.map = NetworkMapPanel()
         map_dock = QDockWidget("Network map", self)
         map_dock.setObjectName("dock-map")
-        map_dock.setWidget(self.map)
+        map_scroll = QScrollArea()
+        map_scroll.setObjectName("dockScroll")
+        map_scroll.setWidget(self.map)
+        map_scroll.setWidgetResizable(True)
+        map_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        map_scroll.setMinimumSize(DOCK_MIN)
+        map_dock.setWidget(map_scroll)
         map_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                              | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                              | QDockWidget.DockWidgetFeature.DockWidgetClosable)
