@@ -287,7 +287,7 @@ class NetworkController(QObject):
         changed = False
         for _, event in batch:
             if isinstance(event, LabProgress):
-                if event.stage != "formed":
+                if self._labs is None and event.stage != "formed":  # late reports of a formed lab: no
                     self.lab_progress.emit(event.stage, event.done, event.total)
             elif isinstance(event, LabNodeChanged):
                 changed = True

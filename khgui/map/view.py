@@ -49,6 +49,7 @@ from .model import MapNode, NetworkMapModel
 FADE_SECONDS = 4.0
 PENDING_SECONDS = 6.0
 MAX_ARCS = 3000
+CROWDED_ARCS = 60  # more arcs than this are drawn one pixel wide
 HIT_PX = 9.0
 MARGIN = 36
 MIN_ZOOM, MAX_ZOOM = 0.5, 4096.0
@@ -65,7 +66,7 @@ OWN = QColor("#f97316")
 FOCUS = QColor("#0f172a")
 OUTCOME_COLORS: dict[str, QColor] = {
     "pending": QColor("#64748b"),
-    "answered": QColor("#2563eb"),
+    "answered": QColor("#7c3aed"),
     "values": QColor("#16a34a"),
     "stored": QColor("#16a34a"),
     "timeout": QColor("#f59e0b"),
@@ -477,6 +478,7 @@ class NetworkMapView(QWidget):
         now = time.monotonic()
         center = self._center() + self._pan
         drawn = 0
+        width = 2.0 if len(self._arcs) <= CROWDED_ARCS else 1.0
         p.setBrush(Qt.BrushStyle.NoBrush)
         for arc in self._arcs.values():
             a, b = self._model.row_of(arc.src), self._model.row_of(arc.dst)
@@ -492,7 +494,7 @@ class NetworkMapView(QWidget):
             path = QPainterPath(p1)
             path.quadTo(ctrl, p2)
             color = mix(OUTCOME_COLORS[arc.outcome], alpha)
-            p.setPen(QPen(color, 2.0 if arc.outcome != "pending" else 1.0))
+            p.setPen(QPen(color, width if arc.outcome != "pending" else 1.0))
             p.drawPath(path)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(color)

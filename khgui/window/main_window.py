@@ -145,6 +145,7 @@ class MainWindowView(QMainWindow):
         controller.joined_changed.connect(self._joined_changed)
         controller.lab_changed.connect(self._lab_changed)
         controller.busy_changed.connect(self.status.set_busy)
+        c = controller
         controller.lab_nodes.connect(self._lab_nodes)
         controller.lab_node_changed.connect(self.map.model.update_node)
         controller.lab_progress.connect(self._lab_progress)
@@ -187,7 +188,6 @@ class MainWindowView(QMainWindow):
 
     def _build_actions(self) -> None:
         c = self.controller
-        self._c = c
         self.join_action = self._action("&Join bootstrap address\u2026", self.join_dialog, "Ctrl+J", "join",
                                         "Join a network through a bootstrap node")
         self.rejoin_action = self._action("Re&join lab", lambda: c.spawn(self.rejoin_lab()), "Ctrl+Shift+J", "join",
