@@ -358,9 +358,9 @@ class NetworkController(QObject):
         return True
 
     def _node_event(self, event: Any) -> None:
-        from dht.events import LookupAnswered, LookupQueried, NodeWarning
+        from dht.events import LookupAnswered, LookupQueried, LookupStarted, NodeWarning
 
-        if isinstance(event, (LookupQueried, LookupAnswered)):
+        if isinstance(event, (LookupStarted, LookupQueried, LookupAnswered)):
             node = self._node
             if node is not None:
                 self._map_lookups.append((node.id, event))  # bounded: the map drains it
@@ -537,13 +537,13 @@ class NetworkController(QObject):
 
     async def watch_lab_lookups(self, on: bool) -> None:
         """Emit the lab nodes' own lookup events as :attr:`lab_lookups` (for the map), or stop."""
-        from dht.events import LookupAnswered, LookupQueried
+        from dht.events import LookupAnswered, LookupQueried, LookupStarted
 
         if self._lab_watch is not None:
             unwatch, self._lab_watch = self._lab_watch, None
             await _quietly(unwatch())
         if on and self._labs is not None:
-            self._lab_watch = await self._labs.watch(self.lab_lookups.emit, None, (LookupQueried, LookupAnswered))
+            self._lab_watch = await self._labs.watch(self.lab_lookups.emit, None, (LookupStarted, LookupQueried, LookupAnswered))
 
     # -- any node in focus -----------------------------------------------------
 

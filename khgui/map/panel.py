@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from dht import LabNodeInfo
-from dht.events import LookupAnswered, LookupQueried
+from dht.events import LookupAnswered, LookupQueried, LookupStarted
 
 from .model import NetworkMapModel
 from .view import COLOR_MODES, OUTCOME_COLORS, NetworkMapView
@@ -70,14 +70,12 @@ class NetworkMapPanel(QWidget):
         self.reset.setToolTip("Whole ring (wheel: zoom, drag: pan, 0: reset)")
         self.reset.clicked.connect(self.view.reset_view)
         self.counts = QLabel("no lab")
-        self.counts.setMinimumWidth(self.counts.fontMetrics().horizontalAdvance("00,000 lab nodes, 00,000 alive") + 8)
         self.counts.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
         self.progress.setTextVisible(True)
         self.progress.hide()
         self.legend = QHBoxLayout()
-        self.legend.setSpacing(10)
+        self.legend.setSpacing(6)
 
         bar = QHBoxLayout()
         bar.addWidget(QLabel("colour:"))
@@ -85,24 +83,27 @@ class NetworkMapPanel(QWidget):
         bar.addWidget(self.lab_lookups)
         bar.addWidget(self.reset)
         bar.addStretch(1)
-        bar.addWidget(self.progress)
-        bar.addWidget(self.counts)
         arcs = QHBoxLayout()
-        arcs.setSpacing(10)
+        arcs.setSpacing(6)
         arcs.addWidget(QLabel("queries:"))
         for outcome in ("pending", "answered", "values", "timeout", "error"):
             swatch = QLabel()
             swatch.setPixmap(_swatch(OUTCOME_COLORS[outcome]))
             arcs.addWidget(swatch)
             arcs.addWidget(QLabel(outcome))
-        arcs.addSpacing(16)
-        arcs.addLayout(self.legend)
         arcs.addStretch(1)
+        nodes = QHBoxLayout()
+        nodes.addLayout(self.legend)
+        nodes.addStretch(1)
+        nodes.addWidget(self.counts)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(3)
         layout.addLayout(bar)
+        layout.addWidget(self.progress)
         layout.addWidget(self.view, 1)
         layout.addLayout(arcs)
+        layout.addLayout(nodes)
 
         self.view.focus_requested.connect(self.focus_requested.emit)
         self.view.kill_requested.connect(self.kill_requested.emit)
@@ -130,10 +131,12 @@ class NetworkMapPanel(QWidget):
         self.progress.setFormat(f"forming: {what} %p%")
 
     def lookup_events(self, events: Iterable[tuple[bytes, Any]]) -> None:
-        """Draw the queries of lookups: ``(asker id, LookupQueried | LookupAnswered)`` pairs."""
+        """Draw lookups: ``(asker id, LookupStarted | LookupQueried | LookupAnswered)`` pairs."""
         view = self.view
         for source, event in events:
-            if isinstance(event, LookupQueried):
+            if isinstance(event, LookupStarted):
+                view.lookup_started(source, event.lookup, event.target)
+            elif isinstance(event, LookupQueried):
                 view.query_sent(source, event.lookup, event.contact.id)
             elif isinstance(event, LookupAnswered) and event.contact.id != source:
                 view.query_settled(source, event.lookup, event.contact.id, event.outcome)

@@ -40,7 +40,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QBrush, QColor, QContextMenuEvent, QFont, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPaintEvent,
-    QPen, QPixmap, QWheelEvent,
+    QPen, QPixmap, QPolygonF, QWheelEvent,
 )
 from PySide6.QtWidgets import QMenu, QSizePolicy, QToolTip, QWidget
 
@@ -64,6 +64,7 @@ DEAD = QColor("#9ca3af")
 DEAD_MARK = QColor("#dc2626")
 OWN = QColor("#f97316")
 FOCUS = QColor("#0f172a")
+TARGET = QColor("#be123c")
 OUTCOME_COLORS: dict[str, QColor] = {
     "pending": QColor("#64748b"),
     "answered": QColor("#7c3aed"),
@@ -153,6 +154,7 @@ class NetworkMapView(QWidget):
         self._drag: QPointF | None = None
         self._dragged = False
         self._arcs: dict[tuple[bytes, int, bytes], Arc] = {}
+        self._targets: dict[tuple[bytes, int], bytes] = {}  # (asker, lookup) -> target, while it has arcs
         self._layer: QPixmap | None = None
         self._layer_key: tuple[Any, ...] | None = None
         self._version = 0  # bumped by every model change
@@ -229,6 +231,17 @@ class NetworkMapView(QWidget):
 
     # -- lookups ---------------------------------------------------------------
 
+    def lookup_started(self, src: bytes, lookup: int, target: bytes) -> None:
+        """A lookup of ``src`` for ``target``: the target is marked on the ring while its arcs show."""
+        if len(self._targets) >= MAX_ARCS:
+            del self._targets[next(iter(self._targets))]
+        self._targets[(src, lookup)] = target
+
+    def targets(self) -> list[bytes]:
+        """The targets marked (lookups with arcs still shown)."""
+        live = {(a.src, key[1]) for key, a in self._arcs.items()}
+        return [t for k, t in self._targets.items() if k in live]
+
     def query_sent(self, src: bytes, lookup: int, dst: bytes, now: float | None = None) -> None:
         """A lookup of ``src`` asked ``dst``: a pending arc."""
         if src == dst:
@@ -261,6 +274,7 @@ class NetworkMapView(QWidget):
 
     def clear_arcs(self) -> None:
         self._arcs.clear()
+        self._targets.clear()
         self.update()
 
     def _arc_alpha(self, arc: Arc, now: float) -> float:
@@ -273,6 +287,9 @@ class NetworkMapView(QWidget):
         now = time.monotonic() if now is None else now
         for key in [k for k, a in self._arcs.items() if self._arc_alpha(a, now) <= 0.0]:
             del self._arcs[key]
+        live = {(k[0], k[1]) for k in self._arcs}
+        for key in [k for k in self._targets if k not in live]:
+            del self._targets[key]
 
     def _animate(self) -> None:
         if not self._timer.isActive():
@@ -455,6 +472,8 @@ class NetworkMapView(QWidget):
         fm = p.fontMetrics()
         w = fm.horizontalAdvance(text) + 8
         rect = QRectF(pos.x() - (w if out.x() < 0 else 0), pos.y() - fm.height() / 2 - 2, w, fm.height() + 4)
+        rect.moveLeft(max(2.0, min(rect.left(), self.width() - w - 2.0)))  # inside the widget
+        rect.moveTop(max(2.0, min(rect.top(), self.height() - rect.height() - 2.0)))
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(255, 255, 255, 220))
         p.drawRoundedRect(rect, 3, 3)
@@ -501,7 +520,31 @@ class NetworkMapView(QWidget):
             p.drawEllipse(p2, 3.0, 3.0)
             p.setBrush(Qt.BrushStyle.NoBrush)
             drawn += 1
+        self._paint_targets(p, center, now)
         return drawn
+
+    def _paint_targets(self, p: QPainter, center: QPointF, now: float) -> None:
+        """A triangle outside the ring pointing at each marked target, labelled with its id."""
+        alpha: dict[tuple[bytes, int], float] = {}
+        for key, arc in self._arcs.items():
+            k = (key[0], key[1])
+            alpha[k] = max(alpha.get(k, 0.0), self._arc_alpha(arc, now))
+        radius = self._radius() * self._zoom
+        p.setFont(self._small)
+        for k, target in self._targets.items():
+            a = alpha.get(k, 0.0)
+            if a <= 0:
+                continue
+            angle = int.from_bytes(target, "big") / float(1 << 160) * 2 * math.pi - math.pi / 2
+            d = QPointF(math.cos(angle), math.sin(angle))
+            tip = center + d * (radius + 3)
+            side = QPointF(-d.y(), d.x())
+            base = center + d * (radius + 15)
+            color = mix(TARGET, a)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(color)
+            p.drawPolygon(QPolygonF([tip, base + side * 6, base - side * 6]))
+            self._label(p, tip + d * 14, f"target {target.hex()[:8]}", color)
 
     # -- interaction ------------------------------------------------------------------
 

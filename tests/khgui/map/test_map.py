@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import random
 import time
@@ -17,7 +18,7 @@ from dht import Config, Contact, LabNodeInfo, LabThread
 from dht.events import LookupAnswered, LookupQueried
 from khgui.map.model import NODE_ROLE, NetworkMapModel
 from khgui.map.panel import NetworkMapPanel
-from khgui.map.view import ALIVE, DEAD, FADE_SECONDS, OWN, NetworkMapView, ramp_color
+from khgui.map.view import ALIVE, DEAD, FADE_SECONDS, MARGIN, OWN, TARGET, NetworkMapView, ramp_color
 
 
 def infos(n: int, seed: int = 1, dead: tuple[int, ...] = ()) -> list[LabNodeInfo]:
@@ -162,11 +163,17 @@ def test_lookup_queries_are_drawn_as_arcs_coloured_by_outcome_that_fade(view: Ne
     lab = [with_id(i, pos) for i, pos in zip(infos(3), (0.0, 0.3, 0.6))]
     view.model.set_nodes(lab)
     src, a, b = (n.id for n in lab)
+    target = with_id(lab[0], 0.62).id
+    view.lookup_started(src, 1, target)
     view.query_sent(src, 1, a)
     view.query_sent(src, 1, b)
     view.query_sent(src, 1, src)  # the local node's own answer: not drawn
-    shown(view)
+    image = shown(view)
     assert view.painted_arcs == 2 and {arc.outcome for arc in view.arcs()} == {"pending"}
+    assert view.targets() == [target]  # marked outside the ring, at the target's angle
+    angle = 0.62 * 2 * math.pi - math.pi / 2
+    marker = QPoint(round(300 + math.cos(angle) * (300 - MARGIN + 9)), round(300 + math.sin(angle) * (300 - MARGIN + 9)))
+    assert near(image.pixelColor(marker), TARGET, 60)
     now = time.monotonic()
     view.query_settled(src, 1, a, "answered", now)
     view.query_settled(src, 1, b, "timeout", now)
@@ -175,7 +182,7 @@ def test_lookup_queries_are_drawn_as_arcs_coloured_by_outcome_that_fade(view: Ne
     shown(view)
     assert view.painted_arcs == 2
     view.expire_arcs(now + FADE_SECONDS + 0.1)
-    assert view.arcs() == []
+    assert view.arcs() == [] and view.targets() == []
     shown(view)
     assert view.painted_arcs == 0
     view.query_sent(src, 2, b"\xee" * 20)  # a node not on the map: kept, not drawn
