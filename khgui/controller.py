@@ -459,6 +459,13 @@ class NetworkController(QObject):
                     self.lab_changed.emit(0)
                     self.message.emit("lab stopped")
                     return
+                elif n >= THREADED_LAB_MIN and not self._labs.threaded:
+                    # Too big for our loop: a new lab on its own thread, and our node rejoins it.
+                    rejoin = self._joined_lab
+                    await self._stop_lab()
+                    await self._start_lab(n)
+                    if rejoin and self._labs is not None:
+                        await self._bootstrap([self._labs.bootstrap_address])
                 else:
                     await self._labs.resize(n)
                     await self.refresh_lab_nodes()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -257,3 +258,21 @@ def test_swarm_refuses_bad_conditions_in_one_line() -> None:
         lines = result.stderr.splitlines()
         assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
         assert args[0] in lines[0]
+
+
+def test_swarm_runs_with_the_conditions_it_was_given(tmp_path: Path) -> None:
+    from test_cli import Running, dht
+
+    proc = Running("swarm", "--nodes", "4", "--latency", "30", "--jitter", "5", "--seed", "3",
+                   "--data-dir", str(tmp_path))
+    try:
+        line = proc.first_line()
+        match = re.fullmatch(r"swarm of 4 nodes, bootstrap (127\.0\.\d+\.\d+):(\d+) "
+                             r"\(latency 30 ms \+ up to 5 ms, loss 0 %, churn 0/min\)", line)
+        assert match, line
+        pong = dht("ping", f"{match.group(1)}:{match.group(2)}", "--timeout", "5")
+        assert pong.returncode == 0, pong.stderr  # answered, 30-35 ms late
+        status, err = proc.stop()
+        assert status == 0 and "Traceback" not in err, err
+    finally:
+        proc.kill()

@@ -197,3 +197,17 @@ def test_a_big_lab_runs_on_its_own_thread_and_its_nodes_can_be_focused(
     finally:
         run(controller.stop())
         bridge.stop()
+
+
+def test_resizing_a_small_lab_past_the_threshold_moves_it_to_its_own_thread(
+    qtbot: Any, live: Any, wait_for: Callable[..., None], run: Callable[[Any], Any], tmp_path: Path
+) -> None:
+    from khgui.controller import THREADED_LAB_MIN
+
+    controller, window = window_on(qtbot, live, tmp_path)
+    assert not controller.lab_threaded
+    run(controller.resize_lab(THREADED_LAB_MIN))
+    assert controller.lab_threaded and controller.lab_size == THREADED_LAB_MIN
+    assert controller.joined and controller.node.table.contacts()
+    assert run(controller.node.ping(*controller.lab_runner.bootstrap_address))
+    wait_for(lambda: window.map.model.counts() == (THREADED_LAB_MIN, THREADED_LAB_MIN), 10)
