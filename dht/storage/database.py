@@ -33,7 +33,7 @@ import os
 import sqlite3
 import time
 
-from ..datadir import cannot_create, no_space, not_writable
+from ..datadir import make_writable, no_space, not_writable
 from ..errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -117,13 +117,7 @@ def open_or_move_aside(path: str) -> tuple[sqlite3.Connection, str | None]:
 def open_database(path: str) -> sqlite3.Connection:
     """Open (creating, checking and migrating) the database; a damaged file raises sqlite3.DatabaseError."""
     if path != ":memory:":
-        parent = directory_of(path)
-        try:
-            os.makedirs(parent, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(cannot_create(exc, parent)) from None
-        if not os.access(parent, os.W_OK):
-            raise StorageError(not_writable(parent))
+        make_writable(directory_of(path))
         if os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK):
             raise StorageError(not_writable(path).replace("is not writable", "is not readable and writable"))
     fresh = path == ":memory:" or not os.path.exists(path) or os.path.getsize(path) == 0
