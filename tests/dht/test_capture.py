@@ -10,6 +10,7 @@ loopback capture needs the right to capture (root).
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import random
@@ -22,7 +23,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import bencodepy
 import dpkt
@@ -341,11 +342,21 @@ asyncio.run(main())
 """
 
 
+@contextlib.contextmanager
+def _process(*args: str) -> Iterator[subprocess.Popen[str]]:
+    """A subprocess with its output piped, killed at the end if it still runs."""
+    proc = subprocess.Popen(list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(TIMEOUT)
+
+
 def test_recorder_killed_with_sigkill_leaves_a_readable_file(tmp_path: Path) -> None:
     path = tmp_path / "killed.pcapng"
-    proc = subprocess.Popen([sys.executable, "-c", _RECORDER, str(path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
+    with _process(sys.executable, "-c", _RECORDER, str(path)) as proc:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         size = path.stat().st_size
         deadline = time.monotonic() + TIMEOUT
@@ -354,10 +365,6 @@ def test_recorder_killed_with_sigkill_leaves_a_readable_file(tmp_path: Path) -> 
             time.sleep(0.01)
         proc.send_signal(signal.SIGKILL)
         proc.wait(TIMEOUT)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(TIMEOUT)
     datagrams = datagrams_of(path)  # no CaptureError: it ends with a whole packet
     assert len(datagrams) > 100 and all(krpc_message(d.data) for d in datagrams)
     if TSHARK is not None:
@@ -369,16 +376,12 @@ def test_recorder_killed_with_sigkill_leaves_a_readable_file(tmp_path: Path) -> 
 
 def test_cli_swarm_and_node_capture(tmp_path: Path) -> None:
     swarm_file, node_file = tmp_path / "swarm.pcapng", tmp_path / "node.pcapng"
-    swarm = subprocess.Popen([sys.executable, "-m", "dht", "swarm", "--nodes", "4", "--capture", str(swarm_file)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with _process(sys.executable, "-m", "dht", "swarm", "--nodes", "4", "--capture", str(swarm_file)) as swarm:
         assert swarm.stdout is not None
         line = swarm.stdout.readline()
         bootstrap = line.rsplit(" ", 1)[-1].strip()
-        node = subprocess.Popen([sys.executable, "-m", "dht", "node", "--host", "127.0.0.1", "--data-dir",
-                                 str(tmp_path / "n"), "--bootstrap", bootstrap, "--capture", str(node_file)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
+        with _process(sys.executable, "-m", "dht", "node", "--host", "127.0.0.1", "--data-dir", str(tmp_path / "n"),
+                      "--bootstrap", bootstrap, "--capture", str(node_file)) as node:
             assert node.stdout is not None
             ours = node.stdout.readline().split()[-1]
             deadline = time.monotonic() + TIMEOUT
@@ -387,16 +390,8 @@ def test_cli_swarm_and_node_capture(tmp_path: Path) -> None:
                 time.sleep(0.05)
             node.send_signal(signal.SIGTERM)
             assert node.wait(TIMEOUT) == 0
-        finally:
-            if node.poll() is None:
-                node.kill()
-                node.wait(TIMEOUT)
         swarm.send_signal(signal.SIGTERM)
         assert swarm.wait(TIMEOUT) == 0
-    finally:
-        if swarm.poll() is None:
-            swarm.kill()
-            swarm.wait(TIMEOUT)
     node_msgs = list(read_messages(node_file))
     assert node_msgs and all(ours in (f"{m.src[0]}:{m.src[1]}", f"{m.dst[0]}:{m.dst[1]}") for m in node_msgs)
     assert {m.method for m in node_msgs} >= {"join", "find_node"}
