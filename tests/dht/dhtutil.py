@@ -83,6 +83,14 @@ async def running_nodes(
         await asyncio.gather(*(n.stop() for n in nodes), return_exceptions=True)
 
 
+async def joined(nodes: list[Node]) -> None:
+    """Every node joins the first, then each in turn looks up its own neighbourhood."""
+    for n in nodes[1:]:
+        await n.join(*nodes[0].address)
+    for n in nodes:
+        await n.find_close_nodes()
+
+
 def query(method: str, args: dict[bytes, Any], tid: bytes = b"tq") -> bytes:
     return krpc.encode_query(tid, method, args)
 
