@@ -15,7 +15,7 @@ from typing import Any, AsyncIterator
 
 import bencodepy
 import pytest
-from dhtutil import FAST, HOST, RawClient, can_bind, query, raw, raw_client, run, running_node, wait_until
+from dhtutil import FAST, HOST, STEADY, RawClient, can_bind, query, raw, raw_client, run, running_node, wait_until
 
 from dht import Config, Contact, Node, errors, krpc
 from dht.errors import RemoteProtocolError
@@ -66,8 +66,10 @@ def test_queries_claiming_honest_ids_from_one_address_re_point_nothing(tmp_path:
     hosts = [f"127.0.3.{i + 2}" for i in range(12)]
 
     async def scenario() -> None:
-        async with running_node(tmp_path / "victim") as victim, \
-                nodes_at(tmp_path, hosts) as honest, raw_client("127.0.4.2") as attacker, \
+        # STEADY: on a loaded machine a 1 s timeout could make a live honest node
+        # look silent, which is another test's case (a claimed move believed).
+        async with running_node(tmp_path / "victim", STEADY) as victim, \
+                nodes_at(tmp_path, hosts, STEADY) as honest, raw_client("127.0.4.2") as attacker, \
                 raw_client("127.0.4.3") as asker:
             for n in honest:
                 await n.join(*victim.address)
