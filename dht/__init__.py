@@ -10,17 +10,19 @@ from .actions import StoreResult
 from .capture import (
     CaptureError, CapturePosition, CaptureReader, CaptureWriter, CapturedMessage, KrpcDecoder, capture_summary,
 )
+from .conditions import Conditions
 from .config import Config
 from .contact import Contact, parse_address, resolve_address
 from .khash import key_from_text
 from .lab import Lab
+from .lab_thread import LabNodeInfo, LabThread, NodeView
 from .node import BucketInfo, ContactInfo, Node
 from .stats import MethodStats, StatsSnapshot
 from .storage import StoredValueInfo
 
 __all__ = [
     "BucketInfo", "CaptureError", "CapturePosition", "CaptureReader", "CaptureWriter", "CapturedMessage",
-    "KrpcDecoder", "capture_summary", "Config", "Contact", "ContactInfo", "Lab", "MethodStats", "Node",
-    "StatsSnapshot", "StoreResult", "StoredValueInfo", "key_from_text", "parse_address",
-    "resolve_address",
+    "KrpcDecoder", "capture_summary", "Conditions", "Config", "Contact", "ContactInfo", "Lab", "LabNodeInfo",
+    "LabThread", "MethodStats", "Node", "NodeView", "StatsSnapshot", "StoreResult", "StoredValueInfo",
+    "key_from_text", "parse_address", "resolve_address",
 ]

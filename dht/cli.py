@@ -20,6 +20,7 @@ import tempfile
 from typing import Any, Callable, NoReturn, Sequence
 
 from .capture import CaptureError, CaptureReader, CaptureWriter, KrpcDecoder, capture_summary, format_address
+from .conditions import MAX_CHURN_PER_MIN, MAX_DELAY_MS, MEAN_DOWNTIME, Conditions
 from .config import Config
 from .contact import Address, check_host, parse_address, resolve_address
 from .errors import AddressError, DHTError, LocalError
@@ -105,6 +106,21 @@ def int_in_range(lo: int, hi: int) -> Callable[[str], int]:
 port_number = int_in_range(0, 65535)
 
 
+def bounded_float(lo: float, hi: float) -> Callable[[str], float]:
+    """An argparse type: a number from ``lo`` to ``hi``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not lo <= value <= hi:  # NaN fails too
+            raise argparse.ArgumentTypeError(f"{text} is out of range {lo:g}-{hi:g}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="dht", description="A Khashmir (apt-p2p) DHT node on asyncio.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
@@ -128,6 +144,18 @@ def build_parser() -> argparse.ArgumentParser:
     swarm.add_argument("--data-dir",
                        help="directory of the nodes' databases (default: a temporary directory)")
     swarm.add_argument("--capture", metavar="FILE", help="record every node's datagrams to FILE (pcapng)")
+    swarm.add_argument("--latency", type=bounded_float(0, MAX_DELAY_MS), default=0.0, metavar="MS",
+                       help="delay every datagram a lab node sends by at least MS milliseconds (default 0)")
+    swarm.add_argument("--jitter", type=bounded_float(0, MAX_DELAY_MS), default=0.0, metavar="MS",
+                       help="add a random 0 to MS milliseconds to each delay (default 0)")
+    swarm.add_argument("--loss", type=bounded_float(0, 1), default=0.0, metavar="FRACTION",
+                       help="lose this fraction (0 to 1) of the datagrams lab nodes send (default 0)")
+    swarm.add_argument("--churn", type=bounded_float(0, MAX_CHURN_PER_MIN), default=0.0,
+                       metavar="NODES_PER_MIN",
+                       help="kill this many random nodes a minute, each revived on its data directory "
+                            f"after a random downtime (mean {MEAN_DOWNTIME:g} s; default 0)")
+    swarm.add_argument("--seed", type=int, default=None,
+                       help="seed the losses, delays and churn (default: random)")
 
     decode = sub.add_parser("decode", help="print the KRPC messages of a pcap or pcapng capture")
     decode.add_argument("file", metavar="FILE", help="the capture to read (pcap or pcapng)")
@@ -200,13 +228,16 @@ async def run_node(args: argparse.Namespace) -> int:
 async def run_swarm(args: argparse.Namespace) -> int:
     if args.nodes < 1:
         raise UsageError("--nodes must be at least 1")
+    conditions = Conditions(args.latency, args.jitter, args.loss, args.churn)
     capture = CaptureWriter(args.capture) if args.capture else None
-    lab = Lab(args.nodes, host=args.host, base_port=args.base_port, data_dir=args.data_dir, capture=capture)
+    lab = Lab(args.nodes, host=args.host, base_port=args.base_port, data_dir=args.data_dir, capture=capture,
+              conditions=conditions, seed=args.seed)
     try:
         await lab.start()
         stop = _catch_signals()
         host, port = lab.bootstrap_address
-        print(f"swarm of {len(lab.nodes)} nodes, bootstrap {host}:{port}", flush=True)
+        shown = "" if conditions == Conditions() else f" ({conditions.describe()})"
+        print(f"swarm of {len(lab.nodes)} nodes, bootstrap {host}:{port}{shown}", flush=True)
         await stop.wait()
     finally:
         await lab.stop()

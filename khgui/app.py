@@ -24,7 +24,7 @@ from typing import Any
 LAUNCH = time.monotonic()
 log = logging.getLogger("khgui")
 DEFAULT_LAB = 32
-MAX_LAB = 1024
+MAX_LAB = 5000
 
 
 def process_age() -> float:
@@ -58,6 +58,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--krpc-timeout", metavar="SECONDS", type=float, default=None, help=argparse.SUPPRESS)
     p.add_argument("--screenshot", metavar="FILE", default=None,
                    help="save a screenshot once the panels are populated, then quit")
+    p.add_argument("--map-screenshot", metavar="FILE", default=None,
+                   help="with --screenshot: also save the network map with the demo look-up drawn across it")
     p.add_argument("--self-test", action="store_true", help="join, store and look up through the form; exit 0 if OK")
     p.add_argument("--soak", metavar="EVENTS", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--theme", choices=("system", "light", "dark", "none"), default=None,

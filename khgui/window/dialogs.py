@@ -74,7 +74,7 @@ class ResizeLabDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Resize lab")
         self.spin = QSpinBox()
-        self.spin.setRange(0, 512)
+        self.spin.setRange(0, 5000)
         self.spin.setValue(current)
         self.spin.setSuffix(" nodes")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)

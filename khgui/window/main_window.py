@@ -1,13 +1,20 @@
-"""The main window: five dockable panels, menus, toolbar, status bar, banner.
+"""The main window: six dockable panels, menus, toolbar, status bar, banner.
 
 :class:`MainWindowView` docks the routing, traffic, values, look-up and
-statistics panels, wires the Network menu to the :class:`NetworkController`,
+statistics panels and the network map, wires the Network menu to the
+:class:`NetworkController`,
 keeps the dock layout, geometry and theme in QSettings, and shows every
 error a user can cause in an inline banner and the status bar.
 
 Each panel sits in a scroll area inside its dock, so the window fits small
 screens (1280x720 at 100 %, 1366x768 at 125 %): a dock smaller than its
-panel scrolls instead of cutting it off.  The About box lists the shortcuts
+panel scrolls instead of cutting it off.
+
+Any node in focus: selecting a lab node (double-click or "Focus this node"
+on the map) points the routing, values, statistics and traffic panels and
+the event bridge at a :class:`~khgui.map.focus.FocusedNode`; the window
+title and the status bar say whose view it is, and View ▸ Focus our node
+(Ctrl+0) goes back.  Look-ups always run from our own node.  The About box lists the shortcuts
 of the window's actions, read from the actions themselves.
 """
 
@@ -27,6 +34,8 @@ from ..common import theme
 from ..common.plotting import fit_legends
 from ..resources import icon
 from ..lookup.panel import LookupPanel
+from ..map.conditions import LabConditionsDialog
+from ..map.panel import NetworkMapPanel
 from ..routing.panel import RoutingPanel
 from ..stats.panel import StatsPanel
 from ..traffic.panel import TrafficPanel
@@ -38,7 +47,7 @@ log = logging.getLogger(__name__)
 
 ORGANIZATION = "KhashmirExplorer"
 APPLICATION = "Khashmir Explorer"
-LAYOUT_VERSION = 3
+LAYOUT_VERSION = 4
 DEFAULT_SIZE = (1400, 900)
 #: The smallest a dock's scroll area gets (its panel scrolls inside).
 DOCK_MIN = QSize(240, 150)
@@ -47,6 +56,8 @@ DOCK_MIN = QSize(240, 150)
 BOOTSTRAP_KEY = "network/answered_bootstrap"
 #: Below this window height the look-up dock is tabbed with the others instead of above them.
 COMPACT_HEIGHT = 760
+#: Milliseconds between two drains of our node's lookup events into the map.
+MAP_LOOKUP_MS = 100
 THEME_LABELS = {"system": "&System (follow the desktop)", "light": "&Light", "dark": "&Dark"}
 
 
@@ -101,6 +112,21 @@ class MainWindowView(QMainWindow):
                              | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                              | QDockWidget.DockWidgetFeature.DockWidgetClosable)
             self.docks[key] = dock
+        # The network map: not one of self.panels (it has nothing to show without a lab).
+        self.map = NetworkMapPanel()
+        map_dock = QDockWidget("Network map", self)
+        map_dock.setObjectName("dock-map")
+        map_scroll = QScrollArea()
+        map_scroll.setObjectName("dockScroll")
+        map_scroll.setWidget(self.map)
+        map_scroll.setWidgetResizable(True)
+        map_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        map_scroll.setMinimumSize(DOCK_MIN)
+        map_dock.setWidget(map_scroll)
+        map_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                             | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.docks["map"] = map_dock
 
         self.theme = theme.manager()
         self.banner = BannerPanel()
@@ -119,6 +145,21 @@ class MainWindowView(QMainWindow):
         controller.joined_changed.connect(self._joined_changed)
         controller.lab_changed.connect(self._lab_changed)
         controller.busy_changed.connect(self.status.set_busy)
+        c = controller
+        controller.lab_nodes.connect(self._lab_nodes)
+        controller.lab_node_changed.connect(self.map.model.update_node)
+        controller.lab_progress.connect(self._lab_progress)
+        controller.lab_lookups.connect(self.map.lookup_events)
+        controller.focus_changed.connect(self._focus_changed)
+        self.map.focus_requested.connect(lambda node_id: c.spawn(c.focus_node(node_id)))
+        self.map.kill_requested.connect(lambda node_id: c.spawn(c.kill_lab_node(node_id)))
+        self.map.revive_requested.connect(lambda node_id: c.spawn(c.revive_lab_node(node_id)))
+        self.map.add_requested.connect(lambda: c.spawn(c.add_lab_node()))
+        self.map.lab_lookups_toggled.connect(lambda on: c.spawn(c.watch_lab_lookups(on)))
+        self._map_timer = QTimer(self)
+        self._map_timer.setInterval(MAP_LOOKUP_MS)
+        self._map_timer.timeout.connect(self._drain_lookups)
+        self._map_timer.start()
         self.theme.changed.connect(self._theme_changed)
         self._node_changed(controller.node)
         self._joined_changed(controller.joined)
@@ -161,6 +202,13 @@ class MainWindowView(QMainWindow):
                                           "Put the cursor in the look-up form's Key field")
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "quit")
         self.about_action = self._action("&About Khashmir Explorer", self.about, "F1", "about")
+        self.conditions_action = self._action("Lab &conditions\u2026", self.conditions_dialog, "Ctrl+Shift+C",
+                                              tip="Latency, jitter, loss and churn inside the local lab")
+        self.revive_action = self._action("Re&vive lab node", lambda: c.spawn(c.revive_lab_node()),
+                                          tip="Restart the lab node dead the longest, on its data directory")
+        self.own_focus_action = self._action("Focus &our node", lambda: c.spawn(c.focus_node(None)), "Ctrl+0",
+                                             tip="Show our own node in the panels again")
+        self.own_focus_action.setEnabled(False)
         self.reset_layout_action = self._action("Reset &layout", self.reset_layout)
         self.theme_group = QActionGroup(self)
         self.theme_group.setExclusive(True)
@@ -182,10 +230,11 @@ class MainWindowView(QMainWindow):
         file_menu.addAction(self.quit_action)
         net = bar.addMenu("&Network")
         for a in (self.join_action, self.rejoin_action, self.leave_action, None, self.resize_action,
-                  self.add_action, self.kill_action):
+                  self.add_action, self.kill_action, self.revive_action, None, self.conditions_action):
             net.addSeparator() if a is None else net.addAction(a)
         view = bar.addMenu("&View")
         view.addAction(self.lookup_action)
+        view.addAction(self.own_focus_action)
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
@@ -229,6 +278,8 @@ class MainWindowView(QMainWindow):
         size = fitting_size(self)
         compact = size.height() < COMPACT_HEIGHT
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, d["routing"])
+        self.tabifyDockWidget(d["routing"], d["map"])
+        d["routing"].raise_()
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d["lookup"])
         if compact:
             for key in ("traffic", "stats", "values"):
@@ -305,9 +356,7 @@ class MainWindowView(QMainWindow):
     async def join_address(self, host: str, port: int) -> bool:
         """Join ``host:port``; remember it for the Join dialog only if it answered and outlives us."""
         joined = await self.controller.join(host, port)
-        lab = self.controller.lab
-        lab_ports = {n.address for n in lab.nodes} if lab is not None else set()
-        if joined and (host, port) not in lab_ports:
+        if joined and (host, port) not in self.controller.lab_addresses():
             self.settings.setValue(BOOTSTRAP_KEY, f"{host}:{port}")
         return bool(joined)
 
@@ -339,6 +388,18 @@ class MainWindowView(QMainWindow):
         dialog.finished.connect(done)
         dialog.open()
 
+    def conditions_dialog(self) -> None:
+        """Network ▸ Lab conditions…: latency, jitter, loss and churn of the running lab."""
+        labs = self.controller.lab_runner
+        if labs is None:
+            self.show_error("no lab: Network \u25b8 Resize lab starts one")
+            return
+        dialog = LabConditionsDialog(labs.conditions, self)
+        dialog.applied.connect(lambda c: self.controller.spawn(self.controller.set_lab_conditions(c)))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        self.conditions = dialog
+
     def shortcuts(self) -> list[tuple[str, str]]:
         """(shortcut, what it does) of every action with a shortcut, in menu order."""
         rows = []
@@ -363,6 +424,78 @@ class MainWindowView(QMainWindow):
 
     # -- controller signals -----------------------------------------------------
 
+    # -- the network map and the node in focus ------------------------------------
+
+    def _lab_nodes(self, infos: list[Any]) -> None:
+        self.map.set_nodes(infos, self._own_info())
+
+    def _own_info(self) -> Any:
+        """Our node as a map row (None when it does not run)."""
+        from dht import LabNodeInfo
+
+        node = self.controller.node
+        if node is None or not node.running:
+            return None
+        table = node.routing_table()
+        contacts = sum(len(b.contacts) for b in table)
+        k = int(node.config.K)
+        host, port = node.contact.address
+        return LabNodeInfo(node.id, host, port, True, contacts, len(table), contacts / (len(table) * k) if table else 0.0)
+
+    def _lab_progress(self, stage: str, done: int, total: int) -> None:
+        self.map.set_progress(stage, done, total)
+        if stage == "starting":
+            self.statusBar().showMessage(f"forming the lab: {done:,} of {total:,} nodes listening", 5000)
+        elif stage == "introducing":
+            self.statusBar().showMessage(f"forming the lab: introductions {done * 100 // max(1, total)} %", 5000)
+        else:
+            self.statusBar().showMessage(f"lab of {total:,} nodes formed", 5000)
+
+    def _drain_lookups(self) -> None:
+        items = self.controller.take_lookups()
+        if items:
+            self.map.lookup_events(items)
+
+    def focused_node(self) -> Any:
+        """The node the panels show: the lab node in focus, or our own."""
+        return self.controller.focus if self.controller.focus is not None else self.controller.node
+
+    def _focus_changed(self, focused: Any) -> None:
+        """Point the panels (and the bridge) at ``focused``, or back at our node."""
+        node = focused if focused is not None else self.controller.node
+        traffic = self.panels["traffic"]
+        if hasattr(traffic, "clear"):
+            traffic.clear()  # its rows were another node's
+        if node is not None:
+            self.bridge.attach(node)
+        else:
+            self.bridge.detach()
+        self.routing.set_node(node)
+        self.stats.set_node(node)
+        values = self.panels["values"]
+        if hasattr(values, "on_node_changed"):
+            values.on_node_changed(node)
+        self.map.set_focus_node(focused.id if focused is not None else None)
+        self.own_focus_action.setEnabled(focused is not None)
+        self._show_whose_view(focused)
+
+    def _show_whose_view(self, focused: Any) -> None:
+        if focused is None:
+            self.setWindowTitle("Khashmir Explorer")
+            self.status.show_node(self.controller.node)
+            return
+        self._title(focused)
+        self.status.show_node(focused)
+        info = focused.view.info
+        self.statusBar().showMessage(f"showing lab node {info.id.hex()[:8]}; View \u25b8 Focus our node goes back",
+                                     8000)
+
+    def _title(self, focused: Any) -> None:
+        info = focused.view.info
+        state = "" if info.alive else ", dead"
+        self.setWindowTitle(f"Khashmir Explorer \u2014 lab node {info.id.hex()[:8]} "
+                            f"({info.host}:{info.port}{state})")
+
     def _node_changed(self, node: Any) -> None:
         self.status.show_node(node)
         self.leave_action.setEnabled(node is not None)
@@ -375,12 +508,16 @@ class MainWindowView(QMainWindow):
     def _lab_changed(self, size: int) -> None:
         self.status.show_lab(size)
         self.kill_action.setEnabled(size > 0)
+        self.conditions_action.setEnabled(self.controller.lab_runner is not None)
         self._update_rejoin()
 
     def _update_rejoin(self) -> None:
         self.rejoin_action.setEnabled(self.controller.lab_size > 0)
 
     def _update_counts(self) -> None:
+        focused = self.controller.focus
+        if focused is not None:
+            self._title(focused)  # it may have died or come back
         rows = self.routing.buckets.rows()
         self.status.show_counts(sum(len(r.contacts) for r in rows), len(rows))
         self.status.show_lab(self.controller.lab_size)
