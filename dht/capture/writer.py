@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import socket
 import struct
+import threading
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -60,7 +61,9 @@ class CaptureWriter:
 
     ``write(now, src, dst, data)`` writes one datagram; :meth:`tap` is the
     transport hook (see ``node.capture_to``).  ``flush_each=False`` leaves
-    flushing to the buffer (for writing synthetic captures fast).
+    flushing to the buffer (for writing synthetic captures fast).  One
+    writer may serve nodes on several threads (our node on the GUI's loop,
+    a big lab on its own): each packet is written whole under a lock.
     """
 
     def __init__(self, path: str | Path | BinaryIO, *, flush_each: bool = True,
@@ -91,6 +94,7 @@ class CaptureWriter:
                             opt_cls(code=_ng.PCAPNG_OPT_ENDOFOPT)])
         self._writer = _ng.Writer(self._file, shb=shb, idb=idb)
         self._file.flush()
+        self._lock = threading.Lock()
 
     @property
     def closed(self) -> bool:
@@ -103,12 +107,14 @@ class CaptureWriter:
 
     def write(self, now: float, src: Address, dst: Address, data: bytes) -> None:
         """One datagram at wall-clock time ``now`` (seconds since the epoch)."""
-        if self._file.closed:
-            return
-        self._writer.writepkt_time(frame_udp(src, dst, data), now)
-        self.packets += 1
-        if self.flush_each:
-            self._file.flush()
+        frame = frame_udp(src, dst, data)
+        with self._lock:
+            if self._file.closed:
+                return
+            self._writer.writepkt_time(frame, now)
+            self.packets += 1
+            if self.flush_each:
+                self._file.flush()
 
     def tap(self, direction: str, local: Address, peer: Address, data: bytes, now: float) -> None:
         """The transport hook: a datagram ``direction`` "in" from or "out" to ``peer``."""
@@ -146,15 +152,17 @@ class CaptureWriter:
         return (src, local[1])
 
     def flush(self) -> None:
-        if not self._file.closed:
-            self._file.flush()
+        with self._lock:
+            if not self._file.closed:
+                self._file.flush()
 
     def close(self) -> None:
-        if self._file.closed:
-            return
-        self._file.flush()
-        if self._owned:
-            self._file.close()
+        with self._lock:
+            if self._file.closed:
+                return
+            self._file.flush()
+            if self._owned:
+                self._file.close()
 
     def __enter__(self) -> "CaptureWriter":
         return self
