@@ -419,17 +419,27 @@ class RoutingTable:
     # --- address limits and the replacement cache -----------------------------
 
     def _evict_other_at(self, address: Address, key: int, reports: list[Report]) -> bool:
-        """``address`` answered us with id ``key``: drop whoever else we knew there."""
+        """``address`` answered us with id ``key``: make room for it there.
+
+        Whoever else we knew at that very address is gone; failing that, a
+        contact at the same IP that never answered us (a saved contact of an
+        earlier run, say, where a restarted host now listens on another port)
+        gives way to this one, which just did.
+        """
+        unanswered: Entry | None = None
         for b in self.buckets:
-            for e in b.entries:
-                if e.contact.address == address and e.key != key:
+            for e in b.entries + b.replacements:
+                if e.key == key:
+                    continue
+                if e.contact.address == address:
                     reports.extend(self.remove(e.contact.id, "its address answers with another id"))
                     return True
-            for e in b.replacements:
-                if e.contact.address == address and e.key != key:
-                    self.remove(e.contact.id, "its address answers with another id")
-                    return True
-        return False
+                if unanswered is None and not e.answered and e.contact.host == address[0]:
+                    unanswered = e
+        if unanswered is None:
+            return False
+        reports.extend(self.remove(unanswered.contact.id, "never answered; another node answers at its IP"))
+        return True
 
     def _cache(self, bucket: KBucket, entry: Entry) -> None:
         """Keep ``entry`` (already held) in the bucket's replacement cache."""

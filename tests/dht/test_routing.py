@@ -476,6 +476,23 @@ def test_one_contact_per_ip_in_the_whole_table() -> None:
     check_invariants(t)
 
 
+def test_a_contact_that_answers_takes_the_ip_of_one_that_never_did() -> None:
+    """A restarted host on another port: its saved contact never answers again."""
+    t = limited(k=8)
+    t.load([c(HALF + 1, host="10.0.0.1", port=1000)], 1.0)  # saved: never answered
+    # A query from another id at that IP proves nothing: refused.
+    assert t.insert(c(HALF + 2, host="10.0.0.1", port=2000), 2.0, contacted=False) == []
+    # An answer to our own request at the new port does: it takes the IP's place.
+    reports = t.insert(c(HALF + 2, host="10.0.0.1", port=2000), 3.0, contacted=True)
+    assert [type(r).__name__ for r in reports] == ["Removed", "Added"]
+    assert t.get(int_to_id(HALF + 1)) is None and t.get(int_to_id(HALF + 2)) is not None
+    assert t.hosts() == {"10.0.0.1": 1}
+    # One that has answered keeps its IP against a newcomer, answered or not.
+    assert t.insert(c(HALF + 3, host="10.0.0.1", port=3000), 4.0, contacted=True) == []
+    assert t.get(int_to_id(HALF + 2)) is not None
+    check_invariants(t)
+
+
 def test_cached_contacts_count_for_their_ip() -> None:
     t = limited(k=2, exempt="127.0.0.1")
     top_full(t, contacted=True)  # on the exempt host
