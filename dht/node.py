@@ -73,6 +73,9 @@ class BucketInfo:
     contacts: list[ContactInfo]
 
 
+#: Rounds of lookups for buckets a forced refresh left empty (see refresh_table).
+EMPTY_BUCKET_ROUNDS = 3
+
 #: Distinct warnings a node keeps in :attr:`Node.warnings` (the oldest go first).
 MAX_WARNINGS = 20
 
@@ -373,7 +376,13 @@ class Node(RemoteInterface):
         return len(expired)
 
     async def refresh_table(self, force: bool = False) -> None:
-        """Look up a random id in every stale bucket (every bucket if forced)."""
+        """Look up a random id in every stale bucket (every bucket if forced).
+
+        Forced (after a join), buckets split off meanwhile may be left empty:
+        a lookup of a random id in a wide range often converges on the half
+        nearer us.  Each empty bucket away from our id then gets a lookup of
+        its own, a few rounds at most (an empty range may just be empty).
+        """
         now = time.monotonic()
         if force:
             ranges = [(b.lo, b.hi) for b in self.table.buckets]
@@ -381,6 +390,17 @@ class Node(RemoteInterface):
             ranges = self.table.stale_buckets(now, self.config.BUCKET_STALENESS)
         for lo, hi in ranges:
             await self.find_node(new_id_in_range(lo, hi))
+        if not force:
+            return
+        tried: set[tuple[int, int]] = set()
+        for _ in range(EMPTY_BUCKET_ROUNDS):
+            empty = [(b.lo, b.hi) for b in self.table.buckets
+                     if not b.entries and not b.covers(self.table.own_key) and (b.lo, b.hi) not in tried]
+            if not empty:
+                return
+            for lo, hi in empty:
+                tried.add((lo, hi))
+                await self.find_node(new_id_in_range(lo, hi))
 
     # --- routing table reports -----------------------------------------
 

@@ -13,7 +13,7 @@ from typing import Any
 import bencodepy
 import pytest
 from dhtutil import (
-    FAST, HOST, RawClient, free_udp_port, query, raw, raw_client, run, running_node, wait_until,
+    FAST, HOST, STEADY, RawClient, free_udp_port, query, raw, raw_client, run, running_node, wait_until,
 )
 
 from dht import Config, Contact, Node, errors, krpc
@@ -709,3 +709,34 @@ def test_restart_onto_a_new_network_answers_with_live_contacts_within_10_s(tmp_p
             await asyncio.gather(*(n.stop() for n in new))
 
     run(scenario(), timeout=60)
+
+
+def test_after_joining_no_bucket_is_left_empty_while_nodes_live_in_its_range(tmp_path: Path) -> None:
+    """A forced refresh could leave a bucket split off meanwhile empty (seen in the explorer).
+
+    The nodes of a bucket's range share its prefix with any id in it, so they
+    are closer to it than any node outside: a converged lookup of such an id
+    finds them, and they answer.
+    """
+    from dht import Lab
+
+    async def scenario() -> None:
+        lab = Lab(size=32, config=STEADY, data_dir=tmp_path / "lab")
+        await lab.start()
+        try:
+            lab_keys = [int.from_bytes(n.id, "big") for n in lab.nodes]
+            for i in range(5):
+                node = Node(STEADY, host=HOST, port=0, data_dir=tmp_path / f"joiner-{i}")
+                await node.start()
+                try:
+                    await node.bootstrap([lab.bootstrap_address])
+                    await node.refresh_table(force=True)
+                    empty = [(b.lo, b.hi) for b in node.routing_table()
+                             if not b.contacts and any(b.lo <= k < b.hi for k in lab_keys)]
+                    assert empty == []
+                finally:
+                    await node.stop()
+        finally:
+            await lab.stop()
+
+    run(scenario())
