@@ -6,9 +6,17 @@ dispatched through the explicit ``handlers`` table to the ``krpc_*``
 handlers of :class:`dht.remote.RemoteInterface`, which keep the seed's
 signatures.
 
+The wire is the node's profile (``Config.PROFILE``, :mod:`dht.wire.profiles`):
+Khashmir (the default) answers through the ``krpc_*`` handlers; Mainline
+through :class:`dht.handlers_mainline.MainlineHandlers`, with its own
+lookups in :mod:`dht.actions_mainline`.  Routing table, lookups,
+transport, limits and events are shared.
+
 The public coroutines (:meth:`join`, :meth:`bootstrap`, :meth:`ping`,
-:meth:`find_node`, :meth:`get_value`, :meth:`store_value`) raise on failure;
-they never return status tuples.
+:meth:`find_node`, :meth:`get_value`, :meth:`store_value`; Mainline:
+:meth:`get_peers`, :meth:`announce_peer`, :meth:`put_immutable`,
+:meth:`put_mutable`, :meth:`get_item`, :meth:`sample_infohashes`) raise on
+failure; they never return status tuples.
 """
 
 from __future__ import annotations
@@ -24,7 +32,11 @@ from typing import Any, Callable, Coroutine, Iterable
 
 import platformdirs
 
-from . import actions, errors, krpc, routing
+from . import actions, actions_mainline, errors, ids, krpc, routing
+from .actions_mainline import FoundItem, MutablePut, PeersFound
+from .handlers_mainline import MainlineHandlers
+from .wire.common import decode_client_version
+from .wire.profiles import profile_for
 from .capture import CaptureWriter
 from .config import Config
 from .contact import Address, Contact, resolve_host
@@ -57,6 +69,8 @@ class ContactInfo:
     last_seen: float | None
     failures: int
     rtt: float | None
+    client: str | None = None
+    """Mainline: the client it runs, from its ``v`` ("libtorrent (Rasterbar) 2.0.11")."""
 
     @property
     def answered(self) -> bool:
@@ -97,6 +111,7 @@ class Node(RemoteInterface):
         db_name: str = "khashmir.db",
     ) -> None:
         self.config = config or Config()
+        self.profile = profile_for(self.config.PROFILE, self.config.READ_ONLY)
         self.host = host
         self.requested_port = port
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -118,6 +133,13 @@ class Node(RemoteInterface):
         self._lookup_ids = 0
         self._verifying = 0  # verification pings outstanding
         self._moving: set[bytes] = set()  # ids whose claimed move is being checked
+        self._routers: set[Address] = set()  # bootstrap routers: asked, never in the table
+        #: Mainline: the client (``v``) of nodes that answered us, by id (as many as the table holds).
+        self.clients: dict[bytes, str] = {}
+        self.external = ids.ExternalAddressVotes(self.config.EXTERNAL_ADDRESS_VOTES)
+        self.mainline: MainlineHandlers | None = (
+            MainlineHandlers(self) if self.config.PROFILE == "mainline" else None
+        )
         self.handlers: dict[str, Callable[..., dict[bytes, Any]]] = {
             "ping": self.krpc_ping,
             "join": self.krpc_join,
@@ -153,8 +175,9 @@ class Node(RemoteInterface):
             raise
         now = time.monotonic()
         self._table = self._new_table(now)
+        handler = self.dispatch if self.mainline is None else self.mainline.dispatch
         transport = KrpcTransport(
-            self.dispatch, self.stats_counters, self.events, self.config.KRPC_TIMEOUT, self.config
+            handler, self.stats_counters, self.events, self.config.KRPC_TIMEOUT, self.config, self.profile
         )
         self._transport = transport
         loop = asyncio.get_running_loop()
@@ -183,6 +206,9 @@ class Node(RemoteInterface):
         self._store.on_open = self._store_opened
         self._store.release()  # reopened on the next access
         self._spawn(self._checkpoint_loop())
+        if self.mainline is not None:
+            self.mainline.started(now)
+            self._spawn(self._token_loop())
         if len(self._table):
             self._spawn(self.refresh_table(force=True))
 
@@ -325,6 +351,13 @@ class Node(RemoteInterface):
 
     # --- maintenance ---------------------------------------------------
 
+    async def _token_loop(self) -> None:
+        """Mainline: new token secrets every TOKEN_INTERVAL (two kept)."""
+        while True:
+            await asyncio.sleep(self.config.TOKEN_INTERVAL)
+            assert self.mainline is not None
+            self.mainline.tokens.rotate()
+
     async def _checkpoint_loop(self) -> None:
         interval = self.config.CHECKPOINT_INTERVAL
         await asyncio.sleep(min(60.0, interval))
@@ -341,7 +374,10 @@ class Node(RemoteInterface):
         Raises :class:`StorageFault` when the disk refuses the saves (after
         the rest of the checkpoint is done).
         """
-        self.tokens.rotate()
+        if self.mainline is None:
+            self.tokens.rotate()
+        else:
+            self.mainline.expire(time.monotonic())
         was_open = self.store.is_open
         fault: StorageError | None = None
         try:
@@ -423,7 +459,18 @@ class Node(RemoteInterface):
 
     def insert_node(self, contact: Contact, contacted: bool = True) -> None:
         """Offer a contact to the table; ``contacted``: it answered us at that address."""
+        if not self.admissible(contact):
+            return
         self.report(self.table.insert(contact, time.monotonic(), contacted))
+
+    def admissible(self, contact: Contact) -> bool:
+        """Whether a contact may enter the table: not a bootstrap router, and (Mainline,
+        ENFORCE_NODE_ID) its id valid for its IP under BEP 42 (local, private exempt)."""
+        if contact.address in self._routers:
+            return False
+        if self.config.ENFORCE_NODE_ID and self.mainline is not None:
+            return ids.id_matches_ip(contact.id, contact.host)
+        return True
 
     def verify_contact(self, contact: Contact) -> None:
         """Ping a contact seen only in a query, so that it may be handed out once it
@@ -486,28 +533,34 @@ class Node(RemoteInterface):
     # --- requests ------------------------------------------------------
 
     def request(
-        self, contact: Contact, method: str, args: dict[bytes, Any], soft_timeout: float | None = None
-    ) -> asyncio.Future[dict[bytes, Any]]:
+        self, contact: Contact, method: str, args: Any, soft_timeout: float | None = None
+    ) -> asyncio.Future[Any]:
         """Ask ``contact``, expecting an answer with its id; the routing table learns the outcome.
 
-        The local node is asked by calling its handler directly.  A response
-        whose id is not the contact's fails the request and removes the
-        contact (if the table knows it at that address).
+        ``args``: the profile's arguments (a dict; Mainline also takes typed ones).
+        The future gets the profile's answer (Khashmir: the response dict;
+        Mainline: the :class:`dht.wire.mainline.Response`).  The local node is
+        asked by calling its handler directly.  A response whose id is not the
+        contact's fails the request and removes the contact (if the table knows
+        it at that address).
         """
         if contact.id == self.id:
-            fut: asyncio.Future[dict[bytes, Any]] = asyncio.get_running_loop().create_future()
+            fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             try:
-                args_list = krpc.check_arguments(krpc.Query(b"", method, args))
-                fut.set_result(self.handlers[method](*args_list))
+                if self.mainline is not None:
+                    fut.set_result(self.mainline.local(method, args))
+                else:
+                    args_list = krpc.check_arguments(krpc.Query(b"", method, args))
+                    fut.set_result(self.handlers[method](*args_list))
             except KrpcError as exc:
                 fut.set_exception(exc)
             return fut
         return self._request(contact.address, contact.id, method, args, soft_timeout)
 
     def _request(
-        self, address: Address, expected_id: bytes | None, method: str, args: dict[bytes, Any],
+        self, address: Address, expected_id: bytes | None, method: str, args: Any,
         soft_timeout: float | None = None,
-    ) -> asyncio.Future[dict[bytes, Any]]:
+    ) -> asyncio.Future[Any]:
         """Ask the node at ``address``.
 
         ``expected_id``: the id it must answer with, or None when only its
@@ -519,9 +572,9 @@ class Node(RemoteInterface):
             return self.request(self.contact, method, args)  # ourselves: our own handlers
         inner = self.transport.request(address, method, args, soft_timeout)
         sent = time.monotonic()
-        outer: asyncio.Future[dict[bytes, Any]] = asyncio.get_running_loop().create_future()
+        outer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
-        def settle(f: asyncio.Future[dict[bytes, Any]]) -> None:
+        def settle(f: asyncio.Future[Any]) -> None:
             if f.cancelled():
                 outer.cancel()
                 return
@@ -529,7 +582,7 @@ class Node(RemoteInterface):
             if exc is None and self.running:
                 values = f.result()
                 try:
-                    rid = krpc.response_id(values)
+                    rid = self.profile.response_id(values)
                     if rid == routing.NULL_ID or rid == self.id or (
                         expected_id is not None and rid != expected_id
                     ):
@@ -545,7 +598,10 @@ class Node(RemoteInterface):
                 else:
                     now = time.monotonic()
                     found = Contact(rid, address[0], address[1])
-                    self.report(self.table.insert(found, now, contacted=True, rtt=now - sent))
+                    if self.mainline is not None:
+                        self._mainline_answer(found, values)
+                    if self.admissible(found):
+                        self.report(self.table.insert(found, now, contacted=True, rtt=now - sent))
             elif isinstance(exc, errors.RpcTimeout) and self.running and expected_id is not None:
                 self.report(self.table.failed(expected_id, address))
             if outer.done():
@@ -558,6 +614,40 @@ class Node(RemoteInterface):
         inner.add_done_callback(settle)
         return outer
 
+    def _mainline_answer(self, responder: Contact, envelope: Any) -> None:
+        """What a Mainline answer tells besides its values: the responder's client
+        (``v``) and, as a vote, our external address (``ip``, BEP 42)."""
+        version = decode_client_version(envelope.client)
+        if version is not None:
+            if responder.id not in self.clients and len(self.clients) >= max(64, 2 * len(self.table)):
+                del self.clients[next(iter(self.clients))]
+            self.clients[responder.id] = str(version)
+        if envelope.ip is not None and self.external.vote(envelope.ip[0], responder.host):
+            self._external_address_changed(self.external.leader)
+
+    def _external_address_changed(self, address: str | None) -> None:
+        """BEP 42: take an id made for our new external address (not for a local or
+        private one, where any id is valid); the table is rebuilt around it."""
+        if address is None or ids.is_exempt(address) or ids.id_matches_ip(self.id, address):
+            return
+        self.adopt_id(ids.node_id_for(address))
+        self._warn(f"external address {address}: new BEP 42 node id {self.id.hex()}")
+
+    def adopt_id(self, new_id: bytes) -> None:
+        """Change our node id: the routing table is rebuilt around it with the same contacts."""
+        now = time.monotonic()
+        old = self.table.contacts()
+        self.id = new_id
+        self._table = self._new_table(now)
+        self._table.exempt(self._exempt_host())
+        self._table.load(old, now)
+        if self.mainline is not None:
+            self.mainline.items.node_id = new_id
+        try:
+            self.store.save_self_id(new_id)
+        except StorageError:
+            pass  # saved at the next checkpoint
+
     def soft_timeout(self) -> float:
         return self.transport.rtt.timeout(self.config.SOFT_TIMEOUT_MIN, self.config.SOFT_TIMEOUT_MAX)
 
@@ -568,17 +658,33 @@ class Node(RemoteInterface):
     # --- public API ------------------------------------------------------
 
     async def join(self, host: str, port: int) -> Address:
-        """Join through the node at host:port; returns our address as it sees it."""
-        values = await self._request((host, port), None, "join", {b"id": self.id})
-        ip = values.get(b"ip_addr")
-        their_port = values.get(b"port")
-        if not isinstance(ip, bytes) or not isinstance(their_port, int):
-            raise RemoteProtocolError("join response needs ip_addr and port")
-        return ip.decode("ascii", "replace"), their_port
+        """Join through the node at host:port; returns our address as it sees it.
 
-    async def bootstrap(self, addresses: Iterable[Address]) -> int:
-        """Join through each address, then look up our own neighbourhood."""
+        Mainline has no join: a ping, whose answer's ``ip`` (BEP 42) says it.
+        """
+        if self.mainline is not None:
+            envelope = await self._request((host, port), None, "ping", {b"id": self.id})
+            ip: Address | None = envelope.ip
+            return ip if ip is not None else self.contact.address
+        values = await self._request((host, port), None, "join", {b"id": self.id})
+        ip_addr = values.get(b"ip_addr")
+        their_port = values.get(b"port")
+        if not isinstance(ip_addr, bytes) or not isinstance(their_port, int):
+            raise RemoteProtocolError("join response needs ip_addr and port")
+        return ip_addr.decode("ascii", "replace"), their_port
+
+    async def bootstrap(self, addresses: Iterable[Address], routers: Iterable[Address] = ()) -> int:
+        """Join through each address, then look up our own neighbourhood.
+
+        Mainline has no join: a find_node for our own id is sent through the
+        addresses and ``routers`` (and on, as a lookup).  ``routers`` (e.g.
+        :data:`dht.handlers_mainline.PUBLIC_ROUTERS`) are asked but never enter
+        the table, as libtorrent keeps them out; ``addresses`` that answer
+        do, as any node.  Returns the contacts in the table.
+        """
         addresses = list(addresses)
+        if self.mainline is not None or routers:
+            return await actions_mainline.bootstrap(self, addresses, list(routers))
         results = await asyncio.gather(
             *(self.join(h, p) for h, p in addresses), return_exceptions=True
         )
@@ -599,26 +705,83 @@ class Node(RemoteInterface):
 
     async def ping(self, host: str, port: int) -> bytes:
         values = await self._request((host, port), None, "ping", {b"id": self.id})
-        return krpc.response_id(values)
+        return self.profile.response_id(values)
 
     async def find_node(self, target: bytes) -> list[Contact]:
         lookup = await actions.find_node(self, target)
         return [c.contact for c in lookup.closest_answered() if c.contact.id != self.id]
 
+    def _khashmir(self, what: str) -> None:
+        if self.mainline is not None:
+            raise LocalError(f"{what} is a Khashmir method; this node speaks Mainline")
+
+    def _mainline(self, what: str) -> MainlineHandlers:
+        if self.mainline is None:
+            raise LocalError(f"{what} is a Mainline method; this node speaks Khashmir")
+        if not self.running:
+            raise LocalError("node is not running")
+        return self.mainline
+
     async def find_value(self, key: bytes) -> list[Contact]:
+        self._khashmir("find_value")
         lookup = await actions.find_value(self, key)
         return [c.contact for c in lookup.with_values()]
 
     async def get_value(self, key: bytes) -> list[bytes]:
+        self._khashmir("get_value")
         return await actions.get_value(self, key)
 
     async def store_value(self, key: bytes, value: bytes, local: bool = True) -> actions.StoreResult:
         """Store at the STORE_REDUNDANCY closest nodes (this one too, if ``local``)."""
+        self._khashmir("store_value")
         if len(value) > self.config.MAX_VALUE_SIZE:
             raise LocalError(
                 f"value is {len(value)} bytes; the limit is {self.config.MAX_VALUE_SIZE}"
             )
         return await actions.store_value(self, key, value, local)
+
+    # --- Mainline (BEP 5, 33, 44, 51) ---------------------------------------
+
+    async def get_peers(self, info_hash: bytes, scrape: bool = False) -> PeersFound:
+        """The peers announced for ``info_hash`` (BEP 5); with ``scrape``, BEP 33 estimates
+        of its seeds and downloaders too (one more request to each of the K closest)."""
+        self._mainline("get_peers")
+        return await actions_mainline.get_peers(self, _hash20(info_hash, "info_hash"), scrape)
+
+    async def announce_peer(self, info_hash: bytes, port: int, seed: bool = False, local: bool = True) -> int:
+        """Announce that we serve ``info_hash`` on ``port`` (0: the port we send from,
+        BEP 5's implied_port) to the closest nodes; returns how many accepted."""
+        self._mainline("announce_peer")
+        if not isinstance(port, int) or not 0 <= port <= 0xFFFF:
+            raise LocalError(f"port {port!r} is out of range 0-65535")
+        return await actions_mainline.announce_peer(self, _hash20(info_hash, "info_hash"), port, seed, local)
+
+    async def put_immutable(self, value: object, local: bool = True) -> bytes:
+        """Store a BEP 44 immutable item (bytes, int, list or dict); returns its target."""
+        self._mainline("put_immutable")
+        return await actions_mainline.put_immutable(self, actions_mainline.bencoded(value), local)
+
+    async def put_mutable(
+        self, key: Any, value: object, salt: bytes = b"", local: bool = True
+    ) -> MutablePut:
+        """Store a BEP 44 mutable item signed by ``key`` (an Ed25519PrivateKey or a key
+        file's path, created on first use), its seq one above the highest found."""
+        self._mainline("put_mutable")
+        return await actions_mainline.put_mutable(self, key, actions_mainline.bencoded(value), salt, local)
+
+    async def get_item(self, target: bytes, public_key: bytes | None = None, salt: bytes = b"") -> FoundItem | None:
+        """The BEP 44 item under ``target`` (mutable: the highest seq found, signed by
+        ``public_key`` when given), None when no node holds it."""
+        self._mainline("get_item")
+        return await actions_mainline.get_item(self, _hash20(target, "target"), public_key, salt)
+
+    async def sample_infohashes(self, count: int = 20, target: bytes | None = None) -> list[bytes]:
+        """Up to ``count`` info-hashes sampled from the nodes around ``target`` (BEP 51),
+        honouring each node's ``interval``."""
+        self._mainline("sample_infohashes")
+        if not isinstance(count, int) or count < 1:
+            raise LocalError(f"count must be a positive integer, not {count!r}")
+        return await actions_mainline.sample_infohashes(self, count, target)
 
     def stats(self) -> StatsSnapshot:
         keys, values = self.store.totals() if self._store is not None and self.running else (0, 0)
@@ -636,10 +799,19 @@ class Node(RemoteInterface):
         return [
             BucketInfo(
                 b.lo, b.hi, b.last_accessed,
-                [ContactInfo(e.contact, e.last_seen, e.failures, e.rtt) for e in b.entries],
+                [
+                    ContactInfo(e.contact, e.last_seen, e.failures, e.rtt, self.clients.get(e.contact.id))
+                    for e in b.entries
+                ],
             )
             for b in self.table.buckets
         ]
 
     async def stored_values(self) -> list[StoredValueInfo]:
         return self.store.all_values()
+
+
+def _hash20(value: bytes, name: str) -> bytes:
+    if not isinstance(value, bytes) or len(value) != 20:
+        raise LocalError(f"{name} must be 20 bytes, not {value!r:.60}")
+    return value
