@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import ids
 from .contact import Address, Contact
+from .events import ItemStored, PeerAnnounced
 from .stores.items import ItemStore
 from .stores.peers import PeerStore
 from .stores.samples import InfohashSampler, SampleBackoff
@@ -146,8 +147,11 @@ class MainlineHandlers:
     def announce_peer(self, args: ml.AnnouncePeer, peer: Address) -> ml.ResponseValues:
         self._check_token(args.token, peer[0])
         address = (peer[0], args.peer_port(peer[1]))
-        if not self.peers.announce(args.info_hash, address, args.seed, time.monotonic()):
+        now = time.monotonic()
+        if not self.peers.announce(args.info_hash, address, args.seed, now):
             raise MAINLINE.error(Meaning.GENERIC, "peer store full")
+        if self.node.events.active:
+            self.node.events.emit(PeerAnnounced(now, args.info_hash, address, args.seed))
         return ml.IdResponse(self.node.id)
 
     # --- BEP 44 ----------------------------------------------------------------
@@ -168,11 +172,13 @@ class MainlineHandlers:
         self._check_token(args.token, peer[0])
         now = time.monotonic()
         if args.k is None:
-            self.items.put_immutable(args.v, peer[0], now)
+            item = self.items.put_immutable(args.v, peer[0], now)
         else:
             ml.check_signature(args)
             assert args.seq is not None and args.sig is not None
-            self.items.put_mutable(args.k, args.salt, args.seq, args.sig, args.v, args.cas, peer[0], now)
+            item = self.items.put_mutable(args.k, args.salt, args.seq, args.sig, args.v, args.cas, peer[0], now)
+        if self.node.events.active:
+            self.node.events.emit(ItemStored(now, item.target, item.seq, len(item.v)))
         return ml.IdResponse(self.node.id)
 
     # --- BEP 51 ------------------------------------------------------------------

@@ -47,7 +47,7 @@ from .events import (
 )
 from .khash import new_id, new_id_in_range
 from .routing import RoutingTable
-from .stats import Stats, StatsSnapshot
+from .stats import MethodCounters, Stats, StatsSnapshot
 from .datadir import DataDirLock
 from .storage import Store, StoredValueInfo, StoreLimits
 from .tokens import TokenSecrets
@@ -117,7 +117,7 @@ class Node(RemoteInterface):
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.db_path = self.data_dir / db_name
         self.events = EventBus()
-        self.stats_counters = Stats()
+        self.stats_counters = Stats({m: MethodCounters() for m in self.profile.methods})
         self.tokens = TokenSecrets()
         self.warnings: list[str] = []
         self.running = False

@@ -23,7 +23,7 @@ class KhashmirWire:
 
     name = "khashmir"
     codes: ErrorTable = KHASHMIR
-    methods = frozenset(krpc.METHODS)
+    methods = tuple(krpc.METHODS)
     read_only = False
 
     def new_tid(self) -> bytes:

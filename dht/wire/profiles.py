@@ -35,7 +35,7 @@ from .mainline.profile import MainlineWire
 class WireProfile(Protocol):
     name: str
     codes: ErrorTable
-    methods: frozenset[str]
+    methods: tuple[str, ...]
     read_only: bool
 
     def new_tid(self) -> bytes: ...

@@ -65,7 +65,7 @@ class MainlineWire:
 
     name = "mainline"
     codes: ErrorTable = MAINLINE
-    methods = frozenset(METHODS)
+    methods = tuple(METHODS)
 
     def __init__(self, read_only: bool = False, client: bytes = OUR_CLIENT) -> None:
         self.read_only = read_only
