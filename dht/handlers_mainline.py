@@ -12,7 +12,9 @@ keyed by the typed arguments' class.
 
 The sender of a query is offered to the routing table as the Khashmir
 handlers do (:meth:`dht.remote.RemoteInterface._sender_seen`: as a contact
-that has not answered yet), except when it says ``ro: 1`` (BEP 43: answered,
+that has not answered yet) and pinged, as Khashmir pings a joining node
+(there is no join in Mainline; libtorrent pings its unconfirmed nodes
+too), so that it is handed out once it answers; except when it says ``ro: 1`` (BEP 43: answered,
 never offered) or, with ENFORCE_NODE_ID, its id is not valid for its IP
 (BEP 42).  A read-only node (READ_ONLY) answers nothing.
 
@@ -107,7 +109,7 @@ class MainlineHandlers:
             return
         if peer in node._routers:
             return
-        node._sender_seen(node_id, peer)
+        node._sender_seen(node_id, peer, verify=True)
 
     # --- helpers ------------------------------------------------------------
 
