@@ -4,7 +4,10 @@
 :func:`parse_response` turn its contents into typed values by the explicit
 :data:`METHODS` table; :func:`encode_query`, :func:`encode_response` and
 :func:`encode_error` make datagrams, with our ``v``, ``ro`` when read-only
-and the requester's ``ip`` (BEP 42) in answers.
+and the requester's ``ip`` (BEP 42) in answers.  Canonical bencoding (what
+Mainline clients send) is read and written by ``bencode2``, in C; anything
+else falls back to ``bencode.py``, so a non-canonical datagram is still
+read (and a non-canonical put refused with 203).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import bencode2
 import bencodepy
 
 from ...errors import LocalError, RemoteProtocolError
@@ -64,10 +68,15 @@ def decode(data: bytes) -> Message:
 
 def decode_raw(data: bytes) -> tuple[Message, dict[bytes, Any]]:
     """:func:`decode`, with the decoded dict (for events and captures)."""
-    try:
-        msg = bencodepy.decode(data)
-    except Exception as exc:  # bencodepy raises several types on bad input
-        raise RemoteProtocolError(f"not bencode: {exc}") from None
+    strict = True
+    try:  # canonical bencoding (what every Mainline client sends) through the C decoder
+        msg = bencode2.bdecode(data)
+    except Exception:  # not canonical, or not bencode: the lenient decoder says which
+        strict = False
+        try:
+            msg = bencodepy.decode(data)
+        except Exception as exc:  # bencodepy raises several types on bad input
+            raise RemoteProtocolError(f"not bencode: {exc}") from None
     if not isinstance(msg, dict):
         raise RemoteProtocolError("not a dict")
     tid = msg.get(b"t")
@@ -84,7 +93,7 @@ def decode_raw(data: bytes) -> tuple[Message, dict[bytes, Any]]:
         if not isinstance(method, bytes) or not isinstance(args, dict):
             raise RemoteProtocolError("query needs a string q and a dict a")
         canonical = True
-        if method == b"put":
+        if method == b"put" and not strict:
             canonical = bencodepy.encode(msg) == data
         ro = msg.get(b"ro") == 1
         return Query(tid, method.decode("latin-1"), args, ro, client, canonical), msg
@@ -194,7 +203,7 @@ def _response_dict(resp: ResponseValues) -> dict[bytes, Any]:
 def _envelope(msg: dict[bytes, Any], client: bytes | None) -> bytes:
     if client is not None:
         msg[b"v"] = client
-    data: bytes = bencodepy.encode(msg)
+    data: bytes = bencode2.bencode(msg)  # canonical, as bencodepy's, in C
     return data
 
 
