@@ -147,6 +147,8 @@ class Config:
         for name in ("READ_ONLY", "ENFORCE_NODE_ID"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be True or False, not {getattr(self, name)!r}")
+        if self.READ_ONLY and self.PROFILE != "mainline":
+            raise ConfigError("READ_ONLY is a Mainline setting (BEP 43): it needs PROFILE mainline")
         if not isinstance(self.STORES, StoreSettings):
             raise ConfigError(f"STORES must be a StoreSettings, not {self.STORES!r}")
         for f in _NUMBERS:

@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import ids
 from .contact import Address, Contact
-from .events import ItemStored, PeerAnnounced
 from .stores.items import ItemStore
 from .stores.peers import PeerStore
 from .stores.samples import InfohashSampler, SampleBackoff
@@ -152,8 +151,7 @@ class MainlineHandlers:
         now = time.monotonic()
         if not self.peers.announce(args.info_hash, address, args.seed, now):
             raise MAINLINE.error(Meaning.GENERIC, "peer store full")
-        if self.node.events.active:
-            self.node.events.emit(PeerAnnounced(now, args.info_hash, address, args.seed))
+        self.node.peer_announced(now, args.info_hash, address, args.seed)
         return ml.IdResponse(self.node.id)
 
     # --- BEP 44 ----------------------------------------------------------------
@@ -179,8 +177,7 @@ class MainlineHandlers:
             ml.check_signature(args)
             assert args.seq is not None and args.sig is not None
             item = self.items.put_mutable(args.k, args.salt, args.seq, args.sig, args.v, args.cas, peer[0], now)
-        if self.node.events.active:
-            self.node.events.emit(ItemStored(now, item.target, item.seq, len(item.v)))
+        self.node.item_stored(now, item.target, item.seq, len(item.v))
         return ml.IdResponse(self.node.id)
 
     # --- BEP 51 ------------------------------------------------------------------

@@ -33,9 +33,8 @@ from typing import Any, Callable, Coroutine, Iterable
 import platformdirs
 
 from . import actions, actions_mainline, errors, ids, krpc, routing
-from .actions_mainline import FoundItem, MutablePut, PeersFound
 from .handlers_mainline import MainlineHandlers
-from .wire.common import decode_client_version
+from .node_mainline import MainlineAPI
 from .wire.profiles import profile_for
 from .capture import CaptureWriter
 from .config import Config
@@ -98,7 +97,7 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("khashmir-explorer", appauthor=False))
 
 
-class Node(RemoteInterface):
+class Node(RemoteInterface, MainlineAPI):
     """One DHT node.  Create, ``await start()``, use, ``await stop()``."""
 
     def __init__(
@@ -614,25 +613,6 @@ class Node(RemoteInterface):
         inner.add_done_callback(settle)
         return outer
 
-    def _mainline_answer(self, responder: Contact, envelope: Any) -> None:
-        """What a Mainline answer tells besides its values: the responder's client
-        (``v``) and, as a vote, our external address (``ip``, BEP 42)."""
-        version = decode_client_version(envelope.client)
-        if version is not None:
-            if responder.id not in self.clients and len(self.clients) >= max(64, 2 * len(self.table)):
-                del self.clients[next(iter(self.clients))]
-            self.clients[responder.id] = str(version)
-        if envelope.ip is not None and self.external.vote(envelope.ip[0], responder.host):
-            self._external_address_changed(self.external.leader)
-
-    def _external_address_changed(self, address: str | None) -> None:
-        """BEP 42: take an id made for our new external address (not for a local or
-        private one, where any id is valid); the table is rebuilt around it."""
-        if address is None or ids.is_exempt(address) or ids.id_matches_ip(self.id, address):
-            return
-        self.adopt_id(ids.node_id_for(address))
-        self._warn(f"external address {address}: new BEP 42 node id {self.id.hex()}")
-
     def adopt_id(self, new_id: bytes) -> None:
         """Change our node id: the routing table is rebuilt around it with the same contacts."""
         now = time.monotonic()
@@ -711,17 +691,6 @@ class Node(RemoteInterface):
         lookup = await actions.find_node(self, target)
         return [c.contact for c in lookup.closest_answered() if c.contact.id != self.id]
 
-    def _khashmir(self, what: str) -> None:
-        if self.mainline is not None:
-            raise LocalError(f"{what} is a Khashmir method; this node speaks Mainline")
-
-    def _mainline(self, what: str) -> MainlineHandlers:
-        if self.mainline is None:
-            raise LocalError(f"{what} is a Mainline method; this node speaks Khashmir")
-        if not self.running:
-            raise LocalError("node is not running")
-        return self.mainline
-
     async def find_value(self, key: bytes) -> list[Contact]:
         self._khashmir("find_value")
         lookup = await actions.find_value(self, key)
@@ -740,51 +709,11 @@ class Node(RemoteInterface):
             )
         return await actions.store_value(self, key, value, local)
 
-    # --- Mainline (BEP 5, 33, 44, 51) ---------------------------------------
-
-    async def get_peers(self, info_hash: bytes, scrape: bool = False) -> PeersFound:
-        """The peers announced for ``info_hash`` (BEP 5); with ``scrape``, BEP 33 estimates
-        of its seeds and downloaders too (one more request to each of the K closest)."""
-        self._mainline("get_peers")
-        return await actions_mainline.get_peers(self, _hash20(info_hash, "info_hash"), scrape)
-
-    async def announce_peer(self, info_hash: bytes, port: int, seed: bool = False, local: bool = True) -> int:
-        """Announce that we serve ``info_hash`` on ``port`` (0: the port we send from,
-        BEP 5's implied_port) to the closest nodes; returns how many accepted."""
-        self._mainline("announce_peer")
-        if not isinstance(port, int) or not 0 <= port <= 0xFFFF:
-            raise LocalError(f"port {port!r} is out of range 0-65535")
-        return await actions_mainline.announce_peer(self, _hash20(info_hash, "info_hash"), port, seed, local)
-
-    async def put_immutable(self, value: object, local: bool = True) -> bytes:
-        """Store a BEP 44 immutable item (bytes, int, list or dict); returns its target."""
-        self._mainline("put_immutable")
-        return await actions_mainline.put_immutable(self, actions_mainline.bencoded(value), local)
-
-    async def put_mutable(
-        self, key: Any, value: object, salt: bytes = b"", local: bool = True
-    ) -> MutablePut:
-        """Store a BEP 44 mutable item signed by ``key`` (an Ed25519PrivateKey or a key
-        file's path, created on first use), its seq one above the highest found."""
-        self._mainline("put_mutable")
-        return await actions_mainline.put_mutable(self, key, actions_mainline.bencoded(value), salt, local)
-
-    async def get_item(self, target: bytes, public_key: bytes | None = None, salt: bytes = b"") -> FoundItem | None:
-        """The BEP 44 item under ``target`` (mutable: the highest seq found, signed by
-        ``public_key`` when given), None when no node holds it."""
-        self._mainline("get_item")
-        return await actions_mainline.get_item(self, _hash20(target, "target"), public_key, salt)
-
-    async def sample_infohashes(self, count: int = 20, target: bytes | None = None) -> list[bytes]:
-        """Up to ``count`` info-hashes sampled from the nodes around ``target`` (BEP 51),
-        honouring each node's ``interval``."""
-        self._mainline("sample_infohashes")
-        if not isinstance(count, int) or count < 1:
-            raise LocalError(f"count must be a positive integer, not {count!r}")
-        return await actions_mainline.sample_infohashes(self, count, target)
-
     def stats(self) -> StatsSnapshot:
         keys, values = self.store.totals() if self._store is not None and self.running else (0, 0)
+        if self.mainline is not None:  # info-hashes and items held; peers and items
+            ml = self.mainline
+            keys, values = len(ml.peers) + len(ml.items), ml.peers.total_peers + len(ml.items)
         table = self._table
         return self.stats_counters.snapshot(
             contacts=len(table) if table else 0,
@@ -809,9 +738,3 @@ class Node(RemoteInterface):
 
     async def stored_values(self) -> list[StoredValueInfo]:
         return self.store.all_values()
-
-
-def _hash20(value: bytes, name: str) -> bytes:
-    if not isinstance(value, bytes) or len(value) != 20:
-        raise LocalError(f"{name} must be 20 bytes, not {value!r:.60}")
-    return value

@@ -16,7 +16,7 @@ from typing import Any
 import bencodepy
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from dhtutil import HOST, raw_client, run, running_node, running_nodes, wait_until
+from dhtutil import raw_client, run, running_node, running_nodes, wait_until
 
 from dht import Config, Contact, Lab, Node
 from dht.errors import ConfigError, LocalError
@@ -38,6 +38,8 @@ def test_profile_settings_are_checked() -> None:
         Config(PROFILE="kademlia")
     with pytest.raises(ConfigError, match="READ_ONLY"):
         Config(READ_ONLY=1)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="needs PROFILE mainline"):
+        Config(READ_ONLY=True)
     with pytest.raises(ConfigError, match="STORES"):
         Config(STORES={"dht_max_peers": 3})  # type: ignore[arg-type]
     config = ML.replace(STORES=StoreSettings(dht_max_peers=3))
@@ -170,6 +172,8 @@ def test_a_mainline_lab_announces_finds_puts_gets_and_samples() -> None:
             assert found.leechers is not None and round(found.leechers) == 1
             assert found.queried > 0
             assert (await b.get_peers(os.urandom(20))).peers == []
+            holders = [n for n in lab.nodes if info_hash in n.mainline.peers.info_hashes()]  # type: ignore[union-attr]
+            assert holders and all(n.stats().keys >= 1 and n.stats().values >= 2 for n in holders)
             target = await a.put_immutable([1, b"two"], local=False)
             item = await b.get_item(target)
             assert item is not None and item.value == [1, b"two"] and not item.mutable
