@@ -37,7 +37,7 @@ import bencodepy
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .actions import Progress, _describe, iterate
-from .contact import Address, Contact
+from .contact import Address, Contact, resolve_address
 from .errors import DHTError, KrpcError, LocalError, RpcTimeout
 from .keys import load_or_create_key
 from .khash import new_id
@@ -114,7 +114,22 @@ def _answered_or_raise(node: "Node", lookup: Lookup, what: str) -> None:
         raise RpcTimeout(f"no node answered the {what} lookup ({len(asked)} asked)")
 
 
+async def _resolved(addresses: list[Address]) -> list[Address]:
+    """The addresses whose host names resolve (routers are names), as IPv4 addresses."""
+    out = await asyncio.gather(*(resolve_address(a) for a in addresses), return_exceptions=True)
+    for r in out:
+        if isinstance(r, BaseException) and not isinstance(r, DHTError):
+            raise r
+    return [r for r in out if not isinstance(r, BaseException)]
+
+
 async def bootstrap(node: "Node", addresses: list[Address], routers: list[Address]) -> int:
+    if routers:
+        resolved = await _resolved(routers)
+        if not resolved and not addresses:
+            shown = ", ".join(f"{h}:{p}" for h, p in routers)
+            raise LocalError(f"no bootstrap router resolved ({shown})")
+        routers = resolved
     node._routers.update(routers)
     query = ml.FindNode(node.id, node.id)
     seeds: list[Contact] = []

@@ -184,7 +184,14 @@ def test_a_mainline_lab_announces_finds_puts_gets_and_samples() -> None:
             got = await a.get_item(second.target, second.public_key, b"salt")
             assert got is not None and got.value == b"two" and got.seq == second.seq
             assert await a.get_item(second.target, os.urandom(32), b"salt") is None  # another key's
-            assert info_hash in await lab.nodes[0].sample_infohashes(count=20)
+            sampler = lab.nodes[0]
+            assert info_hash in await sampler.sample_infohashes(count=20)
+            asked = sampler.stats().methods["sample_infohashes"].sent
+            assert asked > 0
+            # 8 nodes and K = 8: the first sample asked them all, and each said interval
+            # 21600 s, so none is asked again now (BEP 51).
+            await sampler.sample_infohashes(count=20)
+            assert sampler.stats().methods["sample_infohashes"].sent == asked
             kinds = {e.kind for e in events if isinstance(e, LookupFinished)}
             assert {"get_peers", "put", "get"} <= kinds
             with pytest.raises(LocalError, match="Khashmir"):
