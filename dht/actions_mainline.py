@@ -155,21 +155,28 @@ async def bootstrap(node: "Node", addresses: list[Address], routers: list[Addres
     return len(node.table)
 
 
-async def _get_peers_lookup(node: "Node", info_hash: bytes, progress: Progress) -> tuple[Lookup, dict[Address, None]]:
+async def _get_peers_lookup(
+    node: "Node", info_hash: bytes, progress: Progress, include_self: bool = True
+) -> tuple[Lookup, dict[Address, None]]:
+    """The get_peers lookup; without ``include_self`` our own peers are read from
+    the store instead of through our handler (a get needs no token of ours)."""
     found: dict[Address, None] = {}
+    if not include_self:
+        assert node.mainline is not None
+        found = dict.fromkeys(node.mainline.peers.peers(info_hash, time.monotonic()))
 
     def on_answer(lookup: Lookup, contact: Contact, resp: Any) -> None:
         for peer in resp.values:
             found.setdefault(peer, None)
 
-    lookup = await iterate(node, info_hash, "get_peers", progress, on_answer)
+    lookup = await iterate(node, info_hash, "get_peers", progress, on_answer, include_self=include_self)
     _answered_or_raise(node, lookup, "get_peers")
     return lookup, found
 
 
 async def get_peers(node: "Node", info_hash: bytes, scrape: bool = False) -> PeersFound:
     progress = Progress(node, "get_peers", info_hash)
-    lookup, found = await _get_peers_lookup(node, info_hash, progress)
+    lookup, found = await _get_peers_lookup(node, info_hash, progress, include_self=False)
     seeds = leechers = None
     if scrape:
         sd, pe = ScrapeBloom(), ScrapeBloom()

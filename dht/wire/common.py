@@ -92,11 +92,18 @@ def decode_nodes(data: object, ipv6: bool = False) -> tuple[Contact, ...]:
     size = NODE_V6 if ipv6 else NODE_V4
     if not isinstance(data, bytes) or len(data) % size:
         raise RemoteProtocolError(f"nodes{'6' if ipv6 else ''} must be a string of {size}-byte infos")
-    out = []
-    for i in range(0, len(data), size):
-        host, port = decode_address(data[i + ID_BYTES : i + size])
-        out.append(Contact(data[i : i + ID_BYTES], host, port))
-    return tuple(out)
+    if ipv6:
+        out = []
+        for i in range(0, len(data), size):
+            host, port = decode_address(data[i + ID_BYTES : i + size])
+            out.append(Contact(data[i : i + ID_BYTES], host, port))
+        return tuple(out)
+    # IPv4, inlined: every answer of every lookup comes through here.
+    ntop, intern, family = socket.inet_ntop, sys.intern, socket.AF_INET
+    return tuple(
+        Contact(data[i : i + 20], intern(ntop(family, data[i + 20 : i + 24])), (data[i + 24] << 8) | data[i + 25])
+        for i in range(0, len(data), NODE_V4)
+    )
 
 
 def decode_peers(values: object) -> tuple[Address, ...]:
