@@ -42,7 +42,7 @@ from .contact import Address, Contact, resolve_host
 from .errors import KrpcError, LocalError, RemoteProtocolError, StorageError
 from .events import (
     BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed,
-    ContactRemoved, ContactReplaced, Event, EventBus, NodeWarning, ValueExpired,
+    ContactRemoved, ContactReplaced, Event, EventBus, ItemStored, NodeWarning, PeerAnnounced, ValueExpired,
 )
 from .khash import new_id, new_id_in_range
 from .routing import RoutingTable
@@ -612,6 +612,16 @@ class Node(RemoteInterface, MainlineAPI):
 
         inner.add_done_callback(settle)
         return outer
+
+    def peer_announced(self, now: float, info_hash: bytes, peer: Address, seed: bool) -> None:
+        """Tell subscribers that a peer's announce was stored here (Mainline handlers)."""
+        if self.events.active:
+            self.events.emit(PeerAnnounced(now, info_hash, peer, seed))
+
+    def item_stored(self, now: float, target: bytes, seq: int | None, size: int) -> None:
+        """Tell subscribers that a BEP 44 item was put here (Mainline handlers)."""
+        if self.events.active:
+            self.events.emit(ItemStored(now, target, seq, size))
 
     def adopt_id(self, new_id: bytes) -> None:
         """Change our node id: the routing table is rebuilt around it with the same contacts."""

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, cast
 from . import actions_mainline, ids
 from .actions_mainline import FoundItem, MutablePut, PeersFound
 from .config import Config
-from .contact import Address, Contact
+from .contact import Contact
 from .errors import LocalError
-from .events import EventBus, ItemStored, PeerAnnounced
+from .events import EventBus
 from .handlers_mainline import MainlineHandlers
 from .routing import RoutingTable
 from .wire.common import decode_client_version
@@ -66,15 +66,6 @@ class MainlineAPI:
         if envelope.ip is not None and self.external.vote(envelope.ip[0], responder.host):
             self._external_address_changed(self.external.leader)
 
-    def peer_announced(self, now: float, info_hash: bytes, peer: Address, seed: bool) -> None:
-        """Tell subscribers that a peer's announce was stored here (Mainline handlers)."""
-        if self.events.active:
-            self.events.emit(PeerAnnounced(now, info_hash, peer, seed))
-
-    def item_stored(self, now: float, target: bytes, seq: int | None, size: int) -> None:
-        """Tell subscribers that a BEP 44 item was put here (Mainline handlers)."""
-        if self.events.active:
-            self.events.emit(ItemStored(now, target, seq, size))
 
     def _external_address_changed(self, address: str | None) -> None:
         """BEP 42: take an id made for our new external address (not for a local or
