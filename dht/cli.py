@@ -165,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     node.add_argument("--port", type=port_number, default=0)
     node.add_argument("--data-dir", help="where the node keeps its database")
     node.add_argument("--bootstrap", type=address_argument, nargs="*", default=[], metavar="HOST:PORT")
+    node.add_argument("--router", type=address_argument, nargs="*", default=[], metavar="HOST:PORT",
+                      help="Mainline: bootstrap routers, asked but never kept in the routing table")
     node.add_argument("--capture", metavar="FILE", help="record every datagram to FILE (pcapng)")
 
     swarm = sub.add_parser("swarm", help="run a local lab of N joined nodes")
@@ -250,6 +252,9 @@ def _catch_signals() -> asyncio.Event:
 
 async def run_node(args: argparse.Namespace) -> int:
     bootstrap = await resolve_all("--bootstrap", args.bootstrap)
+    routers = await resolve_all("--router", args.router)
+    if routers and args.profile != "mainline":
+        raise UsageError("--router is a Mainline option (Khashmir joins through --bootstrap)")
     node = Node(Config(PROFILE=args.profile), host=args.host, port=args.port, data_dir=args.data_dir)
     capture = CaptureWriter(args.capture) if args.capture else None
     try:
@@ -265,9 +270,9 @@ async def run_node(args: argparse.Namespace) -> int:
         for warning in node.warnings:
             print(f"dht: {warning}", file=sys.stderr)
         print(f"node {node.id.hex()} listening on {node.address[0]}:{node.address[1]}", flush=True)
-        if bootstrap:
+        if bootstrap or routers:
             try:
-                await node.bootstrap(bootstrap)
+                await node.bootstrap(bootstrap, routers=routers)
             except LocalError as exc:
                 raise UsageError(str(exc)) from None
         await stop.wait()

@@ -91,3 +91,23 @@ def test_mainline_commands_need_the_profile() -> None:
     line = assert_usage_error(dht("get-peers", "--bootstrap", "127.0.0.1:1", INFOHASH))
     assert "--profile mainline" in line
     assert "invalid choice" in assert_usage_error(dht("--profile", "kademlia", "ping", "127.0.0.1:1"))
+
+
+def test_a_node_bootstraps_through_a_router(swarm: str, tmp_path: Path) -> None:
+    node = Running("--profile", "mainline", "node", "--host", "127.0.0.1", "--data-dir", str(tmp_path),
+                   "--router", swarm)
+    try:
+        match = re.fullmatch(r"node ([0-9a-f]{40}) listening on 127\.0\.0\.1:(\d+)", node.first_line())
+        assert match
+        # It joins after printing its line: a lookup through it finds the swarm's nodes
+        # once it has (a few tries, each a real lookup).
+        for _ in range(5):
+            found = dht("--profile", "mainline", "find-node", "--bootstrap", f"127.0.0.1:{match.group(2)}", INFOHASH)
+            assert found.returncode == 0, found.stderr
+            if len(found.stdout.splitlines()) >= 4:
+                break
+        assert len(found.stdout.splitlines()) >= 4, found.stdout
+        assert node.stop()[0] == 0
+    finally:
+        node.kill()
+    assert "Mainline option" in assert_usage_error(dht("node", "--router", "127.0.0.1:1"))
