@@ -273,3 +273,20 @@ def test_mainline_tokens_are_short_and_live_two_rotations() -> None:
     assert tokens.check(token, "127.0.0.1")
     tokens.rotate()
     assert not tokens.check(token, "127.0.0.1")
+
+
+def test_pending_requests_are_keyed_by_peer_and_tid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two-byte ids collide; two peers' answers with the same tid each settle their own request."""
+
+    async def scenario() -> None:
+        async with running_node(tmp_path, ML) as node, raw_client() as one, raw_client() as two:
+            monkeypatch.setattr(node.profile, "new_tid", lambda: b"aa")
+            pings = [asyncio.ensure_future(node.ping(*c.address)) for c in (one, two)]
+            for client, their_id in ((two, b"2" * 20), (one, b"1" * 20)):
+                data, _ = await client.recv()
+                query = bencodepy.decode(data)
+                assert query[b"t"] == b"aa"
+                client.send(ml.encode_response(b"aa", ml.IdResponse(their_id), client.address), node.contact.address)
+            assert [await p for p in pings] == [b"1" * 20, b"2" * 20]
+
+    run(scenario())
