@@ -12,11 +12,13 @@ from .actions_mainline import FoundItem, MutablePut, PeersFound
 from .capture import (
     CaptureError, CapturePosition, CaptureReader, CaptureWriter, CapturedMessage, KrpcDecoder, capture_summary,
 )
+from .conditions import Conditions
 from .config import PROFILES, Config
 from .handlers_mainline import PUBLIC_ROUTERS
 from .contact import Contact, parse_address, resolve_address
 from .khash import key_from_text
 from .lab import Lab
+from .lab_thread import LabNodeInfo, LabThread, NodeView
 from .node import BucketInfo, ContactInfo, Node
 from .stats import MethodStats, StatsSnapshot
 from .storage import StoredValueInfo
@@ -24,8 +26,8 @@ from .wire.common import ClientVersion, decode_client_version
 
 __all__ = [
     "BucketInfo", "CaptureError", "CapturePosition", "CaptureReader", "CaptureWriter", "CapturedMessage",
-    "KrpcDecoder", "capture_summary", "ClientVersion", "Config", "Contact", "ContactInfo", "FoundItem", "Lab",
-    "MethodStats", "MutablePut", "Node", "PeersFound", "PROFILES", "PUBLIC_ROUTERS", "StatsSnapshot",
-    "StoreResult", "StoredValueInfo", "decode_client_version", "key_from_text", "parse_address",
-    "resolve_address",
+    "KrpcDecoder", "capture_summary", "ClientVersion", "Conditions", "Config", "Contact", "ContactInfo",
+    "FoundItem", "Lab", "LabNodeInfo", "LabThread", "MethodStats", "MutablePut", "Node", "NodeView",
+    "PeersFound", "PROFILES", "PUBLIC_ROUTERS", "StatsSnapshot", "StoreResult", "StoredValueInfo",
+    "decode_client_version", "key_from_text", "parse_address", "resolve_address",
 ]

@@ -101,6 +101,43 @@ def _describe(exc: BaseException) -> tuple[str, str]:
     return "error", str(exc) or type(exc).__name__
 
 
+class _InFlight:
+    """The requests of one lookup, each sent with the node's soft timeout.
+
+    ``settle(contact, future)`` is called when one settles, ``slow(contact,
+    soft)`` when it has not within its soft timeout; a request that cannot be
+    sent at all is ``failed(contact)`` at once.  :meth:`cancel` drops the
+    soft-timeout timers when the lookup ends.
+    """
+
+    def __init__(
+        self, node: "Node", progress: Progress, failed: Callable[[Contact], None],
+        settle: Callable[[Contact, asyncio.Future[dict[bytes, Any]]], None],
+        slow: Callable[[Contact, float], None],
+    ) -> None:
+        self.node, self.progress = node, progress
+        self.failed, self.settle, self.slow = failed, settle, slow
+        self.timers: list[asyncio.TimerHandle] = []
+        self.loop = asyncio.get_running_loop()
+
+    def send(self, contact: Contact, method: str, args: Any) -> None:
+        soft = self.node.soft_timeout()
+        try:
+            fut = self.node.request(contact, method, args, soft)
+        except DHTError as exc:
+            self.failed(contact)
+            self.progress.outcome(contact, *_describe(exc))
+            return
+        self.progress.queried_one(contact)
+        fut.add_done_callback(functools.partial(self.settle, contact))
+        if not fut.done():
+            self.timers.append(self.loop.call_later(soft, self.slow, contact, soft))
+
+    def cancel(self) -> None:
+        for timer in self.timers:
+            timer.cancel()
+
+
 async def iterate(
     node: "Node",
     target: bytes,
@@ -141,8 +178,6 @@ async def iterate(
     lookup = Lookup(target, start, cfg.K, cfg.CONCURRENT_REQS, exclude=exclude, window=window)
     wake = wake or asyncio.Event()
     closed = False
-    timers: list[asyncio.TimerHandle] = []
-    loop = asyncio.get_running_loop()
 
     def settle(contact: Contact, fut: asyncio.Future[dict[bytes, Any]]) -> None:
         if closed:
@@ -176,6 +211,7 @@ async def iterate(
             progress.outcome(contact, "timeout", f"no answer in {soft * 1000:.0f} ms, moving on")
             wake.set()
 
+    inflight = _InFlight(node, progress, lookup.failed, settle, slow)
     try:
         while True:
             if stop is not None and stop():
@@ -186,17 +222,7 @@ async def iterate(
                     lookup.failed(contact)
                     skipped = True
                     continue
-                soft = node.soft_timeout()
-                try:
-                    fut = node.request(contact, method, query, soft)
-                except DHTError as exc:
-                    lookup.failed(contact)
-                    progress.outcome(contact, *_describe(exc))
-                    continue
-                progress.queried_one(contact)
-                fut.add_done_callback(functools.partial(settle, contact))
-                if not fut.done():
-                    timers.append(loop.call_later(soft, slow, contact, soft))
+                inflight.send(contact, method, query)
             if lookup.finished or (stop is not None and stop()):
                 break
             if skipped:
@@ -205,8 +231,7 @@ async def iterate(
             await wake.wait()
     finally:
         closed = True
-        for timer in timers:
-            timer.cancel()
+        inflight.cancel()
     return lookup
 
 
@@ -250,8 +275,6 @@ async def get_value(node: "Node", key: bytes, first_holder: bool = False) -> lis
     )
     wake = asyncio.Event()
     closed = False
-    timers: list[asyncio.TimerHandle] = []
-    loop = asyncio.get_running_loop()
 
     def settle(contact: Contact, fut: asyncio.Future[dict[bytes, Any]]) -> None:
         exc = fut.exception() if not fut.cancelled() else asyncio.CancelledError()
@@ -277,28 +300,18 @@ async def get_value(node: "Node", key: bytes, first_holder: bool = False) -> lis
             progress.outcome(contact, "timeout", f"no values in {soft * 1000:.0f} ms, moving on")
             wake.set()
 
+    inflight = _InFlight(node, progress, retrieval.failed, settle, slow)
     try:
         while not retrieval.finished:
             for contact, num in retrieval.next_requests():
-                soft = node.soft_timeout()
-                try:
-                    fut = node.request(contact, "get_value", {b"id": node.id, b"key": key, b"num": num}, soft)
-                except DHTError as exc:
-                    retrieval.failed(contact)
-                    progress.outcome(contact, *_describe(exc))
-                    continue
-                progress.queried_one(contact)
-                fut.add_done_callback(functools.partial(settle, contact))
-                if not fut.done():
-                    timers.append(loop.call_later(soft, slow, contact, soft))
+                inflight.send(contact, "get_value", {b"id": node.id, b"key": key, b"num": num})
             if retrieval.finished:
                 break
             wake.clear()
             await wake.wait()
     finally:
         closed = True
-        for timer in timers:
-            timer.cancel()
+        inflight.cancel()
     result = retrieval.values
     progress.finished(len(result))
     return result

@@ -27,6 +27,7 @@ import urllib.parse
 from typing import Any, Callable, NoReturn, Sequence
 
 from .capture import CaptureError, CaptureReader, CaptureWriter, KrpcDecoder, capture_summary, format_address
+from .conditions import MAX_CHURN_PER_MIN, MAX_DELAY_MS, MEAN_DOWNTIME, Conditions
 from .config import PROFILES, Config
 from .contact import Address, check_host, parse_address, resolve_address
 from .errors import AddressError, DHTError, LocalError
@@ -112,6 +113,21 @@ def int_in_range(lo: int, hi: int) -> Callable[[str], int]:
 port_number = int_in_range(0, 65535)
 
 
+def bounded_float(lo: float, hi: float) -> Callable[[str], float]:
+    """An argparse type: a number from ``lo`` to ``hi``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not lo <= value <= hi:  # NaN fails too
+            raise argparse.ArgumentTypeError(f"{text} is out of range {lo:g}-{hi:g}")
+        return value
+
+    return parse
+
+
 def hex_bytes(size: int, what: str) -> Callable[[str], bytes]:
     """An argparse type: ``size`` bytes as 2 * size hex digits."""
 
@@ -161,25 +177,41 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     node = sub.add_parser("node", help="run one node until SIGINT or SIGTERM")
-    node.add_argument("--host", type=host_argument, default="0.0.0.0")
-    node.add_argument("--port", type=port_number, default=0)
+    node.add_argument("--host", type=host_argument, default="0.0.0.0",
+                      help="address to listen on (default 0.0.0.0: all)")
+    node.add_argument("--port", type=port_number, default=0, help="UDP port (default 0: any free port)")
     node.add_argument("--data-dir", help="where the node keeps its database")
-    node.add_argument("--bootstrap", type=address_argument, nargs="*", default=[], metavar="HOST:PORT")
+    node.add_argument("--bootstrap", type=address_argument, nargs="*", default=[], metavar="HOST:PORT",
+                      help="nodes to join through (default: the contacts saved by the last run)")
     node.add_argument("--router", type=address_argument, nargs="*", default=[], metavar="HOST:PORT",
                       help="Mainline: bootstrap routers, asked but never kept in the routing table")
     node.add_argument("--capture", metavar="FILE", help="record every datagram to FILE (pcapng)")
 
     swarm = sub.add_parser("swarm", help="run a local lab of N joined nodes")
-    swarm.add_argument("--nodes", type=int, required=True)
+    swarm.add_argument("--nodes", type=int, required=True, help="how many nodes to run (required)")
     swarm.add_argument("--host", default=None,
                        help="every node on this address (default: each its own 127.0.x.y where the "
                             "platform allows, else 127.0.0.1)")
-    swarm.add_argument("--base-port", type=port_number)
-    swarm.add_argument("--data-dir")
+    swarm.add_argument("--base-port", type=port_number,
+                       help="UDP port of the first node, the others on the ports after it (default: free ports)")
+    swarm.add_argument("--data-dir",
+                       help="directory of the nodes' databases (default: a temporary directory)")
     swarm.add_argument("--capture", metavar="FILE", help="record every node's datagrams to FILE (pcapng)")
+    swarm.add_argument("--latency", type=bounded_float(0, MAX_DELAY_MS), default=0.0, metavar="MS",
+                       help="delay every datagram a lab node sends by at least MS milliseconds (default 0)")
+    swarm.add_argument("--jitter", type=bounded_float(0, MAX_DELAY_MS), default=0.0, metavar="MS",
+                       help="add a random 0 to MS milliseconds to each delay (default 0)")
+    swarm.add_argument("--loss", type=bounded_float(0, 1), default=0.0, metavar="FRACTION",
+                       help="lose this fraction (0 to 1) of the datagrams lab nodes send (default 0)")
+    swarm.add_argument("--churn", type=bounded_float(0, MAX_CHURN_PER_MIN), default=0.0,
+                       metavar="NODES_PER_MIN",
+                       help="kill this many random nodes a minute, each revived on its data directory "
+                            f"after a random downtime (mean {MEAN_DOWNTIME:g} s; default 0)")
+    swarm.add_argument("--seed", type=int, default=None,
+                       help="seed the losses, delays and churn (default: random)")
 
     decode = sub.add_parser("decode", help="print the KRPC messages of a pcap or pcapng capture")
-    decode.add_argument("file", metavar="FILE")
+    decode.add_argument("file", metavar="FILE", help="the capture to read (pcap or pcapng)")
     decode.add_argument("--json", action="store_true", help="JSON lines instead of text")
 
     def one_shot(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -189,39 +221,47 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     ping = one_shot("ping", "ping a node")
-    ping.add_argument("address", type=address_argument, metavar="HOST:PORT")
+    ping.add_argument("address", type=address_argument, metavar="HOST:PORT", help="the node to ping")
     for name, arg, help_text in (
         ("find-node", "target", "find the nodes closest to TARGET"),
         ("get", "key", "print the values stored under KEY"),
     ):
         p = one_shot(name, help_text)
-        p.add_argument("--bootstrap", type=address_argument, required=True, metavar="HOST:PORT")
-        p.add_argument(arg, type=parse_key, metavar=arg.upper())
+        p.add_argument("--bootstrap", type=address_argument, required=True, metavar="HOST:PORT",
+                       help="a node of the network to join (required)")
+        p.add_argument(arg, type=parse_key, metavar=arg.upper(),
+                       help="40 hex digits, or any text (hashed with SHA-1)")
     store = one_shot("store", "store VALUE under KEY")
-    store.add_argument("--bootstrap", type=address_argument, required=True, metavar="HOST:PORT")
-    store.add_argument("key", type=parse_key, metavar="KEY")
-    store.add_argument("value", metavar="VALUE")
+    store.add_argument("--bootstrap", type=address_argument, required=True, metavar="HOST:PORT",
+                       help="a node of the network to join (required)")
+    store.add_argument("key", type=parse_key, metavar="KEY", help="40 hex digits, or any text (hashed with SHA-1)")
+    store.add_argument("value", metavar="VALUE", help="the value, as UTF-8 text")
 
     def mainline(name: str, help_text: str) -> argparse.ArgumentParser:
         p = one_shot(name, f"{help_text} (--profile mainline)")
-        p.add_argument("--bootstrap", type=address_argument, required=True, metavar="HOST:PORT")
+        p.add_argument("--bootstrap", type=address_argument, required=True, metavar="HOST:PORT",
+                       help="a node of the network to join (required)")
         return p
 
+    infohash_help = "40 hex digits, or a magnet URI (magnet:?xt=urn:btih: with hex or base32)"
     get_peers = mainline("get-peers", "print the peers of INFOHASH, one HOST:PORT a line")
-    get_peers.add_argument("info_hash", type=info_hash_argument, metavar="INFOHASH")
+    get_peers.add_argument("info_hash", type=info_hash_argument, metavar="INFOHASH", help=infohash_help)
     announce = mainline("announce", "announce that PORT serves INFOHASH")
-    announce.add_argument("info_hash", type=info_hash_argument, metavar="INFOHASH")
-    announce.add_argument("port", type=int_in_range(1, 65535), metavar="PORT")
+    announce.add_argument("info_hash", type=info_hash_argument, metavar="INFOHASH", help=infohash_help)
+    announce.add_argument("port", type=int_in_range(1, 65535), metavar="PORT", help="the port announced (1-65535)")
     put = mainline("put", "store VALUE as a BEP 44 item (mutable with --key-file)")
-    put.add_argument("value", metavar="VALUE")
-    put.add_argument("--key-file", metavar="F", help="the ed25519 key signing a mutable item (made on first use)")
-    put.add_argument("--salt", type=salt_argument, metavar="S")
+    put.add_argument("value", metavar="VALUE", help="the value, as UTF-8 text (at most 1000 bytes bencoded)")
+    put.add_argument("--key-file", metavar="F",
+                     help="a mutable item signed by the ed25519 key in F (made there on first use)")
+    put.add_argument("--salt", type=salt_argument, metavar="S", help="the mutable item's salt (at most 64 bytes)")
     get_item = mainline("get-item", "print the BEP 44 item under TARGET")
-    get_item.add_argument("target", type=hex_bytes(20, "TARGET"), metavar="TARGET")
-    get_item.add_argument("--key", type=hex_bytes(32, "--key"), metavar="PUBKEY_HEX")
-    get_item.add_argument("--salt", type=salt_argument, metavar="S")
+    get_item.add_argument("target", type=hex_bytes(20, "TARGET"), metavar="TARGET", help="the item's 40 hex digits")
+    get_item.add_argument("--key", type=hex_bytes(32, "--key"), metavar="PUBKEY_HEX",
+                          help="a mutable item's public key (64 hex digits): only its signature counts")
+    get_item.add_argument("--salt", type=salt_argument, metavar="S", help="the mutable item's salt")
     sample = mainline("sample", "print info-hashes sampled from the DHT (BEP 51)")
-    sample.add_argument("--count", type=int_in_range(1, 10000), default=20, metavar="N")
+    sample.add_argument("--count", type=int_in_range(1, 10000), default=20, metavar="N",
+                        help="how many info-hashes at most (default 20)")
     return parser
 
 
@@ -286,14 +326,16 @@ async def run_node(args: argparse.Namespace) -> int:
 async def run_swarm(args: argparse.Namespace) -> int:
     if args.nodes < 1:
         raise UsageError("--nodes must be at least 1")
+    conditions = Conditions(args.latency, args.jitter, args.loss, args.churn)
     capture = CaptureWriter(args.capture) if args.capture else None
     lab = Lab(args.nodes, Config(PROFILE=args.profile), host=args.host, base_port=args.base_port,
-              data_dir=args.data_dir, capture=capture)
+              data_dir=args.data_dir, capture=capture, conditions=conditions, seed=args.seed)
     try:
         await lab.start()
         stop = _catch_signals()
         host, port = lab.bootstrap_address
-        print(f"swarm of {len(lab.nodes)} nodes, bootstrap {host}:{port}", flush=True)
+        shown = "" if conditions == Conditions() else f" ({conditions.describe()})"
+        print(f"swarm of {len(lab.nodes)} nodes, bootstrap {host}:{port}{shown}", flush=True)
         await stop.wait()
     finally:
         await lab.stop()

@@ -82,7 +82,7 @@ class Config:
     MAX_VALUES_PER_IP: int = 1000
     """Most values kept from one publisher IP (1 % of MAX_VALUES).  When a key
     or the whole store is full, the oldest value of the IP holding the most
-    there makes room for a store from an IP holding fewer; see dht/storage.py."""
+    there makes room for a store from an IP holding fewer; see dht/storage/fairness.py."""
 
     # --- routing table ---
     REPLACEMENTS_PER_BUCKET: int = 2

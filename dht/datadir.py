@@ -20,7 +20,7 @@ import filelock
 
 from .errors import StorageError
 
-__all__ = ["DataDirLock", "cannot_create", "no_space", "not_writable"]
+__all__ = ["DataDirLock", "cannot_create", "make_writable", "no_space", "not_writable"]
 
 
 def not_writable(directory: str) -> str:
@@ -50,6 +50,16 @@ def cannot_create(exc: OSError, directory: str) -> str:
     if exc.errno in (errno.EACCES, errno.EPERM):
         return f"permission denied: cannot create data directory {directory}"
     return f"cannot create data directory {directory}: {exc.strerror or exc}"
+
+
+def make_writable(directory: str) -> None:
+    """Create ``directory`` if need be, or raise :class:`StorageError` saying why it cannot be written."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(cannot_create(exc, directory)) from None
+    if not os.access(directory, os.W_OK):
+        raise StorageError(not_writable(directory))
 
 
 def _os_problem(exc: OSError, directory: str) -> str:
@@ -91,12 +101,7 @@ class DataDirLock:
     def acquire(self) -> None:
         """Lock the directory (creating it) or raise :class:`StorageError` saying why not."""
         where = str(self.directory)
-        try:
-            os.makedirs(where, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(cannot_create(exc, where)) from None
-        if not os.access(where, os.W_OK):
-            raise StorageError(not_writable(where))
+        make_writable(where)
         lock = filelock.FileLock(str(self.directory / self.LOCK_NAME), thread_local=False)
         try:
             lock.acquire(timeout=0)

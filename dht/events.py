@@ -252,11 +252,48 @@ class LookupFinished:
     found: int  # contacts found (find_node/store) or values found (get_value)
 
 
+# --- the lab (dht.Lab's own bus: the nodes of a local lab) ------------------
+
+@dataclass(frozen=True, slots=True)
+class LabProgress:
+    """How far a lab has formed: ``stage`` "starting" (``done`` of ``total``
+    nodes listening), "introducing" (``done`` of ``total`` formation requests
+    settled) or "formed" (``done`` == ``total`` == the number of nodes)."""
+
+    time: float
+    stage: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class LabNodeChanged:
+    """A lab node was ``added``, ``killed`` or ``revived`` (``by_churn``: by the
+    lab's churn rather than on request)."""
+
+    time: float
+    contact: Contact
+    change: str
+    by_churn: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LabConditionsChanged:
+    """The lab's network conditions are now those described (see dht.conditions)."""
+
+    time: float
+    latency_ms: float
+    jitter_ms: float
+    loss: float
+    churn_per_min: float
+
+
 Event = Union[
     DatagramSent, DatagramReceived, DatagramDropped, RequestTimedOut,
     ContactAdded, ContactRefreshed, ContactFailed, ContactReplaced, ContactRemoved,
     BucketSplit, BucketsMerged, ValueStored, ValueExpired, PeerAnnounced, ItemStored, NodeWarning,
     LookupStarted, LookupQueried, LookupAnswered, LookupFinished,
+    LabProgress, LabNodeChanged, LabConditionsChanged,
 ]
 Subscriber = Callable[[Event], None]
 

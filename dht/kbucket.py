@@ -3,7 +3,10 @@
 An :class:`Entry` is a contact with what we know of it; ``last_seen`` is None
 while it has never answered one of our requests.  A :class:`KBucket` keeps
 its entries never-answered first, then answered ones oldest first, and a
-small cache of replacements.  :class:`AddressLimits` bounds how many
+small cache of replacements: bounded (never-answered ones dropped first,
+then the oldest), it fills free places with the best first (answered, then
+the newest).  A bucket halves its range on :meth:`KBucket.split`; when and
+why is the routing table's.  :class:`AddressLimits` bounds how many
 contacts share one IP and one /24.  The reports are what
 :class:`dht.routing.RoutingTable` says it did.  Nothing here sends or reads a clock.
 """
@@ -86,6 +89,50 @@ class KBucket:
             while n < len(self.entries) and not self.entries[n].answered:
                 n += 1
             self.entries.insert(n, entry)
+
+    def cache(self, entry: Entry, size: int) -> Entry | None:
+        """Keep ``entry`` among at most ``size`` replacements; the one dropped for it, if any.
+
+        The oldest that never answered goes first, else the oldest.
+        """
+        self.replacements.append(entry)
+        if len(self.replacements) <= size:
+            return None
+        victim = next((e for e in self.replacements if not e.answered), self.replacements[0])
+        self.replacements.remove(victim)
+        return victim
+
+    def refill(self, k: int, prefer: int | None = None) -> list[Entry]:
+        """Fill free places (up to ``k``) from the cache; the entries moved in.
+
+        The replacement with key ``prefer`` first, then answered ones before
+        never-answered ones, newest first.
+        """
+        moved: list[Entry] = []
+        cache = self.replacements
+        while len(self.entries) < k and cache:
+            i = self.cached_index(prefer) if prefer is not None else -1
+            if i < 0:
+                i = max(range(len(cache)), key=lambda n: (cache[n].answered, n))
+            entry = cache.pop(i)
+            self.add(entry)
+            moved.append(entry)
+            prefer = None
+        return moved
+
+    def split(self) -> KBucket:
+        """Halve the range: this bucket keeps the lower half; the upper half is returned.
+
+        Entries and replacements go with their half, in their order.
+        """
+        mid = (self.lo + self.hi) // 2
+        upper = KBucket(mid, self.hi, self.last_accessed)
+        upper.entries = [e for e in self.entries if e.key >= mid]
+        upper.replacements = [e for e in self.replacements if e.key >= mid]
+        self.entries = [e for e in self.entries if e.key < mid]
+        self.replacements = [e for e in self.replacements if e.key < mid]
+        self.hi = mid
+        return upper
 
 
 def subnet_of(host: str) -> str:

@@ -47,6 +47,19 @@ buffer overflows; no lookup is run.  Lookups, refreshes and the nodes' own
 maintenance then run as they always do.  A node added later with
 :meth:`Lab.add_node` joins the ordinary way (join, find its neighbourhood,
 refresh its buckets), as a newcomer would.
+
+While it forms, the lab reports :class:`~dht.events.LabProgress` on its own
+bus (:meth:`Lab.subscribe`), at most every :data:`PROGRESS_STEP` of a stage.
+
+Conditions and churn (see :mod:`dht.conditions`).  Every lab node's datagram
+transport is wrapped so that what it sends is delayed or lost as the lab's
+:class:`~dht.conditions.Conditions` say (:meth:`Lab.set_conditions`, at any
+time).  A killed node is kept in :attr:`Lab.dead`; :meth:`Lab.revive_node`
+restarts it on its data directory (same id, same address where the port is
+still free) and joins it again.  With churn, a task kills and revives nodes
+as a seeded :class:`~dht.conditions.ChurnPlan` says; :meth:`Lab.apply_churn`
+is that task's step, given ``now`` (tests call it with a fake clock).  The
+first node -- the bootstrap address -- is never killed by churn.
 """
 
 from __future__ import annotations
@@ -65,9 +78,11 @@ from pathlib import Path
 from typing import Awaitable, Callable, Iterator
 
 from .capture import CaptureWriter
+from .conditions import ChurnPlan, ConditionedTransport, Conditions, LinkModel
 from .config import Config
 from .contact import Address, Contact
 from .errors import DHTError, LocalError
+from .events import Event, EventBus, LabConditionsChanged, LabNodeChanged, LabProgress
 from .khash import new_id
 from .node import Node
 
@@ -77,6 +92,10 @@ IN_FLIGHT = 128
 INTRODUCTIONS_PER_BUCKET = 2
 #: The most seconds a formation request may take before the lab moves on.
 FORMATION_TIMEOUT = 5.0
+#: Fraction of a formation stage between two progress reports.
+PROGRESS_STEP = 0.02
+#: Most seconds the churn task sleeps before it looks at its plan again.
+CHURN_POLL = 1.0
 
 _SHARED_HOST = "127.0.0.1"
 _PER_LOOPBACK = 254  # .1 to .254 in each /24
@@ -181,10 +200,14 @@ class Lab:
         base_port: int | None = None,
         data_dir: str | Path | None = None,
         capture: CaptureWriter | None = None,
+        conditions: Conditions | None = None,
+        seed: int | None = None,
     ) -> None:
         """``host`` None: each node its own loopback address where the platform
         allows (else all on 127.0.0.1); a host given: every node on it.
-        ``base_port`` None: ports chosen by the kernel; else node i on base_port + i."""
+        ``base_port`` None: ports chosen by the kernel; else node i on base_port + i.
+        ``conditions``: delay, loss and churn from the start (default none);
+        ``seed``: seeds the losses, delays and churn (None: random)."""
         if size < 1:
             raise LocalError(f"a lab needs at least one node, not {size}")
         self.size = size
@@ -197,10 +220,124 @@ class Lab:
         self._own_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir is not None else scratch_dir()
         self.nodes: list[Node] = []
+        self.dead: list[Node] = []
+        """Killed nodes, oldest death first: :meth:`revive_node` restarts them."""
         self.formation: Formation | None = None
+        self.events = EventBus()
+        """The lab's own events: LabProgress, LabNodeChanged, LabConditionsChanged."""
+        self.link = LinkModel(conditions, random.Random(seed))
+        """Decides what happens to each datagram a lab node sends (shared by all)."""
+        self.churn = ChurnPlan(rng=random.Random(None if seed is None else seed + 1))
+        self._churn_rng = random.Random(None if seed is None else seed + 2)
+        self._churn_dead: dict[int, Node] = {}  # churn's death key -> the node it killed
+        self._churn_task: asyncio.Task[None] | None = None
+        self._churn_wake: asyncio.Event | None = None
         self._serial = 0
         self._traffic: asyncio.Task[None] | None = None
         self.capture = capture  # every node's datagrams go there (dht.capture)
+
+    # --- events and conditions --------------------------------------------
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` for the lab's own events; returns an unsubscribe function."""
+        return self.events.subscribe(callback)
+
+    def _emit(self, event: Event) -> None:
+        if self.events.active:
+            self.events.emit(event)
+
+    def _changed(self, node: Node, change: str, by_churn: bool = False) -> None:
+        if self.events.active:
+            self.events.emit(LabNodeChanged(time.monotonic(), node.contact, change, by_churn))
+
+    @property
+    def conditions(self) -> Conditions:
+        return self.link.conditions
+
+    def set_conditions(self, conditions: Conditions) -> None:
+        """Apply ``conditions`` from the next datagram on (and churn from now on).
+
+        Needs the running loop when churn is to run.
+        """
+        old = self.link.conditions
+        self.link.conditions = conditions
+        if conditions.churn_per_min != old.churn_per_min or (
+            conditions.churn_per_min > 0 and self._churn_task is None
+        ):
+            self._set_churn(conditions.churn_per_min)
+        c = conditions
+        self._emit(LabConditionsChanged(time.monotonic(), c.latency_ms, c.jitter_ms, c.loss, c.churn_per_min))
+
+    def _set_churn(self, rate: float) -> None:
+        if not self.nodes:
+            self.churn.set_rate(rate, 0.0)  # started with the lab
+            return
+        loop = asyncio.get_running_loop()
+        self.churn.set_rate(rate, loop.time())
+        if self._churn_task is None or self._churn_task.done():
+            self._churn_wake = asyncio.Event()
+            self._churn_task = asyncio.ensure_future(self._churn_loop())
+        elif self._churn_wake is not None:
+            self._churn_wake.set()
+
+    async def _churn_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        wake = self._churn_wake
+        assert wake is not None
+        while True:
+            await self.apply_churn(loop.time())
+            if self.churn.rate_per_min <= 0 and not self.churn.downs:
+                self._churn_task = None
+                return
+            wait = min(CHURN_POLL, max(0.0, self.churn.next_time() - loop.time()))
+            wake.clear()
+            try:
+                await asyncio.wait_for(wake.wait(), wait)
+            except asyncio.TimeoutError:
+                pass
+
+    async def apply_churn(self, now: float) -> list[tuple[str, Node]]:
+        """Carry out the kills and revivals churn has due by ``now``; returns them."""
+        done: list[tuple[str, Node]] = []
+        for action in self.churn.due(now):
+            if action.kind == "kill":
+                victims = self.nodes[1:]
+                if not victims:
+                    continue
+                node = self._churn_rng.choice(victims)
+                await self.kill_node(node, by_churn=True)
+                self._churn_dead[action.key] = node
+                self.churn.killed(action.key, now)
+                done.append(("kill", node))
+            else:
+                node = self._churn_dead.pop(action.key)
+                if node in self.dead:
+                    try:
+                        await self.revive_node(node, by_churn=True)
+                    except DHTError:
+                        continue  # its address is taken, say: it stays down
+                    done.append(("revive", node))
+        return done
+
+    def _condition(self, node: Node) -> None:
+        """Route what ``node`` sends through the lab's link model."""
+        transport = node.transport
+        inner = transport.transport
+        if inner is not None and not isinstance(inner, ConditionedTransport):
+            transport.transport = ConditionedTransport(inner, self.link)
+
+    async def _start_conditioned(self, node: Node) -> None:
+        await node.start()
+        self._condition(node)
+        if self.capture is not None:
+            node.capture_to(self.capture)
+
+    def node_by_id(self, node_id: bytes) -> Node:
+        """The lab node (running or dead) with this id; LocalError if none."""
+        for node in self.nodes + self.dead:
+            if node.id == node_id:
+                return node
+        raise LocalError(f"no lab node has id {node_id.hex()}")
 
     @property
     def bootstrap_address(self) -> Address:
@@ -222,24 +359,33 @@ class Lab:
         """Start every node, introduce each to its neighbourhood, join each to the first, then the rest."""
         t0 = time.perf_counter()
         nodes = [self._new_node() for _ in range(self.size)]
+        step = max(1, int(self.size * PROGRESS_STEP))
+        started = 0
+
+        async def start_one(node: Node) -> None:
+            nonlocal started
+            await self._start_conditioned(node)
+            started += 1
+            if started % step == 0 or started == len(nodes):
+                self._emit(LabProgress(time.monotonic(), "starting", started, len(nodes)))
+
         try:
-            await asyncio.gather(*(n.start() for n in nodes))
+            await asyncio.gather(*(start_one(n) for n in nodes))
         except BaseException:
             for n in nodes:
                 if n.running:
                     await n.stop()
             raise
         self.nodes = nodes
-        if self.capture is not None:
-            for n in nodes:
-                n.capture_to(self.capture)
         t1 = time.perf_counter()
         timeout = min(self.config.KRPC_TIMEOUT, FORMATION_TIMEOUT)
-        sent = failed = 0
+        sent = failed = settled = 0
+        planned = 1
+        report_every = 1
 
         def ask(node: Node, peer: Contact | None) -> Callable[[], Awaitable[None]]:
             async def job() -> None:
-                nonlocal sent, failed
+                nonlocal sent, failed, settled
                 sent += 1
                 try:
                     if peer is None:
@@ -248,6 +394,9 @@ class Lab:
                         await asyncio.wait_for(node.request(peer, "ping", {b"id": node.id}), timeout)
                 except (DHTError, asyncio.TimeoutError):
                     failed += 1  # a lost datagram: the tables do without this one
+                settled += 1
+                if settled % report_every == 0:
+                    self._emit(LabProgress(time.monotonic(), "introducing", settled, planned))
 
             return job
 
@@ -267,6 +416,8 @@ class Lab:
         # it has, so what comes later cannot push a neighbour out.
         mutual = [[j for j in near if i in near_sets[j]] for i, (near, _) in enumerate(plans)]
         one_way = [[j for j in near if i not in near_sets[j]] for i, (near, _) in enumerate(plans)]
+        planned = sum(len(near) + len(far) for near, far in plans) + len(nodes) - 1
+        report_every = max(1, int(planned * PROGRESS_STEP))
         order = list(range(len(ranked)))
         rng.shuffle(order)  # no node is asked by everyone at once
 
@@ -288,25 +439,70 @@ class Lab:
         await _run_pool(intros([far for _, far in plans], None), IN_FLIGHT)
         t4 = time.perf_counter()
         self.formation = Formation(t1 - t0, t3 - t2, (t2 - t1) + (t4 - t3), sent, failed)
+        self._emit(LabProgress(time.monotonic(), "formed", len(nodes), len(nodes)))
+        if self.link.conditions.churn_per_min > 0:
+            self._set_churn(self.link.conditions.churn_per_min)
 
     async def add_node(self) -> Node:
         node = self._new_node()
-        await node.start()
-        if self.capture is not None:
-            node.capture_to(self.capture)
+        await self._start_conditioned(node)
         if self.nodes:
             await node.bootstrap([random.choice(self.nodes).contact.address])
         self.nodes.append(node)
+        self._changed(node, "added")
         return node
 
-    async def kill_node(self, node: Node | None = None) -> Node:
-        """Stop a node abruptly (no goodbye, like a crash); a random one if none given."""
+    async def kill_node(self, node: Node | None = None, by_churn: bool = False) -> Node:
+        """Stop a node abruptly (no goodbye, like a crash); a random one if none given.
+
+        The node is kept in :attr:`dead` for :meth:`revive_node`.
+        """
         if not self.nodes:
             raise LocalError("the lab has no running node")
         if node is None:
             node = random.choice(self.nodes[1:] or self.nodes)
+        if node not in self.nodes:
+            raise LocalError(f"lab node {node.id.hex()[:8]} is not running")
         self.nodes.remove(node)
         node.abort()
+        # asyncio closes the socket in the loop's next iteration: let it, so
+        # that the address is free again (for revive_node) when we return.
+        await asyncio.sleep(0)
+        self.dead.append(node)
+        self._changed(node, "killed", by_churn)
+        return node
+
+    async def revive_node(self, node: Node | None = None, by_churn: bool = False) -> Node:
+        """Restart a killed node on its data directory (the longest dead if none given).
+
+        It keeps its id, listens on its old address again (any free port if
+        that one was taken meanwhile) and joins a running node, as a node
+        coming back after a crash would.
+        """
+        if node is None:
+            if not self.dead:
+                raise LocalError("no lab node is dead")
+            node = self.dead[0]
+        if node not in self.dead:
+            raise LocalError(f"lab node {node.id.hex()[:8]} is not dead")
+        old_port = node.address[1]
+        node.requested_port = old_port
+        try:
+            await self._start_conditioned(node)
+        except LocalError:
+            if self.base_port is not None:
+                raise
+            node.requested_port = 0  # the port was taken meanwhile
+            await self._start_conditioned(node)
+        self.dead.remove(node)
+        peers = [n.contact.address for n in self.nodes]
+        self.nodes.append(node)
+        if peers:
+            try:
+                await node.bootstrap([random.choice(peers)])
+            except DHTError:
+                pass  # that peer died meanwhile: the node runs, its table fills as it is asked
+        self._changed(node, "revived", by_churn)
         return node
 
     async def resize(self, size: int) -> None:
@@ -355,6 +551,12 @@ class Lab:
 
     async def stop(self) -> None:
         self.stop_traffic()
+        if self._churn_task is not None:
+            self._churn_task.cancel()
+            await asyncio.gather(self._churn_task, return_exceptions=True)
+            self._churn_task = None
+        self.dead = []
+        self._churn_dead.clear()
         nodes, self.nodes = self.nodes, []
         await asyncio.gather(*(n.stop() for n in nodes), return_exceptions=True)
         if self._own_dir:

@@ -110,6 +110,31 @@ class PeerBudget:
         self.cost = cost  # 1, or 1 / LOOPBACK_LIMIT_FACTOR for loopback
 
 
+class TokenBucket:
+    """A global budget: ``burst`` tokens at most, refilled at ``rate`` a second from the last use."""
+
+    __slots__ = ("rate", "burst", "tokens", "stamp")
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.stamp: float | None = None
+
+    def take(self, cost: float, now: float) -> bool:
+        """Spend ``cost`` tokens if there are that many at ``now``."""
+        tokens = self.tokens
+        stamp = self.stamp
+        if stamp is not None and now > stamp:
+            tokens = min(self.burst, tokens + (now - stamp) * self.rate)
+        self.stamp = now
+        if tokens < cost:
+            self.tokens = tokens
+            return False
+        self.tokens = tokens - cost
+        return True
+
+
 class Limits:
     """Per-IP and global budgets of one node's transport (see the module docstring)."""
 
@@ -127,20 +152,14 @@ class Limits:
         self.block_duration = float(cfg.BLOCK_DURATION)
         self.reply_rate = float(cfg.REPLY_RATE_PER_IP)
         self.reply_burst = float(cfg.REPLY_BURST_PER_IP)
-        self.global_rate = float(cfg.GLOBAL_QUERY_RATE)
-        self.global_burst = float(cfg.GLOBAL_QUERY_BURST)
-        self.global_reply_rate = float(cfg.GLOBAL_REPLY_RATE)
-        self.global_reply_burst = float(cfg.GLOBAL_REPLY_BURST)
+        self.global_queries = TokenBucket(float(cfg.GLOBAL_QUERY_RATE), float(cfg.GLOBAL_QUERY_BURST))
+        self.global_replies = TokenBucket(float(cfg.GLOBAL_REPLY_RATE), float(cfg.GLOBAL_REPLY_BURST))
         self.settle = float(cfg.SETTLE_SECONDS)
         self.max_peers = cfg.LIMITS_MAX_PEERS
         self.loopback_cost = 1.0 / cfg.LOOPBACK_LIMIT_FACTOR
         self.own_cost = 1.0 / cfg.OWN_ADDRESS_LIMIT_FACTOR
         self.own_ip: str | None = None
         self.peers: OrderedDict[str, PeerBudget] = OrderedDict()
-        self.global_tokens = self.global_burst
-        self.global_stamp: float | None = None
-        self.global_reply = self.global_reply_burst
-        self.global_reply_stamp: float | None = None
         self.blocks = 0  # times an IP was blocked
         self.evictions = 0  # entries evicted from the full table
 
@@ -179,18 +198,6 @@ class Limits:
 
     def _settled(self, p: PeerBudget, now: float) -> bool:
         return p.tokens >= self.burst / 2 and now - p.first_seen >= self.settle
-
-    def _global_take(self, cost: float, now: float) -> bool:
-        stamp = self.global_stamp
-        tokens = self.global_tokens
-        if stamp is not None and now > stamp:
-            tokens = min(self.global_burst, tokens + (now - stamp) * self.global_rate)
-        self.global_stamp = now
-        if tokens < cost:
-            self.global_tokens = tokens
-            return False
-        self.global_tokens = tokens - cost
-        return True
 
     # --- incoming datagrams ----------------------------------------------
 
@@ -232,7 +239,7 @@ class Limits:
         settled = tokens >= self.burst / 2 and now - p.first_seen >= self.settle
         p.tokens = tokens - cost  # spent even if the global budget refuses: it asked
         # The global budget, unless the IP is settled and asks little.
-        if not settled and not self._global_take(cost, now):
+        if not settled and not self.global_queries.take(cost, now):
             return DropReason.BUSY
         return None
 
@@ -255,16 +262,8 @@ class Limits:
         if reply < cost:
             p.reply = reply
             return DropReason.REPLY_BUDGET
-        if not self._settled(p, now):
-            stamp = self.global_reply_stamp
-            g = self.global_reply
-            if stamp is not None and now > stamp:
-                g = min(self.global_reply_burst, g + (now - stamp) * self.global_reply_rate)
-            self.global_reply_stamp = now
-            if g < cost:
-                self.global_reply = g
-                p.reply = reply
-                return DropReason.BUSY
-            self.global_reply = g - cost
+        if not self._settled(p, now) and not self.global_replies.take(cost, now):
+            p.reply = reply
+            return DropReason.BUSY
         p.reply = reply - cost
         return None

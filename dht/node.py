@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import itertools
 import logging
 import random
 import time
@@ -88,6 +89,10 @@ class BucketInfo:
 #: Distinct warnings a node keeps in :attr:`Node.warnings` (the oldest go first).
 MAX_WARNINGS = 20
 
+#: Lookup ids, unique in the process (across Leave/Join and a lab's nodes), so
+#: one lookup's events are never taken for another's.
+_LOOKUP_IDS = itertools.count(1)
+
 #: Seconds without a database access after which a node closes its SQLite
 #: connection (reopened on the next access; see Store.release).
 STORE_IDLE_SECONDS = 2.0
@@ -129,7 +134,6 @@ class Node(RemoteInterface, MainlineAPI):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._store_timer: asyncio.TimerHandle | None = None
         self._started = 0.0
-        self._lookup_ids = 0
         self._verifying = 0  # verification pings outstanding
         self._moving: set[bytes] = set()  # ids whose claimed move is being checked
         self._routers: set[Address] = set()  # bootstrap routers: asked, never in the table
@@ -642,8 +646,7 @@ class Node(RemoteInterface, MainlineAPI):
         return self.transport.rtt.timeout(self.config.SOFT_TIMEOUT_MIN, self.config.SOFT_TIMEOUT_MAX)
 
     def next_lookup_id(self) -> int:
-        self._lookup_ids += 1
-        return self._lookup_ids
+        return next(_LOOKUP_IDS)
 
     # --- public API ------------------------------------------------------
 
@@ -732,6 +735,7 @@ class Node(RemoteInterface, MainlineAPI):
             keys=keys,
             values=values,
             uptime=time.monotonic() - self._started if self.running else 0.0,
+            table=table,
         )
 
     def routing_table(self) -> list[BucketInfo]:

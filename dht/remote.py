@@ -123,7 +123,7 @@ class RemoteInterface:
     ) -> dict[bytes, Any]:
         """Store under the sender's IP as publisher ("" for this node itself).
 
-        The store's limits (full, per key, per IP; see dht/storage.py) answer
+        The store's limits (full, per key, per IP; see dht/storage/fairness.py) answer
         200 with the reason; a disk that refuses the write answers 201 with
         it.  Either way nothing stored before is lost.
         """

@@ -433,43 +433,23 @@ class RoutingTable:
 
     def _cache(self, bucket: KBucket, entry: Entry) -> None:
         """Keep ``entry`` (already held) in the bucket's replacement cache."""
-        bucket.replacements.append(entry)
-        if len(bucket.replacements) > self.replacements:
-            # Drop the oldest that never answered, else the oldest.
-            victim = next((e for e in bucket.replacements if not e.answered), bucket.replacements[0])
-            bucket.replacements.remove(victim)
-            self.limits.release(victim.contact)
+        dropped = bucket.cache(entry, self.replacements)
+        if dropped is not None:
+            self.limits.release(dropped.contact)
 
     def _refill(self, bucket: KBucket, prefer: int | None) -> list[Report]:
         """Fill free places from the cache: ``prefer`` first, then answered, newest first."""
-        reports: list[Report] = []
-        while len(bucket.entries) < self.k and bucket.replacements:
-            i = bucket.cached_index(prefer) if prefer is not None else -1
-            if i < 0:
-                best = max(range(len(bucket.replacements)),
-                           key=lambda n: (bucket.replacements[n].answered, n))
-                i = best
-            entry = bucket.replacements.pop(i)
-            bucket.add(entry)
-            reports.append(Added(entry.contact, bucket.lo, bucket.hi))
-            prefer = None
-        return reports
+        return [Added(e.contact, bucket.lo, bucket.hi) for e in bucket.refill(self.k, prefer)]
 
     # --- structure ------------------------------------------------------
 
     def _split(self, index: int) -> Split:
         bucket = self.buckets[index]
-        mid = (bucket.lo + bucket.hi) // 2
-        upper = KBucket(mid, bucket.hi, bucket.last_accessed)
-        upper.entries = [e for e in bucket.entries if e.key >= mid]
-        upper.replacements = [e for e in bucket.replacements if e.key >= mid]
-        bucket.entries = [e for e in bucket.entries if e.key < mid]
-        bucket.replacements = [e for e in bucket.replacements if e.key < mid]
         hi = bucket.hi
-        bucket.hi = mid
+        upper = bucket.split()
         self.buckets.insert(index + 1, upper)
-        self._los.insert(index + 1, mid)
-        return Split(bucket.lo, mid, hi)
+        self._los.insert(index + 1, upper.lo)
+        return Split(bucket.lo, upper.lo, hi)
 
     def _merge_from(self, index: int) -> list[Report]:
         reports: list[Report] = []

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
+from . import estimate
 from .krpc import METHODS
+
+if TYPE_CHECKING:
+    from .routing import RoutingTable
 
 
 class DropReason(str, enum.Enum):
@@ -116,7 +120,8 @@ class Stats:
         self.drop_reasons[DropReason.of(reason)] += 1
 
     def snapshot(
-        self, contacts: int, buckets: int, k: int, keys: int, values: int, uptime: float
+        self, contacts: int, buckets: int, k: int, keys: int, values: int, uptime: float,
+        table: RoutingTable | None = None,
     ) -> StatsSnapshot:
         blocked, blocks, tracked = self.limits_gauge() if self.limits_gauge is not None else (0, 0, 0)
         return StatsSnapshot(
@@ -131,7 +136,7 @@ class Stats:
             dropped=self.dropped,
             contacts=contacts,
             buckets=buckets,
-            network_size=estimate_network_size(buckets, k, contacts),
+            network_size=estimate_network_size(table, k),
             keys=keys,
             values=values,
             uptime=uptime,
@@ -142,8 +147,9 @@ class Stats:
         )
 
 
-def estimate_network_size(buckets: int, k: int, contacts: int) -> int:
-    """apt-p2p's estimate, K * 2^(buckets - 1), never below what we know."""
-    if contacts == 0:
+def estimate_network_size(table: RoutingTable | None, k: int) -> int:
+    """The network size estimated from our closest contacts (see :mod:`dht.estimate`)."""
+    if table is None:
         return 1
-    return max(k * (1 << max(buckets - 1, 0)), contacts + 1)
+    closest = table.closest_entries(table.own_id, k)
+    return estimate.network_size(table.own_key, (entry.key for entry in closest), k)

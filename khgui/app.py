@@ -24,7 +24,7 @@ from typing import Any
 LAUNCH = time.monotonic()
 log = logging.getLogger("khgui")
 DEFAULT_LAB = 32
-MAX_LAB = 1024
+MAX_LAB = 5000
 
 
 def process_age() -> float:
@@ -58,9 +58,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--krpc-timeout", metavar="SECONDS", type=float, default=None, help=argparse.SUPPRESS)
     p.add_argument("--screenshot", metavar="FILE", default=None,
                    help="save a screenshot once the panels are populated, then quit")
+    p.add_argument("--map-screenshot", metavar="FILE", default=None,
+                   help="with --screenshot: also save the network map with the demo look-up drawn across it")
     p.add_argument("--self-test", action="store_true", help="join, store and look up through the form; exit 0 if OK")
     p.add_argument("--soak", metavar="EVENTS", type=int, default=0, help=argparse.SUPPRESS)
-    p.add_argument("--theme", choices=("light", "none"), default="light", help="style sheet (default light)")
+    p.add_argument("--theme", choices=("system", "light", "dark", "none"), default=None,
+                   help="colour theme for this run (default: the View \u25b8 Theme choice, else system: "
+                        "follow the desktop); none: Qt's plain style")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     args = p.parse_args(argv)
     if args.open and (args.capture or args.bootstrap or args.lab):
@@ -90,10 +94,6 @@ def _setup_logging(args: argparse.Namespace) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     root.addHandler(handler)
-
-
-def _qt_message_handler(mode: Any, context: Any, message: str) -> None:
-    logging.getLogger("qt").info("%s", message)
 
 
 class ErrorReporter:
@@ -206,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
-    from .resources import icon, stylesheet
+    from .display import PlatformGuard
+    from .common import theme
+    from .resources import icon
     from .window.main_window import APPLICATION, ORGANIZATION
 
     settings_dir = os.environ.get("KHGUI_SETTINGS_DIR")
@@ -215,8 +217,10 @@ def main(argv: list[str] | None = None) -> int:
 
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir)
-    qInstallMessageHandler(_qt_message_handler)
+    guard = PlatformGuard()  # a platform plugin that cannot start: one line, exit 2
+    qInstallMessageHandler(guard.handler)
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    guard.started = True
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
@@ -224,7 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     app.setWindowIcon(icon("app"))
     app.setQuitOnLastWindowClosed(False)  # the loop ends when _run returns
     if args.theme != "none":
-        app.setStyleSheet(stylesheet(args.theme))
+        from PySide6.QtCore import QSettings
+
+        saved = QSettings(ORGANIZATION, APPLICATION).value("view/theme", "system", str)
+        mode = args.theme or (saved if saved in theme.MODES else "system")
+        theme.manager().set_mode(mode)
     reporter = ErrorReporter()
     sys.excepthook = reporter.excepthook
     loop = qasync.QEventLoop(app)

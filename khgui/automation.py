@@ -19,6 +19,50 @@ from typing import Any, Awaitable, Callable
 
 JOIN_TIMEOUT = 30.0
 PANEL_TIMEOUT = 20.0
+#: Milliseconds between two beats of the UI heartbeat (a QTimer: what repaints wait behind).
+HEARTBEAT_MS = 16
+
+
+class StallMonitor:
+    """A QTimer beating every HEARTBEAT_MS on the GUI thread; records how late each beat came.
+
+    The largest lateness is the longest the window could not repaint or
+    react: the "largest UI stall" the self-test prints.
+    """
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.late_ms: list[float] = []
+        self._timer = QTimer()
+        self._timer.setInterval(HEARTBEAT_MS)
+        self._timer.timeout.connect(self._beat)
+        self._expected = 0.0
+
+    def start(self) -> None:
+        self._expected = time.monotonic() + HEARTBEAT_MS / 1000
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def _beat(self) -> None:
+        now = time.monotonic()
+        self.late_ms.append(max(0.0, now - self._expected) * 1000)
+        self._expected = now + HEARTBEAT_MS / 1000
+
+    def largest(self) -> float:
+        return max(self.late_ms, default=0.0)
+
+    def p99(self) -> float:
+        if not self.late_ms:
+            return 0.0
+        ordered = sorted(self.late_ms)
+        return ordered[min(len(ordered) - 1, int(0.99 * (len(ordered) - 1) + 0.5))]
+
+    def summary(self) -> str:
+        return (f"largest UI stall {self.largest():.0f} ms, heartbeat p99 {self.p99():.0f} ms "
+                f"over {len(self.late_ms)} beats")
 
 
 class CheckFailed(Exception):
@@ -89,6 +133,9 @@ async def screenshot(args: argparse.Namespace, window: Any, controller: Any, sta
     await _populate(window, ("routing", "traffic", "stats"), PANEL_TIMEOUT)
     lookup = window.panels.get("lookup")
     populated = process_age()
+    if getattr(args, "map_screenshot", None) and hasattr(window, "map"):
+        window._drain_lookups()
+        window.map.view.clear_arcs()  # the map shows the demo look-up, not the join's
     if lookup is not None and hasattr(lookup, "store_from_form"):  # show a look-up in the picture
         try:
             await asyncio.wait_for(lookup.store_from_form("hello", "world"), 10)
@@ -97,12 +144,33 @@ async def screenshot(args: argparse.Namespace, window: Any, controller: Any, sta
         except (Exception, asyncio.TimeoutError):  # the picture is still worth taking
             pass
     await _next_batch(window)
+    if getattr(args, "map_screenshot", None):  # first: the look-up's arcs fade within seconds
+        await _map_screenshot(window, args.map_screenshot)
     pixmap = window.grab()
     if pixmap.isNull() or not pixmap.save(args.screenshot):
         raise CheckFailed(f"could not save the screenshot to {args.screenshot}")
     print(f"khgui: populated after {populated:.2f} s; screenshot {pixmap.width()}x{pixmap.height()} "
           f"saved to {args.screenshot}", flush=True)
     return 0
+
+
+async def _map_screenshot(window: Any, path: str) -> None:
+    """Save the network map panel, with the look-up's queries still drawn across it."""
+    panel = getattr(window, "map", None)
+    if panel is None:
+        raise CheckFailed("the window has no network map")
+    await wait_for(lambda: panel.model.rowCount() > 1, 10, "the network map has no nodes")
+    window._drain_lookups()
+    dock = window.docks["map"]
+    dock.show()
+    dock.raise_()
+    await asyncio.sleep(0)
+    pixmap = panel.grab()
+    if pixmap.isNull() or not pixmap.save(path):
+        raise CheckFailed(f"could not save the map screenshot to {path}")
+    arcs = len(panel.view.arcs())
+    print(f"khgui: network map {pixmap.width()}x{pixmap.height()} with {panel.model.rowCount()} nodes and "
+          f"{arcs} query arcs saved to {path}", flush=True)
 
 
 async def _next_batch(window: Any, timeout: float = 2.0) -> None:
@@ -210,6 +278,8 @@ async def run_headless(args: argparse.Namespace, window: Any, controller: Any, s
     errors: list[str] = []
     controller.error.connect(errors.append)
     what = "self-test" if args.self_test else "soak" if args.soak else "screenshot"
+    monitor = StallMonitor()
+    monitor.start()
     try:
         if args.soak:
             rc = await soak(args, window, controller, start, errors, process_age)
@@ -225,6 +295,9 @@ async def run_headless(args: argparse.Namespace, window: Any, controller: Any, s
     except Exception as exc:
         print(f"khgui {what} failed: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr, flush=True)
         return 1
+    finally:
+        monitor.stop()
+    print(f"khgui {what}: {monitor.summary()}", flush=True)
     if args.self_test:
         print(f"khgui self-test: OK after {process_age():.2f} s", flush=True)
     return rc

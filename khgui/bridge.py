@@ -26,11 +26,9 @@ class EventBridge(QObject):
 
     Signals:
         batch(list): the events collected since the last batch, oldest first.
-        attached(object): the node now attached (or None after detach).
     """
 
     batch = Signal(list)
-    attached = Signal(object)
 
     def __init__(
         self,
@@ -81,7 +79,6 @@ class EventBridge(QObject):
         self.detach()
         self._node = node
         self._unsubscribe = node.subscribe(self.push)
-        self.attached.emit(node)
 
     def detach(self) -> None:
         """Stop listening; events still pending are delivered at the next tick."""
@@ -90,9 +87,7 @@ class EventBridge(QObject):
                 self._unsubscribe()
             finally:
                 self._unsubscribe = None
-        if self._node is not None:
-            self._node = None
-            self.attached.emit(None)
+        self._node = None
 
     def push(self, event: Any) -> None:
         """Queue one event (the node's subscriber callback; no Qt here)."""

@@ -49,7 +49,7 @@ def resource_dir() -> Path:
 
 
 def resource_path(*parts: str) -> Path:
-    """The path of a resource file, e.g. ``resource_path("style", "light.qss")``."""
+    """The path of a resource file, e.g. ``resource_path("style", "theme.qss")``."""
     return resource_dir().joinpath(*parts)
 
 
@@ -83,7 +83,7 @@ def icon(name: str) -> QIcon:
     return result
 
 
-def stylesheet(name: str = "light") -> str:
+def stylesheet(name: str = "theme") -> str:
     """The text of ``style/<name>.qss``, or "" when missing."""
     try:
         return resource_path("style", f"{name}.qss").read_text(encoding="utf-8")

@@ -34,3 +34,19 @@ exe=dist/khgui/khgui
 du -sh dist/khgui
 kib=$(du -sk dist/khgui | cut -f1)
 awk -v k="$kib" 'BEGIN { printf "bundle: dist/khgui/ (run dist/khgui/khgui), %.1f MiB unpacked\n", k / 1024 }'
+
+# Without a display (or with Qt's xcb libraries missing) the bundle says why in
+# one line and exits 2, as the source app does (khgui/display.py), never 134.
+n=90
+while [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ]; do n=$((n + 1)); done
+scratch=$(mktemp -d)
+set +e
+line=$(QT_QPA_PLATFORM=xcb DISPLAY=":$n" timeout 60 "$exe" --lab 0 --data-dir "$scratch" 2>&1 >/dev/null)
+rc=$?
+set -e
+rm -rf "$scratch"
+if [ "$rc" -ne 2 ] || [ "$(printf '%s\n' "$line" | wc -l)" -ne 1 ] || [[ "$line" != khgui:* ]]; then
+    echo "packaging/build.sh: the bundle on a missing display exited $rc with: $line" >&2
+    exit 1
+fi
+echo "bundle on a missing display (exit 2): $line"

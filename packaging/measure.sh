@@ -2,7 +2,9 @@
 # Print the bundle's unpacked size and its start-up time against the source
 # tree's: each run is `--screenshot` under QT_QPA_PLATFORM=offscreen, timed
 # from launch to exit (wall clock) and by the app's own "populated after
-# X s" figure (process start to a window whose panels all show data).
+# X s" figure (process start to a window whose panels all show data).  It
+# prints the conditions (cores, CPU, load average, warm cache) first: a
+# figure quoted without them means little on a shared machine.
 #
 #   packaging/measure.sh [RUNS]        (default 3 runs of each)
 #
@@ -45,6 +47,10 @@ one() {
         printf "%s %.2f %s\n", l, b - a, p }'
 }
 
+# The conditions a start-up figure depends on: quote them with it.
+cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//')
+echo "conditions: $(nproc) cores (${cpu:-unknown CPU}), load average $(cut -d' ' -f1-3 /proc/loadavg) before," \
+     "warm page cache (one untimed run of each first), QT_QPA_PLATFORM=offscreen, 32-node lab"
 results=$out/results
 # Warm both up once (page cache, Python bytecode), then alternate.
 one bundle "$bundle" >/dev/null
@@ -66,4 +72,4 @@ help_time() {
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 5 }'
 }
 echo "interpreter start-up (--help, mean of 5): bundle $(help_time "$bundle") s, source $(help_time "$src_py" -m khgui) s"
-echo "source run: $src_py -m khgui (from $(pwd))"
+echo "source run: $src_py -m khgui (from $(pwd)); load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

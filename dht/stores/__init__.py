@@ -9,6 +9,6 @@
 
 Every method that depends on time takes ``now`` (seconds, any monotonic
 origin); nothing here reads a clock, sleeps or does IO.  Khashmir's values
-stay in :mod:`dht.storage` (SQLite); this package sits beside it rather
-than in a ``storage/`` package because that name is today's module.
+stay in :mod:`dht.storage` (SQLite, on disk); this package of in-memory
+stores sits beside it.
 """

@@ -67,8 +67,9 @@ def format_duration(seconds: float) -> str:
     return f"{s // 3600} h {(s % 3600) // 60:02d} min"
 
 
-def format_rtt(rtt: float | None) -> str:
-    return "" if rtt is None else f"{rtt * 1000:.1f} ms"
+def plural(n: int, noun: str, many: str | None = None) -> str:
+    """``1 bucket``, ``2 buckets``, ``1,024 contacts``."""
+    return f"{n:,} {noun if n == 1 else (many or noun + 's')}"
 
 
 def format_clock(wall: float) -> str:

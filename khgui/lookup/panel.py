@@ -2,9 +2,17 @@
 
 :class:`LookupPanel` turns the key field into a key (40 hex digits, or the
 text's SHA-1) and shows it as you type.  Store and Look up run through
-``controller.run_lookup`` (so the window shows it is busy); the first
-``LookupStarted`` of the right kind and target after the click is followed:
-its requests fill the hops table and the plot.  Problems (no network, bad
+``controller.run_lookup`` (so the window shows it is busy).  The panel
+follows exactly the lookup its click started: :class:`LookupCall` listens
+to the node while the call's first step runs -- the node emits the call's
+``LookupStarted`` synchronously there -- and keeps that event's lookup id;
+lookup ids are unique in the process (``Node.next_lookup_id``), so no
+other lookup, before or after a Leave/Join, is mixed in.  Only that id's
+requests fill the hops table and the plot.
+
+The fields take any length (QLineEdit's default cap of 32,767 characters
+is lifted): a value over MAX_VALUE_SIZE is refused with its size, and that
+message goes away as soon as the value changes.  Problems (no network, bad
 key, value too large, DHT errors) are shown inline, never raised.
 """
 
@@ -13,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
@@ -26,13 +34,55 @@ from dht.events import LookupAnswered, LookupFinished, LookupQueried, LookupStar
 
 from ..common.keys import KeyRegistry, default_registry, parse_key_text
 from ..common.text import bytes_preview, format_size
+from ..common.theme import set_state
+from ..controller import describe_error
 from .hops import HopsModel, LookupPlotView, StoreResultModel
 
 log = logging.getLogger(__name__)
 _KINDS = {"store": ("store_value",), "lookup": ("get_value",)}
-_ERROR_STYLE = "color: #c62828;"
-_OK_STYLE = "color: #2e7d32;"
-_HINT_STYLE = "color: palette(mid);"
+#: QLineEdit's maximum length (its default, 32,767, would cut a paste silently).
+NO_LIMIT = 2**31 - 1
+
+
+class LookupCall:
+    """Runs one node call and learns the id of the lookup it starts.
+
+    ``node.get_value`` and ``node.store_value`` emit their ``LookupStarted``
+    in the call's first, synchronous step; :meth:`run` listens to the node
+    only until it has seen a ``LookupStarted`` of ``kinds`` for ``target``,
+    so :attr:`lookup_id` is set before the bridge delivers any of that
+    lookup's events.
+    """
+
+    def __init__(self, node: Any, kinds: tuple[str, ...], target: bytes,
+                 on_id: Callable[[int], None] | None = None) -> None:
+        self.node = node
+        self.kinds = kinds
+        self.target = target
+        self.lookup_id: int | None = None
+        self._on_id = on_id
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def _catch(self, event: Any) -> None:
+        if (self.lookup_id is None and type(event) is LookupStarted and event.kind in self.kinds
+                and event.target == self.target):
+            self.lookup_id = event.lookup
+            self._stop()
+            if self._on_id is not None:
+                self._on_id(event.lookup)
+
+    def _stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    async def run(self, start: Callable[[], Awaitable[Any]]) -> Any:
+        """Await ``start()`` (e.g. ``lambda: node.get_value(key)``), listening for its id."""
+        self._unsubscribe = self.node.subscribe(self._catch)
+        try:
+            return await start()
+        finally:
+            self._stop()
 
 
 class LookupPanel(QWidget):
@@ -47,6 +97,7 @@ class LookupPanel(QWidget):
         self.store_model = StoreResultModel(self)
         self._op: tuple[str, bytes, float] | None = None  # (kind, key, monotonic start)
         self._lookup_id: int | None = None
+        self._message_about = ""  # the field the message is about: cleared when it changes
         self._running = False
         self._has_data = False
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -63,9 +114,10 @@ class LookupPanel(QWidget):
     def _build(self) -> None:
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self.reason_label = QLabel()
-        self.reason_label.setStyleSheet("background: #fff3e0; color: #6d4c41; padding: 6px; border-radius: 3px;")
+        self.reason_label.setObjectName("notice")
         self.reason_label.setWordWrap(True)
         self.key_edit = QLineEdit()
+        self.key_edit.setMaxLength(NO_LIMIT)
         self.key_edit.setPlaceholderText("any text (hashed with SHA-1) or 40 hex digits")
         self.key_edit.textChanged.connect(self._update_key_preview)
         self.key_edit.returnPressed.connect(self._lookup_clicked)
@@ -73,11 +125,12 @@ class LookupPanel(QWidget):
         self.key_preview.setFont(mono)
         self.key_preview.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.value_edit = QLineEdit()
+        self.value_edit.setMaxLength(NO_LIMIT)
         self.value_edit.setPlaceholderText("the value to store (UTF-8 text)")
         self.value_edit.textChanged.connect(self._update_value_size)
         self.value_edit.returnPressed.connect(self._store_clicked)
         self.value_size = QLabel()
-        self.value_size.setStyleSheet(_HINT_STYLE)
+        set_state(self.value_size, "hint")
         self.store_button = QPushButton("Store")
         self.store_button.setToolTip("Store the value at the nodes closest to the key")
         self.store_button.clicked.connect(self._store_clicked)
@@ -95,26 +148,25 @@ class LookupPanel(QWidget):
         value_row = QHBoxLayout()
         value_row.addWidget(self.value_edit, 1)
         value_row.addWidget(self.value_size)
+        value_row.addWidget(self.store_button)
+        value_row.addWidget(self.lookup_button)
         form.addRow("Value", value_row)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.store_button)
-        buttons.addWidget(self.lookup_button)
-        buttons.addWidget(self.message_label, 1)
-        form.addRow("", buttons)
+        form.addRow("", self.message_label)
         self.form_widget = QWidget()
         self.form_widget.setLayout(form)
 
         self.plot = LookupPlotView()
-        self.summary_label = QLabel("No lookup yet.")
+        self.summary_label = QLabel()
         self.summary_label.setWordWrap(True)
+        self.summary_label.hide()
         self.values_list = QListWidget()
         self.values_list.setFont(mono)
-        self.hops_view = self._table(self.hops, (190, 58, 70, 64, 64))
-        self.store_view = self._table(self.store_model, (170, 70))
+        self.hops_view = self._table(self.hops, (190, 64, 76, 72, 64))
+        self.store_view = self._table(self.store_model, (190, 76))
         self.tabs = QTabWidget()
         self.tabs.addTab(self.hops_view, "Hops")
-        self.tabs.addTab(self.values_list, "Values found")
-        self.tabs.addTab(self.store_view, "Store result")
+        self.tabs.addTab(self.values_list, "Found")
+        self.tabs.addTab(self.store_view, "Stored at")
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -125,7 +177,7 @@ class LookupPanel(QWidget):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
-        splitter.setSizes([520, 520])
+        splitter.setSizes([600, 400])
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.reason_label)
@@ -142,8 +194,9 @@ class LookupPanel(QWidget):
         view.verticalHeader().setVisible(False)
         view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         view.horizontalHeader().setStretchLastSection(True)
-        for col, width in enumerate(widths):
-            view.setColumnWidth(col, width)
+        header = view.horizontalHeader()
+        for col, width in enumerate(widths):  # never narrower than its header's text
+            view.setColumnWidth(col, max(width, header.sectionSizeFromContents(col).width()))
         return view
 
     # -- public -------------------------------------------------------------------
@@ -151,15 +204,25 @@ class LookupPanel(QWidget):
     def has_data(self) -> bool:
         return self._has_data
 
+    def focus_key(self) -> None:
+        """Put the cursor in the Key field, its text selected (View ▸ Focus look-up, Ctrl+L)."""
+        self.key_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.key_edit.selectAll()
+
+    @property
+    def lookup_id(self) -> int | None:
+        """The id of the lookup the panel follows (None before its call started it)."""
+        return self._lookup_id
+
     @property
     def running(self) -> bool:
         return self._running
 
     def disabled_reason(self) -> str:
         """Why the form is disabled ("" when it is enabled)."""
-        if getattr(self._controller, "node", None) is None:
+        if self._controller.node is None:
             return "No node is running: start or join a network to store and look up values."
-        if not getattr(self._controller, "joined", False):
+        if not self._controller.joined:
             return "Not joined to a network yet: join one to store and look up values."
         return ""
 
@@ -176,21 +239,19 @@ class LookupPanel(QWidget):
 
     def on_batch(self, events: list[Any]) -> None:
         """Follow our lookup's events (one hops update and one plot update per batch)."""
-        if self._op is None:
+        lookup_id = self._lookup_id
+        if self._op is None or lookup_id is None:
             return
-        kind, key, started = self._op
         mine: list[Any] = []
         finished: LookupFinished | None = None
         for ev in events:
             t = type(ev)
             if t is LookupStarted:
-                if (self._lookup_id is None and ev.target == key and ev.kind in _KINDS[kind]
-                        and ev.time >= started):
-                    self._lookup_id = ev.lookup
+                if ev.lookup == lookup_id:
                     self.hops.start(ev.time)
-            elif (t is LookupQueried or t is LookupAnswered) and ev.lookup == self._lookup_id:
+            elif (t is LookupQueried or t is LookupAnswered) and ev.lookup == lookup_id:
                 mine.append(ev)
-            elif t is LookupFinished and ev.lookup == self._lookup_id:
+            elif t is LookupFinished and ev.lookup == lookup_id:
                 finished = ev
         if mine:
             self.hops.add_events(mine)
@@ -198,8 +259,9 @@ class LookupPanel(QWidget):
             if self.plot.point_count():
                 self._has_data = True
         if finished is not None:
-            self.plot.set_caption(f"{finished.kind} {finished.target.hex()[:8]}\u2026: "
-                                  f"{finished.queried} asked in {finished.elapsed:.2f} s")
+            verb = {"store_value": "store", "get_value": "get"}.get(finished.kind, finished.kind)
+            self.plot.set_caption(f"{verb} {finished.target.hex()[:8]}\u2026: "
+                                  f"{finished.queried} asked, {finished.elapsed:.2f} s")
 
     # -- running --------------------------------------------------------------------
 
@@ -211,18 +273,18 @@ class LookupPanel(QWidget):
             return None
         parsed = parse_key_text(self.key_edit.text())
         if parsed.key is None:
-            self._say(parsed.message, error=True)
+            self._say(parsed.message, error=True, about="key")
             return None
         node = self._controller.node
         value = self.value_edit.text().encode("utf-8")
         if need_value:
             limit = int(node.config.MAX_VALUE_SIZE)
             if not value:
-                self._say("Type a value to store.", error=True)
+                self._say("Type a value to store.", error=True, about="value")
                 return None
             if len(value) > limit:
                 self._say(f"The value is {len(value):,} bytes; the limit is {limit:,} "
-                          f"bytes (MAX_VALUE_SIZE).", error=True)
+                          f"bytes (MAX_VALUE_SIZE).", error=True, about="value")
                 return None
         if self._running:
             self._say("A store or look-up is already running.", error=True)
@@ -230,26 +292,30 @@ class LookupPanel(QWidget):
         self.registry.remember_text(parsed.key, self.key_edit.text())
         return node, parsed.key, value
 
-    def _begin(self, kind: str, key: bytes) -> None:
+    def _begin(self, kind: str, key: bytes) -> LookupCall:
         self._op = (kind, key, time.monotonic())
         self._lookup_id = None
         self.hops.start(time.monotonic())
-        self.hops.self_id = getattr(self._controller.node, "id", None)
+        self.hops.self_id = self._controller.node.id
         self.plot.clear_points(f"{'storing' if kind == 'store' else 'looking up'} {key.hex()[:8]}\u2026")
         self._set_running(True)
         self._say("Storing\u2026" if kind == "store" else "Looking up\u2026")
+        return LookupCall(self._controller.node, _KINDS[kind], key, self._follow)
+
+    def _follow(self, lookup_id: int) -> None:
+        self._lookup_id = lookup_id
 
     async def _run_store(self) -> Any | None:
         checked = self._check(need_value=True)
         if checked is None:
             return None
         node, key, value = checked
-        self._begin("store", key)
+        call = self._begin("store", key)
         self.store_model.set_result(None)
         try:
-            result = await self._controller.run_lookup(node.store_value(key, value))
+            result = await call.run(lambda: self._controller.run_lookup(node.store_value(key, value)))
         except Exception as exc:
-            self._say(f"Store failed: {_describe(exc)}", error=True)
+            self._say(f"Store failed: {describe_error(exc)}", error=True)
             return None
         finally:
             self._set_running(False)
@@ -262,8 +328,8 @@ class LookupPanel(QWidget):
         text = f"Stored at {accepted} node{'s' if accepted != 1 else ''}"
         text += f"; {refused} refused." if refused else "."
         self._say(text, error=accepted == 0)
-        self.summary_label.setText(text + " The plot shows the find_node lookup for the closest nodes "
-                                          "and the stores.")
+        self.summary_label.setText("The plot shows the find_node lookup for the closest nodes and the stores.")
+        self.summary_label.show()
         return result
 
     async def _run_lookup(self) -> list[bytes]:
@@ -271,12 +337,12 @@ class LookupPanel(QWidget):
         if checked is None:
             return []
         node, key, _value = checked
-        self._begin("lookup", key)
+        call = self._begin("lookup", key)
         self.values_list.clear()
         try:
-            values = await self._controller.run_lookup(node.get_value(key))
+            values = await call.run(lambda: self._controller.run_lookup(node.get_value(key)))
         except Exception as exc:
-            self._say(f"Look-up failed: {_describe(exc)}", error=True)
+            self._say(f"Look-up failed: {describe_error(exc)}", error=True)
             return []
         finally:
             self._set_running(False)
@@ -290,7 +356,7 @@ class LookupPanel(QWidget):
         self.tabs.setCurrentWidget(self.values_list)
         text = f"Found {len(values)} value{'s' if len(values) != 1 else ''}."
         self._say(text, error=False)
-        self.summary_label.setText(text)
+        self.summary_label.hide()
         return values
 
     def _set_running(self, running: bool) -> None:
@@ -321,28 +387,29 @@ class LookupPanel(QWidget):
     def _update_key_preview(self, text: str) -> None:
         parsed = parse_key_text(text)
         self.key_preview.setText(parsed.message)
-        self.key_preview.setStyleSheet(_HINT_STYLE if parsed.ok or not text else _ERROR_STYLE)
+        set_state(self.key_preview, "hint" if parsed.ok or not text else "error")
+        self._clear_about("key")
 
     def _update_value_size(self, text: str) -> None:
         size = len(text.encode("utf-8"))
-        node = getattr(self._controller, "node", None)
+        node = self._controller.node
         limit = int(node.config.MAX_VALUE_SIZE) if node is not None else None
         self.value_size.setText(f"{size:,} / {limit:,} bytes" if limit else f"{size:,} bytes")
         too_big = limit is not None and size > limit
-        self.value_size.setStyleSheet(_ERROR_STYLE if too_big else _HINT_STYLE)
+        set_state(self.value_size, "error" if too_big else "hint")
+        self._clear_about("value")
 
-    def _say(self, text: str, error: bool = False) -> None:
+    def _say(self, text: str, error: bool = False, about: str = "") -> None:
+        """Show ``text`` under the form; ``about`` (key or value): cleared when that field changes."""
+        self._message_about = about
         self.message_label.setText(text)
-        self.message_label.setStyleSheet(_ERROR_STYLE if error else _OK_STYLE)
+        set_state(self.message_label, "error" if error else "ok")
+
+    def _clear_about(self, field: str) -> None:
+        if self._message_about == field:
+            self._say("")
 
     def message(self) -> str:
         """The inline message shown under the form (for tests and the self-test)."""
         return self.message_label.text()
 
-
-def _describe(exc: BaseException) -> str:
-    try:
-        from ..controller import describe_error
-    except ImportError:  # pragma: no cover
-        return str(exc) or type(exc).__name__
-    return describe_error(exc)

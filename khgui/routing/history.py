@@ -15,6 +15,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
+from ..common.plotting import legend_below
+from ..common.theme import colors
+
 MAX_POINTS = 4000
 
 
@@ -87,13 +90,13 @@ class HistoryPlotView(pg.PlotWidget):
     """Buckets over time, with split (green) and merge (orange) markers."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent=parent, background="w")
+        super().__init__(parent=parent, background=colors().plot_bg)
         item = self.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.25)
         item.setLabel("left", "buckets")
         item.setLabel("bottom", "time", units="s")
         item.setMouseEnabled(x=True, y=False)
-        item.addLegend(offset=(8, 4), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 210))
+        legend_below(item, columns=3)
         self.curve = item.plot([], [], pen=pg.mkPen("#2563eb", width=2), name="buckets")
         self.split_marks = pg.ScatterPlotItem(
             size=10, symbol="t1", brush=pg.mkBrush("#22c55e"), pen=pg.mkPen("#15803d"), name="split")
@@ -101,7 +104,7 @@ class HistoryPlotView(pg.PlotWidget):
             size=10, symbol="t", brush=pg.mkBrush("#f97316"), pen=pg.mkPen("#c2410c"), name="merge")
         item.addItem(self.split_marks)
         item.addItem(self.merge_marks)
-        self.setMinimumHeight(110)
+        self.setMinimumHeight(130)
 
     def show_history(self, history: SplitHistory) -> None:
         x, y = history.arrays()

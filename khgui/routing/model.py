@@ -13,7 +13,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+
+from ..common.table import TableModel
+from ..common.theme import status_color
 
 ID_BITS = 160
 ROW_ROLE = Qt.ItemDataRole.UserRole
@@ -97,10 +100,11 @@ def bucket_rows(buckets: Sequence[Any], own_id: bytes | None) -> list[BucketRow]
     return rows
 
 
-class BucketListModel(QAbstractTableModel):
+class BucketListModel(TableModel):
     """The buckets of the routing table, one row each."""
 
     HEADERS = ("Prefix", "Depth", "Contacts", "Age", "Range")
+    columns = HEADERS
 
     def __init__(self, k: int = 8, parent: Any = None) -> None:
         super().__init__(parent)
@@ -140,17 +144,8 @@ class BucketListModel(QAbstractTableModel):
 
     # -- QAbstractTableModel --------------------------------------------------
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            if 0 <= section < len(self.HEADERS):
-                return self.HEADERS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self._rows)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):
@@ -178,10 +173,11 @@ class BucketListModel(QAbstractTableModel):
         return None
 
 
-class ContactTableModel(QAbstractTableModel):
+class ContactTableModel(TableModel):
     """The contacts of one bucket: id, address, last seen, failures, RTT."""
 
     HEADERS = ("Node id", "Address", "Last seen", "Failures", "RTT")
+    columns = HEADERS
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -203,17 +199,8 @@ class ContactTableModel(QAbstractTableModel):
     def contacts(self) -> list[Any]:
         return list(self._contacts)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._contacts)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            if 0 <= section < len(self.HEADERS):
-                return self.HEADERS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self._contacts)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not (0 <= index.row() < len(self._contacts)):
@@ -224,7 +211,7 @@ class ContactTableModel(QAbstractTableModel):
             return info
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
-                return info.contact.id.hex()
+                return info.contact.id.hex()[:16] + "\u2026"
             if col == 1:
                 return f"{info.contact.host}:{info.contact.port}"
             if col == 2:
@@ -240,6 +227,8 @@ class ContactTableModel(QAbstractTableModel):
             age = float("inf") if info.last_seen is None else self.now - info.last_seen
             return (info.contact.id.hex(), f"{info.contact.host}:{info.contact.port:05d}",
                     age, info.failures, rtt)[col]
+        if role == Qt.ItemDataRole.ToolTipRole and col == 0:
+            return info.contact.id.hex()
         if role == Qt.ItemDataRole.ToolTipRole and col == 2:
             if info.last_seen is None:
                 return ("It has never answered one of our requests (loaded from the database or "
@@ -248,7 +237,5 @@ class ContactTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and col >= 2:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and col == 3 and info.failures:
-            from PySide6.QtGui import QColor
-
-            return QColor("#b91c1c")
+            return status_color("error")
         return None

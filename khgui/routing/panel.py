@@ -21,6 +21,7 @@ from dht import events as ev
 
 from ..bridge import EventBridge
 from ..controller import NetworkController
+from ..common.text import plural
 from .history import HistoryPlotView, SplitHistory
 from .model import SORT_ROLE, BucketListModel, ContactTableModel, bucket_rows
 from .trie_view import BucketTrieView
@@ -49,6 +50,7 @@ class RoutingPanel(QWidget):
 
         self.summary = QLabel("not joined")
         self.summary.setObjectName("summary")
+        self.summary.setWordWrap(True)
         self.buckets = BucketListModel(self._k, self)
         self.contacts = ContactTableModel(self)
         self.trie = BucketTrieView(self.buckets)
@@ -69,9 +71,8 @@ class RoutingPanel(QWidget):
         self.contact_table.verticalHeader().setVisible(False)
         self.contact_table.verticalHeader().setDefaultSectionSize(22)
         header = self.contact_table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in range(1, ContactTableModel.HEADERS.__len__()):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # a bucket has K rows at most
+        header.setStretchLastSection(True)
         self.contact_title = QLabel("Select a bucket to list its contacts")
         self.plot = HistoryPlotView()
 
@@ -117,8 +118,7 @@ class RoutingPanel(QWidget):
         self._node = node
         self.history = SplitHistory(time.monotonic())
         if node is not None:
-            config = getattr(node, "config", None) or self._controller.config
-            self._k = int(getattr(config, "K", 8) or 8)
+            self._k = int(node.config.K)
             self.buckets.k = self._k
         self.trie.set_own_id(node.id if node is not None else None)
         self.refresh()
@@ -142,10 +142,12 @@ class RoutingPanel(QWidget):
         """Read the routing table and statistics from the node."""
         node = self._node
         now = time.monotonic()
-        if node is None or not getattr(node, "running", True):
+        if node is None or not node.running:
             self.buckets.set_buckets([], now)
-            self.contacts.set_contacts([], now)
-            self.summary.setText("not running: use Network \u25b8 Join to start a node")
+            self._user_selected = False
+            self.trie.select(-1)
+            self._bucket_selected(-1)  # the contacts header too
+            self.summary.setText("not running: Network \u25b8 Rejoin lab or Join starts a node")
             return
         try:
             table = node.routing_table()
@@ -161,10 +163,10 @@ class RoutingPanel(QWidget):
             self.plot.show_history(self.history)
         self._restore_selection(rows, now)
         contacts = sum(len(r.contacts) for r in rows)
-        size = getattr(stats, "network_size", 0)
         self.summary.setText(
-            f"{contacts} contacts \u00b7 {len(rows)} buckets \u00b7 est. network size {size:,} \u00b7 "
-            f"{self.history.splits} splits, {self.history.merges} merges"
+            f"{plural(contacts, 'contact')} \u00b7 {plural(len(rows), 'bucket')} \u00b7 "
+            f"est. network size {stats.network_size:,} \u00b7 "
+            f"{plural(self.history.splits, 'split')}, {plural(self.history.merges, 'merge')}"
         )
 
     def showEvent(self, event: Any) -> None:
@@ -203,6 +205,6 @@ class RoutingPanel(QWidget):
         self._selected_key = r.key
         self.contacts.set_contacts(r.contacts, self.buckets.now)
         self.contact_title.setText(
-            f"Bucket {r.prefix or '(all ids)'} \u2014 {len(r.contacts)} contacts"
+            f"Bucket {r.prefix or '(all ids)'} \u2014 {plural(len(r.contacts), 'contact')}"
             + ("  \u2605 holds our id" if r.own else "")
         )

@@ -16,6 +16,7 @@ from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from ..common.theme import colors, manager
 from .model import BucketListModel, BucketRow, format_age, id_bits, short_hex
 
 ROW_H = 26
@@ -24,15 +25,6 @@ MAX_CELLS = 28
 FLASH_SECONDS = 2.0
 SPLIT_COLOR = QColor("#22c55e")
 MERGE_COLOR = QColor("#f97316")
-PATH_COLOR = QColor("#2563eb")
-OFF_COLOR = QColor("#cbd5e1")
-BAR_BG = QColor("#e2e8f0")
-BAR_FULL = QColor("#1d4ed8")
-BAR_PART = QColor("#60a5fa")
-SELECT_BG = QColor("#dbeafe")
-OWN_BG = QColor("#eff6ff")
-TEXT = QColor("#1f2937")
-MUTED = QColor("#64748b")
 
 
 class BucketTrieView(QWidget):
@@ -63,6 +55,7 @@ class BucketTrieView(QWidget):
         for signal in (model.modelReset, model.dataChanged, model.rowsInserted, model.rowsRemoved):
             signal.connect(self._model_changed)
         self._model_changed()
+        manager().changed.connect(self.update)
 
     # -- state ---------------------------------------------------------------
 
@@ -137,6 +130,9 @@ class BucketTrieView(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        c = colors()
+        text_c, muted, path_c = c.qcolor("text"), c.qcolor("muted"), c.qcolor("accent")
+        p.fillRect(event.rect(), c.qcolor("base"))
         rows = self._model.rows()
         now = time.monotonic()
         max_depth = min(MAX_CELLS, max((r.depth for r in rows), default=1))
@@ -146,7 +142,7 @@ class BucketTrieView(QWidget):
         bar_w = max(60, min(180, self.width() - bar_x - 230))
         own_path = id_bits(self._own_id, max((r.depth for r in rows), default=0)) if self._own_id else ""
         if not rows:
-            p.setPen(MUTED)
+            p.setPen(muted)
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "no routing table yet")
             return
         for i, r in enumerate(rows):
@@ -154,9 +150,9 @@ class BucketTrieView(QWidget):
             if not rect.intersects(event.rect()):
                 continue
             if i == self._selected:
-                p.fillRect(rect, SELECT_BG)
+                p.fillRect(rect, c.qcolor("select"))
             elif r.own:
-                p.fillRect(rect, OWN_BG)
+                p.fillRect(rect, c.qcolor("own"))
             flash = self._flash_color(r, now)
             if flash is not None:
                 p.fillRect(rect, flash)
@@ -169,38 +165,38 @@ class BucketTrieView(QWidget):
                 on_path = j < len(own_path) and own_path[j] == bit and r.prefix[: j + 1] == own_path[: j + 1]
                 cell = QRect(x, y, CELL_W - 2, ROW_H - 10)
                 p.setPen(Qt.PenStyle.NoPen)
-                p.setBrush(PATH_COLOR if on_path else OFF_COLOR)
+                p.setBrush(path_c if on_path else c.qcolor("off_cell"))
                 p.drawRoundedRect(cell, 2, 2)
-                p.setPen(QColor("white") if on_path else TEXT)
+                p.setPen(c.qcolor("accent_text") if on_path else text_c)
                 p.drawText(cell, Qt.AlignmentFlag.AlignCenter, bit)
             x_after = 10 + len(shown) * CELL_W + 4
-            p.setPen(MUTED)
+            p.setPen(muted)
             if len(r.prefix) > MAX_CELLS:
                 p.drawText(QRect(x_after, y, 40, ROW_H - 10), Qt.AlignmentFlag.AlignVCenter,
                            f"+{len(r.prefix) - MAX_CELLS}")
             elif not r.prefix:
                 p.drawText(QRect(10, y, 80, ROW_H - 10), Qt.AlignmentFlag.AlignVCenter, "(all ids)")
             if r.own:
-                p.setPen(PATH_COLOR)
+                p.setPen(path_c)
                 p.drawText(QRect(x_after + (0 if r.prefix else 60), y, 30, ROW_H - 10),
                            Qt.AlignmentFlag.AlignVCenter, "\u2605")
             # fill bar
             n, k = len(r.contacts), max(1, self._model.k)
             bar = QRect(bar_x, rect.top() + 8, bar_w, ROW_H - 16)
             p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(BAR_BG)
+            p.setBrush(c.qcolor("bar_bg"))
             p.drawRoundedRect(bar, 4, 4)
             if n:
                 filled = QRect(bar.left(), bar.top(), max(4, int(bar_w * min(1.0, n / k))), bar.height())
-                p.setBrush(BAR_FULL if n >= k else BAR_PART)
+                p.setBrush(c.qcolor("bar_full") if n >= k else c.qcolor("bar_part"))
                 p.drawRoundedRect(filled, 4, 4)
             failing = sum(1 for c in r.contacts if c.failures)
             p.setFont(self.font())
-            p.setPen(TEXT)
+            p.setPen(text_c)
             text_x = bar.right() + 8
             label = f"{n}/{k}" + (f"  ({failing} failing)" if failing else "")
             p.drawText(QRect(text_x, rect.top(), 110, ROW_H), Qt.AlignmentFlag.AlignVCenter, label)
-            p.setPen(MUTED)
+            p.setPen(muted)
             p.setFont(self._mono)
             p.drawText(QRect(text_x + 110, rect.top(), 70, ROW_H), Qt.AlignmentFlag.AlignVCenter,
                        format_age(now - r.last_accessed))
@@ -208,7 +204,7 @@ class BucketTrieView(QWidget):
             if right.width() > fm.horizontalAdvance("0" * 8):
                 p.drawText(right, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
                            fm.elidedText(short_hex(r.lo, 8), Qt.TextElideMode.ElideRight, right.width()))
-            p.setPen(QPen(QColor("#eef2f7")))
+            p.setPen(QPen(c.qcolor("border")))
             p.drawLine(rect.bottomLeft(), rect.bottomRight())
 
     # -- interaction ------------------------------------------------------------

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+
+from ..common.table import TableModel
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 _Index = QModelIndex | QPersistentModelIndex
 _FIELDS = ("sent", "answered", "failed", "received", "errors")
 
 
-class MethodStatsModel(QAbstractTableModel):
+class MethodStatsModel(TableModel):
     """One row per KRPC method, from ``node.stats().methods``."""
 
     HEADERS = ("Method", "Sent", "Answered", "Failed", "Received", "Errors", "Mean RTT")
+    columns = HEADERS
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -36,17 +39,8 @@ class MethodStatsModel(QAbstractTableModel):
     def totals(self) -> dict[str, int]:
         return {f: sum(int(getattr(s, f, 0) or 0) for _, s in self._rows) for f in _FIELDS}
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            if 0 <= section < len(self.HEADERS):
-                return self.HEADERS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self._rows)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):
@@ -76,7 +70,7 @@ DEFENCE_GAUGES = (
 )
 
 
-class DefenceStatsModel(QAbstractTableModel):
+class DefenceStatsModel(TableModel):
     """The defences of ``node.stats()``: blocked sources, then drops by reason.
 
     The reasons are the snapshot's fixed set (``drops``), so the rows change
@@ -84,6 +78,7 @@ class DefenceStatsModel(QAbstractTableModel):
     """
 
     HEADERS = ("Defence", "Count")
+    columns = HEADERS
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -98,8 +93,7 @@ class DefenceStatsModel(QAbstractTableModel):
             rows += [(f"dropped: {reason}", int(n)) for reason, n in drops.items()]
         if [n for n, _ in rows] == [n for n, _ in self._rows]:
             self._rows = rows
-            if rows:
-                self.dataChanged.emit(self.index(0, 1), self.index(len(rows) - 1, 1))
+            self.rows_changed(0, len(rows) - 1, 1, 1)
             return
         self.beginResetModel()
         self._rows = rows
@@ -109,17 +103,8 @@ class DefenceStatsModel(QAbstractTableModel):
         """The count shown for ``label`` (None if there is no such row)."""
         return next((n for name, n in self._rows if name == label), None)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            if 0 <= section < len(self.HEADERS):
-                return self.HEADERS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self._rows)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):

@@ -11,18 +11,23 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
+from ..common.plotting import legend_below, legend_right
+from ..common.theme import colors
 from .series import StatsHistory
 
 PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d"]
 
 
-def _plot(layout: pg.GraphicsLayout, row: int, col: int, title: str, left: str) -> pg.PlotItem:
+def _plot(layout: pg.GraphicsLayout, row: int, col: int, title: str, left: str, legend: str = "below") -> pg.PlotItem:
     item: pg.PlotItem = layout.addPlot(row=row, col=col, title=f"<span style='font-size:9pt'>{title}</span>")
     item.showGrid(x=True, y=True, alpha=0.25)
     item.setLabel("left", left)
     item.setMouseEnabled(x=False, y=False)
     item.getAxis("left").setWidth(46)
-    item.addLegend(offset=(6, 4), labelTextSize="8pt", colCount=2, brush=pg.mkBrush(255, 255, 255, 210))
+    if legend == "right":  # many entries: beside the data, not under it
+        legend_right(item)
+    else:
+        legend_below(item, columns=4)
     return item
 
 
@@ -31,9 +36,9 @@ class StatsPlotsView(pg.GraphicsLayoutWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent=parent)
-        self.setBackground("w")
+        self.setBackground(colors().plot_bg)
         layout = self.ci
-        self.rates_plot = _plot(layout, 0, 0, "messages / s by method", "msg/s")
+        self.rates_plot = _plot(layout, 0, 0, "messages / s by method", "msg/s", legend="right")
         self.bytes_plot = _plot(layout, 0, 1, "bytes / s", "B/s")
         self.rtt_plot = _plot(layout, 1, 0, "round-trip time distribution", "answers")
         self.rtt_plot.setLabel("bottom", "RTT", units="ms")
@@ -51,7 +56,7 @@ class StatsPlotsView(pg.GraphicsLayoutWidget):
         self.buckets = self.size_plot.plot([], [], pen=pg.mkPen("#f59e0b", width=2), name="buckets")
         self.network = self.size_plot.plot([], [], pen=pg.mkPen("#16a34a", width=2, style=Qt.PenStyle.DashLine),
                                       name="network size")
-        self.setMinimumSize(360, 260)
+        self.setMinimumSize(360, 440)  # two rows of plots with their legends; the dock scrolls if smaller
 
     def _rate_curve(self, method: str, direction: str) -> pg.PlotDataItem:
         key = (method, direction)

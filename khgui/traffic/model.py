@@ -13,25 +13,30 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush
 
 from dht.events import DatagramDropped, DatagramReceived, DatagramSent, RequestTimedOut
 
+from ..common.table import TableModel
+from ..common.theme import colors
 from ..common.text import MONOTONIC_TO_WALL, format_clock, format_peer, monotonic_to_wall
 
 DEFAULT_CAP = 100_000
 COLUMNS = ("Time", "Dir", "Peer", "Method", "TID", "Size", "Status", "RTT")
 TIME, DIR, PEER, METHOD, TID, SIZE, STATUS, RTT = range(len(COLUMNS))
 STATES = ("ok", "error", "timeout", "pending", "dropped")
-_STATE_COLOURS = {
-    "ok": QColor("#2e7d32"),
-    "error": QColor("#c62828"),
-    "timeout": QColor("#ef6c00"),
-    "pending": QColor("#757575"),
-    "dropped": QColor("#6a1b9a"),
-}
-_STATE_BRUSHES = {state: QBrush(colour) for state, colour in _STATE_COLOURS.items()}
+_BRUSHES: dict[str, dict[str, QBrush]] = {}  # theme name: state: brush
+
+
+def _state_brushes() -> dict[str, QBrush]:
+    c = colors()
+    brushes = _BRUSHES.get(c.name)
+    if brushes is None:
+        brushes = _BRUSHES[c.name] = {state: QBrush(c.qcolor_of(state)) for state in STATES}
+    return brushes
+
+
 _DIR_TEXT = {"out": "\u2192 out", "in": "\u2190 in"}
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
@@ -92,7 +97,7 @@ class _Columns:
             mine.extend(theirs)
 
 
-class TrafficModel(QAbstractTableModel):
+class TrafficModel(TableModel):
     """Rows of KRPC traffic, at most :attr:`cap` of them (oldest dropped first).
 
     Signals:
@@ -100,6 +105,7 @@ class TrafficModel(QAbstractTableModel):
     """
 
     methods_changed = Signal(list)
+    columns = COLUMNS
 
     def __init__(self, cap: int = DEFAULT_CAP, parent: Any = None) -> None:
         super().__init__(parent)
@@ -116,17 +122,8 @@ class TrafficModel(QAbstractTableModel):
 
     # -- Qt model interface ----------------------------------------------------
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            if 0 <= section < len(COLUMNS):
-                return COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self._rows)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         # Called from C++ about seven times per visible cell and paint (one call per
@@ -161,7 +158,7 @@ class TrafficModel(QAbstractTableModel):
             if index.column() == STATUS:
                 row = index.row()
                 if 0 <= row < len(self._rows.state):
-                    return _STATE_BRUSHES[self._rows.state[row]]
+                    return _state_brushes()[self._rows.state[row]]
             return None
         if role == _ALIGNMENT:
             col = index.column()

@@ -17,13 +17,14 @@ from __future__ import annotations
 import collections
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QSize, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView, QApplication, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
     QPushButton, QSizePolicy, QSplitter, QTableView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
 from ..common.text import message_tree
+from ..common.theme import colors
 from .filter import TrafficFilterModel, export_rows
 from .model import COLUMNS, DEFAULT_CAP, STATES, TrafficModel
 
@@ -124,12 +125,16 @@ class TrafficPanel(QWidget):
         bar_v.rangeChanged.connect(self._on_range)
 
         self.message_view = MessageTreeView()
+        # wide enough for a field name and a 40-digit id (the widest common value)
+        readable = self.message_view.readable_width()
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
         splitter.addWidget(self.message_view)
-        splitter.setStretchFactor(0, 4)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([800, 200])
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([560, readable + 40])
+        splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
 
         self.status_label = QLabel()
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -146,6 +151,20 @@ class TrafficPanel(QWidget):
 
     def has_data(self) -> bool:
         return self._has_data
+
+    def side_by_side_width(self) -> int:
+        """The width under which the decoded message goes below the table, not beside it."""
+        columns = sum(self.table.columnWidth(c) for c in range(self.model.columnCount()))
+        return columns + self.message_view.readable_width() + 40
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        wide = event.size().width() >= self.side_by_side_width()
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.splitter.orientation() != orientation:
+            self.splitter.setOrientation(orientation)
+            total = event.size().width() if wide else event.size().height()
+            self.splitter.setSizes([int(total * 0.62), int(total * 0.38)])
 
     @property
     def paused(self) -> bool:
@@ -264,7 +283,7 @@ class TrafficPanel(QWidget):
         try:
             count = self.export(path)
         except OSError as exc:
-            self.status_label.setText(f"<span style='color:#c62828'>Export failed: {exc.strerror or exc}</span>")
+            self.status_label.setText(f"<span style='color:{colors().error}'>Export failed: {exc.strerror or exc}</span>")
             return
         finally:
             QApplication.restoreOverrideCursor()
@@ -328,6 +347,17 @@ class MessageTreeView(QTreeWidget):
         self.header().setStretchLastSection(True)
         self._count = 0
 
+    def field_width(self) -> int:
+        return self.fontMetrics().horizontalAdvance("nodes[7] (id)") + 24
+
+    def readable_width(self) -> int:
+        """Field column plus a 40-hex-digit id, with margins and a scroll bar."""
+        return self.field_width() + self.fontMetrics().horizontalAdvance("0" * 40) + 48
+
+    def minimumSizeHint(self) -> QSize:
+        """Never narrower than :meth:`readable_width` (in the font of the moment)."""
+        return QSize(self.readable_width(), max(90, super().minimumSizeHint().height()))
+
     def show_message(self, message: dict[bytes, Any] | None, title: str = "message") -> None:
         """Show ``message`` (None clears the view)."""
         self.clear()
@@ -340,7 +370,7 @@ class MessageTreeView(QTreeWidget):
         self._add_children(root, children)
         self.expandAll()
         self.resizeColumnToContents(0)
-        self.setColumnWidth(0, min(self.columnWidth(0), 170))
+        self.setColumnWidth(0, min(self.columnWidth(0), self.field_width()))
 
     def _add_children(self, parent: QTreeWidgetItem, children: list[tuple[str, Any]]) -> None:
         for label, value in children:

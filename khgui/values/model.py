@@ -4,6 +4,11 @@
 then ``ValueStored`` / ``ValueExpired`` events in batches: one insert per
 batch for new pairs.  :meth:`StoredValuesModel.tick` refreshes the time
 columns with a single ``dataChanged`` (no reset), once a second.
+
+Values the user published (the :class:`KeyRegistry`) are listed too when
+our node does not hold them -- the nodes closest to their key are others --
+marked ★ "published, held elsewhere", timed from when they were last
+published; if our node stores one later, its row becomes a local one.
 """
 
 from __future__ import annotations
@@ -11,22 +16,27 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Iterable
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QFont, QFontDatabase
 
 from dht.events import ValueExpired, ValueStored
 
 from ..common.keys import KeyRegistry
+from ..common.table import TableModel
+from ..common.theme import status_color
 from ..common.text import bytes_preview, format_duration, format_size
 
 COLUMNS = ("Key", "Key text", "Value", "Size", "Last stored", "Expires in")
+ELSEWHERE = "\u2605 published, held elsewhere"
 KEY, TEXT, VALUE, SIZE, STORED, EXPIRES = range(len(COLUMNS))
 SORT_ROLE = Qt.ItemDataRole.UserRole
 _Index = QModelIndex | QPersistentModelIndex
 
 
-class StoredValuesModel(QAbstractTableModel):
+class StoredValuesModel(TableModel):
     """(key, value) pairs in our store, with when they were stored."""
+
+    columns = COLUMNS
 
     def __init__(self, registry: KeyRegistry, key_expire: float = 3600.0,
                  clock: Callable[[], float] = time.time, parent: Any = None) -> None:
@@ -34,8 +44,9 @@ class StoredValuesModel(QAbstractTableModel):
         self._registry = registry
         self._key_expire = key_expire
         self._clock = clock
-        self._rows: list[list[Any]] = []  # [key, value, stored_at]
+        self._rows: list[list[Any]] = []  # [key, value, stored_at, held by our node]
         self._where: dict[tuple[bytes, bytes], int] = {}
+        self._active = False  # a node's store is shown (else: nothing, not even published values)
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self._bold = QFont()
         self._bold.setBold(True)
@@ -45,34 +56,26 @@ class StoredValuesModel(QAbstractTableModel):
 
     # -- Qt model interface ----------------------------------------------------
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            if 0 <= section < len(COLUMNS):
-                return COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self._rows)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):
             return None
-        key, value, stored_at = self._rows[index.row()]
+        key, value, stored_at, here = self._rows[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == KEY:
                 return ("\u2605 " if self._registry.is_published(key, value) else "") + key.hex()
             if col == TEXT:
-                return self._registry.text_for(key) or ""
+                text = self._registry.text_for(key) or ""
+                return text if here else f"{text} \u2014 {ELSEWHERE}" if text else ELSEWHERE
             if col == VALUE:
                 return bytes_preview(value, 48)
             if col == SIZE:
                 return format_size(len(value))
             if col == STORED:
-                return format_duration(self._clock() - stored_at) + " ago"
+                return format_duration(self._clock() - stored_at) + " ago" + ("" if here else " (published)")
             if col == EXPIRES:
                 return format_duration(self.expires_in(index.row()))
         elif role == SORT_ROLE:
@@ -90,15 +93,19 @@ class StoredValuesModel(QAbstractTableModel):
             if col == KEY:
                 return self._mono_bold if published else self._mono
             return self._bold if published else None
-        elif role == Qt.ItemDataRole.ForegroundRole and col == EXPIRES:
-            if self.expires_in(index.row()) < self._key_expire / 20:
-                return QBrush(QColor("#c62828"))
+        elif role == Qt.ItemDataRole.ForegroundRole:
+            if col == EXPIRES and self.expires_in(index.row()) < self._key_expire / 20:
+                return QBrush(status_color("error"))
+            if not here:
+                return QBrush(status_color("pending"))
         elif role == Qt.ItemDataRole.TextAlignmentRole and col in (SIZE, STORED, EXPIRES):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         elif role == Qt.ItemDataRole.ToolTipRole:
             tip = f"key {key.hex()}\nvalue {bytes_preview(value, 200)}"
             if self._registry.is_published(key, value):
                 tip += "\n\u2605 published by you"
+            if not here:
+                tip += ", held elsewhere: our node is not one of the nodes closest to the key"
             return tip
         return None
 
@@ -113,11 +120,15 @@ class StoredValuesModel(QAbstractTableModel):
         self.tick()
 
     def pair(self, row: int) -> tuple[bytes, bytes]:
-        key, value, _ = self._rows[row]
+        key, value = self._rows[row][:2]
         return key, value
 
     def pairs(self) -> list[tuple[bytes, bytes]]:
-        return [(k, v) for k, v, _ in self._rows]
+        return [(row[0], row[1]) for row in self._rows]
+
+    def held_here(self, row: int) -> bool:
+        """Whether our node stores the pair at ``row`` (else: published, held elsewhere)."""
+        return bool(self._rows[row][3])
 
     def row_of(self, key: bytes, value: bytes) -> int:
         """The row of a pair, or -1."""
@@ -131,19 +142,38 @@ class StoredValuesModel(QAbstractTableModel):
         return self._key_expire - (self._clock() - float(self._rows[row][2]))
 
     def key_count(self) -> int:
-        return len({k for k, _v, _s in self._rows})
+        return len({row[0] for row in self._rows if row[3]})
+
+    def local_count(self) -> int:
+        """Rows our node stores."""
+        return sum(1 for row in self._rows if row[3])
 
     # -- feeding -------------------------------------------------------------------
 
     def set_snapshot(self, infos: Iterable[Any]) -> None:
         """Replace everything with ``node.stored_values()``'s result."""
         self.beginResetModel()
-        self._rows = [[i.key, i.value, i.stored_at] for i in infos]
+        self._active = True
+        self._rows = [[i.key, i.value, i.stored_at, True] for i in infos]
+        self._reindex()
+        self._rows += self._elsewhere()
         self._reindex()
         self.endResetModel()
 
+    def _elsewhere(self) -> list[list[Any]]:
+        """Rows for the published pairs our node does not hold."""
+        if not self._active:
+            return []
+        return [[k, v, when, False] for (k, v), when in self._registry.published().items()
+                if (k, v) not in self._where]
+
     def clear(self) -> None:
-        self.set_snapshot([])
+        """Show nothing (no node)."""
+        self.beginResetModel()
+        self._active = False
+        self._rows = []
+        self._reindex()
+        self.endResetModel()
 
     def add_events(self, events: Iterable[Any]) -> None:
         """Apply a batch: ValueStored adds or refreshes, ValueExpired removes."""
@@ -158,17 +188,24 @@ class StoredValuesModel(QAbstractTableModel):
                 row = self._where.get(pair)
                 if row is not None:
                     self._rows[row][2] = ev.stored_at
+                    self._rows[row][3] = True
                     refreshed.append(row)
                 elif pair in added:
                     added[pair][2] = ev.stored_at
                 else:
-                    added[pair] = [ev.key, ev.value, ev.stored_at]
+                    added[pair] = [ev.key, ev.value, ev.stored_at, True]
             elif t is ValueExpired:
                 pair = (ev.key, ev.value)
                 if added.pop(pair, None) is None and pair in self._where:
-                    gone.add(pair)
+                    row = self._where[pair]
+                    if self._registry.is_published(*pair):  # still ours, now held elsewhere
+                        self._rows[row][2] = self._registry.published()[pair]
+                        self._rows[row][3] = False
+                        refreshed.append(row)
+                    else:
+                        gone.add(pair)
         if refreshed:
-            self.dataChanged.emit(self.index(min(refreshed), STORED), self.index(max(refreshed), EXPIRES))
+            self.rows_changed(min(refreshed), max(refreshed))
         if gone:
             self._remove(sorted(self._where[p] for p in gone))
         if added:
@@ -200,8 +237,23 @@ class StoredValuesModel(QAbstractTableModel):
         self._reindex()
 
     def _reindex(self) -> None:
-        self._where = {(k, v): i for i, (k, v, _s) in enumerate(self._rows)}
+        self._where = {(row[0], row[1]): i for i, row in enumerate(self._rows)}
 
     def _registry_changed(self) -> None:
+        """A text or a published value changed: marks, and rows for values held elsewhere."""
+        published = self._registry.published()
+        stale = sorted(i for i, row in enumerate(self._rows) if not row[3] and (row[0], row[1]) not in published)
+        if stale:
+            self._remove(stale)
+        for i, row in enumerate(self._rows):
+            if not row[3]:
+                row[2] = published[(row[0], row[1])]
         if self._rows:
-            self.dataChanged.emit(self.index(0, KEY), self.index(len(self._rows) - 1, self.columnCount() - 1))
+            self.rows_changed(0, len(self._rows) - 1)
+        new = self._elsewhere()
+        if new:
+            start = len(self._rows)
+            self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)
+            self._rows += new
+            self._reindex()
+            self.endInsertRows()

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..common.keys import KeyRegistry, default_registry
-from ..common.text import format_clock
+from ..common.text import format_clock, plural
 from .model import COLUMNS, SORT_ROLE, VALUE, StoredValuesModel
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class ValuesPanel(QWidget):
         self.status_label = QLabel()
         self.empty_label = QLabel()
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setStyleSheet("color: palette(mid); padding: 12px;")
+        self.empty_label.setObjectName("hint")
         bar = QHBoxLayout()
         bar.addWidget(self.status_label, 1)
         bar.addWidget(self.republish_box)
@@ -186,12 +186,15 @@ class ValuesPanel(QWidget):
 
     def _update_status(self, *args: Any) -> None:
         n = self.model.rowCount()
+        local = self.model.local_count()
+        elsewhere = n - local
         mine = sum(1 for pair in self.model.pairs() if self.registry.is_published(*pair))
         if self._node is None:
             text = "No node running."
         else:
-            text = (f"{n:,} values under {self.model.key_count():,} keys"
-                    + (f", {mine} published by you (\u2605)" if mine else "")
+            text = (f"{plural(local, 'value')} under {plural(self.model.key_count(), 'key')}"
+                    + (f", {mine} published by you (\u2605"
+                       + (f"; {elsewhere} held elsewhere only" if elsewhere else "") + ")" if mine else "")
                     + f"; values expire {self.model.key_expire:g} s after they were last stored")
         if self._last_note:
             text += f" \u2014 {self._last_note}"

@@ -8,6 +8,8 @@ controller, through the event loop).
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget,
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
 from dht import parse_address
 
 from .. import __version__
+from ..common.theme import set_state
 from ..resources import icon
 
 
@@ -47,12 +50,12 @@ class JoinDialog(QDialog):
             host, port = parse_address(text)
         except ValueError as exc:
             self.hint.setText(str(exc))
-            self.hint.setStyleSheet("color: #b91c1c;")
+            set_state(self.hint, "error")
             ok = False
         else:
             named = "" if host.replace(".", "").isdigit() else " (the name is resolved when joining)"
             self.hint.setText(f"will join {host} port {port}{named}")
-            self.hint.setStyleSheet("color: #15803d;")
+            set_state(self.hint, "ok")
             ok = True
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
 
@@ -71,7 +74,7 @@ class ResizeLabDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Resize lab")
         self.spin = QSpinBox()
-        self.spin.setRange(0, 512)
+        self.spin.setRange(0, 5000)
         self.spin.setValue(current)
         self.spin.setSuffix(" nodes")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -91,32 +94,33 @@ class ResizeLabDialog(QDialog):
 
 
 class AboutDialog(QDialog):
-    """What the application is, its version and its keyboard shortcuts."""
+    """What the application is, its version and its keyboard shortcuts.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    ``shortcuts`` is ``[(keys, what it does), ...]``, read from the window's
+    actions (:meth:`MainWindowView.shortcuts`), so the list cannot go stale.
+    """
+
+    def __init__(self, parent: QWidget | None = None, shortcuts: list[tuple[str, str]] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("About Khashmir Explorer")
         logo = QLabel()
         logo.setPixmap(icon("app").pixmap(64, 64))
         logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text = QLabel(
+        rows = "".join(f"<tr><td><b>{html.escape(keys, quote=False)}</b>&nbsp;&nbsp;</td><td>{html.escape(what, quote=False)}</td></tr>"
+                       for keys, what in shortcuts or [])
+        self.text = QLabel(
             f"<h2>Khashmir Explorer {__version__}</h2>"
             "<p>Watch a Kademlia DHT at work: an asyncio port of apt-p2p's Khashmir.</p>"
             "<p>Routing-table trie, live RPC traffic, stored values, look-ups and statistics.</p>"
-            "<table>"
-            "<tr><td><b>Ctrl+J</b></td><td>join a bootstrap address</td></tr>"
-            "<tr><td><b>Ctrl+N</b></td><td>add a lab node</td></tr>"
-            "<tr><td><b>Ctrl+K</b></td><td>kill a random lab node</td></tr>"
-            "<tr><td><b>Ctrl+L</b></td><td>focus the look-up form</td></tr>"
-            "<tr><td><b>Ctrl+Q</b></td><td>quit</td></tr></table>"
+            + (f"<p><b>Keyboard shortcuts</b></p><table>{rows}</table>" if rows else "")
         )
-        text.setTextFormat(Qt.TextFormat.RichText)
-        text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         buttons.accepted.connect(self.accept)
         layout = QVBoxLayout(self)
         layout.addWidget(logo)
-        layout.addWidget(text)
+        layout.addWidget(self.text)
         layout.addWidget(buttons)
-        self.setMinimumWidth(380)
+        self.setMinimumWidth(420)

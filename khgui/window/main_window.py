@@ -1,9 +1,21 @@
-"""The main window: five dockable panels, menus, toolbar, status bar, banner.
+"""The main window: six dockable panels, menus, toolbar, status bar, banner.
 
 :class:`MainWindowView` docks the routing, traffic, values, look-up and
-statistics panels, wires the Network menu to the :class:`NetworkController`,
-keeps the dock layout and geometry in QSettings, and shows every error a
-user can cause in an inline banner and the status bar.
+statistics panels and the network map, wires the Network menu to the
+:class:`NetworkController`,
+keeps the dock layout, geometry and theme in QSettings, and shows every
+error a user can cause in an inline banner and the status bar.
+
+Each panel sits in a scroll area inside its dock, so the window fits small
+screens (1280x720 at 100 %, 1366x768 at 125 %): a dock smaller than its
+panel scrolls instead of cutting it off.
+
+Any node in focus: selecting a lab node (double-click or "Focus this node"
+on the map) points the routing, values, statistics and traffic panels and
+the event bridge at a :class:`~khgui.map.focus.FocusedNode`; the window
+title and the status bar say whose view it is, and View ▸ Focus our node
+(Ctrl+0) goes back.  Look-ups always run from our own node.  The About box lists the shortcuts
+of the window's actions, read from the actions themselves.
 """
 
 from __future__ import annotations
@@ -11,15 +23,19 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenuBar, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenuBar, QScrollArea, QToolBar, QVBoxLayout, QWidget
 
 from ..bridge import EventBridge
 from ..capture.actions import CaptureActions
 from ..controller import NetworkController
+from ..common import theme
+from ..common.plotting import fit_legends
 from ..resources import icon
 from ..lookup.panel import LookupPanel
+from ..map.conditions import LabConditionsDialog
+from ..map.panel import NetworkMapPanel
 from ..routing.panel import RoutingPanel
 from ..stats.panel import StatsPanel
 from ..traffic.panel import TrafficPanel
@@ -31,8 +47,18 @@ log = logging.getLogger(__name__)
 
 ORGANIZATION = "KhashmirExplorer"
 APPLICATION = "Khashmir Explorer"
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 4
 DEFAULT_SIZE = (1400, 900)
+#: The smallest a dock's scroll area gets (its panel scrolls inside).
+DOCK_MIN = QSize(240, 150)
+#: The last bootstrap address that answered (not "network/last_bootstrap", which
+#: older versions set before knowing, often to a lab port that died with its run).
+BOOTSTRAP_KEY = "network/answered_bootstrap"
+#: Below this window height the look-up dock is tabbed with the others instead of above them.
+COMPACT_HEIGHT = 760
+#: Milliseconds between two drains of our node's lookup events into the map.
+MAP_LOOKUP_MS = 100
+THEME_LABELS = {"system": "&System (follow the desktop)", "light": "&Light", "dark": "&Dark"}
 
 
 class MainWindowView(QMainWindow):
@@ -75,12 +101,34 @@ class MainWindowView(QMainWindow):
         for key, panel in self.panels.items():
             dock = QDockWidget(titles[key], self)
             dock.setObjectName(f"dock-{key}")
-            dock.setWidget(panel)
+            scroll = QScrollArea()
+            scroll.setObjectName("dockScroll")
+            scroll.setWidget(panel)
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroll.setMinimumSize(DOCK_MIN)
+            dock.setWidget(scroll)
             dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                              | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                              | QDockWidget.DockWidgetFeature.DockWidgetClosable)
             self.docks[key] = dock
+        # The network map: not one of self.panels (it has nothing to show without a lab).
+        self.map = NetworkMapPanel()
+        map_dock = QDockWidget("Network map", self)
+        map_dock.setObjectName("dock-map")
+        map_scroll = QScrollArea()
+        map_scroll.setObjectName("dockScroll")
+        map_scroll.setWidget(self.map)
+        map_scroll.setWidgetResizable(True)
+        map_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        map_scroll.setMinimumSize(DOCK_MIN)
+        map_dock.setWidget(map_scroll)
+        map_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                             | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.docks["map"] = map_dock
 
+        self.theme = theme.manager()
         self.banner = BannerPanel()
         self.status = StatusPanel()
         self._build_actions()
@@ -97,9 +145,27 @@ class MainWindowView(QMainWindow):
         controller.joined_changed.connect(self._joined_changed)
         controller.lab_changed.connect(self._lab_changed)
         controller.busy_changed.connect(self.status.set_busy)
+        c = controller
+        controller.lab_nodes.connect(self._lab_nodes)
+        controller.lab_node_changed.connect(self.map.model.update_node)
+        controller.lab_progress.connect(self._lab_progress)
+        controller.lab_lookups.connect(self.map.lookup_events)
+        controller.focus_changed.connect(self._focus_changed)
+        self.map.focus_requested.connect(lambda node_id: c.spawn(c.focus_node(node_id)))
+        self.map.kill_requested.connect(lambda node_id: c.spawn(c.kill_lab_node(node_id)))
+        self.map.revive_requested.connect(lambda node_id: c.spawn(c.revive_lab_node(node_id)))
+        self.map.add_requested.connect(lambda: c.spawn(c.add_lab_node()))
+        self.map.lab_lookups_toggled.connect(lambda on: c.spawn(c.watch_lab_lookups(on)))
+        self._map_timer = QTimer(self)
+        self._map_timer.setInterval(MAP_LOOKUP_MS)
+        self._map_timer.timeout.connect(self._drain_lookups)
+        self._map_timer.start()
+        self.theme.changed.connect(self._theme_changed)
         self._node_changed(controller.node)
         self._joined_changed(controller.joined)
         self._lab_changed(controller.lab_size)
+        theme.style_plots(self, self.theme.colors)
+        self._legend_fitters = fit_legends(self)
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self._update_counts)
@@ -124,16 +190,36 @@ class MainWindowView(QMainWindow):
         c = self.controller
         self.join_action = self._action("&Join bootstrap address\u2026", self.join_dialog, "Ctrl+J", "join",
                                         "Join a network through a bootstrap node")
+        self.rejoin_action = self._action("Re&join lab", lambda: c.spawn(self.rejoin_lab()), "Ctrl+Shift+J", "join",
+                                          "Join the local lab again (starting our node if it stopped)")
         self.leave_action = self._action("&Leave", lambda: c.spawn(c.leave()), "Ctrl+Shift+L", "leave",
                                          "Stop our node (the lab keeps running)")
         self.resize_action = self._action("&Resize lab\u2026", self.resize_dialog, "Ctrl+R", "resize")
         self.add_action = self._action("&Add lab node", lambda: c.spawn(c.add_lab_node()), "Ctrl+N", "add-node")
         self.kill_action = self._action("&Kill lab node (random)", lambda: c.spawn(c.kill_lab_node()), "Ctrl+K",
                                         "kill-node", "Stop a random lab node abruptly; watch the table heal")
-        self.lookup_action = self._action("&Focus look-up", self.focus_lookup, "Ctrl+L", "lookup")
+        self.lookup_action = self._action("&Focus look-up", self.focus_lookup, "Ctrl+L", "lookup",
+                                          "Put the cursor in the look-up form's Key field")
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "quit")
         self.about_action = self._action("&About Khashmir Explorer", self.about, "F1", "about")
+        self.conditions_action = self._action("Lab &conditions\u2026", self.conditions_dialog, "Ctrl+Shift+C",
+                                              tip="Latency, jitter, loss and churn inside the local lab")
+        self.revive_action = self._action("Re&vive lab node", lambda: c.spawn(c.revive_lab_node()),
+                                          tip="Restart the lab node dead the longest, on its data directory")
+        self.own_focus_action = self._action("Focus &our node", lambda: c.spawn(c.focus_node(None)), "Ctrl+0",
+                                             tip="Show our own node in the panels again")
+        self.own_focus_action.setEnabled(False)
         self.reset_layout_action = self._action("Reset &layout", self.reset_layout)
+        self.theme_group = QActionGroup(self)
+        self.theme_group.setExclusive(True)
+        self.theme_actions: dict[str, QAction] = {}
+        for mode in theme.MODES:
+            action = QAction(THEME_LABELS[mode], self, checkable=True)
+            action.setData(mode)
+            action.triggered.connect(lambda checked=False, m=mode: self.set_theme(m))
+            self.theme_group.addAction(action)
+            self.theme_actions[mode] = action
+        self.theme_actions[self.theme.mode].setChecked(True)
 
     def _build_menus(self) -> None:
         bar = QMenuBar()
@@ -143,15 +229,21 @@ class MainWindowView(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         net = bar.addMenu("&Network")
-        for a in (self.join_action, self.leave_action, None, self.resize_action, self.add_action, self.kill_action):
+        for a in (self.join_action, self.rejoin_action, self.leave_action, None, self.resize_action,
+                  self.add_action, self.kill_action, self.revive_action, None, self.conditions_action):
             net.addSeparator() if a is None else net.addAction(a)
         view = bar.addMenu("&View")
         view.addAction(self.lookup_action)
+        view.addAction(self.own_focus_action)
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
+        theme_menu = view.addMenu("&Theme")
+        for action in self.theme_actions.values():
+            theme_menu.addAction(action)
         view.addAction(self.reset_layout_action)
+        self.theme_menu = theme_menu
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.about_action)
         top = QWidget()
@@ -173,30 +265,37 @@ class MainWindowView(QMainWindow):
         self.toolbar = tools
 
     def default_layout(self) -> None:
-        """Routing on the left; look-up top right; traffic, statistics and values tabbed below."""
+        """Routing on the left; look-up top right; traffic, statistics and values tabbed below.
+
+        On a short screen (less than COMPACT_HEIGHT pixels for the window) the
+        look-up dock is one more tab of the right-hand group, so that each panel
+        there gets the whole height.
+        """
         d = self.docks
         for dock in d.values():
             dock.setFloating(False)
             dock.show()
-        left = Qt.DockWidgetArea.LeftDockWidgetArea
-        right = Qt.DockWidgetArea.RightDockWidgetArea
-        self.addDockWidget(left, d["routing"])
-        top = d.get("lookup") or d.get("values")
-        bottom = d.get("traffic") or d["stats"]
-        if top is not None:
-            self.addDockWidget(right, top)
-            self.splitDockWidget(top, bottom, Qt.Orientation.Vertical)
+        size = fitting_size(self)
+        compact = size.height() < COMPACT_HEIGHT
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, d["routing"])
+        self.tabifyDockWidget(d["routing"], d["map"])
+        d["routing"].raise_()
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d["lookup"])
+        if compact:
+            for key in ("traffic", "stats", "values"):
+                self.tabifyDockWidget(d["lookup"], d[key])
+            d["lookup"].raise_()
         else:
-            self.addDockWidget(right, bottom)
-        if bottom is not d["stats"]:
-            self.tabifyDockWidget(bottom, d["stats"])
-        if "values" in d and bottom is not d["values"] and top is not d["values"]:
-            self.tabifyDockWidget(bottom, d["values"])
-        bottom.raise_()
-        self.resize(*DEFAULT_SIZE)
-        self.resizeDocks([d["routing"], bottom], [520, 880], Qt.Orientation.Horizontal)
-        if top is not None:
-            self.resizeDocks([top, bottom], [360, 440], Qt.Orientation.Vertical)
+            self.splitDockWidget(d["lookup"], d["traffic"], Qt.Orientation.Vertical)
+            for key in ("stats", "values"):
+                self.tabifyDockWidget(d["traffic"], d[key])
+            d["traffic"].raise_()
+        self.resize(size)
+        width, height = size.width(), size.height()
+        self.resizeDocks([d["routing"], d["lookup"]], [int(width * 0.38), int(width * 0.62)],
+                         Qt.Orientation.Horizontal)
+        if not compact:  # the look-up form and its plot need more height than a table
+            self.resizeDocks([d["lookup"], d["traffic"]], [height // 2, height // 2], Qt.Orientation.Vertical)
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state, LAYOUT_VERSION)
@@ -208,6 +307,8 @@ class MainWindowView(QMainWindow):
         state = self.settings.value("window/state")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
+        elif fitting_size(self) != QSize(*DEFAULT_SIZE):  # a small screen: use all of it
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
         if isinstance(state, QByteArray) and not state.isEmpty():
             if not self.restoreState(state, LAYOUT_VERSION):
                 log.info("saved dock layout ignored (other version)")
@@ -238,15 +339,39 @@ class MainWindowView(QMainWindow):
         self.banner.show_message(line)
         self.statusBar().showMessage(line, 10_000)
 
+    def set_theme(self, mode: str) -> None:
+        """Use theme ``mode`` (system, light or dark) and keep it in the settings."""
+        self.theme.set_mode(mode)
+        self.theme_actions[mode].setChecked(True)
+        self.settings.setValue("view/theme", mode)
+
+    def _theme_changed(self, colors: theme.Colors) -> None:
+        theme.style_plots(self, colors)
+        self.panels["lookup"].plot.set_colors(colors)
+
+    def remembered_bootstrap(self) -> str:
+        """The last bootstrap address that answered (never a lab node's: those die with the lab)."""
+        return str(self.settings.value(BOOTSTRAP_KEY, "", str) or "")
+
+    async def join_address(self, host: str, port: int) -> bool:
+        """Join ``host:port``; remember it for the Join dialog only if it answered and outlives us."""
+        joined = await self.controller.join(host, port)
+        if joined and (host, port) not in self.controller.lab_addresses():
+            self.settings.setValue(BOOTSTRAP_KEY, f"{host}:{port}")
+        return bool(joined)
+
+    async def rejoin_lab(self) -> bool:
+        """Network ▸ Rejoin lab: join the running lab again (our node restarts if it left)."""
+        return bool(await self.controller.rejoin_lab())
+
     def join_dialog(self) -> None:
-        dialog = JoinDialog(self, self.settings.value("network/last_bootstrap", "", str))
+        dialog = JoinDialog(self, self.remembered_bootstrap())
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
 
         def done(result: int) -> None:
             address = dialog.address()
             if result and address is not None:
-                self.settings.setValue("network/last_bootstrap", f"{address[0]}:{address[1]}")
-                self.controller.spawn(self.controller.join(*address))
+                self.controller.spawn(self.join_address(*address))
             dialog.deleteLater()
 
         dialog.finished.connect(done)
@@ -263,8 +388,29 @@ class MainWindowView(QMainWindow):
         dialog.finished.connect(done)
         dialog.open()
 
+    def conditions_dialog(self) -> None:
+        """Network ▸ Lab conditions…: latency, jitter, loss and churn of the running lab."""
+        labs = self.controller.lab_runner
+        if labs is None:
+            self.show_error("no lab: Network \u25b8 Resize lab starts one")
+            return
+        dialog = LabConditionsDialog(labs.conditions, self)
+        dialog.applied.connect(lambda c: self.controller.spawn(self.controller.set_lab_conditions(c)))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        self.conditions = dialog
+
+    def shortcuts(self) -> list[tuple[str, str]]:
+        """(shortcut, what it does) of every action with a shortcut, in menu order."""
+        rows = []
+        for action in self.actions():
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            if keys:
+                rows.append((keys, action.toolTip()))
+        return rows
+
     def about(self) -> None:
-        dialog = AboutDialog(self)
+        dialog = AboutDialog(self, self.shortcuts())
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
 
@@ -274,19 +420,87 @@ class MainWindowView(QMainWindow):
             return
         dock.show()
         dock.raise_()
-        panel = dock.widget()
-        focus = getattr(panel, "focus_key", None) or getattr(panel, "focus_form", None)
-        if callable(focus):
-            focus()
-        else:
-            panel.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.panels["lookup"].focus_key()
 
     # -- controller signals -----------------------------------------------------
+
+    # -- the network map and the node in focus ------------------------------------
+
+    def _lab_nodes(self, infos: list[Any]) -> None:
+        self.map.set_nodes(infos, self._own_info())
+
+    def _own_info(self) -> Any:
+        """Our node as a map row (None when it does not run)."""
+        from dht import LabNodeInfo
+
+        node = self.controller.node
+        if node is None or not node.running:
+            return None
+        table = node.routing_table()
+        contacts = sum(len(b.contacts) for b in table)
+        k = int(node.config.K)
+        host, port = node.contact.address
+        return LabNodeInfo(node.id, host, port, True, contacts, len(table), contacts / (len(table) * k) if table else 0.0)
+
+    def _lab_progress(self, stage: str, done: int, total: int) -> None:
+        self.map.set_progress(stage, done, total)
+        if stage == "starting":
+            self.statusBar().showMessage(f"forming the lab: {done:,} of {total:,} nodes listening", 5000)
+        elif stage == "introducing":
+            self.statusBar().showMessage(f"forming the lab: introductions {done * 100 // max(1, total)} %", 5000)
+        else:
+            self.statusBar().showMessage(f"lab of {total:,} nodes formed", 5000)
+
+    def _drain_lookups(self) -> None:
+        items = self.controller.take_lookups()
+        if items:
+            self.map.lookup_events(items)
+
+    def focused_node(self) -> Any:
+        """The node the panels show: the lab node in focus, or our own."""
+        return self.controller.focus if self.controller.focus is not None else self.controller.node
+
+    def _focus_changed(self, focused: Any) -> None:
+        """Point the panels (and the bridge) at ``focused``, or back at our node."""
+        node = focused if focused is not None else self.controller.node
+        traffic = self.panels["traffic"]
+        if hasattr(traffic, "clear"):
+            traffic.clear()  # its rows were another node's
+        if node is not None:
+            self.bridge.attach(node)
+        else:
+            self.bridge.detach()
+        self.routing.set_node(node)
+        self.stats.set_node(node)
+        values = self.panels["values"]
+        if hasattr(values, "on_node_changed"):
+            values.on_node_changed(node)
+        self.map.set_focus_node(focused.id if focused is not None else None)
+        self.own_focus_action.setEnabled(focused is not None)
+        self._show_whose_view(focused)
+
+    def _show_whose_view(self, focused: Any) -> None:
+        if focused is None:
+            self.setWindowTitle("Khashmir Explorer")
+            self.status.show_node(self.controller.node)
+            return
+        self._title(focused)
+        self.status.show_node(focused)
+        info = focused.view.info
+        self.statusBar().showMessage(f"showing lab node {info.id.hex()[:8]}; View \u25b8 Focus our node goes back",
+                                     8000)
+
+    def _title(self, focused: Any) -> None:
+        info = focused.view.info
+        state = "" if info.alive else ", dead"
+        self.setWindowTitle(f"Khashmir Explorer \u2014 lab node {info.id.hex()[:8]} "
+                            f"({info.host}:{info.port}{state})")
 
     def _node_changed(self, node: Any) -> None:
         self.status.show_node(node)
         self.leave_action.setEnabled(node is not None)
         self._update_counts()
+        self._update_rejoin()
 
     def _joined_changed(self, joined: bool) -> None:
         self.status.show_joined(joined)
@@ -294,8 +508,16 @@ class MainWindowView(QMainWindow):
     def _lab_changed(self, size: int) -> None:
         self.status.show_lab(size)
         self.kill_action.setEnabled(size > 0)
+        self.conditions_action.setEnabled(self.controller.lab_runner is not None)
+        self._update_rejoin()
+
+    def _update_rejoin(self) -> None:
+        self.rejoin_action.setEnabled(self.controller.lab_size > 0)
 
     def _update_counts(self) -> None:
+        focused = self.controller.focus
+        if focused is not None:
+            self._title(focused)  # it may have died or come back
         rows = self.routing.buckets.rows()
         self.status.show_counts(sum(len(r.contacts) for r in rows), len(rows))
         self.status.show_lab(self.controller.lab_size)
@@ -307,3 +529,15 @@ class MainWindowView(QMainWindow):
             has = getattr(panel, "has_data", None)
             result[key] = bool(has()) if callable(has) else False
         return result
+
+
+def fitting_size(window: QWidget) -> QSize:
+    """DEFAULT_SIZE, shrunk to 90 % of the screen's available area when that is smaller
+    (not offscreen, whose screen is a made-up 800x800)."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    width, height = DEFAULT_SIZE
+    if screen is not None and QGuiApplication.platformName() != "offscreen":
+        area = screen.availableGeometry()
+        width, height = min(width, int(area.width() * 0.9)), min(height, int(area.height() * 0.9))
+    minimum = window.minimumSizeHint()
+    return QSize(max(width, minimum.width()), max(height, minimum.height()))

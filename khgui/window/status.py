@@ -14,6 +14,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QMouseEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
+from ..common.text import plural
+from ..common.theme import set_state
 from ..resources import icon
 
 
@@ -79,15 +81,15 @@ class StatusPanel(QWidget):
             self.address.setText(f"{host}:{port}")
 
     def show_counts(self, contacts: int, buckets: int) -> None:
-        self.contacts.setText(f"{contacts} contacts")
-        self.buckets.setText(f"{buckets} buckets")
+        self.contacts.setText(plural(contacts, "contact"))
+        self.buckets.setText(plural(buckets, "bucket"))
 
     def show_lab(self, size: int) -> None:
-        self.lab.setText(f"lab {size} nodes" if size else "no lab")
+        self.lab.setText(f"lab {plural(size, 'node')}" if size else "no lab")
 
     def show_joined(self, joined: bool) -> None:
         self.joined.setText("joined" if joined else "not joined")
-        self.joined.setStyleSheet("color: #15803d;" if joined else "color: #b45309;")
+        set_state(self.joined, "ok" if joined else "warn")
 
     def set_busy(self, busy: bool) -> None:
         self.busy.setVisible(busy)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, TypeVar
 
 import bencodepy
+import pytest
 
 from dht import Config, Node, krpc
 
@@ -80,6 +81,14 @@ async def running_nodes(
         yield nodes
     finally:
         await asyncio.gather(*(n.stop() for n in nodes), return_exceptions=True)
+
+
+async def joined(nodes: list[Node]) -> None:
+    """Every node joins the first, then each in turn looks up its own neighbourhood."""
+    for n in nodes[1:]:
+        await n.join(*nodes[0].address)
+    for n in nodes:
+        await n.find_close_nodes()
 
 
 def query(method: str, args: dict[bytes, Any], tid: bytes = b"tq") -> bytes:
@@ -172,10 +181,29 @@ class RawClient(asyncio.DatagramProtocol):
             self.transport.close()
 
 
+def can_bind(host: str) -> bool:
+    """Whether ``host`` is a loopback address here (all of 127.0.0.0/8 is, on Linux)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((host, 0))
+        return True
+    except OSError:
+        return False
+
+
 @contextlib.asynccontextmanager
-async def raw_client() -> AsyncIterator[RawClient]:
+async def raw_client(host: str = HOST) -> AsyncIterator[RawClient]:
+    """A raw UDP client bound to ``host`` (a loopback address acting as one host).
+
+    A ``host`` other than 127.0.0.1 that this system cannot bind skips the test.
+    """
     loop = asyncio.get_running_loop()
-    _, client = await loop.create_datagram_endpoint(RawClient, local_addr=(HOST, 0))
+    try:
+        _, client = await loop.create_datagram_endpoint(RawClient, local_addr=(host, 0))
+    except OSError as exc:
+        if host == HOST:
+            raise
+        pytest.skip(f"cannot bind {host} (only 127.0.0.1 is loopback here?): {exc}")
     try:
         yield client
     finally:

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import bencodepy
 import pytest
-from dhtutil import ThreadedNode, query
+from dhtutil import ThreadedNode, can_bind, query
 
 from dht import Config, events, krpc
 from dht.stats import DropReason
@@ -29,17 +29,8 @@ CONFIG = Config(KRPC_TIMEOUT=2.0)  # the defences' defaults, loopback treated as
 MARK_ID = b"M" * 20
 
 
-def _can_bind(host: str) -> bool:
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind((host, 0))
-        return True
-    except OSError:
-        return False
-
-
 pytestmark = pytest.mark.skipif(
-    not _can_bind("127.0.0.2"), reason="needs all of 127.0.0.0/8 on loopback (Linux)"
+    not can_bind("127.0.0.2"), reason="needs all of 127.0.0.0/8 on loopback (Linux)"
 )
 
 

@@ -6,15 +6,13 @@ address is, to the node, another host with its own token and its own quota.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
-from dhtutil import RawClient, query, run, running_node
+from dhtutil import RawClient, query, raw_client, run, running_node
 
 from dht import Config, Node
 from dht.events import Event, ValueExpired
@@ -22,19 +20,6 @@ from dht.storage import PAGE_SIZE, Store, StoreLimits
 from dht.errors import StoreRefused
 
 KEY = b"K" * 20
-
-
-@contextlib.asynccontextmanager
-async def client_at(ip: str) -> AsyncIterator[RawClient]:
-    loop = asyncio.get_running_loop()
-    try:
-        _, client = await loop.create_datagram_endpoint(RawClient, local_addr=(ip, 0))
-    except OSError as exc:
-        pytest.skip(f"cannot bind {ip} (only 127.0.0.1 is loopback here?): {exc}")
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 class Publisher:
@@ -74,8 +59,8 @@ def test_one_ip_holds_no_more_than_its_quota_and_another_ip_can_always_store(tmp
     config = Config(KRPC_TIMEOUT=1.0, MAX_VALUES=50, MAX_VALUES_PER_IP=10)
 
     async def scenario() -> None:
-        async with running_node(tmp_path, config) as node, client_at("127.0.0.2") as c2, \
-                client_at("127.0.0.3") as c3:
+        async with running_node(tmp_path, config) as node, raw_client("127.0.0.2") as c2, \
+                raw_client("127.0.0.3") as c3:
             flood, other = Publisher(c2, node, b"flood"), Publisher(c3, node, b"other")
             replies = [await flood.store(b"flood %d" % i, bytes([i]) * 20) for i in range(25)]
             assert all(ok(r) for r in replies[:10])
@@ -99,14 +84,14 @@ def test_a_full_store_makes_room_from_the_heaviest_holders_and_keeps_the_honest_
         async with running_node(tmp_path, config) as node:
             events: list[Event] = []
             node.subscribe(events.append)
-            async with client_at("127.0.0.2") as honest_client:
+            async with raw_client("127.0.0.2") as honest_client:
                 honest = Publisher(honest_client, node, b"honest")
                 acknowledged = {b"honest %d" % i for i in range(3)}
                 for value in sorted(acknowledged):
                     assert ok(await honest.store(value))
                 # Ten flooding hosts, each storing as much as it may.
                 for n in range(10):
-                    async with client_at(f"127.0.1.{n + 1}") as c:
+                    async with raw_client(f"127.0.1.{n + 1}") as c:
                         flooder = Publisher(c, node, b"flood%d" % n)
                         for i in range(12):
                             await flooder.store(b"flood %d-%d" % (n, i), bytes([n, i]) * 10)
@@ -118,7 +103,7 @@ def test_a_full_store_makes_room_from_the_heaviest_holders_and_keeps_the_honest_
                 evicted = [e for e in events if isinstance(e, ValueExpired) and e.reason == "evicted"]
                 assert evicted and all(e.value.startswith(b"flood") for e in evicted)
                 # A newcomer always gets room, and the honest values stay.
-                async with client_at("127.0.2.1") as newcomer_client:
+                async with raw_client("127.0.2.1") as newcomer_client:
                     newcomer = Publisher(newcomer_client, node, b"newcomer")
                     assert ok(await newcomer.store(b"newcomer's value", b"N" * 20))
                 assert values_by_publisher(node)["127.0.0.2"] == acknowledged
@@ -128,7 +113,7 @@ def test_a_full_store_makes_room_from_the_heaviest_holders_and_keeps_the_honest_
                 heavy_ip = max((ip for ip in values_by_publisher(node) if ip.startswith("127.0.1.")),
                                key=lambda ip: len(values_by_publisher(node)[ip]))
                 n = int(heavy_ip.rsplit(".", 1)[1]) - 1
-                async with client_at(heavy_ip) as c:
+                async with raw_client(heavy_ip) as c:
                     heavy = Publisher(c, node, b"flood%d" % n)
                     code, text = refusal(await heavy.store(b"one more", b"M" * 20))
                 assert code == 200 and "store is full (limit 40 values)" in text
@@ -141,8 +126,8 @@ def test_a_full_key_makes_room_for_a_newcomer_from_its_heaviest_holder(tmp_path:
     config = Config(KRPC_TIMEOUT=1.0, MAX_VALUES_PER_KEY=5)
 
     async def scenario() -> None:
-        async with running_node(tmp_path, config) as node, client_at("127.0.0.2") as c2, \
-                client_at("127.0.0.3") as c3:
+        async with running_node(tmp_path, config) as node, raw_client("127.0.0.2") as c2, \
+                raw_client("127.0.0.3") as c3:
             flood, honest = Publisher(c2, node, b"flood"), Publisher(c3, node, b"honest")
             for i in range(5):
                 assert ok(await flood.store(b"flood %d" % i))
@@ -153,7 +138,7 @@ def test_a_full_key_makes_room_for_a_newcomer_from_its_heaviest_holder(tmp_path:
             for who in (honest, flood):
                 code, text = refusal(await who.store(b"one more"))
                 assert code == 200 and "too many values for this key (limit 5)" in text
-            async with client_at("127.0.0.4") as c4:
+            async with raw_client("127.0.0.4") as c4:
                 assert ok(await Publisher(c4, node, b"newcomer").store(b"newcomer peer"))
             counts = {ip: len(v) for ip, v in values_by_publisher(node).items()}
             assert counts == {"127.0.0.2": 2, "127.0.0.3": 2, "127.0.0.4": 1}
@@ -164,7 +149,7 @@ def test_a_full_key_makes_room_for_a_newcomer_from_its_heaviest_holder(tmp_path:
 
 def test_the_first_publisher_keeps_a_value_another_ip_stores_again(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running_node(tmp_path) as node, client_at("127.0.0.2") as c2, client_at("127.0.0.3") as c3:
+        async with running_node(tmp_path) as node, raw_client("127.0.0.2") as c2, raw_client("127.0.0.3") as c3:
             first, second = Publisher(c2, node, b"first"), Publisher(c3, node, b"second")
             assert ok(await first.store(b"shared"))
             before = node.store.all_values()[0].stored_at
@@ -180,11 +165,11 @@ def test_publishers_and_their_counts_survive_a_restart(tmp_path: Path) -> None:
     config = Config(KRPC_TIMEOUT=1.0, MAX_VALUES_PER_IP=3)
 
     async def scenario() -> None:
-        async with running_node(tmp_path, config) as node, client_at("127.0.0.2") as c2:
+        async with running_node(tmp_path, config) as node, raw_client("127.0.0.2") as c2:
             p = Publisher(c2, node, b"p")
             for i in range(3):
                 assert ok(await p.store(b"v%d" % i, bytes([i]) * 20))
-        async with running_node(tmp_path, config) as node, client_at("127.0.0.2") as c2:
+        async with running_node(tmp_path, config) as node, raw_client("127.0.0.2") as c2:
             assert node.store.count_from("127.0.0.2") == 3
             code, _ = refusal(await Publisher(c2, node, b"p").store(b"v3", b"3" * 20))
             assert code == 200

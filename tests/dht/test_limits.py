@@ -118,8 +118,8 @@ def test_global_budget_bounds_many_new_sources_but_spares_settled_light_ones() -
         assert limits.allow_reply(IP, 60, now) is None
         assert limits.admit(f"10.1.0.{k}", 60, now) in (None, DropReason.BUSY)
     # A newcomer (not settled) is subject to the global budget.
-    limits.global_tokens = 0.0
-    assert limits.admit("10.9.9.9", 60, limits.global_stamp or t) is DropReason.BUSY
+    limits.global_queries.tokens = 0.0
+    assert limits.admit("10.9.9.9", 60, limits.global_queries.stamp or t) is DropReason.BUSY
 
 
 def test_global_reply_budget() -> None:

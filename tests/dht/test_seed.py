@@ -13,7 +13,7 @@ import random
 from pathlib import Path
 
 import pytest
-from dhtutil import STEADY, run, running_nodes
+from dhtutil import STEADY, joined, run, running_nodes
 
 from dht import Config, Node
 
@@ -134,10 +134,7 @@ def test_a_store_without_local_never_lands_on_the_storing_node(tmp_path: Path) -
 def test_store_goes_to_the_closest_nodes(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_nodes(tmp_path, 8, STEADY) as nodes:
-            for n in nodes[1:]:
-                await n.join(*nodes[0].address)
-            for n in nodes:
-                await n.find_close_nodes()
+            await joined(nodes)
             key = os.urandom(20)
             result = await nodes[3].store_value(key, b"v")
             closest = sorted(nodes, key=lambda n: int.from_bytes(n.id, "big") ^ int.from_bytes(key, "big"))
@@ -167,10 +164,7 @@ def test_distinct_values_from_several_holders_are_all_found(tmp_path: Path) -> N
 def test_find_node_returns_the_k_closest(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_nodes(tmp_path, 12, STEADY) as nodes:
-            for n in nodes[1:]:
-                await n.join(*nodes[0].address)
-            for n in nodes:
-                await n.find_close_nodes()
+            await joined(nodes)
             target = os.urandom(20)
             found = await nodes[5].find_node(target)
             others = [n for n in nodes if n is not nodes[5]]
@@ -195,10 +189,7 @@ def test_retrieve_values_limits_what_a_get_returns(tmp_path: Path, retrieve: int
 
     async def scenario() -> None:
         async with running_nodes(tmp_path, 4, config) as nodes:
-            for n in nodes[1:]:
-                await n.join(*nodes[0].address)
-            for n in nodes:
-                await n.find_close_nodes()
+            await joined(nodes)
             key = os.urandom(20)
             values = {b"v%d" % i for i in range(5)}
             for v in sorted(values):
@@ -239,10 +230,7 @@ def test_negative_retrieve_values_asks_only_the_closest_store_redundancy_holders
 
     async def scenario() -> None:
         async with running_nodes(tmp_path, 6, config) as nodes:
-            for n in nodes[1:]:
-                await n.join(*nodes[0].address)
-            for n in nodes:
-                await n.find_close_nodes()
+            await joined(nodes)
             key = os.urandom(20)
             by_distance = sorted(nodes, key=lambda n: int.from_bytes(n.id, "big") ^ int.from_bytes(key, "big"))
             c1, c2, c3, c4, c5, c6 = by_distance

@@ -37,20 +37,27 @@ def _mount(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @contextlib.contextmanager
-def tmpfs(size: str = "2m") -> Iterator[Path]:
-    """A fresh tmpfs of ``size``, unmounted at the end (skips when mounting is not allowed)."""
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root and mount(8)")
-    where = Path(tempfile.mkdtemp(prefix="dht-tmpfs-"))
-    result = _mount("-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where))
+def _mounted(*args: str) -> Iterator[Path]:
+    """``mount ARGS DIR`` on a fresh directory, unmounted and removed at the end (skips if it fails)."""
+    where = Path(tempfile.mkdtemp(prefix="dht-mount-"))
+    result = _mount(*args, str(where))
     if result.returncode != 0:
         where.rmdir()
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+        pytest.skip(f"mount {' '.join(args)} fails here: {result.stderr.strip()}")
     try:
         yield where
     finally:
         subprocess.run(["umount", "-l", str(where)], capture_output=True, timeout=30)
         where.rmdir()
+
+
+@contextlib.contextmanager
+def tmpfs(size: str = "2m") -> Iterator[Path]:
+    """A fresh tmpfs of ``size``, unmounted at the end (skips when mounting is not allowed)."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root and mount(8)")
+    with _mounted("-t", "tmpfs", "-o", f"size={size}", "tmpfs") as where:
+        yield where
 
 
 def fill(directory: Path) -> Path:
@@ -161,16 +168,8 @@ def test_sigterm_on_a_full_disk_exits_0_with_one_line() -> None:
 @contextlib.contextmanager
 def bind_mount(source: Path) -> Iterator[Path]:
     """``source`` mounted again elsewhere, so that this mount alone can be made read-only."""
-    where = Path(tempfile.mkdtemp(prefix="dht-bind-"))
-    result = _mount("--bind", str(source), str(where))
-    if result.returncode != 0:
-        where.rmdir()
-        pytest.skip(f"cannot bind-mount here: {result.stderr.strip()}")
-    try:
+    with _mounted("--bind", str(source)) as where:
         yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], capture_output=True, timeout=30)
-        where.rmdir()
 
 
 def test_a_database_whose_directory_turns_read_only_refuses_writes_and_keeps_serving_values(

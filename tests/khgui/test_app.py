@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QGuiApplication, QImage
 
 from khgui.app import ErrorReporter, parse_args
@@ -18,7 +18,7 @@ from khgui.controller import NetworkController
 from khgui.resources import has_resources, icon, resource_dir, stylesheet
 from dht import parse_address
 from khgui.window.dialogs import JoinDialog
-from khgui.window.main_window import MainWindowView
+from khgui.window.main_window import LAYOUT_VERSION, MainWindowView
 
 PANELS = {"routing", "traffic", "values", "lookup", "stats"}
 
@@ -57,7 +57,7 @@ def test_parse_address() -> None:
 
 def test_resources_resolve(qapp: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert has_resources() and (resource_dir() / "khashmir-explorer.desktop").is_file()
-    assert not icon("app").isNull() and "QDockWidget" in stylesheet("light")
+    assert not icon("app").isNull() and "QDockWidget" in stylesheet("theme")
     from khgui import resources
 
     bundle = tmp_path / "bundle"
@@ -95,7 +95,7 @@ def test_window_with_live_lab(qtbot: Any, live: Any, wait_for: Callable[..., Non
     qtbot.addWidget(window)
     window.show()
     assert window.windowTitle() == "Khashmir Explorer" and not window.windowIcon().isNull()
-    assert set(window.docks) == PANELS
+    assert set(window.docks) == PANELS | {"map"} and set(window.panels) == PANELS
     try:
         poke_until(controller, lambda: window.routing.buckets.rowCount() > 1, 10)
     except AssertionError:
@@ -150,6 +150,10 @@ def test_window_with_live_lab(qtbot: Any, live: Any, wait_for: Callable[..., Non
     qtbot.addWidget(again)
     assert again.docks["stats"].isHidden()
     again.reset_layout()
+    assert not again.docks["stats"].isHidden()  # the default layout shows every dock, back in place
+    assert all(again.dockWidgetArea(d) != Qt.DockWidgetArea.NoDockWidgetArea and not d.isFloating()
+               for d in again.docks.values())
+    assert again.saveState(LAYOUT_VERSION) == again._default_state
     run(controller.leave())
     assert not controller.joined and window.status.node_id.full_id() == ""
 

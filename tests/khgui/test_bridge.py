@@ -2,39 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any
 
 from pytestqt.qtbot import QtBot
 
+from dht import Node
+from dht.events import ValueStored
 from khgui.bridge import EventBridge
 
 
-class FakeNode:
-    """Just the subscribe() part of dht.Node."""
-
-    def __init__(self) -> None:
-        self.subscribers: list[Callable[[Any], None]] = []
-
-    def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
-        self.subscribers.append(callback)
-        return lambda: self.subscribers.remove(callback)
-
-    def emit(self, event: Any) -> None:
-        for cb in list(self.subscribers):
-            cb(event)
+def real_node(tmp_path: Path) -> Node:
+    """A real (unstarted) dht.Node: its event bus is what the bridge subscribes to."""
+    return Node(data_dir=tmp_path)
 
 
-def test_batches_in_order(qtbot: QtBot) -> None:
+def stored(i: int) -> ValueStored:
+    return ValueStored(float(i), i.to_bytes(20, "big"), b"v", float(i), False)
+
+
+def subscribers(node: Node) -> int:
+    return len(node.events._subscribers)
+
+
+def test_batches_in_order(qtbot: QtBot, tmp_path: Path) -> None:
     bridge = EventBridge(interval_ms=10)
-    node = FakeNode()
+    node = real_node(tmp_path)
     bridge.attach(node)
     batches: list[list[Any]] = []
     bridge.batch.connect(batches.append)
-    for i in range(1000):
-        node.emit(i)
+    events = [stored(i) for i in range(1000)]
+    for event in events:
+        node.events.emit(event)
     assert not batches  # nothing per event
     qtbot.waitUntil(lambda: sum(map(len, batches)) == 1000, timeout=2000)
-    assert [e for b in batches for e in b] == list(range(1000))
+    assert [e for b in batches for e in b] == events
     assert len(batches) <= 2
     bridge.stop()
 
@@ -64,20 +66,19 @@ def test_bounded_and_counts_dropped(qtbot: QtBot) -> None:
     bridge.stop()
 
 
-def test_detach_unsubscribes(qtbot: QtBot) -> None:
+def test_detach_unsubscribes(qtbot: QtBot, tmp_path: Path) -> None:
     bridge = EventBridge(interval_ms=10)
-    node = FakeNode()
-    with qtbot.waitSignal(bridge.attached, timeout=1000):
-        bridge.attach(node)
-    assert bridge.node is node and len(node.subscribers) == 1
+    node = real_node(tmp_path / "a")
+    bridge.attach(node)
+    assert bridge.node is node and subscribers(node) == 1 and node.events.active
     bridge.detach()
-    assert node.subscribers == [] and bridge.node is None
-    node.emit("late")
+    assert subscribers(node) == 0 and bridge.node is None and not node.events.active
+    node.events.emit(stored(1))
     assert bridge.pending == 0
-    other = FakeNode()
+    other = real_node(tmp_path / "b")
     bridge.attach(other)
     bridge.attach(node)  # re-attaching detaches from the previous node
-    assert other.subscribers == [] and len(node.subscribers) == 1
+    assert subscribers(other) == 0 and subscribers(node) == 1
     bridge.interval_ms = 25
     assert bridge.interval_ms == 25
     bridge.stop()

@@ -14,7 +14,7 @@ from hypothesis import given, strategies as st
 
 from khgui.common.keys import KeyRegistry, default_registry, parse_key_text
 from khgui.common.text import (
-    bytes_preview, decode_compact_nodes, format_duration, format_rtt, format_size, jsonable, message_tree,
+    bytes_preview, decode_compact_nodes, format_duration, format_size, plural, jsonable, message_tree,
     printable_text,
 )
 
@@ -37,7 +37,8 @@ def test_formats() -> None:
     assert format_size(999) == "999 B" and format_size(1500) == "1.5 kB"
     assert format_duration(59.9) == "59 s" and format_duration(125) == "2 min 05 s"
     assert format_duration(3700) == "1 h 01 min" and format_duration(-1) == "expired"
-    assert format_rtt(None) == "" and format_rtt(0.0015) == "1.5 ms"
+    assert plural(1, "bucket") == "1 bucket" and plural(0, "bucket") == "0 buckets"
+    assert plural(1024, "contact") == "1,024 contacts" and plural(2, "entry", "entries") == "2 entries"
 
 
 def test_compact_nodes_decoded() -> None:

@@ -78,3 +78,74 @@ def test_models_pass_modeltester(qtbot, qtmodeltester, qasync_loop, live, wait_f
     wait_for(lambda: panel.hops.rowCount() > 0)
     qtmodeltester.check(panel.hops)
     qtmodeltester.check(panel.store_model)
+
+
+def test_hops_list_each_contact_once_with_headers_readable(qtbot, qasync_loop, live, wait_for) -> None:
+    controller, bridge = live
+    panel = make(qtbot, controller, bridge)
+    result = qasync_loop.run_until_complete(panel.store_from_form("once", "v"))
+    assert result is not None and result.accepted
+    wait_for(lambda: "stored" in panel.hops.outcomes())
+    ids = [c.id for c in panel.hops.contacts()]
+    assert len(ids) == len(set(ids))  # find_node then store_value to the same contact: one row
+    assert {c.id for c in result.accepted} <= set(ids)
+    assert panel.hops.rowCount() == panel.plot.point_count()
+    header = panel.hops_view.horizontalHeader()
+    for col in range(panel.hops.columnCount() - 1):  # the last one stretches
+        assert header.sectionSize(col) >= header.sectionSizeFromContents(col).width(), panel.hops.columns[col]
+
+
+def test_follows_only_the_lookup_it_started_across_leave_and_join(qtbot, qasync_loop, live, wait_for) -> None:
+    controller, bridge = live
+    panel = make(qtbot, controller, bridge)
+    assert qasync_loop.run_until_complete(panel.store_from_form("mine", "v")) is not None
+    values = qasync_loop.run_until_complete(panel.lookup_from_form("mine"))
+    assert values == [b"v"]
+    mine = panel.lookup_id
+    assert mine is not None
+    wait_for(lambda: panel.plot.caption().startswith("get "))  # its LookupFinished arrived
+    assert "values" in panel.plot.counts()
+    rows, caption = panel.hops.rowCount(), panel.plot.caption()
+    # Leave and join again: the new node's lookups (its own and the warm-up ones) never reuse the id
+    qasync_loop.run_until_complete(controller.leave())
+    assert qasync_loop.run_until_complete(controller.rejoin_lab())
+    node = controller.node
+    seen: list[int] = []
+    node.subscribe(lambda ev: seen.append(ev.lookup) if hasattr(ev, "lookup") else None)
+    for _ in range(mine + 2):
+        qasync_loop.run_until_complete(node.find_node(os.urandom(20)))
+    wait_for(lambda: bridge.pending == 0)
+    assert seen and mine not in seen
+    assert panel.hops.rowCount() == rows and panel.plot.caption() == caption
+
+
+def test_long_paste_is_not_cut_and_old_size_error_clears(qtbot, qasync_loop, live) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    controller, bridge = live
+    panel = make(qtbot, controller, bridge)
+    panel.key_edit.setText("big")
+    QGuiApplication.clipboard().setText("x" * 1_000_000)
+    panel.value_edit.paste()
+    assert len(panel.value_edit.text()) == 1_000_000  # no silent cut at QLineEdit's 32,767
+    assert panel.value_size.text().startswith("1,000,000 / 1,024 bytes")
+    assert panel.value_size.property("state") == "error"
+    assert qasync_loop.run_until_complete(panel._run_store()) is None
+    assert "The value is 1,000,000 bytes; the limit is 1,024" in panel.message()
+    panel.value_edit.setText("small enough")
+    assert panel.message() == ""  # the old size error went with the old value
+    panel.key_edit.setText("")
+    assert qasync_loop.run_until_complete(panel._run_store()) is None and "Type a key" in panel.message()
+    panel.key_edit.setText("k")
+    assert panel.message() == ""
+
+
+def test_focus_key(qtbot, qasync_loop, live) -> None:
+    controller, bridge = live
+    panel = make(qtbot, controller, bridge)
+    with qtbot.waitActive(panel):
+        panel.activateWindow()
+    panel.value_edit.setFocus()
+    panel.key_edit.setText("old")
+    panel.focus_key()
+    assert panel.key_edit.hasFocus() and panel.key_edit.selectedText() == "old"

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import Qt
 
-from dht import Contact, ContactInfo
+from dht import BucketInfo, Contact, ContactInfo
 from khgui.routing.history import SplitHistory
 from khgui.routing.model import (
     NEVER_ANSWERED, SORT_ROLE, BucketListModel, ContactTableModel, bucket_depth, bucket_prefix, bucket_rows, format_age, id_bits,
@@ -17,28 +16,21 @@ from khgui.routing.model import (
 TOP = 1 << 160
 
 
-@dataclass
-class FakeBucket:
-    lo: int
-    hi: int
-    last_accessed: float
-    contacts: list[Any] = field(default_factory=list)
-
-
 def contact(n: int, prefix_value: int = 0, answered: bool = True) -> ContactInfo:
+    """A real dht.ContactInfo, as node.routing_table() returns them."""
     node_id = (prefix_value + n).to_bytes(20, "big")
     return ContactInfo(Contact(node_id, "127.0.0.1", 4000 + n), time.monotonic() - n if answered else None,
                        failures=n % 2, rtt=None if n == 3 else n / 1000)
 
 
-def caterpillar() -> list[FakeBucket]:
+def caterpillar() -> list[BucketInfo]:
     """Buckets [0, 1/2), [1/2, 3/4), [3/4, 1) of the space, with contacts."""
     half, three_q = TOP // 2, TOP // 4 * 3
     now = time.monotonic()
     return [
-        FakeBucket(0, half, now - 5, [contact(i) for i in range(8)]),
-        FakeBucket(half, three_q, now - 1, [contact(i, half) for i in range(3)]),
-        FakeBucket(three_q, TOP, now, [contact(i, three_q) for i in range(5)]),
+        BucketInfo(0, half, now - 5, [contact(i) for i in range(8)]),
+        BucketInfo(half, three_q, now - 1, [contact(i, half) for i in range(3)]),
+        BucketInfo(three_q, TOP, now, [contact(i, three_q) for i in range(5)]),
     ]
 
 

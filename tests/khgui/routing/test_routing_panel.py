@@ -27,6 +27,7 @@ def test_panel_shows_buckets_and_heals(qtbot: Any, live: Any, wait_for: Callable
     lab_ports = {n.address[1] for n in controller.lab.nodes}
     known = {info.contact.port for r in panel.buckets.rows() for info in r.contacts}
     victims = [n for n in controller.lab.nodes if n.address[1] in known][:4]
+    assert len(victims) == 4, f"only {len(victims)} known lab nodes to kill"  # else nothing is tested
     for victim in victims:
         run(controller.lab.kill_node(victim))
     dead = {v.address[1] for v in victims}

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import Qt
 
+from dht import StoredValueInfo as Info  # what node.stored_values() returns
 from dht.events import ValueExpired, ValueStored
 from khgui.common.keys import KeyRegistry
 from khgui.values.model import EXPIRES, KEY, STORED, TEXT, VALUE, StoredValuesModel
 
 K1, K2 = b"\x01" * 20, b"\x02" * 20
-
-
-@dataclass
-class Info:
-    key: bytes
-    value: bytes
-    stored_at: float
 
 
 class Clock:
@@ -93,3 +86,24 @@ def test_registry_texts_and_published_marks(qtbot) -> None:
     assert registry.text_for(K2) is None
     assert registry.due(clock.now + 3500, 3420) == [(K1, b"hello")]
     assert registry.due(clock.now + 100, 3420) == []
+
+
+def test_published_values_held_elsewhere(qtbot, qtmodeltester) -> None:
+    model, registry, clock = make()
+    model.set_snapshot([Info(K1, b"here", clock.now - 5)])
+    registry.mark_published(K2, b"away", clock.now - 100)
+    assert model.rowCount() == 2 and model.held_here(0) and not model.held_here(1)
+    assert model.index(1, KEY).data().startswith("\u2605 ") and "held elsewhere" in model.index(1, TEXT).data()
+    assert 3490 <= model.expires_in(1) <= 3500 and model.local_count() == 1 and model.key_count() == 1
+    qtmodeltester.check(model)
+    inserted: list[int] = []
+    model.rowsInserted.connect(lambda *a: inserted.append(1))
+    model.add_events([ValueStored(1.0, K2, b"away", clock.now, False)])  # our node stores it now
+    assert model.rowCount() == 2 and model.held_here(1) and not inserted
+    model.add_events([ValueExpired(2.0, K2, b"away")])  # expired here, still published: held elsewhere
+    assert model.rowCount() == 2 and not model.held_here(1)
+    registry.forget_published(K2, b"away")
+    assert model.rowCount() == 1 and model.pairs() == [(K1, b"here")]
+    model.clear()
+    registry.mark_published(K2, b"away", clock.now)
+    assert model.rowCount() == 0  # no node: nothing listed

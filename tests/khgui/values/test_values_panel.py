@@ -45,7 +45,7 @@ def test_live_values_and_republish(qtbot, qasync_loop, live, wait_for) -> None:
     qasync_loop.run_until_complete(node.store_value(key0, b"after"))
     wait_for(lambda: panel.model.rowCount() == 2)
     assert panel.model.index(1, TEXT).data() == "my own id"
-    assert "2 values under 1 keys" in panel.status_label.text()
+    assert "2 values under 1 key;" in panel.status_label.text()  # singular: one key
     # expiry counts down from KEY_EXPIRE, refreshed by the timer with one dataChanged
     expire = node.config.KEY_EXPIRE
     assert panel.model.expires_in(0) <= expire
@@ -78,3 +78,25 @@ def test_node_gone_clears(qtbot, qasync_loop, live, wait_for) -> None:
     wait_for(lambda: panel.model.rowCount() == 1)
     qasync_loop.run_until_complete(controller.leave())
     assert panel.model.rowCount() == 0 and "No node" in panel.status_label.text()
+
+
+def test_own_value_held_elsewhere_is_listed(qtbot, qasync_loop, live, wait_for) -> None:
+    """A value published through the form lands on other nodes: it is listed, marked ★ held elsewhere."""
+    from khgui.lookup.panel import LookupPanel
+
+    controller, bridge = live
+    node = controller.node
+    registry = KeyRegistry()
+    values = make(qtbot, controller, bridge, registry)
+    form = LookupPanel(controller, bridge, registry=registry)
+    qtbot.addWidget(form)
+    far = bytes([node.id[0] ^ 0x80]) + node.id[1:]  # the other half of the id space from us
+    result = qasync_loop.run_until_complete(form.store_from_form(far.hex(), "kept by others"))
+    assert result is not None and result.accepted
+    assert node.id not in {c.id for c in result.accepted}  # our node is not a holder
+    assert qasync_loop.run_until_complete(node.stored_values()) == []
+    wait_for(lambda: values.model.rowCount() == 1)
+    assert not values.model.held_here(0) and values.model.pair(0) == (far, b"kept by others")
+    assert values.model.index(0, KEY).data().startswith("\u2605 ")
+    assert "published, held elsewhere" in values.model.index(0, TEXT).data()
+    assert "1 held elsewhere only" in values.status_label.text()

@@ -1,0 +1,220 @@
+"""Network conditions inside a lab: delay, loss and churn.
+
+A lab on loopback is a perfect network: answers come in microseconds and
+nothing is lost, so soft timeouts, timeouts and failed contacts never show.
+This module makes the lab's links imperfect, the way ``tc netem`` would,
+but inside the process and changeable while the lab runs.
+
+Theory of operation.  The decisions are sans-IO and take a seeded
+:class:`random.Random` and ``now`` as arguments:
+
+* :class:`LinkModel` decides, for each datagram a lab node sends, whether
+  it is lost and otherwise how long it is held back: ``latency`` plus a
+  uniform share of ``jitter`` (so ``latency`` is the least one-way delay).
+  Delay and loss apply to what lab nodes *send*: between two lab nodes a
+  round trip is delayed twice; a node outside the lab (the explorer's own)
+  sees its queries answered at least ``latency`` late, and with ``loss`` 1
+  never answered.
+* :class:`ChurnPlan` decides when lab nodes die and come back: kills come
+  as a Poisson process of ``churn`` per minute, and each killed node comes
+  back (revived on its own data directory, with its id) after a downtime
+  drawn from an exponential of mean :data:`MEAN_DOWNTIME` seconds, so about
+  ``churn / 60 * MEAN_DOWNTIME`` nodes are down at any time.
+
+:class:`ConditionedTransport` is the thin asyncio shim: it wraps a lab
+node's datagram transport and sends each datagram at once, later (a timer
+of the transport's loop) or never, as the shared :class:`LinkModel` says.
+Changing the model's :class:`Conditions` applies to the next datagram of
+every node.  Datagrams held back when a node stops are not sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .errors import LocalError
+
+#: Largest latency or jitter a lab accepts, in milliseconds (a minute).
+MAX_DELAY_MS = 60_000.0
+#: Largest churn a lab accepts, in nodes per minute.
+MAX_CHURN_PER_MIN = 6_000.0
+#: Mean seconds a node killed by churn stays down before it is revived.
+MEAN_DOWNTIME = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Conditions:
+    """What a lab's links do: milliseconds of latency and jitter, a loss
+    fraction (0 to 1) and churn in nodes killed (and later revived) per minute.
+
+    Checked when made: a value out of range raises :class:`LocalError`.
+    """
+
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    loss: float = 0.0
+    churn_per_min: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name, hi in (("latency_ms", MAX_DELAY_MS), ("jitter_ms", MAX_DELAY_MS),
+                         ("churn_per_min", MAX_CHURN_PER_MIN), ("loss", 1.0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+                raise LocalError(f"{name} must be a number, not {value!r}")
+            if not 0 <= value <= hi:
+                raise LocalError(f"{name} must be between 0 and {hi:g}, not {value:g}")
+
+    @property
+    def perfect(self) -> bool:
+        """No delay, no loss (churn aside): datagrams go out untouched."""
+        return self.latency_ms == 0 and self.jitter_ms == 0 and self.loss == 0
+
+    def describe(self) -> str:
+        """One line, e.g. ``latency 50 ms ± 10 ms, loss 5 %, churn 2/min``."""
+        parts = [f"latency {self.latency_ms:g} ms" + (f" + up to {self.jitter_ms:g} ms" if self.jitter_ms else "")]
+        parts.append(f"loss {self.loss * 100:g} %")
+        parts.append(f"churn {self.churn_per_min:g}/min")
+        return ", ".join(parts)
+
+
+class LinkModel:
+    """Decides each datagram's fate under the current :class:`Conditions` (sans-IO)."""
+
+    def __init__(self, conditions: Conditions | None = None, rng: random.Random | None = None) -> None:
+        self.conditions = conditions or Conditions()
+        self.rng = rng or random.Random()
+        self.sent = 0  # datagrams passed, at once or later
+        self.lost = 0  # datagrams dropped
+        self.delayed = 0  # datagrams held back
+
+    def decide(self) -> float | None:
+        """None: the datagram is lost; else the seconds to hold it back (0: send now)."""
+        c = self.conditions
+        if c.loss and (c.loss >= 1 or self.rng.random() < c.loss):
+            self.lost += 1
+            return None
+        self.sent += 1
+        if not c.latency_ms and not c.jitter_ms:
+            return 0.0
+        self.delayed += 1
+        return (c.latency_ms + self.rng.random() * c.jitter_ms) / 1000.0
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnAction:
+    """What churn does now: ``kill`` a live node, or ``revive`` the dead one ``key``.
+
+    For a kill, ``key`` is a fresh number naming that death; the caller
+    picks the node and reports it with :meth:`ChurnPlan.killed`.
+    """
+
+    kind: Literal["kill", "revive"]
+    key: int
+
+
+@dataclass
+class ChurnPlan:
+    """When lab nodes die and come back (sans-IO: given ``now`` and a seeded rng).
+
+    Call :meth:`due` with the time; it returns the actions due since the
+    last call, in order.  :meth:`set_rate` changes the churn from ``now`` on;
+    rate 0 stops the kills (nodes already down still come back).
+    """
+
+    rate_per_min: float = 0.0
+    rng: random.Random = field(default_factory=random.Random)
+    mean_downtime: float = MEAN_DOWNTIME
+    next_kill: float = math.inf
+    downs: dict[int, float] = field(default_factory=dict)  # death key -> when it comes back
+    _keys: int = 0
+
+    def set_rate(self, rate_per_min: float, now: float) -> None:
+        if not 0 <= rate_per_min <= MAX_CHURN_PER_MIN:
+            raise LocalError(f"churn must be between 0 and {MAX_CHURN_PER_MIN:g} per minute, not {rate_per_min:g}")
+        self.rate_per_min = rate_per_min
+        self.next_kill = now + self._gap() if rate_per_min > 0 else math.inf
+
+    def _gap(self) -> float:
+        return self.rng.expovariate(self.rate_per_min / 60.0)
+
+    def due(self, now: float) -> list[ChurnAction]:
+        """The kills and revivals due by ``now``, in time order."""
+        timed: list[tuple[float, ChurnAction]] = []
+        for key, back in list(self.downs.items()):
+            if back <= now:
+                del self.downs[key]
+                timed.append((back, ChurnAction("revive", key)))
+        while self.next_kill <= now:
+            self._keys += 1
+            timed.append((self.next_kill, ChurnAction("kill", self._keys)))
+            self.next_kill += self._gap()
+        timed.sort(key=lambda t: t[0])
+        return [action for _, action in timed]
+
+    def killed(self, key: int, now: float) -> None:
+        """The kill ``key`` was carried out at ``now``: schedule its revival."""
+        self.downs[key] = now + self.rng.expovariate(1.0 / self.mean_downtime)
+
+    def next_time(self) -> float:
+        """When the next action is due (``math.inf``: none)."""
+        return min([self.next_kill, *self.downs.values()])
+
+
+class ConditionedTransport(asyncio.DatagramTransport):
+    """A lab node's datagram transport, sending as a shared :class:`LinkModel` decides.
+
+    Everything but :meth:`sendto` goes to the wrapped transport.  Datagrams
+    held back are sent by timers of the running loop; :meth:`close` cancels
+    them (a stopped node sends nothing more).
+    """
+
+    def __init__(self, inner: asyncio.DatagramTransport, model: LinkModel) -> None:
+        super().__init__()
+        self.inner = inner
+        self.model = model
+        self._held: set[asyncio.TimerHandle] = set()
+
+    def sendto(self, data: Any, addr: Any = None) -> None:
+        if self.model.conditions.perfect:
+            self.inner.sendto(data, addr)
+            return
+        delay = self.model.decide()
+        if delay is None:
+            return
+        if delay <= 0:
+            self.inner.sendto(data, addr)
+            return
+        loop = asyncio.get_running_loop()
+        handle: asyncio.TimerHandle
+
+        def send() -> None:
+            self._held.discard(handle)
+            if not self.inner.is_closing():
+                self.inner.sendto(data, addr)
+
+        handle = loop.call_later(delay, send)
+        self._held.add(handle)
+
+    @property
+    def held(self) -> int:
+        """Datagrams waiting for their delay to pass."""
+        return len(self._held)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self.inner.get_extra_info(name, default)
+
+    def is_closing(self) -> bool:
+        return self.inner.is_closing()
+
+    def close(self) -> None:
+        for handle in self._held:
+            handle.cancel()
+        self._held.clear()
+        self.inner.close()
+
+    def abort(self) -> None:
+        self.close()

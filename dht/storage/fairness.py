@@ -1,0 +1,139 @@
+"""Fairness of a node's store: whose value gives up its room when the store is full.
+
+Theory of operation.  One IP holds at most ``max_per_ip`` values
+(:class:`StoreLimits`).  A store that finds its key or the whole store full
+makes room by evicting the oldest value of the heaviest holder (the IP with
+the most values there) when that holder has at least two more values there
+than the storing IP; otherwise the store is refused.  So a flood, from one
+IP or many, only ever gives up its own room: a publisher loses a value only
+while it holds more than everybody else and two more than the one storing,
+so an apt-p2p peer (one value per key) never loses its value under a key,
+and a newcomer is refused only by a key or store whose every holder has at
+most one value there.  The margin of two makes shares settle (the victim
+still holds at least as many as the newcomer) instead of trading one value
+back and forth.  Eviction rather than refusing the heaviest holder's next
+store: refusing frees nothing, so a full store would stay full and shut
+newcomers out.  The oldest of the heaviest holder's values goes first, as it
+is the next its publisher must republish anyway.
+
+The values per publisher are kept in memory in a :class:`Tally`, which
+knows its heaviest name in O(1), so checking a quota never reads the
+database; the heaviest holder under one key is counted from the database
+(one key holds few values).  :func:`make_room` runs inside the store's write
+transaction and deletes nothing itself: it names the victims.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from ..errors import StoreRefused
+
+#: A value chosen to make room: (key, value, publisher, row id).
+Victim = tuple[bytes, bytes, str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLimits:
+    """Bounds on what a store keeps; 0 means no bound."""
+
+    max_values: int = 0
+    max_per_key: int = 0
+    max_per_ip: int = 0
+
+
+class Tally:
+    """Counts per name with the largest one at hand (O(1) per change)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self._by_count: dict[int, set[str]] = {}
+        self.max = 0
+
+    def get(self, name: str) -> int:
+        return self.counts.get(name, 0)
+
+    def add(self, name: str, n: int = 1) -> None:
+        if n > 0:
+            self._move(name, self.counts.get(name, 0), n)
+
+    def remove(self, name: str) -> None:
+        if self.counts.get(name, 0) > 0:
+            self._move(name, self.counts[name], -1)
+
+    def _move(self, name: str, old: int, step: int) -> None:
+        """From ``old`` to ``old + step``; the max only ever falls by one (step -1)."""
+        new = old + step
+        if old:
+            names = self._by_count[old]
+            names.discard(name)
+            if not names:
+                del self._by_count[old]
+        if new:
+            self.counts[name] = new
+            self._by_count.setdefault(new, set()).add(name)
+            self.max = max(self.max, new)
+        else:
+            del self.counts[name]
+        while self.max and self.max not in self._by_count:
+            self.max -= 1
+
+    def heaviest(self) -> str | None:
+        names = self._by_count.get(self.max)
+        return next(iter(names)) if names else None
+
+
+def make_room(
+    conn: sqlite3.Connection, limits: StoreLimits, publishers: Tally, under_key: int, values: int,
+    key: bytes, publisher: str,
+) -> list[Victim]:
+    """The values to evict so that ``publisher`` may store a new value under ``key``.
+
+    ``under_key`` and ``values`` are the store's counts (under ``key``, in
+    all).  Raises :class:`StoreRefused` when the limits allow no room.
+    """
+    evicted: list[Victim] = []
+    mine = publishers.get(publisher)
+    if limits.max_per_ip and mine >= limits.max_per_ip:
+        who = publisher or "this node"
+        raise StoreRefused(f"quota reached: {who} holds {mine} values here (limit {limits.max_per_ip} per IP)")
+    if limits.max_per_key and under_key >= limits.max_per_key:
+        victim = victim_in_key(conn, key, publisher)
+        if victim is None:
+            raise StoreRefused(f"too many values for this key (limit {limits.max_per_key})")
+        evicted.append(victim)
+    if limits.max_values and values - len(evicted) >= limits.max_values:
+        victim = victim_of_all(conn, publishers, mine, evicted)
+        if victim is None:
+            raise StoreRefused(f"store is full (limit {limits.max_values} values)")
+        evicted.append(victim)
+    return evicted
+
+
+def victim_in_key(conn: sqlite3.Connection, key: bytes, publisher: str) -> Victim | None:
+    """The oldest value under ``key`` of its heaviest holder, if it holds two more there than ``publisher``."""
+    counts = dict(conn.execute("SELECT publisher, COUNT(*) FROM stored WHERE key = ? GROUP BY publisher", (key,)))
+    heaviest = max(counts, key=lambda p: counts[p])
+    if counts[heaviest] < counts.get(publisher, 0) + 2:
+        return None
+    row = conn.execute(
+        "SELECT id, value FROM stored WHERE key = ? AND publisher = ? ORDER BY last_stored LIMIT 1",
+        (key, heaviest),
+    ).fetchone()
+    return (key, bytes(row[1]), heaviest, int(row[0]))
+
+
+def victim_of_all(conn: sqlite3.Connection, publishers: Tally, mine: int, evicted: list[Victim]) -> Victim | None:
+    """The oldest value of the heaviest holder of all (not in ``evicted``), if it holds two more than ``mine``."""
+    heaviest = publishers.heaviest()
+    if heaviest is None or publishers.max < mine + 2:
+        return None
+    taken = {rowid for *_rest, rowid in evicted}
+    for rowid, key, value in conn.execute(
+        "SELECT id, key, value FROM stored WHERE publisher = ? ORDER BY last_stored LIMIT ?",
+        (heaviest, len(taken) + 1),
+    ):
+        if rowid not in taken:
+            return (bytes(key), bytes(value), heaviest, int(rowid))
+    return None

@@ -1,0 +1,304 @@
+"""A node's store in SQLite: its own id, its routing table's contacts and the values it holds.
+
+Values are kept per (key, value) with the time of their last store and the
+IP address of their publisher (the first to store them; ``""`` for this node
+itself or for values of a database made before publishers were kept).
+:meth:`Store.store_value` commits before it returns, so a store acknowledged
+on the wire survives a killed process (WAL journal).  Which value gives up
+its room when the store is full is :mod:`.fairness`'s; the file, its schema
+and migration are :mod:`.database`'s.
+
+Faults: a write the disk refuses (full, read-only, I/O error) is rolled back
+and raises :class:`StorageFault` naming the cause ("disk full", "permission
+denied: DIR is not writable"); nothing stored before is touched, and the
+counts stay those of the database.  Faults are logged at most once a minute
+(with how many more there were), and reported to :attr:`Store.on_fault` as
+often.
+
+The connection is opened at start-up and may be closed while the node is
+idle (:meth:`Store.release`, so that hundreds of lab nodes in one process do
+not each keep SQLite's caches); it is reopened on the next access.  The
+number of values per key and per publisher is kept in memory, so answering
+find_value and checking quotas never needs the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, NamedTuple
+
+from ..contact import Contact, is_ipv4
+from ..errors import StorageFault
+from . import database
+from .database import digest, directory_of, open_or_move_aside, reopen_database
+from .fairness import StoreLimits, Tally, make_room
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two log lines about storage faults.
+FAULT_LOG_INTERVAL = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredValueInfo:
+    key: bytes
+    value: bytes
+    stored_at: float  # wall clock, time.time()
+    publisher: str = ""  # IP address of the first to store it; "" this node (or unknown)
+
+
+class StoreOutcome(NamedTuple):
+    refreshed: bool  # the value was there already: only its time changed
+    evicted: tuple[tuple[bytes, bytes], ...]  # (key, value) removed to make room
+
+
+class Store:
+    """A node's SQLite database (``path`` may be ``":memory:"``)."""
+
+    def __init__(self, path: str | Path, limits: StoreLimits | None = None) -> None:
+        self.path = str(path)
+        self.directory = directory_of(self.path)
+        self.limits = limits or StoreLimits()
+        self._conn: sqlite3.Connection | None = None
+        self.warning: str | None = None
+        self._closed = False
+        #: time.monotonic() of the last database access
+        self.last_used = time.monotonic()
+        #: called when a released connection is opened again
+        self.on_open: Callable[[], None] | None = None
+        #: called with a one-line text when a fault is logged (at most once a FAULT_LOG_INTERVAL)
+        self.on_fault: Callable[[str], None] | None = None
+        self.faults = 0
+        #: the clock of the fault log's once-a-minute limit
+        self.clock: Callable[[], float] = time.monotonic
+        #: False while the caller reports faults itself (a node stopping says it in one line)
+        self.log_faults = True
+        self._fault_logged = -FAULT_LOG_INTERVAL
+        self._faults_unlogged = 0
+        self._conn, self.warning = open_or_move_aside(self.path)
+        self._counts: dict[bytes, int] = {
+            bytes(k): int(n) for k, n in self._conn.execute("SELECT key, COUNT(*) FROM stored GROUP BY key")
+        }
+        self.value_count = sum(self._counts.values())
+        self._publishers = Tally()
+        for name, n in self._conn.execute("SELECT publisher, COUNT(*) FROM stored GROUP BY publisher"):
+            self._publishers.add(str(name), int(n))
+        # The integrity check leaves SQLite's memory grown; give it back.
+        self._conn.execute("PRAGMA shrink_memory")
+
+    # --- the connection ------------------------------------------------
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The connection, opened again if it was released."""
+        self.last_used = time.monotonic()
+        conn = self._conn
+        if conn is None:
+            if self._closed:
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+            try:
+                conn = reopen_database(self.path)
+            except sqlite3.Error as exc:
+                raise self._fault(exc, "open the database") from None
+            self._conn = conn
+            if self.on_open is not None:
+                self.on_open()
+        return conn
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None
+
+    def release(self) -> None:
+        """Close the connection until the next access (a no-op for ":memory:")."""
+        if self._conn is not None and self.path != ":memory:":
+            try:
+                self._conn.close()
+            except sqlite3.Error as exc:  # a final checkpoint the disk refused
+                self._fault(exc, "close the database")
+            self._conn = None
+
+    def close(self) -> None:
+        self._closed = True
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except sqlite3.Error as exc:
+                self._fault(exc, "close the database")
+            self._conn = None
+
+    # --- faults ------------------------------------------------------
+
+    def cause(self, exc: sqlite3.Error) -> str:
+        """Why SQLite failed, named for a person: disk full, read-only, permission denied, I/O."""
+        return database.cause(exc, self.path)
+
+    def _fault(self, exc: sqlite3.Error, doing: str) -> StorageFault:
+        """Count and (at most once a FAULT_LOG_INTERVAL) log a fault; the error to raise."""
+        why = self.cause(exc)
+        text = f"cannot {doing}: {why}"
+        self.faults += 1
+        now = self.clock()
+        if not self.log_faults:
+            pass
+        elif now - self._fault_logged >= FAULT_LOG_INTERVAL:
+            more = f" ({self._faults_unlogged} more storage faults since the last report)" if self._faults_unlogged else ""
+            log.warning("%s%s", text, more)
+            self._fault_logged = now
+            self._faults_unlogged = 0
+            if self.on_fault is not None:
+                self.on_fault(text)
+        else:
+            self._faults_unlogged += 1
+        fault = StorageFault(text)
+        fault.why = why
+        return fault
+
+    @contextlib.contextmanager
+    def _write(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """A write transaction: committed, or rolled back and raised as a StorageFault."""
+        try:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._fault(exc, doing) from None
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # SQLite has rolled back already
+            if isinstance(exc, sqlite3.Error):
+                raise self._fault(exc, doing) from None
+            raise
+
+    # --- own id and routing table -------------------------------------
+
+    def self_id(self) -> bytes | None:
+        try:
+            row = self.conn.execute("SELECT id FROM self").fetchone()
+        except sqlite3.Error as exc:
+            raise self._fault(exc, "read the node's id") from None
+        if row and isinstance(row[0], bytes) and len(row[0]) == 20:
+            return bytes(row[0])
+        return None
+
+    def save_self_id(self, node_id: bytes) -> None:
+        with self._write("save the node's id") as conn:
+            conn.execute("DELETE FROM self")
+            conn.execute("INSERT INTO self (id) VALUES (?)", (node_id,))
+
+    def save_contacts(self, contacts: list[Contact]) -> None:
+        with self._write(f"save the routing table ({len(contacts)} contacts)") as conn:
+            conn.execute("DELETE FROM contacts")
+            conn.executemany(
+                "INSERT OR REPLACE INTO contacts (id, host, port) VALUES (?, ?, ?)",
+                [(c.id, c.host, c.port) for c in contacts],
+            )
+
+    def contacts(self) -> list[Contact]:
+        """The saved contacts (rows that are not a 20-byte id and IPv4 address are skipped)."""
+        try:
+            rows = self.conn.execute("SELECT id, host, port FROM contacts").fetchall()
+        except sqlite3.Error as exc:
+            raise self._fault(exc, "read the routing table") from None
+        return [
+            Contact(bytes(i), h, p) for i, h, p in rows
+            if isinstance(i, bytes) and len(i) == 20 and is_ipv4(h) and isinstance(p, int) and 0 <= p <= 65535
+        ]
+
+    # --- values ------------------------------------------------------
+
+    def store_value(self, key: bytes, value: bytes, now: float, publisher: str = "") -> StoreOutcome:
+        """Store (or refresh) a value from ``publisher`` and commit.
+
+        Raises :class:`StoreRefused` (the limits) or :class:`StorageFault`
+        (the disk); either way nothing stored before is changed.
+        """
+        vdigest = digest(value)
+        with self._write("store a value") as conn:
+            cur = conn.execute(
+                "UPDATE stored SET last_stored = ? WHERE key = ? AND digest = ?", (now, key, vdigest)
+            )
+            if cur.rowcount:
+                return StoreOutcome(True, ())
+            evicted = make_room(conn, self.limits, self._publishers, self._counts.get(key, 0), self.value_count,
+                                key, publisher)
+            for _k, _v, _p, rowid in evicted:
+                conn.execute("DELETE FROM stored WHERE id = ?", (rowid,))
+            conn.execute(
+                "INSERT INTO stored (key, digest, value, last_stored, publisher) VALUES (?, ?, ?, ?, ?)",
+                (key, vdigest, value, now, publisher),
+            )
+        for k, _v, p, _rowid in evicted:
+            self._forget(k, p)
+        self.value_count += 1
+        self._counts[key] = self._counts.get(key, 0) + 1
+        self._publishers.add(publisher)
+        return StoreOutcome(False, tuple((k, v) for k, v, _p, _r in evicted))
+
+    def _forget(self, key: bytes, publisher: str) -> None:
+        self.value_count -= 1
+        left = self._counts.get(key, 0) - 1
+        if left > 0:
+            self._counts[key] = left
+        else:
+            self._counts.pop(key, None)
+        self._publishers.remove(publisher)
+
+    def has_value(self, key: bytes, value: bytes) -> bool:
+        try:
+            row = self.conn.execute(
+                "SELECT 1 FROM stored WHERE key = ? AND digest = ?", (key, digest(value))
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise self._fault(exc, "read values") from None
+        return row is not None
+
+    def values(self, key: bytes) -> list[bytes]:
+        try:
+            rows = self.conn.execute("SELECT value FROM stored WHERE key = ?", (key,)).fetchall()
+        except sqlite3.Error as exc:
+            raise self._fault(exc, "read values") from None
+        return [bytes(r[0]) for r in rows]
+
+    def count_values(self, key: bytes) -> int:
+        return self._counts.get(key, 0)
+
+    def count_from(self, publisher: str) -> int:
+        """Values held from ``publisher`` (an IP address; "" this node)."""
+        return self._publishers.get(publisher)
+
+    def totals(self) -> tuple[int, int]:
+        """(distinct keys, values) stored."""
+        return len(self._counts), self.value_count
+
+    def expire(self, before: float) -> list[tuple[bytes, bytes]]:
+        """Delete values last stored before ``before``; returns them."""
+        with self._write("expire values") as conn:
+            rows = conn.execute(
+                "SELECT key, value, publisher FROM stored WHERE last_stored < ?", (before,)
+            ).fetchall()
+            conn.execute("DELETE FROM stored WHERE last_stored < ?", (before,))
+        expired = []
+        for k, v, p in rows:
+            self._forget(bytes(k), str(p))
+            expired.append((bytes(k), bytes(v)))
+        return expired
+
+    def all_values(self) -> list[StoredValueInfo]:
+        try:
+            rows = self.conn.execute(
+                "SELECT key, value, last_stored, publisher FROM stored ORDER BY last_stored DESC"
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise self._fault(exc, "read values") from None
+        return [StoredValueInfo(bytes(k), bytes(v), float(t), str(p)) for k, v, t, p in rows]

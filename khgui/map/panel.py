@@ -1,0 +1,170 @@
+"""The Network map panel: the ring view, its controls, a legend and the lab's formation progress.
+
+:class:`NetworkMapPanel` owns a :class:`NetworkMapModel` and a
+:class:`NetworkMapView`.  The controller feeds it: :meth:`set_nodes` with
+each overview of the lab, :meth:`lookup_events` with ``(asker id, event)``
+pairs (our node's lookups from the event bridge; the lab's, when "lab
+lookups" is ticked, from ``LabThread.watch``), :meth:`set_progress` while
+the lab forms.  It re-emits the view's requests (focus, kill, revive, add)
+for the controller to act on; it never touches the network itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+)
+
+from dht import LabNodeInfo
+from dht.events import LookupAnswered, LookupQueried, LookupStarted
+
+from .model import NetworkMapModel
+from .view import COLOR_MODES, OUTCOME_COLORS, NetworkMapView
+
+MODE_LABELS = {"state": "alive / dead", "buckets": "bucket count", "fill": "table fill"}
+
+
+def _swatch(color: QColor, size: int = 10) -> QPixmap:
+    pm = QPixmap(size, size)
+    pm.fill(QColor(0, 0, 0, 0))
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(color)
+    p.drawEllipse(0, 0, size - 1, size - 1)
+    p.end()
+    return pm
+
+
+class NetworkMapPanel(QWidget):
+    """The map of every lab node.
+
+    Signals (node ids as bytes):
+        focus_requested(bytes), kill_requested(bytes), revive_requested(bytes), add_requested()
+        lab_lookups_toggled(bool): whether to draw the lab's own lookups too.
+    """
+
+    focus_requested = Signal(bytes)
+    kill_requested = Signal(bytes)
+    revive_requested = Signal(bytes)
+    add_requested = Signal()
+    lab_lookups_toggled = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = NetworkMapModel(self)
+        self.view = NetworkMapView(self.model, self)
+        self.mode = QComboBox()
+        for mode in COLOR_MODES:
+            self.mode.addItem(MODE_LABELS[mode], mode)
+        self.mode.setToolTip("What a node's colour says")
+        self.mode.currentIndexChanged.connect(self._mode_changed)
+        self.lab_lookups = QCheckBox("lab lookups")
+        self.lab_lookups.setToolTip("Draw the lookups of the lab's background workload too, not only ours")
+        self.lab_lookups.toggled.connect(self.lab_lookups_toggled.emit)
+        self.reset = QPushButton("Reset view")
+        self.reset.setToolTip("Whole ring (wheel: zoom, drag: pan, 0: reset)")
+        self.reset.clicked.connect(self.view.reset_view)
+        self.counts = QLabel("no lab")
+        self.counts.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.legend = QHBoxLayout()
+        self.legend.setSpacing(6)
+
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("colour:"))
+        bar.addWidget(self.mode)
+        bar.addWidget(self.lab_lookups)
+        bar.addWidget(self.reset)
+        bar.addStretch(1)
+        arcs = QHBoxLayout()
+        arcs.setSpacing(6)
+        arcs.addWidget(QLabel("queries:"))
+        for outcome in ("pending", "answered", "values", "timeout", "error"):
+            swatch = QLabel()
+            swatch.setPixmap(_swatch(OUTCOME_COLORS[outcome]))
+            arcs.addWidget(swatch)
+            arcs.addWidget(QLabel(outcome))
+        arcs.addStretch(1)
+        nodes = QHBoxLayout()
+        nodes.addLayout(self.legend)
+        nodes.addStretch(1)
+        nodes.addWidget(self.counts)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(3)
+        layout.addLayout(bar)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(arcs)
+        layout.addLayout(nodes)
+
+        self.view.focus_requested.connect(self.focus_requested.emit)
+        self.view.kill_requested.connect(self.kill_requested.emit)
+        self.view.revive_requested.connect(self.revive_requested.emit)
+        self.view.add_requested.connect(self.add_requested.emit)
+        self.model.modelReset.connect(self._count)
+        self.model.dataChanged.connect(self._count)
+        self.model.rowsInserted.connect(self._count)
+        self._show_legend()
+
+    # -- fed by the controller ------------------------------------------------------
+
+    def set_nodes(self, infos: Sequence[LabNodeInfo], own: LabNodeInfo | None = None) -> None:
+        self.model.set_nodes(infos, own)
+
+    def set_progress(self, stage: str, done: int, total: int) -> None:
+        """Formation progress: a bar until the lab has formed."""
+        if stage == "formed" or total <= 0:
+            self.progress.hide()
+            return
+        self.progress.show()
+        self.progress.setRange(0, total)
+        self.progress.setValue(min(done, total))
+        what = "nodes listening" if stage == "starting" else "introductions"
+        self.progress.setFormat(f"forming: {what} %p%")
+
+    def lookup_events(self, events: Iterable[tuple[bytes, Any]]) -> None:
+        """Draw lookups: ``(asker id, LookupStarted | LookupQueried | LookupAnswered)`` pairs."""
+        view = self.view
+        for source, event in events:
+            if isinstance(event, LookupStarted):
+                view.lookup_started(source, event.lookup, event.target)
+            elif isinstance(event, LookupQueried):
+                view.query_sent(source, event.lookup, event.contact.id)
+            elif isinstance(event, LookupAnswered) and event.contact.id != source:
+                view.query_settled(source, event.lookup, event.contact.id, event.outcome)
+
+    def set_focus_node(self, node_id: bytes | None) -> None:
+        self.view.set_focus_node(node_id)
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _mode_changed(self) -> None:
+        self.view.set_color_mode(self.mode.currentData())
+        self._show_legend()
+
+    def _show_legend(self) -> None:
+        while self.legend.count():
+            item = self.legend.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self.legend.addWidget(QLabel("nodes:"))
+        for label, color in self.view.legend():
+            swatch = QLabel()
+            swatch.setPixmap(_swatch(color))
+            self.legend.addWidget(swatch)
+            self.legend.addWidget(QLabel(label))
+
+    def _count(self, *args: Any) -> None:
+        total, alive = self.model.counts()
+        self.counts.setText(f"{total:,} lab nodes, {alive:,} alive" if total else "no lab")
+        if self.view.color_mode() == "buckets":
+            self._show_legend()

@@ -1,0 +1,278 @@
+"""Network conditions in a lab: delay, loss and churn (dht.conditions and dht.Lab)."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dhtutil import run, wait_until
+
+from dht import Config, Lab, Node
+from dht.conditions import ChurnPlan, ConditionedTransport, Conditions, LinkModel
+from dht.errors import LocalError
+from dht.events import (
+    ContactFailed, DatagramReceived, Event, LabConditionsChanged, LabNodeChanged, LabProgress,
+    LookupAnswered, RequestTimedOut,
+)
+
+QUICK = Config(KRPC_TIMEOUT=0.5, SOFT_TIMEOUT_MIN=0.05, SOFT_TIMEOUT_MAX=0.2)
+
+
+# --- the sans-IO decisions ------------------------------------------------------------
+
+def test_conditions_are_checked_when_made() -> None:
+    for bad in ({"loss": 1.5}, {"loss": -0.1}, {"latency_ms": -1}, {"jitter_ms": float("nan")},
+                {"churn_per_min": 1e9}, {"latency_ms": "10"}):
+        with pytest.raises(LocalError):
+            Conditions(**bad)  # type: ignore[arg-type]
+    assert Conditions().perfect and not Conditions(loss=0.1).perfect
+    assert Conditions(latency_ms=50, jitter_ms=10, loss=0.05, churn_per_min=2).describe() == (
+        "latency 50 ms + up to 10 ms, loss 5 %, churn 2/min"
+    )
+
+
+def test_link_model_loses_the_given_fraction_and_delays_within_latency_plus_jitter() -> None:
+    model = LinkModel(Conditions(loss=0.3), random.Random(1))
+    fates = [model.decide() for _ in range(10_000)]
+    lost = fates.count(None)
+    assert 2_700 < lost < 3_300 and model.lost == lost and model.sent == 10_000 - lost
+    assert all(f == 0.0 for f in fates if f is not None)
+
+    model.conditions = Conditions(latency_ms=50, jitter_ms=20)
+    delays = [model.decide() for _ in range(2_000)]
+    assert all(d is not None and 0.05 <= d <= 0.07 for d in delays)
+    assert max(d for d in delays if d is not None) - min(d for d in delays if d is not None) > 0.015
+
+    model.conditions = Conditions(loss=1.0)
+    assert all(model.decide() is None for _ in range(100))
+
+    # Seeded: the same decisions every time.
+    a, b = LinkModel(Conditions(loss=0.5, latency_ms=5, jitter_ms=5), random.Random(9)), \
+        LinkModel(Conditions(loss=0.5, latency_ms=5, jitter_ms=5), random.Random(9))
+    assert [a.decide() for _ in range(200)] == [b.decide() for _ in range(200)]
+
+
+def test_churn_plan_kills_at_its_rate_and_revives_after_a_downtime_on_a_fake_clock() -> None:
+    plan = ChurnPlan(rng=random.Random(3), mean_downtime=10.0)
+    assert plan.due(1000.0) == [] and plan.next_time() == math.inf
+    plan.set_rate(60.0, now=0.0)  # one a second on average
+    kills = 0
+    revives: list[int] = []
+    killed_at: dict[int, float] = {}
+    for tick in range(1, 601):  # ten minutes, one call a second
+        now = float(tick)
+        for action in plan.due(now):
+            if action.kind == "kill":
+                kills += 1
+                plan.killed(action.key, now)
+                killed_at[action.key] = now
+            else:
+                assert action.key in killed_at and now >= killed_at[action.key]
+                revives.append(action.key)
+    assert 520 < kills < 680
+    assert len(set(revives)) == len(revives) and len(revives) > 0.9 * kills
+    # About rate x downtime nodes are down at any time.
+    assert 3 <= len(plan.downs) <= 25
+    plan.set_rate(0.0, now=600.0)
+    assert plan.next_kill == math.inf
+    left = set(plan.downs)
+    actions = plan.due(600.0 + 1000.0)
+    assert {a.key for a in actions} == left and all(a.kind == "revive" for a in actions)
+    with pytest.raises(LocalError):
+        plan.set_rate(-1.0, 0.0)
+
+
+# --- in a lab, over real sockets -------------------------------------------------------
+
+def watch(node: Node) -> list[Event]:
+    seen: list[Event] = []
+    node.subscribe(seen.append)
+    return seen
+
+
+def test_total_loss_makes_every_query_to_the_lab_time_out(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        lab = Lab(8, QUICK, seed=1)
+        await lab.start()
+        ours = Node(QUICK, host="127.0.0.1", data_dir=tmp_path / "ours")
+        await ours.start()
+        try:
+            await ours.bootstrap([lab.bootstrap_address])
+            assert len(ours.table) >= 4
+            lab_events: list[Event] = []
+            lab.subscribe(lab_events.append)
+            lab.set_conditions(Conditions(loss=1.0))
+            assert lab.conditions.loss == 1.0
+            assert [e for e in lab_events if isinstance(e, LabConditionsChanged)][-1].loss == 1.0
+            seen = watch(ours)
+            before = ours.stats().methods["find_node"]
+            await ours.find_node(os.urandom(20))  # moves on at each soft timeout
+            await wait_until(lambda: not ours.transport.pending, 5, "the lookup's queries to expire")
+            after = ours.stats().methods["find_node"]
+            sent = after.sent - before.sent
+            assert sent >= 4
+            assert after.answered == before.answered  # not one answer
+            assert after.failed - before.failed == sent  # every query timed out
+            outcomes = {e.outcome for e in seen if isinstance(e, LookupAnswered) and e.contact.id != ours.id}
+            assert outcomes == {"timeout"}
+            assert len([e for e in seen if isinstance(e, RequestTimedOut)]) == sent
+            assert any(isinstance(e, ContactFailed) for e in seen)  # failed contacts in our table
+            assert lab.link.lost >= sent  # the answers were lost inside the lab
+            # Back to a perfect network: answers again.
+            lab.set_conditions(Conditions())
+            assert await ours.ping(*lab.bootstrap_address) == lab.nodes[0].id
+        finally:
+            await ours.stop()
+            await lab.stop()
+
+    run(scenario())
+
+
+def test_latency_shows_in_measured_round_trip_times(tmp_path: Path) -> None:
+    latency = 0.08
+
+    async def scenario() -> None:
+        lab = Lab(6, QUICK.replace(KRPC_TIMEOUT=2.0), seed=2)
+        await lab.start()
+        ours = Node(QUICK.replace(KRPC_TIMEOUT=2.0), host="127.0.0.1", data_dir=tmp_path / "ours")
+        await ours.start()
+        try:
+            lab.set_conditions(Conditions(latency_ms=latency * 1000, jitter_ms=20))
+            seen = watch(ours)
+            for node in lab.nodes:
+                await ours.ping(*node.address)
+            rtts = [e.rtt for e in seen if isinstance(e, DatagramReceived) and e.rtt is not None]
+            assert len(rtts) == len(lab.nodes)
+            assert min(rtts) >= latency  # the answers were held back
+            # Between two lab nodes both directions are delayed.
+            a, b = lab.nodes[1], lab.nodes[2]
+            inner = watch(a)
+            await a.ping(*b.address)
+            [rtt] = [e.rtt for e in inner if isinstance(e, DatagramReceived) and e.rtt is not None]
+            assert rtt >= 2 * latency
+            assert isinstance(a.transport.transport, ConditionedTransport)
+            assert lab.link.delayed >= len(lab.nodes) + 2
+        finally:
+            await ours.stop()
+            await lab.stop()
+
+    run(scenario())
+
+
+def test_churn_kills_and_revives_nodes_on_their_data_dirs_with_a_fake_clock() -> None:
+    async def scenario() -> None:
+        lab = Lab(10, QUICK, seed=4)
+        await lab.start()
+        try:
+            changes: list[LabNodeChanged] = []
+            lab.subscribe(lambda e: changes.append(e) if isinstance(e, LabNodeChanged) else None)
+            by_id = {n.id: (n.address, n.data_dir) for n in lab.nodes}
+            first = lab.nodes[0]
+            lab.churn.rng = random.Random(5)
+            lab.churn.mean_downtime = 30.0
+            lab.churn.set_rate(12.0, now=0.0)  # no churn task: the test is the clock
+            done = await lab.apply_churn(30.0)
+            kills = [n for kind, n in done if kind == "kill"]
+            assert 1 <= len(kills) <= 9 and first.running
+            assert all(not n.running and n in lab.dead and n not in lab.nodes for n in kills)
+            assert [c.contact.id for c in changes] == [n.id for kind, n in done]
+            assert all(c.by_churn for c in changes)
+            lab.churn.set_rate(0.0, now=30.0)
+            done = await lab.apply_churn(10_000.0)
+            revived = [n for kind, n in done if kind == "revive"]
+            assert {n.id for n in revived} == {n.id for n in kills if n in revived} and revived
+            assert not lab.dead and len(lab.nodes) == 10
+            for node in revived:
+                # Same id, same data directory, same address; it answers again.
+                assert node.running and by_id[node.id] == (node.address, node.data_dir)
+                assert await first.ping(*node.address) == node.id
+                assert isinstance(node.transport.transport, ConditionedTransport)
+        finally:
+            await lab.stop()
+
+    run(scenario())
+
+
+def test_a_killed_node_fails_in_tables_and_comes_back_when_revived() -> None:
+    async def scenario() -> None:
+        lab = Lab(8, QUICK, seed=6)
+        await lab.start()
+        try:
+            victim = lab.nodes[3]
+            holders = [n for n in lab.nodes if n is not victim and n.table.get(victim.id) is not None]
+            assert holders
+            asker = holders[0]
+            seen = watch(asker)
+            killed = await lab.kill_node(victim)
+            assert killed is victim and lab.dead == [victim] and not victim.running
+            with pytest.raises(LocalError):
+                await lab.kill_node(victim)  # not running
+            await asker.find_node(victim.id)
+            await wait_until(lambda: not asker.transport.pending, 5, "the queries to the dead node to expire")
+            assert any(isinstance(e, ContactFailed) and e.contact.id == victim.id for e in seen)
+            entry = asker.table.get(victim.id)
+            assert entry is None or entry.failures >= 1
+            assert lab.node_by_id(victim.id) is victim
+            await lab.revive_node()
+            assert victim.running and victim in lab.nodes and not lab.dead
+            assert await asker.ping(*victim.address) == victim.id
+            with pytest.raises(LocalError):
+                await lab.revive_node()  # nobody is dead
+            with pytest.raises(LocalError):
+                lab.node_by_id(bytes(20))
+        finally:
+            await lab.stop()
+
+    run(scenario())
+
+
+def test_churn_runs_as_a_task_once_set_and_stops_with_the_lab() -> None:
+    async def scenario() -> None:
+        lab = Lab(3, QUICK, conditions=Conditions(churn_per_min=1.0), seed=7)
+        progress: list[LabProgress] = []
+        lab.subscribe(lambda e: progress.append(e) if isinstance(e, LabProgress) else None)
+        await lab.start()
+        task = lab._churn_task
+        assert task is not None and not task.done()
+        assert progress[-1].stage == "formed" and progress[-1].done == progress[-1].total == 3
+        assert [p.done for p in progress if p.stage == "starting"][-1] == 3
+        await lab.stop()
+        assert task.done() and lab._churn_task is None
+
+    run(scenario())
+
+
+def test_swarm_refuses_bad_conditions_in_one_line() -> None:
+    for args in (["--loss", "1.5"], ["--latency", "-3"], ["--churn", "lots"], ["--jitter", "nan"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "dht", "swarm", "--nodes", "2", *args],
+            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+        )
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+        assert args[0] in lines[0]
+
+
+def test_swarm_runs_with_the_conditions_it_was_given(tmp_path: Path) -> None:
+    from test_cli import Running, dht
+
+    proc = Running("swarm", "--nodes", "4", "--latency", "30", "--jitter", "5", "--seed", "3",
+                   "--data-dir", str(tmp_path))
+    try:
+        line = proc.first_line()
+        match = re.fullmatch(r"swarm of 4 nodes, bootstrap (127\.0\.\d+\.\d+):(\d+) "
+                             r"\(latency 30 ms \+ up to 5 ms, loss 0 %, churn 0/min\)", line)
+        assert match, line
+        pong = dht("ping", f"{match.group(1)}:{match.group(2)}", "--timeout", "5")
+        assert pong.returncode == 0, pong.stderr  # answered, 30-35 ms late
+        status, err = proc.stop()
+        assert status == 0 and "Traceback" not in err, err
+    finally:
+        proc.kill()
