@@ -120,7 +120,7 @@ class _InFlight:
         self.timers: list[asyncio.TimerHandle] = []
         self.loop = asyncio.get_running_loop()
 
-    def send(self, contact: Contact, method: str, args: dict[bytes, Any]) -> None:
+    def send(self, contact: Contact, method: str, args: Any) -> None:
         soft = self.node.soft_timeout()
         try:
             fut = self.node.request(contact, method, args, soft)
@@ -148,8 +148,20 @@ async def iterate(
     wake: asyncio.Event | None = None,
     pause: Callable[[], bool] | None = None,
     window: int | None = None,
+    skip: Callable[[Contact], bool] | None = None,
+    seeds: list[Contact] | None = None,
+    include_self: bool = True,
+    query: Any = None,
 ) -> Lookup:
-    """Run one iterative find_node or find_value lookup to its end.
+    """Run one iterative lookup (Khashmir find_node or find_value; Mainline
+    find_node, get_peers, get, sample_infohashes) to its end.
+
+    What is sent and read is the node's wire profile's (``lookup_args``,
+    ``lookup_answer``); ``on_answer`` gets the profile's reading of each
+    answer.  ``skip(contact)``: not to be asked (it counts as failed);
+    ``seeds``: candidates besides the table's; ``include_self``: the local
+    node is asked too (through its own handlers); ``query``: the arguments
+    sent, instead of the profile's plain ones.
 
     While ``pause()`` is true no new request is sent (those out still count);
     ``wake`` must be set when it may have become false.  ``window``: requests
@@ -157,11 +169,13 @@ async def iterate(
     it by one, up to CONCURRENT_REQS.
     """
     cfg = node.config
-    arg = b"target" if method == "find_node" else b"key"
+    profile = node.profile
+    if query is None:
+        query = profile.lookup_args(method, node.id, target)
     node.table.touch(target, time.monotonic())
-    lookup = Lookup(
-        target, node.table.find_nodes(target) + [node.contact], cfg.K, cfg.CONCURRENT_REQS, window=window
-    )
+    start = node.table.find_nodes(target) + (seeds or []) + ([node.contact] if include_self else [])
+    exclude = None if include_self else {node.id}
+    lookup = Lookup(target, start, cfg.K, cfg.CONCURRENT_REQS, exclude=exclude, window=window)
     wake = wake or asyncio.Event()
     closed = False
 
@@ -172,13 +186,8 @@ async def iterate(
             return
         exc = fut.exception() if not fut.cancelled() else asyncio.CancelledError()
         if exc is None:
-            values = fut.result()
             try:
-                nodes = [Contact.from_compact(n) for n in krpc.response_nodes(values)]
-                token = values.get(b"token") if method == "find_node" else None
-                num = krpc.response_int(values, b"num") if method == "find_value" else 0
-                if token is not None and not isinstance(token, bytes):
-                    raise RemoteProtocolError("token must be a string")
+                nodes, token, num, values = profile.lookup_answer(method, fut.result())
             except RemoteProtocolError as bad:
                 lookup.failed(contact)
                 progress.outcome(contact, "error", str(bad))
@@ -207,10 +216,17 @@ async def iterate(
         while True:
             if stop is not None and stop():
                 break
+            skipped = False
             for contact in lookup.next_queries() if pause is None or not pause() else ():
-                inflight.send(contact, method, {b"id": node.id, arg: target})
+                if skip is not None and skip(contact):
+                    lookup.failed(contact)
+                    skipped = True
+                    continue
+                inflight.send(contact, method, query)
             if lookup.finished or (stop is not None and stop()):
                 break
+            if skipped:
+                continue  # others may be asked in their place
             wake.clear()
             await wake.wait()
     finally:

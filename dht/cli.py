@@ -3,8 +3,12 @@
 Commands: ``node`` (one node until a signal), ``swarm`` (a local lab), and
 one-shot ``ping``, ``find-node``, ``store`` and ``get`` from a fresh node
 that joins, acts and leaves; ``decode`` prints the KRPC messages of a
-capture (``node`` and ``swarm`` record one with ``--capture FILE``).  A bad
-argument or an unreachable bootstrap gives one line on stderr and exit
+capture (``node`` and ``swarm`` record one with ``--capture FILE``).
+``--profile mainline`` (before the command) speaks BitTorrent's Mainline
+DHT instead of Khashmir, for every command; its one-shots are
+``get-peers``, ``announce``, ``put``, ``get-item`` and ``sample`` (and
+``ping``, ``find-node``), where ``store`` and ``get`` are Khashmir's.  A
+bad argument or an unreachable bootstrap gives one line on stderr and exit
 status 2, never a traceback.
 """
 
@@ -12,16 +16,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import binascii
 import logging
 import os
 import signal
 import sys
 import tempfile
+import urllib.parse
 from typing import Any, Callable, NoReturn, Sequence
 
 from .capture import CaptureError, CaptureReader, CaptureWriter, KrpcDecoder, capture_summary, format_address
 from .conditions import MAX_CHURN_PER_MIN, MAX_DELAY_MS, MEAN_DOWNTIME, Conditions
-from .config import Config
+from .config import PROFILES, Config
 from .contact import Address, check_host, parse_address, resolve_address
 from .errors import AddressError, DHTError, LocalError
 from .khash import key_from_text
@@ -121,8 +128,52 @@ def bounded_float(lo: float, hi: float) -> Callable[[str], float]:
     return parse
 
 
+def hex_bytes(size: int, what: str) -> Callable[[str], bytes]:
+    """An argparse type: ``size`` bytes as 2 * size hex digits."""
+
+    def parse(text: str) -> bytes:
+        try:
+            value = bytes.fromhex(text.strip())
+        except ValueError:
+            value = b""
+        if len(value) != size:
+            raise argparse.ArgumentTypeError(f"{what} must be {2 * size} hex digits, not {text!r:.80}")
+        return value
+
+    return parse
+
+
+def info_hash_argument(text: str) -> bytes:
+    """40 hex digits, or a magnet URI whose ``xt`` is ``urn:btih:`` with 40 hex or 32 base32 digits."""
+    text = text.strip()
+    if not text.lower().startswith("magnet:"):
+        return hex_bytes(20, "INFOHASH (or a magnet URI)")(text)
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(text).query)
+    for xt in query.get("xt", []):
+        if xt.lower().startswith("urn:btih:"):
+            digits = xt[len("urn:btih:"):]
+            if len(digits) == 40:
+                return hex_bytes(20, "a magnet's btih")(digits)
+            if len(digits) == 32:
+                try:
+                    return base64.b32decode(digits.upper())
+                except (binascii.Error, ValueError):
+                    pass
+            raise argparse.ArgumentTypeError(f"a magnet's btih must be 40 hex or 32 base32 digits, not {digits!r:.60}")
+    raise argparse.ArgumentTypeError("the magnet URI has no xt=urn:btih: info-hash")
+
+
+def salt_argument(text: str) -> bytes:
+    salt = text.encode("utf-8")
+    if len(salt) > 64:
+        raise argparse.ArgumentTypeError(f"a salt is at most 64 bytes, not {len(salt)}")
+    return salt
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="dht", description="A Khashmir (apt-p2p) DHT node on asyncio.")
+    parser = OneLineParser(prog="dht", description="A Khashmir (apt-p2p) or Mainline DHT node on asyncio.")
+    parser.add_argument("--profile", choices=PROFILES, default="khashmir",
+                        help="the wire spoken (default khashmir; mainline: BitTorrent's DHT)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     node = sub.add_parser("node", help="run one node until SIGINT or SIGTERM")
@@ -132,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     node.add_argument("--data-dir", help="where the node keeps its database")
     node.add_argument("--bootstrap", type=address_argument, nargs="*", default=[], metavar="HOST:PORT",
                       help="nodes to join through (default: the contacts saved by the last run)")
+    node.add_argument("--router", type=address_argument, nargs="*", default=[], metavar="HOST:PORT",
+                      help="Mainline: bootstrap routers, asked but never kept in the routing table")
     node.add_argument("--capture", metavar="FILE", help="record every datagram to FILE (pcapng)")
 
     swarm = sub.add_parser("swarm", help="run a local lab of N joined nodes")
@@ -183,7 +236,49 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a node of the network to join (required)")
     store.add_argument("key", type=parse_key, metavar="KEY", help="40 hex digits, or any text (hashed with SHA-1)")
     store.add_argument("value", metavar="VALUE", help="the value, as UTF-8 text")
+
+    def mainline(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = one_shot(name, f"{help_text} (--profile mainline)")
+        p.add_argument("--bootstrap", type=address_argument, required=True, metavar="HOST:PORT",
+                       help="a node of the network to join (required)")
+        return p
+
+    infohash_help = "40 hex digits, or a magnet URI (magnet:?xt=urn:btih: with hex or base32)"
+    get_peers = mainline("get-peers", "print the peers of INFOHASH, one HOST:PORT a line")
+    get_peers.add_argument("info_hash", type=info_hash_argument, metavar="INFOHASH", help=infohash_help)
+    announce = mainline("announce", "announce that PORT serves INFOHASH")
+    announce.add_argument("info_hash", type=info_hash_argument, metavar="INFOHASH", help=infohash_help)
+    announce.add_argument("port", type=int_in_range(1, 65535), metavar="PORT", help="the port announced (1-65535)")
+    put = mainline("put", "store VALUE as a BEP 44 item (mutable with --key-file)")
+    put.add_argument("value", metavar="VALUE", help="the value, as UTF-8 text (at most 1000 bytes bencoded)")
+    put.add_argument("--key-file", metavar="F",
+                     help="a mutable item signed by the ed25519 key in F (made there on first use)")
+    put.add_argument("--salt", type=salt_argument, metavar="S", help="the mutable item's salt (at most 64 bytes)")
+    get_item = mainline("get-item", "print the BEP 44 item under TARGET")
+    get_item.add_argument("target", type=hex_bytes(20, "TARGET"), metavar="TARGET", help="the item's 40 hex digits")
+    get_item.add_argument("--key", type=hex_bytes(32, "--key"), metavar="PUBKEY_HEX",
+                          help="a mutable item's public key (64 hex digits): only its signature counts")
+    get_item.add_argument("--salt", type=salt_argument, metavar="S", help="the mutable item's salt")
+    sample = mainline("sample", "print info-hashes sampled from the DHT (BEP 51)")
+    sample.add_argument("--count", type=int_in_range(1, 10000), default=20, metavar="N",
+                        help="how many info-hashes at most (default 20)")
     return parser
+
+
+#: Commands of one profile only, and what to use on the other.
+KHASHMIR_ONLY = {"store": "put", "get": "get-item"}
+MAINLINE_ONLY = {"get-peers", "announce", "put", "get-item", "sample"}
+
+
+def check_profile(args: argparse.Namespace) -> None:
+    if args.profile == "mainline" and args.command in KHASHMIR_ONLY:
+        raise UsageError(f"{args.command} is a Khashmir command; on Mainline use {KHASHMIR_ONLY[args.command]}")
+    if args.profile == "khashmir" and args.command in MAINLINE_ONLY:
+        raise UsageError(f"{args.command} is a Mainline command; use dht --profile mainline {args.command}")
+    if getattr(args, "salt", None) is not None and args.command == "put" and args.key_file is None:
+        raise UsageError("--salt needs --key-file (only a mutable item has a salt)")
+    if getattr(args, "salt", None) is not None and args.command == "get-item" and args.key is None:
+        raise UsageError("--salt needs --key (only a mutable item has a salt)")
 
 
 def _catch_signals() -> asyncio.Event:
@@ -197,7 +292,10 @@ def _catch_signals() -> asyncio.Event:
 
 async def run_node(args: argparse.Namespace) -> int:
     bootstrap = await resolve_all("--bootstrap", args.bootstrap)
-    node = Node(host=args.host, port=args.port, data_dir=args.data_dir)
+    routers = await resolve_all("--router", args.router)
+    if routers and args.profile != "mainline":
+        raise UsageError("--router is a Mainline option (Khashmir joins through --bootstrap)")
+    node = Node(Config(PROFILE=args.profile), host=args.host, port=args.port, data_dir=args.data_dir)
     capture = CaptureWriter(args.capture) if args.capture else None
     try:
         await node.start()
@@ -212,9 +310,9 @@ async def run_node(args: argparse.Namespace) -> int:
         for warning in node.warnings:
             print(f"dht: {warning}", file=sys.stderr)
         print(f"node {node.id.hex()} listening on {node.address[0]}:{node.address[1]}", flush=True)
-        if bootstrap:
+        if bootstrap or routers:
             try:
-                await node.bootstrap(bootstrap)
+                await node.bootstrap(bootstrap, routers=routers)
             except LocalError as exc:
                 raise UsageError(str(exc)) from None
         await stop.wait()
@@ -230,8 +328,8 @@ async def run_swarm(args: argparse.Namespace) -> int:
         raise UsageError("--nodes must be at least 1")
     conditions = Conditions(args.latency, args.jitter, args.loss, args.churn)
     capture = CaptureWriter(args.capture) if args.capture else None
-    lab = Lab(args.nodes, host=args.host, base_port=args.base_port, data_dir=args.data_dir, capture=capture,
-              conditions=conditions, seed=args.seed)
+    lab = Lab(args.nodes, Config(PROFILE=args.profile), host=args.host, base_port=args.base_port,
+              data_dir=args.data_dir, capture=capture, conditions=conditions, seed=args.seed)
     try:
         await lab.start()
         stop = _catch_signals()
@@ -296,7 +394,7 @@ async def run_one_shot(args: argparse.Namespace) -> int:
     else:
         (address,) = await resolve_all("--bootstrap", [args.bootstrap])
     with tempfile.TemporaryDirectory(prefix="dht-") as tmp:
-        node = Node(Config(KRPC_TIMEOUT=args.timeout), data_dir=tmp)
+        node = Node(Config(PROFILE=args.profile, KRPC_TIMEOUT=args.timeout), data_dir=tmp)
         await node.start()
         try:
             if args.command == "ping":
@@ -315,6 +413,11 @@ async def run_one_shot(args: argparse.Namespace) -> int:
                 for contact in await node.find_node(args.target):
                     print(f"{contact.id.hex()} {contact.host}:{contact.port}")
                 return 0
+            if args.command in MAINLINE_ONLY:
+                try:
+                    return await run_mainline(node, args)
+                except DHTError as exc:
+                    raise UsageError(f"{args.command}: {exc}") from None
             if args.command == "store":
                 value = args.value.encode("utf-8")
                 try:
@@ -333,11 +436,49 @@ async def run_one_shot(args: argparse.Namespace) -> int:
             await node.stop()
 
 
+def _show_item(value: Any) -> str:
+    if isinstance(value, bytes):
+        return _show(value)
+    return repr(value)
+
+
+async def run_mainline(node: Node, args: argparse.Namespace) -> int:
+    """The Mainline one-shots, from a node that leaves after (never storing on itself)."""
+    if args.command == "get-peers":
+        found = await node.get_peers(args.info_hash)
+        for host, port in found.peers:
+            print(f"{host}:{port}")
+        return 0 if found.peers else 1
+    if args.command == "announce":
+        accepted = await node.announce_peer(args.info_hash, args.port, local=False)
+        print(f"announced to {accepted} node(s)")
+        return 0 if accepted else 1
+    if args.command == "put":
+        value = args.value.encode("utf-8")
+        if args.key_file is None:
+            print((await node.put_immutable(value, local=False)).hex())
+            return 0
+        put = await node.put_mutable(args.key_file, value, args.salt or b"", local=False)
+        print(f"{put.target.hex()} {put.public_key.hex()}")
+        return 0
+    if args.command == "get-item":
+        item = await node.get_item(args.target, args.key, args.salt or b"")
+        if item is None:
+            return 1
+        shown = _show_item(item.value)
+        print(shown if item.seq is None else f"seq {item.seq}: {shown}")
+        return 0
+    for info_hash in await node.sample_infohashes(args.count):
+        print(info_hash.hex())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="dht: %(levelname)s %(message)s")
     runner: Any = {"node": run_node, "swarm": run_swarm}.get(args.command, run_one_shot)
     try:
+        check_profile(args)
         if args.command == "decode":
             try:
                 return run_decode(args)

@@ -13,6 +13,10 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from .errors import ConfigError
+from .stores.settings import StoreSettings
+
+#: The wire profiles a node may speak (see dht/wire/profiles.py).
+PROFILES = ("khashmir", "mainline")
 
 #: The largest value whose store_value query (20-byte transaction id, id, key
 #: and token) still fits one 1472-byte datagram: 153 bytes go to the rest.
@@ -22,6 +26,25 @@ MAX_STORABLE_VALUE = 1319
 @dataclass(frozen=True)
 class Config:
     """Settings of one node.  Times are in seconds."""
+
+    # --- wire profile ---
+    PROFILE: str = "khashmir"
+    """The wire spoken: "khashmir" (apt-p2p's KRPC, byte for byte) or "mainline"
+    (BitTorrent's DHT: BEP 5, 33, 42, 43, 44, 51)."""
+    READ_ONLY: bool = False
+    """Mainline only (BEP 43): answer no query and mark ours ``ro: 1``, so that
+    others never put us in their tables."""
+    ENFORCE_NODE_ID: bool = False
+    """Mainline only (BEP 42): keep out of the routing table nodes whose id does not
+    match their IP (local and private addresses exempt; libtorrent's dht_enforce_node_id)."""
+    EXTERNAL_ADDRESS_VOTES: int = 10
+    """Mainline only (BEP 42): distinct responders that must report the same external
+    address (their ``ip``) before we take it and derive our id from it."""
+    TOKEN_INTERVAL: float = 300.0
+    """Mainline only: seconds between token secret rotations (two kept, so a get_peers or
+    get token is good for 5-10 minutes, as libtorrent's)."""
+    STORES: StoreSettings = StoreSettings()
+    """Mainline only: the peer, item and sample stores' caps (dht/stores/settings.py)."""
 
     K: int = 8
     """Contacts per k-bucket."""
@@ -119,7 +142,16 @@ class Config:
     1 treats them as any host."""
 
     def __post_init__(self) -> None:
-        for f in fields(self):
+        if self.PROFILE not in PROFILES:
+            raise ConfigError(f"PROFILE must be one of {', '.join(PROFILES)}, not {self.PROFILE!r}")
+        for name in ("READ_ONLY", "ENFORCE_NODE_ID"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be True or False, not {getattr(self, name)!r}")
+        if self.READ_ONLY and self.PROFILE != "mainline":
+            raise ConfigError("READ_ONLY is a Mainline setting (BEP 43): it needs PROFILE mainline")
+        if not isinstance(self.STORES, StoreSettings):
+            raise ConfigError(f"STORES must be a StoreSettings, not {self.STORES!r}")
+        for f in _NUMBERS:
             value = getattr(self, f.name)
             expected = float if f.type in ("float", float) else int
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -128,7 +160,7 @@ class Config:
                 raise ConfigError(f"{f.name} must be an integer, not {value!r}")
             if value != value:  # NaN passes every comparison below
                 raise ConfigError(f"{f.name} must be a number, not {value!r}")
-        positive = [f.name for f in fields(self) if f.name != "RETRIEVE_VALUES"]
+        positive = [f.name for f in _NUMBERS if f.name != "RETRIEVE_VALUES"]
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, not {getattr(self, name)!r}")
@@ -151,3 +183,6 @@ class Config:
             if name not in names:
                 raise ConfigError(f"unknown setting {name}")
         return dataclasses.replace(self, **changes)
+
+
+_NUMBERS = tuple(f for f in fields(Config) if f.type in ("int", "float", int, float))

@@ -166,6 +166,26 @@ class ValueExpired:
     reason: str = "expired"
 
 
+@dataclass(frozen=True, slots=True)
+class PeerAnnounced:
+    """Mainline: a peer announced ``info_hash`` to us (BEP 5) and was stored."""
+
+    time: float
+    info_hash: bytes
+    peer: Address
+    seed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ItemStored:
+    """Mainline: a BEP 44 item was put here (``seq`` None for an immutable one)."""
+
+    time: float
+    target: bytes
+    seq: int | None
+    size: int  # bytes of its bencoded value
+
+
 # --- the node itself -----------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +199,10 @@ class NodeWarning:
 
 # --- lookups -----------------------------------------------------------
 
-LookupKind = Literal["find_node", "find_value", "get_value", "store_value"]
+LookupKind = Literal[
+    "find_node", "find_value", "get_value", "store_value",  # Khashmir (find_node: Mainline too)
+    "get_peers", "announce_peer", "get", "put", "sample_infohashes",  # Mainline
+]
 Outcome = Literal["answered", "values", "timeout", "error", "stored", "refused"]
 
 
@@ -268,7 +291,7 @@ class LabConditionsChanged:
 Event = Union[
     DatagramSent, DatagramReceived, DatagramDropped, RequestTimedOut,
     ContactAdded, ContactRefreshed, ContactFailed, ContactReplaced, ContactRemoved,
-    BucketSplit, BucketsMerged, ValueStored, ValueExpired, NodeWarning,
+    BucketSplit, BucketsMerged, ValueStored, ValueExpired, PeerAnnounced, ItemStored, NodeWarning,
     LookupStarted, LookupQueried, LookupAnswered, LookupFinished,
     LabProgress, LabNodeChanged, LabConditionsChanged,
 ]

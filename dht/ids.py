@@ -137,6 +137,8 @@ class ExternalAddressVotes:
 
     def vote(self, reported: str, voter: str) -> bool:
         """Count ``voter``'s report of our address; True when :attr:`leader` changed."""
+        if self._votes.get(voter) == reported:
+            return False  # the same vote again (every answer votes): nothing changes
         address = str(_address(reported))
         self._drop(voter)
         while len(self._votes) >= self.max_voters:

@@ -6,9 +6,17 @@ dispatched through the explicit ``handlers`` table to the ``krpc_*``
 handlers of :class:`dht.remote.RemoteInterface`, which keep the seed's
 signatures.
 
+The wire is the node's profile (``Config.PROFILE``, :mod:`dht.wire.profiles`):
+Khashmir (the default) answers through the ``krpc_*`` handlers; Mainline
+through :class:`dht.handlers_mainline.MainlineHandlers`, with its own
+lookups in :mod:`dht.actions_mainline`.  Routing table, lookups,
+transport, limits and events are shared.
+
 The public coroutines (:meth:`join`, :meth:`bootstrap`, :meth:`ping`,
-:meth:`find_node`, :meth:`get_value`, :meth:`store_value`) raise on failure;
-they never return status tuples.
+:meth:`find_node`, :meth:`get_value`, :meth:`store_value`; Mainline:
+:meth:`get_peers`, :meth:`announce_peer`, :meth:`put_immutable`,
+:meth:`put_mutable`, :meth:`get_item`, :meth:`sample_infohashes`) raise on
+failure; they never return status tuples.
 """
 
 from __future__ import annotations
@@ -25,18 +33,21 @@ from typing import Any, Callable, Coroutine, Iterable
 
 import platformdirs
 
-from . import actions, errors, krpc, routing
+from . import actions, actions_mainline, errors, ids, krpc, routing
+from .handlers_mainline import MainlineHandlers
+from .node_mainline import MainlineAPI
+from .wire.profiles import profile_for
 from .capture import CaptureWriter
 from .config import Config
 from .contact import Address, Contact, resolve_host
 from .errors import KrpcError, LocalError, RemoteProtocolError, StorageError
 from .events import (
     BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed,
-    ContactRemoved, ContactReplaced, Event, EventBus, NodeWarning, ValueExpired,
+    ContactRemoved, ContactReplaced, Event, EventBus, ItemStored, NodeWarning, PeerAnnounced, ValueExpired,
 )
 from .khash import new_id, new_id_in_range
 from .routing import RoutingTable
-from .stats import Stats, StatsSnapshot
+from .stats import MethodCounters, Stats, StatsSnapshot
 from .datadir import DataDirLock
 from .storage import Store, StoredValueInfo, StoreLimits
 from .tokens import TokenSecrets
@@ -58,6 +69,8 @@ class ContactInfo:
     last_seen: float | None
     failures: int
     rtt: float | None
+    client: str | None = None
+    """Mainline: the client it runs, from its ``v`` ("libtorrent (Rasterbar) 2.0.11")."""
 
     @property
     def answered(self) -> bool:
@@ -92,7 +105,7 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("khashmir-explorer", appauthor=False))
 
 
-class Node(RemoteInterface):
+class Node(RemoteInterface, MainlineAPI):
     """One DHT node.  Create, ``await start()``, use, ``await stop()``."""
 
     def __init__(
@@ -105,12 +118,13 @@ class Node(RemoteInterface):
         db_name: str = "khashmir.db",
     ) -> None:
         self.config = config or Config()
+        self.profile = profile_for(self.config.PROFILE, self.config.READ_ONLY)
         self.host = host
         self.requested_port = port
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.db_path = self.data_dir / db_name
         self.events = EventBus()
-        self.stats_counters = Stats()
+        self.stats_counters = Stats({m: MethodCounters() for m in self.profile.methods})
         self.tokens = TokenSecrets()
         self.warnings: list[str] = []
         self.running = False
@@ -125,6 +139,13 @@ class Node(RemoteInterface):
         self._started = 0.0
         self._verifying = 0  # verification pings outstanding
         self._moving: set[bytes] = set()  # ids whose claimed move is being checked
+        self._routers: set[Address] = set()  # bootstrap routers: asked, never in the table
+        #: Mainline: the client (``v``) of nodes that answered us, by id (as many as the table holds).
+        self.clients: dict[bytes, str] = {}
+        self.external = ids.ExternalAddressVotes(self.config.EXTERNAL_ADDRESS_VOTES)
+        self.mainline: MainlineHandlers | None = (
+            MainlineHandlers(self) if self.config.PROFILE == "mainline" else None
+        )
         self.handlers: dict[str, Callable[..., dict[bytes, Any]]] = {
             "ping": self.krpc_ping,
             "join": self.krpc_join,
@@ -160,8 +181,9 @@ class Node(RemoteInterface):
             raise
         now = time.monotonic()
         self._table = self._new_table(now)
+        handler = self.dispatch if self.mainline is None else self.mainline.dispatch
         transport = KrpcTransport(
-            self.dispatch, self.stats_counters, self.events, self.config.KRPC_TIMEOUT, self.config
+            handler, self.stats_counters, self.events, self.config.KRPC_TIMEOUT, self.config, self.profile
         )
         self._transport = transport
         loop = asyncio.get_running_loop()
@@ -190,6 +212,9 @@ class Node(RemoteInterface):
         self._store.on_open = self._store_opened
         self._store.release()  # reopened on the next access
         self._spawn(self._checkpoint_loop())
+        if self.mainline is not None:
+            self.mainline.started(now)
+            self._spawn(self._token_loop())
         if len(self._table):
             self._spawn(self.refresh_table(force=True))
 
@@ -332,6 +357,13 @@ class Node(RemoteInterface):
 
     # --- maintenance ---------------------------------------------------
 
+    async def _token_loop(self) -> None:
+        """Mainline: new token secrets every TOKEN_INTERVAL (two kept)."""
+        while True:
+            await asyncio.sleep(self.config.TOKEN_INTERVAL)
+            assert self.mainline is not None
+            self.mainline.tokens.rotate()
+
     async def _checkpoint_loop(self) -> None:
         interval = self.config.CHECKPOINT_INTERVAL
         await asyncio.sleep(min(60.0, interval))
@@ -348,7 +380,10 @@ class Node(RemoteInterface):
         Raises :class:`StorageFault` when the disk refuses the saves (after
         the rest of the checkpoint is done).
         """
-        self.tokens.rotate()
+        if self.mainline is None:
+            self.tokens.rotate()
+        else:
+            self.mainline.expire(time.monotonic())
         was_open = self.store.is_open
         fault: StorageError | None = None
         try:
@@ -447,7 +482,18 @@ class Node(RemoteInterface):
 
     def insert_node(self, contact: Contact, contacted: bool = True) -> None:
         """Offer a contact to the table; ``contacted``: it answered us at that address."""
+        if not self.admissible(contact):
+            return
         self.report(self.table.insert(contact, time.monotonic(), contacted))
+
+    def admissible(self, contact: Contact) -> bool:
+        """Whether a contact may enter the table: not a bootstrap router, and (Mainline,
+        ENFORCE_NODE_ID) its id valid for its IP under BEP 42 (local, private exempt)."""
+        if contact.address in self._routers:
+            return False
+        if self.config.ENFORCE_NODE_ID and self.mainline is not None:
+            return ids.id_matches_ip(contact.id, contact.host)
+        return True
 
     def verify_contact(self, contact: Contact) -> None:
         """Ping a contact seen only in a query, so that it may be handed out once it
@@ -510,28 +556,34 @@ class Node(RemoteInterface):
     # --- requests ------------------------------------------------------
 
     def request(
-        self, contact: Contact, method: str, args: dict[bytes, Any], soft_timeout: float | None = None
-    ) -> asyncio.Future[dict[bytes, Any]]:
+        self, contact: Contact, method: str, args: Any, soft_timeout: float | None = None
+    ) -> asyncio.Future[Any]:
         """Ask ``contact``, expecting an answer with its id; the routing table learns the outcome.
 
-        The local node is asked by calling its handler directly.  A response
-        whose id is not the contact's fails the request and removes the
-        contact (if the table knows it at that address).
+        ``args``: the profile's arguments (a dict; Mainline also takes typed ones).
+        The future gets the profile's answer (Khashmir: the response dict;
+        Mainline: the :class:`dht.wire.mainline.Response`).  The local node is
+        asked by calling its handler directly.  A response whose id is not the
+        contact's fails the request and removes the contact (if the table knows
+        it at that address).
         """
         if contact.id == self.id:
-            fut: asyncio.Future[dict[bytes, Any]] = asyncio.get_running_loop().create_future()
+            fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             try:
-                args_list = krpc.check_arguments(krpc.Query(b"", method, args))
-                fut.set_result(self.handlers[method](*args_list))
+                if self.mainline is not None:
+                    fut.set_result(self.mainline.local(method, args))
+                else:
+                    args_list = krpc.check_arguments(krpc.Query(b"", method, args))
+                    fut.set_result(self.handlers[method](*args_list))
             except KrpcError as exc:
                 fut.set_exception(exc)
             return fut
         return self._request(contact.address, contact.id, method, args, soft_timeout)
 
     def _request(
-        self, address: Address, expected_id: bytes | None, method: str, args: dict[bytes, Any],
+        self, address: Address, expected_id: bytes | None, method: str, args: Any,
         soft_timeout: float | None = None,
-    ) -> asyncio.Future[dict[bytes, Any]]:
+    ) -> asyncio.Future[Any]:
         """Ask the node at ``address``.
 
         ``expected_id``: the id it must answer with, or None when only its
@@ -543,9 +595,9 @@ class Node(RemoteInterface):
             return self.request(self.contact, method, args)  # ourselves: our own handlers
         inner = self.transport.request(address, method, args, soft_timeout)
         sent = time.monotonic()
-        outer: asyncio.Future[dict[bytes, Any]] = asyncio.get_running_loop().create_future()
+        outer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
-        def settle(f: asyncio.Future[dict[bytes, Any]]) -> None:
+        def settle(f: asyncio.Future[Any]) -> None:
             if f.cancelled():
                 outer.cancel()
                 return
@@ -553,7 +605,7 @@ class Node(RemoteInterface):
             if exc is None and self.running:
                 values = f.result()
                 try:
-                    rid = krpc.response_id(values)
+                    rid = self.profile.response_id(values)
                     if rid == routing.NULL_ID or rid == self.id or (
                         expected_id is not None and rid != expected_id
                     ):
@@ -569,7 +621,10 @@ class Node(RemoteInterface):
                 else:
                     now = time.monotonic()
                     found = Contact(rid, address[0], address[1])
-                    self.report(self.table.insert(found, now, contacted=True, rtt=now - sent))
+                    if self.mainline is not None:
+                        self._mainline_answer(found, values)
+                    if self.admissible(found):
+                        self.report(self.table.insert(found, now, contacted=True, rtt=now - sent))
             elif isinstance(exc, errors.RpcTimeout) and self.running and expected_id is not None:
                 self.report(self.table.failed(expected_id, address))
             if outer.done():
@@ -582,6 +637,31 @@ class Node(RemoteInterface):
         inner.add_done_callback(settle)
         return outer
 
+    def peer_announced(self, now: float, info_hash: bytes, peer: Address, seed: bool) -> None:
+        """Tell subscribers that a peer's announce was stored here (Mainline handlers)."""
+        if self.events.active:
+            self.events.emit(PeerAnnounced(now, info_hash, peer, seed))
+
+    def item_stored(self, now: float, target: bytes, seq: int | None, size: int) -> None:
+        """Tell subscribers that a BEP 44 item was put here (Mainline handlers)."""
+        if self.events.active:
+            self.events.emit(ItemStored(now, target, seq, size))
+
+    def adopt_id(self, new_id: bytes) -> None:
+        """Change our node id: the routing table is rebuilt around it with the same contacts."""
+        now = time.monotonic()
+        old = self.table.contacts()
+        self.id = new_id
+        self._table = self._new_table(now)
+        self._table.exempt(self._exempt_host())
+        self._table.load(old, now)
+        if self.mainline is not None:
+            self.mainline.items.node_id = new_id
+        try:
+            self.store.save_self_id(new_id)
+        except StorageError:
+            pass  # saved at the next checkpoint
+
     def soft_timeout(self) -> float:
         return self.transport.rtt.timeout(self.config.SOFT_TIMEOUT_MIN, self.config.SOFT_TIMEOUT_MAX)
 
@@ -591,17 +671,33 @@ class Node(RemoteInterface):
     # --- public API ------------------------------------------------------
 
     async def join(self, host: str, port: int) -> Address:
-        """Join through the node at host:port; returns our address as it sees it."""
-        values = await self._request((host, port), None, "join", {b"id": self.id})
-        ip = values.get(b"ip_addr")
-        their_port = values.get(b"port")
-        if not isinstance(ip, bytes) or not isinstance(their_port, int):
-            raise RemoteProtocolError("join response needs ip_addr and port")
-        return ip.decode("ascii", "replace"), their_port
+        """Join through the node at host:port; returns our address as it sees it.
 
-    async def bootstrap(self, addresses: Iterable[Address]) -> int:
-        """Join through each address, then look up our own neighbourhood."""
+        Mainline has no join: a ping, whose answer's ``ip`` (BEP 42) says it.
+        """
+        if self.mainline is not None:
+            envelope = await self._request((host, port), None, "ping", {b"id": self.id})
+            ip: Address | None = envelope.ip
+            return ip if ip is not None else self.contact.address
+        values = await self._request((host, port), None, "join", {b"id": self.id})
+        ip_addr = values.get(b"ip_addr")
+        their_port = values.get(b"port")
+        if not isinstance(ip_addr, bytes) or not isinstance(their_port, int):
+            raise RemoteProtocolError("join response needs ip_addr and port")
+        return ip_addr.decode("ascii", "replace"), their_port
+
+    async def bootstrap(self, addresses: Iterable[Address], routers: Iterable[Address] = ()) -> int:
+        """Join through each address, then look up our own neighbourhood.
+
+        Mainline has no join: a find_node for our own id is sent through the
+        addresses and ``routers`` (and on, as a lookup).  ``routers`` (e.g.
+        :data:`dht.handlers_mainline.PUBLIC_ROUTERS`) are asked but never enter
+        the table, as libtorrent keeps them out; ``addresses`` that answer
+        do, as any node.  Returns the contacts in the table.
+        """
         addresses = list(addresses)
+        if self.mainline is not None or routers:
+            return await actions_mainline.bootstrap(self, addresses, list(routers))
         results = await asyncio.gather(
             *(self.join(h, p) for h, p in addresses), return_exceptions=True
         )
@@ -622,21 +718,24 @@ class Node(RemoteInterface):
 
     async def ping(self, host: str, port: int) -> bytes:
         values = await self._request((host, port), None, "ping", {b"id": self.id})
-        return krpc.response_id(values)
+        return self.profile.response_id(values)
 
     async def find_node(self, target: bytes) -> list[Contact]:
         lookup = await actions.find_node(self, target)
         return [c.contact for c in lookup.closest_answered() if c.contact.id != self.id]
 
     async def find_value(self, key: bytes) -> list[Contact]:
+        self._khashmir("find_value")
         lookup = await actions.find_value(self, key)
         return [c.contact for c in lookup.with_values()]
 
     async def get_value(self, key: bytes) -> list[bytes]:
+        self._khashmir("get_value")
         return await actions.get_value(self, key)
 
     async def store_value(self, key: bytes, value: bytes, local: bool = True) -> actions.StoreResult:
         """Store at the STORE_REDUNDANCY closest nodes (this one too, if ``local``)."""
+        self._khashmir("store_value")
         if len(value) > self.config.MAX_VALUE_SIZE:
             raise LocalError(
                 f"value is {len(value)} bytes; the limit is {self.config.MAX_VALUE_SIZE}"
@@ -645,6 +744,9 @@ class Node(RemoteInterface):
 
     def stats(self) -> StatsSnapshot:
         keys, values = self.store.totals() if self._store is not None and self.running else (0, 0)
+        if self.mainline is not None:  # info-hashes and items held; peers and items
+            ml = self.mainline
+            keys, values = len(ml.peers) + len(ml.items), ml.peers.total_peers + len(ml.items)
         table = self._table
         return self.stats_counters.snapshot(
             contacts=len(table) if table else 0,
@@ -660,7 +762,10 @@ class Node(RemoteInterface):
         return [
             BucketInfo(
                 b.lo, b.hi, b.last_accessed,
-                [ContactInfo(e.contact, e.last_seen, e.failures, e.rtt) for e in b.entries],
+                [
+                    ContactInfo(e.contact, e.last_seen, e.failures, e.rtt, self.clients.get(e.contact.id))
+                    for e in b.entries
+                ],
             )
             for b in self.table.buckets
         ]

@@ -1,8 +1,11 @@
 """Store tokens from rotating secrets, bound to the sender's IP.
 
-A token is ``sha1(secret + sender_ip_text)``.  A new secret is made at every
-checkpoint and only the three newest are kept, so a token stays valid for two
-to three checkpoint intervals.
+A token is ``sha1(secret + sender_ip_text)``.  Khashmir: a new secret is
+made at every checkpoint and only the three newest are kept, so a token
+stays valid for two to three checkpoint intervals; the whole 20-byte hash
+is the token.  Mainline (``kept=2, size=4``, rotated every TOKEN_INTERVAL):
+the first 4 bytes, from the two newest secrets, as libtorrent's, so a token
+is good for one to two intervals (5-10 minutes).
 """
 
 from __future__ import annotations
@@ -16,18 +19,19 @@ CACHED_TOKENS = 4096  # senders whose current token is remembered
 
 
 class TokenSecrets:
-    def __init__(self) -> None:
+    def __init__(self, kept: int = KEPT_SECRETS, size: int = 20) -> None:
+        self.kept = kept
+        self.size = size
         self.secrets: list[bytes] = [os.urandom(20)]
         self._current: dict[str, bytes] = {}  # ip -> token from the newest secret
 
     def rotate(self) -> None:
         self.secrets.insert(0, os.urandom(20))
-        del self.secrets[KEPT_SECRETS:]
+        del self.secrets[self.kept:]
         self._current.clear()
 
-    @staticmethod
-    def _token(secret: bytes, ip: str) -> bytes:
-        return hashlib.sha1(secret + ip.encode("ascii", "replace")).digest()
+    def _token(self, secret: bytes, ip: str) -> bytes:
+        return hashlib.sha1(secret + ip.encode("ascii", "replace")).digest()[: self.size]
 
     def token_for(self, ip: str) -> bytes:
         """The current token for a sender at ``ip`` (cached until the next rotation)."""

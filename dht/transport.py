@@ -1,8 +1,11 @@
 """The thin asyncio layer: a UDP socket speaking KRPC.
 
 :class:`KrpcTransport` sends queries and awaits their answers, matching
-responses by transaction id and peer address; it answers incoming queries
-through a handler given by the node.  Each datagram in and out is counted in
+responses by (peer address, transaction id); it answers incoming queries
+through a handler given by the node.  What goes on the wire is the wire
+profile's (:mod:`dht.wire.profiles`: Khashmir or Mainline): the transport
+only calls it.  A handler that returns None is not answered (a read-only
+Mainline node, BEP 43).  Each datagram in and out is counted in
 :class:`Stats` and, when someone listens, reported on the :class:`EventBus`.
 
 Before a datagram is decoded, :class:`dht.limits.Limits` (sans-IO, fed
@@ -35,7 +38,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import errors, krpc
+from . import krpc
 from .config import Config
 from .contact import Address
 from .errors import KrpcError, NodeStopped, RemoteProtocolError, RpcTimeout
@@ -48,10 +51,12 @@ from .events import (
 )
 from .limits import Limits
 from .stats import DropReason, Stats
+from .wire.profiles import WireProfile, profile_for
 
 log = logging.getLogger(__name__)
 
-QueryHandler = Callable[[krpc.Query, Address], dict[bytes, Any]]
+#: ``handler(query, peer)``: the answer's values (the profile encodes them), or None: no answer.
+QueryHandler = Callable[[Any, Address], Any]
 #: ``tap(direction, local, peer, data, now)``: every datagram "in" or "out", ``now`` wall clock.
 Tap = Callable[[str, Address, Address, bytes, float], None]
 
@@ -65,7 +70,7 @@ RECV_MAX = 65536
 
 @dataclass(slots=True)
 class Pending:
-    future: asyncio.Future[dict[bytes, Any]]
+    future: asyncio.Future[Any]
     peer: Address
     method: str
     sent: float
@@ -96,14 +101,15 @@ class RttEstimator:
 class KrpcTransport(asyncio.DatagramProtocol):
     def __init__(
         self, handler: QueryHandler, stats: Stats, bus: EventBus, timeout: float,
-        config: Config | None = None,
+        config: Config | None = None, profile: WireProfile | None = None,
     ) -> None:
         self.handler = handler
+        self.profile: WireProfile = profile or profile_for("khashmir")
         self.stats = stats
         self.bus = bus
         self.timeout = timeout
         self.rtt = RttEstimator()
-        self.pending: dict[bytes, Pending] = {}
+        self.pending: dict[tuple[Address, bytes], Pending] = {}
         self.transport: asyncio.DatagramTransport | None = None
         self._drain: socket.socket | None = None
         self.on_timeout: Callable[[Address, str], None] | None = None
@@ -165,12 +171,12 @@ class KrpcTransport(asyncio.DatagramProtocol):
             self._drop(peer, len(data), refused)
             return
         try:
-            message, raw = krpc.decode(data)
+            message, raw = self.profile.decode(data)
         except RemoteProtocolError as exc:
             self._drop(peer, len(data), decode_reason(str(exc)))
             return
         try:
-            if isinstance(message, krpc.Query):
+            if raw[b"y"] == b"q":
                 self._answer(message, raw, peer, len(data))
             else:
                 self._settle(message, raw, peer, len(data))
@@ -179,9 +185,9 @@ class KrpcTransport(asyncio.DatagramProtocol):
 
     # --- queries we receive ---------------------------------------------
 
-    def _answer(self, query: krpc.Query, raw: dict[bytes, Any], peer: Address, size: int) -> None:
+    def _answer(self, query: Any, raw: dict[bytes, Any], peer: Address, size: int) -> None:
         now = time.monotonic()
-        counters = self.stats.method(query.method) if query.method in krpc.METHODS else None
+        counters = self.stats.method(query.method) if query.method in self.profile.methods else None
         if counters is not None:
             counters.received += 1
         if self.bus.active:
@@ -189,27 +195,27 @@ class KrpcTransport(asyncio.DatagramProtocol):
         try:
             values = self.handler(query, peer)
         except KrpcError as exc:
-            self._send_error(query, peer, exc.code, exc.message, counters, size)
+            self._send_error(query, peer, exc, counters, size)
             return
         except Exception:
             log.exception("handler for %s from %s:%d failed", query.method, *peer)
-            self._send_error(query, peer, errors.SERVER_ERROR, "server error", counters, size)
+            self._send_error(query, peer, self.profile.server_error(), counters, size)
             return
-        data, sent = krpc.encode_response(query.tid, values)
+        if values is None:
+            return  # not answered (read-only)
+        data, sent = self.profile.encode_response(query.tid, values, peer)
         if sent.get(b"y") == b"e" and counters is not None:
             counters.errors += 1
         self._reply(data, peer, sent, query, size)
 
-    def _send_error(
-        self, query: krpc.Query, peer: Address, code: int, message: str, counters: Any, size: int
-    ) -> None:
+    def _send_error(self, query: Any, peer: Address, exc: KrpcError, counters: Any, size: int) -> None:
         if counters is not None:
             counters.errors += 1
-        msg = krpc.error_dict(query.tid, code, message)
-        self._reply(krpc.encode_error(query.tid, code, message), peer, msg, query, size)
+        data, msg = self.profile.encode_error(query.tid, exc)
+        self._reply(data, peer, msg, query, size)
 
     def _reply(
-        self, data: bytes, peer: Address, raw: dict[bytes, Any], query: krpc.Query, size: int
+        self, data: bytes, peer: Address, raw: dict[bytes, Any], query: Any, size: int
     ) -> None:
         # Only a query with an over-long transaction id (echoed in every
         # reply) can make even an error reply exceed the datagram limit.
@@ -224,23 +230,24 @@ class KrpcTransport(asyncio.DatagramProtocol):
 
     # --- answers to our queries -------------------------------------------
 
-    def _settle(self, message: krpc.Message, raw: dict[bytes, Any], peer: Address, size: int) -> None:
-        pending = self.pending.get(message.tid)
-        if pending is None or pending.peer != peer:
+    def _settle(self, message: Any, raw: dict[bytes, Any], peer: Address, size: int) -> None:
+        key = (peer, message.tid)
+        pending = self.pending.get(key)
+        if pending is None:
             self._drop(peer, size, DropReason.UNEXPECTED_RESPONSE)
             return
-        del self.pending[message.tid]
+        del self.pending[key]
         pending.timer.cancel()
         now = time.monotonic()
         rtt = now - pending.sent
         counters = self.stats.method(pending.method)
-        if isinstance(message, krpc.Response):
+        answered = raw[b"y"] == b"r"
+        if answered:
             counters.answered += 1
             counters.rtt_total += rtt
             self.rtt.sample(rtt)
             code = None
         else:
-            assert isinstance(message, krpc.Error)
             counters.failed += 1
             code = message.code
         if self.bus.active:
@@ -252,41 +259,46 @@ class KrpcTransport(asyncio.DatagramProtocol):
             )
         if pending.future.done():
             return
-        if isinstance(message, krpc.Response):
-            pending.future.set_result(message.values)
+        if answered:
+            pending.future.set_result(self.profile.answer(message))
         else:
-            assert isinstance(message, krpc.Error)
-            pending.future.set_exception(KrpcError(message.code, message.message))
+            pending.future.set_exception(self.profile.error(message))
 
     # --- sending -----------------------------------------------------
 
     def request(
-        self, peer: Address, method: str, args: dict[bytes, Any], soft_timeout: float | None = None
-    ) -> asyncio.Future[dict[bytes, Any]]:
-        """Send a query; the future gets the response dict or raises."""
+        self, peer: Address, method: str, args: Any, soft_timeout: float | None = None
+    ) -> asyncio.Future[Any]:
+        """Send a query; the future gets the profile's answer (Khashmir: the response dict) or raises.
+
+        ``args``: the profile's arguments (a dict; Mainline also takes typed ones);
+        bad ones raise :class:`LocalError` here.
+        """
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[dict[bytes, Any]] = loop.create_future()
+        future: asyncio.Future[Any] = loop.create_future()
         if self.transport is None:
             future.set_exception(NodeStopped("node is not running"))
             return future
-        tid = krpc.new_tid()
-        while tid in self.pending:
-            tid = krpc.new_tid()
-        raw = {b"t": tid, b"y": b"q", b"q": method.encode(), b"a": args}
-        data = krpc.encode_query(tid, method, args)
+        profile = self.profile
+        tid = profile.new_tid()
+        while (peer, tid) in self.pending:
+            tid = profile.new_tid()
+        data, raw = profile.encode_query(tid, method, args)
         now = time.monotonic()
-        timer = loop.call_later(self.timeout, self._expire, tid)
+        key = (peer, tid)
+        timer = loop.call_later(self.timeout, self._expire, key)
         late_after = now + (soft_timeout if soft_timeout is not None else self.timeout)
-        self.pending[tid] = Pending(future, peer, method, now, timer, late_after)
+        self.pending[key] = Pending(future, peer, method, now, timer, late_after)
         self.stats.method(method).sent += 1
         self.limits.expect(peer[0], self.clock())
         self._send(data, peer, raw, method, tid)
         return future
 
-    def _expire(self, tid: bytes) -> None:
-        pending = self.pending.pop(tid, None)
+    def _expire(self, key: tuple[Address, bytes]) -> None:
+        pending = self.pending.pop(key, None)
         if pending is None:
             return
+        tid = key[1]
         self.stats.method(pending.method).failed += 1
         if self.bus.active:
             self.bus.emit(RequestTimedOut(time.monotonic(), pending.peer, pending.method, tid))

@@ -20,7 +20,6 @@ that for IPv6, whose addresses are three times longer).
 
 from __future__ import annotations
 
-import ipaddress
 import random
 from dataclasses import dataclass
 
@@ -36,7 +35,7 @@ class PeerEntry:
 
 
 def _is_v6(host: str) -> bool:
-    return ipaddress.ip_address(host).version == 6
+    return ":" in host  # hosts here are IP address texts (from the socket or the codec)
 
 
 class PeerStore:

@@ -20,6 +20,7 @@ encoders raise :class:`LocalError` for an address we were given wrongly.
 from __future__ import annotations
 
 import ipaddress
+import socket
 import sys
 from dataclasses import dataclass
 
@@ -36,6 +37,10 @@ NODE_V6 = ID_BYTES + COMPACT_V6  # 38
 
 
 def _packed_ip(host: str) -> bytes:
+    try:  # IPv4 through the C parser: this runs for every node and peer of every answer
+        return socket.inet_pton(socket.AF_INET, host)
+    except (OSError, TypeError, ValueError):
+        pass
     try:
         return ipaddress.ip_address(host).packed
     except ValueError:
@@ -59,15 +64,18 @@ def decode_address(data: bytes) -> Address:
     """6 or 18 compact bytes -> (host, port)."""
     if not isinstance(data, bytes) or len(data) not in (COMPACT_V4, COMPACT_V6):
         raise RemoteProtocolError("a compact address is 6 or 18 bytes")
-    ip = ipaddress.IPv4Address(data[:4]) if len(data) == COMPACT_V4 else ipaddress.IPv6Address(data[:16])
-    return sys.intern(str(ip)), int.from_bytes(data[-2:], "big")
+    if len(data) == COMPACT_V4:
+        host = socket.inet_ntop(socket.AF_INET, data[:4])
+    else:
+        host = str(ipaddress.IPv6Address(data[:16]))  # its canonical form, as Contact checks it
+    return sys.intern(host), int.from_bytes(data[-2:], "big")
 
 
 def encode_node(contact: Contact) -> bytes:
     """A contact -> its 26- or 38-byte compact node info."""
     if len(contact.id) != ID_BYTES:
         raise LocalError("a node id is 20 bytes")
-    return contact.id + encode_address((contact.host, contact.port))
+    return contact.compact()  # a Contact's address is checked when it is made
 
 
 def encode_nodes(contacts: list[Contact] | tuple[Contact, ...], ipv6: bool = False) -> bytes:
@@ -84,11 +92,18 @@ def decode_nodes(data: object, ipv6: bool = False) -> tuple[Contact, ...]:
     size = NODE_V6 if ipv6 else NODE_V4
     if not isinstance(data, bytes) or len(data) % size:
         raise RemoteProtocolError(f"nodes{'6' if ipv6 else ''} must be a string of {size}-byte infos")
-    out = []
-    for i in range(0, len(data), size):
-        host, port = decode_address(data[i + ID_BYTES : i + size])
-        out.append(Contact(data[i : i + ID_BYTES], host, port))
-    return tuple(out)
+    if ipv6:
+        out = []
+        for i in range(0, len(data), size):
+            host, port = decode_address(data[i + ID_BYTES : i + size])
+            out.append(Contact(data[i : i + ID_BYTES], host, port))
+        return tuple(out)
+    # IPv4, inlined: every answer of every lookup comes through here.
+    ntop, intern, family = socket.inet_ntop, sys.intern, socket.AF_INET
+    return tuple(
+        Contact(data[i : i + 20], intern(ntop(family, data[i + 20 : i + 24])), (data[i + 24] << 8) | data[i + 25])
+        for i in range(0, len(data), NODE_V4)
+    )
 
 
 def decode_peers(values: object) -> tuple[Address, ...]:

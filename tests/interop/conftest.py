@@ -6,11 +6,14 @@ module takes a few seconds) and ``-m "not interop"`` leaves them out.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
 from .ltlab import CLIENT_HOST, CLIENT_ID, ClientThread, LtSwarm
+
+if TYPE_CHECKING:
+    from .mixed import MixedSwarm
 
 SWARM_SIZE = 3
 
@@ -49,3 +52,20 @@ def lt_swarm6() -> Iterator[LtSwarm]:
         yield swarm
     finally:
         swarm.close()
+
+
+@pytest.fixture(scope="module")
+def mixed_swarm() -> Iterator["MixedSwarm"]:
+    """MIXED_LT libtorrent sessions and MIXED_OURS Mainline nodes of ours, all knowing each other."""
+    from .mixed import MixedSwarm
+
+    swarm = MixedSwarm(MIXED_LT, MIXED_OURS)
+    try:
+        swarm.start()
+        yield swarm
+    finally:
+        swarm.close()
+
+
+MIXED_LT = 3
+MIXED_OURS = 3

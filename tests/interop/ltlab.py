@@ -65,6 +65,42 @@ def settings_for(host: str) -> dict[str, Any]:
     }
 
 
+#: Alert methods a copy calls at once (the others are attributes, copied by value).
+_ALERT_CALLS = ("message", "what", "category", "peers", "num_peers")
+
+
+class AlertCopy:
+    """A libtorrent alert's public attributes, copied while the alert is valid.
+
+    libtorrent frees an alert at the next ``pop_alerts``; reading it after
+    that crashes or raises.  The copy answers ``isinstance`` as the alert's
+    class and ``peers()``/``message()`` with the values read at copy time.
+    """
+
+    def __init__(self, alert: Any) -> None:
+        self._kind = type(alert)
+        for name in dir(alert):
+            if name.startswith("_"):
+                continue
+            try:
+                value = getattr(alert, name)
+            except Exception:  # an attribute that this alert does not carry
+                continue
+            if callable(value):
+                if name not in _ALERT_CALLS:
+                    continue
+                try:
+                    result = value()
+                except Exception:
+                    continue
+                value = (lambda r: lambda: r)(result)
+            setattr(self, name, value)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return self._kind
+
+
 @dataclass
 class LtNode:
     host: str
@@ -97,7 +133,8 @@ class LtNode:
                 seen = "; ".join(a.message() for a in self.backlog[-5:])
                 raise TimeoutError(f"libtorrent at {self.host}: no alert for {what} within {timeout} s (last: {seen})")
             if self.session.wait_for_alert(max(1, int(left * 1000))) is not None:
-                self.backlog.extend(self.session.pop_alerts())
+                # An alert is valid only until the next pop_alerts: keep copies.
+                self.backlog.extend(AlertCopy(a) for a in self.session.pop_alerts())
                 del self.backlog[:-500]  # bounded
 
     def routing_nodes(self, timeout: float = 5.0) -> int:

@@ -37,9 +37,13 @@ from .codec import (
     QUERY_METHODS,
     Method,
     decode,
+    decode_raw,
     encode_error,
+    encode_error_raw,
     encode_query,
+    encode_query_raw,
     encode_response,
+    encode_response_raw,
     parse_query,
     parse_response,
 )
@@ -74,5 +78,6 @@ __all__ = [
     "AnnouncePeer", "Error", "FindNode", "Get", "GetPeers", "IdResponse", "ItemResponse", "Meaning", "Message",
     "Method", "Nodes", "NodesResponse", "PeersResponse", "Ping", "Put", "Query", "QueryArgs", "Response",
     "ResponseValues", "SampleInfohashes", "SamplesResponse", "WireError", "check_signature", "decode",
-    "encode_error", "encode_query", "encode_response", "new_tid", "parse_query", "parse_response",
+    "decode_raw", "encode_error", "encode_error_raw", "encode_query", "encode_query_raw", "encode_response",
+    "encode_response_raw", "new_tid", "parse_query", "parse_response",
 ]

@@ -4,7 +4,10 @@
 :func:`parse_response` turn its contents into typed values by the explicit
 :data:`METHODS` table; :func:`encode_query`, :func:`encode_response` and
 :func:`encode_error` make datagrams, with our ``v``, ``ro`` when read-only
-and the requester's ``ip`` (BEP 42) in answers.
+and the requester's ``ip`` (BEP 42) in answers.  Canonical bencoding (what
+Mainline clients send) is read and written by ``bencode2``, in C; anything
+else falls back to ``bencode.py``, so a non-canonical datagram is still
+read (and a non-canonical put refused with 203).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import bencode2
 import bencodepy
 
 from ...errors import LocalError, RemoteProtocolError
@@ -59,10 +63,20 @@ from .messages import (
 
 def decode(data: bytes) -> Message:
     """Parse and check one datagram's envelope, or raise RemoteProtocolError."""
-    try:
-        msg = bencodepy.decode(data)
-    except Exception as exc:  # bencodepy raises several types on bad input
-        raise RemoteProtocolError(f"not bencode: {exc}") from None
+    return decode_raw(data)[0]
+
+
+def decode_raw(data: bytes) -> tuple[Message, dict[bytes, Any]]:
+    """:func:`decode`, with the decoded dict (for events and captures)."""
+    strict = True
+    try:  # canonical bencoding (what every Mainline client sends) through the C decoder
+        msg = bencode2.bdecode(data)
+    except Exception:  # not canonical, or not bencode: the lenient decoder says which
+        strict = False
+        try:
+            msg = bencodepy.decode(data)
+        except Exception as exc:  # bencodepy raises several types on bad input
+            raise RemoteProtocolError(f"not bencode: {exc}") from None
     if not isinstance(msg, dict):
         raise RemoteProtocolError("not a dict")
     tid = msg.get(b"t")
@@ -79,10 +93,10 @@ def decode(data: bytes) -> Message:
         if not isinstance(method, bytes) or not isinstance(args, dict):
             raise RemoteProtocolError("query needs a string q and a dict a")
         canonical = True
-        if method == b"put":
+        if method == b"put" and not strict:
             canonical = bencodepy.encode(msg) == data
         ro = msg.get(b"ro") == 1
-        return Query(tid, method.decode("latin-1"), args, ro, client, canonical)
+        return Query(tid, method.decode("latin-1"), args, ro, client, canonical), msg
     if kind == b"r":
         values = msg.get(b"r")
         if not isinstance(values, dict):
@@ -91,7 +105,7 @@ def decode(data: bytes) -> Message:
         ip = None
         if isinstance(ip_field, bytes) and len(ip_field) in (6, 18):
             ip = decode_address(ip_field)
-        return Response(tid, values, client, ip)
+        return Response(tid, values, client, ip), msg
     if kind == b"e":
         err = msg.get(b"e")
         if (
@@ -101,7 +115,7 @@ def decode(data: bytes) -> Message:
             or not isinstance(err[1], bytes)
         ):
             raise RemoteProtocolError("error needs e: [int, string]")
-        return Error(tid, err[0], err[1].decode("utf-8", "replace"), client)
+        return Error(tid, err[0], err[1].decode("utf-8", "replace"), client), msg
     raise RemoteProtocolError(f"unknown message type {kind!r}")
 
 
@@ -189,19 +203,26 @@ def _response_dict(resp: ResponseValues) -> dict[bytes, Any]:
 def _envelope(msg: dict[bytes, Any], client: bytes | None) -> bytes:
     if client is not None:
         msg[b"v"] = client
-    data: bytes = bencodepy.encode(msg)
+    data: bytes = bencode2.bencode(msg)  # canonical, as bencodepy's, in C
     return data
 
 
 def encode_query(tid: bytes, args: QueryArgs, *, ro: bool = False, client: bytes | None = OUR_CLIENT) -> bytes:
     """A query datagram; ``ro`` marks us read-only (BEP 43)."""
+    return encode_query_raw(tid, args, ro=ro, client=client)[0]
+
+
+def encode_query_raw(
+    tid: bytes, args: QueryArgs, *, ro: bool = False, client: bytes | None = OUR_CLIENT
+) -> tuple[bytes, dict[bytes, Any]]:
+    """:func:`encode_query`, with the dict sent."""
     method = QUERY_METHODS.get(type(args))
     if method is None:
         raise LocalError(f"not a Mainline query: {args!r}")
     msg: dict[bytes, Any] = {b"t": tid, b"y": b"q", b"q": method.encode(), b"a": _query_dict(args)}
     if ro:
         msg[b"ro"] = 1
-    return _envelope(msg, client)
+    return _envelope(msg, client), msg
 
 
 def encode_response(
@@ -212,6 +233,13 @@ def encode_response(
     A get_peers answer too long for :data:`UDP_PACKET_LIMIT` loses values
     until it fits (the rest is still there for the next asker).
     """
+    return encode_response_raw(tid, resp, requester, client=client)[0]
+
+
+def encode_response_raw(
+    tid: bytes, resp: ResponseValues, requester: Address | None = None, *, client: bytes | None = OUR_CLIENT
+) -> tuple[bytes, dict[bytes, Any]]:
+    """:func:`encode_response`, with the dict sent."""
     msg: dict[bytes, Any] = {b"t": tid, b"y": b"r", b"r": _response_dict(resp)}
     if requester is not None:
         msg[b"ip"] = encode_address(requester)
@@ -224,14 +252,20 @@ def encode_response(
         if not values:
             del msg[b"r"][b"values"]
         data = _envelope(msg, client)
-    return data
+    return data, msg
 
 
 def encode_error(tid: bytes, error: WireError, *, client: bytes | None = OUR_CLIENT) -> bytes:
     """An error datagram; ``error`` must be a Mainline one (codes never cross profiles)."""
+    return encode_error_raw(tid, error, client=client)[0]
+
+
+def encode_error_raw(tid: bytes, error: WireError, *, client: bytes | None = OUR_CLIENT) -> tuple[bytes, dict[bytes, Any]]:
+    """:func:`encode_error`, with the dict sent."""
     if error.profile != MAINLINE.profile:
         raise LocalError(f"a {error.profile} error code cannot go out on the Mainline wire")
-    return _envelope({b"t": tid, b"y": b"e", b"e": [error.code, error.message.encode("utf-8")]}, client)
+    msg: dict[bytes, Any] = {b"t": tid, b"y": b"e", b"e": [error.code, error.message.encode("utf-8")]}
+    return _envelope(msg, client), msg
 
 
 # --- the method table ------------------------------------------------------------

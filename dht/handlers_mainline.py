@@ -1,0 +1,189 @@
+"""The Mainline remote interface: the BEP 5, 33, 44 and 51 queries a node answers.
+
+:class:`MainlineHandlers` holds what a Mainline node keeps besides the
+shared routing table: the peer store (announce_peer, get_peers, BEP 33
+scrapes), the BEP 44 item store, the BEP 51 sampler and the backoff we
+honour when asking, and its tokens (the first 4 bytes of
+``sha1(secret + IP)``, two secrets rotated every TOKEN_INTERVAL, bound to
+the IP only, as libtorrent's).  Queries are read by the codec's method
+table (:func:`dht.wire.mainline.parse_query`: unknown arguments ignored,
+bad ones 203) and dispatched through the explicit :attr:`handlers` table,
+keyed by the typed arguments' class.
+
+The sender of a query is offered to the routing table as the Khashmir
+handlers do (:meth:`dht.remote.RemoteInterface._sender_seen`: as a contact
+that has not answered yet) and pinged, as Khashmir pings a joining node
+(there is no join in Mainline; libtorrent pings its unconfirmed nodes
+too), so that it is handed out once it answers; except when it says ``ro: 1`` (BEP 43: answered,
+never offered) or, with ENFORCE_NODE_ID, its id is not valid for its IP
+(BEP 42).  A read-only node (READ_ONLY) answers nothing.
+
+The local node asks itself through :meth:`local`, which answers with the
+same :class:`dht.wire.mainline.Response` a remote node's datagram becomes,
+so lookups count local peers and items like anyone else's.  Time comes from
+the shell (``time.monotonic()``) into the sans-IO stores as ``now``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from . import ids
+from .contact import Address, Contact
+from .stores.items import ItemStore
+from .stores.peers import PeerStore
+from .stores.samples import InfohashSampler, SampleBackoff
+from .tokens import TokenSecrets
+from .wire import mainline as ml
+from .wire.bloom import ScrapeBloom
+from .wire.codes import MAINLINE, Meaning
+from .wire.mainline.codec import _response_dict
+from .wire.mainline.profile import query_args
+
+if TYPE_CHECKING:
+    from .node import Node
+
+#: The well-known Mainline bootstrap routers (never used unless asked for).
+PUBLIC_ROUTERS: tuple[Address, ...] = (
+    ("router.bittorrent.com", 6881),
+    ("router.utorrent.com", 6881),
+    ("dht.transmissionbt.com", 6881),
+    ("dht.libtorrent.org", 25401),
+)
+
+#: Mainline tokens: secrets kept and bytes per token (libtorrent: 2 and 4).
+TOKEN_SECRETS = 2
+TOKEN_BYTES = 4
+
+Handler = Callable[[Any, Address], ml.ResponseValues]
+
+
+class MainlineHandlers:
+    def __init__(self, node: "Node") -> None:
+        self.node = node
+        settings = node.config.STORES
+        self.peers = PeerStore(settings)
+        self.items = ItemStore(node.id, settings)
+        self.sampler = InfohashSampler(settings)
+        self.backoff = SampleBackoff(settings)
+        self.tokens = TokenSecrets(TOKEN_SECRETS, TOKEN_BYTES)
+        self.handlers: dict[type, Handler] = {
+            ml.Ping: self.ping,
+            ml.FindNode: self.find_node,
+            ml.GetPeers: self.get_peers,
+            ml.AnnouncePeer: self.announce_peer,
+            ml.Get: self.get,
+            ml.Put: self.put,
+            ml.SampleInfohashes: self.sample_infohashes,
+        }
+
+    def started(self, now: float) -> None:
+        self.items.node_id = self.node.id
+
+    def expire(self, now: float) -> None:
+        self.peers.expire(now)
+        self.items.expire(now)
+
+    # --- entry points -------------------------------------------------------
+
+    def dispatch(self, query: ml.Query, peer: Address) -> ml.ResponseValues | None:
+        """The answer to a peer's query (None: not answered, we are read-only)."""
+        if self.node.config.READ_ONLY:
+            return None
+        args = ml.parse_query(query)
+        if not query.ro:
+            self._sender_seen(args.id, peer)
+        return self.handlers[type(args)](args, peer)
+
+    def local(self, method: str, args: Any) -> ml.Response:
+        """Our own answer to our own query, as the envelope a remote answer becomes."""
+        typed = query_args(method, args)
+        resp = self.handlers[type(typed)](typed, self.node.contact.address)
+        return ml.Response(b"", _response_dict(resp), None, None)
+
+    def _sender_seen(self, node_id: bytes, peer: Address) -> None:
+        node = self.node
+        if node.config.ENFORCE_NODE_ID and not ids.id_matches_ip(node_id, peer[0]):
+            return
+        if peer in node._routers:
+            return
+        node._sender_seen(node_id, peer, verify=True)
+
+    # --- helpers ------------------------------------------------------------
+
+    def _closest(self, target: bytes) -> tuple[Contact, ...]:
+        """The K closest contacts that answered us, IPv4 (``nodes``)."""
+        entries = self.node.table.closest_entries(target, answered_only=True)
+        return tuple(e.contact for e in entries if ":" not in e.contact.host)
+
+    def _check_token(self, token: bytes, ip: str) -> None:
+        if not self.tokens.check(token, ip):
+            raise MAINLINE.error(Meaning.INVALID_TOKEN, "invalid token")
+
+    # --- BEP 5 ---------------------------------------------------------------
+
+    def ping(self, args: ml.Ping, peer: Address) -> ml.ResponseValues:
+        return ml.IdResponse(self.node.id)
+
+    def find_node(self, args: ml.FindNode, peer: Address) -> ml.ResponseValues:
+        return ml.NodesResponse(self.node.id, self._closest(args.target))
+
+    def get_peers(self, args: ml.GetPeers, peer: Address) -> ml.ResponseValues:
+        """Peers (random sample) and always nodes; a token unless the swarm is full
+        for this IP; BEP 33 filters when scraped."""
+        now = time.monotonic()
+        ip = peer[0]
+        token = self.tokens.token_for(ip) if self.peers.accepts(args.info_hash, ip) else None
+        values = tuple(self.peers.peers(args.info_hash, now, noseed=args.noseed))
+        seeds = leechers = None
+        if args.scrape:
+            blooms = self.peers.scrape(args.info_hash, now)
+            empty = ScrapeBloom().to_bytes()
+            seeds, leechers = blooms if blooms is not None else (empty, empty)
+        return ml.PeersResponse(
+            self.node.id, token, values, self._closest(args.info_hash), (), seeds, leechers
+        )
+
+    def announce_peer(self, args: ml.AnnouncePeer, peer: Address) -> ml.ResponseValues:
+        self._check_token(args.token, peer[0])
+        address = (peer[0], args.peer_port(peer[1]))
+        now = time.monotonic()
+        if not self.peers.announce(args.info_hash, address, args.seed, now):
+            raise MAINLINE.error(Meaning.GENERIC, "peer store full")
+        self.node.peer_announced(now, args.info_hash, address, args.seed)
+        return ml.IdResponse(self.node.id)
+
+    # --- BEP 44 ----------------------------------------------------------------
+
+    def get(self, args: ml.Get, peer: Address) -> ml.ResponseValues:
+        """The item when held (and newer than ``seq`` if given), with nodes and a token."""
+        item = self.items.get(args.target, time.monotonic())
+        token = self.tokens.token_for(peer[0])
+        nodes = self._closest(args.target)
+        if item is None:
+            return ml.ItemResponse(self.node.id, token, nodes)
+        if not item.newer_than(args.seq):
+            return ml.ItemResponse(self.node.id, token, nodes, seq=item.seq)
+        return ml.ItemResponse(self.node.id, token, nodes, (), item.v, item.k, item.seq, item.sig)
+
+    def put(self, args: ml.Put, peer: Address) -> ml.ResponseValues:
+        """Token (203), signature (206), then the store's rules (205, 207, 301, 302)."""
+        self._check_token(args.token, peer[0])
+        now = time.monotonic()
+        if args.k is None:
+            item = self.items.put_immutable(args.v, peer[0], now)
+        else:
+            ml.check_signature(args)
+            assert args.seq is not None and args.sig is not None
+            item = self.items.put_mutable(args.k, args.salt, args.seq, args.sig, args.v, args.cas, peer[0], now)
+        self.node.item_stored(now, item.target, item.seq, len(item.v))
+        return ml.IdResponse(self.node.id)
+
+    # --- BEP 51 ------------------------------------------------------------------
+
+    def sample_infohashes(self, args: ml.SampleInfohashes, peer: Address) -> ml.ResponseValues:
+        sample = self.sampler.sample(self.peers.info_hashes(), time.monotonic())
+        return ml.SamplesResponse(
+            self.node.id, sample.interval, sample.num, sample.samples, self._closest(args.target)
+        )

@@ -1,0 +1,131 @@
+"""The Mainline wire profile: :mod:`dht.wire.mainline`'s codec behind the profile interface.
+
+2-byte transaction ids; our ``v`` ("KE" + version, see
+:data:`dht.wire.common.OUR_CLIENT`) on every message; the requester's
+``ip`` (BEP 42) in every answer; ``ro: 1`` on our queries when the node is
+read-only (BEP 43).  Queries are typed (:data:`QueryArgs`); a dict of
+arguments is read through the method table, so a caller that speaks in
+dicts (the lab's pings) works on both profiles.  Answers are typed
+(:data:`ResponseValues`).  A request's future gets the whole
+:class:`Response` envelope (``ip`` votes, the responder's ``v``); the
+asker types it with :func:`parse_response`.  Error codes are Mainline's
+(:data:`dht.wire.codes.MAINLINE`); a handler's Khashmir-coded
+:class:`KrpcError` never goes out as is (it becomes 202 server error).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...contact import Address, Contact
+from ...errors import KrpcError, LocalError, RemoteProtocolError
+from ..codes import MAINLINE, ErrorTable, Meaning, WireError
+from ..common import OUR_CLIENT
+from .codec import (
+    METHODS,
+    QUERY_METHODS,
+    parse_response,
+    decode_raw,
+    encode_error_raw,
+    encode_query_raw,
+    encode_response_raw,
+)
+from .messages import (
+    Error, FindNode, Get, GetPeers, ItemResponse, PeersResponse, QueryArgs, Response, SampleInfohashes,
+    SamplesResponse, new_tid,
+)
+
+#: A lookup's query per method (the driver adds nothing else).
+_LOOKUP_QUERIES: dict[str, Any] = {
+    "find_node": FindNode,
+    "get_peers": GetPeers,
+    "get": Get,
+    "sample_infohashes": SampleInfohashes,
+}
+
+
+def query_args(method: str, args: Any) -> QueryArgs:
+    """Typed arguments of ``method``: as given, or a dict read by its rules (LocalError if bad)."""
+    if isinstance(args, dict):
+        spec = METHODS.get(method)
+        if spec is None:
+            raise LocalError(f"not a Mainline method: {method!r}")
+        try:
+            return spec.parse_args(args)
+        except WireError as exc:
+            raise LocalError(f"bad {method} arguments: {exc.message}") from None
+    if QUERY_METHODS.get(type(args)) != method:
+        raise LocalError(f"{args!r} are not {method} arguments")
+    typed: QueryArgs = args
+    return typed
+
+
+class MainlineWire:
+    """BitTorrent's Mainline DHT wire."""
+
+    name = "mainline"
+    codes: ErrorTable = MAINLINE
+    methods = tuple(METHODS)
+
+    def __init__(self, read_only: bool = False, client: bytes = OUR_CLIENT) -> None:
+        self.read_only = read_only
+        self.client = client
+
+    def new_tid(self) -> bytes:
+        return new_tid()
+
+    def decode(self, data: bytes) -> tuple[Any, dict[bytes, Any]]:
+        return decode_raw(data)
+
+    def encode_query(self, tid: bytes, method: str, args: Any) -> tuple[bytes, dict[bytes, Any]]:
+        return encode_query_raw(tid, query_args(method, args), ro=self.read_only, client=self.client)
+
+    def encode_response(self, tid: bytes, values: Any, requester: Address) -> tuple[bytes, dict[bytes, Any]]:
+        return encode_response_raw(tid, values, requester, client=self.client)
+
+    def encode_error(self, tid: bytes, exc: KrpcError) -> tuple[bytes, dict[bytes, Any]]:
+        if not isinstance(exc, WireError) or exc.profile != MAINLINE.profile:
+            exc = MAINLINE.error(Meaning.SERVER, "server error")
+        return encode_error_raw(tid, exc, client=self.client)
+
+    def server_error(self) -> KrpcError:
+        return MAINLINE.error(Meaning.SERVER, "server error")
+
+    def answer(self, message: Any) -> Any:
+        """What a request's future gets: the :class:`Response` envelope."""
+        assert isinstance(message, Response)
+        return message
+
+    def error(self, message: Any) -> KrpcError:
+        assert isinstance(message, Error)
+        return WireError(MAINLINE.meaning(message.code), message.code, message.message, MAINLINE.profile)
+
+    def response_id(self, answer: Any) -> bytes:
+        if not isinstance(answer, Response):
+            raise RemoteProtocolError("not a Mainline response")
+        node_id = answer.values.get(b"id")
+        if not isinstance(node_id, bytes) or len(node_id) != 20:
+            raise RemoteProtocolError("response without a 20-byte id")
+        return node_id
+
+    # --- what a lookup sends and reads (dht/actions.py, dht/actions_mainline.py) ---
+
+    def lookup_args(self, method: str, node_id: bytes, target: bytes) -> Any:
+        query = _LOOKUP_QUERIES.get(method)
+        if query is None:
+            raise LocalError(f"{method} is not a Mainline lookup")
+        return query(node_id, target)
+
+    def lookup_answer(self, method: str, answer: Any) -> tuple[list[Contact], bytes | None, int, Any]:
+        """(IPv4 nodes, token, values held, the typed answer) of a lookup's answer."""
+        resp = parse_response(method, answer)
+        nodes = list(getattr(resp, "nodes", ()))
+        token = getattr(resp, "token", None)
+        num = 0
+        if isinstance(resp, PeersResponse):
+            num = len(resp.values)
+        elif isinstance(resp, ItemResponse):
+            num = 0 if resp.v is None else 1
+        elif isinstance(resp, SamplesResponse):
+            num = len(resp.samples)
+        return nodes, token, num, resp

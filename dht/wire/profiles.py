@@ -1,0 +1,58 @@
+"""Wire profiles: what the transport and the node call, per wire.
+
+A profile turns datagrams into messages and back for one wire; the
+transport (:mod:`dht.transport`) and the node call it and nothing else of
+the wire, so no ``if profile == ...`` is scattered through them:
+
+* ``new_tid()``: a fresh transaction id (Khashmir 20 bytes, Mainline 2);
+* ``decode(data) -> (message, raw)``: the message (``.tid``; a query's
+  ``.method`` and ``.args``) and the decoded dict, whose ``y`` is q, r or e;
+  :class:`RemoteProtocolError` for anything else;
+* ``encode_query(tid, method, args)``, ``encode_response(tid, values,
+  requester)``, ``encode_error(tid, exc)``: ``(bytes, dict sent)``;
+* ``server_error()``: the error answered when a handler has a bug;
+* ``answer(message)``: what a request's future gets; ``error(message)``: the
+  :class:`KrpcError` it raises for an ``e`` reply; ``response_id(answer)``:
+  the responder's id, checked;
+* ``lookup_args(method, id, target)`` and ``lookup_answer(method, answer)``:
+  what an iterative lookup sends, and (nodes, token, values held, the
+  answer) from what comes back;
+* ``name``, ``methods`` (answered and counted), ``codes`` (the error
+  table), ``read_only`` (BEP 43: answer nothing).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from ..contact import Address, Contact
+from ..errors import KrpcError
+from .codes import ErrorTable
+from .khashmir import KhashmirWire
+from .mainline.profile import MainlineWire
+
+
+class WireProfile(Protocol):
+    name: str
+    codes: ErrorTable
+    methods: tuple[str, ...]
+    read_only: bool
+
+    def new_tid(self) -> bytes: ...
+    def decode(self, data: bytes) -> tuple[Any, dict[bytes, Any]]: ...
+    def encode_query(self, tid: bytes, method: str, args: Any) -> tuple[bytes, dict[bytes, Any]]: ...
+    def encode_response(self, tid: bytes, values: Any, requester: Address) -> tuple[bytes, dict[bytes, Any]]: ...
+    def encode_error(self, tid: bytes, exc: KrpcError) -> tuple[bytes, dict[bytes, Any]]: ...
+    def server_error(self) -> KrpcError: ...
+    def answer(self, message: Any) -> Any: ...
+    def error(self, message: Any) -> KrpcError: ...
+    def response_id(self, answer: Any) -> bytes: ...
+    def lookup_args(self, method: str, node_id: bytes, target: bytes) -> Any: ...
+    def lookup_answer(self, method: str, answer: Any) -> tuple[list[Contact], bytes | None, int, Any]: ...
+
+
+def profile_for(name: str, read_only: bool = False) -> WireProfile:
+    """The profile called ``name`` ("khashmir" or "mainline")."""
+    if name == "mainline":
+        return MainlineWire(read_only)
+    return KhashmirWire()
