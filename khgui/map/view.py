@@ -44,6 +44,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QMenu, QSizePolicy, QToolTip, QWidget
 
+from ..common import theme
 from .model import MapNode, NetworkMapModel
 
 FADE_SECONDS = 4.0
@@ -55,15 +56,10 @@ MARGIN = 36
 MIN_ZOOM, MAX_ZOOM = 0.5, 4096.0
 LEVELS = 10  # colour steps of the bucket and fill modes
 
-BACKGROUND = QColor("#f8fafc")
-RING = QColor("#cbd5e1")
-TEXT = QColor("#334155")
-MUTED = QColor("#94a3b8")
 ALIVE = QColor("#2563eb")
 DEAD = QColor("#9ca3af")
 DEAD_MARK = QColor("#dc2626")
 OWN = QColor("#f97316")
-FOCUS = QColor("#0f172a")
 TARGET = QColor("#be123c")
 OUTCOME_COLORS: dict[str, QColor] = {
     "pending": QColor("#64748b"),
@@ -89,7 +85,25 @@ def ramp_color(t: float) -> QColor:
                            a.blueF() + (b.blueF() - a.blueF()) * f)
 
 
-def mix(color: QColor, weight: float, base: QColor = BACKGROUND) -> QColor:
+@dataclass(frozen=True)
+class Ground:
+    """The theme's colours the map paints with (the node and outcome colours read on both)."""
+
+    background: QColor
+    ring: QColor
+    text: QColor
+    muted: QColor
+    label: QColor  # behind a label
+
+    @classmethod
+    def of_theme(cls) -> "Ground":
+        c = theme.colors()
+        label = QColor(c.base)
+        label.setAlpha(220)
+        return cls(QColor(c.plot_bg), QColor(c.border), QColor(c.text), QColor(c.muted), label)
+
+
+def mix(color: QColor, weight: float, base: QColor) -> QColor:
     """``color`` faded into ``base``: weight 1 the colour, 0 the base."""
     w = min(1.0, max(0.0, weight))
     return QColor(round(base.red() + (color.red() - base.red()) * w),
@@ -157,6 +171,7 @@ class NetworkMapView(QWidget):
         self._targets: dict[tuple[bytes, int], bytes] = {}  # (asker, lookup) -> target, while it has arcs
         self._layer: QPixmap | None = None
         self._layer_key: tuple[Any, ...] | None = None
+        self._ground = Ground.of_theme()
         self._version = 0  # bumped by every model change
         self._timer = QTimer(self)
         self._timer.setInterval(30)
@@ -173,6 +188,7 @@ class NetworkMapView(QWidget):
         for signal in (model.modelReset, model.dataChanged, model.rowsInserted, model.rowsRemoved,
                        model.layoutChanged):
             signal.connect(self._model_changed)
+        theme.manager().changed.connect(lambda _colors: self.update())  # the layer key holds the theme
         self._model_changed()
 
     # -- state ---------------------------------------------------------------
@@ -391,13 +407,14 @@ class NetworkMapView(QWidget):
     def _node_layer(self) -> QPixmap:
         """The ring and its nodes, redrawn only when what they show changed."""
         ratio = self.devicePixelRatioF()
+        self._ground = Ground.of_theme()
         key = (self.width(), self.height(), ratio, self._zoom, self._pan.x(), self._pan.y(), self._version,
-               self._focus, self._selected)
+               self._focus, self._selected, theme.colors().name)
         if self._layer is not None and key == self._layer_key:
             return self._layer
         layer = QPixmap(max(1, int(self.width() * ratio)), max(1, int(self.height() * ratio)))
         layer.setDevicePixelRatio(ratio)
-        layer.fill(BACKGROUND)
+        layer.fill(self._ground.background)
         p = QPainter(layer)
         self._paint_nodes(p, ratio)
         p.end()
@@ -408,12 +425,13 @@ class NetworkMapView(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         center = self._center() + self._pan
         radius = self._radius() * self._zoom
-        p.setPen(QPen(RING, 1.5))
+        ground = self._ground
+        p.setPen(QPen(ground.ring, 1.5))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawEllipse(center, radius, radius)
         self._paint_ticks(p, center, radius)
         if not self._nodes:
-            p.setPen(MUTED)
+            p.setPen(ground.muted)
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "no lab nodes yet")
             self.painted_nodes = 0
             return
@@ -435,7 +453,7 @@ class NetworkMapView(QWidget):
         dead = self._dead[visible[self._dead]] if len(self._dead) else self._dead
         if len(dead):
             r = dot / 2 + 1
-            p.setBrush(QBrush(BACKGROUND))
+            p.setBrush(QBrush(ground.background))
             for x, y in screen[dead].tolist():
                 pt = QPointF(x, y)
                 p.setPen(QPen(DEAD, 1.4))
@@ -451,7 +469,7 @@ class NetworkMapView(QWidget):
             p.drawEllipse(pt, dot / 2 + 3, dot / 2 + 3)
             self._label(p, pt, "our node", OWN.darker(140))
             drawn += 1
-        for node_id, color in ((self._selected, QColor("#2563eb")), (self._focus, FOCUS)):
+        for node_id, color in ((self._selected, QColor("#2563eb")), (self._focus, ground.text)):
             row = self._model.row_of(node_id) if node_id is not None else -1
             if row >= 0 and visible[row] and row != self._own:
                 pt = QPointF(*map(float, screen[row]))
@@ -459,7 +477,7 @@ class NetworkMapView(QWidget):
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawEllipse(pt, dot / 2 + 5, dot / 2 + 5)
                 if node_id == self._focus:
-                    self._label(p, pt, f"in focus: {node_id.hex()[:8]}", FOCUS)
+                    self._label(p, pt, f"in focus: {node_id.hex()[:8]}", ground.text)
         self.painted_nodes = drawn
 
     def _label(self, p: QPainter, at: QPointF, text: str, color: QColor) -> None:
@@ -475,7 +493,7 @@ class NetworkMapView(QWidget):
         rect.moveLeft(max(2.0, min(rect.left(), self.width() - w - 2.0)))  # inside the widget
         rect.moveTop(max(2.0, min(rect.top(), self.height() - rect.height() - 2.0)))
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor(255, 255, 255, 220))
+        p.setBrush(self._ground.label)
         p.drawRoundedRect(rect, 3, 3)
         p.setPen(color)
         p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
@@ -485,9 +503,9 @@ class NetworkMapView(QWidget):
         for i in range(16):
             a = i / 16 * 2 * math.pi - math.pi / 2
             d = QPointF(math.cos(a), math.sin(a))
-            p.setPen(QPen(RING, 1.0))
+            p.setPen(QPen(self._ground.ring, 1.0))
             p.drawLine(center + d * (radius - 4), center + d * (radius + 4))
-            p.setPen(MUTED)
+            p.setPen(self._ground.muted)
             at = center + d * (radius + 16)
             p.drawText(QRectF(at.x() - 20, at.y() - 8, 40, 16), Qt.AlignmentFlag.AlignCenter, f"{i:x}0\u2026")
 
@@ -512,7 +530,7 @@ class NetworkMapView(QWidget):
             ctrl = center + (mid - center) * 0.35
             path = QPainterPath(p1)
             path.quadTo(ctrl, p2)
-            color = mix(OUTCOME_COLORS[arc.outcome], alpha)
+            color = mix(OUTCOME_COLORS[arc.outcome], alpha, self._ground.background)
             p.setPen(QPen(color, width if arc.outcome != "pending" else 1.0))
             p.drawPath(path)
             p.setPen(Qt.PenStyle.NoPen)
@@ -540,7 +558,7 @@ class NetworkMapView(QWidget):
             tip = center + d * (radius + 3)
             side = QPointF(-d.y(), d.x())
             base = center + d * (radius + 15)
-            color = mix(TARGET, a)
+            color = mix(TARGET, a, self._ground.background)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(color)
             p.drawPolygon(QPolygonF([tip, base + side * 6, base - side * 6]))

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from dht import Config, Contact, LabNodeInfo, LabThread
 from dht.events import LookupAnswered, LookupQueried
+from khgui.common import theme
 from khgui.map.model import NODE_ROLE, NetworkMapModel
 from khgui.map.panel import NetworkMapPanel
 from khgui.map.view import ALIVE, DEAD, FADE_SECONDS, MARGIN, OWN, TARGET, NetworkMapView, ramp_color
@@ -116,6 +117,21 @@ def test_every_node_is_drawn_on_the_ring_where_the_hit_test_finds_it(view: Netwo
         assert view.node_at(view.node_position(row)) == row
         assert near(image.pixelColor(view.node_position(row).toPoint()), ALIVE)
     assert view.node_at(QPointF(300, 300)) == -1  # the middle of the ring is empty
+
+
+def test_the_ring_follows_the_theme(view: NetworkMapView) -> None:
+    view.model.set_nodes(infos(50))
+    manager = theme.manager()
+    try:
+        for mode in ("dark", "light", "dark"):
+            manager.set_mode(mode)
+            corner = shown(view).pixelColor(3, 3)
+            assert near(corner, QColor(theme.colors().plot_bg), tolerance=2), (mode, corner.name())
+        dark_ground = shown(view).pixelColor(3, 3)
+        manager.set_mode("light")
+        assert not near(shown(view).pixelColor(3, 3), dark_ground)
+    finally:
+        manager.set_mode("light")
 
 
 def test_dead_and_own_nodes_are_marked_and_colour_modes_recolour(view: NetworkMapView) -> None:
