@@ -71,6 +71,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--open shows a capture: it takes no --capture, --bootstrap or --lab")
     if args.capture_lab and not args.capture:
         p.error("--capture-lab needs --capture FILE")
+    if args.map_screenshot and not args.screenshot:
+        p.error("--map-screenshot needs --screenshot FILE")
     if args.open:
         args.lab = 0
     if args.lab is None:

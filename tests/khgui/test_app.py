@@ -172,6 +172,9 @@ def test_bad_arguments_exit_2() -> None:
     result = _khgui("--lab", "many", timeout=30)
     assert result.returncode == 2
     assert result.stderr == "khgui: error: argument --lab: 'many' is not a number\n"
+    alone = _khgui("--map-screenshot", "map.png", timeout=30)  # it would have run the app and saved nothing
+    assert alone.returncode == 2
+    assert alone.stderr == "khgui: error: --map-screenshot needs --screenshot FILE\n"
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="display detection is for Linux")
