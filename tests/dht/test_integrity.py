@@ -68,7 +68,9 @@ def test_queries_claiming_honest_ids_from_one_address_re_point_nothing(tmp_path:
     async def scenario() -> None:
         # STEADY: on a loaded machine a 1 s timeout could make a live honest node
         # look silent, which is another test's case (a claimed move believed).
-        async with running_node(tmp_path / "victim", STEADY) as victim, \
+        # K 16: the twelve random ids always fit one bucket (with K 8 a far
+        # bucket would hold only 8 of them about one run in twelve).
+        async with running_node(tmp_path / "victim", STEADY.replace(K=16)) as victim, \
                 nodes_at(tmp_path, hosts, STEADY) as honest, raw_client("127.0.4.2") as attacker, \
                 raw_client("127.0.4.3") as asker:
             for n in honest:

@@ -47,7 +47,9 @@ class LoopThread:
 class MixedSwarm:
     def __init__(self, lt_count: int, ours: int, config: Config | None = None) -> None:
         self.lt = [LtNode(f"127.0.{60 + i}.1") for i in range(lt_count)]
-        self.config = config or Config(PROFILE="mainline", KRPC_TIMEOUT=2.0)
+        # SOFT_TIMEOUT_MIN 1 s: a lookup never moves on from a live node merely slow
+        # to be scheduled on a loaded machine (the tests count who answered).
+        self.config = config or Config(PROFILE="mainline", KRPC_TIMEOUT=2.0, SOFT_TIMEOUT_MIN=1.0)
         self.data = Path(tempfile.mkdtemp(prefix="mixed-swarm-"))
         self.ours = [
             Node(self.config, host=f"127.0.{70 + i}.1", data_dir=self.data / f"node-{i}") for i in range(ours)
