@@ -151,5 +151,7 @@ def estimate_network_size(table: RoutingTable | None, k: int) -> int:
     """The network size estimated from our closest contacts (see :mod:`dht.estimate`)."""
     if table is None:
         return 1
-    closest = table.closest_entries(table.own_id, k)
+    # Only contacts that answered us: saved contacts of an earlier run, or ids
+    # a query merely claimed, would crowd our neighbourhood and inflate it.
+    closest = table.closest_entries(table.own_id, k, answered_only=True)
     return estimate.network_size(table.own_key, (entry.key for entry in closest), k)
