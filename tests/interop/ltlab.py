@@ -86,7 +86,11 @@ class AlertCopy:
                 value = getattr(alert, name)
             except Exception:  # an attribute that this alert does not carry
                 continue
-            if callable(value):
+            if isinstance(value, lt.sha1_hash):
+                # Returned by reference into the alert: once libtorrent frees it, the
+                # memory holds another alert's hash.  Keep an owned copy.
+                value = lt.sha1_hash(bytes(value.to_bytes()))
+            elif callable(value):
                 if name not in _ALERT_CALLS:
                     continue
                 try:
