@@ -61,7 +61,8 @@ from .contact import Address
 from .errors import LocalError
 from .events import Event, LabNodeChanged
 from .lab import Lab
-from .node import BucketInfo, Node
+from .node import Node
+from .table_info import BucketInfo
 from .stats import StatsSnapshot
 from .storage import StoredValueInfo
 
