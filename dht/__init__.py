@@ -19,7 +19,8 @@ from .contact import Contact, parse_address, resolve_address
 from .khash import key_from_text
 from .lab import Lab
 from .lab_thread import LabNodeInfo, LabThread, NodeView
-from .node import BucketInfo, ContactInfo, Node
+from .node import Node
+from .table_info import BucketInfo, ContactInfo
 from .stats import MethodStats, StatsSnapshot
 from .storage import StoredValueInfo
 from .wire.common import ClientVersion, decode_client_version

@@ -15,38 +15,14 @@ or when a ``host`` is given, every node listens on that one address with
 ports of its own, and :attr:`Lab.shared_ip` says so: per-IP limits must
 then be raised for the lab's own nodes.
 
-Theory of operation of :meth:`Lab.start`.  A network that has run for a
-while has tables in which every node knows its close neighbourhood (its K
-closest) and a few contacts in each bucket further away, kept so by joins,
-lookups and bucket refreshes.  Growing that state the way a real network
-does -- each node joining, looking up its own id and then refreshing every
-bucket -- costs some 100 lookups' worth of requests per node, and in one
-process on one loop it is what made a 2,000-node lab take two minutes.
-The lab knows every node's id, so it plays the part of the network's
-history instead, over real KRPC on loopback:
-
-1. every node starts (binds its socket, opens its database);
-2. every node is *introduced* to its neighbourhood: it pings its K closest
-   nodes.  Each answer puts the peer into the pinger's table as a contact
-   that answered; each ping puts the pinger into the peer's table as a
-   node seen in a query, as the protocol does for any request.  The order
-   matters, because a full bucket keeps the contacts it has: first the
-   pings between mutual neighbours (each among the other's K closest),
-   rank by rank, so that while they run every node is offered only nodes
-   of its own K closest; then the one-way neighbours;
-3. every node but the first *joins* the first (the ``join`` method), as a
-   real join does, so the first node -- the bootstrap address a swarm
-   prints -- knows many (it keeps its neighbours: they came first);
-4. every node is introduced to :data:`INTRODUCTIONS_PER_BUCKET` random
-   nodes in each subtree further away (the ranges of the buckets it would
-   have), by a ping as above.
-
-That is some K + 2·log2(N/K) requests per node, each one datagram each way,
-with a bounded number in flight (:data:`IN_FLIGHT`) so that no socket
-buffer overflows; no lookup is run.  Lookups, refreshes and the nodes' own
-maintenance then run as they always do.  A node added later with
-:meth:`Lab.add_node` joins the ordinary way (join, find its neighbourhood,
-refresh its buckets), as a newcomer would.
+How a lab forms (:meth:`Lab.start`): every node starts, then the lab,
+which knows every node's id, plays the part of the network's history --
+each node is introduced by pings to its K closest and to a few nodes in
+each bucket range further away, and joins the first -- instead of running
+a real network's lookups; see :mod:`dht.lab_formation` for its theory of
+operation.  A node added later with :meth:`Lab.add_node` joins the
+ordinary way (join, find its neighbourhood, refresh its buckets), as a
+newcomer would.
 
 While it forms, the lab reports :class:`~dht.events.LabProgress` on its own
 bus (:meth:`Lab.subscribe`), at most every :data:`PROGRESS_STEP` of a stage.
@@ -65,7 +41,6 @@ first node -- the bootstrap address -- is never killed by churn.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import functools
 import os
 import random
@@ -73,27 +48,19 @@ import shutil
 import socket
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Awaitable, Callable, Iterator
+from typing import Callable
 
 from .capture import CaptureWriter
 from .conditions import ChurnPlan, ConditionedTransport, Conditions, LinkModel
 from .config import Config
-from .contact import Address, Contact
+from .contact import Address
 from .errors import DHTError, LocalError
 from .events import Event, EventBus, LabConditionsChanged, LabNodeChanged, LabProgress
 from .khash import new_id
+from .lab_formation import PROGRESS_STEP, Formation, form, introductions as introductions
 from .node import Node
 
-#: Requests a forming lab keeps in flight at once (all nodes together).
-IN_FLIGHT = 128
-#: Random peers a node is introduced to in each bucket range beyond its K closest.
-INTRODUCTIONS_PER_BUCKET = 2
-#: The most seconds a formation request may take before the lab moves on.
-FORMATION_TIMEOUT = 5.0
-#: Fraction of a formation stage between two progress reports.
-PROGRESS_STEP = 0.02
 #: Most seconds the churn task sleeps before it looks at its plan again.
 CHURN_POLL = 1.0
 
@@ -134,61 +101,6 @@ def scratch_dir() -> Path:
     shm = Path("/dev/shm")
     where = str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
     return Path(tempfile.mkdtemp(prefix="khashmir-lab-", dir=where))
-
-
-@dataclass(frozen=True, slots=True)
-class Formation:
-    """How a lab formed: seconds per stage and requests sent."""
-
-    started_s: float  # every node listening
-    joined_s: float  # every node joined to the first
-    introduced_s: float  # every node introduced to its neighbourhood and far peers
-    requests: int  # join and introduction requests sent
-    failed: int  # of which unanswered
-
-    @property
-    def total_s(self) -> float:
-        return self.started_s + self.joined_s + self.introduced_s
-
-
-def introductions(
-    ids: list[int], me: int, k: int, per_bucket: int, rng: random.Random
-) -> tuple[list[int], list[int]]:
-    """The peers node ``ids[me]`` is introduced to, as indices into the sorted ``ids``.
-
-    Returns its ``k`` closest by XOR, closest first, and up to
-    ``per_bucket`` random others in each subtree that shares exactly d
-    leading bits with it, for every d (the ranges of its buckets).
-    """
-    own = ids[me]
-    far: dict[int, None] = {}
-    lo, hi = 0, len(ids)  # the subtree around us at this depth
-    for depth in range(160):
-        shift = 159 - depth
-        prefix = own >> shift
-        sub_lo = bisect.bisect_left(ids, prefix << shift, lo, hi)
-        sub_hi = bisect.bisect_left(ids, (prefix + 1) << shift, lo, hi)
-        if sub_hi - sub_lo <= k:
-            break  # fewer than k others below: our k closest are in [lo, hi)
-        # The sibling subtree: the first `depth` bits as ours, the next one not.
-        sib_lo, sib_hi = (lo, sub_lo) if sub_lo > lo else (sub_hi, hi)
-        for i in rng.sample(range(sib_lo, sib_hi), min(per_bucket, sib_hi - sib_lo)):
-            far[i] = None
-        lo, hi = sub_lo, sub_hi
-    near = sorted(range(lo, hi), key=lambda i: ids[i] ^ own)[1 : k + 1]
-    for i in near:
-        far.pop(i, None)
-    return near, list(far)
-
-
-async def _run_pool(jobs: Iterator[Callable[[], Awaitable[None]]], width: int) -> None:
-    """Run the jobs, at most ``width`` at a time (a fixed pool: no task per job)."""
-
-    async def worker() -> None:
-        for job in jobs:
-            await job()
-
-    await asyncio.gather(*(worker() for _ in range(width)))
 
 
 class Lab:
@@ -377,68 +289,7 @@ class Lab:
                     await n.stop()
             raise
         self.nodes = nodes
-        t1 = time.perf_counter()
-        timeout = min(self.config.KRPC_TIMEOUT, FORMATION_TIMEOUT)
-        sent = failed = settled = 0
-        planned = 1
-        report_every = 1
-
-        def ask(node: Node, peer: Contact | None) -> Callable[[], Awaitable[None]]:
-            async def job() -> None:
-                nonlocal sent, failed, settled
-                sent += 1
-                try:
-                    if peer is None:
-                        await asyncio.wait_for(node.join(*first.address), timeout)
-                    else:
-                        await asyncio.wait_for(node.request(peer, "ping", {b"id": node.id}), timeout)
-                except (DHTError, asyncio.TimeoutError):
-                    failed += 1  # a lost datagram: the tables do without this one
-                settled += 1
-                if settled % report_every == 0:
-                    self._emit(LabProgress(time.monotonic(), "introducing", settled, planned))
-
-            return job
-
-        first = nodes[0]
-        ranked = sorted(nodes, key=lambda n: n.id)
-        ids = [int.from_bytes(n.id, "big") for n in ranked]
-        rng = random.Random()
-
-        k = self.config.K
-        plans = [introductions(ids, me, k, INTRODUCTIONS_PER_BUCKET, rng) for me in range(len(ranked))]
-        near_sets = [set(near) for near, _ in plans]
-        # Mutual neighbours (each among the other's K closest) first: while
-        # only they ping, every node is offered only nodes of its own K
-        # closest, so no bucket overflows and each keeps them all.  Then the
-        # one-way ones (we are among their K closest, they are not among
-        # ours), then the buckets further away: a bucket keeps the contacts
-        # it has, so what comes later cannot push a neighbour out.
-        mutual = [[j for j in near if i in near_sets[j]] for i, (near, _) in enumerate(plans)]
-        one_way = [[j for j in near if i not in near_sets[j]] for i, (near, _) in enumerate(plans)]
-        planned = sum(len(near) + len(far) for near, far in plans) + len(nodes) - 1
-        report_every = max(1, int(planned * PROGRESS_STEP))
-        order = list(range(len(ranked)))
-        rng.shuffle(order)  # no node is asked by everyone at once
-
-        def intros(lists: list[list[int]], rank: int | None) -> Iterator[Callable[[], Awaitable[None]]]:
-            for me in order:
-                peers = lists[me] if rank is None else lists[me][rank : rank + 1]
-                for peer in peers:
-                    yield ask(ranked[me], ranked[peer].contact)
-
-        for lists in (mutual, one_way):
-            # By rank: everyone's closest before anyone's second closest.
-            for rank in range(k):
-                await _run_pool(intros(lists, rank), IN_FLIGHT)
-        t2 = time.perf_counter()
-        # The joins come once the neighbourhoods are in place, so that the
-        # first node's table is not filled with joiners before its neighbours.
-        await _run_pool((ask(n, None) for n in nodes[1:]), IN_FLIGHT)
-        t3 = time.perf_counter()
-        await _run_pool(intros([far for _, far in plans], None), IN_FLIGHT)
-        t4 = time.perf_counter()
-        self.formation = Formation(t1 - t0, t3 - t2, (t2 - t1) + (t4 - t3), sent, failed)
+        self.formation = await form(nodes, self.config, self._emit, time.perf_counter() - t0)
         self._emit(LabProgress(time.monotonic(), "formed", len(nodes), len(nodes)))
         if self.link.conditions.churn_per_min > 0:
             self._set_churn(self.link.conditions.churn_per_min)

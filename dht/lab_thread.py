@@ -17,7 +17,7 @@ Theory of operation.
   :class:`LabNodeInfo` per node, alive or dead), :meth:`inspect` (one node's
   routing table, stored values and statistics, as a :class:`NodeView`),
   kill, revive, add, resize, conditions, traffic.
-* Events go the other way through :class:`EventChannel`: a bounded deque
+* Events go the other way through :class:`~dht.event_channel.EventChannel`: a bounded deque
   (the oldest dropped and counted when full) filled on the lab's thread,
   drained on the caller's loop at most once every ``interval`` seconds (one
   ``call_soon_threadsafe`` per batch, not per event).  The lab's own events
@@ -47,104 +47,29 @@ Nothing here imports Qt.
 from __future__ import annotations
 
 import asyncio
-import collections
 import gc
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Generic, TypeVar
+from typing import Awaitable, Callable, TypeVar
 
 from .conditions import Conditions
 from .config import Config
 from .contact import Address
 from .errors import LocalError
+from .event_channel import DEFAULT_INTERVAL, DEFAULT_MAX_EVENTS, EventChannel
 from .events import Event, LabNodeChanged
 from .lab import Lab
-from .node import BucketInfo, Node
+from .node import Node
+from .table_info import BucketInfo
 from .stats import StatsSnapshot
 from .storage import StoredValueInfo
 
 T = TypeVar("T")
-Item = TypeVar("Item")
-
-#: Seconds between two batches of events delivered to the caller's loop.
-DEFAULT_INTERVAL = 0.05
-#: Events a channel keeps waiting for delivery (the oldest dropped beyond).
-DEFAULT_MAX_EVENTS = 100_000
 
 Sourced = tuple[bytes, Event]
 """An event with the id of the lab node that emitted it (``b""``: the lab itself)."""
-
-
-class EventChannel(Generic[Item]):
-    """Items pushed on any thread, delivered in batches on ``loop``.
-
-    ``deliver(items)`` runs on ``loop``, with every item pushed since the
-    last batch, oldest first, at most once per ``interval`` seconds.  At
-    most ``maxlen`` items wait; beyond, the oldest are dropped and counted
-    in :attr:`dropped`.  After :meth:`close` pushes are ignored.
-    """
-
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, deliver: Callable[[list[Item]], None],
-        interval: float = DEFAULT_INTERVAL, maxlen: int = DEFAULT_MAX_EVENTS,
-    ) -> None:
-        if maxlen < 1 or interval < 0:
-            raise LocalError("an event channel needs room for one item and a non-negative interval")
-        self.loop = loop
-        self.deliver = deliver
-        self.interval = interval
-        self._items: collections.deque[Item] = collections.deque(maxlen=maxlen)
-        self._lock = threading.Lock()
-        self._armed = False
-        self._closed = False
-        self.dropped = 0
-        self.pushed = 0
-        self.batches = 0
-
-    def push(self, item: Item) -> None:
-        """Queue one item (any thread); wakes the consumer's loop once per batch."""
-        with self._lock:
-            if self._closed:
-                return
-            items = self._items
-            if len(items) == items.maxlen:
-                self.dropped += 1
-            items.append(item)
-            self.pushed += 1
-            if self._armed:
-                return
-            self._armed = True
-        try:
-            self.loop.call_soon_threadsafe(self._arm)
-        except RuntimeError:  # the consumer's loop is closed
-            self.close()
-
-    def _arm(self) -> None:
-        if self.interval > 0:
-            self.loop.call_later(self.interval, self._flush)
-        else:
-            self._flush()
-
-    def _flush(self) -> None:
-        with self._lock:
-            items = list(self._items)
-            self._items.clear()
-            self._armed = False
-            closed = self._closed
-        if items and not closed:
-            self.batches += 1
-            self.deliver(items)
-
-    @property
-    def pending(self) -> int:
-        return len(self._items)
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            self._items.clear()
 
 
 @dataclass(frozen=True, slots=True)

@@ -192,13 +192,20 @@ def test_no_subscriber_means_no_event_is_built(tmp_path: Path, monkeypatch: pyte
 
     import dht.actions
     import dht.lab
+    import dht.lab_formation
     import dht.node
+    import dht.node_maintenance
+    import dht.node_requests
     import dht.remote
     import dht.transport
 
     event_classes = typing.get_args(events.Event)
     patched = set()
-    for module in (dht.transport, dht.node, dht.remote, dht.actions, dht.lab):
+    modules = (
+        dht.transport, dht.node, dht.node_requests, dht.node_maintenance, dht.remote, dht.actions,
+        dht.lab, dht.lab_formation,
+    )
+    for module in modules:
         for cls in event_classes:
             if getattr(module, cls.__name__, None) is cls:
                 monkeypatch.setattr(module, cls.__name__, forbidden)

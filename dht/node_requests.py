@@ -1,0 +1,245 @@
+"""The request path of a node: asking a contact, checking its answer, telling the table.
+
+Every request a node sends goes through :meth:`NodeRequests.request` (a
+contact whose id we know) or :meth:`NodeRequests._request` (an address
+alone: join, ping by address).  The transport's future is wrapped: when it
+settles, the answer's id is checked -- the all-zero id, our own id, or
+another id than the one expected fails the request as a
+:class:`RemoteProtocolError` (counted as a "bad response" drop) and removes
+the expected contact at that address; a good answer puts the responder in
+the routing table as a contact that answered (with its RTT), and a timeout
+counts a failure against it.  Asking ourselves calls our own handlers.
+
+The routing table decides and reports; :meth:`NodeRequests.report` acts on
+its reports: a full bucket's ``PingOldest`` becomes a ping of the oldest
+contact (:mod:`dht.node_maintenance`), and every report becomes an event
+for subscribers (built only when someone listens).
+
+A mixin of :class:`dht.node.Node`, which holds the state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from typing import TYPE_CHECKING, Any, Callable, Coroutine
+
+from . import errors, ids, krpc, routing
+from .config import Config
+from .contact import Address, Contact
+from .errors import KrpcError, RemoteProtocolError, StorageError
+from .events import (
+    BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed, ContactRemoved, ContactReplaced,
+    Event, EventBus, ItemStored, PeerAnnounced,
+)
+from .handlers_mainline import MainlineHandlers
+from .routing import RoutingTable
+from .stats import Stats
+from .storage import Store
+from .transport import KrpcTransport
+from .wire.profiles import WireProfile
+
+
+#: Lookup ids, unique in the process (across Leave/Join and a lab's nodes), so
+#: one lookup's events are never taken for another's.
+_LOOKUP_IDS = itertools.count(1)
+
+
+class NodeRequests:
+    """Requests, their answers' checks and the routing table's reports (a mixin of Node)."""
+
+    id: bytes
+    address: Address
+    running: bool
+    config: Config
+    profile: WireProfile
+    events: EventBus
+    stats_counters: Stats
+    mainline: MainlineHandlers | None
+    handlers: dict[str, Callable[..., dict[bytes, Any]]]
+    _table: RoutingTable | None
+    _routers: set[Address]
+
+    if TYPE_CHECKING:
+        @property
+        def table(self) -> RoutingTable: ...
+        @property
+        def store(self) -> Store: ...
+        @property
+        def transport(self) -> KrpcTransport: ...
+        @property
+        def contact(self) -> Contact: ...
+        def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
+        async def _ping_oldest(self, oldest: Contact, new: Contact) -> None: ...
+        def _mainline_answer(self, responder: Contact, envelope: Any) -> None: ...
+
+    def _new_table(self, now: float) -> RoutingTable:
+        cfg = self.config
+        return RoutingTable(
+            self.id, cfg.K, cfg.MAX_FAILURES, cfg.MIN_PING_INTERVAL, now,
+            replacements=cfg.REPLACEMENTS_PER_BUCKET,
+            max_per_ip=cfg.MAX_PER_IP_IN_TABLE,
+            max_per_subnet=cfg.MAX_PER_SUBNET_IN_BUCKET,
+        )
+
+    def _exempt_host(self) -> str | None:
+        """Our own address if it is a loopback one: nodes sharing it are a lab on this
+        machine (several nodes on one address), exempt from the per-address limits."""
+        host = self.contact.host
+        return host if host.startswith("127.") else None
+
+    def report(self, reports: list[routing.Report]) -> None:
+        for r in reports:
+            if isinstance(r, routing.PingOldest):
+                self._spawn(self._ping_oldest(r.oldest, r.new))
+        if not self.events.active:
+            return
+        now = time.monotonic()
+        for r in reports:
+            event: Event | None = None
+            if isinstance(r, routing.Added):
+                event = ContactAdded(now, r.contact, (r.lo, r.hi))
+            elif isinstance(r, routing.Refreshed):
+                event = ContactRefreshed(now, r.contact)
+            elif isinstance(r, routing.Split):
+                event = BucketSplit(now, r.lo, r.mid, r.hi)
+            elif isinstance(r, routing.Merged):
+                event = BucketsMerged(now, r.lo, r.mid, r.hi)
+            elif isinstance(r, routing.Failed):
+                event = ContactFailed(now, r.contact, r.failures)
+            elif isinstance(r, routing.Removed):
+                event = ContactRemoved(now, r.contact, r.reason)
+            elif isinstance(r, routing.Replaced):
+                event = ContactReplaced(now, r.old, r.new)
+            if event is not None:
+                self.events.emit(event)
+
+    def insert_node(self, contact: Contact, contacted: bool = True) -> None:
+        """Offer a contact to the table; ``contacted``: it answered us at that address."""
+        if not self.admissible(contact):
+            return
+        self.report(self.table.insert(contact, time.monotonic(), contacted))
+
+    def admissible(self, contact: Contact) -> bool:
+        """Whether a contact may enter the table: not a bootstrap router, and (Mainline,
+        ENFORCE_NODE_ID) its id valid for its IP under BEP 42 (local, private exempt)."""
+        if contact.address in self._routers:
+            return False
+        if self.config.ENFORCE_NODE_ID and self.mainline is not None:
+            return ids.id_matches_ip(contact.id, contact.host)
+        return True
+
+
+    def request(
+        self, contact: Contact, method: str, args: Any, soft_timeout: float | None = None
+    ) -> asyncio.Future[Any]:
+        """Ask ``contact``, expecting an answer with its id; the routing table learns the outcome.
+
+        ``args``: the profile's arguments (a dict; Mainline also takes typed ones).
+        The future gets the profile's answer (Khashmir: the response dict;
+        Mainline: the :class:`dht.wire.mainline.Response`).  The local node is
+        asked by calling its handler directly.  A response whose id is not the
+        contact's fails the request and removes the contact (if the table knows
+        it at that address).
+        """
+        if contact.id == self.id:
+            fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            try:
+                if self.mainline is not None:
+                    fut.set_result(self.mainline.local(method, args))
+                else:
+                    args_list = krpc.check_arguments(krpc.Query(b"", method, args))
+                    fut.set_result(self.handlers[method](*args_list))
+            except KrpcError as exc:
+                fut.set_exception(exc)
+            return fut
+        return self._request(contact.address, contact.id, method, args, soft_timeout)
+
+    def _request(
+        self, address: Address, expected_id: bytes | None, method: str, args: Any,
+        soft_timeout: float | None = None,
+    ) -> asyncio.Future[Any]:
+        """Ask the node at ``address``.
+
+        ``expected_id``: the id it must answer with, or None when only its
+        address is known (join, ping by address).  Either way an answer with
+        the all-zero id or with our own id fails the request; a good answer
+        puts the responder in the table as a contact that answered.
+        """
+        if address in (self.address, self.contact.address):
+            return self.request(self.contact, method, args)  # ourselves: our own handlers
+        inner = self.transport.request(address, method, args, soft_timeout)
+        sent = time.monotonic()
+        outer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def settle(f: asyncio.Future[Any]) -> None:
+            if f.cancelled():
+                outer.cancel()
+                return
+            exc = f.exception()
+            if exc is None and self.running:
+                values = f.result()
+                try:
+                    rid = self.profile.response_id(values)
+                    if rid == routing.NULL_ID or rid == self.id or (
+                        expected_id is not None and rid != expected_id
+                    ):
+                        if expected_id is not None:
+                            self.report(self.table.remove(expected_id, "answered with another id", address))
+                        raise RemoteProtocolError(
+                            f"{address[0]}:{address[1]} answered with id {rid.hex()}"
+                            + ("" if expected_id is None else f", not {expected_id.hex()}")
+                        )
+                except RemoteProtocolError as bad:
+                    self.stats_counters.drop("bad response")
+                    exc = bad
+                else:
+                    now = time.monotonic()
+                    found = Contact(rid, address[0], address[1])
+                    if self.mainline is not None:
+                        self._mainline_answer(found, values)
+                    if self.admissible(found):
+                        self.report(self.table.insert(found, now, contacted=True, rtt=now - sent))
+            elif isinstance(exc, errors.RpcTimeout) and self.running and expected_id is not None:
+                self.report(self.table.failed(expected_id, address))
+            if outer.done():
+                return
+            if exc is None:
+                outer.set_result(f.result())
+            else:
+                outer.set_exception(exc)
+
+        inner.add_done_callback(settle)
+        return outer
+
+    def peer_announced(self, now: float, info_hash: bytes, peer: Address, seed: bool) -> None:
+        """Tell subscribers that a peer's announce was stored here (Mainline handlers)."""
+        if self.events.active:
+            self.events.emit(PeerAnnounced(now, info_hash, peer, seed))
+
+    def item_stored(self, now: float, target: bytes, seq: int | None, size: int) -> None:
+        """Tell subscribers that a BEP 44 item was put here (Mainline handlers)."""
+        if self.events.active:
+            self.events.emit(ItemStored(now, target, seq, size))
+
+    def adopt_id(self, new_id: bytes) -> None:
+        """Change our node id: the routing table is rebuilt around it with the same contacts."""
+        now = time.monotonic()
+        old = self.table.contacts()
+        self.id = new_id
+        self._table = self._new_table(now)
+        self._table.exempt(self._exempt_host())
+        self._table.load(old, now)
+        if self.mainline is not None:
+            self.mainline.items.node_id = new_id
+        try:
+            self.store.save_self_id(new_id)
+        except StorageError:
+            pass  # saved at the next checkpoint
+
+    def soft_timeout(self) -> float:
+        return self.transport.rtt.timeout(self.config.SOFT_TIMEOUT_MIN, self.config.SOFT_TIMEOUT_MAX)
+
+    def next_lookup_id(self) -> int:
+        return next(_LOOKUP_IDS)
