@@ -188,7 +188,8 @@ class NetworkMapView(QWidget):
         for signal in (model.modelReset, model.dataChanged, model.rowsInserted, model.rowsRemoved,
                        model.layoutChanged):
             signal.connect(self._model_changed)
-        theme.manager().changed.connect(lambda _colors: self.update())  # the layer key holds the theme
+        # A bound method, not a lambda: Qt drops the connection when this view is deleted.
+        theme.manager().changed.connect(self._theme_changed)
         self._model_changed()
 
     # -- state ---------------------------------------------------------------
@@ -393,6 +394,9 @@ class NetworkMapView(QWidget):
 
     def minimumSizeHint(self) -> QSize:
         return QSize(220, 220)
+
+    def _theme_changed(self, colors: object) -> None:
+        self.update()  # the node layer's key holds the theme: it is redrawn
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
