@@ -46,6 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = OneLineParser(prog="khgui", description="Khashmir Explorer: watch a Kademlia DHT at work.")
     p.add_argument("--bootstrap", metavar="HOST:PORT", type=address_argument, action="append", default=[],
                    help="join this node (repeatable); no local lab unless --lab is given")
+    p.add_argument("--profile", choices=("khashmir", "mainline"), default="khashmir",
+                   help="the DHT our node and the lab speak: apt-p2p's Khashmir (default) or BitTorrent's Mainline")
     p.add_argument("--port", type=port_number, default=0, help="UDP port of our node (default: any free port)")
     p.add_argument("--data-dir", metavar="DIR", default=None, help="directory of our node's database")
     p.add_argument("--lab", metavar="N", type=int_in_range(0, MAX_LAB), default=None,
@@ -139,7 +141,9 @@ async def _run(args: argparse.Namespace, app: Any, reporter: ErrorReporter) -> i
     from .window.main_window import APPLICATION, ORGANIZATION, MainWindowView
 
     headless = bool(args.self_test or args.screenshot or args.soak)
-    config = Config() if args.krpc_timeout is None else Config().replace(KRPC_TIMEOUT=args.krpc_timeout)
+    config = Config(PROFILE=args.profile)
+    if args.krpc_timeout is not None:
+        config = config.replace(KRPC_TIMEOUT=args.krpc_timeout)
     data_dir = args.data_dir
     tmp = None
     if data_dir is None and headless:

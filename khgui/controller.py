@@ -80,6 +80,7 @@ class NetworkController(QObject):
         lab_lookups(list): ``(lab node id, event)`` lookup events of the lab, while watched.
         focus_changed(object): the ``FocusedNode`` now in focus, or None for our own node.
         conditions_changed(object): the lab's ``dht.Conditions``.
+        network_changed(): the network our node is on changed (:meth:`network_name`).
     """
 
     node_changed = Signal(object)
@@ -94,6 +95,7 @@ class NetworkController(QObject):
     lab_lookups = Signal(list)
     focus_changed = Signal(object)
     conditions_changed = Signal(object)
+    network_changed = Signal()
 
     def __init__(
         self,
@@ -122,6 +124,7 @@ class NetworkController(QObject):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._lab_lock: asyncio.Lock | None = None
         self._unwatch: Any = None  # unsubscribes from our node's warnings
+        self._network = ""  # "lab", "public" or the bootstrap addresses; "" when not joined
 
     # -- state -------------------------------------------------------------
 
@@ -160,6 +163,28 @@ class NetworkController(QObject):
         return items
 
     @property
+    def profile(self) -> str:
+        """The DHT spoken: "khashmir" or "mainline" (``Config.PROFILE``)."""
+        return str(self._config.PROFILE) if self._config is not None else "khashmir"
+
+    def network_name(self) -> str:
+        """The profile and the network, for the title and status bar: "Mainline · local lab"."""
+        profile = self.profile.capitalize()
+        if not self._joined:
+            where = "not joined" + (f" (lab of {self.lab_size} nodes)" if self.lab_size else "")
+        elif self._network == "lab":
+            where = f"local lab of {self.lab_size} nodes"
+        elif self._network == "public":
+            where = "public DHT"
+        else:
+            where = self._network
+        return f"{profile} \u00b7 {where}"
+
+    def _set_network(self, network: str) -> None:
+        self._network = network
+        self.network_changed.emit()
+
+    @property
     def joined(self) -> bool:
         return self._joined
 
@@ -180,6 +205,7 @@ class NetworkController(QObject):
         if joined != self._joined:
             self._joined = joined
             self.joined_changed.emit(joined)
+            self.network_changed.emit()
 
     def _fail(self, what: str, exc: BaseException) -> None:
         text = f"{what}: {describe_error(exc)}"
@@ -386,7 +412,9 @@ class NetworkController(QObject):
             self._fail(f"could not join {where}", exc)
             return False
         self._joined_lab = self._labs is not None and any(a in self._lab_addresses for a in resolved)
+        self._network = "lab" if self._joined_lab else ", ".join(f"{h}:{p}" for h, p in addresses)
         self._set_joined(True)
+        self.network_changed.emit()
         self.message.emit(f"joined: {count} contacts")
         self.spawn(self._warm_up(node))
         return True
@@ -476,6 +504,7 @@ class NetworkController(QObject):
                     raise
                 self._fail("could not resize the lab", exc)
             self.lab_changed.emit(self.lab_size)
+            self.network_changed.emit()
 
     async def add_lab_node(self) -> None:
         """Start one more lab node."""

@@ -33,6 +33,7 @@ from ..controller import NetworkController
 from ..common import theme
 from ..common.plotting import fit_legends
 from ..resources import icon
+from ..lookup.mainline import MainlineLookupPanel
 from ..lookup.panel import LookupPanel
 from ..map.conditions import LabConditionsDialog
 from ..map.panel import NetworkMapPanel
@@ -79,7 +80,7 @@ class MainWindowView(QMainWindow):
         self.bridge = bridge
         self.settings = settings if settings is not None else QSettings(ORGANIZATION, APPLICATION)
         self.persist = persist
-        self.setWindowTitle("Khashmir Explorer")
+        self.setWindowTitle(self._base_title())
         self.setWindowIcon(icon("app"))
         self.setObjectName("MainWindow")
         self.setDockNestingEnabled(True)
@@ -93,10 +94,11 @@ class MainWindowView(QMainWindow):
             "stats": self.stats,
             "traffic": TrafficPanel(controller, bridge),
             "values": ValuesPanel(controller, bridge),
-            "lookup": LookupPanel(controller, bridge),
+            "lookup": (MainlineLookupPanel if controller.profile == "mainline" else LookupPanel)(controller, bridge),
         }
         titles = {"routing": "Routing table", "traffic": "Traffic", "values": "Stored values",
-                  "lookup": "Store && look up", "stats": "Statistics"}
+                  "lookup": "Peers && items" if controller.profile == "mainline" else "Store && look up",
+                  "stats": "Statistics"}
         self.docks: dict[str, QDockWidget] = {}
         for key, panel in self.panels.items():
             dock = QDockWidget(titles[key], self)
@@ -161,8 +163,10 @@ class MainWindowView(QMainWindow):
         self._map_timer.timeout.connect(self._drain_lookups)
         self._map_timer.start()
         self.theme.changed.connect(self._theme_changed)
+        controller.network_changed.connect(self._network_changed)
         self._node_changed(controller.node)
         self._joined_changed(controller.joined)
+        self._network_changed()
         self._lab_changed(controller.lab_size)
         theme.style_plots(self, self.theme.colors)
         self._legend_fitters = fit_legends(self)
@@ -481,7 +485,7 @@ class MainWindowView(QMainWindow):
 
     def _show_whose_view(self, focused: Any) -> None:
         if focused is None:
-            self.setWindowTitle("Khashmir Explorer")
+            self.setWindowTitle(self._base_title())
             self.status.show_node(self.controller.node)
             return
         self._title(focused)
@@ -489,6 +493,15 @@ class MainWindowView(QMainWindow):
         info = focused.view.info
         self.statusBar().showMessage(f"showing lab node {info.id.hex()[:8]}; View \u25b8 Focus our node goes back",
                                      8000)
+
+    def _base_title(self) -> str:
+        """The window title for our own node: the app, the profile and the network."""
+        return f"Khashmir Explorer \u2014 {self.controller.network_name()}"
+
+    def _network_changed(self, *args: Any) -> None:
+        self.status.show_network(self.controller.network_name())
+        if self.focused_node() is None:
+            self.setWindowTitle(self._base_title())
 
     def _title(self, focused: Any) -> None:
         info = focused.view.info
