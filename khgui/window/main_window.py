@@ -500,7 +500,7 @@ class MainWindowView(QMainWindow):
 
     def _network_changed(self, *args: Any) -> None:
         self.status.show_network(self.controller.network_name())
-        if self.focused_node() is None:
+        if self.controller.focus is None:  # a lab node in focus keeps its own title
             self.setWindowTitle(self._base_title())
 
     def _title(self, focused: Any) -> None:
