@@ -134,3 +134,32 @@ def test_disabled_without_network(qtbot: Any, qasync_loop: Any) -> None:
     assert qasync_loop.run_until_complete(panel.get_peers_from_form(os.urandom(20).hex())) is None
     assert "No node" in panel.message()
     assert controller.network_name() == "Mainline \u00b7 not joined"
+
+
+def test_traffic_and_routing_speak_mainline(qtbot: Any, qasync_loop: Any, mainline: Any, wait_for: Any) -> None:
+    """A get_peers answer of the lab, selected in the traffic panel: v, ip and nodes decoded."""
+    from khgui.routing.panel import RoutingPanel
+    from khgui.traffic.panel import TrafficPanel
+
+    controller, bridge = mainline
+    traffic = TrafficPanel(controller, bridge)
+    routing = RoutingPanel(controller, bridge)
+    qtbot.addWidget(traffic)
+    qtbot.addWidget(routing)
+    assert traffic.message_view.mainline
+    qasync_loop.run_until_complete(controller.node.get_peers(os.urandom(20)))
+    table = traffic.table
+    traffic.method_combo.setCurrentIndex(traffic.method_combo.findData("get_peers"))
+    traffic.direction_combo.setCurrentIndex(traffic.direction_combo.findData("in"))
+    wait_for(lambda: table.model().rowCount() > 0)
+    table.selectRow(0)
+    texts = dict(traffic.message_view.texts())
+    assert texts["v"] == "Khashmir Explorer 0.1 (KE, 0x4b450001)"  # the lab runs our dht: client code KE
+    assert texts["ip"].startswith(f"{controller.node.address[0]}:{controller.node.address[1]}")
+    assert texts["nodes"].endswith("bytes)") and "nodes" in texts["nodes"]
+    # routing-table contacts show the client they told us
+    wait_for(lambda: any(c.client for b in controller.node.routing_table() for c in b.contacts))
+    def shown() -> set[str]:
+        return {routing.contacts.index(r, 5).data() for r in range(routing.contacts.rowCount())}
+
+    wait_for(lambda: "Khashmir Explorer 0.1" in shown())
