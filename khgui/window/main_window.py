@@ -42,6 +42,7 @@ from ..stats.panel import StatsPanel
 from ..traffic.panel import TrafficPanel
 from ..values.panel import ValuesPanel
 from .dialogs import AboutDialog, JoinDialog, ResizeLabDialog
+from .public import PublicJoinDialog, PublicSettings, join_public
 from .status import BannerPanel, StatusPanel
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class MainWindowView(QMainWindow):
         self.bridge = bridge
         self.settings = settings if settings is not None else QSettings(ORGANIZATION, APPLICATION)
         self.persist = persist
+        self.public_dialog: Any = None  # the public-DHT dialog while open
         self.setWindowTitle(self._base_title())
         self.setWindowIcon(icon("app"))
         self.setObjectName("MainWindow")
@@ -204,6 +206,16 @@ class MainWindowView(QMainWindow):
                                         "kill-node", "Stop a random lab node abruptly; watch the table heal")
         self.lookup_action = self._action("&Focus look-up", self.focus_lookup, "Ctrl+L", "lookup",
                                           "Put the cursor in the look-up form's Key field")
+        self.public = PublicSettings(self.settings)
+        mainline = c.profile == "mainline"
+        self.public_action = self._action(
+            "Join the &public Mainline DHT\u2026", lambda: join_public(self, self.public), icon_name="join",
+            tip="Join BitTorrent's DHT on the Internet through its routers (asks first)" if mainline
+            else "The public DHT speaks Mainline: start the explorer with --profile mainline")
+        self.public_action.setEnabled(mainline)
+        self.routers_action = self._action("Public DHT &routers\u2026", self.routers_dialog,
+                                           tip="The routers the public DHT is joined through, and read-only")
+        self.routers_action.setEnabled(mainline)
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "quit")
         self.about_action = self._action("&About Khashmir Explorer", self.about, "F1", "about")
         self.conditions_action = self._action("Lab &conditions\u2026", self.conditions_dialog, "Ctrl+Shift+C",
@@ -233,7 +245,8 @@ class MainWindowView(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         net = bar.addMenu("&Network")
-        for a in (self.join_action, self.rejoin_action, self.leave_action, None, self.resize_action,
+        for a in (self.join_action, self.rejoin_action, self.leave_action, None, self.public_action,
+                  self.routers_action, None, self.resize_action,
                   self.add_action, self.kill_action, self.revive_action, None, self.conditions_action):
             net.addSeparator() if a is None else net.addAction(a)
         view = bar.addMenu("&View")
@@ -380,6 +393,11 @@ class MainWindowView(QMainWindow):
 
         dialog.finished.connect(done)
         dialog.open()
+
+    def routers_dialog(self) -> None:
+        """Network ▸ Public DHT routers…: edit the routers and the read-only toggle (no join)."""
+        self.public_dialog = PublicJoinDialog(self.public, self, join=False)
+        self.public_dialog.open()
 
     def resize_dialog(self) -> None:
         dialog = ResizeLabDialog(self.controller.lab_size, self)

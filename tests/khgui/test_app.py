@@ -43,7 +43,11 @@ def test_arguments() -> None:
     assert args.lab == 0 and args.bootstrap == [("example.org", 6881), ("10.0.0.1", 4000)]
     assert parse_args(["--bootstrap", "h:1", "--lab", "4"]).lab == 4
     assert args.profile == "khashmir" and parse_args(["--profile", "mainline"]).profile == "mainline"
-    for bad in (["--bootstrap", "nohost"], ["--port", "70000"], ["--lab", "-1"], ["--bogus"], ["--profile", "kad"]):
+    public = parse_args(["--public"])
+    assert public.public and public.profile == "mainline" and public.lab == 0
+    assert parse_args(["--public", "--lab", "8"]).lab == 8
+    for bad in (["--bootstrap", "nohost"], ["--port", "70000"], ["--lab", "-1"], ["--bogus"], ["--profile", "kad"],
+                ["--public", "--self-test"], ["--public", "--bootstrap", "h:1"]):
         with pytest.raises(SystemExit) as info:
             parse_args(bad)
         assert info.value.code == 2
