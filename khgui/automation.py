@@ -145,6 +145,8 @@ async def screenshot(args: argparse.Namespace, window: Any, controller: Any, sta
             await asyncio.wait_for(lookup.announce_from_form(demo), 10)
             await asyncio.wait_for(lookup.get_peers_from_form(demo), 10)
             await _populate(window, ("lookup",), 5)
+            await _next_batch(window)
+            _select_answer(window.panels.get("traffic"), "get_peers")
         except (Exception, asyncio.TimeoutError):  # the picture is still worth taking
             pass
     elif lookup is not None and hasattr(lookup, "store_from_form"):  # show a look-up in the picture
@@ -163,6 +165,19 @@ async def screenshot(args: argparse.Namespace, window: Any, controller: Any, sta
     print(f"khgui: populated after {populated:.2f} s; screenshot {pixmap.width()}x{pixmap.height()} "
           f"saved to {args.screenshot}", flush=True)
     return 0
+
+
+def _select_answer(traffic: Any, method: str) -> None:
+    """Select the newest incoming ``method`` message in the traffic panel (its decoding in the picture)."""
+    if traffic is None:
+        return
+    from .traffic.model import DIR, METHOD
+
+    model = traffic.table.model()
+    for row in range(model.rowCount() - 1, -1, -1):
+        if model.index(row, METHOD).data() == method and "in" in str(model.index(row, DIR).data()):
+            traffic.table.selectRow(row)
+            return
 
 
 async def _map_screenshot(window: Any, path: str) -> None:

@@ -77,6 +77,7 @@ class MainlineLookupPanel(LookupPanel):
         self.item_size = QLabel()
         set_state(self.item_size, "hint")
         self.immutable_radio = QRadioButton("Immutable")
+        self.immutable_radio.setToolTip("Immutable: the target is SHA-1 of the bencoded value")
         self.mutable_radio = QRadioButton("Mutable")
         self.immutable_radio.setChecked(True)
         self.mutability = QButtonGroup(self)
@@ -102,7 +103,10 @@ class MainlineLookupPanel(LookupPanel):
         self.get_button.clicked.connect(self._get_clicked)
 
         form = QFormLayout()
+        form.setVerticalSpacing(4)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         hash_row = QHBoxLayout()
+        hash_row.setSpacing(6)
         hash_row.addWidget(self.hash_edit, 1)
         hash_row.addWidget(QLabel("port"))
         hash_row.addWidget(self.port_spin)
@@ -111,12 +115,14 @@ class MainlineLookupPanel(LookupPanel):
         form.addRow("Torrent", hash_row)
         form.addRow("", self.hash_preview)
         item_row = QHBoxLayout()
+        item_row.setSpacing(6)
         item_row.addWidget(self.item_edit, 1)
         item_row.addWidget(self.item_size)
         item_row.addWidget(self.put_button)
         item_row.addWidget(self.get_button)
         form.addRow("Item", item_row)
         kind_row = QHBoxLayout()
+        kind_row.setSpacing(6)
         kind_row.addWidget(self.immutable_radio)
         kind_row.addWidget(self.mutable_radio)
         kind_row.addWidget(self.salt_edit, 1)
@@ -414,8 +420,9 @@ class MainlineLookupPanel(LookupPanel):
         self.salt_edit.setEnabled(mutable)
         self.target_edit.setReadOnly(mutable)
         path = self.key_file()
+        self.key_label.setVisible(mutable)  # immutable: nothing to say, the plot gets the room
         if not mutable:
-            self.key_label.setText("Immutable: the target is SHA-1 of the bencoded value.")
+            self.key_label.setText("")
         elif path is None:
             self.key_label.setText("Mutable: signed by the key pair in the data directory.")
         elif path.exists():
