@@ -99,7 +99,7 @@ def test_window_with_live_lab(qtbot: Any, live: Any, wait_for: Callable[..., Non
     window = MainWindowView(controller, bridge, settings)
     qtbot.addWidget(window)
     window.show()
-    assert window.windowTitle() == "Khashmir Explorer" and not window.windowIcon().isNull()
+    assert window.windowTitle() == "Khashmir Explorer \u2014 Khashmir \u00b7 local lab of 16 nodes" and not window.windowIcon().isNull()
     assert set(window.docks) == PANELS | {"map"} and set(window.panels) == PANELS
     try:
         poke_until(controller, lambda: window.routing.buckets.rowCount() > 1, 10)
