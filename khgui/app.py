@@ -46,6 +46,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = OneLineParser(prog="khgui", description="Khashmir Explorer: watch a Kademlia DHT at work.")
     p.add_argument("--bootstrap", metavar="HOST:PORT", type=address_argument, action="append", default=[],
                    help="join this node (repeatable); no local lab unless --lab is given")
+    p.add_argument("--profile", choices=("khashmir", "mainline"), default="khashmir",
+                   help="the DHT our node and the lab speak: apt-p2p's Khashmir (default) or BitTorrent's Mainline")
+    p.add_argument("--public", action="store_true",
+                   help="join the public Mainline DHT on the Internet through the routers of Network \u25b8 "
+                        "Public DHT routers (read-only by default); implies --profile mainline and no lab "
+                        "unless --lab is given; asking for it here stands for the window's confirmation")
     p.add_argument("--port", type=port_number, default=0, help="UDP port of our node (default: any free port)")
     p.add_argument("--data-dir", metavar="DIR", default=None, help="directory of our node's database")
     p.add_argument("--lab", metavar="N", type=int_in_range(0, MAX_LAB), default=None,
@@ -73,6 +79,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--capture-lab needs --capture FILE")
     if args.map_screenshot and not args.screenshot:
         p.error("--map-screenshot needs --screenshot FILE")
+    if args.public:
+        if args.bootstrap or args.open or args.self_test or args.screenshot or args.soak:
+            p.error("--public joins the Internet: it takes no --bootstrap, --open, --self-test or --screenshot")
+        args.profile = "mainline"
+        if args.lab is None:
+            args.lab = 0
     if args.open:
         args.lab = 0
     if args.lab is None:
@@ -141,7 +153,9 @@ async def _run(args: argparse.Namespace, app: Any, reporter: ErrorReporter) -> i
     from .window.main_window import APPLICATION, ORGANIZATION, MainWindowView
 
     headless = bool(args.self_test or args.screenshot or args.soak)
-    config = Config() if args.krpc_timeout is None else Config().replace(KRPC_TIMEOUT=args.krpc_timeout)
+    config = Config(PROFILE=args.profile)
+    if args.krpc_timeout is not None:
+        config = config.replace(KRPC_TIMEOUT=args.krpc_timeout)
     data_dir = args.data_dir
     tmp = None
     if data_dir is None and headless:
@@ -169,6 +183,8 @@ async def _run(args: argparse.Namespace, app: Any, reporter: ErrorReporter) -> i
         window.capture.record(args.capture, include_lab=args.capture_lab)
     try:
         start = controller.start(args.lab, args.bootstrap or None, args.port, data_dir)
+        if args.public:
+            start = _then_public(start, controller, window)
         if headless:
             from .automation import run_headless
 
@@ -184,6 +200,14 @@ async def _run(args: argparse.Namespace, app: Any, reporter: ErrorReporter) -> i
         if tmp is not None:
             tmp.cleanup()
     return rc
+
+
+async def _then_public(start: Any, controller: Any, window: Any) -> bool:
+    """Start (a lab, if asked, and our node), then join the public Mainline DHT (``--public``)."""
+    if not await start:
+        return False
+    window.public.set_confirmed()  # asked for on the command line
+    return bool(await controller.join_public(window.public.routers(), window.public.read_only()))
 
 
 def _has_display() -> bool:

@@ -51,6 +51,9 @@ OVERVIEW_INTERVAL = 1.0
 FOCUS_INTERVAL = 0.5
 #: Lookup events of our node kept for the network map between two drains.
 MAX_MAP_LOOKUPS = 5000
+#: Seconds that joining the public Mainline DHT may take (resolving the routers
+#: and their answers) before the window says it could not.
+PUBLIC_JOIN_TIMEOUT = 8.0
 
 
 def describe_error(exc: BaseException) -> str:
@@ -80,6 +83,7 @@ class NetworkController(QObject):
         lab_lookups(list): ``(lab node id, event)`` lookup events of the lab, while watched.
         focus_changed(object): the ``FocusedNode`` now in focus, or None for our own node.
         conditions_changed(object): the lab's ``dht.Conditions``.
+        network_changed(): the network our node is on changed (:meth:`network_name`).
     """
 
     node_changed = Signal(object)
@@ -94,6 +98,7 @@ class NetworkController(QObject):
     lab_lookups = Signal(list)
     focus_changed = Signal(object)
     conditions_changed = Signal(object)
+    network_changed = Signal()
 
     def __init__(
         self,
@@ -122,6 +127,7 @@ class NetworkController(QObject):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._lab_lock: asyncio.Lock | None = None
         self._unwatch: Any = None  # unsubscribes from our node's warnings
+        self._network = ""  # "lab", "public" or the bootstrap addresses; "" when not joined
 
     # -- state -------------------------------------------------------------
 
@@ -160,6 +166,33 @@ class NetworkController(QObject):
         return items
 
     @property
+    def profile(self) -> str:
+        """The DHT spoken: "khashmir" or "mainline" (``Config.PROFILE``)."""
+        return str(self._config.PROFILE) if self._config is not None else "khashmir"
+
+    @property
+    def read_only(self) -> bool:
+        """Whether our node is read-only (BEP 43: it answers no queries)."""
+        return bool(self._node is not None and self._node.config.READ_ONLY)
+
+    def network_name(self) -> str:
+        """The profile and the network, for the title and status bar: "Mainline · local lab"."""
+        profile = self.profile.capitalize()
+        if not self._joined:
+            where = "not joined" + (f" (lab of {self.lab_size} nodes)" if self.lab_size else "")
+        elif self._network == "lab":
+            where = f"local lab of {self.lab_size} nodes"
+        elif self._network == "public":
+            where = "public DHT" + (", read-only" if self.read_only else "")
+        else:
+            where = self._network
+        return f"{profile} \u00b7 {where}"
+
+    def _set_network(self, network: str) -> None:
+        self._network = network
+        self.network_changed.emit()
+
+    @property
     def joined(self) -> bool:
         return self._joined
 
@@ -180,6 +213,7 @@ class NetworkController(QObject):
         if joined != self._joined:
             self._joined = joined
             self.joined_changed.emit(joined)
+            self.network_changed.emit()
 
     def _fail(self, what: str, exc: BaseException) -> None:
         text = f"{what}: {describe_error(exc)}"
@@ -386,7 +420,9 @@ class NetworkController(QObject):
             self._fail(f"could not join {where}", exc)
             return False
         self._joined_lab = self._labs is not None and any(a in self._lab_addresses for a in resolved)
+        self._network = "lab" if self._joined_lab else ", ".join(f"{h}:{p}" for h, p in addresses)
         self._set_joined(True)
+        self.network_changed.emit()
         self.message.emit(f"joined: {count} contacts")
         self.spawn(self._warm_up(node))
         return True
@@ -412,6 +448,57 @@ class NetworkController(QObject):
         if self._node is None and not await self._start_node():
             return False
         return await self._bootstrap([(host, port)])
+
+    async def join_public(self, routers: list[tuple[str, int]], read_only: bool = True,
+                          host: str = "0.0.0.0", timeout: float = PUBLIC_JOIN_TIMEOUT) -> bool:
+        """Join the public Mainline DHT through ``routers`` (Network ▸ Join the public Mainline DHT).
+
+        Our node restarts as a Mainline node on ``host`` (all interfaces by
+        default), read-only (BEP 43) if asked, and bootstraps through the
+        routers, which never enter the table.  Within ``timeout`` seconds it
+        is joined, or the window is told why not (no router resolved, none
+        answered: most likely no network), and our node keeps running alone.
+        """
+        from dht import Config
+
+        if self.profile != "mainline":
+            self.error.emit("the public DHT speaks Mainline: start the explorer with --profile mainline")
+            return False
+        if not routers:
+            self.error.emit("no router to join the public DHT through: Network \u25b8 Public DHT routers\u2026 adds some")
+            return False
+        await self.leave()
+        base = self._config if self._config is not None else Config(PROFILE="mainline")
+        old_config, old_host = self._config, self._host
+        self._config, self._host = base.replace(READ_ONLY=read_only), host
+        try:
+            started = await self._start_node()
+        finally:
+            self._config, self._host = old_config, old_host
+        node = self._node
+        if not started or node is None:
+            return False
+        where = ", ".join(f"{h}:{p}" for h, p in routers)
+        self.message.emit(f"joining the public Mainline DHT through {where}\u2026")
+        try:
+            count = await self.run_lookup(asyncio.wait_for(node.bootstrap([], routers=routers), timeout))
+        except Exception as exc:
+            if not _expected(exc):
+                raise
+            why = (f"no answer within {timeout:.0f} s" if isinstance(exc, asyncio.TimeoutError)
+                   else describe_error(exc))
+            text = (f"could not join the public Mainline DHT: {why}. Is this computer "
+                    f"online? Network \u25b8 Public DHT routers\u2026 edits the list")
+            log.warning("%s", text)
+            self.error.emit(text)
+            return False
+        self._joined_lab = False
+        self._network = "public"
+        self._set_joined(True)
+        self.network_changed.emit()
+        self.message.emit(f"joined the public Mainline DHT: {count} contacts")
+        self.spawn(self._warm_up(node))
+        return True
 
     async def rejoin_lab(self) -> bool:
         """Join the local lab again (Network ▸ Rejoin lab), starting our node if it left."""
@@ -476,6 +563,7 @@ class NetworkController(QObject):
                     raise
                 self._fail("could not resize the lab", exc)
             self.lab_changed.emit(self.lab_size)
+            self.network_changed.emit()
 
     async def add_lab_node(self) -> None:
         """Start one more lab node."""

@@ -122,12 +122,21 @@ def describe_bytes(data: bytes, key: bytes | None = None) -> str:
     return f"0x{data.hex()}" if data else "(empty)"
 
 
-def message_tree(message: Any, key: bytes | None = None) -> tuple[str, list[tuple[str, Any]]]:
+def message_tree(message: Any, key: bytes | None = None,
+                 mainline: bool = False) -> tuple[str, list[tuple[str, Any]]]:
     """A message as ``(summary, [(label, child), ...])`` for a tree widget.
 
     Leaves are returned with an empty child list.  Dicts and lists become
     branches; a compact node list becomes a branch of ``id@host:port`` leaves.
+    ``mainline``: Mainline's fields too (``v``, ``ip``, peers, samples, BEP 44:
+    :mod:`khgui.common.mainline_fields`).
     """
+    if mainline and key is not None:
+        from .mainline_fields import mainline_field
+
+        tree = mainline_field(key, message, _Leaf)
+        if tree is not None:
+            return tree
     if isinstance(message, dict):
         children = [(_key_name(k), v) for k, v in message.items()]
         return f"dict ({len(message)})", children

@@ -49,12 +49,13 @@ class LookupCall:
 
     ``node.get_value`` and ``node.store_value`` emit their ``LookupStarted``
     in the call's first, synchronous step; :meth:`run` listens to the node
-    only until it has seen a ``LookupStarted`` of ``kinds`` for ``target``,
+    only until it has seen a ``LookupStarted`` of ``kinds`` for ``target`` (any
+target when None: a call whose target it computes itself),
     so :attr:`lookup_id` is set before the bridge delivers any of that
     lookup's events.
     """
 
-    def __init__(self, node: Any, kinds: tuple[str, ...], target: bytes,
+    def __init__(self, node: Any, kinds: tuple[str, ...], target: bytes | None,
                  on_id: Callable[[int], None] | None = None) -> None:
         self.node = node
         self.kinds = kinds
@@ -65,7 +66,7 @@ class LookupCall:
 
     def _catch(self, event: Any) -> None:
         if (self.lookup_id is None and type(event) is LookupStarted and event.kind in self.kinds
-                and event.target == self.target):
+                and (self.target is None or event.target == self.target)):
             self.lookup_id = event.lookup
             self._stop()
             if self._on_id is not None:
@@ -109,6 +110,10 @@ class LookupPanel(QWidget):
         self._update_key_preview(self.key_edit.text())
         self._update_enabled()
 
+    def _buttons(self) -> list[QPushButton]:
+        """The form's buttons: enabled only while joined and idle."""
+        return [self.store_button, self.lookup_button]
+
     # -- construction -------------------------------------------------------------
 
     def _build(self) -> None:
@@ -116,6 +121,14 @@ class LookupPanel(QWidget):
         self.reason_label = QLabel()
         self.reason_label.setObjectName("notice")
         self.reason_label.setWordWrap(True)
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.form_widget = self._build_form(mono)
+        self._build_results(mono)
+
+    def _build_form(self, mono: Any) -> QWidget:
+        """The Key and Value form (a subclass speaks another profile's form)."""
         self.key_edit = QLineEdit()
         self.key_edit.setMaxLength(NO_LIMIT)
         self.key_edit.setPlaceholderText("any text (hashed with SHA-1) or 40 hex digits")
@@ -138,9 +151,6 @@ class LookupPanel(QWidget):
         self.lookup_button.setToolTip("Find the values stored under the key")
         self.lookup_button.setDefault(True)
         self.lookup_button.clicked.connect(self._lookup_clicked)
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
-        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         form = QFormLayout()
         form.addRow("Key", self.key_edit)
@@ -152,9 +162,12 @@ class LookupPanel(QWidget):
         value_row.addWidget(self.lookup_button)
         form.addRow("Value", value_row)
         form.addRow("", self.message_label)
-        self.form_widget = QWidget()
-        self.form_widget.setLayout(form)
+        widget = QWidget()
+        widget.setLayout(form)
+        return widget
 
+    def _build_results(self, mono: Any) -> None:
+        """The lookup plot beside the Hops, Found and Stored at tabs."""
         self.plot = LookupPlotView()
         self.summary_label = QLabel()
         self.summary_label.setWordWrap(True)
@@ -259,7 +272,8 @@ class LookupPanel(QWidget):
             if self.plot.point_count():
                 self._has_data = True
         if finished is not None:
-            verb = {"store_value": "store", "get_value": "get"}.get(finished.kind, finished.kind)
+            verb = {"store_value": "store", "get_value": "get", "get_peers": "get peers",
+                    "announce_peer": "announce"}.get(finished.kind, finished.kind)
             self.plot.set_caption(f"{verb} {finished.target.hex()[:8]}\u2026: "
                                   f"{finished.queried} asked, {finished.elapsed:.2f} s")
 
@@ -292,15 +306,18 @@ class LookupPanel(QWidget):
         self.registry.remember_text(parsed.key, self.key_edit.text())
         return node, parsed.key, value
 
-    def _begin(self, kind: str, key: bytes) -> LookupCall:
+    def _begin(self, kind: str, key: bytes, kinds: tuple[str, ...] | None = None,
+               doing: str | None = None) -> LookupCall:
+        """Clear the plot and hops for a new call; ``kinds``: its LookupStarted kinds."""
         self._op = (kind, key, time.monotonic())
         self._lookup_id = None
         self.hops.start(time.monotonic())
         self.hops.self_id = self._controller.node.id
-        self.plot.clear_points(f"{'storing' if kind == 'store' else 'looking up'} {key.hex()[:8]}\u2026")
+        doing = doing or ("storing" if kind == "store" else "looking up")
+        self.plot.clear_points(f"{doing} {key.hex()[:8]}\u2026")
         self._set_running(True)
-        self._say("Storing\u2026" if kind == "store" else "Looking up\u2026")
-        return LookupCall(self._controller.node, _KINDS[kind], key, self._follow)
+        self._say(f"{doing[0].upper()}{doing[1:]}\u2026")
+        return LookupCall(self._controller.node, kinds or _KINDS[kind], key, self._follow)
 
     def _follow(self, lookup_id: int) -> None:
         self._lookup_id = lookup_id
@@ -381,8 +398,8 @@ class LookupPanel(QWidget):
         self.reason_label.setText(reason)
         self.reason_label.setVisible(bool(reason))
         self.form_widget.setEnabled(not reason)
-        self.store_button.setEnabled(not reason and not self._running)
-        self.lookup_button.setEnabled(not reason and not self._running)
+        for button in self._buttons():
+            button.setEnabled(not reason and not self._running)
 
     def _update_key_preview(self, text: str) -> None:
         parsed = parse_key_text(text)

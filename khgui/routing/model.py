@@ -174,9 +174,9 @@ class BucketListModel(TableModel):
 
 
 class ContactTableModel(TableModel):
-    """The contacts of one bucket: id, address, last seen, failures, RTT."""
+    """The contacts of one bucket: id, address, last seen, failures, RTT, client (its ``v``)."""
 
-    HEADERS = ("Node id", "Address", "Last seen", "Failures", "RTT")
+    HEADERS = ("Node id", "Address", "Last seen", "Failures", "RTT", "Client")
     columns = HEADERS
 
     def __init__(self, parent: Any = None) -> None:
@@ -222,11 +222,13 @@ class ContactTableModel(TableModel):
                 return str(info.failures)
             if col == 4:
                 return "\u2013" if info.rtt is None else f"{info.rtt * 1000:.1f} ms"
+            if col == 5:
+                return _client(info)
         if role == SORT_ROLE:
             rtt = -1.0 if info.rtt is None else info.rtt
             age = float("inf") if info.last_seen is None else self.now - info.last_seen
             return (info.contact.id.hex(), f"{info.contact.host}:{info.contact.port:05d}",
-                    age, info.failures, rtt)[col]
+                    age, info.failures, rtt, _client(info))[col]
         if role == Qt.ItemDataRole.ToolTipRole and col == 0:
             return info.contact.id.hex()
         if role == Qt.ItemDataRole.ToolTipRole and col == 2:
@@ -234,8 +236,17 @@ class ContactTableModel(TableModel):
                 return ("It has never answered one of our requests (loaded from the database or "
                         "seen only in a query): the first to be pinged and replaced, and not handed out.")
             return "Last answered one of our requests."
-        if role == Qt.ItemDataRole.TextAlignmentRole and col >= 2:
+        if role == Qt.ItemDataRole.ToolTipRole and col == 5:
+            return ("The implementation it says it runs (its v), as it last told us."
+                    if getattr(info, "client", None) else "It never told us its client (no v).")
+        if role == Qt.ItemDataRole.TextAlignmentRole and 2 <= col <= 4:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and col == 3 and info.failures:
             return status_color("error")
         return None
+
+
+def _client(info: Any) -> str:
+    """The contact's client name and version (``ContactInfo.client``), or a dash."""
+    client = getattr(info, "client", None)
+    return str(client) if client else "\u2013"

@@ -125,6 +125,7 @@ class TrafficPanel(QWidget):
         bar_v.rangeChanged.connect(self._on_range)
 
         self.message_view = MessageTreeView()
+        self.message_view.mainline = getattr(self._controller, "profile", "khashmir") == "mainline"
         # wide enough for a field name and a 40-digit id (the widest common value)
         readable = self.message_view.readable_width()
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -342,6 +343,7 @@ class MessageTreeView(QTreeWidget):
         super().__init__(parent)
         self.setColumnCount(2)
         self.setHeaderLabels(["Field", "Value"])
+        self.mainline = False  # decode Mainline's fields (v, ip, peers, samples, BEP 44) too
         self.setUniformRowHeights(True)
         self.setAlternatingRowColors(True)
         self.header().setStretchLastSection(True)
@@ -364,7 +366,7 @@ class MessageTreeView(QTreeWidget):
         if message is None:
             return
         self._count = 0
-        summary, children = message_tree(message)
+        summary, children = message_tree(message, mainline=self.mainline)
         root = QTreeWidgetItem([title, summary])
         self.addTopLevelItem(root)
         self._add_children(root, children)
@@ -379,7 +381,7 @@ class MessageTreeView(QTreeWidget):
                 return
             self._count += 1
             key = label.encode("utf-8") if isinstance(label, str) else None
-            summary, grand = message_tree(value, key)
+            summary, grand = message_tree(value, key, self.mainline)
             item = QTreeWidgetItem([label, summary])
             item.setToolTip(1, summary)
             parent.addChild(item)

@@ -33,6 +33,7 @@ from ..controller import NetworkController
 from ..common import theme
 from ..common.plotting import fit_legends
 from ..resources import icon
+from ..lookup.mainline import MainlineLookupPanel
 from ..lookup.panel import LookupPanel
 from ..map.conditions import LabConditionsDialog
 from ..map.panel import NetworkMapPanel
@@ -41,6 +42,7 @@ from ..stats.panel import StatsPanel
 from ..traffic.panel import TrafficPanel
 from ..values.panel import ValuesPanel
 from .dialogs import AboutDialog, JoinDialog, ResizeLabDialog
+from .public import PublicJoinDialog, PublicSettings, join_public
 from .status import BannerPanel, StatusPanel
 
 log = logging.getLogger(__name__)
@@ -79,7 +81,8 @@ class MainWindowView(QMainWindow):
         self.bridge = bridge
         self.settings = settings if settings is not None else QSettings(ORGANIZATION, APPLICATION)
         self.persist = persist
-        self.setWindowTitle("Khashmir Explorer")
+        self.public_dialog: Any = None  # the public-DHT dialog while open
+        self.setWindowTitle(self._base_title())
         self.setWindowIcon(icon("app"))
         self.setObjectName("MainWindow")
         self.setDockNestingEnabled(True)
@@ -93,10 +96,11 @@ class MainWindowView(QMainWindow):
             "stats": self.stats,
             "traffic": TrafficPanel(controller, bridge),
             "values": ValuesPanel(controller, bridge),
-            "lookup": LookupPanel(controller, bridge),
+            "lookup": (MainlineLookupPanel if controller.profile == "mainline" else LookupPanel)(controller, bridge),
         }
         titles = {"routing": "Routing table", "traffic": "Traffic", "values": "Stored values",
-                  "lookup": "Store && look up", "stats": "Statistics"}
+                  "lookup": "Peers && items" if controller.profile == "mainline" else "Store && look up",
+                  "stats": "Statistics"}
         self.docks: dict[str, QDockWidget] = {}
         for key, panel in self.panels.items():
             dock = QDockWidget(titles[key], self)
@@ -161,8 +165,10 @@ class MainWindowView(QMainWindow):
         self._map_timer.timeout.connect(self._drain_lookups)
         self._map_timer.start()
         self.theme.changed.connect(self._theme_changed)
+        controller.network_changed.connect(self._network_changed)
         self._node_changed(controller.node)
         self._joined_changed(controller.joined)
+        self._network_changed()
         self._lab_changed(controller.lab_size)
         theme.style_plots(self, self.theme.colors)
         self._legend_fitters = fit_legends(self)
@@ -200,6 +206,16 @@ class MainWindowView(QMainWindow):
                                         "kill-node", "Stop a random lab node abruptly; watch the table heal")
         self.lookup_action = self._action("&Focus look-up", self.focus_lookup, "Ctrl+L", "lookup",
                                           "Put the cursor in the look-up form's Key field")
+        self.public = PublicSettings(self.settings)
+        mainline = c.profile == "mainline"
+        self.public_action = self._action(
+            "Join the &public Mainline DHT\u2026", lambda: join_public(self, self.public), icon_name="join",
+            tip="Join BitTorrent's DHT on the Internet through its routers (asks first)" if mainline
+            else "The public DHT speaks Mainline: start the explorer with --profile mainline")
+        self.public_action.setEnabled(mainline)
+        self.routers_action = self._action("Public DHT &routers\u2026", self.routers_dialog,
+                                           tip="The routers the public DHT is joined through, and read-only")
+        self.routers_action.setEnabled(mainline)
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "quit")
         self.about_action = self._action("&About Khashmir Explorer", self.about, "F1", "about")
         self.conditions_action = self._action("Lab &conditions\u2026", self.conditions_dialog, "Ctrl+Shift+C",
@@ -229,7 +245,8 @@ class MainWindowView(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         net = bar.addMenu("&Network")
-        for a in (self.join_action, self.rejoin_action, self.leave_action, None, self.resize_action,
+        for a in (self.join_action, self.rejoin_action, self.leave_action, None, self.public_action,
+                  self.routers_action, None, self.resize_action,
                   self.add_action, self.kill_action, self.revive_action, None, self.conditions_action):
             net.addSeparator() if a is None else net.addAction(a)
         view = bar.addMenu("&View")
@@ -377,6 +394,11 @@ class MainWindowView(QMainWindow):
         dialog.finished.connect(done)
         dialog.open()
 
+    def routers_dialog(self) -> None:
+        """Network ▸ Public DHT routers…: edit the routers and the read-only toggle (no join)."""
+        self.public_dialog = PublicJoinDialog(self.public, self, join=False)
+        self.public_dialog.open()
+
     def resize_dialog(self) -> None:
         dialog = ResizeLabDialog(self.controller.lab_size, self)
 
@@ -481,7 +503,7 @@ class MainWindowView(QMainWindow):
 
     def _show_whose_view(self, focused: Any) -> None:
         if focused is None:
-            self.setWindowTitle("Khashmir Explorer")
+            self.setWindowTitle(self._base_title())
             self.status.show_node(self.controller.node)
             return
         self._title(focused)
@@ -489,6 +511,15 @@ class MainWindowView(QMainWindow):
         info = focused.view.info
         self.statusBar().showMessage(f"showing lab node {info.id.hex()[:8]}; View \u25b8 Focus our node goes back",
                                      8000)
+
+    def _base_title(self) -> str:
+        """The window title for our own node: the app, the profile and the network."""
+        return f"Khashmir Explorer \u2014 {self.controller.network_name()}"
+
+    def _network_changed(self, *args: Any) -> None:
+        self.status.show_network(self.controller.network_name())
+        if self.controller.focus is None:  # a lab node in focus keeps its own title
+            self.setWindowTitle(self._base_title())
 
     def _title(self, focused: Any) -> None:
         info = focused.view.info

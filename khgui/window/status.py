@@ -55,6 +55,8 @@ class StatusPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.node_id = NodeIdView()
+        self.network = QLabel("\u2013")
+        self.network.setToolTip("The DHT our node speaks, and the network it is on")
         self.address = QLabel("\u2013")
         self.contacts = QLabel("0 contacts")
         self.buckets = QLabel("0 buckets")
@@ -69,7 +71,7 @@ class StatusPanel(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        for w in (self.node_id, self.address, self.joined, self.contacts, self.buckets, self.lab, self.busy):
+        for w in (self.network, self.node_id, self.address, self.joined, self.contacts, self.buckets, self.lab, self.busy):
             layout.addWidget(w)
 
     def show_node(self, node: Any) -> None:
@@ -79,6 +81,10 @@ class StatusPanel(QWidget):
         else:
             host, port = node.address
             self.address.setText(f"{host}:{port}")
+
+    def show_network(self, text: str) -> None:
+        """The profile and the network, e.g. "Mainline \u00b7 local lab"."""
+        self.network.setText(text)
 
     def show_counts(self, contacts: int, buckets: int) -> None:
         self.contacts.setText(plural(contacts, "contact"))

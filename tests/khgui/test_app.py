@@ -42,7 +42,12 @@ def test_arguments() -> None:
     args = parse_args(["--bootstrap", "example.org:6881", "--bootstrap", "10.0.0.1:4000"])
     assert args.lab == 0 and args.bootstrap == [("example.org", 6881), ("10.0.0.1", 4000)]
     assert parse_args(["--bootstrap", "h:1", "--lab", "4"]).lab == 4
-    for bad in (["--bootstrap", "nohost"], ["--port", "70000"], ["--lab", "-1"], ["--bogus"]):
+    assert args.profile == "khashmir" and parse_args(["--profile", "mainline"]).profile == "mainline"
+    public = parse_args(["--public"])
+    assert public.public and public.profile == "mainline" and public.lab == 0
+    assert parse_args(["--public", "--lab", "8"]).lab == 8
+    for bad in (["--bootstrap", "nohost"], ["--port", "70000"], ["--lab", "-1"], ["--bogus"], ["--profile", "kad"],
+                ["--public", "--self-test"], ["--public", "--bootstrap", "h:1"]):
         with pytest.raises(SystemExit) as info:
             parse_args(bad)
         assert info.value.code == 2
@@ -94,7 +99,7 @@ def test_window_with_live_lab(qtbot: Any, live: Any, wait_for: Callable[..., Non
     window = MainWindowView(controller, bridge, settings)
     qtbot.addWidget(window)
     window.show()
-    assert window.windowTitle() == "Khashmir Explorer" and not window.windowIcon().isNull()
+    assert window.windowTitle() == "Khashmir Explorer \u2014 Khashmir \u00b7 local lab of 16 nodes" and not window.windowIcon().isNull()
     assert set(window.docks) == PANELS | {"map"} and set(window.panels) == PANELS
     try:
         poke_until(controller, lambda: window.routing.buckets.rowCount() > 1, 10)
@@ -213,3 +218,37 @@ def test_survives_heavy_traffic(tmp_path: Path) -> None:
                     timeout=100)
     assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-500:]}"
     assert "soak:" in result.stdout
+
+
+def test_mainline_self_test_and_screenshot(tmp_path: Path) -> None:
+    """--profile mainline: a Mainline lab; announce, get peers, put and get items through the form."""
+    result = _khgui("--profile", "mainline", "--lab", "16", "--krpc-timeout", "1", "--self-test",
+                    "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 0, result.stderr
+    assert "self-test: OK" in result.stdout and "(seq 1 then 2) put and found" in result.stdout
+    png = tmp_path / "shot.png"
+    shot = _khgui("--profile", "mainline", "--lab", "16", "--krpc-timeout", "1", "--screenshot", str(png),
+                  "--data-dir", str(tmp_path / "d2"))
+    assert shot.returncode == 0, shot.stderr
+    assert not QImage(str(png)).isNull() and "populated after" in shot.stdout
+
+
+def test_window_names_profile_and_network(qtbot: Any, qasync_loop: Any, tmp_path: Path) -> None:
+    from dht import Config
+
+    bridge = EventBridge(interval_ms=20)
+    controller = NetworkController(bridge, config=Config(PROFILE="mainline", KRPC_TIMEOUT=1.0))
+    window = MainWindowView(controller, bridge, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                            persist=False)
+    qtbot.addWidget(window)
+    assert window.windowTitle() == "Khashmir Explorer \u2014 Mainline \u00b7 not joined"
+    assert type(window.panels["lookup"]).__name__ == "MainlineLookupPanel"
+    try:
+        assert qasync_loop.run_until_complete(controller.start(lab_size=8, data_dir=str(tmp_path / "n")))
+        assert window.windowTitle() == "Khashmir Explorer \u2014 Mainline \u00b7 local lab of 8 nodes"
+        assert window.status.network.text() == "Mainline \u00b7 local lab of 8 nodes"
+        qasync_loop.run_until_complete(controller.leave())
+        assert "Mainline \u00b7 not joined" in window.windowTitle()
+    finally:
+        qasync_loop.run_until_complete(controller.stop())
+        bridge.stop()

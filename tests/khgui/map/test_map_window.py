@@ -88,7 +88,7 @@ def test_focusing_a_lab_node_makes_the_panels_show_that_node(
     # Back to ours.
     window.own_focus_action.trigger()
     wait_for(lambda: controller.focus is None)
-    assert window.windowTitle() == "Khashmir Explorer"
+    assert window.windowTitle() == "Khashmir Explorer \u2014 Khashmir \u00b7 local lab of 16 nodes"
     assert window.status.node_id.full_id() == ours.id.hex() and window.bridge.node is ours
     wait_for(lambda: bucket_ranges(window.routing.buckets.rows()) == bucket_ranges(ours.routing_table()))
 

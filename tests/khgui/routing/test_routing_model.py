@@ -112,3 +112,16 @@ def test_split_history_counts_and_marks() -> None:
     assert list(sx) == [1.0, 2.0] and list(sy) == [2.0, 3.0]
     h.observe(110.0, 5)  # a refresh corrects drift
     assert h.count == 5 and h.arrays()[1][-1] == 5
+
+
+def test_contact_model_shows_each_contacts_client(qtmodeltester: Any) -> None:
+    model = ContactTableModel()
+    base = contact(1)
+    lt = ContactInfo(base.contact, base.last_seen, 0, None, "libtorrent (Rasterbar) 2.1.1")
+    model.set_contacts([lt, contact(2)])
+    qtmodeltester.check(model)
+    assert model.headerData(5, Qt.Orientation.Horizontal) == "Client"
+    assert model.index(0, 5).data() == "libtorrent (Rasterbar) 2.1.1"
+    assert model.index(1, 5).data() == "\u2013"
+    assert "never told us" in model.index(1, 5).data(Qt.ItemDataRole.ToolTipRole)
+    assert model.index(0, 5).data(SORT_ROLE) == "libtorrent (Rasterbar) 2.1.1"

@@ -1,0 +1,432 @@
+"""The look-up panel for the Mainline DHT: peers of a torrent and BEP 44 items.
+
+:class:`MainlineLookupPanel` keeps :class:`~khgui.lookup.panel.LookupPanel`'s
+plot, hops table and the way it follows exactly the lookup its click
+started (:class:`~khgui.lookup.panel.LookupCall`, matched on the
+``LookupStarted`` kinds get_peers, announce_peer, get and put), and puts a
+Mainline form in front of them:
+
+* Info-hash (40 hex digits or a magnet link): Get peers (with a BEP 33
+  scrape, so the results show seed and peer estimates) and Announce (on a
+  port, 0 meaning the port we send from).
+* Item (BEP 44): a value, immutable or mutable; a mutable item is signed by
+  the key pair in the data directory (created by the first Put) under a
+  salt, and the seq it went out with, or was found with, is shown.  Get
+  item reads the target field (an immutable item's target, filled in by its
+  Put) or, for a mutable item, derives it from the key and the salt.
+
+Every bad input (a malformed info-hash or magnet link, a value over 1000
+bytes, a salt over 64 bytes, a missing or unreadable key file) is a message
+under the form saying what to do; DHT errors too.  Nothing is raised.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QButtonGroup, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QSpinBox, QWidget,
+)
+
+from ..common.bittorrent import (
+    KEY_FILE_NAME, KeyFileError, bencoded_text_size, check_salt, check_value, mutable_key, mutable_target,
+    immutable_target, parse_info_hash, public_key_bytes, MAX_ITEM_BYTES,
+)
+from ..common.text import bytes_preview
+from ..common.theme import set_state
+from ..controller import describe_error
+from .panel import NO_LIMIT, LookupPanel
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return bytes_preview(value, 200)
+    return repr(value)[:200]
+
+
+class MainlineLookupPanel(LookupPanel):
+    """Get peers, announce, put and get BEP 44 items, and watch each lookup converge."""
+
+    # -- construction -------------------------------------------------------------
+
+    def _build_form(self, mono: Any) -> QWidget:
+        self.hash_edit = QLineEdit()
+        self.hash_edit.setMaxLength(NO_LIMIT)
+        self.hash_edit.setPlaceholderText("info-hash: 40 hex digits, or a magnet link (magnet:?xt=urn:btih:\u2026)")
+        self.hash_edit.textChanged.connect(self._update_hash_preview)
+        self.hash_edit.returnPressed.connect(self._get_peers_clicked)
+        self.hash_preview = QLabel()
+        self.hash_preview.setFont(mono)
+        self.port_spin = QSpinBox()
+        self.port_spin.setRange(0, 0xFFFF)
+        self.port_spin.setSpecialValueText("implied")
+        self.port_spin.setToolTip("The port to announce; implied: the port our node sends from (BEP 5)")
+        self.get_peers_button = QPushButton("Get peers")
+        self.get_peers_button.setToolTip("Find the peers announced for this info-hash, with a BEP 33 scrape")
+        self.get_peers_button.setDefault(True)
+        self.get_peers_button.clicked.connect(self._get_peers_clicked)
+        self.announce_button = QPushButton("Announce")
+        self.announce_button.setToolTip("Announce that we are a peer of this info-hash to the closest nodes")
+        self.announce_button.clicked.connect(self._announce_clicked)
+
+        self.item_edit = QLineEdit()
+        self.item_edit.setMaxLength(NO_LIMIT)
+        self.item_edit.setPlaceholderText("the item's value (UTF-8 text, at most 1000 bytes bencoded)")
+        self.item_edit.textChanged.connect(self._update_item_size)
+        self.item_size = QLabel()
+        set_state(self.item_size, "hint")
+        self.immutable_radio = QRadioButton("Immutable")
+        self.immutable_radio.setToolTip("Immutable: the target is SHA-1 of the bencoded value")
+        self.mutable_radio = QRadioButton("Mutable")
+        self.immutable_radio.setChecked(True)
+        self.mutability = QButtonGroup(self)
+        self.mutability.addButton(self.immutable_radio)
+        self.mutability.addButton(self.mutable_radio)
+        self.mutable_radio.toggled.connect(self._update_mutable)
+        self.salt_edit = QLineEdit()
+        self.salt_edit.setMaxLength(NO_LIMIT)
+        self.salt_edit.setPlaceholderText("salt (optional, at most 64 bytes)")
+        self.salt_edit.textChanged.connect(lambda _t: self._clear_about("salt"))
+        self.target_edit = QLineEdit()
+        self.target_edit.setFont(mono)
+        self.target_edit.setMaxLength(NO_LIMIT)
+        self.target_edit.setPlaceholderText("target: 40 hex digits (a Put fills it in)")
+        self.target_edit.textChanged.connect(lambda _t: self._clear_about("target"))
+        self.key_label = QLabel()
+        set_state(self.key_label, "hint")
+        self.put_button = QPushButton("Put item")
+        self.put_button.setToolTip("Store the item at the nodes closest to its target (BEP 44)")
+        self.put_button.clicked.connect(self._put_clicked)
+        self.get_button = QPushButton("Get item")
+        self.get_button.setToolTip("Find the item under the target (mutable: our key and the salt)")
+        self.get_button.clicked.connect(self._get_clicked)
+
+        form = QFormLayout()
+        form.setVerticalSpacing(4)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        hash_row = QHBoxLayout()
+        hash_row.setSpacing(6)
+        hash_row.addWidget(self.hash_edit, 1)
+        hash_row.addWidget(QLabel("port"))
+        hash_row.addWidget(self.port_spin)
+        hash_row.addWidget(self.get_peers_button)
+        hash_row.addWidget(self.announce_button)
+        form.addRow("Torrent", hash_row)
+        form.addRow("", self.hash_preview)
+        item_row = QHBoxLayout()
+        item_row.setSpacing(6)
+        item_row.addWidget(self.item_edit, 1)
+        item_row.addWidget(self.item_size)
+        item_row.addWidget(self.put_button)
+        item_row.addWidget(self.get_button)
+        form.addRow("Item", item_row)
+        kind_row = QHBoxLayout()
+        kind_row.setSpacing(6)
+        kind_row.addWidget(self.immutable_radio)
+        kind_row.addWidget(self.mutable_radio)
+        kind_row.addWidget(self.salt_edit, 1)
+        kind_row.addWidget(self.target_edit, 2)
+        form.addRow("", kind_row)
+        form.addRow("", self.key_label)
+        form.addRow("", self.message_label)
+        widget = QWidget()
+        widget.setLayout(form)
+        # The Khashmir fields stay (hidden) so the base class's helpers keep working.
+        self.key_edit = QLineEdit()
+        self.value_edit = QLineEdit()
+        self.key_preview = QLabel()
+        self.value_size = QLabel()
+        self.store_button = self.put_button
+        self.lookup_button = self.get_peers_button
+        self._update_hash_preview("")
+        self._update_item_size("")
+        self._update_mutable()
+        return widget
+
+    def _build_results(self, mono: Any) -> None:
+        super()._build_results(mono)
+        self.tabs.setTabText(self.tabs.indexOf(self.values_list), "Peers / item")
+
+    def _buttons(self) -> list[QPushButton]:
+        return [self.get_peers_button, self.announce_button, self.put_button, self.get_button]
+
+    # -- public ---------------------------------------------------------------------
+
+    def key_file(self) -> Path | None:
+        """The key pair of mutable items: in our node's data directory."""
+        node = self._controller.node
+        return Path(node.data_dir) / KEY_FILE_NAME if node is not None else None
+
+    def focus_key(self) -> None:
+        self.hash_edit.setFocus()
+        self.hash_edit.selectAll()
+
+    def disabled_reason(self) -> str:
+        if self._controller.node is None:
+            return "No node is running: start or join a network to find peers and items."
+        if not self._controller.joined:
+            return "Not joined to a network yet: join one to find peers and items."
+        return ""
+
+    async def get_peers_from_form(self, text: str) -> Any | None:
+        """Fill the info-hash field and Get peers, as the button does; the PeersFound or None."""
+        self.hash_edit.setText(text)
+        return await self._run_get_peers()
+
+    async def announce_from_form(self, text: str, port: int = 0) -> int | None:
+        """Fill the info-hash and port and Announce; how many nodes accepted, or None."""
+        self.hash_edit.setText(text)
+        self.port_spin.setValue(port)
+        return await self._run_announce()
+
+    async def put_from_form(self, value: str, mutable: bool = False, salt: str = "") -> Any | None:
+        """Fill the item fields and Put; the target (immutable) or the MutablePut, or None."""
+        self.item_edit.setText(value)
+        (self.mutable_radio if mutable else self.immutable_radio).setChecked(True)
+        self.salt_edit.setText(salt)
+        return await self._run_put()
+
+    async def get_from_form(self, target_hex: str = "", mutable: bool = False, salt: str = "") -> Any | None:
+        """Fill the target (immutable) or salt (mutable) and Get item; the FoundItem or None."""
+        (self.mutable_radio if mutable else self.immutable_radio).setChecked(True)
+        if not mutable:
+            self.target_edit.setText(target_hex)
+        self.salt_edit.setText(salt)
+        return await self._run_get()
+
+    # -- checks -----------------------------------------------------------------------
+
+    def _ready(self) -> Any | None:
+        reason = self.disabled_reason()
+        if reason:
+            self._say(reason, error=True)
+            return None
+        if self._running:
+            self._say("A look-up is already running.", error=True)
+            return None
+        return self._controller.node
+
+    def _info_hash(self) -> bytes | None:
+        parsed = parse_info_hash(self.hash_edit.text())
+        if parsed.info_hash is None:
+            self._say(parsed.message, error=True, about="hash")
+        return parsed.info_hash
+
+    def _salt(self) -> bytes | None:
+        problem = check_salt(self.salt_edit.text())
+        if problem:
+            self._say(problem, error=True, about="salt")
+            return None
+        return self.salt_edit.text().encode("utf-8")
+
+    # -- running ----------------------------------------------------------------------
+
+    async def _run_get_peers(self) -> Any | None:
+        node = self._ready()
+        info_hash = self._info_hash() if node is not None else None
+        if node is None or info_hash is None:
+            return None
+        call = self._begin("get_peers", info_hash, ("get_peers",), "getting peers of")
+        self.values_list.clear()
+        try:
+            found = await call.run(lambda: self._controller.run_lookup(node.get_peers(info_hash, scrape=True)))
+        except Exception as exc:
+            self._say(f"Get peers failed: {describe_error(exc)}", error=True)
+            return None
+        finally:
+            self._set_running(False)
+        for host, port in found.peers:
+            self.values_list.addItem(f"{host}:{port}")
+        if not found.peers:
+            self.values_list.addItem("(no peer announced)")
+        self._has_data = True
+        self.tabs.setCurrentWidget(self.values_list)
+        scrape = ""
+        if found.seeds is not None or found.leechers is not None:
+            scrape = f"; scrape: \u2248{found.seeds or 0:.0f} seeds, \u2248{found.leechers or 0:.0f} peers"
+        n = len(found.peers)
+        self._say(f"Found {n} peer{'s' if n != 1 else ''} from {found.queried} nodes{scrape}.")
+        self.summary_label.hide()
+        return found
+
+    async def _run_announce(self) -> int | None:
+        node = self._ready()
+        info_hash = self._info_hash() if node is not None else None
+        if node is None or info_hash is None:
+            return None
+        port = self.port_spin.value()
+        call = self._begin("announce", info_hash, ("announce_peer",), "announcing")
+        try:
+            accepted = await call.run(lambda: self._controller.run_lookup(node.announce_peer(info_hash, port)))
+        except Exception as exc:
+            self._say(f"Announce failed: {describe_error(exc)}", error=True)
+            return None
+        finally:
+            self._set_running(False)
+        self._has_data = True
+        where = f"port {port}" if port else f"our port {node.address[1]} (implied)"
+        self._say(f"Announced on {where} to {accepted} node{'s' if accepted != 1 else ''}.", error=accepted == 0)
+        self.summary_label.setText("The plot shows the get_peers lookup for tokens, then the announces.")
+        self.summary_label.show()
+        return int(accepted)
+
+    def _key(self, create: bool) -> Any | None:
+        """Our key pair, or None after saying what to do; ``create``: none yet is fine (Put makes it)."""
+        path = self.key_file()
+        if path is None:
+            return None
+        if create and not path.exists():
+            return path  # put_mutable creates it (mode 0600)
+        try:
+            return mutable_key(path)
+        except KeyFileError as exc:
+            self._say(str(exc), error=True, about="key")
+            return None
+
+    async def _run_put(self) -> Any | None:
+        node = self._ready()
+        if node is None:
+            return None
+        text = self.item_edit.text()
+        problem = check_value(text)
+        if problem:
+            self._say(problem, error=True, about="item")
+            return None
+        mutable = self.mutable_radio.isChecked()
+        salt = self._salt() if mutable else b""
+        key = self._key(create=True) if mutable and salt is not None else None
+        if mutable and (salt is None or key is None):
+            return None
+        value = text.encode("utf-8")
+        target: bytes | None
+        if mutable:  # a key file the Put will create: its target is known only then
+            target = None if isinstance(key, Path) else mutable_target(public_key_bytes(key), salt)
+        else:
+            target = immutable_target(value)
+        call = self._begin("put", target or b"", ("put",), "putting")
+        call.target = target
+        try:
+            if mutable:
+                result = await call.run(lambda: self._controller.run_lookup(node.put_mutable(key, value, salt)))
+            else:
+                result = await call.run(lambda: self._controller.run_lookup(node.put_immutable(value)))
+        except Exception as exc:
+            self._say(f"Put failed: {describe_error(exc)}", error=True)
+            return None
+        finally:
+            self._set_running(False)
+        self._has_data = True
+        if mutable:
+            self.target_edit.setText(result.target.hex())
+            self._say(f"Put mutable item {result.target.hex()[:12]}\u2026 seq {result.seq} at {result.stored} "
+                      f"node{'s' if result.stored != 1 else ''}.")
+            self._update_mutable()
+        else:
+            self.target_edit.setText(result.hex())
+            self._say(f"Put immutable item {result.hex()[:12]}\u2026: Get item finds it by this target.")
+        self.summary_label.setText("The plot shows the get lookup for tokens, then the puts.")
+        self.summary_label.show()
+        return result
+
+    async def _run_get(self) -> Any | None:
+        node = self._ready()
+        if node is None:
+            return None
+        mutable = self.mutable_radio.isChecked()
+        public_key: bytes | None = None
+        salt = b""
+        if mutable:
+            salt_or_none = self._salt()
+            key = self._key(create=False) if salt_or_none is not None else None
+            if salt_or_none is None or key is None:
+                return None
+            salt = salt_or_none
+            public_key = public_key_bytes(key)
+            target = mutable_target(public_key, salt)
+        else:
+            text = self.target_edit.text().strip()
+            try:
+                target = bytes.fromhex(text)
+            except ValueError:
+                target = b""
+            if len(target) != 20:
+                self._say("Type the item's target, 40 hex digits (Put item fills it in).", error=True,
+                          about="target")
+                return None
+        call = self._begin("get", target, ("get",), "getting item")
+        self.values_list.clear()
+        try:
+            item = await call.run(lambda: self._controller.run_lookup(node.get_item(target, public_key, salt)))
+        except Exception as exc:
+            self._say(f"Get item failed: {describe_error(exc)}", error=True)
+            return None
+        finally:
+            self._set_running(False)
+        self._has_data = True
+        self.tabs.setCurrentWidget(self.values_list)
+        self.summary_label.hide()
+        if item is None:
+            self.values_list.addItem("(no node holds this item)")
+            self._say(f"No node holds item {target.hex()[:12]}\u2026.", error=True)
+            return None
+        try:
+            value = item.value
+        except Exception:  # a value that does not decode: show its bytes
+            value = item.v
+        self.values_list.addItem(_value_text(value))
+        if item.mutable:
+            self.values_list.addItem(f"seq {item.seq}, key {item.public_key.hex()[:16]}\u2026, "
+                                     f"salt {bytes_preview(item.salt, 40) if item.salt else '(none)'}")
+            self._say(f"Found mutable item {target.hex()[:12]}\u2026 at seq {item.seq}.")
+        else:
+            self._say(f"Found immutable item {target.hex()[:12]}\u2026 ({len(item.v)} bytes bencoded).")
+        return item
+
+    # -- slots ------------------------------------------------------------------------
+
+    def _get_peers_clicked(self) -> None:
+        self._spawn(self._run_get_peers())
+
+    def _announce_clicked(self) -> None:
+        self._spawn(self._run_announce())
+
+    def _put_clicked(self) -> None:
+        self._spawn(self._run_put())
+
+    def _get_clicked(self) -> None:
+        self._spawn(self._run_get())
+
+    def _update_key_preview(self, text: str) -> None:
+        pass  # no Khashmir key field here
+
+    def _update_value_size(self, text: str) -> None:
+        pass
+
+    def _update_hash_preview(self, text: str) -> None:
+        parsed = parse_info_hash(text)
+        self.hash_preview.setText(parsed.message)
+        set_state(self.hash_preview, "hint" if parsed.ok or not text.strip() else "error")
+        self._clear_about("hash")
+
+    def _update_item_size(self, text: str) -> None:
+        size = bencoded_text_size(text)
+        self.item_size.setText(f"{size:,} / {MAX_ITEM_BYTES:,} bytes")
+        set_state(self.item_size, "error" if size > MAX_ITEM_BYTES else "hint")
+        self._clear_about("item")
+
+    def _update_mutable(self, *args: Any) -> None:
+        mutable = self.mutable_radio.isChecked()
+        self.salt_edit.setEnabled(mutable)
+        self.target_edit.setReadOnly(mutable)
+        path = self.key_file()
+        self.key_label.setVisible(mutable)  # immutable: nothing to say, the plot gets the room
+        if not mutable:
+            self.key_label.setText("")
+        elif path is None:
+            self.key_label.setText("Mutable: signed by the key pair in the data directory.")
+        elif path.exists():
+            self.key_label.setText(f"Mutable: signed by the key pair in {path}")
+        else:
+            self.key_label.setText(f"Mutable: the first Put creates a key pair in {path}")
+        self._clear_about("key")

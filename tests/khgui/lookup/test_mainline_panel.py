@@ -1,0 +1,165 @@
+"""Tests of the Mainline look-up panel against a real Mainline lab of 16 nodes on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+
+from dht import Config
+from khgui.bridge import EventBridge
+from khgui.common.bittorrent import KEY_FILE_NAME
+from khgui.common.keys import KeyRegistry
+from khgui.controller import NetworkController
+from khgui.lookup.mainline import MainlineLookupPanel
+
+MAINLINE = Config(PROFILE="mainline", KRPC_TIMEOUT=1.0, SOFT_TIMEOUT_MAX=0.3)
+
+
+@pytest.fixture
+def mainline(qasync_loop: asyncio.AbstractEventLoop, tmp_path: Path) -> Iterator[tuple[NetworkController, EventBridge]]:
+    """A controller whose Mainline node joined a Mainline lab of 16 nodes on 127.0.0.1."""
+    bridge = EventBridge(interval_ms=20)
+    controller = NetworkController(bridge, config=MAINLINE)
+    errors: list[str] = []
+    controller.error.connect(errors.append)
+    assert qasync_loop.run_until_complete(controller.start(lab_size=16, data_dir=str(tmp_path / "node"))), errors
+    assert controller.joined, errors
+    yield controller, bridge
+    qasync_loop.run_until_complete(controller.stop())
+    bridge.stop()
+
+
+def make(qtbot: Any, controller: NetworkController, bridge: EventBridge) -> MainlineLookupPanel:
+    panel = MainlineLookupPanel(controller, bridge, registry=KeyRegistry())
+    qtbot.addWidget(panel)
+    panel.resize(1100, 600)
+    panel.show()
+    return panel
+
+
+def test_network_name_says_profile_and_lab(mainline: Any) -> None:
+    controller, _ = mainline
+    assert controller.profile == "mainline" and controller.node.profile.name == "mainline"
+    assert controller.network_name() == "Mainline \u00b7 local lab of 16 nodes"
+
+
+def test_announce_then_get_peers_lists_us_and_draws(qtbot: Any, qasync_loop: Any, mainline: Any,
+                                                    wait_for: Any) -> None:
+    controller, bridge = mainline
+    panel = make(qtbot, controller, bridge)
+    assert panel.form_widget.isEnabled() and not panel.reason_label.isVisible()
+    info_hash = os.urandom(20)
+    accepted = qasync_loop.run_until_complete(panel.announce_from_form(info_hash.hex(), 0))
+    assert accepted and accepted >= 1, panel.message()
+    assert f"to {accepted} node" in panel.message()
+    found = qasync_loop.run_until_complete(panel.get_peers_from_form(f"magnet:?xt=urn:btih:{info_hash.hex()}"))
+    assert found is not None and found.info_hash == info_hash
+    own = f"{controller.node.address[0]}:{controller.node.address[1]}"
+    rows = [panel.values_list.item(i).text() for i in range(panel.values_list.count())]
+    assert own in rows
+    assert "scrape:" in panel.message() and "peer" in panel.message()
+    # the get_peers lookup, not the lab's traffic, is what the plot and hops show
+    wait_for(lambda: panel.plot.point_count() > 0)
+    assert panel.hops.rowCount() == panel.plot.point_count()
+    assert panel.lookup_id is not None and panel.has_data()
+
+
+def test_put_and_get_items_immutable_and_mutable(qtbot: Any, qasync_loop: Any, mainline: Any,
+                                                 wait_for: Any) -> None:
+    controller, bridge = mainline
+    panel = make(qtbot, controller, bridge)
+    run = qasync_loop.run_until_complete
+    target = run(panel.put_from_form("hello mainline"))
+    assert isinstance(target, bytes) and panel.target_edit.text() == target.hex()
+    item = run(panel.get_from_form(target.hex()))
+    assert item is not None and item.value == b"hello mainline" and not item.mutable
+    assert "hello mainline" in panel.values_list.item(0).text()
+    wait_for(lambda: panel.plot.point_count() > 0)
+
+    key_file = Path(controller.node.data_dir) / KEY_FILE_NAME
+    assert not key_file.exists()
+    assert run(panel.get_from_form(mutable=True, salt="s")) is None  # no key pair yet
+    assert "No key file" in panel.message() and "Put a mutable item first" in panel.message()
+    first = run(panel.put_from_form("v1", mutable=True, salt="s"))
+    assert first is not None and first.seq == 1 and key_file.exists()
+    assert key_file.stat().st_mode & 0o077 == 0
+    second = run(panel.put_from_form("v2", mutable=True, salt="s"))
+    assert second.seq == 2 and second.target == first.target and "seq 2" in panel.message()
+    found = run(panel.get_from_form(mutable=True, salt="s"))
+    assert found is not None and found.mutable and found.seq == 2 and found.value == b"v2"
+    assert any("seq 2" in panel.values_list.item(i).text() for i in range(panel.values_list.count()))
+    # another salt is another item: nobody holds it
+    assert run(panel.get_from_form(mutable=True, salt="other")) is None
+    assert "No node holds" in panel.message()
+
+
+def test_bad_input_is_a_message_never_a_call(qtbot: Any, qasync_loop: Any, mainline: Any) -> None:
+    controller, bridge = mainline
+    panel = make(qtbot, controller, bridge)
+    run = qasync_loop.run_until_complete
+    assert run(panel.get_peers_from_form("not a hash")) is None
+    assert "40 hex digits" in panel.message() and not panel.running
+    assert run(panel.announce_from_form("magnet:?xt=urn:btih:xyz")) is None
+    assert "not 40 hex digits or 32 base32" in panel.message()
+    panel.hash_edit.setText(os.urandom(20).hex())  # changing the field clears its message
+    assert panel.message() == ""
+    assert run(panel.put_from_form("x" * 1000)) is None
+    assert "BEP 44 allows 1,000" in panel.message()
+    assert panel.item_size.property("state") == "error" and panel.item_size.text().startswith("1,005 /")
+    assert run(panel.put_from_form("v", mutable=True, salt="s" * 65)) is None
+    assert "salt is 65 bytes" in panel.message()
+    assert run(panel.get_from_form("abcd")) is None
+    assert "40 hex digits" in panel.message()
+    key_file = Path(controller.node.data_dir) / KEY_FILE_NAME
+    key_file.write_bytes(b"not a key")
+    key_file.chmod(0o600)
+    assert run(panel.put_from_form("v", mutable=True, salt="")) is None
+    assert "holds 9 bytes" in panel.message() and "move it away" in panel.message()
+    assert run(panel.get_from_form(mutable=True)) is None
+    assert "holds 9 bytes" in panel.message()
+    assert panel.lookup_id is None and panel.hops.rowCount() == 0  # none of them started a lookup
+
+
+def test_disabled_without_network(qtbot: Any, qasync_loop: Any) -> None:
+    bridge = EventBridge(interval_ms=10_000)
+    controller = NetworkController(bridge, config=MAINLINE)
+    panel = make(qtbot, controller, bridge)
+    assert not panel.form_widget.isEnabled() and "No node" in panel.reason_label.text()
+    assert qasync_loop.run_until_complete(panel.get_peers_from_form(os.urandom(20).hex())) is None
+    assert "No node" in panel.message()
+    assert controller.network_name() == "Mainline \u00b7 not joined"
+
+
+def test_traffic_and_routing_speak_mainline(qtbot: Any, qasync_loop: Any, mainline: Any, wait_for: Any) -> None:
+    """A get_peers answer of the lab, selected in the traffic panel: v, ip and nodes decoded."""
+    from khgui.routing.panel import RoutingPanel
+    from khgui.traffic.panel import TrafficPanel
+
+    controller, bridge = mainline
+    traffic = TrafficPanel(controller, bridge)
+    routing = RoutingPanel(controller, bridge)
+    qtbot.addWidget(traffic)
+    qtbot.addWidget(routing)
+    assert traffic.message_view.mainline
+    qasync_loop.run_until_complete(controller.node.get_peers(os.urandom(20)))
+    table = traffic.table
+    traffic.method_combo.setCurrentIndex(traffic.method_combo.findData("get_peers"))
+    traffic.direction_combo.setCurrentIndex(traffic.direction_combo.findData("in"))
+    wait_for(lambda: table.model().rowCount() > 0)
+    table.selectRow(0)
+    texts = dict(traffic.message_view.texts())
+    assert texts["v"] == "Khashmir Explorer 0.1 (KE, 0x4b450001)"  # the lab runs our dht: client code KE
+    assert texts["ip"].startswith(f"{controller.node.address[0]}:{controller.node.address[1]}")
+    assert texts["nodes"].endswith("bytes)") and "nodes" in texts["nodes"]
+    # routing-table contacts show the client they told us
+    wait_for(lambda: any(c.client for b in controller.node.routing_table() for c in b.contacts))
+    def shown() -> set[str]:
+        return {routing.contacts.index(r, 5).data() for r in range(routing.contacts.rowCount())}
+
+    wait_for(lambda: "Khashmir Explorer 0.1" in shown())
