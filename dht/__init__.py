@@ -8,7 +8,7 @@ This package never imports Qt.
 """
 
 from .actions import StoreResult
-from .actions_mainline import FoundItem, MutablePut, PeersFound
+from .actions_mainline import FoundItem, MutablePut, PeersFound, immutable_item_target
 from .capture import (
     CaptureError, CapturePosition, CaptureReader, CaptureWriter, CapturedMessage, KrpcDecoder, capture_summary,
 )
@@ -16,13 +16,15 @@ from .conditions import Conditions
 from .config import PROFILES, Config
 from .handlers_mainline import PUBLIC_ROUTERS
 from .contact import Contact, parse_address, resolve_address
-from .khash import key_from_text
+from .keys import load_key, load_or_create_key
+from .khash import info_hash_from_text, key_from_text
 from .lab import Lab
 from .lab_thread import LabNodeInfo, LabThread, NodeView
 from .node import Node
 from .table_info import BucketInfo, ContactInfo
 from .stats import MethodStats, StatsSnapshot
 from .storage import StoredValueInfo
+from .wire.bep44 import mutable_target, public_key_bytes
 from .wire.common import ClientVersion, decode_client_version
 
 __all__ = [
@@ -30,5 +32,6 @@ __all__ = [
     "KrpcDecoder", "capture_summary", "ClientVersion", "Conditions", "Config", "Contact", "ContactInfo",
     "FoundItem", "Lab", "LabNodeInfo", "LabThread", "MethodStats", "MutablePut", "Node", "NodeView",
     "PeersFound", "PROFILES", "PUBLIC_ROUTERS", "StatsSnapshot", "StoreResult", "StoredValueInfo",
-    "decode_client_version", "key_from_text", "parse_address", "resolve_address",
+    "decode_client_version", "immutable_item_target", "info_hash_from_text", "key_from_text", "load_key",
+    "load_or_create_key", "mutable_target", "parse_address", "public_key_bytes", "resolve_address",
 ]

@@ -106,6 +106,11 @@ def bencoded(value: object) -> bytes:
     return v
 
 
+def immutable_item_target(value: object) -> bytes:
+    """BEP 44: the target an immutable item of ``value`` is stored under (SHA-1 of its bencoding)."""
+    return bep44.immutable_target(bencoded(value))
+
+
 def _answered_or_raise(node: "Node", lookup: Lookup, what: str) -> None:
     """RpcTimeout when remote nodes were asked and none answered."""
     remote = [c for c in lookup.candidates.values() if c.contact.id != node.id]

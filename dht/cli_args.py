@@ -15,16 +15,13 @@ through ``dht.cli``, which re-exports them.
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
-import urllib.parse
 from typing import Callable, NoReturn
 
 from .conditions import MAX_CHURN_PER_MIN, MAX_DELAY_MS, MEAN_DOWNTIME
 from .config import PROFILES
 from .contact import Address, check_host, parse_address
 from .errors import AddressError, LocalError
-from .khash import key_from_text
+from .khash import info_hash_from_text, key_from_text
 
 EXIT_USAGE = 2
 
@@ -126,22 +123,10 @@ def hex_bytes(size: int, what: str) -> Callable[[str], bytes]:
 
 def info_hash_argument(text: str) -> bytes:
     """40 hex digits, or a magnet URI whose ``xt`` is ``urn:btih:`` with 40 hex or 32 base32 digits."""
-    text = text.strip()
-    if not text.lower().startswith("magnet:"):
-        return hex_bytes(20, "INFOHASH (or a magnet URI)")(text)
-    query = urllib.parse.parse_qs(urllib.parse.urlsplit(text).query)
-    for xt in query.get("xt", []):
-        if xt.lower().startswith("urn:btih:"):
-            digits = xt[len("urn:btih:"):]
-            if len(digits) == 40:
-                return hex_bytes(20, "a magnet's btih")(digits)
-            if len(digits) == 32:
-                try:
-                    return base64.b32decode(digits.upper())
-                except (binascii.Error, ValueError):
-                    pass
-            raise argparse.ArgumentTypeError(f"a magnet's btih must be 40 hex or 32 base32 digits, not {digits!r:.60}")
-    raise argparse.ArgumentTypeError("the magnet URI has no xt=urn:btih: info-hash")
+    try:
+        return info_hash_from_text(text)
+    except LocalError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def salt_argument(text: str) -> bytes:

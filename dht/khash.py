@@ -6,10 +6,13 @@ integers; the distance between two ids is their XOR.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import os
 import random
 import re
+import urllib.parse
 
 from .errors import LocalError
 
@@ -53,3 +56,31 @@ def key_from_text(text: str) -> bytes:
     if _HEX40.fullmatch(text):
         return bytes.fromhex(text)
     return hashlib.sha1(text.encode("utf-8")).digest()
+
+
+def info_hash_from_text(text: str) -> bytes:
+    """An info-hash from user text: 40 hex digits, or a magnet link whose ``xt``
+    is ``urn:btih:`` with 40 hex digits or 32 base32 characters (BEP 9).
+
+    Raises :class:`LocalError` with one line saying what to type instead.
+    """
+    text = text.strip()
+    if not text:
+        raise LocalError("empty info-hash: give 40 hex digits or a magnet link (magnet:?xt=urn:btih:...)")
+    if not text.lower().startswith("magnet:"):
+        if _HEX40.fullmatch(text):
+            return bytes.fromhex(text)
+        raise LocalError(f"an info-hash is 40 hex digits (this is {len(text)} characters) or a magnet link")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(text).query)
+    for xt in query.get("xt", []):
+        if xt.lower().startswith("urn:btih:"):
+            digits = xt[len("urn:btih:"):]
+            if _HEX40.fullmatch(digits):
+                return bytes.fromhex(digits)
+            if len(digits) == 32:
+                try:
+                    return base64.b32decode(digits.upper())
+                except (binascii.Error, ValueError):
+                    pass
+            raise LocalError(f"a magnet link's btih must be 40 hex digits or 32 base32 characters, not {digits!r:.60}")
+    raise LocalError("the magnet link has no BitTorrent info-hash (xt=urn:btih:...)")

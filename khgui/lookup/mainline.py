@@ -29,9 +29,11 @@ from PySide6.QtWidgets import (
     QButtonGroup, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QSpinBox, QWidget,
 )
 
+from dht import immutable_item_target, mutable_target, public_key_bytes
+
 from ..common.bittorrent import (
-    KEY_FILE_NAME, KeyFileError, bencoded_text_size, check_salt, check_value, mutable_key, mutable_target,
-    immutable_target, parse_info_hash, public_key_bytes, MAX_ITEM_BYTES,
+    KEY_FILE_NAME, MAX_ITEM_BYTES, KeyFileError, bencoded_text_size, check_salt, check_value, mutable_key,
+    parse_info_hash,
 )
 from ..common.text import bytes_preview
 from ..common.theme import set_state
@@ -303,7 +305,7 @@ class MainlineLookupPanel(LookupPanel):
         if mutable:  # a key file the Put will create: its target is known only then
             target = None if isinstance(key, Path) else mutable_target(public_key_bytes(key), salt)
         else:
-            target = immutable_target(value)
+            target = immutable_item_target(value)
         call = self._begin("put", target or b"", ("put",), "putting")
         call.target = target
         try:

@@ -11,10 +11,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from khgui.common.bittorrent import (
-    KeyFileError, check_salt, check_value, immutable_target, mutable_key, mutable_target, parse_info_hash,
-    public_key_bytes,
-)
+from dht import immutable_item_target, mutable_target, public_key_bytes
+from khgui.common.bittorrent import KeyFileError, check_salt, check_value, mutable_key, parse_info_hash
 
 HASH = bytes(range(20))
 
@@ -29,13 +27,13 @@ def test_info_hash_in_hex_and_magnet_links() -> None:
 
 
 @pytest.mark.parametrize("text, says", [
-    ("", "Type an info-hash"),
+    ("", "Empty info-hash: give 40 hex digits or a magnet link"),
     ("abc", "40 hex digits (this is 3 characters"),
-    ("z" * 40, "not all hex"),
+    ("z" * 40, "40 hex digits (this is 40 characters"),
     ("magnet:?dn=only-a-name", "no BitTorrent info-hash"),
     ("magnet:?xt=urn:sha1:" + "a" * 32, "no BitTorrent info-hash"),
-    ("magnet:?xt=urn:btih:1234", "not 40 hex digits or 32 base32"),
-    ("magnet:?xt=urn:btih:" + "1" * 32, "not 40 hex digits or 32 base32"),  # 1 is not base32
+    ("magnet:?xt=urn:btih:1234", "must be 40 hex digits or 32 base32"),
+    ("magnet:?xt=urn:btih:" + "1" * 32, "must be 40 hex digits or 32 base32"),  # 1 is not base32
 ])
 def test_malformed_info_hashes_say_what_to_type(text: str, says: str) -> None:
     parsed = parse_info_hash(text)
@@ -53,7 +51,7 @@ def test_bep44_limits() -> None:
 
 def test_targets_follow_bep44() -> None:
     # BEP 44's test vector: the immutable item "Hello World!"
-    assert immutable_target(b"Hello World!").hex() == "e5f96f6f38320f0f33959cb4d3d656452117aadb"
+    assert immutable_item_target(b"Hello World!").hex() == "e5f96f6f38320f0f33959cb4d3d656452117aadb"
     k = bytes(32)
     assert mutable_target(k, b"salt") == hashlib.sha1(k + b"salt").digest()
 
@@ -67,13 +65,13 @@ def test_key_file_missing_unreadable_or_wrong(tmp_path: Path) -> None:
     path.chmod(0o600)
     assert public_key_bytes(mutable_key(path)) == public_key_bytes(key)
     path.chmod(0o644)
-    with pytest.raises(KeyFileError, match="readable by others: chmod 600"):
+    with pytest.raises(KeyFileError, match="readable by others .*chmod 600 it: fix it, or move the file away"):
         mutable_key(path)
     path.write_bytes(b"short")
     path.chmod(0o600)
-    with pytest.raises(KeyFileError, match="holds 5 bytes"):
+    with pytest.raises(KeyFileError, match="seed, not 5 bytes"):
         mutable_key(path)
     if os.geteuid() != 0:  # root reads anything
         path.chmod(0)
-        with pytest.raises(KeyFileError, match="Cannot read the key file"):
+        with pytest.raises(KeyFileError, match="Cannot read key file"):
             mutable_key(path)

@@ -106,7 +106,7 @@ def test_bad_input_is_a_message_never_a_call(qtbot: Any, qasync_loop: Any, mainl
     assert run(panel.get_peers_from_form("not a hash")) is None
     assert "40 hex digits" in panel.message() and not panel.running
     assert run(panel.announce_from_form("magnet:?xt=urn:btih:xyz")) is None
-    assert "not 40 hex digits or 32 base32" in panel.message()
+    assert "must be 40 hex digits or 32 base32" in panel.message()
     panel.hash_edit.setText(os.urandom(20).hex())  # changing the field clears its message
     assert panel.message() == ""
     assert run(panel.put_from_form("x" * 1000)) is None
@@ -120,9 +120,9 @@ def test_bad_input_is_a_message_never_a_call(qtbot: Any, qasync_loop: Any, mainl
     key_file.write_bytes(b"not a key")
     key_file.chmod(0o600)
     assert run(panel.put_from_form("v", mutable=True, salt="")) is None
-    assert "holds 9 bytes" in panel.message() and "move it away" in panel.message()
+    assert "seed, not 9 bytes" in panel.message() and "move the file away" in panel.message()
     assert run(panel.get_from_form(mutable=True)) is None
-    assert "holds 9 bytes" in panel.message()
+    assert "seed, not 9 bytes" in panel.message()
     assert panel.lookup_id is None and panel.hops.rowCount() == 0  # none of them started a lookup
 
 
