@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -24,61 +23,14 @@ import pytest
 from dhtutil import FAST, HOST, query, raw_client, run, running_node
 from test_cli import NODE_LINE, Running, assert_usage_error, dht
 
+from tests.fsfaults import fill, mount, mounted, remount, tmpfs
+
 from dht import Node
 from dht.errors import StorageError
 from dht.events import Event, NodeWarning
 from dht.storage import Store
 
 KEY = b"K" * 20
-
-
-def _mount(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["mount", *args], capture_output=True, text=True, timeout=30)
-
-
-@contextlib.contextmanager
-def _mounted(*args: str) -> Iterator[Path]:
-    """``mount ARGS DIR`` on a fresh directory, unmounted and removed at the end (skips if it fails)."""
-    where = Path(tempfile.mkdtemp(prefix="dht-mount-"))
-    result = _mount(*args, str(where))
-    if result.returncode != 0:
-        where.rmdir()
-        pytest.skip(f"mount {' '.join(args)} fails here: {result.stderr.strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], capture_output=True, timeout=30)
-        where.rmdir()
-
-
-@contextlib.contextmanager
-def tmpfs(size: str = "2m") -> Iterator[Path]:
-    """A fresh tmpfs of ``size``, unmounted at the end (skips when mounting is not allowed)."""
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root and mount(8)")
-    with _mounted("-t", "tmpfs", "-o", f"size={size}", "tmpfs") as where:
-        yield where
-
-
-def fill(directory: Path) -> Path:
-    """Write a file until the file system is full; returns it (delete it to make room)."""
-    filler = directory / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        for chunk in (65536, 4096, 512):
-            try:
-                while True:
-                    os.write(fd, b"\0" * chunk)
-            except OSError:
-                pass
-    finally:
-        os.close(fd)
-    return filler
-
-
-def remount(directory: Path, mode: str) -> None:
-    result = _mount("-o", f"remount,{mode}", str(directory))
-    assert result.returncode == 0, result.stderr
 
 
 async def token_and_store(client: Any, node: Node, values: list[bytes], key: bytes = KEY) -> list[dict[bytes, Any]]:
@@ -166,9 +118,9 @@ def test_sigterm_on_a_full_disk_exits_0_with_one_line() -> None:
 
 
 @contextlib.contextmanager
-def bind_mount(source: Path) -> Iterator[Path]:
+def bindmount(source: Path) -> Iterator[Path]:
     """``source`` mounted again elsewhere, so that this mount alone can be made read-only."""
-    with _mounted("--bind", str(source)) as where:
+    with mounted("--bind", str(source)) as where:
         yield where
 
 
@@ -180,12 +132,12 @@ def test_a_database_whose_directory_turns_read_only_refuses_writes_and_keeps_ser
     (While a node runs, its lock file is open for writing, so the kernel
     refuses to make its file system read-only: the store is tested alone.)
     """
-    with tmpfs("4m") as disk, bind_mount(disk) as view:
+    with tmpfs("4m") as disk, bindmount(disk) as view:
         store = Store(view / "khashmir.db")
         try:
             store.store_value(KEY, b"before", time.time(), "10.0.0.1")
             store.release()
-            result = _mount("-o", "remount,bind,ro", str(view))
+            result = mount("-o", "remount,bind,ro", str(view))
             assert result.returncode == 0, result.stderr
             said: list[str] = []
             store.on_fault = said.append
@@ -199,7 +151,7 @@ def test_a_database_whose_directory_turns_read_only_refuses_writes_and_keeps_ser
             assert store.values(KEY) == [b"before"] and store.value_count == 1
         finally:
             store.close()
-            _mount("-o", "remount,bind,rw", str(view))
+            mount("-o", "remount,bind,rw", str(view))
 
 
 def test_a_read_only_data_directory_is_named_as_such(tmp_path: Path) -> None:

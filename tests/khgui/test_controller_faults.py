@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -17,6 +14,8 @@ from khgui.bridge import EventBridge
 from khgui.controller import NetworkController
 from khgui.window.dialogs import JoinDialog
 from khgui.window.main_window import MainWindowView
+
+from tests.fsfaults import fill, tmpfs
 
 from .conftest import FAST
 
@@ -107,19 +106,8 @@ def test_a_second_explorer_on_a_held_data_directory_says_so_in_the_window(
 
 @pytest.fixture
 def small_disk() -> Iterator[Path]:
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root and mount(8)")
-    where = Path(tempfile.mkdtemp(prefix="khgui-tmpfs-"))
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
-                            capture_output=True, text=True, timeout=30)
-    if result.returncode != 0:
-        where.rmdir()
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-    try:
+    with tmpfs("2m") as where:
         yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], capture_output=True, timeout=30)
-        where.rmdir()
 
 
 def test_a_full_disk_is_shown_in_the_banner(run: Callable[[Any], Any], window: Any, small_disk: Path) -> None:
@@ -130,16 +118,7 @@ def test_a_full_disk_is_shown_in_the_banner(run: Callable[[Any], Any], window: A
         assert run(controller.start(lab_size=0, data_dir=str(small_disk / "node")))
         node = controller.node
         assert node is not None
-        fd = os.open(small_disk / "filler", os.O_WRONLY | os.O_CREAT, 0o644)
-        try:
-            for chunk in (65536, 4096, 512):
-                try:
-                    while True:
-                        os.write(fd, b"\0" * chunk)
-                except OSError:
-                    pass
-        finally:
-            os.close(fd)
+        fill(small_disk)
         results = [run(node.store_value(os.urandom(20), b"x" * 1000)) for _ in range(10)]
         assert any(r.refused for r in results)
         assert "disk full" in w.banner.text() and str(small_disk / "node") in w.banner.text()
