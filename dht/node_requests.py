@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, Coroutine
 from . import errors, ids, krpc, routing
 from .config import Config
 from .contact import Address, Contact
-from .errors import KrpcError, RemoteProtocolError, StorageError
+from .errors import KrpcError, RemoteProtocolError, StorageError, StorageFault
 from .events import (
     BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed, ContactRemoved, ContactReplaced,
     Event, EventBus, ItemStored, PeerAnnounced,
@@ -153,6 +153,8 @@ class NodeRequests:
                     fut.set_result(self.handlers[method](*args_list))
             except KrpcError as exc:
                 fut.set_exception(exc)
+            except StorageFault as exc:  # answered as the transport answers a peer
+                fut.set_exception(self.profile.server_error(str(exc)))
             return fut
         return self._request(contact.address, contact.id, method, args, soft_timeout)
 

@@ -24,7 +24,7 @@ from typing import Any, Callable
 from . import errors, krpc
 from .config import Config
 from .contact import Address, Contact
-from .errors import KrpcError, StorageFault, StoreRefused
+from .errors import KrpcError, StoreRefused
 from .events import EventBus, ValueExpired, ValueStored
 from .routing import RoutingTable
 from .storage import Store
@@ -141,8 +141,6 @@ class RemoteInterface:
             outcome = self.store.store_value(key, value, stored_at, publisher)
         except StoreRefused as exc:
             raise KrpcError(errors.GENERIC, str(exc)) from None
-        except StorageFault as exc:
-            raise KrpcError(errors.SERVER_ERROR, f"server error: {exc}") from None
         if self.events.active:
             now = time.monotonic()
             for old_key, old_value in outcome.evicted:

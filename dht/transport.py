@@ -41,7 +41,7 @@ from typing import Any, Callable
 from . import krpc
 from .config import Config
 from .contact import Address
-from .errors import KrpcError, NodeStopped, RemoteProtocolError, RpcTimeout
+from .errors import KrpcError, NodeStopped, RemoteProtocolError, RpcTimeout, StorageFault
 from .events import (
     DatagramDropped,
     DatagramReceived,
@@ -196,6 +196,9 @@ class KrpcTransport(asyncio.DatagramProtocol):
             values = self.handler(query, peer)
         except KrpcError as exc:
             self._send_error(query, peer, exc, counters, size)
+            return
+        except StorageFault as exc:  # the disk's, not a bug: the store counted and logged it (once a minute)
+            self._send_error(query, peer, self.profile.server_error(str(exc)), counters, size)
             return
         except Exception:
             log.exception("handler for %s from %s:%d failed", query.method, *peer)

@@ -42,8 +42,8 @@ class KhashmirWire:
     def encode_error(self, tid: bytes, exc: KrpcError) -> tuple[bytes, dict[bytes, Any]]:
         return krpc.encode_error(tid, exc.code, exc.message), krpc.error_dict(tid, exc.code, exc.message)
 
-    def server_error(self) -> KrpcError:
-        return KrpcError(errors.SERVER_ERROR, "server error")
+    def server_error(self, detail: str = "") -> KrpcError:
+        return KrpcError(errors.SERVER_ERROR, f"server error: {detail}" if detail else "server error")
 
     def answer(self, message: Any) -> Any:
         """What a request's future gets: the response dict."""

@@ -92,6 +92,32 @@ def test_a_full_disk_answers_201_logs_once_and_loses_nothing(caplog: pytest.LogC
             store.close()
 
 
+def test_a_database_that_cannot_be_read_answers_201_without_a_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read fault (here the file damaged under the running node) in any handler."""
+
+    async def scenario() -> None:
+        async with running_node(tmp_path) as node, raw_client() as client:
+            assert (await token_and_store(client, node, [b"kept"]))[0][b"y"] == b"r"
+            node.store.release()  # reopened on the next access, as after idling
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(node.db_path) + suffix).unlink(missing_ok=True)
+            node.db_path.write_bytes(b"this is not a database" * 100)
+            caplog.clear()
+            with caplog.at_level(logging.INFO):
+                reply = await client.ask_decoded(
+                    query("get_value", {b"id": b"C" * 20, b"key": KEY, b"num": 0}), node.address)
+            assert reply[b"y"] == b"e", reply
+            code, text = reply[b"e"]
+            # The cause is named, as for a full disk; logged by the store, without a traceback.
+            assert code == 201 and text.startswith(b"server error: cannot ") and b"not a database" in text, reply
+            assert all(r.exc_info is None for r in caplog.records), [r.getMessage() for r in caplog.records]
+            assert any("not a database" in r.getMessage() for r in storage_records(caplog))
+
+    run(scenario())
+
+
 def test_sigterm_on_a_full_disk_exits_0_with_one_line() -> None:
     with tmpfs("2m") as disk:
         node = Running("node", "--host", HOST, "--data-dir", str(disk / "node"))

@@ -88,8 +88,8 @@ class MainlineWire:
             exc = MAINLINE.error(Meaning.SERVER, "server error")
         return encode_error_raw(tid, exc, client=self.client)
 
-    def server_error(self) -> KrpcError:
-        return MAINLINE.error(Meaning.SERVER, "server error")
+    def server_error(self, detail: str = "") -> KrpcError:
+        return MAINLINE.error(Meaning.SERVER, f"server error: {detail}" if detail else "server error")
 
     def answer(self, message: Any) -> Any:
         """What a request's future gets: the :class:`Response` envelope."""
