@@ -20,6 +20,7 @@ import bencodepy
 
 from . import errors
 from .errors import KrpcError, RemoteProtocolError
+from .wire.envelope import ErrorBody, QueryBody, open_envelope
 
 UDP_PACKET_LIMIT = 1472
 TID_BYTES = 20
@@ -71,36 +72,12 @@ def decode(data: bytes) -> tuple[Message, dict[bytes, Any]]:
         msg = bencodepy.decode(data)
     except Exception as exc:  # bencodepy raises several types on bad input
         raise RemoteProtocolError(f"not bencode: {exc}") from None
-    if not isinstance(msg, dict):
-        raise RemoteProtocolError("not a dict")
-    tid = msg.get(b"t")
-    kind = msg.get(b"y")
-    if not isinstance(tid, bytes):
-        raise RemoteProtocolError("missing or non-string t")
-    if not isinstance(kind, bytes):
-        raise RemoteProtocolError("missing or non-string y")
-    if kind == b"q":
-        method = msg.get(b"q")
-        args = msg.get(b"a")
-        if not isinstance(method, bytes) or not isinstance(args, dict):
-            raise RemoteProtocolError("query needs a string q and a dict a")
-        return Query(tid, method.decode("latin-1"), args), msg
-    if kind == b"r":
-        values = msg.get(b"r")
-        if not isinstance(values, dict):
-            raise RemoteProtocolError("response needs a dict r")
-        return Response(tid, values), msg
-    if kind == b"e":
-        err = msg.get(b"e")
-        if (
-            not isinstance(err, list)
-            or len(err) != 2
-            or not isinstance(err[0], int)
-            or not isinstance(err[1], bytes)
-        ):
-            raise RemoteProtocolError("error needs e: [int, string]")
-        return Error(tid, err[0], err[1].decode("utf-8", "replace")), msg
-    raise RemoteProtocolError(f"unknown message type {kind!r}")
+    tid, kind, body = open_envelope(msg, error_items_exact=True)
+    if isinstance(body, QueryBody):
+        return Query(tid, body.method, body.args), msg
+    if isinstance(body, ErrorBody):
+        return Error(tid, body.code, body.text), msg
+    return Response(tid, body), msg
 
 
 _Compiled = tuple[Any, frozenset[bytes], tuple[tuple[str, bytes, str], ...]]

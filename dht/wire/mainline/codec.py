@@ -20,6 +20,7 @@ import bencodepy
 
 from ...errors import LocalError, RemoteProtocolError
 from ..codes import MAINLINE, Meaning, WireError
+from ..envelope import ErrorBody, QueryBody, open_envelope
 from ..common import OUR_CLIENT, Address, decode_address, encode_address, encode_nodes
 from .checks import (
     _id,
@@ -77,46 +78,22 @@ def decode_raw(data: bytes) -> tuple[Message, dict[bytes, Any]]:
             msg = bencodepy.decode(data)
         except Exception as exc:  # bencodepy raises several types on bad input
             raise RemoteProtocolError(f"not bencode: {exc}") from None
-    if not isinstance(msg, dict):
-        raise RemoteProtocolError("not a dict")
-    tid = msg.get(b"t")
-    kind = msg.get(b"y")
-    if not isinstance(tid, bytes):
-        raise RemoteProtocolError("missing or non-string t")
-    if not isinstance(kind, bytes):
-        raise RemoteProtocolError("missing or non-string y")
+    tid, _, body = open_envelope(msg, error_items_exact=False)
     v = msg.get(b"v")
     client = v if isinstance(v, bytes) else None
-    if kind == b"q":
-        method = msg.get(b"q")
-        args = msg.get(b"a")
-        if not isinstance(method, bytes) or not isinstance(args, dict):
-            raise RemoteProtocolError("query needs a string q and a dict a")
+    if isinstance(body, QueryBody):
         canonical = True
-        if method == b"put" and not strict:
+        if body.method == "put" and not strict:
             canonical = bencodepy.encode(msg) == data
         ro = msg.get(b"ro") == 1
-        return Query(tid, method.decode("latin-1"), args, ro, client, canonical), msg
-    if kind == b"r":
-        values = msg.get(b"r")
-        if not isinstance(values, dict):
-            raise RemoteProtocolError("response needs a dict r")
-        ip_field = msg.get(b"ip")
-        ip = None
-        if isinstance(ip_field, bytes) and len(ip_field) in (6, 18):
-            ip = decode_address(ip_field)
-        return Response(tid, values, client, ip), msg
-    if kind == b"e":
-        err = msg.get(b"e")
-        if (
-            not isinstance(err, list)
-            or len(err) < 2
-            or not isinstance(err[0], int)
-            or not isinstance(err[1], bytes)
-        ):
-            raise RemoteProtocolError("error needs e: [int, string]")
-        return Error(tid, err[0], err[1].decode("utf-8", "replace"), client), msg
-    raise RemoteProtocolError(f"unknown message type {kind!r}")
+        return Query(tid, body.method, body.args, ro, client, canonical), msg
+    if isinstance(body, ErrorBody):
+        return Error(tid, body.code, body.text, client), msg
+    ip_field = msg.get(b"ip")
+    ip = None
+    if isinstance(ip_field, bytes) and len(ip_field) in (6, 18):
+        ip = decode_address(ip_field)
+    return Response(tid, body, client, ip), msg
 
 
 # --- encoding ----------------------------------------------------------------------
