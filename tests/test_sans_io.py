@@ -1,0 +1,60 @@
+"""The sans-IO core stays sans-IO: it never imports the event loop, a clock, threads or the database.
+
+The routing table, lookups, limits, tokens, the estimator, the stores of
+Mainline peers and items and both wire codecs are plain objects fed bytes,
+events and ``now`` (aioquic's rule: the core never reads a clock).  This
+reads their source and fails when one of them imports ``asyncio``,
+``time``, ``threading``, ``sqlite3`` or ``selectors``, or calls a clock
+(``monotonic()``, ``time()``, ``loop.time()``) -- the asyncio shell
+(node, transport, lab) is where those belong.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+DHT = Path(__file__).resolve().parent.parent / "dht"
+
+CORE = sorted(
+    [DHT / name for name in ("routing.py", "kbucket.py", "lookup.py", "limits.py", "estimate.py",
+                             "krpc.py", "ids.py", "tokens.py", "events.py", "stats.py", "budget.py")]
+    + list((DHT / "wire").rglob("*.py")) + list((DHT / "stores").glob("*.py"))
+)
+FORBIDDEN = {"asyncio", "time", "threading", "sqlite3", "selectors"}
+CLOCKS = {"monotonic", "time", "perf_counter", "monotonic_ns", "time_ns"}
+
+
+def io_uses(source: str) -> list[str]:
+    """What ``source`` imports or calls that a sans-IO module must not."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [f"import {a.name}" for a in node.names if a.name.split(".")[0] in FORBIDDEN]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.split(".")[0] in FORBIDDEN:
+                found.append(f"from {node.module} import ...")
+        elif isinstance(node, ast.Call):
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+            if name in CLOCKS:
+                found.append(f"a clock: {ast.unparse(f)}() at line {node.lineno}")
+    return found
+
+
+@pytest.mark.parametrize("path", [p for p in CORE if p.exists()], ids=lambda p: str(p.relative_to(DHT)))
+def test_a_core_module_does_no_io_and_reads_no_clock(path: Path) -> None:
+    assert io_uses(path.read_text()) == []
+
+
+def test_the_check_sees_an_import_and_a_clock() -> None:
+    assert io_uses("import asyncio\nfrom time import monotonic\n") == ["import asyncio", "from time import ..."]
+    assert io_uses("def f(loop):\n    return loop.time()\n") == ["a clock: loop.time() at line 2"]
+    assert io_uses("def f(now: float) -> float:\n    return now + 1\n") == []
+
+
+def test_the_core_list_names_modules_that_exist() -> None:
+    missing = [p.name for p in CORE if not p.exists() and p.name != "budget.py"]
+    assert missing == []
