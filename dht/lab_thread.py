@@ -61,7 +61,7 @@ from .errors import LocalError
 from .event_channel import DEFAULT_INTERVAL, DEFAULT_MAX_EVENTS, EventChannel
 from .events import Event, LabNodeChanged
 from .lab import Lab
-from .node import Node
+from .node import Node, core_of
 from .table_info import BucketInfo
 from .stats import StatsSnapshot
 from .storage import StoredValueInfo
@@ -107,7 +107,7 @@ class NodeView:
 def node_info(node: Node, alive: bool) -> LabNodeInfo:
     """The :class:`LabNodeInfo` of a node (on its loop)."""
     try:
-        table = node.table  # a dead node keeps the table it had when it died
+        table = core_of(node).table  # a dead node keeps the table it had when it died
     except LocalError:  # never started
         contacts = buckets = 0
     else:

@@ -1,6 +1,6 @@
-"""The Mainline half of :class:`dht.node.Node`: its public coroutines and BEP 42 identity.
+"""The Mainline half of :class:`dht.node_core.NodeCore`: its public coroutines and BEP 42 identity.
 
-A mixin of :class:`~dht.node.Node` (as :class:`dht.remote.RemoteInterface` is
+A mixin of :class:`~dht.node_core.NodeCore` (as :class:`dht.remote.RemoteInterface` is
 for Khashmir's handlers): the coroutines of the Mainline profile
 (:meth:`get_peers`, :meth:`announce_peer`, :meth:`put_immutable`,
 :meth:`put_mutable`, :meth:`get_item`, :meth:`sample_infohashes`), which
@@ -30,11 +30,11 @@ from .stores.peers import StoredPeerInfo
 from .wire.common import decode_client_version
 
 if TYPE_CHECKING:
-    from .node import Node
+    from .node_core import NodeCore
 
 
 class MainlineAPI:
-    """The Mainline coroutines and identity of a node (a mixin of Node, which provides the state)."""
+    """The Mainline coroutines and identity of a node (a mixin of NodeCore, which provides the state)."""
 
     id: bytes
     running: bool
@@ -55,8 +55,8 @@ class MainlineAPI:
         raise NotImplementedError
 
     @property
-    def _node(self) -> "Node":
-        return cast("Node", self)
+    def _node(self) -> "NodeCore":
+        return cast("NodeCore", self)
 
     def _mainline_answer(self, responder: Contact, envelope: Any) -> None:
         """What a Mainline answer tells besides its values: the responder's client

@@ -1,7 +1,7 @@
 """The request path of a node: asking a contact, checking its answer, telling the table.
 
 Every request a node sends goes through :meth:`NodeRequests.request` (a
-contact whose id we know) or :meth:`NodeRequests._request` (an address
+contact whose id we know) or :meth:`NodeRequests.request_address` (an address
 alone: join, ping by address).  The transport's future is wrapped: when it
 settles, the answer's id is checked -- the all-zero id, our own id, or
 another id than the one expected fails the request as a
@@ -15,7 +15,8 @@ its reports: a full bucket's ``PingOldest`` becomes a ping of the oldest
 contact (:mod:`dht.node_maintenance`), and every report becomes an event
 for subscribers (built only when someone listens).
 
-A mixin of :class:`dht.node.Node`, which holds the state.
+A mixin of :class:`dht.node_core.NodeCore`, which holds the state; :class:`dht.node.Node`
+hands its public calls over to these.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ _LOOKUP_IDS = itertools.count(1)
 
 
 class NodeRequests:
-    """Requests, their answers' checks and the routing table's reports (a mixin of Node)."""
+    """Requests, their answers' checks and the routing table's reports (a mixin of NodeCore)."""
 
     id: bytes
     address: Address
@@ -60,7 +61,7 @@ class NodeRequests:
     mainline: MainlineHandlers | None
     handlers: dict[str, Callable[..., dict[bytes, Any]]]
     _table: RoutingTable | None
-    _routers: set[Address]
+    routers: set[Address]
     _budget: QueryBudget[asyncio.Future[Any]]
     _held: dict[asyncio.Future[Any], tuple[Address, bytes | None, str, Any, float | None]]
     _budget_timer: asyncio.TimerHandle | None
@@ -74,7 +75,7 @@ class NodeRequests:
         def transport(self) -> KrpcTransport: ...
         @property
         def contact(self) -> Contact: ...
-        def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
+        def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
         async def _ping_oldest(self, oldest: Contact, new: Contact) -> None: ...
         def _mainline_answer(self, responder: Contact, envelope: Any) -> None: ...
 
@@ -96,7 +97,7 @@ class NodeRequests:
     def report(self, reports: list[routing.Report]) -> None:
         for r in reports:
             if isinstance(r, routing.PingOldest):
-                self._spawn(self._ping_oldest(r.oldest, r.new))
+                self.spawn(self._ping_oldest(r.oldest, r.new))
         if not self.events.active:
             return
         now = time.monotonic()
@@ -128,7 +129,7 @@ class NodeRequests:
     def admissible(self, contact: Contact) -> bool:
         """Whether a contact may enter the table: not a bootstrap router, and (Mainline,
         ENFORCE_NODE_ID) its id valid for its IP under BEP 42 (local, private exempt)."""
-        if contact.address in self._routers:
+        if contact.address in self.routers:
             return False
         if self.config.ENFORCE_NODE_ID and self.mainline is not None:
             return ids.id_matches_ip(contact.id, contact.host)
@@ -160,9 +161,9 @@ class NodeRequests:
             except StorageFault as exc:  # answered as the transport answers a peer
                 fut.set_exception(self.profile.server_error(str(exc)))
             return fut
-        return self._request(contact.address, contact.id, method, args, soft_timeout)
+        return self.request_address(contact.address, contact.id, method, args, soft_timeout)
 
-    def _request(
+    def request_address(
         self, address: Address, expected_id: bytes | None, method: str, args: Any,
         soft_timeout: float | None = None,
     ) -> asyncio.Future[Any]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from dhtutil import run, wait_until
 
+from dht.node import core_of
 from dht import Conditions, Config, LabThread, Node
 from dht.errors import LocalError, RpcTimeout
 from dht.events import LabNodeChanged, LabProgress, LookupFinished, LookupStarted
@@ -154,10 +155,10 @@ def test_a_watch_of_every_node_follows_nodes_added_later() -> None:
             unwatch = await lab.watch(seen.extend, None, (LookupStarted,))
             added = await lab.add()  # it bootstraps: a lookup of its own
             await wait_until(lambda: added.id in {s for s, _ in seen}, 5, "the new node's lookup")
-            assert await lab.run(lambda lab_: all(n.events.active for n in lab_.nodes))
+            assert await lab.run(lambda lab_: all(core_of(n).events.active for n in lab_.nodes))
             await unwatch()
             # Unwatched, no lab node builds events any more.
-            assert await lab.run(lambda lab_: not any(n.events.active for n in lab_.nodes))
+            assert await lab.run(lambda lab_: not any(core_of(n).events.active for n in lab_.nodes))
         finally:
             await lab.stop()
 
