@@ -11,9 +11,10 @@ the routing table as a contact that answered (with its RTT), and a timeout
 counts a failure against it.  Asking ourselves calls our own handlers.
 
 The routing table decides and reports; :meth:`NodeRequests.report` acts on
-its reports: a full bucket's ``PingOldest`` becomes a ping of the oldest
-contact (:mod:`dht.node_maintenance`), and every report becomes an event
-for subscribers (built only when someone listens).
+what it returns: a full bucket's ``PingOldest`` becomes a ping of the
+oldest contact (:mod:`dht.node_maintenance`), and its events
+(:mod:`dht.events`, stamped with the ``now`` the table was given) go to
+subscribers as they are.
 
 A mixin of :class:`dht.node_core.NodeCore`, which holds the state; :class:`dht.node.Node`
 hands its public calls over to these.
@@ -31,10 +32,7 @@ from .config import Config
 from .contact import Address, Contact
 from .budget import QueryBudget
 from .errors import KrpcError, LocalError, NodeStopped, RemoteProtocolError, StorageError, StorageFault
-from .events import (
-    BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed, ContactRemoved, ContactReplaced,
-    Event, EventBus, ItemStored, PeerAnnounced,
-)
+from .events import EventBus, ItemStored, PeerAnnounced
 from .handlers_mainline import MainlineHandlers
 from .routing import RoutingTable
 from .stats import Stats
@@ -94,31 +92,15 @@ class NodeRequests:
         host = self.contact.host
         return host if host.startswith("127.") else None
 
-    def report(self, reports: list[routing.Report]) -> None:
-        for r in reports:
-            if isinstance(r, routing.PingOldest):
-                self.spawn(self._ping_oldest(r.oldest, r.new))
-        if not self.events.active:
-            return
-        now = time.monotonic()
-        for r in reports:
-            event: Event | None = None
-            if isinstance(r, routing.Added):
-                event = ContactAdded(now, r.contact, (r.lo, r.hi))
-            elif isinstance(r, routing.Refreshed):
-                event = ContactRefreshed(now, r.contact)
-            elif isinstance(r, routing.Split):
-                event = BucketSplit(now, r.lo, r.mid, r.hi)
-            elif isinstance(r, routing.Merged):
-                event = BucketsMerged(now, r.lo, r.mid, r.hi)
-            elif isinstance(r, routing.Failed):
-                event = ContactFailed(now, r.contact, r.failures)
-            elif isinstance(r, routing.Removed):
-                event = ContactRemoved(now, r.contact, r.reason)
-            elif isinstance(r, routing.Replaced):
-                event = ContactReplaced(now, r.old, r.new)
-            if event is not None:
-                self.events.emit(event)
+    def report(self, outcomes: list[routing.Outcome]) -> None:
+        """Act on what the routing table returned: ping for each PingOldest, and
+        publish its events as they are (they carry the time the table was given)."""
+        active = self.events.active
+        for outcome in outcomes:
+            if isinstance(outcome, routing.PingOldest):
+                self.spawn(self._ping_oldest(outcome.oldest, outcome.new))
+            elif active:
+                self.events.emit(outcome)
 
     def insert_node(self, contact: Contact, contacted: bool = True) -> None:
         """Offer a contact to the table; ``contacted``: it answered us at that address."""
@@ -260,7 +242,8 @@ class NodeRequests:
                         expected_id is not None and rid != expected_id
                     ):
                         if expected_id is not None:
-                            self.report(self.table.remove(expected_id, "answered with another id", address))
+                            self.report(self.table.remove(
+                                expected_id, "answered with another id", time.monotonic(), address))
                         raise RemoteProtocolError(
                             f"{address[0]}:{address[1]} answered with id {rid.hex()}"
                             + ("" if expected_id is None else f", not {expected_id.hex()}")
@@ -276,7 +259,7 @@ class NodeRequests:
                     if self.admissible(found):
                         self.report(self.table.insert(found, now, contacted=True, rtt=now - sent))
             elif isinstance(exc, errors.RpcTimeout) and self.running and expected_id is not None:
-                self.report(self.table.failed(expected_id, address))
+                self.report(self.table.failed(expected_id, time.monotonic(), address))
             if outer.done():
                 return
             if exc is None:
