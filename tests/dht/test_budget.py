@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 
 import pytest
-from dhtutil import run, running_nodes
+from dhtutil import run, running_nodes, wait_until
 
 from dht import Config
 from dht.budget import QueryBudget
@@ -140,5 +140,29 @@ def test_a_budget_set_at_run_time_paces_a_lookup(tmp_path: Path) -> None:
             assert nodes[3].id in [c.id for c in found]
             snap = asker.stats()
             assert snap.query_budget == 1000.0 and snap.queries_delayed > 0 and snap.queries_waiting == 0
+
+    run(scenario())
+
+
+def test_a_cancelled_lookup_takes_its_held_queries_with_it(tmp_path: Path) -> None:
+    config = Config(KRPC_TIMEOUT=2.0, SOFT_TIMEOUT_MIN=1.0)
+
+    async def scenario() -> None:
+        async with running_nodes(tmp_path, 5, config) as nodes:
+            asker = nodes[0]
+            for n in nodes[1:]:
+                await asker.ping(*n.contact.address)  # four answered contacts
+            asker.set_query_budget(0.001, burst=1)
+            sent = asker.stats().methods["find_node"].sent
+            lookup = asyncio.ensure_future(asker.find_node(nodes[2].id))
+            # CONCURRENT_REQS 4: one goes, three wait
+            await wait_until(lambda: asker.stats().queries_waiting == 3, what="three held queries")
+            lookup.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await lookup
+            await asyncio.sleep(0)  # the cancellations' callbacks run
+            assert asker.stats().queries_waiting == 0
+            asker.set_query_budget(0.0)
+            assert asker.stats().methods["find_node"].sent == sent + 1  # never the three held
 
     run(scenario())
