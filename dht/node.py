@@ -24,7 +24,7 @@ from .capture import CaptureWriter
 from .config import Config
 from .contact import Address, Contact
 from .events import Event
-from .node_core import NodeCore, default_data_dir as default_data_dir
+from .node_core import NodeCore
 from .stats import StatsSnapshot
 from .storage import StoredValueInfo
 from .stores.items import StoredItemInfo
