@@ -20,6 +20,9 @@ CONCURRENT_REQS, stopping at the first holder (see :mod:`dht.lookup`).
 
 Each lookup reports its progress as LookupStarted, LookupQueried,
 LookupAnswered and LookupFinished events.
+
+A lookup sees its node through :class:`LookupNode` alone, a narrow protocol
+(id, settings, table, requests, events), never the node's other state.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import asyncio
 import functools
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from . import krpc
 from .contact import Contact
@@ -38,7 +41,44 @@ from .khash import distance
 from .lookup import Lookup, ValueRetrieval
 
 if TYPE_CHECKING:
-    from .node import Node
+    from .config import Config
+    from .events import EventBus
+    from .routing import RoutingTable
+    from .storage import Store
+    from .wire.profiles import WireProfile
+
+
+class LookupNode(Protocol):
+    """What a lookup needs of a node, and no more (:class:`dht.node_core.NodeCore` has it).
+
+    The lookups of this module and :mod:`dht.actions_mainline` see a node
+    only through this (and :class:`dht.actions_mainline.MainlineLookupNode`):
+    its id and settings, the table to start from, requests that tell the
+    table their outcome, and the event bus their progress goes to.
+    """
+
+    @property
+    def id(self) -> bytes: ...
+    @property
+    def config(self) -> "Config": ...
+    @property
+    def profile(self) -> "WireProfile": ...
+    @property
+    def events(self) -> "EventBus": ...
+    @property
+    def contact(self) -> Contact: ...
+    @property
+    def table(self) -> "RoutingTable": ...
+    @property
+    def store(self) -> "Store": ...
+
+    def request(
+        self, contact: Contact, method: str, args: Any, soft_timeout: float | None = None
+    ) -> asyncio.Future[Any]: ...
+
+    def soft_timeout(self) -> float: ...
+
+    def next_lookup_id(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +97,7 @@ def _log2(a: bytes, b: bytes) -> float:
 class Progress:
     """Emits one lookup's events (nothing when nobody listens)."""
 
-    def __init__(self, node: "Node", kind: str, target: bytes) -> None:
+    def __init__(self, node: LookupNode, kind: str, target: bytes) -> None:
         self.node = node
         self.kind = kind
         self.target = target
@@ -107,17 +147,20 @@ class _InFlight:
     ``settle(contact, future)`` is called when one settles, ``slow(contact,
     soft)`` when it has not within its soft timeout; a request that cannot be
     sent at all is ``failed(contact)`` at once.  :meth:`cancel` drops the
-    soft-timeout timers when the lookup ends.
+    soft-timeout timers when the lookup ends, and the requests still
+    unsettled: one the query budget holds back is then never sent (one
+    already sent still tells the routing table how it went).
     """
 
     def __init__(
-        self, node: "Node", progress: Progress, failed: Callable[[Contact], None],
+        self, node: LookupNode, progress: Progress, failed: Callable[[Contact], None],
         settle: Callable[[Contact, asyncio.Future[dict[bytes, Any]]], None],
         slow: Callable[[Contact, float], None],
     ) -> None:
         self.node, self.progress = node, progress
         self.failed, self.settle, self.slow = failed, settle, slow
         self.timers: list[asyncio.TimerHandle] = []
+        self.futures: list[asyncio.Future[Any]] = []
         self.loop = asyncio.get_running_loop()
 
     def send(self, contact: Contact, method: str, args: Any) -> None:
@@ -131,15 +174,18 @@ class _InFlight:
         self.progress.queried_one(contact)
         fut.add_done_callback(functools.partial(self.settle, contact))
         if not fut.done():
+            self.futures.append(fut)
             self.timers.append(self.loop.call_later(soft, self.slow, contact, soft))
 
     def cancel(self) -> None:
         for timer in self.timers:
             timer.cancel()
+        for fut in self.futures:
+            fut.cancel()
 
 
 async def iterate(
-    node: "Node",
+    node: LookupNode,
     target: bytes,
     method: str,
     progress: Progress,
@@ -235,7 +281,7 @@ async def iterate(
     return lookup
 
 
-async def find_node(node: "Node", target: bytes, kind: str = "find_node") -> Lookup:
+async def find_node(node: LookupNode, target: bytes, kind: str = "find_node") -> Lookup:
     progress = Progress(node, kind, target)
     lookup = await iterate(node, target, "find_node", progress)
     if kind == "find_node":
@@ -243,14 +289,14 @@ async def find_node(node: "Node", target: bytes, kind: str = "find_node") -> Loo
     return lookup
 
 
-async def find_value(node: "Node", key: bytes) -> Lookup:
+async def find_value(node: LookupNode, key: bytes) -> Lookup:
     progress = Progress(node, "find_value", key)
     lookup = await iterate(node, key, "find_value", progress)
     progress.finished(len(lookup.with_values()))
     return lookup
 
 
-async def get_value(node: "Node", key: bytes, first_holder: bool = False) -> list[bytes]:
+async def get_value(node: LookupNode, key: bytes, first_holder: bool = False) -> list[bytes]:
     """Values for ``key``, as the seed's valueForKey: the distinct values found.
 
     A find_value lookup runs to its end (CONCURRENT_REQS wide); then the
@@ -317,7 +363,7 @@ async def get_value(node: "Node", key: bytes, first_holder: bool = False) -> lis
     return result
 
 
-async def get_from_first_holder(node: "Node", key: bytes) -> list[bytes]:
+async def get_from_first_holder(node: LookupNode, key: bytes) -> list[bytes]:
     """The fast, partial get: values of the first holders found, not of all.
 
     A find_value lookup runs narrow (one request outstanding at a time,
@@ -399,7 +445,7 @@ async def get_from_first_holder(node: "Node", key: bytes) -> list[bytes]:
     return result
 
 
-async def store_value(node: "Node", key: bytes, value: bytes, local: bool = True) -> StoreResult:
+async def store_value(node: LookupNode, key: bytes, value: bytes, local: bool = True) -> StoreResult:
     """find_node for the key, then store at the STORE_REDUNDANCY closest with a token.
 
     With ``local`` False the local node is never one of them (a node about

@@ -31,12 +31,12 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Coroutine, NamedTuple, Protocol
 
 import bencodepy
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from .actions import Progress, _describe, iterate
+from .actions import LookupNode, Progress, _describe, iterate
 from .contact import Address, Contact, resolve_address
 from .errors import DHTError, KrpcError, LocalError, RpcTimeout
 from .keys import load_or_create_key
@@ -47,7 +47,27 @@ from .wire import mainline as ml
 from .wire.bloom import ScrapeBloom
 
 if TYPE_CHECKING:
-    from .node import Node
+    from .handlers_mainline import MainlineHandlers
+
+
+class MainlineLookupNode(LookupNode, Protocol):
+    """What the Mainline lookups need besides :class:`~dht.actions.LookupNode`: the
+    Mainline stores (own peers, the BEP 51 backoff), bootstrap routers, requests
+    to a bare address, and the background refresh after a bootstrap."""
+
+    @property
+    def mainline(self) -> "MainlineHandlers | None": ...
+    @property
+    def routers(self) -> set[Address]: ...
+
+    def request_address(
+        self, address: Address, expected_id: bytes | None, method: str, args: Any,
+        soft_timeout: float | None = None,
+    ) -> asyncio.Future[Any]: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
+
+    async def refresh_table(self, force: bool = False) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +131,7 @@ def immutable_item_target(value: object) -> bytes:
     return bep44.immutable_target(bencoded(value))
 
 
-def _answered_or_raise(node: "Node", lookup: Lookup, what: str) -> None:
+def _answered_or_raise(node: MainlineLookupNode, lookup: Lookup, what: str) -> None:
     """RpcTimeout when remote nodes were asked and none answered."""
     remote = [c for c in lookup.candidates.values() if c.contact.id != node.id]
     asked = [c for c in remote if c.state != "new"]
@@ -128,21 +148,21 @@ async def _resolved(addresses: list[Address]) -> list[Address]:
     return [r for r in out if not isinstance(r, BaseException)]
 
 
-async def bootstrap(node: "Node", addresses: list[Address], routers: list[Address]) -> int:
+async def bootstrap(node: MainlineLookupNode, addresses: list[Address], routers: list[Address]) -> int:
     if routers:
         resolved = await _resolved(routers)
         if not resolved and not addresses:
             shown = ", ".join(f"{h}:{p}" for h, p in routers)
             raise LocalError(f"no bootstrap router resolved ({shown})")
         routers = resolved
-    node._routers.update(routers)
+    node.routers.update(routers)
     query = ml.FindNode(node.id, node.id)
     seeds: list[Contact] = []
 
     async def ask(address: Address) -> None:
-        envelope = await node._request(address, None, "find_node", query)
+        envelope = await node.request_address(address, None, "find_node", query)
         nodes, _, _, _ = node.profile.lookup_answer("find_node", envelope)
-        seeds.extend(c for c in nodes if c.address not in node._routers)
+        seeds.extend(c for c in nodes if c.address not in node.routers)
 
     every = addresses + routers
     results = await asyncio.gather(*(ask(a) for a in every), return_exceptions=True)
@@ -154,14 +174,14 @@ async def bootstrap(node: "Node", addresses: list[Address], routers: list[Addres
         raise LocalError(f"no bootstrap node answered ({shown})")
     progress = Progress(node, "find_node", node.id)
     lookup = await iterate(node, node.id, "find_node", progress, seeds=seeds, include_self=False,
-                           query=query, skip=lambda c: c.address in node._routers)
+                           query=query, skip=lambda c: c.address in node.routers)
     progress.finished(len(lookup.closest_answered()))
-    node._spawn(node.refresh_table(force=True))
+    node.spawn(node.refresh_table(force=True))
     return len(node.table)
 
 
 async def _get_peers_lookup(
-    node: "Node", info_hash: bytes, progress: Progress, include_self: bool = True
+    node: MainlineLookupNode, info_hash: bytes, progress: Progress, include_self: bool = True
 ) -> tuple[Lookup, dict[Address, None]]:
     """The get_peers lookup; without ``include_self`` our own peers are read from
     the store instead of through our handler (a get needs no token of ours)."""
@@ -179,7 +199,7 @@ async def _get_peers_lookup(
     return lookup, found
 
 
-async def get_peers(node: "Node", info_hash: bytes, scrape: bool = False) -> PeersFound:
+async def get_peers(node: MainlineLookupNode, info_hash: bytes, scrape: bool = False) -> PeersFound:
     progress = Progress(node, "get_peers", info_hash)
     lookup, found = await _get_peers_lookup(node, info_hash, progress, include_self=False)
     seeds = leechers = None
@@ -209,7 +229,7 @@ async def get_peers(node: "Node", info_hash: bytes, scrape: bool = False) -> Pee
 
 
 async def _store_at(
-    node: "Node", progress: Progress, lookup: Lookup, local: bool, method: str,
+    node: MainlineLookupNode, progress: Progress, lookup: Lookup, local: bool, method: str,
     make: Any,
 ) -> tuple[int, list[str]]:
     """Send ``make(token)`` to the K closest responders with a token; (accepted, refusals)."""
@@ -236,7 +256,7 @@ async def _store_at(
     return accepted, refusals
 
 
-async def announce_peer(node: "Node", info_hash: bytes, port: int, seed: bool, local: bool) -> int:
+async def announce_peer(node: MainlineLookupNode, info_hash: bytes, port: int, seed: bool, local: bool) -> int:
     progress = Progress(node, "announce_peer", info_hash)
     lookup, _ = await _get_peers_lookup(node, info_hash, progress)
     accepted, _ = await _store_at(
@@ -255,7 +275,7 @@ def _stored_or_raise(accepted: int, refusals: list[str], what: str) -> None:
     raise RpcTimeout(f"no node offered a token for the {what}")
 
 
-async def put_immutable(node: "Node", v: bytes, local: bool) -> bytes:
+async def put_immutable(node: MainlineLookupNode, v: bytes, local: bool) -> bytes:
     target = bep44.immutable_target(v)
     progress = Progress(node, "put", target)
     lookup = await iterate(node, target, "get", progress)
@@ -276,7 +296,7 @@ def _key(key: Any) -> Ed25519PrivateKey:
     raise LocalError(f"a mutable item needs an Ed25519PrivateKey or a key file path, not {type(key).__name__}")
 
 
-async def put_mutable(node: "Node", key: Any, v: bytes, salt: bytes, local: bool) -> MutablePut:
+async def put_mutable(node: MainlineLookupNode, key: Any, v: bytes, salt: bytes, local: bool) -> MutablePut:
     if len(salt) > bep44.MAX_SALT_BYTES:
         raise LocalError(f"salt is {len(salt)} bytes; BEP 44 allows {bep44.MAX_SALT_BYTES}")
     private = _key(key)
@@ -302,7 +322,7 @@ async def put_mutable(node: "Node", key: Any, v: bytes, salt: bytes, local: bool
     return MutablePut(target, k, seq, accepted)
 
 
-async def get_item(node: "Node", target: bytes, public_key: bytes | None, salt: bytes) -> FoundItem | None:
+async def get_item(node: MainlineLookupNode, target: bytes, public_key: bytes | None, salt: bytes) -> FoundItem | None:
     progress = Progress(node, "get", target)
     best: list[FoundItem] = []
 
@@ -326,24 +346,46 @@ async def get_item(node: "Node", target: bytes, public_key: bytes | None, salt: 
     return best[0] if best else None
 
 
-async def sample_infohashes(node: "Node", count: int, target: bytes | None) -> list[bytes]:
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    """What a BEP 51 walk found: info-hashes, and what the Samples panel estimates from.
+
+    ``answered`` and ``num`` count the other nodes that answered (not ourselves):
+    ``num`` is the sum of their ``num`` fields (the sizes of their stores);
+    ``closest``: the K closest of them to ``target``, closest first (for
+    :func:`dht.estimate.estimate_network_size`).
+    """
+
+    target: bytes
+    info_hashes: list[bytes]  # distinct, at most the count asked for
+    answered: int
+    num: int
+    closest: list[Contact]
+
+
+async def sample_infohashes(node: MainlineLookupNode, count: int, target: bytes | None) -> Sampling:
     assert node.mainline is not None
     backoff = node.mainline.backoff
     target = target or new_id()
     progress = Progress(node, "sample_infohashes", target)
     found: dict[bytes, None] = {}
+    answered = num = 0
 
     def on_answer(lookup: Lookup, contact: Contact, resp: Any) -> None:
+        nonlocal answered, num
         if contact.id != node.id:
             backoff.record(contact.address, resp.interval, time.monotonic())
+            answered += 1
+            num += max(0, resp.num)
         for h in resp.samples:
             found.setdefault(h, None)
 
     def skip(contact: Contact) -> bool:
         return contact.id != node.id and not backoff.ready(contact.address, time.monotonic())
 
-    await iterate(node, target, "sample_infohashes", progress, on_answer,
-                  stop=lambda: len(found) >= count, skip=skip)
+    lookup = await iterate(node, target, "sample_infohashes", progress, on_answer,
+                           stop=lambda: len(found) >= count, skip=skip)
     result = list(found)[:count]
     progress.finished(len(result))
-    return result
+    closest = [c.contact for c in lookup.closest_answered(len(lookup.candidates)) if c.contact.id != node.id]
+    return Sampling(target, result, answered, num, closest[: node.config.K])

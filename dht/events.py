@@ -4,6 +4,9 @@ The GUI sees the DHT only through these events and the node's public async
 methods.  An :class:`EventBus` delivers each event synchronously to every
 subscriber, in the order they happened.  Emitting is free when nobody
 listens: producers test :attr:`EventBus.active` before building an event.
+One vocabulary from core to GUI: the routing table reports what it did with
+the contact and bucket events below (stamped with the ``now`` it is given,
+see :data:`dht.kbucket.TableEvent`), which the node publishes as they are.
 
 Times are ``time.monotonic()`` seconds; ``wall`` fields are ``time.time()``.
 Ranges are half-open integer intervals ``[lo, hi)`` of the 160-bit id space.

@@ -42,7 +42,7 @@ from .wire.mainline.codec import _response_dict
 from .wire.mainline.profile import query_args
 
 if TYPE_CHECKING:
-    from .node import Node
+    from .node_core import NodeCore
 
 #: The well-known Mainline bootstrap routers (never used unless asked for).
 PUBLIC_ROUTERS: tuple[Address, ...] = (
@@ -60,7 +60,7 @@ Handler = Callable[[Any, Address], ml.ResponseValues]
 
 
 class MainlineHandlers:
-    def __init__(self, node: "Node") -> None:
+    def __init__(self, node: "NodeCore") -> None:
         self.node = node
         settings = node.config.STORES
         self.peers = PeerStore(settings)
@@ -106,7 +106,7 @@ class MainlineHandlers:
         node = self.node
         if node.config.ENFORCE_NODE_ID and not ids.id_matches_ip(node_id, peer[0]):
             return
-        if peer in node._routers:
+        if peer in node.routers:
             return
         node._sender_seen(node_id, peer, verify=True)
 

@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from .contact import Contact
+from .events import (
+    BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed, ContactRemoved, ContactReplaced,
+)
 
 #: The id a contact never has: the "unknown id" placeholder.
 NULL_ID = bytes(20)
@@ -191,58 +194,30 @@ class AddressLimits:
             self.counts.pop(host, None)
 
 
-# --- reports ---------------------------------------------------------
+# --- what the table reports -------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class Added:
-    contact: Contact
-    lo: int
-    hi: int
-
-
-@dataclass(frozen=True, slots=True)
-class Refreshed:
-    contact: Contact
-
-
-@dataclass(frozen=True, slots=True)
-class Split:
-    lo: int
-    mid: int
-    hi: int
-
-
-@dataclass(frozen=True, slots=True)
-class Merged:
-    lo: int
-    mid: int
-    hi: int
-
-
-@dataclass(frozen=True, slots=True)
-class Failed:
-    contact: Contact
-    failures: int
-
-
-@dataclass(frozen=True, slots=True)
-class Removed:
-    contact: Contact
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Replaced:
-    old: Contact
-    new: Contact
+#: What the routing table reports it did: events of :mod:`dht.events`, stamped
+#: with the ``now`` the table was given; the node publishes them as they are.
+TableEvent = Union[
+    ContactAdded, ContactRefreshed, BucketSplit, BucketsMerged, ContactFailed, ContactRemoved, ContactReplaced,
+]
 
 
 @dataclass(frozen=True, slots=True)
 class PingOldest:
-    """The bucket is full: ping ``oldest``; ``new`` (cached) takes its place if it fails."""
+    """A decision, not an event: the bucket is full, so ping ``oldest``; ``new``
+    (cached) takes its place if it fails.
+
+    The table never sends, so it hands this order to the node, which pings and
+    reports the outcome back (:meth:`RoutingTable.seen` or
+    :meth:`RoutingTable.replace_stale`); what then happened is an event
+    (ContactRefreshed, or ContactReplaced).  Nothing has happened yet when it
+    is made, so no subscriber ever sees it.
+    """
 
     oldest: Contact
     new: Contact
 
 
-Report = Union[Added, Refreshed, Split, Merged, Failed, Removed, Replaced, PingOldest]
+#: What a table call returns: what it did, and what it asks the node to do.
+Outcome = Union[TableEvent, PingOldest]

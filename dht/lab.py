@@ -59,7 +59,7 @@ from .errors import DHTError, LocalError
 from .events import Event, EventBus, LabConditionsChanged, LabNodeChanged, LabProgress
 from .khash import new_id
 from .lab_formation import PROGRESS_STEP, Formation, form, introductions as introductions
-from .node import Node
+from .node import Node, core_of
 
 #: Most seconds the churn task sleeps before it looks at its plan again.
 CHURN_POLL = 1.0
@@ -233,7 +233,7 @@ class Lab:
 
     def _condition(self, node: Node) -> None:
         """Route what ``node`` sends through the lab's link model."""
-        transport = node.transport
+        transport = core_of(node).transport
         inner = transport.transport
         if inner is not None and not isinstance(inner, ConditionedTransport):
             transport.transport = ConditionedTransport(inner, self.link)
@@ -315,7 +315,7 @@ class Lab:
         if node not in self.nodes:
             raise LocalError(f"lab node {node.id.hex()[:8]} is not running")
         self.nodes.remove(node)
-        node.abort()
+        core_of(node).abort()
         # asyncio closes the socket in the loop's next iteration: let it, so
         # that the address is free again (for revive_node) when we return.
         await asyncio.sleep(0)
@@ -337,13 +337,13 @@ class Lab:
         if node not in self.dead:
             raise LocalError(f"lab node {node.id.hex()[:8]} is not dead")
         old_port = node.address[1]
-        node.requested_port = old_port
+        core_of(node).requested_port = old_port
         try:
             await self._start_conditioned(node)
         except LocalError:
             if self.base_port is not None:
                 raise
-            node.requested_port = 0  # the port was taken meanwhile
+            core_of(node).requested_port = 0  # the port was taken meanwhile
             await self._start_conditioned(node)
         self.dead.remove(node)
         peers = [n.contact.address for n in self.nodes]

@@ -48,7 +48,7 @@ from .config import Config
 from .contact import Contact
 from .errors import DHTError
 from .events import Event, LabProgress
-from .node import Node
+from .node import Node, core_of
 
 #: Requests a forming lab keeps in flight at once (all nodes together).
 IN_FLIGHT = 128
@@ -134,7 +134,7 @@ async def form(nodes: list[Node], config: Config, emit: Callable[[Event], None],
                 if peer is None:
                     await asyncio.wait_for(node.join(*first.address), timeout)
                 else:
-                    await asyncio.wait_for(node.request(peer, "ping", {b"id": node.id}), timeout)
+                    await asyncio.wait_for(core_of(node).request(peer, "ping", {b"id": node.id}), timeout)
             except (DHTError, asyncio.TimeoutError):
                 failed += 1  # a lost datagram: the tables do without this one
             settled += 1

@@ -50,7 +50,7 @@ import asyncio
 import gc
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable, TypeVar
 
@@ -61,10 +61,12 @@ from .errors import LocalError
 from .event_channel import DEFAULT_INTERVAL, DEFAULT_MAX_EVENTS, EventChannel
 from .events import Event, LabNodeChanged
 from .lab import Lab
-from .node import Node
+from .node import Node, core_of
 from .table_info import BucketInfo
 from .stats import StatsSnapshot
 from .storage import StoredValueInfo
+from .stores.items import StoredItemInfo
+from .stores.peers import StoredPeerInfo
 
 T = TypeVar("T")
 
@@ -98,12 +100,14 @@ class NodeView:
     values: list[StoredValueInfo]
     stats: StatsSnapshot | None  # None for a dead node
     time: float  # monotonic, when taken
+    peers: list[StoredPeerInfo] = field(default_factory=list)  # Mainline: peers announced to it
+    items: list[StoredItemInfo] = field(default_factory=list)  # Mainline: BEP 44 items put on it
 
 
 def node_info(node: Node, alive: bool) -> LabNodeInfo:
     """The :class:`LabNodeInfo` of a node (on its loop)."""
     try:
-        table = node.table  # a dead node keeps the table it had when it died
+        table = core_of(node).table  # a dead node keeps the table it had when it died
     except LocalError:  # never started
         contacts = buckets = 0
     else:
@@ -359,8 +363,10 @@ class LabThread:
             except LocalError:  # never started
                 routing = []
             values = await node.stored_values() if alive else []
+            peers = await node.stored_peers()
+            items = await node.stored_items()
             return NodeView(node_info(node, alive), routing, values, node.stats() if alive else None,
-                            time.monotonic())
+                            time.monotonic(), peers, items)
 
         return await self.call(take)
 

@@ -1,93 +1,42 @@
-"""A Khashmir node: its state, its lifecycle and its data directory.
+"""A DHT node, as the explorer, the CLI and bench use it: the public API (docs/dht-api.md).
 
-:class:`Node` ties the sans-IO parts together -- routing table, tokens,
-store, lookups -- over one :class:`KrpcTransport`, and is made of one
-concept per module:
+:class:`Node` is a thin facade: every name it has is documented in
+docs/dht-api.md (tests/test_architecture.py checks), and each one hands
+over to the node's inside, a :class:`dht.node_core.NodeCore` (routing
+table, store, transport, requests, handlers, maintenance), which no caller
+outside ``dht`` reaches.  Inside the package, :func:`core_of` is the one way
+in (the lab kills a node abruptly; tests look at its table).
 
-- here: the state, :meth:`Node.start` / :meth:`Node.stop` /
-  :meth:`Node.abort`, the data directory's lock and database (closed while
-  idle), the background tasks and the warnings kept for the explorer;
-- :mod:`dht.node_requests`: the request path (answer id checks) and the
-  routing table's reports turned into pings and events;
-- :mod:`dht.node_maintenance`: checkpoints, bucket refreshes, verification pings;
-- :mod:`dht.node_api`: the public coroutines and snapshots (Khashmir);
-- :mod:`dht.node_mainline`: the Mainline coroutines and BEP 42 identity;
-- :mod:`dht.remote`: the ``krpc_*`` handlers, with the seed's signatures,
-  reached through the explicit ``handlers`` table.
-
-The mixins hold no state of their own; they declare what they use of the
-node's.  The wire is the node's profile (``Config.PROFILE``,
-:mod:`dht.wire.profiles`): Khashmir (the default) answers through the
-``krpc_*`` handlers; Mainline through
-:class:`dht.handlers_mainline.MainlineHandlers`, with its own lookups in
-:mod:`dht.actions_mainline`.  Routing table, lookups, transport, limits and
-events are shared.
-
-The public coroutines (:meth:`join`, :meth:`bootstrap`, :meth:`ping`,
-:meth:`find_node`, :meth:`get_value`, :meth:`store_value`; Mainline:
-:meth:`get_peers`, :meth:`announce_peer`, :meth:`put_immutable`,
-:meth:`put_mutable`, :meth:`get_item`, :meth:`sample_infohashes`) raise on
-failure; they never return status tuples.
-
-An idle node closes its database connection after STORE_IDLE_SECONDS
-without an access (the store reopens it on the next one): a lab of
-hundreds of nodes in one process would otherwise keep hundreds of SQLite
-caches.
+The coroutines raise on failure (:mod:`dht.errors`); they never return
+status tuples.  Khashmir's (:meth:`Node.find_value`, :meth:`Node.get_value`,
+:meth:`Node.store_value`) raise LocalError on a Mainline node and
+Mainline's on a Khashmir one.
 """
 
 from __future__ import annotations
 
-import asyncio
-import errno
-import logging
-import time
 from pathlib import Path
-from typing import Any, Callable, Coroutine
+from typing import Any, Callable, Iterable
 
-import platformdirs
-
-from . import errors, ids
+from .actions import StoreResult
+from .actions_mainline import FoundItem, MutablePut, PeersFound, Sampling
 from .capture import CaptureWriter
 from .config import Config
-from .contact import Address, Contact, resolve_host
-from .datadir import DataDirLock
-from .errors import LocalError, StorageError
-from .events import Event, EventBus, NodeWarning
-from .handlers_mainline import MainlineHandlers
-from .khash import new_id
-from .node_api import NodeAPI
-from .node_mainline import MainlineAPI
-from .node_maintenance import NodeMaintenance
-from .node_requests import NodeRequests
-from .remote import RemoteInterface
-from .routing import RoutingTable
-from .stats import MethodCounters, Stats
-from .storage import Store, StoreLimits
-from .table_info import BucketInfo as BucketInfo, ContactInfo as ContactInfo
-from .tokens import TokenSecrets
-from .transport import KrpcTransport
-from .wire.profiles import profile_for
-
-log = logging.getLogger(__name__)
-
-#: Distinct warnings a node keeps in :attr:`Node.warnings` (the oldest go first).
-MAX_WARNINGS = 20
-
-#: Seconds without a database access after which a node closes its SQLite
-#: connection (reopened on the next access; see Store.release).
-STORE_IDLE_SECONDS = 2.0
+from .contact import Address, Contact
+from .events import Event
+from .node_core import NodeCore
+from .stats import StatsSnapshot
+from .storage import StoredValueInfo
+from .stores.items import StoredItemInfo
+from .stores.peers import StoredPeerInfo
+from .table_info import BucketInfo
+from .wire.profiles import WireProfile
 
 
-def default_data_dir() -> Path:
-    return Path(platformdirs.user_data_dir("khashmir-explorer", appauthor=False))
+class Node:
+    """One DHT node.  Create, ``await start()``, use, ``await stop()``."""
 
-
-class Node(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, MainlineAPI):
-    """One DHT node.  Create, ``await start()``, use, ``await stop()``.
-
-    The mixins before :class:`RemoteInterface` and :class:`MainlineAPI` in
-    the bases provide what those two declare and leave to the node.
-    """
+    __slots__ = ("_core",)
 
     def __init__(
         self,
@@ -98,240 +47,141 @@ class Node(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, MainlineAPI)
         data_dir: str | Path | None = None,
         db_name: str = "khashmir.db",
     ) -> None:
-        self.config = config or Config()
-        self.profile = profile_for(self.config.PROFILE, self.config.READ_ONLY)
-        self.host = host
-        self.requested_port = port
-        self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-        self.db_path = self.data_dir / db_name
-        self.events = EventBus()
-        self.stats_counters = Stats({m: MethodCounters() for m in self.profile.methods})
-        self.tokens = TokenSecrets()
-        self.warnings: list[str] = []
-        self.running = False
-        self.id = b""
-        self.address: Address = (host, port)
-        self._store: Store | None = None
-        self._lock = DataDirLock(self.data_dir)
-        self._table: RoutingTable | None = None
-        self._transport: KrpcTransport | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._store_timer: asyncio.TimerHandle | None = None
-        self._started = 0.0
-        self._verifying = 0  # verification pings outstanding
-        self._moving: set[bytes] = set()  # ids whose claimed move is being checked
-        self._routers: set[Address] = set()  # bootstrap routers: asked, never in the table
-        #: Mainline: the client (``v``) of nodes that answered us, by id (as many as the table holds).
-        self.clients: dict[bytes, str] = {}
-        self.external = ids.ExternalAddressVotes(self.config.EXTERNAL_ADDRESS_VOTES)
-        self.mainline: MainlineHandlers | None = (
-            MainlineHandlers(self) if self.config.PROFILE == "mainline" else None
-        )
-        self.handlers: dict[str, Callable[..., dict[bytes, Any]]] = {
-            "ping": self.krpc_ping,
-            "join": self.krpc_join,
-            "find_node": self.krpc_find_node,
-            "find_value": self.krpc_find_value,
-            "get_value": self.krpc_get_value,
-            "store_value": self.krpc_store_value,
-        }
+        self._core = NodeCore(config, host=host, port=port, data_dir=data_dir, db_name=db_name)
 
-    # --- lifecycle -----------------------------------------------------
+    def __repr__(self) -> str:
+        return f"<Node {self._core.profile.name} {self._core.id.hex()[:12] or '-'} {self.address}>"
 
-    async def start(self) -> None:
-        """Lock the data directory, open the database, bind the socket.
-
-        Raises :class:`AddressError` for a host that is not IPv4 (a name is
-        resolved), :class:`StorageError` when the directory is held by
-        another node or cannot be written, :class:`LocalError` for a port in use.
-        """
-        if self.running:
-            raise LocalError("node already started")
-        self.host = await resolve_host(self.host)
-        self._lock.acquire()
-        try:
-            self._store = self._open_store()
-            self.id = self._store.self_id() or new_id()
-            saved_contacts = self._store.contacts()
-            self._store.release()  # reopened on the next access
-        except BaseException:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
-            self._lock.release()
-            raise
-        now = time.monotonic()
-        self._table = self._new_table(now)
-        handler = self.dispatch if self.mainline is None else self.mainline.dispatch
-        transport = KrpcTransport(
-            handler, self.stats_counters, self.events, self.config.KRPC_TIMEOUT, self.config, self.profile
-        )
-        self._transport = transport
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.create_datagram_endpoint(
-                lambda: transport, local_addr=(self.host, self.requested_port)
-            )
-        except OSError as exc:
-            self._store.close()
-            self._store = None
-            self._lock.release()
-            if exc.errno == errno.EADDRINUSE:
-                raise LocalError(f"port {self.requested_port} on {self.host} is in use") from None
-            raise LocalError(f"cannot listen on {self.host}:{self.requested_port}: {exc.strerror or exc}") from None
-        assert self._transport.transport is not None
-        sockname = self._transport.transport.get_extra_info("sockname")
-        self.address = (sockname[0], sockname[1])
-        self._table.exempt(self._exempt_host())
-        try:
-            self._store.save_self_id(self.id)
-        except StorageError:
-            pass  # reported (a full disk): the node runs, its id is saved at the next checkpoint
-        self.running = True
-        self._started = now
-        self._table.load(saved_contacts, now)  # never answered: the first to go
-        self._store.on_open = self._store_opened
-        self._store.release()  # reopened on the next access
-        self._spawn(self._checkpoint_loop())
-        if self.mainline is not None:
-            self.mainline.started(now)
-            self._spawn(self._token_loop())
-        if len(self._table):
-            self._spawn(self.refresh_table(force=True))
-
-    def _open_store(self) -> Store:
-        cfg = self.config
-        store = Store(self.db_path, StoreLimits(cfg.MAX_VALUES, cfg.MAX_VALUES_PER_KEY, cfg.MAX_VALUES_PER_IP))
-        if store.warning:
-            self._warn(store.warning)
-            log.warning("%s", store.warning)
-        store.on_fault = self._warn  # storage faults, at most once a minute
-        return store
-
-    def _warn(self, text: str) -> None:
-        """Keep a one-line warning for :attr:`warnings` and tell subscribers."""
-        if text in self.warnings:
-            self.warnings.remove(text)
-        self.warnings.append(text)
-        del self.warnings[:-MAX_WARNINGS]
-        if self.events.active:
-            self.events.emit(NodeWarning(time.monotonic(), text))
-
-    async def stop(self) -> None:
-        """Checkpoint, then close the socket and the database, and unlock the data directory.
-
-        A checkpoint the disk refuses (full, read-only) is logged in one line
-        and kept in :attr:`warnings`; stop still completes.
-        """
-        if not self.running:
-            return
-        self.running = False
-        assert self._store is not None
-        self._store.log_faults = False  # one line below, not one per failed write
-        try:
-            self.checkpoint(maintenance=False)
-        except StorageError as exc:
-            why = getattr(exc, "why", "") or str(exc)
-            saved = f"the node's id and routing table ({len(self.table)} contacts)"
-            text = f"on stop, could not save {saved}: {why}; the values stored before are kept"
-            log.warning("%s", text)
-            self._warn(text)
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        assert self._transport is not None and self._store is not None
-        self._cancel_store_timer()
-        self._transport.close()
-        self._store.close()
-        self._lock.release()
-
-    def abort(self) -> None:
-        """Stop at once without a checkpoint (a killed process, for the lab)."""
-        if not self.running:
-            return
-        self.running = False
-        for task in list(self._tasks):
-            task.cancel()
-        assert self._transport is not None and self._store is not None
-        self._cancel_store_timer()
-        self._transport.close()
-        self._store.close()
-        self._lock.release()
-
-    # An idle node closes its database connection: a lab of hundreds of nodes
-    # in one process would otherwise keep hundreds of SQLite caches.
-
-    def _store_opened(self) -> None:
-        if self._store_timer is None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                return  # no loop: it stays open until stop
-            self._store_timer = loop.call_later(STORE_IDLE_SECONDS, self._store_idle)
-
-    def _store_idle(self) -> None:
-        self._store_timer = None
-        store = self._store
-        if store is None or not self.running or not store.is_open:
-            return
-        idle = time.monotonic() - store.last_used
-        if idle >= STORE_IDLE_SECONDS:
-            store.release()
-        else:
-            self._store_timer = asyncio.get_running_loop().call_later(
-                STORE_IDLE_SECONDS - idle, self._store_idle
-            )
-
-    def _cancel_store_timer(self) -> None:
-        if self._store_timer is not None:
-            self._store_timer.cancel()
-            self._store_timer = None
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            if isinstance(exc, errors.DHTError):
-                log.info("background task failed: %s", exc)
-            else:
-                log.error("background task crashed", exc_info=exc)
+    # --- identity and state ----------------------------------------------
 
     @property
-    def table(self) -> RoutingTable:
-        if self._table is None:
-            raise LocalError("node is not started")
-        return self._table
+    def id(self) -> bytes:
+        """Our 20-byte id (valid after :meth:`start`)."""
+        return self._core.id
 
     @property
-    def store(self) -> Store:
-        if self._store is None:
-            raise LocalError("node is not started")
-        return self._store
-
-    @property
-    def transport(self) -> KrpcTransport:
-        if self._transport is None or not self.running:
-            raise LocalError("node is not running")
-        return self._transport
+    def address(self) -> Address:
+        """(host, port) we listen on, after :meth:`start`."""
+        return self._core.address
 
     @property
     def contact(self) -> Contact:
-        host = self.address[0] if self.address[0] not in ("0.0.0.0", "") else "127.0.0.1"
-        return Contact(self.id, host, self.address[1])
+        """Ourselves as a contact (a wildcard host shown as 127.0.0.1)."""
+        return self._core.contact
+
+    @property
+    def running(self) -> bool:
+        return self._core.running
+
+    @property
+    def config(self) -> Config:
+        return self._core.config
+
+    @property
+    def profile(self) -> WireProfile:
+        """The wire spoken (``.name``: "khashmir" or "mainline")."""
+        return self._core.profile
+
+    @property
+    def data_dir(self) -> Path:
+        return self._core.data_dir
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line each: an unreadable database moved aside, a full disk, a new BEP 42 id..."""
+        return self._core.warnings
+
+    # --- lifecycle ------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Lock the data directory, open the database, bind the socket (see docs/dht-api.md)."""
+        await self._core.start()
+
+    async def stop(self) -> None:
+        """Checkpoint, close the socket and the database, unlock the data directory."""
+        await self._core.stop()
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
-        return self.events.subscribe(callback)
+        """``callback(event)`` for every event, in the loop thread; returns the unsubscribe."""
+        return self._core.subscribe(callback)
 
     def capture_to(self, writer: CaptureWriter | None) -> None:
-        """Write every datagram this running node sends and receives to ``writer``
-        (a :class:`dht.capture.CaptureWriter`; None stops)."""
-        self.transport.tap = None if writer is None else writer.tap
-        if writer is not None:
-            writer.add_local(self.contact.address)
+        """Write every datagram sent and received to ``writer`` (None stops)."""
+        self._core.capture_to(writer)
+
+    def set_query_budget(self, per_second: float, burst: int | None = None) -> None:
+        """Queries a second this node may send (0: no budget), in bursts of ``burst``."""
+        self._core.set_query_budget(per_second, burst)
+
+    # --- snapshots ---------------------------------------------------------
+
+    def stats(self) -> StatsSnapshot:
+        return self._core.stats()
+
+    def routing_table(self) -> list[BucketInfo]:
+        return self._core.routing_table()
+
+    async def stored_values(self) -> list[StoredValueInfo]:
+        return await self._core.stored_values()
+
+    async def stored_peers(self) -> list[StoredPeerInfo]:
+        return await self._core.stored_peers()
+
+    async def stored_items(self) -> list[StoredItemInfo]:
+        return await self._core.stored_items()
+
+    # --- both profiles -----------------------------------------------------------
+
+    async def join(self, host: str, port: int) -> Address:
+        """Join through host:port; our address as it sees us."""
+        return await self._core.join(host, port)
+
+    async def bootstrap(self, addresses: Iterable[Address], routers: Iterable[Address] = ()) -> int:
+        """Join each address (Mainline: find_node of our id, ``routers`` never in the table),
+        then look up our neighbourhood; the contacts in the table."""
+        return await self._core.bootstrap(addresses, routers)
+
+    async def ping(self, host: str, port: int) -> bytes:
+        """The id of the node at host:port."""
+        return await self._core.ping(host, port)
+
+    async def find_node(self, target: bytes) -> list[Contact]:
+        """The K closest contacts to ``target`` that answered, closest first."""
+        return await self._core.find_node(target)
+
+    # --- Khashmir -------------------------------------------------------------------
+
+    async def find_value(self, key: bytes) -> list[Contact]:
+        """The closest nodes that hold values for ``key``, closest first."""
+        return await self._core.find_value(key)
+
+    async def get_value(self, key: bytes) -> list[bytes]:
+        return await self._core.get_value(key)
+
+    async def store_value(self, key: bytes, value: bytes, local: bool = True) -> StoreResult:
+        return await self._core.store_value(key, value, local)
+
+    # --- Mainline -------------------------------------------------------------------
+
+    async def get_peers(self, info_hash: bytes, scrape: bool = False) -> PeersFound:
+        return await self._core.get_peers(info_hash, scrape)
+
+    async def announce_peer(self, info_hash: bytes, port: int, seed: bool = False, local: bool = True) -> int:
+        return await self._core.announce_peer(info_hash, port, seed, local)
+
+    async def put_immutable(self, value: object, local: bool = True) -> bytes:
+        return await self._core.put_immutable(value, local)
+
+    async def put_mutable(self, key: Any, value: object, salt: bytes = b"", local: bool = True) -> MutablePut:
+        return await self._core.put_mutable(key, value, salt, local)
+
+    async def get_item(self, target: bytes, public_key: bytes | None = None, salt: bytes = b"") -> FoundItem | None:
+        return await self._core.get_item(target, public_key, salt)
+
+    async def sample_infohashes(self, count: int = 20, target: bytes | None = None) -> Sampling:
+        return await self._core.sample_infohashes(count, target)
+
+
+def core_of(node: Node) -> NodeCore:
+    """The inside of ``node``, for ``dht``'s own modules and its tests (never khgui or bench)."""
+    return node._core

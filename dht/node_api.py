@@ -9,16 +9,19 @@ own coroutines are in :mod:`dht.node_mainline`); they raise on failure and
 never return status tuples.  The Khashmir-only ones raise
 :class:`LocalError` on a Mainline node.
 
-A mixin of :class:`dht.node.Node`, which holds the state.
+A mixin of :class:`dht.node_core.NodeCore`, which holds the state; :class:`dht.node.Node`
+hands its public calls over to these.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from typing import TYPE_CHECKING, Any, Coroutine, Iterable, cast
 
-from . import actions, actions_mainline, errors
+from . import actions, actions_mainline, errors, ids
+from .budget import QueryBudget
 from .config import Config
 from .contact import Address, Contact
 from .errors import LocalError, RemoteProtocolError
@@ -30,11 +33,11 @@ from .table_info import BucketInfo, bucket_infos
 from .wire.profiles import WireProfile
 
 if TYPE_CHECKING:
-    from .node import Node
+    from .node_core import NodeCore
 
 
 class NodeAPI:
-    """The public coroutines and snapshots of a node (a mixin of Node)."""
+    """The public coroutines and snapshots of a node (a mixin of NodeCore)."""
 
     id: bytes
     running: bool
@@ -46,6 +49,8 @@ class NodeAPI:
     _table: RoutingTable | None
     _store: Store | None
     _started: float
+    _budget: QueryBudget[asyncio.Future[Any]]
+    external: ids.ExternalAddressVotes
 
     if TYPE_CHECKING:
         @property
@@ -54,8 +59,8 @@ class NodeAPI:
         def store(self) -> Store: ...
         @property
         def contact(self) -> Contact: ...
-        def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
-        def _request(
+        def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
+        def request_address(
             self, address: Address, expected_id: bytes | None, method: str, args: Any,
             soft_timeout: float | None = None,
         ) -> asyncio.Future[Any]: ...
@@ -63,8 +68,8 @@ class NodeAPI:
         def _khashmir(self, what: str) -> None: ...
 
     @property
-    def _node(self) -> "Node":
-        return cast("Node", self)
+    def _node(self) -> "NodeCore":
+        return cast("NodeCore", self)
 
     async def join(self, host: str, port: int) -> Address:
         """Join through the node at host:port; returns our address as it sees it.
@@ -72,10 +77,10 @@ class NodeAPI:
         Mainline has no join: a ping, whose answer's ``ip`` (BEP 42) says it.
         """
         if self.mainline is not None:
-            envelope = await self._request((host, port), None, "ping", {b"id": self.id})
+            envelope = await self.request_address((host, port), None, "ping", {b"id": self.id})
             ip: Address | None = envelope.ip
             return ip if ip is not None else self.contact.address
-        values = await self._request((host, port), None, "join", {b"id": self.id})
+        values = await self.request_address((host, port), None, "join", {b"id": self.id})
         ip_addr = values.get(b"ip_addr")
         their_port = values.get(b"port")
         if not isinstance(ip_addr, bytes) or not isinstance(their_port, int):
@@ -104,7 +109,7 @@ class NodeAPI:
             shown = ", ".join(f"{h}:{p}" for h, p in addresses)
             raise LocalError(f"no bootstrap node answered ({shown})")
         await self.find_close_nodes()
-        self._spawn(self.refresh_table(force=True))
+        self.spawn(self.refresh_table(force=True))
         return len(self.table)
 
     async def find_close_nodes(self) -> list[Contact]:
@@ -113,7 +118,7 @@ class NodeAPI:
         return await self.find_node(target)
 
     async def ping(self, host: str, port: int) -> bytes:
-        values = await self._request((host, port), None, "ping", {b"id": self.id})
+        values = await self.request_address((host, port), None, "ping", {b"id": self.id})
         return self.profile.response_id(values)
 
     async def find_node(self, target: bytes) -> list[Contact]:
@@ -144,7 +149,7 @@ class NodeAPI:
             ml = self.mainline
             keys, values = len(ml.peers) + len(ml.items), ml.peers.total_peers + len(ml.items)
         table = self._table
-        return self.stats_counters.snapshot(
+        snap = self.stats_counters.snapshot(
             contacts=len(table) if table else 0,
             buckets=len(table.buckets) if table else 0,
             k=self.config.K,
@@ -153,8 +158,20 @@ class NodeAPI:
             uptime=time.monotonic() - self._started if self.running else 0.0,
             table=table,
         )
+        budget = self._budget
+        external = self.external.leader if self.mainline is not None else None
+        return dataclasses.replace(
+            snap,
+            external_address=external,
+            external_votes=self.external.leader_votes if external is not None else 0,
+            id_valid=ids.id_fits(self.id, external) if external is not None and self.id else None,
+            query_budget=budget.rate,
+            queries_waiting=budget.waiting,
+            queries_delayed=budget.delayed,
+        )
 
     def routing_table(self) -> list[BucketInfo]:
-        return bucket_infos(self.table, self.clients)
+        return bucket_infos(self.table, self.clients, mainline=self.mainline is not None)
+
     async def stored_values(self) -> list[StoredValueInfo]:
         return self.store.all_values()

@@ -17,7 +17,8 @@ contact is pinged and replaced by the newcomer only if it does not answer
 MAX_VERIFY_PINGS.  The outcome of each ping reaches the routing table
 through the request path (:mod:`dht.node_requests`).
 
-A mixin of :class:`dht.node.Node`, which holds the state.
+A mixin of :class:`dht.node_core.NodeCore`, which holds the state; :class:`dht.node.Node`
+hands its public calls over to these.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ EMPTY_BUCKET_ROUNDS = 3
 
 
 class NodeMaintenance:
-    """Checkpoints, refreshes and verification pings (a mixin of Node)."""
+    """Checkpoints, refreshes and verification pings (a mixin of NodeCore)."""
 
     id: bytes
     running: bool
@@ -59,11 +60,11 @@ class NodeMaintenance:
         def table(self) -> RoutingTable: ...
         @property
         def store(self) -> Store: ...
-        def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
+        def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
         def request(
             self, contact: Contact, method: str, args: Any, soft_timeout: float | None = None
         ) -> asyncio.Future[Any]: ...
-        def report(self, reports: list[routing.Report]) -> None: ...
+        def report(self, outcomes: list[routing.Outcome]) -> None: ...
         async def find_node(self, target: bytes) -> list[Contact]: ...
 
     async def _token_loop(self) -> None:
@@ -105,7 +106,7 @@ class NodeMaintenance:
                 self.expire_values()
             except StorageError as exc:
                 fault = fault or exc
-            self._spawn(self.refresh_table())
+            self.spawn(self.refresh_table())
         if not was_open and self.running:
             self.store.release()  # an idle node's database stays closed
         if fault is not None:
@@ -155,7 +156,7 @@ class NodeMaintenance:
         if entry is None or entry.answered or entry.contact.address != contact.address:
             return
         self._verifying += 1
-        self._spawn(self._verify(contact))
+        self.spawn(self._verify(contact))
 
     async def _verify(self, contact: Contact) -> None:
         try:
@@ -170,7 +171,7 @@ class NodeMaintenance:
 
         A query moves nothing: the known address is pinged and, only if it
         does not answer with that id, the claimed one; an answer there with
-        the id moves the contact (in :meth:`_request`).  So a stranger can
+        the id moves the contact (in :meth:`request_address`).  So a stranger can
         only move a contact that is gone.  Shares MAX_VERIFY_PINGS with
         :meth:`verify_contact`; one check per id at a time.
         """
@@ -179,7 +180,7 @@ class NodeMaintenance:
             return
         self._verifying += 1
         self._moving.add(known.id)
-        self._spawn(self._check_moved(known, claimed))
+        self.spawn(self._check_moved(known, claimed))
 
     async def _check_moved(self, known: Contact, claimed: Contact) -> None:
         ping = {b"id": self.id}

@@ -1,7 +1,7 @@
 """The request path of a node: asking a contact, checking its answer, telling the table.
 
 Every request a node sends goes through :meth:`NodeRequests.request` (a
-contact whose id we know) or :meth:`NodeRequests._request` (an address
+contact whose id we know) or :meth:`NodeRequests.request_address` (an address
 alone: join, ping by address).  The transport's future is wrapped: when it
 settles, the answer's id is checked -- the all-zero id, our own id, or
 another id than the one expected fails the request as a
@@ -11,11 +11,13 @@ the routing table as a contact that answered (with its RTT), and a timeout
 counts a failure against it.  Asking ourselves calls our own handlers.
 
 The routing table decides and reports; :meth:`NodeRequests.report` acts on
-its reports: a full bucket's ``PingOldest`` becomes a ping of the oldest
-contact (:mod:`dht.node_maintenance`), and every report becomes an event
-for subscribers (built only when someone listens).
+what it returns: a full bucket's ``PingOldest`` becomes a ping of the
+oldest contact (:mod:`dht.node_maintenance`), and its events
+(:mod:`dht.events`, stamped with the ``now`` the table was given) go to
+subscribers as they are.
 
-A mixin of :class:`dht.node.Node`, which holds the state.
+A mixin of :class:`dht.node_core.NodeCore`, which holds the state; :class:`dht.node.Node`
+hands its public calls over to these.
 """
 
 from __future__ import annotations
@@ -28,11 +30,9 @@ from typing import TYPE_CHECKING, Any, Callable, Coroutine
 from . import errors, ids, krpc, routing
 from .config import Config
 from .contact import Address, Contact
-from .errors import KrpcError, RemoteProtocolError, StorageError, StorageFault
-from .events import (
-    BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed, ContactRemoved, ContactReplaced,
-    Event, EventBus, ItemStored, PeerAnnounced,
-)
+from .budget import QueryBudget
+from .errors import KrpcError, LocalError, NodeStopped, RemoteProtocolError, StorageError, StorageFault
+from .events import EventBus, ItemStored, PeerAnnounced
 from .handlers_mainline import MainlineHandlers
 from .routing import RoutingTable
 from .stats import Stats
@@ -47,7 +47,7 @@ _LOOKUP_IDS = itertools.count(1)
 
 
 class NodeRequests:
-    """Requests, their answers' checks and the routing table's reports (a mixin of Node)."""
+    """Requests, their answers' checks and the routing table's reports (a mixin of NodeCore)."""
 
     id: bytes
     address: Address
@@ -59,7 +59,10 @@ class NodeRequests:
     mainline: MainlineHandlers | None
     handlers: dict[str, Callable[..., dict[bytes, Any]]]
     _table: RoutingTable | None
-    _routers: set[Address]
+    routers: set[Address]
+    _budget: QueryBudget[asyncio.Future[Any]]
+    _held: dict[asyncio.Future[Any], tuple[Address, bytes | None, str, Any, float | None]]
+    _budget_timer: asyncio.TimerHandle | None
 
     if TYPE_CHECKING:
         @property
@@ -70,7 +73,7 @@ class NodeRequests:
         def transport(self) -> KrpcTransport: ...
         @property
         def contact(self) -> Contact: ...
-        def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
+        def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
         async def _ping_oldest(self, oldest: Contact, new: Contact) -> None: ...
         def _mainline_answer(self, responder: Contact, envelope: Any) -> None: ...
 
@@ -89,31 +92,15 @@ class NodeRequests:
         host = self.contact.host
         return host if host.startswith("127.") else None
 
-    def report(self, reports: list[routing.Report]) -> None:
-        for r in reports:
-            if isinstance(r, routing.PingOldest):
-                self._spawn(self._ping_oldest(r.oldest, r.new))
-        if not self.events.active:
-            return
-        now = time.monotonic()
-        for r in reports:
-            event: Event | None = None
-            if isinstance(r, routing.Added):
-                event = ContactAdded(now, r.contact, (r.lo, r.hi))
-            elif isinstance(r, routing.Refreshed):
-                event = ContactRefreshed(now, r.contact)
-            elif isinstance(r, routing.Split):
-                event = BucketSplit(now, r.lo, r.mid, r.hi)
-            elif isinstance(r, routing.Merged):
-                event = BucketsMerged(now, r.lo, r.mid, r.hi)
-            elif isinstance(r, routing.Failed):
-                event = ContactFailed(now, r.contact, r.failures)
-            elif isinstance(r, routing.Removed):
-                event = ContactRemoved(now, r.contact, r.reason)
-            elif isinstance(r, routing.Replaced):
-                event = ContactReplaced(now, r.old, r.new)
-            if event is not None:
-                self.events.emit(event)
+    def report(self, outcomes: list[routing.Outcome]) -> None:
+        """Act on what the routing table returned: ping for each PingOldest, and
+        publish its events as they are (they carry the time the table was given)."""
+        active = self.events.active
+        for outcome in outcomes:
+            if isinstance(outcome, routing.PingOldest):
+                self.spawn(self._ping_oldest(outcome.oldest, outcome.new))
+            elif active:
+                self.events.emit(outcome)
 
     def insert_node(self, contact: Contact, contacted: bool = True) -> None:
         """Offer a contact to the table; ``contacted``: it answered us at that address."""
@@ -124,7 +111,7 @@ class NodeRequests:
     def admissible(self, contact: Contact) -> bool:
         """Whether a contact may enter the table: not a bootstrap router, and (Mainline,
         ENFORCE_NODE_ID) its id valid for its IP under BEP 42 (local, private exempt)."""
-        if contact.address in self._routers:
+        if contact.address in self.routers:
             return False
         if self.config.ENFORCE_NODE_ID and self.mainline is not None:
             return ids.id_matches_ip(contact.id, contact.host)
@@ -156,9 +143,9 @@ class NodeRequests:
             except StorageFault as exc:  # answered as the transport answers a peer
                 fut.set_exception(self.profile.server_error(str(exc)))
             return fut
-        return self._request(contact.address, contact.id, method, args, soft_timeout)
+        return self.request_address(contact.address, contact.id, method, args, soft_timeout)
 
-    def _request(
+    def request_address(
         self, address: Address, expected_id: bytes | None, method: str, args: Any,
         soft_timeout: float | None = None,
     ) -> asyncio.Future[Any]:
@@ -171,9 +158,76 @@ class NodeRequests:
         """
         if address in (self.address, self.contact.address):
             return self.request(self.contact, method, args)  # ourselves: our own handlers
+        if not self.running:
+            raise LocalError("node is not running")
+        outer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        call = (address, expected_id, method, args, soft_timeout)
+        if self._budget.submit(outer, time.monotonic()):
+            self._send(outer, *call)
+        else:  # over the query budget: it waits its turn (FIFO); cancelled, it goes away
+            self._held[outer] = call
+            outer.add_done_callback(self._unhold)
+            self._arm_budget()
+        return outer
+
+    # --- the outgoing query budget (dht/budget.py decides, this waits) -------
+
+    def _unhold(self, outer: asyncio.Future[Any]) -> None:
+        if self._held.pop(outer, None) is not None:
+            self._budget.discard(outer)
+
+    def _arm_budget(self) -> None:
+        """One timer, for when the first held query may go."""
+        if self._budget_timer is not None:
+            self._budget_timer.cancel()
+            self._budget_timer = None
+        now = time.monotonic()
+        at = self._budget.next_time(now)
+        if at is not None:
+            self._budget_timer = asyncio.get_running_loop().call_later(at - now, self._release_held)
+
+    def _release_held(self) -> None:
+        self._budget_timer = None
+        for outer in self._budget.ready(time.monotonic()):
+            call = self._held.pop(outer, None)
+            if call is None or outer.done():
+                continue
+            try:
+                self._send(outer, *call)
+            except errors.DHTError as exc:  # bad arguments, or the node stopped meanwhile
+                outer.set_exception(exc)
+        if self._held:
+            self._arm_budget()
+
+    def _drop_held(self) -> None:
+        """The node stops: held queries fail with NodeStopped (marked retrieved)."""
+        if self._budget_timer is not None:
+            self._budget_timer.cancel()
+            self._budget_timer = None
+        held, self._held = self._held, {}
+        for outer in held:
+            self._budget.discard(outer)
+            if not outer.done():
+                outer.set_exception(NodeStopped("node stopped"))
+                outer.exception()
+
+    def set_query_budget(self, per_second: float, burst: int | None = None) -> None:
+        """Queries a second this node may send, in bursts of ``burst`` (None: as before);
+        0: no budget.  Over budget, queries wait their turn.  LocalError if out of range."""
+        self._budget.configure(per_second, self._budget.burst if burst is None else burst, time.monotonic())
+        if self._held:
+            try:
+                self._arm_budget()
+            except RuntimeError:  # no running loop: armed at the next query
+                pass
+
+    def _send(
+        self, outer: asyncio.Future[Any], address: Address, expected_id: bytes | None, method: str,
+        args: Any, soft_timeout: float | None,
+    ) -> None:
+        """Send a query now; ``outer`` gets its checked answer.  Bad arguments raise here."""
         inner = self.transport.request(address, method, args, soft_timeout)
         sent = time.monotonic()
-        outer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
         def settle(f: asyncio.Future[Any]) -> None:
             if f.cancelled():
@@ -188,7 +242,8 @@ class NodeRequests:
                         expected_id is not None and rid != expected_id
                     ):
                         if expected_id is not None:
-                            self.report(self.table.remove(expected_id, "answered with another id", address))
+                            self.report(self.table.remove(
+                                expected_id, "answered with another id", time.monotonic(), address))
                         raise RemoteProtocolError(
                             f"{address[0]}:{address[1]} answered with id {rid.hex()}"
                             + ("" if expected_id is None else f", not {expected_id.hex()}")
@@ -204,7 +259,7 @@ class NodeRequests:
                     if self.admissible(found):
                         self.report(self.table.insert(found, now, contacted=True, rtt=now - sent))
             elif isinstance(exc, errors.RpcTimeout) and self.running and expected_id is not None:
-                self.report(self.table.failed(expected_id, address))
+                self.report(self.table.failed(expected_id, time.monotonic(), address))
             if outer.done():
                 return
             if exc is None:
@@ -213,7 +268,6 @@ class NodeRequests:
                 outer.set_exception(exc)
 
         inner.add_done_callback(settle)
-        return outer
 
     def peer_announced(self, now: float, info_hash: bytes, peer: Address, seed: bool) -> None:
         """Tell subscribers that a peer's announce was stored here (Mainline handlers)."""

@@ -15,7 +15,7 @@ When a new contact arrives for a full bucket:
   this is how a table loaded with dead contacts heals in seconds);
 * otherwise the newcomer waits in the bucket's small *replacement cache*
   (bounded: never-answered ones dropped first, then the oldest) and the
-  table reports :class:`PingOldest`
+  table asks for a ping (:class:`PingOldest`)
   for the bucket's oldest contact that is worth a ping (never answered, or
   not seen for MIN_PING_INTERVAL; each at most once per interval).  The
   caller pings it and calls :meth:`RoutingTable.seen` if it answered,
@@ -41,8 +41,12 @@ labs put their nodes), and ``exempt_host`` (our own loopback address, where a
 lab on one address puts all its nodes) is exempt from both.  Answers to
 others (:meth:`find_compact`) carry answered contacts only.
 
-The table decides and reports (lists of small report objects); it never sends
-anything and never reads a clock: every call is given ``now``.
+The table decides and reports: each call returns what it did as events of
+:mod:`dht.events` (ContactAdded, ContactRefreshed, ContactFailed,
+ContactRemoved, ContactReplaced, BucketSplit, BucketsMerged), stamped with
+the ``now`` it was given, which the node publishes as they are, and what
+it asks the node to do (:class:`PingOldest`, a decision rather than an
+event).  It never sends anything and never reads a clock.
 """
 
 from __future__ import annotations
@@ -50,15 +54,17 @@ from __future__ import annotations
 import bisect
 
 from .contact import Address, Contact
+from .events import (
+    BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed, ContactRemoved, ContactReplaced,
+)
 from .kbucket import (
-    ANSWERED_INSTEAD, NULL_ID, Added, AddressLimits, Entry, Failed, KBucket, Merged, PingOldest,
-    Refreshed, Removed, Replaced, Report, Split, age_order, subnet_of,
+    ANSWERED_INSTEAD, NULL_ID, AddressLimits, Entry, KBucket, Outcome, PingOldest, TableEvent, age_order, subnet_of,
 )
 from .khash import ID_SPACE
 
-__all__ = [  # the buckets' names, and the reports, are part of the table's interface
-    "ANSWERED_INSTEAD", "NULL_ID", "Added", "AddressLimits", "Entry", "Failed", "KBucket", "Merged",
-    "PingOldest", "Refreshed", "Removed", "Replaced", "Report", "RoutingTable", "Split", "subnet_of",
+__all__ = [  # the buckets' names, and what the table returns, are part of its interface
+    "ANSWERED_INSTEAD", "NULL_ID", "AddressLimits", "Entry", "KBucket", "Outcome", "PingOldest", "RoutingTable",
+    "TableEvent", "subnet_of",
 ]
 
 class RoutingTable:
@@ -208,10 +214,10 @@ class RoutingTable:
             for e in b.entries + b.replacements:
                 self.limits.hold(e.contact)
 
-    def load(self, contacts: list[Contact], now: float) -> list[Report]:
+    def load(self, contacts: list[Contact], now: float) -> list[Outcome]:
         """Insert saved contacts as never answered (asking for no ping: they are
         checked by the lookups that follow and replaced by contacts that answer)."""
-        reports: list[Report] = []
+        reports: list[Outcome] = []
         for contact in contacts:
             for r in self.insert(contact, now, contacted=False):
                 if isinstance(r, PingOldest):
@@ -222,7 +228,7 @@ class RoutingTable:
 
     def insert(
         self, contact: Contact, now: float, contacted: bool = True, rtt: float | None = None
-    ) -> list[Report]:
+    ) -> list[Outcome]:
         """Offer a contact: add it, refresh it, split, replace, cache it or ask for a ping.
 
         ``contacted``: it answered one of our requests at ``contact.address``
@@ -234,7 +240,7 @@ class RoutingTable:
         if contact.id == self.own_id or contact.id == NULL_ID:
             return []
         key = int.from_bytes(contact.id, "big")
-        reports: list[Report] = []
+        reports: list[Outcome] = []
         while True:
             index = self.bucket_index(key)
             bucket = self.buckets[index]
@@ -245,7 +251,7 @@ class RoutingTable:
             if j >= 0:
                 return reports + self._known(bucket, bucket.replacements[j], contact, now, contacted, rtt)
             if not self.limits.allows(contact, bucket):
-                if not contacted or not self._evict_other_at(contact.address, key, reports):
+                if not contacted or not self._evict_other_at(contact.address, key, reports, now):
                     return reports
                 continue  # the address answered with this id: whoever held it there is gone
             entry = Entry(contact, key, now if contacted else None, rtt=rtt if contacted else None)
@@ -253,12 +259,12 @@ class RoutingTable:
                 self.limits.hold(contact)
                 bucket.add(entry)
                 bucket.last_accessed = now
-                reports.append(Added(contact, bucket.lo, bucket.hi))
+                reports.append(ContactAdded(now, contact, (bucket.lo, bucket.hi)))
                 return reports
             if bucket.covers(self.own_key) and bucket.hi - bucket.lo > 1:
-                reports.append(self._split(index))
+                reports.append(self._split(index, now))
                 for half in self.buckets[index : index + 2]:  # cached contacts may fit now
-                    reports.extend(self._refill(half, None))
+                    reports.extend(self._refill(half, None, now))
                 continue
             self.limits.hold(contact)
             first = bucket.entries[0]
@@ -269,8 +275,8 @@ class RoutingTable:
                 bucket.add(entry)
                 bucket.last_accessed = now
                 self._cache(bucket, first)
-                reports.append(Removed(first.contact, ANSWERED_INSTEAD))
-                reports.append(Added(contact, bucket.lo, bucket.hi))
+                reports.append(ContactRemoved(now, first.contact, ANSWERED_INSTEAD))
+                reports.append(ContactAdded(now, contact, (bucket.lo, bucket.hi)))
                 return reports
             self._cache(bucket, entry)
             oldest = self._worth_a_ping(bucket, now)
@@ -282,15 +288,15 @@ class RoutingTable:
     def _known(
         self, bucket: KBucket, entry: Entry, contact: Contact, now: float, contacted: bool,
         rtt: float | None,
-    ) -> list[Report]:
+    ) -> list[Outcome]:
         if not contacted:
             return []  # a query never moves nor refreshes a known contact
-        reports: list[Report] = []
+        reports: list[Outcome] = []
         if entry.contact.address != contact.address:
             # It answered our request at a new address: it moved.
             self.limits.release(entry.contact)
             if not self.limits.allows(contact, bucket, entry):
-                self._evict_other_at(contact.address, entry.key, reports)
+                self._evict_other_at(contact.address, entry.key, reports, now)
                 bucket = self.buckets[self.bucket_index(entry.key)]  # a removal may merge
             if not self.limits.allows(contact, bucket, entry):
                 self.limits.hold(entry.contact)
@@ -309,7 +315,7 @@ class RoutingTable:
                 return entry
         return None
 
-    def seen(self, node_id: bytes, now: float, rtt: float | None = None) -> list[Report]:
+    def seen(self, node_id: bytes, now: float, rtt: float | None = None) -> list[Outcome]:
         """A known contact answered us: reset its failures, move it to the tail."""
         key = int.from_bytes(node_id, "big")
         index = self.bucket_index(key)
@@ -335,14 +341,17 @@ class RoutingTable:
                 bucket.add(entry)
                 self._cache(bucket, first)
                 bucket.last_accessed = now
-                return [Removed(first.contact, ANSWERED_INSTEAD), Added(entry.contact, bucket.lo, bucket.hi)]
-            return self._refill(bucket, None)
+                return [
+                    ContactRemoved(now, first.contact, ANSWERED_INSTEAD),
+                    ContactAdded(now, entry.contact, (bucket.lo, bucket.hi)),
+                ]
+            return self._refill(bucket, None, now)
         bucket.entries.append(entry)
         bucket.last_accessed = now
         self._pinged.pop(key, None)
-        return [Refreshed(entry.contact)]
+        return [ContactRefreshed(now, entry.contact)]
 
-    def failed(self, node_id: bytes, address: Address | None = None) -> list[Report]:
+    def failed(self, node_id: bytes, now: float, address: Address | None = None) -> list[Outcome]:
         """A request to a contact (at ``address``) failed.
 
         One that never answered is removed at once, an answered one after
@@ -365,14 +374,14 @@ class RoutingTable:
         if address is not None and entry.contact.address != address:
             return []
         entry.failures += 1
-        reports: list[Report] = [Failed(entry.contact, entry.failures)]
+        reports: list[Outcome] = [ContactFailed(now, entry.contact, entry.failures)]
         if not entry.answered:
-            reports.extend(self.remove(node_id, "never answered"))
+            reports.extend(self.remove(node_id, "never answered", now))
         elif entry.failures >= self.max_failures:
-            reports.extend(self.remove(node_id, "failed %d times" % entry.failures))
+            reports.extend(self.remove(node_id, "failed %d times" % entry.failures, now))
         return reports
 
-    def remove(self, node_id: bytes, reason: str, address: Address | None = None) -> list[Report]:
+    def remove(self, node_id: bytes, reason: str, now: float, address: Address | None = None) -> list[Outcome]:
         """Remove a contact (only if known at ``address``, when given); a cached one takes its place."""
         key = int.from_bytes(node_id, "big")
         index = self.bucket_index(key)
@@ -388,12 +397,12 @@ class RoutingTable:
         entry = bucket.entries.pop(i)
         self.limits.release(entry.contact)
         asked = self._pinged.pop(key, None)
-        reports: list[Report] = [Removed(entry.contact, reason)]
-        reports.extend(self._refill(bucket, asked[1] if asked else None))
-        reports.extend(self._merge_from(index))
+        reports: list[Outcome] = [ContactRemoved(now, entry.contact, reason)]
+        reports.extend(self._refill(bucket, asked[1] if asked else None, now))
+        reports.extend(self._merge_from(index, now))
         return reports
 
-    def replace_stale(self, old: Contact, new: Contact, now: float) -> list[Report]:
+    def replace_stale(self, old: Contact, new: Contact, now: float) -> list[Outcome]:
         """The pinged ``old`` did not answer: the waiting ``new`` takes its place.
 
         If ``old`` has left already (a failure removed it), ``new`` still
@@ -406,19 +415,19 @@ class RoutingTable:
         new_key = int.from_bytes(new.id, "big")
         if i < 0 or bucket.entries[i].contact.address != old.address:
             home = self.buckets[self.bucket_index(new_key)]
-            return self._refill(home, new_key)
+            return self._refill(home, new_key, now)
         entry = bucket.entries.pop(i)
         self.limits.release(entry.contact)
-        reports = self._refill(bucket, new_key)
-        if reports and isinstance(reports[0], Added):
-            return [Replaced(entry.contact, reports[0].contact)]
-        return [Removed(entry.contact, "did not answer a ping")] + self._merge_from(
+        reports = self._refill(bucket, new_key, now)
+        if reports and isinstance(reports[0], ContactAdded):
+            return [ContactReplaced(now, entry.contact, reports[0].contact)]
+        return [ContactRemoved(now, entry.contact, "did not answer a ping")] + self._merge_from(
             self.bucket_index(key)
-        )
+        , now)
 
     # --- address limits and the replacement cache -----------------------------
 
-    def _evict_other_at(self, address: Address, key: int, reports: list[Report]) -> bool:
+    def _evict_other_at(self, address: Address, key: int, reports: list[Outcome], now: float) -> bool:
         """``address`` answered us with id ``key``: make room for it there.
 
         Whoever else we knew at that very address is gone; failing that, a
@@ -432,13 +441,13 @@ class RoutingTable:
                 if e.key == key:
                     continue
                 if e.contact.address == address:
-                    reports.extend(self.remove(e.contact.id, "its address answers with another id"))
+                    reports.extend(self.remove(e.contact.id, "its address answers with another id", now))
                     return True
                 if unanswered is None and not e.answered and e.contact.host == address[0]:
                     unanswered = e
         if unanswered is None:
             return False
-        reports.extend(self.remove(unanswered.contact.id, "never answered; another node answers at its IP"))
+        reports.extend(self.remove(unanswered.contact.id, "never answered; another node answers at its IP", now))
         return True
 
     def _cache(self, bucket: KBucket, entry: Entry) -> None:
@@ -447,22 +456,22 @@ class RoutingTable:
         if dropped is not None:
             self.limits.release(dropped.contact)
 
-    def _refill(self, bucket: KBucket, prefer: int | None) -> list[Report]:
+    def _refill(self, bucket: KBucket, prefer: int | None, now: float) -> list[Outcome]:
         """Fill free places from the cache: ``prefer`` first, then answered, newest first."""
-        return [Added(e.contact, bucket.lo, bucket.hi) for e in bucket.refill(self.k, prefer)]
+        return [ContactAdded(now, e.contact, (bucket.lo, bucket.hi)) for e in bucket.refill(self.k, prefer)]
 
     # --- structure ------------------------------------------------------
 
-    def _split(self, index: int) -> Split:
+    def _split(self, index: int, now: float) -> BucketSplit:
         bucket = self.buckets[index]
         hi = bucket.hi
         upper = bucket.split()
         self.buckets.insert(index + 1, upper)
         self._los.insert(index + 1, upper.lo)
-        return Split(bucket.lo, upper.lo, hi)
+        return BucketSplit(now, bucket.lo, upper.lo, hi)
 
-    def _merge_from(self, index: int) -> list[Report]:
-        reports: list[Report] = []
+    def _merge_from(self, index: int, now: float) -> list[Outcome]:
+        reports: list[Outcome] = []
         while len(self.buckets) > 1:
             bucket = self.buckets[index]
             size = bucket.hi - bucket.lo
@@ -488,9 +497,9 @@ class RoutingTable:
             low = min(index, sib_index)
             self.buckets[low : low + 2] = [merged]
             del self._los[low + 1]
-            reports.append(Merged(first.lo, second.lo, second.hi))
+            reports.append(BucketsMerged(now, first.lo, second.lo, second.hi))
             for e in sorted(first.replacements + second.replacements, key=age_order):
                 self._cache(merged, e)
-            reports.extend(self._refill(merged, None))
+            reports.extend(self._refill(merged, None, now))
             index = low
         return reports

@@ -3,10 +3,13 @@
 ``dht`` never imports Qt, the GUI's libraries or ``khgui``; ``khgui`` and
 ``bench`` use only ``dht``'s public names.  The second test shows the
 contracts bite: a module importing an internal of ``dht`` breaks them.
+The last two keep :class:`dht.Node`'s surface to what docs/dht-api.md
+documents, its inside (:class:`dht.node_core.NodeCore`) out of reach.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -43,3 +46,33 @@ def test_an_internal_import_from_khgui_breaks_the_contract(tmp_path: Path) -> No
     result = lint_imports(copy)
     assert result.returncode != 0
     assert "khgui.sneaky -> dht.routing" in result.stdout
+
+
+def public_names(obj: object) -> set[str]:
+    return {n for n in dir(obj) if not n.startswith("_")}
+
+
+def test_every_public_name_of_node_is_documented() -> None:
+    """Node's surface is what docs/dht-api.md documents: a name added to Node without
+    its line in the docs (or an internal one left public) fails here."""
+    import dht
+
+    doc = (ROOT / "docs" / "dht-api.md").read_text()
+    documented = set(re.findall(r"\bnode\.([a-z_][a-z0-9_]*)", doc))
+    undocumented = public_names(dht.Node()) - documented
+    assert not undocumented, f"Node's public names missing from docs/dht-api.md: {sorted(undocumented)}"
+    # and the check is not empty: the node's first steps are there
+    assert {"start", "stop", "stats", "routing_table", "set_query_budget"} <= public_names(dht.Node()) & documented
+
+
+def test_node_keeps_its_inside_out_of_reach() -> None:
+    """The routing table, store, transport, handlers and maintenance are the core's,
+    never Node's (khgui and bench see a node only through its documented names)."""
+    import dht
+    from dht.node_core import NodeCore
+
+    inside = {"table", "store", "transport", "request", "insert_node", "report", "checkpoint",
+              "krpc_ping", "dispatch", "mainline", "events", "tokens", "stats_counters"}
+    assert inside <= public_names(NodeCore())
+    assert not inside & public_names(dht.Node())
+    assert not hasattr(dht.Node(), "__dict__")  # a facade of slots: nothing is added to it by accident

@@ -17,6 +17,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, TypeVar
 import bencodepy
 import pytest
 
+from dht.node import core_of
 from dht import Config, Node, krpc
 
 T = TypeVar("T")
@@ -88,7 +89,7 @@ async def joined(nodes: list[Node]) -> None:
     for n in nodes[1:]:
         await n.join(*nodes[0].address)
     for n in nodes:
-        await n.find_close_nodes()
+        await core_of(n).find_close_nodes()
 
 
 def query(method: str, args: dict[bytes, Any], tid: bytes = b"tq") -> bytes:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from dhtutil import run, wait_until
 
+from dht.node import core_of
 from dht import Config, Lab, Node
 from dht.conditions import ChurnPlan, ConditionedTransport, Conditions, LinkModel
 from dht.errors import LocalError
@@ -104,7 +105,7 @@ def test_total_loss_makes_every_query_to_the_lab_time_out(tmp_path: Path) -> Non
         await ours.start()
         try:
             await ours.bootstrap([lab.bootstrap_address])
-            assert len(ours.table) >= 4
+            assert len(core_of(ours).table) >= 4
             lab_events: list[Event] = []
             lab.subscribe(lab_events.append)
             lab.set_conditions(Conditions(loss=1.0))
@@ -113,7 +114,7 @@ def test_total_loss_makes_every_query_to_the_lab_time_out(tmp_path: Path) -> Non
             seen = watch(ours)
             before = ours.stats().methods["find_node"]
             await ours.find_node(os.urandom(20))  # moves on at each soft timeout
-            await wait_until(lambda: not ours.transport.pending, 5, "the lookup's queries to expire")
+            await wait_until(lambda: not core_of(ours).transport.pending, 5, "the lookup's queries to expire")
             after = ours.stats().methods["find_node"]
             sent = after.sent - before.sent
             assert sent >= 4
@@ -156,7 +157,7 @@ def test_latency_shows_in_measured_round_trip_times(tmp_path: Path) -> None:
             await a.ping(*b.address)
             [rtt] = [e.rtt for e in inner if isinstance(e, DatagramReceived) and e.rtt is not None]
             assert rtt >= 2 * latency
-            assert isinstance(a.transport.transport, ConditionedTransport)
+            assert isinstance(core_of(a).transport.transport, ConditionedTransport)
             assert lab.link.delayed >= len(lab.nodes) + 2
         finally:
             await ours.stop()
@@ -192,7 +193,7 @@ def test_churn_kills_and_revives_nodes_on_their_data_dirs_with_a_fake_clock() ->
                 # Same id, same data directory, same address; it answers again.
                 assert node.running and by_id[node.id] == (node.address, node.data_dir)
                 assert await first.ping(*node.address) == node.id
-                assert isinstance(node.transport.transport, ConditionedTransport)
+                assert isinstance(core_of(node).transport.transport, ConditionedTransport)
         finally:
             await lab.stop()
 
@@ -205,7 +206,7 @@ def test_a_killed_node_fails_in_tables_and_comes_back_when_revived() -> None:
         await lab.start()
         try:
             victim = lab.nodes[3]
-            holders = [n for n in lab.nodes if n is not victim and n.table.get(victim.id) is not None]
+            holders = [n for n in lab.nodes if n is not victim and core_of(n).table.get(victim.id) is not None]
             assert holders
             asker = holders[0]
             seen = watch(asker)
@@ -214,9 +215,9 @@ def test_a_killed_node_fails_in_tables_and_comes_back_when_revived() -> None:
             with pytest.raises(LocalError):
                 await lab.kill_node(victim)  # not running
             await asker.find_node(victim.id)
-            await wait_until(lambda: not asker.transport.pending, 5, "the queries to the dead node to expire")
+            await wait_until(lambda: not core_of(asker).transport.pending, 5, "the queries to the dead node to expire")
             assert any(isinstance(e, ContactFailed) and e.contact.id == victim.id for e in seen)
-            entry = asker.table.get(victim.id)
+            entry = core_of(asker).table.get(victim.id)
             assert entry is None or entry.failures >= 1
             assert lab.node_by_id(victim.id) is victim
             await lab.revive_node()

@@ -11,6 +11,7 @@ from dhtutil import run
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dht.node import core_of
 from dht import resolve_address
 from dht.contact import IPV6_REFUSED, Contact, is_ipv4, parse_address
 from dht.errors import AddressError, LocalError, RemoteProtocolError
@@ -174,7 +175,7 @@ def test_a_lookup_survives_any_address_a_peer_hands_out(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path, FAST) as node, raw_client() as peer:
             peer_id = b"P" * 20
-            node.insert_node(Contact(peer_id, *peer.address))
+            core_of(node).insert_node(Contact(peer_id, *peer.address))
             lookup = asyncio.ensure_future(node.find_node(b"T" * 20))
             while not lookup.done():
                 try:

@@ -22,6 +22,7 @@ import bencodepy
 import pytest
 from dhtutil import ThreadedNode, can_bind, query
 
+from dht.node import core_of
 from dht import Config, events, krpc
 from dht.stats import DropReason
 
@@ -82,7 +83,7 @@ class Target:
         self.tn = tn
         self.node = tn.node
         self.clock = FakeClock()
-        tn.sync(lambda: setattr(self.node.transport, "clock", self.clock))
+        tn.sync(lambda: setattr(core_of(self.node).transport, "clock", self.clock))
         self.marker = Client("127.0.0.254")
         self.marker.sock.settimeout(5.0)  # a deadline, never a pause
         self.marks = 0
@@ -216,7 +217,7 @@ def test_a_64_kb_datagram_is_dropped_without_being_decoded(
 
 def test_no_address_gets_more_answer_bytes_than_its_budget(target: Target) -> None:
     key = hashlib.sha1(b"reflected").digest()
-    store = target.node.store
+    store = core_of(target.node).store
     target.tn.sync(lambda: [store.store_value(key, bytes([i]) * 100, time.time()) for i in range(12)])
     victim = target.client("127.0.0.5")
     get = query("get_value", {b"id": b"V" * 20, b"key": key, b"num": 0}, b"g1")
@@ -280,7 +281,7 @@ def test_garbage_is_counted_by_fixed_reasons_with_fixed_event_texts(target: Targ
     assert snap.dropped == len(garbage)
     reasons = {e.reason for e in seen if isinstance(e, events.DatagramDropped)}
     assert reasons <= {r.value for r in DropReason} and len(reasons) >= 3
-    assert len(target.node.stats_counters.drop_reasons) == len(DropReason)
+    assert len(core_of(target.node).stats_counters.drop_reasons) == len(DropReason)
 
 
 @pytest.mark.parametrize("factor, answered", [(CONFIG.OWN_ADDRESS_LIMIT_FACTOR, 1000), (1.0, 50)])

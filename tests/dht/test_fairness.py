@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from dhtutil import RawClient, query, raw_client, run, running_node
 
+from dht.node import core_of
 from dht import Config, Node
 from dht.events import Event, ValueExpired
 from dht.storage import PAGE_SIZE, Store, StoreLimits
@@ -50,7 +51,7 @@ def refusal(reply: dict[bytes, Any]) -> tuple[int, str]:
 
 def values_by_publisher(node: Node) -> dict[str, set[bytes]]:
     out: dict[str, set[bytes]] = {}
-    for info in node.store.all_values():
+    for info in core_of(node).store.all_values():
         out.setdefault(info.publisher, set()).add(info.value)
     return out
 
@@ -67,7 +68,7 @@ def test_one_ip_holds_no_more_than_its_quota_and_another_ip_can_always_store(tmp
             for r in replies[10:]:
                 code, text = refusal(r)
                 assert code == 200 and "quota reached: 127.0.0.2 holds 10 values here (limit 10 per IP)" == text
-            assert node.store.count_from("127.0.0.2") == 10
+            assert core_of(node).store.count_from("127.0.0.2") == 10
             # A value already held is refreshed even at the quota.
             assert ok(await flood.store(b"flood 0", bytes([0]) * 20))
             assert ok(await other.store(b"from another host"))
@@ -132,7 +133,7 @@ def test_a_full_key_makes_room_for_a_newcomer_from_its_heaviest_holder(tmp_path:
             for i in range(5):
                 assert ok(await flood.store(b"flood %d" % i))
             assert ok(await honest.store(b"honest peer"))  # the key was full: flood 0 made room
-            assert set(node.store.values(KEY)) == {b"flood 1", b"flood 2", b"flood 3", b"flood 4", b"honest peer"}
+            assert set(core_of(node).store.values(KEY)) == {b"flood 1", b"flood 2", b"flood 3", b"flood 4", b"honest peer"}
             assert ok(await honest.store(b"honest peer 2"))  # flood (4) holds two more than honest (1)
             # Flood 3, honest 2: neither makes room from the other any more; shares have settled.
             for who in (honest, flood):
@@ -152,11 +153,11 @@ def test_the_first_publisher_keeps_a_value_another_ip_stores_again(tmp_path: Pat
         async with running_node(tmp_path) as node, raw_client("127.0.0.2") as c2, raw_client("127.0.0.3") as c3:
             first, second = Publisher(c2, node, b"first"), Publisher(c3, node, b"second")
             assert ok(await first.store(b"shared"))
-            before = node.store.all_values()[0].stored_at
+            before = core_of(node).store.all_values()[0].stored_at
             assert ok(await second.store(b"shared"))
-            [info] = node.store.all_values()
+            [info] = core_of(node).store.all_values()
             assert info.publisher == "127.0.0.2" and info.stored_at >= before
-            assert node.store.count_from("127.0.0.3") == 0
+            assert core_of(node).store.count_from("127.0.0.3") == 0
 
     run(scenario())
 
@@ -170,7 +171,7 @@ def test_publishers_and_their_counts_survive_a_restart(tmp_path: Path) -> None:
             for i in range(3):
                 assert ok(await p.store(b"v%d" % i, bytes([i]) * 20))
         async with running_node(tmp_path, config) as node, raw_client("127.0.0.2") as c2:
-            assert node.store.count_from("127.0.0.2") == 3
+            assert core_of(node).store.count_from("127.0.0.2") == 3
             code, _ = refusal(await Publisher(c2, node, b"p").store(b"v3", b"3" * 20))
             assert code == 200
 

@@ -24,6 +24,7 @@ from dhtutil import HOST, ThreadedNode, query
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dht.node import core_of
 from dht import errors, krpc
 
 CID = b"F" * 20
@@ -234,7 +235,7 @@ def test_stores_and_reads_with_valid_tokens(
     tn, client = fuzz_target
     method, args = op
     if method == "store_value":
-        args[b"token"] = tn.sync(lambda: tn.node.tokens.token_for(HOST))
+        args[b"token"] = tn.sync(lambda: core_of(tn.node).tokens.token_for(HOST))
     check(fuzz_target, krpc.encode_query(tid, method, args))
     replies, _ = client.exchange(krpc.encode_query(tid, method, args), tn.node.address)
     [reply] = replies
@@ -245,10 +246,10 @@ def test_stores_and_reads_with_valid_tokens(
             assert isinstance(message, krpc.Error) and message.code == errors.GENERIC
         else:
             assert isinstance(message, krpc.Response)
-            assert tn.sync(lambda: tn.node.store.has_value(args[b"key"], args[b"value"]))
+            assert tn.sync(lambda: core_of(tn.node).store.has_value(args[b"key"], args[b"value"]))
     else:
         assert isinstance(message, krpc.Response)
-        stored = tn.sync(lambda: set(tn.node.store.values(args[b"key"])))
+        stored = tn.sync(lambda: set(core_of(tn.node).store.values(args[b"key"])))
         if method == "get_value":
             got = message.values[b"values"]
             assert set(got) <= stored and len(set(got)) == len(got)

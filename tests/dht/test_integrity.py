@@ -17,6 +17,7 @@ import bencodepy
 import pytest
 from dhtutil import FAST, HOST, STEADY, RawClient, can_bind, query, raw, raw_client, run, running_node, wait_until
 
+from dht.node import core_of
 from dht import Config, Contact, Node, errors, krpc
 from dht.errors import RemoteProtocolError
 
@@ -75,8 +76,8 @@ def test_queries_claiming_honest_ids_from_one_address_re_point_nothing(tmp_path:
                 raw_client("127.0.4.3") as asker:
             for n in honest:
                 await n.join(*victim.address)
-            await wait_until(lambda: victim.table.answered_count() == len(honest), what="joiners verified")
-            before = {c.id: c.address for c in victim.table.contacts()}
+            await wait_until(lambda: core_of(victim).table.answered_count() == len(honest), what="joiners verified")
+            before = {c.id: c.address for c in core_of(victim).table.contacts()}
             for n in honest:
                 attacker.send(query("ping", {b"id": n.id}, b"a" + n.id[:2]), victim.address)
             for _ in honest:
@@ -84,7 +85,7 @@ def test_queries_claiming_honest_ids_from_one_address_re_point_nothing(tmp_path:
             # ...and checked: the victim pings the known address, which answers: nothing moves.
             await wait_until(lambda: victim.stats().methods["ping"].answered >= 2 * len(honest),
                              what="the known addresses re-checked")
-            assert {c.id: c.address for c in victim.table.contacts()} == before
+            assert {c.id: c.address for c in core_of(victim).table.contacts()} == before
             for n in honest:
                 handed = await answered_contacts(asker, victim, n.id)
                 assert Contact(n.id, *n.contact.address) in handed
@@ -103,14 +104,14 @@ def test_a_claimed_move_is_believed_only_when_the_known_address_is_silent(tmp_pa
             xid = b"X" * 20
             await old.ask(query("join", {b"id": xid}), node.address)
             await serve_pings(old, xid, node)
-            await wait_until(lambda: node.table.answered_count() == 1, what="verified")
+            await wait_until(lambda: core_of(node).table.answered_count() == 1, what="verified")
             # X now speaks from elsewhere; its known address stays silent...
             new.send(query("ping", {b"id": xid}), node.address)
             await new.recv()  # the pong
             await old.recv()  # the node checks the known address first, which does not answer,
             await serve_pings(new, xid, node)  # ...then the new one, which answers with the id
-            await wait_until(lambda: node.table.get(xid) is not None
-                             and node.table.get(xid).contact.address == new.address,  # type: ignore[union-attr]
+            await wait_until(lambda: core_of(node).table.get(xid) is not None
+                             and core_of(node).table.get(xid).contact.address == new.address,  # type: ignore[union-attr]
                              what="the contact moved")
 
     run(scenario())
@@ -135,8 +136,8 @@ def test_made_up_ids_from_one_address_take_one_place(tmp_path: Path) -> None:
                 if i % 100 == 99:  # read the answers as they come, so none is lost to the buffer
                     for _ in range(100):
                         await attacker.recv()
-            assert node.table.hosts().get("127.0.6.2", 0) <= 1
-            assert len(node.table) <= 1
+            assert core_of(node).table.hosts().get("127.0.6.2", 0) <= 1
+            assert len(core_of(node).table) <= 1
             # Nothing the attacker claimed is handed out for our own neighbourhood.
             assert await answered_contacts(asker, node, node.id) == []
 
@@ -151,14 +152,14 @@ def test_one_contact_per_ip_even_from_many_ports_that_answer(tmp_path: Path) -> 
             for i, client in enumerate(same_ip + many_ips):
                 cid = bytes([i + 1]) * 20
                 await client.ask(query("join", {b"id": cid}), node.address)
-                if node.table.get(cid) is not None:
+                if core_of(node).table.get(cid) is not None:
                     await serve_pings(client, cid, node)  # it is verified like any joiner
-            await wait_until(lambda: node.table.answered_count() == 7, what="joiners verified")
-            hosts = node.table.hosts()
+            await wait_until(lambda: core_of(node).table.answered_count() == 7, what="joiners verified")
+            hosts = core_of(node).table.hosts()
             assert hosts["127.0.7.2"] == 1  # one of the six on one IP
             assert all(hosts[f"127.0.8.{i + 2}"] == 1 for i in range(6))  # each IP its own place
             # Our own loopback address is a lab's: exempt, so tests and labs on 127.0.0.1 work.
-            assert node.table.exempt_host == HOST
+            assert core_of(node).table.exempt_host == HOST
 
     run(scenario())
 
@@ -171,7 +172,7 @@ def test_a_limit_of_several_per_ip_is_an_explicit_setting(tmp_path: Path) -> Non
             clients = [await stack.enter_async_context(raw_client("127.0.9.2")) for _ in range(5)]
             for i, client in enumerate(clients):
                 await client.ask(query("ping", {b"id": bytes([i + 1]) * 20}), node.address)
-            assert node.table.hosts() == {"127.0.9.2": 3}
+            assert core_of(node).table.hosts() == {"127.0.9.2": 3}
 
     run(scenario())
 
@@ -186,12 +187,12 @@ def test_a_sender_that_never_answers_is_not_handed_out(tmp_path: Path) -> None:
             sid = b"S" * 20
             await spoofed.ask(query("join", {b"id": sid}), node.address)
             await spoofed.recv()  # the node's verification ping: never answered
-            assert node.table.get(sid) is not None
+            assert core_of(node).table.get(sid) is not None
             assert await answered_contacts(asker, node, sid) == []
             fv = await asker.ask_decoded(query("find_value", {b"id": b"Q" * 20, b"key": sid}), node.address)
             assert fv[b"r"][b"nodes"] == []
             # Its verification fails for good: a contact that never answered goes at once.
-            await wait_until(lambda: node.table.get(sid) is None, what="removed after its silence")
+            await wait_until(lambda: core_of(node).table.get(sid) is None, what="removed after its silence")
 
     run(scenario())
 
@@ -212,17 +213,17 @@ def test_an_answer_with_the_zero_id_or_ours_always_fails(tmp_path: Path, answer:
     async def scenario() -> None:
         async with running_node(tmp_path) as node, raw_client("127.0.11.2") as peer:
             expected = Contact(b"E" * 20, *peer.address)
-            node.insert_node(expected)
+            core_of(node).insert_node(expected)
             rid = {"zero": bytes(20), "ours": node.id}[answer]
             # By contact (its id expected) and by address (join, ping: no id expected).
-            for call in (lambda: node.request(expected, "ping", {b"id": node.id}),
+            for call in (lambda: core_of(node).request(expected, "ping", {b"id": node.id}),
                          lambda: node.ping(*peer.address), lambda: node.join(*peer.address)):
                 fut = asyncio.ensure_future(call())
                 await answer_next(peer, node, rid)
                 with pytest.raises(RemoteProtocolError):
                     await fut
-            assert node.table.get(expected.id) is None  # removed after the first
-            assert len(node.table) == 0  # and the bad id was not added
+            assert core_of(node).table.get(expected.id) is None  # removed after the first
+            assert len(core_of(node).table) == 0  # and the bad id was not added
 
     run(scenario())
 
@@ -231,17 +232,17 @@ def test_an_answer_with_another_id_than_expected_fails(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path) as node, raw_client("127.0.11.3") as peer:
             expected = Contact(b"E" * 20, *peer.address)
-            node.insert_node(expected)
-            fut = node.request(expected, "find_node", {b"id": node.id, b"target": node.id})
+            core_of(node).insert_node(expected)
+            fut = core_of(node).request(expected, "find_node", {b"id": node.id, b"target": node.id})
             await answer_next(peer, node, b"O" * 20)
             with pytest.raises(RemoteProtocolError):
                 await fut
-            assert node.table.get(expected.id) is None and node.table.get(b"O" * 20) is None
+            assert core_of(node).table.get(expected.id) is None and core_of(node).table.get(b"O" * 20) is None
             # By address no id is expected: whoever answers there is who is there.
             fut2 = asyncio.ensure_future(node.ping(*peer.address))
             await answer_next(peer, node, b"O" * 20)
             assert await fut2 == b"O" * 20
-            entry = node.table.get(b"O" * 20)
+            entry = core_of(node).table.get(b"O" * 20)
             assert entry is not None and entry.answered and entry.contact.address == peer.address
 
     run(scenario())
@@ -255,15 +256,15 @@ def test_a_wrong_address_for_an_honest_id_does_not_hurt_it(tmp_path: Path) -> No
                 raw_client("127.0.12.2") as honest, raw_client("127.0.12.3") as liar, \
                 raw_client("127.0.12.4") as silent:
             hid = b"H" * 20
-            node.insert_node(Contact(hid, *honest.address))  # answered us
+            core_of(node).insert_node(Contact(hid, *honest.address))  # answered us
             with pytest.raises(errors.RpcTimeout):
-                await node.request(Contact(hid, *silent.address), "ping", {b"id": node.id})
-            fut = node.request(Contact(hid, *liar.address), "ping", {b"id": node.id})
+                await core_of(node).request(Contact(hid, *silent.address), "ping", {b"id": node.id})
+            fut = core_of(node).request(Contact(hid, *liar.address), "ping", {b"id": node.id})
             data, _ = await liar.recv()
             liar.send(raw({b"t": decoded(data)[b"t"], b"y": b"r", b"r": {b"id": b"L" * 20}}), node.address)
             with pytest.raises(RemoteProtocolError):
                 await fut
-            entry = node.table.get(hid)
+            entry = core_of(node).table.get(hid)
             assert entry is not None and entry.failures == 0 and entry.contact.address == honest.address
 
     run(scenario())

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from dhtutil import STEADY, run, wait_until
 
+from dht.node import core_of
 from dht import Config, Lab, Node, actions
 from dht import lab as lab_module
 from dht.errors import LocalError
@@ -34,8 +35,8 @@ def test_lab_starts_joined_nodes_and_cleans_up() -> None:
             assert len({n.id for n in lab.nodes}) == 6
             assert lab.bootstrap_address == lab.nodes[0].contact.address
             for n in lab.nodes:
-                assert len(n.table) >= 1
-                assert n.db_path.parent.parent == data_dir
+                assert len(core_of(n).table) >= 1
+                assert core_of(n).db_path.parent.parent == data_dir
             # Everyone can reach everyone's values.
             key = os.urandom(20)
             await lab.nodes[2].store_value(key, b"lab value")
@@ -44,7 +45,7 @@ def test_lab_starts_joined_nodes_and_cleans_up() -> None:
 
             added = await lab.add_node()
             assert added in lab.nodes and added.running and len(lab.nodes) == 7
-            assert len(added.table) >= 1
+            assert len(core_of(added).table) >= 1
             assert await added.get_value(key) == [b"lab value"]
 
             killed = await lab.kill_node()
@@ -207,8 +208,8 @@ def test_lab_background_traffic_runs_until_stopped() -> None:
 
 async def publish_at(publisher: Node, holder: Node, key: bytes, value: bytes) -> None:
     """Store at one chosen node over the wire, as a publisher whose view ends there."""
-    answer = await publisher.request(holder.contact, "find_node", {b"id": publisher.id, b"target": key})
-    await publisher.request(
+    answer = await core_of(publisher).request(holder.contact, "find_node", {b"id": publisher.id, b"target": key})
+    await core_of(publisher).request(
         holder.contact, "store_value",
         {b"id": publisher.id, b"key": key, b"value": value, b"token": answer[b"token"]},
     )
@@ -231,15 +232,15 @@ def test_two_publishers_on_two_holders_a_get_returns_both_values() -> None:
                 p1, p2 = by_distance[-1], by_distance[-2]
                 await publish_at(p1, first, key, b"from publisher 1")
                 await publish_at(p2, second, key, b"from publisher 2")
-                assert first.store.values(key) == [b"from publisher 1"]
-                assert second.store.values(key) == [b"from publisher 2"]
+                assert core_of(first).store.values(key) == [b"from publisher 1"]
+                assert core_of(second).store.values(key) == [b"from publisher 2"]
                 readers = [n for n in lab.nodes if n not in (first, second)]
                 for reader in readers:
                     for _ in range(2):
                         assert sorted(await reader.get_value(key)) == [b"from publisher 1", b"from publisher 2"]
                 # The explicit first-holder get stops at one holder: it misses a value.
                 for reader in readers:
-                    assert len(await actions.get_value(reader, key, first_holder=True)) == 1
+                    assert len(await actions.get_value(core_of(reader), key, first_holder=True)) == 1
             # From outside: the command line's one-shot get, a node of its own that joins the lab.
             host, port = lab.bootstrap_address
             proc = await asyncio.create_subprocess_exec(
@@ -293,11 +294,11 @@ def test_each_lab_node_listens_and_is_known_at_its_own_address() -> None:
             where = {n.id: n.address for n in lab.nodes}
             for n in lab.nodes:
                 # Peers are known at the address they listen on: the source of their datagrams.
-                for contact in n.table.contacts():
+                for contact in core_of(n).table.contacts():
                     assert contact.address == where[contact.id]
             added = await lab.add_node()
             assert added.address[0] not in hosts
-            assert any(c.address == added.address for n in lab.nodes[:-1] for c in n.table.contacts())
+            assert any(c.address == added.address for n in lab.nodes[:-1] for c in core_of(n).table.contacts())
         finally:
             await lab.stop()
 
@@ -364,7 +365,7 @@ def test_a_formed_lab_has_every_node_joined_with_its_close_neighbourhood() -> No
             first = lab.nodes[0]
             for n in lab.nodes:
                 me = int.from_bytes(n.id, "big")
-                known = {c.id for c in n.table.contacts()}
+                known = {c.id for c in core_of(n).table.contacts()}
                 closest = heapq.nsmallest(k, (i for i in ids if i != me), key=lambda i: i ^ me)
                 missing = [i for i in closest if i.to_bytes(20, "big") not in known]
                 assert not missing, f"node {n.address} lacks {len(missing)} of its {k} closest"
@@ -374,7 +375,7 @@ def test_a_formed_lab_has_every_node_joined_with_its_close_neighbourhood() -> No
                     [bucket] = [b for b in n.routing_table() if b.lo <= ids[0] < b.hi]
                     assert len(bucket.contacts) == k
                 # Contacts in buckets beyond the neighbourhood too.
-                assert len(n.table.buckets) >= 4 and len(known) > k
+                assert len(core_of(n).table.buckets) >= 4 and len(known) > k
             # Formed without a single lookup: joins and pings only, a bounded number.
             assert sum(n.stats().methods["find_node"].sent for n in lab.nodes) == 0
             formation = lab.formation

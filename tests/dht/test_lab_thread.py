@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from dhtutil import run, wait_until
 
+from dht.node import core_of
 from dht import Conditions, Config, LabThread, Node
 from dht.errors import LocalError, RpcTimeout
 from dht.events import LabNodeChanged, LabProgress, LookupFinished, LookupStarted
@@ -154,10 +155,10 @@ def test_a_watch_of_every_node_follows_nodes_added_later() -> None:
             unwatch = await lab.watch(seen.extend, None, (LookupStarted,))
             added = await lab.add()  # it bootstraps: a lookup of its own
             await wait_until(lambda: added.id in {s for s, _ in seen}, 5, "the new node's lookup")
-            assert await lab.run(lambda lab_: all(n.events.active for n in lab_.nodes))
+            assert await lab.run(lambda lab_: all(core_of(n).events.active for n in lab_.nodes))
             await unwatch()
             # Unwatched, no lab node builds events any more.
-            assert await lab.run(lambda lab_: not any(n.events.active for n in lab_.nodes))
+            assert await lab.run(lambda lab_: not any(core_of(n).events.active for n in lab_.nodes))
         finally:
             await lab.stop()
 
@@ -187,3 +188,29 @@ def test_an_unthreaded_lab_offers_the_same_interface_on_the_callers_loop() -> No
             await lab.overview()
 
     run(scenario())
+
+
+def test_inspecting_a_mainline_lab_node_shows_its_peers_and_items() -> None:
+    async def scenario() -> None:
+        config = Config(PROFILE="mainline", KRPC_TIMEOUT=2.0, SOFT_TIMEOUT_MIN=1.0)
+        lab = LabThread(8, config, seed=5, interval=0.01)
+        await lab.start()
+        try:
+            info_hash = os.urandom(20)
+
+            async def publish(lab_: object) -> bytes:
+                node = lab.lab.nodes[0]
+                await node.announce_peer(info_hash, 6881, seed=True, local=False)
+                return await node.put_immutable(b"inspected", local=False)
+
+            target = await lab.call(publish)
+            views = [await lab.inspect(i.id) for i in await lab.overview()]
+            peers = [p for v in views for p in v.peers]
+            items = [i for v in views for i in v.items]
+            assert peers and all((p.info_hash, p.port, p.seed) == (info_hash, 6881, True) for p in peers)
+            assert items and all((i.target, i.value) == (target, b"9:inspected") for i in items)
+            assert all(p.expires > p.added for p in peers) and all(i.expires > i.stored for i in items)
+        finally:
+            await lab.stop()
+
+    run(scenario(), 60)

@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from dhtutil import raw_client, run, running_node, running_nodes, wait_until
 
+from dht.node import core_of
 from dht import Config, Contact, Lab, Node
 from dht.errors import ConfigError, LocalError
 from dht.events import Event, LookupFinished
@@ -127,9 +128,9 @@ def test_a_read_only_sender_is_answered_but_kept_out_of_the_table(tmp_path: Path
         async with running_node(tmp_path, ML) as node, raw_client() as client:
             answer = await ask(client, node, ml.Ping(CLIENT_ID), ro=True)
             assert answer[b"r"][b"id"] == node.id
-            assert node.table.get(CLIENT_ID) is None
+            assert core_of(node).table.get(CLIENT_ID) is None
             await ask(client, node, ml.Ping(CLIENT_ID))
-            assert node.table.get(CLIENT_ID) is not None
+            assert core_of(node).table.get(CLIENT_ID) is not None
 
     run(scenario())
 
@@ -139,12 +140,12 @@ def test_a_read_only_node_answers_nothing_and_says_ro(tmp_path: Path) -> None:
         async with running_nodes(tmp_path / "n", 1, ML) as (normal,), \
                 running_node(tmp_path / "ro", ML.replace(READ_ONLY=True)) as reader, raw_client() as client:
             assert await reader.ping(*normal.contact.address) == normal.id
-            assert normal.table.get(reader.id) is None  # its ping said ro: 1
-            assert reader.table.get(normal.id) is not None  # it still learns from answers
-            sent = reader.stats_counters.packets_out
+            assert core_of(normal).table.get(reader.id) is None  # its ping said ro: 1
+            assert core_of(reader).table.get(normal.id) is not None  # it still learns from answers
+            sent = core_of(reader).stats_counters.packets_out
             client.send(ml.encode_query(b"zz", ml.Ping(CLIENT_ID)), reader.contact.address)
-            await wait_until(lambda: reader.stats_counters.method("ping").received == 1, what="the ping read")
-            assert reader.stats_counters.packets_out == sent and client.queue.empty()
+            await wait_until(lambda: core_of(reader).stats_counters.method("ping").received == 1, what="the ping read")
+            assert core_of(reader).stats_counters.packets_out == sent and client.queue.empty()
 
     run(scenario())
 
@@ -172,7 +173,7 @@ def test_a_mainline_lab_announces_finds_puts_gets_and_samples() -> None:
             assert found.leechers is not None and round(found.leechers) == 1
             assert found.queried > 0
             assert (await b.get_peers(os.urandom(20))).peers == []
-            holders = [n for n in lab.nodes if info_hash in n.mainline.peers.info_hashes()]  # type: ignore[union-attr]
+            holders = [n for n in lab.nodes if info_hash in core_of(n).mainline.peers.info_hashes()]  # type: ignore[union-attr]
             assert holders and all(n.stats().keys >= 1 and n.stats().values >= 2 for n in holders)
             target = await a.put_immutable([1, b"two"], local=False)
             item = await b.get_item(target)
@@ -185,13 +186,37 @@ def test_a_mainline_lab_announces_finds_puts_gets_and_samples() -> None:
             assert got is not None and got.value == b"two" and got.seq == second.seq
             assert await a.get_item(second.target, os.urandom(32), b"salt") is None  # another key's
             sampler = lab.nodes[0]
-            assert info_hash in await sampler.sample_infohashes(count=20)
+            sampling = await sampler.sample_infohashes(count=20)
+            assert info_hash in sampling.info_hashes
             asked = sampler.stats().methods["sample_infohashes"].sent
             assert asked > 0
+            # Every other node answered (8 nodes, K = 8); num sums their stores' info-hashes.
+            assert sampling.answered == asked == 7
+            assert sampling.num == sum(len(core_of(n).mainline.peers) for n in lab.nodes[1:])  # type: ignore[union-attr]
+            assert sampling.num >= 3 and len(sampling.info_hashes) == len(set(sampling.info_hashes))
+            others = sorted((n.contact for n in lab.nodes[1:]),
+                            key=lambda c: int.from_bytes(c.id, "big") ^ int.from_bytes(sampling.target, "big"))
+            assert sampling.closest == others
             # 8 nodes and K = 8: the first sample asked them all, and each said interval
             # 21600 s, so none is asked again now (BEP 51).
-            await sampler.sample_infohashes(count=20)
+            again = await sampler.sample_infohashes(count=20)
             assert sampler.stats().methods["sample_infohashes"].sent == asked
+            assert again.answered == 0 and again.num == 0 and again.closest == []
+            # What the nodes hold, as the explorer lists it.
+            holder = holders[0]
+            peers = await holder.stored_peers()
+            mine = [p for p in peers if p.info_hash == info_hash]
+            assert mine and {(p.host, p.port, p.seed) for p in mine} <= {
+                (a.contact.host, 6881, False), (a.contact.host, a.contact.port, True)}
+            lifetime = ML.STORES.dht_peer_lifetime
+            assert all(p.expires == pytest.approx(p.added + lifetime) for p in mine)
+            items = [i for n in lab.nodes for i in await n.stored_items()]
+            immutable = [i for i in items if i.target == target]
+            assert immutable and all(i.value == bencodepy.encode([1, b"two"]) and i.public_key is None
+                                     and i.seq is None for i in immutable)
+            mutable = [i for i in items if i.target == second.target]
+            assert mutable and all(i.public_key == second.public_key and i.salt == b"salt" for i in mutable)
+            assert max(i.seq or 0 for i in mutable) == second.seq
             kinds = {e.kind for e in events if isinstance(e, LookupFinished)}
             assert {"get_peers", "put", "get"} <= kinds
             with pytest.raises(LocalError, match="Khashmir"):
@@ -216,15 +241,15 @@ def test_bootstrap_routers_never_enter_the_table(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_nodes(tmp_path, 3, ML) as (router, known, newcomer):
             await known.bootstrap([router.contact.address])
-            assert known.table.get(router.id) is not None  # an ordinary bootstrap node does
+            assert core_of(known).table.get(router.id) is not None  # an ordinary bootstrap node does
             # The router pings a node that queried it; once answered, it hands it out.
-            await wait_until(lambda: (e := router.table.get(known.id)) is not None and e.answered,
+            await wait_until(lambda: (e := core_of(router).table.get(known.id)) is not None and e.answered,
                              what="the router's ping of the known node")
             await newcomer.bootstrap([], routers=[router.contact.address])
-            assert newcomer.table.get(router.id) is None
-            assert newcomer.table.get(known.id) is not None
+            assert core_of(newcomer).table.get(router.id) is None
+            assert core_of(newcomer).table.get(known.id) is not None
             await router.ping(*newcomer.contact.address)  # its queries do not bring it in either
-            assert newcomer.table.get(router.id) is None
+            assert core_of(newcomer).table.get(router.id) is None
 
     run(scenario())
 
@@ -235,19 +260,47 @@ def test_our_id_follows_the_external_address_voted_for(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path, config) as node:
             old = node.id
+            snap = node.stats()
+            assert (snap.external_address, snap.external_votes, snap.id_valid) == (None, 0, None)
             for i in range(3):  # loopback votes: exempt, the id stays
-                node._mainline_answer(Contact(os.urandom(20), f"127.0.5.{i + 1}", 1000),
+                core_of(node)._mainline_answer(Contact(os.urandom(20), f"127.0.5.{i + 1}", 1000),
                                       ml.Response(b"", {}, None, ("127.0.0.9", 1)))
             assert node.id == old
-            node.insert_node(Contact(os.urandom(20), "127.0.6.1", 5000), contacted=False)
-            contacts = set(node.table.contacts())
+            snap = node.stats()
+            assert (snap.external_address, snap.external_votes, snap.id_valid) == ("127.0.0.9", 3, None)
+            core_of(node).insert_node(Contact(os.urandom(20), "127.0.6.1", 5000), contacted=False)
+            contacts = set(core_of(node).table.contacts())
             assert len(contacts) == 1
             for i in range(4):  # a strict lead over the 3 loopback votes
-                node._mainline_answer(Contact(os.urandom(20), f"198.51.100.{i + 1}", 1000),
+                core_of(node)._mainline_answer(Contact(os.urandom(20), f"198.51.100.{i + 1}", 1000),
                                       ml.Response(b"", {}, None, ("203.0.113.7", 4000)))
             assert node.id != old and id_matches_ip(node.id, "203.0.113.7")
-            assert node.table.own_id == node.id and set(node.table.contacts()) == contacts
+            assert core_of(node).table.own_id == node.id and set(core_of(node).table.contacts()) == contacts
             assert any("BEP 42" in w for w in node.warnings)
+            snap = node.stats()
+            assert (snap.external_address, snap.external_votes, snap.id_valid) == ("203.0.113.7", 4, True)
+            core_of(node).adopt_id(os.urandom(20))  # an id that does not fit (1 in 2^21 it does)
+            assert node.stats().id_valid is False
+
+    run(scenario())
+
+
+def test_the_routing_table_snapshot_says_whose_id_fits_its_ip(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        good = Contact(node_id_for("203.0.113.7"), "203.0.113.7", 6881)
+        bad = Contact(b"\x55" * 20, "198.51.100.3", 6881)
+        local = Contact(b"\x01" * 20, "127.0.0.5", 6881)
+        async with running_node(tmp_path, ML) as node:
+            for c in (good, bad, local):
+                core_of(node).insert_node(c, contacted=False)
+            valid = {i.contact: i.id_valid for b in node.routing_table() for i in b.contacts}
+            assert valid == {good: True, bad: False, local: None}
+        async with running_node(tmp_path / "k") as khashmir:
+            core_of(khashmir).insert_node(good, contacted=False)
+            assert [i.id_valid for b in khashmir.routing_table() for i in b.contacts] == [None]
+            snap = khashmir.stats()
+            assert (snap.external_address, snap.external_votes, snap.id_valid) == (None, 0, None)
+            assert await khashmir.stored_peers() == [] and await khashmir.stored_items() == []
 
     run(scenario())
 
@@ -257,10 +310,10 @@ def test_enforced_node_ids_keep_bad_ones_out(tmp_path: Path) -> None:
         async with running_node(tmp_path, ML.replace(ENFORCE_NODE_ID=True)) as node:
             bad = Contact(b"\x00" * 20, "203.0.113.7", 6881)
             good = Contact(node_id_for("203.0.113.7"), "203.0.113.7", 6881)
-            assert not node.admissible(bad) and node.admissible(good)
-            assert node.admissible(Contact(b"\x00" * 20, "127.0.0.5", 6881))  # local: exempt
+            assert not core_of(node).admissible(bad) and core_of(node).admissible(good)
+            assert core_of(node).admissible(Contact(b"\x00" * 20, "127.0.0.5", 6881))  # local: exempt
         async with running_node(tmp_path / "lax", ML) as lax:
-            assert lax.admissible(bad)
+            assert core_of(lax).admissible(bad)
 
     run(scenario())
 

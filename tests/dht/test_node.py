@@ -16,6 +16,8 @@ from dhtutil import (
     FAST, HOST, STEADY, RawClient, free_udp_port, query, raw, raw_client, run, running_node, wait_until,
 )
 
+from dht.node import core_of
+from dht.node_core import NodeCore
 from dht import Config, Contact, Node, errors, krpc
 from dht.errors import RemoteProtocolError
 from dht.events import ContactReplaced, Event
@@ -126,7 +128,7 @@ def test_malformed_arguments_are_204(tmp_path: Path) -> None:
                 reply = await client.ask_decoded(query(method, args, tid), node.address)
                 assert reply[b"t"] == tid
                 assert error_code(reply) == errors.MALFORMED_REQUEST, (method, args)
-            assert node.store.values(KEY) == []
+            assert core_of(node).store.values(KEY) == []
             stats = node.stats().methods
             assert stats["get_value"].errors == 3 and stats["get_value"].received == 3
 
@@ -139,11 +141,11 @@ def test_handler_bug_is_answered_201_and_the_node_goes_on(tmp_path: Path, caplog
             def broken(*args: Any, **kwargs: Any) -> dict[bytes, Any]:
                 raise RuntimeError("a bug")
 
-            real = node.handlers["ping"]
-            node.handlers["ping"] = broken
+            real = core_of(node).handlers["ping"]
+            core_of(node).handlers["ping"] = broken
             reply = await client.ask_decoded(query("ping", {b"id": CID}, b"b1"), node.address)
             assert reply[b"t"] == b"b1" and error_code(reply) == errors.SERVER_ERROR
-            node.handlers["ping"] = real
+            core_of(node).handlers["ping"] = real
             reply = await client.ask_decoded(query("ping", {b"id": CID}, b"b2"), node.address)
             assert reply[b"r"] == {b"id": node.id}
 
@@ -158,16 +160,16 @@ def test_store_needs_a_valid_token_for_the_sender_ip(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path) as node, raw_client() as client:
             token = await get_token(client, node)
-            assert token == node.tokens.token_for("127.0.0.1")
+            assert token == core_of(node).tokens.token_for("127.0.0.1")
             altered = bytes([token[0] ^ 0xFF]) + token[1:]
-            other_ip = node.tokens.token_for("10.0.0.1")  # as if we were elsewhere
+            other_ip = core_of(node).tokens.token_for("10.0.0.1")  # as if we were elsewhere
             for bad in (altered, other_ip, b"", b"x" * 20, token[:10]):
                 reply = await store(client, node, b"refused", bad)
                 assert error_code(reply) == errors.INVALID_TOKEN
-            assert node.store.values(KEY) == []
+            assert core_of(node).store.values(KEY) == []
             reply = await store(client, node, b"accepted", token, tid=b"ok")
             assert reply == {b"t": b"ok", b"y": b"r", b"r": {b"id": node.id}}
-            assert node.store.values(KEY) == [b"accepted"]
+            assert core_of(node).store.values(KEY) == [b"accepted"]
 
     run(scenario())
 
@@ -179,7 +181,7 @@ def test_get_value_response_drops_values_to_fit_one_datagram(tmp_path: Path) -> 
             stored = [os.urandom(100).hex().encode() for _ in range(20)]  # 200 bytes each
             for i, value in enumerate(stored):
                 assert (await store(client, node, value, token, tid=b"s%d" % i))[b"y"] == b"r"
-            assert sorted(node.store.values(KEY)) == sorted(stored)
+            assert sorted(core_of(node).store.values(KEY)) == sorted(stored)
             reply_bytes = await client.ask(
                 query("get_value", {b"id": CID, b"key": KEY, b"num": 0}, b"g" * 20), node.address
             )
@@ -273,14 +275,14 @@ def test_find_node_returns_compact_nodes_and_a_token(tmp_path: Path) -> None:
             # knows them, but hands out no contact that has not answered it.
             await a.ask(query("ping", {b"id": b"A" * 20}), node.address)
             await b.ask(query("ping", {b"id": b"B" * 20}), node.address)
-            assert node.table.get(b"B" * 20) is not None
+            assert core_of(node).table.get(b"B" * 20) is not None
             reply = await a.ask_decoded(ask, node.address)
             assert reply[b"r"][b"nodes"] == []
             # They join: the node pings them to verify, they answer, and they are handed out.
             for client, cid in ((a, b"A" * 20), (b, b"B" * 20)):
                 await client.ask(query("join", {b"id": cid}), node.address)
                 await answer_ping(client, node, cid)
-            await wait_until(lambda: node.table.answered_count() == 2, what="both verified")
+            await wait_until(lambda: core_of(node).table.answered_count() == 2, what="both verified")
             reply = await a.ask_decoded(ask, node.address)
             r = reply[b"r"]
             assert set(r) == {b"id", b"nodes", b"token"}
@@ -288,7 +290,7 @@ def test_find_node_returns_compact_nodes_and_a_token(tmp_path: Path) -> None:
             contacts = [Contact.from_compact(n) for n in r[b"nodes"]]
             assert contacts[0] == Contact(b"B" * 20, *b.address)  # the closest to the target first
             assert set(contacts) == {Contact(b"A" * 20, *a.address), Contact(b"B" * 20, *b.address)}
-            assert r[b"token"] == node.tokens.token_for("127.0.0.1")
+            assert r[b"token"] == core_of(node).tokens.token_for("127.0.0.1")
 
     run(scenario())
 
@@ -299,7 +301,7 @@ def test_a_query_never_moves_a_known_contact_an_answer_there_does(tmp_path: Path
             aid = b"A" * 20
             await first.ask(query("join", {b"id": aid}), node.address)
             await answer_ping(first, node, aid)
-            await wait_until(lambda: node.table.answered_count() == 1, what="verified")
+            await wait_until(lambda: core_of(node).table.answered_count() == 1, what="verified")
             ask = query("find_node", {b"id": aid, b"target": aid})
             reply = await first.ask_decoded(ask, node.address)
             assert [Contact.from_compact(n) for n in reply[b"r"][b"nodes"]] == [Contact(aid, *first.address)]
@@ -307,7 +309,7 @@ def test_a_query_never_moves_a_known_contact_an_answer_there_does(tmp_path: Path
             reply = await second.ask_decoded(ask, node.address)
             assert [Contact.from_compact(n) for n in reply[b"r"][b"nodes"]] == [Contact(aid, *first.address)]
             # Only an answer to our own request at the new address moves it.
-            fut = node.request(Contact(aid, *second.address), "ping", {b"id": node.id})
+            fut = core_of(node).request(Contact(aid, *second.address), "ping", {b"id": node.id})
             await answer_ping(second, node, aid)
             await fut
             reply = await second.ask_decoded(ask, node.address)
@@ -336,12 +338,12 @@ def test_sender_becomes_an_uncontacted_contact(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path) as node, raw_client() as client:
             await client.ask(query("ping", {b"id": CID}), node.address)
-            entry = node.table.get(CID)
+            entry = core_of(node).table.get(CID)
             assert entry is not None and entry.contact.address == client.address
             assert not entry.answered and entry.last_seen is None
             # A query carrying the node's own id is not added.
             await client.ask(query("ping", {b"id": node.id}), node.address)
-            assert node.table.get(node.id) is None
+            assert core_of(node).table.get(node.id) is None
 
     run(scenario())
 
@@ -361,32 +363,32 @@ SEED_SIGNATURES = {
 def test_remote_interface_signatures_match_the_seed() -> None:
     node = Node(FAST)
     for name, params in SEED_SIGNATURES.items():
-        sig = inspect.signature(getattr(node, name))
+        sig = inspect.signature(getattr(core_of(node), name))
         assert list(sig.parameters) == params, name
         assert sig.parameters["_krpc_sender"].default is None
         assert all(p.default is inspect.Parameter.empty for p in list(sig.parameters.values())[:-1])
         # The method table points at the same handlers, in knode order.
         method = name[len("krpc_"):]
         assert [n for n, _ in krpc.METHODS[method]] == params[:-1]
-        assert node.handlers[method].__func__ is getattr(Node, name)  # type: ignore[attr-defined]
+        assert core_of(node).handlers[method].__func__ is getattr(NodeCore, name)  # type: ignore[attr-defined]
 
 
 def test_handlers_called_without_sender_answer_as_for_localhost(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path) as node:
             port = node.address[1]
-            assert node.krpc_ping(CID) == {b"id": node.id}
-            assert node.krpc_join(CID) == {b"ip_addr": b"127.0.0.1", b"port": port, b"id": node.id}
-            found = node.krpc_find_node(CID, KEY)
-            assert found[b"token"] == node.tokens.token_for("127.0.0.1")
-            assert node.krpc_store_value(CID, KEY, b"local", found[b"token"]) == {b"id": node.id}
+            assert core_of(node).krpc_ping(CID) == {b"id": node.id}
+            assert core_of(node).krpc_join(CID) == {b"ip_addr": b"127.0.0.1", b"port": port, b"id": node.id}
+            found = core_of(node).krpc_find_node(CID, KEY)
+            assert found[b"token"] == core_of(node).tokens.token_for("127.0.0.1")
+            assert core_of(node).krpc_store_value(CID, KEY, b"local", found[b"token"]) == {b"id": node.id}
             with pytest.raises(errors.KrpcError) as info:
-                node.krpc_store_value(CID, KEY, b"x", node.tokens.token_for("10.0.0.1"))
+                core_of(node).krpc_store_value(CID, KEY, b"x", core_of(node).tokens.token_for("10.0.0.1"))
             assert info.value.code == errors.INVALID_TOKEN
-            assert node.krpc_find_value(CID, KEY)[b"num"] == 1
-            assert node.krpc_get_value(CID, KEY, 0)[b"values"] == [b"local"]
+            assert core_of(node).krpc_find_value(CID, KEY)[b"num"] == 1
+            assert core_of(node).krpc_get_value(CID, KEY, 0)[b"values"] == [b"local"]
             # Local calls do not put the (absent) sender in the routing table.
-            assert len(node.table) == 0
+            assert len(core_of(node).table) == 0
 
     run(scenario())
 
@@ -402,7 +404,7 @@ def test_store_limits_answer_errors_and_lose_nothing(tmp_path: Path) -> None:
             token = await get_token(client, node)
 
             def everything() -> set[tuple[bytes, bytes]]:
-                return {(v.key, v.value) for v in node.store.all_values()}
+                return {(v.key, v.value) for v in core_of(node).store.all_values()}
 
             for i in range(3):
                 assert (await store(client, node, b"k1-%d" % i, token))[b"y"] == b"r"
@@ -444,15 +446,15 @@ def test_answer_with_another_id_fails_the_request_and_removes_the_contact(tmp_pa
     async def scenario() -> None:
         async with running_node(tmp_path) as node, raw_client() as client:
             expected = Contact(b"E" * 20, *client.address)
-            node.insert_node(expected)
-            fut = node.request(expected, "ping", {b"id": node.id})
+            core_of(node).insert_node(expected)
+            fut = core_of(node).request(expected, "ping", {b"id": node.id})
             data, _ = await client.recv()
             q = decoded(data)
             assert q[b"y"] == b"q" and q[b"q"] == b"ping" and q[b"a"] == {b"id": node.id}
             client.send(raw({b"t": q[b"t"], b"y": b"r", b"r": {b"id": b"X" * 20}}), node.address)
             with pytest.raises(RemoteProtocolError):
                 await fut
-            assert node.table.get(expected.id) is None
+            assert core_of(node).table.get(expected.id) is None
 
     run(scenario())
 
@@ -461,7 +463,7 @@ def test_answer_from_another_address_is_dropped(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path) as node, raw_client() as client, raw_client() as impostor:
             target = Contact(b"E" * 20, *client.address)
-            fut = node.request(target, "ping", {b"id": node.id})
+            fut = core_of(node).request(target, "ping", {b"id": node.id})
             data, _ = await client.recv()
             tid = decoded(data)[b"t"]
             before = node.stats().dropped
@@ -471,7 +473,7 @@ def test_answer_from_another_address_is_dropped(tmp_path: Path) -> None:
             assert not fut.done()
             client.send(answer, node.address)  # the real peer answers: accepted
             assert await fut == {b"id": target.id}
-            entry = node.table.get(target.id)
+            entry = core_of(node).table.get(target.id)
             assert entry is not None and entry.answered and entry.rtt is not None
 
     run(scenario())
@@ -481,7 +483,7 @@ def test_error_reply_fails_the_request_with_its_code(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path) as node, raw_client() as client:
             peer = Contact(b"E" * 20, *client.address)
-            fut = node.request(peer, "find_node", {b"id": node.id, b"target": KEY})
+            fut = core_of(node).request(peer, "find_node", {b"id": node.id, b"target": KEY})
             data, _ = await client.recv()
             client.send(krpc.encode_error(decoded(data)[b"t"], 202, "go away"), node.address)
             with pytest.raises(errors.KrpcError) as info:
@@ -507,7 +509,7 @@ def test_pending_requests_fail_when_the_node_stops(tmp_path: Path) -> None:
         async with raw_client() as client:
             node = Node(FAST, host=HOST, data_dir=tmp_path)
             await node.start()
-            fut = node.request(Contact(b"E" * 20, *client.address), "ping", {b"id": node.id})
+            fut = core_of(node).request(Contact(b"E" * 20, *client.address), "ping", {b"id": node.id})
             await client.recv()
             await node.stop()
             with pytest.raises(errors.NodeStopped):
@@ -542,8 +544,8 @@ def test_bootstrap_joins_and_fills_the_table(tmp_path: Path) -> None:
             await b.join(*a.address)
             assert await c.join(*a.address) == c.address  # our address as a sees it
             count = await c.bootstrap([a.address])
-            assert count == len(c.table) == 2
-            assert {x.id for x in c.table.contacts()} == {a.id, b.id}
+            assert count == len(core_of(c).table) == 2
+            assert {x.id for x in core_of(c).table.contacts()} == {a.id, b.id}
             assert await c.bootstrap([]) == 2  # nothing to join: just a look around
 
     run(scenario())
@@ -578,22 +580,22 @@ def test_full_bucket_pings_its_oldest_and_replaces_it_if_dead(tmp_path: Path) ->
             node.subscribe(seen.append)
             ids = opposite_half_ids(node.id, 4)
             dead = Contact(ids[0], HOST, free_udp_port())
-            node.insert_node(dead)
-            node.insert_node(Contact(ids[1], *alive.address))
-            node.insert_node(Contact(ids[2], *alive.address))  # splits; the other half is full
-            full = node.table.bucket_for(ids[0])
+            core_of(node).insert_node(dead)
+            core_of(node).insert_node(Contact(ids[1], *alive.address))
+            core_of(node).insert_node(Contact(ids[2], *alive.address))  # splits; the other half is full
+            full = core_of(node).table.bucket_for(ids[0])
             assert [e.contact.id for e in full.entries] == ids[:2]
-            assert ids[2] not in {c.id for c in node.table.contacts()}
+            assert ids[2] not in {c.id for c in core_of(node).table.contacts()}
             # Once the oldest (dead) has been quiet for MIN_PING_INTERVAL, a newcomer makes
             # the node ping it; the ping times out and the newcomer takes its place.
             started = time.monotonic()
             await wait_until(lambda: time.monotonic() - started > 0.06, what="MIN_PING_INTERVAL")
             newcomer = Contact(ids[3], *alive.address)
-            node.insert_node(newcomer)
+            core_of(node).insert_node(newcomer)
             await wait_until(lambda: any(isinstance(e, ContactReplaced) for e in seen), what="replace")
             [replaced] = [e for e in seen if isinstance(e, ContactReplaced)]
             assert (replaced.old, replaced.new) == (dead, newcomer)
-            assert [e.contact.id for e in node.table.bucket_for(ids[0]).entries] == [ids[1], ids[3]]
+            assert [e.contact.id for e in core_of(node).table.bucket_for(ids[0]).entries] == [ids[1], ids[3]]
 
     run(scenario())
 
@@ -604,18 +606,18 @@ def test_full_bucket_keeps_a_live_oldest_contact(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path, config) as node, raw_client() as oldest, raw_client() as other:
             ids = opposite_half_ids(node.id, 4)
-            node.insert_node(Contact(ids[0], *oldest.address))
-            node.insert_node(Contact(ids[1], *other.address))
-            node.insert_node(Contact(ids[2], *other.address))
+            core_of(node).insert_node(Contact(ids[0], *oldest.address))
+            core_of(node).insert_node(Contact(ids[1], *other.address))
+            core_of(node).insert_node(Contact(ids[2], *other.address))
             started = time.monotonic()
             await wait_until(lambda: time.monotonic() - started > 0.06, what="MIN_PING_INTERVAL")
-            node.insert_node(Contact(ids[3], *other.address))
+            core_of(node).insert_node(Contact(ids[3], *other.address))
             data, _ = await oldest.recv()  # the node pings the oldest contact...
             q = decoded(data)
             assert q[b"q"] == b"ping"
             oldest.send(raw({b"t": q[b"t"], b"y": b"r", b"r": {b"id": ids[0]}}), node.address)
             # ...which answers: it stays (now the freshest), and the newcomer is not added.
-            bucket = node.table.bucket_for(ids[0])
+            bucket = core_of(node).table.bucket_for(ids[0])
             await wait_until(lambda: bucket.entries[-1].contact.id == ids[0], what="oldest seen")
             assert [e.contact.id for e in bucket.entries] == [ids[1], ids[0]]
 
@@ -653,7 +655,7 @@ def test_restart_onto_a_new_network_answers_with_live_contacts_within_10_s(tmp_p
         for n in nodes[1:]:
             await n.join(*nodes[0].address)
         for n in nodes:
-            await n.find_close_nodes()
+            await core_of(n).find_close_nodes()
         return nodes
 
     async def scenario() -> None:
@@ -662,8 +664,8 @@ def test_restart_onto_a_new_network_answers_with_live_contacts_within_10_s(tmp_p
         me = Node(config, host=HOST, data_dir=me_dir)
         await me.start()
         await me.bootstrap([old[0].address])
-        await me.refresh_table(force=True)
-        saved = {c.id for c in me.table.contacts()}
+        await core_of(me).refresh_table(force=True)
+        saved = {c.id for c in core_of(me).table.contacts()}
         assert len(saved) >= 8
         await me.stop()
         await asyncio.gather(*(n.stop() for n in old))  # the old network is gone
@@ -673,7 +675,7 @@ def test_restart_onto_a_new_network_answers_with_live_contacts_within_10_s(tmp_p
         again = Node(config, host=HOST, data_dir=me_dir)
         await again.start()
         try:
-            assert {c.id for c in again.table.contacts()} == saved  # all dead, all loaded
+            assert {c.id for c in core_of(again).table.contacts()} == saved  # all dead, all loaded
             asker_host = _loopback_hosts("127.0.22", 1)[0]
             loop = asyncio.get_running_loop()
             _, asker = await loop.create_datagram_endpoint(RawClient, local_addr=(asker_host, 0))
@@ -730,7 +732,7 @@ def test_after_joining_no_bucket_is_left_empty_while_nodes_live_in_its_range(tmp
                 await node.start()
                 try:
                     await node.bootstrap([lab.bootstrap_address])
-                    await node.refresh_table(force=True)
+                    await core_of(node).refresh_table(force=True)
                     empty = [(b.lo, b.hi) for b in node.routing_table()
                              if not b.contacts and any(b.lo <= k < b.hi for k in lab_keys)]
                     assert empty == []

@@ -5,20 +5,53 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from unittest.mock import ANY
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dht.contact import Contact
 from dht.khash import ID_SPACE, int_to_id
-from dht.routing import (
-    ANSWERED_INSTEAD, NULL_ID, Added, Failed, Merged, PingOldest, Refreshed, Removed, Replaced, RoutingTable, Split,
-    subnet_of,
+from dht.events import (
+    BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed, ContactRemoved, ContactReplaced,
 )
+from dht.routing import ANSWERED_INSTEAD, NULL_ID, PingOldest, RoutingTable, subnet_of
 
 HALF = ID_SPACE // 2
 QUARTER = ID_SPACE // 4
 INTERVAL = 900.0
+
+
+# What the table reports are dht.events; these build the expected ones at any time
+# (the time is the `now` given: test_events_carry_the_time_the_table_was_given).
+
+
+def Added(contact: Contact, lo: int, hi: int) -> ContactAdded:
+    return ContactAdded(ANY, contact, (lo, hi))
+
+
+def Refreshed(contact: Contact) -> ContactRefreshed:
+    return ContactRefreshed(ANY, contact)
+
+
+def Failed(contact: Contact, failures: int) -> ContactFailed:
+    return ContactFailed(ANY, contact, failures)
+
+
+def Removed(contact: Contact, reason: str) -> ContactRemoved:
+    return ContactRemoved(ANY, contact, reason)
+
+
+def Replaced(old: Contact, new: Contact) -> ContactReplaced:
+    return ContactReplaced(ANY, old, new)
+
+
+def Split(lo: int, mid: int, hi: int) -> BucketSplit:
+    return BucketSplit(ANY, lo, mid, hi)
+
+
+def Merged(lo: int, mid: int, hi: int) -> BucketsMerged:
+    return BucketsMerged(ANY, lo, mid, hi)
 
 
 def c(n: int, port: int | None = None, host: str = "127.0.0.1") -> Contact:
@@ -143,7 +176,7 @@ def test_split_repeats_until_the_contact_fits() -> None:
     # 1 and 2 stay together in the own bucket while it halves, until the
     # bucket [0, 4) splits into [0, 2) holding 1 and [2, 4) holding 2, where 3 fits.
     reports = t.insert(c(3), 1.0)
-    splits = [r for r in reports if isinstance(r, Split)]
+    splits = [r for r in reports if isinstance(r, BucketSplit)]
     assert reports[-1] == Added(c(3), 2, 4)
     hi = ID_SPACE
     for s in splits:
@@ -223,7 +256,7 @@ def test_replace_stale_after_the_oldest_left_still_places_the_newcomer() -> None
     t.insert(c(HALF + 4), INTERVAL + 2)  # a later newcomer must not jump the queue
     # The pinged contact is removed first (say it answered with another id):
     # the newcomer waiting on that ping takes the place.
-    assert t.remove(int_to_id(HALF + 1), "answered with another id") == [
+    assert t.remove(int_to_id(HALF + 1), "answered with another id", 0.0) == [
         Removed(c(HALF + 1), "answered with another id"), Added(c(HALF + 3), HALF, ID_SPACE),
     ]
     # The ping's failure then changes nothing more.
@@ -325,7 +358,7 @@ def test_a_full_bucket_pings_a_never_answered_contact_without_waiting() -> None:
     assert t.insert(c(HALF + 51), 1.5, contacted=False) == [PingOldest(dead[1], c(HALF + 51))]
     # The ping fails: the contact is removed at its first failure and the
     # newcomer waiting on that very ping takes its place.
-    reports = t.failed(dead[0].id)
+    reports = t.failed(dead[0].id, 0.0)
     assert reports == [Failed(dead[0], 1), Removed(dead[0], "never answered"),
                        Added(newcomer, HALF, ID_SPACE)]
     assert t.replace_stale(dead[0], newcomer, 21.0) == []  # nothing more to do
@@ -363,8 +396,8 @@ def test_a_removal_fills_the_place_from_the_cache_best_first() -> None:
     t.insert(c(HALF + 50), 1.0, contacted=False)
     t.insert(c(HALF + 51), 2.0)  # answered: preferred
     t.insert(c(HALF + 52), 3.0, contacted=False)
-    assert t.remove(full[0].id, "x") == [Removed(full[0], "x"), Added(c(HALF + 51), HALF, ID_SPACE)]
-    assert t.remove(full[1].id, "x") == [Removed(full[1], "x"), Added(c(HALF + 52), HALF, ID_SPACE)]
+    assert t.remove(full[0].id, "x", 0.0) == [Removed(full[0], "x"), Added(c(HALF + 51), HALF, ID_SPACE)]
+    assert t.remove(full[1].id, "x", 0.0) == [Removed(full[1], "x"), Added(c(HALF + 52), HALF, ID_SPACE)]
     check_invariants(t)
 
 
@@ -374,10 +407,10 @@ def test_a_failure_or_wrong_answer_at_another_address_is_not_the_contacts() -> N
     honest = c(HALF + 1)
     t.insert(honest, 1.0, contacted=False)
     elsewhere = ("127.0.0.9", 9)
-    assert t.failed(honest.id, elsewhere) == []
-    assert t.remove(honest.id, "answered with another id", elsewhere) == []
+    assert t.failed(honest.id, 0.0, elsewhere) == []
+    assert t.remove(honest.id, "answered with another id", 0.0, elsewhere) == []
     assert t.get(honest.id) is not None and t.get(honest.id).failures == 0  # type: ignore[union-attr]
-    assert t.failed(honest.id, honest.address)[-1] == Removed(honest, "never answered")
+    assert t.failed(honest.id, 0.0, honest.address)[-1] == Removed(honest, "never answered")
 
 
 def test_find_compact_hands_out_only_contacts_that_answered() -> None:
@@ -471,7 +504,7 @@ def test_one_contact_per_ip_in_the_whole_table() -> None:
         t.insert(Contact(int_to_id(rng.getrandbits(160)), "10.9.9.9", 4000), 1.0, contacted=False)
     assert len(t) == 2 and t.hosts() == {"10.0.0.1": 1, "10.9.9.9": 1}
     # Once the IP's contact has gone, another may come.
-    t.remove(int_to_id(HALF + 1), "x")
+    t.remove(int_to_id(HALF + 1), "x", 0.0)
     assert t.insert(c(HALF + 2, host="10.0.0.1", port=7), 2.0) != []
     check_invariants(t)
 
@@ -484,7 +517,7 @@ def test_a_contact_that_answers_takes_the_ip_of_one_that_never_did() -> None:
     assert t.insert(c(HALF + 2, host="10.0.0.1", port=2000), 2.0, contacted=False) == []
     # An answer to our own request at the new port does: it takes the IP's place.
     reports = t.insert(c(HALF + 2, host="10.0.0.1", port=2000), 3.0, contacted=True)
-    assert [type(r).__name__ for r in reports] == ["Removed", "Added"]
+    assert [type(r).__name__ for r in reports] == ["ContactRemoved", "ContactAdded"]
     assert t.get(int_to_id(HALF + 1)) is None and t.get(int_to_id(HALF + 2)) is not None
     assert t.hosts() == {"10.0.0.1": 1}
     # One that has answered keeps its IP against a newcomer, answered or not.
@@ -568,25 +601,25 @@ def test_failed_counts_and_removes_after_max_failures() -> None:
     t = table(k=3, max_failures=3)
     x = c(HALF + 1)
     t.insert(x, 1.0)
-    assert t.failed(x.id) == [Failed(x, 1)]
-    assert t.failed(x.id) == [Failed(x, 2)]
+    assert t.failed(x.id, 0.0) == [Failed(x, 1)]
+    assert t.failed(x.id, 0.0) == [Failed(x, 2)]
     assert x.id in {y.id for y in t.contacts()}
-    reports = t.failed(x.id)
+    reports = t.failed(x.id, 0.0)
     assert reports[0] == Failed(x, 3)
-    assert isinstance(reports[1], Removed) and reports[1].contact == x
+    assert isinstance(reports[1], ContactRemoved) and reports[1].contact == x
     assert t.get(x.id) is None and len(t) == 0
-    assert t.failed(x.id) == []
+    assert t.failed(x.id, 0.0) == []
 
 
 def test_an_answer_resets_the_failure_count() -> None:
     t = table(k=3, max_failures=3)
     x = c(HALF + 1)
     t.insert(x, 1.0)
-    t.failed(x.id)
-    t.failed(x.id)
+    t.failed(x.id, 0.0)
+    t.failed(x.id, 0.0)
     t.seen(x.id, 2.0)
-    assert t.failed(x.id) == [Failed(x, 1)]
-    assert t.failed(x.id) == [Failed(x, 2)]
+    assert t.failed(x.id, 0.0) == [Failed(x, 1)]
+    assert t.failed(x.id, 0.0) == [Failed(x, 2)]
     assert t.get(x.id) is not None
 
 
@@ -595,7 +628,7 @@ def test_siblings_merge_when_a_removal_lets_them_fit() -> None:
     for n in (HALF + 1, HALF + 2, 1):
         t.insert(c(n), 1.0)
     assert ranges(t) == [(0, HALF), (HALF, ID_SPACE)]
-    reports = t.remove(int_to_id(HALF + 1), "test")
+    reports = t.remove(int_to_id(HALF + 1), "test", 0.0)
     assert reports == [Removed(c(HALF + 1), "test"), Merged(0, HALF, ID_SPACE)]
     assert ranges(t) == [(0, ID_SPACE)]
     assert ids(t) == {1, HALF + 2}
@@ -609,14 +642,14 @@ def test_no_merge_while_the_siblings_do_not_fit_or_differ_in_size() -> None:
     # [0, Q): 1   [Q, H): Q+1, Q+2   [H, 2H): H+1, H+2
     assert ranges(t) == [(0, QUARTER), (QUARTER, HALF), (HALF, ID_SPACE)]
     # The top bucket's neighbour is half its size: no merge.
-    assert t.remove(int_to_id(HALF + 1), "x") == [Removed(c(HALF + 1), "x")]
+    assert t.remove(int_to_id(HALF + 1), "x", 0.0) == [Removed(c(HALF + 1), "x")]
     # [Q, H) and [0, Q) hold 2 + 1 > K: no merge.
     t.insert(c(2), 1.0)
-    assert t.remove(int_to_id(QUARTER + 1), "x") == [Removed(c(QUARTER + 1), "x")]
+    assert t.remove(int_to_id(QUARTER + 1), "x", 0.0) == [Removed(c(QUARTER + 1), "x")]
     assert len(t.buckets) == 3
     # Now [0, Q) holds 1, 2 and [Q, H) holds Q+2: removing 2 lets them merge,
     # and the merged [0, H) (1, Q+2) with [H, 2H) (H+2) is 3 > K: stop there.
-    reports = t.remove(int_to_id(2), "x")
+    reports = t.remove(int_to_id(2), "x", 0.0)
     assert reports == [Removed(c(2), "x"), Merged(0, QUARTER, HALF)]
     assert ranges(t) == [(0, HALF), (HALF, ID_SPACE)]
     check_invariants(t)
@@ -628,8 +661,8 @@ def test_merges_cascade_up_the_tree() -> None:
         t.insert(c(n), 1.0)
     assert ranges(t) == [(0, QUARTER), (QUARTER, HALF), (HALF, ID_SPACE)]
     for n in (HALF + 1, HALF + 2, HALF + 3):
-        assert not any(isinstance(r, Merged) for r in t.remove(int_to_id(n), "x"))
-    reports = t.remove(int_to_id(QUARTER + 1), "x")
+        assert not any(isinstance(r, BucketsMerged) for r in t.remove(int_to_id(n), "x", 0.0))
+    reports = t.remove(int_to_id(QUARTER + 1), "x", 0.0)
     assert reports == [
         Removed(c(QUARTER + 1), "x"), Merged(0, QUARTER, HALF), Merged(0, HALF, ID_SPACE),
     ]
@@ -645,8 +678,8 @@ def test_removal_by_failures_merges_too() -> None:
     t = table(k=2, own=0, max_failures=2)
     for n in (HALF + 1, HALF + 2, 1):
         t.insert(c(n), 1.0)
-    t.failed(int_to_id(HALF + 2))
-    reports = t.failed(int_to_id(HALF + 2))
+    t.failed(int_to_id(HALF + 2), 0.0)
+    reports = t.failed(int_to_id(HALF + 2), 0.0)
     assert reports[-1] == Merged(0, HALF, ID_SPACE)
 
 
@@ -744,9 +777,9 @@ def test_random_use_keeps_the_invariants(k: int, own: int, ops: list, restrict: 
         elif model:
             victim = sorted(model)[bits % len(model)]
             if kind == "failed":
-                reports = t.failed(int_to_id(victim))
+                reports = t.failed(int_to_id(victim), now)
             elif kind == "remove":
-                reports = t.remove(int_to_id(victim), "test")
+                reports = t.remove(int_to_id(victim), "test", now)
                 assert reports[0] == Removed(reports[0].contact, "test")  # type: ignore[union-attr]
             else:
                 reports = t.seen(int_to_id(victim), now)
@@ -755,15 +788,15 @@ def test_random_use_keeps_the_invariants(k: int, own: int, ops: list, restrict: 
         else:
             reports = []
         for r in reports:
-            if isinstance(r, Added):
+            if isinstance(r, ContactAdded):
                 model.add(int.from_bytes(r.contact.id, "big"))
-                assert r.lo <= int.from_bytes(r.contact.id, "big") < r.hi
-            elif isinstance(r, Removed):
+                assert r.bucket[0] <= int.from_bytes(r.contact.id, "big") < r.bucket[1]
+            elif isinstance(r, ContactRemoved):
                 model.discard(int.from_bytes(r.contact.id, "big"))
-            elif isinstance(r, Replaced):
+            elif isinstance(r, ContactReplaced):
                 model.discard(int.from_bytes(r.old.id, "big"))
                 model.add(int.from_bytes(r.new.id, "big"))
-            elif isinstance(r, Split):
+            elif isinstance(r, BucketSplit):
                 assert r.mid == (r.lo + r.hi) // 2
         check_invariants(t)
         assert ids(t) == model, "the reports tell every change of the buckets"
@@ -777,3 +810,18 @@ def test_random_use_keeps_the_invariants(k: int, own: int, ops: list, restrict: 
         answered = [n for n in model if t.get(int_to_id(n)).answered]  # type: ignore[union-attr]
         handed = {Contact.from_compact(x).id for x in t.find_compact(int_to_id(target), count)}
         assert handed == {int_to_id(n) for n in sorted(answered, key=lambda n: n ^ target)[:count]}
+
+
+def test_events_carry_the_time_the_table_was_given() -> None:
+    """The table reports with dht.events stamped with its `now`, never a clock of its own."""
+    t = RoutingTable(int_to_id(0), 2, 3, INTERVAL, now=0.0)
+    assert t.insert(c(HALF + 1, host=ip(1)), 10.0) == [ContactAdded(10.0, c(HALF + 1, host=ip(1)), (0, ID_SPACE))]
+    t.insert(c(HALF + 2, host=ip(2)), 11.0)
+    split = t.insert(c(3, host=ip(3)), 12.0)
+    assert split[0] == BucketSplit(12.0, 0, HALF, ID_SPACE) and all(r.time == 12.0 for r in split)  # type: ignore[union-attr]
+    assert t.seen(int_to_id(HALF + 1), 13.0) == [ContactRefreshed(13.0, c(HALF + 1, host=ip(1)))]
+    assert t.failed(int_to_id(HALF + 1), 14.0) == [ContactFailed(14.0, c(HALF + 1, host=ip(1)), 1)]
+    removed = t.remove(int_to_id(HALF + 2), "gone", 15.0)
+    assert removed[0] == ContactRemoved(15.0, c(HALF + 2, host=ip(2)), "gone")
+    assert all(r.time == 15.0 for r in removed)  # type: ignore[union-attr]
+    assert any(isinstance(r, BucketsMerged) for r in removed)  # 2 contacts fit one bucket again

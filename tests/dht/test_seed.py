@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from dhtutil import STEADY, joined, run, running_nodes
 
+from dht.node import core_of
 from dht import Config, Node
 
 SEED_CONFIG = Config(
@@ -31,13 +32,13 @@ def test_add_contact(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_nodes(tmp_path, 2, SEED_CONFIG) as (a, b):
             for node in (a, b):
-                assert len(node.table.buckets) == 1
-                assert len(node.table.buckets[0].entries) == 0
+                assert len(core_of(node).table.buckets) == 1
+                assert len(core_of(node).table.buckets[0].entries) == 0
             await a.join(*b.address)  # the seed's addContact
             for node, other in ((a, b), (b, a)):
-                assert len(node.table.buckets) == 1
-                assert len(node.table.buckets[0].entries) == 1
-                assert node.table.buckets[0].entries[0].contact == other.contact
+                assert len(core_of(node).table.buckets) == 1
+                assert len(core_of(node).table.buckets[0].entries) == 1
+                assert core_of(node).table.buckets[0].entries[0].contact == other.contact
 
     run(scenario())
 
@@ -71,7 +72,7 @@ def test_multi_store_retrieve(tmp_path: Path) -> None:
                     await n.join(*rng.choice(nodes).address)
             for _ in range(2):
                 for n in nodes:
-                    await n.find_close_nodes()
+                    await core_of(n).find_close_nodes()
             for _ in range(10):
                 key, value = os.urandom(20), os.urandom(20)
                 for _ in range(3):
@@ -81,7 +82,7 @@ def test_multi_store_retrieve(tmp_path: Path) -> None:
                         reader = rng.choice(nodes)
                         assert value in await reader.get_value(key)
             # Each key is held by (about) its three closest nodes, not everywhere.
-            holders = [len(n.store.all_values()) for n in nodes]
+            holders = [len(core_of(n).store.all_values()) for n in nodes]
             assert sum(holders) < 10 * num
 
     run(scenario(), timeout=60)
@@ -110,8 +111,8 @@ def test_store_lands_on_every_node_of_a_small_network(tmp_path: Path) -> None:
             key = hashlib.sha1(b"both").digest()
             result = await b.store_value(key, b"everywhere")
             assert {c.id for c in result.accepted} == {a.id, b.id}
-            assert a.store.values(key) == [b"everywhere"]
-            assert b.store.values(key) == [b"everywhere"]
+            assert core_of(a).store.values(key) == [b"everywhere"]
+            assert core_of(b).store.values(key) == [b"everywhere"]
 
     run(scenario())
 
@@ -125,8 +126,8 @@ def test_a_store_without_local_never_lands_on_the_storing_node(tmp_path: Path) -
             key = hashlib.sha1(b"elsewhere").digest()
             result = await b.store_value(key, b"only on a", local=False)
             assert [c.id for c in result.accepted] == [a.id]
-            assert a.store.values(key) == [b"only on a"]
-            assert b.store.values(key) == []
+            assert core_of(a).store.values(key) == [b"only on a"]
+            assert core_of(b).store.values(key) == []
 
     run(scenario())
 
@@ -140,7 +141,7 @@ def test_store_goes_to_the_closest_nodes(tmp_path: Path) -> None:
             closest = sorted(nodes, key=lambda n: int.from_bytes(n.id, "big") ^ int.from_bytes(key, "big"))
             assert {c.id for c in result.accepted} == {n.id for n in closest[:3]}
             for n in nodes:
-                assert (n.store.values(key) == [b"v"]) == (n in closest[:3])
+                assert (core_of(n).store.values(key) == [b"v"]) == (n in closest[:3])
 
     run(scenario())
 
@@ -150,7 +151,7 @@ def test_distinct_values_from_several_holders_are_all_found(tmp_path: Path) -> N
         async with running_nodes(tmp_path, 5, STEADY) as nodes:
             for n in nodes[1:]:
                 await n.join(*nodes[0].address)
-            await asyncio.gather(*(n.find_close_nodes() for n in nodes))
+            await asyncio.gather(*(core_of(n).find_close_nodes() for n in nodes))
             key = os.urandom(20)
             values = {b"one", b"two", b"three"}
             for i, v in enumerate(sorted(values)):
@@ -175,7 +176,7 @@ def test_find_node_returns_the_k_closest(tmp_path: Path) -> None:
             await nodes[0].store_value(target, b"x")
             holders = await nodes[7].find_value(target)
             expected = [n.id for n in sorted(nodes, key=lambda n: int.from_bytes(n.id, "big") ^ int.from_bytes(target, "big"))
-                        if n.store.values(target)]
+                        if core_of(n).store.values(target)]
             assert len(expected) == 3
             assert [h.id for h in holders] == expected
 
@@ -195,7 +196,7 @@ def test_retrieve_values_limits_what_a_get_returns(tmp_path: Path, retrieve: int
             for v in sorted(values):
                 result = await nodes[0].store_value(key, v)
                 assert len(result.accepted) == 3
-            reader = next(n for n in nodes if not n.store.values(key))  # 4 nodes, 3 hold it
+            reader = next(n for n in nodes if not core_of(n).store.values(key))  # 4 nodes, 3 hold it
             got = await reader.get_value(key)
             assert len(set(got)) == len(got) and set(got) <= values
             assert len(got) == (len(values) if retrieve == 0 else min(abs(retrieve), len(values)))
@@ -205,8 +206,8 @@ def test_retrieve_values_limits_what_a_get_returns(tmp_path: Path, retrieve: int
 
 async def store_at(publisher: Node, holder: Node, key: bytes, value: bytes) -> None:
     """A publisher stores at one chosen node, on the wire: find_node for its token, then store_value."""
-    answer = await publisher.request(holder.contact, "find_node", {b"id": publisher.id, b"target": key})
-    await publisher.request(
+    answer = await core_of(publisher).request(holder.contact, "find_node", {b"id": publisher.id, b"target": key})
+    await core_of(publisher).request(
         holder.contact, "store_value",
         {b"id": publisher.id, b"key": key, b"value": value, b"token": answer[b"token"]},
     )
@@ -237,7 +238,7 @@ def test_negative_retrieve_values_asks_only_the_closest_store_redundancy_holders
             result = await c6.store_value(key, b"A")
             assert {c.id for c in result.accepted} == {c1.id, c2.id, c3.id}
             await store_at(c5, c4, key, b"B")
-            assert [n.store.values(key) for n in by_distance] == [[b"A"]] * 3 + [[b"B"], [], []]
+            assert [core_of(n).store.values(key) for n in by_distance] == [[b"A"]] * 3 + [[b"B"], [], []]
             for reader in (c5, c6):
                 for _ in range(3):
                     assert set(await reader.get_value(key)) == expected

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dhtutil import query, raw_client, run, running_node, running_nodes
 
+from dht.node import core_of
 from dht import Config, Node, StatsSnapshot
 from dht.stats import DropReason, Stats
 
@@ -75,7 +76,7 @@ def test_counters_match_the_datagrams(tmp_path: Path) -> None:
             assert (ping.received, ping.errors, ping.sent) == (4, 1, 0)
             assert after.methods["find_node"].received == 1
             assert "nosuch" not in after.methods
-            assert after.contacts == len(node.table) == 2  # the client's two ids (C and P)
+            assert after.contacts == len(core_of(node).table) == 2  # the client's two ids (C and P)
             assert after.buckets == len(node.routing_table()) == 1
             assert after.uptime > 0
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from dhtutil import FAST, HOST, run, running_node, wait_until
 
+from dht.node import core_of
 from dht import Config, Contact, Node
 from dht.errors import LocalError, StorageError
 from dht.events import Event, ValueExpired
@@ -84,7 +85,7 @@ def test_acknowledged_store_is_in_the_database_file(tmp_path: Path) -> None:
             assert {c.id for c in result.accepted} == {a.id, b.id}
             # Right after the acknowledgement, another connection sees the row.
             for node in (a, b):
-                conn = sqlite3.connect(node.db_path)
+                conn = sqlite3.connect(core_of(node).db_path)
                 try:
                     rows = conn.execute("SELECT key, value FROM stored").fetchall()
                 finally:
@@ -103,7 +104,7 @@ def test_restarted_node_keeps_its_id_and_rejoins_through_saved_contacts(tmp_path
             await a.start()
             first_id = a.id
             await a.join(*b.address)
-            assert a.table.get(b.id) is not None
+            assert core_of(a).table.get(b.id) is not None
             await a.stop()
             # While a is down, b stores a value that only b holds.
             key = hashlib.sha1(b"while a was down").digest()
@@ -115,15 +116,15 @@ def test_restarted_node_keeps_its_id_and_rejoins_through_saved_contacts(tmp_path
             try:
                 assert again.id == first_id
                 assert again.address[1] != 0
-                assert [c.id for c in again.table.contacts()] == [b.id]
+                assert [c.id for c in core_of(again).table.contacts()] == [b.id]
                 assert await again.get_value(key) == [b"hello again"]
                 # It spoke to its old contact, which now knows its new address.
                 def b_knows_new_address() -> bool:
-                    entry = b.table.get(first_id)
+                    entry = core_of(b).table.get(first_id)
                     return entry is not None and entry.contact.address == again.address
 
                 await wait_until(b_knows_new_address, what="b learns a's new address")
-                entry = b.table.get(first_id)
+                entry = core_of(b).table.get(first_id)
                 assert entry is not None and entry.contact.address == again.address
             finally:
                 await again.stop()
@@ -148,7 +149,7 @@ def test_corrupt_database_is_moved_aside_with_one_warning(tmp_path: Path) -> Non
             assert str(aside[0]) in warning
             # A fresh database works.
             result = await node.store_value(KEY, b"fresh")
-            assert result.accepted and node.store.values(KEY) == [b"fresh"]
+            assert result.accepted and core_of(node).store.values(KEY) == [b"fresh"]
 
     run(scenario())
     assert Store(data_dir / "khashmir.db").values(KEY) == [b"fresh"]
@@ -174,16 +175,16 @@ def test_values_expire_after_key_expire_with_an_event(tmp_path: Path) -> None:
             node.subscribe(events.append)
             expire = node.config.KEY_EXPIRE
             now = time.time()
-            node.store.store_value(KEY, b"old", now - expire - 5)
-            node.store.store_value(KEY, b"young", now - expire + 600)
-            node.store.store_value(b"o" * 20, b"older", now - 2 * expire)
-            assert node.expire_values() == 2
-            assert node.store.values(KEY) == [b"young"]
-            assert node.store.values(b"o" * 20) == []
+            core_of(node).store.store_value(KEY, b"old", now - expire - 5)
+            core_of(node).store.store_value(KEY, b"young", now - expire + 600)
+            core_of(node).store.store_value(b"o" * 20, b"older", now - 2 * expire)
+            assert core_of(node).expire_values() == 2
+            assert core_of(node).store.values(KEY) == [b"young"]
+            assert core_of(node).store.values(b"o" * 20) == []
             expired = [(e.key, e.value) for e in events if isinstance(e, ValueExpired)]
             assert sorted(expired) == sorted([(KEY, b"old"), (b"o" * 20, b"older")])
             assert node.stats().values == 1
-            assert node.expire_values() == 0
+            assert core_of(node).expire_values() == 0
 
     run(scenario())
 
@@ -199,8 +200,8 @@ def test_a_store_refresh_keeps_a_value_alive(tmp_path: Path) -> None:
             # Wait (bounded) until "dropped" is older than KEY_EXPIRE, then refresh "kept".
             await wait_until(lambda: time.time() - stored[b"dropped"] > 0.25, what="age")
             await node.store_value(KEY, b"kept")
-            assert node.expire_values() == 1
-            assert node.store.values(KEY) == [b"kept"]
+            assert core_of(node).expire_values() == 1
+            assert core_of(node).store.values(KEY) == [b"kept"]
 
     run(scenario())
 
@@ -209,10 +210,10 @@ def test_checkpoint_saves_contacts_and_rotates_tokens(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path / "a") as a, running_node(tmp_path / "b") as b:
             await a.join(*b.address)
-            secrets = list(a.tokens.secrets)
-            a.checkpoint(maintenance=False)
-            assert a.tokens.secrets[1:] == secrets[: len(a.tokens.secrets) - 1]
-            conn = sqlite3.connect(a.db_path)
+            secrets = list(core_of(a).tokens.secrets)
+            core_of(a).checkpoint(maintenance=False)
+            assert core_of(a).tokens.secrets[1:] == secrets[: len(core_of(a).tokens.secrets) - 1]
+            conn = sqlite3.connect(core_of(a).db_path)
             try:
                 rows = conn.execute("SELECT id, host, port FROM contacts").fetchall()
                 self_rows = conn.execute("SELECT id FROM self").fetchall()
@@ -233,12 +234,12 @@ def test_the_checkpoint_loop_expires_values_and_saves_contacts(tmp_path: Path) -
             events: list[Event] = []
             a.subscribe(events.append)
             await a.join(*b.address)
-            a.store.store_value(KEY, b"short-lived", time.time())
-            secrets = list(a.tokens.secrets)
+            core_of(a).store.store_value(KEY, b"short-lived", time.time())
+            secrets = list(core_of(a).tokens.secrets)
             await wait_until(lambda: any(isinstance(e, ValueExpired) for e in events), what="expiry")
-            assert a.store.values(KEY) == []
-            assert a.tokens.secrets[0] not in secrets  # rotated by the checkpoints
-            conn = sqlite3.connect(a.db_path)
+            assert core_of(a).store.values(KEY) == []
+            assert core_of(a).tokens.secrets[0] not in secrets  # rotated by the checkpoints
+            conn = sqlite3.connect(core_of(a).db_path)
             try:
                 rows = conn.execute("SELECT id FROM contacts").fetchall()
             finally:
@@ -267,7 +268,7 @@ def test_a_second_node_on_a_held_data_directory_is_refused_and_the_first_keeps_i
             first_id = first.id
         assert not (tmp_path / "khashmir.pid").exists()
         async with running_node(tmp_path) as again:  # free once the first stopped
-            assert again.id == first_id and again.store.values(KEY) == [b"still mine"]
+            assert again.id == first_id and core_of(again).store.values(KEY) == [b"still mine"]
 
     run(scenario())
 
@@ -276,7 +277,7 @@ def test_an_aborted_node_frees_its_data_directory(tmp_path: Path) -> None:
     async def scenario() -> None:
         node = Node(FAST, host=HOST, data_dir=tmp_path)
         await node.start()
-        node.abort()
+        core_of(node).abort()
         async with running_node(tmp_path) as again:
             assert again.id == node.id
 

@@ -25,6 +25,7 @@ from test_cli import NODE_LINE, Running, assert_usage_error, dht
 
 from tests.fsfaults import fill, mount, mounted, remount, tmpfs
 
+from dht.node import core_of
 from dht import Node
 from dht.errors import StorageError
 from dht.events import Event, NodeWarning
@@ -77,8 +78,8 @@ def test_a_full_disk_answers_201_logs_once_and_loses_nothing(caplog: pytest.LogC
                 # Everything acknowledged is there, and the counts are the database's.
                 accepted = {v for v, r in zip([b"x%03d" % i + b"!" * 900 for i in range(60)], replies)
                             if r[b"y"] == b"r"}
-                assert set(node.store.values(KEY)) == set(before) | accepted
-                assert node.store.value_count == len(before) + len(accepted)
+                assert set(core_of(node).store.values(KEY)) == set(before) | accepted
+                assert core_of(node).store.value_count == len(before) + len(accepted)
                 # Room again: stores work again.
                 filler.unlink()
                 assert (await token_and_store(client, node, [b"after the disk was freed"]))[0][b"y"] == b"r"
@@ -100,10 +101,10 @@ def test_a_database_that_cannot_be_read_answers_201_without_a_traceback(
     async def scenario() -> None:
         async with running_node(tmp_path) as node, raw_client() as client:
             assert (await token_and_store(client, node, [b"kept"]))[0][b"y"] == b"r"
-            node.store.release()  # reopened on the next access, as after idling
+            core_of(node).store.release()  # reopened on the next access, as after idling
             for suffix in ("", "-wal", "-shm"):
-                Path(str(node.db_path) + suffix).unlink(missing_ok=True)
-            node.db_path.write_bytes(b"this is not a database" * 100)
+                Path(str(core_of(node).db_path) + suffix).unlink(missing_ok=True)
+            core_of(node).db_path.write_bytes(b"this is not a database" * 100)
             caplog.clear()
             with caplog.at_level(logging.INFO):
                 reply = await client.ask_decoded(

@@ -8,6 +8,7 @@ from typing import Any
 
 from dhtutil import query, raw_client, run, running_node
 
+from dht.node import core_of
 from dht import errors
 from dht.tokens import KEPT_SECRETS, TokenSecrets
 
@@ -74,12 +75,12 @@ def test_node_checkpoints_rotate_tokens_on_the_wire(tmp_path: Path) -> None:
                 args = {b"id": b"C" * 20, b"key": b"K" * 20, b"value": value, b"token": token}
                 return await client.ask_decoded(query("store_value", args), addr)
 
-            node.checkpoint(maintenance=False)
-            node.checkpoint(maintenance=False)
+            core_of(node).checkpoint(maintenance=False)
+            core_of(node).checkpoint(maintenance=False)
             assert (await store(b"after two"))[b"y"] == b"r"
-            node.checkpoint(maintenance=False)
+            core_of(node).checkpoint(maintenance=False)
             refused = await store(b"after three")
             assert refused[b"y"] == b"e" and refused[b"e"][0] == errors.INVALID_TOKEN
-            assert node.store.values(b"K" * 20) == [b"after two"]
+            assert core_of(node).store.values(b"K" * 20) == [b"after two"]
 
     run(scenario())

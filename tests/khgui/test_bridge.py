@@ -7,6 +7,7 @@ from typing import Any
 
 from pytestqt.qtbot import QtBot
 
+from dht.node import core_of
 from dht import Node
 from dht.events import ValueStored
 from khgui.bridge import EventBridge
@@ -22,7 +23,7 @@ def stored(i: int) -> ValueStored:
 
 
 def subscribers(node: Node) -> int:
-    return len(node.events._subscribers)
+    return len(core_of(node).events._subscribers)
 
 
 def test_batches_in_order(qtbot: QtBot, tmp_path: Path) -> None:
@@ -33,7 +34,7 @@ def test_batches_in_order(qtbot: QtBot, tmp_path: Path) -> None:
     bridge.batch.connect(batches.append)
     events = [stored(i) for i in range(1000)]
     for event in events:
-        node.events.emit(event)
+        core_of(node).events.emit(event)
     assert not batches  # nothing per event
     qtbot.waitUntil(lambda: sum(map(len, batches)) == 1000, timeout=2000)
     assert [e for b in batches for e in b] == events
@@ -70,10 +71,10 @@ def test_detach_unsubscribes(qtbot: QtBot, tmp_path: Path) -> None:
     bridge = EventBridge(interval_ms=10)
     node = real_node(tmp_path / "a")
     bridge.attach(node)
-    assert bridge.node is node and subscribers(node) == 1 and node.events.active
+    assert bridge.node is node and subscribers(node) == 1 and core_of(node).events.active
     bridge.detach()
-    assert subscribers(node) == 0 and bridge.node is None and not node.events.active
-    node.events.emit(stored(1))
+    assert subscribers(node) == 0 and bridge.node is None and not core_of(node).events.active
+    core_of(node).events.emit(stored(1))
     assert bridge.pending == 0
     other = real_node(tmp_path / "b")
     bridge.attach(other)

@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterator
 import pytest
 from PySide6.QtCore import QSettings
 
+from dht.node import core_of
 from dht import Node
 from khgui.bridge import EventBridge
 from khgui.controller import NetworkController
@@ -59,8 +60,8 @@ def test_joining_by_host_name_resolves_it(run: Callable[[Any], Any], tmp_path: P
         assert run(controller.start(lab_size=0, bootstrap=[("localhost", peer.address[1])],
                                     data_dir=str(tmp_path / "ours")))
         assert controller.joined, errors
-        assert controller.node is not None and controller.node.table.get(peer.id) is not None
-        assert peer.table.get(controller.node.id) is not None
+        assert controller.node is not None and core_of(controller.node).table.get(peer.id) is not None
+        assert core_of(peer).table.get(controller.node.id) is not None
     finally:
         run(controller.stop())
         run(peer.stop())

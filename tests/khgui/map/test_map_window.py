@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QSettings
 
+from dht.node import core_of
 from dht import Conditions, LabThread
 from dht.events import ContactFailed, ContactRemoved, Event
 from khgui.controller import NetworkController
@@ -100,9 +101,9 @@ def test_killing_a_node_from_the_map_marks_it_dead_and_its_contacts_fail(
     controller, window = window_on(qtbot, live, tmp_path)
     ours = controller.node
     wait_for(lambda: window.map.model.rowCount() == LAB_SIZE + 1)
-    known = {c.id for c in ours.table.contacts()}
+    known = {c.id for c in core_of(ours).table.contacts()}
     victim = next(n for n in controller.lab.nodes[1:] if n.id in known)
-    lab_holders = [n for n in controller.lab.nodes if n is not victim and n.table.get(victim.id) is not None]
+    lab_holders = [n for n in controller.lab.nodes if n is not victim and core_of(n).table.get(victim.id) is not None]
     assert lab_holders
     failures: list[Event] = []
     ours.subscribe(lambda e: failures.append(e) if isinstance(e, (ContactFailed, ContactRemoved))
@@ -123,7 +124,7 @@ def test_killing_a_node_from_the_map_marks_it_dead_and_its_contacts_fail(
     async def look() -> None:
         await asker.find_node(victim.id)
         deadline = asyncio.get_running_loop().time() + 5
-        while asker.transport.pending and asyncio.get_running_loop().time() < deadline:
+        while core_of(asker).transport.pending and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.02)
 
     run(look())
@@ -208,6 +209,6 @@ def test_resizing_a_small_lab_past_the_threshold_moves_it_to_its_own_thread(
     assert not controller.lab_threaded
     run(controller.resize_lab(THREADED_LAB_MIN))
     assert controller.lab_threaded and controller.lab_size == THREADED_LAB_MIN
-    assert controller.joined and controller.node.table.contacts()
+    assert controller.joined and core_of(controller.node).table.contacts()
     assert run(controller.node.ping(*controller.lab_runner.bootstrap_address))
     wait_for(lambda: window.map.model.counts() == (THREADED_LAB_MIN, THREADED_LAB_MIN), 10)
