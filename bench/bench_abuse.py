@@ -230,7 +230,7 @@ async def start_node(tmp: str, name: str, config: Config = CFG) -> Node:
     node = Node(config, host=NODE_HOST, port=0, data_dir=os.path.join(tmp, name))
     await node.start()
     for i in range(12):  # get_value answers of ~1.3 KB: 10x their query
-        node.store.store_value(KEY, bytes([i]) * 100, time.time())
+        await node.store_value(KEY, bytes([i]) * 100)
     return node
 
 

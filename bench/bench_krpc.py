@@ -42,7 +42,7 @@ from typing import Any
 
 import bencodepy
 
-from dht import Config, Contact, Node
+from dht import Config, Node
 
 TARGET_RATIO = 0.75
 CLIENT_ID = bytes.fromhex("c1" * 20)
@@ -210,34 +210,64 @@ class BareResponder(asyncio.DatagramProtocol):
         self.transport.sendto(reply, addr)
 
 
-def realistic_contacts(own: bytes, levels: int = 13, per_level: int = 8) -> list[Contact]:
-    """Contacts that fill ``levels`` buckets around ``own`` with ``per_level`` each.
+def realistic_ids(own: bytes, levels: int = 13, per_level: int = 8) -> list[bytes]:
+    """Ids that fill ``levels`` buckets around ``own`` with ``per_level`` each.
 
-    A contact of level d shares exactly d leading bits with our id, as a table
+    An id of level d shares exactly d leading bits with our id, as a table
     in a network of some 2^levels * K nodes would hold.
     """
     own_key = int.from_bytes(own, "big")
     rnd = random.Random(7)
     out = []
-    port = 20000
     for d in range(levels):
         for _ in range(per_level):
             flip = 1 << (159 - d)
             low = rnd.getrandbits(159 - d)
             prefix = (own_key >> (160 - d)) << (160 - d) if d else 0
-            key = prefix | ((own_key & flip) ^ flip) | low
-            out.append(Contact(key.to_bytes(20, "big"), "127.0.0.1", port))
-            port += 1
+            out.append((prefix | ((own_key & flip) ^ flip) | low).to_bytes(20, "big"))
     return out
 
 
-async def start_node(tmp: str) -> Node:
+class IdResponder(asyncio.DatagramProtocol):
+    """A contact of the node's table: answers every query with its id, nothing else."""
+
+    def __init__(self, node_id: bytes) -> None:
+        self.node_id = node_id
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        try:
+            tid = bencodepy.decode(data)[b"t"]
+        except Exception:
+            return
+        assert self.transport is not None
+        self.transport.sendto(bencodepy.encode({b"t": tid, b"y": b"r", b"r": {b"id": self.node_id}}), addr)
+
+
+async def start_node(tmp: str) -> tuple[Node, list[asyncio.DatagramTransport]]:
+    """The node, its table filled through the public API: it pings a responder per id
+    (each on its own 127.1.x.y address, as the per-IP table limits want), and each
+    answer puts that contact in its table."""
     node = Node(Config(), host="127.0.0.1", port=0, data_dir=tmp)
     await node.start()
-    now = time.monotonic()
-    for c in realistic_contacts(node.id):
-        node.table.insert(c, now, contacted=True)
-    return node
+    loop = asyncio.get_running_loop()
+    responders = []
+    for i, node_id in enumerate(realistic_ids(node.id)):
+        host = f"127.1.{i // 250}.{i % 250 + 1}"
+        transport, _ = await loop.create_datagram_endpoint(lambda n=node_id: IdResponder(n), local_addr=(host, 0))
+        responders.append(transport)
+        await node.ping(host, transport.get_extra_info("sockname")[1])
+    for transport in responders:  # the contacts stay in the table; they are never asked again here
+        transport.close()
+    return node, responders
+
+
+def received(node: Node, method: str) -> int:
+    stats = node.stats().methods.get(method)
+    return stats.received if stats is not None else 0
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -246,17 +276,18 @@ async def main_async(args: argparse.Namespace) -> int:
     bare_address = bare.get_extra_info("sockname")[:2]
     rounds: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-krpc-") as tmp:
-        node = await start_node(tmp)
-        contacts, buckets = len(node.table), len(node.table.buckets)
+        node, _ = await start_node(tmp)
+        snapshot = node.stats()
+        contacts, buckets = snapshot.contacts, snapshot.buckets
         try:
             # Interleaved rounds, so that load from elsewhere on the machine
             # hits the node and the bare responder alike.
             for _ in range(args.rounds):
                 for method in ("ping", "find_node"):
                     rounds.setdefault(f"bare-{method}", []).append(await drive(bare_address, method, args))
-                    before = node.stats_counters.method(method).received
+                    before = received(node, method)
                     r = await drive(node.address, method, args)
-                    r["received"] = node.stats_counters.method(method).received - before
+                    r["received"] = received(node, method) - before
                     rounds.setdefault(f"node-{method}", []).append(r)
         finally:
             await node.stop()

@@ -108,7 +108,7 @@ class Impl:
     async def store(self, index: int, text: str, value: bytes) -> bool: ...
     async def get(self, index: int, text: str, value: bytes) -> bool: ...
     async def kill(self, index: int) -> None: ...
-    def live_holders(self, text: str, value: bytes) -> int: ...
+    async def live_holders(self, text: str, value: bytes) -> int: ...
     async def stop(self) -> None: ...
 
 
@@ -194,7 +194,7 @@ async def workload(impl: Impl, args: argparse.Namespace) -> dict[str, Any]:
     victims = rnd.sample(range(1, size), int(size * args.kill_fraction))
     for index in victims:
         await impl.kill(index)
-    holders = [impl.live_holders(t, v) for t, v in zip(texts, values)]
+    holders = [await impl.live_holders(t, v) for t, v in zip(texts, values)]
     dead = await get_phase(impl, rnd, texts, values, args)
     dead["killed"] = len(victims)
     dead["keys_with_live_holder"] = sum(1 for h in holders if h > 0)
@@ -257,7 +257,7 @@ class Ours(Impl):
         return [i for i in range(len(self.nodes)) if i not in self.dead]
 
     def rpcs_sent(self, index: int) -> int:
-        return sum(c.sent for c in self.nodes[index].stats_counters.methods.values())
+        return sum(m.sent for m in self.nodes[index].stats().methods.values())
 
     async def store(self, index: int, text: str, value: bytes) -> bool:
         from dht import key_from_text
@@ -274,19 +274,19 @@ class Ours(Impl):
         from dht.errors import DHTError
 
         node = self.nodes[index]
-        before = node.stats_counters.snapshot(0, 0, 1, 0, 0, 0.0).methods
+        before = node.stats().methods
         try:
             found = await node.get_value(key_from_text(text))
         except DHTError as exc:
             self.failures.append(f"{text!r} from node {index}: {type(exc).__name__}: {exc}")
             return False
         if value not in found:
-            after = node.stats_counters.snapshot(0, 0, 1, 0, 0, 0.0).methods
+            after = node.stats().methods
             sent = {m: after[m].sent - before[m].sent for m in ("find_value", "get_value")}
             failed = {m: after[m].failed - before[m].failed for m in ("find_value", "get_value")}
             self.failures.append(
                 f"{text!r} from node {index}: got {len(found)} value(s); live holders "
-                f"{self.live_holders(text, value)}; sent {sent}; failed {failed}"
+                f"{await self.live_holders(text, value)}; sent {sent}; failed {failed}"
             )
         return value in found
 
@@ -294,11 +294,14 @@ class Ours(Impl):
         self.dead.add(index)
         await self.lab.kill_node(self.nodes[index])
 
-    def live_holders(self, text: str, value: bytes) -> int:
+    async def live_holders(self, text: str, value: bytes) -> int:
         from dht import key_from_text
 
         key = key_from_text(text)
-        return sum(1 for i in self.alive() if value in self.nodes[i].store.values(key))
+        held = 0
+        for i in self.alive():
+            held += any(v.key == key and v.value == value for v in await self.nodes[i].stored_values())
+        return held
 
     async def stop(self) -> None:
         await self.lab.stop()
@@ -386,7 +389,7 @@ class Theirs(Impl):
         self.dead.add(index)
         self.servers[index].stop()
 
-    def live_holders(self, text: str, value: bytes) -> int:
+    async def live_holders(self, text: str, value: bytes) -> int:
         from kademlia.utils import digest
 
         key = digest(text)
