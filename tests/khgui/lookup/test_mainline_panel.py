@@ -163,3 +163,24 @@ def test_traffic_and_routing_speak_mainline(qtbot: Any, qasync_loop: Any, mainli
         return {routing.contacts.index(r, 5).data() for r in range(routing.contacts.rowCount())}
 
     wait_for(lambda: "Khashmir Explorer 0.1" in shown())
+
+
+def test_get_peers_marks_values_only_on_answers_with_peers(qtbot: Any, qasync_loop: Any, mainline: Any,
+                                                           wait_for: Any) -> None:
+    """The scrape after a get_peers asks the closest nodes again: an answer without peers is "answered"."""
+    controller, bridge = mainline
+    panel = make(qtbot, controller, bridge)
+    run = qasync_loop.run_until_complete
+    nobody = os.urandom(20)
+    found = run(panel.get_peers_from_form(nobody.hex()))
+    assert found is not None and found.peers == []
+    wait_for(lambda: panel.plot.point_count() > 0 and "queried" not in panel.hops.outcomes())
+    assert "values" not in panel.hops.outcomes() and "values" not in panel.plot.counts()
+    assert panel.plot.counts().get("answered", 0) >= 1
+    # once announced, the nodes holding the peer answer with values (and only those)
+    info_hash = os.urandom(20)
+    assert run(panel.announce_from_form(info_hash.hex(), 6881))
+    found = run(panel.get_peers_from_form(info_hash.hex()))
+    assert found is not None and found.peers
+    wait_for(lambda: "values" in panel.hops.outcomes() and "queried" not in panel.hops.outcomes())
+    assert panel.plot.counts()["values"] == panel.hops.outcomes().count("values")
