@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QButtonGroup, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QSpinBox, QWidget,
+    QButtonGroup, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QSizePolicy, QSpinBox,
+    QWidget,
 )
 
 from dht import immutable_item_target, mutable_target, public_key_bytes
@@ -39,6 +40,15 @@ from ..common.text import bytes_preview
 from ..common.theme import set_state
 from ..controller import describe_error
 from .panel import NO_LIMIT, LookupPanel
+
+
+def _fitting(label: QLabel) -> QLabel:
+    """A label that wraps and never widens the form (a magnet link's name, a key file's path):
+    what does not fit is cut, and the whole text is in its tooltip."""
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    label.setMinimumWidth(0)
+    return label
 
 
 def _value_text(value: Any) -> str:
@@ -58,7 +68,7 @@ class MainlineLookupPanel(LookupPanel):
         self.hash_edit.setPlaceholderText("info-hash: 40 hex digits, or a magnet link (magnet:?xt=urn:btih:\u2026)")
         self.hash_edit.textChanged.connect(self._update_hash_preview)
         self.hash_edit.returnPressed.connect(self._get_peers_clicked)
-        self.hash_preview = QLabel()
+        self.hash_preview = _fitting(QLabel())
         self.hash_preview.setFont(mono)
         self.port_spin = QSpinBox()
         self.port_spin.setRange(0, 0xFFFF)
@@ -95,7 +105,7 @@ class MainlineLookupPanel(LookupPanel):
         self.target_edit.setMaxLength(NO_LIMIT)
         self.target_edit.setPlaceholderText("target: 40 hex digits (a Put fills it in)")
         self.target_edit.textChanged.connect(lambda _t: self._clear_about("target"))
-        self.key_label = QLabel()
+        self.key_label = _fitting(QLabel())
         set_state(self.key_label, "hint")
         self.put_button = QPushButton("Put item")
         self.put_button.setToolTip("Store the item at the nodes closest to its target (BEP 44)")
@@ -131,6 +141,7 @@ class MainlineLookupPanel(LookupPanel):
         kind_row.addWidget(self.target_edit, 2)
         form.addRow("", kind_row)
         form.addRow("", self.key_label)
+        _fitting(self.message_label)
         form.addRow("", self.message_label)
         widget = QWidget()
         widget.setLayout(form)
@@ -408,6 +419,7 @@ class MainlineLookupPanel(LookupPanel):
     def _update_hash_preview(self, text: str) -> None:
         parsed = parse_info_hash(text)
         self.hash_preview.setText(parsed.message)
+        self.hash_preview.setToolTip(parsed.message)
         set_state(self.hash_preview, "hint" if parsed.ok or not text.strip() else "error")
         self._clear_about("hash")
 
@@ -431,4 +443,5 @@ class MainlineLookupPanel(LookupPanel):
             self.key_label.setText(f"Mutable: signed by the key pair in {path}")
         else:
             self.key_label.setText(f"Mutable: the first Put creates a key pair in {path}")
+        self.key_label.setToolTip(self.key_label.text())
         self._clear_about("key")

@@ -184,3 +184,29 @@ def test_get_peers_marks_values_only_on_answers_with_peers(qtbot: Any, qasync_lo
     assert found is not None and found.peers
     wait_for(lambda: "values" in panel.hops.outcomes() and "queried" not in panel.hops.outcomes())
     assert panel.plot.counts()["values"] == panel.hops.outcomes().count("values")
+
+
+def test_form_fits_its_dock_at_1280x720(qtbot: Any, tmp_path: Path) -> None:
+    """A magnet link's long name or a key file's path wraps: no horizontal scroll bar in the dock."""
+    from PySide6.QtCore import QSettings
+
+    from khgui.window.main_window import MainWindowView
+
+    bridge = EventBridge()
+    controller = NetworkController(bridge, config=MAINLINE)
+    window = MainWindowView(controller, bridge, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                            persist=False)
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    panel = window.panels["lookup"]
+    scroll = window.docks["lookup"].widget()
+    qtbot.waitUntil(lambda: scroll.viewport().width() > 300, timeout=2000)
+    name = ".".join(["A-Very-Long-Torrent-Name"] * 8)
+    panel.hash_edit.setText(f"magnet:?xt=urn:btih:{'ab' * 20}&dn={name}")
+    panel.mutable_radio.setChecked(True)
+    panel.key_label.setText("Mutable: the first Put creates a key pair in /" + "long-directory-name/" * 12)
+    assert name[:40] in panel.hash_preview.text()
+    qtbot.waitUntil(lambda: panel.minimumSizeHint().width() <= scroll.viewport().width(), timeout=2000)
+    assert scroll.horizontalScrollBar().maximum() == 0
+    assert panel.hash_preview.toolTip() == panel.hash_preview.text()
