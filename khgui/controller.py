@@ -188,6 +188,11 @@ class NetworkController(QObject):
             where = self._network
         return f"{profile} \u00b7 {where}"
 
+    @property
+    def network(self) -> str:
+        """"lab", "public", the bootstrap addresses, or "" when not joined (the query budget follows it)."""
+        return self._network if self._joined else ""
+
     def _set_network(self, network: str) -> None:
         self._network = network
         self.network_changed.emit()
