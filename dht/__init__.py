@@ -8,11 +8,12 @@ This package never imports Qt.
 """
 
 from .actions import StoreResult
-from .actions_mainline import FoundItem, MutablePut, PeersFound, immutable_item_target
+from .actions_mainline import FoundItem, MutablePut, PeersFound, Sampling, immutable_item_target
 from .capture import (
     CaptureError, CapturePosition, CaptureReader, CaptureWriter, CapturedMessage, KrpcDecoder, capture_summary,
 )
 from .conditions import Conditions
+from .estimate import estimate_network_size
 from .config import PROFILES, Config
 from .handlers_mainline import PUBLIC_ROUTERS
 from .contact import Contact, parse_address, resolve_address
@@ -24,6 +25,8 @@ from .node import Node
 from .table_info import BucketInfo, ContactInfo
 from .stats import MethodStats, StatsSnapshot
 from .storage import StoredValueInfo
+from .stores.items import StoredItemInfo
+from .stores.peers import StoredPeerInfo
 from .wire.bep44 import mutable_target, public_key_bytes
 from .wire.common import ClientVersion, decode_client_version
 
@@ -31,7 +34,8 @@ __all__ = [
     "BucketInfo", "CaptureError", "CapturePosition", "CaptureReader", "CaptureWriter", "CapturedMessage",
     "KrpcDecoder", "capture_summary", "ClientVersion", "Conditions", "Config", "Contact", "ContactInfo",
     "FoundItem", "Lab", "LabNodeInfo", "LabThread", "MethodStats", "MutablePut", "Node", "NodeView",
-    "PeersFound", "PROFILES", "PUBLIC_ROUTERS", "StatsSnapshot", "StoreResult", "StoredValueInfo",
+    "PeersFound", "PROFILES", "PUBLIC_ROUTERS", "Sampling", "StatsSnapshot", "StoreResult", "StoredItemInfo",
+    "StoredPeerInfo", "StoredValueInfo", "estimate_network_size",
     "decode_client_version", "immutable_item_target", "info_hash_from_text", "key_from_text", "load_key",
     "load_or_create_key", "mutable_target", "parse_address", "public_key_bytes", "resolve_address",
 ]

@@ -326,24 +326,46 @@ async def get_item(node: "Node", target: bytes, public_key: bytes | None, salt: 
     return best[0] if best else None
 
 
-async def sample_infohashes(node: "Node", count: int, target: bytes | None) -> list[bytes]:
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    """What a BEP 51 walk found: info-hashes, and what the Samples panel estimates from.
+
+    ``answered`` and ``num`` count the other nodes that answered (not ourselves):
+    ``num`` is the sum of their ``num`` fields (the sizes of their stores);
+    ``closest``: the K closest of them to ``target``, closest first (for
+    :func:`dht.estimate.estimate_network_size`).
+    """
+
+    target: bytes
+    info_hashes: list[bytes]  # distinct, at most the count asked for
+    answered: int
+    num: int
+    closest: list[Contact]
+
+
+async def sample_infohashes(node: "Node", count: int, target: bytes | None) -> Sampling:
     assert node.mainline is not None
     backoff = node.mainline.backoff
     target = target or new_id()
     progress = Progress(node, "sample_infohashes", target)
     found: dict[bytes, None] = {}
+    answered = num = 0
 
     def on_answer(lookup: Lookup, contact: Contact, resp: Any) -> None:
+        nonlocal answered, num
         if contact.id != node.id:
             backoff.record(contact.address, resp.interval, time.monotonic())
+            answered += 1
+            num += max(0, resp.num)
         for h in resp.samples:
             found.setdefault(h, None)
 
     def skip(contact: Contact) -> bool:
         return contact.id != node.id and not backoff.ready(contact.address, time.monotonic())
 
-    await iterate(node, target, "sample_infohashes", progress, on_answer,
-                  stop=lambda: len(found) >= count, skip=skip)
+    lookup = await iterate(node, target, "sample_infohashes", progress, on_answer,
+                           stop=lambda: len(found) >= count, skip=skip)
     result = list(found)[:count]
     progress.finished(len(result))
-    return result
+    closest = [c.contact for c in lookup.closest_answered(len(lookup.candidates)) if c.contact.id != node.id]
+    return Sampling(target, result, answered, num, closest[: node.config.K])

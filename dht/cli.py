@@ -247,7 +247,7 @@ async def run_mainline(node: Node, args: argparse.Namespace) -> int:
         shown = _show_item(item.value)
         print(shown if item.seq is None else f"seq {item.seq}: {shown}")
         return 0
-    for info_hash in await node.sample_infohashes(args.count):
+    for info_hash in (await node.sample_infohashes(args.count)).info_hashes:
         print(info_hash.hex())
     return 0
 

@@ -99,6 +99,16 @@ class Config:
     """Pings outstanding at once to verify nodes that joined through us (only a
     contact that has answered us is handed out in find_node and find_value answers)."""
 
+    # --- politeness ---
+    QUERY_BUDGET: float = 0.0
+    """Queries a second this node may send (a token bucket, dht/budget.py); 0, the default, is
+    no budget (a lab).  Over budget, queries wait their turn (FIFO) rather than fail.  On the
+    public DHT a few dozen a second is polite (libtorrent sends about 5-20 while bootstrapping);
+    ``Node.set_query_budget`` changes it at run time."""
+    QUERY_BUDGET_BURST: int = 20
+    """Queries this node may send at once under QUERY_BUDGET (its token bucket's depth).
+    (Named so because QUERY_BURST is the per-IP budget of incoming datagrams.)"""
+
     # --- defences ---
     # Rate limits applied before decoding (dht/limits.py explains how they
     # work together), modelled on libtorrent's DHT settings.
@@ -160,7 +170,9 @@ class Config:
                 raise ConfigError(f"{f.name} must be an integer, not {value!r}")
             if value != value:  # NaN passes every comparison below
                 raise ConfigError(f"{f.name} must be a number, not {value!r}")
-        positive = [f.name for f in _NUMBERS if f.name != "RETRIEVE_VALUES"]
+        positive = [f.name for f in _NUMBERS if f.name not in ("RETRIEVE_VALUES", "QUERY_BUDGET")]
+        if self.QUERY_BUDGET < 0 or self.QUERY_BUDGET == float("inf"):
+            raise ConfigError(f"QUERY_BUDGET must be 0 (no budget) or positive and finite, not {self.QUERY_BUDGET!r}")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, not {getattr(self, name)!r}")

@@ -23,13 +23,29 @@ is off by a factor of 2-4 on small networks.
 A node that knows fewer than k others has never had to refuse one (its
 table splits or has room), so it knows everybody: the count plus ourselves.
 
+The same estimator around any target (:func:`estimate_network_size`: the
+closest nodes a BEP 51 walk or a lookup found) comes with its relative
+standard error.  Writing x_i = S_i / N with S_i the sum of i unit
+exponential gaps (E[S_i] = i, Cov(S_i, S_j) = min(i, j)), the estimate over
+N is sum(i S_i) / sum(S_i^2); to first order around S_i = i its deviation
+is -sum(i dS_i) / sum(i^2), so
+
+    RSE(k) = sqrt(sum_ij i j min(i, j)) / sum(i^2),
+
+0.38 for k = 8, about 1.1 / sqrt(k) for large k.  A simulation
+(``tests/dht/test_estimate.py``) finds 0.43 at k = 8, the median within a
+few per cent and the mean some 10 % high: first order misses the ratio's skew.  Several walks' estimates are independent
+where their neighbourhoods are: their median is the explorer's figure.
+
 Nothing here reads a clock or touches the network.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
+from .errors import LocalError
 from .khash import ID_SPACE
 
 
@@ -48,3 +64,32 @@ def network_size(own_key: int, contact_keys: Iterable[int], k: int) -> int:
         return len(distances) + 1
     slope = sum(i * x for i, x in enumerate(fractions, start=1)) / spread
     return max(len(distances) + 1, round(slope))
+
+
+def relative_standard_error(k: int) -> float:
+    """The estimator's relative standard error from ``k`` distances (first order; see above)."""
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    squares = sum(i * i for i in range(1, k + 1))
+    spread = sum(i * j * min(i, j) for i in range(1, k + 1) for j in range(1, k + 1))
+    return math.sqrt(spread) / squares
+
+
+def estimate_network_size(target: bytes, ids: list[bytes], k: int = 8) -> tuple[int, float]:
+    """(estimate, relative standard error) of the network's size from the density of
+    ``ids`` around ``target`` (the ``k`` closest distinct ids are used; one equal to
+    ``target`` is not a distance).  Fewer than ``k`` ids: a walk that found so few
+    found everybody, so their number, with an error of 0.
+
+    LocalError for a ``target`` or an id that is not 20 bytes, or ``k`` below 1.
+    """
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise LocalError(f"k must be a positive integer, not {k!r}")
+    for value in (target, *ids):
+        if not isinstance(value, bytes) or len(value) != 20:
+            raise LocalError(f"ids are 20 bytes, not {value!r:.60}")
+    own = int.from_bytes(target, "big")
+    keys = {int.from_bytes(i, "big") for i in ids} - {own}
+    if len(keys) < k:
+        return len(keys), 0.0
+    return network_size(own, keys, k) - 1, relative_standard_error(k)

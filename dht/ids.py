@@ -92,6 +92,11 @@ def node_id_for(ip: str | IPAddress, rand: int | None = None, tail: bytes | None
     return head + tail[1:] + bytes((rand,))
 
 
+def id_fits(node_id: bytes, ip: str | IPAddress) -> bool | None:
+    """BEP 42 as the explorer shows it: whether ``node_id`` fits ``ip``, None if ``ip`` is exempt."""
+    return None if is_exempt(ip) else id_matches_ip(node_id, ip)
+
+
 def id_matches_ip(node_id: bytes, ip: str | IPAddress) -> bool:
     """True when ``node_id`` is valid for a node at ``ip`` (always for exempt addresses)."""
     if is_exempt(ip):
@@ -134,6 +139,11 @@ class ExternalAddressVotes:
             self._tally[old] -= 1
             if not self._tally[old]:
                 del self._tally[old]
+
+    @property
+    def leader_votes(self) -> int:
+        """The votes behind :attr:`leader` (0 when there is none)."""
+        return self._tally.get(self.leader, 0) if self.leader is not None else 0
 
     def vote(self, reported: str, voter: str) -> bool:
         """Count ``voter``'s report of our address; True when :attr:`leader` changed."""

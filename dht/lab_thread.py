@@ -50,7 +50,7 @@ import asyncio
 import gc
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable, TypeVar
 
@@ -65,6 +65,8 @@ from .node import Node
 from .table_info import BucketInfo
 from .stats import StatsSnapshot
 from .storage import StoredValueInfo
+from .stores.items import StoredItemInfo
+from .stores.peers import StoredPeerInfo
 
 T = TypeVar("T")
 
@@ -98,6 +100,8 @@ class NodeView:
     values: list[StoredValueInfo]
     stats: StatsSnapshot | None  # None for a dead node
     time: float  # monotonic, when taken
+    peers: list[StoredPeerInfo] = field(default_factory=list)  # Mainline: peers announced to it
+    items: list[StoredItemInfo] = field(default_factory=list)  # Mainline: BEP 44 items put on it
 
 
 def node_info(node: Node, alive: bool) -> LabNodeInfo:
@@ -359,8 +363,10 @@ class LabThread:
             except LocalError:  # never started
                 routing = []
             values = await node.stored_values() if alive else []
+            peers = await node.stored_peers()
+            items = await node.stored_items()
             return NodeView(node_info(node, alive), routing, values, node.stats() if alive else None,
-                            time.monotonic())
+                            time.monotonic(), peers, items)
 
         return await self.call(take)
 

@@ -50,6 +50,7 @@ from . import errors, ids
 from .capture import CaptureWriter
 from .config import Config
 from .contact import Address, Contact, resolve_host
+from .budget import QueryBudget
 from .datadir import DataDirLock
 from .errors import LocalError, StorageError
 from .events import Event, EventBus, NodeWarning
@@ -121,6 +122,12 @@ class Node(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, MainlineAPI)
         self._verifying = 0  # verification pings outstanding
         self._moving: set[bytes] = set()  # ids whose claimed move is being checked
         self._routers: set[Address] = set()  # bootstrap routers: asked, never in the table
+        # the outgoing query budget (dht/budget.py) and the queries it holds back
+        self._budget: QueryBudget[asyncio.Future[Any]] = QueryBudget(
+            self.config.QUERY_BUDGET, self.config.QUERY_BUDGET_BURST, time.monotonic()
+        )
+        self._held: dict[asyncio.Future[Any], tuple[Address, bytes | None, str, Any, float | None]] = {}
+        self._budget_timer: asyncio.TimerHandle | None = None
         #: Mainline: the client (``v``) of nodes that answered us, by id (as many as the table holds).
         self.clients: dict[bytes, str] = {}
         self.external = ids.ExternalAddressVotes(self.config.EXTERNAL_ADDRESS_VOTES)
@@ -242,6 +249,7 @@ class Node(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, MainlineAPI)
             await asyncio.gather(*self._tasks, return_exceptions=True)
         assert self._transport is not None and self._store is not None
         self._cancel_store_timer()
+        self._drop_held()
         self._transport.close()
         self._store.close()
         self._lock.release()
@@ -255,6 +263,7 @@ class Node(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, MainlineAPI)
             task.cancel()
         assert self._transport is not None and self._store is not None
         self._cancel_store_timer()
+        self._drop_held()
         self._transport.close()
         self._store.close()
         self._lock.release()

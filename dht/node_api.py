@@ -15,10 +15,12 @@ A mixin of :class:`dht.node.Node`, which holds the state.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from typing import TYPE_CHECKING, Any, Coroutine, Iterable, cast
 
-from . import actions, actions_mainline, errors
+from . import actions, actions_mainline, errors, ids
+from .budget import QueryBudget
 from .config import Config
 from .contact import Address, Contact
 from .errors import LocalError, RemoteProtocolError
@@ -46,6 +48,8 @@ class NodeAPI:
     _table: RoutingTable | None
     _store: Store | None
     _started: float
+    _budget: QueryBudget[asyncio.Future[Any]]
+    external: ids.ExternalAddressVotes
 
     if TYPE_CHECKING:
         @property
@@ -144,7 +148,7 @@ class NodeAPI:
             ml = self.mainline
             keys, values = len(ml.peers) + len(ml.items), ml.peers.total_peers + len(ml.items)
         table = self._table
-        return self.stats_counters.snapshot(
+        snap = self.stats_counters.snapshot(
             contacts=len(table) if table else 0,
             buckets=len(table.buckets) if table else 0,
             k=self.config.K,
@@ -153,8 +157,20 @@ class NodeAPI:
             uptime=time.monotonic() - self._started if self.running else 0.0,
             table=table,
         )
+        budget = self._budget
+        external = self.external.leader if self.mainline is not None else None
+        return dataclasses.replace(
+            snap,
+            external_address=external,
+            external_votes=self.external.leader_votes if external is not None else 0,
+            id_valid=ids.id_fits(self.id, external) if external is not None and self.id else None,
+            query_budget=budget.rate,
+            queries_waiting=budget.waiting,
+            queries_delayed=budget.delayed,
+        )
 
     def routing_table(self) -> list[BucketInfo]:
-        return bucket_infos(self.table, self.clients)
+        return bucket_infos(self.table, self.clients, mainline=self.mainline is not None)
+
     async def stored_values(self) -> list[StoredValueInfo]:
         return self.store.all_values()

@@ -14,16 +14,19 @@ Each coroutine checks that the node speaks Mainline (LocalError otherwise).
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, cast
 
 from . import actions_mainline, ids
-from .actions_mainline import FoundItem, MutablePut, PeersFound
+from .actions_mainline import FoundItem, MutablePut, PeersFound, Sampling
 from .config import Config
 from .contact import Contact
 from .errors import LocalError
 from .events import EventBus
 from .handlers_mainline import MainlineHandlers
 from .routing import RoutingTable
+from .stores.items import StoredItemInfo
+from .stores.peers import StoredPeerInfo
 from .wire.common import decode_client_version
 
 if TYPE_CHECKING:
@@ -122,13 +125,28 @@ class MainlineAPI:
         self._mainline("get_item")
         return await actions_mainline.get_item(self._node, _hash20(target, "target"), public_key, salt)
 
-    async def sample_infohashes(self, count: int = 20, target: bytes | None = None) -> list[bytes]:
-        """Up to ``count`` info-hashes sampled from the nodes around ``target`` (BEP 51),
-        honouring each node's ``interval``."""
+    async def sample_infohashes(self, count: int = 20, target: bytes | None = None) -> Sampling:
+        """Up to ``count`` info-hashes sampled from the nodes around ``target`` (random if
+        None; BEP 51), honouring each node's ``interval``; with what the walk saw
+        (:class:`~dht.actions_mainline.Sampling`)."""
         self._mainline("sample_infohashes")
-        if not isinstance(count, int) or count < 1:
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise LocalError(f"count must be a positive integer, not {count!r}")
+        if target is not None:
+            target = _hash20(target, "target")
         return await actions_mainline.sample_infohashes(self._node, count, target)
+
+    async def stored_peers(self) -> list[StoredPeerInfo]:
+        """The peers announced to this node (Mainline; [] on Khashmir or before start)."""
+        if self.mainline is None or not self.running:
+            return []
+        return self.mainline.peers.stored(time.monotonic())
+
+    async def stored_items(self) -> list[StoredItemInfo]:
+        """The BEP 44 items put on this node (Mainline; [] on Khashmir or before start)."""
+        if self.mainline is None or not self.running:
+            return []
+        return self.mainline.items.stored(time.monotonic())
 
 def _hash20(value: bytes, name: str) -> bytes:
     if not isinstance(value, bytes) or len(value) != 20:

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any, Callable, Coroutine
 from . import errors, ids, krpc, routing
 from .config import Config
 from .contact import Address, Contact
-from .errors import KrpcError, RemoteProtocolError, StorageError, StorageFault
+from .budget import QueryBudget
+from .errors import KrpcError, LocalError, NodeStopped, RemoteProtocolError, StorageError, StorageFault
 from .events import (
     BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed, ContactRemoved, ContactReplaced,
     Event, EventBus, ItemStored, PeerAnnounced,
@@ -60,6 +61,9 @@ class NodeRequests:
     handlers: dict[str, Callable[..., dict[bytes, Any]]]
     _table: RoutingTable | None
     _routers: set[Address]
+    _budget: QueryBudget[asyncio.Future[Any]]
+    _held: dict[asyncio.Future[Any], tuple[Address, bytes | None, str, Any, float | None]]
+    _budget_timer: asyncio.TimerHandle | None
 
     if TYPE_CHECKING:
         @property
@@ -171,9 +175,76 @@ class NodeRequests:
         """
         if address in (self.address, self.contact.address):
             return self.request(self.contact, method, args)  # ourselves: our own handlers
+        if not self.running:
+            raise LocalError("node is not running")
+        outer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        call = (address, expected_id, method, args, soft_timeout)
+        if self._budget.submit(outer, time.monotonic()):
+            self._send(outer, *call)
+        else:  # over the query budget: it waits its turn (FIFO); cancelled, it goes away
+            self._held[outer] = call
+            outer.add_done_callback(self._unhold)
+            self._arm_budget()
+        return outer
+
+    # --- the outgoing query budget (dht/budget.py decides, this waits) -------
+
+    def _unhold(self, outer: asyncio.Future[Any]) -> None:
+        if self._held.pop(outer, None) is not None:
+            self._budget.discard(outer)
+
+    def _arm_budget(self) -> None:
+        """One timer, for when the first held query may go."""
+        if self._budget_timer is not None:
+            self._budget_timer.cancel()
+            self._budget_timer = None
+        now = time.monotonic()
+        at = self._budget.next_time(now)
+        if at is not None:
+            self._budget_timer = asyncio.get_running_loop().call_later(at - now, self._release_held)
+
+    def _release_held(self) -> None:
+        self._budget_timer = None
+        for outer in self._budget.ready(time.monotonic()):
+            call = self._held.pop(outer, None)
+            if call is None or outer.done():
+                continue
+            try:
+                self._send(outer, *call)
+            except errors.DHTError as exc:  # bad arguments, or the node stopped meanwhile
+                outer.set_exception(exc)
+        if self._held:
+            self._arm_budget()
+
+    def _drop_held(self) -> None:
+        """The node stops: held queries fail with NodeStopped (marked retrieved)."""
+        if self._budget_timer is not None:
+            self._budget_timer.cancel()
+            self._budget_timer = None
+        held, self._held = self._held, {}
+        for outer in held:
+            self._budget.discard(outer)
+            if not outer.done():
+                outer.set_exception(NodeStopped("node stopped"))
+                outer.exception()
+
+    def set_query_budget(self, per_second: float, burst: int | None = None) -> None:
+        """Queries a second this node may send, in bursts of ``burst`` (None: as before);
+        0: no budget.  Over budget, queries wait their turn.  LocalError if out of range."""
+        self._budget.configure(per_second, self._budget.burst if burst is None else burst, time.monotonic())
+        if self._held:
+            try:
+                self._arm_budget()
+            except RuntimeError:  # no running loop: armed at the next query
+                pass
+
+    def _send(
+        self, outer: asyncio.Future[Any], address: Address, expected_id: bytes | None, method: str,
+        args: Any, soft_timeout: float | None,
+    ) -> None:
+        """Send a query now; ``outer`` gets its checked answer.  Bad arguments raise here."""
         inner = self.transport.request(address, method, args, soft_timeout)
         sent = time.monotonic()
-        outer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
         def settle(f: asyncio.Future[Any]) -> None:
             if f.cancelled():
@@ -213,7 +284,6 @@ class NodeRequests:
                 outer.set_exception(exc)
 
         inner.add_done_callback(settle)
-        return outer
 
     def peer_announced(self, now: float, info_hash: bytes, peer: Address, seed: bool) -> None:
         """Tell subscribers that a peer's announce was stored here (Mainline handlers)."""

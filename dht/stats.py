@@ -92,6 +92,14 @@ class StatsSnapshot:
     blocked_peers: int = 0  # source IPs blocked right now
     blocks: int = 0  # times an IP was blocked since start
     tracked_peers: int = 0  # source IPs whose budgets are kept (bounded)
+    # BEP 42 (Mainline): our external address as the ``ip`` of answers votes for it
+    external_address: str | None = None  # the leader of the votes; None before any / Khashmir
+    external_votes: int = 0  # votes behind it (0 if none)
+    id_valid: bool | None = None  # our id fits external_address (None: unknown, exempt or Khashmir)
+    # the outgoing query budget (dht/budget.py)
+    query_budget: float = 0.0  # queries a second we may send (0: no budget)
+    queries_waiting: int = 0  # queries held back by the budget right now
+    queries_delayed: int = 0  # queries ever held back
 
 
 @dataclass(slots=True)

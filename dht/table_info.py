@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import ids
 from .contact import Contact
 from .routing import RoutingTable
 
@@ -28,6 +29,9 @@ class ContactInfo:
     rtt: float | None
     client: str | None = None
     """Mainline: the client it runs, from its ``v`` ("libtorrent (Rasterbar) 2.0.11")."""
+    id_valid: bool | None = None
+    """Mainline: whether its id fits its IP (BEP 42, :func:`dht.ids.id_matches_ip`); None when
+    its address is exempt (local, private, loopback) or the node speaks Khashmir."""
 
     @property
     def answered(self) -> bool:
@@ -45,12 +49,19 @@ class BucketInfo:
 
 
 
-def bucket_infos(table: RoutingTable, clients: dict[bytes, str]) -> list[BucketInfo]:
-    """A snapshot of ``table``; ``clients``: Mainline client names by id (``v``)."""
+def bucket_infos(table: RoutingTable, clients: dict[bytes, str], mainline: bool = False) -> list[BucketInfo]:
+    """A snapshot of ``table``; ``clients``: Mainline client names by id (``v``);
+    ``mainline``: check each contact's id against its IP (BEP 42)."""
     return [
         BucketInfo(
             b.lo, b.hi, b.last_accessed,
-            [ContactInfo(e.contact, e.last_seen, e.failures, e.rtt, clients.get(e.contact.id)) for e in b.entries],
+            [
+                ContactInfo(
+                    e.contact, e.last_seen, e.failures, e.rtt, clients.get(e.contact.id),
+                    ids.id_fits(e.contact.id, e.contact.host) if mainline else None,
+                )
+                for e in b.entries
+            ],
         )
         for b in table.buckets
     ]

@@ -24,11 +24,25 @@ popular ones, stay.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from ..wire import bep44
 from ..wire.codes import MAINLINE, Meaning
 from .settings import StoreSettings
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItemInfo:
+    """A BEP 44 item this node holds, as the explorer shows it (times monotonic)."""
+
+    target: bytes
+    value: bytes  # the bencoded ``v``, as stored
+    public_key: bytes | None  # None: immutable
+    salt: bytes
+    seq: int | None
+    stored: float  # its last put
+    expires: float  # when it goes unless put again (inf: dht_item_lifetime 0, kept forever)
 
 
 @dataclass(slots=True)
@@ -131,6 +145,19 @@ class ItemStore:
             item.v, item.seq, item.sig = v, seq, sig
         self._touch(item, ip, now)
         return item
+
+    def stored(self, now: float) -> list[StoredItemInfo]:
+        """Every live item held: immutable ones, then mutable ones."""
+        lifetime = self.settings.dht_item_lifetime
+        return [
+            StoredItemInfo(
+                i.target, i.v, i.k, i.salt, i.seq, i.last_seen,
+                i.last_seen + lifetime if lifetime else math.inf,
+            )
+            for table in (self._immutable, self._mutable)
+            for i in table.values()
+            if self._alive(i, now)
+        ]
 
     def expire(self, now: float) -> int:
         """Drop items past their lifetime; returns how many went."""

@@ -28,6 +28,18 @@ from ..wire.common import Address
 from .settings import StoreSettings
 
 
+@dataclass(frozen=True, slots=True)
+class StoredPeerInfo:
+    """A peer this node holds, as the explorer shows it (times monotonic)."""
+
+    info_hash: bytes
+    host: str
+    port: int
+    seed: bool
+    added: float  # when announced (or last re-announced)
+    expires: float  # when it goes, unless announced again
+
+
 @dataclass(slots=True)
 class PeerEntry:
     seed: bool
@@ -112,6 +124,16 @@ class PeerStore:
             if self._live(entry, now):
                 (seeds if entry.seed else peers).add_ip(host)
         return seeds.to_bytes(), peers.to_bytes()
+
+    def stored(self, now: float) -> list[StoredPeerInfo]:
+        """Every live peer held, by info-hash then in the order they came."""
+        lifetime = self.settings.dht_peer_lifetime
+        return [
+            StoredPeerInfo(info_hash, host, port, e.seed, e.added, e.added + lifetime)
+            for info_hash, swarm in self._swarms.items()
+            for (host, port), e in swarm.items()
+            if self._live(e, now)
+        ]
 
     def expire(self, now: float) -> int:
         """Drop peers past their lifetime (and empty swarms); returns how many went."""

@@ -91,3 +91,38 @@ def test_real_lab_estimates(size: int, median_within: float, nodes_within: float
     assert (1 - median_within) * size <= median <= (1 + median_within) * size, sorted(sizes)
     within = sum(0.5 * size <= s <= 1.5 * size for s in sizes) / len(sizes)
     assert within >= nodes_within, (within, sorted(sizes))
+
+
+def test_around_any_target_the_estimate_and_its_error_match_a_simulation() -> None:
+    from dht import estimate_network_size
+    from dht.estimate import relative_standard_error
+
+    rng = random.Random(11)
+    size = 5000
+    estimates = []
+    for _ in range(400):
+        target = rng.randbytes(20)
+        ids = [rng.randbytes(20) for _ in range(size)]
+        t = int.from_bytes(target, "big")
+        closest = sorted(ids, key=lambda i: int.from_bytes(i, "big") ^ t)[:20]  # what a walk finds
+        n, rse = estimate_network_size(target, closest, K)
+        assert rse == relative_standard_error(K)
+        estimates.append(n)
+    median = statistics.median(estimates)
+    spread = statistics.pstdev(estimates) / statistics.mean(estimates)
+    assert abs(median / size - 1) < 0.1
+    assert abs(spread - relative_standard_error(K)) < 0.25 * relative_standard_error(K)
+    assert 0.35 < relative_standard_error(K) < 0.4 and relative_standard_error(1) == 1.0
+
+
+def test_the_estimate_around_a_target_is_exact_when_few_and_checks_its_input() -> None:
+    from dht import estimate_network_size
+    from dht.errors import LocalError
+
+    target = bytes(20)
+    few = [bytes([i]) + bytes(19) for i in range(1, 4)]
+    assert estimate_network_size(target, few + [target, few[0]]) == (3, 0.0)  # distinct, target not one
+    with pytest.raises(LocalError, match="20 bytes"):
+        estimate_network_size(target, [b"short"])
+    with pytest.raises(LocalError, match="k must be"):
+        estimate_network_size(target, few, k=0)

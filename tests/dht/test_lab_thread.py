@@ -187,3 +187,29 @@ def test_an_unthreaded_lab_offers_the_same_interface_on_the_callers_loop() -> No
             await lab.overview()
 
     run(scenario())
+
+
+def test_inspecting_a_mainline_lab_node_shows_its_peers_and_items() -> None:
+    async def scenario() -> None:
+        config = Config(PROFILE="mainline", KRPC_TIMEOUT=2.0, SOFT_TIMEOUT_MIN=1.0)
+        lab = LabThread(8, config, seed=5, interval=0.01)
+        await lab.start()
+        try:
+            info_hash = os.urandom(20)
+
+            async def publish(lab_: object) -> bytes:
+                node = lab.lab.nodes[0]
+                await node.announce_peer(info_hash, 6881, seed=True, local=False)
+                return await node.put_immutable(b"inspected", local=False)
+
+            target = await lab.call(publish)
+            views = [await lab.inspect(i.id) for i in await lab.overview()]
+            peers = [p for v in views for p in v.peers]
+            items = [i for v in views for i in v.items]
+            assert peers and all((p.info_hash, p.port, p.seed) == (info_hash, 6881, True) for p in peers)
+            assert items and all((i.target, i.value) == (target, b"9:inspected") for i in items)
+            assert all(p.expires > p.added for p in peers) and all(i.expires > i.stored for i in items)
+        finally:
+            await lab.stop()
+
+    run(scenario(), 60)

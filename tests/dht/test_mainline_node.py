@@ -185,13 +185,37 @@ def test_a_mainline_lab_announces_finds_puts_gets_and_samples() -> None:
             assert got is not None and got.value == b"two" and got.seq == second.seq
             assert await a.get_item(second.target, os.urandom(32), b"salt") is None  # another key's
             sampler = lab.nodes[0]
-            assert info_hash in await sampler.sample_infohashes(count=20)
+            sampling = await sampler.sample_infohashes(count=20)
+            assert info_hash in sampling.info_hashes
             asked = sampler.stats().methods["sample_infohashes"].sent
             assert asked > 0
+            # Every other node answered (8 nodes, K = 8); num sums their stores' info-hashes.
+            assert sampling.answered == asked == 7
+            assert sampling.num == sum(len(n.mainline.peers) for n in lab.nodes[1:])  # type: ignore[union-attr]
+            assert sampling.num >= 3 and len(sampling.info_hashes) == len(set(sampling.info_hashes))
+            others = sorted((n.contact for n in lab.nodes[1:]),
+                            key=lambda c: int.from_bytes(c.id, "big") ^ int.from_bytes(sampling.target, "big"))
+            assert sampling.closest == others
             # 8 nodes and K = 8: the first sample asked them all, and each said interval
             # 21600 s, so none is asked again now (BEP 51).
-            await sampler.sample_infohashes(count=20)
+            again = await sampler.sample_infohashes(count=20)
             assert sampler.stats().methods["sample_infohashes"].sent == asked
+            assert again.answered == 0 and again.num == 0 and again.closest == []
+            # What the nodes hold, as the explorer lists it.
+            holder = holders[0]
+            peers = await holder.stored_peers()
+            mine = [p for p in peers if p.info_hash == info_hash]
+            assert mine and {(p.host, p.port, p.seed) for p in mine} <= {
+                (a.contact.host, 6881, False), (a.contact.host, a.contact.port, True)}
+            lifetime = ML.STORES.dht_peer_lifetime
+            assert all(p.expires == pytest.approx(p.added + lifetime) for p in mine)
+            items = [i for n in lab.nodes for i in await n.stored_items()]
+            immutable = [i for i in items if i.target == target]
+            assert immutable and all(i.value == bencodepy.encode([1, b"two"]) and i.public_key is None
+                                     and i.seq is None for i in immutable)
+            mutable = [i for i in items if i.target == second.target]
+            assert mutable and all(i.public_key == second.public_key and i.salt == b"salt" for i in mutable)
+            assert max(i.seq or 0 for i in mutable) == second.seq
             kinds = {e.kind for e in events if isinstance(e, LookupFinished)}
             assert {"get_peers", "put", "get"} <= kinds
             with pytest.raises(LocalError, match="Khashmir"):
@@ -235,10 +259,14 @@ def test_our_id_follows_the_external_address_voted_for(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path, config) as node:
             old = node.id
+            snap = node.stats()
+            assert (snap.external_address, snap.external_votes, snap.id_valid) == (None, 0, None)
             for i in range(3):  # loopback votes: exempt, the id stays
                 node._mainline_answer(Contact(os.urandom(20), f"127.0.5.{i + 1}", 1000),
                                       ml.Response(b"", {}, None, ("127.0.0.9", 1)))
             assert node.id == old
+            snap = node.stats()
+            assert (snap.external_address, snap.external_votes, snap.id_valid) == ("127.0.0.9", 3, None)
             node.insert_node(Contact(os.urandom(20), "127.0.6.1", 5000), contacted=False)
             contacts = set(node.table.contacts())
             assert len(contacts) == 1
@@ -248,6 +276,30 @@ def test_our_id_follows_the_external_address_voted_for(tmp_path: Path) -> None:
             assert node.id != old and id_matches_ip(node.id, "203.0.113.7")
             assert node.table.own_id == node.id and set(node.table.contacts()) == contacts
             assert any("BEP 42" in w for w in node.warnings)
+            snap = node.stats()
+            assert (snap.external_address, snap.external_votes, snap.id_valid) == ("203.0.113.7", 4, True)
+            node.adopt_id(os.urandom(20))  # an id that does not fit (1 in 2^21 it does)
+            assert node.stats().id_valid is False
+
+    run(scenario())
+
+
+def test_the_routing_table_snapshot_says_whose_id_fits_its_ip(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        good = Contact(node_id_for("203.0.113.7"), "203.0.113.7", 6881)
+        bad = Contact(b"\x55" * 20, "198.51.100.3", 6881)
+        local = Contact(b"\x01" * 20, "127.0.0.5", 6881)
+        async with running_node(tmp_path, ML) as node:
+            for c in (good, bad, local):
+                node.insert_node(c, contacted=False)
+            valid = {i.contact: i.id_valid for b in node.routing_table() for i in b.contacts}
+            assert valid == {good: True, bad: False, local: None}
+        async with running_node(tmp_path / "k") as khashmir:
+            khashmir.insert_node(good, contacted=False)
+            assert [i.id_valid for b in khashmir.routing_table() for i in b.contacts] == [None]
+            snap = khashmir.stats()
+            assert (snap.external_address, snap.external_votes, snap.id_valid) == (None, 0, None)
+            assert await khashmir.stored_peers() == [] and await khashmir.stored_items() == []
 
     run(scenario())
 

@@ -186,7 +186,7 @@ def test_sample_infohashes_both_ways(mixed_swarm: MixedSwarm) -> None:
         await waiting
         assert await swarm.ours[1].announce_peer(from_us, 6001) > 0
         # A node that asked nobody yet: no interval holds it back.
-        return await swarm.ours[2].sample_infohashes(count=100)
+        return (await swarm.ours[2].sample_infohashes(count=100)).info_hashes
 
     sampled = swarm.run(scenario())
     assert {from_lt, from_us} <= set(sampled)

@@ -116,3 +116,22 @@ def test_announcers_are_bounded() -> None:
     for i in range(10):
         item = s.put_immutable(b"1:a", f"10.0.0.{i}", i)
     assert len(item.announcers) == 4
+
+
+def test_the_stored_list_has_live_items_with_their_times() -> None:
+    import math
+
+    from dht.stores.items import StoredItemInfo
+
+    s = store(dht_item_lifetime=100)
+    imm = s.put_immutable(b"3:abc", "10.0.0.1", now=0.0)
+    s.put_mutable(K, b"salt", 4, SIG, b"1:m", None, "10.0.0.2", now=30.0)
+    target = bep44.mutable_target(K, b"salt")
+    assert s.stored(now=40.0) == [
+        StoredItemInfo(imm.target, b"3:abc", None, b"", None, 0.0, 100.0),
+        StoredItemInfo(target, b"1:m", K, b"salt", 4, 30.0, 130.0),
+    ]
+    assert [i.target for i in s.stored(now=100.0)] == [target]
+    forever = store(dht_item_lifetime=0)
+    forever.put_immutable(b"i1e", "10.0.0.1", now=5.0)
+    assert forever.stored(now=1e9)[0].expires == math.inf

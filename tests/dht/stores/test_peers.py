@@ -98,3 +98,17 @@ def test_settings_are_checked() -> None:
         StoreSettings(dht_max_infohashes_sample_count=21)
     with pytest.raises(ConfigError, match="dht_item_lifetime"):
         StoreSettings(dht_item_lifetime=-1)
+
+
+def test_the_stored_list_has_live_peers_with_their_times() -> None:
+    from dht.stores.peers import StoredPeerInfo
+
+    s = store(dht_peer_lifetime=100)
+    s.announce(IH, ("10.0.0.1", 1), seed=False, now=0)
+    s.announce(IH2, ("10.0.0.2", 2), seed=True, now=50)
+    s.announce(IH, ("10.0.0.1", 1), seed=True, now=60)  # a refresh: seed now, a new lifetime
+    assert s.stored(now=70) == [
+        StoredPeerInfo(IH, "10.0.0.1", 1, True, 60, 160),
+        StoredPeerInfo(IH2, "10.0.0.2", 2, True, 50, 150),
+    ]
+    assert [p.info_hash for p in s.stored(now=155)] == [IH]  # IH2's went, though not expired yet
