@@ -228,13 +228,13 @@ class ContactTableModel(TableModel):
             if col == 5:
                 return self.client_text(info)
             if col == 6:
-                return ID_VALID_TEXT[getattr(info, "id_valid", None)]
+                return ID_VALID_TEXT[info.id_valid]
         if role == SORT_ROLE:
             rtt = -1.0 if info.rtt is None else info.rtt
             age = float("inf") if info.last_seen is None else self.now - info.last_seen
             return (info.contact.id.hex(), f"{info.contact.host}:{info.contact.port:05d}",
                     age, info.failures, rtt, self.client_text(info),
-                    ID_VALID_TEXT[getattr(info, "id_valid", None)])[col]
+                    ID_VALID_TEXT[info.id_valid])[col]
         if role == Qt.ItemDataRole.ToolTipRole and col == 0:
             return info.contact.id.hex()
         if role == Qt.ItemDataRole.ToolTipRole and col == 2:
@@ -246,12 +246,12 @@ class ContactTableModel(TableModel):
             return ("The implementation it says it runs (its v), as it last told us."
                     if getattr(info, "client", None) else "It never told us its client (no v).")
         if role == Qt.ItemDataRole.ToolTipRole and col == 6:
-            return ID_VALID_TIPS[getattr(info, "id_valid", None)]
+            return ID_VALID_TIPS[info.id_valid]
         if role == Qt.ItemDataRole.TextAlignmentRole and 2 <= col <= 4:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and col == 3 and info.failures:
             return status_color("error")
-        if role == Qt.ItemDataRole.ForegroundRole and col == 6 and getattr(info, "id_valid", None) is not None:
+        if role == Qt.ItemDataRole.ForegroundRole and col == 6 and info.id_valid is not None:
             return status_color("values" if info.id_valid else "error")
         return None
 

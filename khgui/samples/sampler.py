@@ -124,8 +124,8 @@ class Sampler(QObject):
         try:
             sampling = await node.sample_infohashes(count=SAMPLE_COUNT)
             ids = [c.id for c in sampling.closest]
-            estimate, error = (estimate_network_size(sampling.target, ids, int(node.config.K))
-                               if len(ids) >= 2 else (0, 0.0))
+            k = int(node.config.K)  # fewer answers than K: a count, not an estimate
+            estimate, error = estimate_network_size(sampling.target, ids, k) if len(ids) >= k else (0, 0.0)
         except Exception as exc:
             if not _expected(exc):
                 raise

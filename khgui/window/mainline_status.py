@@ -61,14 +61,14 @@ class MainlineStatusView(QWidget):
             self.id_fit.setText("")
             self.budget.setText("")
             return
-        address = getattr(snapshot, "external_address", None)
-        votes = int(getattr(snapshot, "external_votes", 0) or 0)
+        address = snapshot.external_address
+        votes = int(snapshot.external_votes)
         self.external.setText(f"external {address} ({votes} vote{'s' if votes != 1 else ''})" if address
                               else "external address unknown")
-        text, state = id_fit_text(getattr(snapshot, "id_valid", None))
+        text, state = id_fit_text(snapshot.id_valid)
         self.id_fit.setText(text)
         set_state(self.id_fit, state)
-        budget = float(getattr(snapshot, "query_budget", 0.0) or 0.0)
-        waiting = int(getattr(snapshot, "queries_waiting", 0) or 0)
+        budget = float(snapshot.query_budget)
+        waiting = int(snapshot.queries_waiting)
         self.budget.setText(f"budget: {describe_budget(budget)}" + (f", {waiting} waiting" if budget > 0 else ""))
         set_state(self.budget, "warn" if waiting else "hint")
