@@ -36,6 +36,7 @@ from ..common.bittorrent import (
     KEY_FILE_NAME, MAX_ITEM_BYTES, KeyFileError, bencoded_text_size, check_salt, check_value, mutable_key,
     parse_info_hash,
 )
+from ..common.labels import ElidedLabel
 from ..common.text import bytes_preview
 from ..common.theme import set_state
 from ..controller import describe_error
@@ -43,8 +44,7 @@ from .panel import NO_LIMIT, LookupPanel
 
 
 def _fitting(label: QLabel) -> QLabel:
-    """A label that wraps and never widens the form (a magnet link's name, a key file's path):
-    what does not fit is cut, and the whole text is in its tooltip."""
+    """A wrapping label that never widens the form (a long path in a message): what does not fit is cut."""
     label.setWordWrap(True)
     label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     label.setMinimumWidth(0)
@@ -68,7 +68,7 @@ class MainlineLookupPanel(LookupPanel):
         self.hash_edit.setPlaceholderText("info-hash: 40 hex digits, or a magnet link (magnet:?xt=urn:btih:\u2026)")
         self.hash_edit.textChanged.connect(self._update_hash_preview)
         self.hash_edit.returnPressed.connect(self._get_peers_clicked)
-        self.hash_preview = _fitting(QLabel())
+        self.hash_preview = ElidedLabel()
         self.hash_preview.setFont(mono)
         self.port_spin = QSpinBox()
         self.port_spin.setRange(0, 0xFFFF)
@@ -105,7 +105,7 @@ class MainlineLookupPanel(LookupPanel):
         self.target_edit.setMaxLength(NO_LIMIT)
         self.target_edit.setPlaceholderText("target: 40 hex digits (a Put fills it in)")
         self.target_edit.textChanged.connect(lambda _t: self._clear_about("target"))
-        self.key_label = _fitting(QLabel())
+        self.key_label = ElidedLabel()
         set_state(self.key_label, "hint")
         self.put_button = QPushButton("Put item")
         self.put_button.setToolTip("Store the item at the nodes closest to its target (BEP 44)")
@@ -419,7 +419,6 @@ class MainlineLookupPanel(LookupPanel):
     def _update_hash_preview(self, text: str) -> None:
         parsed = parse_info_hash(text)
         self.hash_preview.setText(parsed.message)
-        self.hash_preview.setToolTip(parsed.message)
         set_state(self.hash_preview, "hint" if parsed.ok or not text.strip() else "error")
         self._clear_about("hash")
 
@@ -443,5 +442,4 @@ class MainlineLookupPanel(LookupPanel):
             self.key_label.setText(f"Mutable: signed by the key pair in {path}")
         else:
             self.key_label.setText(f"Mutable: the first Put creates a key pair in {path}")
-        self.key_label.setToolTip(self.key_label.text())
         self._clear_about("key")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import pyqtgraph as pg
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QWidget
 
 from ..common.plotting import legend_below
@@ -41,7 +42,10 @@ class ClientsChartView(pg.PlotWidget):  # type: ignore[misc]
         for bars in (self.contacts_bars, self.messages_bars):
             item.addItem(bars)
         self.codes: list[str] = []
-        self.setMinimumSize(260, 200)
+        self.setMinimumSize(220, 150)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name): not pyqtgraph's 640x480, the dock's height is short
+        return QSize(320, 190)
 
     def set_rows(self, rows: Sequence[ClientRow]) -> None:
         """Draw the first MAX_BARS codes of ``rows`` (already in display order)."""

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 DEFAULT_INTERVAL = 30
 MIN_INTERVAL = 5
 MAX_INTERVAL = 3600
+#: Nodes that must answer a walk for its network-size estimate.
+MIN_IDS = 3
 #: Info-hashes asked of each walk.
 SAMPLE_COUNT = 20
 INTERVAL_KEY = "samples/interval"
@@ -124,8 +126,9 @@ class Sampler(QObject):
         try:
             sampling = await node.sample_infohashes(count=SAMPLE_COUNT)
             ids = [c.id for c in sampling.closest]
-            k = int(node.config.K)  # fewer answers than K: a count, not an estimate
-            estimate, error = estimate_network_size(sampling.target, ids, k) if len(ids) >= k else (0, 0.0)
+            # fewer answers than K: the estimate from those there are (its error says how rough)
+            k = min(int(node.config.K), len(ids))
+            estimate, error = estimate_network_size(sampling.target, ids, k) if k >= MIN_IDS else (0, 0.0)
         except Exception as exc:
             if not _expected(exc):
                 raise

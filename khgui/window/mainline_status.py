@@ -15,14 +15,14 @@ from typing import Any
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from ..common.theme import set_state
-from .budget import describe_budget
+UNKNOWN = "ext. address unknown"
 
 
 def id_fit_text(valid: bool | None) -> tuple[str, str]:
     """(text, state) for whether an id fits its address under BEP 42."""
     if valid is None:
-        return "id: BEP 42 n/a", "hint"
-    return ("id fits BEP 42 \u2713", "ok") if valid else ("id does not fit BEP 42 \u2717", "warn")
+        return "BEP 42 n/a", "hint"
+    return ("id \u2713 BEP 42", "ok") if valid else ("id \u2717 BEP 42", "warn")
 
 
 class MainlineStatusView(QWidget):
@@ -30,10 +30,12 @@ class MainlineStatusView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.external = QLabel("external address unknown")
-        self.external.setToolTip("Our address as the nodes that answer us see it (their ip field, BEP 42), "
-                                 "once enough of them agree")
+        self.external = QLabel(UNKNOWN)
+        self.external.setToolTip("Our external address: what the nodes that answer us see (their ip field, "
+                                 "BEP 42), with how many of them agree")
         self.id_fit = QLabel()
+        self.id_fit.setToolTip("Whether our id fits our external address (BEP 42): nodes that enforce it keep "
+                               "ids that do not fit out of their tables. n/a: a local or private address")
         self.budget = QLabel()
         self.budget.setToolTip("Outgoing query budget (Network \u25b8 Query budget\u2026); over budget, "
                                "queries wait their turn")
@@ -57,18 +59,17 @@ class MainlineStatusView(QWidget):
     def show_stats(self, snapshot: Any) -> None:
         """From a ``StatsSnapshot`` (None: no node)."""
         if snapshot is None:
-            self.external.setText("external address unknown")
+            self.external.setText(UNKNOWN)
             self.id_fit.setText("")
             self.budget.setText("")
             return
         address = snapshot.external_address
         votes = int(snapshot.external_votes)
-        self.external.setText(f"external {address} ({votes} vote{'s' if votes != 1 else ''})" if address
-                              else "external address unknown")
+        self.external.setText(f"ext. {address} ({votes} vote{'s' if votes != 1 else ''})" if address else UNKNOWN)
         text, state = id_fit_text(snapshot.id_valid)
         self.id_fit.setText(text)
         set_state(self.id_fit, state)
         budget = float(snapshot.query_budget)
         waiting = int(snapshot.queries_waiting)
-        self.budget.setText(f"budget: {describe_budget(budget)}" + (f", {waiting} waiting" if budget > 0 else ""))
+        self.budget.setText(f"budget {budget:g}/s, {waiting} waiting" if budget > 0 else "no query budget")
         set_state(self.budget, "warn" if waiting else "hint")

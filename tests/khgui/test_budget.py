@@ -61,8 +61,7 @@ def test_budget_dialog_applies_to_our_node_and_refuses_bad_input(window: MainWin
     assert dialog.try_accept()
     assert budget.lab() == 7.5 and node.stats().query_budget == 7.5
     window._update_counts()
-    assert window.mainline_status.budget.text().startswith("budget: 7.5 queries/s")
-    assert "waiting" in window.mainline_status.budget.text()
+    assert window.mainline_status.budget.text() == "budget 7.5/s, 0 waiting"
 
 
 def test_saved_budget_out_of_range_is_a_message_and_the_default(window: MainWindowView) -> None:
@@ -79,10 +78,10 @@ def test_status_shows_external_address_and_id_fit(window: MainWindowView, qasync
     status = window.mainline_status
     stats = window.controller.node.stats()
     if stats.external_address:
-        assert status.external.text().startswith(f"external {stats.external_address} ({stats.external_votes} vote")
+        assert status.external.text().startswith(f"ext. {stats.external_address} ({stats.external_votes} vote")
     else:
-        assert status.external.text() == "external address unknown"
-    expected = {None: "id: BEP 42 n/a", True: "id fits BEP 42 \u2713", False: "id does not fit BEP 42 \u2717"}
+        assert status.external.text() == "ext. address unknown"
+    expected = {None: "BEP 42 n/a", True: "id \u2713 BEP 42", False: "id \u2717 BEP 42"}
     assert status.id_fit.text() == expected[stats.id_valid]
     # a snapshot with a vote leader and an id that does not fit it
     import dataclasses
@@ -90,8 +89,8 @@ def test_status_shows_external_address_and_id_fit(window: MainWindowView, qasync
     shown = dataclasses.replace(stats, external_address="203.0.113.7", external_votes=11, id_valid=False,
                                 query_budget=20.0, queries_waiting=3)
     status.show_stats(shown)
-    assert status.external.text() == "external 203.0.113.7 (11 votes)"
-    assert status.id_fit.text() == "id does not fit BEP 42 \u2717" and status.id_fit.property("state") == "warn"
-    assert status.budget.text() == "budget: 20 queries/s, 3 waiting"
+    assert status.external.text() == "ext. 203.0.113.7 (11 votes)"
+    assert status.id_fit.text() == "id \u2717 BEP 42" and status.id_fit.property("state") == "warn"
+    assert status.budget.text() == "budget 20/s, 3 waiting" and status.budget.property("state") == "warn"
     status.show_node(None)
-    assert status.external.text() == "external address unknown" and status.budget.text() == ""
+    assert status.external.text() == "ext. address unknown" and status.budget.text() == ""

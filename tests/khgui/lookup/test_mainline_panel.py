@@ -157,12 +157,12 @@ def test_traffic_and_routing_speak_mainline(qtbot: Any, qasync_loop: Any, mainli
     assert texts["v"] == "Khashmir Explorer 0.1 (KE, 0x4b450001)"  # the lab runs our dht: client code KE
     assert texts["ip"].startswith(f"{controller.node.address[0]}:{controller.node.address[1]}")
     assert texts["nodes"].endswith("bytes)") and "nodes" in texts["nodes"]
-    # routing-table contacts show the client they told us
+    # routing-table contacts show the client they told us, with its code
     wait_for(lambda: any(c.client for b in controller.node.routing_table() for c in b.contacts))
     def shown() -> set[str]:
         return {routing.contacts.index(r, 5).data() for r in range(routing.contacts.rowCount())}
 
-    wait_for(lambda: "Khashmir Explorer 0.1" in shown())
+    wait_for(lambda: "KE \u00b7 Khashmir Explorer 0.1" in shown())
 
 
 def test_get_peers_marks_values_only_on_answers_with_peers(qtbot: Any, qasync_loop: Any, mainline: Any,
@@ -209,4 +209,6 @@ def test_form_fits_its_dock_at_1280x720(qtbot: Any, tmp_path: Path) -> None:
     assert name[:40] in panel.hash_preview.text()
     qtbot.waitUntil(lambda: panel.minimumSizeHint().width() <= scroll.viewport().width(), timeout=2000)
     assert scroll.horizontalScrollBar().maximum() == 0
+    shown = panel.hash_preview.shown_text()  # elided to fit, the whole text in the tooltip
+    assert "\u2026" in shown and len(shown) < len(panel.hash_preview.text())
     assert panel.hash_preview.toolTip() == panel.hash_preview.text()
