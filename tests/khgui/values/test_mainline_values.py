@@ -66,30 +66,41 @@ def test_panel_shows_announced_peers_and_items_ours_and_a_lab_nodes(qtbot: Any, 
     wait_for(lambda: panel.loads >= 1)
     assert panel.peers_view.model().rowCount() == 0 and "0 peers" in panel.status_label.text()
     run = qasync_loop.run_until_complete
-    info_hash = os.urandom(20)
-    assert run(controller.node.announce_peer(info_hash, 6881, seed=True))  # local: we hold it too
-    target = run(controller.node.put_immutable(b"in the store"))
+    own = controller.node.id
+    info_hash = own[:-1] + bytes([own[-1] ^ 1])  # we are its closest node: the announce lands on us
+    assert run(controller.node.announce_peer(info_hash, 6881, seed=True))
     view = panel.peers_view.model()
-    wait_for(lambda: view.rowCount() >= 1 and panel.items_view.model().rowCount() >= 1)
+    wait_for(lambda: view.rowCount() >= 1)
     row = next(r for r in range(view.rowCount()) if view.index(r, 0).data() == info_hash.hex())
+    assert view.index(row, 1).data() == f"127.0.0.1:6881" or view.index(row, 1).data().endswith(":6881")
     assert view.index(row, 2).data() == "seed" and view.index(row, 3).data()
-    items = panel.items_view.model()
-    assert any(items.index(r, 0).data() == target.hex() for r in range(items.rowCount()))
-    assert "1 BEP 44 item" in panel.status_label.text() and panel.has_data()
-    assert "(1)" in panel.tabs.tabText(1)
+    assert "1 peer of 1 info-hash" in panel.status_label.text() and panel.has_data()
+    assert "(1)" in panel.tabs.tabText(0)
 
-    # a lab node in focus: its own store, from its NodeView
-    async def holders() -> list[Any]:
+    # an item lands on the nodes closest to its target: ours, or lab nodes (shown in focus)
+    target = run(controller.node.put_immutable(b"in the store"))
+
+    async def others() -> list[Any]:
         infos = await controller.lab_runner.overview()
-        return [i for i in infos if i.alive and i.id != controller.node.id]
+        return [i.id for i in infos if i.alive and i.id != own]
 
-    for info in run(holders()):
-        assert run(controller.focus_node(info.id))
-        panel.on_node_changed(controller.focus)
-        run(panel.load_snapshot())
-        if any(r.info_hash == info_hash for r in panel.peers.records()):
+    def holds_item() -> bool:
+        items = panel.items_view.model()
+        return any(items.index(r, 0).data() == target.hex() for r in range(items.rowCount()))
+
+    run(panel.load_snapshot())
+    for node_id in [None] + run(others()):
+        if node_id is not None:
+            assert run(controller.focus_node(node_id))
+            panel.on_node_changed(controller.focus)
+            run(panel.load_snapshot())
+        if holds_item():
             break
     else:
-        raise AssertionError("no lab node holds the announced peer")
-    assert "This lab node holds" in panel.status_label.text()
+        raise AssertionError("no node shows the item put")
+    items = panel.items_view.model()
+    row = next(r for r in range(items.rowCount()) if items.index(r, 0).data() == target.hex())
+    assert items.index(row, 1).data() == "immutable" and "in the store" in items.index(row, 3).data()
+    if controller.focus is not None:
+        assert "This lab node holds" in panel.status_label.text()
     assert run(controller.focus_node(None))
