@@ -1,4 +1,4 @@
-"""A one-line label that never widens its layout: :class:`ElidedLabel`.
+"""Labels that never widen their layout: :class:`ElidedLabel` and :func:`fit_width`.
 
 A form's hint line may be longer than its dock is wide (a magnet link's
 display name, a key file's path).  A plain QLabel asks for its whole text's
@@ -6,7 +6,9 @@ width, so the form grows and its dock scrolls sideways; word wrap helps only
 where there are spaces.  :class:`ElidedLabel` asks for no width at all, draws
 its text elided in the middle to the width it gets, and keeps the whole
 text in its tooltip.  Colours come from the palette, so the style sheet's
-``state`` colours (``set_state``) still apply.
+``state`` colours (``set_state``) still apply.  :func:`fit_width` makes a
+word-wrapped label (a message of several lines) ask for no width either:
+a word longer than the line is cut rather than widening the form.
 """
 
 from __future__ import annotations
@@ -44,3 +46,11 @@ class ElidedLabel(QLabel):
                                   self.palette(), self.isEnabled(), self.shown_text(),
                                   QPalette.ColorRole.WindowText)
         painter.end()
+
+
+def fit_width(label: QLabel) -> QLabel:
+    """Word-wrap ``label`` and let it ask for no width (see the module docstring)."""
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    label.setMinimumWidth(0)
+    return label

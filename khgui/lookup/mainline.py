@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QButtonGroup, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QSizePolicy, QSpinBox,
-    QWidget,
+    QButtonGroup, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QSpinBox, QWidget,
 )
 
 from dht import immutable_item_target, mutable_target, public_key_bytes
@@ -36,19 +35,11 @@ from ..common.bittorrent import (
     KEY_FILE_NAME, MAX_ITEM_BYTES, KeyFileError, bencoded_text_size, check_salt, check_value, mutable_key,
     parse_info_hash,
 )
-from ..common.labels import ElidedLabel
+from ..common.labels import ElidedLabel, fit_width
 from ..common.text import bytes_preview
 from ..common.theme import set_state
 from ..controller import describe_error
 from .panel import NO_LIMIT, LookupPanel
-
-
-def _fitting(label: QLabel) -> QLabel:
-    """A wrapping label that never widens the form (a long path in a message): what does not fit is cut."""
-    label.setWordWrap(True)
-    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-    label.setMinimumWidth(0)
-    return label
 
 
 def _value_text(value: Any) -> str:
@@ -141,7 +132,7 @@ class MainlineLookupPanel(LookupPanel):
         kind_row.addWidget(self.target_edit, 2)
         form.addRow("", kind_row)
         form.addRow("", self.key_label)
-        _fitting(self.message_label)
+        fit_width(self.message_label)
         form.addRow("", self.message_label)
         widget = QWidget()
         widget.setLayout(form)
