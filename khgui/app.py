@@ -207,7 +207,8 @@ async def _then_public(start: Any, controller: Any, window: Any) -> bool:
     if not await start:
         return False
     window.public.set_confirmed()  # asked for on the command line
-    return bool(await controller.join_public(window.public.routers(), window.public.read_only()))
+    return bool(await controller.join_public(window.public.routers(), window.public.read_only(),
+                                             query_budget=window.budget.public()))
 
 
 def _has_display() -> bool:

@@ -8,7 +8,8 @@ other than ours accepted it and that the look-up finds it, checks that every
 panel received data, and reports any failure as one line on stderr.  On
 the Mainline profile the self-test announces and gets peers, and puts and
 gets an immutable and a mutable item (twice: the seq must rise), all
-through the form; the screenshot shows a get peers.
+through the form; the screenshot shows a get peers, and two more pictures
+the Samples and the stored-data panels (:mod:`khgui.automation_mainline`).
 """
 
 from __future__ import annotations
@@ -140,6 +141,9 @@ async def screenshot(args: argparse.Namespace, window: Any, controller: Any, sta
         window._drain_lookups()
         window.map.view.clear_arcs()  # the map shows the demo look-up, not the join's
     if lookup is not None and hasattr(lookup, "get_peers_from_form"):  # Mainline: a get peers in the picture
+        from .automation_mainline import fill_mainline_panels
+
+        await fill_mainline_panels(window)  # samples, stored peers and items (their own pictures below)
         try:
             demo = os.urandom(20).hex()
             await asyncio.wait_for(lookup.announce_from_form(demo), 10)
@@ -164,6 +168,11 @@ async def screenshot(args: argparse.Namespace, window: Any, controller: Any, sta
         raise CheckFailed(f"could not save the screenshot to {args.screenshot}")
     print(f"khgui: populated after {populated:.2f} s; screenshot {pixmap.width()}x{pixmap.height()} "
           f"saved to {args.screenshot}", flush=True)
+    if "samples" in window.panels:  # Mainline: the Samples and stored-data panels too
+        from .automation_mainline import save_panel_pictures
+
+        for extra in await save_panel_pictures(window, args.screenshot):
+            print(f"khgui: {extra} saved", flush=True)
     return 0
 
 

@@ -188,6 +188,11 @@ class NetworkController(QObject):
             where = self._network
         return f"{profile} \u00b7 {where}"
 
+    @property
+    def network(self) -> str:
+        """"lab", "public", the bootstrap addresses, or "" when not joined (the query budget follows it)."""
+        return self._network if self._joined else ""
+
     def _set_network(self, network: str) -> None:
         self._network = network
         self.network_changed.emit()
@@ -450,7 +455,8 @@ class NetworkController(QObject):
         return await self._bootstrap([(host, port)])
 
     async def join_public(self, routers: list[tuple[str, int]], read_only: bool = True,
-                          host: str = "0.0.0.0", timeout: float = PUBLIC_JOIN_TIMEOUT) -> bool:
+                          host: str = "0.0.0.0", timeout: float = PUBLIC_JOIN_TIMEOUT,
+                          query_budget: float | None = None) -> bool:
         """Join the public Mainline DHT through ``routers`` (Network ▸ Join the public Mainline DHT).
 
         Our node restarts as a Mainline node on ``host`` (all interfaces by
@@ -458,6 +464,7 @@ class NetworkController(QObject):
         routers, which never enter the table.  Within ``timeout`` seconds it
         is joined, or the window is told why not (no router resolved, none
         answered: most likely no network), and our node keeps running alone.
+        ``query_budget``: queries a second from the first one (the bootstrap too).
         """
         from dht import Config
 
@@ -470,7 +477,8 @@ class NetworkController(QObject):
         await self.leave()
         base = self._config if self._config is not None else Config(PROFILE="mainline")
         old_config, old_host = self._config, self._host
-        self._config, self._host = base.replace(READ_ONLY=read_only), host
+        budget = {} if query_budget is None else {"QUERY_BUDGET": query_budget}
+        self._config, self._host = base.replace(READ_ONLY=read_only, **budget), host
         try:
             started = await self._start_node()
         finally:

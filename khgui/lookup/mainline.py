@@ -35,6 +35,7 @@ from ..common.bittorrent import (
     KEY_FILE_NAME, MAX_ITEM_BYTES, KeyFileError, bencoded_text_size, check_salt, check_value, mutable_key,
     parse_info_hash,
 )
+from ..common.labels import ElidedLabel, fit_width
 from ..common.text import bytes_preview
 from ..common.theme import set_state
 from ..controller import describe_error
@@ -58,7 +59,7 @@ class MainlineLookupPanel(LookupPanel):
         self.hash_edit.setPlaceholderText("info-hash: 40 hex digits, or a magnet link (magnet:?xt=urn:btih:\u2026)")
         self.hash_edit.textChanged.connect(self._update_hash_preview)
         self.hash_edit.returnPressed.connect(self._get_peers_clicked)
-        self.hash_preview = QLabel()
+        self.hash_preview = ElidedLabel()
         self.hash_preview.setFont(mono)
         self.port_spin = QSpinBox()
         self.port_spin.setRange(0, 0xFFFF)
@@ -95,7 +96,7 @@ class MainlineLookupPanel(LookupPanel):
         self.target_edit.setMaxLength(NO_LIMIT)
         self.target_edit.setPlaceholderText("target: 40 hex digits (a Put fills it in)")
         self.target_edit.textChanged.connect(lambda _t: self._clear_about("target"))
-        self.key_label = QLabel()
+        self.key_label = ElidedLabel()
         set_state(self.key_label, "hint")
         self.put_button = QPushButton("Put item")
         self.put_button.setToolTip("Store the item at the nodes closest to its target (BEP 44)")
@@ -131,6 +132,7 @@ class MainlineLookupPanel(LookupPanel):
         kind_row.addWidget(self.target_edit, 2)
         form.addRow("", kind_row)
         form.addRow("", self.key_label)
+        fit_width(self.message_label)
         form.addRow("", self.message_label)
         widget = QWidget()
         widget.setLayout(form)

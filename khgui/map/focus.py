@@ -2,7 +2,8 @@
 
 The routing, values, statistics and traffic panels read a node through a
 few members: ``id``, ``config``, ``running``, ``routing_table()``,
-``stats()``, ``await stored_values()``, ``await store_value()`` and
+``stats()``, ``await stored_values()`` (Mainline: ``await stored_peers()``,
+``await stored_items()``), ``await store_value()`` and
 ``subscribe()`` (through the event bridge).  :class:`FocusedNode` offers
 those members for any lab node, wherever the lab runs: the synchronous
 reads return the last :class:`dht.NodeView` taken on the lab's loop
@@ -79,6 +80,14 @@ class FocusedNode:
 
     async def stored_values(self) -> list[StoredValueInfo]:
         return list((await self.refresh()).values)
+
+    async def stored_peers(self) -> list[Any]:
+        """Mainline: the peers announced to this lab node (``StoredPeerInfo``)."""
+        return list((await self.refresh()).peers)
+
+    async def stored_items(self) -> list[Any]:
+        """Mainline: the BEP 44 items this lab node holds (``StoredItemInfo``), as of the same view."""
+        return list(self.view.items)
 
     async def store_value(self, key: bytes, value: bytes, local: bool = True) -> Any:
         """Store from this lab node (on the lab's loop)."""

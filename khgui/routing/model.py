@@ -174,15 +174,18 @@ class BucketListModel(TableModel):
 
 
 class ContactTableModel(TableModel):
-    """The contacts of one bucket: id, address, last seen, failures, RTT, client (its ``v``)."""
+    """The contacts of one bucket: id, address, last seen, failures, RTT, client (its ``v``, with its
+    two-letter code when ``census`` knows it) and whether its id fits its IP under BEP 42."""
 
-    HEADERS = ("Node id", "Address", "Last seen", "Failures", "RTT", "Client")
+    HEADERS = ("Node id", "Address", "Last seen", "Failures", "RTT", "Client", "BEP 42")
     columns = HEADERS
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: Any = None, census: Any = None) -> None:
         super().__init__(parent)
         self._contacts: list[Any] = []
         self.now = time.monotonic()
+        self.census = census
+        """A :class:`~khgui.common.clients.ClientCensus`: each contact's client code."""
 
     def set_contacts(self, contacts: list[Any], now: float | None = None) -> None:
         """Show ``contacts`` (``ContactInfo`` records)."""
@@ -223,12 +226,15 @@ class ContactTableModel(TableModel):
             if col == 4:
                 return "\u2013" if info.rtt is None else f"{info.rtt * 1000:.1f} ms"
             if col == 5:
-                return _client(info)
+                return self.client_text(info)
+            if col == 6:
+                return ID_VALID_TEXT[info.id_valid]
         if role == SORT_ROLE:
             rtt = -1.0 if info.rtt is None else info.rtt
             age = float("inf") if info.last_seen is None else self.now - info.last_seen
             return (info.contact.id.hex(), f"{info.contact.host}:{info.contact.port:05d}",
-                    age, info.failures, rtt, _client(info))[col]
+                    age, info.failures, rtt, self.client_text(info),
+                    ID_VALID_TEXT[info.id_valid])[col]
         if role == Qt.ItemDataRole.ToolTipRole and col == 0:
             return info.contact.id.hex()
         if role == Qt.ItemDataRole.ToolTipRole and col == 2:
@@ -239,11 +245,32 @@ class ContactTableModel(TableModel):
         if role == Qt.ItemDataRole.ToolTipRole and col == 5:
             return ("The implementation it says it runs (its v), as it last told us."
                     if getattr(info, "client", None) else "It never told us its client (no v).")
+        if role == Qt.ItemDataRole.ToolTipRole and col == 6:
+            return ID_VALID_TIPS[info.id_valid]
         if role == Qt.ItemDataRole.TextAlignmentRole and 2 <= col <= 4:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and col == 3 and info.failures:
             return status_color("error")
+        if role == Qt.ItemDataRole.ForegroundRole and col == 6 and info.id_valid is not None:
+            return status_color("values" if info.id_valid else "error")
         return None
+
+    def client_text(self, info: Any) -> str:
+        """``LT · libtorrent (Rasterbar) 2.1.1``: its code (when known) and client, or a dash."""
+        name = _client(info)
+        code = self.census.contact_code(info) if self.census is not None else None
+        if not code or code == "?":
+            return name
+        return code if name == "\u2013" or name.startswith(code) else f"{code} \u00b7 {name}"
+
+
+#: The BEP 42 cell: does the contact's id fit its IP (None: exempt address, or Khashmir).
+ID_VALID_TEXT = {True: "\u2713 valid", False: "\u2717 invalid", None: "\u2013"}
+ID_VALID_TIPS = {
+    True: "Its id fits its IP address (BEP 42).",
+    False: "Its id does not fit its IP address (BEP 42): nodes that enforce BEP 42 keep it out.",
+    None: "No BEP 42 check: a local, private or loopback address (exempt), or a Khashmir node.",
+}
 
 
 def _client(info: Any) -> str:

@@ -21,6 +21,7 @@ from dht import events as ev
 
 from ..bridge import EventBridge
 from ..controller import NetworkController
+from ..common.clients import ClientCensus
 from ..common.text import plural
 from .history import HistoryPlotView, SplitHistory
 from .model import SORT_ROLE, BucketListModel, ContactTableModel, bucket_rows
@@ -52,7 +53,8 @@ class RoutingPanel(QWidget):
         self.summary.setObjectName("summary")
         self.summary.setWordWrap(True)
         self.buckets = BucketListModel(self._k, self)
-        self.contacts = ContactTableModel(self)
+        self.census = ClientCensus()  # client codes, learnt from the v of messages received
+        self.contacts = ContactTableModel(self, self.census)
         self.trie = BucketTrieView(self.buckets)
         scroll = QScrollArea()
         scroll.setWidget(self.trie)
@@ -115,6 +117,8 @@ class RoutingPanel(QWidget):
         return self.buckets.rowCount() > 0 and self.buckets.contact_count() > 0
 
     def set_node(self, node: Any) -> None:
+        if node is not self._node:
+            self.census.clear()  # another node's peers
         self._node = node
         self.history = SplitHistory(time.monotonic())
         if node is not None:
@@ -125,6 +129,7 @@ class RoutingPanel(QWidget):
 
     def on_batch(self, events: list[Any]) -> None:
         """Handle one batch from the bridge: flash splits/merges, refresh once."""
+        self.census.add_events(events)
         routing = False
         for e in events:
             if isinstance(e, ROUTING_EVENTS):

@@ -38,10 +38,14 @@ from ..lookup.panel import LookupPanel
 from ..map.conditions import LabConditionsDialog
 from ..map.panel import NetworkMapPanel
 from ..routing.panel import RoutingPanel
+from ..samples.panel import SamplesPanel
 from ..stats.panel import StatsPanel
 from ..traffic.panel import TrafficPanel
+from ..values.mainline_panel import MainlineValuesPanel
 from ..values.panel import ValuesPanel
+from .budget import QueryBudget, apply_budget, budget_dialog
 from .dialogs import AboutDialog, JoinDialog, ResizeLabDialog
+from .mainline_status import MainlineStatusView
 from .public import PublicJoinDialog, PublicSettings, join_public
 from .status import BannerPanel, StatusPanel
 
@@ -95,12 +99,15 @@ class MainWindowView(QMainWindow):
             "routing": self.routing,
             "stats": self.stats,
             "traffic": TrafficPanel(controller, bridge),
-            "values": ValuesPanel(controller, bridge),
+            "values": (MainlineValuesPanel if controller.profile == "mainline" else ValuesPanel)(controller, bridge),
             "lookup": (MainlineLookupPanel if controller.profile == "mainline" else LookupPanel)(controller, bridge),
         }
-        titles = {"routing": "Routing table", "traffic": "Traffic", "values": "Stored values",
+        titles = {"routing": "Routing table", "traffic": "Traffic",
+                  "values": "Stored peers && items" if controller.profile == "mainline" else "Stored values",
                   "lookup": "Peers && items" if controller.profile == "mainline" else "Store && look up",
-                  "stats": "Statistics"}
+                  "stats": "Statistics", "samples": "Samples && clients"}
+        if controller.profile == "mainline":  # BEP 51 samples and the clients that answer
+            self.panels["samples"] = SamplesPanel(controller, bridge, self.settings, census=self.routing.census)
         self.docks: dict[str, QDockWidget] = {}
         for key, panel in self.panels.items():
             dock = QDockWidget(titles[key], self)
@@ -138,6 +145,10 @@ class MainWindowView(QMainWindow):
         self._build_actions()
         self._build_menus()
         self.statusBar().addPermanentWidget(self.status, 1)
+        self.mainline_status: MainlineStatusView | None = None
+        if controller.profile == "mainline":  # external address, BEP 42, query budget
+            self.mainline_status = MainlineStatusView()
+            self.statusBar().addPermanentWidget(self.mainline_status)
         self.status.node_id.copied.connect(self._id_copied)
         self.default_layout()
         self._default_state = self.saveState(LAYOUT_VERSION)
@@ -216,6 +227,9 @@ class MainWindowView(QMainWindow):
         self.routers_action = self._action("Public DHT &routers\u2026", self.routers_dialog,
                                            tip="The routers the public DHT is joined through, and read-only")
         self.routers_action.setEnabled(mainline)
+        self.budget = QueryBudget(self.settings)
+        self.budget_action = self._action("&Query budget\u2026", self.budget_dialog,
+                                          tip="How many queries a second our node may send (public DHT, lab)")
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "quit")
         self.about_action = self._action("&About Khashmir Explorer", self.about, "F1", "about")
         self.conditions_action = self._action("Lab &conditions\u2026", self.conditions_dialog, "Ctrl+Shift+C",
@@ -246,7 +260,7 @@ class MainWindowView(QMainWindow):
         file_menu.addAction(self.quit_action)
         net = bar.addMenu("&Network")
         for a in (self.join_action, self.rejoin_action, self.leave_action, None, self.public_action,
-                  self.routers_action, None, self.resize_action,
+                  self.routers_action, self.budget_action, None, self.resize_action,
                   self.add_action, self.kill_action, self.revive_action, None, self.conditions_action):
             net.addSeparator() if a is None else net.addAction(a)
         view = bar.addMenu("&View")
@@ -299,13 +313,15 @@ class MainWindowView(QMainWindow):
         d["routing"].raise_()
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d["lookup"])
         if compact:
-            for key in ("traffic", "stats", "values"):
-                self.tabifyDockWidget(d["lookup"], d[key])
+            for key in ("traffic", "stats", "values", "samples"):
+                if key in d:
+                    self.tabifyDockWidget(d["lookup"], d[key])
             d["lookup"].raise_()
         else:
             self.splitDockWidget(d["lookup"], d["traffic"], Qt.Orientation.Vertical)
-            for key in ("stats", "values"):
-                self.tabifyDockWidget(d["traffic"], d[key])
+            for key in ("stats", "values", "samples"):
+                if key in d:
+                    self.tabifyDockWidget(d["traffic"], d[key])
             d["traffic"].raise_()
         self.resize(size)
         width, height = size.width(), size.height()
@@ -398,6 +414,14 @@ class MainWindowView(QMainWindow):
         """Network ▸ Public DHT routers…: edit the routers and the read-only toggle (no join)."""
         self.public_dialog = PublicJoinDialog(self.public, self, join=False)
         self.public_dialog.open()
+
+    def budget_dialog(self) -> None:
+        """Network ▸ Query budget…: edit the budgets; applied to our node at once."""
+        self.budget_editor = budget_dialog(self, self.budget)
+
+    def apply_budget(self) -> None:
+        """Give our node the budget of the network it is on."""
+        apply_budget(self, self.budget)
 
     def resize_dialog(self) -> None:
         dialog = ResizeLabDialog(self.controller.lab_size, self)
@@ -518,6 +542,7 @@ class MainWindowView(QMainWindow):
 
     def _network_changed(self, *args: Any) -> None:
         self.status.show_network(self.controller.network_name())
+        self.apply_budget()
         if self.controller.focus is None:  # a lab node in focus keeps its own title
             self.setWindowTitle(self._base_title())
 
@@ -551,6 +576,8 @@ class MainWindowView(QMainWindow):
             self._title(focused)  # it may have died or come back
         rows = self.routing.buckets.rows()
         self.status.show_counts(sum(len(r.contacts) for r in rows), len(rows))
+        if self.mainline_status is not None:
+            self.mainline_status.show_node(self.focused_node())
         self.status.show_lab(self.controller.lab_size)
 
     def panels_with_data(self) -> dict[str, bool]:

@@ -151,7 +151,8 @@ def join_public(window: Any, settings: PublicSettings) -> None:
     controller = window.controller
 
     def go() -> None:
-        controller.spawn(controller.join_public(settings.routers(), settings.read_only()))
+        budget = window.budget.public() if hasattr(window, "budget") else None  # polite from the first query
+        controller.spawn(controller.join_public(settings.routers(), settings.read_only(), query_budget=budget))
 
     if settings.confirmed():
         go()

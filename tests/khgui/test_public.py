@@ -66,8 +66,9 @@ def test_joins_through_a_router_on_loopback(qasync_loop: Any, tmp_path: Path) ->
     try:
         assert run(controller.start(lab_size=8, data_dir=str(tmp_path / "n")))
         router = controller.lab_runner.bootstrap_address
-        assert run(controller.join_public([router], read_only=False, host="127.0.0.1"))
+        assert run(controller.join_public([router], read_only=False, host="127.0.0.1", query_budget=20.0))
         assert controller.joined and controller.network_name() == "Mainline \u00b7 public DHT"
+        assert controller.node.stats().query_budget == 20.0  # polite from the bootstrap on
         assert not controller.node.config.READ_ONLY and controller.node.address[0] == "127.0.0.1"
         assert run(controller.join_public([router], read_only=True, host="127.0.0.1"))
         assert controller.network_name() == "Mainline \u00b7 public DHT, read-only"
@@ -88,9 +89,14 @@ def test_menu_confirms_the_first_time_then_joins(qtbot: Any, qasync_loop: Any, t
     joins: list[tuple[Any, ...]] = []
     real = controller.join_public
 
-    async def recording(routers: Any, read_only: bool = True, host: str = "0.0.0.0", timeout: float = 8.0) -> bool:
+    budgets: list[float | None] = []
+
+    async def recording(routers: Any, read_only: bool = True, host: str = "0.0.0.0", timeout: float = 8.0,
+                        query_budget: float | None = None) -> bool:
         joins.append((routers, read_only))
-        return await real(routers, read_only, host="127.0.0.1", timeout=3.0)  # never all interfaces in a test
+        budgets.append(query_budget)
+        return await real(routers, read_only, host="127.0.0.1", timeout=3.0,  # never all interfaces in a test
+                          query_budget=query_budget)
 
     controller.join_public = recording  # type: ignore[method-assign]
     try:
@@ -118,6 +124,7 @@ def test_menu_confirms_the_first_time_then_joins(qtbot: Any, qasync_loop: Any, t
         window.public_action.trigger()
         wait_for(lambda: len(joins) == 2 and bool(errors), timeout=6)
         assert window.public_dialog is None and joins[1] == ([dead], True)
+        assert budgets == [20.0, 20.0]  # the public budget (Network ▸ Query budget…), from the first query
         assert "could not join the public Mainline DHT" in errors[-1]
     finally:
         qasync_loop.run_until_complete(controller.stop())

@@ -157,9 +157,58 @@ def test_traffic_and_routing_speak_mainline(qtbot: Any, qasync_loop: Any, mainli
     assert texts["v"] == "Khashmir Explorer 0.1 (KE, 0x4b450001)"  # the lab runs our dht: client code KE
     assert texts["ip"].startswith(f"{controller.node.address[0]}:{controller.node.address[1]}")
     assert texts["nodes"].endswith("bytes)") and "nodes" in texts["nodes"]
-    # routing-table contacts show the client they told us
+    # routing-table contacts show the client they told us, with its code
     wait_for(lambda: any(c.client for b in controller.node.routing_table() for c in b.contacts))
     def shown() -> set[str]:
         return {routing.contacts.index(r, 5).data() for r in range(routing.contacts.rowCount())}
 
-    wait_for(lambda: "Khashmir Explorer 0.1" in shown())
+    wait_for(lambda: "KE \u00b7 Khashmir Explorer 0.1" in shown())
+
+
+def test_get_peers_marks_values_only_on_answers_with_peers(qtbot: Any, qasync_loop: Any, mainline: Any,
+                                                           wait_for: Any) -> None:
+    """The scrape after a get_peers asks the closest nodes again: an answer without peers is "answered"."""
+    controller, bridge = mainline
+    panel = make(qtbot, controller, bridge)
+    run = qasync_loop.run_until_complete
+    nobody = os.urandom(20)
+    found = run(panel.get_peers_from_form(nobody.hex()))
+    assert found is not None and found.peers == []
+    wait_for(lambda: panel.plot.point_count() > 0 and "queried" not in panel.hops.outcomes())
+    assert "values" not in panel.hops.outcomes() and "values" not in panel.plot.counts()
+    assert panel.plot.counts().get("answered", 0) >= 1
+    # once announced, the nodes holding the peer answer with values (and only those)
+    info_hash = os.urandom(20)
+    assert run(panel.announce_from_form(info_hash.hex(), 6881))
+    found = run(panel.get_peers_from_form(info_hash.hex()))
+    assert found is not None and found.peers
+    wait_for(lambda: "values" in panel.hops.outcomes() and "queried" not in panel.hops.outcomes())
+    assert panel.plot.counts()["values"] == panel.hops.outcomes().count("values")
+
+
+def test_form_fits_its_dock_at_1280x720(qtbot: Any, tmp_path: Path) -> None:
+    """A magnet link's long name or a key file's path wraps: no horizontal scroll bar in the dock."""
+    from PySide6.QtCore import QSettings
+
+    from khgui.window.main_window import MainWindowView
+
+    bridge = EventBridge()
+    controller = NetworkController(bridge, config=MAINLINE)
+    window = MainWindowView(controller, bridge, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                            persist=False)
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    panel = window.panels["lookup"]
+    scroll = window.docks["lookup"].widget()
+    qtbot.waitUntil(lambda: scroll.viewport().width() > 300, timeout=2000)
+    name = ".".join(["A-Very-Long-Torrent-Name"] * 8)
+    panel.hash_edit.setText(f"magnet:?xt=urn:btih:{'ab' * 20}&dn={name}")
+    panel.mutable_radio.setChecked(True)
+    panel.key_label.setText("Mutable: the first Put creates a key pair in /" + "long-directory-name/" * 12)
+    assert name[:40] in panel.hash_preview.text()
+    qtbot.waitUntil(lambda: panel.minimumSizeHint().width() <= scroll.viewport().width(), timeout=2000)
+    assert scroll.horizontalScrollBar().maximum() == 0
+    shown = panel.hash_preview.shown_text()  # elided to fit, the whole text in the tooltip
+    assert "\u2026" in shown and len(shown) < len(panel.hash_preview.text())
+    assert panel.hash_preview.toolTip() == panel.hash_preview.text()

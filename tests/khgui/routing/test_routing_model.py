@@ -125,3 +125,31 @@ def test_contact_model_shows_each_contacts_client(qtmodeltester: Any) -> None:
     assert model.index(1, 5).data() == "\u2013"
     assert "never told us" in model.index(1, 5).data(Qt.ItemDataRole.ToolTipRole)
     assert model.index(0, 5).data(SORT_ROLE) == "libtorrent (Rasterbar) 2.1.1"
+
+
+def test_contact_model_shows_bep42_validity_and_client_codes(qtmodeltester: Any) -> None:
+    from dht.events import DatagramReceived
+
+    from khgui.common.clients import ClientCensus
+
+    census = ClientCensus()
+    model = ContactTableModel(census=census)
+    base = contact(1)
+    valid = ContactInfo(base.contact, base.last_seen, 0, None, "libtorrent (Rasterbar) 2.1.1", True)
+    invalid = ContactInfo(contact(2).contact, base.last_seen, 0, None, None, False)
+    exempt = contact(3)
+    model.set_contacts([valid, invalid, exempt])
+    qtmodeltester.check(model)
+    assert model.headerData(6, Qt.Orientation.Horizontal) == "BEP 42"
+    assert [model.index(r, 6).data() for r in range(3)] == ["\u2713 valid", "\u2717 invalid", "\u2013"]
+    assert "does not fit" in model.index(1, 6).data(Qt.ItemDataRole.ToolTipRole)
+    assert "exempt" in model.index(2, 6).data(Qt.ItemDataRole.ToolTipRole)
+    assert model.index(0, 5).data() == "libtorrent (Rasterbar) 2.1.1"  # nothing heard from it yet
+    peer = (invalid.contact.host, invalid.contact.port)
+    census.add_events([
+        DatagramReceived(1.0, (valid.contact.host, valid.contact.port), "r", "ping", b"aa", 40,
+                         {b"y": b"r", b"v": b"LT\x02\x11"}),
+        DatagramReceived(1.0, peer, "r", "ping", b"ab", 40, {b"y": b"r", b"v": b"UT\x01\x02"}),
+    ])
+    assert model.index(0, 5).data() == "LT \u00b7 libtorrent (Rasterbar) 2.1.1"
+    assert model.index(1, 5).data() == "UT"  # the table has no name for it: the code

@@ -1,0 +1,56 @@
+"""Labels that never widen their layout: :class:`ElidedLabel` and :func:`fit_width`.
+
+A form's hint line may be longer than its dock is wide (a magnet link's
+display name, a key file's path).  A plain QLabel asks for its whole text's
+width, so the form grows and its dock scrolls sideways; word wrap helps only
+where there are spaces.  :class:`ElidedLabel` asks for no width at all, draws
+its text elided in the middle to the width it gets, and keeps the whole
+text in its tooltip.  Colours come from the palette, so the style sheet's
+``state`` colours (``set_state``) still apply.  :func:`fit_width` makes a
+word-wrapped label (a message of several lines) ask for no width either:
+a word longer than the line is cut rather than widening the form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPainter, QPalette
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+
+class ElidedLabel(QLabel):
+    """One line of text, elided to the label's width; the full text in the tooltip."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setToolTip(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        super().setText(text)
+        self.setToolTip(text)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(0, super().minimumSizeHint().height())
+
+    def shown_text(self) -> str:
+        """The text as drawn at the current width."""
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle, max(0, self.width()))
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        self.style().drawItemText(painter, rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter),
+                                  self.palette(), self.isEnabled(), self.shown_text(),
+                                  QPalette.ColorRole.WindowText)
+        painter.end()
+
+
+def fit_width(label: QLabel) -> QLabel:
+    """Word-wrap ``label`` and let it ask for no width (see the module docstring)."""
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    label.setMinimumWidth(0)
+    return label

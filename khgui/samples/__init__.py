@@ -1,0 +1,1 @@
+"""The Samples panel (Mainline): BEP 51 sampling, a network-size estimate, and the clients that answer."""

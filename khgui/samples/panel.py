@@ -1,0 +1,268 @@
+"""The Samples panel: BEP 51 sampling of the Mainline DHT and the clients that answer.
+
+:class:`SamplesPanel` runs a :class:`~khgui.samples.sampler.Sampler` (one
+``sample_infohashes`` walk every so often, a setting kept in QSettings) and
+shows what the walks found: the info-hashes seen (first and last seen, how
+many walks returned each), how many nodes answered, and the network size
+estimated from the id density around each walk's target (median and spread
+over the walks).  Export CSV writes the info-hashes to a file (a File
+dialog); a failure is a message in the panel and the window's banner.
+
+Beside them, the Clients chart and table: the share of our contacts and of
+the messages exchanged by client code (``v``: LT, UT, TR, ...), from a
+:class:`~khgui.common.clients.ClientCensus` fed by the event bridge's
+batches and the routing table of the node shown (ours, or a lab node in
+focus), refreshed once a second.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QSettings, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
+    QSplitter, QTableView, QVBoxLayout, QWidget,
+)
+
+from ..common.text import plural
+from ..common.theme import set_state
+from .chart import ClientsChartView
+from ..common.clients import ClientCensus
+from .clients import SORT_ROLE as CLIENT_SORT_ROLE
+from .clients import ClientStatsModel
+from .export import ExportError, write_samples_csv
+from .model import SORT_ROLE, SampledHashesModel, SizeEstimates
+from .sampler import MAX_INTERVAL, MIN_INTERVAL, Sampler, SamplerSettingError, Walk
+
+log = logging.getLogger(__name__)
+
+#: Milliseconds after joining before the first walk (the table fills first).
+FIRST_WALK_MS = 2000
+
+
+def _table(model: Any, sort_role: int) -> QTableView:
+    proxy = QSortFilterProxyModel(model)
+    proxy.setSourceModel(model)
+    proxy.setSortRole(sort_role)
+    view = QTableView()
+    view.setModel(proxy)
+    view.setSortingEnabled(True)
+    view.setAlternatingRowColors(True)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setWordWrap(False)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(22)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    view.horizontalHeader().setStretchLastSection(True)
+    return view
+
+
+class SamplesPanel(QWidget):
+    """BEP 51 samples, the network-size estimate and the Clients chart."""
+
+    def __init__(self, controller: Any, bridge: Any, settings: QSettings | None = None,
+                 parent: QWidget | None = None, tick_ms: int = 1000, census: ClientCensus | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("SamplesPanel")
+        self._controller = controller
+        self.hashes = SampledHashesModel(parent=self)
+        self.estimates = SizeEstimates()
+        self.census = census if census is not None else ClientCensus()  # the routing panel's, in the window
+        self.clients = ClientStatsModel(self)
+        self.sampler = Sampler(controller, settings, self)
+        self.answered_total = 0
+        self.last_walk: Walk | None = None
+        self.exported = ""  # the last file written
+        self._build()
+        self.sampler.walked.connect(self.add_walk)
+        self.sampler.failed.connect(lambda text: self.say(text, error=True))
+        self.sampler.running_changed.connect(self._running)
+        if census is None:  # else its owner feeds it
+            bridge.batch.connect(self.census.add_events)
+            controller.focus_changed.connect(lambda _f: self.census.clear())
+        controller.joined_changed.connect(self._joined)
+        self._timer = QTimer(self)
+        self._timer.setInterval(tick_ms)
+        self._timer.timeout.connect(self.refresh_clients)
+        self._timer.start()
+        self._update_summary()
+
+    def _build(self) -> None:
+        self.enabled_box = QCheckBox("Sample")
+        self.enabled_box.setChecked(self.sampler.enabled)
+        self.enabled_box.setToolTip("Walk the DHT with sample_infohashes (BEP 51) now and then")
+        self.enabled_box.toggled.connect(self.sampler.set_enabled)
+        self.interval_spin = QSpinBox()
+        self.interval_spin.setRange(MIN_INTERVAL, MAX_INTERVAL)
+        self.interval_spin.setValue(self.sampler.interval)
+        self.interval_spin.setPrefix("every ")
+        self.interval_spin.setSuffix(" s")
+        self.interval_spin.setToolTip("Seconds between two walks: keep it polite on the public DHT "
+                                      "(each node's own interval is honoured as well)")
+        self.interval_spin.valueChanged.connect(self.set_interval)
+        self.now_button = QPushButton("Sample now")
+        self.now_button.clicked.connect(self.sample_now)
+        self.export_button = QPushButton("Export CSV\u2026")
+        self.export_button.setToolTip("Write the info-hashes seen to a CSV file")
+        self.export_button.clicked.connect(self.export_dialog)
+        bar = QHBoxLayout()
+        for w in (self.enabled_box, self.interval_spin, self.now_button):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.export_button)
+
+        self.summary = QLabel()
+        self.summary.setObjectName("summary")
+        self.summary.setWordWrap(True)
+        self.estimate_label = QLabel()
+        self.estimate_label.setWordWrap(True)
+        self.estimate_label.setToolTip("From the id density around each walk's target (the closest nodes that "
+                                       "answered): the median over the walks is steadier than any one walk")
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.message_label.hide()
+
+        self.hash_table = _table(self.hashes, SORT_ROLE)
+        self.hash_table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        self.chart = ClientsChartView()
+        self.client_table = _table(self.clients, CLIENT_SORT_ROLE)
+        self.client_table.setMinimumHeight(70)
+        self.hash_table.setMinimumHeight(70)
+        self.hash_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.hash_table.setColumnWidth(0, self.fontMetrics().horizontalAdvance("0" * 40) + 16)
+        clients = QSplitter(Qt.Orientation.Vertical)
+        clients.addWidget(self.chart)
+        clients.addWidget(self.client_table)
+        clients.setChildrenCollapsible(False)
+        clients.setStretchFactor(0, 3)
+        clients.setStretchFactor(1, 2)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.hash_table)
+        split.addWidget(clients)
+        split.setChildrenCollapsible(False)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        self.splitter = split
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(bar)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.estimate_label)
+        layout.addWidget(self.message_label)
+        layout.addWidget(split, 1)
+
+    # -- public -------------------------------------------------------------------
+
+    def has_data(self) -> bool:
+        return self.sampler.walks > 0 or self.clients.rowCount() > 0
+
+    def message(self) -> str:
+        return self.message_label.text() if not self.message_label.isHidden() else ""
+
+    def say(self, text: str, error: bool = False) -> None:
+        self.message_label.setText(text)
+        set_state(self.message_label, "error" if error else "ok")
+        self.message_label.show()
+        if error and text.startswith("could not export"):
+            self._controller.error.emit(text)  # the window's banner too
+
+    def set_interval(self, seconds: int) -> bool:
+        """The sampling interval (also the spin box's slot); a message if out of range."""
+        try:
+            self.sampler.set_interval(seconds)
+        except SamplerSettingError as exc:
+            self.say(f"{exc}.", error=True)
+            return False
+        if self.interval_spin.value() != seconds:
+            self.interval_spin.setValue(seconds)
+        return True
+
+    def sample_now(self) -> bool:
+        if self.sampler.walk_now():
+            return True
+        if self.sampler.running:
+            self.say("A walk is running already.")
+        else:
+            self.say("Not joined to a network: join one to sample it.", error=True)
+        return False
+
+    def add_walk(self, walk: Walk) -> None:
+        """Show one walk's result (the Sampler's :attr:`walked`)."""
+        sampling = walk.sampling
+        new = self.hashes.add_walk(sampling.info_hashes)
+        self.estimates.add(walk.estimate, walk.error)
+        self.answered_total += sampling.answered
+        self.last_walk = walk
+        self._update_summary()
+        self.say(f"Walk {self.sampler.walks}: {plural(sampling.answered, 'node')} answered, "
+                 f"{plural(len(sampling.info_hashes), 'info-hash', 'info-hashes')} ({new} new).")
+
+    def export_csv(self, path: str) -> bool:
+        """Write the info-hashes to ``path``; a message in the panel (and the banner) if it fails."""
+        try:
+            count = write_samples_csv(path, self.hashes.records())
+        except ExportError as exc:
+            self.say(str(exc), error=True)
+            return False
+        self.exported = path
+        self.say(f"Exported {plural(count, 'info-hash', 'info-hashes')} to {path}.")
+        return True
+
+    def export_dialog(self) -> None:
+        dialog = QFileDialog(self, "Export samples as CSV")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilter("CSV files (*.csv)")
+        dialog.setDefaultSuffix("csv")
+        dialog.selectFile("samples.csv")
+        dialog.fileSelected.connect(self.export_csv)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        self.file_dialog = dialog
+
+    def refresh_clients(self) -> None:
+        """Recount contacts and traffic by client (once a second)."""
+        node = self._controller.focus if self._controller.focus is not None else self._controller.node
+        contacts: list[Any] = []
+        if node is not None:
+            try:
+                contacts = [c for b in node.routing_table() for c in b.contacts]
+            except Exception as exc:  # a node that stopped under us
+                log.debug("routing table unavailable: %s", exc)
+        rows = self.census.rows(contacts)
+        self.clients.set_rows(rows)
+        if self.isVisible():
+            self.chart.set_rows(rows)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.chart.set_rows(self.clients.rows())
+
+    def stop(self) -> None:
+        self.sampler.stop()
+        self._timer.stop()
+
+    # -- internals ----------------------------------------------------------------
+
+    def _joined(self, joined: bool) -> None:
+        if joined and self.sampler.enabled:
+            QTimer.singleShot(FIRST_WALK_MS, self.sampler.walk_now)
+
+    def _running(self, running: bool) -> None:
+        self.now_button.setEnabled(not running)
+        self.now_button.setText("Sampling\u2026" if running else "Sample now")
+
+    def _update_summary(self) -> None:
+        walks = self.sampler.walks
+        if walks == 0:
+            self.summary.setText("No walk yet: one runs every "
+                                 f"{self.sampler.interval} s while sampling is on (or click Sample now).")
+        else:
+            last = self.last_walk.sampling if self.last_walk is not None else None
+            kept = f" (+{self.hashes.not_kept:,} not kept)" if self.hashes.not_kept else ""
+            self.summary.setText(
+                f"{plural(walks, 'walk')} \u00b7 {plural(self.hashes.rowCount(), 'info-hash', 'info-hashes')} "
+                f"seen{kept} \u00b7 {plural(self.answered_total, 'answer')} from nodes"
+                + (f" (last walk: {last.answered} nodes, holding {last.num:,} info-hashes)" if last else ""))
+        self.estimate_label.setText("Network size: " + self.estimates.summary().describe())

@@ -1,0 +1,153 @@
+"""What a Mainline node holds, as tables: the peers announced to it and its BEP 44 items.
+
+:class:`StoredPeersModel` lists ``dht.StoredPeerInfo`` records (info-hash,
+peer address, seed, expires in) and :class:`StoredItemsModel`
+``dht.StoredItemInfo`` records (target, mutable or immutable, seq, a
+preview of the value, expires in).  Both are fed whole snapshots
+(``await node.stored_peers()`` / ``stored_items()``, or a lab node's
+``NodeView``): one ``dataChanged`` when the rows are the same ones, else
+one reset.  Their times are monotonic, as ``dht`` gives them;
+:meth:`tick` refreshes the "expires in" column once a second (one
+``dataChanged``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Sequence
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush
+
+from ..common.table import RIGHT, TableModel
+from ..common.text import bytes_preview, format_duration
+from ..common.theme import status_color
+
+SORT_ROLE = Qt.ItemDataRole.UserRole
+#: Under this many seconds left, "expires in" is drawn as a warning.
+SOON = 60.0
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class _SnapshotModel(TableModel):
+    """Rows from a snapshot, identified by :meth:`key`; an "expires in" last column."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Any] = []
+        self._clock = clock
+        self.now = clock()
+
+    def key(self, row: Any) -> Any:
+        raise NotImplementedError
+
+    def set_snapshot(self, rows: Sequence[Any]) -> None:
+        """Show ``rows``, sorted by key; a reset only when the set of rows changed."""
+        rows = sorted(rows, key=self.key)
+        self.now = self._clock()
+        if [self.key(r) for r in rows] == [self.key(r) for r in self._rows]:
+            self._rows = rows
+            self.rows_changed(0, len(rows) - 1)
+            return
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+    def clear(self) -> None:
+        self.set_snapshot([])
+
+    def tick(self) -> None:
+        """Refresh the "expires in" column (one dataChanged)."""
+        self.now = self._clock()
+        last = len(self.columns) - 1
+        self.rows_changed(0, len(self._rows) - 1, last, last)
+
+    def records(self) -> list[Any]:
+        return list(self._rows)
+
+    def row_count(self) -> int:
+        return len(self._rows)
+
+    def expires_in(self, row: Any) -> float:
+        return max(0.0, float(row.expires) - self.now)
+
+    def cells(self, row: Any) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def sort_keys(self, row: Any) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        row = self._rows[index.row()]
+        col = index.column()
+        last = len(self.columns) - 1
+        if role == Qt.ItemDataRole.DisplayRole:
+            return format_duration(self.expires_in(row)) if col == last else self.cells(row)[col]
+        if role == SORT_ROLE:
+            return self.expires_in(row) if col == last else self.sort_keys(row)[col]
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == last:
+            return RIGHT
+        if role == Qt.ItemDataRole.ForegroundRole and col == last and self.expires_in(row) < SOON:
+            return QBrush(status_color("error"))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tooltip(row)
+        return None
+
+    def tooltip(self, row: Any) -> str:
+        return ""
+
+
+PEER_COLUMNS = ("Info-hash", "Peer", "Seed", "Expires in")
+
+
+class StoredPeersModel(_SnapshotModel):
+    """Peers announced to the node (``StoredPeerInfo``), one row per info-hash and address."""
+
+    columns = PEER_COLUMNS
+
+    def key(self, row: Any) -> Any:
+        return (row.info_hash, row.host, row.port)
+
+    def cells(self, row: Any) -> tuple[Any, ...]:
+        return (row.info_hash.hex(), f"{row.host}:{row.port}", "seed" if row.seed else "peer")
+
+    def sort_keys(self, row: Any) -> tuple[Any, ...]:
+        return (row.info_hash.hex(), f"{row.host}:{row.port:05d}", row.seed)
+
+    def tooltip(self, row: Any) -> str:
+        return (f"info-hash {row.info_hash.hex()}\n{row.host}:{row.port} announced itself as a "
+                f"{'seed' if row.seed else 'peer'} {format_duration(self.now - row.added)} ago")
+
+    def info_hash_count(self) -> int:
+        return len({r.info_hash for r in self._rows})
+
+
+ITEM_COLUMNS = ("Target", "Kind", "Seq", "Value", "Expires in")
+
+
+class StoredItemsModel(_SnapshotModel):
+    """BEP 44 items the node holds (``StoredItemInfo``), one row per target."""
+
+    columns = ITEM_COLUMNS
+
+    def key(self, row: Any) -> Any:
+        return row.target
+
+    def cells(self, row: Any) -> tuple[Any, ...]:
+        mutable = row.public_key is not None
+        return (row.target.hex(), "mutable" if mutable else "immutable",
+                "\u2013" if row.seq is None else str(row.seq), bytes_preview(row.value, 48))
+
+    def sort_keys(self, row: Any) -> tuple[Any, ...]:
+        return (row.target.hex(), row.public_key is not None, -1 if row.seq is None else row.seq,
+                bytes_preview(row.value, 48))
+
+    def tooltip(self, row: Any) -> str:
+        text = f"target {row.target.hex()}\nvalue (bencoded, {len(row.value)} bytes) {bytes_preview(row.value, 200)}"
+        if row.public_key is not None:
+            text += f"\nkey {row.public_key.hex()}"
+            if row.salt:
+                text += f"\nsalt {bytes_preview(row.salt, 64)}"
+        return text + f"\nlast put {format_duration(self.now - row.stored)} ago"
