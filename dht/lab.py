@@ -57,7 +57,7 @@ from .config import Config
 from .contact import Address
 from .errors import DHTError, LocalError
 from .events import Event, EventBus, LabConditionsChanged, LabNodeChanged, LabProgress
-from .khash import new_id
+from .lab_traffic import traffic_loop
 from .lab_formation import PROGRESS_STEP, Formation, form, introductions as introductions
 from .node import Node, core_of
 
@@ -365,40 +365,19 @@ class Lab:
             await self.add_node()
 
     def start_traffic(self, per_second: float = 2.0) -> None:
-        """Keep the lab busy: random nodes look up, store and get random keys.
-
-        A quiet lab shows nothing; this is the background workload that the
-        explorer's default network runs so there is always traffic to watch.
-        """
+        """Keep the lab busy: random nodes do what the profile's users do
+        (:mod:`dht.lab_traffic`: look up, store and get; on Mainline announce,
+        get peers, put and get items), ``per_second`` requests a second."""
         if per_second <= 0:
             raise LocalError(f"lab traffic rate must be positive, not {per_second}")
         self.stop_traffic()
-        self._traffic = asyncio.ensure_future(self._traffic_loop(1.0 / per_second))
+        mainline = self.config.PROFILE == "mainline"
+        self._traffic = asyncio.ensure_future(traffic_loop(lambda: self.nodes, mainline, 1.0 / per_second))
 
     def stop_traffic(self) -> None:
         if self._traffic is not None:
             self._traffic.cancel()
             self._traffic = None
-
-    async def _traffic_loop(self, interval: float) -> None:
-        keys: list[bytes] = []
-        while True:
-            await asyncio.sleep(random.expovariate(1.0 / interval))
-            if not self.nodes:
-                continue
-            node = random.choice(self.nodes)
-            roll = random.random()
-            try:
-                if roll < 0.4:
-                    await node.find_node(new_id())
-                elif roll < 0.7 or not keys:
-                    key = new_id()
-                    await node.store_value(key, b"lab value %d" % random.randrange(1_000_000))
-                    keys = (keys + [key])[-64:]
-                else:
-                    await node.get_value(random.choice(keys))
-            except DHTError:
-                pass  # a killed node, a timeout: part of the show
 
     async def stop(self) -> None:
         self.stop_traffic()

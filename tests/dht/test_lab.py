@@ -18,7 +18,7 @@ from dht.node import core_of
 from dht import Config, Lab, Node, actions
 from dht import lab as lab_module
 from dht.errors import LocalError
-from dht.events import Event, LookupAnswered, LookupStarted
+from dht.events import Event, LookupAnswered, LookupFinished, LookupStarted
 
 
 def test_lab_starts_joined_nodes_and_cleans_up() -> None:
@@ -204,6 +204,46 @@ def test_lab_background_traffic_runs_until_stopped() -> None:
         await wait_until(task.done, what="traffic task ends on stop")
 
     run(scenario())
+
+
+def test_a_mainline_lab_s_traffic_announces_gets_peers_and_puts_items() -> None:
+    """On Mainline the workload is Mainline's (a Khashmir store would only fail):
+    nodes come to hold announced peers and BEP 44 items, and get_peers finds them."""
+    async def scenario() -> None:
+        lab = Lab(6, Config(PROFILE="mainline", KRPC_TIMEOUT=1.0))
+        await lab.start()
+        try:
+            kinds: list[str] = []
+            found: list[int] = []
+
+            def watch(event: Event) -> None:
+                if isinstance(event, LookupStarted):
+                    kinds.append(event.kind)
+                elif isinstance(event, LookupFinished) and event.kind == "get_peers":
+                    found.append(event.found)
+
+            for n in lab.nodes:
+                n.subscribe(watch)
+            lab.start_traffic(per_second=300)
+            held = {"peers": 0, "items": 0}
+
+            async def holding() -> None:
+                held["peers"] = sum([len(await n.stored_peers()) for n in lab.nodes])
+                held["items"] = sum([len(await n.stored_items()) for n in lab.nodes])
+
+            for _ in range(400):
+                await holding()
+                if held["peers"] and held["items"] and any(found):
+                    break
+                await asyncio.sleep(0.025)
+            assert held["peers"] > 0 and held["items"] > 0, held
+            assert any(found), "no get_peers of the lab's torrents found a peer"
+            assert {"find_node", "announce_peer", "get_peers", "put"} <= set(kinds), set(kinds)
+            assert "store_value" not in kinds
+        finally:
+            await lab.stop()
+
+    run(scenario(), timeout=60)
 
 
 async def publish_at(publisher: Node, holder: Node, key: bytes, value: bytes) -> None:
