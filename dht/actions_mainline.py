@@ -220,7 +220,7 @@ async def get_peers(node: MainlineLookupNode, info_hash: bytes, scrape: bool = F
             if resp.seeds_bloom is not None and resp.peers_bloom is not None:
                 sd.bits = sd.union(ScrapeBloom(resp.seeds_bloom)).bits
                 pe.bits = pe.union(ScrapeBloom(resp.peers_bloom)).bits
-            progress.outcome(contact, "values" if resp.values else "nodes", "scrape")
+            progress.outcome(contact, "values" if resp.values else "answered", "scrape")
 
         await asyncio.gather(*(ask(c.contact) for c in lookup.closest_answered()))
         seeds, leechers = sd.estimate(), pe.estimate()

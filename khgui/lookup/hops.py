@@ -4,10 +4,9 @@
 twice (find_value then get_value, find_node then store_value) keeps its row,
 which shows the latest outcome and, in Detail, what came before.  Each batch
 costs at most one insert and one dataChanged.  A Mainline get_peers is
-followed by a BEP 33 scrape of the closest nodes, whose answers ``dht``
-reports as "values" whatever they carried: a contact is drawn as having
-values only if its get_peers answer had peers (the scrape asks the same
-nodes again, just after).  :class:`StoreResultModel`
+followed by a BEP 33 scrape of the closest nodes (the same nodes asked
+again, just after): their answers are "values" when they carried peers,
+else "answered", with the detail "scrape".  :class:`StoreResultModel`
 lists the nodes that accepted or refused a store.
 
 :class:`LookupPlotView` is a pyqtgraph plot with one scatter per outcome
@@ -34,8 +33,6 @@ from ..common.theme import Colors, colors, status_color
 
 HOP_COLUMNS = ("Contact", "log\u2082 dist", "Outcome", "Asked at", "Took", "Detail")
 CONTACT, DISTANCE, OUTCOME, ASKED, TOOK, DETAIL = range(len(HOP_COLUMNS))
-#: The detail of a BEP 33 scrape's answers (dht/actions_mainline.py).
-SCRAPE = "scrape"
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -53,7 +50,6 @@ class HopsModel(TableModel):
         super().__init__(parent)
         self._data: list[list[Any]] = []  # [contact, log2, outcome, first asked, answered, detail, last asked]
         self._row_of: dict[bytes, int] = {}  # contact id: its row
-        self._had_values: set[bytes] = set()  # contacts whose lookup answer carried values/peers
         self._t0 = 0.0
         self.self_id: bytes | None = None
         """Our node's id: its row is labelled "(this node)"."""
@@ -92,7 +88,6 @@ class HopsModel(TableModel):
         self.beginResetModel()
         self._data = []
         self._row_of = {}
-        self._had_values = set()
         self._t0 = t0
         self.endResetModel()
 
@@ -118,7 +113,7 @@ class HopsModel(TableModel):
                     target[5] = _joined(target[5], target[2])
                 target[2], target[4], target[6] = "queried", None, asked
             else:
-                outcome = self._outcome(ev)
+                outcome = str(ev.outcome)
                 if row is None:  # answered without a query event (asked before we watched)
                     self._row_of[cid] = base + len(new)
                     new.append([ev.contact, ev.log2_distance, outcome, ev.elapsed, ev.elapsed, ev.detail,
@@ -139,15 +134,6 @@ class HopsModel(TableModel):
             self.beginInsertRows(QModelIndex(), base, base + len(new) - 1)
             self._data.extend(new)
             self.endInsertRows()
-
-    def _outcome(self, ev: Any) -> str:
-        """The outcome to show: a scrape answer has values only if the contact's get_peers answer had."""
-        cid = ev.contact.id
-        if ev.outcome == "values":
-            if ev.detail == SCRAPE:
-                return "values" if cid in self._had_values else "answered"
-            self._had_values.add(cid)
-        return str(ev.outcome)
 
     def _at(self, row: int, base: int, new: list[list[Any]]) -> list[Any]:
         return new[row - base] if row >= base else self._data[row]
