@@ -13,7 +13,9 @@ concept per module:
 - :mod:`dht.node_api`: the public coroutines and snapshots (Khashmir);
 - :mod:`dht.node_mainline`: the Mainline coroutines and BEP 42 identity;
 - :mod:`dht.remote`: the ``krpc_*`` handlers, with the seed's signatures,
-  reached through the explicit ``handlers`` table.
+  reached through the explicit ``handlers`` table (the local node asking itself);
+- :mod:`dht.handlers_khashmir`: the network's dispatch, which answers
+  get_value and store_value once the storage thread is done.
 
 The mixins hold no state of their own; they declare what they use of the
 node's.  The wire is the node's profile (``Config.PROFILE``,
@@ -53,6 +55,7 @@ from .contact import Address, Contact, resolve_host
 from .datadir import DataDirLock
 from .errors import LocalError, StorageError
 from .events import Event, EventBus, NodeWarning
+from .handlers_khashmir import KhashmirHandlers
 from .handlers_mainline import MainlineHandlers
 from .khash import new_id
 from .node_api import NodeAPI
@@ -135,6 +138,8 @@ class Node(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, MainlineAPI)
             "get_value": self.krpc_get_value,
             "store_value": self.krpc_store_value,
         }
+        #: the network's Khashmir dispatch: storage queries answered off the receive path
+        self.khashmir = KhashmirHandlers(self)
 
     # --- lifecycle -----------------------------------------------------
 
@@ -162,7 +167,7 @@ class Node(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, MainlineAPI)
             raise
         now = time.monotonic()
         self._table = self._new_table(now)
-        handler = self.dispatch if self.mainline is None else self.mainline.dispatch
+        handler = self.khashmir.dispatch if self.mainline is None else self.mainline.dispatch
         transport = KrpcTransport(
             handler, self.stats_counters, self.events, self.config.KRPC_TIMEOUT, self.config, self.profile
         )
@@ -201,7 +206,8 @@ class Node(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, MainlineAPI)
 
     def _open_store(self) -> Store:
         cfg = self.config
-        store = Store(self.db_path, StoreLimits(cfg.MAX_VALUES, cfg.MAX_VALUES_PER_KEY, cfg.MAX_VALUES_PER_IP))
+        store = Store(self.db_path, StoreLimits(cfg.MAX_VALUES, cfg.MAX_VALUES_PER_KEY, cfg.MAX_VALUES_PER_IP),
+                      threaded=cfg.STORAGE_THREAD)
         if store.warning:
             self._warn(store.warning)
             log.warning("%s", store.warning)
@@ -220,13 +226,16 @@ class Node(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, MainlineAPI)
     async def stop(self) -> None:
         """Checkpoint, then close the socket and the database, and unlock the data directory.
 
-        A checkpoint the disk refuses (full, read-only) is logged in one line
-        and kept in :attr:`warnings`; stop still completes.
+        The storage queries in flight are finished and answered first (new
+        ones are dropped), so nothing acknowledged is lost.  A checkpoint
+        the disk refuses (full, read-only) is logged in one line and kept in
+        :attr:`warnings`; stop still completes.
         """
         if not self.running:
             return
         self.running = False
-        assert self._store is not None
+        assert self._store is not None and self._transport is not None
+        await self._transport.drain()
         self._store.log_faults = False  # one line below, not one per failed write
         try:
             self.checkpoint(maintenance=False)
@@ -256,7 +265,7 @@ class Node(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, MainlineAPI)
         assert self._transport is not None and self._store is not None
         self._cancel_store_timer()
         self._transport.close()
-        self._store.close()
+        self._store.close(cancel_queued=True)  # the storage job running finishes, the queued ones never run
         self._lock.release()
 
     # An idle node closes its database connection: a lab of hundreds of nodes
@@ -276,7 +285,9 @@ class Node(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, MainlineAPI)
         if store is None or not self.running or not store.is_open:
             return
         idle = time.monotonic() - store.last_used
-        if idle >= STORE_IDLE_SECONDS:
+        if store.busy:  # jobs on the storage thread: not idle
+            self._store_timer = asyncio.get_running_loop().call_later(STORE_IDLE_SECONDS, self._store_idle)
+        elif idle >= STORE_IDLE_SECONDS:
             store.release()
         else:
             self._store_timer = asyncio.get_running_loop().call_later(
