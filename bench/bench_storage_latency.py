@@ -3,7 +3,7 @@
 A real :class:`dht.Node` on 127.0.0.1 runs on this process's event loop.  A
 client in a separate process (multiprocessing, spawn: it never takes this
 process's CPU or GIL) floods it with ``store_value`` queries of 1 KB values
-(random keys, IN_FLIGHT outstanding), while a second socket in that process
+(random keys, ``--in-flight`` outstanding), while a second socket in that process
 pings it every PING_INTERVAL and times each answer.  Each scenario runs
 twice in the same run, with the same load:
 
@@ -18,7 +18,7 @@ Reported: ping round-trip p50 / p99 / max, pings lost (no answer within
 1 s), stores acknowledged per second; the target is a p99 under the thread
 at most half the inline one in the ``locked`` scenario.
 
-Run: ``python -m bench.bench_storage_latency [--seconds 4] [--strict]``.
+Run: ``python -m bench.bench_storage_latency [--seconds 4] [--in-flight 32] [--strict]``.
 The rate limits do not apply (client and node share 127.0.0.1: see
 ``OWN_ADDRESS_LIMIT_FACTOR``); the quotas are lifted: this measures the
 receive path, not the defences.
@@ -79,7 +79,7 @@ def pinger(address: tuple[str, int], stop: threading.Event, rtts: list[float], l
         sock.close()
 
 
-def load(address: tuple[str, int], seconds: float, out: Any) -> None:
+def load(address: tuple[str, int], seconds: float, in_flight: int, out: Any) -> None:
     """In the client process: flood stores, ping meanwhile; report through ``out``."""
     stop = threading.Event()
     rtts: list[float] = []
@@ -97,7 +97,7 @@ def load(address: tuple[str, int], seconds: float, out: Any) -> None:
     deadline = start + seconds
     try:
         while time.perf_counter() < deadline or answers < sent:
-            while sent - answers < IN_FLIGHT and time.perf_counter() < deadline:
+            while sent - answers < in_flight and time.perf_counter() < deadline:
                 args = {b"id": me, b"key": os.urandom(20), b"value": os.urandom(1024), b"token": token}
                 sock.sendto(query(b"s%d" % sent, b"store_value", args), address)
                 sent += 1
@@ -136,7 +136,7 @@ def percentile(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(p * len(xs)))]
 
 
-async def measure(threaded: bool, locked: bool, seconds: float) -> dict[str, Any]:
+async def measure(threaded: bool, locked: bool, seconds: float, in_flight: int) -> dict[str, Any]:
     config = Config(STORAGE_THREAD=threaded, MAX_VALUES=10_000_000, MAX_VALUES_PER_IP=10_000_000,
                     MAX_VALUES_PER_KEY=10_000_000)
     with tempfile.TemporaryDirectory(prefix="bench-storage-latency-") as tmp:
@@ -147,7 +147,7 @@ async def measure(threaded: bool, locked: bool, seconds: float) -> dict[str, Any
         try:
             ctx = mp.get_context("spawn")
             out = ctx.Queue()
-            proc = ctx.Process(target=load, args=(node.address, seconds, out))
+            proc = ctx.Process(target=load, args=(node.address, seconds, in_flight, out))
             if lock_thread is not None:
                 lock_thread.start()
             proc.start()
@@ -170,13 +170,13 @@ def row(name: str, r: dict[str, Any]) -> str:
             f"{r['errors']} errors")
 
 
-async def run(seconds: float, strict: bool) -> int:
+async def run(seconds: float, in_flight: int, strict: bool) -> int:
     failed = False
     for scenario, locked in (("flood", False), ("locked", True)):
-        inline = await measure(False, locked, seconds)
-        thread = await measure(True, locked, seconds)
+        inline = await measure(False, locked, seconds, in_flight)
+        thread = await measure(True, locked, seconds, in_flight)
         p_inline, p_thread = percentile(inline["rtts"], 0.99), percentile(thread["rtts"], 0.99)
-        print(f"{scenario}: store flood ({IN_FLIGHT} in flight)"
+        print(f"{scenario}: store flood ({in_flight} in flight)"
               + (f", database held {LOCK_MS} ms of every {LOCK_EVERY_MS} ms" if locked else ""))
         print(row("inline", inline))
         print(row("thread", thread))
@@ -193,9 +193,10 @@ async def run(seconds: float, strict: bool) -> int:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=4.0, help="load per measurement (default 4)")
+    p.add_argument("--in-flight", type=int, default=IN_FLIGHT, help=f"stores outstanding (default {IN_FLIGHT})")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = p.parse_args()
-    sys.exit(asyncio.run(run(args.seconds, args.strict)))
+    sys.exit(asyncio.run(run(args.seconds, args.in_flight, args.strict)))
 
 
 if __name__ == "__main__":

@@ -14,9 +14,8 @@ through the node's explicit ``handlers`` table.  Queries from the network go
 through :class:`dht.handlers_khashmir.KhashmirHandlers`, which answers
 get_value and store_value once the storage thread is done, from the same
 checks (``check_*``) and answers (``values_answer``, ``stored_answer``)
-as the handlers here.  :meth:`RemoteInterface.dispatch` is the synchronous
-path (arguments checked against :data:`dht.krpc.METHODS`, then the
-``handlers`` table): the baseline with ``STORAGE_THREAD`` off.
+as the handlers here (with ``STORAGE_THREAD`` off, it calls the handlers
+here for every method: the baseline).
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ import sys
 import time
 from typing import Any, Callable
 
-from . import errors, krpc
+from . import errors
 from .config import Config
 from .contact import Address, Contact
 from .errors import KrpcError, StoreRefused
@@ -56,10 +55,6 @@ class RemoteInterface:
 
     def insert_node(self, contact: Contact, contacted: bool = True) -> None:
         raise NotImplementedError
-
-    def dispatch(self, query: krpc.Query, peer: Address) -> dict[bytes, Any]:
-        args = krpc.check_arguments(query)
-        return self.handlers[query.method](*args, _krpc_sender=peer)
 
     def verify_contact(self, contact: Contact) -> None:
         raise NotImplementedError

@@ -3,10 +3,12 @@
 Theory of operation.  A node answers the network on its event loop; SQLite
 blocks (a slow disk, a database locked by another connection waits up to
 its busy timeout).  So every database access of a :class:`~.store.Store` is
-a *job* run by its :class:`StorageWorker`: a single-worker
-:class:`concurrent.futures.ThreadPoolExecutor`, so jobs run one at a time,
-in the order they were given, on one thread, which owns the connection
-(opened, used and closed there).
+a *job* run by its :class:`StorageWorker`: one thread taking jobs from a
+queue, so jobs run one at a time, in the order they were given, on one
+thread, which owns the connection (opened, used and closed there).  The
+thread takes every job queued at once and hands the results of the batch
+to the event loop in one wake-up (``call_soon_threadsafe``): under a flood
+of stores the loop is woken once per batch, not once per store.
 
 * :meth:`StorageWorker.run` is the way in from the event loop: an awaitable
   of the job's result; the loop goes on answering meanwhile.
@@ -35,11 +37,35 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import concurrent.futures
 import threading
+from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
 T = TypeVar("T")
+
+
+@dataclass(slots=True, eq=False)
+class _Job:
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    #: an asyncio caller: its loop and future; else a waiting thread: ``done``
+    loop: asyncio.AbstractEventLoop | None = None
+    future: "asyncio.Future[Any] | None" = None
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Any = None
+    error: BaseException | None = None
+
+
+def _deliver(batch: list[_Job]) -> None:
+    """On the event loop: the results of a batch of jobs to their futures."""
+    for job in batch:
+        fut = job.future
+        if fut is None or fut.done():
+            continue  # its awaiter was cancelled
+        if job.error is not None:
+            fut.set_exception(job.error)
+        else:
+            fut.set_result(job.result)
 
 
 class StorageWorker:
@@ -48,9 +74,10 @@ class StorageWorker:
     def __init__(self, name: str = "storage", threaded: bool = True) -> None:
         self.name = name
         self.threaded = threaded
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
-        self._thread_ident: int | None = None
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._queue: collections.deque[_Job] = collections.deque()
+        self._thread: threading.Thread | None = None
+        self._ending = False  # the thread ends once the queue is empty
         self._notices: collections.deque[tuple[Callable[..., None], tuple[Any, ...]]] = collections.deque()
         #: jobs given and not finished yet (read on any thread)
         self.pending = 0
@@ -58,27 +85,54 @@ class StorageWorker:
     @property
     def on_worker(self) -> bool:
         """Whether the calling thread is the storage thread."""
-        return self._thread_ident == threading.get_ident()
+        return self._thread is threading.current_thread()
 
-    def _mark(self) -> None:
-        self._thread_ident = threading.get_ident()
+    # --- the thread ------------------------------------------------------
 
-    def _done(self, _future: concurrent.futures.Future[Any]) -> None:
-        with self._lock:
-            self.pending -= 1
-
-    def submit(self, fn: Callable[..., T], *args: Any) -> concurrent.futures.Future[T]:
-        with self._lock:
-            executor = self._executor
-            if executor is None:
-                executor = concurrent.futures.ThreadPoolExecutor(
-                    1, thread_name_prefix=self.name, initializer=self._mark
-                )
-                self._executor = executor
-            future = executor.submit(fn, *args)
+    def _submit(self, job: _Job) -> None:
+        with self._cond:
+            self._queue.append(job)
             self.pending += 1
-        future.add_done_callback(self._done)  # also when cancelled
-        return future
+            self._ending = False
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _serve(self) -> None:
+        me = threading.current_thread()
+        while True:
+            with self._cond:
+                while not self._queue and not self._ending:
+                    self._cond.wait()
+                if not self._queue:  # ending, nothing left: the next job starts a new thread
+                    if self._thread is me:
+                        self._thread = None
+                    return
+                batch = list(self._queue)
+                self._queue.clear()
+            by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+            for job in batch:
+                if job.future is not None and job.future.cancelled():
+                    pass  # nobody waits for it any more (a node aborted): not run
+                else:
+                    try:
+                        job.result = job.fn(*job.args)
+                    except BaseException as exc:  # handed to the caller, who raises it
+                        job.error = exc
+                with self._cond:
+                    self.pending -= 1
+                if job.loop is None:
+                    job.done.set()
+                else:
+                    by_loop.setdefault(job.loop, []).append(job)
+            for loop, jobs in by_loop.items():
+                try:
+                    loop.call_soon_threadsafe(_deliver, jobs)
+                except RuntimeError:  # the loop is closed: nobody waits
+                    pass
+
+    # --- the API ---------------------------------------------------------
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a job and wait for its result (or exception)."""
@@ -88,19 +142,24 @@ class StorageWorker:
             finally:
                 if not self.on_worker:
                     self.drain_notices()
-        future = self.submit(fn, *args)
-        try:
-            return future.result()
-        finally:
-            self.drain_notices()
+        job = _Job(fn, args)
+        self._submit(job)
+        job.done.wait()
+        self.drain_notices()
+        if job.error is not None:
+            raise job.error
+        result: T = job.result
+        return result
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a job on the storage thread; the loop is free until it is done."""
         if not self.threaded:
             return self.call(fn, *args)
-        future = self.submit(fn, *args)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._submit(_Job(fn, args, loop, future))
         try:
-            return await asyncio.wrap_future(future)
+            return await future
         finally:
             self.drain_notices()
 
@@ -118,20 +177,31 @@ class StorageWorker:
                 return
             callback(*args)
 
-    def join(self, cancel_queued: bool = False) -> None:
-        """Wait for the thread to end; ``cancel_queued``: cancel the jobs not started yet
-        (a node aborted; their awaiters get CancelledError), only the running one finishes."""
-        with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=cancel_queued)
-
     def stop_thread(self) -> None:
-        """Let the thread end (a next job starts a new one); not while jobs are pending,
-        so that two threads never hold the connection."""
-        with self._lock:
-            if self.pending:
-                return
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=False)
+        """Let the thread end once the queue is empty (a next job starts a new one)."""
+        with self._cond:
+            self._ending = True
+            self._cond.notify()
+
+    def join(self, cancel_queued: bool = False) -> None:
+        """End the thread and wait for it; ``cancel_queued``: the jobs not started yet never
+        run (a node aborted: their awaiters are cancelled), only the running one finishes."""
+        with self._cond:
+            thread = self._thread
+            cancelled = list(self._queue) if cancel_queued else []
+            if cancel_queued:
+                self._queue.clear()
+                self.pending -= len(cancelled)
+            self._ending = True
+            self._cond.notify()
+        for job in cancelled:
+            if job.future is not None and job.loop is not None:
+                try:
+                    job.loop.call_soon_threadsafe(job.future.cancel)
+                except RuntimeError:
+                    pass
+            else:
+                job.error = RuntimeError("the store was closed")
+                job.done.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
