@@ -13,8 +13,12 @@ of stores the loop is woken once per batch, not once per store.
 * :meth:`StorageWorker.run` is the way in from the event loop: an awaitable
   of the job's result; the loop goes on answering meanwhile.
 * :meth:`StorageWorker.call` waits for the job (the synchronous API: tests,
-  the CLI, the checkpoint).  Called on the storage thread itself (a job
-  calling the store) it runs the job there and then.
+  the CLI, start-up, the checkpoint).  With no job queued, the caller runs
+  it itself (it would wait anyway, and a node starting does not start a
+  thread for its few reads); else it queues behind the others and waits.
+  Called on the storage thread itself (a job calling the store) it runs the
+  job there and then.  Either way the connection is used by one thread at a
+  time, in the order of the calls: a run lock is held around every job.
 
 The thread exists only while there is work or an open connection:
 :meth:`StorageWorker.stop_thread` lets it end (an idle node releases its
@@ -77,6 +81,8 @@ class StorageWorker:
         self._cond = threading.Condition()
         self._queue: collections.deque[_Job] = collections.deque()
         self._thread: threading.Thread | None = None
+        self._running = threading.Lock()  # held around every job: one thread at a time on the connection
+        self._owner: int | None = None  # the thread running a job
         self._ending = False  # the thread ends once the queue is empty
         self._notices: collections.deque[tuple[Callable[..., None], tuple[Any, ...]]] = collections.deque()
         #: jobs given and not finished yet (read on any thread)
@@ -84,8 +90,16 @@ class StorageWorker:
 
     @property
     def on_worker(self) -> bool:
-        """Whether the calling thread is the storage thread."""
-        return self._thread is threading.current_thread()
+        """Whether the calling thread is the one running a job (a job calling the store)."""
+        return self._owner == threading.get_ident()
+
+    def _run_job(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        with self._running:
+            self._owner = threading.get_ident()
+            try:
+                return fn(*args)
+            finally:
+                self._owner = None
 
     # --- the thread ------------------------------------------------------
 
@@ -117,7 +131,7 @@ class StorageWorker:
                     pass  # nobody waits for it any more (a node aborted): not run
                 else:
                     try:
-                        job.result = job.fn(*job.args)
+                        job.result = self._run_job(job.fn, job.args)
                     except BaseException as exc:  # handed to the caller, who raises it
                         job.error = exc
                 with self._cond:
@@ -142,6 +156,17 @@ class StorageWorker:
             finally:
                 if not self.on_worker:
                     self.drain_notices()
+        with self._cond:
+            inline = self.pending == 0
+            if inline:
+                self.pending += 1  # jobs given meanwhile (other threads) queue behind this one
+        if inline:
+            try:
+                return self._run_job(fn, args)
+            finally:
+                with self._cond:
+                    self.pending -= 1
+                self.drain_notices()
         job = _Job(fn, args)
         self._submit(job)
         job.done.wait()

@@ -174,29 +174,52 @@ def test_storage_thread_off_answers_inline_as_before(tmp_path: Path) -> None:
     run(scenario())
 
 
-def test_storage_worker_runs_jobs_in_order_on_one_thread_and_notifies_the_caller() -> None:
+def test_storage_worker_runs_jobs_in_order_one_thread_at_a_time_and_notifies_the_caller() -> None:
     worker = StorageWorker()
     threads: list[int] = []
     notified: list[tuple[int, str]] = []
+    main = threading.get_ident()
 
     def job(i: int) -> int:
         threads.append(threading.get_ident())
         worker.notify(lambda text: notified.append((threading.get_ident(), text)), f"job {i}")
-        assert worker.call(lambda: worker.on_worker)  # a job calling the store runs inline
+        assert worker.call(lambda: worker.on_worker)  # a job calling the store runs there and then
         return i
 
-    async def scenario() -> list[int]:
-        return list(await asyncio.gather(*(worker.run(job, i) for i in range(5))))
+    async def jobs(first: int) -> list[int]:
+        return list(await asyncio.gather(*(worker.run(job, i) for i in range(first, first + 5))))
 
     try:
-        assert run(scenario()) == [0, 1, 2, 3, 4]
-        assert worker.call(job, 5) == 5
-        assert len(set(threads)) == 1 and threads[0] != threading.get_ident()
+        assert run(jobs(0)) == [0, 1, 2, 3, 4]
+        assert len(set(threads)) == 1 and threads[0] != main  # the storage thread
+        # A synchronous call with nothing queued runs on the caller's thread (it waits anyway).
+        assert worker.call(job, 5) == 5 and threads[5] == main
         # Callbacks ran on the waiting thread, in order.
-        assert notified == [(threading.get_ident(), f"job {i}") for i in range(6)]
+        assert notified == [(main, f"job {i}") for i in range(6)]
         assert worker.pending == 0
         worker.stop_thread()
-        assert worker.call(job, 6) == 6  # a new thread for the next job
+        assert run(jobs(6)) == list(range(6, 11))  # a thread again for the next jobs
+        assert threads[6] != main
+    finally:
+        worker.join()
+
+
+def test_a_synchronous_call_queues_behind_the_jobs_given_before() -> None:
+    worker = StorageWorker()
+    order: list[str] = []
+    gate = threading.Event()
+
+    async def scenario() -> None:
+        blocked = asyncio.ensure_future(worker.run(lambda: (gate.wait(5), order.append("async"))))
+        await asyncio.sleep(0)  # one loop step: the job is submitted (a yield, not a wait)
+        assert worker.pending == 1
+        threading.Thread(target=gate.set).start()  # released from another thread while we wait below
+        worker.call(lambda: order.append("sync"))
+        await blocked
+
+    try:
+        run(scenario())
+        assert order == ["async", "sync"]
     finally:
         worker.join()
 
