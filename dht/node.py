@@ -227,7 +227,9 @@ class Node(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, MainlineAPI)
         """Checkpoint, then close the socket and the database, and unlock the data directory.
 
         The storage queries in flight are finished and answered first (new
-        ones are dropped), so nothing acknowledged is lost.  A checkpoint
+        ones are dropped), so nothing acknowledged is lost; those still
+        waiting for the disk after KRPC_TIMEOUT (their senders have given
+        up) are cancelled unanswered.  A checkpoint
         the disk refuses (full, read-only) is logged in one line and kept in
         :attr:`warnings`; stop still completes.
         """
@@ -235,7 +237,11 @@ class Node(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, MainlineAPI)
             return
         self.running = False
         assert self._store is not None and self._transport is not None
-        await self._transport.drain()
+        try:
+            await asyncio.wait_for(self._transport.drain(), self.config.KRPC_TIMEOUT)
+        except asyncio.TimeoutError:  # the disk holds them longer than their senders wait: as lost datagrams
+            self._transport.cancel_answers()
+        await self._store.settled()  # the job running finishes with the loop free; then the checkpoint
         self._store.log_faults = False  # one line below, not one per failed write
         try:
             self.checkpoint(maintenance=False)

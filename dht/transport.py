@@ -383,6 +383,12 @@ class KrpcTransport(asyncio.DatagramProtocol):
         if self.bus.active:
             self.bus.emit(DatagramDropped(time.monotonic(), peer, size, reason.value))
 
+    def cancel_answers(self) -> None:
+        """Cancel the answers still due: never sent (a handler's task not started never runs)."""
+        answering, self.answering = self.answering, set()
+        for fut in answering:
+            fut.cancel()
+
     def close(self) -> None:
         if self._drain is not None:
             self._drain.close()
@@ -390,9 +396,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
         if self.transport is not None:
             self.transport.close()
             self.transport = None
-        answering, self.answering = self.answering, set()
-        for fut in answering:
-            fut.cancel()
+        self.cancel_answers()
         pending, self.pending = self.pending, {}
         for p in pending.values():
             p.timer.cancel()

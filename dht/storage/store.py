@@ -68,6 +68,10 @@ class StoreOutcome(NamedTuple):
     evicted: tuple[tuple[bytes, bytes], ...]  # (key, value) removed to make room
 
 
+def _nothing() -> None:
+    pass
+
+
 class Store:
     """A node's SQLite database (``path`` may be ``":memory:"``)."""
 
@@ -230,6 +234,11 @@ class Store:
             raise
 
     # --- the API: each call a job on the storage thread -----------------
+
+    async def settled(self) -> None:
+        """Wait, the loop free, until the jobs given before are done (or skipped, cancelled)."""
+        if self.worker.pending:
+            await self.worker.run(_nothing)
 
     def self_id(self) -> bytes | None:
         return self.worker.call(self._self_id)

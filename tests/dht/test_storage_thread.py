@@ -162,6 +162,36 @@ def test_a_node_stopped_with_storage_work_in_flight_loses_nothing_acknowledged(t
     run(scenario())
 
 
+def test_a_stopping_node_gives_up_on_storage_the_disk_holds_longer_than_krpc_timeout(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        node = Node(FAST, host="127.0.0.1", port=0, data_dir=tmp_path)  # KRPC_TIMEOUT 1 s
+        await node.start()
+        transport = node.transport
+        async with raw_client() as client:
+            tok = await token(client, node)
+            assert (await client.ask_decoded(store(b"s0", b"acknowledged", tok), node.address))[b"y"] == b"r"
+            with locked(node.db_path) as lock:
+                client.send(store(b"s1", b"running", tok), node.address)
+                client.send(store(b"s2", b"queued", tok), node.address)
+                await pong(client, node, b"p")
+                await wait_until(lambda: node.store.busy, what="the stores on the storage thread")
+                stopping = asyncio.ensure_future(node.stop())
+                await wait_until(lambda: not transport.answering, what="the answers given up")
+                await pong(client, node, b"p2")  # the loop is free while the store waits for the disk
+                assert not stopping.done() and node.store.busy
+                lock.execute("ROLLBACK")  # the running store may now commit, unanswered
+                await stopping
+        assert pending(client) == []  # neither answered: as if the datagrams were lost
+        again = Store(tmp_path / "khashmir.db")
+        try:
+            kept = again.values(KEY)
+        finally:
+            again.close()
+        assert b"acknowledged" in kept and b"queued" not in kept  # the queued store never ran
+
+    run(scenario())
+
+
 def test_storage_thread_off_answers_inline_as_before(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path, FAST.replace(STORAGE_THREAD=False)) as node, raw_client() as client:
