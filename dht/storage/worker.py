@@ -1,11 +1,11 @@
-"""The storage thread: the one thread that touches a node's SQLite connection.
+"""The storage thread: SQLite off the event loop, one thread at a time on the connection.
 
 Theory of operation.  A node answers the network on its event loop; SQLite
 blocks (a slow disk, a database locked by another connection waits up to
 its busy timeout).  So every database access of a :class:`~.store.Store` is
 a *job* run by its :class:`StorageWorker`: one thread taking jobs from a
 queue, so jobs run one at a time, in the order they were given, on one
-thread, which owns the connection (opened, used and closed there).  The
+thread, which owns the connection while it has work.  The
 thread takes every job queued at once and hands the results of the batch
 to the event loop in one wake-up (``call_soon_threadsafe``): under a flood
 of stores the loop is woken once per batch, not once per store.
@@ -33,8 +33,8 @@ the caller's thread, not the storage thread: a job posts them with
 ``call``) runs them when it returns, in order.
 
 ``threaded=False`` runs every job inline on the caller's thread: the
-behaviour before the storage thread, kept as a baseline for
-``bench/bench_storage.py --inline``.
+behaviour before the storage thread (``Config.STORAGE_THREAD``), kept as the
+baseline of ``bench/bench_storage_latency.py``.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class _Job:
     done: threading.Event = field(default_factory=threading.Event)
     result: Any = None
     error: BaseException | None = None
+    skipped: bool = False
 
 
 def _deliver(batch: list[_Job]) -> None:
@@ -66,7 +67,9 @@ def _deliver(batch: list[_Job]) -> None:
         fut = job.future
         if fut is None or fut.done():
             continue  # its awaiter was cancelled
-        if job.error is not None:
+        if job.skipped:
+            fut.cancel()
+        elif job.error is not None:
             fut.set_exception(job.error)
         else:
             fut.set_result(job.result)
@@ -84,6 +87,7 @@ class StorageWorker:
         self._running = threading.Lock()  # held around every job: one thread at a time on the connection
         self._owner: int | None = None  # the thread running a job
         self._ending = False  # the thread ends once the queue is empty
+        self._discarding = False  # the jobs queued are skipped (a node aborted)
         self._notices: collections.deque[tuple[Callable[..., None], tuple[Any, ...]]] = collections.deque()
         #: jobs given and not finished yet (read on any thread)
         self.pending = 0
@@ -127,8 +131,9 @@ class StorageWorker:
                 self._queue.clear()
             by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
             for job in batch:
-                if job.future is not None and job.future.cancelled():
-                    pass  # nobody waits for it any more (a node aborted): not run
+                if self._discarding or (job.future is not None and job.future.cancelled()):
+                    job.skipped = True  # nobody waits for it any more (a node aborted): not run
+                    job.error = RuntimeError("the store was closed")
                 else:
                     try:
                         job.result = self._run_job(job.fn, job.args)
@@ -213,20 +218,9 @@ class StorageWorker:
         run (a node aborted: their awaiters are cancelled), only the running one finishes."""
         with self._cond:
             thread = self._thread
-            cancelled = list(self._queue) if cancel_queued else []
-            if cancel_queued:
-                self._queue.clear()
-                self.pending -= len(cancelled)
+            self._discarding = cancel_queued
             self._ending = True
             self._cond.notify()
-        for job in cancelled:
-            if job.future is not None and job.loop is not None:
-                try:
-                    job.loop.call_soon_threadsafe(job.future.cancel)
-                except RuntimeError:
-                    pass
-            else:
-                job.error = RuntimeError("the store was closed")
-                job.done.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join()
+        self._discarding = False

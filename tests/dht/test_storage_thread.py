@@ -254,6 +254,33 @@ def test_a_synchronous_call_queues_behind_the_jobs_given_before() -> None:
         worker.join()
 
 
+def test_joining_with_cancel_queued_skips_the_jobs_not_started() -> None:
+    worker = StorageWorker()
+    gate = threading.Event()
+    ran: list[int] = []
+
+    def job(i: int) -> int:
+        if i == 0:
+            gate.wait(5)
+        ran.append(i)
+        return i
+
+    async def scenario() -> list[Any]:
+        futures = [asyncio.ensure_future(worker.run(job, i)) for i in range(3)]
+        await wait_until(lambda: worker.pending == 3, what="the jobs given")
+        joiner = threading.Thread(target=worker.join, kwargs={"cancel_queued": True})
+        joiner.start()  # an aborted node: waits for the running job only
+        await wait_until(lambda: worker._discarding, what="the queue discarded")
+        gate.set()
+        joiner.join(5)
+        return await asyncio.gather(*futures, return_exceptions=True)
+
+    results = run(scenario())
+    assert results[0] == 0 and ran == [0]
+    assert all(isinstance(r, asyncio.CancelledError) for r in results[1:])
+    assert worker.pending == 0
+
+
 def test_config_bound_is_validated() -> None:
     assert Config().MAX_STORAGE_QUERIES == 256 and Config().STORAGE_THREAD is True
     for bad in (0, -1, 1.5):
