@@ -30,9 +30,10 @@ lookup moves on to other nodes, as it would for libtorrent's, which drops
 what it has no room for.  The limits before decoding (:mod:`dht.limits`)
 already bound how fast one source can come this far.
 
-The node stopping waits for the tasks in flight (:meth:`drain`), so that
-every store acknowledged is committed and every store admitted is
-acknowledged; an aborted node cancels them unanswered.
+The node stopping waits for the answers due (:meth:`dht.transport.KrpcTransport.drain`,
+up to KRPC_TIMEOUT), so that every store acknowledged is committed and every
+store admitted is answered if its sender still waits; an aborted node
+cancels them unanswered.
 
 ``STORAGE_THREAD`` off: every method is the synchronous handler (storage
 inline in the receive path, the baseline for ``bench/bench_storage.py``).
@@ -117,8 +118,3 @@ class KhashmirHandlers:
             return node.stored_answer(key, value, stored_at, outcome)
 
         return self._track(asyncio.ensure_future(write()))
-
-    async def drain(self) -> None:
-        """Wait for the storage queries in flight (and their answers)."""
-        while self.in_flight:
-            await asyncio.wait(set(self.in_flight))
