@@ -314,7 +314,7 @@ async def get_value(node: LookupNode, key: bytes, first_holder: bool = False) ->
         return await get_from_first_holder(node, key)
     cfg = node.config
     progress = Progress(node, "get_value", key)
-    local = node.store.values(key)
+    local = await node.store.values_async(key)  # on the storage thread (LookupStarted is out already)
     lookup = await iterate(node, key, "find_value", progress)
     retrieval = ValueRetrieval(
         lookup.with_values(), local, cfg.RETRIEVE_VALUES, cfg.STORE_REDUNDANCY, cfg.CONCURRENT_REQS
@@ -377,7 +377,7 @@ async def get_from_first_holder(node: LookupNode, key: bytes) -> list[bytes]:
     """
     cfg = node.config
     progress = Progress(node, "get_value", key)
-    found: dict[bytes, None] = dict.fromkeys(node.store.values(key))
+    found: dict[bytes, None] = dict.fromkeys(await node.store.values_async(key))
     retrieve = cfg.RETRIEVE_VALUES
     limit = abs(retrieve) if retrieve else None
     max_holders = cfg.STORE_REDUNDANCY if retrieve < 0 else None

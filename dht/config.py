@@ -83,6 +83,14 @@ class Config:
     """Most values kept from one publisher IP (1 % of MAX_VALUES).  When a key
     or the whole store is full, the oldest value of the IP holding the most
     there makes room for a store from an IP holding fewer; see dht/storage/fairness.py."""
+    MAX_STORAGE_QUERIES: int = 256
+    """get_value and store_value queries from the network being worked on at once (waiting
+    for or on the storage thread); more are dropped unanswered, counted as "storage busy"
+    (after libtorrent's bounded queues, e.g. max_queued_disk_bytes: a slow or locked disk
+    cannot make a flood queue unbounded work).  Pings and find_node never wait for storage."""
+    STORAGE_THREAD: bool = True
+    """Run SQLite on the node's storage thread (dht/storage/worker.py).  False runs it on the
+    event loop inside the receive path, as before issue 9: a baseline for bench_storage."""
 
     # --- routing table ---
     REPLACEMENTS_PER_BUCKET: int = 2
@@ -154,7 +162,7 @@ class Config:
     def __post_init__(self) -> None:
         if self.PROFILE not in PROFILES:
             raise ConfigError(f"PROFILE must be one of {', '.join(PROFILES)}, not {self.PROFILE!r}")
-        for name in ("READ_ONLY", "ENFORCE_NODE_ID"):
+        for name in ("READ_ONLY", "ENFORCE_NODE_ID", "STORAGE_THREAD"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be True or False, not {getattr(self, name)!r}")
         if self.READ_ONLY and self.PROFILE != "mainline":

@@ -174,4 +174,4 @@ class NodeAPI:
         return bucket_infos(self.table, self.clients, mainline=self.mainline is not None)
 
     async def stored_values(self) -> list[StoredValueInfo]:
-        return self.store.all_values()
+        return await self.store.all_values_async()

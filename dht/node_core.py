@@ -51,6 +51,7 @@ from .budget import QueryBudget
 from .datadir import DataDirLock
 from .errors import LocalError, StorageError
 from .events import Event, EventBus, NodeWarning
+from .handlers_khashmir import KhashmirHandlers
 from .handlers_mainline import MainlineHandlers
 from .khash import new_id
 from .node_api import NodeAPI
@@ -139,6 +140,8 @@ class NodeCore(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, Mainline
             "get_value": self.krpc_get_value,
             "store_value": self.krpc_store_value,
         }
+        #: the network's Khashmir dispatch: storage queries answered off the receive path
+        self.khashmir = KhashmirHandlers(self)
 
     # --- lifecycle -----------------------------------------------------
 
@@ -166,7 +169,7 @@ class NodeCore(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, Mainline
             raise
         now = time.monotonic()
         self._table = self._new_table(now)
-        handler = self.dispatch if self.mainline is None else self.mainline.dispatch
+        handler = self.khashmir.dispatch if self.mainline is None else self.mainline.dispatch
         transport = KrpcTransport(
             handler, self.stats_counters, self.events, self.config.KRPC_TIMEOUT, self.config, self.profile
         )
@@ -205,7 +208,8 @@ class NodeCore(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, Mainline
 
     def _open_store(self) -> Store:
         cfg = self.config
-        store = Store(self.db_path, StoreLimits(cfg.MAX_VALUES, cfg.MAX_VALUES_PER_KEY, cfg.MAX_VALUES_PER_IP))
+        store = Store(self.db_path, StoreLimits(cfg.MAX_VALUES, cfg.MAX_VALUES_PER_KEY, cfg.MAX_VALUES_PER_IP),
+                      threaded=cfg.STORAGE_THREAD)
         if store.warning:
             self._warn(store.warning)
             log.warning("%s", store.warning)
@@ -224,13 +228,22 @@ class NodeCore(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, Mainline
     async def stop(self) -> None:
         """Checkpoint, then close the socket and the database, and unlock the data directory.
 
-        A checkpoint the disk refuses (full, read-only) is logged in one line
-        and kept in :attr:`warnings`; stop still completes.
+        The storage queries in flight are finished and answered first (new
+        ones are dropped), so nothing acknowledged is lost; those still
+        waiting for the disk after KRPC_TIMEOUT (their senders have given
+        up) are cancelled unanswered.  A checkpoint
+        the disk refuses (full, read-only) is logged in one line and kept in
+        :attr:`warnings`; stop still completes.
         """
         if not self.running:
             return
         self.running = False
-        assert self._store is not None
+        assert self._store is not None and self._transport is not None
+        try:
+            await asyncio.wait_for(self._transport.drain(), self.config.KRPC_TIMEOUT)
+        except asyncio.TimeoutError:  # the disk holds them longer than their senders wait: as lost datagrams
+            self._transport.cancel_answers()
+        await self._store.settled()  # the job running finishes with the loop free; then the checkpoint
         self._store.log_faults = False  # one line below, not one per failed write
         try:
             self.checkpoint(maintenance=False)
@@ -262,7 +275,7 @@ class NodeCore(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, Mainline
         self._cancel_store_timer()
         self._drop_held()
         self._transport.close()
-        self._store.close()
+        self._store.close(cancel_queued=True)  # the storage job running finishes, the queued ones never run
         self._lock.release()
 
     # An idle node closes its database connection: a lab of hundreds of nodes
@@ -282,7 +295,9 @@ class NodeCore(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, Mainline
         if store is None or not self.running or not store.is_open:
             return
         idle = time.monotonic() - store.last_used
-        if idle >= STORE_IDLE_SECONDS:
+        if store.busy:  # jobs on the storage thread: not idle
+            self._store_timer = asyncio.get_running_loop().call_later(STORE_IDLE_SECONDS, self._store_idle)
+        elif idle >= STORE_IDLE_SECONDS:
             store.release()
         else:
             self._store_timer = asyncio.get_running_loop().call_later(

@@ -79,7 +79,7 @@ class NodeMaintenance:
         await asyncio.sleep(min(60.0, interval))
         while True:
             try:
-                self.checkpoint()
+                await self.checkpoint_async()
             except StorageError:
                 pass  # logged and reported by the store (once a minute at most); try again next time
             await asyncio.sleep(random.uniform(interval * 0.9, interval * 1.1))
@@ -87,25 +87,37 @@ class NodeMaintenance:
     def checkpoint(self, maintenance: bool = True) -> None:
         """Rotate token secrets, save id and contacts, expire values, refresh.
 
+        Waits for the store (the node's stop, tests); the periodic checkpoint
+        is :meth:`checkpoint_async`, the loop free while the disk works.
         Raises :class:`StorageFault` when the disk refuses the saves (after
         the rest of the checkpoint is done).
         """
+        was_open = self._checkpoint_begin()
+        self._checkpoint_end(self.store.checkpoint(*self._checkpoint_args(maintenance)), maintenance, was_open)
+
+    async def checkpoint_async(self, maintenance: bool = True) -> None:
+        """:meth:`checkpoint` with the saves and the expiry on the storage thread."""
+        was_open = self._checkpoint_begin()
+        outcome = await self.store.checkpoint_async(*self._checkpoint_args(maintenance))
+        self._checkpoint_end(outcome, maintenance, was_open)
+
+    def _checkpoint_begin(self) -> bool:
         if self.mainline is None:
             self.tokens.rotate()
         else:
             self.mainline.expire(time.monotonic())
-        was_open = self.store.is_open
-        fault: StorageError | None = None
-        try:
-            self.store.save_self_id(self.id)
-            self.store.save_contacts(self.table.contacts())
-        except StorageError as exc:
-            fault = exc
+        return self.store.is_open
+
+    def _checkpoint_args(self, maintenance: bool) -> tuple[bytes, list[Contact], float | None]:
+        expire_before = time.time() - self.config.KEY_EXPIRE if maintenance else None
+        return self.id, self.table.contacts(), expire_before
+
+    def _checkpoint_end(
+        self, outcome: tuple[StorageError | None, list[tuple[bytes, bytes]]], maintenance: bool, was_open: bool
+    ) -> None:
+        fault, expired = outcome
+        self._report_expired(expired)
         if maintenance:
-            try:
-                self.expire_values()
-            except StorageError as exc:
-                fault = fault or exc
             self.spawn(self.refresh_table())
         if not was_open and self.running:
             self.store.release()  # an idle node's database stays closed
@@ -114,11 +126,14 @@ class NodeMaintenance:
 
     def expire_values(self) -> int:
         expired = self.store.expire(time.time() - self.config.KEY_EXPIRE)  # StorageFault: nothing deleted
+        self._report_expired(expired)
+        return len(expired)
+
+    def _report_expired(self, expired: list[tuple[bytes, bytes]]) -> None:
         if self.events.active:
             now = time.monotonic()
             for key, value in expired:
                 self.events.emit(ValueExpired(now, key, value))
-        return len(expired)
 
     async def refresh_table(self, force: bool = False) -> None:
         """Look up a random id in every stale bucket (every bucket if forced).

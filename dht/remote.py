@@ -9,9 +9,13 @@ answers only once it has answered one of our requests; a joining node is
 pinged for that); without one the local node is asking
 itself (as its lookups do) and is answered as ``127.0.0.1`` at its own port.
 
-Queries reach the handlers through :meth:`RemoteInterface.dispatch`, which
-checks the arguments against :data:`dht.krpc.METHODS` and looks the method up
-in the node's explicit ``handlers`` table.
+The handlers here are synchronous: the local node asking itself calls them
+through the node's explicit ``handlers`` table.  Queries from the network go
+through :class:`dht.handlers_khashmir.KhashmirHandlers`, which answers
+get_value and store_value once the storage thread is done, from the same
+checks (``check_*``) and answers (``values_answer``, ``stored_answer``)
+as the handlers here (with ``STORAGE_THREAD`` off, it calls the handlers
+here for every method: the baseline).
 """
 
 from __future__ import annotations
@@ -21,13 +25,13 @@ import sys
 import time
 from typing import Any, Callable
 
-from . import errors, krpc
+from . import errors
 from .config import Config
 from .contact import Address, Contact
 from .errors import KrpcError, StoreRefused
 from .events import EventBus, ValueExpired, ValueStored
 from .routing import RoutingTable
-from .storage import Store
+from .storage import Store, StoreOutcome
 from .tokens import TokenSecrets
 
 
@@ -51,10 +55,6 @@ class RemoteInterface:
 
     def insert_node(self, contact: Contact, contacted: bool = True) -> None:
         raise NotImplementedError
-
-    def dispatch(self, query: krpc.Query, peer: Address) -> dict[bytes, Any]:
-        args = krpc.check_arguments(query)
-        return self.handlers[query.method](*args, _krpc_sender=peer)
 
     def verify_contact(self, contact: Contact) -> None:
         raise NotImplementedError
@@ -109,10 +109,17 @@ class RemoteInterface:
     def krpc_get_value(
         self, id: bytes, key: bytes, num: int, _krpc_sender: Address | None = None
     ) -> dict[bytes, Any]:
-        self._sender_seen(id, _krpc_sender)
-        values = self.store.values(key)
+        self.check_get_value(id, num, _krpc_sender)
+        return self.values_answer(self.store.values(key), num)
+
+    def check_get_value(self, id: bytes, num: int, sender: Address | None) -> None:
+        """get_value's work before the store is read (the sender seen, ``num`` checked)."""
+        self._sender_seen(id, sender)
         if num < 0:
             raise KrpcError(errors.MALFORMED_REQUEST, "argument num must not be negative")
+
+    def values_answer(self, values: list[bytes], num: int) -> dict[bytes, Any]:
+        """get_value's answer: all values, or a random ``num`` of them."""
         if num == 0 or num >= len(values):
             return {b"values": values, b"id": self.id}
         random.shuffle(values)
@@ -127,20 +134,30 @@ class RemoteInterface:
         200 with the reason; a disk that refuses the write answers 201 with
         it.  Either way nothing stored before is lost.
         """
-        sender = self._sender_seen(id, _krpc_sender)
-        if not self.tokens.check(token, sender[0]):
+        publisher, stored_at = self.check_store_value(id, value, token, _krpc_sender)
+        try:
+            outcome = self.store.store_value(key, value, stored_at, publisher)
+        except StoreRefused as exc:
+            raise KrpcError(errors.GENERIC, str(exc)) from None
+        return self.stored_answer(key, value, stored_at, outcome)
+
+    def check_store_value(
+        self, id: bytes, value: bytes, token: bytes, sender: Address | None
+    ) -> tuple[str, float]:
+        """store_value's work before the store is written: the sender seen, token and
+        size checked; the publisher ("" this node) and the time of the store."""
+        seen = self._sender_seen(id, sender)
+        if not self.tokens.check(token, seen[0]):
             raise KrpcError(
                 errors.INVALID_TOKEN, "token is invalid, do a find_nodes to get a fresh one"
             )
         cfg = self.config
         if len(value) > cfg.MAX_VALUE_SIZE:
             raise KrpcError(errors.GENERIC, f"value too large ({len(value)} > {cfg.MAX_VALUE_SIZE} bytes)")
-        publisher = "" if _krpc_sender is None else sender[0]
-        stored_at = time.time()
-        try:
-            outcome = self.store.store_value(key, value, stored_at, publisher)
-        except StoreRefused as exc:
-            raise KrpcError(errors.GENERIC, str(exc)) from None
+        return ("" if sender is None else seen[0]), time.time()
+
+    def stored_answer(self, key: bytes, value: bytes, stored_at: float, outcome: StoreOutcome) -> dict[bytes, Any]:
+        """store_value's answer once the store committed, with its events."""
         if self.events.active:
             now = time.monotonic()
             for old_key, old_value in outcome.evicted:

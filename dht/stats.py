@@ -37,6 +37,7 @@ class DropReason(str, enum.Enum):
     REPLY_TOO_LONG = "reply too long"  # our reply would exceed 1472 bytes (long tid)
     REPLY_BUDGET = "reply budget"  # the IP's reply budget (bytes) was spent: not answered
     SOCKET_ERROR = "socket error"
+    STORAGE_BUSY = "storage busy"  # MAX_STORAGE_QUERIES already in flight (or the node stopping)
     OTHER = "other"
 
     @classmethod

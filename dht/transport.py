@@ -5,7 +5,14 @@ responses by (peer address, transaction id); it answers incoming queries
 through a handler given by the node.  What goes on the wire is the wire
 profile's (:mod:`dht.wire.profiles`: Khashmir or Mainline): the transport
 only calls it.  A handler that returns None is not answered (a read-only
-Mainline node, BEP 43).  Each datagram in and out is counted in
+Mainline node, BEP 43).  A handler that returns an :class:`asyncio.Future`
+(a task: a query that waits for storage) is answered when it is done, with
+the query's transaction id, in the same way (an error reply for a
+:class:`KrpcError`, 201 for a :class:`StorageFault` or a bug); the receive
+path goes on meanwhile, so pings are never held up by storage.  A handler
+raising :class:`QueryDropped` has the query dropped and counted under its
+reason.  :meth:`KrpcTransport.drain` waits for the answers still due (a
+stopping node); :meth:`KrpcTransport.close` cancels them.  Each datagram in and out is counted in
 :class:`Stats` and, when someone listens, reported on the :class:`EventBus`.
 
 Before a datagram is decoded, :class:`dht.limits.Limits` (sans-IO, fed
@@ -55,7 +62,8 @@ from .wire.profiles import WireProfile, profile_for
 
 log = logging.getLogger(__name__)
 
-#: ``handler(query, peer)``: the answer's values (the profile encodes them), or None: no answer.
+#: ``handler(query, peer)``: the answer's values (the profile encodes them), or None: no answer,
+#: or an asyncio.Future of the values: answered when it is done.
 QueryHandler = Callable[[Any, Address], Any]
 #: ``tap(direction, local, peer, data, now)``: every datagram "in" or "out", ``now`` wall clock.
 Tap = Callable[[str, Address, Address, bytes, float], None]
@@ -66,6 +74,14 @@ RECV_BATCH = 256
 RECV_BUFFER = 4 << 20
 #: Largest UDP payload: longer ones do not exist, shorter ones are read whole.
 RECV_MAX = 65536
+
+
+class QueryDropped(Exception):
+    """Raised by a handler: drop the query unanswered, counted under ``reason``."""
+
+    def __init__(self, reason: DropReason) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
 
 
 @dataclass(slots=True)
@@ -110,6 +126,8 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self.timeout = timeout
         self.rtt = RttEstimator()
         self.pending: dict[tuple[Address, bytes], Pending] = {}
+        #: answers still due: futures a handler returned
+        self.answering: set[asyncio.Future[Any]] = set()
         self.transport: asyncio.DatagramTransport | None = None
         self._drain: socket.socket | None = None
         self.on_timeout: Callable[[Address, str], None] | None = None
@@ -194,22 +212,57 @@ class KrpcTransport(asyncio.DatagramProtocol):
             self.bus.emit(DatagramReceived(now, peer, "q", query.method, query.tid, size, raw))
         try:
             values = self.handler(query, peer)
-        except KrpcError as exc:
+        except QueryDropped as exc:
+            self._drop(peer, size, exc.reason)
+            return
+        except Exception as exc:
+            self._failed(query, peer, exc, counters, size)
+            return
+        if isinstance(values, asyncio.Future):
+            self.answering.add(values)
+            values.add_done_callback(lambda done: self._answer_later(done, query, peer, counters, size))
+            return
+        self._respond(query, peer, values, counters, size)
+
+    def _answer_later(
+        self, done: asyncio.Future[Any], query: Any, peer: Address, counters: Any, size: int
+    ) -> None:
+        self.answering.discard(done)
+        if done.cancelled() or self.transport is None:
+            return  # the node stopped: nothing acknowledged, nothing to answer
+        exc = done.exception()
+        try:
+            if exc is None:
+                self._respond(query, peer, done.result(), counters, size)
+            elif isinstance(exc, QueryDropped):
+                self._drop(peer, size, exc.reason)
+            elif isinstance(exc, Exception):
+                self._failed(query, peer, exc, counters, size)
+        except Exception:  # a bug of ours: log it, as the receive path does
+            log.exception("bug while answering %s from %s:%d", query.method, *peer)
+
+    def _failed(self, query: Any, peer: Address, exc: Exception, counters: Any, size: int) -> None:
+        """A handler raised: the error reply (201 with the cause for a storage fault or a bug)."""
+        if isinstance(exc, KrpcError):
             self._send_error(query, peer, exc, counters, size)
-            return
-        except StorageFault as exc:  # the disk's, not a bug: the store counted and logged it (once a minute)
+        elif isinstance(exc, StorageFault):  # the disk's, not a bug: the store counted and logged it
             self._send_error(query, peer, self.profile.server_error(str(exc)), counters, size)
-            return
-        except Exception:
-            log.exception("handler for %s from %s:%d failed", query.method, *peer)
+        else:
+            log.error("handler for %s from %s:%d failed", query.method, *peer, exc_info=exc)
             self._send_error(query, peer, self.profile.server_error(), counters, size)
-            return
+
+    def _respond(self, query: Any, peer: Address, values: Any, counters: Any, size: int) -> None:
         if values is None:
             return  # not answered (read-only)
         data, sent = self.profile.encode_response(query.tid, values, peer)
         if sent.get(b"y") == b"e" and counters is not None:
             counters.errors += 1
         self._reply(data, peer, sent, query, size)
+
+    async def drain(self) -> None:
+        """Wait until every answer due (handlers' futures) is sent."""
+        while self.answering:
+            await asyncio.wait(set(self.answering))
 
     def _send_error(self, query: Any, peer: Address, exc: KrpcError, counters: Any, size: int) -> None:
         if counters is not None:
@@ -330,6 +383,12 @@ class KrpcTransport(asyncio.DatagramProtocol):
         if self.bus.active:
             self.bus.emit(DatagramDropped(time.monotonic(), peer, size, reason.value))
 
+    def cancel_answers(self) -> None:
+        """Cancel the answers still due: never sent (a handler's task not started never runs)."""
+        answering, self.answering = self.answering, set()
+        for fut in answering:
+            fut.cancel()
+
     def close(self) -> None:
         if self._drain is not None:
             self._drain.close()
@@ -337,6 +396,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
         if self.transport is not None:
             self.transport.close()
             self.transport = None
+        self.cancel_answers()
         pending, self.pending = self.pending, {}
         for p in pending.values():
             p.timer.cancel()

@@ -72,7 +72,7 @@ def test_node_keeps_its_inside_out_of_reach() -> None:
     from dht.node_core import NodeCore
 
     inside = {"table", "store", "transport", "request", "insert_node", "report", "checkpoint",
-              "krpc_ping", "dispatch", "mainline", "events", "tokens", "stats_counters"}
+              "krpc_ping", "khashmir", "mainline", "events", "tokens", "stats_counters"}
     assert inside <= public_names(NodeCore())
     assert not inside & public_names(dht.Node())
     assert not hasattr(dht.Node(), "__dict__")  # a facade of slots: nothing is added to it by accident

@@ -15,6 +15,16 @@ counts stay those of the database.  Faults are logged at most once a minute
 (with how many more there were), and reported to :attr:`Store.on_fault` as
 often.
 
+Threads: every database access is a job of the store's
+:class:`~.worker.StorageWorker`, run on its one storage thread, which owns
+the connection.  The synchronous methods wait for their job (the CLI, tests,
+the checkpoint); the ``*_async`` ones (:meth:`Store.store_value_async`,
+:meth:`Store.values_async`, :meth:`Store.expire_async`,
+:meth:`Store.all_values_async`) let the event loop answer meanwhile: that is
+how the Khashmir handlers store and read (:mod:`dht.handlers_khashmir`).
+The in-memory counts are written by the jobs (before the job's result is
+delivered) and read on any thread.
+
 The connection is opened at start-up and may be closed while the node is
 idle (:meth:`Store.release`, so that hundreds of lab nodes in one process do
 not each keep SQLite's caches); it is reopened on the next access.  The
@@ -37,6 +47,7 @@ from ..errors import StorageFault
 from . import database
 from .database import digest, directory_of, open_or_move_aside, reopen_database
 from .fairness import StoreLimits, Tally, make_room
+from .worker import StorageWorker
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +68,16 @@ class StoreOutcome(NamedTuple):
     evicted: tuple[tuple[bytes, bytes], ...]  # (key, value) removed to make room
 
 
+def _nothing() -> None:
+    pass
+
+
 class Store:
     """A node's SQLite database (``path`` may be ``":memory:"``)."""
 
-    def __init__(self, path: str | Path, limits: StoreLimits | None = None) -> None:
+    def __init__(self, path: str | Path, limits: StoreLimits | None = None, threaded: bool = True) -> None:
+        """Open (or create) the database; ``threaded`` False: run SQLite on the caller's
+        thread (the baseline before the storage thread, for benchmarks)."""
         self.path = str(path)
         self.directory = directory_of(self.path)
         self.limits = limits or StoreLimits()
@@ -80,16 +97,23 @@ class Store:
         self.log_faults = True
         self._fault_logged = -FAULT_LOG_INTERVAL
         self._faults_unlogged = 0
-        self._conn, self.warning = open_or_move_aside(self.path)
-        self._counts: dict[bytes, int] = {
-            bytes(k): int(n) for k, n in self._conn.execute("SELECT key, COUNT(*) FROM stored GROUP BY key")
+        self._counts: dict[bytes, int] = {}
+        self.value_count = 0
+        self._publishers = Tally()
+        self.worker = StorageWorker(f"storage:{Path(self.path).parent.name}", threaded)
+        self.worker.call(self._open)
+
+    def _open(self) -> None:
+        conn, self.warning = open_or_move_aside(self.path)
+        self._conn = conn
+        self._counts = {
+            bytes(k): int(n) for k, n in conn.execute("SELECT key, COUNT(*) FROM stored GROUP BY key")
         }
         self.value_count = sum(self._counts.values())
-        self._publishers = Tally()
-        for name, n in self._conn.execute("SELECT publisher, COUNT(*) FROM stored GROUP BY publisher"):
+        for name, n in conn.execute("SELECT publisher, COUNT(*) FROM stored GROUP BY publisher"):
             self._publishers.add(str(name), int(n))
         # The integrity check leaves SQLite's memory grown; give it back.
-        self._conn.execute("PRAGMA shrink_memory")
+        conn.execute("PRAGMA shrink_memory")
 
     # --- the connection ------------------------------------------------
 
@@ -107,23 +131,52 @@ class Store:
                 raise self._fault(exc, "open the database") from None
             self._conn = conn
             if self.on_open is not None:
-                self.on_open()
+                self.worker.notify(self.on_open)
         return conn
 
     @property
     def is_open(self) -> bool:
         return self._conn is not None
 
+    @property
+    def busy(self) -> bool:
+        """Whether storage jobs are queued or running."""
+        return self.worker.pending > 0
+
     def release(self) -> None:
-        """Close the connection until the next access (a no-op for ":memory:")."""
-        if self._conn is not None and self.path != ":memory:":
+        """Close the connection until the next access (a no-op for ":memory:"), and let the
+        storage thread end; not while jobs are pending (the idle timer tries again)."""
+        if self.busy or self._conn is None or self.path == ":memory:":
+            return
+        self.worker.call(self._release)
+        self.worker.stop_thread()
+
+    def _release(self) -> None:
+        if self._conn is not None:
             try:
                 self._conn.close()
             except sqlite3.Error as exc:  # a final checkpoint the disk refused
                 self._fault(exc, "close the database")
             self._conn = None
 
-    def close(self) -> None:
+    def close(self, cancel_queued: bool = False) -> None:
+        """Close the database and end the storage thread.  The jobs queued are done first,
+        unless ``cancel_queued`` (a node aborted): then only the running one finishes."""
+        if self._closed:
+            return
+        if cancel_queued:
+            self.worker.join(cancel_queued=True)
+            self._closed = True
+            self._close()  # no storage thread any more: this thread owns the connection
+            self.worker.drain_notices()
+            return
+        try:
+            self.worker.call(self._close)
+        finally:
+            self._closed = True
+            self.worker.join()
+
+    def _close(self) -> None:
         self._closed = True
         if self._conn is not None:
             try:
@@ -152,7 +205,7 @@ class Store:
             self._fault_logged = now
             self._faults_unlogged = 0
             if self.on_fault is not None:
-                self.on_fault(text)
+                self.worker.notify(self.on_fault, text)
         else:
             self._faults_unlogged += 1
         fault = StorageFault(text)
@@ -180,9 +233,93 @@ class Store:
                 raise self._fault(exc, doing) from None
             raise
 
-    # --- own id and routing table -------------------------------------
+    # --- the API: each call a job on the storage thread -----------------
+
+    async def settled(self) -> None:
+        """Wait, the loop free, until the jobs given before are done (or skipped, cancelled)."""
+        if self.worker.pending:
+            await self.worker.run(_nothing)
+
+    def checkpoint(
+        self, node_id: bytes, contacts: list[Contact], expire_before: float | None
+    ) -> tuple[StorageFault | None, list[tuple[bytes, bytes]]]:
+        """Save id and contacts, then expire values stored before ``expire_before`` (None:
+        none), as one job; returns the first fault (the rest is done anyway) and what expired."""
+        return self.worker.call(self._checkpoint, node_id, contacts, expire_before)
+
+    async def checkpoint_async(
+        self, node_id: bytes, contacts: list[Contact], expire_before: float | None
+    ) -> tuple[StorageFault | None, list[tuple[bytes, bytes]]]:
+        """:meth:`checkpoint`, the loop free meanwhile."""
+        return await self.worker.run(self._checkpoint, node_id, contacts, expire_before)
+
+    def _checkpoint(
+        self, node_id: bytes, contacts: list[Contact], expire_before: float | None
+    ) -> tuple[StorageFault | None, list[tuple[bytes, bytes]]]:
+        fault: StorageFault | None = None
+        expired: list[tuple[bytes, bytes]] = []
+        try:
+            self._save_self_id(node_id)
+            self._save_contacts(contacts)
+        except StorageFault as exc:
+            fault = exc
+        if expire_before is not None:
+            try:
+                expired = self._expire(expire_before)
+            except StorageFault as exc:
+                fault = fault or exc
+        return fault, expired
 
     def self_id(self) -> bytes | None:
+        return self.worker.call(self._self_id)
+
+    def save_self_id(self, node_id: bytes) -> None:
+        self.worker.call(self._save_self_id, node_id)
+
+    def save_contacts(self, contacts: list[Contact]) -> None:
+        self.worker.call(self._save_contacts, contacts)
+
+    def contacts(self) -> list[Contact]:
+        """The saved contacts (rows that are not a 20-byte id and IPv4 address are skipped)."""
+        return self.worker.call(self._contacts)
+
+    def store_value(self, key: bytes, value: bytes, now: float, publisher: str = "") -> StoreOutcome:
+        """Store (or refresh) a value from ``publisher`` and commit.
+
+        Raises :class:`StoreRefused` (the limits) or :class:`StorageFault`
+        (the disk); either way nothing stored before is changed.
+        """
+        return self.worker.call(self._store_value, key, value, now, publisher)
+
+    async def store_value_async(self, key: bytes, value: bytes, now: float, publisher: str = "") -> StoreOutcome:
+        """:meth:`store_value`, the loop free meanwhile."""
+        return await self.worker.run(self._store_value, key, value, now, publisher)
+
+    def has_value(self, key: bytes, value: bytes) -> bool:
+        return self.worker.call(self._has_value, key, value)
+
+    def values(self, key: bytes) -> list[bytes]:
+        return self.worker.call(self._values, key)
+
+    async def values_async(self, key: bytes) -> list[bytes]:
+        return await self.worker.run(self._values, key)
+
+    def expire(self, before: float) -> list[tuple[bytes, bytes]]:
+        """Delete values last stored before ``before``; returns them."""
+        return self.worker.call(self._expire, before)
+
+    async def expire_async(self, before: float) -> list[tuple[bytes, bytes]]:
+        return await self.worker.run(self._expire, before)
+
+    def all_values(self) -> list[StoredValueInfo]:
+        return self.worker.call(self._all_values)
+
+    async def all_values_async(self) -> list[StoredValueInfo]:
+        return await self.worker.run(self._all_values)
+
+    # --- own id and routing table (on the storage thread) --------------
+
+    def _self_id(self) -> bytes | None:
         try:
             row = self.conn.execute("SELECT id FROM self").fetchone()
         except sqlite3.Error as exc:
@@ -191,12 +328,12 @@ class Store:
             return bytes(row[0])
         return None
 
-    def save_self_id(self, node_id: bytes) -> None:
+    def _save_self_id(self, node_id: bytes) -> None:
         with self._write("save the node's id") as conn:
             conn.execute("DELETE FROM self")
             conn.execute("INSERT INTO self (id) VALUES (?)", (node_id,))
 
-    def save_contacts(self, contacts: list[Contact]) -> None:
+    def _save_contacts(self, contacts: list[Contact]) -> None:
         with self._write(f"save the routing table ({len(contacts)} contacts)") as conn:
             conn.execute("DELETE FROM contacts")
             conn.executemany(
@@ -204,7 +341,7 @@ class Store:
                 [(c.id, c.host, c.port) for c in contacts],
             )
 
-    def contacts(self) -> list[Contact]:
+    def _contacts(self) -> list[Contact]:
         """The saved contacts (rows that are not a 20-byte id and IPv4 address are skipped)."""
         try:
             rows = self.conn.execute("SELECT id, host, port FROM contacts").fetchall()
@@ -215,9 +352,9 @@ class Store:
             if isinstance(i, bytes) and len(i) == 20 and is_ipv4(h) and isinstance(p, int) and 0 <= p <= 65535
         ]
 
-    # --- values ------------------------------------------------------
+    # --- values (on the storage thread) --------------------------------
 
-    def store_value(self, key: bytes, value: bytes, now: float, publisher: str = "") -> StoreOutcome:
+    def _store_value(self, key: bytes, value: bytes, now: float, publisher: str = "") -> StoreOutcome:
         """Store (or refresh) a value from ``publisher`` and commit.
 
         Raises :class:`StoreRefused` (the limits) or :class:`StorageFault`
@@ -254,7 +391,7 @@ class Store:
             self._counts.pop(key, None)
         self._publishers.remove(publisher)
 
-    def has_value(self, key: bytes, value: bytes) -> bool:
+    def _has_value(self, key: bytes, value: bytes) -> bool:
         try:
             row = self.conn.execute(
                 "SELECT 1 FROM stored WHERE key = ? AND digest = ?", (key, digest(value))
@@ -263,7 +400,7 @@ class Store:
             raise self._fault(exc, "read values") from None
         return row is not None
 
-    def values(self, key: bytes) -> list[bytes]:
+    def _values(self, key: bytes) -> list[bytes]:
         try:
             rows = self.conn.execute("SELECT value FROM stored WHERE key = ?", (key,)).fetchall()
         except sqlite3.Error as exc:
@@ -281,7 +418,7 @@ class Store:
         """(distinct keys, values) stored."""
         return len(self._counts), self.value_count
 
-    def expire(self, before: float) -> list[tuple[bytes, bytes]]:
+    def _expire(self, before: float) -> list[tuple[bytes, bytes]]:
         """Delete values last stored before ``before``; returns them."""
         with self._write("expire values") as conn:
             rows = conn.execute(
@@ -294,7 +431,7 @@ class Store:
             expired.append((bytes(k), bytes(v)))
         return expired
 
-    def all_values(self) -> list[StoredValueInfo]:
+    def _all_values(self) -> list[StoredValueInfo]:
         try:
             rows = self.conn.execute(
                 "SELECT key, value, last_stored, publisher FROM stored ORDER BY last_stored DESC"

@@ -4,7 +4,7 @@ A thin wrapper of :mod:`dht.krpc` (which keeps the codec itself): 20-byte
 transaction ids, answers held within 1472 bytes (values dropped, else
 206), codes 200-206 (:data:`dht.wire.codes.KHASHMIR`), no ``v``, ``ip``
 or ``ro``.  Queries are argument dicts checked by the handlers
-(:meth:`dht.remote.RemoteInterface.dispatch`); a request's future gets the
+(:meth:`dht.handlers_khashmir.KhashmirHandlers.dispatch`); a request's future gets the
 response dict.  See :mod:`dht.wire.profiles` for the interface.
 """
 

@@ -4,10 +4,11 @@ many loopback source addresses (client sockets bound to 127.0.0.x).
 The node runs in its own loop thread (:class:`ThreadedNode`); its limits read
 a fake clock, so budgets refill only when a test moves it.  Clients are
 plain UDP sockets.  "No answer" is observed without waiting: the node reads
-its socket in order and answers synchronously, so once a marker ping sent
-afterwards (from another address) is answered, every answer to what came
-before is already in the clients' socket buffers; they are then drained
-without blocking.  Every wait has a deadline; no fixed port, no sleep.
+its socket in order and answers synchronously (get_value and store_value
+once the storage thread is done: the sync waits for those too), so once a
+marker ping sent afterwards (from another address) is answered, every answer
+to what came before is already in the clients' socket buffers; they are then
+drained without blocking.  Every wait has a deadline; no fixed port, no sleep.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ class Target:
         while True:
             msg = bencodepy.decode(self.marker.sock.recv(65535))
             if msg.get(b"t") == tid:
-                return
+                break
+        self.tn.call(core_of(self.node).transport.drain)  # the answers waiting for storage
 
     def flood(self, client: Client, datagram: bytes, count: int, chunk: int = 40) -> list[bytes]:
         """Send ``count`` copies in chunks the node's socket buffer holds; the answers."""

@@ -1,0 +1,120 @@
+"""The Khashmir queries from the network, with storage off the receive path.
+
+Theory of operation.  The transport answers queries inside
+``datagram_received``; a handler that waited for SQLite there (a slow disk, a
+database locked by another connection) would hold up every answer behind it,
+pings included.  So :class:`KhashmirHandlers` dispatches through an explicit
+table (:attr:`KhashmirHandlers.handlers`, never ``__getattr__``) where
+
+* ping, join, find_node and find_value are the node's synchronous handlers
+  (:mod:`dht.remote`: find_value's count of values is kept in memory), answered
+  at once and never behind storage;
+* get_value and store_value do their checks at once (sender seen, ``num``,
+  token, size: a bad query is answered at once, as before), then return a
+  task that reads or writes on the store's storage thread
+  (:mod:`dht.storage.worker`); the transport answers it, with the query's
+  transaction id, when the task is done: the values, the acknowledgement
+  (only once the store committed), 200 for a store the limits refuse, 201
+  with the cause for a storage fault.  The answers are the synchronous
+  handlers' own (``values_answer``, ``stored_answer``): the bytes on the wire
+  are the same.
+
+Hostile input: at most MAX_STORAGE_QUERIES such tasks are in flight.  Over
+that (and while the node is stopping) a query is dropped, counted as
+:attr:`DropReason.STORAGE_BUSY`, not answered 202 (or any error): 202 means
+"malformed packet", which the query is not; an error reply costs upload
+that a flood (whose source address may be forged) would direct at whoever
+it names, for no gain; and a dropped query is what an overloaded node looks
+like anyway: the sender's timeout treats it as a lost datagram and its
+lookup moves on to other nodes, as it would for libtorrent's, which drops
+what it has no room for.  The limits before decoding (:mod:`dht.limits`)
+already bound how fast one source can come this far.
+
+The node stopping waits for the answers due (:meth:`dht.transport.KrpcTransport.drain`,
+up to KRPC_TIMEOUT), so that every store acknowledged is committed and every
+store admitted is answered if its sender still waits; an aborted node
+cancels them unanswered.
+
+``STORAGE_THREAD`` off: every method is the synchronous handler (storage
+inline in the receive path, the baseline for ``bench/bench_storage.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, Callable
+
+from . import errors, krpc
+from .contact import Address
+from .errors import KrpcError, StoreRefused
+from .stats import DropReason
+from .transport import QueryDropped
+
+if TYPE_CHECKING:
+    from .node_core import NodeCore
+
+#: A handler: the answer's values, or a task of them.
+Handler = Callable[..., "dict[bytes, Any] | asyncio.Future[dict[bytes, Any]]"]
+
+
+class KhashmirHandlers:
+    """The Khashmir network dispatch of one node, with its storage queries in flight."""
+
+    def __init__(self, node: "NodeCore") -> None:
+        self.node = node
+        self.limit = node.config.MAX_STORAGE_QUERIES
+        #: storage queries being worked on (their tasks)
+        self.in_flight: set[asyncio.Future[dict[bytes, Any]]] = set()
+        self.handlers: dict[str, Handler] = {
+            "ping": node.krpc_ping,
+            "join": node.krpc_join,
+            "find_node": node.krpc_find_node,
+            "find_value": node.krpc_find_value,
+            "get_value": self.get_value,
+            "store_value": self.store_value,
+        }
+        if not node.config.STORAGE_THREAD:
+            self.handlers.update(get_value=node.krpc_get_value, store_value=node.krpc_store_value)
+
+    def dispatch(self, query: krpc.Query, peer: Address) -> Any:
+        args = krpc.check_arguments(query)
+        return self.handlers[query.method](*args, _krpc_sender=peer)
+
+    # --- the storage queries ----------------------------------------------
+
+    def _admit(self) -> None:
+        if len(self.in_flight) >= self.limit or not self.node.running:
+            raise QueryDropped(DropReason.STORAGE_BUSY)
+
+    def _track(self, task: asyncio.Future[dict[bytes, Any]]) -> asyncio.Future[dict[bytes, Any]]:
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
+        return task
+
+    def get_value(
+        self, id: bytes, key: bytes, num: int, _krpc_sender: Address | None = None
+    ) -> asyncio.Future[dict[bytes, Any]]:
+        self._admit()
+        node = self.node
+        node.check_get_value(id, num, _krpc_sender)
+
+        async def read() -> dict[bytes, Any]:
+            return node.values_answer(await node.store.values_async(key), num)
+
+        return self._track(asyncio.ensure_future(read()))
+
+    def store_value(
+        self, id: bytes, key: bytes, value: bytes, token: bytes, _krpc_sender: Address | None = None
+    ) -> asyncio.Future[dict[bytes, Any]]:
+        self._admit()
+        node = self.node
+        publisher, stored_at = node.check_store_value(id, value, token, _krpc_sender)
+
+        async def write() -> dict[bytes, Any]:
+            try:
+                outcome = await node.store.store_value_async(key, value, stored_at, publisher)
+            except StoreRefused as exc:
+                raise KrpcError(errors.GENERIC, str(exc)) from None
+            return node.stored_answer(key, value, stored_at, outcome)
+
+        return self._track(asyncio.ensure_future(write()))
