@@ -3,11 +3,19 @@
 QT_QPA_PLATFORM is set to ``offscreen`` before Qt is imported.  QSettings
 (native and ini) point at a temporary directory for the whole session, so
 tests never read or write the user's real settings.
+
+pytest-qt processes Qt events around every test phase.  Under qasync, Qt's
+events include the asyncio loop's timers, so a node's pending callbacks
+(a refresh lookup, a verify ping) would run there with no running loop and
+crash on ``asyncio.get_running_loop()`` -- which never happens in the app,
+where the loop runs for as long as Qt does.  :func:`_process_events_in_loop`
+runs those events with the test's qasync loop marked running, as the app does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -15,8 +23,9 @@ from typing import Any, Callable, Iterator
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
+import pytestqt.plugin
 import qasync
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEventLoop, QSettings
 from PySide6.QtWidgets import QApplication
 
 from dht import Config
@@ -24,6 +33,47 @@ from khgui.bridge import EventBridge
 from khgui.controller import NetworkController
 
 FAST = Config(KRPC_TIMEOUT=1.0, SOFT_TIMEOUT_MAX=0.3)
+
+_LOOP: list[asyncio.AbstractEventLoop] = []  # the qasync loop of the test running, if any
+_qt_process_events = pytestqt.plugin._process_events
+
+
+@contextlib.contextmanager
+def _running(loop: asyncio.AbstractEventLoop | None) -> Iterator[None]:
+    """``loop`` marked as the running loop meanwhile (unless one runs, or it is closed)."""
+    if loop is None or loop.is_closed() or asyncio._get_running_loop() is not None:
+        yield
+        return
+    asyncio._set_running_loop(loop)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(None)
+
+
+def _process_events_in_loop() -> None:
+    """pytest-qt's event processing, with the test's qasync loop as the running loop."""
+    with _running(_LOOP[-1] if _LOOP else None):
+        _qt_process_events()
+
+
+pytestqt.plugin._process_events = _process_events_in_loop
+
+
+class QasyncTestLoop(qasync.QEventLoop):  # type: ignore[misc]
+    """qasync's loop, but its run_until_complete's last pass over Qt's events
+    (qasync runs one after the loop stopped, with no running loop) runs with
+    this loop marked running."""
+
+    def run_until_complete(self, future: Any) -> Any:
+        future = asyncio.ensure_future(future, loop=self)
+        future.add_done_callback(lambda _f: self.stop())
+        self.run_forever()
+        with _running(self):
+            QApplication.instance().eventDispatcher().processEvents(QEventLoop.ProcessEventsFlag.AllEvents)
+        if not future.done():
+            raise RuntimeError("Event loop stopped before Future completed.")
+        return future.result()
 LAB_SIZE = 16
 
 
@@ -47,10 +97,12 @@ def temp_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture
 def qasync_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """A qasync loop on the test QApplication, closed at teardown."""
-    loop = qasync.QEventLoop(QApplication.instance())
+    loop = QasyncTestLoop(QApplication.instance())
     asyncio.set_event_loop(loop)
+    _LOOP.append(loop)
     yield loop
     loop.run_until_complete(asyncio.sleep(0))
+    _LOOP.remove(loop)
     loop.close()
     asyncio.set_event_loop(None)
 
