@@ -409,7 +409,10 @@ class MainlineLookupPanel(LookupPanel):
 
     def _update_hash_preview(self, text: str) -> None:
         parsed = parse_info_hash(text)
-        self.hash_preview.setText(parsed.message)
+        if not text.strip():  # nothing typed yet: what to type, not an error
+            self.hash_preview.setText("40 hex digits, or a magnet link (magnet:?xt=urn:btih:...)")
+        else:
+            self.hash_preview.setText(parsed.message)
         set_state(self.hash_preview, "hint" if parsed.ok or not text.strip() else "error")
         self._clear_about("hash")
 

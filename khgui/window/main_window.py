@@ -562,7 +562,9 @@ class MainWindowView(QMainWindow):
         self.status.show_joined(joined)
 
     def _lab_changed(self, size: int) -> None:
-        self.status.show_lab(size)
+        self.status.show_network(self.controller.network_name())  # it says the lab's size, as the title
+        if self.controller.focus is None:
+            self.setWindowTitle(self._base_title())
         self.kill_action.setEnabled(size > 0)
         self.conditions_action.setEnabled(self.controller.lab_runner is not None)
         self._update_rejoin()
@@ -578,7 +580,6 @@ class MainWindowView(QMainWindow):
         self.status.show_counts(sum(len(r.contacts) for r in rows), len(rows))
         if self.mainline_status is not None:
             self.mainline_status.show_node(self.focused_node())
-        self.status.show_lab(self.controller.lab_size)
 
     def panels_with_data(self) -> dict[str, bool]:
         """Each panel's ``has_data()``."""

@@ -50,7 +50,7 @@ class NodeIdView(QLabel):
 
 
 class StatusPanel(QWidget):
-    """Node id, address, contacts, buckets, lab size and the busy indicator."""
+    """Network (profile, lab size), node id, address, contacts, buckets and the busy indicator."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,7 +60,6 @@ class StatusPanel(QWidget):
         self.address = QLabel("\u2013")
         self.contacts = QLabel("0 contacts")
         self.buckets = QLabel("0 buckets")
-        self.lab = QLabel("no lab")
         self.joined = QLabel("not joined")
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)  # indeterminate
@@ -71,7 +70,7 @@ class StatusPanel(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        for w in (self.network, self.node_id, self.address, self.joined, self.contacts, self.buckets, self.lab, self.busy):
+        for w in (self.network, self.node_id, self.address, self.joined, self.contacts, self.buckets, self.busy):
             layout.addWidget(w)
 
     def show_node(self, node: Any) -> None:
@@ -89,9 +88,6 @@ class StatusPanel(QWidget):
     def show_counts(self, contacts: int, buckets: int) -> None:
         self.contacts.setText(plural(contacts, "contact"))
         self.buckets.setText(plural(buckets, "bucket"))
-
-    def show_lab(self, size: int) -> None:
-        self.lab.setText(f"lab {plural(size, 'node')}" if size else "no lab")
 
     def show_joined(self, joined: bool) -> None:
         self.joined.setText("joined" if joined else "not joined")

@@ -112,14 +112,14 @@ def test_window_with_live_lab(qtbot: Any, live: Any, wait_for: Callable[..., Non
     window._update_counts()
     assert window.status.node_id.full_id() == controller.node.id.hex()
     assert f"{window.routing.buckets.rowCount()} buckets" == window.status.buckets.text()
-    assert window.status.lab.text() == f"lab {controller.lab_size} nodes"
+    assert window.status.network.text().endswith(f"local lab of {controller.lab_size} nodes")
     window.status.node_id.mousePressEvent(_left_click())
     assert QGuiApplication.clipboard().text() == controller.node.id.hex()
 
     # kill / add lab nodes through the controller: the status bar follows
     size = controller.lab_size
     run(controller.kill_lab_node())
-    assert controller.lab_size == size - 1 and window.status.lab.text() == f"lab {size - 1} nodes"
+    assert controller.lab_size == size - 1 and window.status.network.text().endswith(f"lab of {size - 1} nodes")
     run(controller.add_lab_node())
     assert controller.lab_size == size
 

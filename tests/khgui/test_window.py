@@ -160,9 +160,7 @@ def test_status_counts_are_singular_for_one(qtbot: Any) -> None:
     status = StatusPanel()
     qtbot.addWidget(status)
     status.show_counts(1, 1)
-    status.show_lab(1)
-    assert (status.contacts.text(), status.buckets.text(), status.lab.text()) == ("1 contact", "1 bucket",
-                                                                               "lab 1 node")
+    assert (status.contacts.text(), status.buckets.text()) == ("1 contact", "1 bucket")
     status.show_counts(2, 0)
     assert (status.contacts.text(), status.buckets.text()) == ("2 contacts", "0 buckets")
 
@@ -256,7 +254,7 @@ def test_window_on_a_live_lab(qtbot: Any, tmp_path: Path, live: Any, run: Any, w
     # a lab resized to 0 takes our only peers: not joined any more
     run(controller.resize_lab(0))
     assert controller.lab_size == 0 and not controller.joined
-    assert window.status.joined.text() == "not joined" and window.status.lab.text() == "no lab"
+    assert window.status.joined.text() == "not joined" and "lab" not in window.status.network.text()
     assert not window.rejoin_action.isEnabled()
 
     # an address that answers and is not a lab node's is remembered: a node outside any lab
