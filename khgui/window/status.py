@@ -36,7 +36,7 @@ class NodeIdView(QLabel):
 
     def set_id(self, node_id: bytes | None) -> None:
         self._full = node_id.hex() if node_id else ""
-        self.setText(f"id {self._full[:12]}\u2026" if self._full else "no node")
+        self.setText(f"id {self._full[:8]}\u2026" if self._full else "no node")
         self.setToolTip(f"{self._full}\nClick to copy" if self._full else "no node")
 
     def full_id(self) -> str:
@@ -82,8 +82,10 @@ class StatusPanel(QWidget):
             self.address.setText(f"{host}:{port}")
 
     def show_network(self, text: str) -> None:
-        """The profile and the network, e.g. "Mainline \u00b7 local lab"."""
+        """The profile and the network, e.g. "Mainline \u00b7 local lab"; never squeezed
+        (the status bar gives the other fields less room first)."""
         self.network.setText(text)
+        self.network.setMinimumWidth(self.network.fontMetrics().horizontalAdvance(text) + 6)
 
     def show_counts(self, contacts: int, buckets: int) -> None:
         self.contacts.setText(plural(contacts, "contact"))
