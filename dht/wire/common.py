@@ -112,10 +112,10 @@ def decode_nodes(data: object, ipv6: bool = False) -> tuple[Contact, ...]:
         hosts.clear()  # a bound: the addresses come from peers
     made = []
     for node_id, packed, port in _NODE_V4.iter_unpack(data):
-        host = hosts.get(packed)
-        if host is None:
-            host = hosts[packed] = sys.intern(socket.inet_ntoa(packed))
-        made.append(unchecked_contact(node_id, host, port))
+        name = hosts.get(packed)
+        if name is None:
+            name = hosts[packed] = sys.intern(socket.inet_ntoa(packed))
+        made.append(unchecked_contact(node_id, name, port))
     return tuple(made)
 
 
