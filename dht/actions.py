@@ -101,13 +101,20 @@ def _describe(exc: BaseException) -> tuple[str, str]:
     return "error", str(exc) or type(exc).__name__
 
 
+#: A soft deadline this close is taken as passed (the loop may run a timer a hair early).
+_SOFT_EARLY = 0.001
+
+
 class _InFlight:
     """The requests of one lookup, each sent with the node's soft timeout.
 
     ``settle(contact, future)`` is called when one settles, ``slow(contact,
     soft)`` when it has not within its soft timeout; a request that cannot be
-    sent at all is ``failed(contact)`` at once.  :meth:`cancel` drops the
-    soft-timeout timers when the lookup ends.
+    sent at all is ``failed(contact)`` at once.  One timer serves the whole
+    lookup, set for the earliest soft deadline of the requests out (most
+    lookups end before it: a timer per request was pure cost); when it fires
+    it reports every request past its deadline and is set for the next one.
+    :meth:`cancel` drops it when the lookup ends.
     """
 
     def __init__(
@@ -117,25 +124,56 @@ class _InFlight:
     ) -> None:
         self.node, self.progress = node, progress
         self.failed, self.settle, self.slow = failed, settle, slow
-        self.timers: list[asyncio.TimerHandle] = []
         self.loop = asyncio.get_running_loop()
+        self.out: dict[asyncio.Future[Any], tuple[Contact, float, float]] = {}  # -> (contact, deadline, soft)
+        self.timer: asyncio.TimerHandle | None = None
 
-    def send(self, contact: Contact, method: str, args: Any) -> None:
+    def send(self, contact: Contact, method: str, args: Any) -> bool:
+        """Ask ``contact``; False if the request could not be sent (it is failed)."""
         soft = self.node.soft_timeout()
         try:
             fut = self.node.request(contact, method, args, soft)
         except DHTError as exc:
             self.failed(contact)
             self.progress.outcome(contact, *_describe(exc))
-            return
+            return False
         self.progress.queried_one(contact)
         fut.add_done_callback(functools.partial(self.settle, contact))
         if not fut.done():
-            self.timers.append(self.loop.call_later(soft, self.slow, contact, soft))
+            deadline = self.loop.time() + soft
+            self.out[fut] = (contact, deadline, soft)
+            if self.timer is None or deadline < self.timer.when():
+                self._arm(deadline)
+        return True
+
+    def _arm(self, deadline: float) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.loop.call_at(deadline, self._expire)
+
+    def _expire(self) -> None:
+        self.timer = None
+        now = self.loop.time() + _SOFT_EARLY
+        expired: list[tuple[Contact, float]] = []
+        following: float | None = None
+        for fut, (contact, deadline, soft) in list(self.out.items()):
+            if fut.done():
+                del self.out[fut]
+            elif deadline <= now:
+                del self.out[fut]
+                expired.append((contact, soft))
+            elif following is None or deadline < following:
+                following = deadline
+        if following is not None:
+            self._arm(following)
+        for contact, soft in expired:  # may send more (and set the timer earlier)
+            self.slow(contact, soft)
 
     def cancel(self) -> None:
-        for timer in self.timers:
-            timer.cancel()
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.out.clear()
 
 
 async def iterate(
@@ -178,6 +216,37 @@ async def iterate(
     lookup = Lookup(target, start, cfg.K, cfg.CONCURRENT_REQS, exclude=exclude, window=window)
     wake = wake or asyncio.Event()
     closed = False
+    done = False
+    errors: list[BaseException] = []
+
+    def pump() -> None:
+        """Send what the lookup asks for now, as soon as an answer, a failure or a soft
+        timeout has changed it (as libtorrent's traversal does), not one loop pass and
+        a task wake-up later; on the end, wake the coroutine."""
+        nonlocal done
+        if closed or done:
+            return
+        try:
+            while True:
+                if stop is not None and stop():
+                    done = True
+                    break
+                again = False
+                for contact in lookup.next_queries() if pause is None or not pause() else ():
+                    if skip is not None and skip(contact):
+                        lookup.failed(contact)
+                        again = True  # others may be asked in their place
+                    elif not inflight.send(contact, method, query):
+                        again = True
+                if lookup.finished or (stop is not None and stop()):
+                    done = True
+                    break
+                if not again:
+                    return
+        except BaseException as exc:  # raised by the coroutine, not lost in a callback
+            errors.append(exc)
+            done = True
+        wake.set()
 
     def settle(contact: Contact, fut: asyncio.Future[dict[bytes, Any]]) -> None:
         if closed:
@@ -200,7 +269,7 @@ async def iterate(
             lookup.failed(contact)
             outcome, detail = _describe(exc)
             progress.outcome(contact, outcome, detail)
-        wake.set()
+        pump()
 
     def slow(contact: Contact, soft: float) -> None:
         if closed:
@@ -209,26 +278,17 @@ async def iterate(
         if cand is not None and cand.state == "active":
             lookup.soft_timeout(contact)
             progress.outcome(contact, "timeout", f"no answer in {soft * 1000:.0f} ms, moving on")
-            wake.set()
+            pump()
 
     inflight = _InFlight(node, progress, lookup.failed, settle, slow)
     try:
-        while True:
-            if stop is not None and stop():
-                break
-            skipped = False
-            for contact in lookup.next_queries() if pause is None or not pause() else ():
-                if skip is not None and skip(contact):
-                    lookup.failed(contact)
-                    skipped = True
-                    continue
-                inflight.send(contact, method, query)
-            if lookup.finished or (stop is not None and stop()):
-                break
-            if skipped:
-                continue  # others may be asked in their place
+        pump()
+        while not done:
             wake.clear()
-            await wake.wait()
+            await wake.wait()  # set by the end, or by the caller (``pause`` may have changed)
+            pump()
+        if errors:
+            raise errors[0]
     finally:
         closed = True
         inflight.cancel()
