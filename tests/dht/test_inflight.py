@@ -1,4 +1,4 @@
-"""A lookup's requests and their soft timeouts (dht.actions._InFlight), on a loop whose clock the test sets.
+"""A lookup's requests and their soft timeouts (dht.inflight.InFlight), on a loop whose clock the test sets.
 
 One timer serves all the requests of a lookup, set for the earliest soft
 deadline out: each silent request must still be reported slow at its own
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dht.actions import _InFlight
+from dht.inflight import InFlight
 from dht.contact import Contact
 
 
@@ -73,7 +73,7 @@ def test_each_silent_request_is_slow_at_its_own_deadline_and_a_settled_one_never
         node = FakeNode([1.0, 1.0, 3.0, 0.5])
         slow: list[tuple[int, float, float]] = []
         settled: list[int] = []
-        inflight = _InFlight(node, FakeProgress(), lambda c: None,  # type: ignore[arg-type]
+        inflight = InFlight(node, FakeProgress(), lambda c: None,  # type: ignore[arg-type]
                              lambda c, f: settled.append(c.port - 7000),
                              lambda c, soft: slow.append((c.port - 7000, soft, round(loop.now, 6))))
         for i in (1, 2, 3):
@@ -108,7 +108,7 @@ def test_nothing_is_reported_after_the_lookup_ends() -> None:
     async def scenario(loop: ClockLoop) -> None:
         node = FakeNode([1.0, 2.0])
         slow: list[Contact] = []
-        inflight = _InFlight(node, FakeProgress(), lambda c: None,  # type: ignore[arg-type]
+        inflight = InFlight(node, FakeProgress(), lambda c: None,  # type: ignore[arg-type]
                              lambda c, f: None, lambda c, soft: slow.append(c))
         inflight.send(contact(1), "get_peers", {})
         inflight.send(contact(2), "get_peers", {})
