@@ -58,7 +58,8 @@ class InFlight:
         self.failed, self.settle, self.slow = failed, settle, slow
         self.loop = asyncio.get_running_loop()
         self.out: dict[asyncio.Future[Any], tuple[Contact, float, float]] = {}  # -> (contact, deadline, soft)
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: asyncio.Handle | None = None  # qasync's call_at gives a plain Handle (no when())
+        self.timer_at = 0.0
 
     def send(self, contact: Contact, method: str, args: Any) -> bool:
         """Ask ``contact``; False if the request could not be sent (it is failed)."""
@@ -74,7 +75,7 @@ class InFlight:
         if not fut.done():
             deadline = self.loop.time() + soft
             self.out[fut] = (contact, deadline, soft)
-            if self.timer is None or deadline < self.timer.when():
+            if self.timer is None or deadline < self.timer_at:
                 self._arm(deadline)
         return True
 
@@ -82,6 +83,7 @@ class InFlight:
         if self.timer is not None:
             self.timer.cancel()
         self.timer = self.loop.call_at(deadline, self._expire)
+        self.timer_at = deadline
 
     def _expire(self) -> None:
         self.timer = None
