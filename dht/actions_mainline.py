@@ -36,9 +36,10 @@ from typing import TYPE_CHECKING, Any, Coroutine, NamedTuple, Protocol
 import bencodepy
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from .actions import LookupNode, Progress, _describe, iterate
+from .actions import LookupNode, Progress, iterate
 from .contact import Address, Contact, resolve_address
 from .errors import DHTError, KrpcError, LocalError, RpcTimeout
+from .inflight import describe
 from .keys import load_or_create_key
 from .khash import new_id
 from .lookup import Lookup
@@ -212,7 +213,7 @@ async def get_peers(node: MainlineLookupNode, info_hash: bytes, scrape: bool = F
             try:
                 resp = ml.parse_response("get_peers", await node.request(contact, "get_peers", query))
             except DHTError as exc:
-                progress.outcome(contact, *_describe(exc))
+                progress.outcome(contact, *describe(exc))
                 return
             assert isinstance(resp, ml.PeersResponse)
             for peer in resp.values:

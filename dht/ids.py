@@ -149,7 +149,9 @@ class ExternalAddressVotes:
         """Count ``voter``'s report of our address; True when :attr:`leader` changed."""
         if self._votes.get(voter) == reported:
             return False  # the same vote again (every answer votes): nothing changes
-        address = str(_address(reported))
+        # An address already tallied is canonical (it was checked then): only a new
+        # one is parsed (every first answer from a responder votes).
+        address = reported if reported in self._tally else str(_address(reported))
         self._drop(voter)
         while len(self._votes) >= self.max_voters:
             self._drop(next(iter(self._votes)))

@@ -40,6 +40,8 @@ Nothing here sends, sleeps or reads a clock.
 
 from __future__ import annotations
 
+from bisect import insort
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .contact import Contact
@@ -54,8 +56,18 @@ class Candidate:
     num: int = 0
 
 
+def _by_distance(candidate: Candidate) -> int:
+    return candidate.distance
+
+
 class Lookup:
-    """One iterative lookup of ``target``."""
+    """One iterative lookup of ``target``.
+
+    The candidates are also kept in a list sorted by distance (each joins it
+    by bisection), and the active requests are counted as states change, so
+    that choosing the next queries after an answer looks at the K closest
+    instead of sorting every candidate again.
+    """
 
     def __init__(
         self,
@@ -76,6 +88,8 @@ class Lookup:
         self.concurrency = concurrency
         self.window = concurrency if window is None else max(1, min(window, concurrency))
         self.candidates: dict[bytes, Candidate] = {}
+        self._sorted: list[Candidate] = []  # every candidate, closest first
+        self._active = 0
         self._exclude = exclude or set()
         self.queried = 0
         self.add(contacts)
@@ -83,24 +97,35 @@ class Lookup:
     def distance(self, contact: Contact) -> int:
         return int.from_bytes(contact.id, "big") ^ self.target_key
 
-    def add(self, contacts: list[Contact]) -> None:
+    def add(self, contacts: Iterable[Contact]) -> None:
+        candidates, exclude, key = self.candidates, self._exclude, self.target_key
         for contact in contacts:
-            if contact.id in self.candidates or contact.id in self._exclude:
+            if contact.id in candidates or contact.id in exclude:
                 continue
-            self.candidates[contact.id] = Candidate(contact, self.distance(contact))
+            cand = candidates[contact.id] = Candidate(contact, int.from_bytes(contact.id, "big") ^ key)
+            insort(self._sorted, cand, key=_by_distance)
 
     def _closest_alive(self) -> list[Candidate]:
-        alive = [c for c in self.candidates.values() if c.state not in ("failed", "slow")]
-        alive.sort(key=lambda c: c.distance)
-        return alive[: self.k]
+        alive: list[Candidate] = []
+        for c in self._sorted:
+            if c.state != "failed" and c.state != "slow":
+                alive.append(c)
+                if len(alive) == self.k:
+                    break
+        return alive
+
+    def _leave(self, cand: Candidate, state: str) -> None:
+        if cand.state == "active":
+            self._active -= 1
+        cand.state = state
 
     @property
     def active(self) -> int:
-        return sum(1 for c in self.candidates.values() if c.state == "active")
+        return self._active
 
     def next_queries(self) -> list[Contact]:
         """Contacts to ask now; they are marked active."""
-        room = self.window - self.active
+        room = self.window - self._active
         if room <= 0:
             return []
         chosen: list[Contact] = []
@@ -108,28 +133,30 @@ class Lookup:
             if cand.state == "new":
                 cand.state = "active"
                 chosen.append(cand.contact)
-                self.queried += 1
                 if len(chosen) == room:
                     break
+        self._active += len(chosen)
+        self.queried += len(chosen)
         return chosen
 
     @property
     def finished(self) -> bool:
-        if self.active:
+        if self._active:
             return False
         return all(c.state != "new" for c in self._closest_alive())
 
     def answered(
         self,
         contact: Contact,
-        nodes: list[Contact],
+        nodes: Iterable[Contact],
         token: bytes | None = None,
         num: int = 0,
     ) -> None:
         cand = self.candidates.get(contact.id)
         if cand is None:
             cand = self.candidates[contact.id] = Candidate(contact, self.distance(contact))
-        cand.state = "answered"
+            insort(self._sorted, cand, key=_by_distance)
+        self._leave(cand, "answered")
         cand.token = token
         cand.num = num
         self.add(nodes)
@@ -137,12 +164,12 @@ class Lookup:
     def failed(self, contact: Contact) -> None:
         cand = self.candidates.get(contact.id)
         if cand is not None and cand.state != "answered":
-            cand.state = "failed"
+            self._leave(cand, "failed")
 
     def soft_timeout(self, contact: Contact) -> None:
         cand = self.candidates.get(contact.id)
         if cand is not None and cand.state == "active":
-            cand.state = "slow"
+            self._leave(cand, "slow")
             self.window = min(self.window + 1, self.concurrency)
 
     # --- results ----------------------------------------------------

@@ -21,13 +21,19 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import struct
 import sys
 from dataclasses import dataclass
 
-from ..contact import Contact
+from ..contact import Contact, unchecked_contact
 from ..errors import LocalError, RemoteProtocolError
 
 Address = tuple[str, int]
+
+_NODE_V4 = struct.Struct("!20s4sH")  # a node info: id, IPv4 address, port
+#: IPv4 addresses of node infos decoded, by their 4 bytes (cleared past _HOSTS_KEPT).
+_HOSTS: dict[bytes, str] = {}
+_HOSTS_KEPT = 4096
 
 ID_BYTES = 20
 COMPACT_V4 = 6
@@ -98,12 +104,19 @@ def decode_nodes(data: object, ipv6: bool = False) -> tuple[Contact, ...]:
             host, port = decode_address(data[i + ID_BYTES : i + size])
             out.append(Contact(data[i : i + ID_BYTES], host, port))
         return tuple(out)
-    # IPv4, inlined: every answer of every lookup comes through here.
-    ntop, intern, family = socket.inet_ntop, sys.intern, socket.AF_INET
-    return tuple(
-        Contact(data[i : i + 20], intern(ntop(family, data[i + 20 : i + 24])), (data[i + 24] << 8) | data[i + 25])
-        for i in range(0, len(data), NODE_V4)
-    )
+    # IPv4, inlined: every answer of every lookup comes through here.  The
+    # slices, inet_ntoa and the 16-bit port make valid contacts by construction,
+    # so they are made unchecked; hosts are kept, interned, by their 4 bytes.
+    hosts = _HOSTS
+    if len(hosts) > _HOSTS_KEPT:
+        hosts.clear()  # a bound: the addresses come from peers
+    made = []
+    for node_id, packed, port in _NODE_V4.iter_unpack(data):
+        name = hosts.get(packed)
+        if name is None:
+            name = hosts[packed] = sys.intern(socket.inet_ntoa(packed))
+        made.append(unchecked_contact(node_id, name, port))
+    return tuple(made)
 
 
 def decode_peers(values: object) -> tuple[Address, ...]:

@@ -188,6 +188,40 @@ def test_soft_timeout_frees_a_slot_and_a_late_answer_is_accepted() -> None:
     assert [c.contact for c in lookup.closest_answered()] == [near[0], near[1], near[2], closer]
 
 
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_kept_order_and_count_match_a_full_sort(seed: int) -> None:
+    """The candidates are kept sorted by bisection and the active ones counted as
+    states change: after every step, the next queries and ``finished`` must be those
+    a full sort of the candidates and a count of their states give."""
+    rng = random.Random(seed)
+    net = FakeNetwork(120, rng)
+    target = int_to_id(rng.getrandbits(160))
+    lookup = Lookup(target, rng.sample(net.contacts, 8), k=K, concurrency=ALPHA)
+    pending: list[Contact] = []
+    while True:
+        ranked = sorted(lookup.candidates.values(), key=lambda c: c.distance)
+        alive = [c for c in ranked if c.state not in ("failed", "slow")][:K]
+        assert lookup.active == sum(1 for c in ranked if c.state == "active")
+        assert lookup.finished == (lookup.active == 0 and all(c.state != "new" for c in alive))
+        room = lookup.window - lookup.active
+        expected = [c.contact for c in alive if c.state == "new"][: max(room, 0)]
+        new = lookup.next_queries()
+        assert new == expected
+        pending.extend(new)
+        if not pending:
+            break
+        contact = pending.pop(rng.randrange(len(pending)))
+        roll = rng.random()
+        if roll < 0.15:
+            lookup.failed(contact)
+        elif roll < 0.3 and lookup.candidates[contact.id].state == "active":
+            lookup.soft_timeout(contact)
+            if rng.random() < 0.5:
+                pending.append(contact)  # answers late
+        else:
+            lookup.answered(contact, net.answer(contact, target))
+
 def test_finished_waits_for_active_requests() -> None:
     a = Contact(int_to_id(5), "127.0.0.1", 1)
     lookup = Lookup(int_to_id(0), [a], k=K, concurrency=4)

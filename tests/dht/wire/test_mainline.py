@@ -242,6 +242,30 @@ def test_nodes_are_one_string() -> None:
         decode_nodes([data[:26]])  # Khashmir's list form is not Mainline's
 
 
+
+def test_decoded_nodes_are_contacts_like_checked_ones() -> None:
+    """Node infos are made into contacts without their checks: they must be the same
+    contacts (equal, same hash, same compact form, same interned host string)."""
+    ports = (0, 1, 6881, 0xFFFF)
+    made = [Contact(bytes([i]) * 20, f"{i}.{255 - i}.0.{i}", ports[i % 4]) for i in range(1, 40)]
+    decoded = decode_nodes(encode_nodes(made))
+    assert decoded == tuple(made)
+    assert [hash(c) for c in decoded] == [hash(c) for c in made]
+    assert [c.compact() for c in decoded] == [c.compact() for c in made]
+    again = decode_nodes(encode_nodes(made))
+    assert all(a.host is b.host for a, b in zip(decoded, again))
+
+
+def test_the_decoded_hosts_kept_are_bounded() -> None:
+    """A peer sending ever new addresses never grows the hosts kept past their bound."""
+    from dht.wire import common
+
+    for start in range(0, 3 * common._HOSTS_KEPT, 500):
+        infos = [Contact(b"\x01" * 20, f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}", 1)
+                 for n in range(start, start + 500)]
+        assert decode_nodes(encode_nodes(infos)) == tuple(infos)
+        assert len(common._HOSTS) <= common._HOSTS_KEPT + 500
+
 def test_queries_round_trip() -> None:
     for args in (
         ml.Ping(A), ml.FindNode(A, B, (b"n4",)), ml.GetPeers(A, B, (), True, True),
