@@ -8,7 +8,11 @@
 2. Launch: ``python -m khgui --screenshot`` with a 32-node lab as a
    subprocess: wall time, and the app's own time-to-populated (target < 3 s).
 
-Run: ``QT_QPA_PLATFORM=offscreen python bench/bench_gui.py``.
+``--profile mainline``: the same on the Mainline profile, with Mainline's
+messages (get_peers, find_node, announce_peer, sample_infohashes; nodes as
+one string, compact peers, ``v`` and ``ip``) decoded by the traffic panel.
+
+Run: ``QT_QPA_PLATFORM=offscreen python bench/bench_gui.py [--profile mainline]``.
 """
 
 from __future__ import annotations
@@ -31,7 +35,30 @@ HEARTBEAT = 0.016
 LATE_LIMIT_MS = 20.0
 
 
-def make_events(n: int, start: float, lag: int = 128) -> list[object]:
+def mainline_bodies(k: int) -> tuple[str, dict[bytes, object], dict[bytes, object]]:
+    """Method, query arguments and answer of the k-th Mainline exchange."""
+    method = ("get_peers", "find_node", "announce_peer", "sample_infohashes")[k % 4]
+    args: dict[bytes, object] = {b"id": os.urandom(20)}
+    answer: dict[bytes, object] = {b"id": os.urandom(20)}
+    if method == "get_peers":
+        args[b"info_hash"] = os.urandom(20)
+        answer[b"token"] = os.urandom(4)
+        if k % 8 == 0:
+            answer[b"values"] = [os.urandom(6) for _ in range(12)]
+        else:
+            answer[b"nodes"] = os.urandom(26 * 8)
+    elif method == "find_node":
+        args[b"target"] = os.urandom(20)
+        answer[b"nodes"] = os.urandom(26 * 8)
+    elif method == "announce_peer":
+        args.update({b"info_hash": os.urandom(20), b"port": 6881, b"token": os.urandom(4), b"implied_port": 1})
+    else:
+        args[b"target"] = os.urandom(20)
+        answer.update({b"interval": 21600, b"num": 40, b"samples": os.urandom(20 * 20), b"nodes": os.urandom(26 * 8)})
+    return method, args, answer
+
+
+def make_events(n: int, start: float, lag: int = 128, mainline: bool = False) -> list[object]:
     """``n`` events alike a busy node's: queries out, answers in, with RTTs.
 
     Each answer has its query's peer and transaction id (so the panel pairs
@@ -48,12 +75,18 @@ def make_events(n: int, start: float, lag: int = 128) -> list[object]:
     answers: dict[int, object] = {}
     for k in range((n + 1) // 2):
         peer = ("127.0.0.1", 40000 + k % 64)
-        method = methods[k % 4]
         tid = (k & 0xFFFF).to_bytes(2, "big")
-        q = {b"t": tid, b"y": b"q", b"q": method.encode(), b"a": {b"id": os.urandom(20), b"target": os.urandom(20)}}
+        if mainline:
+            method, args, body = mainline_bodies(k)
+            q: dict[bytes, object] = {b"t": tid, b"y": b"q", b"q": method.encode(), b"a": args, b"v": b"KE\x00\x01"}
+            r: dict[bytes, object] = {b"t": tid, b"y": b"r", b"r": body, b"v": b"LT\x02\x11",
+                                      b"ip": bytes([127, 0, 0, 1, 0x1a, 0xe1])}
+        else:
+            method = methods[k % 4]
+            q = {b"t": tid, b"y": b"q", b"q": method.encode(), b"a": {b"id": os.urandom(20), b"target": os.urandom(20)}}
+            r = {b"t": tid, b"y": b"r", b"r": {b"id": os.urandom(20), b"nodes": os.urandom(26 * 8)}}
         queries.append(ev.DatagramSent(start, peer, "q", method, tid, 92, q))
         if k % 16 != 15:
-            r = {b"t": tid, b"y": b"r", b"r": {b"id": os.urandom(20), b"nodes": os.urandom(26 * 8)}}
             answers[k] = ev.DatagramReceived(start, peer, "r", method, tid, 260, r, rtt=0.0005 + (k % 50) / 1000)
     out: list[object] = []
     half = lag // 2
@@ -110,7 +143,7 @@ async def ingest_at(rate: int, bridge: object, pool: list[object]) -> tuple[floa
     return float(np.percentile(arr, 99)), float(arr.max()), sent, cpu
 
 
-def bench_ingest() -> int:
+def bench_ingest(profile: str = "khashmir") -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
@@ -121,15 +154,17 @@ def bench_ingest() -> int:
     app = QApplication.instance() or QApplication([])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    from dht import Config
+
     bridge = EventBridge()
-    controller = NetworkController(bridge)
+    controller = NetworkController(bridge, config=Config(PROFILE=profile))
     panel = TrafficPanel(controller, bridge)
     panel.resize(900, 500)
     panel.show()
-    pool = make_events(20_000, time.monotonic())  # prebuilt: the generator is not timed
+    pool = make_events(20_000, time.monotonic(), mainline=profile == "mainline")  # prebuilt: not timed
     loop.run_until_complete(asyncio.sleep(0.5))  # first paints (fonts, layout) before any measurement
     best = 0
-    print("ingest: rate (events/s) -> heartbeat p99 / max lateness (ms), events, dropped, GUI-thread CPU")
+    print(f"ingest ({profile}): rate (events/s) -> heartbeat p99 / max lateness (ms), events, dropped, GUI-thread CPU")
     for rate in RATES:
         p99, worst, sent, cpu = loop.run_until_complete(ingest_at(rate, bridge, pool))
         ok = p99 < LATE_LIMIT_MS and bridge.dropped == 0
@@ -144,23 +179,28 @@ def bench_ingest() -> int:
     return best
 
 
-def bench_launch(lab: int = 32) -> float:
+def bench_launch(lab: int = 32, profile: str = "khashmir") -> float:
     with tempfile.TemporaryDirectory() as tmp:
         png = os.path.join(tmp, "shot.png")
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", KHGUI_SETTINGS_DIR=tmp)
         t0 = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "khgui", "--lab", str(lab), "--screenshot", png,
+        result = subprocess.run([sys.executable, "-m", "khgui", "--profile", profile, "--lab", str(lab), "--screenshot", png,
                                  "--data-dir", os.path.join(tmp, "d")], capture_output=True, text=True, env=env,
                                 timeout=120)
         wall = time.perf_counter() - t0
     match = re.search(r"populated after ([0-9.]+) s", result.stdout)
     populated = float(match.group(1)) if match else float("nan")
     status = "OK" if result.returncode == 0 else f"exit {result.returncode}: {result.stderr.strip()}"
-    print(f"launch ({lab}-node lab): populated after {populated:.2f} s (app's own clock), "
+    print(f"launch ({lab}-node {profile} lab): populated after {populated:.2f} s (app's own clock), "
           f"process wall time incl. demo look-up and shutdown {wall:.2f} s [{status}] (target < 3 s)")
     return populated
 
 
 if __name__ == "__main__":
-    bench_ingest()
-    bench_launch()
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--profile", choices=("khashmir", "mainline"), default="khashmir")
+    options = parser.parse_args()
+    bench_ingest(options.profile)
+    bench_launch(profile=options.profile)
