@@ -33,6 +33,7 @@ from khgui.bridge import EventBridge
 from khgui.controller import NetworkController
 
 FAST = Config(KRPC_TIMEOUT=1.0, SOFT_TIMEOUT_MAX=0.3)
+MAINLINE = Config(PROFILE="mainline", KRPC_TIMEOUT=1.0, SOFT_TIMEOUT_MAX=0.3)
 
 _LOOP: list[asyncio.AbstractEventLoop] = []  # the qasync loop of the test running, if any
 _qt_process_events = pytestqt.plugin._process_events
@@ -130,19 +131,29 @@ def run(qasync_loop: asyncio.AbstractEventLoop) -> Callable[[Any], Any]:
     return qasync_loop.run_until_complete
 
 
+def _lab_controller(loop: asyncio.AbstractEventLoop, tmp_path: Path,
+                    config: Config) -> Iterator[tuple[NetworkController, EventBridge]]:
+    bridge = EventBridge(interval_ms=20)
+    controller = NetworkController(bridge, config=config)
+    errors: list[str] = []
+    controller.error.connect(errors.append)
+    assert loop.run_until_complete(controller.start(lab_size=LAB_SIZE, data_dir=str(tmp_path / "node"))), errors
+    assert controller.joined, errors
+    yield controller, bridge
+    loop.run_until_complete(controller.stop())
+    bridge.stop()
+
+
 @pytest.fixture
 def live(qasync_loop: asyncio.AbstractEventLoop, tmp_path: Path) -> Iterator[tuple[NetworkController, EventBridge]]:
     """A controller whose node joined a lab of LAB_SIZE nodes on 127.0.0.1 (port 0)."""
-    bridge = EventBridge(interval_ms=20)
-    controller = NetworkController(bridge, config=FAST)
-    errors: list[str] = []
-    controller.error.connect(errors.append)
-    assert qasync_loop.run_until_complete(
-        controller.start(lab_size=LAB_SIZE, data_dir=str(tmp_path / "node"))), errors
-    assert controller.joined, errors
-    yield controller, bridge
-    qasync_loop.run_until_complete(controller.stop())
-    bridge.stop()
+    yield from _lab_controller(qasync_loop, tmp_path, FAST)
+
+
+@pytest.fixture
+def mainline(qasync_loop: asyncio.AbstractEventLoop, tmp_path: Path) -> Iterator[tuple[NetworkController, EventBridge]]:
+    """A controller whose Mainline node joined a Mainline lab of LAB_SIZE nodes on 127.0.0.1."""
+    yield from _lab_controller(qasync_loop, tmp_path, MAINLINE)
 
 
 @pytest.fixture

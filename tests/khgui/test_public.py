@@ -3,7 +3,6 @@ a Mainline lab node standing in for a router, the first-time dialog, the setting
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 from typing import Any

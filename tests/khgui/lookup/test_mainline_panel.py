@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest
 
 from dht import Config
 from khgui.bridge import EventBridge
@@ -19,20 +17,6 @@ from khgui.controller import NetworkController
 from khgui.lookup.mainline import MainlineLookupPanel
 
 MAINLINE = Config(PROFILE="mainline", KRPC_TIMEOUT=1.0, SOFT_TIMEOUT_MAX=0.3)
-
-
-@pytest.fixture
-def mainline(qasync_loop: asyncio.AbstractEventLoop, tmp_path: Path) -> Iterator[tuple[NetworkController, EventBridge]]:
-    """A controller whose Mainline node joined a Mainline lab of 16 nodes on 127.0.0.1."""
-    bridge = EventBridge(interval_ms=20)
-    controller = NetworkController(bridge, config=MAINLINE)
-    errors: list[str] = []
-    controller.error.connect(errors.append)
-    assert qasync_loop.run_until_complete(controller.start(lab_size=16, data_dir=str(tmp_path / "node"))), errors
-    assert controller.joined, errors
-    yield controller, bridge
-    qasync_loop.run_until_complete(controller.stop())
-    bridge.stop()
 
 
 def make(qtbot: Any, controller: NetworkController, bridge: EventBridge) -> MainlineLookupPanel:

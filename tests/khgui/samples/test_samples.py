@@ -3,11 +3,10 @@ and the Clients census fed with dht's own events."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -27,18 +26,6 @@ from khgui.samples.panel import SamplesPanel
 from khgui.samples.sampler import DEFAULT_INTERVAL, MAX_INTERVAL, MIN_INTERVAL
 
 MAINLINE = Config(PROFILE="mainline", KRPC_TIMEOUT=1.0, SOFT_TIMEOUT_MAX=0.3)
-
-
-@pytest.fixture
-def mainline(qasync_loop: asyncio.AbstractEventLoop, tmp_path: Path) -> Iterator[tuple[NetworkController, EventBridge]]:
-    bridge = EventBridge(interval_ms=20)
-    controller = NetworkController(bridge, config=MAINLINE)
-    errors: list[str] = []
-    controller.error.connect(errors.append)
-    assert qasync_loop.run_until_complete(controller.start(lab_size=16, data_dir=str(tmp_path / "node"))), errors
-    yield controller, bridge
-    qasync_loop.run_until_complete(controller.stop())
-    bridge.stop()
 
 
 def received(peer: tuple[str, int], v: bytes | None, size: int = 100) -> DatagramReceived:

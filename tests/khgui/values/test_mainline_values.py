@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest
 
 from dht import Config, StoredItemInfo, StoredPeerInfo
-from khgui.bridge import EventBridge
-from khgui.controller import NetworkController
 from khgui.values.mainline import StoredItemsModel, StoredPeersModel
 from khgui.values.mainline_panel import MainlineValuesPanel
 
 MAINLINE = Config(PROFILE="mainline", KRPC_TIMEOUT=1.0, SOFT_TIMEOUT_MAX=0.3)
-
-
-@pytest.fixture
-def mainline(qasync_loop: asyncio.AbstractEventLoop, tmp_path: Path) -> Iterator[tuple[NetworkController, EventBridge]]:
-    bridge = EventBridge(interval_ms=20)
-    controller = NetworkController(bridge, config=MAINLINE)
-    assert qasync_loop.run_until_complete(controller.start(lab_size=16, data_dir=str(tmp_path / "node")))
-    yield controller, bridge
-    qasync_loop.run_until_complete(controller.stop())
-    bridge.stop()
 
 
 def test_models_pass_modeltester_and_tick_expiry(qtmodeltester: Any) -> None:
