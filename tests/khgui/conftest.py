@@ -8,8 +8,9 @@ pytest-qt processes Qt events around every test phase.  Under qasync, Qt's
 events include the asyncio loop's timers, so a node's pending callbacks
 (a refresh lookup, a verify ping) would run there with no running loop and
 crash on ``asyncio.get_running_loop()`` -- which never happens in the app,
-where the loop runs for as long as Qt does.  :func:`_process_events_in_loop`
-runs those events with the test's qasync loop marked running, as the app does.
+where the loop runs for as long as Qt does.  :func:`_process_events_in_loop`,
+:class:`QasyncTestLoop` and the QtBot waits run those events with the test's
+qasync loop marked running, as the app does.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 import pytestqt.plugin
+from pytestqt.qtbot import QtBot
 import qasync
 from PySide6.QtCore import QEventLoop, QSettings
 from PySide6.QtWidgets import QApplication
@@ -59,6 +61,19 @@ def _process_events_in_loop() -> None:
 
 
 pytestqt.plugin._process_events = _process_events_in_loop
+
+
+def _in_loop(wait: Callable[..., Any]) -> Callable[..., Any]:
+    """A QtBot wait (it spins Qt's event loop) with the test's qasync loop marked running."""
+    def waiting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _running(_LOOP[-1] if _LOOP else None):
+            return wait(self, *args, **kwargs)
+
+    return waiting
+
+
+QtBot.waitUntil = _in_loop(QtBot.waitUntil)  # type: ignore[method-assign]
+QtBot.wait = _in_loop(QtBot.wait)  # type: ignore[method-assign]
 
 
 class QasyncTestLoop(qasync.QEventLoop):  # type: ignore[misc]
