@@ -83,7 +83,8 @@ class LookupNode(Protocol):
     def store(self) -> "Store": ...
 
     def request(
-        self, contact: Contact, method: str, args: Any, soft_timeout: float | None = None
+        self, contact: Contact, method: str, args: Any, soft_timeout: float | None = None,
+        on_done: Callable[[asyncio.Future[Any]], None] | None = None,
     ) -> asyncio.Future[Any]: ...
 
     def soft_timeout(self) -> float: ...

@@ -67,13 +67,12 @@ class InFlight:
         """Ask ``contact``; False if the request could not be sent (it is failed)."""
         soft = self.node.soft_timeout()
         try:
-            fut = self.node.request(contact, method, args, soft)
+            fut = self.node.request(contact, method, args, soft, functools.partial(self.settle, contact))
         except DHTError as exc:
             self.failed(contact)
             self.progress.outcome(contact, *describe(exc))
             return False
         self.progress.queried_one(contact)
-        fut.add_done_callback(functools.partial(self.settle, contact))
         if not fut.done():
             deadline = self.loop.time() + soft
             self.out[fut] = (contact, deadline, soft)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from typing import TYPE_CHECKING, Any, Coroutine, Iterable, cast
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Iterable, cast
 
 from . import actions, actions_mainline, errors, ids
 from .budget import QueryBudget
@@ -62,7 +62,7 @@ class NodeAPI:
         def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
         def request_address(
             self, address: Address, expected_id: bytes | None, method: str, args: Any,
-            soft_timeout: float | None = None,
+            soft_timeout: float | None = None, on_done: Callable[[asyncio.Future[Any]], None] | None = None,
         ) -> asyncio.Future[Any]: ...
         async def refresh_table(self, force: bool = False) -> None: ...
         def _khashmir(self, what: str) -> None: ...

@@ -124,7 +124,7 @@ class NodeCore(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, Mainline
         self._budget: QueryBudget[asyncio.Future[Any]] = QueryBudget(
             self.config.QUERY_BUDGET, self.config.QUERY_BUDGET_BURST, time.monotonic()
         )
-        self._held: dict[asyncio.Future[Any], tuple[Address, bytes | None, str, Any, float | None]] = {}
+        self._held: dict[asyncio.Future[Any], tuple[Any, ...]] = {}
         self._budget_timer: asyncio.TimerHandle | None = None
         #: Mainline: the client (``v``) of nodes that answered us, by id (as many as the table holds).
         self.clients: dict[bytes, str] = {}

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from typing import TYPE_CHECKING, Any, Coroutine
+from typing import TYPE_CHECKING, Any, Callable, Coroutine
 
 from . import errors, routing
 from .config import Config
@@ -62,7 +62,8 @@ class NodeMaintenance:
         def store(self) -> Store: ...
         def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
         def request(
-            self, contact: Contact, method: str, args: Any, soft_timeout: float | None = None
+            self, contact: Contact, method: str, args: Any, soft_timeout: float | None = None,
+            on_done: Callable[[asyncio.Future[Any]], None] | None = None,
         ) -> asyncio.Future[Any]: ...
         def report(self, outcomes: list[routing.Outcome]) -> None: ...
         async def find_node(self, target: bytes) -> list[Contact]: ...

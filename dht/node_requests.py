@@ -61,7 +61,7 @@ class NodeRequests:
     _table: RoutingTable | None
     routers: set[Address]
     _budget: QueryBudget[asyncio.Future[Any]]
-    _held: dict[asyncio.Future[Any], tuple[Address, bytes | None, str, Any, float | None]]
+    _held: dict[asyncio.Future[Any], tuple[Address, bytes | None, str, Any, float | None, "_Once | None"]]
     _budget_timer: asyncio.TimerHandle | None
 
     if TYPE_CHECKING:
@@ -119,7 +119,8 @@ class NodeRequests:
 
 
     def request(
-        self, contact: Contact, method: str, args: Any, soft_timeout: float | None = None
+        self, contact: Contact, method: str, args: Any, soft_timeout: float | None = None,
+        on_done: Callable[[asyncio.Future[Any]], None] | None = None,
     ) -> asyncio.Future[Any]:
         """Ask ``contact``, expecting an answer with its id; the routing table learns the outcome.
 
@@ -128,7 +129,10 @@ class NodeRequests:
         Mainline: the :class:`dht.wire.mainline.Response`).  The local node is
         asked by calling its handler directly.  A response whose id is not the
         contact's fails the request and removes the contact (if the table knows
-        it at that address).
+        it at that address).  ``on_done(future)``, if given, is called once when
+        the future is done: at once from the answer's callback when the answer
+        comes (a lookup sends its next queries there, not a loop pass later),
+        else as a done callback.
         """
         if contact.id == self.id:
             fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -142,12 +146,14 @@ class NodeRequests:
                 fut.set_exception(exc)
             except StorageFault as exc:  # answered as the transport answers a peer
                 fut.set_exception(self.profile.server_error(str(exc)))
+            if on_done is not None:
+                fut.add_done_callback(on_done)
             return fut
-        return self.request_address(contact.address, contact.id, method, args, soft_timeout)
+        return self.request_address(contact.address, contact.id, method, args, soft_timeout, on_done)
 
     def request_address(
         self, address: Address, expected_id: bytes | None, method: str, args: Any,
-        soft_timeout: float | None = None,
+        soft_timeout: float | None = None, on_done: Callable[[asyncio.Future[Any]], None] | None = None,
     ) -> asyncio.Future[Any]:
         """Ask the node at ``address``.
 
@@ -161,7 +167,11 @@ class NodeRequests:
         if not self.running:
             raise LocalError("node is not running")
         outer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        call = (address, expected_id, method, args, soft_timeout)
+        once = None
+        if on_done is not None:
+            once = _Once(on_done)
+            outer.add_done_callback(once)  # whichever way it ends; at once on an answer (see _send)
+        call = (address, expected_id, method, args, soft_timeout, once)
         if self._budget.submit(outer, time.monotonic()):
             self._send(outer, *call)
         else:  # over the query budget: it waits its turn (FIFO); cancelled, it goes away
@@ -223,19 +233,13 @@ class NodeRequests:
 
     def _send(
         self, outer: asyncio.Future[Any], address: Address, expected_id: bytes | None, method: str,
-        args: Any, soft_timeout: float | None,
+        args: Any, soft_timeout: float | None, once: "_Once | None" = None,
     ) -> None:
         """Send a query now; ``outer`` gets its checked answer.  Bad arguments raise here."""
-        inner = self.transport.request(address, method, args, soft_timeout)
-        sent = time.monotonic()
+        sent = 0.0
 
-        def settle(f: asyncio.Future[Any]) -> None:
-            if f.cancelled():
-                outer.cancel()
-                return
-            exc = f.exception()
+        def settle(values: Any, exc: BaseException | None) -> None:
             if exc is None and self.running:
-                values = f.result()
                 try:
                     rid = self.profile.response_id(values)
                     if rid == routing.NULL_ID or rid == self.id or (
@@ -263,11 +267,14 @@ class NodeRequests:
             if outer.done():
                 return
             if exc is None:
-                outer.set_result(f.result())
+                outer.set_result(values)
             else:
                 outer.set_exception(exc)
+            if once is not None:
+                once(outer)
 
-        inner.add_done_callback(settle)
+        self.transport.request(address, method, args, settle, soft_timeout)
+        sent = time.monotonic()
 
     def peer_announced(self, now: float, info_hash: bytes, peer: Address, seed: bool) -> None:
         """Tell subscribers that a peer's announce was stored here (Mainline handlers)."""
@@ -299,3 +306,18 @@ class NodeRequests:
 
     def next_lookup_id(self) -> int:
         return next(_LOOKUP_IDS)
+
+
+class _Once:
+    """A done callback that runs once, whether called at once or by the future."""
+
+    __slots__ = ("fn", "called")
+
+    def __init__(self, fn: Callable[[asyncio.Future[Any]], None]) -> None:
+        self.fn = fn
+        self.called = False
+
+    def __call__(self, future: asyncio.Future[Any]) -> None:
+        if not self.called:
+            self.called = True
+            self.fn(future)

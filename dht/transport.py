@@ -62,6 +62,10 @@ from .wire.profiles import WireProfile, profile_for
 
 log = logging.getLogger(__name__)
 
+#: Told how a request ended, at once (in the datagram's or the timer's callback, not a
+#: loop pass later): ``settle(answer, None)`` or ``settle(None, exception)``.
+Settle = Callable[[Any, "BaseException | None"], None]
+
 #: ``handler(query, peer)``: the answer's values (the profile encodes them), or None: no answer,
 #: or an asyncio.Future of the values: answered when it is done.
 QueryHandler = Callable[[Any, Address], Any]
@@ -86,7 +90,7 @@ class QueryDropped(Exception):
 
 @dataclass(slots=True)
 class Pending:
-    future: asyncio.Future[Any]
+    settle: "Settle"
     peer: Address
     method: str
     sent: float
@@ -313,28 +317,33 @@ class KrpcTransport(asyncio.DatagramProtocol):
                     rtt=rtt, error_code=code, late=now > pending.late_after,
                 )
             )
-        if pending.future.done():
-            return
         if answered:
-            pending.future.set_result(self.profile.answer(message))
+            self._tell(pending, self.profile.answer(message), None)
         else:
-            pending.future.set_exception(self.profile.error(message))
+            self._tell(pending, None, self.profile.error(message))
+
+    @staticmethod
+    def _tell(pending: Pending, answer: Any, exc: BaseException | None) -> None:
+        try:
+            pending.settle(answer, exc)
+        except Exception:  # a bug of the requester's: logged, never the transport's end
+            log.exception("settling a %s request to %s:%d", pending.method, *pending.peer)
 
     # --- sending -----------------------------------------------------
 
     def request(
-        self, peer: Address, method: str, args: Any, soft_timeout: float | None = None
-    ) -> asyncio.Future[Any]:
-        """Send a query; the future gets the profile's answer (Khashmir: the response dict) or raises.
+        self, peer: Address, method: str, args: Any, settle: Settle, soft_timeout: float | None = None
+    ) -> None:
+        """Send a query; ``settle`` is told the profile's answer (Khashmir: the response
+        dict) or the exception, once, as soon as it is known (no future: an answer's
+        next queries go out in the same callback, as libtorrent's traversal does).
 
         ``args``: the profile's arguments (a dict; Mainline also takes typed ones);
         bad ones raise :class:`LocalError` here.
         """
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
         if self.transport is None:
-            future.set_exception(NodeStopped("node is not running"))
-            return future
+            raise NodeStopped("node is not running")
+        loop = asyncio.get_running_loop()
         profile = self.profile
         tid = profile.new_tid()
         while (peer, tid) in self.pending:
@@ -344,11 +353,10 @@ class KrpcTransport(asyncio.DatagramProtocol):
         key = (peer, tid)
         timer = loop.call_later(self.timeout, self._expire, key)
         late_after = now + (soft_timeout if soft_timeout is not None else self.timeout)
-        self.pending[key] = Pending(future, peer, method, now, timer, late_after)
+        self.pending[key] = Pending(settle, peer, method, now, timer, late_after)
         self.stats.method(method).sent += 1
         self.limits.expect(peer[0], self.clock())
         self._send(data, peer, raw, method, tid)
-        return future
 
     def _expire(self, key: tuple[Address, bytes]) -> None:
         pending = self.pending.pop(key, None)
@@ -358,10 +366,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self.stats.method(pending.method).failed += 1
         if self.bus.active:
             self.bus.emit(RequestTimedOut(time.monotonic(), pending.peer, pending.method, tid))
-        if not pending.future.done():
-            pending.future.set_exception(
-                RpcTimeout(f"{pending.method} to {pending.peer[0]}:{pending.peer[1]}")
-            )
+        self._tell(pending, None, RpcTimeout(f"{pending.method} to {pending.peer[0]}:{pending.peer[1]}"))
 
     def _send(self, data: bytes, peer: Address, raw: dict[bytes, Any], method: str, tid: bytes) -> None:
         if self.transport is None:
@@ -400,9 +405,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
         pending, self.pending = self.pending, {}
         for p in pending.values():
             p.timer.cancel()
-            if not p.future.done():
-                p.future.set_exception(NodeStopped("node stopped"))
-                p.future.exception()  # mark retrieved: nobody may be waiting
+            self._tell(p, None, NodeStopped("node stopped"))
 
 
 def decode_reason(message: str) -> DropReason:

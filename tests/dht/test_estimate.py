@@ -65,8 +65,8 @@ def test_simulated_tables_within_half(population: int) -> None:
     assert within >= 0.7, within
 
 
-@pytest.mark.parametrize(("size", "median_within", "nodes_within"), [(32, 0.25, 0.6), (300, 0.2, 0.65)])
-def test_real_lab_estimates(size: int, median_within: float, nodes_within: float) -> None:
+@pytest.mark.parametrize(("size", "labs", "median_within", "nodes_within"), [(32, 3, 0.25, 0.6), (300, 1, 0.2, 0.65)])
+def test_real_lab_estimates(size: int, labs: int, median_within: float, nodes_within: float) -> None:
     """Every node of a real lab estimates the lab's size from its closest contacts.
 
     Measured (/tmp/est_lab.py in the closing note: 8 labs of 32, 3 of 300, 1 of
@@ -74,7 +74,8 @@ def test_real_lab_estimates(size: int, median_within: float, nodes_within: float
     1.04 for 2,000; 75-100 % of the nodes within ±50 % for 32, 76-84 % for 300
     and 2,000 (the estimator's own spread with K = 8 samples: about 80 %).  The
     bounds leave room for that; apt-p2p's K * 2^(buckets - 1) gave 2-4x for 32
-    and 1.7x for 300.
+    and 1.7x for 300.  One lab of 32 has a median as high as 1.4x about one
+    time in 15 (its 32 random ids are few), so three labs of 32 are pooled.
     """
 
     async def scenario() -> list[int]:
@@ -85,8 +86,8 @@ def test_real_lab_estimates(size: int, median_within: float, nodes_within: float
         finally:
             await lab.stop()
 
-    sizes = run(scenario())
-    assert len(sizes) == size
+    sizes = [s for _ in range(labs) for s in run(scenario())]
+    assert len(sizes) == size * labs
     median = statistics.median(sizes)
     assert (1 - median_within) * size <= median <= (1 + median_within) * size, sorted(sizes)
     within = sum(0.5 * size <= s <= 1.5 * size for s in sizes) / len(sizes)

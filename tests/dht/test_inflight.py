@@ -37,9 +37,12 @@ class FakeNode:
     def soft_timeout(self) -> float:
         return self.softs.pop(0)
 
-    def request(self, contact: Contact, method: str, args: Any, soft: float) -> asyncio.Future[Any]:
+    def request(self, contact: Contact, method: str, args: Any, soft: float,
+                on_done: Any = None) -> asyncio.Future[Any]:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.futures[contact.id] = fut
+        if on_done is not None:  # the node's contract: called once when the future is done
+            fut.add_done_callback(on_done)
         return fut
 
 
@@ -148,3 +151,46 @@ def test_an_error_in_a_callback_of_the_lookup_is_raised_by_iterate(tmp_path: Pat
             assert [x.id for x in asked] == [b.id, c.id]  # the second from b's answer
 
     run(scenario(), 10)
+
+
+def test_a_request_s_on_done_runs_once_from_the_answer_itself(tmp_path: Path) -> None:
+    """``request(..., on_done)``: called at once from the datagram's callback when the
+    answer comes (a lookup's next queries go out there, not a loop pass later), and
+    exactly once however the request ends (answered, timed out, cancelled)."""
+    import traceback
+
+    from dhtutil import free_udp_port, run as run_async, running_nodes, wait_until
+
+    from dht import Config
+    from dht.errors import RpcTimeout
+    from dht.node import core_of
+
+    async def scenario() -> None:
+        async with running_nodes(tmp_path, 2, Config(KRPC_TIMEOUT=0.3)) as (a, b):
+            calls: list[tuple[str, bool]] = []
+
+            def record(fut: asyncio.Future[Any]) -> None:
+                frames = {f.name for f in traceback.extract_stack()}
+                state = "cancelled" if fut.cancelled() else "failed" if fut.exception() else "answered"
+                calls.append((state, "datagram_received" in frames))
+
+            answer = await core_of(a).request(b.contact, "ping", {b"id": a.id}, None, record)
+            assert answer[b"id"] == b.id
+            await turns()
+            assert calls == [("answered", True)]  # from the answer's own callback, once
+
+            calls.clear()
+            nobody = Contact(bytes(range(20)), "127.0.0.1", free_udp_port())
+            with pytest.raises(RpcTimeout):
+                await core_of(a).request(nobody, "ping", {b"id": a.id}, None, record)
+            await turns()
+            assert calls == [("failed", False)]
+
+            calls.clear()
+            fut = core_of(a).request(nobody, "ping", {b"id": a.id}, None, record)
+            fut.cancel()
+            await wait_until(lambda: not core_of(a).transport.pending, what="the request timed out")
+            await turns()
+            assert calls == [("cancelled", False)]  # its own end, later, told nobody again
+
+    run_async(scenario(), 10)
