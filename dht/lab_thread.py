@@ -362,11 +362,13 @@ class LabThread:
                 routing = node.routing_table()
             except LocalError:  # never started
                 routing = []
+            # info, table and statistics in one step (the stores are read after, on the
+            # storage thread: the table may change meanwhile, these three agree)
+            info, stats, now = node_info(node, alive), node.stats() if alive else None, time.monotonic()
             values = await node.stored_values() if alive else []
             peers = await node.stored_peers()
             items = await node.stored_items()
-            return NodeView(node_info(node, alive), routing, values, node.stats() if alive else None,
-                            time.monotonic(), peers, items)
+            return NodeView(info, routing, values, stats, now, peers, items)
 
         return await self.call(take)
 
