@@ -236,9 +236,7 @@ class NodeRequests:
         args: Any, soft_timeout: float | None, once: "_Once | None" = None,
     ) -> None:
         """Send a query now; ``outer`` gets its checked answer.  Bad arguments raise here."""
-        sent = 0.0
-
-        def settle(values: Any, exc: BaseException | None) -> None:
+        def settle(values: Any, exc: BaseException | None, rtt: float | None) -> None:
             if exc is None and self.running:
                 try:
                     rid = self.profile.response_id(values)
@@ -261,7 +259,7 @@ class NodeRequests:
                     if self.mainline is not None:
                         self._mainline_answer(found, values)
                     if self.admissible(found):
-                        self.report(self.table.insert(found, now, contacted=True, rtt=now - sent))
+                        self.report(self.table.insert(found, now, contacted=True, rtt=rtt))
             elif isinstance(exc, errors.RpcTimeout) and self.running and expected_id is not None:
                 self.report(self.table.failed(expected_id, time.monotonic(), address))
             if outer.done():
@@ -274,7 +272,6 @@ class NodeRequests:
                 once(outer)
 
         self.transport.request(address, method, args, settle, soft_timeout)
-        sent = time.monotonic()
 
     def peer_announced(self, now: float, info_hash: bytes, peer: Address, seed: bool) -> None:
         """Tell subscribers that a peer's announce was stored here (Mainline handlers)."""

@@ -63,8 +63,9 @@ from .wire.profiles import WireProfile, profile_for
 log = logging.getLogger(__name__)
 
 #: Told how a request ended, at once (in the datagram's or the timer's callback, not a
-#: loop pass later): ``settle(answer, None)`` or ``settle(None, exception)``.
-Settle = Callable[[Any, "BaseException | None"], None]
+#: loop pass later): ``settle(answer, None, rtt)`` or ``settle(None, exception, rtt)``;
+#: ``rtt`` the seconds from sending to the reply, None when none came (timeout, stop).
+Settle = Callable[[Any, "BaseException | None", "float | None"], None]
 
 #: ``handler(query, peer)``: the answer's values (the profile encodes them), or None: no answer,
 #: or an asyncio.Future of the values: answered when it is done.
@@ -318,14 +319,14 @@ class KrpcTransport(asyncio.DatagramProtocol):
                 )
             )
         if answered:
-            self._tell(pending, self.profile.answer(message), None)
+            self._tell(pending, self.profile.answer(message), None, rtt)
         else:
-            self._tell(pending, None, self.profile.error(message))
+            self._tell(pending, None, self.profile.error(message), rtt)
 
     @staticmethod
-    def _tell(pending: Pending, answer: Any, exc: BaseException | None) -> None:
+    def _tell(pending: Pending, answer: Any, exc: BaseException | None, rtt: float | None = None) -> None:
         try:
-            pending.settle(answer, exc)
+            pending.settle(answer, exc, rtt)
         except Exception:  # a bug of the requester's: logged, never the transport's end
             log.exception("settling a %s request to %s:%d", pending.method, *pending.peer)
 
