@@ -247,7 +247,7 @@ class IdResponder(asyncio.DatagramProtocol):
         self.transport.sendto(bencodepy.encode({b"t": tid, b"y": b"r", b"r": {b"id": self.node_id}}), addr)
 
 
-async def start_node(tmp: str) -> tuple[Node, list[asyncio.DatagramTransport]]:
+async def start_node(tmp: str) -> Node:
     """The node, its table filled through the public API: it pings a responder per id
     (each on its own 127.1.x.y address, as the per-IP table limits want), and each
     answer puts that contact in its table."""
@@ -262,7 +262,7 @@ async def start_node(tmp: str) -> tuple[Node, list[asyncio.DatagramTransport]]:
         await node.ping(host, transport.get_extra_info("sockname")[1])
     for transport in responders:  # the contacts stay in the table; they are never asked again here
         transport.close()
-    return node, responders
+    return node
 
 
 def received(node: Node, method: str) -> int:
@@ -276,7 +276,7 @@ async def main_async(args: argparse.Namespace) -> int:
     bare_address = bare.get_extra_info("sockname")[:2]
     rounds: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-krpc-") as tmp:
-        node, _ = await start_node(tmp)
+        node = await start_node(tmp)
         snapshot = node.stats()
         contacts, buckets = snapshot.contacts, snapshot.buckets
         try:

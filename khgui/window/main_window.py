@@ -541,8 +541,12 @@ class MainWindowView(QMainWindow):
         return f"Khashmir Explorer \u2014 {self.controller.network_name()}"
 
     def _network_changed(self, *args: Any) -> None:
-        self.status.show_network(self.controller.network_name())
+        self._show_network()
         self.apply_budget()
+
+    def _show_network(self) -> None:
+        """The network's name (profile, lab and its size) in the status bar and the title."""
+        self.status.show_network(self.controller.network_name())
         if self.controller.focus is None:  # a lab node in focus keeps its own title
             self.setWindowTitle(self._base_title())
 
@@ -562,9 +566,7 @@ class MainWindowView(QMainWindow):
         self.status.show_joined(joined)
 
     def _lab_changed(self, size: int) -> None:
-        self.status.show_network(self.controller.network_name())  # it says the lab's size, as the title
-        if self.controller.focus is None:
-            self.setWindowTitle(self._base_title())
+        self._show_network()  # the name says the lab's size
         self.kill_action.setEnabled(size > 0)
         self.conditions_action.setEnabled(self.controller.lab_runner is not None)
         self._update_rejoin()
