@@ -181,7 +181,8 @@ async def iterate(
     node.table.touch(target, time.monotonic())
     start = node.table.find_nodes(target) + (seeds or []) + ([node.contact] if include_self else [])
     exclude = None if include_self else {node.id}
-    lookup = Lookup(target, start, cfg.K, cfg.CONCURRENT_REQS, exclude=exclude, window=window)
+    lookup = Lookup(target, start, cfg.K, cfg.CONCURRENT_REQS, exclude=exclude, window=window,
+                    wait_for_all=profile.lookup_waits_for_all)
     wake = wake or asyncio.Event()
     closed = False
     done = False

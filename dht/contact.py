@@ -90,8 +90,10 @@ class Contact:
 
     def compact(self) -> bytes:
         """The compact node info: 26 bytes for IPv4, 38 for IPv6 (Mainline's ``nodes6``)."""
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        return self.id + socket.inet_pton(family, self.host) + struct.pack("!H", self.port)
+        packed = _PACKED_HOSTS.get(self.host)
+        if packed is None:
+            packed = _pack_host(self.host)
+        return self.id + packed + self.port.to_bytes(2, "big")
 
     @classmethod
     def from_compact(cls, data: bytes) -> "Contact":
@@ -103,6 +105,19 @@ class Contact:
 
     def __str__(self) -> str:
         return f"{self.id.hex()[:8]}@{self.host}:{self.port}"
+
+
+#: Hosts' packed addresses, for :meth:`Contact.compact` (every node of every answer
+#: we send is packed); cleared past _PACKED_KEPT.
+_PACKED_HOSTS: dict[str, bytes] = {}
+_PACKED_KEPT = 8192
+
+
+def _pack_host(host: str) -> bytes:
+    if len(_PACKED_HOSTS) >= _PACKED_KEPT:
+        _PACKED_HOSTS.clear()
+    packed = _PACKED_HOSTS[host] = socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
+    return packed
 
 
 _object_new = object.__new__

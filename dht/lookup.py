@@ -30,8 +30,14 @@ that met silent contacts is likely to meet more).  An answer or a hard
 failure frees its slot without widening: a failure is known at once and
 costs no waiting.
 
-The lookup is finished when no request is active and every one of the K
+The end.  With ``wait_for_all`` (Khashmir, as the seed's actions) the
+lookup is finished when no request is active and every one of the K
 closest contacts that have neither failed nor gone silent has been asked.
+Without it (Mainline, as libtorrent's traversal) it is finished as soon as
+those K closest have all answered: a request still out to a contact further
+away than all of them is not waited for (its answer still reaches the
+routing table, not the lookup).  When fewer than K contacts are left alive,
+the two rules agree: every one of them must have answered or failed.
 Responders of a find_node are remembered with their token (for a later
 store); a find_value also remembers how many values each responder holds.
 
@@ -40,7 +46,7 @@ Nothing here sends, sleeps or reads a clock.
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -54,10 +60,6 @@ class Candidate:
     state: str = "new"  # new, active, slow (soft timed out), answered, failed
     token: bytes | None = None
     num: int = 0
-
-
-def _by_distance(candidate: Candidate) -> int:
-    return candidate.distance
 
 
 class Lookup:
@@ -77,9 +79,11 @@ class Lookup:
         concurrency: int = 4,
         exclude: set[bytes] | None = None,
         window: int | None = None,
+        wait_for_all: bool = True,
     ) -> None:
         """``window``: requests active at first (default ``concurrency``);
-        each soft timeout widens it by one, up to ``concurrency``."""
+        each soft timeout widens it by one, up to ``concurrency``.
+        ``wait_for_all``: the end waits for every active request (see the end)."""
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.target = target
@@ -89,8 +93,10 @@ class Lookup:
         self.window = concurrency if window is None else max(1, min(window, concurrency))
         self.candidates: dict[bytes, Candidate] = {}
         self._sorted: list[Candidate] = []  # every candidate, closest first
+        self._distances: list[int] = []  # their distances, for bisection in C
         self._active = 0
         self._exclude = exclude or set()
+        self.wait_for_all = wait_for_all
         self.queried = 0
         self.add(contacts)
 
@@ -99,20 +105,20 @@ class Lookup:
 
     def add(self, contacts: Iterable[Contact]) -> None:
         candidates, exclude, key = self.candidates, self._exclude, self.target_key
+        ordered, distances = self._sorted, self._distances
         for contact in contacts:
             if contact.id in candidates or contact.id in exclude:
                 continue
-            cand = candidates[contact.id] = Candidate(contact, int.from_bytes(contact.id, "big") ^ key)
-            insort(self._sorted, cand, key=_by_distance)
+            distance = int.from_bytes(contact.id, "big") ^ key
+            cand = candidates[contact.id] = Candidate(contact, distance)
+            at = bisect_right(distances, distance)
+            distances.insert(at, distance)
+            ordered.insert(at, cand)
 
-    def _closest_alive(self) -> list[Candidate]:
-        alive: list[Candidate] = []
-        for c in self._sorted:
-            if c.state != "failed" and c.state != "slow":
-                alive.append(c)
-                if len(alive) == self.k:
-                    break
-        return alive
+    def _insert(self, cand: Candidate) -> None:
+        at = bisect_right(self._distances, cand.distance)
+        self._distances.insert(at, cand.distance)
+        self._sorted.insert(at, cand)
 
     def _leave(self, cand: Candidate, state: str) -> None:
         if cand.state == "active":
@@ -129,21 +135,38 @@ class Lookup:
         if room <= 0:
             return []
         chosen: list[Contact] = []
-        for cand in self._closest_alive():
-            if cand.state == "new":
+        alive, k = 0, self.k
+        for cand in self._sorted:  # the K closest alive: neither failed nor slow
+            state = cand.state
+            if state == "failed" or state == "slow":
+                continue
+            if state == "new":
                 cand.state = "active"
                 chosen.append(cand.contact)
                 if len(chosen) == room:
                     break
+            alive += 1
+            if alive == k:
+                break
         self._active += len(chosen)
         self.queried += len(chosen)
         return chosen
 
     @property
     def finished(self) -> bool:
-        if self._active:
+        if self.wait_for_all and self._active:
             return False
-        return all(c.state != "new" for c in self._closest_alive())
+        alive, k, waiting = 0, self.k, "new" if self.wait_for_all else None
+        for cand in self._sorted:  # the K closest alive: neither failed nor slow
+            state = cand.state
+            if state == "failed" or state == "slow":
+                continue
+            if state == waiting or (waiting is None and state != "answered"):
+                return False
+            alive += 1
+            if alive == k:
+                break
+        return True
 
     def answered(
         self,
@@ -155,7 +178,7 @@ class Lookup:
         cand = self.candidates.get(contact.id)
         if cand is None:
             cand = self.candidates[contact.id] = Candidate(contact, self.distance(contact))
-            insort(self._sorted, cand, key=_by_distance)
+            self._insert(cand)
         self._leave(cand, "answered")
         cand.token = token
         cand.num = num

@@ -61,7 +61,7 @@ class NodeRequests:
     _table: RoutingTable | None
     routers: set[Address]
     _budget: QueryBudget[asyncio.Future[Any]]
-    _held: dict[asyncio.Future[Any], tuple[Address, bytes | None, str, Any, float | None, "_Once | None"]]
+    _held: dict[asyncio.Future[Any], tuple[Address, bytes | None, str, Any, float | None, "_Once | None", Contact | None]]
     _budget_timer: asyncio.TimerHandle | None
 
     if TYPE_CHECKING:
@@ -129,10 +129,12 @@ class NodeRequests:
         Mainline: the :class:`dht.wire.mainline.Response`).  The local node is
         asked by calling its handler directly.  A response whose id is not the
         contact's fails the request and removes the contact (if the table knows
-        it at that address).  ``on_done(future)``, if given, is called once when
-        the future is done: at once from the answer's callback when the answer
-        comes (a lookup sends its next queries there, not a loop pass later),
-        else as a done callback.
+        it at that address).  ``on_done(future)``, if given, is called once, when
+        the request ends (answer, error reply, timeout, stop), from that end's own
+        callback: an answer's next queries go out from the datagram's callback, not
+        a loop pass later.  A future the caller cancelled is told when the request
+        ends all the same (still cancelled); one held by the query budget, when it
+        is cancelled.
         """
         if contact.id == self.id:
             fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -149,34 +151,37 @@ class NodeRequests:
             if on_done is not None:
                 fut.add_done_callback(on_done)
             return fut
-        return self.request_address(contact.address, contact.id, method, args, soft_timeout, on_done)
+        return self.request_address(contact.address, contact.id, method, args, soft_timeout, on_done, contact)
 
     def request_address(
         self, address: Address, expected_id: bytes | None, method: str, args: Any,
         soft_timeout: float | None = None, on_done: Callable[[asyncio.Future[Any]], None] | None = None,
+        known: Contact | None = None,
     ) -> asyncio.Future[Any]:
         """Ask the node at ``address``.
 
         ``expected_id``: the id it must answer with, or None when only its
         address is known (join, ping by address).  Either way an answer with
         the all-zero id or with our own id fails the request; a good answer
-        puts the responder in the table as a contact that answered.
+        puts the responder in the table as a contact that answered (``known``:
+        the contact asked, made already, with ``expected_id`` its id).
         """
         if address in (self.address, self.contact.address):
             return self.request(self.contact, method, args)  # ourselves: our own handlers
         if not self.running:
             raise LocalError("node is not running")
         outer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        once = None
-        if on_done is not None:
-            once = _Once(on_done)
-            outer.add_done_callback(once)  # whichever way it ends; at once on an answer (see _send)
-        call = (address, expected_id, method, args, soft_timeout, once)
+        once = None if on_done is None else _Once(on_done)
+        call = (address, expected_id, method, args, soft_timeout, once, known)
         if self._budget.submit(outer, time.monotonic()):
+            # The settle of _send calls ``once`` however the request ends (answer,
+            # error, timeout, stop); a future done callback would cost a loop pass.
             self._send(outer, *call)
         else:  # over the query budget: it waits its turn (FIFO); cancelled, it goes away
             self._held[outer] = call
             outer.add_done_callback(self._unhold)
+            if once is not None:
+                outer.add_done_callback(once)  # it may end while held (node stopped)
             self._arm_budget()
         return outer
 
@@ -233,7 +238,7 @@ class NodeRequests:
 
     def _send(
         self, outer: asyncio.Future[Any], address: Address, expected_id: bytes | None, method: str,
-        args: Any, soft_timeout: float | None, once: "_Once | None" = None,
+        args: Any, soft_timeout: float | None, once: "_Once | None" = None, known: Contact | None = None,
     ) -> None:
         """Send a query now; ``outer`` gets its checked answer.  Bad arguments raise here."""
         def settle(values: Any, exc: BaseException | None, rtt: float | None) -> None:
@@ -255,14 +260,16 @@ class NodeRequests:
                     exc = bad
                 else:
                     now = time.monotonic()
-                    found = Contact(rid, address[0], address[1])
+                    found = known if known is not None else Contact(rid, address[0], address[1])
                     if self.mainline is not None:
                         self._mainline_answer(found, values)
                     if self.admissible(found):
                         self.report(self.table.insert(found, now, contacted=True, rtt=rtt))
             elif isinstance(exc, errors.RpcTimeout) and self.running and expected_id is not None:
                 self.report(self.table.failed(expected_id, time.monotonic(), address))
-            if outer.done():
+            if outer.done():  # cancelled by the caller: told now, when the request has ended
+                if once is not None:
+                    once(outer)
                 return
             if exc is None:
                 outer.set_result(values)

@@ -246,7 +246,10 @@ class RoutingTable:
             bucket = self.buckets[index]
             i = bucket.index_of(key)
             if i >= 0:
-                return reports + self._known(bucket, bucket.entries[i], contact, now, contacted, rtt)
+                entry = bucket.entries[i]
+                if contacted and entry.contact.address == contact.address:  # most answers: refreshed
+                    return reports + self._refresh(bucket, i, False, now, rtt)
+                return reports + self._known(bucket, entry, contact, now, contacted, rtt)
             j = bucket.cached_index(key)
             if j >= 0:
                 return reports + self._known(bucket, bucket.replacements[j], contact, now, contacted, rtt)
@@ -326,6 +329,10 @@ class RoutingTable:
             i = bucket.cached_index(key)
             if i < 0:
                 return []
+        return self._refresh(bucket, i, cached, now, rtt)
+
+    def _refresh(self, bucket: KBucket, i: int, cached: bool, now: float, rtt: float | None) -> list[Outcome]:
+        """:meth:`seen` of the entry at ``i`` of ``bucket`` (of its replacements if ``cached``)."""
         entry = (bucket.replacements if cached else bucket.entries).pop(i)
         entry.last_seen = now
         entry.failures = 0
@@ -348,7 +355,7 @@ class RoutingTable:
             return self._refill(bucket, None, now)
         bucket.entries.append(entry)
         bucket.last_accessed = now
-        self._pinged.pop(key, None)
+        self._pinged.pop(entry.key, None)
         return [ContactRefreshed(now, entry.contact)]
 
     def failed(self, node_id: bytes, now: float, address: Address | None = None) -> list[Outcome]:

@@ -31,7 +31,11 @@ RECV_BUFFER bytes (as far as the system allows).
 
 A query's future raises :class:`KrpcError` for an error reply,
 :class:`RpcTimeout` after KRPC_TIMEOUT and :class:`NodeStopped` when the
-transport closes.  Nothing a peer sends can raise out of
+transport closes.  Every request waits the same KRPC_TIMEOUT, so the
+requests out, kept in the order they were sent, are also in the order they
+expire: one timer, set for the oldest, serves them all (a timer per request
+was a heap push and a cancel on every request, for the rare one that times
+out).  Nothing a peer sends can raise out of
 :meth:`datagram_received`: bad datagrams are dropped and counted, handler
 bugs are logged with their traceback and answered with 201.
 """
@@ -95,8 +99,12 @@ class Pending:
     peer: Address
     method: str
     sent: float
-    timer: asyncio.TimerHandle
+    expires: float  # monotonic time of its timeout
     late_after: float  # monotonic time after which an answer counts as late
+
+
+#: A timeout this close is taken as passed (the loop may run a timer a hair early).
+_EXPIRE_EARLY = 0.001
 
 
 class RttEstimator:
@@ -128,9 +136,11 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self.profile: WireProfile = profile or profile_for("khashmir")
         self.stats = stats
         self.bus = bus
-        self.timeout = timeout
+        self.timeout = timeout  # the same for every request: see _arm_expiry
         self.rtt = RttEstimator()
+        #: requests out, oldest first (dicts keep insertion order)
         self.pending: dict[tuple[Address, bytes], Pending] = {}
+        self._expiry: asyncio.TimerHandle | None = None  # set for the oldest request out
         #: answers still due: futures a handler returned
         self.answering: set[asyncio.Future[Any]] = set()
         self.transport: asyncio.DatagramTransport | None = None
@@ -298,7 +308,6 @@ class KrpcTransport(asyncio.DatagramProtocol):
             self._drop(peer, size, DropReason.UNEXPECTED_RESPONSE)
             return
         del self.pending[key]
-        pending.timer.cancel()
         now = time.monotonic()
         rtt = now - pending.sent
         counters = self.stats.method(pending.method)
@@ -351,13 +360,35 @@ class KrpcTransport(asyncio.DatagramProtocol):
             tid = profile.new_tid()
         data, raw = profile.encode_query(tid, method, args)
         now = time.monotonic()
-        key = (peer, tid)
-        timer = loop.call_later(self.timeout, self._expire, key)
         late_after = now + (soft_timeout if soft_timeout is not None else self.timeout)
-        self.pending[key] = Pending(settle, peer, method, now, timer, late_after)
+        self.pending[(peer, tid)] = Pending(settle, peer, method, now, now + self.timeout, late_after)
+        if self._expiry is None:
+            self._arm_expiry(loop, now)
         self.stats.method(method).sent += 1
         self.limits.expect(peer[0], self.clock())
         self._send(data, peer, raw, method, tid)
+
+    def _arm_expiry(self, loop: asyncio.AbstractEventLoop, now: float) -> None:
+        """Set the one timer for the oldest request out (the first to expire: all wait
+        ``timeout`` and are kept in the order sent), or none when none is out."""
+        for oldest in self.pending.values():
+            self._expiry = loop.call_later(max(0.0, oldest.expires - now), self._expire_due)
+            return
+        self._expiry = None
+
+    def _expire_due(self) -> None:
+        """The timer: every request past its timeout fails; then set for the next one."""
+        self._expiry = None
+        now = time.monotonic()
+        due = []
+        for key, pending in self.pending.items():
+            if pending.expires > now + _EXPIRE_EARLY:
+                break
+            due.append(key)
+        for key in due:  # their settles may send more (and set the timer)
+            self._expire(key)
+        if self._expiry is None and self.pending and self.transport is not None:
+            self._arm_expiry(asyncio.get_running_loop(), time.monotonic())
 
     def _expire(self, key: tuple[Address, bytes]) -> None:
         pending = self.pending.pop(key, None)
@@ -403,9 +434,11 @@ class KrpcTransport(asyncio.DatagramProtocol):
             self.transport.close()
             self.transport = None
         self.cancel_answers()
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         pending, self.pending = self.pending, {}
         for p in pending.values():
-            p.timer.cancel()
             self._tell(p, None, NodeStopped("node stopped"))
 
 

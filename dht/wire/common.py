@@ -19,6 +19,7 @@ encoders raise :class:`LocalError` for an address we were given wrongly.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import struct
@@ -31,9 +32,11 @@ from ..errors import LocalError, RemoteProtocolError
 Address = tuple[str, int]
 
 _NODE_V4 = struct.Struct("!20s4sH")  # a node info: id, IPv4 address, port
-#: IPv4 addresses of node infos decoded, by their 4 bytes (cleared past _HOSTS_KEPT).
-_HOSTS: dict[bytes, str] = {}
-_HOSTS_KEPT = 4096
+#: Contacts of the IPv4 node infos decoded, by their 26 bytes (cleared past
+#: _CONTACTS_KEPT: the infos come from peers).  A network hands out the same
+#: nodes again and again, so most infos of an answer are one dictionary lookup.
+_CONTACTS: dict[bytes, Contact] = {}
+_CONTACTS_KEPT = 8192
 
 ID_BYTES = 20
 COMPACT_V4 = 6
@@ -87,7 +90,7 @@ def encode_node(contact: Contact) -> bytes:
 def encode_nodes(contacts: list[Contact] | tuple[Contact, ...], ipv6: bool = False) -> bytes:
     """Contacts of one family -> ONE string of concatenated node infos."""
     size = NODE_V6 if ipv6 else NODE_V4
-    out = b"".join(encode_node(c) for c in contacts)
+    out = b"".join([c.compact() for c in contacts])  # a Contact's id is 20 bytes (checked when made)
     if len(out) != size * len(contacts):
         raise LocalError("nodes of the wrong address family for " + ("nodes6" if ipv6 else "nodes"))
     return out
@@ -104,18 +107,20 @@ def decode_nodes(data: object, ipv6: bool = False) -> tuple[Contact, ...]:
             host, port = decode_address(data[i + ID_BYTES : i + size])
             out.append(Contact(data[i : i + ID_BYTES], host, port))
         return tuple(out)
-    # IPv4, inlined: every answer of every lookup comes through here.  The
-    # slices, inet_ntoa and the 16-bit port make valid contacts by construction,
-    # so they are made unchecked; hosts are kept, interned, by their 4 bytes.
-    hosts = _HOSTS
-    if len(hosts) > _HOSTS_KEPT:
-        hosts.clear()  # a bound: the addresses come from peers
+    # IPv4, inlined: every answer of every lookup comes through here.  A 20-byte
+    # slice, inet_ntoa of 4 bytes and a 16-bit port make a valid contact by
+    # construction, so it is made unchecked; contacts are shared (they are frozen).
+    known = _CONTACTS
+    if len(known) > _CONTACTS_KEPT:
+        known.clear()
     made = []
-    for node_id, packed, port in _NODE_V4.iter_unpack(data):
-        name = hosts.get(packed)
-        if name is None:
-            name = hosts[packed] = sys.intern(socket.inet_ntoa(packed))
-        made.append(unchecked_contact(node_id, name, port))
+    for i in range(0, len(data), NODE_V4):
+        info = data[i : i + NODE_V4]
+        contact = known.get(info)
+        if contact is None:
+            node_id, packed, port = _NODE_V4.unpack(info)
+            contact = known[info] = unchecked_contact(node_id, sys.intern(socket.inet_ntoa(packed)), port)
+        made.append(contact)
     return tuple(made)
 
 
@@ -175,6 +180,11 @@ def decode_client_version(raw: object) -> ClientVersion | None:
     """
     if not isinstance(raw, bytes) or len(raw) < 3:
         return None
+    return _client_version(raw)
+
+
+@functools.lru_cache(maxsize=1024)  # every answer carries one; a network has few
+def _client_version(raw: bytes) -> ClientVersion:
     code = raw[:2].decode("latin-1")
     ver = raw[2:]
     if code == "LT" and len(ver) == 2:

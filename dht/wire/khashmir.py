@@ -25,6 +25,8 @@ class KhashmirWire:
     codes: ErrorTable = KHASHMIR
     methods = tuple(krpc.METHODS)
     read_only = False
+    #: A lookup ends when no request is out (the seed's actions).
+    lookup_waits_for_all = True
 
     def new_tid(self) -> bytes:
         return krpc.new_tid()

@@ -18,7 +18,9 @@ the wire, so no ``if profile == ...`` is scattered through them:
   what an iterative lookup sends, and (nodes, token, values held, the
   answer) from what comes back;
 * ``name``, ``methods`` (answered and counted), ``codes`` (the error
-  table), ``read_only`` (BEP 43: answer nothing).
+  table), ``read_only`` (BEP 43: answer nothing), ``lookup_waits_for_all``
+  (a lookup's end waits for every request out: Khashmir; or only for the K
+  closest to have answered: Mainline, as libtorrent).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class WireProfile(Protocol):
     codes: ErrorTable
     methods: tuple[str, ...]
     read_only: bool
+    lookup_waits_for_all: bool
 
     def new_tid(self) -> bytes: ...
     def decode(self, data: bytes) -> tuple[Any, dict[bytes, Any]]: ...

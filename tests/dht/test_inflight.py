@@ -156,7 +156,7 @@ def test_an_error_in_a_callback_of_the_lookup_is_raised_by_iterate(tmp_path: Pat
 def test_a_request_s_on_done_runs_once_from_the_answer_itself(tmp_path: Path) -> None:
     """``request(..., on_done)``: called at once from the datagram's callback when the
     answer comes (a lookup's next queries go out there, not a loop pass later), and
-    exactly once however the request ends (answered, timed out, cancelled)."""
+    exactly once however the request ends (answered, timed out; cancelled: when it ends)."""
     import traceback
 
     from dhtutil import free_udp_port, run as run_async, running_nodes, wait_until
@@ -191,6 +191,6 @@ def test_a_request_s_on_done_runs_once_from_the_answer_itself(tmp_path: Path) ->
             fut.cancel()
             await wait_until(lambda: not core_of(a).transport.pending, what="the request timed out")
             await turns()
-            assert calls == [("cancelled", False)]  # its own end, later, told nobody again
+            assert calls == [("cancelled", False)]  # told once, at its own end (the timeout)
 
     run_async(scenario(), 10)

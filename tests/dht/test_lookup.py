@@ -232,6 +232,40 @@ def test_finished_waits_for_active_requests() -> None:
     assert lookup.finished
     assert lookup.closest_answered() == []
 
+@pytest.mark.parametrize("wait_for_all", [True, False])
+def test_the_end_waits_for_a_further_request_only_when_asked_to(wait_for_all: bool) -> None:
+    """Khashmir's end waits for every request out; Mainline's (libtorrent's traversal)
+    only for the K closest alive to have answered."""
+    far = Contact(int_to_id(1000), "127.0.0.1", 1)
+    near = [Contact(int_to_id(10 + i), "127.0.0.1", 2 + i) for i in range(K)]
+    lookup = Lookup(int_to_id(0), [far], k=K, concurrency=4, wait_for_all=wait_for_all)
+    assert lookup.next_queries() == [far]
+    lookup.add(near)  # closer contacts learnt meanwhile: ``far`` is no longer among the K closest
+    asked = []
+    while len(asked) < K:
+        batch = lookup.next_queries()
+        assert batch and far not in batch
+        asked += batch
+        for contact in batch:
+            assert not lookup.finished
+            lookup.answered(contact, [])
+    assert sorted(asked, key=lambda c: c.id) == near
+    assert lookup.active == 1  # ``far`` is still out
+    assert lookup.finished is not wait_for_all
+    lookup.answered(far, [])
+    assert lookup.finished
+    # Fewer than K alive: both rules wait for every one of them.
+    few = Lookup(int_to_id(0), near[:3], k=K, concurrency=2, wait_for_all=wait_for_all)
+    first = few.next_queries()
+    few.answered(first[0], [])
+    assert not few.finished  # one still out, one never asked
+    few.answered(first[1], [])
+    (last,) = few.next_queries()
+    assert not few.finished
+    few.failed(last)
+    assert few.finished
+
+
 
 def test_duplicates_and_excluded_ids_are_not_candidates() -> None:
     a = Contact(int_to_id(5), "127.0.0.1", 1)

@@ -32,8 +32,11 @@ from .codec import (
 )
 from .messages import (
     Error, FindNode, Get, GetPeers, ItemResponse, PeersResponse, QueryArgs, Response, SampleInfohashes,
-    SamplesResponse, new_tid,
+    TID_BYTES, SamplesResponse, new_tid,
 )
+
+#: Queries kept encoded (the arguments of the lookups running, a few at a time).
+_TEMPLATES_KEPT = 64
 
 #: A lookup's query per method (the driver adds nothing else).
 _LOOKUP_QUERIES: dict[str, Any] = {
@@ -66,10 +69,15 @@ class MainlineWire:
     name = "mainline"
     codes: ErrorTable = MAINLINE
     methods = tuple(METHODS)
+    #: A lookup ends once the K closest have answered (libtorrent's traversal).
+    lookup_waits_for_all = False
 
     def __init__(self, read_only: bool = False, client: bytes = OUR_CLIENT) -> None:
         self.read_only = read_only
         self.client = client
+        #: id(args) -> (args, head, tail, dict sent): a lookup sends one query, the same
+        #: arguments object, to every node it asks; only the transaction id differs.
+        self._templates: dict[int, tuple[QueryArgs, bytes, bytes, dict[bytes, Any]]] = {}
 
     def new_tid(self) -> bytes:
         return new_tid()
@@ -78,7 +86,28 @@ class MainlineWire:
         return decode_raw(data)
 
     def encode_query(self, tid: bytes, method: str, args: Any) -> tuple[bytes, dict[bytes, Any]]:
-        return encode_query_raw(tid, query_args(method, args), ro=self.read_only, client=self.client)
+        template = self._templates.get(id(args))
+        if template is not None and template[0] is args and len(tid) == TID_BYTES:
+            _, head, tail, sent = template
+            return head + tid + tail, {**sent, b"t": tid}
+        typed = query_args(method, args)
+        data, sent = encode_query_raw(tid, typed, ro=self.read_only, client=self.client)
+        if typed is args and len(tid) == TID_BYTES:
+            self._keep_template(typed, tid, data, sent)
+        return data, sent
+
+    def _keep_template(self, args: QueryArgs, tid: bytes, data: bytes, sent: dict[bytes, Any]) -> None:
+        """Keep ``data`` cut around its transaction id, checked by encoding another id."""
+        at = data.rfind(b"1:t2:" + tid)
+        if at < 0:
+            return
+        head, tail = data[: at + 5], data[at + 5 + TID_BYTES :]
+        other = bytes(b ^ 0xFF for b in tid)
+        if encode_query_raw(other, args, ro=self.read_only, client=self.client)[0] != head + other + tail:
+            return
+        if len(self._templates) >= _TEMPLATES_KEPT:
+            self._templates.clear()
+        self._templates[id(args)] = (args, head, tail, sent)  # holds ``args``: its id stays its own
 
     def encode_response(self, tid: bytes, values: Any, requester: Address) -> tuple[bytes, dict[bytes, Any]]:
         return encode_response_raw(tid, values, requester, client=self.client)

@@ -256,15 +256,27 @@ def test_decoded_nodes_are_contacts_like_checked_ones() -> None:
     assert all(a.host is b.host for a, b in zip(decoded, again))
 
 
-def test_the_decoded_hosts_kept_are_bounded() -> None:
-    """A peer sending ever new addresses never grows the hosts kept past their bound."""
+def test_the_decoded_contacts_kept_are_bounded() -> None:
+    """A peer sending ever new node infos never grows the contacts kept past their bound."""
     from dht.wire import common
 
-    for start in range(0, 3 * common._HOSTS_KEPT, 500):
+    for start in range(0, 3 * common._CONTACTS_KEPT, 500):
         infos = [Contact(b"\x01" * 20, f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}", 1)
                  for n in range(start, start + 500)]
         assert decode_nodes(encode_nodes(infos)) == tuple(infos)
-        assert len(common._HOSTS) <= common._HOSTS_KEPT + 500
+        assert len(common._CONTACTS) <= common._CONTACTS_KEPT + 500
+
+
+def test_a_node_info_seen_again_is_the_same_contact() -> None:
+    """Decoding keeps contacts by their node info: the same 26 bytes, the same object;
+    another port or id, another contact."""
+    one = Contact(b"\x07" * 20, "10.1.2.3", 6881)
+    moved = Contact(b"\x07" * 20, "10.1.2.3", 6882)
+    first = decode_nodes(encode_nodes([one, moved]))
+    second = decode_nodes(encode_nodes([moved, one]))
+    assert first == (one, moved) and second == (moved, one)
+    assert first[0] is second[1] and first[1] is second[0]
+
 
 def test_queries_round_trip() -> None:
     for args in (
@@ -328,3 +340,22 @@ def test_encoding_errors_are_local() -> None:
         ml.encode_query(b"aa", object())  # type: ignore[arg-type]
     with pytest.raises(LocalError):
         ml.parse_response("join", ml.Response(b"aa", {b"id": A}))
+
+
+def test_a_query_sent_again_is_the_same_bytes_as_a_fresh_encoding() -> None:
+    """The profile keeps a lookup's query encoded around its transaction id: each
+    datagram equals the codec's own encoding of that id, read-only flag included,
+    and arguments given as a dict (not kept) encode the same."""
+    from dht.wire.mainline.profile import MainlineWire
+
+    for read_only in (False, True):
+        wire = MainlineWire(read_only)
+        args = ml.GetPeers(A, B)
+        for tid in (b"\x00\x00", b"1:", b"t2", b"\xff\xfe", ml.new_tid()):
+            data, sent = wire.encode_query(tid, "get_peers", args)
+            assert data == ml.encode_query(tid, args, ro=read_only)
+            assert sent[b"t"] == tid and ml.decode(data).tid == tid
+        assert len(wire._templates) == 1  # one kept, for the one arguments object
+        data, _ = wire.encode_query(b"ab", "get_peers", {b"id": A, b"info_hash": B})
+        assert data == ml.encode_query(b"ab", args, ro=read_only)
+        assert len(wire._templates) == 1
