@@ -39,7 +39,7 @@ raw asyncio client on 127.0.0.1 keeping ``--window`` pings outstanding:
 answers per second.  (A node gives sources on its own address the
 OWN_ADDRESS_LIMIT_FACTOR, so our per-IP rate limits do not cap this.)
 
-    python -m bench.bench_mainline [--lt 32] [--ours 32] [--lookups 40] [--hashes 16]
+    python -m bench.bench_mainline [--lt 32] [--ours 32] [--lookups 200] [--hashes 16]
         [--seeds 8] [--settle 5] [--ping-seconds 3] [--window 64] [--processes] [--json FILE] [--strict]
 
 Targets: RPCs per lookup at most 1.0x libtorrent's, median time at most 1.0x.
@@ -490,7 +490,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lt", type=int, default=32)
     parser.add_argument("--ours", type=int, default=32)
-    parser.add_argument("--lookups", type=int, default=40)
+    parser.add_argument("--lookups", type=int, default=200)
     parser.add_argument("--hashes", type=int, default=16)
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--settle", type=float, default=5.0)
