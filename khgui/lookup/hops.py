@@ -68,7 +68,7 @@ class HopsModel(TableModel):
             if col == DISTANCE:
                 return f"{log2:.0f}"
             if col == OUTCOME:
-                return outcome
+                return "not waited for" if outcome == "unawaited" else outcome
             if col == ASKED:
                 return f"+{asked:.3f} s"
             if col == TOOK:
@@ -135,6 +135,16 @@ class HopsModel(TableModel):
             self._data.extend(new)
             self.endInsertRows()
 
+    def finish(self) -> None:
+        """The lookup ended: contacts it was still waiting on were not waited for (a
+        Mainline lookup ends once the K closest have answered, as libtorrent's)."""
+        rows = [i for i, row in enumerate(self._data) if row[2] == "queried"]
+        for i in rows:
+            row = self._data[i]
+            row[2], row[5] = "unawaited", _joined(row[5], NOT_WAITED)
+        if rows:
+            self.rows_changed(min(rows), max(rows), OUTCOME, DETAIL)
+
     def _at(self, row: int, base: int, new: list[list[Any]]) -> list[Any]:
         return new[row - base] if row >= base else self._data[row]
 
@@ -152,6 +162,10 @@ class HopsModel(TableModel):
 
     def contacts(self) -> list[Any]:
         return [row[0] for row in self._data]
+
+
+#: Why a contact asked is "not waited for" once its lookup ended.
+NOT_WAITED = "not waited for: the lookup ended once the closest nodes had answered"
 
 
 def _joined(first: str, then: str) -> str:
@@ -203,6 +217,7 @@ class StoreResultModel(TableModel):
 # outcome: (legend label, symbol, filled)
 OUTCOME_STYLES: dict[str, tuple[str, str, bool]] = {
     "queried": ("waiting", "o", False),
+    "unawaited": ("not waited for", "o", False),
     "answered": ("answered", "o", True),
     "values": ("values", "star", True),
     "stored": ("stored", "s", True),

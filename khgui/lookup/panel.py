@@ -272,6 +272,8 @@ class LookupPanel(QWidget):
             if self.plot.point_count():
                 self._has_data = True
         if finished is not None:
+            self.hops.finish()
+            self.plot.set_points(self.hops.points())
             verb = {"store_value": "store", "get_value": "get", "get_peers": "get peers",
                     "announce_peer": "announce"}.get(finished.kind, finished.kind)
             self.plot.set_caption(f"{verb} {finished.target.hex()[:8]}\u2026: "

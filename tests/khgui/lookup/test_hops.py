@@ -1,0 +1,42 @@
+"""The hops table of a lookup: what it shows when the lookup ends with requests still out."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from dht import Contact
+from dht.events import LookupAnswered, LookupQueried
+
+from khgui.lookup.hops import NOT_WAITED, OUTCOME, DETAIL, HopsModel
+
+
+def contact(i: int) -> Contact:
+    return Contact(os.urandom(20), f"127.0.{i}.1", 6881)
+
+
+def test_requests_still_out_at_the_end_are_not_waited_for(qtmodeltester: Any) -> None:
+    """A Mainline lookup ends once the K closest answered: a request still out is shown
+    "not waited for" (not "waiting" forever); answered and timed-out rows are kept."""
+    model = HopsModel()
+    a, b, c = contact(1), contact(2), contact(3)
+    model.start(100.0)
+    model.add_events([
+        LookupQueried(100.001, 7, a, 150.0), LookupQueried(100.002, 7, b, 140.0),
+        LookupQueried(100.003, 7, c, 155.0),
+        LookupAnswered(100.004, 7, a, 150.0, "answered", 0.004),
+        LookupAnswered(100.2, 7, c, 155.0, "timeout", 0.2, "no answer in 50 ms, moving on"),
+    ])
+    assert model.outcomes() == ["answered", "queried", "timeout"]
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda top, bottom, *_: changed.append((top.row(), bottom.row())))
+    model.finish()
+    assert model.outcomes() == ["answered", "unawaited", "timeout"]
+    assert changed == [(1, 1)]
+    assert model.index(1, OUTCOME).data() == "not waited for"
+    assert NOT_WAITED in model.index(1, DETAIL).data()
+    assert model.index(0, OUTCOME).data() == "answered" and model.index(2, OUTCOME).data() == "timeout"
+    assert set(model.points()) == {"answered", "unawaited", "timeout"}
+    qtmodeltester.check(model)
+    model.finish()  # again: nothing left to change
+    assert changed == [(1, 1)]
