@@ -86,7 +86,7 @@ LIGHT = Colors(
     plot_bg="#ffffff", plot_fg="#334155", legend_bg="#ffffffd2",
     status={"ok": "#2e7d32", "error": "#c62828", "timeout": "#ef6c00", "pending": "#757575",
             "dropped": "#6a1b9a", "queried": "#757575", "answered": "#1e88e5", "values": "#2e7d32",
-            "stored": "#00897b", "refused": "#8e24aa", "unawaited": "#b0bec5"},
+            "stored": "#00897b", "refused": "#8e24aa", "unawaited": "#78909c"},
 )
 DARK = Colors(
     name="dark", window="#1b1f24", base="#22272e", alt_base="#272d35", panel="#2d333b", text="#e6edf3",
