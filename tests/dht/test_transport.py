@@ -1,0 +1,64 @@
+"""The transport's bookkeeping of requests out: one expiry timer serves them all."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from dhtutil import free_udp_port, run, running_nodes
+
+from dht import Config, Contact
+from dht.errors import NodeStopped, RpcTimeout
+from dht.node import core_of
+
+TIMEOUT = 0.3
+
+
+def test_requests_expire_oldest_first_each_after_its_own_timeout(tmp_path: Path) -> None:
+    """Requests out expire in the order sent, each no sooner than KRPC_TIMEOUT after it
+    went out, whatever was answered between them; no timer is left once none is out."""
+
+    async def scenario() -> None:
+        async with running_nodes(tmp_path, 2, Config(KRPC_TIMEOUT=TIMEOUT)) as (a, b):
+            core = core_of(a)
+            silent = [Contact(bytes([i]) * 20, "127.0.0.1", free_udp_port()) for i in (1, 2)]
+            ping = {b"id": a.id}
+            first = core.request(silent[0], "ping", ping)
+            sent_first = time.monotonic()
+            assert await core.request(b.contact, "ping", ping)  # answered meanwhile
+            await asyncio.sleep(0.05)  # spaces the two sends (they expire 1 ms early at most)
+            second = core.request(silent[1], "ping", ping)
+            sent_second = time.monotonic()
+            assert core.transport._expiry is not None  # one timer, for the oldest
+            with pytest.raises(RpcTimeout):
+                await first
+            failed_first = time.monotonic()
+            assert not second.done()  # the later one waits its own full timeout
+            with pytest.raises(RpcTimeout):
+                await second
+            failed_second = time.monotonic()
+            assert failed_first - sent_first >= TIMEOUT - 0.002
+            assert failed_second - sent_second >= TIMEOUT - 0.002
+            assert failed_second > failed_first
+            assert not core.transport.pending and core.transport._expiry is None
+
+    run(scenario(), 10)
+
+
+def test_a_stopping_node_fails_what_is_out_and_leaves_no_timer(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_nodes(tmp_path, 1, Config(KRPC_TIMEOUT=5.0)) as (a,):
+            core = core_of(a)
+            transport = core.transport
+            out = [core.request(Contact(bytes([i]) * 20, "127.0.0.1", free_udp_port()), "ping", {b"id": a.id})
+                   for i in (1, 2, 3)]
+            assert transport._expiry is not None
+            await a.stop()
+            results = await asyncio.gather(*out, return_exceptions=True)
+            assert all(isinstance(r, NodeStopped) for r in results), results
+            assert transport._expiry is None and not transport.pending
+
+    run(scenario(), 10)
