@@ -20,10 +20,12 @@ of stores the loop is woken once per batch, not once per store.
   job there and then.  Either way the connection is used by one thread at a
   time, in the order of the calls: a run lock is held around every job.
 
-The thread exists only while there is work or an open connection:
-:meth:`StorageWorker.stop_thread` lets it end (an idle node releases its
-connection, and a lab of hundreds of nodes in one process does not keep
-hundreds of threads), and the next job starts a new one.  The queue is not
+The thread exists only while there is work: it ends after ``idle`` seconds
+(IDLE_SECONDS) with nothing to do, and :meth:`StorageWorker.stop_thread`
+ends it at once (an idle node releases its connection); the next job
+starts a new one.  So a lab of hundreds of nodes in one process keeps
+threads only for the nodes busy with storage (a thread's stack and state
+are several kilobytes of memory each).  The queue is not
 bounded here: what the network may put in it is (``MAX_STORAGE_QUERIES``,
 :mod:`dht.handlers_khashmir`); the node's own jobs are few.
 
@@ -40,12 +42,14 @@ baseline of ``bench/bench_storage_latency.py``.
 from __future__ import annotations
 
 import asyncio
-import collections
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
 T = TypeVar("T")
+
+#: A storage thread with nothing to do for this long ends (the next job starts another).
+IDLE_SECONDS = 2.0
 
 
 @dataclass(slots=True, eq=False)
@@ -78,17 +82,20 @@ def _deliver(batch: list[_Job]) -> None:
 class StorageWorker:
     """Runs a store's jobs, one at a time and in order, on one thread."""
 
-    def __init__(self, name: str = "storage", threaded: bool = True) -> None:
+    def __init__(self, name: str = "storage", threaded: bool = True, idle: float = IDLE_SECONDS) -> None:
         self.name = name
         self.threaded = threaded
+        self.idle = idle
         self._cond = threading.Condition()
-        self._queue: collections.deque[_Job] = collections.deque()
+        # Lists, not deques (taken whole, or a few notices): a deque's first block is
+        # half a kilobyte, and a lab holds thousands of idle stores.
+        self._queue: list[_Job] = []
         self._thread: threading.Thread | None = None
         self._running = threading.Lock()  # held around every job: one thread at a time on the connection
         self._owner: int | None = None  # the thread running a job
         self._ending = False  # the thread ends once the queue is empty
         self._discarding = False  # the jobs queued are skipped (a node aborted)
-        self._notices: collections.deque[tuple[Callable[..., None], tuple[Any, ...]]] = collections.deque()
+        self._notices: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
         #: jobs given and not finished yet (read on any thread)
         self.pending = 0
 
@@ -122,13 +129,13 @@ class StorageWorker:
         while True:
             with self._cond:
                 while not self._queue and not self._ending:
-                    self._cond.wait()
-                if not self._queue:  # ending, nothing left: the next job starts a new thread
+                    if not self._cond.wait(self.idle) and not self._queue:
+                        break  # idle: end (what is queued later starts a new thread)
+                if not self._queue:  # ending or idle, nothing left: the next job starts a new thread
                     if self._thread is me:
                         self._thread = None
                     return
-                batch = list(self._queue)
-                self._queue.clear()
+                batch, self._queue = self._queue, []
             by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
             for job in batch:
                 if self._discarding or (job.future is not None and job.future.cancelled()):
@@ -202,7 +209,7 @@ class StorageWorker:
     def drain_notices(self) -> None:
         while self._notices:
             try:
-                callback, args = self._notices.popleft()
+                callback, args = self._notices.pop(0)
             except IndexError:  # another waiter took it
                 return
             callback(*args)

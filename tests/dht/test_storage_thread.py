@@ -235,6 +235,28 @@ def test_storage_worker_runs_jobs_in_order_one_thread_at_a_time_and_notifies_the
         worker.join()
 
 
+def test_an_idle_storage_thread_ends_by_itself_and_the_next_job_starts_another() -> None:
+    """A lab of hundreds of nodes keeps threads only for the ones busy with storage."""
+    worker = StorageWorker(idle=0.05)
+    seen: list[threading.Thread] = []
+
+    def job() -> None:
+        seen.append(threading.current_thread())
+
+    try:
+        run(worker.run(job))
+        first = seen[0]
+        assert first is not threading.current_thread()
+        first.join(5.0)  # nothing more to do: it ends after ``idle`` seconds (bounded wait)
+        assert not first.is_alive() and worker._thread is None
+        run(worker.run(job))
+        assert seen[1] is not first  # a new thread: the idle one had ended
+        assert worker.pending == 0
+    finally:
+        worker.join()
+    assert worker._thread is None
+
+
 def test_a_synchronous_call_queues_behind_the_jobs_given_before() -> None:
     worker = StorageWorker()
     order: list[str] = []
