@@ -4,7 +4,7 @@ Theory of operation.  The transport answers queries inside
 ``datagram_received``; a handler that waited for SQLite there (a slow disk, a
 database locked by another connection) would hold up every answer behind it,
 pings included.  So :class:`KhashmirHandlers` dispatches through an explicit
-table (:attr:`KhashmirHandlers.handlers`, never ``__getattr__``) where
+table (:data:`NETWORK_HANDLERS`, never ``__getattr__``; one for every node) where
 
 * ping, join, find_node and find_value are the node's synchronous handlers
   (:mod:`dht.remote`: find_value's count of values is kept in memory), answered
@@ -36,7 +36,8 @@ store admitted is answered if its sender still waits; an aborted node
 cancels them unanswered.
 
 ``STORAGE_THREAD`` off: every method is the synchronous handler (storage
-inline in the receive path, the baseline for ``bench/bench_storage.py``).
+inline in the receive path, the baseline for ``bench/bench_storage.py``):
+:data:`INLINE_HANDLERS`.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from . import errors, krpc
 from .contact import Address
 from .errors import KrpcError, StoreRefused
+from .remote import KRPC_HANDLERS
 from .stats import DropReason
 from .transport import QueryDropped
 
@@ -65,20 +67,12 @@ class KhashmirHandlers:
         self.limit = node.config.MAX_STORAGE_QUERIES
         #: storage queries being worked on (their tasks)
         self.in_flight: set[asyncio.Future[dict[bytes, Any]]] = set()
-        self.handlers: dict[str, Handler] = {
-            "ping": node.krpc_ping,
-            "join": node.krpc_join,
-            "find_node": node.krpc_find_node,
-            "find_value": node.krpc_find_value,
-            "get_value": self.get_value,
-            "store_value": self.store_value,
-        }
-        if not node.config.STORAGE_THREAD:
-            self.handlers.update(get_value=node.krpc_get_value, store_value=node.krpc_store_value)
+        #: method -> handler(this dispatch, *arguments, _krpc_sender=peer)
+        self.handlers = NETWORK_HANDLERS if node.config.STORAGE_THREAD else INLINE_HANDLERS
 
     def dispatch(self, query: krpc.Query, peer: Address) -> Any:
         args = krpc.check_arguments(query)
-        return self.handlers[query.method](*args, _krpc_sender=peer)
+        return self.handlers[query.method](self, *args, _krpc_sender=peer)
 
     # --- the storage queries ----------------------------------------------
 
@@ -118,3 +112,31 @@ class KhashmirHandlers:
             return node.stored_answer(key, value, stored_at, outcome)
 
         return self._track(asyncio.ensure_future(write()))
+
+
+def _node_handler(fn: Callable[..., dict[bytes, Any]]) -> Handler:
+    """The node's own synchronous handler (the seed's ``krpc_*``), called with this
+    dispatch's node."""
+    def handler(self: KhashmirHandlers, *args: Any, **kwargs: Any) -> dict[bytes, Any]:
+        return fn(self.node, *args, **kwargs)
+
+    handler.__name__ = handler.__qualname__ = fn.__name__
+    return handler
+
+
+#: The network's dispatch: ping, join, find_node and find_value answered at once by the
+#: node's handlers; get_value and store_value as tasks on the storage thread.
+NETWORK_HANDLERS: dict[str, Handler] = {
+    "ping": _node_handler(KRPC_HANDLERS["ping"]),
+    "join": _node_handler(KRPC_HANDLERS["join"]),
+    "find_node": _node_handler(KRPC_HANDLERS["find_node"]),
+    "find_value": _node_handler(KRPC_HANDLERS["find_value"]),
+    "get_value": KhashmirHandlers.get_value,
+    "store_value": KhashmirHandlers.store_value,
+}
+#: STORAGE_THREAD off: every method answered by the node's synchronous handler.
+INLINE_HANDLERS: dict[str, Handler] = {
+    **NETWORK_HANDLERS,
+    "get_value": _node_handler(KRPC_HANDLERS["get_value"]),
+    "store_value": _node_handler(KRPC_HANDLERS["store_value"]),
+}

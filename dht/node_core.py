@@ -132,14 +132,6 @@ class NodeCore(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, Mainline
         self.mainline: MainlineHandlers | None = (
             MainlineHandlers(self) if self.config.PROFILE == "mainline" else None
         )
-        self.handlers: dict[str, Callable[..., dict[bytes, Any]]] = {
-            "ping": self.krpc_ping,
-            "join": self.krpc_join,
-            "find_node": self.krpc_find_node,
-            "find_value": self.krpc_find_value,
-            "get_value": self.krpc_get_value,
-            "store_value": self.krpc_store_value,
-        }
         #: the network's Khashmir dispatch: storage queries answered off the receive path
         self.khashmir = KhashmirHandlers(self)
 

@@ -34,6 +34,7 @@ from .budget import QueryBudget
 from .errors import KrpcError, LocalError, NodeStopped, RemoteProtocolError, StorageError, StorageFault
 from .events import EventBus, ItemStored, PeerAnnounced
 from .handlers_mainline import MainlineHandlers
+from .remote import KRPC_HANDLERS
 from .routing import RoutingTable
 from .stats import Stats
 from .storage import Store
@@ -143,7 +144,7 @@ class NodeRequests:
                     fut.set_result(self.mainline.local(method, args))
                 else:
                     args_list = krpc.check_arguments(krpc.Query(b"", method, args))
-                    fut.set_result(self.handlers[method](*args_list))
+                    fut.set_result(KRPC_HANDLERS[method](self, *args_list))
             except KrpcError as exc:
                 fut.set_exception(exc)
             except StorageFault as exc:  # answered as the transport answers a peer

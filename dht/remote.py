@@ -43,7 +43,6 @@ class RemoteInterface:
     config: Config
     tokens: TokenSecrets
     events: EventBus
-    handlers: dict[str, Callable[..., dict[bytes, Any]]]
 
     @property
     def table(self) -> RoutingTable:
@@ -167,3 +166,16 @@ class RemoteInterface:
                 self.events.emit(ValueExpired(now, old_key, old_value, "evicted"))
             self.events.emit(ValueStored(now, key, value, stored_at, outcome.refreshed))
         return {b"id": self.id}
+
+
+#: The seed's KRPC methods and the handler answering each, called with the node:
+#: ``KRPC_HANDLERS[method](node, *arguments)`` (one table for every node: a table of
+#: bound methods per node was two kilobytes of a lab's memory per node).
+KRPC_HANDLERS: dict[str, Callable[..., dict[bytes, Any]]] = {
+    "ping": RemoteInterface.krpc_ping,
+    "join": RemoteInterface.krpc_join,
+    "find_node": RemoteInterface.krpc_find_node,
+    "find_value": RemoteInterface.krpc_find_value,
+    "get_value": RemoteInterface.krpc_get_value,
+    "store_value": RemoteInterface.krpc_store_value,
+}

@@ -45,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -194,7 +195,9 @@ class KrpcTransport(asyncio.DatagramProtocol):
             self._receive(data, addr)
 
     def _receive(self, data: bytes, addr: tuple[Any, ...]) -> None:
-        peer: Address = (addr[0], addr[1])
+        # Interned: the limits, the table and the requests out keep the peer's host, and
+        # every datagram brings a new string of it (in a lab, every node the same hosts).
+        peer: Address = (sys.intern(addr[0]), addr[1])
         if self.tap is not None:
             self.tap("in", self.local_address, peer, data, time.time())
         self.stats.packets_in += 1

@@ -23,6 +23,7 @@ import bencodepy
 from dhtutil import FAST, RawClient, query, raw_client, run, running_node, wait_until
 
 from dht import Config, Node, events
+from dht.handlers_khashmir import INLINE_HANDLERS
 from dht.node import core_of
 from dht.storage import Store, StorageWorker
 
@@ -197,7 +198,7 @@ def test_storage_thread_off_answers_inline_as_before(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path, FAST.replace(STORAGE_THREAD=False)) as node, raw_client() as client:
             tok = await token(client, node)
-            assert core_of(node).khashmir.handlers["store_value"] == core_of(node).krpc_store_value
+            assert core_of(node).khashmir.handlers is INLINE_HANDLERS
             replies = await client.replies_before_ping(store(b"s", b"inline", tok), node.address)
             assert [bencodepy.decode(r)[b"t"] for r in replies] == [b"s"]  # answered before the next datagram
             assert core_of(node).store.values(KEY) == [b"inline"] and not core_of(node).store.worker.threaded
