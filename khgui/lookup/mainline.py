@@ -38,7 +38,7 @@ from ..common.bittorrent import (
 from ..common.labels import ElidedLabel, fit_width
 from ..common.text import bytes_preview
 from ..common.theme import set_state
-from ..controller import describe_error
+from ..failures import describe_error
 from .panel import NO_LIMIT, LookupPanel
 
 

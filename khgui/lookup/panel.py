@@ -35,7 +35,7 @@ from dht.events import LookupAnswered, LookupFinished, LookupQueried, LookupStar
 from ..common.keys import KeyRegistry, default_registry, parse_key_text
 from ..common.text import bytes_preview, format_size
 from ..common.theme import set_state
-from ..controller import describe_error
+from ..failures import describe_error
 from .hops import HopsModel, LookupPlotView, StoreResultModel
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,8 @@ from dht import LabNodeInfo
 from dht.events import LookupAnswered, LookupQueried, LookupStarted
 
 from .model import NetworkMapModel
-from .view import COLOR_MODES, OUTCOME_COLORS, NetworkMapView
+from .palette import COLOR_MODES, OUTCOME_COLORS
+from .view import NetworkMapView
 
 MODE_LABELS = {"state": "alive / dead", "buckets": "bucket count", "fill": "table fill"}
 

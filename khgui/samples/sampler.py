@@ -20,7 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
-from ..controller import describe_error
+from ..failures import describe_error
 
 log = logging.getLogger(__name__)
 

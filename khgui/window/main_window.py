@@ -1,14 +1,11 @@
 """The main window: six dockable panels, menus, toolbar, status bar, banner.
 
 :class:`MainWindowView` docks the routing, traffic, values, look-up and
-statistics panels and the network map, wires the Network menu to the
-:class:`NetworkController`,
-keeps the dock layout, geometry and theme in QSettings, and shows every
+statistics panels and the network map (:mod:`khgui.window.docks`), wires the
+Network menu to the :class:`NetworkController` (its actions, menus and the
+dialogs they open: :mod:`khgui.window.menus`), keeps the dock layout,
+geometry and theme in QSettings, and shows every
 error a user can cause in an inline banner and the status bar.
-
-Each panel sits in a scroll area inside its dock, so the window fits small
-screens (1280x720 at 100 %, 1366x768 at 125 %): a dock smaller than its
-panel scrolls instead of cutting it off.
 
 Any node in focus: selecting a lab node (double-click or "Focus this node"
 on the map) points the routing, values, statistics and traffic panels and
@@ -21,21 +18,19 @@ of the window's actions, read from the actions themselves.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenuBar, QScrollArea, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtGui import QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 from ..bridge import EventBridge
-from ..capture.actions import CaptureActions
 from ..controller import NetworkController
 from ..common import theme
 from ..common.plotting import fit_legends
 from ..resources import icon
 from ..lookup.mainline import MainlineLookupPanel
 from ..lookup.panel import LookupPanel
-from ..map.conditions import LabConditionsDialog
 from ..map.panel import NetworkMapPanel
 from ..routing.panel import RoutingPanel
 from ..samples.panel import SamplesPanel
@@ -43,10 +38,10 @@ from ..stats.panel import StatsPanel
 from ..traffic.panel import TrafficPanel
 from ..values.mainline_panel import MainlineValuesPanel
 from ..values.panel import ValuesPanel
-from .budget import QueryBudget, apply_budget, budget_dialog
-from .dialogs import AboutDialog, JoinDialog, ResizeLabDialog
+from .budget import apply_budget, budget_dialog
+from .docks import DEFAULT_SIZE, default_layout, fitting_size, scrolling_dock
 from .mainline_status import MainlineStatusView
-from .public import PublicJoinDialog, PublicSettings, join_public
+from .menus import build_actions, build_menus
 from .status import BannerPanel, StatusPanel
 
 log = logging.getLogger(__name__)
@@ -54,17 +49,11 @@ log = logging.getLogger(__name__)
 ORGANIZATION = "KhashmirExplorer"
 APPLICATION = "Khashmir Explorer"
 LAYOUT_VERSION = 4
-DEFAULT_SIZE = (1400, 900)
-#: The smallest a dock's scroll area gets (its panel scrolls inside).
-DOCK_MIN = QSize(240, 150)
 #: The last bootstrap address that answered (not "network/last_bootstrap", which
 #: older versions set before knowing, often to a lab port that died with its run).
 BOOTSTRAP_KEY = "network/answered_bootstrap"
-#: Below this window height the look-up dock is tabbed with the others instead of above them.
-COMPACT_HEIGHT = 760
 #: Milliseconds between two drains of our node's lookup events into the map.
 MAP_LOOKUP_MS = 100
-THEME_LABELS = {"system": "&System (follow the desktop)", "light": "&Light", "dark": "&Dark"}
 
 
 class MainWindowView(QMainWindow):
@@ -108,42 +97,17 @@ class MainWindowView(QMainWindow):
                   "stats": "Statistics", "samples": "Samples && clients"}
         if controller.profile == "mainline":  # BEP 51 samples and the clients that answer
             self.panels["samples"] = SamplesPanel(controller, bridge, self.settings, census=self.routing.census)
-        self.docks: dict[str, QDockWidget] = {}
-        for key, panel in self.panels.items():
-            dock = QDockWidget(titles[key], self)
-            dock.setObjectName(f"dock-{key}")
-            scroll = QScrollArea()
-            scroll.setObjectName("dockScroll")
-            scroll.setWidget(panel)
-            scroll.setWidgetResizable(True)
-            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-            scroll.setMinimumSize(DOCK_MIN)
-            dock.setWidget(scroll)
-            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                             | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-            self.docks[key] = dock
+        self.docks: dict[str, QDockWidget] = {
+            key: scrolling_dock(titles[key], f"dock-{key}", panel, self) for key, panel in self.panels.items()}
         # The network map: not one of self.panels (it has nothing to show without a lab).
         self.map = NetworkMapPanel()
-        map_dock = QDockWidget("Network map", self)
-        map_dock.setObjectName("dock-map")
-        map_scroll = QScrollArea()
-        map_scroll.setObjectName("dockScroll")
-        map_scroll.setWidget(self.map)
-        map_scroll.setWidgetResizable(True)
-        map_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        map_scroll.setMinimumSize(DOCK_MIN)
-        map_dock.setWidget(map_scroll)
-        map_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                             | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-        self.docks["map"] = map_dock
+        self.docks["map"] = scrolling_dock("Network map", "dock-map", self.map, self)
 
         self.theme = theme.manager()
         self.banner = BannerPanel()
         self.status = StatusPanel()
-        self._build_actions()
-        self._build_menus()
+        build_actions(self)
+        build_menus(self)
         self.statusBar().addPermanentWidget(self.status, 1)
         self.mainline_status: MainlineStatusView | None = None
         if controller.profile == "mainline":  # external address, BEP 42, query budget
@@ -188,152 +152,14 @@ class MainWindowView(QMainWindow):
         self._timer.timeout.connect(self._update_counts)
         self._timer.start()
 
-    # -- construction ---------------------------------------------------------
-
-    def _action(self, text: str, slot: Callable[[], Any], shortcut: str | QKeySequence.StandardKey | None = None,
-                icon_name: str | None = None, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if icon_name:
-            action.setIcon(icon(icon_name))
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setToolTip(tip or text.replace("&", "").rstrip("."))
-        action.setStatusTip(action.toolTip())
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
-
-    def _build_actions(self) -> None:
-        c = self.controller
-        self.join_action = self._action("&Join bootstrap address\u2026", self.join_dialog, "Ctrl+J", "join",
-                                        "Join a network through a bootstrap node")
-        self.rejoin_action = self._action("Re&join lab", lambda: c.spawn(self.rejoin_lab()), "Ctrl+Shift+J", "join",
-                                          "Join the local lab again (starting our node if it stopped)")
-        self.leave_action = self._action("&Leave", lambda: c.spawn(c.leave()), "Ctrl+Shift+L", "leave",
-                                         "Stop our node (the lab keeps running)")
-        self.resize_action = self._action("&Resize lab\u2026", self.resize_dialog, "Ctrl+R", "resize")
-        self.add_action = self._action("&Add lab node", lambda: c.spawn(c.add_lab_node()), "Ctrl+N", "add-node")
-        self.kill_action = self._action("&Kill lab node (random)", lambda: c.spawn(c.kill_lab_node()), "Ctrl+K",
-                                        "kill-node", "Stop a random lab node abruptly; watch the table heal")
-        self.lookup_action = self._action("&Focus look-up", self.focus_lookup, "Ctrl+L", "lookup",
-                                          "Put the cursor in the look-up form's Key field")
-        self.public = PublicSettings(self.settings)
-        mainline = c.profile == "mainline"
-        self.public_action = self._action(
-            "Join the &public Mainline DHT\u2026", lambda: join_public(self, self.public), icon_name="join",
-            tip="Join BitTorrent's DHT on the Internet through its routers (asks first)" if mainline
-            else "The public DHT speaks Mainline: start the explorer with --profile mainline")
-        self.public_action.setEnabled(mainline)
-        self.routers_action = self._action("Public DHT &routers\u2026", self.routers_dialog,
-                                           tip="The routers the public DHT is joined through, and read-only")
-        self.routers_action.setEnabled(mainline)
-        self.budget = QueryBudget(self.settings)
-        self.budget_action = self._action("&Query budget\u2026", self.budget_dialog,
-                                          tip="How many queries a second our node may send (public DHT, lab)")
-        self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "quit")
-        self.about_action = self._action("&About Khashmir Explorer", self.about, "F1", "about")
-        self.conditions_action = self._action("Lab &conditions\u2026", self.conditions_dialog, "Ctrl+Shift+C",
-                                              tip="Latency, jitter, loss and churn inside the local lab")
-        self.revive_action = self._action("Re&vive lab node", lambda: c.spawn(c.revive_lab_node()),
-                                          tip="Restart the lab node dead the longest, on its data directory")
-        self.own_focus_action = self._action("Focus &our node", lambda: c.spawn(c.focus_node(None)), "Ctrl+0",
-                                             tip="Show our own node in the panels again")
-        self.own_focus_action.setEnabled(False)
-        self.reset_layout_action = self._action("Reset &layout", self.reset_layout)
-        self.theme_group = QActionGroup(self)
-        self.theme_group.setExclusive(True)
-        self.theme_actions: dict[str, QAction] = {}
-        for mode in theme.MODES:
-            action = QAction(THEME_LABELS[mode], self, checkable=True)
-            action.setData(mode)
-            action.triggered.connect(lambda checked=False, m=mode: self.set_theme(m))
-            self.theme_group.addAction(action)
-            self.theme_actions[mode] = action
-        self.theme_actions[self.theme.mode].setChecked(True)
-
-    def _build_menus(self) -> None:
-        bar = QMenuBar()
-        file_menu = bar.addMenu("&File")
-        self.capture = CaptureActions(self)  # Open capture..., Record capture... (khgui.capture)
-        self.capture.add_to_menu(file_menu)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        net = bar.addMenu("&Network")
-        for a in (self.join_action, self.rejoin_action, self.leave_action, None, self.public_action,
-                  self.routers_action, self.budget_action, None, self.resize_action,
-                  self.add_action, self.kill_action, self.revive_action, None, self.conditions_action):
-            net.addSeparator() if a is None else net.addAction(a)
-        view = bar.addMenu("&View")
-        view.addAction(self.lookup_action)
-        view.addAction(self.own_focus_action)
-        view.addSeparator()
-        for dock in self.docks.values():
-            view.addAction(dock.toggleViewAction())
-        view.addSeparator()
-        theme_menu = view.addMenu("&Theme")
-        for action in self.theme_actions.values():
-            theme_menu.addAction(action)
-        view.addAction(self.reset_layout_action)
-        self.theme_menu = theme_menu
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.about_action)
-        top = QWidget()
-        layout = QVBoxLayout(top)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(bar)
-        layout.addWidget(self.banner)
-        self.setMenuWidget(top)
-        self.menu_bar = bar
-        tools = QToolBar("Network")
-        tools.setObjectName("toolbar-network")
-        tools.setMovable(False)
-        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for a in (self.join_action, self.leave_action, None, self.add_action, self.kill_action, self.resize_action,
-                  None, self.lookup_action):
-            tools.addSeparator() if a is None else tools.addAction(a)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tools)
-        self.toolbar = tools
+    # -- layout and settings -----------------------------------------------------
 
     def default_layout(self) -> None:
-        """Routing on the left; look-up top right; traffic, statistics and values tabbed below.
-
-        On a short screen (less than COMPACT_HEIGHT pixels for the window) the
-        look-up dock is one more tab of the right-hand group, so that each panel
-        there gets the whole height.
-        """
-        d = self.docks
-        for dock in d.values():
-            dock.setFloating(False)
-            dock.show()
-        size = fitting_size(self)
-        compact = size.height() < COMPACT_HEIGHT
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, d["routing"])
-        self.tabifyDockWidget(d["routing"], d["map"])
-        d["routing"].raise_()
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d["lookup"])
-        if compact:
-            for key in ("traffic", "stats", "values", "samples"):
-                if key in d:
-                    self.tabifyDockWidget(d["lookup"], d[key])
-            d["lookup"].raise_()
-        else:
-            self.splitDockWidget(d["lookup"], d["traffic"], Qt.Orientation.Vertical)
-            for key in ("stats", "values", "samples"):
-                if key in d:
-                    self.tabifyDockWidget(d["traffic"], d[key])
-            d["traffic"].raise_()
-        self.resize(size)
-        width, height = size.width(), size.height()
-        self.resizeDocks([d["routing"], d["lookup"]], [int(width * 0.38), int(width * 0.62)],
-                         Qt.Orientation.Horizontal)
-        if not compact:  # the look-up form and its plot need more height than a table
-            self.resizeDocks([d["lookup"], d["traffic"]], [height // 2, height // 2], Qt.Orientation.Vertical)
+        """The docks' default layout (see :func:`~khgui.window.docks.default_layout`)."""
+        default_layout(self)
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state, LAYOUT_VERSION)
-
-    # -- settings --------------------------------------------------------------
 
     def restore_settings(self) -> None:
         geometry = self.settings.value("window/geometry")
@@ -397,24 +223,6 @@ class MainWindowView(QMainWindow):
         """Network ▸ Rejoin lab: join the running lab again (our node restarts if it left)."""
         return bool(await self.controller.rejoin_lab())
 
-    def join_dialog(self) -> None:
-        dialog = JoinDialog(self, self.remembered_bootstrap())
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-
-        def done(result: int) -> None:
-            address = dialog.address()
-            if result and address is not None:
-                self.controller.spawn(self.join_address(*address))
-            dialog.deleteLater()
-
-        dialog.finished.connect(done)
-        dialog.open()
-
-    def routers_dialog(self) -> None:
-        """Network ▸ Public DHT routers…: edit the routers and the read-only toggle (no join)."""
-        self.public_dialog = PublicJoinDialog(self.public, self, join=False)
-        self.public_dialog.open()
-
     def budget_dialog(self) -> None:
         """Network ▸ Query budget…: edit the budgets; applied to our node at once."""
         self.budget_editor = budget_dialog(self, self.budget)
@@ -422,29 +230,6 @@ class MainWindowView(QMainWindow):
     def apply_budget(self) -> None:
         """Give our node the budget of the network it is on."""
         apply_budget(self, self.budget)
-
-    def resize_dialog(self) -> None:
-        dialog = ResizeLabDialog(self.controller.lab_size, self)
-
-        def done(result: int) -> None:
-            if result:
-                self.controller.spawn(self.controller.resize_lab(dialog.value()))
-            dialog.deleteLater()
-
-        dialog.finished.connect(done)
-        dialog.open()
-
-    def conditions_dialog(self) -> None:
-        """Network ▸ Lab conditions…: latency, jitter, loss and churn of the running lab."""
-        labs = self.controller.lab_runner
-        if labs is None:
-            self.show_error("no lab: Network \u25b8 Resize lab starts one")
-            return
-        dialog = LabConditionsDialog(labs.conditions, self)
-        dialog.applied.connect(lambda c: self.controller.spawn(self.controller.set_lab_conditions(c)))
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
-        self.conditions = dialog
 
     def shortcuts(self) -> list[tuple[str, str]]:
         """(shortcut, what it does) of every action with a shortcut, in menu order."""
@@ -454,19 +239,6 @@ class MainWindowView(QMainWindow):
             if keys:
                 rows.append((keys, action.toolTip()))
         return rows
-
-    def about(self) -> None:
-        dialog = AboutDialog(self, self.shortcuts())
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
-
-    def focus_lookup(self) -> None:
-        dock = self.docks.get("lookup")
-        if dock is None:
-            return
-        dock.show()
-        dock.raise_()
-        self.panels["lookup"].focus_key()
 
     # -- controller signals -----------------------------------------------------
 
@@ -590,15 +362,3 @@ class MainWindowView(QMainWindow):
             has = getattr(panel, "has_data", None)
             result[key] = bool(has()) if callable(has) else False
         return result
-
-
-def fitting_size(window: QWidget) -> QSize:
-    """DEFAULT_SIZE, shrunk to 90 % of the screen's available area when that is smaller
-    (not offscreen, whose screen is a made-up 800x800)."""
-    screen = window.screen() or QGuiApplication.primaryScreen()
-    width, height = DEFAULT_SIZE
-    if screen is not None and QGuiApplication.platformName() != "offscreen":
-        area = screen.availableGeometry()
-        width, height = min(width, int(area.width() * 0.9)), min(height, int(area.height() * 0.9))
-    minimum = window.minimumSizeHint()
-    return QSize(max(width, minimum.width()), max(height, minimum.height()))

@@ -11,7 +11,8 @@ from PySide6.QtCore import QSettings
 
 from dht import PUBLIC_ROUTERS, Config
 from khgui.bridge import EventBridge
-from khgui.controller import NetworkController, free_udp_port
+from khgui.controller import NetworkController
+from khgui.node_control import free_udp_port
 from khgui.window.main_window import MainWindowView
 from khgui.window.public import PublicJoinDialog, PublicSettings, parse_routers
 

@@ -245,7 +245,7 @@ def test_window_on_a_live_lab(qtbot: Any, tmp_path: Path, live: Any, run: Any, w
     assert run(window.join_address(*other)) and window.remembered_bootstrap() == ""
 
     # an address that does not answer is not remembered either
-    from khgui.controller import free_udp_port
+    from khgui.node_control import free_udp_port
 
     silent = ("127.0.0.1", free_udp_port())
     assert not run(window.join_address(*silent))

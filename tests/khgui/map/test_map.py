@@ -19,7 +19,9 @@ from dht.events import LookupAnswered, LookupQueried
 from khgui.common import theme
 from khgui.map.model import NODE_ROLE, NetworkMapModel
 from khgui.map.panel import NetworkMapPanel
-from khgui.map.view import ALIVE, DEAD, FADE_SECONDS, MARGIN, OWN, TARGET, NetworkMapView, ramp_color
+from khgui.map.arcs import FADE_SECONDS
+from khgui.map.palette import ALIVE, DEAD, OWN, TARGET, ramp_color
+from khgui.map.view import MARGIN, NetworkMapView
 
 
 def infos(n: int, seed: int = 1, dead: tuple[int, ...] = ()) -> list[LabNodeInfo]:

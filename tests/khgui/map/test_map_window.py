@@ -203,7 +203,7 @@ def test_a_big_lab_runs_on_its_own_thread_and_its_nodes_can_be_focused(
 def test_resizing_a_small_lab_past_the_threshold_moves_it_to_its_own_thread(
     qtbot: Any, live: Any, wait_for: Callable[..., None], run: Callable[[Any], Any], tmp_path: Path
 ) -> None:
-    from khgui.controller import THREADED_LAB_MIN
+    from khgui.lab_control import THREADED_LAB_MIN
 
     controller, window = window_on(qtbot, live, tmp_path)
     assert not controller.lab_threaded
