@@ -19,12 +19,18 @@ from pathlib import Path
 import filelock
 
 from .errors import StorageError
+from .openfiles import open_files_exhausted
 
 __all__ = ["DataDirLock", "cannot_create", "make_writable", "no_space", "not_writable"]
 
 
 def not_writable(directory: str) -> str:
-    """Why ``directory`` cannot be written, named: a read-only file system or permissions."""
+    """Why ``directory`` cannot be written, named: a read-only file system, permissions, or
+    (a writable directory) the process out of file descriptors."""
+    if os.access(directory, os.W_OK):
+        limit = open_files_exhausted()
+        if limit is not None:
+            return f"too many open files (the limit is {limit}, ulimit -n): cannot open files in {directory}"
     try:
         if os.statvfs(directory).f_flag & os.ST_RDONLY:
             return f"read-only file system: {directory} is not writable"

@@ -60,9 +60,13 @@ from .events import Event, EventBus, LabConditionsChanged, LabNodeChanged, LabPr
 from .lab_traffic import traffic_loop
 from .lab_formation import PROGRESS_STEP, Formation, form, introductions as introductions
 from .node import Node, core_of
+from .openfiles import ensure_open_files
 
 #: Most seconds the churn task sleeps before it looks at its plan again.
 CHURN_POLL = 1.0
+#: Nodes stopped at a time: each opens its database to save its table (a lab of
+#: thousands stopped at once would need thousands of files open together).
+STOP_BATCH = 128
 
 _SHARED_HOST = "127.0.0.1"
 _PER_LOOPBACK = 254  # .1 to .254 in each /24
@@ -270,6 +274,7 @@ class Lab:
     async def start(self) -> None:
         """Start every node, introduce each to its neighbourhood, join each to the first, then the rest."""
         t0 = time.perf_counter()
+        ensure_open_files(self.size, self.size)  # every node's database may come to be open
         nodes = [self._new_node() for _ in range(self.size)]
         step = max(1, int(self.size * PROGRESS_STEP))
         started = 0
@@ -295,6 +300,7 @@ class Lab:
             self._set_churn(self.link.conditions.churn_per_min)
 
     async def add_node(self) -> Node:
+        ensure_open_files(len(self.nodes) + 1, len(self.nodes) + 1)
         node = self._new_node()
         await self._start_conditioned(node)
         if self.nodes:
@@ -388,6 +394,7 @@ class Lab:
         self.dead = []
         self._churn_dead.clear()
         nodes, self.nodes = self.nodes, []
-        await asyncio.gather(*(n.stop() for n in nodes), return_exceptions=True)
+        for i in range(0, len(nodes), STOP_BATCH):  # each reopens its database to save its table
+            await asyncio.gather(*(n.stop() for n in nodes[i : i + STOP_BATCH]), return_exceptions=True)
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
