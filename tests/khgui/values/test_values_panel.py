@@ -29,6 +29,11 @@ def test_no_node(qtbot) -> None:
     assert panel.republish_box.isChecked()
 
 
+def rows_of(panel, key: bytes) -> list[int]:
+    """The rows of ``key`` (the lab's own traffic may store other values on our node)."""
+    return [r for r in range(panel.model.rowCount()) if panel.model.pair(r)[0] == key]
+
+
 def test_live_values_and_republish(qtbot, qasync_loop, live, wait_for) -> None:
     controller, bridge = live
     node = controller.node
@@ -37,18 +42,21 @@ def test_live_values_and_republish(qtbot, qasync_loop, live, wait_for) -> None:
     key0 = node.id  # we are the closest node to our own id: the store lands here
     qasync_loop.run_until_complete(node.store_value(key0, b"before"))
     panel = make(qtbot, controller, bridge, registry)
-    wait_for(lambda: panel.model.rowCount() == 1)
+    wait_for(lambda: len(rows_of(panel, key0)) == 1)
     assert panel.has_data()
-    assert panel.table.model().index(0, KEY).data() == key0.hex()
+    assert panel.table.model().index(rows_of(panel, key0)[0], KEY).data() == key0.hex()
     # a value stored later arrives through the bridge's events
     registry.remember_text(key0, "my own id")
     qasync_loop.run_until_complete(node.store_value(key0, b"after"))
-    wait_for(lambda: panel.model.rowCount() == 2)
-    assert panel.model.index(1, TEXT).data() == "my own id"
-    assert "2 values under 1 key;" in panel.status_label.text()  # singular: one key
+    wait_for(lambda: len(rows_of(panel, key0)) == 2)
+    first, second = rows_of(panel, key0)
+    assert panel.model.pair(second) == (key0, b"after")
+    assert panel.model.index(second, TEXT).data() == "my own id"
+    n, keys = panel.model.rowCount(), len({key for key, _ in panel.model.pairs()})
+    assert f"{n} values under {keys} key{'' if keys == 1 else 's'};" in panel.status_label.text()
     # expiry counts down from KEY_EXPIRE, refreshed by the timer with one dataChanged
     expire = node.config.KEY_EXPIRE
-    assert panel.model.expires_in(0) <= expire
+    assert panel.model.expires_in(first) <= expire
     changes: list[tuple[int, int]] = []
     panel.model.dataChanged.connect(lambda a, b, _roles=None: changes.append((a.column(), b.column())))
     resets: list[int] = []
@@ -57,7 +65,7 @@ def test_live_values_and_republish(qtbot, qasync_loop, live, wait_for) -> None:
     assert changes[0][0] <= EXPIRES <= changes[0][1] and not resets
     # a published value that is 57/60 of KEY_EXPIRE old is stored again
     registry.mark_published(key0, b"after", time.time() - expire)
-    assert panel.model.index(1, KEY).data().startswith("\u2605")
+    assert panel.model.index(rows_of(panel, key0)[1], KEY).data().startswith("\u2605")
     assert panel.republish_due() == 1
     assert panel.republish_due() == 0  # already in flight
     wait_for(lambda: panel.republished == 1)
@@ -94,9 +102,16 @@ def test_own_value_held_elsewhere_is_listed(qtbot, qasync_loop, live, wait_for) 
     result = qasync_loop.run_until_complete(form.store_from_form(far.hex(), "kept by others"))
     assert result is not None and result.accepted
     assert node.id not in {c.id for c in result.accepted}  # our node is not a holder
-    assert qasync_loop.run_until_complete(node.stored_values()) == []
-    wait_for(lambda: values.model.rowCount() == 1)
-    assert not values.model.held_here(0) and values.model.pair(0) == (far, b"kept by others")
-    assert values.model.index(0, KEY).data().startswith("\u2605 ")
-    assert "published, held elsewhere" in values.model.index(0, TEXT).data()
+    # (the lab's own traffic may store other values on our node meanwhile)
+    assert far not in {v.key for v in qasync_loop.run_until_complete(node.stored_values())}
+
+    def ours() -> int | None:
+        rows = [r for r in range(values.model.rowCount()) if values.model.pair(r) == (far, b"kept by others")]
+        return rows[0] if rows else None
+
+    wait_for(lambda: ours() is not None)
+    row = ours()
+    assert row is not None and not values.model.held_here(row)
+    assert values.model.index(row, KEY).data().startswith("\u2605 ")
+    assert "published, held elsewhere" in values.model.index(row, TEXT).data()
     assert "1 held elsewhere only" in values.status_label.text()
