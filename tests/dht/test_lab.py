@@ -447,3 +447,23 @@ def test_introductions_name_the_k_closest_and_some_in_every_bucket_range() -> No
         assert all(depths.count(d) <= 2 for d in depths)
         assert 0 in depths or all(ids[j] >> 159 == own >> 159 for j in range(500))
     assert lab_module.introductions([5], 0, 8, 2, rng) == ([], [])
+
+
+def test_joins_are_paced_within_the_first_node_s_global_query_budget() -> None:
+    """With a small global budget (here 200 queries/s, a burst of 40) the first node
+    would drop most of 149 joins sent as fast as the pool goes (each then waiting out
+    the formation's timeout): paced, none is lost and every node is in a table."""
+    config = Config(GLOBAL_QUERY_RATE=200.0, GLOBAL_QUERY_BURST=40)
+
+    async def scenario() -> None:
+        lab = Lab(150, config)
+        try:
+            await lab.start()
+            assert lab.formation is not None and lab.formation.failed == 0
+            first = core_of(lab.nodes[0])
+            assert first.stats_counters.dropped == 0  # nothing over its budget
+            assert first.stats_counters.method("join").received == 149
+        finally:
+            await lab.stop()
+
+    run(scenario(), 60)
