@@ -22,8 +22,8 @@ history instead, over real KRPC on loopback:
 3. every node but the first *joins* the first (the ``join`` method), as a
    real join does, so the first node -- the bootstrap address a swarm
    prints -- knows many (it keeps its neighbours: they came first); the
-   joins are paced within the first node's global query budget (a burst,
-   then JOIN_PACE of GLOBAL_QUERY_RATE): faster, its limits drop them and
+   joins are paced within the first node's global query budget (JOIN_PACE
+   of its burst, then of its rate): faster, its limits drop them and
    each dropped join waits out FORMATION_TIMEOUT (256 of a 5,000-node lab's
    did, which doubled the stage);
 4. every node is introduced to :data:`INTRODUCTIONS_PER_BUCKET` random
@@ -60,7 +60,7 @@ IN_FLIGHT = 128
 INTRODUCTIONS_PER_BUCKET = 2
 #: The most seconds a formation request may take before the lab moves on.
 FORMATION_TIMEOUT = 5.0
-#: The share of the first node's GLOBAL_QUERY_RATE the joins may use.
+#: The share of the first node's GLOBAL_QUERY_BURST and GLOBAL_QUERY_RATE the joins may use.
 JOIN_PACE = 0.8
 #: Fraction of a formation stage between two progress reports.
 PROGRESS_STEP = 0.02
@@ -135,7 +135,7 @@ def join_pacer(config: Config) -> _Pacer:
     """Joins within the first node's global query budget (loopback queries cost
     1 / LOOPBACK_LIMIT_FACTOR of it)."""
     factor = config.LOOPBACK_LIMIT_FACTOR
-    return _Pacer(JOIN_PACE * config.GLOBAL_QUERY_RATE * factor, int(config.GLOBAL_QUERY_BURST * factor / 2))
+    return _Pacer(JOIN_PACE * config.GLOBAL_QUERY_RATE * factor, int(JOIN_PACE * config.GLOBAL_QUERY_BURST * factor))
 
 
 async def _run_pool(
