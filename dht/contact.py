@@ -90,10 +90,7 @@ class Contact:
 
     def compact(self) -> bytes:
         """The compact node info: 26 bytes for IPv4, 38 for IPv6 (Mainline's ``nodes6``)."""
-        packed = _PACKED_HOSTS.get(self.host)
-        if packed is None:
-            packed = _pack_host(self.host)
-        return self.id + packed + self.port.to_bytes(2, "big")
+        return self.id + packed_host(self.host) + self.port.to_bytes(2, "big")
 
     @classmethod
     def from_compact(cls, data: bytes) -> "Contact":
@@ -107,16 +104,21 @@ class Contact:
         return f"{self.id.hex()[:8]}@{self.host}:{self.port}"
 
 
-#: Hosts' packed addresses, for :meth:`Contact.compact` (every node of every answer
-#: we send is packed); cleared past _PACKED_KEPT.
+#: Hosts' packed addresses (every node and every ``ip`` of every answer we send is
+#: packed); cleared past _PACKED_KEPT.
 _PACKED_HOSTS: dict[str, bytes] = {}
 _PACKED_KEPT = 8192
 
 
-def _pack_host(host: str) -> bytes:
-    if len(_PACKED_HOSTS) >= _PACKED_KEPT:
-        _PACKED_HOSTS.clear()
-    packed = _PACKED_HOSTS[host] = socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
+def packed_host(host: str) -> bytes:
+    """An IP address's 4 or 16 packed bytes, kept once made; OSError (TypeError for a
+    non-string) when ``host`` is not an IP address in a form ``inet_pton`` reads."""
+    packed = _PACKED_HOSTS.get(host)
+    if packed is None:
+        packed = socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
+        if len(_PACKED_HOSTS) >= _PACKED_KEPT:
+            _PACKED_HOSTS.clear()
+        _PACKED_HOSTS[host] = packed
     return packed
 
 

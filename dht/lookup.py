@@ -47,7 +47,7 @@ Nothing here sends, sleeps or reads a clock.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from .contact import Contact
@@ -104,21 +104,31 @@ class Lookup:
         return int.from_bytes(contact.id, "big") ^ self.target_key
 
     def add(self, contacts: Iterable[Contact]) -> None:
-        candidates, exclude, key = self.candidates, self._exclude, self.target_key
-        ordered, distances = self._sorted, self._distances
+        candidates, exclude = self.candidates, self._exclude
         for contact in contacts:
-            if contact.id in candidates or contact.id in exclude:
-                continue
-            distance = int.from_bytes(contact.id, "big") ^ key
-            cand = candidates[contact.id] = Candidate(contact, distance)
-            at = bisect_right(distances, distance)
-            distances.insert(at, distance)
-            ordered.insert(at, cand)
+            if contact.id not in candidates and contact.id not in exclude:
+                self._new(contact)
+
+    def _new(self, contact: Contact) -> Candidate:
+        cand = self.candidates[contact.id] = Candidate(contact, self.distance(contact))
+        self._insert(cand)
+        return cand
 
     def _insert(self, cand: Candidate) -> None:
+        """Into the candidates kept sorted (bisected on their distances, in C)."""
         at = bisect_right(self._distances, cand.distance)
         self._distances.insert(at, cand.distance)
         self._sorted.insert(at, cand)
+
+    def _closest_alive(self) -> Iterator[Candidate]:
+        """The K closest candidates that have neither failed nor gone silent, closest first."""
+        alive, k = 0, self.k
+        for cand in self._sorted:
+            if cand.state != "failed" and cand.state != "slow":
+                yield cand
+                alive += 1
+                if alive == k:
+                    return
 
     def _leave(self, cand: Candidate, state: str) -> None:
         if cand.state == "active":
@@ -135,38 +145,21 @@ class Lookup:
         if room <= 0:
             return []
         chosen: list[Contact] = []
-        alive, k = 0, self.k
-        for cand in self._sorted:  # the K closest alive: neither failed nor slow
-            state = cand.state
-            if state == "failed" or state == "slow":
-                continue
-            if state == "new":
+        for cand in self._closest_alive():
+            if cand.state == "new":
                 cand.state = "active"
                 chosen.append(cand.contact)
                 if len(chosen) == room:
                     break
-            alive += 1
-            if alive == k:
-                break
         self._active += len(chosen)
         self.queried += len(chosen)
         return chosen
 
     @property
     def finished(self) -> bool:
-        if self.wait_for_all and self._active:
-            return False
-        alive, k, waiting = 0, self.k, "new" if self.wait_for_all else None
-        for cand in self._sorted:  # the K closest alive: neither failed nor slow
-            state = cand.state
-            if state == "failed" or state == "slow":
-                continue
-            if state == waiting or (waiting is None and state != "answered"):
-                return False
-            alive += 1
-            if alive == k:
-                break
-        return True
+        if self.wait_for_all:
+            return not self._active and all(c.state != "new" for c in self._closest_alive())
+        return all(c.state == "answered" for c in self._closest_alive())
 
     def answered(
         self,
@@ -177,8 +170,7 @@ class Lookup:
     ) -> None:
         cand = self.candidates.get(contact.id)
         if cand is None:
-            cand = self.candidates[contact.id] = Candidate(contact, self.distance(contact))
-            self._insert(cand)
+            cand = self._new(contact)
         self._leave(cand, "answered")
         cand.token = token
         cand.num = num

@@ -73,9 +73,6 @@ class RemoteInterface:
             return ("127.0.0.1", self.address[1])
         known = self.table.get(node_id)
         if known is None:
-            cached = self.table.cached(node_id)
-            if cached is not None and cached.contact.address == sender:
-                return sender  # waiting in its bucket's cache, where it is: nothing to change
             contact = Contact(node_id, sys.intern(sender[0]), sender[1])
             self.insert_node(contact, contacted=False)
             if verify:

@@ -246,13 +246,10 @@ class RoutingTable:
             bucket = self.buckets[index]
             i = bucket.index_of(key)
             if i >= 0:
-                entry = bucket.entries[i]
-                if contacted and entry.contact.address == contact.address:  # most answers: refreshed
-                    return reports + self._refresh(bucket, i, False, now, rtt)
-                return reports + self._known(bucket, entry, contact, now, contacted, rtt)
+                return reports + self._known(bucket, i, False, contact, now, contacted, rtt)
             j = bucket.cached_index(key)
             if j >= 0:
-                return reports + self._known(bucket, bucket.replacements[j], contact, now, contacted, rtt)
+                return reports + self._known(bucket, j, True, contact, now, contacted, rtt)
             if not self.limits.allows(contact, bucket):
                 if not contacted or not self._evict_other_at(contact.address, key, reports, now):
                     return reports
@@ -289,24 +286,27 @@ class RoutingTable:
             return reports
 
     def _known(
-        self, bucket: KBucket, entry: Entry, contact: Contact, now: float, contacted: bool,
+        self, bucket: KBucket, i: int, cached: bool, contact: Contact, now: float, contacted: bool,
         rtt: float | None,
     ) -> list[Outcome]:
+        """``contact`` is known, at ``i`` of ``bucket``'s entries (of its replacements if ``cached``)."""
         if not contacted:
             return []  # a query never moves nor refreshes a known contact
+        entry = (bucket.replacements if cached else bucket.entries)[i]
+        if entry.contact.address == contact.address:  # most answers: refreshed where it is
+            return self._refresh(bucket, i, cached, now, rtt)
+        # It answered our request at a new address: it moved.
         reports: list[Outcome] = []
-        if entry.contact.address != contact.address:
-            # It answered our request at a new address: it moved.
-            self.limits.release(entry.contact)
-            if not self.limits.allows(contact, bucket, entry):
-                self._evict_other_at(contact.address, entry.key, reports, now)
-                bucket = self.buckets[self.bucket_index(entry.key)]  # a removal may merge
-            if not self.limits.allows(contact, bucket, entry):
-                self.limits.hold(entry.contact)
-                return reports  # the new address is over its limits: keep the old one
-            self.limits.hold(contact)
-            entry.contact = contact
-        return reports + self.seen(contact.id, now, rtt)
+        self.limits.release(entry.contact)
+        if not self.limits.allows(contact, bucket, entry):
+            self._evict_other_at(contact.address, entry.key, reports, now)
+            bucket = self.buckets[self.bucket_index(entry.key)]  # a removal may merge
+        if not self.limits.allows(contact, bucket, entry):
+            self.limits.hold(entry.contact)
+            return reports  # the new address is over its limits: keep the old one
+        self.limits.hold(contact)
+        entry.contact = contact
+        return reports + self.seen(contact.id, now, rtt)  # found again: the eviction may have moved it
 
     def _worth_a_ping(self, bucket: KBucket, now: float) -> Entry | None:
         """The oldest contact that never answered or went quiet, not pinged lately."""

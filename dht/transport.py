@@ -374,10 +374,8 @@ class KrpcTransport(asyncio.DatagramProtocol):
     def _arm_expiry(self, loop: asyncio.AbstractEventLoop, now: float) -> None:
         """Set the one timer for the oldest request out (the first to expire: all wait
         ``timeout`` and are kept in the order sent), or none when none is out."""
-        for oldest in self.pending.values():
-            self._expiry = loop.call_later(max(0.0, oldest.expires - now), self._expire_due)
-            return
-        self._expiry = None
+        oldest = next(iter(self.pending.values()), None)
+        self._expiry = None if oldest is None else loop.call_later(max(0.0, oldest.expires - now), self._expire_due)
 
     def _expire_due(self) -> None:
         """The timer: every request past its timeout fails; then set for the next one."""
@@ -390,7 +388,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
             due.append(key)
         for key in due:  # their settles may send more (and set the timer)
             self._expire(key)
-        if self._expiry is None and self.pending and self.transport is not None:
+        if self._expiry is None and self.transport is not None:
             self._arm_expiry(asyncio.get_running_loop(), time.monotonic())
 
     def _expire(self, key: tuple[Address, bytes]) -> None:

@@ -26,7 +26,7 @@ import struct
 import sys
 from dataclasses import dataclass
 
-from ..contact import Contact, unchecked_contact
+from ..contact import Contact, packed_host, unchecked_contact
 from ..errors import LocalError, RemoteProtocolError
 
 Address = tuple[str, int]
@@ -46,8 +46,8 @@ NODE_V6 = ID_BYTES + COMPACT_V6  # 38
 
 
 def _packed_ip(host: str) -> bytes:
-    try:  # IPv4 through the C parser: this runs for every node and peer of every answer
-        return socket.inet_pton(socket.AF_INET, host)
+    try:  # through the C parser, kept: this runs for every peer and ``ip`` of every answer
+        return packed_host(host)
     except (OSError, TypeError, ValueError):
         pass
     try:
@@ -78,13 +78,6 @@ def decode_address(data: bytes) -> Address:
     else:
         host = str(ipaddress.IPv6Address(data[:16]))  # its canonical form, as Contact checks it
     return sys.intern(host), int.from_bytes(data[-2:], "big")
-
-
-def encode_node(contact: Contact) -> bytes:
-    """A contact -> its 26- or 38-byte compact node info."""
-    if len(contact.id) != ID_BYTES:
-        raise LocalError("a node id is 20 bytes")
-    return contact.compact()  # a Contact's address is checked when it is made
 
 
 def encode_nodes(contacts: list[Contact] | tuple[Contact, ...], ipv6: bool = False) -> bytes:
