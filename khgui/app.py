@@ -164,6 +164,8 @@ async def _run(args: argparse.Namespace, app: Any, reporter: ErrorReporter) -> i
     bridge = EventBridge()
     host = "127.0.0.1" if not args.bootstrap else "0.0.0.0"
     controller = NetworkController(bridge=bridge, config=config, host=host)
+    if not args.open:
+        controller.mark_starting()  # the window says so until the lab and our node run
     window = MainWindowView(controller, bridge, QSettings(ORGANIZATION, APPLICATION), persist=not headless)
     reporter.window = window
     closed = asyncio.get_running_loop().create_future()
