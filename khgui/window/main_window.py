@@ -122,6 +122,7 @@ class MainWindowView(QMainWindow):
             self.mainline_status = MainlineStatusView()
             self.statusBar().addPermanentWidget(self.mainline_status)
         self.status.node_id.copied.connect(self._id_copied)
+        self.statusBar().messageChanged.connect(self._message_changed)
         self.status.recording.clicked.connect(self.capture.stop_recording)
         self.capture.recorder.changed.connect(lambda _on: self._show_recording())
         self.default_layout()
@@ -209,6 +210,14 @@ class MainWindowView(QMainWindow):
         self.banner.show_message(line)
         self.statusBar().showMessage(line, 10_000)
         self.log.add(line, error=True)
+
+    def _message_changed(self, text: str) -> None:
+        """While the status bar shows a message, the secondary fields (our address, the
+        Mainline fields) make room for it; they are back when it is gone."""
+        quiet = not text
+        self.status.address.setVisible(quiet)
+        if self.mainline_status is not None:
+            self.mainline_status.setVisible(quiet)
 
     def _show_recording(self) -> None:
         recorder = self.capture.recorder

@@ -84,7 +84,7 @@ class StatusPanel(QWidget):
         self._joined = False
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(14)
+        layout.setSpacing(10)
         for w in (self.recording, self.network, self.node_id, self.address, self.contacts, self.buckets, self.busy):
             layout.addWidget(w)
 
