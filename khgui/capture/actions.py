@@ -125,13 +125,14 @@ class CaptureActions(QObject):
         box = QMessageBox(QMessageBox.Icon.Information, "Open capture", note,
                           QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel, self.window)
         box.setInformativeText("The capture is shown in the traffic and statistics panels.")
-        box.setCheckBox(QCheckBox("Don't ask again"))
+        dont_ask = QCheckBox("Don't ask again", box)  # parented: PySide would free a bare temporary
+        box.setCheckBox(dont_ask)
         box.setWindowModality(Qt.WindowModality.WindowModal)
 
         def done(result: int) -> None:
             self.confirm = None
             if box.clickedButton() is box.button(QMessageBox.StandardButton.Open):
-                if box.checkBox().isChecked():
+                if dont_ask.isChecked():
                     settings.setValue(CONFIRM_KEY, False)
                 self._choose_file()
             box.deleteLater()

@@ -110,7 +110,7 @@ class StatusPanel(QWidget):
             self.contacts.setText(plural(contacts, "saved contact"))
             self.contacts.setToolTip("Contacts kept from an earlier run or network; none has answered "
                                      "on a network joined now")
-        set_state(self.contacts, "ok" if self._joined or not contacts else "hint")
+        set_state(self.contacts, "" if self._joined or not contacts else "hint")
         self.buckets.setText(plural(buckets, "bucket"))
 
     def show_joined(self, joined: bool) -> None:

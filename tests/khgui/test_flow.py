@@ -6,6 +6,7 @@ Real controllers on real labs (loopback, port 0) and the real main window, offsc
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Any, Callable
@@ -68,6 +69,8 @@ def test_open_capture_says_what_it_stops_and_close_capture_brings_it_back(
     assert box is not None and box.isVisible()
     assert f"stops our node and the local lab of {LAB_SIZE} nodes" in box.text()
     assert "Close capture starts them again" in box.text()
+    gc.collect()  # the "Don't ask again" box lives as long as the question (a freed one crashed Qt)
+    assert box.checkBox() is not None and not box.checkBox().isChecked()
     box.button(QMessageBox.StandardButton.Cancel).click()
     assert window.capture.confirm is None and window.capture.session is None and controller.joined
     # a recording shows in the status bar while it runs
