@@ -42,7 +42,7 @@ from .budget import apply_budget, budget_dialog
 from .docks import DEFAULT_SIZE, default_layout, fitting_size, scrolling_dock
 from .mainline_status import MainlineStatusView
 from .menus import build_actions, build_menus
-from .status import BannerPanel, MessageLog, StatusPanel
+from .status import BannerPanel, MessageLog, StatusPanel, fit_fields
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +135,7 @@ class MainWindowView(QMainWindow):
         controller.joined_changed.connect(self._joined_changed)
         controller.lab_changed.connect(self._lab_changed)
         controller.busy_changed.connect(self.status.set_busy)
+        controller.busy_changed.connect(lambda _busy: self._fit_status())
         c = controller
         controller.lab_nodes.connect(self._lab_nodes)
         controller.lab_node_changed.connect(self.map.model.update_node)
@@ -212,16 +213,28 @@ class MainWindowView(QMainWindow):
         self.log.add(line, error=True)
 
     def _message_changed(self, text: str) -> None:
-        """While the status bar shows a message, the secondary fields (our address, the
-        Mainline fields) make room for it; they are back when it is gone."""
-        quiet = not text
-        self.status.address.setVisible(quiet)
-        if self.mainline_status is not None:
-            self.mainline_status.setVisible(quiet)
+        self._fit_status()
+
+    def _fit_status(self) -> None:
+        """The status bar's fields that fit: the network, our id, contacts, the log and the
+        recording and busy indicators always; then buckets, the Mainline fields and our
+        address as room allows, leaving a message shown the room it needs (up to 60 %)."""
+        bar = self.statusBar()
+        message = bar.currentMessage()
+        room = min(bar.fontMetrics().horizontalAdvance(message) + 24, int(bar.width() * 0.6)) if message else 0
+        s, m = self.status, self.mainline_status
+        fixed = [self.log, s.recording, s.network, s.node_id, s.contacts, s.busy]
+        optional = [s.buckets] + ([m.external, m.id_fit, m.budget] if m is not None else []) + [s.address]
+        fit_fields(bar.width() - room - 40, fixed, optional)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit_status()
 
     def _show_recording(self) -> None:
         recorder = self.capture.recorder
         self.status.show_recording(recorder.path, recorder.packets)
+        self._fit_status()
 
     def set_theme(self, mode: str) -> None:
         """Use theme ``mode`` (system, light or dark) and keep it in the settings."""

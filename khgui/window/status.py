@@ -59,6 +59,37 @@ class NodeIdView(QLabel):
         super().mousePressEvent(event)
 
 
+class RecordingView(QLabel):
+    """"● REC n packets" while a capture is recorded (hidden otherwise); click to stop.
+
+    Signals:
+        clicked(): the user asked to stop recording.
+    """
+
+    clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("recording")
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        set_state(self, "error")
+        self.hide()
+
+    def show_recording(self, path: str, packets: int) -> None:
+        """Shown with the packets written so far ("" path: hidden)."""
+        if not path:
+            self.hide()
+            return
+        self.setText(f"\u25cf REC {packets:,} packets")
+        self.setToolTip(f"Recording to {path}\nClick to stop recording (File \u25b8 Stop recording)")
+        self.show()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit()
+        super().mousePressEvent(event)
+
+
 class StatusPanel(QWidget):
     """Network (profile, lab size, joined or not), node id, address, contacts, buckets,
     the recording indicator and the busy indicator."""
@@ -71,10 +102,7 @@ class StatusPanel(QWidget):
         self.address = QLabel("\u2013")
         self.contacts = QLabel("0 contacts")
         self.buckets = QLabel("0 buckets")
-        self.recording = QToolButton()
-        self.recording.setObjectName("recording")
-        self.recording.setAutoRaise(True)
-        self.recording.hide()
+        self.recording = RecordingView()
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)  # indeterminate
         self.busy.setFixedWidth(90)
@@ -125,14 +153,21 @@ class StatusPanel(QWidget):
         self.busy.setVisible(busy)
 
     def show_recording(self, path: str, packets: int) -> None:
-        """The recording indicator: "● REC name · packets" while recording ("" path: hidden)."""
-        if not path:
-            self.recording.hide()
-            return
-        name = path.replace("\\", "/").rsplit("/", 1)[-1]
-        self.recording.setText(f"\u25cf REC {name} \u00b7 {packets:,} packets")
-        self.recording.setToolTip(f"Recording to {path}\nClick to stop recording")
-        self.recording.show()
+        """The recording indicator: "● REC n packets" while recording ("" path: hidden)."""
+        self.recording.show_recording(path, packets)
+
+
+def fit_fields(available: int, fixed: list[QWidget], optional: list[QWidget], spacing: int = 10) -> None:
+    """Show as many of ``optional`` (most wanted first) as fit in ``available`` pixels
+    beside the visible ``fixed`` widgets; hide the rest, so that none is squeezed."""
+    used = sum(w.sizeHint().width() + spacing for w in fixed if not w.isHidden())
+    fits = True
+    for w in optional:
+        width = w.sizeHint().width() + spacing
+        fits = fits and used + width <= available
+        w.setVisible(fits)
+        if fits:
+            used += width
 
 
 class MessageLog(QToolButton):
