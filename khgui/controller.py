@@ -345,8 +345,11 @@ class NetworkController(LabControlMixin, OwnNodeMixin, QObject):
         """Stop the lab and our node (File ▸ Open capture), remembering what ran for :meth:`resume`."""
         if self._suspended is None:
             network = self._network if self._joined else ""
-            addresses = ([parse_address(a) for a in network.split(", ")]
-                         if network not in ("", "lab", "public") else [])
+            try:
+                addresses = ([parse_address(a) for a in network.split(", ")]
+                             if network not in ("", "lab", "public") else [])
+            except ValueError:  # not one Join takes (an IPv6 router): the lab is started again
+                addresses = []
             self._suspended = Suspended(self.lab_size, network, addresses,
                                         dict(self._public) if self._public is not None else None)
         await self.stop()

@@ -85,11 +85,16 @@ class KeyRegistry(QObject):
     def attach(self, path: Path) -> int:
         """Keep the published values in ``path`` from now on, adding those it holds.
 
-        Returns how many values it held; a damaged file is moved aside and
-        reported through :attr:`error` (the values published since are kept).
+        Values published while no file was attached are added to it; those of
+        another file attached before stay in that file (another data directory,
+        another node).  Returns how many values the file held; a damaged file is
+        moved aside and reported through :attr:`error`.
         """
         if path == self._path:
             return 0
+        if self._path is not None and self._published:
+            self._published = {}
+            self.changed.emit()
         self._path = path
         try:
             items = published_file.load(path)

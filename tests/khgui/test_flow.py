@@ -262,3 +262,17 @@ def test_resize_lab_dialog_says_where_the_nodes_run(qtbot: Any, live: Any, run: 
     assert hosts[0] != "127.0.0.1" or len(hosts) == 1  # a lab node never takes ours
     assert hosts[0] in dialog.note.text() and hosts[-1] in dialog.note.text()
     assert "127.0.0.2 up" in lab_hosts_text(set())
+
+
+def test_published_values_belong_to_the_data_directory_they_were_kept_in(tmp_path: Path, qapp: Any) -> None:
+    registry = KeyRegistry()
+    early = (b"\x02" * 20, b"before any node")
+    registry.mark_published(*early, when=1.0)  # before a node ran: goes to the first file
+    first, second = published_path(tmp_path / "a", "khashmir"), published_path(tmp_path / "b", "khashmir")
+    first.parent.mkdir()
+    second.parent.mkdir()
+    assert registry.attach(first) == 0
+    registry.mark_published(b"\x01" * 20, b"ours", when=2.0)
+    assert set(registry.published()) == {early, (b"\x01" * 20, b"ours")}
+    assert registry.attach(second) == 0 and registry.published() == {}  # another node's directory
+    assert registry.attach(first) == 2 and set(registry.published()) == {early, (b"\x01" * 20, b"ours")}
