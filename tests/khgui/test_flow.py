@@ -87,6 +87,7 @@ def test_open_capture_says_what_it_stops_and_close_capture_brings_it_back(
     assert "Close capture starts the lab and our node again" in window.capture.session.bar.banner.text()
     assert not window.rejoin_action.isEnabled() and not window.join_action.isEnabled()
     assert "Close capture" in window.routing.summary.text()
+    assert "Close capture" in window.panels["lookup"].disabled_reason()
     # close: the lab and our node are back, joined as before
     window.capture.close_capture()
     wait_for(lambda: controller.joined and controller.lab_size == LAB_SIZE, 15)
