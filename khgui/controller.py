@@ -45,7 +45,7 @@ from .common.keys import KeyRegistry, default_registry
 from .common.published import published_path
 from .failures import describe_error, expected
 from .lab_control import LabControlMixin
-from .node_control import OwnNodeMixin
+from .node_control import PUBLIC_JOIN_TIMEOUT, OwnNodeMixin
 
 if TYPE_CHECKING:
     from dht import Config, Lab, LabThread, Node
@@ -370,11 +370,13 @@ class NetworkController(LabControlMixin, OwnNodeMixin, QObject):
         return await self.start(was.lab_size, was.addresses or None, self._port, self._data_dir)
 
     async def join_public(self, routers: list[tuple[str, int]], read_only: bool = True,
-                          **options: Any) -> bool:
+                          host: str = "0.0.0.0", timeout: float = PUBLIC_JOIN_TIMEOUT,
+                          query_budget: float | None = None) -> bool:
         """Join the public Mainline DHT (see :meth:`OwnNodeMixin.join_public`), remembering
         how, so that :meth:`resume` can join it again."""
-        self._public = {"routers": list(routers), "read_only": read_only, **options}
-        return bool(await super().join_public(routers, read_only, **options))
+        self._public = {"routers": list(routers), "read_only": read_only, "host": host, "timeout": timeout,
+                        "query_budget": query_budget}
+        return bool(await super().join_public(routers, read_only, host, timeout, query_budget))
 
     async def stop(self) -> None:
         """Stop our node and the lab; cancel tasks started with :meth:`spawn`."""

@@ -277,3 +277,27 @@ def test_published_values_belong_to_the_data_directory_they_were_kept_in(tmp_pat
     assert set(registry.published()) == {early, (b"\x01" * 20, b"ours")}
     assert registry.attach(second) == 0 and registry.published() == {}  # another node's directory
     assert registry.attach(first) == 2 and set(registry.published()) == {early, (b"\x01" * 20, b"ours")}
+
+
+def test_resume_joins_the_public_dht_again_as_it_was(qasync_loop: Any, tmp_path: Path,
+                                                      run: Callable[[Any], Any]) -> None:
+    """A Mainline lab of another controller stands in for the public routers (it outlives the suspension)."""
+    from .conftest import MAINLINE
+
+    routers = NetworkController(EventBridge(), config=MAINLINE)
+    bridge = EventBridge(interval_ms=20)
+    controller = NetworkController(bridge, config=MAINLINE)
+    try:
+        assert run(routers.start(lab_size=8, data_dir=str(tmp_path / "routers")))
+        router = routers.lab_runner.bootstrap_address
+        assert run(controller.start(lab_size=0, data_dir=str(tmp_path / "n")))
+        assert run(controller.join_public([router], read_only=True, host="127.0.0.1", query_budget=20.0))
+        run(controller.suspend())
+        assert controller.node is None
+        assert run(controller.resume())
+        assert controller.joined and controller.network_name() == "Mainline \u00b7 public DHT, read-only"
+        assert controller.node.config.READ_ONLY and controller.node.stats().query_budget == 20.0
+    finally:
+        run(controller.stop())
+        run(routers.stop())
+        bridge.stop()
