@@ -61,10 +61,17 @@ def test_focusing_a_lab_node_makes_the_panels_show_that_node(
     result = run(ours.store_value(key, b"seen through another node", local=False))
     holder = next(c for c in result.accepted if c.id != ours.id)
     lab_node = controller.lab.node_by_id(holder.id)  # a small lab runs on our loop: readable here
+    own_history = window.routing.history  # our split history: kept while another node is shown
+    wait_for(lambda: len(own_history.times) > 2)
+    own_points = len(own_history.times)
     menu_action(window, holder.id, "Focus this node").trigger()
     wait_for(lambda: controller.focus is not None and window.routing.buckets.rowCount() > 0)
-    # The window says whose view it is.
+    # The window says whose view it is, and so do the headers of the panels that show it.
     assert holder.id.hex()[:8] in window.windowTitle()
+    for panel in ("routing", "traffic", "values", "stats"):
+        assert window.docks[panel].windowTitle().endswith(f"lab node {holder.id.hex()[:8]}"), panel
+    assert window.docks["lookup"].windowTitle() == "Store && look up"  # look-ups run from our node
+    assert window.routing.history is not own_history
     assert window.status.node_id.full_id() == holder.id.hex()
     assert window.own_focus_action.isEnabled() and window.map.view.focus_node() == holder.id
     # Routing: that node's buckets and contacts, not ours.
@@ -89,7 +96,11 @@ def test_focusing_a_lab_node_makes_the_panels_show_that_node(
     # Back to ours.
     window.own_focus_action.trigger()
     wait_for(lambda: controller.focus is None)
-    assert window.windowTitle() == "Khashmir Explorer \u2014 Khashmir \u00b7 local lab of 16 nodes"
+    assert window.windowTitle() == "Khashmir \u00b7 local lab of 16 nodes \u2014 Khashmir Explorer"
+    assert window.docks["routing"].windowTitle() == "Routing table"
+    # our split history is as it was, its time axis going on
+    assert window.routing.history is own_history and len(own_history.times) >= own_points
+    assert own_history.times[0] == 0.0
     assert window.status.node_id.full_id() == ours.id.hex() and window.bridge.node is ours
     wait_for(lambda: bucket_ranges(window.routing.buckets.rows()) == bucket_ranges(ours.routing_table()))
 
