@@ -305,7 +305,8 @@ def test_churn_runs_as_a_task_once_set_and_stops_with_the_lab() -> None:
 
 
 def test_swarm_refuses_bad_conditions_in_one_line() -> None:
-    for args in (["--loss", "1.5"], ["--latency", "-3"], ["--churn", "lots"], ["--jitter", "nan"]):
+    for args in (["--loss", "1.5"], ["--latency", "-3"], ["--churn", "lots"], ["--jitter", "nan"],
+                 ["--conditions", "lunar"], ["--conditions", "public", "--latency", "30"]):
         result = subprocess.run(
             [sys.executable, "-m", "dht", "swarm", "--nodes", "2", *args],
             capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
@@ -371,3 +372,22 @@ def test_under_the_public_preset_each_lab_node_answers_after_its_own_delay(tmp_p
             await lab.stop()
 
     run(scenario())
+
+
+def test_swarm_runs_with_the_public_preset_and_a_one_shot_pings_through_it(tmp_path: Path) -> None:
+    from test_cli import Running, dht
+
+    proc = Running("swarm", "--nodes", "6", "--conditions", "public", "--loss", "0.05", "--seed", "9",
+                   "--data-dir", str(tmp_path))
+    try:
+        line = proc.first_line()
+        match = re.fullmatch(r"swarm of 6 nodes, bootstrap (127\.0\.\d+\.\d+):(\d+) \(public Internet latency "
+                             r"\(median 200 ms, p90 1000 ms\) \+ up to 20 ms, loss 5 %, churn 0/min\)", line)
+        assert match, line
+        boot = f"{match.group(1)}:{match.group(2)}"
+        pong = dht("ping", boot, "--timeout", "5")
+        assert pong.returncode == 0, pong.stderr
+        status, err = proc.stop()
+        assert status == 0 and "Traceback" not in err, err
+    finally:
+        proc.kill()
