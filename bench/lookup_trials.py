@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import random
 import statistics
+import sys
 import time
 from typing import Any
 
@@ -119,6 +120,9 @@ async def trials(size: int, args: argparse.Namespace) -> dict[str, Any]:
     for b in range(0, len(jobs), args.parallel):
         batch = jobs[b : b + args.parallel]
         results.extend(await asyncio.gather(*(one(b + j, s, g) for j, (s, g) in enumerate(batch))))
+        if len(results) % 50 < args.parallel:
+            print(f"[{time.perf_counter() - t0:.0f}s] {len(results)}/{len(jobs)} trials, "
+                  f"{sum(1 for r in results if r['found'])} found", file=sys.stderr, flush=True)
     wall = time.perf_counter() - t0
     link = lab.link
     await lab.stop()
