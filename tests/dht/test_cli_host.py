@@ -72,7 +72,7 @@ def test_a_mainline_one_shot_binds_all_interfaces_and_is_read_only() -> None:
 
 def test_a_mainline_one_shot_on_a_chosen_host_is_read_only_too() -> None:
     args = ["--profile", "mainline", "get-peers", "--bootstrap", "{boot}", "--host", "127.0.0.1",
-            "--timeout", "10", "0123456789abcdef0123456789abcdef01234567"]
+            "--timeout", "2", "0123456789abcdef0123456789abcdef01234567"]
     query, bound, result = one_shot_query(args, answer=True)
     assert bound == "127.0.0.1"
     assert query.get(b"ro") == 1
