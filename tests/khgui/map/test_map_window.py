@@ -223,3 +223,38 @@ def test_resizing_a_small_lab_past_the_threshold_moves_it_to_its_own_thread(
     assert controller.joined and core_of(controller.node).table.contacts()
     assert run(controller.node.ping(*controller.lab_runner.bootstrap_address))
     wait_for(lambda: window.map.model.counts() == (THREADED_LAB_MIN, THREADED_LAB_MIN), 10)
+
+
+def test_the_public_preset_from_the_dialog_reaches_the_lab(
+    qtbot: Any, live: Any, wait_for: Callable[..., None], run: Callable[[Any], Any], tmp_path: Path
+) -> None:
+    controller, window = window_on(qtbot, live, tmp_path)
+    messages: list[str] = []
+    controller.message.connect(messages.append)
+    window.conditions_action.trigger()
+    dialog = window.conditions
+    assert isinstance(dialog, LabConditionsDialog) and dialog.latency.isEnabled()
+    dialog.latency.setValue(40)
+    dialog.preset.setCurrentIndex(dialog.preset.findData("public"))
+    # Each node's latency is drawn: the box is off; the preset's jitter comes with it.
+    assert not dialog.latency.isEnabled() and dialog.latency.text() == "drawn for each node"
+    assert dialog.jitter.value() == Conditions.public().jitter_ms
+    dialog.loss.setValue(5)
+    dialog.buttons.button(dialog.buttons.StandardButton.Apply).click()
+    wanted = Conditions.public(loss=0.05)
+    wait_for(lambda: controller.lab.conditions == wanted)
+    assert controller.lab_runner.conditions == wanted
+    wait_for(lambda: any("public Internet latency" in m for m in messages))
+    # Each lab node answers our node after a delay of its own.
+    lab = controller.lab
+    slowest = max(lab.nodes[1:], key=lab.one_way_delay)
+    assert lab.one_way_delay(slowest) > lab.one_way_delay(min(lab.nodes[1:], key=lab.one_way_delay))
+    # The dialog opened again shows the preset as it is.
+    window.conditions_action.trigger()
+    again = window.conditions
+    assert again is not dialog and again.conditions() == wanted and not again.latency.isEnabled()
+    again.preset.setCurrentIndex(again.preset.findData("flat"))
+    assert again.latency.isEnabled() and again.conditions() == Conditions(jitter_ms=20, loss=0.05)
+    again.set_conditions(Conditions())
+    again.buttons.button(again.buttons.StandardButton.Ok).click()
+    wait_for(lambda: controller.lab.conditions == Conditions())
