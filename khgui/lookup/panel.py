@@ -374,7 +374,7 @@ class LookupPanel(QWidget):
         self._has_data = True
         self.tabs.setCurrentWidget(self.values_list)
         text = f"Found {len(values)} value{'s' if len(values) != 1 else ''}."
-        self._say(text, error=False)
+        self._say(text, state="ok" if values else "warn")  # nothing found is no success
         self.summary_label.hide()
         return values
 
@@ -418,11 +418,16 @@ class LookupPanel(QWidget):
         set_state(self.value_size, "error" if too_big else "hint")
         self._clear_about("value")
 
-    def _say(self, text: str, error: bool = False, about: str = "") -> None:
-        """Show ``text`` under the form; ``about`` (key or value): cleared when that field changes."""
+    def _say(self, text: str, error: bool = False, about: str = "", state: str = "") -> None:
+        """Show ``text`` under the form; ``about`` (key or value): cleared when that field changes;
+        ``state``: its colour (ok, warn, error or hint), else error or ok as ``error`` says."""
         self._message_about = about
         self.message_label.setText(text)
-        set_state(self.message_label, "error" if error else "ok")
+        set_state(self.message_label, state or ("error" if error else "ok"))
+
+    def message_state(self) -> str:
+        """The colour the message is shown in: ok, warn, error or hint."""
+        return str(self.message_label.property("state") or "")
 
     def _clear_about(self, field: str) -> None:
         if self._message_about == field:

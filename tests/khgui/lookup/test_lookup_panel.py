@@ -55,6 +55,15 @@ def test_store_then_lookup_finds_value_and_draws(qtbot, qasync_loop, live, wait_
     assert panel.has_data()
     # the same key as 40 hex digits finds it too
     assert qasync_loop.run_until_complete(panel.lookup_from_form(key.hex())) == [b"hello world"]
+    assert panel.message_state() == "ok"
+
+
+def test_finding_nothing_is_not_shown_as_a_success(qtbot, qasync_loop, live) -> None:
+    controller, bridge = live
+    panel = make(qtbot, controller, bridge)
+    assert qasync_loop.run_until_complete(panel.lookup_from_form("nobody stored this")) == []
+    assert panel.message() == "Found 0 values."
+    assert panel.message_state() == "warn"  # the warning colour, not the success colour
 
 
 def test_inline_errors(qtbot, qasync_loop, live, wait_for) -> None:
