@@ -59,6 +59,16 @@ def _table(model: Any, sort_role: int) -> QTableView:
     return view
 
 
+def walk_message(walk: int, answered: int, hashes: int, new: int) -> str:
+    """What one walk found.  ``answered`` counts the other nodes: with none, the
+    info-hashes (if any) are our own node's, which answers its own walk too."""
+    found = plural(hashes, "info-hash", "info-hashes")
+    if answered == 0:
+        return (f"Walk {walk}: no other node answered (a node asked recently is skipped until its "
+                f"interval is over); {found}" + (f" from our own store ({new} new)." if hashes else "."))
+    return f"Walk {walk}: {plural(answered, 'node')} answered, {found} ({new} new)."
+
+
 class SamplesPanel(QWidget):
     """BEP 51 samples, the network-size estimate and the Clients chart."""
 
@@ -161,9 +171,9 @@ class SamplesPanel(QWidget):
     def message(self) -> str:
         return self.message_label.text() if not self.message_label.isHidden() else ""
 
-    def say(self, text: str, error: bool = False) -> None:
+    def say(self, text: str, error: bool = False, state: str = "") -> None:
         self.message_label.setText(text)
-        set_state(self.message_label, "error" if error else "ok")
+        set_state(self.message_label, state or ("error" if error else "ok"))
         self.message_label.show()
         if error and text.startswith("could not export"):
             self._controller.error.emit(text)  # the window's banner too
@@ -196,8 +206,8 @@ class SamplesPanel(QWidget):
         self.answered_total += sampling.answered
         self.last_walk = walk
         self._update_summary()
-        self.say(f"Walk {self.sampler.walks}: {plural(sampling.answered, 'node')} answered, "
-                 f"{plural(len(sampling.info_hashes), 'info-hash', 'info-hashes')} ({new} new).")
+        self.say(walk_message(self.sampler.walks, sampling.answered, len(sampling.info_hashes), new),
+                 state="ok" if sampling.answered else "warn")
 
     def export_csv(self, path: str) -> bool:
         """Write the info-hashes to ``path``; a message in the panel (and the banner) if it fails."""
