@@ -22,7 +22,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
+    QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
     QSplitter, QTableView, QVBoxLayout, QWidget,
 )
 
@@ -32,7 +32,9 @@ from .chart import ClientsChartView
 from ..common.clients import ClientCensus
 from .clients import SORT_ROLE as CLIENT_SORT_ROLE
 from .clients import ClientStatsModel
-from .export import ExportError, write_samples_csv
+from ..common.export import Exporter, ExportResult
+from ..common.files import app_settings, save_dialog
+from .export import samples_writer
 from .model import SORT_ROLE, SampledHashesModel, SizeEstimates
 from .sampler import MAX_INTERVAL, MIN_INTERVAL, Sampler, SamplerSettingError, Walk
 
@@ -85,6 +87,9 @@ class SamplesPanel(QWidget):
         self.answered_total = 0
         self.last_walk: Walk | None = None
         self.exported = ""  # the last file written
+        self._settings = settings if settings is not None else app_settings()
+        self.exporter = Exporter(self)
+        self.exporter.finished.connect(self._exported)
         self._build()
         self.sampler.walked.connect(self.add_walk)
         self.sampler.failed.connect(lambda text: self.say(text, error=True))
@@ -210,26 +215,19 @@ class SamplesPanel(QWidget):
                  state="ok" if sampling.answered else "warn")
 
     def export_csv(self, path: str) -> bool:
-        """Write the info-hashes to ``path``; a message in the panel (and the banner) if it fails."""
-        try:
-            count = write_samples_csv(path, self.hashes.records())
-        except ExportError as exc:
-            self.say(str(exc), error=True)
-            return False
-        self.exported = path
-        self.say(f"Exported {plural(count, 'info-hash', 'info-hashes')} to {path}.")
-        return True
+        """Write the info-hashes to ``path`` off the GUI thread; False if refused at once.
+        The outcome is a message in the panel (a failure in the banner too)."""
+        records = list(self.hashes.records())  # a snapshot: the walks go on
+        return self.exporter.export(path, "info-hashes", samples_writer(records))
+
+    def _exported(self, result: ExportResult) -> None:
+        if result.ok:
+            self.exported = result.path
+        self.say(result.message, error=not result.ok)
 
     def export_dialog(self) -> None:
-        dialog = QFileDialog(self, "Export samples as CSV")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setNameFilter("CSV files (*.csv)")
-        dialog.setDefaultSuffix("csv")
-        dialog.selectFile("samples.csv")
-        dialog.fileSelected.connect(self.export_csv)
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
-        self.file_dialog = dialog
+        self.file_dialog = save_dialog(self, self._settings, "export", "Export samples as CSV", "samples.csv",
+                                       "CSV files (*.csv);;All files (*)", "csv", self.export_csv)
 
     def refresh_clients(self) -> None:
         """Recount contacts and traffic by client (once a second)."""
