@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from dht import CaptureError, CaptureReader
 from dht.errors import LocalError
 
+from ..common.files import file_dialog, open_dialog, remember_dir, start_path
 from .recording import CaptureRecorder
 from .session import CaptureSession
 
@@ -53,9 +54,11 @@ class RecordCaptureDialog(QDialog):
         layout.addWidget(buttons)
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Record capture", self.path_edit.text(), CAPTURE_FILTER)
-        if path:
-            self.path_edit.setText(path)
+        dialog = file_dialog(self, "Record capture", os.path.dirname(self.path_edit.text()), CAPTURE_FILTER)
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.selectFile(os.path.basename(self.path_edit.text()))
+        if dialog.exec():
+            self.path_edit.setText(dialog.selectedFiles()[0])
 
     def path(self) -> str:
         return self.path_edit.text().strip()
@@ -96,9 +99,9 @@ class CaptureActions(QObject):
     # -- open ---------------------------------------------------------------------
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open capture", "", CAPTURE_FILTER)
-        if path:
-            self.open(path)
+        """File ▸ Open capture…: starts where captures were last opened or recorded."""
+        self.file_dialog = open_dialog(self.window, self.window.settings, "capture", "Open capture",
+                                       CAPTURE_FILTER, self.open)
 
     def open(self, path: str) -> bool:
         """Show the capture at ``path``; False (and a message) when it is not one."""
@@ -129,7 +132,8 @@ class CaptureActions(QObject):
     # -- record ---------------------------------------------------------------------
 
     def record_dialog(self) -> None:
-        dialog = RecordCaptureDialog(os.path.abspath("khashmir.pcapng"), self.recorder.include_lab, self.window)
+        dialog = RecordCaptureDialog(start_path(self.window.settings, "capture", "khashmir.pcapng"),
+                                     self.recorder.include_lab, self.window)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
 
         def done(result: int) -> None:
@@ -147,6 +151,7 @@ class CaptureActions(QObject):
         except LocalError as exc:
             self.window.show_error(str(exc))
             return False
+        remember_dir(self.window.settings, "capture", path)  # File ▸ Open capture starts there
         what = "our node and the lab" if include_lab else "our node"
         self.window.show_message(f"recording {what} to {path}")
         return True
