@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QWidget
 
 from dht.events import LookupAnswered, LookupQueried
 
-from ..common.plotting import legend_below
+from ..common.plotting import EmptyNote, legend_below
 from ..common.table import RIGHT as _RIGHT
 from ..common.table import TableModel
 from ..common.theme import Colors, colors, status_color
@@ -244,6 +244,9 @@ class LookupPlotView(pg.PlotWidget):  # type: ignore[misc]
             scatter = pg.ScatterPlotItem(name=label, symbol=symbol, size=11)
             self.scatters[outcome] = scatter
             item.addItem(scatter)  # named: PlotItem adds it to the legend
+        self.empty = EmptyNote(item, "no look-up yet: each contact it asks is drawn here",
+                               x_range=(0.0, 1.0), y_range=(150.0, 160.0))
+        self.empty.set_empty(True)
         self.setTitle("")
         self._title: str | None = ""
         self._fg = colors().plot_fg
@@ -269,6 +272,10 @@ class LookupPlotView(pg.PlotWidget):  # type: ignore[misc]
         for outcome, (xs, ys) in merged.items():
             self.scatters[outcome].setData(x=xs, y=ys)
         last = max((x for xs, _ys in merged.values() for x in xs), default=0.0)
+        if not any(xs for xs, _ys in merged.values()):
+            self.empty.set_empty(True, "asking\u2026" if self._title else None)
+            return
+        self.empty.set_empty(False)
         self.getPlotItem().setXRange(0.0, max(0.005, last * 1.08), padding=0.02)  # time starts at 0
 
     def clear_points(self, title: str = "") -> None:

@@ -108,6 +108,7 @@ class StatsPanel(QWidget):
             self.samples = 0
             self.methods.set_methods({})
             self.defences.set_snapshot(None)
+            self.plots.show_empty("no node is running" if node is None else "collecting: one sample a second")
 
     def on_batch(self, events: list[Any]) -> None:
         self.history.add_events(events)

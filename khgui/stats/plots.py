@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
-from ..common.plotting import legend_below, legend_right
+from ..common.plotting import EmptyNote, counts_axis, legend_below, legend_right
 from ..common.theme import colors
 from .series import StatsHistory
 
@@ -56,6 +56,16 @@ class StatsPlotsView(pg.GraphicsLayoutWidget):
         self.buckets = self.size_plot.plot([], [], pen=pg.mkPen("#f59e0b", width=2), name="buckets")
         self.network = self.size_plot.plot([], [], pen=pg.mkPen("#16a34a", width=2, style=Qt.PenStyle.DashLine),
                                       name="network size")
+        for item in (self.rates_plot, self.bytes_plot, self.rtt_plot, self.size_plot):
+            counts_axis(item)  # rates, bytes, answers and counts: zero or more, no "x0.001"
+        self.notes = {
+            "rates": EmptyNote(self.rates_plot, "no messages yet"),
+            "bytes": EmptyNote(self.bytes_plot, "no traffic yet"),
+            "size": EmptyNote(self.size_plot, "no node yet", y_range=(0.0, 40.0)),
+            "rtt": EmptyNote(self.rtt_plot, "no answer yet",
+                             x_range=(0.0, 500.0), y_range=(0.0, 10.0)),
+        }
+        self.show_empty("no node is running")
         self.setMinimumSize(360, 440)  # two rows of plots with their legends; the dock scrolls if smaller
 
     def _rate_curve(self, method: str, direction: str) -> pg.PlotDataItem:
@@ -70,10 +80,19 @@ class StatsPlotsView(pg.GraphicsLayoutWidget):
             self.rate_curves[key] = curve
         return curve
 
+    def show_empty(self, why: str) -> None:
+        """Empty plots over plain axes (0-60 s), each saying ``why`` there is nothing."""
+        for name in ("rates", "bytes", "size"):
+            self.notes[name].set_empty(True, why)
+        self.notes["rtt"].set_empty(True)
+
     def show_history(self, history: StatsHistory) -> None:
         t = history.t.array()
-        if t.size == 0:
+        if t.size < 2:  # one sample is no line yet (and its range would be "time (μs)")
+            self.show_empty("collecting: one sample a second")
             return
+        for name in ("rates", "bytes", "size"):
+            self.notes[name].set_empty(False)
         for key in sorted(history.rates):
             values = history.rates[key].array()
             n = min(t.size, values.size)
@@ -85,3 +104,4 @@ class StatsPlotsView(pg.GraphicsLayoutWidget):
         self.network.setData(t, history.network_size.array()[-t.size:])
         edges, counts = history.rtt_histogram()
         self.rtt_curve.setData(edges, counts)
+        self.notes["rtt"].set_empty(not any(counts))
