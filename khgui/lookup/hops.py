@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QWidget
 
 from dht.events import LookupAnswered, LookupQueried
 
+from ..common.export import EXPORT_ROLE
 from ..common.plotting import EmptyNote, legend_below
 from ..common.table import RIGHT as _RIGHT
 from ..common.table import TableModel
@@ -79,6 +80,8 @@ class HopsModel(TableModel):
             return QBrush(status_color(outcome))
         elif role == Qt.ItemDataRole.TextAlignmentRole and col in (DISTANCE, ASKED, TOOK):
             return _RIGHT
+        elif role == EXPORT_ROLE and col == CONTACT:  # the whole id in an export
+            return f"{contact.id.hex()}@{contact.host}:{contact.port}"
         elif role == Qt.ItemDataRole.ToolTipRole and col in (CONTACT, DETAIL):
             return f"{contact.id.hex()} at {contact.host}:{contact.port}" + (f"\n{detail}" if detail else "")
         return None

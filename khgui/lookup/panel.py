@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
 
 from dht.events import LookupAnswered, LookupFinished, LookupQueried, LookupStarted
 
+from ..common.export import Exporter, ExportResult, csv_writer, table_snapshot
+from ..common.files import app_settings, save_dialog
 from ..common.keys import KeyRegistry, default_registry, parse_key_text
 from ..common.text import bytes_preview, format_size
 from ..common.theme import set_state
@@ -177,6 +179,13 @@ class LookupPanel(QWidget):
         self.hops_view = self._table(self.hops, (190, 64, 76, 72, 64))
         self.store_view = self._table(self.store_model, (190, 76))
         self.tabs = QTabWidget()
+        self.export_button = QPushButton("Export hops\u2026")
+        self.export_button.setObjectName("flat")
+        self.export_button.setToolTip("Save the hops table of the last look-up as CSV (whole ids)")
+        self.export_button.clicked.connect(self.export_dialog)
+        self.tabs.setCornerWidget(self.export_button, Qt.Corner.TopRightCorner)
+        self.exporter = Exporter(self)
+        self.exporter.finished.connect(self._exported)
         self.tabs.addTab(self.hops_view, "Hops")
         self.tabs.addTab(self.values_list, "Found")
         self.tabs.addTab(self.store_view, "Stored at")
@@ -377,6 +386,18 @@ class LookupPanel(QWidget):
         self._say(text, state="ok" if values else "warn")  # nothing found is no success
         self.summary_label.hide()
         return values
+
+    def export_hops(self, path: str) -> bool:
+        """Write the hops table (as shown) to ``path`` as CSV, off the GUI thread; False if refused at once."""
+        header, rows = table_snapshot(self.hops)
+        return self.exporter.export(path, "hops", csv_writer(header, rows))
+
+    def export_dialog(self) -> None:
+        self.file_dialog = save_dialog(self, app_settings(), "export", "Export the look-up's hops", "hops.csv",
+                                       "CSV files (*.csv);;All files (*)", "csv", self.export_hops)
+
+    def _exported(self, result: ExportResult) -> None:
+        self._say(result.message, error=not result.ok)
 
     def _set_running(self, running: bool) -> None:
         self._running = running
