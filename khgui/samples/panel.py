@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QSplitter, QTableView, QVBoxLayout, QWidget,
 )
 
+from ..common.table import filter_box
 from ..common.text import plural
 from ..common.theme import set_state
 from .chart import ClientsChartView
@@ -141,6 +142,7 @@ class SamplesPanel(QWidget):
 
         self.hash_table = _table(self.hashes, SORT_ROLE)
         self.hash_table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        self.filter_edit = filter_box([self.hash_table.model()], "filter info-hashes\u2026")
         self.chart = ClientsChartView()
         self.client_table = _table(self.clients, CLIENT_SORT_ROLE)
         self.client_table.setMinimumHeight(70)
@@ -153,8 +155,13 @@ class SamplesPanel(QWidget):
         clients.setChildrenCollapsible(False)
         clients.setStretchFactor(0, 3)
         clients.setStretchFactor(1, 2)
+        hashes = QWidget()
+        hashes_layout = QVBoxLayout(hashes)
+        hashes_layout.setContentsMargins(0, 0, 0, 0)
+        hashes_layout.addWidget(self.filter_edit)
+        hashes_layout.addWidget(self.hash_table, 1)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.hash_table)
+        split.addWidget(hashes)
         split.addWidget(clients)
         split.setChildrenCollapsible(False)
         split.setStretchFactor(0, 3)
