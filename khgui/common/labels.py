@@ -9,6 +9,8 @@ text in its tooltip.  Colours come from the palette, so the style sheet's
 ``state`` colours (``set_state``) still apply.  :func:`fit_width` makes a
 word-wrapped label (a message of several lines) ask for no width either:
 a word longer than the line is cut rather than widening the form.
+:func:`fit_placeholder` is the other way round for a line edit: it never
+gets narrower than its placeholder, which would be cut ("peer contai…").
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter, QPalette
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QSizePolicy, QWidget
 
 
 class ElidedLabel(QLabel):
@@ -54,3 +56,16 @@ def fit_width(label: QLabel) -> QLabel:
     label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     label.setMinimumWidth(0)
     return label
+
+
+def fit_placeholder(edit: QLineEdit) -> QLineEdit:
+    """Let ``edit`` never be narrower than its placeholder text (with room for the clear button)."""
+    margins = edit.textMargins().left() + edit.textMargins().right()
+    room = 36 if edit.isClearButtonEnabled() else 16
+    edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(edit.placeholderText()) + margins + room)
+    return edit
+
+
+def placeholder_fits(edit: QLineEdit) -> bool:
+    """Whether ``edit``'s placeholder is drawn whole at its current width (for tests)."""
+    return edit.fontMetrics().horizontalAdvance(edit.placeholderText()) + 16 <= edit.width()

@@ -43,7 +43,7 @@ from ..common.bittorrent import (
     KEY_FILE_NAME, MAX_ITEM_BYTES, KeyFileError, bencoded_text_size, check_salt, check_value, mutable_key,
     parse_info_hash,
 )
-from ..common.labels import ElidedLabel, fit_width
+from ..common.labels import ElidedLabel, fit_placeholder, fit_width
 from ..common.text import bytes_preview
 from ..common.theme import set_state
 from ..failures import describe_error
@@ -64,7 +64,7 @@ class MainlineLookupPanel(LookupPanel):
     def _build_form(self, mono: Any) -> QWidget:
         self.hash_edit = QLineEdit()
         self.hash_edit.setMaxLength(NO_LIMIT)
-        self.hash_edit.setPlaceholderText("info-hash: 40 hex digits, or a magnet link (magnet:?xt=urn:btih:\u2026)")
+        self.hash_edit.setPlaceholderText("info-hash or magnet link")
         self.hash_edit.textChanged.connect(self._update_hash_preview)
         self.hash_edit.returnPressed.connect(self._get_peers_clicked)
         self.hash_preview = ElidedLabel()
@@ -83,7 +83,8 @@ class MainlineLookupPanel(LookupPanel):
 
         self.item_edit = QLineEdit()
         self.item_edit.setMaxLength(NO_LIMIT)
-        self.item_edit.setPlaceholderText("the item's value (UTF-8 text, at most 1000 bytes bencoded)")
+        self.item_edit.setPlaceholderText("the item's value (UTF-8 text)")
+        self.item_edit.setToolTip("The item's value: UTF-8 text, at most 1000 bytes bencoded (BEP 44)")
         self.item_edit.textChanged.connect(self._update_item_size)
         self.item_edit.returnPressed.connect(self._put_clicked)
         self.item_size = QLabel()
@@ -98,20 +99,22 @@ class MainlineLookupPanel(LookupPanel):
         self.mutable_radio.toggled.connect(self._update_mutable)
         self.salt_edit = QLineEdit()
         self.salt_edit.setMaxLength(NO_LIMIT)
-        self.salt_edit.setPlaceholderText("salt (optional, at most 64 bytes)")
+        self.salt_edit.setPlaceholderText("salt (optional)")
         self.salt_edit.textChanged.connect(lambda _t: self._clear_about("salt"))
         self.salt_edit.returnPressed.connect(self._get_clicked)
         self.salt_edit.setToolTip("A mutable item's salt (at most 64 bytes): one key pair, many items")
         self.target_edit = QLineEdit()
         self.target_edit.setFont(mono)
         self.target_edit.setMaxLength(NO_LIMIT)
-        self.target_edit.setPlaceholderText("target: 40 hex digits (a Put fills it in)")
+        self.target_edit.setPlaceholderText("target (40 hex digits)")
+        self.target_edit.setToolTip("The item's target, 40 hex digits: a Put fills it in; for a mutable item, "
+                                    "made from the public key and the salt")
         self.target_edit.textChanged.connect(lambda _t: self._clear_about("target"))
         self.target_edit.returnPressed.connect(self._get_clicked)
         self.pubkey_edit = QLineEdit()
         self.pubkey_edit.setFont(mono)
         self.pubkey_edit.setMaxLength(NO_LIMIT)
-        self.pubkey_edit.setPlaceholderText("public key: 64 hex digits (empty: ours)")
+        self.pubkey_edit.setPlaceholderText("public key (empty: ours)")
         self.pubkey_edit.setToolTip("Get a mutable item signed by this public key (BEP 44); "
                                     "empty: our own key pair's. A Put always signs with ours.")
         self.pubkey_edit.textChanged.connect(lambda _t: self._clear_about("key"))
@@ -125,6 +128,8 @@ class MainlineLookupPanel(LookupPanel):
         self.get_button.setToolTip("Find the item under the target (mutable: our key and the salt)")
         self.get_button.clicked.connect(self._get_clicked)
 
+        for edit in (self.hash_edit, self.item_edit, self.salt_edit, self.target_edit, self.pubkey_edit):
+            fit_placeholder(edit)  # never cut ("salt (optional, at …")
         form = QFormLayout()
         form.setVerticalSpacing(4)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)

@@ -47,6 +47,7 @@ class StatsPanel(QWidget):
         self.samples = 0
         self.summary = QLabel("no statistics yet")
         self.summary.setObjectName("summary")
+        self.summary.setWordWrap(True)  # one long line would make the panel wider than its dock
         self.plots = StatsPlotsView()
         self.methods = MethodStatsModel(self)
         proxy = QSortFilterProxyModel(self)
@@ -60,7 +61,9 @@ class StatsPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()  # every header readable; a narrow dock scrolls the table
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.defences = DefenceStatsModel(self)
         self.defences_table = QTableView()
         self.defences_table.setObjectName("defences")
@@ -68,20 +71,25 @@ class StatsPanel(QWidget):
         self.defences_table.setAlternatingRowColors(True)
         self.defences_table.verticalHeader().setVisible(False)
         self.defences_table.verticalHeader().setDefaultSectionSize(22)
-        self.defences_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.defences_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.defences_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.defences_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.defences.modelReset.connect(self._fit_defences)
+        # Both tables show a few rows at least: never only their header.
+        rows = 4
+        for table in (self.table, self.defences_table):
+            table.setMinimumHeight(table.horizontalHeader().sizeHint().height() + rows * 22 + 2 * table.frameWidth())
         tables = QSplitter(Qt.Orientation.Horizontal)
         tables.addWidget(self.table)
         tables.addWidget(self.defences_table)
         tables.setStretchFactor(0, 3)
-        tables.setStretchFactor(1, 1)
+        tables.setStretchFactor(1, 0)
         tables.setChildrenCollapsible(False)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.plots)
         split.addWidget(tables)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
-        split.setSizes([330, 150])
+        split.setSizes([330, 170])
         split.setChildrenCollapsible(False)
         self.splitter = split
         layout = QVBoxLayout(self)
@@ -96,6 +104,13 @@ class StatsPanel(QWidget):
         self._timer.timeout.connect(self.sample)
         self._timer.start()
         self.set_node(controller.node)
+
+    def _fit_defences(self) -> None:
+        """The defence table as wide as its labels ("dropped: rate limited"), never cut to "dropped: …"."""
+        table = self.defences_table
+        width = (table.sizeHintForColumn(0) + max(60, table.sizeHintForColumn(1)) + 2 * table.frameWidth()
+                 + table.verticalScrollBar().sizeHint().width() + 8)
+        table.setMinimumWidth(max(table.minimumWidth(), width))
 
     def has_data(self) -> bool:
         """Whether at least one sample with traffic was taken."""

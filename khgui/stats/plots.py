@@ -3,6 +3,11 @@
 Four plots: messages per second by method (solid: out, dashed: in), bytes per
 second in and out, the RTT histogram, and the table size (contacts, buckets,
 estimated network size).  Each series is one curve updated with ``setData``.
+The rates plot has no legend of its own: each method's colour
+(:func:`~khgui.stats.model.method_color`) is shown beside its name in the
+per-method table under the plots, and the title says which line style is
+which direction.  A legend entry per curve made it as tall as the plot on
+Mainline (16 entries), squeezing the plots under it to nothing.
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ from PySide6.QtWidgets import QWidget
 
 from ..common.plotting import EmptyNote, counts_axis, legend_below, legend_right
 from ..common.theme import colors
+from .model import method_color
 from .series import StatsHistory
 
-PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d"]
 
 
-def _plot(layout: pg.GraphicsLayout, row: int, col: int, title: str, left: str, legend: str = "below") -> pg.PlotItem:
+def _plot(layout: pg.GraphicsLayout, row: int, col: int, title: str, left: str,
+          legend: str = "below") -> pg.PlotItem:
     item: pg.PlotItem = layout.addPlot(row=row, col=col, title=f"<span style='font-size:9pt'>{title}</span>")
     item.showGrid(x=True, y=True, alpha=0.25)
     item.setLabel("left", left)
@@ -26,7 +32,7 @@ def _plot(layout: pg.GraphicsLayout, row: int, col: int, title: str, left: str, 
     item.getAxis("left").setWidth(46)
     if legend == "right":  # many entries: beside the data, not under it
         legend_right(item)
-    else:
+    elif legend == "below":
         legend_below(item, columns=4)
     return item
 
@@ -38,7 +44,8 @@ class StatsPlotsView(pg.GraphicsLayoutWidget):
         super().__init__(parent=parent)
         self.setBackground(colors().plot_bg)
         layout = self.ci
-        self.rates_plot = _plot(layout, 0, 0, "messages / s by method", "msg/s", legend="right")
+        self.rates_plot = _plot(layout, 0, 0, "messages / s (\u2014 out, - - in; colours: the table)", "msg/s",
+                                legend="")
         self.bytes_plot = _plot(layout, 0, 1, "bytes / s", "B/s")
         self.rtt_plot = _plot(layout, 1, 0, "round-trip time distribution", "answers")
         self.rtt_plot.setLabel("bottom", "RTT", units="ms")
@@ -56,8 +63,10 @@ class StatsPlotsView(pg.GraphicsLayoutWidget):
         self.buckets = self.size_plot.plot([], [], pen=pg.mkPen("#f59e0b", width=2), name="buckets")
         self.network = self.size_plot.plot([], [], pen=pg.mkPen("#16a34a", width=2, style=Qt.PenStyle.DashLine),
                                       name="network size")
-        for item in (self.rates_plot, self.bytes_plot, self.rtt_plot, self.size_plot):
-            counts_axis(item)  # rates, bytes, answers and counts: zero or more, no "x0.001"
+        for item in (self.rates_plot, self.rtt_plot, self.size_plot):
+            counts_axis(item)  # rates, answers and counts: zero or more, no "x0.001"
+        self.bytes_plot.setLabel("left", "", units="B/s")  # kB/s, MB/s: short tick labels
+        self.bytes_plot.getViewBox().setLimits(yMin=0)
         self.notes = {
             "rates": EmptyNote(self.rates_plot, "no messages yet"),
             "bytes": EmptyNote(self.bytes_plot, "no traffic yet"),
@@ -66,17 +75,15 @@ class StatsPlotsView(pg.GraphicsLayoutWidget):
                              x_range=(0.0, 500.0), y_range=(0.0, 10.0)),
         }
         self.show_empty("no node is running")
-        self.setMinimumSize(360, 440)  # two rows of plots with their legends; the dock scrolls if smaller
+        self.setMinimumSize(360, 320)  # two rows of plots with their legends; the dock scrolls if smaller
 
     def _rate_curve(self, method: str, direction: str) -> pg.PlotDataItem:
         key = (method, direction)
         curve = self.rate_curves.get(key)
         if curve is None:
-            methods = sorted({m for m, _ in self.rate_curves} | {method})
-            color = PALETTE[methods.index(method) % len(PALETTE)]
+            color = method_color(method)
             style = Qt.PenStyle.SolidLine if direction == "out" else Qt.PenStyle.DashLine
-            arrow = "\u2191" if direction == "out" else "\u2193"
-            curve = self.rates_plot.plot([], [], pen=pg.mkPen(color, width=2, style=style), name=f"{method} {arrow}")
+            curve = self.rates_plot.plot([], [], pen=pg.mkPen(color, width=2, style=style))
             self.rate_curves[key] = curve
         return curve
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QPushButton, QSizePolicy, QSplitter, QTableView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
+from ..common.labels import fit_placeholder
 from ..common.text import message_tree
 from ..common.theme import colors
 from ..common.export import Exporter, ExportResult, jsonl_writer
@@ -69,6 +70,7 @@ class TrafficPanel(QWidget):
         self.peer_edit = QLineEdit()
         self.peer_edit.setPlaceholderText("peer contains\u2026")
         self.peer_edit.setClearButtonEnabled(True)
+        fit_placeholder(self.peer_edit)
         self.peer_edit.textChanged.connect(lambda text: self._set_filter(self.proxy.set_peer_text, text))
         self.direction_combo = QComboBox()
         for label, value in (("In and out", ""), ("\u2190 In", "in"), ("\u2192 Out", "out")):
