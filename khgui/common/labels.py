@@ -50,10 +50,38 @@ class ElidedLabel(QLabel):
         painter.end()
 
 
+class WrappedLabel(QLabel):
+    """A word-wrapped label as tall as its text needs at the width it has (a wrapped
+    QLabel's size hint assumes a narrow width: a one-line message took three lines' height)."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        fit_width(self)
+
+    def _height(self) -> int:
+        if not self.text():
+            return 0
+        width = self.width() if self.width() > 50 else 400
+        return max(self.fontMetrics().height(), self.heightForWidth(width))
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(0, self._height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(0, self._height())
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if event.oldSize().width() != event.size().width():
+            self.updateGeometry()  # another width, maybe another number of lines
+
+
 def fit_width(label: QLabel) -> QLabel:
     """Word-wrap ``label`` and let it ask for no width (see the module docstring)."""
     label.setWordWrap(True)
-    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    policy.setHeightForWidth(True)  # as many lines as the width it gets needs, not its narrow size hint's
+    label.setSizePolicy(policy)
     label.setMinimumWidth(0)
     return label
 

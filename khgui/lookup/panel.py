@@ -35,6 +35,7 @@ from dht.events import LookupAnswered, LookupFinished, LookupQueried, LookupStar
 from ..common.export import Exporter, ExportResult, csv_writer, table_snapshot
 from ..common.files import app_settings, save_dialog
 from ..common.keys import KeyRegistry, default_registry, parse_key_text
+from ..common.labels import WrappedLabel
 from ..common.text import bytes_preview, format_size
 from ..common.theme import set_state
 from ..failures import describe_error
@@ -123,8 +124,7 @@ class LookupPanel(QWidget):
         self.reason_label = QLabel()
         self.reason_label.setObjectName("notice")
         self.reason_label.setWordWrap(True)
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
+        self.message_label = WrappedLabel()  # as tall as its text at the form's width
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.form_widget = self._build_form(mono)
         self._build_results(mono)
@@ -176,7 +176,8 @@ class LookupPanel(QWidget):
         self.summary_label.hide()
         self.values_list = QListWidget()
         self.values_list.setFont(mono)
-        self.hops_view = self._table(self.hops, (190, 64, 76, 72, 64))
+        self.hops_view = self._table(self.hops, (130, 56, 76, 72, 64))
+        self.hops_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # "aea6c078…:49123": id and port
         self.store_view = self._table(self.store_model, (190, 76))
         self.tabs = QTabWidget()
         self.export_button = QPushButton("Export hops\u2026")
@@ -204,9 +205,11 @@ class LookupPanel(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.plot)
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([600, 400])
+        splitter.setStretchFactor(0, 4)  # the hops table's Took (and Detail) in view in a 1400-pixel window
+        splitter.setStretchFactor(1, 5)
+        splitter.setSizes([440, 550])
+        self.plot.setMinimumHeight(220)  # the points and their legend; a short dock scrolls instead
+        self.results_splitter = splitter
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.reason_label)
