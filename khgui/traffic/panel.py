@@ -68,7 +68,8 @@ class TrafficPanel(QWidget):
         self.method_combo.currentIndexChanged.connect(
             lambda _i: self._set_filter(self.proxy.set_method, self.method_combo.currentData() or ""))
         self.peer_edit = QLineEdit()
-        self.peer_edit.setPlaceholderText("peer contains\u2026")
+        self.peer_edit.setPlaceholderText("peer\u2026")
+        self.peer_edit.setToolTip("Only the messages whose peer address contains this text")
         self.peer_edit.setClearButtonEnabled(True)
         fit_placeholder(self.peer_edit)
         self.peer_edit.textChanged.connect(lambda text: self._set_filter(self.proxy.set_peer_text, text))
