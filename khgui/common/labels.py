@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import QLabel, QLineEdit, QSizePolicy, QWidget
 
@@ -86,11 +86,31 @@ def fit_width(label: QLabel) -> QLabel:
     return label
 
 
+class _PlaceholderWidth(QObject):
+    """Keeps a line edit's minimum width at its placeholder's, in the font it is drawn with
+    (the style sheet's, known only once the edit is polished)."""
+
+    def __init__(self, edit: QLineEdit) -> None:
+        super().__init__(edit)
+        self.edit = edit
+        edit.installEventFilter(self)
+        self.fit()
+
+    def fit(self) -> None:
+        edit = self.edit
+        margins = edit.textMargins().left() + edit.textMargins().right()
+        room = 40 if edit.isClearButtonEnabled() else 20  # the frame's padding, the clear button
+        edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(edit.placeholderText()) + margins + room)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() in (QEvent.Type.Polish, QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.fit()
+        return False
+
+
 def fit_placeholder(edit: QLineEdit) -> QLineEdit:
     """Let ``edit`` never be narrower than its placeholder text (with room for the clear button)."""
-    margins = edit.textMargins().left() + edit.textMargins().right()
-    room = 36 if edit.isClearButtonEnabled() else 16
-    edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(edit.placeholderText()) + margins + room)
+    _PlaceholderWidth(edit)
     return edit
 
 

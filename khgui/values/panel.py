@@ -92,6 +92,7 @@ class ValuesPanel(QWidget):
         self.status_label.setWordWrap(True)
         self.empty_label = QLabel()
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)  # one long line made the panel wider than its dock
         self.empty_label.setObjectName("hint")
         bar = QHBoxLayout()
         bar.addWidget(self.filter_edit, 1)
