@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from dht import CaptureError, CaptureReader
 from dht.errors import LocalError
 
+from ..common.export import check_source
 from ..common.files import file_dialog, open_dialog, remember_dir, start_path
 from .recording import CaptureRecorder
 from .session import CaptureSession
@@ -105,6 +106,10 @@ class CaptureActions(QObject):
 
     def open(self, path: str) -> bool:
         """Show the capture at ``path``; False (and a message) when it is not one."""
+        problem = check_source(path)  # a FIFO or /proc file would block the read for ever
+        if problem:
+            self.window.show_error(f"cannot open capture {path}: {problem}")
+            return False
         try:
             CaptureReader(path).close()  # fails now on a missing, empty or foreign file
         except CaptureError as exc:

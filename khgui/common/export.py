@@ -76,6 +76,27 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def check_source(path: str | os.PathLike[str]) -> str:
+    """"" when ``path`` is a regular file outside /proc, /sys and /dev, else why not (one line).
+    Never blocks: opening a FIFO to read it would wait for a writer for ever."""
+    target = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+    try:
+        resolved = target.resolve()
+    except (OSError, RuntimeError):
+        resolved = target
+    for where in (target, resolved):
+        for root in SPECIAL_ROOTS:
+            if where == Path(root) or Path(root) in where.parents:
+                return f"{root} holds the system's special files, not captures: choose another file"
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return ""  # missing or unreadable: the reader says so in its own words
+    if not stat.S_ISREG(mode):
+        return f"it is {_kind(mode)}, not a file"
+    return ""
+
+
 def check_destination(path: str | os.PathLike[str]) -> str:
     """"" when ``path`` may be written, else why not (one line, saying what to do).  Never blocks."""
     text = os.fspath(path)
