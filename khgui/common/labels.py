@@ -56,7 +56,9 @@ class WrappedLabel(QLabel):
 
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(text, parent)
-        fit_width(self)
+        self.setWordWrap(True)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(0)
 
     def _height(self) -> int:
         if not self.text():
@@ -69,6 +71,11 @@ class WrappedLabel(QLabel):
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
         return QSize(0, self._height())
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802
+        # Its size hint says its height; a height-for-width item would make a scroll area
+        # give the whole panel its preferred height (and scroll) rather than the dock's.
+        return False
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802
         super().resizeEvent(event)

@@ -72,8 +72,9 @@ class LegendFitter(QObject):
         for item in self.view.scene().items():
             legend = getattr(item, "legend", None) if isinstance(item, pg.PlotItem) else None
             if isinstance(legend, pg.LegendItem) and legend.items and not getattr(legend, "fixed_columns", False):
-                entry = max(label.item.boundingRect().width() for _sample, label in legend.items) + 44
-                columns = max(1, min(len(legend.items), int(item.getViewBox().width() // entry)))
+                # The legend sits under the whole plot (axis included): as many columns as its width holds.
+                entry = max(label.item.boundingRect().width() for _sample, label in legend.items) + 36
+                columns = max(1, min(len(legend.items), int((item.width() - 8) // entry)))
                 if legend.columnCount != columns:
                     legend.setColumnCount(columns)
 

@@ -208,7 +208,7 @@ class LookupPanel(QWidget):
         splitter.setStretchFactor(0, 4)  # the hops table's Took (and Detail) in view in a 1400-pixel window
         splitter.setStretchFactor(1, 5)
         splitter.setSizes([440, 550])
-        self.plot.setMinimumHeight(180)  # the points and their legend; a short dock scrolls instead
+        self.plot.setMinimumHeight(240)  # the points and their 9-entry legend; a short dock scrolls instead
         self.results_splitter = splitter
 
         layout = QVBoxLayout(self)

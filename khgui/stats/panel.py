@@ -3,6 +3,12 @@
 :class:`StatsPanel` counts datagrams from the bridge's batches and samples
 ``node.stats()`` once a second into a bounded :class:`StatsHistory`
 (default 600 samples); the plots and the table are updated from it.
+
+The plots and the two tables share the panel by its shape (:meth:`StatsPanel.arrange`):
+the tables under the plots, side by side, in a tall panel (the 720p layout, where
+the statistics are a tab of the whole right-hand side); beside them, one above the
+other, in a wide and short one (the 1400x900 window's dock under the look-up form),
+where under the plots they were pushed below the dock's fold.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QSplitter, QTableView, QVBoxLayout, QWidget
 
 from ..bridge import EventBridge
+from ..common.labels import WrappedLabel
 from ..controller import NetworkController
 from .model import SORT_ROLE, DefenceStatsModel, MethodStatsModel
 from .plots import StatsPlotsView
@@ -45,9 +52,8 @@ class StatsPanel(QWidget):
         self._maxlen = maxlen
         self.history = StatsHistory(time.monotonic(), maxlen)
         self.samples = 0
-        self.summary = QLabel("no statistics yet")
+        self.summary = WrappedLabel("no statistics yet")  # wraps: one long line would widen the panel
         self.summary.setObjectName("summary")
-        self.summary.setWordWrap(True)  # one long line would make the panel wider than its dock
         self.plots = StatsPlotsView()
         self.methods = MethodStatsModel(self)
         proxy = QSortFilterProxyModel(self)
@@ -79,6 +85,7 @@ class StatsPanel(QWidget):
         for table in (self.table, self.defences_table):
             table.setMinimumHeight(table.horizontalHeader().sizeHint().height() + rows * 22 + 2 * table.frameWidth())
         tables = QSplitter(Qt.Orientation.Horizontal)
+        self.tables = tables
         tables.addWidget(self.table)
         tables.addWidget(self.defences_table)
         tables.setStretchFactor(0, 3)
@@ -104,6 +111,24 @@ class StatsPanel(QWidget):
         self._timer.timeout.connect(self.sample)
         self._timer.start()
         self.set_node(controller.node)
+
+    def arrange(self) -> None:
+        """Tables under the plots in a tall panel, beside them in a wide one (see the module docstring)."""
+        # The room it is shown in: a dock's scroll viewport (the panel itself grows to its
+        # minimum height there, which would make it look taller than its dock is).
+        room = self.parentWidget().size() if self.parentWidget() is not None else self.size()
+        wide = room.width() > 1.8 * room.height() and room.width() >= self.plots.minimumWidth() + 320
+        main = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.splitter.orientation() != main:
+            self.splitter.setOrientation(main)
+            self.tables.setOrientation(Qt.Orientation.Vertical if wide else Qt.Orientation.Horizontal)
+            total = room.width() if wide else room.height()
+            tables = max(total // 3, 320) if wide else total // 3
+            self.splitter.setSizes([total - tables, tables])
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self.arrange()
 
     def _fit_defences(self) -> None:
         """The defence table as wide as its labels ("dropped: rate limited"), never cut to "dropped: …"."""

@@ -75,7 +75,7 @@ class StatsPlotsView(pg.GraphicsLayoutWidget):
                              x_range=(0.0, 500.0), y_range=(0.0, 10.0)),
         }
         self.show_empty("no node is running")
-        self.setMinimumSize(360, 320)  # two rows of plots with their legends; the dock scrolls if smaller
+        self.setMinimumSize(540, 340)  # two rows and two columns of plots with their axes and legends
 
     def _rate_curve(self, method: str, direction: str) -> pg.PlotDataItem:
         key = (method, direction)
