@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QFileDialog
 
+from khgui.capture.actions import CONFIRM_KEY
 from khgui.common.files import default_dir
 
 from .test_capture_gui import make_window
@@ -16,6 +17,7 @@ from .test_capture_gui import make_window
 def test_open_capture_starts_where_record_wrote(qtbot: Any, tmp_path: Path, live: Any) -> None:
     controller, bridge = live
     window = make_window(qtbot, tmp_path, controller, bridge)
+    window.settings.setValue(CONFIRM_KEY, False)  # no "this stops the network" question first
     window.capture.open_dialog()
     dialog = window.capture.file_dialog
     assert isinstance(dialog, QFileDialog)
