@@ -187,3 +187,9 @@ def _client_version(raw: bytes) -> ClientVersion:
     else:
         version = ver.hex()
     return ClientVersion(raw, code, CLIENT_NAMES.get(code), version)
+
+
+#: ``WireProfile.features``: messages carry their sender's client and version (``v``).
+CLIENT_VERSION = "client_version"
+#: ``WireProfile.features``: node ids are checked against their IP address (BEP 42).
+BEP42 = "bep42"

@@ -22,6 +22,7 @@ class KhashmirWire:
     """apt-p2p's KRPC (the default profile)."""
 
     name = "khashmir"
+    features: frozenset[str] = frozenset()  # no v, no BEP 42
     codes: ErrorTable = KHASHMIR
     methods = tuple(krpc.METHODS)
     read_only = False

@@ -20,7 +20,10 @@ the wire, so no ``if profile == ...`` is scattered through them:
 * ``name``, ``methods`` (answered and counted), ``codes`` (the error
   table), ``read_only`` (BEP 43: answer nothing), ``lookup_waits_for_all``
   (a lookup's end waits for every request out: Khashmir; or only for the K
-  closest to have answered: Mainline, as libtorrent).
+  closest to have answered: Mainline, as libtorrent), ``features``: what
+  the wire carries beyond lookups, for a front end to show only what it
+  can (``CLIENT_VERSION``: messages say their client, ``v``; ``BEP42``:
+  ids are checked against addresses; both in :mod:`dht.wire.common`).
 """
 
 from __future__ import annotations
@@ -30,12 +33,14 @@ from typing import Any, Protocol
 from ..contact import Address, Contact
 from ..errors import KrpcError
 from .codes import ErrorTable
+from .common import BEP42, CLIENT_VERSION
 from .khashmir import KhashmirWire
 from .mainline.profile import MainlineWire
 
 
 class WireProfile(Protocol):
     name: str
+    features: frozenset[str]
     codes: ErrorTable
     methods: tuple[str, ...]
     read_only: bool
@@ -52,6 +57,9 @@ class WireProfile(Protocol):
     def response_id(self, answer: Any) -> bytes: ...
     def lookup_args(self, method: str, node_id: bytes, target: bytes) -> Any: ...
     def lookup_answer(self, method: str, answer: Any) -> tuple[list[Contact], bytes | None, int, Any]: ...
+
+
+__all__ = ["BEP42", "CLIENT_VERSION", "WireProfile", "profile_for"]
 
 
 def profile_for(name: str, read_only: bool = False) -> WireProfile:

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
 from dht import CaptureError, CaptureReader
 from dht.errors import LocalError
 
+from ..common.export import check_source
+from ..common.files import file_dialog, open_dialog, remember_dir, start_path
 from .recording import CaptureRecorder
 from .session import CaptureSession
 
@@ -68,9 +70,11 @@ class RecordCaptureDialog(QDialog):
         layout.addWidget(buttons)
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Record capture", self.path_edit.text(), CAPTURE_FILTER)
-        if path:
-            self.path_edit.setText(path)
+        dialog = file_dialog(self, "Record capture", os.path.dirname(self.path_edit.text()), CAPTURE_FILTER)
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.selectFile(os.path.basename(self.path_edit.text()))
+        if dialog.exec():
+            self.path_edit.setText(dialog.selectedFiles()[0])
 
     def path(self) -> str:
         return self.path_edit.text().strip()
@@ -142,12 +146,16 @@ class CaptureActions(QObject):
         box.open()
 
     def _choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open capture", "", CAPTURE_FILTER)
-        if path:
-            self.open(path)
+        """The Open dialog: starts where captures were last opened or recorded."""
+        self.file_dialog = open_dialog(self.window, self.window.settings, "capture", "Open capture",
+                                       CAPTURE_FILTER, self.open)
 
     def open(self, path: str) -> bool:
         """Show the capture at ``path``; False (and a message) when it is not one."""
+        problem = check_source(path)  # a FIFO or /proc file would block the read for ever
+        if problem:
+            self.window.show_error(f"cannot open capture {path}: {problem}")
+            return False
         try:
             CaptureReader(path).close()  # fails now on a missing, empty or foreign file
         except CaptureError as exc:
@@ -175,7 +183,8 @@ class CaptureActions(QObject):
     # -- record ---------------------------------------------------------------------
 
     def record_dialog(self) -> None:
-        dialog = RecordCaptureDialog(os.path.abspath("khashmir.pcapng"), self.recorder.include_lab, self.window)
+        dialog = RecordCaptureDialog(start_path(self.window.settings, "capture", "khashmir.pcapng"),
+                                     self.recorder.include_lab, self.window)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
 
         def done(result: int) -> None:
@@ -193,6 +202,7 @@ class CaptureActions(QObject):
         except LocalError as exc:
             self.window.show_error(str(exc))
             return False
+        remember_dir(self.window.settings, "capture", path)  # File ▸ Open capture starts there
         what = "our node and the lab" if include_lab else "our node"
         self.window.show_message(f"recording {what} to {path}")
         return True

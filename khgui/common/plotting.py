@@ -7,6 +7,11 @@ so the data keeps the whole view box; curves added later with ``name=``
 still land in it (PlotItem looks for ``self.legend``).  :func:`fit_legends`
 keeps each legend in as many columns as its plot's width holds, so no
 entry is cut off at the right.
+
+An empty plot says why it is empty (:class:`EmptyNote`, centred in its view
+box) over fixed, plain axes (e.g. 0-60 s), not pyqtgraph's default 0-1
+range, which its SI prefixes turn into "time (μs)"; :func:`counts_axis`
+keeps a count's axis at zero or above, without SI prefixes ("x0.001").
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QWidget
 
-from .theme import colors
+from .theme import colors, manager
 
 #: Row of a PlotItem's layout under its bottom axis (rows 0-3: title, top axis, view box, bottom axis).
 LEGEND_ROW = 4
@@ -67,8 +72,9 @@ class LegendFitter(QObject):
         for item in self.view.scene().items():
             legend = getattr(item, "legend", None) if isinstance(item, pg.PlotItem) else None
             if isinstance(legend, pg.LegendItem) and legend.items and not getattr(legend, "fixed_columns", False):
-                entry = max(label.item.boundingRect().width() for _sample, label in legend.items) + 44
-                columns = max(1, min(len(legend.items), int(item.getViewBox().width() // entry)))
+                # The legend sits under the whole plot (axis included): as many columns as its width holds.
+                entry = max(label.item.boundingRect().width() for _sample, label in legend.items) + 36
+                columns = max(1, min(len(legend.items), int((item.width() - 8) // entry)))
                 if legend.columnCount != columns:
                     legend.setColumnCount(columns)
 
@@ -76,3 +82,61 @@ class LegendFitter(QObject):
 def fit_legends(root: QWidget) -> list[LegendFitter]:
     """A :class:`LegendFitter` on every pyqtgraph view under ``root``."""
     return [LegendFitter(view) for view in root.findChildren(pg.GraphicsView)]
+
+
+def counts_axis(item: pg.PlotItem, axis: str = "left") -> None:
+    """A count's axis: never below zero, and no SI prefix (a count of 0.4 m is not a count)."""
+    item.getAxis(axis).enableAutoSIPrefix(False)
+    if axis in ("left", "right"):
+        item.getViewBox().setLimits(yMin=0)
+    else:
+        item.getViewBox().setLimits(xMin=0)
+
+
+class EmptyNote(QObject):
+    """A note in the middle of a plot's view box while it has nothing to show, and plain axes then.
+
+    :meth:`set_empty` shows the note and puts the axes on ``x_range`` and
+    ``y_range`` (say 0-60 s and 0-10), or hides it (the caller's ranges rule).
+    The note takes the theme's muted colour and follows theme switches.
+    """
+
+    def __init__(self, item: pg.PlotItem, text: str, x_range: tuple[float, float] = (0.0, 60.0),
+                 y_range: tuple[float, float] = (0.0, 10.0)) -> None:
+        super().__init__(item)
+        self.item = item
+        self.x_range = x_range
+        self.y_range = y_range
+        self.label = pg.TextItem(text, anchor=(0.5, 0.5), color=colors().muted)
+        self.label.setZValue(10)
+        item.addItem(self.label, ignoreBounds=True)
+        self.label.hide()
+        self._text = text
+        manager().changed.connect(self._recolour)
+
+    @property
+    def shown(self) -> bool:
+        return self.label.isVisible()
+
+    def text(self) -> str:
+        return self._text
+
+    def set_text(self, text: str) -> None:
+        if text != self._text:
+            self._text = text
+            self.label.setText(text, color=colors().muted)
+
+    def set_empty(self, empty: bool, text: str | None = None) -> None:
+        if text is not None:
+            self.set_text(text)
+        if empty:
+            self.item.setXRange(*self.x_range, padding=0)
+            self.item.setYRange(*self.y_range, padding=0)
+            self.label.setPos((self.x_range[0] + self.x_range[1]) / 2, (self.y_range[0] + self.y_range[1]) / 2)
+            self.label.show()
+        elif self.label.isVisible():
+            self.label.hide()
+            self.item.enableAutoRange()
+
+    def _recolour(self, *args: object) -> None:
+        self.label.setColor(colors().muted)

@@ -171,6 +171,11 @@ def _style_legend(legend: pg.LegendItem, c: Colors) -> None:
     legend.setBrush(pg.mkBrush(c.legend_bg))
     legend.setPen(pg.mkPen(c.border))
     legend.setLabelTextColor(c.plot_fg)
+    # LegendItem.setLabelTextColor only records the colour in each label's
+    # options; a LabelItem renders its colour when its text is set, so the
+    # labels already shown would keep the old theme's colour.
+    for _sample, label in legend.items:
+        label.setText(label.text)
 
 
 class ThemeManager(QObject):

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import QWidget
 
 from dht.events import LookupAnswered, LookupQueried
 
-from ..common.plotting import legend_below
+from ..common.export import EXPORT_ROLE
+from ..common.plotting import EmptyNote, legend_below
 from ..common.table import RIGHT as _RIGHT
 from ..common.table import TableModel
 from ..common.theme import Colors, colors, status_color
@@ -82,6 +83,8 @@ class HopsModel(TableModel):
             return QBrush(status_color(outcome))
         elif role == Qt.ItemDataRole.TextAlignmentRole and col in (DISTANCE, ASKED, TOOK, SOFT):
             return _RIGHT
+        elif role == EXPORT_ROLE and col == CONTACT:  # the whole id in an export
+            return f"{contact.id.hex()}@{contact.host}:{contact.port}"
         elif role == Qt.ItemDataRole.ToolTipRole and col == SOFT:
             return ("The soft timeout this request was judged by: its contact's srtt + 4 rttvar "
                     "(the node's estimate when the contact has no history). Silent past it, the "
@@ -258,6 +261,9 @@ class LookupPlotView(pg.PlotWidget):  # type: ignore[misc]
             scatter = pg.ScatterPlotItem(name=label, symbol=symbol, size=11)
             self.scatters[outcome] = scatter
             item.addItem(scatter)  # named: PlotItem adds it to the legend
+        self.empty = EmptyNote(item, "no look-up yet: each contact it asks is drawn here",
+                               x_range=(0.0, 1.0), y_range=(150.0, 160.0))
+        self.empty.set_empty(True)
         self.setTitle("")
         self._title: str | None = ""
         self._fg = colors().plot_fg
@@ -283,6 +289,10 @@ class LookupPlotView(pg.PlotWidget):  # type: ignore[misc]
         for outcome, (xs, ys) in merged.items():
             self.scatters[outcome].setData(x=xs, y=ys)
         last = max((x for xs, _ys in merged.values() for x in xs), default=0.0)
+        if not any(xs for xs, _ys in merged.values()):
+            self.empty.set_empty(True, "asking\u2026" if self._title else None)
+            return
+        self.empty.set_empty(False)
         self.getPlotItem().setXRange(0.0, max(0.005, last * 1.08), padding=0.02)  # time starts at 0
 
     def clear_points(self, title: str = "") -> None:

@@ -13,7 +13,15 @@ Mainline form in front of them:
   the key pair in the data directory (created by the first Put) under a
   salt, and the seq it went out with, or was found with, is shown.  Get
   item reads the target field (an immutable item's target, filled in by its
-  Put) or, for a mutable item, derives it from the key and the salt.
+  Put) or, for a mutable item, derives it from the public key (the Key
+  field: 64 hex digits, as the CLI's ``get-item --key``; empty: ours) and
+  the salt.
+
+Enter runs the row's action, as on the Khashmir form: Get peers in the
+Torrent field, Put item in the Item field (as Store in the Value field),
+Get item in the target, salt and key fields.  The Peers / item tab shows
+the last action's result only (a Put or an Announce replace what a Get
+found).
 
 Every bad input (a malformed info-hash or magnet link, a value over 1000
 bytes, a salt over 64 bytes, a missing or unreadable key file) is a message
@@ -35,7 +43,7 @@ from ..common.bittorrent import (
     KEY_FILE_NAME, MAX_ITEM_BYTES, KeyFileError, bencoded_text_size, check_salt, check_value, mutable_key,
     parse_info_hash,
 )
-from ..common.labels import ElidedLabel, fit_width
+from ..common.labels import ElidedLabel, fit_placeholder, fit_width
 from ..common.text import bytes_preview
 from ..common.theme import set_state
 from ..failures import describe_error
@@ -56,7 +64,7 @@ class MainlineLookupPanel(LookupPanel):
     def _build_form(self, mono: Any) -> QWidget:
         self.hash_edit = QLineEdit()
         self.hash_edit.setMaxLength(NO_LIMIT)
-        self.hash_edit.setPlaceholderText("info-hash: 40 hex digits, or a magnet link (magnet:?xt=urn:btih:\u2026)")
+        self.hash_edit.setPlaceholderText("info-hash or magnet link")
         self.hash_edit.textChanged.connect(self._update_hash_preview)
         self.hash_edit.returnPressed.connect(self._get_peers_clicked)
         self.hash_preview = ElidedLabel()
@@ -75,8 +83,10 @@ class MainlineLookupPanel(LookupPanel):
 
         self.item_edit = QLineEdit()
         self.item_edit.setMaxLength(NO_LIMIT)
-        self.item_edit.setPlaceholderText("the item's value (UTF-8 text, at most 1000 bytes bencoded)")
+        self.item_edit.setPlaceholderText("the item's value (UTF-8 text)")
+        self.item_edit.setToolTip("The item's value: UTF-8 text, at most 1000 bytes bencoded (BEP 44)")
         self.item_edit.textChanged.connect(self._update_item_size)
+        self.item_edit.returnPressed.connect(self._put_clicked)
         self.item_size = QLabel()
         set_state(self.item_size, "hint")
         self.immutable_radio = QRadioButton("Immutable")
@@ -89,13 +99,26 @@ class MainlineLookupPanel(LookupPanel):
         self.mutable_radio.toggled.connect(self._update_mutable)
         self.salt_edit = QLineEdit()
         self.salt_edit.setMaxLength(NO_LIMIT)
-        self.salt_edit.setPlaceholderText("salt (optional, at most 64 bytes)")
+        self.salt_edit.setPlaceholderText("salt (optional)")
         self.salt_edit.textChanged.connect(lambda _t: self._clear_about("salt"))
+        self.salt_edit.returnPressed.connect(self._get_clicked)
+        self.salt_edit.setToolTip("A mutable item's salt (at most 64 bytes): one key pair, many items")
         self.target_edit = QLineEdit()
         self.target_edit.setFont(mono)
         self.target_edit.setMaxLength(NO_LIMIT)
-        self.target_edit.setPlaceholderText("target: 40 hex digits (a Put fills it in)")
+        self.target_edit.setPlaceholderText("target (40 hex digits)")
+        self.target_edit.setToolTip("The item's target, 40 hex digits: a Put fills it in; for a mutable item, "
+                                    "made from the public key and the salt")
         self.target_edit.textChanged.connect(lambda _t: self._clear_about("target"))
+        self.target_edit.returnPressed.connect(self._get_clicked)
+        self.pubkey_edit = QLineEdit()
+        self.pubkey_edit.setFont(mono)
+        self.pubkey_edit.setMaxLength(NO_LIMIT)
+        self.pubkey_edit.setPlaceholderText("public key (empty: ours)")
+        self.pubkey_edit.setToolTip("Get a mutable item signed by this public key (BEP 44); "
+                                    "empty: our own key pair's. A Put always signs with ours.")
+        self.pubkey_edit.textChanged.connect(lambda _t: self._clear_about("key"))
+        self.pubkey_edit.returnPressed.connect(self._get_clicked)
         self.key_label = ElidedLabel()
         set_state(self.key_label, "hint")
         self.put_button = QPushButton("Put item")
@@ -105,6 +128,8 @@ class MainlineLookupPanel(LookupPanel):
         self.get_button.setToolTip("Find the item under the target (mutable: our key and the salt)")
         self.get_button.clicked.connect(self._get_clicked)
 
+        for edit in (self.hash_edit, self.item_edit, self.salt_edit, self.target_edit, self.pubkey_edit):
+            fit_placeholder(edit)  # never cut ("salt (optional, at …")
         form = QFormLayout()
         form.setVerticalSpacing(4)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
@@ -131,7 +156,14 @@ class MainlineLookupPanel(LookupPanel):
         kind_row.addWidget(self.salt_edit, 1)
         kind_row.addWidget(self.target_edit, 2)
         form.addRow("", kind_row)
-        form.addRow("", self.key_label)
+        key_row = QHBoxLayout()
+        key_row.setSpacing(6)
+        key_row.addWidget(self.pubkey_edit, 2)
+        key_row.addWidget(self.key_label, 3)
+        self.key_row = QWidget()
+        self.key_row.setLayout(key_row)
+        key_row.setContentsMargins(0, 0, 0, 0)
+        form.addRow("", self.key_row)
         fit_width(self.message_label)
         form.addRow("", self.message_label)
         widget = QWidget()
@@ -195,12 +227,14 @@ class MainlineLookupPanel(LookupPanel):
         self.salt_edit.setText(salt)
         return await self._run_put()
 
-    async def get_from_form(self, target_hex: str = "", mutable: bool = False, salt: str = "") -> Any | None:
-        """Fill the target (immutable) or salt (mutable) and Get item; the FoundItem or None."""
+    async def get_from_form(self, target_hex: str = "", mutable: bool = False, salt: str = "",
+                            public_key_hex: str = "") -> Any | None:
+        """Fill the target (immutable) or salt and key (mutable; "": ours) and Get item; the FoundItem or None."""
         (self.mutable_radio if mutable else self.immutable_radio).setChecked(True)
         if not mutable:
             self.target_edit.setText(target_hex)
         self.salt_edit.setText(salt)
+        self.pubkey_edit.setText(public_key_hex)
         return await self._run_get()
 
     # -- checks -----------------------------------------------------------------------
@@ -220,6 +254,21 @@ class MainlineLookupPanel(LookupPanel):
         if parsed.info_hash is None:
             self._say(parsed.message, error=True, about="hash")
         return parsed.info_hash
+
+    def _public_key(self) -> bytes | None:
+        """The Key field's public key (None if empty or after saying what is wrong with it)."""
+        text = self.pubkey_edit.text().strip()
+        if not text:
+            return None
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            key = b""
+        if len(key) != 32:
+            self._say("Type the item's public key as 64 hex digits, or leave the Key field empty "
+                      "for our own key.", error=True, about="key")
+            return None
+        return key
 
     def _salt(self) -> bytes | None:
         problem = check_salt(self.salt_edit.text())
@@ -265,6 +314,7 @@ class MainlineLookupPanel(LookupPanel):
             return None
         port = self.port_spin.value()
         call = self._begin("announce", info_hash, ("announce_peer",), "announcing")
+        self.values_list.clear()  # the tab shows this action's result, not an earlier Get's
         try:
             accepted = await call.run(lambda: self._controller.run_lookup(node.announce_peer(info_hash, port)))
         except Exception as exc:
@@ -274,7 +324,9 @@ class MainlineLookupPanel(LookupPanel):
             self._set_running(False)
         self._has_data = True
         where = f"port {port}" if port else f"our port {node.address[1]} (implied)"
-        self._say(f"Announced on {where} to {accepted} node{'s' if accepted != 1 else ''}.", error=accepted == 0)
+        said = f"Announced on {where} to {accepted} node{'s' if accepted != 1 else ''}."
+        self.values_list.addItem(f"announced {info_hash.hex()} on {where} to {accepted} nodes")
+        self._say(said, error=accepted == 0)
         self.summary_label.setText("The plot shows the get_peers lookup for tokens, then the announces.")
         self.summary_label.show()
         return int(accepted)
@@ -302,6 +354,10 @@ class MainlineLookupPanel(LookupPanel):
             self._say(problem, error=True, about="item")
             return None
         mutable = self.mutable_radio.isChecked()
+        if mutable and self.pubkey_edit.text().strip():
+            self._say("A Put signs with our own key pair: empty the Key field to put a mutable item.",
+                      error=True, about="key")
+            return None
         salt = self._salt() if mutable else b""
         key = self._key(create=True) if mutable and salt is not None else None
         if mutable and (salt is None or key is None):
@@ -314,6 +370,7 @@ class MainlineLookupPanel(LookupPanel):
             target = immutable_item_target(value)
         call = self._begin("put", target or b"", ("put",), "putting")
         call.target = target
+        self.values_list.clear()  # the tab shows this action's result, not an earlier Get's
         try:
             if mutable:
                 result = await call.run(lambda: self._controller.run_lookup(node.put_mutable(key, value, salt)))
@@ -327,11 +384,14 @@ class MainlineLookupPanel(LookupPanel):
         self._has_data = True
         if mutable:
             self.target_edit.setText(result.target.hex())
+            self.values_list.addItem(f"put mutable item {result.target.hex()}, seq {result.seq}, "
+                                     f"at {result.stored} nodes")
             self._say(f"Put mutable item {result.target.hex()[:12]}\u2026 seq {result.seq} at {result.stored} "
                       f"node{'s' if result.stored != 1 else ''}.")
             self._update_mutable()
         else:
             self.target_edit.setText(result.hex())
+            self.values_list.addItem(f"put immutable item {result.hex()}")
             self._say(f"Put immutable item {result.hex()[:12]}\u2026: Get item finds it by this target.")
         self.summary_label.setText("The plot shows the get lookup for tokens, then the puts.")
         self.summary_label.show()
@@ -346,12 +406,20 @@ class MainlineLookupPanel(LookupPanel):
         salt = b""
         if mutable:
             salt_or_none = self._salt()
-            key = self._key(create=False) if salt_or_none is not None else None
-            if salt_or_none is None or key is None:
+            if salt_or_none is None:
                 return None
             salt = salt_or_none
-            public_key = public_key_bytes(key)
+            if self.pubkey_edit.text().strip():  # someone else's item
+                public_key = self._public_key()
+                if public_key is None:
+                    return None
+            else:
+                key = self._key(create=False)
+                if key is None:
+                    return None
+                public_key = public_key_bytes(key)
             target = mutable_target(public_key, salt)
+            self.target_edit.setText(target.hex())
         else:
             text = self.target_edit.text().strip()
             try:
@@ -422,7 +490,9 @@ class MainlineLookupPanel(LookupPanel):
 
     def _update_item_size(self, text: str) -> None:
         size = bencoded_text_size(text)
-        self.item_size.setText(f"{size:,} / {MAX_ITEM_BYTES:,} bytes")
+        # BEP 44 limits the bencoded value ("5:hello" for "hello"); an empty field is no value yet.
+        self.item_size.setText(f"{size:,} / {MAX_ITEM_BYTES:,} bytes" if text else "empty")
+        self.item_size.setToolTip(f"The value's size bencoded: BEP 44 allows {MAX_ITEM_BYTES:,} bytes")
         set_state(self.item_size, "error" if size > MAX_ITEM_BYTES else "hint")
         self._clear_about("item")
 
@@ -431,13 +501,13 @@ class MainlineLookupPanel(LookupPanel):
         self.salt_edit.setEnabled(mutable)
         self.target_edit.setReadOnly(mutable)
         path = self.key_file()
-        self.key_label.setVisible(mutable)  # immutable: nothing to say, the plot gets the room
+        self.key_row.setVisible(mutable)  # immutable: nothing to say, the plot gets the room
         if not mutable:
             self.key_label.setText("")
         elif path is None:
-            self.key_label.setText("Mutable: signed by the key pair in the data directory.")
+            self.key_label.setText("ours: the key pair in the data directory")
         elif path.exists():
-            self.key_label.setText(f"Mutable: signed by the key pair in {path}")
+            self.key_label.setText(f"ours: the key pair in {path}")
         else:
-            self.key_label.setText(f"Mutable: the first Put creates a key pair in {path}")
+            self.key_label.setText(f"ours: the first Put creates a key pair in {path}")
         self._clear_about("key")

@@ -32,7 +32,10 @@ from PySide6.QtWidgets import (
 
 from dht.events import LookupAnswered, LookupFinished, LookupQueried, LookupStarted
 
+from ..common.export import Exporter, ExportResult, csv_writer, table_snapshot
+from ..common.files import app_settings, save_dialog
 from ..common.keys import KeyRegistry, default_registry, parse_key_text
+from ..common.labels import WrappedLabel
 from ..common.text import bytes_preview, format_size
 from ..common.theme import set_state
 from ..failures import describe_error
@@ -121,8 +124,7 @@ class LookupPanel(QWidget):
         self.reason_label = QLabel()
         self.reason_label.setObjectName("notice")
         self.reason_label.setWordWrap(True)
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
+        self.message_label = WrappedLabel()  # as tall as its text at the form's width
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.form_widget = self._build_form(mono)
         self._build_results(mono)
@@ -174,10 +176,25 @@ class LookupPanel(QWidget):
         self.summary_label.hide()
         self.values_list = QListWidget()
         self.values_list.setFont(mono)
-        self.hops_view = self._table(self.hops, (190, 64, 76, 72, 64))
+        self.hops_view = self._table(self.hops, (130, 56, 76, 72, 64))
+        self.hops_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # "aea6c078…:49123": id and port
         self.store_view = self._table(self.store_model, (190, 76))
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.hops_view, "Hops")
+        self.export_button = QPushButton("Export hops\u2026")
+        self.export_button.setToolTip("Save the hops table of the last look-up as CSV (whole ids)")
+        self.export_button.clicked.connect(self.export_dialog)
+        self.exporter = Exporter(self)
+        self.exporter.finished.connect(self._exported)
+        hops_page = QWidget()  # the table, and its export under it (a tab-bar corner would crowd the tabs)
+        hops_layout = QVBoxLayout(hops_page)
+        hops_layout.setContentsMargins(0, 0, 0, 0)
+        hops_layout.setSpacing(3)
+        hops_layout.addWidget(self.hops_view, 1)
+        export_row = QHBoxLayout()
+        export_row.addStretch(1)
+        export_row.addWidget(self.export_button)
+        hops_layout.addLayout(export_row)
+        self.tabs.addTab(hops_page, "Hops")
         self.tabs.addTab(self.values_list, "Found")
         self.tabs.addTab(self.store_view, "Stored at")
         right = QWidget()
@@ -188,9 +205,11 @@ class LookupPanel(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.plot)
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([600, 400])
+        splitter.setStretchFactor(0, 4)  # the hops table's Took (and Detail) in view in a 1400-pixel window
+        splitter.setStretchFactor(1, 5)
+        splitter.setSizes([440, 550])
+        self.plot.setMinimumHeight(240)  # the points and their 9-entry legend; a short dock scrolls instead
+        self.results_splitter = splitter
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.reason_label)
@@ -378,9 +397,21 @@ class LookupPanel(QWidget):
         self._has_data = True
         self.tabs.setCurrentWidget(self.values_list)
         text = f"Found {len(values)} value{'s' if len(values) != 1 else ''}."
-        self._say(text, error=False)
+        self._say(text, state="ok" if values else "warn")  # nothing found is no success
         self.summary_label.hide()
         return values
+
+    def export_hops(self, path: str) -> bool:
+        """Write the hops table (as shown) to ``path`` as CSV, off the GUI thread; False if refused at once."""
+        header, rows = table_snapshot(self.hops)
+        return self.exporter.export(path, "hops", csv_writer(header, rows))
+
+    def export_dialog(self) -> None:
+        self.file_dialog = save_dialog(self, app_settings(), "export", "Export the look-up's hops", "hops.csv",
+                                       "CSV files (*.csv);;All files (*)", "csv", self.export_hops)
+
+    def _exported(self, result: ExportResult) -> None:
+        self._say(result.message, error=not result.ok)
 
     def _set_running(self, running: bool) -> None:
         self._running = running
@@ -422,11 +453,16 @@ class LookupPanel(QWidget):
         set_state(self.value_size, "error" if too_big else "hint")
         self._clear_about("value")
 
-    def _say(self, text: str, error: bool = False, about: str = "") -> None:
-        """Show ``text`` under the form; ``about`` (key or value): cleared when that field changes."""
+    def _say(self, text: str, error: bool = False, about: str = "", state: str = "") -> None:
+        """Show ``text`` under the form; ``about`` (key or value): cleared when that field changes;
+        ``state``: its colour (ok, warn, error or hint), else error or ok as ``error`` says."""
         self._message_about = about
         self.message_label.setText(text)
-        set_state(self.message_label, "error" if error else "ok")
+        set_state(self.message_label, state or ("error" if error else "ok"))
+
+    def message_state(self) -> str:
+        """The colour the message is shown in: ok, warn, error or hint."""
+        return str(self.message_label.property("state") or "")
 
     def _clear_about(self, field: str) -> None:
         if self._message_about == field:

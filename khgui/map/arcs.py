@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .palette import OUTCOME_COLORS
+from .palette import OUTCOMES
 
 FADE_SECONDS = 4.0
 PENDING_SECONDS = 6.0
@@ -77,7 +77,7 @@ class LookupArcs:
             arc = self.arcs[(src, lookup, dst)]
         if arc.outcome != "pending" and outcome == "timeout" and arc.outcome != "timeout":
             return False  # a soft timeout after the answer: the answer stands
-        arc.outcome = outcome if outcome in OUTCOME_COLORS else "error"
+        arc.outcome = outcome if outcome in OUTCOMES else "error"
         arc.settled = now
         return True
 

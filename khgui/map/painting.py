@@ -24,7 +24,7 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPaintEvent, Q
 
 from ..common import theme
 from .arcs import arc_alpha
-from .palette import DEAD, DEAD_MARK, OUTCOME_COLORS, OWN, TARGET, Ground, dot_sprite, mix
+from .palette import DEAD, DEAD_MARK, OWN, Ground, dot_sprite, mix, outcome_color, own_text_color, target_color
 
 CROWDED_ARCS = 60  # more arcs than this are drawn one pixel wide
 
@@ -105,7 +105,7 @@ class RingPaintingMixin:
             p.setPen(QPen(QColor("#7c2d12"), 1.5))
             p.setBrush(OWN)
             p.drawEllipse(pt, dot / 2 + 3, dot / 2 + 3)
-            self._label(p, pt, "our node", OWN.darker(140))
+            self._label(p, pt, "our node", own_text_color())
             drawn += 1
         for node_id, color in ((self._selected, QColor("#2563eb")), (self._focus, ground.text)):
             row = self._model.row_of(node_id) if node_id is not None else -1
@@ -168,7 +168,7 @@ class RingPaintingMixin:
             ctrl = center + (mid - center) * 0.35
             path = QPainterPath(p1)
             path.quadTo(ctrl, p2)
-            color = mix(OUTCOME_COLORS[arc.outcome], alpha, self._ground.background)
+            color = mix(outcome_color(arc.outcome), alpha, self._ground.background)
             p.setPen(QPen(color, width if arc.outcome != "pending" else 1.0))
             p.drawPath(path)
             p.setPen(Qt.PenStyle.NoPen)
@@ -187,6 +187,7 @@ class RingPaintingMixin:
             alpha[k] = max(alpha.get(k, 0.0), arc_alpha(arc, now))
         radius = self._radius() * self._zoom
         p.setFont(self._small)
+        marker = target_color()
         for k, target in self._lookups.targets.items():
             a = alpha.get(k, 0.0)
             if a <= 0:
@@ -196,7 +197,7 @@ class RingPaintingMixin:
             tip = center + d * (radius + 3)
             side = QPointF(-d.y(), d.x())
             base = center + d * (radius + 15)
-            color = mix(TARGET, a, self._ground.background)
+            color = mix(marker, a, self._ground.background)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(color)
             p.drawPolygon(QPolygonF([tip, base + side * 6, base - side * 6]))

@@ -1,6 +1,12 @@
 """The network map's colours: node states, query outcomes, a perceptual ramp, the theme's ground.
 
-The node and outcome colours read on the light and the dark theme alike;
+A query's outcome has one colour everywhere: :func:`outcome_color` is the
+theme's (:func:`khgui.common.theme.status_color`), the one the look-up plot,
+the hops table and the traffic panel use, so "answered" is the same blue on
+the map as in the plot.  Alive nodes are therefore drawn in the theme's
+neutral plot foreground (:func:`alive_color`), not in any outcome's colour,
+and the target marker and the labels take a shade that reads on the
+theme's ground (:func:`target_color`, :func:`own_text_color`).
 :class:`Ground` holds the theme's own (background, ring, text).  The
 bucket-count and fill colour modes step through :data:`RAMP` in
 :data:`LEVELS` steps (:func:`ramp_color`).  Fading arcs mix their colour into
@@ -20,20 +26,32 @@ from ..common import theme
 
 LEVELS = 10  # colour steps of the bucket and fill modes
 
-ALIVE = QColor("#2563eb")
 DEAD = QColor("#9ca3af")
 DEAD_MARK = QColor("#dc2626")
 OWN = QColor("#f97316")
-TARGET = QColor("#be123c")
-OUTCOME_COLORS: dict[str, QColor] = {
-    "pending": QColor("#64748b"),
-    "answered": QColor("#7c3aed"),
-    "values": QColor("#16a34a"),
-    "stored": QColor("#16a34a"),
-    "timeout": QColor("#f59e0b"),
-    "error": QColor("#dc2626"),
-    "refused": QColor("#dc2626"),
-}
+#: The outcomes an arc can have (their colours: :func:`outcome_color`).
+OUTCOMES = ("pending", "answered", "values", "stored", "timeout", "error", "refused")
+_TARGET = {"light": "#be123c", "dark": "#fb7185"}
+
+
+def outcome_color(outcome: str) -> QColor:
+    """The colour of a query's outcome: the theme's, as in the look-up plot and the traffic panel."""
+    return theme.status_color(outcome)
+
+
+def alive_color() -> QColor:
+    """An alive lab node: the theme's neutral plot foreground (blue means "answered")."""
+    return QColor(theme.colors().plot_fg)
+
+
+def target_color() -> QColor:
+    """A lookup's target marker and its label, readable on the theme's ground."""
+    return QColor(_TARGET.get(theme.colors().name, _TARGET["light"]))
+
+
+def own_text_color() -> QColor:
+    """The "our node" label: our node's orange, darker on light ground, lighter on dark."""
+    return OWN.darker(140) if theme.colors().name == "light" else OWN.lighter(110)
 #: A perceptual ramp (viridis' ends and middle) for the bucket-count and fill modes.
 RAMP = ("#440154", "#3b528b", "#21918c", "#5ec962", "#b5de2b", "#fde725")
 COLOR_MODES = ("state", "buckets", "fill")

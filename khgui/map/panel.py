@@ -23,7 +23,8 @@ from dht import LabNodeInfo
 from dht.events import LookupAnswered, LookupQueried, LookupStarted
 
 from .model import NetworkMapModel
-from .palette import COLOR_MODES, OUTCOME_COLORS
+from ..common import theme
+from .palette import COLOR_MODES, outcome_color
 from .view import NetworkMapView
 
 MODE_LABELS = {"state": "alive / dead", "buckets": "bucket count", "fill": "table fill"}
@@ -87,9 +88,10 @@ class NetworkMapPanel(QWidget):
         arcs = QHBoxLayout()
         arcs.setSpacing(6)
         arcs.addWidget(QLabel("queries:"))
+        self.arc_swatches: dict[str, QLabel] = {}
         for outcome in ("pending", "answered", "values", "timeout", "error"):
             swatch = QLabel()
-            swatch.setPixmap(_swatch(OUTCOME_COLORS[outcome]))
+            self.arc_swatches[outcome] = swatch
             arcs.addWidget(swatch)
             arcs.addWidget(QLabel(outcome))
         arcs.addStretch(1)
@@ -113,6 +115,7 @@ class NetworkMapPanel(QWidget):
         self.model.modelReset.connect(self._count)
         self.model.dataChanged.connect(self._count)
         self.model.rowsInserted.connect(self._count)
+        theme.manager().changed.connect(self._show_legend)
         self._show_legend()
 
     # -- fed by the controller ------------------------------------------------------
@@ -151,7 +154,9 @@ class NetworkMapPanel(QWidget):
         self.view.set_color_mode(self.mode.currentData())
         self._show_legend()
 
-    def _show_legend(self) -> None:
+    def _show_legend(self, *args: Any) -> None:
+        for outcome, swatch in self.arc_swatches.items():  # the theme's, as in the look-up plot
+            swatch.setPixmap(_swatch(outcome_color(outcome)))
         while self.legend.count():
             item = self.legend.takeAt(0)
             widget = item.widget() if item is not None else None

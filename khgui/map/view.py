@@ -41,7 +41,7 @@ from ..common import theme
 from .arcs import Arc, LookupArcs
 from .model import MapNode, NetworkMapModel
 from .painting import RingPaintingMixin
-from .palette import ALIVE, COLOR_MODES, DEAD, LEVELS, OWN, Ground, ramp_color
+from .palette import COLOR_MODES, DEAD, LEVELS, OWN, Ground, alive_color, ramp_color
 
 HIT_PX = 9.0
 MARGIN = 36
@@ -238,13 +238,14 @@ class NetworkMapView(RingPaintingMixin, QWidget):
         self._own = next((i for i, n in enumerate(nodes) if n.own), -1)
         self._dead = np.array([i for i, n in enumerate(nodes) if not n.info.alive and not n.own], dtype=int)
         groups: dict[str, list[int]] = {}
+        alive = alive_color().name()
         most = max((n.info.buckets for n in nodes), default=1)
         least = min((n.info.buckets for n in nodes if n.info.alive), default=0)
         for i, n in enumerate(nodes):
             if n.own or not n.info.alive:
                 continue
             if self._mode == "state":
-                key = ALIVE.name()
+                key = alive
             elif self._mode == "buckets":
                 span = max(1, most - least)
                 key = ramp_color(round((n.info.buckets - least) / span * LEVELS) / LEVELS).name()
@@ -258,7 +259,7 @@ class NetworkMapView(RingPaintingMixin, QWidget):
     def legend(self) -> list[tuple[str, QColor]]:
         """(label, colour) pairs of the current colour mode, for the panel's legend."""
         if self._mode == "state":
-            return [("alive", ALIVE), ("dead", DEAD), ("ours", OWN)]
+            return [("alive", alive_color()), ("dead", DEAD), ("ours", OWN)]
         nodes = [n for n in self._nodes if n.info.alive and not n.own]
         if self._mode == "buckets":
             lo = min((n.info.buckets for n in nodes), default=0)
@@ -275,7 +276,7 @@ class NetworkMapView(RingPaintingMixin, QWidget):
         return QSize(220, 220)
 
     def _theme_changed(self, colors: object) -> None:
-        self.update()  # the node layer's key holds the theme: it is redrawn
+        self._model_changed()  # alive nodes take the theme's colour; the node layer is redrawn
 
     # -- interaction ------------------------------------------------------------------
 

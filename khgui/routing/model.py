@@ -173,6 +173,10 @@ class BucketListModel(TableModel):
         return None
 
 
+#: The contact table's Client and BEP 42 columns (shown only where the profile carries them).
+CLIENT, ID_VALID = 5, 6
+
+
 class ContactTableModel(TableModel):
     """The contacts of one bucket: id, address, last seen, failures, RTT, client (its ``v``, with its
     two-letter code when ``census`` knows it) and whether its id fits its IP under BEP 42."""

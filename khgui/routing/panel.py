@@ -14,17 +14,22 @@ from typing import Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHeaderView, QLabel, QScrollArea, QSplitter, QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea, QSplitter, QTableView, QVBoxLayout, QWidget,
 )
 
+from dht import BEP42, CLIENT_VERSION
 from dht import events as ev
 
 from ..bridge import EventBridge
 from ..controller import NetworkController
 from ..common.clients import ClientCensus
+from ..common.export import Exporter, ExportResult, csv_writer
+from ..common.files import app_settings, save_dialog
+from ..common.plotting import EmptyNote
+from ..common.theme import set_state
 from ..common.text import plural
 from .history import HistoryPlotView, SplitHistories, SplitHistory
-from .model import SORT_ROLE, BucketListModel, ContactTableModel, bucket_rows
+from .model import CLIENT, ID_VALID, SORT_ROLE, BucketListModel, ContactTableModel, bucket_rows
 from .trie_view import BucketTrieView
 
 log = logging.getLogger(__name__)
@@ -77,23 +82,39 @@ class RoutingPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # a bucket has K rows at most
         header.setStretchLastSection(True)
         self.contact_title = QLabel("Select a bucket to list its contacts")
+        self.export_button = QPushButton("Export table\u2026")
+        self.export_button.setToolTip("Save every contact of every bucket as CSV (whole ids)")
+        self.export_button.clicked.connect(self.export_dialog)
+        self.exporter = Exporter(self)
+        self.exporter.finished.connect(self._exported)
+        self.export_note = QLabel()
+        self.export_note.setWordWrap(True)
+        self.export_note.hide()
         self.plot = HistoryPlotView()
+        self.plot_note = EmptyNote(self.plot.getPlotItem(), "no node is running", y_range=(0.0, 8.0))
 
         table_box = QWidget()
         tl = QVBoxLayout(table_box)
         tl.setContentsMargins(0, 0, 0, 0)
-        tl.addWidget(self.contact_title)
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.contact_title, 1)
+        title_row.addWidget(self.export_button)
+        tl.addLayout(title_row)
+        tl.addWidget(self.export_note)
         tl.addWidget(self.contact_table)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(scroll)
         split.addWidget(table_box)
         split.addWidget(self.plot)
-        split.setStretchFactor(0, 4)
+        split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 3)
         split.setStretchFactor(2, 2)
-        split.setSizes([320, 260, 180])
+        split.setSizes([120, 260, 180])
         split.setChildrenCollapsible(False)
         self.splitter = split
+        self._fitted_rows = -1  # the bucket count the trie's height was last fitted to
+        self._user_sized = False  # the user moved the splitter: leave it where they put it
+        split.splitterMoved.connect(self._splitter_moved)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.summary)
@@ -121,6 +142,9 @@ class RoutingPanel(QWidget):
         if node is not self._node:
             self.census.clear()  # another node's peers
         self._node = node
+        ours = self._controller.node  # a lab node in focus speaks our node's profile
+        if ours is not None:
+            self.show_profile_columns(ours.profile.features)
         own = getattr(self._controller, "node", None)
         self.histories.own = own.id if own is not None else None
         self.history = (self.histories.get(node.id, time.monotonic()) if node is not None
@@ -131,6 +155,11 @@ class RoutingPanel(QWidget):
             self.buckets.k = self._k
         self.trie.set_own_id(node.id if node is not None else None)
         self.refresh()
+
+    def show_profile_columns(self, features: frozenset[str]) -> None:
+        """Show the Client and BEP 42 columns only where the wire carries them (not on Khashmir)."""
+        self.contact_table.setColumnHidden(CLIENT, CLIENT_VERSION not in features)
+        self.contact_table.setColumnHidden(ID_VALID, BEP42 not in features)
 
     def on_batch(self, events: list[Any]) -> None:
         """Handle one batch from the bridge: flash splits/merges, refresh once."""
@@ -158,6 +187,7 @@ class RoutingPanel(QWidget):
             self.trie.select(-1)
             self._bucket_selected(-1)  # the contacts header too
             self.summary.setText(self._idle_text())
+            self.plot_note.set_empty(True)
             return
         try:
             table = node.routing_table()
@@ -171,6 +201,8 @@ class RoutingPanel(QWidget):
         self.history.observe(now, len(rows))
         if self.isVisible():
             self.plot.show_history(self.history)
+            self.plot_note.set_empty(False)
+        self.fit_trie()
         self._restore_selection(rows, now)
         contacts = sum(len(r.contacts) for r in rows)
         self.summary.setText(
@@ -191,6 +223,67 @@ class RoutingPanel(QWidget):
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         self.plot.show_history(self.history)
+        self._fitted_rows = -1
+        self.fit_trie()
+
+    def fit_trie(self) -> None:
+        """Give the bucket trie the height of its rows (no gap under a short table), at most
+        45 % of the splitter; the contacts and the history share the rest.  Left alone once
+        the user moved the splitter."""
+        rows = self.buckets.rowCount()
+        if self._user_sized or rows == self._fitted_rows or not self.isVisible():
+            return
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        if total <= 0:
+            return
+        self._fitted_rows = rows
+        want = self.trie.sizeHint().height() + 2 * self.trie_scroll.frameWidth() + 2
+        trie = max(self.trie.minimumSizeHint().height(), min(want, int(total * 0.45)))
+        rest = total - trie
+        self.splitter.setSizes([trie, rest * 3 // 5, rest - rest * 3 // 5])
+
+    def _splitter_moved(self, *args: Any) -> None:
+        self._user_sized = True
+
+    # -- export -----------------------------------------------------------------------
+
+    def table_records(self) -> tuple[list[str], list[list[Any]]]:
+        """Every contact of every bucket, whole ids: the routing table as CSV rows."""
+        client = not self.contact_table.isColumnHidden(CLIENT)
+        bep42 = not self.contact_table.isColumnHidden(ID_VALID)
+        header = ["bucket", "bucket_lo", "bucket_hi", "node_id", "host", "port", "last_seen_s_ago", "failures",
+                  "rtt_ms"] + (["client"] if client else []) + (["bep42"] if bep42 else [])
+        now = self.buckets.now
+        out: list[list[Any]] = []
+        for r in self.buckets.rows():
+            for info in r.contacts:
+                c = info.contact
+                row: list[Any] = [
+                    r.prefix or "(all ids)", format(r.lo, "040x"), format(r.hi - 1, "040x"), c.id.hex(), c.host,
+                    c.port, "" if info.last_seen is None else f"{now - info.last_seen:.1f}", info.failures,
+                    "" if info.rtt is None else f"{info.rtt * 1000:.1f}"]
+                if client:
+                    row.append(self.contacts.client_text(info))
+                if bep42:
+                    row.append({True: "valid", False: "invalid", None: "exempt"}[info.id_valid])
+                out.append(row)
+        return header, out
+
+    def export_table(self, path: str) -> bool:
+        """Write the routing table to ``path`` as CSV, off the GUI thread; False if refused at once."""
+        header, rows = self.table_records()
+        return self.exporter.export(path, "contacts", csv_writer(header, rows))
+
+    def export_dialog(self) -> None:
+        self.file_dialog = save_dialog(self, app_settings(), "export", "Export the routing table",
+                                       "routing-table.csv", "CSV files (*.csv);;All files (*)", "csv",
+                                       self.export_table)
+
+    def _exported(self, result: ExportResult) -> None:
+        self.export_note.setText(result.message)
+        set_state(self.export_note, "ok" if result.ok else "error")
+        self.export_note.show()
 
     # -- selection -----------------------------------------------------------------
 

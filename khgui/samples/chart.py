@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QWidget
 
-from ..common.plotting import legend_below
+from ..common.plotting import EmptyNote, legend_below
 from ..common.theme import colors
 from ..common.clients import ClientRow
 
@@ -42,6 +42,8 @@ class ClientsChartView(pg.PlotWidget):  # type: ignore[misc]
         for bars in (self.contacts_bars, self.messages_bars):
             item.addItem(bars)
         self.codes: list[str] = []
+        self.empty = EmptyNote(item, "no contact or message yet", x_range=(-0.6, 0.6), y_range=(0.0, 100.0))
+        self.empty.set_empty(True)
         self.setMinimumSize(220, 150)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name): not pyqtgraph's 640x480, the dock's height is short
@@ -59,6 +61,7 @@ class ClientsChartView(pg.PlotWidget):  # type: ignore[misc]
                                    height=[100.0 * (r.messages_in + r.messages_out) / messages for r in shown])
         item = self.getPlotItem()
         item.getAxis("bottom").setTicks([[(x, code) for x, code in zip(xs, self.codes)]])
+        self.empty.set_empty(not shown)
         item.setXRange(-0.6, max(0.6, len(shown) - 0.4), padding=0)
         item.setYRange(0, 100, padding=0.02)
 

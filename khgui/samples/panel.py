@@ -22,17 +22,20 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
+    QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
     QSplitter, QTableView, QVBoxLayout, QWidget,
 )
 
+from ..common.table import filter_box
 from ..common.text import plural
 from ..common.theme import set_state
 from .chart import ClientsChartView
 from ..common.clients import ClientCensus
 from .clients import SORT_ROLE as CLIENT_SORT_ROLE
 from .clients import ClientStatsModel
-from .export import ExportError, write_samples_csv
+from ..common.export import Exporter, ExportResult
+from ..common.files import app_settings, save_dialog
+from .export import samples_writer
 from .model import SORT_ROLE, SampledHashesModel, SizeEstimates
 from .sampler import MAX_INTERVAL, MIN_INTERVAL, Sampler, SamplerSettingError, Walk
 
@@ -59,6 +62,16 @@ def _table(model: Any, sort_role: int) -> QTableView:
     return view
 
 
+def walk_message(walk: int, answered: int, hashes: int, new: int) -> str:
+    """What one walk found.  ``answered`` counts the other nodes: with none, the
+    info-hashes (if any) are our own node's, which answers its own walk too."""
+    found = plural(hashes, "info-hash", "info-hashes")
+    if answered == 0:
+        return (f"Walk {walk}: no other node answered (a node asked recently is skipped until its "
+                f"interval is over); {found}" + (f" from our own store ({new} new)." if hashes else "."))
+    return f"Walk {walk}: {plural(answered, 'node')} answered, {found} ({new} new)."
+
+
 class SamplesPanel(QWidget):
     """BEP 51 samples, the network-size estimate and the Clients chart."""
 
@@ -75,6 +88,9 @@ class SamplesPanel(QWidget):
         self.answered_total = 0
         self.last_walk: Walk | None = None
         self.exported = ""  # the last file written
+        self._settings = settings if settings is not None else app_settings()
+        self.exporter = Exporter(self)
+        self.exporter.finished.connect(self._exported)
         self._build()
         self.sampler.walked.connect(self.add_walk)
         self.sampler.failed.connect(lambda text: self.say(text, error=True))
@@ -126,6 +142,7 @@ class SamplesPanel(QWidget):
 
         self.hash_table = _table(self.hashes, SORT_ROLE)
         self.hash_table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        self.filter_edit = filter_box([self.hash_table.model()], "filter info-hashes\u2026")
         self.chart = ClientsChartView()
         self.client_table = _table(self.clients, CLIENT_SORT_ROLE)
         self.client_table.setMinimumHeight(70)
@@ -138,8 +155,13 @@ class SamplesPanel(QWidget):
         clients.setChildrenCollapsible(False)
         clients.setStretchFactor(0, 3)
         clients.setStretchFactor(1, 2)
+        hashes = QWidget()
+        hashes_layout = QVBoxLayout(hashes)
+        hashes_layout.setContentsMargins(0, 0, 0, 0)
+        hashes_layout.addWidget(self.filter_edit)
+        hashes_layout.addWidget(self.hash_table, 1)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.hash_table)
+        split.addWidget(hashes)
         split.addWidget(clients)
         split.setChildrenCollapsible(False)
         split.setStretchFactor(0, 3)
@@ -161,9 +183,9 @@ class SamplesPanel(QWidget):
     def message(self) -> str:
         return self.message_label.text() if not self.message_label.isHidden() else ""
 
-    def say(self, text: str, error: bool = False) -> None:
+    def say(self, text: str, error: bool = False, state: str = "") -> None:
         self.message_label.setText(text)
-        set_state(self.message_label, "error" if error else "ok")
+        set_state(self.message_label, state or ("error" if error else "ok"))
         self.message_label.show()
         if error and text.startswith("could not export"):
             self._controller.error.emit(text)  # the window's banner too
@@ -196,30 +218,23 @@ class SamplesPanel(QWidget):
         self.answered_total += sampling.answered
         self.last_walk = walk
         self._update_summary()
-        self.say(f"Walk {self.sampler.walks}: {plural(sampling.answered, 'node')} answered, "
-                 f"{plural(len(sampling.info_hashes), 'info-hash', 'info-hashes')} ({new} new).")
+        self.say(walk_message(self.sampler.walks, sampling.answered, len(sampling.info_hashes), new),
+                 state="ok" if sampling.answered else "warn")
 
     def export_csv(self, path: str) -> bool:
-        """Write the info-hashes to ``path``; a message in the panel (and the banner) if it fails."""
-        try:
-            count = write_samples_csv(path, self.hashes.records())
-        except ExportError as exc:
-            self.say(str(exc), error=True)
-            return False
-        self.exported = path
-        self.say(f"Exported {plural(count, 'info-hash', 'info-hashes')} to {path}.")
-        return True
+        """Write the info-hashes to ``path`` off the GUI thread; False if refused at once.
+        The outcome is a message in the panel (a failure in the banner too)."""
+        records = list(self.hashes.records())  # a snapshot: the walks go on
+        return self.exporter.export(path, "info-hashes", samples_writer(records))
+
+    def _exported(self, result: ExportResult) -> None:
+        if result.ok:
+            self.exported = result.path
+        self.say(result.message, error=not result.ok)
 
     def export_dialog(self) -> None:
-        dialog = QFileDialog(self, "Export samples as CSV")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setNameFilter("CSV files (*.csv)")
-        dialog.setDefaultSuffix("csv")
-        dialog.selectFile("samples.csv")
-        dialog.fileSelected.connect(self.export_csv)
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
-        self.file_dialog = dialog
+        self.file_dialog = save_dialog(self, self._settings, "export", "Export samples as CSV", "samples.csv",
+                                       "CSV files (*.csv);;All files (*)", "csv", self.export_csv)
 
     def refresh_clients(self) -> None:
         """Recount contacts and traffic by client (once a second)."""

@@ -1,17 +1,40 @@
 """The statistics tables: per method (sent, answered, failed, received, errors,
-mean RTT) and the defences (blocked sources, drops by reason)."""
+mean RTT) and the defences (blocked sources, drops by reason).
+
+Each method has one colour (:func:`method_color`), the same in the
+messages-per-second plot and as a swatch beside its name in the table: the
+table is that plot's legend.  Methods doing the same job on the two wires
+share a colour (find_value, get_peers and get; store_value, announce_peer
+and put).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import zlib
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
 
 from ..common.table import TableModel
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 _Index = QModelIndex | QPersistentModelIndex
 _FIELDS = ("sent", "answered", "failed", "received", "errors")
+
+
+PALETTE = ("#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d")
+_METHOD_COLORS = {
+    "find_node": PALETTE[0], "find_value": PALETTE[1], "get_peers": PALETTE[1], "get": PALETTE[1],
+    "ping": PALETTE[2], "store_value": PALETTE[3], "announce_peer": PALETTE[3], "put": PALETTE[3],
+    "sample_infohashes": PALETTE[4], "get_value": PALETTE[5], "join": PALETTE[6],
+}
+
+
+def method_color(method: str) -> str:
+    """A KRPC method's colour in the rates plot and the table (``#rrggbb``)."""
+    return _METHOD_COLORS.get(method) or PALETTE[zlib.crc32(method.encode()) % len(PALETTE)]
 
 
 class MethodStatsModel(TableModel):
@@ -57,6 +80,10 @@ class MethodStatsModel(TableModel):
             if role == SORT_ROLE:
                 return -1.0 if rtt is None else float(rtt)
             return "\u2013" if rtt is None else f"{rtt * 1000:.1f} ms"
+        if role == Qt.ItemDataRole.DecorationRole and col == 0:
+            return QColor(method_color(name))  # the plot's legend
+        if role == Qt.ItemDataRole.ToolTipRole and col == 0:
+            return f"{name}: this colour in the messages / s plot (solid: sent, dashed: received)"
         if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

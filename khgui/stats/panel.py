@@ -3,6 +3,12 @@
 :class:`StatsPanel` counts datagrams from the bridge's batches and samples
 ``node.stats()`` once a second into a bounded :class:`StatsHistory`
 (default 600 samples); the plots and the table are updated from it.
+
+The plots and the two tables share the panel by its shape (:meth:`StatsPanel.arrange`):
+the tables under the plots, side by side, in a tall panel (the 720p layout, where
+the statistics are a tab of the whole right-hand side); beside them, one above the
+other, in a wide and short one (the 1400x900 window's dock under the look-up form),
+where under the plots they were pushed below the dock's fold.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QSplitter, QTableView, QVBoxLayout, QWidget
 
 from ..bridge import EventBridge
+from ..common.labels import WrappedLabel
 from ..controller import NetworkController
 from .model import SORT_ROLE, DefenceStatsModel, MethodStatsModel
 from .plots import StatsPlotsView
@@ -45,7 +52,7 @@ class StatsPanel(QWidget):
         self._maxlen = maxlen
         self.history = StatsHistory(time.monotonic(), maxlen)
         self.samples = 0
-        self.summary = QLabel("no statistics yet")
+        self.summary = WrappedLabel("no statistics yet")  # wraps: one long line would widen the panel
         self.summary.setObjectName("summary")
         self.plots = StatsPlotsView()
         self.methods = MethodStatsModel(self)
@@ -60,7 +67,9 @@ class StatsPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()  # every header readable; a narrow dock scrolls the table
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.defences = DefenceStatsModel(self)
         self.defences_table = QTableView()
         self.defences_table.setObjectName("defences")
@@ -68,20 +77,26 @@ class StatsPanel(QWidget):
         self.defences_table.setAlternatingRowColors(True)
         self.defences_table.verticalHeader().setVisible(False)
         self.defences_table.verticalHeader().setDefaultSectionSize(22)
-        self.defences_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.defences_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.defences_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.defences_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.defences.modelReset.connect(self._fit_defences)
+        # Both tables show a few rows at least: never only their header.
+        rows = 4
+        for table in (self.table, self.defences_table):
+            table.setMinimumHeight(table.horizontalHeader().sizeHint().height() + rows * 22 + 2 * table.frameWidth())
         tables = QSplitter(Qt.Orientation.Horizontal)
+        self.tables = tables
         tables.addWidget(self.table)
         tables.addWidget(self.defences_table)
         tables.setStretchFactor(0, 3)
-        tables.setStretchFactor(1, 1)
+        tables.setStretchFactor(1, 0)
         tables.setChildrenCollapsible(False)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.plots)
         split.addWidget(tables)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
-        split.setSizes([330, 150])
+        split.setSizes([330, 170])
         split.setChildrenCollapsible(False)
         self.splitter = split
         layout = QVBoxLayout(self)
@@ -97,6 +112,31 @@ class StatsPanel(QWidget):
         self._timer.start()
         self.set_node(controller.node)
 
+    def arrange(self) -> None:
+        """Tables under the plots in a tall panel, beside them in a wide one (see the module docstring)."""
+        # The room it is shown in: a dock's scroll viewport (the panel itself grows to its
+        # minimum height there, which would make it look taller than its dock is).
+        room = self.parentWidget().size() if self.parentWidget() is not None else self.size()
+        wide = room.width() > 1.8 * room.height() and room.width() >= self.plots.minimumWidth() + 320
+        main = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.splitter.orientation() != main:
+            self.splitter.setOrientation(main)
+            self.tables.setOrientation(Qt.Orientation.Vertical if wide else Qt.Orientation.Horizontal)
+            total = room.width() if wide else room.height()
+            tables = max(total // 3, 320) if wide else total // 3
+            self.splitter.setSizes([total - tables, tables])
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self.arrange()
+
+    def _fit_defences(self) -> None:
+        """The defence table as wide as its labels ("dropped: rate limited"), never cut to "dropped: …"."""
+        table = self.defences_table
+        width = (table.sizeHintForColumn(0) + max(60, table.sizeHintForColumn(1)) + 2 * table.frameWidth()
+                 + table.verticalScrollBar().sizeHint().width() + 8)
+        table.setMinimumWidth(max(table.minimumWidth(), width))
+
     def has_data(self) -> bool:
         """Whether at least one sample with traffic was taken."""
         return self.samples > 0 and self.methods.rowCount() > 0
@@ -108,6 +148,7 @@ class StatsPanel(QWidget):
             self.samples = 0
             self.methods.set_methods({})
             self.defences.set_snapshot(None)
+            self.plots.show_empty("no node is running" if node is None else "collecting: one sample a second")
 
     def on_batch(self, events: list[Any]) -> None:
         self.history.add_events(events)

@@ -3,6 +3,11 @@
 Four plots: messages per second by method (solid: out, dashed: in), bytes per
 second in and out, the RTT histogram, and the table size (contacts, buckets,
 estimated network size).  Each series is one curve updated with ``setData``.
+The rates plot has no legend of its own: each method's colour
+(:func:`~khgui.stats.model.method_color`) is shown beside its name in the
+per-method table under the plots, and the title says which line style is
+which direction.  A legend entry per curve made it as tall as the plot on
+Mainline (16 entries), squeezing the plots under it to nothing.
 """
 
 from __future__ import annotations
@@ -11,14 +16,15 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
-from ..common.plotting import legend_below, legend_right
+from ..common.plotting import EmptyNote, counts_axis, legend_below, legend_right
 from ..common.theme import colors
+from .model import method_color
 from .series import StatsHistory
 
-PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d"]
 
 
-def _plot(layout: pg.GraphicsLayout, row: int, col: int, title: str, left: str, legend: str = "below") -> pg.PlotItem:
+def _plot(layout: pg.GraphicsLayout, row: int, col: int, title: str, left: str,
+          legend: str = "below") -> pg.PlotItem:
     item: pg.PlotItem = layout.addPlot(row=row, col=col, title=f"<span style='font-size:9pt'>{title}</span>")
     item.showGrid(x=True, y=True, alpha=0.25)
     item.setLabel("left", left)
@@ -26,7 +32,7 @@ def _plot(layout: pg.GraphicsLayout, row: int, col: int, title: str, left: str, 
     item.getAxis("left").setWidth(46)
     if legend == "right":  # many entries: beside the data, not under it
         legend_right(item)
-    else:
+    elif legend == "below":
         legend_below(item, columns=4)
     return item
 
@@ -38,7 +44,8 @@ class StatsPlotsView(pg.GraphicsLayoutWidget):
         super().__init__(parent=parent)
         self.setBackground(colors().plot_bg)
         layout = self.ci
-        self.rates_plot = _plot(layout, 0, 0, "messages / s by method", "msg/s", legend="right")
+        self.rates_plot = _plot(layout, 0, 0, "messages / s (\u2014 out, - - in; colours: the table)", "msg/s",
+                                legend="")
         self.bytes_plot = _plot(layout, 0, 1, "bytes / s", "B/s")
         self.rtt_plot = _plot(layout, 1, 0, "round-trip time distribution", "answers")
         self.rtt_plot.setLabel("bottom", "RTT", units="ms")
@@ -56,24 +63,43 @@ class StatsPlotsView(pg.GraphicsLayoutWidget):
         self.buckets = self.size_plot.plot([], [], pen=pg.mkPen("#f59e0b", width=2), name="buckets")
         self.network = self.size_plot.plot([], [], pen=pg.mkPen("#16a34a", width=2, style=Qt.PenStyle.DashLine),
                                       name="network size")
-        self.setMinimumSize(360, 440)  # two rows of plots with their legends; the dock scrolls if smaller
+        for item in (self.rates_plot, self.rtt_plot, self.size_plot):
+            counts_axis(item)  # rates, answers and counts: zero or more, no "x0.001"
+        self.bytes_plot.setLabel("left", "", units="B/s")  # kB/s, MB/s: short tick labels
+        self.bytes_plot.getViewBox().setLimits(yMin=0)
+        self.notes = {
+            "rates": EmptyNote(self.rates_plot, "no messages yet"),
+            "bytes": EmptyNote(self.bytes_plot, "no traffic yet"),
+            "size": EmptyNote(self.size_plot, "no node yet", y_range=(0.0, 40.0)),
+            "rtt": EmptyNote(self.rtt_plot, "no answer yet",
+                             x_range=(0.0, 500.0), y_range=(0.0, 10.0)),
+        }
+        self.show_empty("no node is running")
+        self.setMinimumSize(540, 340)  # two rows and two columns of plots with their axes and legends
 
     def _rate_curve(self, method: str, direction: str) -> pg.PlotDataItem:
         key = (method, direction)
         curve = self.rate_curves.get(key)
         if curve is None:
-            methods = sorted({m for m, _ in self.rate_curves} | {method})
-            color = PALETTE[methods.index(method) % len(PALETTE)]
+            color = method_color(method)
             style = Qt.PenStyle.SolidLine if direction == "out" else Qt.PenStyle.DashLine
-            arrow = "\u2191" if direction == "out" else "\u2193"
-            curve = self.rates_plot.plot([], [], pen=pg.mkPen(color, width=2, style=style), name=f"{method} {arrow}")
+            curve = self.rates_plot.plot([], [], pen=pg.mkPen(color, width=2, style=style))
             self.rate_curves[key] = curve
         return curve
 
+    def show_empty(self, why: str) -> None:
+        """Empty plots over plain axes (0-60 s), each saying ``why`` there is nothing."""
+        for name in ("rates", "bytes", "size"):
+            self.notes[name].set_empty(True, why)
+        self.notes["rtt"].set_empty(True)
+
     def show_history(self, history: StatsHistory) -> None:
         t = history.t.array()
-        if t.size == 0:
+        if t.size < 2:  # one sample is no line yet (and its range would be "time (μs)")
+            self.show_empty("collecting: one sample a second")
             return
+        for name in ("rates", "bytes", "size"):
+            self.notes[name].set_empty(False)
         for key in sorted(history.rates):
             values = history.rates[key].array()
             n = min(t.size, values.size)
@@ -85,3 +111,4 @@ class StatsPlotsView(pg.GraphicsLayoutWidget):
         self.network.setData(t, history.network_size.array()[-t.size:])
         edges, counts = history.rtt_histogram()
         self.rtt_curve.setData(edges, counts)
+        self.notes["rtt"].set_empty(not any(counts))

@@ -12,12 +12,12 @@ so both are tested directly; the panel only adds the QFileDialog.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Iterable
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel
 
+from ..common.export import jsonl_writer, write_atomically
 from .model import TrafficModel
 
 
@@ -100,17 +100,16 @@ class TrafficFilterModel(QSortFilterProxyModel):
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
-    """Write ``records`` to ``path``, one JSON object a line; returns how many."""
-    count = 0
-    with open(path, "w", encoding="utf-8", newline="\n") as out:
-        for record in records:
-            out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
-            out.write("\n")
-            count += 1
-    return count
+    """Write ``records`` to ``path`` now, one JSON object a line; returns how many (ExportError if not)."""
+    return write_atomically(path, jsonl_writer(records))
+
+
+def shown_records(model: TrafficModel, shown: TrafficFilterModel | None = None) -> list[dict[str, Any]]:
+    """The records of the rows ``shown`` (all of ``model``'s when None): a snapshot to export."""
+    rows: Iterable[int] = shown.source_rows() if shown is not None else range(model.rowCount())
+    return [model.record(row) for row in rows]
 
 
 def export_rows(path: str | Path, model: TrafficModel, shown: TrafficFilterModel | None = None) -> int:
-    """Write the rows ``shown`` (all of ``model``'s when None) to ``path``."""
-    rows: Iterable[int] = shown.source_rows() if shown is not None else range(model.rowCount())
-    return write_jsonl(path, (model.record(row) for row in rows))
+    """Write the rows ``shown`` (all of ``model``'s when None) to ``path`` now."""
+    return write_jsonl(path, shown_records(model, shown))

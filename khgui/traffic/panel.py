@@ -19,13 +19,16 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QSize, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView, QApplication, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+    QAbstractItemView, QApplication, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
     QPushButton, QSizePolicy, QSplitter, QTableView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
+from ..common.labels import fit_placeholder
 from ..common.text import message_tree
 from ..common.theme import colors
-from .filter import TrafficFilterModel, export_rows
+from ..common.export import Exporter, ExportResult, jsonl_writer
+from ..common.files import app_settings, save_dialog
+from .filter import TrafficFilterModel, export_rows, shown_records
 from .model import COLUMNS, DEFAULT_CAP, STATES, TrafficModel
 
 # The widest text each column normally shows; widths come from the font (fixed,
@@ -42,6 +45,9 @@ class TrafficPanel(QWidget):
         self._controller = controller
         self.model = TrafficModel(cap, self)
         self.proxy = TrafficFilterModel(self)  # attached to the model only while filtering
+        self.exporter = Exporter(self)  # Export…: written off the GUI thread
+        self.exporter.finished.connect(self._exported)
+        self._export_note = ""
         self._paused = False
         self._buffer: collections.deque[Any] = collections.deque(maxlen=cap)
         self._buffer_dropped = 0
@@ -62,8 +68,10 @@ class TrafficPanel(QWidget):
         self.method_combo.currentIndexChanged.connect(
             lambda _i: self._set_filter(self.proxy.set_method, self.method_combo.currentData() or ""))
         self.peer_edit = QLineEdit()
-        self.peer_edit.setPlaceholderText("peer contains\u2026")
+        self.peer_edit.setPlaceholderText("peer\u2026")
+        self.peer_edit.setToolTip("Only the messages whose peer address contains this text")
         self.peer_edit.setClearButtonEnabled(True)
+        fit_placeholder(self.peer_edit)
         self.peer_edit.textChanged.connect(lambda text: self._set_filter(self.proxy.set_peer_text, text))
         self.direction_combo = QComboBox()
         for label, value in (("In and out", ""), ("\u2190 In", "in"), ("\u2192 Out", "out")):
@@ -276,19 +284,18 @@ class TrafficPanel(QWidget):
     # -- slots --------------------------------------------------------------------
 
     def _export_clicked(self) -> None:
-        path, _filter = QFileDialog.getSaveFileName(
-            self, "Export traffic", "traffic.jsonl", "JSON lines (*.jsonl);;All files (*)")
-        if not path:
-            return
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            count = self.export(path)
-        except OSError as exc:
-            self.status_label.setText(f"<span style='color:{colors().error}'>Export failed: {exc.strerror or exc}</span>")
-            return
-        finally:
-            QApplication.restoreOverrideCursor()
-        self.status_label.setText(f"Exported {count:,} messages to {path}")
+        self.file_dialog = save_dialog(self, app_settings(), "export", "Export traffic", "traffic.jsonl",
+                                       "JSON lines (*.jsonl);;All files (*)", "jsonl", self.export_in_background)
+
+    def export_in_background(self, path: str) -> bool:
+        """Write the rows shown to ``path`` off the GUI thread (khgui.common.export); False if refused."""
+        records = shown_records(self.model, self.proxy if self._filtering() else None)
+        return self.exporter.export(path, "messages", jsonl_writer(records))
+
+    def _exported(self, result: ExportResult) -> None:
+        colour = colors().error if not result.ok else colors().ok
+        self._export_note = f"<span style='color:{colour}'>{result.message}</span>"  # kept in the status line
+        self._update_status()
 
     def _update_methods(self, methods: list[str]) -> None:
         current = self.method_combo.currentData() or ""
@@ -327,7 +334,7 @@ class TrafficPanel(QWidget):
             if self._buffer_dropped:
                 text += f" ({self._buffer_dropped:,} older ones dropped: buffer full)"
             parts.insert(0, text)
-        text = " \u2014 ".join(parts)
+        text = " \u2014 ".join(parts + ([self._export_note] if self._export_note else []))
         if text != self._status_text:
             self._status_text = text
             self.status_label.setText(text)

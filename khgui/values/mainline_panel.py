@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTabWidget
 
 from dht.events import ItemStored, PeerAnnounced
 
+from ..common.table import filter_box
 from ..common.text import plural
 from .mainline import SORT_ROLE, StoredItemsModel, StoredPeersModel
 
@@ -69,11 +70,15 @@ class MainlineValuesPanel(QWidget):
         self.status_label.setWordWrap(True)
         self.peers_view = _view(self.peers)
         self.items_view = _view(self.items)
+        self.filter_edit = filter_box([self.peers_view.model(), self.items_view.model()],
+                                      "filter: info-hash, address, target or value\u2026")
+        self.filter_edit.textChanged.connect(lambda _t: self._update_status())
         self.tabs = QTabWidget()
         self.tabs.addTab(self.peers_view, "Peers announced to us")
         self.tabs.addTab(self.items_view, "BEP 44 items")
         layout = QVBoxLayout(self)
         layout.addWidget(self.status_label)
+        layout.addWidget(self.filter_edit)
         layout.addWidget(self.tabs, 1)
         bridge.batch.connect(self.on_batch)
         controller.node_changed.connect(self.on_node_changed)
@@ -150,5 +155,9 @@ class MainlineValuesPanel(QWidget):
             f"{whose} {plural(self.peers.rowCount(), 'peer')} of "
             f"{plural(self.peers.info_hash_count(), 'info-hash', 'info-hashes')} announced to it and "
             f"{plural(self.items.rowCount(), 'BEP 44 item')}.")
-        self.tabs.setTabText(0, f"Peers announced to us ({self.peers.rowCount()})")
-        self.tabs.setTabText(1, f"BEP 44 items ({self.items.rowCount()})")
+        def count(view: QTableView, model: Any) -> str:
+            shown, total = view.model().rowCount(), model.rowCount()
+            return f"{shown} of {total}" if shown != total else f"{total}"
+
+        self.tabs.setTabText(0, f"Peers announced to us ({count(self.peers_view, self.peers)})")
+        self.tabs.setTabText(1, f"BEP 44 items ({count(self.items_view, self.items)})")

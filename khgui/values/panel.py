@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..common.keys import KeyRegistry, default_registry
+from ..common.table import filter_box
 from ..common.text import format_clock, plural
 from .model import COLUMNS, SORT_ROLE, VALUE, StoredValuesModel
 
@@ -80,18 +81,24 @@ class ValuesPanel(QWidget):
         for col, width in enumerate(_WIDTHS[: len(COLUMNS)]):
             self.table.setColumnWidth(col, width)
         header.setSectionResizeMode(VALUE, QHeaderView.ResizeMode.Stretch)
-        self.republish_box = QCheckBox("Republish my values (\u2605) before they expire")
+        self.republish_box = QCheckBox("Republish mine (\u2605)")
         self.republish_box.setChecked(True)
-        self.republish_box.setToolTip("Stores each value you published again once it is 57/60 of "
-                                      "KEY_EXPIRE old, so the network keeps it")
+        self.republish_box.setToolTip("Republish my values (\u2605) before they expire: stores each value you "
+                                      "published again once it is 57/60 of KEY_EXPIRE old, so the network "
+                                      "keeps it")
+        self.filter_edit = filter_box([self.proxy], "filter: key, text or value\u2026")
+        self.filter_edit.textChanged.connect(self._update_status)
         self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
         self.empty_label = QLabel()
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)  # one long line made the panel wider than its dock
         self.empty_label.setObjectName("hint")
         bar = QHBoxLayout()
-        bar.addWidget(self.status_label, 1)
+        bar.addWidget(self.filter_edit, 1)
         bar.addWidget(self.republish_box)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.status_label)
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.empty_label)
@@ -196,6 +203,9 @@ class ValuesPanel(QWidget):
                     + (f", {mine} published by you (\u2605"
                        + (f"; {elsewhere} held elsewhere only" if elsewhere else "") + ")" if mine else "")
                     + f"; values expire {self.model.key_expire:g} s after they were last stored")
+        shown = self.proxy.rowCount()
+        if self.filter_edit.text().strip():
+            text += f" \u2014 {shown:,} of {n:,} rows match the filter"
         if self._last_note:
             text += f" \u2014 {self._last_note}"
         self.status_label.setText(text)

@@ -22,6 +22,7 @@ from ..common import theme
 from ..map.conditions import LabConditionsDialog
 from ..resources import icon
 from .budget import QueryBudget
+from ..common.guide import show_guide
 from .dialogs import AboutDialog, JoinDialog, ResizeLabDialog
 from .public import PublicJoinDialog, PublicSettings, join_public
 
@@ -77,6 +78,8 @@ def build_actions(window: "MainWindowView") -> None:
                                   tip="How many queries a second our node may send (public DHT, lab)")
     w.quit_action = make_action(w, "&Quit", w.close, "Ctrl+Q", "quit")
     w.about_action = make_action(w, "&About Khashmir Explorer", lambda: about(w), "F1", "about")
+    w.guide_action = make_action(w, "&Guide", lambda: show_guide(w), "Shift+F1",
+                                 tip="What each panel shows, and a glossary of the terms")
     w.conditions_action = make_action(w, "Lab &conditions\u2026", lambda: conditions_dialog(w), "Ctrl+Shift+C",
                                       tip="Latency, jitter, loss and churn inside the local lab")
     w.revive_action = make_action(w, "Re&vive lab node", lambda: c.spawn(c.revive_lab_node()),
@@ -123,6 +126,7 @@ def build_menus(window: "MainWindowView") -> None:
     view.addAction(window.reset_layout_action)
     window.theme_menu = theme_menu
     help_menu = bar.addMenu("&Help")
+    help_menu.addAction(window.guide_action)
     help_menu.addAction(window.about_action)
     top = QWidget()
     layout = QVBoxLayout(top)

@@ -55,6 +55,15 @@ def test_store_then_lookup_finds_value_and_draws(qtbot, qasync_loop, live, wait_
     assert panel.has_data()
     # the same key as 40 hex digits finds it too
     assert qasync_loop.run_until_complete(panel.lookup_from_form(key.hex())) == [b"hello world"]
+    assert panel.message_state() == "ok"
+
+
+def test_finding_nothing_is_not_shown_as_a_success(qtbot, qasync_loop, live) -> None:
+    controller, bridge = live
+    panel = make(qtbot, controller, bridge)
+    assert qasync_loop.run_until_complete(panel.lookup_from_form("nobody stored this")) == []
+    assert panel.message() == "Found 0 values."
+    assert panel.message_state() == "warn"  # the warning colour, not the success colour
 
 
 def test_inline_errors(qtbot, qasync_loop, live, wait_for) -> None:
@@ -149,3 +158,20 @@ def test_focus_key(qtbot, qasync_loop, live) -> None:
     panel.key_edit.setText("old")
     panel.focus_key()
     assert panel.key_edit.hasFocus() and panel.key_edit.selectedText() == "old"
+
+
+def test_export_hops_writes_the_table_with_whole_ids(qtbot, qasync_loop, live, wait_for, tmp_path) -> None:
+    import csv
+
+    controller, bridge = live
+    panel = make(qtbot, controller, bridge)
+    qasync_loop.run_until_complete(panel.lookup_from_form("hops to export"))
+    wait_for(lambda: panel.hops.rowCount() > 0)
+    out = tmp_path / "hops.csv"
+    with qtbot.waitSignal(panel.exporter.finished, timeout=5000):
+        assert panel.export_hops(str(out))
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == list(panel.hops.columns)
+    assert len(rows) == panel.hops.rowCount() + 1
+    assert all(len(r[0].split("@")[0]) == 40 for r in rows[1:])  # whole ids, not the table's short ones
+    assert panel.message().startswith(f"Exported {panel.hops.rowCount():,} hops to ")

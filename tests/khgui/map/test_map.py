@@ -20,7 +20,7 @@ from khgui.common import theme
 from khgui.map.model import NODE_ROLE, NetworkMapModel
 from khgui.map.panel import NetworkMapPanel
 from khgui.map.arcs import FADE_SECONDS
-from khgui.map.palette import ALIVE, DEAD, OWN, TARGET, ramp_color
+from khgui.map.palette import DEAD, OWN, alive_color, outcome_color, ramp_color, target_color
 from khgui.map.view import MARGIN, NetworkMapView
 
 
@@ -117,7 +117,7 @@ def test_every_node_is_drawn_on_the_ring_where_the_hit_test_finds_it(view: Netwo
     assert bottom.y() > 500
     for row in range(3):
         assert view.node_at(view.node_position(row)) == row
-        assert near(image.pixelColor(view.node_position(row).toPoint()), ALIVE)
+        assert near(image.pixelColor(view.node_position(row).toPoint()), alive_color())
     assert view.node_at(QPointF(300, 300)) == -1  # the middle of the ring is empty
 
 
@@ -143,11 +143,11 @@ def test_dead_and_own_nodes_are_marked_and_colour_modes_recolour(view: NetworkMa
     dead = LabNodeInfo(lab[1].id, lab[1].host, lab[1].port, False, 0, 1, 0.0)
     view.model.update_node(dead)
     image = shown(view)
-    assert near(image.pixelColor(view.node_position(0).toPoint()), ALIVE)
+    assert near(image.pixelColor(view.node_position(0).toPoint()), alive_color())
     assert near(image.pixelColor(view.node_position(3).toPoint()), OWN)
     # A dead node is a hollow ring: its centre is background, its rim grey.
     centre = view.node_position(1)
-    assert not near(image.pixelColor(centre.toPoint()), ALIVE)
+    assert not near(image.pixelColor(centre.toPoint()), alive_color())
     rim = [image.pixelColor(QPoint(int(centre.x()) + dx, int(centre.y()))) for dx in range(2, 6)]
     assert any(near(c, DEAD, 30) for c in rim)
     full = LabNodeInfo(lab[0].id, lab[0].host, lab[0].port, True, 80, 10, 1.0)
@@ -191,7 +191,7 @@ def test_lookup_queries_are_drawn_as_arcs_coloured_by_outcome_that_fade(view: Ne
     assert view.targets() == [target]  # marked outside the ring, at the target's angle
     angle = 0.62 * 2 * math.pi - math.pi / 2
     marker = QPoint(round(300 + math.cos(angle) * (300 - MARGIN + 9)), round(300 + math.sin(angle) * (300 - MARGIN + 9)))
-    assert near(image.pixelColor(marker), TARGET, 60)
+    assert near(image.pixelColor(marker), target_color(), 60)
     now = time.monotonic()
     view.query_settled(src, 1, a, "answered", now)
     view.query_settled(src, 1, b, "timeout", now)

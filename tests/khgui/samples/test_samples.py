@@ -117,7 +117,7 @@ def test_csv_export_writes_and_refuses_cleanly(tmp_path: Path) -> None:
     rows = list(csv.reader(path.open()))
     assert rows == [["info_hash", "first_seen", "last_seen", "times_seen"],
                     ["01" * 20, "1970-01-01T00:00:00+00:00", "1970-01-01T00:01:00+00:00", "2"]]
-    with pytest.raises(ExportError, match="could not export the samples to .*: no such file or directory"):
+    with pytest.raises(ExportError, match="the folder .*missing does not exist; choose another folder"):
         write_samples_csv(tmp_path / "missing" / "x.csv", records)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["samples.csv"]  # nothing left behind
 
@@ -156,8 +156,9 @@ def test_panel_walks_the_lab_estimates_and_exports(qtbot: Any, qasync_loop: Any,
     errors: list[str] = []
     controller.error.connect(errors.append)
     out = tmp_path / "out.csv"
-    assert panel.export_csv(str(out))
-    assert len(out.read_text().splitlines()) == len(seen) + 1 and "Exported" in panel.message()
+    assert panel.export_csv(str(out))  # written off the GUI thread: its message says when it is done
+    wait_for(lambda: "Exported" in panel.message())
+    assert len(out.read_text().splitlines()) == len(seen) + 1 and panel.exported == str(out)
     assert not panel.export_csv(str(tmp_path / "no-such-dir" / "out.csv"))
     assert "could not export" in panel.message() and errors and "could not export" in errors[-1]
 
