@@ -72,6 +72,11 @@ class Config:
     """Least soft timeout after which a lookup moves on from a silent contact."""
     SOFT_TIMEOUT_MAX: float = 2.0
     """Greatest soft timeout (used until round-trip times are measured)."""
+    SOFT_RESENDS: int = 2
+    """Times a lookup's request silent past its soft timeout is sent again, with the same
+    transaction id (at the soft timeout, then after twice as long): on a lossy network a
+    lost datagram is the likeliest silence (jech's dht, Transmission's, asks a node up to 3
+    times).  0: never (libtorrent's and the seed's way); at most 4."""
     MAX_VALUE_SIZE: int = 1024
     """Largest value accepted by store_value, in bytes."""
     MAX_VALUES_PER_KEY: int = 100
@@ -178,7 +183,7 @@ class Config:
                 raise ConfigError(f"{f.name} must be an integer, not {value!r}")
             if value != value:  # NaN passes every comparison below
                 raise ConfigError(f"{f.name} must be a number, not {value!r}")
-        positive = [f.name for f in _NUMBERS if f.name not in ("RETRIEVE_VALUES", "QUERY_BUDGET")]
+        positive = [f.name for f in _NUMBERS if f.name not in ("RETRIEVE_VALUES", "QUERY_BUDGET", "SOFT_RESENDS")]
         if self.QUERY_BUDGET < 0 or self.QUERY_BUDGET == float("inf"):
             raise ConfigError(f"QUERY_BUDGET must be 0 (no budget) or positive and finite, not {self.QUERY_BUDGET!r}")
         for name in positive:
@@ -188,6 +193,8 @@ class Config:
             raise ConfigError(f"HASH_LENGTH must be 160 (SHA-1 ids), not {self.HASH_LENGTH!r}")
         if self.K < 2:
             raise ConfigError(f"K must be at least 2, not {self.K!r}")
+        if not 0 <= self.SOFT_RESENDS <= 4:
+            raise ConfigError(f"SOFT_RESENDS must be a whole number from 0 to 4, not {self.SOFT_RESENDS!r}")
         if self.SOFT_TIMEOUT_MIN > self.SOFT_TIMEOUT_MAX:
             raise ConfigError("SOFT_TIMEOUT_MIN must not exceed SOFT_TIMEOUT_MAX")
         if self.MAX_VALUE_SIZE > MAX_STORABLE_VALUE:

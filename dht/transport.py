@@ -37,6 +37,14 @@ attacker's: asyncio reads one datagram per loop iteration, so after each one
 the socket (same queue, same order), and the receive buffer is raised to
 RECV_BUFFER bytes (as far as the system allows).
 
+A lookup's request (one with a soft timeout) silent past its soft timeout
+is sent again, with the same transaction id, up to SOFT_RESENDS times (at
+the soft timeout, then after twice as long): on a lossy network a lost
+datagram is the likeliest silence, and a resend costs one datagram where
+waiting out the full timeout costs the lookup seconds.  An answer to a
+request sent more than once is not an RTT sample (Karn's rule: which send
+it answers is unknown).  One timer serves the resends too.
+
 A query's future raises :class:`KrpcError` for an error reply,
 :class:`RpcTimeout` after KRPC_TIMEOUT and :class:`NodeStopped` when the
 transport closes.  Every request waits the same KRPC_TIMEOUT, so the
@@ -52,6 +60,8 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import heapq
+import itertools
 import logging
 import socket
 import sys
@@ -119,6 +129,10 @@ class Pending:
     sent: float
     expires: float  # monotonic time of its timeout
     late_after: float  # monotonic time after which an answer counts as late
+    resends: int = 0  # times it may still be sent again (a lookup's request, silent)
+    resent: bool = False  # sent again: its answer's RTT is ambiguous (Karn), not sampled
+    data: bytes = b""  # what was sent, kept while it may be sent again
+    raw: dict[bytes, Any] | None = None
 
 
 #: A timeout this close is taken as passed (the loop may run a timer a hair early).
@@ -149,6 +163,12 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self._refused = False
         self.local_address: Address = ("", 0)
         self.limits = Limits(config)
+        self.resends = config.SOFT_RESENDS if config is not None else 0
+        #: (when, n, key) of the requests to send again, earliest first; one timer
+        self._resend_at: list[tuple[float, int, tuple[Address, bytes]]] = []
+        self._resend_timer: asyncio.TimerHandle | None = None
+        self._resend_when = 0.0
+        self._resend_n = itertools.count()
         #: The limits' clock (tests replace it with a fake one).
         self.clock: Callable[[], float] = time.monotonic
         stats.limits_gauge = self._limits_gauge
@@ -374,12 +394,14 @@ class KrpcTransport(asyncio.DatagramProtocol):
         del self.pending[key]
         now = time.monotonic()
         rtt = now - pending.sent
+        sample = None if pending.resent else rtt  # Karn: a resent request's RTT is ambiguous
         counters = self.stats.method(pending.method)
         answered = raw[b"y"] == b"r"
         if answered:
             counters.answered += 1
             counters.rtt_total += rtt
-            self.rtt.sample(rtt)
+            if sample is not None:
+                self.rtt.sample(sample)
             code = None
         else:
             counters.failed += 1
@@ -392,9 +414,9 @@ class KrpcTransport(asyncio.DatagramProtocol):
                 )
             )
         if answered:
-            self._tell(pending, self.profile.answer(message), None, rtt)
+            self._tell(pending, self.profile.answer(message), None, sample)
         else:
-            self._tell(pending, None, self.profile.error(message), rtt)
+            self._tell(pending, None, self.profile.error(message), sample)
 
     @staticmethod
     def _tell(pending: Pending, answer: Any, exc: BaseException | None, rtt: float | None = None) -> None:
@@ -425,12 +447,49 @@ class KrpcTransport(asyncio.DatagramProtocol):
         data, raw = profile.encode_query(tid, method, args)
         now = time.monotonic()
         late_after = now + (soft_timeout if soft_timeout is not None else self.timeout)
-        self.pending[(peer, tid)] = Pending(settle, peer, method, now, now + self.timeout, late_after)
+        pending = self.pending[(peer, tid)] = Pending(settle, peer, method, now, now + self.timeout, late_after)
         if self._expiry is None:
             self._arm_expiry(loop, now)
+        if soft_timeout is not None and self.resends and late_after < pending.expires:
+            pending.resends, pending.data, pending.raw = self.resends, data, raw
+            self._resend_later(loop, late_after, (peer, tid))
         self.stats.method(method).sent += 1
         self.limits.expect(peer[0], self.clock())
         self._send(data, peer, raw, method, tid, soft_timeout)
+
+    def _resend_later(self, loop: asyncio.AbstractEventLoop, when: float, key: tuple[Address, bytes]) -> None:
+        heapq.heappush(self._resend_at, (when, next(self._resend_n), key))
+        if self._resend_timer is None or when < self._resend_when:
+            if self._resend_timer is not None:
+                self._resend_timer.cancel()
+            self._resend_timer = loop.call_later(max(0.0, when - time.monotonic()), self._resend_due)
+            self._resend_when = when
+
+    def _resend_due(self) -> None:
+        """The resend timer: send each request past its soft deadline again (once more
+        after twice as long, while it may), then set the timer for the next."""
+        self._resend_timer = None
+        if self.transport is None:
+            return
+        loop = asyncio.get_running_loop()
+        now = time.monotonic()
+        due = self._resend_at
+        while due and due[0][0] <= now + _EXPIRE_EARLY:
+            _when, _n, key = heapq.heappop(due)
+            pending = self.pending.get(key)
+            if pending is None or not pending.resends or pending.raw is None:
+                continue  # answered, failed or stopped meanwhile
+            pending.resends -= 1
+            pending.resent = True
+            if pending.resends:
+                wait = (pending.late_after - pending.sent) * 2 ** (self.resends - pending.resends)
+                if now + wait < pending.expires:
+                    self._resend_later(loop, now + wait, key)
+            self.limits.expect(key[0][0], self.clock())
+            self._send(pending.data, key[0], pending.raw, pending.method, key[1], pending.late_after - pending.sent)
+        if due and self._resend_timer is None:
+            self._resend_timer = loop.call_later(max(0.0, due[0][0] - time.monotonic()), self._resend_due)
+            self._resend_when = due[0][0]
 
     def _arm_expiry(self, loop: asyncio.AbstractEventLoop, now: float) -> None:
         """Set the one timer for the oldest request out (the first to expire: all wait
@@ -506,6 +565,10 @@ class KrpcTransport(asyncio.DatagramProtocol):
         if self._expiry is not None:
             self._expiry.cancel()
             self._expiry = None
+        if self._resend_timer is not None:
+            self._resend_timer.cancel()
+            self._resend_timer = None
+        self._resend_at.clear()
         pending, self.pending = self.pending, {}
         for p in pending.values():
             self._tell(p, None, NodeStopped("node stopped"))

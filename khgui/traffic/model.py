@@ -295,6 +295,9 @@ class TrafficModel(TableModel):
             kind, peer, tid, method = ev.kind, ev.peer, ev.tid, ev.method
             if kind == "q":
                 state = status = "pending"
+                earlier = pending.get((direction, peer, tid))
+                if earlier is not None:  # sent again (silent past its soft timeout): this row waits now
+                    self._update(earlier, base, new, changed, "timeout", "sent again", None)
                 pending[(direction, peer, tid)] = base + count
             elif kind == "e":
                 state, status = "error", f"error {ev.error_code}"

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import bencodepy
 import pytest
 
 from dhtutil import free_udp_port, run, running_nodes, silent_udp_port
@@ -88,5 +89,59 @@ def test_a_request_to_a_port_nobody_listens_on_fails_at_once(tmp_path: Path) -> 
             assert not waiting.done()  # a node that drops datagrams still costs its full timeout
             assert [key[0] for key in core.transport.pending] == [silent.address]
             waiting.cancel()
+
+    run(scenario(), 20)
+
+
+class _Lossy(asyncio.DatagramProtocol):
+    """A node that loses the first ``lose`` queries it gets, then answers (a ping)."""
+
+    def __init__(self, node_id: bytes, lose: int) -> None:
+        self.node_id, self.lose, self.tids = node_id, lose, []  # type: list[bytes]
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        msg = bencodepy.decode(data)
+        self.tids.append(msg[b"t"])
+        if len(self.tids) > self.lose and self.transport is not None:
+            self.transport.sendto(bencodepy.encode({b"t": msg[b"t"], b"y": b"r", b"r": {b"id": self.node_id}}), addr)
+
+
+@pytest.mark.parametrize("resends", [0, 2])
+def test_a_silent_lookup_request_is_sent_again_with_its_transaction_id(tmp_path: Path, resends: int) -> None:
+    """Silent past its soft timeout, a lookup's request goes out again (same tid) at the soft
+    timeout and after twice as long, and its answer settles it; its RTT is not sampled
+    (Karn).  SOFT_RESENDS 0 sends it once and waits its full timeout."""
+
+    async def scenario() -> None:
+        cfg = Config(KRPC_TIMEOUT=1.0, SOFT_RESENDS=resends)
+        async with running_nodes(tmp_path, 1, cfg) as (a,):
+            loop = asyncio.get_running_loop()
+            lossy = _Lossy(bytes([5]) * 20, lose=2)
+            transport, _ = await loop.create_datagram_endpoint(lambda: lossy, local_addr=("127.0.0.1", 0))
+            try:
+                core = core_of(a)
+                peer = Contact(lossy.node_id, "127.0.0.1", transport.get_extra_info("sockname")[1])
+                samples = core.transport.rtt.samples
+                started = time.monotonic()
+                request = core.request(peer, "ping", {b"id": a.id}, 0.05)
+                if resends:
+                    answer = await request
+                    assert answer[b"id"] == lossy.node_id
+                    took = time.monotonic() - started
+                    assert 0.15 - 0.01 <= took < 1.0  # the third send, at 3 x 50 ms, answered
+                    assert len(lossy.tids) == 3 and len(set(lossy.tids)) == 1
+                    assert core.transport.rtt.samples == samples  # not an RTT sample
+                    entry = core.table.get(peer.id)
+                    assert entry is not None and entry.rtt is None
+                else:
+                    with pytest.raises(RpcTimeout):
+                        await request
+                    assert len(lossy.tids) == 1
+            finally:
+                transport.close()
 
     run(scenario(), 20)

@@ -172,3 +172,10 @@ def test_export_writes_filtered_rows(tmp_path) -> None:
     assert lines[1]["message"]["r"]["id"] == "0x" + "ff" * 20
     assert export_rows(tmp_path / "all.jsonl", model) == 3
     assert write_jsonl(tmp_path / "none.jsonl", []) == 0
+
+
+def test_a_query_sent_again_leaves_its_first_row_marked_and_pairs_the_answer_with_the_last() -> None:
+    model = TrafficModel()
+    model.add_events([sent_q(b"dd", t=1.0)])
+    model.add_events([sent_q(b"dd", t=1.05), recv_r(b"dd", rtt=0.08)])
+    assert statuses(model) == ["sent again", "ok", "ok"]
