@@ -77,7 +77,7 @@ class NodeRequests:
         def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
         async def _ping_oldest(self, oldest: Contact, new: Contact) -> None: ...
         def _mainline_answer(self, responder: Contact, envelope: Any, method: str) -> None: ...
-        async def find_node(self, target: bytes) -> list[Contact]: ...
+        async def refresh_table(self, force: bool = False) -> None: ...
 
     def _new_table(self, now: float) -> RoutingTable:
         cfg = self.config
@@ -294,7 +294,8 @@ class NodeRequests:
 
     def adopt_id(self, new_id: bytes) -> None:
         """Change our node id: the routing table is rebuilt around it with the same contacts,
-        each keeping whether it answered and its RTT; a lookup of the new id follows."""
+        each keeping whether it answered and its RTT; every bucket is then refreshed, as after
+        a start (the buckets around the new id are new, and hold what the old ones could not)."""
         now = time.monotonic()
         old = self.table.entries()
         self.id = new_id
@@ -302,7 +303,7 @@ class NodeRequests:
         self._table.exempt(self._exempt_host())
         self._table.adopt(old, now)
         if self.running and len(self._table):
-            self.spawn(self.find_node(new_id))  # fill the buckets around the new id, as a join does
+            self.spawn(self.refresh_table(force=True))
         if self.mainline is not None:
             self.mainline.items.node_id = new_id
         try:
