@@ -16,7 +16,8 @@ own oldest peer; otherwise the heaviest holder (in the swarm when the swarm
 is full, in the store when the store is), if it holds two more than the
 announcing IP; otherwise the announcing IP's own oldest; otherwise the
 oldest peer there.  Making room for a new info-hash needs a swarm of one
-peer to go; when none fits, the announce is refused
+peer to go (the holder's, else the announcing IP's own; anyone's only for
+a newcomer holding nothing); when none fits, the announce is refused
 (:meth:`PeerStore.announce` returns False).  So nobody is locked out:
 :meth:`PeerStore.accepts` (whether a get_peers answer carries a token) is
 False only in that last case.
@@ -184,12 +185,12 @@ class PeerStore:
             victims.append(victim)
         freed = self._swarms_freed(victims)
         if swarm is None and len(self._swarms) - freed >= s.dht_max_torrents:
-            victim = self._store_victim(host, mine - len(victims), victims, alone=True)
+            victim = self._store_victim(host, mine - sum(1 for _, (h, _) in victims if h == host), victims, alone=True)
             if victim is None:
                 return None
             victims.append(victim)
         if self._total - len(victims) >= s.dht_max_peers_total:
-            victim = self._store_victim(host, mine - len(victims), victims, alone=False)
+            victim = self._store_victim(host, mine - sum(1 for _, (h, _) in victims if h == host), victims, alone=False)
             if victim is None:
                 return None
             victims.append(victim)
@@ -199,24 +200,29 @@ class PeerStore:
         return sum(1 for ih, _ in victims if len(self._swarms[ih].peers) == 1)
 
     def _store_victim(self, host: str, mine: int, taken: list[Key], alone: bool) -> Key | None:
-        """A peer to go from the whole store (``alone``: the only peer of its swarm, so a swarm goes)."""
-        heaviest = self._tally.heaviest()
-        holder = who_makes_room(heaviest, self._tally.max, host, max(mine, 0))
-        candidates = (
-            (ih, a) for ih, swarm in self._swarms.items() for a in swarm.peers
-        ) if holder is ANYONE else iter(self._owned.get(holder, {}))
-        victim = self._pick(holder, (
-            k for k in candidates if k not in taken and (not alone or len(self._swarms[k[0]].peers) == 1)
-        ))
-        if victim is None and holder is not ANYONE:  # the holder has no peer that frees the room needed
-            return self._store_victim_anyone(taken, alone)
-        return victim
+        """A peer to go from the whole store (``alone``: the only peer of its swarm, so a swarm goes).
 
-    def _store_victim_anyone(self, taken: list[Key], alone: bool) -> Key | None:
-        return self._pick(ANYONE, (
-            (ih, a) for ih, swarm in self._swarms.items() for a in swarm.peers
-            if (ih, a) not in taken and (not alone or len(swarm.peers) == 1)
-        ))
+        The fairness rule's holder gives one up; when it has none that frees the room
+        needed, the announcing IP's own go, and only a newcomer (holding nothing) may
+        take anyone's: an IP never displaces others beyond what the rule allows.
+        """
+        mine = max(mine, 0)
+        holder = who_makes_room(self._tally.heaviest(), self._tally.max, host, mine)
+        order: list[str | None] = [holder]
+        if holder is not ANYONE and holder != host and mine:
+            order.append(host)
+        if holder is not ANYONE and not mine:
+            order.append(ANYONE)
+        for who in order:
+            candidates = (
+                (ih, a) for ih, swarm in self._swarms.items() for a in swarm.peers
+            ) if who is ANYONE else iter(self._owned.get(who, {}))
+            victim = self._pick(who, (
+                k for k in candidates if k not in taken and (not alone or len(self._swarms[k[0]].peers) == 1)
+            ))
+            if victim is not None:
+                return victim
+        return None
 
     def _pick(self, holder: str | None, candidates: Iterator[Key]) -> Key | None:
         """The oldest candidate of ``holder`` (ANYONE: of all)."""

@@ -89,6 +89,18 @@ def test_a_store_whose_swarms_are_all_shared_refuses_a_new_info_hash() -> None:
     assert len(s) == 2 and s.total_peers == 5
 
 
+def test_an_ip_in_shared_swarms_cannot_push_others_lone_swarms_out() -> None:
+    s = store(dht_max_torrents=3)
+    s.announce(IH, ("10.0.0.1", 1), False, now=0)  # A and B share a swarm
+    s.announce(IH, ("10.0.0.2", 1), False, now=0)
+    s.announce(IH2, ("10.0.0.3", 1), False, now=1)  # C and D alone in theirs
+    s.announce(b"\x03" * 20, ("10.0.0.4", 1), False, now=2)
+    assert not s.announce(b"\x04" * 20, ("10.0.0.1", 1), False, now=3)  # A has no swarm of its own to give
+    assert set(s.info_hashes()) == {IH, IH2, b"\x03" * 20}
+    assert s.announce(b"\x04" * 20, ("10.0.0.9", 1), False, now=4)  # a newcomer: the oldest lone swarm goes
+    assert set(s.info_hashes()) == {IH, b"\x03" * 20, b"\x04" * 20}
+
+
 def test_the_total_cap_takes_the_heaviest_holders_oldest() -> None:
     s = store(dht_max_peers_total=3)
     s.announce(IH, ("10.0.0.1", 1), False, now=0)
