@@ -5,11 +5,12 @@ Each drives a sans-IO :class:`~dht.lookup.Lookup` over the node's requests
 candidates and is asked through its own handlers, so a node finds its own
 values and a store lands on it when it is among the closest.
 
-Soft timeouts: a request silent for longer than the node's soft timeout
-(derived from measured round-trip times) stops counting against
-CONCURRENT_REQS, so the lookup moves on; its answer is still used if it
-comes before KRPC_TIMEOUT and the lookup is still running (the requests out
-and their soft deadlines: :mod:`dht.inflight`).
+Soft timeouts: a request silent for longer than its soft timeout (its
+contact's measured round trips, or the node's: :mod:`dht.rtt`) stops
+counting against CONCURRENT_REQS, so the lookup asks one more candidate; it
+is still waited for, and its answer counts in full when it comes before
+KRPC_TIMEOUT (the requests out and their soft deadlines:
+:mod:`dht.inflight`; when a lookup ends: :mod:`dht.lookup`).
 
 Pace: the next queries go out from the callback of the answer, failure or
 soft timeout that made room for them, as libtorrent's traversal sends from
@@ -87,7 +88,7 @@ class LookupNode(Protocol):
         on_done: Callable[[asyncio.Future[Any]], None] | None = None,
     ) -> asyncio.Future[Any]: ...
 
-    def soft_timeout(self) -> float: ...
+    def soft_timeout(self, contact: Contact | None = None) -> float: ...
 
     def next_lookup_id(self) -> int: ...
 
@@ -99,6 +100,11 @@ class StoreResult:
     key: bytes
     accepted: list[Contact] = field(default_factory=list)
     refused: list[tuple[Contact, str]] = field(default_factory=list)
+
+
+def slow_detail(what: str, soft: float) -> str:
+    """A slow request's detail: silent past its soft timeout, still waited for."""
+    return f"no {what} in {soft * 1000:.0f} ms (its soft timeout): asked one more, still waiting"
 
 
 def _log2(a: bytes, b: bytes) -> float:
@@ -119,11 +125,11 @@ class Progress:
         if self.bus.active:
             self.bus.emit(LookupStarted(self.start, self.id, kind, target))
 
-    def queried_one(self, contact: Contact) -> None:
+    def queried_one(self, contact: Contact, soft_timeout: float | None = None) -> None:
         self.queried += 1
         if self.bus.active:
             self.bus.emit(
-                LookupQueried(time.monotonic(), self.id, contact, _log2(contact.id, self.target))
+                LookupQueried(time.monotonic(), self.id, contact, _log2(contact.id, self.target), soft_timeout)
             )
 
     def outcome(self, contact: Contact, outcome: str, detail: str = "") -> None:
@@ -246,7 +252,7 @@ async def iterate(
         cand = lookup.candidates.get(contact.id)
         if cand is not None and cand.state == "active":
             lookup.soft_timeout(contact)
-            progress.outcome(contact, "timeout", f"no answer in {soft * 1000:.0f} ms, moving on")
+            progress.outcome(contact, "slow", slow_detail("answer", soft))
             pump()
 
     inflight = _InFlight(node, progress, lookup.failed, settle, slow)
@@ -326,7 +332,7 @@ async def get_value(node: LookupNode, key: bytes, first_holder: bool = False) ->
     def slow(contact: Contact, soft: float) -> None:
         if not closed:
             retrieval.soft_timeout(contact)
-            progress.outcome(contact, "timeout", f"no values in {soft * 1000:.0f} ms, moving on")
+            progress.outcome(contact, "slow", slow_detail("values", soft))
             wake.set()
 
     inflight = _InFlight(node, progress, retrieval.failed, settle, slow)

@@ -34,7 +34,7 @@ import asyncio
 import math
 import random
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from .errors import LocalError
 
@@ -177,6 +177,9 @@ class ConditionedTransport(asyncio.DatagramTransport):
         self.inner = inner
         self.model = model
         self._held: set[asyncio.TimerHandle] = set()
+        #: How a datagram held back is sent when its delay has passed (the node's
+        #: transport sets it to its own ``transmit``: sent again if an ICMP error took it).
+        self.deliver: Callable[[Any, Any], None] = inner.sendto
 
     def sendto(self, data: Any, addr: Any = None) -> None:
         if self.model.conditions.perfect:
@@ -194,7 +197,7 @@ class ConditionedTransport(asyncio.DatagramTransport):
         def send() -> None:
             self._held.discard(handle)
             if not self.inner.is_closing():
-                self.inner.sendto(data, addr)
+                self.deliver(data, addr)
 
         handle = loop.call_later(delay, send)
         self._held.add(handle)

@@ -39,6 +39,9 @@ class DatagramSent:
     size: int
     message: dict[bytes, Any]
     error_code: int | None = None  # for kind "e"
+    #: For a query a lookup sent: the soft timeout it is judged by (its contact's
+    #: srtt + 4 rttvar, or the node's estimate; :mod:`dht.rtt`), seconds.
+    soft_timeout: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +209,7 @@ LookupKind = Literal[
     "find_node", "find_value", "get_value", "store_value",  # Khashmir (find_node: Mainline too)
     "get_peers", "announce_peer", "get", "put", "sample_infohashes",  # Mainline
 ]
-Outcome = Literal["answered", "values", "timeout", "error", "stored", "refused"]
+Outcome = Literal["answered", "values", "slow", "timeout", "error", "stored", "refused"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,14 +228,19 @@ class LookupQueried:
     lookup: int
     contact: Contact
     log2_distance: float
+    #: The soft timeout the request is judged by, seconds (None: none, it waits its full timeout).
+    soft_timeout: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class LookupAnswered:
     """A contact asked by a lookup answered, failed or timed out.
 
-    ``outcome``: answered (nodes), values (it holds/returned values), timeout,
-    error, and for stores: stored or refused.  ``detail`` is the error text.
+    ``outcome``: answered (nodes), values (it holds/returned values), slow
+    (silent past its soft timeout: the lookup asked one more candidate and
+    still waits for this one, which may answer later), timeout (no answer
+    within KRPC_TIMEOUT), error, and for stores: stored or refused.
+    ``detail`` is the error text.
     """
 
     time: float

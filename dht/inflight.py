@@ -1,11 +1,12 @@
 """The requests one lookup has out, and their soft timeouts.
 
 A lookup (:func:`dht.actions.iterate`, the get of :func:`dht.actions.get_value`)
-sends through :class:`InFlight`: each request goes out with the node's soft
-timeout (srtt + 4 rttvar, clamped to SOFT_TIMEOUT_MIN..MAX), its outcome is
+sends through :class:`InFlight`: each request goes out with its contact's
+soft timeout (srtt + 4 rttvar of that contact's answers, or the node's when it
+has none, clamped to SOFT_TIMEOUT_MIN..MAX: :mod:`dht.rtt`), its outcome is
 handed to the lookup's ``settle``, and a request still silent at its soft
-deadline is handed to ``slow`` (the lookup moves on; a late answer is still
-taken).  One timer serves the whole lookup, set for the earliest soft
+deadline is handed to ``slow`` (the lookup asks one more candidate and still
+waits for it: its answer counts when it comes).  One timer serves the whole lookup, set for the earliest soft
 deadline out: most lookups end before it fires, and a timer per request
 (made, pushed on the loop's heap, cancelled) was pure cost on every request.
 """
@@ -37,7 +38,7 @@ _SOFT_EARLY = 0.001
 
 
 class InFlight:
-    """The requests of one lookup, each sent with the node's soft timeout.
+    """The requests of one lookup, each sent with its contact's soft timeout.
 
     ``settle(contact, future)`` is called when one settles, ``slow(contact,
     soft)`` when it has not within its soft timeout; a request that cannot be
@@ -65,14 +66,14 @@ class InFlight:
 
     def send(self, contact: Contact, method: str, args: Any) -> bool:
         """Ask ``contact``; False if the request could not be sent (it is failed)."""
-        soft = self.node.soft_timeout()
+        soft = self.node.soft_timeout(contact)
         try:
             fut = self.node.request(contact, method, args, soft, functools.partial(self.settle, contact))
         except DHTError as exc:
             self.failed(contact)
             self.progress.outcome(contact, *describe(exc))
             return False
-        self.progress.queried_one(contact)
+        self.progress.queried_one(contact, soft)
         if not fut.done():
             deadline = self.loop.time() + soft
             self.out[fut] = (contact, deadline, soft)

@@ -36,7 +36,8 @@ class Entry:
     key: int  # the id as an integer
     last_seen: float | None  # when it last answered one of our requests; None: never
     failures: int = 0
-    rtt: float | None = None
+    rtt: float | None = None  # smoothed round-trip time of its answers (dht.rtt), seconds
+    rttvar: float = 0.0  # and its variance: its soft timeout is rtt + 4 rttvar
     _packed_for: Contact | None = field(default=None, repr=False, compare=False)
     _packed: bytes = field(default=b"", repr=False, compare=False)
 

@@ -240,7 +240,9 @@ class Lab:
         transport = core_of(node).transport
         inner = transport.transport
         if inner is not None and not isinstance(inner, ConditionedTransport):
-            transport.transport = ConditionedTransport(inner, self.link)
+            conditioned = ConditionedTransport(inner, self.link)
+            conditioned.deliver = functools.partial(transport.transmit, inner)
+            transport.transport = conditioned
 
     async def _start_conditioned(self, node: Node) -> None:
         await node.start()

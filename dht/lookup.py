@@ -8,9 +8,13 @@ requests are *active*.  The driver sends them and feeds back what happened:
 * :meth:`answered` with the contacts the peer returned (they join the
   candidates) -- a late answer is accepted the same way;
 * :meth:`failed` when the request failed or timed out for good;
-* :meth:`soft_timeout` when a request has been silent longer than the soft
-  timeout: it stops counting as active, so the lookup moves on to the next
-  candidate, but its answer is still taken if it comes.
+* :meth:`soft_timeout` when a request has been silent longer than its soft
+  timeout (its contact's round-trip estimate, :mod:`dht.rtt`): it stops
+  counting as *active*, so the lookup asks one more candidate, but it is
+  still *out*: its answer counts in full when it comes (its nodes, its
+  token, its values), and until it answers, fails or reaches its full
+  timeout (KRPC_TIMEOUT) it holds the end (below).  A soft timeout widens a
+  lookup; it never ends one.
 
 The window.  ``concurrency`` (CONCURRENT_REQS) is the most requests a
 lookup ever keeps active; ``window`` is how many it may keep active now.
@@ -30,14 +34,24 @@ that met silent contacts is likely to meet more).  An answer or a hard
 failure frees its slot without widening: a failure is known at once and
 costs no waiting.
 
-The end.  With ``wait_for_all`` (Khashmir, as the seed's actions) the
-lookup is finished when no request is active and every one of the K
-closest contacts that have neither failed nor gone silent has been asked.
-Without it (Mainline, as libtorrent's traversal) it is finished as soon as
-those K closest have all answered: a request still out to a contact further
-away than all of them is not waited for (its answer still reaches the
-routing table, not the lookup).  When fewer than K contacts are left alive,
-the two rules agree: every one of them must have answered or failed.
+Which candidates are asked.  The lookup asks the closest candidates not yet
+asked among the K closest that have neither failed nor gone slow: a slow
+contact does not take one of the K places there, so each one lets the
+lookup reach one candidate further (libtorrent's traversal opens a slot the
+same way, by raising its branch factor on a short timeout).
+
+The end.  The *K closest live* candidates are the K closest that have not
+failed; a slow one is live (it may still answer).  No lookup is finished
+while one of them is not answered: none is new, active or slow.  So a
+lookup whose closest contacts are slower than their estimates waits for
+their answers instead of ending with less than the network holds, and a
+contact that never answers holds it until its full timeout.  Without
+``wait_for_all`` (Mainline, as libtorrent's traversal) that is the whole
+rule: a request still out to a contact further away than all of them is
+not waited for (its answer still reaches the routing table, not the
+lookup).  With it (Khashmir, as the seed's actions, which wait for every
+request they sent) no active request may be out either.  When fewer than K
+contacts are left alive, every one of them must have answered or failed.
 Responders of a find_node are remembered with their token (for a later
 store); a find_value also remembers how many values each responder holds.
 
@@ -121,7 +135,8 @@ class Lookup:
         self._sorted.insert(at, cand)
 
     def _closest_alive(self) -> Iterator[Candidate]:
-        """The K closest candidates that have neither failed nor gone silent, closest first."""
+        """The K closest candidates that have neither failed nor gone slow, closest first:
+        where the next queries come from (a slow one leaves its place to one further)."""
         alive, k = 0, self.k
         for cand in self._sorted:
             if cand.state != "failed" and cand.state != "slow":
@@ -157,9 +172,26 @@ class Lookup:
 
     @property
     def finished(self) -> bool:
-        if self.wait_for_all:
-            return not self._active and all(c.state != "new" for c in self._closest_alive())
-        return all(c.state == "answered" for c in self._closest_alive())
+        """Every one of the K closest live candidates (slow ones included) has answered;
+        with ``wait_for_all``, no request is active either (see the end)."""
+        if self.wait_for_all and self._active:
+            return False
+        live, k = 0, self.k
+        for cand in self._sorted:
+            state = cand.state
+            if state == "failed":
+                continue
+            if state != "answered":
+                return False  # new, active or slow: not known yet
+            live += 1
+            if live == k:
+                break
+        return True
+
+    @property
+    def slow(self) -> int:
+        """Requests silent past their soft timeout, still waited for."""
+        return sum(1 for c in self._sorted if c.state == "slow")
 
     def answered(
         self,
@@ -223,11 +255,13 @@ class ValueRetrieval:
     holder's reported count) reach n.  The values a node holds itself count
     from the start; distinct values are merged in the order found.
 
-    A request silent past the soft timeout stops counting (the next holder
-    may be asked); its answer is still taken while the retrieval runs.  The
-    retrieval is finished when it has enough (n values, or ``redundancy``
-    holders answered for -n), or when nobody is left to ask and no request
-    that counts is out.  Nothing here sends, sleeps or reads a clock.
+    A request silent past its soft timeout frees its place (the next holder
+    may be asked, as if it had failed) but is still waited for: its values
+    count in full when they come.  The retrieval is finished when it has
+    enough (n values, or ``redundancy`` holders answered for -n), or when
+    nobody is left to ask and no request is out, slow ones included (they
+    end by answering, failing or reaching their full timeout).  Nothing here
+    sends, sleeps or reads a clock.
     """
 
     def __init__(
@@ -309,4 +343,4 @@ class ValueRetrieval:
     def finished(self) -> bool:
         if self._enough():
             return True
-        return not self._active and not self._queue
+        return not self._active and not self._slow and not self._queue

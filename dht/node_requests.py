@@ -36,6 +36,7 @@ from .events import EventBus, ItemStored, PeerAnnounced
 from .handlers_mainline import MainlineHandlers
 from .remote import KRPC_HANDLERS
 from .routing import RoutingTable
+from .rtt import soft_timeout as rtt_soft_timeout
 from .stats import Stats
 from .storage import Store
 from .transport import KrpcTransport
@@ -311,8 +312,16 @@ class NodeRequests:
         except StorageError:
             pass  # saved at the next checkpoint
 
-    def soft_timeout(self) -> float:
-        return self.transport.rtt.timeout(self.config.SOFT_TIMEOUT_MIN, self.config.SOFT_TIMEOUT_MAX)
+    def soft_timeout(self, contact: Contact | None = None) -> float:
+        """How long a request to ``contact`` may stay silent before a lookup asks one more
+        candidate: its own srtt + 4 rttvar when the table has its history (at that
+        address), else the node's estimate (:mod:`dht.rtt`)."""
+        lo, hi = self.config.SOFT_TIMEOUT_MIN, self.config.SOFT_TIMEOUT_MAX
+        if contact is not None and self._table is not None:
+            entry = self._table.get(contact.id)
+            if entry is not None and entry.rtt is not None and entry.contact.address == contact.address:
+                return rtt_soft_timeout(entry.rtt, entry.rttvar, lo, hi)
+        return self.transport.rtt.timeout(lo, hi)
 
     def next_lookup_id(self) -> int:
         return next(_LOOKUP_IDS)

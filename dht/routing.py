@@ -61,6 +61,7 @@ from .kbucket import (
     ANSWERED_INSTEAD, NULL_ID, AddressLimits, Entry, KBucket, Outcome, PingOldest, TableEvent, age_order, subnet_of,
 )
 from .khash import ID_SPACE
+from .rtt import smooth
 
 __all__ = [  # the buckets' names, and what the table returns, are part of its interface
     "ANSWERED_INSTEAD", "NULL_ID", "AddressLimits", "Entry", "KBucket", "Outcome", "PingOldest", "RoutingTable",
@@ -277,7 +278,9 @@ class RoutingTable:
                 if not contacted or not self._evict_other_at(contact.address, key, reports, now):
                     return reports
                 continue  # the address answered with this id: whoever held it there is gone
-            entry = Entry(contact, key, now if contacted else None, rtt=rtt if contacted else None)
+            entry = Entry(contact, key, now if contacted else None)
+            if contacted and rtt is not None:
+                entry.rtt, entry.rttvar = smooth(None, 0.0, rtt)
             if len(bucket.entries) < self.k:
                 self.limits.hold(contact)
                 bucket.add(entry)
@@ -360,7 +363,7 @@ class RoutingTable:
         entry.last_seen = now
         entry.failures = 0
         if rtt is not None:
-            entry.rtt = rtt if entry.rtt is None else 0.75 * entry.rtt + 0.25 * rtt
+            entry.rtt, entry.rttvar = smooth(entry.rtt, entry.rttvar, rtt)
         if cached:
             # An answer makes a cached contact eligible for a place held by one that never answered.
             bucket.replacements.append(entry)

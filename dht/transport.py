@@ -22,6 +22,14 @@ Before an answer is sent, it decides whether its address's reply budget
 allows it.  Every request we send credits its address with one answer.
 Drops are counted by :class:`dht.stats.DropReason`, a fixed set.
 
+A request to a port nobody listens on fails at once, not at its full
+timeout (libtorrent's ``rpc_manager::unreachable``): on Linux the socket asks
+for ICMP errors with their datagram's destination (IP_RECVERR), and an ICMP
+port or host unreachable fails the request whose transaction id the
+returned datagram carries.  A stopped lab node, a one-shot CLI node gone, a
+peer that quit: each is known dead in a round trip.  A node that drops
+datagrams silently (NAT, a firewall) still costs its full timeout.
+
 Under a flood the limits must see datagrams before the kernel's receive
 queue overflows, or honest peers' datagrams are lost there with the
 attacker's: asyncio reads one datagram per loop iteration, so after each one
@@ -43,6 +51,7 @@ bugs are logged with their traceback and answered with 201.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
 import sys
@@ -62,6 +71,7 @@ from .events import (
     RequestTimedOut,
 )
 from .limits import Limits
+from .rtt import RttEstimator
 from .stats import DropReason, Stats
 from .wire.profiles import WireProfile, profile_for
 
@@ -84,6 +94,13 @@ RECV_BATCH = 256
 RECV_BUFFER = 4 << 20
 #: Largest UDP payload: longer ones do not exist, shorter ones are read whole.
 RECV_MAX = 65536
+
+#: Linux's socket options asking for ICMP errors with their datagram (linux/in.h, in6.h).
+_RECVERR = {socket.AF_INET: (socket.IPPROTO_IP, 11), socket.AF_INET6: (socket.IPPROTO_IPV6, 25)}
+#: ``sock_extended_err.ee_origin`` of an ICMP (v4, v6) error.
+_ORIGIN_ICMP = (2, 3)
+#: The errors that say nothing listens there: port unreachable, host unreachable.
+_UNREACHABLE = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH})
 
 
 class QueryDropped(Exception):
@@ -108,26 +125,6 @@ class Pending:
 _EXPIRE_EARLY = 0.001
 
 
-class RttEstimator:
-    """Smoothed RTT and variance (RFC 6298 style) for the soft timeout."""
-
-    def __init__(self) -> None:
-        self.srtt: float | None = None
-        self.rttvar = 0.0
-
-    def sample(self, rtt: float) -> None:
-        if self.srtt is None:
-            self.srtt, self.rttvar = rtt, rtt / 2
-        else:
-            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - rtt)
-            self.srtt = 0.875 * self.srtt + 0.125 * rtt
-
-    def timeout(self, lo: float, hi: float) -> float:
-        if self.srtt is None:
-            return hi
-        return min(hi, max(lo, self.srtt + 4 * self.rttvar))
-
-
 class KrpcTransport(asyncio.DatagramProtocol):
     def __init__(
         self, handler: QueryHandler, stats: Stats, bus: EventBus, timeout: float,
@@ -148,6 +145,8 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self._drain: socket.socket | None = None
         self.on_timeout: Callable[[Address, str], None] | None = None
         self.tap: Tap | None = None  # a packet capture (dht.capture)
+        self._sending = False  # in transmit(): an error reported now is the send's
+        self._refused = False
         self.local_address: Address = ("", 0)
         self.limits = Limits(config)
         #: The limits' clock (tests replace it with a fake one).
@@ -168,6 +167,12 @@ class KrpcTransport(asyncio.DatagramProtocol):
             self.limits.set_own_address(sockname[0])
         sock = transport.get_extra_info("socket")
         if sock is not None:
+            recverr = _RECVERR.get(sock.family) if sys.platform == "linux" else None
+            if recverr is not None:
+                try:
+                    sock.setsockopt(*recverr, 1)
+                except OSError as exc:  # works without: the request waits its full timeout
+                    log.debug("no ICMP errors: %s", exc)
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
                 self._drain = sock.dup()
@@ -176,8 +181,61 @@ class KrpcTransport(asyncio.DatagramProtocol):
                 log.debug("no batched reads: %s", exc)
 
     def error_received(self, exc: Exception) -> None:
-        # ICMP errors (port unreachable) on loopback: the request times out.
+        # An ICMP error (port unreachable): the request it answers fails now.
         self.stats.drop(DropReason.SOCKET_ERROR)
+        if self._sending:
+            self._refused = True  # reported to a sendto, which sent nothing: transmit() resends
+            return
+        self._read_errors()
+
+    def transmit(self, transport: asyncio.DatagramTransport, data: bytes, peer: Address) -> None:
+        """``transport.sendto``, again when it sent nothing: Linux reports an ICMP error
+        still pending (IP_RECVERR) to the next socket call, a send included, and
+        asyncio's sendto then drops the datagram and tells :meth:`error_received`.
+        The errors are read once the datagram is out (failing their requests may
+        send more, which must not happen in the middle of this send)."""
+        refused = False
+        for _ in range(3):
+            self._sending = True
+            try:
+                transport.sendto(data, peer)
+            finally:
+                self._sending = False
+            if not self._refused:
+                break
+            self._refused = False
+            refused = True
+        if refused:
+            self._read_errors()
+
+    def _read_errors(self) -> None:
+        """Fail the requests that ICMP says cannot reach their node (the socket's error
+        queue: each error with the datagram it answers and that datagram's destination)."""
+        sock = self._drain
+        if sock is None:
+            return
+        for _ in range(RECV_BATCH):
+            try:
+                data, ancillary, _flags, addr = sock.recvmsg(
+                    krpc.UDP_PACKET_LIMIT, 256, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT
+                )
+            except OSError:  # the queue is empty (or the platform has none)
+                return
+            for _level, _type, info in ancillary:
+                # struct sock_extended_err: u32 ee_errno, u8 ee_origin, ...
+                if len(info) >= 5 and info[4] in _ORIGIN_ICMP:
+                    if int.from_bytes(info[:4], sys.byteorder) in _UNREACHABLE:
+                        self._unreachable((sys.intern(addr[0]), addr[1]), data)
+
+    def _unreachable(self, peer: Address, datagram: bytes) -> None:
+        """``datagram``, sent to ``peer``, cannot reach it: fail its request, if it was one."""
+        try:
+            _message, raw = self.profile.decode(datagram)  # our own bytes
+        except RemoteProtocolError:
+            return
+        tid = raw.get(b"t")
+        if raw.get(b"y") == b"q" and isinstance(tid, bytes) and (peer, tid) in self.pending:
+            self._expire((peer, tid), "unreachable (ICMP)")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.close()
@@ -190,7 +248,10 @@ class KrpcTransport(asyncio.DatagramProtocol):
                 return
             try:
                 data, addr = drain.recvfrom(RECV_MAX)
-            except OSError:  # nothing more to read (or an ICMP error, reported by asyncio)
+            except BlockingIOError:  # nothing more to read
+                return
+            except OSError:  # an ICMP error: its request fails now
+                self._read_errors()
                 return
             self._receive(data, addr)
 
@@ -369,7 +430,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
             self._arm_expiry(loop, now)
         self.stats.method(method).sent += 1
         self.limits.expect(peer[0], self.clock())
-        self._send(data, peer, raw, method, tid)
+        self._send(data, peer, raw, method, tid, soft_timeout)
 
     def _arm_expiry(self, loop: asyncio.AbstractEventLoop, now: float) -> None:
         """Set the one timer for the oldest request out (the first to expire: all wait
@@ -391,7 +452,8 @@ class KrpcTransport(asyncio.DatagramProtocol):
         if self._expiry is None and self.transport is not None:
             self._arm_expiry(asyncio.get_running_loop(), time.monotonic())
 
-    def _expire(self, key: tuple[Address, bytes]) -> None:
+    def _expire(self, key: tuple[Address, bytes], why: str = "") -> None:
+        """The request's full timeout (or ``why`` it ended sooner: nothing listens there)."""
         pending = self.pending.pop(key, None)
         if pending is None:
             return
@@ -399,12 +461,16 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self.stats.method(pending.method).failed += 1
         if self.bus.active:
             self.bus.emit(RequestTimedOut(time.monotonic(), pending.peer, pending.method, tid))
-        self._tell(pending, None, RpcTimeout(f"{pending.method} to {pending.peer[0]}:{pending.peer[1]}"))
+        where = f"{pending.method} to {pending.peer[0]}:{pending.peer[1]}"
+        self._tell(pending, None, RpcTimeout(f"{where}: {why}" if why else where))
 
-    def _send(self, data: bytes, peer: Address, raw: dict[bytes, Any], method: str, tid: bytes) -> None:
+    def _send(
+        self, data: bytes, peer: Address, raw: dict[bytes, Any], method: str, tid: bytes,
+        soft_timeout: float | None = None,
+    ) -> None:
         if self.transport is None:
             return
-        self.transport.sendto(data, peer)
+        self.transmit(self.transport, data, peer)
         if self.tap is not None:
             self.tap("out", self.local_address, peer, data, time.time())
         self.stats.packets_out += 1
@@ -412,7 +478,9 @@ class KrpcTransport(asyncio.DatagramProtocol):
         if self.bus.active:
             kind = raw[b"y"].decode()
             code = raw[b"e"][0] if kind == "e" else None
-            self.bus.emit(DatagramSent(time.monotonic(), peer, kind, method, tid, len(data), raw, code))
+            self.bus.emit(
+                DatagramSent(time.monotonic(), peer, kind, method, tid, len(data), raw, code, soft_timeout)
+            )
 
     def _drop(self, peer: Address, size: int, reason: DropReason) -> None:
         stats = self.stats  # Stats.drop inlined: this runs for every datagram of a flood

@@ -20,7 +20,7 @@ DHT = Path(__file__).resolve().parent.parent / "dht"
 
 CORE = sorted(
     [DHT / name for name in ("routing.py", "kbucket.py", "lookup.py", "limits.py", "estimate.py",
-                             "krpc.py", "ids.py", "tokens.py", "events.py", "stats.py", "budget.py")]
+                             "krpc.py", "ids.py", "tokens.py", "events.py", "stats.py", "budget.py", "rtt.py")]
     + list((DHT / "wire").rglob("*.py")) + list((DHT / "stores").glob("*.py"))
 )
 FORBIDDEN = {"asyncio", "time", "threading", "sqlite3", "selectors"}

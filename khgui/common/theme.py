@@ -86,7 +86,8 @@ LIGHT = Colors(
     plot_bg="#ffffff", plot_fg="#334155", legend_bg="#ffffffd2",
     status={"ok": "#2e7d32", "error": "#c62828", "timeout": "#ef6c00", "pending": "#757575",
             "dropped": "#6a1b9a", "queried": "#757575", "answered": "#1e88e5", "values": "#2e7d32",
-            "stored": "#00897b", "refused": "#8e24aa", "unawaited": "#78909c"},
+            "stored": "#00897b", "refused": "#8e24aa", "unawaited": "#78909c",
+            "slow": "#a16207"},
 )
 DARK = Colors(
     name="dark", window="#1b1f24", base="#22272e", alt_base="#272d35", panel="#2d333b", text="#e6edf3",
@@ -97,7 +98,8 @@ DARK = Colors(
     plot_bg="#22272e", plot_fg="#c9d1d9", legend_bg="#22272ed2",
     status={"ok": "#4ade80", "error": "#f87171", "timeout": "#fb923c", "pending": "#9ca3af",
             "dropped": "#c084fc", "queried": "#9ca3af", "answered": "#60a5fa", "values": "#4ade80",
-            "stored": "#2dd4bf", "refused": "#e879f9", "unawaited": "#6b7280"},
+            "stored": "#2dd4bf", "refused": "#e879f9", "unawaited": "#6b7280",
+            "slow": "#facc15"},
 )
 THEMES = {"light": LIGHT, "dark": DARK}
 _current: list[Colors] = [LIGHT]

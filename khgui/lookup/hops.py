@@ -10,8 +10,8 @@ else "answered", with the detail "scrape".  :class:`StoreResultModel`
 lists the nodes that accepted or refused a store.
 
 :class:`LookupPlotView` is a pyqtgraph plot with one scatter per outcome
-(queried and still open, answered, had values, stored, timed out, error,
-refused), each with its own symbol and colour and a legend entry.  It is
+(queried and still open, slow: silent past its soft timeout and still
+waited for, answered, had values, stored, timed out, error, refused), each with its own symbol and colour and a legend entry.  It is
 updated with ``setData`` on those scatters, never by adding items.
 """
 
@@ -31,8 +31,8 @@ from ..common.table import RIGHT as _RIGHT
 from ..common.table import TableModel
 from ..common.theme import Colors, colors, status_color
 
-HOP_COLUMNS = ("Contact", "log\u2082 dist", "Outcome", "Asked at", "Took", "Detail")
-CONTACT, DISTANCE, OUTCOME, ASKED, TOOK, DETAIL = range(len(HOP_COLUMNS))
+HOP_COLUMNS = ("Contact", "log\u2082 dist", "Outcome", "Asked at", "Took", "Soft t/o", "Detail")
+CONTACT, DISTANCE, OUTCOME, ASKED, TOOK, SOFT, DETAIL = range(len(HOP_COLUMNS))
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -48,7 +48,8 @@ class HopsModel(TableModel):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._data: list[list[Any]] = []  # [contact, log2, outcome, first asked, answered, detail, last asked]
+        # [contact, log2, outcome, first asked, answered, detail, last asked, soft timeout]
+        self._data: list[list[Any]] = []
         self._row_of: dict[bytes, int] = {}  # contact id: its row
         self._t0 = 0.0
         self.self_id: bytes | None = None
@@ -60,7 +61,7 @@ class HopsModel(TableModel):
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not (0 <= index.row() < len(self._data)):
             return None
-        contact, log2, outcome, asked, answered, detail, last = self._data[index.row()]
+        contact, log2, outcome, asked, answered, detail, last, soft = self._data[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == CONTACT:
@@ -73,12 +74,18 @@ class HopsModel(TableModel):
                 return f"+{asked:.3f} s"
             if col == TOOK:
                 return "" if answered is None else f"{max(0.0, answered - last) * 1000:.1f} ms"
+            if col == SOFT:
+                return "" if soft is None else f"{soft * 1000:.0f} ms"
             if col == DETAIL:
                 return detail
         elif role == Qt.ItemDataRole.ForegroundRole and col == OUTCOME:
             return QBrush(status_color(outcome))
-        elif role == Qt.ItemDataRole.TextAlignmentRole and col in (DISTANCE, ASKED, TOOK):
+        elif role == Qt.ItemDataRole.TextAlignmentRole and col in (DISTANCE, ASKED, TOOK, SOFT):
             return _RIGHT
+        elif role == Qt.ItemDataRole.ToolTipRole and col == SOFT:
+            return ("The soft timeout this request was judged by: its contact's srtt + 4 rttvar "
+                    "(the node's estimate when the contact has no history). Silent past it, the "
+                    "lookup asked one more contact and kept waiting for this one.")
         elif role == Qt.ItemDataRole.ToolTipRole and col in (CONTACT, DETAIL):
             return f"{contact.id.hex()} at {contact.host}:{contact.port}" + (f"\n{detail}" if detail else "")
         return None
@@ -106,25 +113,31 @@ class HopsModel(TableModel):
                 asked = ev.time - self._t0
                 if row is None:
                     self._row_of[cid] = base + len(new)
-                    new.append([ev.contact, ev.log2_distance, "queried", asked, None, "", asked])
+                    new.append([ev.contact, ev.log2_distance, "queried", asked, None, "", asked, ev.soft_timeout])
                     continue
                 target = self._at(row, base, new)
-                if target[2] not in ("queried", "timeout"):  # asked again after an answer
+                if target[2] not in ("queried", "slow", "timeout"):  # asked again after an answer
                     target[5] = _joined(target[5], target[2])
-                target[2], target[4], target[6] = "queried", None, asked
+                target[2], target[4], target[6], target[7] = "queried", None, asked, ev.soft_timeout
             else:
                 outcome = str(ev.outcome)
                 if row is None:  # answered without a query event (asked before we watched)
                     self._row_of[cid] = base + len(new)
                     new.append([ev.contact, ev.log2_distance, outcome, ev.elapsed, ev.elapsed, ev.detail,
-                                ev.elapsed])
+                                ev.elapsed, None])
                     continue
                 target = self._at(row, base, new)
                 detail = ev.detail
-                if target[2] == "timeout" and outcome != "timeout":
+                if outcome == "slow":  # still waited for: no answer time yet
+                    prior = target[5] if target[2] == "queried" else ""
+                    target[2], target[5] = outcome, _joined(prior, detail)
+                    if row < base:
+                        changed.append(row)
+                    continue
+                if target[2] in ("slow", "timeout") and outcome != "timeout":
                     detail = _joined(f"answered late, {(ev.elapsed - target[6]) * 1000:.0f} ms after asking",
                                      ev.detail)
-                prior = target[5] if target[2] == "queried" else ""
+                prior = target[5] if target[2] in ("queried", "slow") else ""
                 target[2], target[4], target[5] = outcome, ev.elapsed, _joined(prior, detail)
             if row < base:
                 changed.append(row)
@@ -138,7 +151,7 @@ class HopsModel(TableModel):
     def finish(self) -> None:
         """The lookup ended: contacts it was still waiting on were not waited for (a
         Mainline lookup ends once the K closest have answered, as libtorrent's)."""
-        rows = [i for i, row in enumerate(self._data) if row[2] == "queried"]
+        rows = [i for i, row in enumerate(self._data) if row[2] in ("queried", "slow")]
         for i in rows:
             row = self._data[i]
             row[2], row[5] = "unawaited", _joined(row[5], NOT_WAITED)
@@ -217,6 +230,7 @@ class StoreResultModel(TableModel):
 # outcome: (legend label, symbol, filled)
 OUTCOME_STYLES: dict[str, tuple[str, str, bool]] = {
     "queried": ("waiting", "o", False),
+    "slow": ("slow, still waited for", "o", False),
     "unawaited": ("not waited for", "o", False),
     "answered": ("answered", "o", True),
     "values": ("values", "star", True),

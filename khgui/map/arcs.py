@@ -69,8 +69,8 @@ class LookupArcs:
 
     def settled(self, src: bytes, lookup: int, dst: bytes, outcome: str, now: float) -> bool:
         """The outcome of that query: the arc takes its colour and starts fading.  False if nothing changed."""
-        if src == dst:
-            return False
+        if src == dst or outcome == "slow":
+            return False  # slow: silent past its soft timeout, still waited for (the arc stays pending)
         arc = self.arcs.get((src, lookup, dst))
         if arc is None:
             self.sent(src, lookup, dst, now)

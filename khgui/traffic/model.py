@@ -67,7 +67,7 @@ class _Columns:
     """Parallel lists, one per stored field."""
 
     __slots__ = ("time", "dir", "peer", "method", "tid", "size", "kind", "state",
-                 "status", "rtt", "message")
+                 "status", "rtt", "soft", "message")
 
     def __init__(self) -> None:
         self.time: list[float] = []  # wall clock
@@ -80,6 +80,7 @@ class _Columns:
         self.state: list[str] = []  # one of STATES
         self.status: list[str] = []  # shown text
         self.rtt: list[float | None] = []
+        self.soft: list[float | None] = []  # a lookup's query: the soft timeout it is judged by
         self.message: list[Any] = []
 
     def __len__(self) -> int:
@@ -151,8 +152,11 @@ class TrafficModel(TableModel):
             if col == SIZE:
                 return str(r.size[row])
             if col == RTT:
-                rtt = r.rtt[row]
-                return "" if rtt is None else f"{rtt * 1000:.1f} ms"
+                rtt, soft = r.rtt[row], r.soft[row]
+                shown = "" if rtt is None else f"{rtt * 1000:.1f} ms"
+                if soft is not None:
+                    shown += f" (soft {soft * 1000:.0f})" if shown else f"(soft {soft * 1000:.0f} ms)"
+                return shown
             return None
         if role == _FOREGROUND:
             if index.column() == STATUS:
@@ -170,6 +174,10 @@ class TrafficModel(TableModel):
                 return None
             if col == TID:
                 return f"transaction id {r.tid[row]}"
+            if col == RTT and r.soft[row] is not None:
+                return (f"judged by a soft timeout of {r.soft[row] * 1000:.0f} ms (its contact's srtt + "
+                        "4 rttvar, or the node's estimate): silent past it, the lookup asked one more "
+                        "contact and kept waiting for this one")
             return f"{_KIND_NAMES.get(r.kind[row], r.kind[row])} {r.method[row]}: {r.status[row]}"
         return None
 
@@ -226,6 +234,7 @@ class TrafficModel(TableModel):
             "size": r.size[row],
             "status": r.status[row],
             "rtt": r.rtt[row],
+            "soft_timeout": r.soft[row],
             "message": jsonable(r.message[row]),
         }
 
@@ -259,14 +268,14 @@ class TrafficModel(TableModel):
         add_time, add_dir, add_peer = new.time.append, new.dir.append, new.peer.append
         add_method, add_tid, add_size = new.method.append, new.tid.append, new.size.append
         add_kind, add_state, add_status = new.kind.append, new.state.append, new.status.append
-        add_rtt, add_message = new.rtt.append, new.message.append
+        add_rtt, add_soft, add_message = new.rtt.append, new.soft.append, new.message.append
         count = 0  # rows in new
         for ev in events:
             t = type(ev)
             if t is DatagramReceived:
-                direction, asked, rtt, late = "in", "out", ev.rtt, ev.late
+                direction, asked, rtt, late, soft = "in", "out", ev.rtt, ev.late, None
             elif t is DatagramSent:
-                direction, asked, rtt, late = "out", "in", None, False
+                direction, asked, rtt, late, soft = "out", "in", None, False, ev.soft_timeout
             elif t is RequestTimedOut:
                 seq = pending.pop(("out", ev.peer, ev.tid), None)
                 if seq is not None:
@@ -310,6 +319,7 @@ class TrafficModel(TableModel):
             add_state(state)
             add_status(status)
             add_rtt(rtt)
+            add_soft(soft)
             add_message(ev.message)
             count += 1
             if method not in methods:
@@ -332,6 +342,7 @@ class TrafficModel(TableModel):
         new.state.append(state)
         new.status.append(status)
         new.rtt.append(rtt)
+        new.soft.append(None)
         new.message.append(message)
 
     def _update(self, seq: int, base: int, new: _Columns, changed: list[int],

@@ -50,10 +50,28 @@ async def wait_until(
 
 
 def free_udp_port() -> int:
-    """A UDP port on 127.0.0.1 that nobody listens on (bound to 0, then closed)."""
+    """A UDP port on 127.0.0.1 that nobody listens on (bound to 0, then closed).
+
+    A datagram sent there is refused at once (ICMP port unreachable): a request
+    to it fails in a round trip.  For a node that never answers, use
+    :func:`silent_udp_port`."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((HOST, 0))
         return int(s.getsockname()[1])
+
+
+#: Sockets of silent_udp_port, open until the test process ends.
+_SILENT: list[socket.socket] = []
+
+
+def silent_udp_port(host: str = HOST) -> int:
+    """A UDP port on ``host`` bound by a socket that never reads nor answers: a node
+    that drops everything (behind a NAT or a firewall), so no ICMP error comes back
+    and a request to it waits its full timeout."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((host, 0))
+    _SILENT.append(s)
+    return int(s.getsockname()[1])
 
 
 @contextlib.asynccontextmanager

@@ -34,7 +34,7 @@ class FakeNode:
         self.softs = softs
         self.futures: dict[bytes, asyncio.Future[Any]] = {}
 
-    def soft_timeout(self) -> float:
+    def soft_timeout(self, contact: Contact | None = None) -> float:
         return self.softs.pop(0)
 
     def request(self, contact: Contact, method: str, args: Any, soft: float,
@@ -47,7 +47,7 @@ class FakeNode:
 
 
 class FakeProgress:
-    def queried_one(self, contact: Contact) -> None:
+    def queried_one(self, contact: Contact, soft_timeout: float | None = None) -> None:
         pass
 
     def outcome(self, contact: Contact, outcome: str, detail: str = "") -> None:
@@ -159,7 +159,7 @@ def test_a_request_s_on_done_runs_once_from_the_answer_itself(tmp_path: Path) ->
     exactly once however the request ends (answered, timed out; cancelled: when it ends)."""
     import traceback
 
-    from dhtutil import free_udp_port, run as run_async, running_nodes, wait_until
+    from dhtutil import silent_udp_port, run as run_async, running_nodes, wait_until
 
     from dht import Config
     from dht.errors import RpcTimeout
@@ -180,7 +180,7 @@ def test_a_request_s_on_done_runs_once_from_the_answer_itself(tmp_path: Path) ->
             assert calls == [("answered", True)]  # from the answer's own callback, once
 
             calls.clear()
-            nobody = Contact(bytes(range(20)), "127.0.0.1", free_udp_port())
+            nobody = Contact(bytes(range(20)), "127.0.0.1", silent_udp_port())
             with pytest.raises(RpcTimeout):
                 await core_of(a).request(nobody, "ping", {b"id": a.id}, None, record)
             await turns()

@@ -202,8 +202,9 @@ def test_the_kept_order_and_count_match_a_full_sort(seed: int) -> None:
     while True:
         ranked = sorted(lookup.candidates.values(), key=lambda c: c.distance)
         alive = [c for c in ranked if c.state not in ("failed", "slow")][:K]
+        live = [c for c in ranked if c.state != "failed"][:K]  # slow ones still count for the end
         assert lookup.active == sum(1 for c in ranked if c.state == "active")
-        assert lookup.finished == (lookup.active == 0 and all(c.state != "new" for c in alive))
+        assert lookup.finished == (lookup.active == 0 and all(c.state == "answered" for c in live))
         room = lookup.window - lookup.active
         expected = [c.contact for c in alive if c.state == "new"][: max(room, 0)]
         new = lookup.next_queries()
@@ -265,6 +266,89 @@ def test_the_end_waits_for_a_further_request_only_when_asked_to(wait_for_all: bo
     few.failed(last)
     assert few.finished
 
+
+
+@pytest.mark.parametrize("wait_for_all", [True, False])
+def test_a_slow_request_widens_the_lookup_and_holds_its_end(wait_for_all: bool) -> None:
+    """Silent past its soft timeout, one of the K closest lets one more candidate be
+    asked, and the lookup is not finished until it answers or fails (both profiles)."""
+    near = [Contact(int_to_id(10 + i), "127.0.0.1", 2000 + i) for i in range(K + 2)]
+    lookup = Lookup(int_to_id(0), near, k=K, concurrency=4, wait_for_all=wait_for_all)
+    first = lookup.next_queries()
+    assert first == near[:4]
+    slow = near[0]
+    lookup.soft_timeout(slow)
+    assert lookup.active == 3 and lookup.slow == 1
+    assert lookup.next_queries() == [near[4]]  # one more in its place
+    answered = set(first[1:] + [near[4]])
+    for c in first[1:] + [near[4]]:
+        lookup.answered(c, [])
+    while len(answered) < K:  # every other one answers: the slow one is the closest
+        batch = lookup.next_queries()
+        assert batch and slow not in batch
+        for c in batch:
+            lookup.answered(c, [])
+            answered.add(c)
+    # K answered: the slow one let the lookup reach one past the K closest (near[K])...
+    assert near[K] in answered and near[K + 1] not in answered
+    # ...and the slow one, among the K closest live, still holds the end.
+    assert lookup.active == 0 and not lookup.finished
+    assert lookup.next_queries() == []
+    lookup.answered(slow, [], token=b"late")  # a late answer counts in full
+    assert lookup.finished
+    assert lookup.closest_answered()[0].contact == slow and lookup.closest_answered()[0].token == b"late"
+
+
+@pytest.mark.parametrize("wait_for_all", [True, False])
+def test_a_slow_request_that_fails_at_its_full_timeout_ends_the_wait(wait_for_all: bool) -> None:
+    near = [Contact(int_to_id(10 + i), "127.0.0.1", 2100 + i) for i in range(K + 1)]
+    lookup = Lookup(int_to_id(0), near, k=K, concurrency=4, wait_for_all=wait_for_all)
+    for c in lookup.next_queries()[1:]:
+        lookup.answered(c, [])
+    lookup.soft_timeout(near[0])
+    while True:
+        batch = lookup.next_queries()
+        if not batch:
+            break
+        for c in batch:
+            lookup.answered(c, [])
+    assert not lookup.finished
+    lookup.failed(near[0])  # its full timeout
+    assert lookup.finished
+    assert [c.contact for c in lookup.closest_answered()] == near[1:K + 1]
+
+
+def test_a_slow_answer_brings_its_nodes_into_the_lookup() -> None:
+    far = [Contact(int_to_id(1000 + i), "127.0.0.1", 2200 + i) for i in range(3)]
+    closer = [Contact(int_to_id(1 + i), "127.0.0.1", 2300 + i) for i in range(2)]
+    lookup = Lookup(int_to_id(0), far, k=K, concurrency=4)
+    lookup.next_queries()
+    lookup.soft_timeout(far[0])
+    lookup.answered(far[1], [])
+    lookup.answered(far[2], [])
+    assert not lookup.finished  # far[0] is slow, not given up
+    lookup.answered(far[0], closer)  # late, with closer contacts
+    assert lookup.next_queries() == closer
+    for c in closer:
+        lookup.answered(c, [])
+    assert lookup.finished
+    assert [c.contact for c in lookup.closest_answered()] == closer + [far[0], far[1], far[2]]
+
+
+def test_mainline_does_not_wait_for_a_slow_request_beyond_the_k_closest() -> None:
+    far = Contact(int_to_id(1000), "127.0.0.1", 2400)
+    near = [Contact(int_to_id(10 + i), "127.0.0.1", 2401 + i) for i in range(K)]
+    for wait_for_all in (True, False):
+        lookup = Lookup(int_to_id(0), [far], k=K, concurrency=4, wait_for_all=wait_for_all)
+        lookup.next_queries()
+        lookup.soft_timeout(far)
+        lookup.add(near)
+        while not lookup.finished:
+            batch = lookup.next_queries()
+            assert batch, "stuck"
+            for c in batch:
+                lookup.answered(c, [])
+        assert lookup.slow == 1  # far is still out, not among the K closest: not waited for
 
 
 def test_duplicates_and_excluded_ids_are_not_candidates() -> None:
@@ -414,6 +498,22 @@ def test_a_further_holder_is_asked_when_a_closer_one_fails_or_goes_silent() -> N
     assert r.finished
     r.got_values(r.asked[4], [b"5"])  # finished: no longer taken
     assert r.values == [b"1", b"3", b"4"] and r.answered == 3
+
+
+def test_a_slow_holder_is_waited_for_and_its_values_count() -> None:
+    """The issue's case: three holders answer past their soft timeout.  The retrieval
+    asks no one else (there is no one) and waits for them: their values count."""
+    r = ValueRetrieval(holders(1, 1, 1), [], retrieve=-10000, redundancy=3, concurrency=4)
+    asked = [c for c, _ in r.next_requests()]
+    for c in asked:
+        r.soft_timeout(c)
+    assert r.next_requests() == [] and not r.finished
+    r.got_values(asked[0], [b"world"])
+    assert not r.finished
+    r.failed(asked[1])  # its full timeout
+    assert not r.finished
+    r.got_values(asked[2], [b"world"])
+    assert r.finished and r.values == [b"world"]
 
 
 def test_num_asks_for_the_values_still_missing_or_for_all() -> None:

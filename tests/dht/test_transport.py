@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from dhtutil import free_udp_port, run, running_nodes
+from dhtutil import free_udp_port, run, running_nodes, silent_udp_port
 
 from dht import Config, Contact
 from dht.errors import NodeStopped, RpcTimeout
@@ -24,7 +25,7 @@ def test_requests_expire_oldest_first_each_after_its_own_timeout(tmp_path: Path)
     async def scenario() -> None:
         async with running_nodes(tmp_path, 2, Config(KRPC_TIMEOUT=TIMEOUT)) as (a, b):
             core = core_of(a)
-            silent = [Contact(bytes([i]) * 20, "127.0.0.1", free_udp_port()) for i in (1, 2)]
+            silent = [Contact(bytes([i]) * 20, "127.0.0.1", silent_udp_port()) for i in (1, 2)]
             ping = {b"id": a.id}
             first = core.request(silent[0], "ping", ping)
             sent_first = time.monotonic()
@@ -53,7 +54,7 @@ def test_a_stopping_node_fails_what_is_out_and_leaves_no_timer(tmp_path: Path) -
         async with running_nodes(tmp_path, 1, Config(KRPC_TIMEOUT=5.0)) as (a,):
             core = core_of(a)
             transport = core.transport
-            out = [core.request(Contact(bytes([i]) * 20, "127.0.0.1", free_udp_port()), "ping", {b"id": a.id})
+            out = [core.request(Contact(bytes([i]) * 20, "127.0.0.1", silent_udp_port()), "ping", {b"id": a.id})
                    for i in (1, 2, 3)]
             assert transport._expiry is not None
             await a.stop()
@@ -62,3 +63,30 @@ def test_a_stopping_node_fails_what_is_out_and_leaves_no_timer(tmp_path: Path) -
             assert transport._expiry is None and not transport.pending
 
     run(scenario(), 10)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="ICMP errors with their datagram (IP_RECVERR) are Linux's")
+def test_a_request_to_a_port_nobody_listens_on_fails_at_once(tmp_path: Path) -> None:
+    """ICMP port unreachable fails the request it answers in a round trip, not at its full
+    timeout (libtorrent's rpc_manager::unreachable), and the send right after it, which
+    Linux reports the pending error to, still goes out."""
+
+    async def scenario() -> None:
+        async with running_nodes(tmp_path, 2, Config(KRPC_TIMEOUT=5.0)) as (a, b):
+            core = core_of(a)
+            gone = Contact(bytes([9]) * 20, "127.0.0.1", free_udp_port())
+            silent = Contact(bytes([8]) * 20, "127.0.0.1", silent_udp_port())
+            ping = {b"id": a.id}
+            started = time.monotonic()
+            refused = core.request(gone, "ping", ping)
+            answered = core.request(b.contact, "ping", ping)  # sent while the error is pending
+            waiting = core.request(silent, "ping", ping)
+            with pytest.raises(RpcTimeout, match="unreachable"):
+                await refused
+            assert time.monotonic() - started < 1.0  # not its 5 s full timeout
+            assert (await answered)[b"id"] == b.id
+            assert not waiting.done()  # a node that drops datagrams still costs its full timeout
+            assert [key[0] for key in core.transport.pending] == [silent.address]
+            waiting.cancel()
+
+    run(scenario(), 20)

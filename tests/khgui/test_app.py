@@ -200,16 +200,19 @@ def test_screenshot_writes_png(tmp_path: Path) -> None:
     assert "populated after" in result.stdout
 
 
-def test_self_test_passes_and_again_on_the_same_data_dir(tmp_path: Path) -> None:
+def test_self_test_passes_three_times_on_the_same_data_dir(tmp_path: Path) -> None:
     result = _khgui("--lab", "16", "--krpc-timeout", "1", "--self-test", "--data-dir", str(tmp_path / "d"))
     assert result.returncode == 0, result.stderr
     assert "self-test: OK" in result.stdout
     # The second launch loads the first one's contacts, all dead (each launch has a
     # new lab), with the default 20 s timeout: the table must still heal onto the
     # new lab (K live contacts, a store held by other nodes, found again).
-    again = _khgui("--lab", "16", "--self-test", "--data-dir", str(tmp_path / "d"))
-    assert again.returncode == 0, again.stderr
-    assert "self-test: OK" in again.stdout and "other nodes and found" in again.stdout
+    # Its look-up right after the store must find the value even when the holders answer
+    # past the soft timeouts the saved estimates give (it once ended first: 0 values).
+    for _ in range(2):
+        again = _khgui("--lab", "16", "--self-test", "--data-dir", str(tmp_path / "d"))
+        assert again.returncode == 0, again.stderr
+        assert "self-test: OK" in again.stdout and "other nodes and found" in again.stdout
 
 
 def test_survives_heavy_traffic(tmp_path: Path) -> None:

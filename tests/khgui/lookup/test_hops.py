@@ -8,7 +8,7 @@ from typing import Any
 from dht import Contact
 from dht.events import LookupAnswered, LookupQueried
 
-from khgui.lookup.hops import NOT_WAITED, OUTCOME, DETAIL, HopsModel
+from khgui.lookup.hops import DETAIL, NOT_WAITED, OUTCOME, SOFT, TOOK, HopsModel
 
 
 def contact(i: int) -> Contact:
@@ -40,3 +40,26 @@ def test_requests_still_out_at_the_end_are_not_waited_for(qtmodeltester: Any) ->
     qtmodeltester.check(model)
     model.finish()  # again: nothing left to change
     assert changed == [(1, 1)]
+
+
+def test_a_slow_request_shows_its_soft_timeout_and_its_late_answer(qtmodeltester: Any) -> None:
+    """Each row shows the soft timeout its request was judged by; a request silent past
+    it is "slow" (still waited for), and its late answer replaces that outcome."""
+    model = HopsModel()
+    a, b = contact(1), contact(2)
+    model.start(100.0)
+    model.add_events([
+        LookupQueried(100.0, 3, a, 150.0, 0.05), LookupQueried(100.0, 3, b, 140.0, 0.3),
+        LookupAnswered(100.05, 3, a, 150.0, "slow", 0.05, "no answer in 50 ms (its soft timeout)"),
+    ])
+    assert model.index(0, SOFT).data() == "50 ms" and model.index(1, SOFT).data() == "300 ms"
+    assert model.outcomes() == ["slow", "queried"]
+    assert model.index(0, TOOK).data() == ""  # no answer yet
+    model.add_events([LookupAnswered(100.075, 3, a, 150.0, "values", 0.075)])
+    assert model.outcomes() == ["values", "queried"]
+    assert model.index(0, TOOK).data() == "75.0 ms"
+    assert "answered late, 75 ms after asking" in model.index(0, DETAIL).data()
+    model.add_events([LookupAnswered(100.4, 3, b, 140.0, "slow", 0.4)])
+    model.finish()  # ended with b still slow: not waited for
+    assert model.outcomes() == ["values", "unawaited"]
+    qtmodeltester.check(model)

@@ -10,6 +10,7 @@ import struct
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
+from PySide6.QtCore import Qt
 
 from dht.events import DatagramDropped, DatagramReceived, DatagramSent, RequestTimedOut
 from khgui.traffic.filter import TrafficFilterModel, export_rows, write_jsonl
@@ -65,6 +66,21 @@ def test_pairing_marks_requests_and_sets_rtt(qtbot) -> None:
     assert statuses(model) == ["ok", "timeout", "error 203", "ok", "error 203"]
     assert model.index(0, RTT).data() == "12.3 ms"
     assert model.index(3, RTT).data() == "12.3 ms"
+
+
+def test_a_lookup_s_query_shows_the_soft_timeout_it_is_judged_by() -> None:
+    model = TrafficModel()
+    msg = {b"t": b"cc", b"y": b"q", b"q": b"find_node", b"a": {b"id": b"\x01" * 20}}
+    model.add_events([DatagramSent(1.0, PEER, "q", "find_node", b"cc", 40, msg, None, 0.05), sent_q(b"cd")])
+    assert model.index(0, RTT).data() == "(soft 50 ms)"  # waiting, judged by 50 ms
+    assert model.index(1, RTT).data() == ""  # not a lookup's: no soft timeout
+    assert "50 ms" in model.index(0, RTT).data(Qt.ItemDataRole.ToolTipRole)
+    late = DatagramReceived(1.5, PEER, "r", "find_node", b"cc", 38, {b"t": b"cc", b"y": b"r", b"r": {}},
+                            rtt=0.075, late=True)
+    model.add_events([late])
+    assert model.index(0, RTT).data() == "75.0 ms (soft 50)"
+    assert statuses(model)[0] == "ok (late)"
+    assert model.record(0)["soft_timeout"] == 0.05
 
 
 def test_pairing_within_one_batch_and_dropped_rows() -> None:
