@@ -233,7 +233,7 @@ class RoutingTable:
 
     def adopt(self, entries: list[Entry], now: float) -> None:
         """Take the entries of our table before our id changed (BEP 42), each keeping
-        what we knew of it: whether and when it last answered, its RTT and failures
+        what we knew of it: whether and when it last answered, its RTT (and variance) and failures
         (libtorrent's ``update_node_id`` keeps each node's confirmed state).
 
         They go in oldest first, so answered ones take the places of never-answered
@@ -246,7 +246,8 @@ class RoutingTable:
                     self._pinged.pop(int.from_bytes(r.oldest.id, "big"), None)
             new = self.get(old.contact.id) or self.cached(old.contact.id)
             if new is not None and new.contact == old.contact:
-                new.last_seen, new.rtt, new.failures = old.last_seen, old.rtt, old.failures
+                new.last_seen, new.failures = old.last_seen, old.failures
+                new.rtt, new.rttvar = old.rtt, old.rttvar
         for b in self.buckets:
             b.entries.sort(key=age_order)
 

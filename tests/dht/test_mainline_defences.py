@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -96,8 +97,9 @@ def test_a_scrape_flood_from_40_addresses_is_refused_before_any_work_and_pings_g
 ) -> None:
     target = make_target(config)
     mainline = core_of(target.node).mainline
+    now = time.monotonic()  # the handlers' clock
     for i in range(500):  # a 500-peer swarm (held as announced; the attack is what follows)
-        target.tn.sync(lambda i=i: mainline.peers.announce(SWARM, (f"10.1.{i // 250}.{i % 250}", 6881), i < 100, 0.0))
+        target.tn.sync(lambda i=i: mainline.peers.announce(SWARM, (f"10.1.{i // 250}.{i % 250}", 6881), i < 100, now))
     honest = target.client(HONEST)
     settle(target, honest)
     blooms = target.tn.sync(lambda: mainline.peers._swarms[SWARM].blooms)

@@ -838,15 +838,15 @@ def test_a_new_id_keeps_each_contacts_answered_state_rtt_and_failures() -> None:
             table.insert(c, float(i), contacted=True, rtt=0.01 * (i % 7 + 1))
         else:
             table.insert(c, float(i), contacted=False)
-    before = {e.contact: (e.last_seen, e.rtt, e.failures) for e in table.entries()}
+    before = {e.contact: (e.last_seen, e.rtt, e.rttvar, e.failures) for e in table.entries()}
     first = table.buckets[-1].entries[-1]
     table.failed(first.contact.id, 500.0)
-    before[first.contact] = (first.last_seen, first.rtt, 1)
+    before[first.contact] = (first.last_seen, first.rtt, first.rttvar, 1)
     new_table = RoutingTable(old_id[:1] + bytes(b ^ 0xFF for b in old_id[1:]), k=8, now=600.0, replacements=2)
     new_table.adopt(table.entries(), 600.0)
-    after = {e.contact: (e.last_seen, e.rtt, e.failures) for e in new_table.entries()}
+    after = {e.contact: (e.last_seen, e.rtt, e.rttvar, e.failures) for e in new_table.entries()}
     assert after and all(after[c] == before[c] for c in after)  # nothing forgotten, nothing made up
-    answered = [c for c, (seen, _, _) in before.items() if seen is not None]
+    answered = [c for c, (seen, *_rest) in before.items() if seen is not None]
     for b in new_table.buckets:  # every place an answered contact could take, it took
         fits = sum(1 for c in answered if b.covers(int.from_bytes(c.id, "big")))
         assert sum(e.answered for e in b.entries) == min(8, fits)
