@@ -199,8 +199,9 @@ def cpu_client_main(target: tuple[str, int], scrape: bool, rounds: int, n_ips: i
 
 
 def liars_main(n: int, lying: Any, stop: Any, conn: Any) -> None:
-    """``n`` fake Mainline nodes answering ping, find_node and get_peers with each other as
-    ``nodes``; their ``ip`` is the asker's address, or LIAR_ADDRESS once ``lying`` is set."""
+    """``n`` fake Mainline nodes answering ping, find_node and get_peers with the 8 of them
+    closest to the target as ``nodes``, as a DHT node does; their ``ip`` is the asker's
+    address, or LIAR_ADDRESS once ``lying`` is set."""
     socks = []
     infos = []
     for i in range(n):
@@ -211,9 +212,8 @@ def liars_main(n: int, lying: Any, stop: Any, conn: Any) -> None:
         socks.append((s, node_id))
         addr = s.getsockname()
         infos.append(node_id + socket.inet_aton(addr[0]) + addr[1].to_bytes(2, "big"))
-    conn.send({"addresses": [s.getsockname() for s, _ in socks]})
+    conn.send({"addresses": [s.getsockname() for s, _ in socks], "ids": [node_id for _, node_id in socks]})
     t0 = time.monotonic()
-    k = 0
     while not stop.is_set() and time.monotonic() - t0 < 120:
         idle = True
         for i, (s, node_id) in enumerate(socks):
@@ -228,8 +228,10 @@ def liars_main(n: int, lying: Any, stop: Any, conn: Any) -> None:
                 continue
             if msg.get(b"y") != b"q":
                 continue
-            k += 1
-            nodes = b"".join(infos[(i + 1 + (k + j) % (n - 1)) % n] for j in range(8))
+            a = msg.get(b"a", {})
+            target = a.get(b"target") or a.get(b"info_hash") or node_id
+            key = int.from_bytes(target, "big") if isinstance(target, bytes) else 0
+            nodes = b"".join(sorted(infos, key=lambda info: int.from_bytes(info[:20], "big") ^ key)[:8])
             r: dict[bytes, Any] = {b"id": node_id, b"nodes": nodes}
             if msg.get(b"q") == b"get_peers":
                 r[b"token"] = b"tok"

@@ -142,6 +142,25 @@ async def peers(tmp: str, share: int | None) -> dict[str, Any]:
     return r
 
 
+def room(ids: list[bytes], own: bytes, k: int) -> int:
+    """How many of ``ids`` a table of K-buckets split around ``own`` holds at most
+    (each bucket away from ``own`` holds K; the one covering it splits)."""
+    key = int.from_bytes(own, "big")
+    held = 0
+    rest = [int.from_bytes(i, "big") for i in ids]
+    for bit in range(159, -1, -1):
+        if len(rest) <= k:
+            return held + len(rest)
+        far = [i for i in rest if (i ^ key) >> bit & 1]
+        held += min(k, len(far))
+        rest = [i for i in rest if not (i ^ key) >> bit & 1]
+    return held + min(k, len(rest))
+
+
+def table_size(node: Node) -> int:
+    return sum(len(b.contacts) for b in node.routing_table())
+
+
 def answered_contacts(node: Node) -> int:
     return sum(1 for b in node.routing_table() for c in b.contacts if c.last_seen is not None)
 
@@ -152,18 +171,21 @@ async def id_change(tmp: str) -> dict[str, Any]:
     lying, stop = ctx.Event(), ctx.Event()
     liars, conn = spawn(ctx, liars_main, LIARS, lying, stop)
     try:
-        addresses = [tuple(a) for a in (await wait_conn_keep(conn, liars, 30))["addresses"]]
+        report = await wait_conn_keep(conn, liars, 30)
+        addresses = [tuple(a) for a in report["addresses"]]
         await node.bootstrap(addresses[:4])
-        for _ in range(3):
+        for _ in range(12):  # a table as full as lookups make it
             await node.find_node(os.urandom(20))
         old = node.id
         before = answered_contacts(node)
+        entries_before = table_size(node)
         lying.set()
-        after = None
+        after = entries_after = None
         for _ in range(30):  # our lookups until the votes carry
             await node.find_node(os.urandom(20))
             if node.id != old:
                 after = answered_contacts(node)
+                entries_after = table_size(node)
                 break
         t_change = time.monotonic()
         deadline = t_change + 10
@@ -174,12 +196,14 @@ async def id_change(tmp: str) -> dict[str, Any]:
         later = answered_contacts(node)
         refill = time.monotonic() - t_change
         changed = node.id != old
-        table = len([c for b in node.routing_table() for c in b.contacts])
     finally:
         stop.set()
         liars.join(10)
         await node.stop()
-    return {"before": before, "after": after, "later": later, "changed": changed, "table": table, "refill": refill}
+    k = ML.K
+    return {"before": before, "after": after, "later": later, "changed": changed, "refill": refill,
+            "entries_before": entries_before, "entries_after": entries_after,
+            "room_before": room(report["ids"], old, k), "room_after": room(report["ids"], node.id, k)}
 
 
 async def wait_conn_keep(conn: Any, proc: Any, limit: float) -> dict[str, Any]:
@@ -290,9 +314,10 @@ async def section(tmp: str, args: Any) -> bool:
         ok = r["changed"] and r["later"] >= 0.9 * r["before"]
         ok_all &= bool(ok)
         print(f"Mainline id change: {LIARS} nodes answering our lookups voted {LIAR_ADDRESS}; id changed: "
-              f"{r['changed']}; answered contacts {r['before']} before, {after} right after (the answered "
-              f"ones the new buckets hold, still answered), {r['later']} {r['refill']:.1f} s later, once the "
-              f"buckets were refreshed (>= 90 % of before: {verdict(bool(ok))})")
+              f"{r['changed']}; answered contacts {r['before']} (of {r['entries_before']} in the table; room for "
+              f"{r['room_before']} of the {LIARS} around the old id) before, {after} (of {r['entries_after']}) "
+              f"right after, {r['later']} (room for {r['room_after']} around the new id) {r['refill']:.1f} s "
+              f"later, every bucket refreshed: >= 90 % of before: {verdict(bool(ok))}")
         print("  libtorrent: update_node_id re-adds the nodes keeping their confirmed state")
         print()
     if "ml-cpu" in args.only:
