@@ -43,6 +43,12 @@ alpha 3).
 
     python -m bench.bench_lookups [--sizes 200,500] [--keys 50] [--parallel 5]
 
+With ``--conditions none|public`` (``--loss``, ``--trials``) it measures
+instead, with dht alone, store-then-get trials in a lab under those
+conditions (:mod:`bench.lookup_trials`):
+
+    python -m bench.bench_lookups --conditions public --loss 0.05 [--trials 200] [--sizes 200]
+
 Besides the default dht (STORE_REDUNDANCY 3, the protocol's), each size is
 also run with dht storing at ``--also-redundancy`` nodes (default 8 = K, as
 BEP 5 practice stores at the K closest; 0 skips it), and the expected loss
@@ -533,7 +539,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="200,500", help="lab sizes, comma-separated (default 200,500)")
+    parser.add_argument("--sizes", default=None,
+                        help="lab sizes, comma-separated (default 200,500; with --conditions 200)")
     parser.add_argument("--impl", default="both", choices=("both", "dht", "kademlia"))
     parser.add_argument("--keys", type=int, default=50, help="values stored and looked up (default 50)")
     parser.add_argument("--parallel", type=int, default=5, help="stores/gets at a time, on distinct nodes (default 5)")
@@ -550,12 +557,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker-timeout", type=float, default=900.0, help=argparse.SUPPRESS)
     parser.add_argument("--json", help="also write the raw figures to this file")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--conditions", choices=("none", "public"), default=None,
+                        help="instead: store-then-get trials (dht alone) on a perfect network (none) or under "
+                             "the public-Internet preset (public); see bench/lookup_trials.py")
+    parser.add_argument("--loss", type=float, default=None,
+                        help="with --conditions: the fraction of datagrams lost (default 0.05 public, 0 none)")
+    parser.add_argument("--trials", type=int, default=200, help="with --conditions: trials (default 200)")
     parser.add_argument("--worker", choices=("dht", "kademlia"), help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args)
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if args.conditions is not None:
+        return run_trials(parser, args)
+    if args.loss is not None:
+        parser.error("--loss needs --conditions none|public")
+    sizes = [int(s) for s in (args.sizes or "200,500").split(",") if s.strip()]
     if not sizes or min(sizes) < 8 or max(sizes) > 2000 or not 1 <= args.keys <= 1000 or args.parallel < 1:
         parser.error("sizes must be in [8, 2000], --keys in [1, 1000], --parallel >= 1")
     from dht import Config
@@ -577,6 +594,26 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(results, f, indent=1)
     ok = report(results, args)
     return 0 if ok or not args.strict else 1
+
+
+def run_trials(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``--conditions``: store-then-get trials under those conditions (bench/lookup_trials.py)."""
+    from bench import lookup_trials
+
+    try:
+        sizes = [int(s) for s in (args.sizes or str(lookup_trials.TRIALS_SIZE)).split(",") if s.strip()]
+    except ValueError:
+        parser.error(f"--sizes must be numbers, not {args.sizes!r}")
+    if not sizes or min(sizes) < 8 or max(sizes) > 2000 or not 1 <= args.trials <= 10_000 or args.parallel < 1:
+        parser.error("sizes must be in [8, 2000], --trials in [1, 10000], --parallel >= 1")
+    if args.loss is not None and not 0 <= args.loss < 1:
+        parser.error(f"--loss must be from 0 to below 1, not {args.loss:g}")
+    rows = lookup_trials.run(sizes, args)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+    lookup_trials.report(rows, args)
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """The headless command line: ``python -m dht`` and the ``dht`` script.
 
-Commands: ``node`` (one node until a signal), ``swarm`` (a local lab), and
-one-shot ``ping``, ``find-node``, ``store`` and ``get`` from a fresh node
-that joins, acts and leaves; ``decode`` prints the KRPC messages of a
+Commands: ``node`` (one node until a signal), ``swarm`` (a local lab, its
+links flat or ``--conditions public``), and one-shot ``ping``,
+``find-node``, ``store`` and ``get`` from a fresh node that joins, acts and
+leaves (listening on all interfaces unless ``--host``; on Mainline
+read-only, BEP 43, so that it leaves no dead contact behind); ``decode`` prints the KRPC messages of a
 capture (``node`` and ``swarm`` record one with ``--capture FILE``).
 ``--profile mainline`` (before the command) speaks BitTorrent's Mainline
 DHT instead of Khashmir, for every command; its one-shots are
@@ -33,7 +35,7 @@ from .cli_args import (
     build_parser, check_profile, hex_bytes, host_argument, info_hash_argument, int_in_range, parse_key,
     port_number, positive_float, salt_argument,
 )
-from .conditions import Conditions
+from .conditions import PUBLIC_JITTER_MS, Conditions
 from .config import Config
 from .contact import Address, resolve_address
 from .errors import AddressError, DHTError, LocalError
@@ -105,7 +107,13 @@ async def run_node(args: argparse.Namespace) -> int:
 async def run_swarm(args: argparse.Namespace) -> int:
     if args.nodes < 1:
         raise UsageError("--nodes must be at least 1")
-    conditions = Conditions(args.latency, args.jitter, args.loss, args.churn)
+    if args.conditions == "public":
+        if args.latency is not None:
+            raise UsageError("--latency does not go with --conditions public (each node's latency is drawn)")
+        conditions = Conditions.public(args.loss, PUBLIC_JITTER_MS if args.jitter is None else args.jitter,
+                                       args.churn)
+    else:
+        conditions = Conditions(args.latency or 0.0, args.jitter or 0.0, args.loss, args.churn)
     capture = CaptureWriter(args.capture) if args.capture else None
     lab = Lab(args.nodes, Config(PROFILE=args.profile), host=args.host, base_port=args.base_port,
               data_dir=args.data_dir, capture=capture, conditions=conditions, seed=args.seed)
@@ -173,7 +181,10 @@ async def run_one_shot(args: argparse.Namespace) -> int:
     else:
         (address,) = await resolve_all("--bootstrap", [args.bootstrap])
     with tempfile.TemporaryDirectory(prefix="dht-") as tmp:
-        node = Node(Config(PROFILE=args.profile, KRPC_TIMEOUT=args.timeout), data_dir=tmp)
+        # Mainline: read-only (BEP 43), so that the nodes asked keep no contact that is
+        # about to leave; on all interfaces unless --host, so that any address can be reached.
+        config = Config(PROFILE=args.profile, KRPC_TIMEOUT=args.timeout, READ_ONLY=args.profile == "mainline")
+        node = Node(config, host=args.host, data_dir=tmp)
         await node.start()
         try:
             if args.command == "ping":

@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 from typing import Callable, NoReturn
 
-from .conditions import MAX_CHURN_PER_MIN, MAX_DELAY_MS, MEAN_DOWNTIME
+from .conditions import (
+    MAX_CHURN_PER_MIN, MAX_DELAY_MS, MEAN_DOWNTIME, PUBLIC_JITTER_MS, PUBLIC_RTT_MEDIAN_MS, PUBLIC_RTT_P90_MS,
+)
 from .config import PROFILES
 from .contact import Address, check_host, parse_address
 from .errors import AddressError, LocalError
@@ -163,10 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
     swarm.add_argument("--data-dir",
                        help="directory of the nodes' databases (default: a temporary directory)")
     swarm.add_argument("--capture", metavar="FILE", help="record every node's datagrams to FILE (pcapng)")
-    swarm.add_argument("--latency", type=bounded_float(0, MAX_DELAY_MS), default=0.0, metavar="MS",
-                       help="delay every datagram a lab node sends by at least MS milliseconds (default 0)")
-    swarm.add_argument("--jitter", type=bounded_float(0, MAX_DELAY_MS), default=0.0, metavar="MS",
-                       help="add a random 0 to MS milliseconds to each delay (default 0)")
+    swarm.add_argument("--conditions", choices=("flat", "public"), default="flat",
+                       help="flat: every datagram --latency late (default); public: each node its own "
+                            "latency, drawn from round trips measured on the Mainline DHT (median "
+                            f"{PUBLIC_RTT_MEDIAN_MS:g} ms, p90 {PUBLIC_RTT_P90_MS:g} ms), --jitter and --loss on top")
+    swarm.add_argument("--latency", type=bounded_float(0, MAX_DELAY_MS), default=None, metavar="MS",
+                       help="delay every datagram a lab node sends by at least MS milliseconds (default 0; "
+                            "flat conditions only)")
+    swarm.add_argument("--jitter", type=bounded_float(0, MAX_DELAY_MS), default=None, metavar="MS",
+                       help="add a random 0 to MS milliseconds to each delay "
+                            f"(default 0; with --conditions public {PUBLIC_JITTER_MS:g})")
     swarm.add_argument("--loss", type=bounded_float(0, 1), default=0.0, metavar="FRACTION",
                        help="lose this fraction (0 to 1) of the datagrams lab nodes send (default 0)")
     swarm.add_argument("--churn", type=bounded_float(0, MAX_CHURN_PER_MIN), default=0.0,
@@ -184,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--timeout", type=positive_float, default=5.0, metavar="SECONDS",
                        help="RPC timeout (default 5)")
+        p.add_argument("--host", type=host_argument, default="0.0.0.0",
+                       help="address the one-shot node listens on (default 0.0.0.0: all, so that any "
+                            "address can be reached)")
         return p
 
     ping = one_shot("ping", "ping a node")

@@ -297,6 +297,7 @@ class LabConditionsChanged:
     jitter_ms: float
     loss: float
     churn_per_min: float
+    preset: str = "flat"  # "flat", or "public": each node's latency drawn (latency_ms 0)
 
 
 Event = Union[

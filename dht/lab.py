@@ -30,7 +30,11 @@ bus (:meth:`Lab.subscribe`), at most every :data:`PROGRESS_STEP` of a stage.
 Conditions and churn (see :mod:`dht.conditions`).  Every lab node's datagram
 transport is wrapped so that what it sends is delayed or lost as the lab's
 :class:`~dht.conditions.Conditions` say (:meth:`Lab.set_conditions`, at any
-time).  A killed node is kept in :attr:`Lab.dead`; :meth:`Lab.revive_node`
+time).  Under the public preset each node has its own base delay
+(:meth:`Lab.one_way_delay`), drawn from the lab's seed and the node's
+number, so the same node keeps it across changes of conditions and deaths.
+Formation plays the network's history on a perfect network: conditions
+given to the constructor apply once the lab is formed.  A killed node is kept in :attr:`Lab.dead`; :meth:`Lab.revive_node`
 restarts it on its data directory (same id, same address where the port is
 still free) and joins it again.  With churn, a task kills and revives nodes
 as a seeded :class:`~dht.conditions.ChurnPlan` says; :meth:`Lab.apply_churn`
@@ -52,7 +56,7 @@ from pathlib import Path
 from typing import Callable
 
 from .capture import CaptureWriter
-from .conditions import ChurnPlan, ConditionedTransport, Conditions, LinkModel
+from .conditions import ChurnPlan, ConditionedTransport, Conditions, LinkModel, NodeDelays
 from .config import Config
 from .contact import Address
 from .errors import DHTError, LocalError
@@ -141,7 +145,7 @@ class Lab:
         self.formation: Formation | None = None
         self.events = EventBus()
         """The lab's own events: LabProgress, LabNodeChanged, LabConditionsChanged."""
-        self.link = LinkModel(conditions, random.Random(seed))
+        self.link = LinkModel(conditions, random.Random(seed), NodeDelays(None if seed is None else seed + 3))
         """Decides what happens to each datagram a lab node sends (shared by all)."""
         self.churn = ChurnPlan(rng=random.Random(None if seed is None else seed + 1))
         self._churn_rng = random.Random(None if seed is None else seed + 2)
@@ -149,6 +153,7 @@ class Lab:
         self._churn_task: asyncio.Task[None] | None = None
         self._churn_wake: asyncio.Event | None = None
         self._serial = 0
+        self._numbers: dict[Node, int] = {}  # each node's number: its address, directory and delay
         self._traffic: asyncio.Task[None] | None = None
         self.capture = capture  # every node's datagrams go there (dht.capture)
 
@@ -182,7 +187,8 @@ class Lab:
         ):
             self._set_churn(conditions.churn_per_min)
         c = conditions
-        self._emit(LabConditionsChanged(time.monotonic(), c.latency_ms, c.jitter_ms, c.loss, c.churn_per_min))
+        self._emit(LabConditionsChanged(time.monotonic(), c.latency_ms, c.jitter_ms, c.loss, c.churn_per_min,
+                                        c.preset))
 
     def _set_churn(self, rate: float) -> None:
         if not self.nodes:
@@ -240,9 +246,17 @@ class Lab:
         transport = core_of(node).transport
         inner = transport.transport
         if inner is not None and not isinstance(inner, ConditionedTransport):
-            conditioned = ConditionedTransport(inner, self.link)
+            conditioned = ConditionedTransport(inner, self.link, self._numbers.get(node))
             conditioned.deliver = functools.partial(transport.transmit, inner)
             transport.transport = conditioned
+
+    def one_way_delay(self, node: Node) -> float:
+        """Seconds the datagrams ``node`` sends are held back before jitter: its own
+        base delay under the public preset, else the flat latency."""
+        c = self.link.conditions
+        if c.preset == "public":
+            return self.link.delays.one_way(self._numbers[node])
+        return c.latency_ms / 1000.0
 
     async def _start_conditioned(self, node: Node) -> None:
         await node.start()
@@ -271,7 +285,9 @@ class Lab:
             host = self.host
         else:
             host = _SHARED_HOST if self.shared_ip else lab_host(index)
-        return Node(self.config, host=host, port=port, data_dir=self.data_dir / f"node-{index:03d}")
+        node = Node(self.config, host=host, port=port, data_dir=self.data_dir / f"node-{index:03d}")
+        self._numbers[node] = index
+        return node
 
     async def start(self) -> None:
         """Start every node, introduce each to its neighbourhood, join each to the first, then the rest."""
@@ -296,7 +312,12 @@ class Lab:
                     await n.stop()
             raise
         self.nodes = nodes
-        self.formation = await form(nodes, self.config, self._emit, time.perf_counter() - t0)
+        wanted = self.link.conditions
+        self.link.conditions = Conditions()  # the network's history, played on a perfect network
+        try:
+            self.formation = await form(nodes, self.config, self._emit, time.perf_counter() - t0)
+        finally:
+            self.link.conditions = wanted
         self._emit(LabProgress(time.monotonic(), "formed", len(nodes), len(nodes)))
         if self.link.conditions.churn_per_min > 0:
             self._set_churn(self.link.conditions.churn_per_min)

@@ -72,7 +72,8 @@ block threshold, and lets it draw that much less on the global budgets:
 
 * OWN_ADDRESS_LIMIT_FACTOR (default 10^6: in effect no limit) for sources on
   the node's own loopback address (:meth:`Limits.set_own_address`; only a
-  node listening on 127.x.y.z or ::1 has one).  Where a lab must put all its
+  node listening on 127.x.y.z or ::1 has one, and one on all interfaces,
+  0.0.0.0, whose own loopback address is 127.0.0.1).  Where a lab must put all its
   nodes on 127.0.0.1 they share one source IP and the limits cannot tell
   them apart; a datagram with a loopback source never comes from another
   host (the kernel drops such "martian" packets on other interfaces), so
@@ -200,7 +201,11 @@ class Limits:
         return entry
 
     def set_own_address(self, ip: str) -> None:
-        """The IP we listen on: if it is a loopback one, sources on it get OWN_ADDRESS_LIMIT_FACTOR."""
+        """The IP we listen on: if it is a loopback one, sources on it get OWN_ADDRESS_LIMIT_FACTOR.
+
+        A node on all interfaces (0.0.0.0) listens on 127.0.0.1 too: that is its own address here."""
+        if ip in ("0.0.0.0", ""):
+            ip = "127.0.0.1"
         self.own_ip = ip if is_loopback(ip) else None
         self.peers.pop(ip, None)  # its budgets are computed afresh
 

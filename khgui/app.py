@@ -164,6 +164,8 @@ async def _run(args: argparse.Namespace, app: Any, reporter: ErrorReporter) -> i
     bridge = EventBridge()
     host = "127.0.0.1" if not args.bootstrap else "0.0.0.0"
     controller = NetworkController(bridge=bridge, config=config, host=host)
+    if not args.open:
+        controller.mark_starting()  # the window says so until the lab and our node run
     window = MainWindowView(controller, bridge, QSettings(ORGANIZATION, APPLICATION), persist=not headless)
     reporter.window = window
     closed = asyncio.get_running_loop().create_future()
@@ -248,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     qInstallMessageHandler(guard.handler)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     guard.started = True
+    guard.watch_xlib()  # the display going away: one line, not Xlib's own two
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
@@ -269,9 +272,19 @@ def main(argv: list[str] | None = None) -> int:
         rc = loop.run_until_complete(_run(args, app, reporter))
     except KeyboardInterrupt:
         rc = 130
-    except Exception as exc:  # a bug: one line, not a traceback
-        log.exception("khgui failed")
-        print(f"khgui: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+    except Exception as exc:
+        if guard.display_lost:
+            # The display went away: Qt stopped the event loop under us, and it cannot run
+            # again to stop the nodes.  One line, then exit at once: what was stored is
+            # committed, the data directory's lock ends with the process, and the tasks
+            # left would only fail one by one with no loop to run on.
+            print(guard.lost_line(), file=sys.stderr)
+            sys.stderr.flush()
+            sys.stdout.flush()
+            guard.exit(1)
+        else:  # a bug: one line, not a traceback
+            log.exception("khgui failed")
+            print(f"khgui: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
         rc = 1
     finally:
         sys.excepthook = sys.__excepthook__

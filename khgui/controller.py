@@ -18,6 +18,15 @@ emitted as a one-line :attr:`NetworkController.error` message rather than
 raised (:mod:`khgui.failures`).  Panels use :meth:`NetworkController.run_lookup` to run node calls
 so that the window can show a busy indicator while lookups run.
 
+Until :meth:`~NetworkController.start` is done the controller says it is
+:attr:`~NetworkController.starting` (the panels say so rather than "no node
+is running").  :meth:`~NetworkController.suspend` stops the lab and our node
+while a capture is shown, remembering what ran; :meth:`~NetworkController.resume`
+starts them again and rejoins the same network.  The values the user
+published (the :class:`~khgui.common.keys.KeyRegistry`) are kept in our
+node's data directory (:mod:`khgui.common.published`) and stored again into
+the network each time our node joins one, so they outlive a restart.
+
 Only the public API of :mod:`dht` is used (see ``docs/dht-api.md``).
 """
 
@@ -30,9 +39,13 @@ from typing import TYPE_CHECKING, Any, Awaitable, Coroutine, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
+from dht import parse_address
+
+from .common.keys import KeyRegistry, default_registry
+from .common.published import published_path
 from .failures import describe_error, expected
 from .lab_control import LabControlMixin
-from .node_control import OwnNodeMixin
+from .node_control import PUBLIC_JOIN_TIMEOUT, OwnNodeMixin
 
 if TYPE_CHECKING:
     from dht import Config, Lab, LabThread, Node
@@ -46,6 +59,17 @@ T = TypeVar("T")
 
 #: Lookup events of our node kept for the network map between two drains.
 MAX_MAP_LOOKUPS = 5000
+
+
+class Suspended:
+    """What ran when :meth:`NetworkController.suspend` stopped it."""
+
+    def __init__(self, lab_size: int, network: str, addresses: list[tuple[str, int]],
+                 public: "dict[str, Any] | None") -> None:
+        self.lab_size = lab_size
+        self.network = network  # "lab", "public", the bootstrap addresses, "" when not joined
+        self.addresses = addresses
+        self.public = public
 
 
 class NetworkController(LabControlMixin, OwnNodeMixin, QObject):
@@ -87,6 +111,7 @@ class NetworkController(LabControlMixin, OwnNodeMixin, QObject):
         config: "Config | None" = None,
         host: str = "127.0.0.1",
         parent: QObject | None = None,
+        registry: KeyRegistry | None = None,
     ) -> None:
         super().__init__(parent)
         self._bridge = bridge
@@ -109,6 +134,16 @@ class NetworkController(LabControlMixin, OwnNodeMixin, QObject):
         self._lab_lock: asyncio.Lock | None = None
         self._unwatch: Any = None  # unsubscribes from our node's warnings
         self._network = ""  # "lab", "public" or the bootstrap addresses; "" when not joined
+        self._last_lab_size = 0  # the size of the last lab formed (Rejoin lab forms one as big)
+        self._public: dict[str, Any] | None = None  # join_public's arguments, while on the public DHT
+        self._starting = False
+        self._suspended: Suspended | None = None
+        self.registry = registry if registry is not None else default_registry()
+        self.registry.error.connect(self.error.emit)
+        self.node_changed.connect(self._keep_published)
+        self.joined_changed.connect(self._joined_republish)
+        self.republished = 0
+        """Published values stored again into a network joined (since the controller was made)."""
 
     # -- state -------------------------------------------------------------
 
@@ -156,9 +191,28 @@ class NetworkController(LabControlMixin, OwnNodeMixin, QObject):
         """Whether our node is read-only (BEP 43: it answers no queries)."""
         return bool(self._node is not None and self._node.config.READ_ONLY)
 
+    @property
+    def starting(self) -> bool:
+        """True from :meth:`mark_starting` (or :meth:`start`) until start is done."""
+        return self._starting
+
+    def mark_starting(self) -> None:
+        """Say that :meth:`start` is on its way (before the window is shown, so that
+        it does not say no node runs while the lab forms)."""
+        self._starting = True
+
+    @property
+    def suspended(self) -> bool:
+        """Whether the network is stopped while a capture is shown (:meth:`resume` starts it)."""
+        return self._suspended is not None
+
     def network_name(self) -> str:
         """The profile and the network, for the title and status bar: "Mainline · local lab"."""
         profile = self.profile.capitalize()
+        if self._starting and not self._joined:
+            return f"{profile} \u00b7 starting\u2026"
+        if self._suspended is not None and not self._joined:
+            return f"{profile} \u00b7 stopped while a capture is shown"
         if not self._joined:
             where = "not joined" + (f" (lab of {self.lab_size} nodes)" if self.lab_size else "")
         elif self._network == "lab":
@@ -264,20 +318,65 @@ class NetworkController(LabControlMixin, OwnNodeMixin, QObject):
         """
         self._port = port
         self._data_dir = data_dir
-        if lab_size > 0 and self._labs is None:
+        self._starting = True
+        self.network_changed.emit()
+        try:
+            if lab_size > 0 and self._labs is None:
+                try:
+                    await self._start_lab(lab_size)
+                except Exception as exc:
+                    if not expected(exc):
+                        raise
+                    self._fail("could not start the local lab", exc)
+            if not await self._start_node():
+                return False
+            if bootstrap:
+                await self._bootstrap(bootstrap)
+            elif self._labs is not None:
+                await self._bootstrap([self._labs.bootstrap_address])
+            return True
+        finally:
+            self._starting = False
+            self.network_changed.emit()
+            if self._node is None:
+                self.node_changed.emit(None)  # the panels say why no node runs
+
+    async def suspend(self) -> None:
+        """Stop the lab and our node (File ▸ Open capture), remembering what ran for :meth:`resume`."""
+        if self._suspended is None:
+            network = self._network if self._joined else ""
             try:
-                await self._start_lab(lab_size)
-            except Exception as exc:
-                if not expected(exc):
-                    raise
-                self._fail("could not start the local lab", exc)
-        if not await self._start_node():
+                addresses = ([parse_address(a) for a in network.split(", ")]
+                             if network not in ("", "lab", "public") else [])
+            except ValueError:  # not one Join takes (an IPv6 router): the lab is started again
+                addresses = []
+            self._suspended = Suspended(self.lab_size, network, addresses,
+                                        dict(self._public) if self._public is not None else None)
+        await self.stop()
+        self.network_changed.emit()
+
+    async def resume(self) -> bool:
+        """Start again what :meth:`suspend` stopped: the lab, of its size, and our node, joined to
+        the same network (the lab, the bootstrap addresses or the public DHT).  Returns whether
+        our node runs; False, with nothing done, when nothing was suspended."""
+        was, self._suspended = self._suspended, None
+        if was is None:
             return False
-        if bootstrap:
-            await self._bootstrap(bootstrap)
-        elif self._labs is not None:
-            await self._bootstrap([self._labs.bootstrap_address])
-        return True
+        self.network_changed.emit()
+        if was.network == "public" and was.public is not None:
+            if was.lab_size:
+                await self.resize_lab(was.lab_size)
+            return await self.join_public(**was.public)
+        return await self.start(was.lab_size, was.addresses or None, self._port, self._data_dir)
+
+    async def join_public(self, routers: list[tuple[str, int]], read_only: bool = True,
+                          host: str = "0.0.0.0", timeout: float = PUBLIC_JOIN_TIMEOUT,
+                          query_budget: float | None = None) -> bool:
+        """Join the public Mainline DHT (see :meth:`OwnNodeMixin.join_public`), remembering
+        how, so that :meth:`resume` can join it again."""
+        self._public = {"routers": list(routers), "read_only": read_only, "host": host, "timeout": timeout,
+                        "query_budget": query_budget}
+        return bool(await super().join_public(routers, read_only, host, timeout, query_budget))
 
     async def stop(self) -> None:
         """Stop our node and the lab; cancel tasks started with :meth:`spawn`."""
@@ -288,3 +387,41 @@ class NetworkController(LabControlMixin, OwnNodeMixin, QObject):
         await self._stop_lab()
         if had_lab:
             self.lab_changed.emit(0)
+
+    # -- our published values ------------------------------------------------
+
+    def _keep_published(self, node: "Node | None") -> None:
+        """Keep the published values in the data directory of our node, now it runs."""
+        if node is not None:
+            self.registry.attach(published_path(node.data_dir, self.profile))
+
+    def _joined_republish(self, joined: bool) -> None:
+        node = self._node
+        if joined and node is not None and self.registry.published():
+            self.spawn(self.republish_published(node))
+
+    async def republish_published(self, node: "Node") -> int:
+        """Store each of our published values into the network our node joined; how many were."""
+        pairs = sorted(self.registry.published().items(), key=lambda item: item[1])
+        done, failed = 0, ""
+        for (key, value), _when in pairs:
+            if node is not self._node or not node.running:
+                break
+            try:
+                result = await node.store_value(key, value)
+            except Exception as exc:
+                if not expected(exc):
+                    raise
+                failed = f"{key.hex()[:8]}: {describe_error(exc)}"
+                continue
+            if result.accepted:
+                self.registry.mark_published(key, value)
+                done += 1
+        self.republished += done
+        if done:
+            self.message.emit(f"republished {done} of your {len(pairs)} published value"
+                              f"{'s' if len(pairs) != 1 else ''} into this network")
+        if failed:
+            self.error.emit(f"could not republish {len(pairs) - done} of your published values "
+                            f"(last: {failed}); the values panel retries before they expire")
+        return done

@@ -15,6 +15,16 @@ the packages that hold them and the install commands for Debian/Ubuntu (apt)
 and Fedora (dnf).  A display that does not answer is named as such.  The
 same code runs in the source app and in the PyInstaller bundle, whose
 plugins are found through :class:`QLibraryInfo` as well.
+
+A display that goes away while the app runs (the X server ends, the
+session closes) makes Qt log that its connection broke and stop the event
+loop under the running app.  The guard notes that message
+(:attr:`PlatformGuard.display_lost`) so that ``main`` can say it in one
+line (:meth:`PlatformGuard.lost_line`) instead of the traceback of an event
+loop stopped before its work was done.  Xlib, which Qt's xcb plugin also
+uses, may notice first: its default handler prints two lines of its own and
+exits; :meth:`PlatformGuard.watch_xlib` replaces that handler with one that
+says the same one line.
 """
 
 from __future__ import annotations
@@ -77,6 +87,9 @@ X11_PACKAGES = tuple(PACKAGES[s] for s in (
 _NOT_FOUND = re.compile(r"^\s*(\S+)\s+=>\s+not found", re.MULTILINE)
 _NO_DISPLAY = re.compile(r"could not connect to display\s*(\S*)", re.IGNORECASE)
 _PLUGIN = re.compile(r'platform plugin "([^"]+)"')
+#: What Qt's platform plugins log when the display's connection breaks under a running app.
+_LOST = re.compile(r"X11 connection broke|connection to the display (was )?lost|Wayland connection broke"
+                   r"|lost connection to wayland|compositor die", re.IGNORECASE)
 
 
 def not_found(ldd_output: str) -> list[str]:
@@ -176,11 +189,16 @@ class PlatformGuard:
     messages: list[str] = field(default_factory=list)
     started: bool = False
     """True once the QApplication exists: later fatal messages are not about the platform."""
+    display_lost: str = ""
+    """Qt's message saying the display's connection broke while the app ran ("" if not)."""
+    _xlib_handler: Any = field(default=None, repr=False)
 
     def handler(self, mode: Any, context: Any, message: str) -> None:
         from PySide6.QtCore import QtMsgType
 
         logging.getLogger("qt").info("%s", message)
+        if self.started and not self.display_lost and _LOST.search(message):
+            self.display_lost = _first_line(message).split(". ")[0]
         if mode != QtMsgType.QtFatalMsg:
             if not self.started:
                 self.messages.append(message)
@@ -208,6 +226,35 @@ class PlatformGuard:
         return (f"{self.prog}: Qt cannot start its {platform or 'platform'} plugin "
                 f"({_first_line(fatal)}); set QT_QPA_PLATFORM=offscreen to run headless, "
                 f"or -v to see Qt's messages")
+
+
+    def watch_xlib(self) -> bool:
+        """Say the one line, then exit 1, when Xlib loses the X server (True if installed)."""
+        if platform_name() != "xcb":
+            return False
+        try:
+            xlib = ctypes.CDLL("libX11.so.6")
+        except OSError:
+            return False
+        handler_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+
+        def lost(_display: Any) -> int:
+            if not self.display_lost:
+                self.display_lost = "the X server closed the connection"
+            print(self.lost_line(), file=self.out or sys.stderr, flush=True)
+            self.exit(1)
+            return 0  # not reached: Xlib would exit after a handler that returns
+
+        self._xlib_handler = handler_type(lost)  # kept: Xlib holds a bare pointer to it
+        xlib.XSetIOErrorHandler.argtypes = [handler_type]
+        xlib.XSetIOErrorHandler(self._xlib_handler)
+        return True
+
+    def lost_line(self) -> str:
+        """The one line for a display that went away while the app ran."""
+        where = os.environ.get("WAYLAND_DISPLAY") if platform_name() == "wayland" else os.environ.get("DISPLAY")
+        return (f"{self.prog}: the display went away{f' (DISPLAY={where})' if where else ''}: "
+                f"{self.display_lost.rstrip('.')}; the window, our node and the lab stopped")
 
 
 def _first_line(text: str) -> str:

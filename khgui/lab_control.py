@@ -32,6 +32,8 @@ THREADED_LAB_MIN = 100
 OVERVIEW_INTERVAL = 1.0
 #: Seconds between two views of the lab node in focus.
 FOCUS_INTERVAL = 0.5
+#: The size of the lab Rejoin lab forms when none ran before.
+DEFAULT_LAB_SIZE = 32
 
 
 class LabControlMixin:
@@ -53,6 +55,7 @@ class LabControlMixin:
             await quietly(labs.stop())
             raise
         self._labs = labs
+        self._last_lab_size = size
         self._lab_addresses = {labs.bootstrap_address}
         self.lab_progress.emit("formed", labs.size, labs.size)
         self.lab_changed.emit(labs.size)
@@ -106,11 +109,14 @@ class LabControlMixin:
         self.lab_nodes.emit([])
 
     async def rejoin_lab(self) -> bool:
-        """Join the local lab again (Network ▸ Rejoin lab), starting our node if it left."""
+        """Join the local lab again (Network ▸ Rejoin lab), starting our node if it left
+        and, when no lab runs (stopped, or resized to 0), a lab as big as the last one."""
         labs = self._labs
         if labs is None or not labs.size:
-            self.error.emit("no lab to join: Network \u25b8 Resize lab starts one")
-            return False
+            await self.resize_lab(self._last_lab_size or DEFAULT_LAB_SIZE)
+            labs = self._labs
+            if labs is None or not labs.size:
+                return False  # resize_lab said why
         address = labs.bootstrap_address
         if address not in self._lab_addresses:  # the first node died: any live one
             infos = await labs.overview()
@@ -144,6 +150,7 @@ class LabControlMixin:
                         await self._bootstrap([self._labs.bootstrap_address])
                 else:
                     await self._labs.resize(n)
+                    self._last_lab_size = n
                     await self.refresh_lab_nodes()
             except Exception as exc:
                 if not expected(exc):

@@ -5,7 +5,12 @@ signals these methods use.  Our node starts on the controller's host, port
 and data directory (a port in use is reported with one that is free now),
 joins the local lab, bootstrap addresses (host names resolved first) or,
 as a Mainline node, the public DHT through its routers; after joining, a
-few background lookups of random ids fill its far buckets.  Its lookup
+few background lookups of random ids fill its far buckets.  A node on a
+loopback address (127.0.0.1, where it starts beside a lab) cannot send to
+any other address (the kernel refuses: EINVAL), so a join through one
+first *moves* our node: it restarts on all interfaces (0.0.0.0), on its
+port where it is still free, with its id and data directory, and the
+window says so (:meth:`OwnNodeMixin.move_to_all_interfaces`).  Its lookup
 events are kept for the network map, its storage warnings shown as errors.
 Leaving stops it; the lab keeps running.
 """
@@ -75,14 +80,20 @@ class OwnNodeMixin:
             self.error.emit(event.text)
 
     async def _bootstrap(self, addresses: list[tuple[str, int]]) -> bool:
-        """Join through ``addresses``, host names resolved first (replies come from the address)."""
+        """Join through ``addresses``, host names resolved first (replies come from the address);
+        our node first moves to all interfaces if it sits on loopback and one of them is not."""
         from dht import resolve_address
 
-        node = self._node
-        if node is None:
+        if self._node is None:
             return False
         try:
             resolved = [await resolve_address(address) for address in addresses]
+            beyond = [h for h, _ in resolved if must_move(self._node.address[0], h)]
+            if beyond and not await self.move_to_all_interfaces(f"to reach {beyond[0]}"):
+                return False
+            node = self._node
+            if node is None:
+                return False
             count = await self.run_lookup(node.bootstrap(resolved))
         except Exception as exc:
             if not expected(exc):
@@ -97,6 +108,26 @@ class OwnNodeMixin:
         self.message.emit(f"joined: {count} contacts")
         self.spawn(self._warm_up(node))
         return True
+
+    async def move_to_all_interfaces(self, why: str) -> bool:
+        """Restart our node on 0.0.0.0 (all interfaces), on its port if still free, with
+        its id and data directory; say so in the window.  False if it could not start."""
+        node = self._node
+        if node is None:
+            return False
+        (old_host, old_port), old_port_setting = node.address, self._port
+        await self.leave()
+        await asyncio.sleep(0)  # asyncio closes the old socket in the loop's next pass: its port is free then
+        self._host, self._port = "0.0.0.0", old_port if port_is_free("0.0.0.0", old_port) else 0
+        try:
+            started = await self._start_node()
+        finally:
+            self._port = old_port_setting
+        if started and self._node is not None:
+            host, port = self._node.address
+            self.message.emit(f"our node moved from {old_host}:{old_port} to all interfaces ({host}:{port}) "
+                              f"{why}: on {old_host} it can reach this computer only")
+        return started
 
     async def _warm_up(self, node: "Node", lookups: int = 4) -> None:
         """A few lookups of random ids after joining, so far buckets fill too;
@@ -191,6 +222,22 @@ class OwnNodeMixin:
         self._set_joined(False)
         self.node_changed.emit(None)
         self.message.emit("left the network")
+
+
+def must_move(bound: str, destination: str) -> bool:
+    """Whether a node listening on ``bound`` must move to all interfaces to send to
+    ``destination``: it listens on loopback (127.x.y.z), the destination is elsewhere."""
+    return bound.startswith("127.") and not destination.startswith("127.")
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether UDP ``port`` on ``host`` can be bound now."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((host, port))
+    except OSError:
+        return False
+    return True
 
 
 def free_udp_port(host: str = "127.0.0.1") -> int:

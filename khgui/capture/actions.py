@@ -6,6 +6,9 @@
 actions to its File menu; ``khgui --open`` and ``--capture`` call
 :meth:`CaptureActions.open` and :meth:`CaptureActions.record`.  Every
 failure (a file that cannot be written or read) is a message in the window.
+Before Open capture… stops a running lab and node it says so and asks
+(:func:`stop_note`; "Don't ask again" is kept in the settings); Close
+capture starts them again.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton,
-    QVBoxLayout, QWidget,
+    QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QMenu, QMessageBox,
+    QPushButton, QVBoxLayout, QWidget,
 )
 
 from dht import CaptureError, CaptureReader
@@ -27,6 +30,18 @@ from .recording import CaptureRecorder
 from .session import CaptureSession
 
 CAPTURE_FILTER = "Captures (*.pcapng *.pcap *.cap);;All files (*)"
+#: Settings key: False once the user asked not to be told again that opening a capture stops the network.
+CONFIRM_KEY = "capture/confirm_open"
+
+
+def stop_note(lab_size: int, node_runs: bool) -> str:
+    """What opening a capture stops, and what brings it back ("" when nothing runs)."""
+    what = [w for w in ("our node" if node_runs else "", f"the local lab of {lab_size} nodes" if lab_size else "")
+            if w]
+    if not what:
+        return ""
+    return (f"Showing a capture stops {' and '.join(what)} while the capture is shown. "
+            f"File \u25b8 Close capture starts {'them' if len(what) > 1 else 'it'} again and rejoins the network.")
 
 
 class RecordCaptureDialog(QDialog):
@@ -74,7 +89,11 @@ class CaptureActions(QObject):
         self.record_action = self._action("&Record capture\u2026", self.record_dialog, "Ctrl+Shift+R",
                                           "Record our node's datagrams (or the whole lab's) as pcapng")
         self.stop_action = self._action("&Stop recording", self.stop_recording, None, "Close the capture file")
-        self.close_action = self._action("&Close capture", self.close_capture, None, "Back to an idle window")
+        self.open_action.setToolTip("Show a pcap or pcapng capture (ours, tcpdump's, Wireshark's); "
+                                    "the lab and our node stop until Close capture")
+        self.close_action = self._action("&Close capture", self.close_capture, None,
+                                         "Back to the live network: the lab and our node start again")
+        self.confirm: QMessageBox | None = None  # the "this stops the network" question while open
         self.stop_action.setEnabled(False)
         self.close_action.setEnabled(False)
         self.recorder.changed.connect(self._recording_changed)
@@ -96,6 +115,33 @@ class CaptureActions(QObject):
     # -- open ---------------------------------------------------------------------
 
     def open_dialog(self) -> None:
+        """File ▸ Open capture…: say what it stops (unless told not to), then choose the file."""
+        controller = self.window.controller
+        note = stop_note(controller.lab_size, controller.node is not None)
+        settings = self.window.settings
+        if not note or self.session is not None or not settings.value(CONFIRM_KEY, True, bool):
+            self._choose_file()
+            return
+        box = QMessageBox(QMessageBox.Icon.Information, "Open capture", note,
+                          QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel, self.window)
+        box.setInformativeText("The capture is shown in the traffic and statistics panels.")
+        dont_ask = QCheckBox("Don't ask again", box)  # parented: PySide would free a bare temporary
+        box.setCheckBox(dont_ask)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+
+        def done(result: int) -> None:
+            self.confirm = None
+            if box.clickedButton() is box.button(QMessageBox.StandardButton.Open):
+                if dont_ask.isChecked():
+                    settings.setValue(CONFIRM_KEY, False)
+                self._choose_file()
+            box.deleteLater()
+
+        box.finished.connect(done)
+        self.confirm = box
+        box.open()
+
+    def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window, "Open capture", "", CAPTURE_FILTER)
         if path:
             self.open(path)

@@ -76,7 +76,8 @@ class CaptureBarPanel(QWidget):
         layout.addWidget(self.progress)
 
     def show_capture(self, name: str) -> None:
-        self.banner.setText(f"Showing capture {name} \u2014 recorded traffic, not a live node")
+        self.banner.setText(f"Showing capture {name} \u2014 recorded traffic, not a live node "
+                            f"(Close capture starts the lab and our node again)")
 
     def set_viewpoints(self, addresses: list[tuple[Address, int]], current: Address | None) -> None:
         """The busiest addresses (with their message counts) and the one shown."""

@@ -1,7 +1,10 @@
 """The window in capture mode: the live panels fed from a capture file.
 
-:class:`CaptureSession` stops the live network, disables the live-node
-actions and says in the title and a banner that a capture is shown.  A
+:class:`CaptureSession` stops the live network (the controller's
+``suspend``, which remembers what ran), disables the live-node actions and
+says in the title and a banner that a capture is shown; closing it starts
+the lab and our node again and rejoins the network they were on
+(``resume``).  A
 :class:`CaptureLoader` reads the whole file once (the scan): its messages
 become ``DatagramSent``/``DatagramReceived`` events through a
 :class:`Viewpoint` and go to the traffic panel (which pairs them, shows
@@ -37,7 +40,8 @@ log = logging.getLogger(__name__)
 
 VIEWPOINT_SAMPLE = 20_000  # messages whose addresses are counted for the "Seen from" list
 VIEWPOINTS_LISTED = 32
-LIVE_ACTIONS = ("join_action", "leave_action", "resize_action", "add_action", "kill_action", "lookup_action")
+LIVE_ACTIONS = ("join_action", "rejoin_action", "leave_action", "resize_action", "add_action", "kill_action",
+                "revive_action", "conditions_action", "public_action", "lookup_action")
 LIVE_PANELS = ("routing", "values", "lookup")
 
 
@@ -84,7 +88,7 @@ class CaptureSession(QObject):
         w.bridge.batch.disconnect(self.traffic.on_batch)
         w.bridge.batch.disconnect(self.stats_panel.on_batch)
         if controller.node is not None or controller.lab is not None:
-            self._stopping = asyncio.ensure_future(controller.stop())
+            self._stopping = asyncio.ensure_future(controller.suspend())
         for name in LIVE_ACTIONS:
             action = getattr(w, name, None)
             if action is not None:
@@ -96,7 +100,7 @@ class CaptureSession(QObject):
         stats_timer = getattr(self.stats_panel, "_timer", None)
         if stats_timer is not None:
             stats_timer.stop()  # it samples a live node; the capture feeds the panel instead
-        w.setWindowTitle(f"{self.name} \u2014 capture \u2014 Khashmir Explorer")
+        w.setWindowTitle(f"{self.name} \u2014 capture \u2014 Khashmir Explorer")  # Qt adds no name: it ends so
         w.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
         w.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
         self.bar.show_capture(self.name)
@@ -111,10 +115,13 @@ class CaptureSession(QObject):
         w = self.window
         w.removeToolBar(self.toolbar)
         self.toolbar.deleteLater()
-        for name in ("join_action", "resize_action", "add_action", "lookup_action"):
+        for name in ("join_action", "rejoin_action", "resize_action", "add_action", "revive_action",
+                     "lookup_action"):
             action = getattr(w, name, None)
             if action is not None:
                 action.setEnabled(True)
+        if getattr(w.controller, "profile", "") == "mainline" and getattr(w, "public_action", None) is not None:
+            w.public_action.setEnabled(True)
         for key in LIVE_PANELS:
             panel = w.panels.get(key)
             if panel is not None:
@@ -126,6 +133,13 @@ class CaptureSession(QObject):
         w.bridge.batch.connect(self.stats_panel.on_batch)
         self.traffic.clear()
         w.setWindowTitle("Khashmir Explorer")
+        self.resuming = w.controller.spawn(self._resume(self._stopping))
+
+    async def _resume(self, stopping: "asyncio.Future[Any] | None") -> bool:
+        """The lab and our node as they were before the capture (when they were stopped for it)."""
+        if stopping is not None:
+            await stopping
+        return bool(await self.window.controller.resume())
 
     @property
     def loading(self) -> bool:

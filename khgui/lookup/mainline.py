@@ -168,6 +168,10 @@ class MainlineLookupPanel(LookupPanel):
 
     def disabled_reason(self) -> str:
         if self._controller.node is None:
+            if getattr(self._controller, "starting", False):
+                return "Starting our node and the local lab\u2026"
+            if getattr(self._controller, "suspended", False):
+                return "Stopped while a capture is shown: File \u25b8 Close capture starts our node again."
             return "No node is running: start or join a network to find peers and items."
         if not self._controller.joined:
             return "Not joined to a network yet: join one to find peers and items."

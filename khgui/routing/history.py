@@ -2,6 +2,9 @@
 
 :class:`SplitHistory` (no Qt) records the number of buckets over time as
 split and merge events arrive and as refreshes report the real count.
+:class:`SplitHistories` keeps one per node shown (ours and the lab nodes
+put in focus), so that focusing a lab node and coming back to ours finds
+our history as it was, its time axis going on.
 :class:`HistoryPlotView` draws it with pyqtgraph: one step curve for the
 bucket count (updated with ``setData``) and markers for splits and merges.
 """
@@ -19,6 +22,8 @@ from ..common.plotting import legend_below
 from ..common.theme import colors
 
 MAX_POINTS = 4000
+#: Histories of nodes other than ours kept at most (the least recently shown go first).
+MAX_OTHER_HISTORIES = 16
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,33 @@ class SplitHistory:
     def mark_arrays(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
         marks = [m for m in self.marks if m.kind == kind]
         return (np.array([m.t for m in marks], dtype=float), np.array([m.count for m in marks], dtype=float))
+
+
+class SplitHistories:
+    """A :class:`SplitHistory` per node id; ours (``own``) is never dropped."""
+
+    def __init__(self, maxlen: int = MAX_POINTS, others: int = MAX_OTHER_HISTORIES) -> None:
+        self._maxlen = maxlen
+        self._others = others
+        self._histories: collections.OrderedDict[bytes, SplitHistory] = collections.OrderedDict()
+        self.own: bytes | None = None
+
+    def get(self, node_id: bytes, now: float) -> SplitHistory:
+        """The history of ``node_id``, a new one from ``now`` the first time."""
+        history = self._histories.get(node_id)
+        if history is None:
+            history = self._histories[node_id] = SplitHistory(now, self._maxlen)
+        self._histories.move_to_end(node_id)
+        others = [k for k in self._histories if k != self.own]
+        for k in others[:max(0, len(others) - self._others)]:
+            del self._histories[k]
+        return history
+
+    def __contains__(self, node_id: bytes) -> bool:
+        return node_id in self._histories
+
+    def __len__(self) -> int:
+        return len(self._histories)
 
 
 class HistoryPlotView(pg.PlotWidget):

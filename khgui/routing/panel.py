@@ -23,7 +23,7 @@ from ..bridge import EventBridge
 from ..controller import NetworkController
 from ..common.clients import ClientCensus
 from ..common.text import plural
-from .history import HistoryPlotView, SplitHistory
+from .history import HistoryPlotView, SplitHistories, SplitHistory
 from .model import SORT_ROLE, BucketListModel, ContactTableModel, bucket_rows
 from .trie_view import BucketTrieView
 
@@ -47,6 +47,7 @@ class RoutingPanel(QWidget):
         self._node: Any = None
         self._k = 8
         self.refreshes = 0
+        self.histories = SplitHistories()  # per node: ours outlives a lab node in focus
         self.history = SplitHistory(time.monotonic())
 
         self.summary = QLabel("not joined")
@@ -120,7 +121,11 @@ class RoutingPanel(QWidget):
         if node is not self._node:
             self.census.clear()  # another node's peers
         self._node = node
-        self.history = SplitHistory(time.monotonic())
+        own = getattr(self._controller, "node", None)
+        self.histories.own = own.id if own is not None else None
+        self.history = (self.histories.get(node.id, time.monotonic()) if node is not None
+                        else SplitHistory(time.monotonic()))
+        self.plot.show_history(self.history)
         if node is not None:
             self._k = int(node.config.K)
             self.buckets.k = self._k
@@ -152,7 +157,7 @@ class RoutingPanel(QWidget):
             self._user_selected = False
             self.trie.select(-1)
             self._bucket_selected(-1)  # the contacts header too
-            self.summary.setText("not running: Network \u25b8 Rejoin lab or Join starts a node")
+            self.summary.setText(self._idle_text())
             return
         try:
             table = node.routing_table()
@@ -173,6 +178,15 @@ class RoutingPanel(QWidget):
             f"est. network size {stats.network_size:,} \u00b7 "
             f"{plural(self.history.splits, 'split')}, {plural(self.history.merges, 'merge')}"
         )
+
+    def _idle_text(self) -> str:
+        """Why no routing table is shown, and what starts one."""
+        controller = self._controller
+        if getattr(controller, "starting", False):
+            return "starting our node and the local lab\u2026"
+        if getattr(controller, "suspended", False):
+            return "stopped while a capture is shown: File \u25b8 Close capture starts the lab and our node again"
+        return "not running: Network \u25b8 Rejoin lab or Join starts a node"
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)

@@ -122,7 +122,8 @@ class StatsPanel(QWidget):
             except Exception as exc:  # stopped under us
                 log.debug("stats failed: %s", exc)
         if node is None:
-            self.summary.setText("not running")
+            self.summary.setText("starting our node\u2026" if getattr(self._controller, "starting", False)
+                                 else "not running")
             return
         self.history.sample(time.monotonic(), snapshot)
         self.samples += 1

@@ -142,7 +142,8 @@ class MainlineValuesPanel(QWidget):
 
     def _update_status(self) -> None:
         if self._node is None:
-            self.status_label.setText("No node running.")
+            self.status_label.setText("Starting our node\u2026" if getattr(self._controller, "starting", False)
+                                      else "No node running.")
             return
         whose = "This lab node holds" if getattr(self._node, "is_lab_node", False) else "Our node holds"
         self.status_label.setText(

@@ -190,7 +190,7 @@ class ValuesPanel(QWidget):
         elsewhere = n - local
         mine = sum(1 for pair in self.model.pairs() if self.registry.is_published(*pair))
         if self._node is None:
-            text = "No node running."
+            text = "Starting our node\u2026" if getattr(self._controller, "starting", False) else "No node running."
         else:
             text = (f"{plural(local, 'value')} under {plural(self.model.key_count(), 'key')}"
                     + (f", {mine} published by you (\u2605"

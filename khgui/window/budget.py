@@ -165,5 +165,7 @@ def apply_budget(window: Any, budget: QueryBudget) -> None:
     for problem in budget.problems:
         window.show_error(problem)
     budget.problems.clear()
-    if applied is not None:
+    said = (getattr(controller.node, "id", None), applied)
+    if applied is not None and said != getattr(window, "budget_said", None):  # once, not at each network change
+        window.budget_said = said
         window.show_message(f"query budget: {describe_budget(applied)}")

@@ -67,10 +67,22 @@ class JoinDialog(QDialog):
             return None
 
 
-class ResizeLabDialog(QDialog):
-    """Asks for the number of nodes of the local lab."""
+def lab_hosts_text(addresses: set[tuple[str, int]] | None = None) -> str:
+    """Where the lab's nodes listen, from their addresses (none known: where they will)."""
+    hosts = sorted({host for host, _ in addresses or ()}, key=lambda h: tuple(int(p) for p in h.split(".")))
+    if len(hosts) == 1:
+        return f"Nodes run in this process on {hosts[0]}, each on a port of its own."
+    if hosts:
+        return f"Nodes run in this process, each on a loopback address of its own: {hosts[0]} to {hosts[-1]}."
+    return ("Nodes run in this process, each on a loopback address of its own from 127.0.0.2 up "
+            "(127.0.0.1 with ports of their own where only it can be used).")
 
-    def __init__(self, current: int, parent: QWidget | None = None) -> None:
+
+class ResizeLabDialog(QDialog):
+    """Asks for the number of nodes of the local lab; says where they run."""
+
+    def __init__(self, current: int, parent: QWidget | None = None,
+                 addresses: set[tuple[str, int]] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Resize lab")
         self.spin = QSpinBox()
@@ -84,7 +96,8 @@ class ResizeLabDialog(QDialog):
         form.addRow("Local lab size:", self.spin)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        note = QLabel("0 stops the lab. Nodes run on 127.0.0.1 in this process.")
+        note = QLabel(f"0 stops the lab. {lab_hosts_text(addresses)}")
+        self.note = note
         note.setWordWrap(True)
         layout.addWidget(note)
         layout.addWidget(buttons)

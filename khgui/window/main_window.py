@@ -42,7 +42,7 @@ from .budget import apply_budget, budget_dialog
 from .docks import DEFAULT_SIZE, default_layout, fitting_size, scrolling_dock
 from .mainline_status import MainlineStatusView
 from .menus import build_actions, build_menus
-from .status import BannerPanel, StatusPanel
+from .status import BannerPanel, MessageLog, StatusPanel, fit_fields
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ LAYOUT_VERSION = 4
 #: The last bootstrap address that answered (not "network/last_bootstrap", which
 #: older versions set before knowing, often to a lab port that died with its run).
 BOOTSTRAP_KEY = "network/answered_bootstrap"
+#: The panels that show the lab node in focus (their dock titles say whose view it is).
+FOCUSED_PANELS = ("routing", "traffic", "values", "stats")
 #: Milliseconds between two drains of our node's lookup events into the map.
 MAP_LOOKUP_MS = 100
 
@@ -97,6 +99,8 @@ class MainWindowView(QMainWindow):
                   "stats": "Statistics", "samples": "Samples && clients"}
         if controller.profile == "mainline":  # BEP 51 samples and the clients that answer
             self.panels["samples"] = SamplesPanel(controller, bridge, self.settings, census=self.routing.census)
+        self._titles = dict(titles)  # "&&": a dock's title is also its View menu entry's text
+        self._titles["map"] = "Network map"
         self.docks: dict[str, QDockWidget] = {
             key: scrolling_dock(titles[key], f"dock-{key}", panel, self) for key, panel in self.panels.items()}
         # The network map: not one of self.panels (it has nothing to show without a lab).
@@ -106,14 +110,21 @@ class MainWindowView(QMainWindow):
         self.theme = theme.manager()
         self.banner = BannerPanel()
         self.status = StatusPanel()
+        self.log = MessageLog()
         build_actions(self)
         build_menus(self)
-        self.statusBar().addPermanentWidget(self.status, 1)
+        # The permanent fields take only the width they need: the status bar's
+        # messages are drawn left of them, in the rest.
+        self.statusBar().addPermanentWidget(self.log)
+        self.statusBar().addPermanentWidget(self.status)
         self.mainline_status: MainlineStatusView | None = None
         if controller.profile == "mainline":  # external address, BEP 42, query budget
             self.mainline_status = MainlineStatusView()
             self.statusBar().addPermanentWidget(self.mainline_status)
         self.status.node_id.copied.connect(self._id_copied)
+        self.statusBar().messageChanged.connect(self._message_changed)
+        self.status.recording.clicked.connect(self.capture.stop_recording)
+        self.capture.recorder.changed.connect(lambda _on: self._show_recording())
         self.default_layout()
         self._default_state = self.saveState(LAYOUT_VERSION)
         self.restore_settings()
@@ -124,6 +135,7 @@ class MainWindowView(QMainWindow):
         controller.joined_changed.connect(self._joined_changed)
         controller.lab_changed.connect(self._lab_changed)
         controller.busy_changed.connect(self.status.set_busy)
+        controller.busy_changed.connect(lambda _busy: self._fit_status())
         c = controller
         controller.lab_nodes.connect(self._lab_nodes)
         controller.lab_node_changed.connect(self.map.model.update_node)
@@ -186,17 +198,43 @@ class MainWindowView(QMainWindow):
     # -- actions -------------------------------------------------------------------
 
     def show_message(self, text: str) -> None:
-        """A transient informational message in the status bar."""
-        self.statusBar().showMessage(text, 5000)
+        """An informational message in the status bar for a while, and in the log."""
+        self.statusBar().showMessage(text, 8000)
+        self.log.add(text)
 
     def _id_copied(self, text: str) -> None:
-        self.statusBar().showMessage(f"node id {text[:12]}… copied to the clipboard", 3000)
+        self.statusBar().showMessage(f"node id {text[:12]}\u2026 copied to the clipboard", 4000)
 
     def show_error(self, text: str) -> None:
-        """Show a one-line error in the banner and the status bar."""
+        """Show a one-line error in the banner (until dismissed), the status bar and the log."""
         line = text.strip().splitlines()[0] if text.strip() else "error"
         self.banner.show_message(line)
         self.statusBar().showMessage(line, 10_000)
+        self.log.add(line, error=True)
+
+    def _message_changed(self, text: str) -> None:
+        self._fit_status()
+
+    def _fit_status(self) -> None:
+        """The status bar's fields that fit: the network, our id, contacts, the log and the
+        recording and busy indicators always; then buckets, the Mainline fields and our
+        address as room allows, leaving a message shown the room it needs (up to 60 %)."""
+        bar = self.statusBar()
+        message = bar.currentMessage()
+        room = min(bar.fontMetrics().horizontalAdvance(message) + 24, int(bar.width() * 0.6)) if message else 0
+        s, m = self.status, self.mainline_status
+        fixed = [self.log, s.recording, s.network, s.node_id, s.contacts, s.busy]
+        optional = [s.buckets] + ([m.external, m.id_fit, m.budget] if m is not None else []) + [s.address]
+        fit_fields(bar.width() - room - 40, fixed, optional)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit_status()
+
+    def _show_recording(self) -> None:
+        recorder = self.capture.recorder
+        self.status.show_recording(recorder.path, recorder.packets)
+        self._fit_status()
 
     def set_theme(self, mode: str) -> None:
         """Use theme ``mode`` (system, light or dark) and keep it in the settings."""
@@ -298,6 +336,10 @@ class MainWindowView(QMainWindow):
         self._show_whose_view(focused)
 
     def _show_whose_view(self, focused: Any) -> None:
+        whose = "" if focused is None else f" \u2014 lab node {focused.view.info.id.hex()[:8]}"
+        for key, dock in self.docks.items():
+            if key in FOCUSED_PANELS:
+                dock.setWindowTitle(self._titles[key] + whose)
         if focused is None:
             self.setWindowTitle(self._base_title())
             self.status.show_node(self.controller.node)
@@ -309,8 +351,9 @@ class MainWindowView(QMainWindow):
                                      8000)
 
     def _base_title(self) -> str:
-        """The window title for our own node: the app, the profile and the network."""
-        return f"Khashmir Explorer \u2014 {self.controller.network_name()}"
+        """The window title for our own node: the profile, the network and the app
+        (last, so that Qt does not add the application's name once more)."""
+        return f"{self.controller.network_name()} \u2014 {APPLICATION}"
 
     def _network_changed(self, *args: Any) -> None:
         self._show_network()
@@ -325,8 +368,8 @@ class MainWindowView(QMainWindow):
     def _title(self, focused: Any) -> None:
         info = focused.view.info
         state = "" if info.alive else ", dead"
-        self.setWindowTitle(f"Khashmir Explorer \u2014 lab node {info.id.hex()[:8]} "
-                            f"({info.host}:{info.port}{state})")
+        self.setWindowTitle(f"lab node {info.id.hex()[:8]} ({info.host}:{info.port}{state}) "
+                            f"\u2014 {APPLICATION}")
 
     def _node_changed(self, node: Any) -> None:
         self.status.show_node(node)
@@ -336,6 +379,7 @@ class MainWindowView(QMainWindow):
 
     def _joined_changed(self, joined: bool) -> None:
         self.status.show_joined(joined)
+        self._update_counts()
 
     def _lab_changed(self, size: int) -> None:
         self._show_network()  # the name says the lab's size
@@ -344,7 +388,9 @@ class MainWindowView(QMainWindow):
         self._update_rejoin()
 
     def _update_rejoin(self) -> None:
-        self.rejoin_action.setEnabled(self.controller.lab_size > 0)
+        """Rejoin lab works whenever the window is live: it forms a lab when none runs."""
+        capture = getattr(self, "capture", None)
+        self.rejoin_action.setEnabled(capture is None or capture.session is None)
 
     def _update_counts(self) -> None:
         focused = self.controller.focus
@@ -352,6 +398,7 @@ class MainWindowView(QMainWindow):
             self._title(focused)  # it may have died or come back
         rows = self.routing.buckets.rows()
         self.status.show_counts(sum(len(r.contacts) for r in rows), len(rows))
+        self._show_recording()
         if self.mainline_status is not None:
             self.mainline_status.show_node(self.focused_node())
 

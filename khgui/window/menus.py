@@ -53,7 +53,7 @@ def build_actions(window: "MainWindowView") -> None:
     w.join_action = make_action(w, "&Join bootstrap address\u2026", lambda: join_dialog(w), "Ctrl+J", "join",
                                 "Join a network through a bootstrap node")
     w.rejoin_action = make_action(w, "Re&join lab", lambda: c.spawn(w.rejoin_lab()), "Ctrl+Shift+J", "join",
-                                  "Join the local lab again (starting our node if it stopped)")
+                                  "Join the local lab again (starting our node, and a lab as big as the last, if they stopped)")
     w.leave_action = make_action(w, "&Leave", lambda: c.spawn(c.leave()), "Ctrl+Shift+L", "leave",
                                  "Stop our node (the lab keeps running)")
     w.resize_action = make_action(w, "&Resize lab\u2026", lambda: resize_dialog(w), "Ctrl+R", "resize")
@@ -166,7 +166,7 @@ def routers_dialog(window: "MainWindowView") -> None:
 
 def resize_dialog(window: "MainWindowView") -> None:
     """Network ▸ Resize lab…: grow or shrink the local lab."""
-    dialog = ResizeLabDialog(window.controller.lab_size, window)
+    dialog = ResizeLabDialog(window.controller.lab_size, window, window.controller.lab_addresses())
 
     def done(result: int) -> None:
         if result:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
 import random
 import re
 import subprocess
@@ -15,7 +16,10 @@ from dhtutil import run, wait_until
 
 from dht.node import core_of
 from dht import Config, Lab, Node
-from dht.conditions import ChurnPlan, ConditionedTransport, Conditions, LinkModel
+from dht.conditions import (
+    PUBLIC_MAX_MS, PUBLIC_MIN_MS, PUBLIC_RTT_MEDIAN_MS, PUBLIC_RTT_P90_MS, ChurnPlan, ConditionedTransport,
+    Conditions, LinkModel, NodeDelays, public_delay_ms,
+)
 from dht.errors import LocalError
 from dht.events import (
     ContactFailed, DatagramReceived, Event, LabConditionsChanged, LabNodeChanged, LabProgress,
@@ -57,6 +61,55 @@ def test_link_model_loses_the_given_fraction_and_delays_within_latency_plus_jitt
     a, b = LinkModel(Conditions(loss=0.5, latency_ms=5, jitter_ms=5), random.Random(9)), \
         LinkModel(Conditions(loss=0.5, latency_ms=5, jitter_ms=5), random.Random(9))
     assert [a.decide() for _ in range(200)] == [b.decide() for _ in range(200)]
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[int(q * (len(ordered) - 1))]
+
+
+def test_public_delays_follow_the_measured_median_and_tail() -> None:
+    rng = random.Random(11)
+    delays = [public_delay_ms(rng) for _ in range(20_000)]
+    assert abs(quantile(delays, 0.5) / PUBLIC_RTT_MEDIAN_MS - 1) < 0.05
+    assert abs(quantile(delays, 0.9) / PUBLIC_RTT_P90_MS - 1) < 0.08
+    # Heavy-tailed: a few nodes are seconds away, a few are very close; none past the bounds.
+    assert quantile(delays, 0.99) > 2_500 and quantile(delays, 0.01) < 20
+    assert PUBLIC_MIN_MS <= min(delays) and max(delays) <= PUBLIC_MAX_MS
+
+
+def test_each_node_keeps_its_own_delay_whatever_the_order_it_is_asked_in() -> None:
+    a, b = NodeDelays(seed=5), NodeDelays(seed=5)
+    forward = [a.one_way(n) for n in range(200)]
+    backward = [b.one_way(n) for n in reversed(range(200))][::-1]
+    assert forward == backward and a.one_way(7) == forward[7]  # drawn once, kept
+    assert len(set(forward)) == 200  # each its own
+    assert [NodeDelays(seed=6).one_way(n) for n in range(200)] != forward
+    assert abs(statistics.median(forward) * 1000 / PUBLIC_RTT_MEDIAN_MS - 1) < 0.3
+
+
+def test_the_public_preset_delays_each_node_by_its_own_base_plus_jitter_and_loses_on_top() -> None:
+    delays = NodeDelays(seed=1)
+    model = LinkModel(Conditions.public(loss=0.2, jitter_ms=20), random.Random(2), delays)
+    for node in (0, 1, 2):
+        base = delays.one_way(node)
+        fates = [model.decide(node) for _ in range(2_000)]
+        kept = [f for f in fates if f is not None]
+        assert 0.16 < 1 - len(kept) / len(fates) < 0.24
+        assert all(base <= f <= base + 0.02 for f in kept)
+        assert max(kept) - min(kept) > 0.015
+    model.conditions = Conditions.public(jitter_ms=0)
+    assert model.decide(None) == 0.0  # not a lab node: no base delay
+    assert model.decide(3) == delays.one_way(3) > 0
+    assert not Conditions.public(jitter_ms=0).perfect
+    assert Conditions.public(loss=0.05).describe() == (
+        f"public Internet latency (median {PUBLIC_RTT_MEDIAN_MS:g} ms, p90 {PUBLIC_RTT_P90_MS:g} ms) "
+        "+ up to 20 ms, loss 5 %, churn 0/min"
+    )
+    with pytest.raises(LocalError):
+        Conditions(latency_ms=50, preset="public")  # each node's latency is drawn
+    with pytest.raises(LocalError):
+        Conditions(preset="lunar")
 
 
 def test_churn_plan_kills_at_its_rate_and_revives_after_a_downtime_on_a_fake_clock() -> None:
@@ -252,7 +305,8 @@ def test_churn_runs_as_a_task_once_set_and_stops_with_the_lab() -> None:
 
 
 def test_swarm_refuses_bad_conditions_in_one_line() -> None:
-    for args in (["--loss", "1.5"], ["--latency", "-3"], ["--churn", "lots"], ["--jitter", "nan"]):
+    for args in (["--loss", "1.5"], ["--latency", "-3"], ["--churn", "lots"], ["--jitter", "nan"],
+                 ["--conditions", "lunar"], ["--conditions", "public", "--latency", "30"]):
         result = subprocess.run(
             [sys.executable, "-m", "dht", "swarm", "--nodes", "2", *args],
             capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
@@ -275,6 +329,64 @@ def test_swarm_runs_with_the_conditions_it_was_given(tmp_path: Path) -> None:
         assert match, line
         pong = dht("ping", f"{match.group(1)}:{match.group(2)}", "--timeout", "5")
         assert pong.returncode == 0, pong.stderr  # answered, 30-35 ms late
+        status, err = proc.stop()
+        assert status == 0 and "Traceback" not in err, err
+    finally:
+        proc.kill()
+
+
+def test_under_the_public_preset_each_lab_node_answers_after_its_own_delay(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        config = QUICK.replace(KRPC_TIMEOUT=3.0)
+        # Given to the constructor: the lab forms on a perfect network, then the preset applies.
+        lab = Lab(5, config, conditions=Conditions.public(jitter_ms=0), seed=9)
+        lab_events: list[Event] = []
+        lab.subscribe(lab_events.append)
+        await lab.start()
+        ours = Node(config, host="127.0.0.1", data_dir=tmp_path / "ours")
+        await ours.start()
+        try:
+            delays = [lab.one_way_delay(n) for n in lab.nodes]
+            assert len(set(delays)) == 5 and max(delays) > 3 * min(delays)  # seed 9: 6 ms to 325 ms
+            seen = watch(ours)
+            for node in lab.nodes:
+                await ours.ping(*node.address)
+            rtts = [e.rtt for e in seen if isinstance(e, DatagramReceived) and e.rtt is not None]
+            assert len(rtts) == 5
+            assert all(rtt >= delay for rtt, delay in zip(rtts, delays))
+            # Between two lab nodes a round trip carries both nodes' delays.
+            a, b = lab.nodes[2], lab.nodes[4]
+            inner = watch(a)
+            await a.ping(*b.address)
+            [rtt] = [e.rtt for e in inner if isinstance(e, DatagramReceived) and e.rtt is not None]
+            assert rtt >= delays[2] + delays[4]
+            # A node keeps its delay when the conditions change and come back.
+            lab.set_conditions(Conditions(loss=0.1))
+            assert lab.one_way_delay(lab.nodes[2]) == 0.0
+            lab.set_conditions(Conditions.public(loss=0.05))
+            assert lab.one_way_delay(lab.nodes[2]) == delays[2]
+            changed = [e for e in lab_events if isinstance(e, LabConditionsChanged)]
+            assert [(e.preset, e.loss) for e in changed] == [("flat", 0.1), ("public", 0.05)]
+        finally:
+            await ours.stop()
+            await lab.stop()
+
+    run(scenario())
+
+
+def test_swarm_runs_with_the_public_preset_and_a_one_shot_pings_through_it(tmp_path: Path) -> None:
+    from test_cli import Running, dht
+
+    proc = Running("swarm", "--nodes", "6", "--conditions", "public", "--loss", "0.05", "--seed", "9",
+                   "--data-dir", str(tmp_path))
+    try:
+        line = proc.first_line()
+        match = re.fullmatch(r"swarm of 6 nodes, bootstrap (127\.0\.\d+\.\d+):(\d+) \(public Internet latency "
+                             r"\(median 200 ms, p90 1000 ms\) \+ up to 20 ms, loss 5 %, churn 0/min\)", line)
+        assert match, line
+        boot = f"{match.group(1)}:{match.group(2)}"
+        pong = dht("ping", boot, "--timeout", "5")
+        assert pong.returncode == 0, pong.stderr
         status, err = proc.stop()
         assert status == 0 and "Traceback" not in err, err
     finally:

@@ -188,6 +188,10 @@ def test_own_loopback_address_is_exempt_only_when_we_listen_on_loopback() -> Non
     assert "127.0.0.1" not in limits.peers
     assert admitted(limits, "127.0.0.1", [0.0] * 10_000) == 10_000
     assert admitted(limits, "127.0.0.2", [0.0] * 60) == 50  # another loopback address: as any host
+    everywhere = Limits()
+    everywhere.set_own_address("0.0.0.0")  # all interfaces: 127.0.0.1 is ours too
+    assert everywhere.own_ip == "127.0.0.1"
+    assert admitted(everywhere, "127.0.0.1", [0.0] * 10_000) == 10_000
     public = Limits()
     public.set_own_address("192.0.2.7")  # a spoofed source with our own public IP gains nothing
     assert public.own_ip is None

@@ -99,7 +99,7 @@ def test_window_with_live_lab(qtbot: Any, live: Any, wait_for: Callable[..., Non
     window = MainWindowView(controller, bridge, settings)
     qtbot.addWidget(window)
     window.show()
-    assert window.windowTitle() == "Khashmir Explorer \u2014 Khashmir \u00b7 local lab of 16 nodes" and not window.windowIcon().isNull()
+    assert window.windowTitle() == "Khashmir \u00b7 local lab of 16 nodes \u2014 Khashmir Explorer" and not window.windowIcon().isNull()
     assert set(window.docks) == PANELS | {"map"} and set(window.panels) == PANELS
     try:
         poke_until(controller, lambda: window.routing.buckets.rowCount() > 1, 10)
@@ -244,11 +244,11 @@ def test_window_names_profile_and_network(qtbot: Any, qasync_loop: Any, tmp_path
     window = MainWindowView(controller, bridge, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
                             persist=False)
     qtbot.addWidget(window)
-    assert window.windowTitle() == "Khashmir Explorer \u2014 Mainline \u00b7 not joined"
+    assert window.windowTitle() == "Mainline \u00b7 not joined \u2014 Khashmir Explorer"
     assert type(window.panels["lookup"]).__name__ == "MainlineLookupPanel"
     try:
         assert qasync_loop.run_until_complete(controller.start(lab_size=8, data_dir=str(tmp_path / "n")))
-        assert window.windowTitle() == "Khashmir Explorer \u2014 Mainline \u00b7 local lab of 8 nodes"
+        assert window.windowTitle() == "Mainline \u00b7 local lab of 8 nodes \u2014 Khashmir Explorer"
         assert window.status.network.text() == "Mainline \u00b7 local lab of 8 nodes"
         qasync_loop.run_until_complete(controller.leave())
         assert "Mainline \u00b7 not joined" in window.windowTitle()

@@ -1,11 +1,14 @@
-"""When Qt cannot start its platform plugin or reach the display: one line, exit 2."""
+"""When Qt cannot start its platform plugin or reach the display: one line, exit 2;
+when the display goes away while the app runs: one line, exit 1."""
 
 from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -111,3 +114,54 @@ def test_app_on_a_display_that_does_not_exist_exits_2_with_one_line(tmp_path: Pa
         assert all(name in lines[0] for name in missing) and "apt-get install" in lines[0]
     else:
         assert f"no X display answers at DISPLAY={display}" in lines[0]
+
+
+def _xvfb() -> tuple[subprocess.Popen[bytes], str]:
+    """An Xvfb of our own on a display number it chooses (``-displayfd``): (process, ":N")."""
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb)")
+    read, write = os.pipe()
+    proc = subprocess.Popen([xvfb, "-displayfd", str(write), "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+                            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as f:
+        number = f.readline().strip()  # written once the server accepts connections
+    if not number:
+        proc.kill()
+        proc.wait()
+        pytest.skip("Xvfb did not start")
+    return proc, f":{number}"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="xcb is Linux's")
+def test_display_going_away_while_running_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    if missing_libraries("xcb"):
+        pytest.skip(f"Qt's xcb plugin cannot load here: missing {', '.join(missing_libraries('xcb'))}")
+    server, display = _xvfb()
+    data_dir = tmp_path / "node"
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY",)}
+    env.update(QT_QPA_PLATFORM="xcb", DISPLAY=display)
+    app = subprocess.Popen([sys.executable, "-m", "khgui", "--lab", "4", "--data-dir", str(data_dir)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        # the window is shown before our node starts: its database means both are up
+        deadline = time.monotonic() + 60
+        while not (data_dir / "khashmir.db").exists():
+            assert app.poll() is None, app.communicate()[1]
+            assert time.monotonic() < deadline, "our node did not start within 60 s"
+            time.sleep(0.05)
+        server.terminate()  # the display goes away
+        server.wait(timeout=30)
+        _, err = app.communicate(timeout=60)
+    finally:
+        for proc in (app, server):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert app.returncode == 1, err
+    assert "Traceback" not in err, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"khgui: the display went away (DISPLAY={display}): ") and lines[0].endswith(
+        "the window, our node and the lab stopped"), err

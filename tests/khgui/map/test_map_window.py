@@ -61,10 +61,17 @@ def test_focusing_a_lab_node_makes_the_panels_show_that_node(
     result = run(ours.store_value(key, b"seen through another node", local=False))
     holder = next(c for c in result.accepted if c.id != ours.id)
     lab_node = controller.lab.node_by_id(holder.id)  # a small lab runs on our loop: readable here
+    own_history = window.routing.history  # our split history: kept while another node is shown
+    wait_for(lambda: len(own_history.times) > 2)
+    own_points = len(own_history.times)
     menu_action(window, holder.id, "Focus this node").trigger()
     wait_for(lambda: controller.focus is not None and window.routing.buckets.rowCount() > 0)
-    # The window says whose view it is.
+    # The window says whose view it is, and so do the headers of the panels that show it.
     assert holder.id.hex()[:8] in window.windowTitle()
+    for panel in ("routing", "traffic", "values", "stats"):
+        assert window.docks[panel].windowTitle().endswith(f"lab node {holder.id.hex()[:8]}"), panel
+    assert window.docks["lookup"].windowTitle() == "Store && look up"  # look-ups run from our node
+    assert window.routing.history is not own_history
     assert window.status.node_id.full_id() == holder.id.hex()
     assert window.own_focus_action.isEnabled() and window.map.view.focus_node() == holder.id
     # Routing: that node's buckets and contacts, not ours.
@@ -89,7 +96,11 @@ def test_focusing_a_lab_node_makes_the_panels_show_that_node(
     # Back to ours.
     window.own_focus_action.trigger()
     wait_for(lambda: controller.focus is None)
-    assert window.windowTitle() == "Khashmir Explorer \u2014 Khashmir \u00b7 local lab of 16 nodes"
+    assert window.windowTitle() == "Khashmir \u00b7 local lab of 16 nodes \u2014 Khashmir Explorer"
+    assert window.docks["routing"].windowTitle() == "Routing table"
+    # our split history is as it was, its time axis going on
+    assert window.routing.history is own_history and len(own_history.times) >= own_points
+    assert own_history.times[0] == 0.0
     assert window.status.node_id.full_id() == ours.id.hex() and window.bridge.node is ours
     wait_for(lambda: bucket_ranges(window.routing.buckets.rows()) == bucket_ranges(ours.routing_table()))
 
@@ -212,3 +223,38 @@ def test_resizing_a_small_lab_past_the_threshold_moves_it_to_its_own_thread(
     assert controller.joined and core_of(controller.node).table.contacts()
     assert run(controller.node.ping(*controller.lab_runner.bootstrap_address))
     wait_for(lambda: window.map.model.counts() == (THREADED_LAB_MIN, THREADED_LAB_MIN), 10)
+
+
+def test_the_public_preset_from_the_dialog_reaches_the_lab(
+    qtbot: Any, live: Any, wait_for: Callable[..., None], run: Callable[[Any], Any], tmp_path: Path
+) -> None:
+    controller, window = window_on(qtbot, live, tmp_path)
+    messages: list[str] = []
+    controller.message.connect(messages.append)
+    window.conditions_action.trigger()
+    dialog = window.conditions
+    assert isinstance(dialog, LabConditionsDialog) and dialog.latency.isEnabled()
+    dialog.latency.setValue(40)
+    dialog.preset.setCurrentIndex(dialog.preset.findData("public"))
+    # Each node's latency is drawn: the box is off; the preset's jitter comes with it.
+    assert not dialog.latency.isEnabled() and dialog.latency.text() == "drawn for each node"
+    assert dialog.jitter.value() == Conditions.public().jitter_ms
+    dialog.loss.setValue(5)
+    dialog.buttons.button(dialog.buttons.StandardButton.Apply).click()
+    wanted = Conditions.public(loss=0.05)
+    wait_for(lambda: controller.lab.conditions == wanted)
+    assert controller.lab_runner.conditions == wanted
+    wait_for(lambda: any("public Internet latency" in m for m in messages))
+    # Each lab node answers our node after a delay of its own.
+    lab = controller.lab
+    slowest = max(lab.nodes[1:], key=lab.one_way_delay)
+    assert lab.one_way_delay(slowest) > lab.one_way_delay(min(lab.nodes[1:], key=lab.one_way_delay))
+    # The dialog opened again shows the preset as it is.
+    window.conditions_action.trigger()
+    again = window.conditions
+    assert again is not dialog and again.conditions() == wanted and not again.latency.isEnabled()
+    again.preset.setCurrentIndex(again.preset.findData("flat"))
+    assert again.latency.isEnabled() and again.conditions() == Conditions(jitter_ms=20, loss=0.05)
+    again.set_conditions(Conditions())
+    again.buttons.button(again.buttons.StandardButton.Ok).click()
+    wait_for(lambda: controller.lab.conditions == Conditions())
