@@ -41,7 +41,6 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import ids
 from .contact import Address, Contact
-from .limits import is_loopback
 from .stores.items import ItemStore
 from .stores.peers import PeerStore
 from .stores.samples import InfohashSampler, SampleBackoff
@@ -104,9 +103,8 @@ class MainlineHandlers:
 
     def started(self, now: float) -> None:
         self.items.node_id = self.node.id
-        host = self.node.address[0]
-        exempt = host if is_loopback(host) else None  # a lab on one address: its nodes share our IP
-        self.peers.exempt_host = self.items.exempt_host = exempt
+        # A lab on one address: its nodes share our IP (the limits' own loopback address, if any).
+        self.peers.exempt_host = self.items.exempt_host = self.node.transport.limits.own_ip
 
     def expire(self, now: float) -> None:
         self.peers.expire(now)
