@@ -23,10 +23,18 @@ target:
   address, which the limits exempt, so that every datagram is decoded;
 * storage: one address holds no more than MAX_VALUES_PER_IP values and a
   second address can still store ("not available" while the setting does
-  not exist).
+  not exist);
+* Mainline (:mod:`bench.abuse_mainline`, ``ml-*``): scrape floods from 40
+  and ``--ips`` addresses (honest pings >= 45/50, answered within 1 s after),
+  one address grinding BEP 44 targets near our id (>= 90 % of the others'
+  items stay, a newcomer stores), a peer store filled by one address (a
+  newcomer announces and is found), a voted BEP 42 id change (answered
+  contacts after >= 90 % of before), and CPU per get_peers and scrape answer
+  (``--baseline DIR``: also for the dht package in DIR, in the same run).
 
     python -m bench.bench_abuse [--ips 1000] [--pings 50] [--rate 7] [--garbage 20000]
-                                [--attacker-nice 10] [--only flood reflect garbage storage] [--strict]
+                                [--attacker-nice 10] [--baseline DIR] [--strict]
+                                [--only flood reflect garbage storage ml-scrape ml-items ml-peers ml-id ml-cpu]
 
 Loopback only (Linux: needs 127.0.x.y), port 0; every loop is bounded in
 count and time; it stops by itself.
@@ -50,6 +58,7 @@ from typing import Any
 
 import bencodepy
 
+from bench import abuse_mainline
 from dht import Config, Node
 
 CFG = Config()
@@ -91,7 +100,10 @@ def make_queries(method: str, count: int = 256) -> list[bytes]:
             args[b"target"] = rnd.randbytes(20)
         elif method == "get_value":
             args[b"key"], args[b"num"] = KEY, 0
-        out.append(bencodepy.encode({b"t": i.to_bytes(2, "big"), b"y": b"q", b"q": method.encode(), b"a": args}))
+        elif method == "scrape":
+            args[b"info_hash"], args[b"scrape"] = abuse_mainline.SWARM, 1
+        wire = b"get_peers" if method == "scrape" else method.encode()
+        out.append(bencodepy.encode({b"t": i.to_bytes(2, "big"), b"y": b"q", b"q": wire, b"a": args}))
     return out
 
 
@@ -487,6 +499,7 @@ async def main_async(args: argparse.Namespace) -> int:
                       f"{r['quota']}): {verdict(ok1)}; then {h2} stored {acc2} of 1: {verdict(ok2)}")
                 print("  libtorrent: BEP 44 items and peers per info-hash are capped "
                       "(dht_max_dht_items 700, dht_max_peers 500), not per address")
+        ok_all &= await abuse_mainline.section(tmp, args)
     print()
     print(f"overall: {verdict(ok_all)}")
     return 0 if ok_all or not args.strict else 1
@@ -499,8 +512,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=7.0, help="its pings per second (default 7)")
     parser.add_argument("--garbage", type=int, default=20_000, help="garbage datagrams (default 20000)")
     parser.add_argument("--reflect-seconds", type=float, default=6.0, help="reflection attack length (default 6)")
-    parser.add_argument("--only", nargs="+", default=["flood", "reflect", "garbage", "storage"],
-                        choices=["flood", "reflect", "garbage", "storage"], help="run only these parts")
+    parts = ["flood", "reflect", "garbage", "storage", "ml-scrape", "ml-items", "ml-peers", "ml-id", "ml-cpu"]
+    parser.add_argument("--only", nargs="+", default=parts, choices=parts, help="run only these parts")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="ml-cpu: also measure the dht package of DIR (a checkout), in the same run")
     parser.add_argument("--attacker-nice", type=int, default=10,
                         help="niceness of the attackers' process (default 10; 0: as the node)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")

@@ -151,6 +151,11 @@ class Config:
     dht_upload_rate_limit, one global budget, is 8000)."""
     GLOBAL_REPLY_BURST: int = 200000
     """Burst of GLOBAL_REPLY_RATE."""
+    GLOBAL_EXPENSIVE_RATE: float = 100.0
+    """Expensive answers (BEP 33 scrapes, BEP 44 puts) a second for all sources together,
+    settled or not; beyond it they are dropped before any work (libtorrent has no such cap)."""
+    GLOBAL_EXPENSIVE_BURST: int = 200
+    """Burst of GLOBAL_EXPENSIVE_RATE."""
     SETTLE_SECONDS: float = 2.0
     """A source tracked this long whose query bucket is at least half full is settled:
     it does not draw on the global budgets."""

@@ -4,11 +4,21 @@
 shared routing table: the peer store (announce_peer, get_peers, BEP 33
 scrapes), the BEP 44 item store, the BEP 51 sampler and the backoff we
 honour when asking, and its tokens (the first 4 bytes of
-``sha1(secret + IP)``, two secrets rotated every TOKEN_INTERVAL, bound to
-the IP only, as libtorrent's).  Queries are read by the codec's method
-table (:func:`dht.wire.mainline.parse_query`: unknown arguments ignored,
-bad ones 203) and dispatched through the explicit :attr:`handlers` table,
+``sha1(secret + IP + target)``, two secrets rotated every TOKEN_INTERVAL,
+bound as libtorrent binds them to the asker's IP and to the info-hash
+(get_peers, announce_peer) or the item's target (get, put): a stale or
+foreign token gets 203).  Queries are read by the codec's method table
+(:func:`dht.wire.mainline.parse_query`: unknown arguments ignored, bad
+ones 203) and dispatched through the explicit :attr:`handlers` table,
 keyed by the typed arguments' class.
+
+Cheap or refused, before the work: once a query is parsed, what its answer
+will cost (its expected bytes: nodes, peers, the scrape's two filters, the
+item) is charged to the asker's reply budget
+(:meth:`dht.limits.Limits.charge_answer`); a scrape or a put is also one of
+the node's GLOBAL_EXPENSIVE_RATE answers a second.  A query that cannot pay
+is dropped unanswered (counted "reply budget" or "busy") before the stores
+are touched or the sender is offered to the table.
 
 The sender of a query is offered to the routing table as the Khashmir
 handlers do (:meth:`dht.remote.RemoteInterface._sender_seen`: as a contact
@@ -35,8 +45,10 @@ from .stores.items import ItemStore
 from .stores.peers import PeerStore
 from .stores.samples import InfohashSampler, SampleBackoff
 from .tokens import TokenSecrets
+from .transport import QueryDropped
+from .wire import bep44
 from .wire import mainline as ml
-from .wire.bloom import ScrapeBloom
+from .wire.bloom import BLOOM_BYTES, ScrapeBloom
 from .wire.codes import MAINLINE, Meaning
 from .wire.mainline.codec import _response_dict
 from .wire.mainline.profile import query_args
@@ -57,6 +69,17 @@ TOKEN_SECRETS = 2
 TOKEN_BYTES = 4
 
 Handler = Callable[[Any, Address], ml.ResponseValues]
+
+#: Expected answer sizes, in bytes, charged before an answer is built: the envelope
+#: (t, y, v, ip, id), one compact node info, a peer (6 bytes and its length), a token,
+#: a scrape's two filters, an item's key, signature and seq.
+ENVELOPE_BYTES = 80
+NODE_BYTES = 26
+PEER_BYTES = 8
+TOKEN_FIELD_BYTES = 16
+SCRAPE_BYTES = 2 * (BLOOM_BYTES + 12)
+ITEM_EXTRA_BYTES = 130
+SAMPLE_BYTES = 20
 
 
 class MainlineHandlers:
@@ -80,6 +103,8 @@ class MainlineHandlers:
 
     def started(self, now: float) -> None:
         self.items.node_id = self.node.id
+        # A lab on one address: its nodes share our IP (the limits' own loopback address, if any).
+        self.peers.exempt_host = self.items.exempt_host = self.node.transport.limits.own_ip
 
     def expire(self, now: float) -> None:
         self.peers.expire(now)
@@ -92,9 +117,34 @@ class MainlineHandlers:
         if self.node.config.READ_ONLY:
             return None
         args = ml.parse_query(query)
+        self._charge(args, peer)
         if not query.ro:
             self._sender_seen(args.id, peer)
         return self.handlers[type(args)](args, peer)
+
+    def _charge(self, args: Any, peer: Address) -> None:
+        """Charge the answer's expected cost to the asker before any work (QueryDropped if it cannot pay)."""
+        transport = self.node.transport
+        expensive = isinstance(args, ml.Put) or (isinstance(args, ml.GetPeers) and bool(args.scrape))
+        refused = transport.limits.charge_answer(peer[0], self.expected_size(args), transport.clock(), expensive)
+        if refused is not None:
+            raise QueryDropped(refused)
+
+    def expected_size(self, args: Any) -> int:
+        """About how many bytes the answer to ``args`` takes (known before it is built)."""
+        size = ENVELOPE_BYTES
+        if isinstance(args, (ml.Ping, ml.AnnouncePeer, ml.Put)):
+            return size
+        size += NODE_BYTES * self.node.table.k
+        if isinstance(args, ml.GetPeers):
+            held = min(self.peers.swarm_size(args.info_hash), self.node.config.STORES.dht_max_peers_reply)
+            size += TOKEN_FIELD_BYTES + PEER_BYTES * held + (SCRAPE_BYTES if args.scrape else 0)
+        elif isinstance(args, ml.Get):
+            item = self.items.get(args.target, time.monotonic())
+            size += TOKEN_FIELD_BYTES + (len(item.v) + ITEM_EXTRA_BYTES if item is not None else 0)
+        elif isinstance(args, ml.SampleInfohashes):
+            size += SAMPLE_BYTES * self.node.config.STORES.dht_max_infohashes_sample_count
+        return size
 
     def local(self, method: str, args: Any) -> ml.Response:
         """Our own answer to our own query, as the envelope a remote answer becomes."""
@@ -117,8 +167,8 @@ class MainlineHandlers:
         entries = self.node.table.closest_entries(target, answered_only=True)
         return tuple(e.contact for e in entries if ":" not in e.contact.host)
 
-    def _check_token(self, token: bytes, ip: str) -> None:
-        if not self.tokens.check(token, ip):
+    def _check_token(self, token: bytes, ip: str, target: bytes) -> None:
+        if not self.tokens.check(token, ip, target):
             raise MAINLINE.error(Meaning.INVALID_TOKEN, "invalid token")
 
     # --- BEP 5 ---------------------------------------------------------------
@@ -134,7 +184,7 @@ class MainlineHandlers:
         for this IP; BEP 33 filters when scraped."""
         now = time.monotonic()
         ip = peer[0]
-        token = self.tokens.token_for(ip) if self.peers.accepts(args.info_hash, ip) else None
+        token = self.tokens.token_for(ip, args.info_hash) if self.peers.accepts(args.info_hash, ip) else None
         values = tuple(self.peers.peers(args.info_hash, now, noseed=args.noseed))
         seeds = leechers = None
         if args.scrape:
@@ -146,7 +196,7 @@ class MainlineHandlers:
         )
 
     def announce_peer(self, args: ml.AnnouncePeer, peer: Address) -> ml.ResponseValues:
-        self._check_token(args.token, peer[0])
+        self._check_token(args.token, peer[0], args.info_hash)
         address = (peer[0], args.peer_port(peer[1]))
         now = time.monotonic()
         if not self.peers.announce(args.info_hash, address, args.seed, now):
@@ -159,7 +209,7 @@ class MainlineHandlers:
     def get(self, args: ml.Get, peer: Address) -> ml.ResponseValues:
         """The item when held (and newer than ``seq`` if given), with nodes and a token."""
         item = self.items.get(args.target, time.monotonic())
-        token = self.tokens.token_for(peer[0])
+        token = self.tokens.token_for(peer[0], args.target)
         nodes = self._closest(args.target)
         if item is None:
             return ml.ItemResponse(self.node.id, token, nodes)
@@ -169,7 +219,11 @@ class MainlineHandlers:
 
     def put(self, args: ml.Put, peer: Address) -> ml.ResponseValues:
         """Token (203), signature (206), then the store's rules (205, 207, 301, 302)."""
-        self._check_token(args.token, peer[0])
+        if args.k is None:
+            target = bep44.immutable_target(args.v)
+        else:
+            target = bep44.mutable_target(args.k, args.salt)
+        self._check_token(args.token, peer[0], target)
         now = time.monotonic()
         if args.k is None:
             item = self.items.put_immutable(args.v, peer[0], now)

@@ -12,8 +12,13 @@ patience.
 
 A node learns its external address from the ``ip`` of responses: BEP 42
 asks for a vote across several nodes before trusting any one of them, so
-:class:`ExternalAddressVotes` counts one vote per voter IP and names a
-winner only with ``min_votes`` votes and a strict lead.  It then derives
+:class:`ExternalAddressVotes` counts one vote per voter *address block*
+(a /24 for IPv4, a /64 for IPv6: one operator's many addresses are one
+voice; each loopback address is a block of its own, as lab nodes are
+distinct hosts) and names a winner only with ``min_votes`` blocks and a
+majority of all blocks voting.  Only answers to queries we chose to send
+vote (the node's lookups, never a ping: a verification ping is sent
+because a stranger queried us, so its answer is the stranger's choice).  It then derives
 its id with :func:`node_id_for`, and checks other nodes with
 :func:`id_matches_ip`.
 Local and private addresses (10/8, 172.16/12, 192.168/16, 169.254/16,
@@ -111,14 +116,29 @@ def id_matches_ip(node_id: bytes, ip: str | IPAddress) -> bool:
     )
 
 
+def voter_block(ip: str) -> str:
+    """The address block a voter votes for (:class:`ExternalAddressVotes`): its /24 or /64,
+    or the address itself on loopback."""
+    if ip.startswith("127.") or ip == "::1":
+        return ip
+    if ":" in ip:
+        try:
+            return str(ipaddress.IPv6Network((ip, 64), strict=False))
+        except ValueError:
+            return ip
+    return ip.rpartition(".")[0] + ".0/24"
+
+
 class ExternalAddressVotes:
     """Our external IP as the ``ip`` fields of responses vote for it (BEP 42).
 
-    One vote per voter IP (a voter that changes its mind moves its vote), at
-    most ``max_voters`` remembered (the oldest vote goes first), so a peer
-    cannot stuff the ballot and memory stays bounded.  :attr:`leader` is the
-    address with the most votes once it has at least ``min_votes`` and more
-    than any other; None until then.
+    One vote per voter address block (:func:`voter_block`; the block's
+    latest report counts, so a block that changes its mind moves its vote),
+    at most ``max_voters`` blocks remembered (the oldest vote goes first), so
+    a peer, or a peer's many addresses in one block, cannot stuff the ballot
+    and memory stays bounded.  :attr:`leader` is the address voted by at
+    least ``min_votes`` blocks and by more than half of all blocks voting;
+    it stays until another wins so, or it falls below ``min_votes``.
     """
 
     def __init__(self, min_votes: int = 10, max_voters: int = 1000) -> None:
@@ -146,7 +166,8 @@ class ExternalAddressVotes:
         return self._tally.get(self.leader, 0) if self.leader is not None else 0
 
     def vote(self, reported: str, voter: str) -> bool:
-        """Count ``voter``'s report of our address; True when :attr:`leader` changed."""
+        """Count ``voter``'s report of our address (for its block); True when :attr:`leader` changed."""
+        voter = voter_block(voter)
         if self._votes.get(voter) == reported:
             return False  # the same vote again (every answer votes): nothing changes
         # An address already tallied is canonical (it was checked then): only a new
@@ -157,10 +178,10 @@ class ExternalAddressVotes:
             self._drop(next(iter(self._votes)))
         self._votes[voter] = address
         self._tally[address] = self._tally.get(address, 0) + 1
-        ranked = sorted(self._tally.items(), key=lambda kv: kv[1], reverse=True)
-        best, count = ranked[0]
-        leads = len(ranked) == 1 or count > ranked[1][1]
-        leader = best if count >= self.min_votes and leads else self.leader
+        best = max(self._tally, key=self._tally.__getitem__)
+        count = self._tally[best]
+        wins = count >= self.min_votes and 2 * count > len(self._votes)
+        leader = best if wins else self.leader
         if leader is not None and self._tally.get(leader, 0) < self.min_votes:
             leader = None  # the old leader lost its votes
         changed = leader != self.leader

@@ -47,6 +47,19 @@ timers).  All settings are in :class:`dht.config.Config` under
    budget among itself and cannot starve the peers that were there before it
    and ask little.
 
+7. Answers charged before they are built (libtorrent checks its upload
+   quota before it builds any answer).  A handler that knows what an
+   answer will cost calls :meth:`Limits.charge_answer` with its expected
+   size before doing the work: the bytes come off the asker's reply budget
+   (and the global one, unless it is settled) at once, or the query is
+   dropped unanswered, its work never done; the answer, when sent, is
+   charged only what it exceeds that size by.  An *expensive* answer (a
+   BEP 33 scrape, a BEP 44 put: a signature to check and an item to place)
+   also takes one of GLOBAL_EXPENSIVE_RATE / GLOBAL_EXPENSIVE_BURST answers
+   a second for all sources together, settled or not, so a scrape flood
+   spread over many addresses, each within its own budget, still cannot
+   take the node's CPU from its pings (libtorrent has no such cap).
+
 Memory is bounded: the per-IP state lives in an LRU table of at most
 LIMITS_MAX_PEERS entries (a few hundred bytes each); a new address evicts
 the least recently heard one, so a million spoofed sources cost no more than
@@ -94,7 +107,7 @@ class PeerBudget:
 
     __slots__ = (
         "tokens", "stamp", "reply", "reply_stamp", "window_end", "count",
-        "blocked_until", "credit", "first_seen", "cost",
+        "blocked_until", "credit", "first_seen", "cost", "prepaid",
     )
 
     def __init__(self, now: float, burst: float, reply_burst: float, window: float, cost: float) -> None:
@@ -108,6 +121,7 @@ class PeerBudget:
         self.credit = 0  # answers we expect from this IP
         self.first_seen = now
         self.cost = cost  # 1, or 1 / LOOPBACK_LIMIT_FACTOR for loopback
+        self.prepaid = 0.0  # reply bytes charged before the answer was built
 
 
 class TokenBucket:
@@ -154,6 +168,7 @@ class Limits:
         self.reply_burst = float(cfg.REPLY_BURST_PER_IP)
         self.global_queries = TokenBucket(float(cfg.GLOBAL_QUERY_RATE), float(cfg.GLOBAL_QUERY_BURST))
         self.global_replies = TokenBucket(float(cfg.GLOBAL_REPLY_RATE), float(cfg.GLOBAL_REPLY_BURST))
+        self.global_expensive = TokenBucket(float(cfg.GLOBAL_EXPENSIVE_RATE), float(cfg.GLOBAL_EXPENSIVE_BURST))
         self.settle = float(cfg.SETTLE_SECONDS)
         self.max_peers = cfg.LIMITS_MAX_PEERS
         self.loopback_cost = 1.0 / cfg.LOOPBACK_LIMIT_FACTOR
@@ -258,10 +273,34 @@ class Limits:
 
     # --- answers we send ----------------------------------------------
 
-    def allow_reply(self, ip: str, size: int, now: float) -> DropReason | None:
-        """None if an answer of ``size`` bytes may be sent to ``ip``, else why not."""
+    def charge_answer(self, ip: str, size: int, now: float, expensive: bool = False) -> DropReason | None:
+        """Before an answer is built: None if ``ip`` may have an answer of about ``size``
+        bytes (charged now; ``expensive``: one of the global expensive answers too), else why not."""
         p = self.peer(ip, now)
         cost = size * p.cost
+        reply = p.reply
+        if now > p.reply_stamp:
+            reply = min(self.reply_burst, reply + (now - p.reply_stamp) * self.reply_rate)
+        p.reply_stamp = now
+        p.reply = reply
+        if reply < cost:
+            return DropReason.REPLY_BUDGET
+        if expensive and not self.global_expensive.take(p.cost, now):
+            return DropReason.BUSY
+        if not self._settled(p, now) and not self.global_replies.take(cost, now):
+            return DropReason.BUSY
+        p.reply = reply - cost
+        p.prepaid = cost
+        return None
+
+    def allow_reply(self, ip: str, size: int, now: float) -> DropReason | None:
+        """None if an answer of ``size`` bytes may be sent to ``ip``, else why not
+        (an answer charged before it was built is charged only what it exceeds that by)."""
+        p = self.peer(ip, now)
+        cost = size * p.cost - p.prepaid
+        p.prepaid = 0.0
+        if cost <= 0:
+            return None
         reply = p.reply
         if now > p.reply_stamp:
             reply = min(self.reply_burst, reply + (now - p.reply_stamp) * self.reply_rate)

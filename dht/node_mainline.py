@@ -8,7 +8,10 @@ run the lookups of :mod:`dht.actions_mainline`, and what a Mainline answer
 tells besides its values: the responder's client (``v``) and a vote for our
 external address (``ip``).  When the vote's winner changes to an address
 that is neither local nor private, the node takes a BEP 42 id made for it
-and rebuilds its routing table around that id with the same contacts.
+and rebuilds its routing table around that id with the same contacts, each
+keeping its answered state and RTT (:meth:`dht.routing.RoutingTable.adopt`).
+Votes come only from answers to our lookups' queries, one per address block
+and by a majority (:class:`dht.ids.ExternalAddressVotes`).
 Each coroutine checks that the node speaks Mainline (LocalError otherwise).
 """
 
@@ -31,6 +34,9 @@ from .wire.common import decode_client_version
 
 if TYPE_CHECKING:
     from .node_core import NodeCore
+
+#: The queries whose answers vote for our external address: our lookups' (BEP 42).
+VOTING_METHODS = frozenset(("find_node", "get_peers", "get", "sample_infohashes"))
 
 
 class MainlineAPI:
@@ -58,15 +64,19 @@ class MainlineAPI:
     def _node(self) -> "NodeCore":
         return cast("NodeCore", self)
 
-    def _mainline_answer(self, responder: Contact, envelope: Any) -> None:
-        """What a Mainline answer tells besides its values: the responder's client
-        (``v``) and, as a vote, our external address (``ip``, BEP 42)."""
+    def _mainline_answer(self, responder: Contact, envelope: Any, method: str) -> None:
+        """What a Mainline answer to our ``method`` query tells besides its values: the
+        responder's client (``v``) and, as a vote, our external address (``ip``, BEP 42)
+        -- only from the answer to a lookup's query, a node we chose to ask: never a
+        ping's, which may be the verification of a stranger that queried us."""
         version = decode_client_version(envelope.client)
         if version is not None:
             if responder.id not in self.clients and len(self.clients) >= max(64, 2 * len(self.table)):
                 del self.clients[next(iter(self.clients))]
             self.clients[responder.id] = str(version)
-        if envelope.ip is not None and self.external.vote(envelope.ip[0], responder.host):
+        if method not in VOTING_METHODS or envelope.ip is None:
+            return
+        if self.external.vote(envelope.ip[0], responder.host):
             self._external_address_changed(self.external.leader)
 
 

@@ -77,7 +77,9 @@ class NodeRequests:
         def contact(self) -> Contact: ...
         def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
         async def _ping_oldest(self, oldest: Contact, new: Contact) -> None: ...
-        def _mainline_answer(self, responder: Contact, envelope: Any) -> None: ...
+        def _mainline_answer(self, responder: Contact, envelope: Any, method: str) -> None: ...
+        async def refresh_table(self, force: bool = False) -> None: ...
+        async def find_node(self, target: bytes) -> list[Contact]: ...
 
     def _new_table(self, now: float) -> RoutingTable:
         cfg = self.config
@@ -264,7 +266,7 @@ class NodeRequests:
                     now = time.monotonic()
                     found = known if known is not None else Contact(rid, address[0], address[1])
                     if self.mainline is not None:
-                        self._mainline_answer(found, values)
+                        self._mainline_answer(found, values, method)
                     if self.admissible(found):
                         self.report(self.table.insert(found, now, contacted=True, rtt=rtt))
             elif isinstance(exc, errors.RpcTimeout) and self.running and expected_id is not None:
@@ -293,19 +295,29 @@ class NodeRequests:
             self.events.emit(ItemStored(now, target, seq, size))
 
     def adopt_id(self, new_id: bytes) -> None:
-        """Change our node id: the routing table is rebuilt around it with the same contacts."""
+        """Change our node id: the routing table is rebuilt around it with the same contacts,
+        each keeping whether it answered and its RTT; the new id is then looked up and every
+        bucket refreshed (the buckets around the new id are new, and hold what the old ones could not)."""
         now = time.monotonic()
-        old = self.table.contacts()
+        old = self.table.entries()
         self.id = new_id
         self._table = self._new_table(now)
         self._table.exempt(self._exempt_host())
-        self._table.load(old, now)
+        self._table.adopt(old, now)
+        if self.running and len(self._table):
+            self.spawn(self._settle_new_id(new_id))
         if self.mainline is not None:
             self.mainline.items.node_id = new_id
         try:
             self.store.save_self_id(new_id)
         except StorageError:
             pass  # saved at the next checkpoint
+
+    async def _settle_new_id(self, new_id: bytes) -> None:
+        """After an id change: a lookup of the new id (its neighbourhood, as a join's), then every bucket."""
+        await self.find_node(new_id)
+        if self.id == new_id:
+            await self.refresh_table(force=True)
 
     def soft_timeout(self, contact: Contact | None = None) -> float:
         """How long a request to ``contact`` may stay silent before a lookup asks one more

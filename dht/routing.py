@@ -227,6 +227,30 @@ class RoutingTable:
                     reports.append(r)
         return reports
 
+    def entries(self) -> list[Entry]:
+        """Every entry, in the buckets and their replacement caches."""
+        return [e for b in self.buckets for e in b.entries + b.replacements]
+
+    def adopt(self, entries: list[Entry], now: float) -> None:
+        """Take the entries of our table before our id changed (BEP 42), each keeping
+        what we knew of it: whether and when it last answered, its RTT (and variance) and failures
+        (libtorrent's ``update_node_id`` keeps each node's confirmed state).
+
+        They go in oldest first, so answered ones take the places of never-answered
+        ones and, where the new buckets are full, the longest known stay; the rest
+        wait in the replacement caches.  No ping is asked for.
+        """
+        for old in sorted(entries, key=age_order):
+            for r in self.insert(old.contact, now, contacted=old.answered, rtt=old.rtt):
+                if isinstance(r, PingOldest):
+                    self._pinged.pop(int.from_bytes(r.oldest.id, "big"), None)
+            new = self.get(old.contact.id) or self.cached(old.contact.id)
+            if new is not None and new.contact == old.contact:
+                new.last_seen, new.failures = old.last_seen, old.failures
+                new.rtt, new.rttvar = old.rtt, old.rttvar
+        for b in self.buckets:
+            b.entries.sort(key=age_order)
+
     def insert(
         self, contact: Contact, now: float, contacted: bool = True, rtt: float | None = None
     ) -> list[Outcome]:

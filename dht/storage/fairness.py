@@ -16,7 +16,8 @@ store: refusing frees nothing, so a full store would stay full and shut
 newcomers out.  The oldest of the heaviest holder's values goes first, as it
 is the next its publisher must republish anyway.
 
-The values per publisher are kept in memory in a :class:`Tally`, which
+The values per publisher are kept in memory in a :class:`Tally` (shared
+with the Mainline stores, :mod:`dht.stores.fairness`), which
 knows its heaviest name in O(1), so checking a quota never reads the
 database; the heaviest holder under one key is counted from the database
 (one key holds few values).  :func:`make_room` runs inside the store's write
@@ -29,6 +30,9 @@ import sqlite3
 from dataclasses import dataclass
 
 from ..errors import StoreRefused
+from ..stores.fairness import Tally
+
+__all__ = ["StoreLimits", "Tally", "Victim", "make_room", "victim_in_key", "victim_of_all"]
 
 #: A value chosen to make room: (key, value, publisher, row id).
 Victim = tuple[bytes, bytes, str, int]
@@ -41,47 +45,6 @@ class StoreLimits:
     max_values: int = 0
     max_per_key: int = 0
     max_per_ip: int = 0
-
-
-class Tally:
-    """Counts per name with the largest one at hand (O(1) per change)."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-        self._by_count: dict[int, set[str]] = {}
-        self.max = 0
-
-    def get(self, name: str) -> int:
-        return self.counts.get(name, 0)
-
-    def add(self, name: str, n: int = 1) -> None:
-        if n > 0:
-            self._move(name, self.counts.get(name, 0), n)
-
-    def remove(self, name: str) -> None:
-        if self.counts.get(name, 0) > 0:
-            self._move(name, self.counts[name], -1)
-
-    def _move(self, name: str, old: int, step: int) -> None:
-        """From ``old`` to ``old + step``; the max only ever falls by one (step -1)."""
-        new = old + step
-        if old:
-            names = self._by_count[old]
-            names.discard(name)
-            if not names:
-                del self._by_count[old]
-        if new:
-            self.counts[name] = new
-            self._by_count.setdefault(new, set()).add(name)
-            self.max = max(self.max, new)
-        else:
-            del self.counts[name]
-        while self.max and self.max not in self._by_count:
-            self.max -= 1
-
-    def heaviest(self) -> str | None:
-        names = self._by_count.get(self.max)
-        return next(iter(names)) if names else None
 
 
 def make_room(

@@ -16,19 +16,30 @@ applies the rules that need what it holds:
 Every put refreshes the item's ``last_seen`` and counts the putting IP
 among its announcers (at most ``dht_max_item_announcers``).  An item not
 put again within ``dht_item_lifetime`` is gone (0 keeps items forever).
-When ``dht_max_dht_items`` items of a kind are held, a new one evicts the
-least important, scored as libtorrent does: announcers // 5 minus the
-log2 XOR distance of the target from our node id, so items near us, or
-popular ones, stay.
+
+Room.  An item's holder is the IP that put it first.  Items are scored for
+importance as libtorrent does: announcers // 5 minus the log2 XOR distance
+of the target from our node id, so items near us, or popular ones, rank
+higher.  An IP that holds ``dht_max_items_per_ip`` items of a kind and puts
+a new one loses its own least important one.  When ``dht_max_dht_items``
+items of a kind are held, :mod:`dht.stores.fairness` names whose least
+important item goes: the heaviest holder's if it holds two more than the
+putting IP, else the putting IP's own if it holds any, else the least
+important of all (libtorrent's rule, where a newcomer meets a store of
+equal holders).  So one IP grinding targets near our id displaces at most
+a couple of others' items, however many it puts, and a newcomer always
+stores.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..wire import bep44
 from ..wire.codes import MAINLINE, Meaning
+from .fairness import ANYONE, Tally, who_makes_room
 from .settings import StoreSettings
 
 
@@ -55,6 +66,7 @@ class Item:
     seq: int | None = None
     sig: bytes | None = None
     announcers: set[str] = field(default_factory=set)
+    holder: str = ""  # the IP that put it first
 
     @property
     def mutable(self) -> bool:
@@ -69,15 +81,46 @@ def _distance_exp(a: bytes, b: bytes) -> int:
     return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_length() - 1
 
 
+class _Kind:
+    """The items of one kind (immutable or mutable), with who holds them."""
+
+    __slots__ = ("items", "owned", "tally")
+
+    def __init__(self) -> None:
+        self.items: dict[bytes, Item] = {}
+        self.owned: dict[str, dict[bytes, None]] = {}  # holder -> its targets, in the order they came
+        self.tally = Tally()  # items per holder
+
+    def add(self, item: Item) -> None:
+        self.items[item.target] = item
+        self.owned.setdefault(item.holder, {})[item.target] = None
+        self.tally.add(item.holder)
+
+    def remove(self, target: bytes) -> None:
+        item = self.items.pop(target)
+        owned = self.owned[item.holder]
+        del owned[target]
+        if not owned:
+            del self.owned[item.holder]
+        self.tally.remove(item.holder)
+
+
 class ItemStore:
     def __init__(self, node_id: bytes, settings: StoreSettings | None = None) -> None:
         self.node_id = node_id
         self.settings = settings or StoreSettings()
-        self._immutable: dict[bytes, Item] = {}
-        self._mutable: dict[bytes, Item] = {}
+        self._kinds = (_Kind(), _Kind())  # immutable, mutable
+        self._immutable = self._kinds[0].items
+        self._mutable = self._kinds[1].items
+        #: an IP with no share limit (a node's own loopback address, where a lab on one address puts all its nodes)
+        self.exempt_host: str | None = None
 
     def __len__(self) -> int:
         return len(self._immutable) + len(self._mutable)
+
+    def held_by(self, ip: str) -> int:
+        """How many items (of both kinds) ``ip`` holds here."""
+        return sum(kind.tally.get(ip) for kind in self._kinds)
 
     def _alive(self, item: Item, now: float) -> bool:
         lifetime = self.settings.dht_item_lifetime
@@ -95,18 +138,28 @@ class ItemStore:
         if len(item.announcers) < self.settings.dht_max_item_announcers:
             item.announcers.add(ip)
 
-    def _make_room(self, table: dict[bytes, Item], now: float) -> None:
-        if len(table) < self.settings.dht_max_dht_items:
+    def _score(self, item: Item) -> int:
+        return len(item.announcers) // 5 - _distance_exp(item.target, self.node_id)
+
+    def _least_important(self, items: Iterable[Item]) -> Item:
+        return min(items, key=self._score)
+
+    def _make_room(self, kind: _Kind, ip: str, now: float) -> None:
+        """Make room in ``kind`` for a new item put by ``ip`` (see the module's docstring)."""
+        s = self.settings
+        mine = kind.tally.get(ip)
+        if mine >= s.dht_max_items_per_ip and ip != self.exempt_host:
+            kind.remove(self._least_important(kind.items[t] for t in kind.owned[ip]).target)
             return
-        for target in [t for t, i in table.items() if not self._alive(i, now)]:
-            del table[target]
-        if len(table) < self.settings.dht_max_dht_items:
+        if len(kind.items) < s.dht_max_dht_items:
             return
-        victim = min(
-            table.values(),
-            key=lambda i: len(i.announcers) // 5 - _distance_exp(i.target, self.node_id),
-        )
-        del table[victim.target]
+        for target in [t for t, i in kind.items.items() if not self._alive(i, now)]:
+            kind.remove(target)
+        if len(kind.items) < s.dht_max_dht_items:
+            return
+        holder = who_makes_room(kind.tally.heaviest(), kind.tally.max, ip, mine)
+        pool = kind.items.values() if holder is ANYONE else (kind.items[t] for t in kind.owned[holder])
+        kind.remove(self._least_important(pool).target)
 
     def put_immutable(self, v: bytes, ip: str, now: float) -> Item:
         """Store (or refresh) an immutable item; ``v`` is its bencoded value."""
@@ -115,8 +168,10 @@ class ItemStore:
         target = bep44.immutable_target(v)
         item = self._immutable.get(target)
         if item is None:
-            self._make_room(self._immutable, now)
-            item = self._immutable[target] = Item(target, v, now)
+            kind = self._kinds[0]
+            self._make_room(kind, ip, now)
+            item = Item(target, v, now, holder=ip)
+            kind.add(item)
         self._touch(item, ip, now)
         return item
 
@@ -129,13 +184,15 @@ class ItemStore:
         if len(salt) > bep44.MAX_SALT_BYTES:
             raise MAINLINE.error(Meaning.SALT_TOO_BIG)
         target = bep44.mutable_target(k, salt)
-        item = self._mutable.get(target)
+        kind = self._kinds[1]
+        item = kind.items.get(target)
         if item is not None and not self._alive(item, now):
-            del self._mutable[target]
+            kind.remove(target)
             item = None
         if item is None:
-            self._make_room(self._mutable, now)
-            item = self._mutable[target] = Item(target, v, now, k, salt, seq, sig)
+            self._make_room(kind, ip, now)
+            item = Item(target, v, now, k, salt, seq, sig, holder=ip)
+            kind.add(item)
         else:
             assert item.seq is not None
             if cas is not None and cas != item.seq:
@@ -162,8 +219,8 @@ class ItemStore:
     def expire(self, now: float) -> int:
         """Drop items past their lifetime; returns how many went."""
         gone = 0
-        for table in (self._immutable, self._mutable):
-            for target in [t for t, i in table.items() if not self._alive(i, now)]:
-                del table[target]
+        for kind in self._kinds:
+            for target in [t for t, i in kind.items.items() if not self._alive(i, now)]:
+                kind.remove(target)
                 gone += 1
         return gone

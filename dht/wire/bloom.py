@@ -9,6 +9,12 @@ from its zero bits ``c`` (at most m - 1) as
 so estimates from several nodes are combined by OR-ing first.  The
 estimate breaks down near 8000 entries, which is why a store keeps fewer
 (BEP 33 asks for at most 6000 per swarm).
+
+A store answering scrapes hashes an IP once, when it joins a swarm
+(:func:`bit_indices`, kept with the IP), and keeps each swarm's two filters
+from one scrape to the next: a joining IP sets its bits in them
+(:meth:`ScrapeBloom.set_bits`), and only a leaving one has them remade from
+the kept bits, at the next scrape.  So a scrape flood costs no hashing.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
+import socket
 from typing import Iterable
 
 from ..errors import RemoteProtocolError
@@ -40,10 +47,11 @@ class ScrapeBloom:
 
     def add_ip(self, ip: str | bytes) -> None:
         """Insert an IP (text, or its 4 or 16 packed bytes)."""
-        packed = ip if isinstance(ip, bytes) else ipaddress.ip_address(ip).packed
-        h = hashlib.sha1(packed).digest()
-        for i in range(HASHES):
-            index = (h[2 * i] | h[2 * i + 1] << 8) % BLOOM_BITS
+        self.set_bits(bit_indices(ip))
+
+    def set_bits(self, indices: tuple[int, ...]) -> None:
+        """Set the bits :func:`bit_indices` gave for an IP."""
+        for index in indices:
             self.bits[index // 8] |= 1 << (index % 8)
 
     def union(self, other: "ScrapeBloom") -> "ScrapeBloom":
@@ -66,3 +74,17 @@ class ScrapeBloom:
         for ip in ips:
             bloom.add_ip(ip)
         return bloom
+
+
+def packed_ip(ip: str) -> bytes:
+    """An IP address text's 4 or 16 bytes (what BEP 33 hashes)."""
+    try:
+        return socket.inet_pton(socket.AF_INET6 if ":" in ip else socket.AF_INET, ip)
+    except OSError:
+        return ipaddress.ip_address(ip).packed  # forms inet_pton does not read (ValueError if none)
+
+
+def bit_indices(ip: str | bytes) -> tuple[int, ...]:
+    """The HASHES bits an IP (text, or packed) sets in a BEP 33 filter."""
+    h = hashlib.sha1(ip if isinstance(ip, bytes) else packed_ip(ip)).digest()
+    return tuple((h[2 * i] | h[2 * i + 1] << 8) % BLOOM_BITS for i in range(HASHES))

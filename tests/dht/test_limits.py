@@ -131,6 +131,26 @@ def test_global_reply_budget() -> None:
     assert limits.allow_reply("10.0.1.1", 1000, 1.0) is None
 
 
+def test_an_answer_charged_before_it_is_built_is_not_charged_twice() -> None:
+    limits = Limits(CFG.replace(REPLY_BURST_PER_IP=1000, REPLY_RATE_PER_IP=100.0))
+    assert limits.charge_answer(IP, 600, 0.0) is None
+    assert limits.charge_answer(IP, 600, 0.0) == DropReason.REPLY_BUDGET  # 400 left: refused, nothing spent
+    assert limits.allow_reply(IP, 550, 0.0) is None  # the first answer, smaller than charged: free
+    assert limits.charge_answer(IP, 400, 0.0) is None
+    assert limits.allow_reply(IP, 450, 0.0) == DropReason.REPLY_BUDGET  # 50 more than charged, 0 left
+    assert limits.charge_answer(IP, 200, 1.0) == DropReason.REPLY_BUDGET  # refilled by 100 a second
+    assert limits.charge_answer(IP, 200, 2.0) is None
+
+
+def test_expensive_answers_share_one_global_cap() -> None:
+    limits = Limits(CFG.replace(GLOBAL_EXPENSIVE_RATE=5.0, GLOBAL_EXPENSIVE_BURST=10))
+    ips = [f"192.0.2.{i}" for i in range(1, 21)]
+    built = [limits.charge_answer(ip, 100, 0.0, expensive=True) for ip in ips]
+    assert built.count(None) == 10 and set(built) == {None, DropReason.BUSY}
+    assert all(limits.charge_answer(ip, 100, 0.0) is None for ip in ips)  # cheap answers go on
+    assert [limits.charge_answer(ip, 100, 1.0, expensive=True) for ip in ips].count(None) == 5
+
+
 def test_per_ip_state_is_bounded_by_a_million_spoofed_sources() -> None:
     limits = Limits()
     admit = limits.admit

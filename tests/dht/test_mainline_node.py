@@ -264,16 +264,16 @@ def test_our_id_follows_the_external_address_voted_for(tmp_path: Path) -> None:
             assert (snap.external_address, snap.external_votes, snap.id_valid) == (None, 0, None)
             for i in range(3):  # loopback votes: exempt, the id stays
                 core_of(node)._mainline_answer(Contact(os.urandom(20), f"127.0.5.{i + 1}", 1000),
-                                      ml.Response(b"", {}, None, ("127.0.0.9", 1)))
+                                      ml.Response(b"", {}, None, ("127.0.0.9", 1)), "find_node")
             assert node.id == old
             snap = node.stats()
             assert (snap.external_address, snap.external_votes, snap.id_valid) == ("127.0.0.9", 3, None)
             core_of(node).insert_node(Contact(os.urandom(20), "127.0.6.1", 5000), contacted=False)
             contacts = set(core_of(node).table.contacts())
             assert len(contacts) == 1
-            for i in range(4):  # a strict lead over the 3 loopback votes
-                core_of(node)._mainline_answer(Contact(os.urandom(20), f"198.51.100.{i + 1}", 1000),
-                                      ml.Response(b"", {}, None, ("203.0.113.7", 4000)))
+            for i in range(4):  # a majority over the 3 loopback votes
+                core_of(node)._mainline_answer(Contact(os.urandom(20), f"198.51.{100 + i}.1", 1000),
+                                      ml.Response(b"", {}, None, ("203.0.113.7", 4000)), "get_peers")
             assert node.id != old and id_matches_ip(node.id, "203.0.113.7")
             assert core_of(node).table.own_id == node.id and set(core_of(node).table.contacts()) == contacts
             assert any("BEP 42" in w for w in node.warnings)

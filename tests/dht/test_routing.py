@@ -825,3 +825,32 @@ def test_events_carry_the_time_the_table_was_given() -> None:
     assert removed[0] == ContactRemoved(15.0, c(HALF + 2, host=ip(2)), "gone")
     assert all(r.time == 15.0 for r in removed)  # type: ignore[union-attr]
     assert any(isinstance(r, BucketsMerged) for r in removed)  # 2 contacts fit one bucket again
+
+
+def test_a_new_id_keeps_each_contacts_answered_state_rtt_and_failures() -> None:
+    """BEP 42 id change: the contacts that fit the new table keep what we knew of them."""
+    rng = random.Random(11)
+    old_id = int_to_id(rng.getrandbits(160))
+    table = RoutingTable(old_id, k=8, now=0.0, replacements=2)
+    for i in range(400):
+        c = Contact(int_to_id(rng.getrandbits(160)), f"10.{i // 250}.{i % 250}.1", 6881)
+        if i % 3:
+            table.insert(c, float(i), contacted=True, rtt=0.01 * (i % 7 + 1))
+        else:
+            table.insert(c, float(i), contacted=False)
+    before = {e.contact: (e.last_seen, e.rtt, e.rttvar, e.failures) for e in table.entries()}
+    first = table.buckets[-1].entries[-1]
+    table.failed(first.contact.id, 500.0)
+    before[first.contact] = (first.last_seen, first.rtt, first.rttvar, 1)
+    new_table = RoutingTable(old_id[:1] + bytes(b ^ 0xFF for b in old_id[1:]), k=8, now=600.0, replacements=2)
+    new_table.adopt(table.entries(), 600.0)
+    after = {e.contact: (e.last_seen, e.rtt, e.rttvar, e.failures) for e in new_table.entries()}
+    assert after and all(after[c] == before[c] for c in after)  # nothing forgotten, nothing made up
+    answered = [c for c, (seen, *_rest) in before.items() if seen is not None]
+    for b in new_table.buckets:  # every place an answered contact could take, it took
+        fits = sum(1 for c in answered if b.covers(int.from_bytes(c.id, "big")))
+        assert sum(e.answered for e in b.entries) == min(8, fits)
+    for b in new_table.buckets:  # answered contacts took the places of never-answered ones
+        assert [e.answered for e in b.entries] == sorted(e.answered for e in b.entries)
+        if any(not e.answered for e in b.entries):
+            assert not any(e.answered for e in b.replacements)

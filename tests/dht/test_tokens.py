@@ -84,3 +84,17 @@ def test_node_checkpoints_rotate_tokens_on_the_wire(tmp_path: Path) -> None:
             assert core_of(node).store.values(b"K" * 20) == [b"after two"]
 
     run(scenario())
+
+
+def test_a_token_can_be_bound_to_a_target_too() -> None:
+    """Mainline's tokens (libtorrent's): IP and info-hash or item target."""
+    secrets = TokenSecrets(kept=2, size=4)
+    a, b = b"A" * 20, b"B" * 20
+    token = secrets.token_for(IP, a)
+    assert len(token) == 4 and secrets.check(token, IP, a)
+    assert not secrets.check(token, IP, b) and not secrets.check(token, IP) and not secrets.check(token, OTHER_IP, a)
+    assert secrets.token_for(IP, a) == token != secrets.token_for(IP, b)
+    secrets.rotate()
+    assert secrets.check(token, IP, a)
+    secrets.rotate()
+    assert not secrets.check(token, IP, a)

@@ -135,3 +135,49 @@ def test_the_stored_list_has_live_items_with_their_times() -> None:
     forever = store(dht_item_lifetime=0)
     forever.put_immutable(b"i1e", "10.0.0.1", now=5.0)
     assert forever.stored(now=1e9)[0].expires == math.inf
+
+
+def near_values(count: int, start: int = 0) -> list[bytes]:
+    """Immutable values whose targets share their first byte with OUR_ID (ground, as an attacker would)."""
+    out: list[bytes] = []
+    n = start
+    while len(out) < count:
+        v = b"i%de" % n
+        if bep44.immutable_target(v)[0] == 0:
+            out.append(v)
+        n += 1
+    return out
+
+
+def test_one_ip_grinding_targets_near_us_does_not_evict_the_others() -> None:
+    s = store(dht_max_dht_items=10, dht_max_items_per_ip=10)  # the share as big as the store
+    others = [s.put_immutable(b"3:o%02d" % i, f"10.0.1.{i}", 0) for i in range(5)]
+    for t, v in enumerate(near_values(50)):
+        s.put_immutable(v, "10.0.9.9", 1 + t)
+    assert all(s.get(o.target, 100) is not None for o in others)
+    assert s.held_by("10.0.9.9") == 5 and len(s) == 10  # it took the free places, then its own
+    newcomer = s.put_immutable(b"3:new", "10.0.2.1", 100)
+    assert s.get(newcomer.target, 101) is not None and s.held_by("10.0.9.9") == 4
+
+
+def test_a_full_store_of_equal_holders_takes_a_newcomer_and_settles() -> None:
+    s = store(dht_max_dht_items=6)
+    for i in range(6):
+        s.put_immutable(b"3:e%02d" % i, f"10.0.1.{i}", 0)
+    for t, v in enumerate(near_values(20)):  # a newcomer meets equals: libtorrent's rule, then its own
+        s.put_immutable(v, "10.0.9.9", 1 + t)
+    assert s.held_by("10.0.9.9") == 1 and len(s) == 6  # one of the others went, once
+
+
+def test_one_ip_holds_at_most_its_share_of_items() -> None:
+    s = store(dht_max_items_per_ip=3)
+    items = [s.put_immutable(b"i%de" % i, "10.0.0.1", i) for i in range(5)]
+    assert s.held_by("10.0.0.1") == 3 and len(s) == 3
+    mutable = [s.put_mutable(bytes([i]) * 32, b"", 1, SIG, b"1:a", None, "10.0.0.1", 9) for i in range(4)]
+    assert s.held_by("10.0.0.1") == 6  # a share per kind
+    assert sum(s.get(m.target, 10) is not None for m in mutable) == 3
+    s.exempt_host = "127.0.0.1"
+    for i in range(5):
+        s.put_immutable(b"i%de" % (100 + i), "127.0.0.1", 20)
+    assert s.held_by("127.0.0.1") == 5
+    assert sum(s.get(i.target, 21) is not None for i in items) == 3

@@ -93,28 +93,47 @@ def test_bad_arguments_are_local_errors() -> None:
 
 def test_the_external_address_is_voted() -> None:
     votes = ExternalAddressVotes(min_votes=3, max_voters=10)
-    assert not votes.vote("8.8.8.8", "1.0.0.1")
-    assert not votes.vote("8.8.8.8", "1.0.0.1")  # the same voter again counts once
-    assert not votes.vote("8.8.8.8", "1.0.0.2") and votes.leader is None
-    assert votes.vote("8.8.8.8", "1.0.0.3") and votes.leader == "8.8.8.8"
-    # A rival needs a strict lead to take over.
-    for voter in ("2.0.0.1", "2.0.0.2", "2.0.0.3"):
+    assert not votes.vote("8.8.8.8", "1.0.1.1")
+    assert not votes.vote("8.8.8.8", "1.0.1.1")  # the same voter again counts once
+    assert not votes.vote("8.8.8.8", "1.0.2.1") and votes.leader is None
+    assert votes.vote("8.8.8.8", "1.0.3.1") and votes.leader == "8.8.8.8"
+    # A rival needs a majority of the blocks voting to take over.
+    for voter in ("2.0.1.1", "2.0.2.1", "2.0.3.1"):
         votes.vote("9.9.9.9", voter)
     assert votes.leader == "8.8.8.8"
-    assert votes.vote("9.9.9.9", "2.0.0.4") and votes.leader == "9.9.9.9"
+    assert votes.vote("9.9.9.9", "2.0.4.1") and votes.leader == "9.9.9.9"
     # A voter changing its mind moves its vote.
-    votes.vote("8.8.8.8", "2.0.0.4")
-    votes.vote("8.8.8.8", "2.0.0.3")
+    votes.vote("8.8.8.8", "2.0.4.1")
+    votes.vote("8.8.8.8", "2.0.3.1")
     assert votes.leader == "8.8.8.8"
+
+
+def test_one_address_block_is_one_vote() -> None:
+    """38 addresses of one /24 (or one /64) reporting one address are one voice."""
+    votes = ExternalAddressVotes(min_votes=3, max_voters=1000)
+    for i in range(38):
+        assert not votes.vote("203.0.113.9", f"198.51.100.{i + 1}")
+        assert not votes.vote("203.0.113.9", f"2001:db8:0:1::{i + 1:x}")
+    assert len(votes) == 2 and votes.leader is None and votes.leader_votes == 0
+    assert votes.vote("203.0.113.9", "192.0.2.1") and votes.leader == "203.0.113.9"
+
+
+def test_the_leader_needs_a_majority_of_the_blocks() -> None:
+    votes = ExternalAddressVotes(min_votes=2, max_voters=100)
+    for i, reported in enumerate(("9.9.9.9", "7.7.7.7", "6.6.6.6", "8.8.8.8", "8.8.8.8")):
+        votes.vote(reported, f"10.{i}.0.1")
+    assert votes.leader is None  # 2 of 5: a lead, not a majority
+    assert not votes.vote("8.8.8.8", "10.8.0.1")  # 3 of 6: half is not a majority
+    assert votes.vote("8.8.8.8", "10.9.0.1") and votes.leader == "8.8.8.8"  # 4 of 7
 
 
 def test_votes_are_bounded() -> None:
     votes = ExternalAddressVotes(min_votes=2, max_voters=3)
     for i in range(10):
-        votes.vote("8.8.8.8", f"1.0.0.{i}")
+        votes.vote("8.8.8.8", f"1.0.{i}.1")
     assert len(votes) == 3 and votes.leader == "8.8.8.8"
     for i in range(3):  # the old votes age out; the new address wins
-        votes.vote("9.9.9.9", f"2.0.0.{i}")
+        votes.vote("9.9.9.9", f"2.0.{i}.1")
     assert len(votes) == 3 and votes.leader == "9.9.9.9"
     with pytest.raises(LocalError):
         ExternalAddressVotes(min_votes=0)
