@@ -82,6 +82,10 @@ class RpcTimeout(DHTError):
         return "timeout" if not self.args else f"timeout: {self.args[0]}"
 
 
+class PortUnreachable(RpcTimeout):
+    """Nothing listens at the request's address: ICMP port (or host) unreachable came back."""
+
+
 class NodeStopped(DHTError):
     """The node stopped while the request was pending."""
 

@@ -269,6 +269,10 @@ class NodeRequests:
                         self._mainline_answer(found, values, method)
                     if self.admissible(found):
                         self.report(self.table.insert(found, now, contacted=True, rtt=rtt))
+            elif isinstance(exc, errors.PortUnreachable) and self.running and expected_id is not None:
+                # Nothing listens there: gone for sure, and its address (one per IP) is free
+                # for whoever answers from that host now.
+                self.report(self.table.remove(expected_id, "port unreachable", time.monotonic(), address))
             elif isinstance(exc, errors.RpcTimeout) and self.running and expected_id is not None:
                 self.report(self.table.failed(expected_id, time.monotonic(), address))
             if outer.done():  # cancelled by the caller: told now, when the request has ended

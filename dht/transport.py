@@ -72,7 +72,7 @@ from typing import Any, Callable
 from . import krpc
 from .config import Config
 from .contact import Address
-from .errors import KrpcError, NodeStopped, RemoteProtocolError, RpcTimeout, StorageFault
+from .errors import KrpcError, NodeStopped, PortUnreachable, RemoteProtocolError, RpcTimeout, StorageFault
 from .events import (
     DatagramDropped,
     DatagramReceived,
@@ -255,7 +255,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
             return
         tid = raw.get(b"t")
         if raw.get(b"y") == b"q" and isinstance(tid, bytes) and (peer, tid) in self.pending:
-            self._expire((peer, tid), "unreachable (ICMP)")
+            self._expire((peer, tid), unreachable=True)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.close()
@@ -511,8 +511,8 @@ class KrpcTransport(asyncio.DatagramProtocol):
         if self._expiry is None and self.transport is not None:
             self._arm_expiry(asyncio.get_running_loop(), time.monotonic())
 
-    def _expire(self, key: tuple[Address, bytes], why: str = "") -> None:
-        """The request's full timeout (or ``why`` it ended sooner: nothing listens there)."""
+    def _expire(self, key: tuple[Address, bytes], unreachable: bool = False) -> None:
+        """The request's full timeout, or ``unreachable``: nothing listens there (ICMP)."""
         pending = self.pending.pop(key, None)
         if pending is None:
             return
@@ -521,7 +521,8 @@ class KrpcTransport(asyncio.DatagramProtocol):
         if self.bus.active:
             self.bus.emit(RequestTimedOut(time.monotonic(), pending.peer, pending.method, tid))
         where = f"{pending.method} to {pending.peer[0]}:{pending.peer[1]}"
-        self._tell(pending, None, RpcTimeout(f"{where}: {why}" if why else where))
+        failure = PortUnreachable(f"{where}: unreachable (ICMP)") if unreachable else RpcTimeout(where)
+        self._tell(pending, None, failure)
 
     def _send(
         self, data: bytes, peer: Address, raw: dict[bytes, Any], method: str, tid: bytes,
