@@ -408,7 +408,8 @@ async def get_from_first_holder(node: LookupNode, key: bytes) -> list[bytes]:
         want = 0 if limit is None else limit - len(found)
         if want > num:
             want = 0
-        fut = node.request(contact, "get_value", {b"id": node.id, b"key": key, b"num": want})
+        fut = node.request(contact, "get_value", {b"id": node.id, b"key": key, b"num": want},
+                           node.soft_timeout(contact))  # sent again if silent (SOFT_RESENDS)
         progress.queried_one(contact)
         gets.add(fut)
         fut.add_done_callback(functools.partial(got_values, contact))
@@ -453,7 +454,8 @@ async def store_value(node: LookupNode, key: bytes, value: bytes, local: bool = 
         progress.queried_one(contact)
         try:
             await node.request(
-                contact, "store_value", {b"id": node.id, b"key": key, b"value": value, b"token": token}
+                contact, "store_value", {b"id": node.id, b"key": key, b"value": value, b"token": token},
+                node.soft_timeout(contact),  # sent again if silent (SOFT_RESENDS)
             )
         except DHTError as exc:
             result.refused.append((contact, str(exc)))

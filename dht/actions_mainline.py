@@ -211,7 +211,9 @@ async def get_peers(node: MainlineLookupNode, info_hash: bytes, scrape: bool = F
         async def ask(contact: Contact) -> None:
             progress.queried_one(contact)
             try:
-                resp = ml.parse_response("get_peers", await node.request(contact, "get_peers", query))
+                resp = ml.parse_response(
+                    "get_peers", await node.request(contact, "get_peers", query, node.soft_timeout(contact))
+                )
             except DHTError as exc:
                 progress.outcome(contact, *describe(exc))
                 return
@@ -245,7 +247,7 @@ async def _store_at(
         nonlocal accepted
         progress.queried_one(contact)
         try:
-            await node.request(contact, method, make(token))
+            await node.request(contact, method, make(token), node.soft_timeout(contact))  # resent if silent
         except DHTError as exc:
             refusals.append(f"{contact.host}:{contact.port}: {exc}")
             progress.outcome(contact, "refused", str(exc))

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dhtutil import HOST, STEADY, free_udp_port, run, running_node, running_nodes, wait_until
+from dhtutil import HOST, STEADY, free_udp_port, run, running_node, running_nodes, silent_udp_port, wait_until
 
 from dht.kbucket import TableEvent
 from dht.node import core_of
 from dht import Config, Contact, Lab, Node, events
 from dht.events import (
-    BucketSplit, BucketsMerged, ContactAdded, ContactFailed, DatagramDropped, DatagramReceived,
+    BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRemoved, DatagramDropped, DatagramReceived,
     DatagramSent, Event, EventBus, LookupAnswered, LookupFinished, LookupQueried, LookupStarted,
     RequestTimedOut, ValueStored,
 )
@@ -166,7 +166,7 @@ def test_some_node_of_a_lab_splits_its_buckets(tmp_path: Path) -> None:
 
 
 def test_request_to_a_dead_port_times_out_and_the_contact_fails(tmp_path: Path) -> None:
-    dead_port = free_udp_port()
+    dead_port = silent_udp_port()  # bound, never answering: no ICMP comes back
 
     async def scenario() -> None:
         async with running_node(tmp_path, Config(KRPC_TIMEOUT=0.3)) as node:
@@ -184,6 +184,27 @@ def test_request_to_a_dead_port_times_out_and_the_contact_fails(tmp_path: Path) 
             answers = [e for e in of(LookupAnswered, seen) if e.contact == ghost]
             assert answers and answers[-1].outcome == "timeout"
             assert node.stats().methods["find_node"].failed == 1
+
+    run(scenario())
+
+
+def test_request_to_a_closed_port_fails_at_once_and_the_contact_leaves(tmp_path: Path) -> None:
+    closed_port = free_udp_port()  # nothing listens: ICMP port unreachable comes back
+
+    async def scenario() -> None:
+        async with running_node(tmp_path, Config(KRPC_TIMEOUT=5.0)) as node:
+            seen: list[Event] = []
+            node.subscribe(seen.append)
+            ghost = Contact(b"G" * 20, HOST, closed_port)
+            core_of(node).insert_node(ghost)
+            started = time.monotonic()
+            await node.find_node(b"T" * 20)
+            assert time.monotonic() - started < 1.0  # not its 5 s full timeout
+            [timed_out] = of(RequestTimedOut, seen)
+            assert timed_out.peer == (HOST, closed_port)
+            [removed] = of(ContactRemoved, seen)
+            assert removed.contact == ghost and removed.reason == "port unreachable"
+            assert core_of(node).table.get(ghost.id) is None
 
     run(scenario())
 

@@ -13,7 +13,8 @@ from typing import Any
 import bencodepy
 import pytest
 from dhtutil import (
-    FAST, HOST, STEADY, RawClient, free_udp_port, query, raw, raw_client, run, running_node, wait_until,
+    FAST, HOST, STEADY, RawClient, free_udp_port, query, raw, raw_client, run, running_node, silent_udp_port,
+    wait_until,
 )
 
 from dht.node import core_of
@@ -583,7 +584,7 @@ def test_full_bucket_pings_its_oldest_and_replaces_it_if_dead(tmp_path: Path) ->
             seen: list[Event] = []
             node.subscribe(seen.append)
             ids = opposite_half_ids(node.id, 4)
-            dead = Contact(ids[0], HOST, free_udp_port())
+            dead = Contact(ids[0], HOST, silent_udp_port())  # silent: its ping times out
             core_of(node).insert_node(dead)
             core_of(node).insert_node(Contact(ids[1], *alive.address))
             core_of(node).insert_node(Contact(ids[2], *alive.address))  # splits; the other half is full
