@@ -1,4 +1,4 @@
-"""Settings shared by every test: a fixed hypothesis profile.
+"""Settings shared by every test: a fixed hypothesis profile, and a settings home of their own.
 
 Property tests run derandomized (the same examples on every run, seeded from
 the test itself), so a run in CI is reproducible: a failure found once fails
@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import os
 
+import tempfile
+
 from hypothesis import settings
+
+# The explorer keeps its settings (window layout, folders, confirmations) with
+# QSettings under XDG_CONFIG_HOME: the tests, and the khgui processes they start,
+# keep theirs in a folder of their own, never in the user's.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="khgui-test-config-")
 
 settings.register_profile(
     "ci",

@@ -261,6 +261,10 @@ class LookupPlotView(pg.PlotWidget):  # type: ignore[misc]
             scatter = pg.ScatterPlotItem(name=label, symbol=symbol, size=11)
             self.scatters[outcome] = scatter
             item.addItem(scatter)  # named: PlotItem adds it to the legend
+        #: The outcomes the legend lists: those drawn now (nine entries squeezed the plot
+        #: of a narrow dock to a strip; an empty plot says what it will show instead).
+        self._listed: tuple[str, ...] = tuple(OUTCOME_STYLES)
+        self._list_in_legend(())
         self.empty = EmptyNote(item, "no look-up yet: each contact it asks is drawn here",
                                x_range=(0.0, 1.0), y_range=(150.0, 160.0))
         self.empty.set_empty(True)
@@ -288,12 +292,25 @@ class LookupPlotView(pg.PlotWidget):  # type: ignore[misc]
             target[1].extend(ys)
         for outcome, (xs, ys) in merged.items():
             self.scatters[outcome].setData(x=xs, y=ys)
+        self._list_in_legend(tuple(k for k in OUTCOME_STYLES if merged[k][0]))
         last = max((x for xs, _ys in merged.values() for x in xs), default=0.0)
         if not any(xs for xs, _ys in merged.values()):
             self.empty.set_empty(True, "asking\u2026" if self._title else None)
             return
         self.empty.set_empty(False)
         self.getPlotItem().setXRange(0.0, max(0.005, last * 1.08), padding=0.02)  # time starts at 0
+
+    def _list_in_legend(self, outcomes: tuple[str, ...]) -> None:
+        if outcomes == self._listed:
+            return
+        self._listed = outcomes
+        self.legend.clear()
+        for outcome in outcomes:
+            self.legend.addItem(self.scatters[outcome], OUTCOME_STYLES[outcome][0])
+
+    def legend_labels(self) -> list[str]:
+        """The legend's entries, in order."""
+        return [OUTCOME_STYLES[k][0] for k in self._listed]
 
     def clear_points(self, title: str = "") -> None:
         self.set_points({})

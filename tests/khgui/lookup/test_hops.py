@@ -63,3 +63,16 @@ def test_a_slow_request_shows_its_soft_timeout_and_its_late_answer(qtmodeltester
     model.finish()  # ended with b still slow: not waited for
     assert model.outcomes() == ["values", "unawaited"]
     qtmodeltester.check(model)
+
+
+def test_the_plot_legend_lists_the_outcomes_drawn(qtbot: Any) -> None:
+    from khgui.lookup.hops import LookupPlotView
+
+    plot = LookupPlotView()
+    qtbot.addWidget(plot)
+    assert plot.legend_labels() == []  # empty: the plot's note says what it will show
+    plot.set_points({"answered": ([0.01], [150.0]), "slow": ([0.02], [151.0])})
+    assert plot.legend_labels() == ["slow, still waited for", "answered"]
+    assert len(plot.legend.items) == 2
+    plot.set_points({"values": ([0.01], [150.0])})
+    assert plot.legend_labels() == ["values"] and len(plot.legend.items) == 1
