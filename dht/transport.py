@@ -135,6 +135,9 @@ class Pending:
     raw: dict[bytes, Any] | None = None
 
 
+#: Settled requests that were sent more than once, remembered for their other answer.
+_RESENT_KEPT = 1024
+
 #: A timeout this close is taken as passed (the loop may run a timer a hair early).
 _EXPIRE_EARLY = 0.001
 
@@ -169,6 +172,8 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self._resend_timer: asyncio.TimerHandle | None = None
         self._resend_when = 0.0
         self._resend_n = itertools.count()
+        #: requests sent more than once and settled: a second answer is no stranger's
+        self._resent_settled: dict[tuple[Address, bytes], bool] = {}
         #: The limits' clock (tests replace it with a fake one).
         self.clock: Callable[[], float] = time.monotonic
         stats.limits_gauge = self._limits_gauge
@@ -389,9 +394,16 @@ class KrpcTransport(asyncio.DatagramProtocol):
         key = (peer, message.tid)
         pending = self.pending.get(key)
         if pending is None:
-            self._drop(peer, size, DropReason.UNEXPECTED_RESPONSE)
+            if not self._resent_settled.pop(key, False):
+                self._drop(peer, size, DropReason.UNEXPECTED_RESPONSE)
+            # else: the other answer to a request we sent twice: expected, not a drop
             return
         del self.pending[key]
+        if pending.resent:
+            settled = self._resent_settled
+            if len(settled) >= _RESENT_KEPT:
+                del settled[next(iter(settled))]
+            settled[key] = True
         now = time.monotonic()
         rtt = now - pending.sent
         sample = None if pending.resent else rtt  # Karn: a resent request's RTT is ambiguous

@@ -10,7 +10,7 @@ from pathlib import Path
 import bencodepy
 import pytest
 
-from dhtutil import free_udp_port, run, running_nodes, silent_udp_port
+from dhtutil import free_udp_port, run, running_nodes, silent_udp_port, wait_until
 
 from dht import Config, Contact
 from dht.errors import NodeStopped, RpcTimeout
@@ -135,6 +135,11 @@ def test_a_silent_lookup_request_is_sent_again_with_its_transaction_id(tmp_path:
                     assert 0.15 - 0.01 <= took < 1.0  # the third send, at 3 x 50 ms, answered
                     assert len(lossy.tids) == 3 and len(set(lossy.tids)) == 1
                     assert core.transport.rtt.samples == samples  # not an RTT sample
+                    # Its other answers (to the earlier sends, had they come) are expected, not drops.
+                    lossy.transport.sendto(bencodepy.encode({b"t": lossy.tids[0], b"y": b"r", b"r": {b"id": lossy.node_id}}),
+                                           ("127.0.0.1", a.address[1]))
+                    await wait_until(lambda: core.stats_counters.packets_in >= 2)
+                    assert core.stats_counters.dropped == 0, {k: v for k, v in core.stats_counters.drop_reasons.items() if v}
                     entry = core.table.get(peer.id)
                     assert entry is not None and entry.rtt is None
                 else:
