@@ -265,7 +265,7 @@ class LookupPlotView(pg.PlotWidget):  # type: ignore[misc]
         #: of a narrow dock to a strip; an empty plot says what it will show instead).
         self._listed: tuple[str, ...] = tuple(OUTCOME_STYLES)
         self._list_in_legend(())
-        self.empty = EmptyNote(item, "no look-up yet: each contact it asks is drawn here",
+        self.empty = EmptyNote(item, "no look-up yet",
                                x_range=(0.0, 1.0), y_range=(150.0, 160.0))
         self.empty.set_empty(True)
         self.setTitle("")
@@ -304,6 +304,7 @@ class LookupPlotView(pg.PlotWidget):  # type: ignore[misc]
         if outcomes == self._listed:
             return
         self._listed = outcomes
+        self.legend.setVisible(bool(outcomes))  # no empty frame under an empty plot
         self.legend.clear()
         for outcome in outcomes:
             self.legend.addItem(self.scatters[outcome], OUTCOME_STYLES[outcome][0])
