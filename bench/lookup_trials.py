@@ -36,22 +36,14 @@ import time
 from typing import Any
 
 from dht import Conditions, Config, Lab, key_from_text
+
+from bench.bench_lookups import percentile
 from dht.errors import DHTError
 
 #: Default loss under the public preset (the issue's figure is measured with 5 %).
 PUBLIC_LOSS = 0.05
 #: Default lab size for the trials.
 TRIALS_SIZE = 200
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 def conditions_for(args: argparse.Namespace) -> Conditions:

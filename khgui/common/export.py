@@ -76,10 +76,8 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def check_source(path: str | os.PathLike[str]) -> str:
-    """"" when ``path`` is a regular file outside /proc, /sys and /dev, else why not (one line).
-    Never blocks: opening a FIFO to read it would wait for a writer for ever."""
-    target = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+def _special_root(target: Path) -> str:
+    """The special-file root (/proc, /sys, /dev) ``target`` lies in, as given or resolved; "" if none."""
     try:
         resolved = target.resolve()
     except (OSError, RuntimeError):
@@ -87,7 +85,17 @@ def check_source(path: str | os.PathLike[str]) -> str:
     for where in (target, resolved):
         for root in SPECIAL_ROOTS:
             if where == Path(root) or Path(root) in where.parents:
-                return f"{root} holds the system's special files, not captures: choose another file"
+                return root
+    return ""
+
+
+def check_source(path: str | os.PathLike[str]) -> str:
+    """"" when ``path`` is a regular file outside /proc, /sys and /dev, else why not (one line).
+    Never blocks: opening a FIFO to read it would wait for a writer for ever."""
+    target = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+    root = _special_root(target)
+    if root:
+        return f"{root} holds the system's special files, not captures: choose another file"
     try:
         mode = os.stat(target).st_mode
     except OSError:
@@ -103,14 +111,9 @@ def check_destination(path: str | os.PathLike[str]) -> str:
     if not text.strip():
         return "no file name given"
     target = Path(os.path.abspath(os.path.expanduser(text)))
-    try:
-        resolved = target.resolve()
-    except (OSError, RuntimeError):
-        resolved = target
-    for where in (target, resolved):
-        for root in SPECIAL_ROOTS:
-            if where == Path(root) or Path(root) in where.parents:
-                return f"{root} holds the system's special files, not documents: choose another folder"
+    root = _special_root(target)
+    if root:
+        return f"{root} holds the system's special files, not documents: choose another folder"
     try:
         mode = os.stat(target).st_mode
     except FileNotFoundError:

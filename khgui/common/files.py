@@ -91,15 +91,7 @@ def open_dialog(parent: QWidget, settings: QSettings, kind: str, title: str, nam
     dialog = file_dialog(parent, title, start_dir(settings, kind), name_filter)
     dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
     dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-
-    def selected(path: str) -> None:
-        remember_dir(settings, kind, path)
-        chosen(path)
-
-    dialog.fileSelected.connect(selected)
-    dialog.finished.connect(dialog.deleteLater)
-    dialog.open()
-    return dialog
+    return _opened(dialog, settings, kind, chosen)
 
 
 def save_dialog(parent: QWidget, settings: QSettings, kind: str, title: str, name: str, name_filter: str,
@@ -110,6 +102,11 @@ def save_dialog(parent: QWidget, settings: QSettings, kind: str, title: str, nam
     dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
     dialog.setDefaultSuffix(suffix)
     dialog.selectFile(name)
+    return _opened(dialog, settings, kind, chosen)
+
+
+def _opened(dialog: QFileDialog, settings: QSettings, kind: str, chosen: Callable[[str], None]) -> QFileDialog:
+    """Show ``dialog`` window-modal; a file chosen keeps its folder for ``kind`` and goes to ``chosen``."""
 
     def selected(path: str) -> None:
         remember_dir(settings, kind, path)
