@@ -59,6 +59,7 @@ from typing import Any
 import bencodepy
 
 from bench import abuse_mainline
+from bench.abuse_mainline import spawn, wait_conn
 from dht import Config, Node
 
 CFG = Config()
@@ -244,26 +245,6 @@ async def start_node(tmp: str, name: str, config: Config = CFG) -> Node:
     for i in range(12):  # get_value answers of ~1.3 KB: 10x their query
         await node.store_value(KEY, bytes([i]) * 100)
     return node
-
-
-async def wait_conn(conn: Any, proc: Any, limit: float) -> dict[str, Any]:
-    deadline = time.monotonic() + limit
-    while not conn.poll():
-        if time.monotonic() > deadline or (not proc.is_alive() and not conn.poll()):
-            proc.kill()
-            raise RuntimeError("a bench process did not report in time")
-        await asyncio.sleep(0.05)
-    result: dict[str, Any] = conn.recv()
-    proc.join(5)
-    return result
-
-
-def spawn(ctx: Any, target: Any, *args: Any) -> tuple[Any, Any]:
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=target, args=(*args, child), daemon=True)
-    proc.start()
-    child.close()
-    return proc, parent
 
 
 async def flood(tmp: str, method: str, n_ips: int, args: argparse.Namespace) -> dict[str, Any]:
