@@ -4,7 +4,7 @@
 ``bench`` use only ``dht``'s public names.  The second test shows the
 contracts bite: a module importing an internal of ``dht`` breaks them.
 The last two keep :class:`dht.Node`'s surface to what docs/dht-api.md
-documents, its inside (:class:`dht.node_core.NodeCore`) out of reach.
+documents, its inside (:class:`dht.node.core.NodeCore`) out of reach.
 """
 
 from __future__ import annotations
@@ -31,21 +31,41 @@ def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
 def test_the_import_contracts_are_kept() -> None:
     result = lint_imports(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 kept, 0 broken" in result.stdout
+    assert "4 kept, 0 broken" in result.stdout
 
 
-def test_an_internal_import_from_khgui_breaks_the_contract(tmp_path: Path) -> None:
+def copy_tree(tmp_path: Path) -> Path:
     copy = tmp_path / "tree"
     for name in ("dht", "khgui", "bench"):
         shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
+    return copy
+
+
+def test_an_internal_import_from_khgui_breaks_the_contract(tmp_path: Path) -> None:
+    copy = copy_tree(tmp_path)
     (copy / "khgui" / "sneaky.py").write_text(textwrap.dedent('''
         """A module reaching into dht's internals."""
-        from dht.routing import RoutingTable
+        from dht.core.routing import RoutingTable
     '''))
     result = lint_imports(copy)
     assert result.returncode != 0
-    assert "khgui.sneaky -> dht.routing" in result.stdout
+    assert "khgui.sneaky -> dht.core.routing" in result.stdout
+
+
+def test_the_layers_and_the_profiles_independence_bite(tmp_path: Path) -> None:
+    """The core importing the node breaks the layers; Khashmir importing Mainline breaks
+    their independence; a cycle inside the core breaks the acyclic contract."""
+    copy = copy_tree(tmp_path)
+    (copy / "dht" / "core" / "upward.py").write_text('"""Up a layer."""\nfrom dht.node.core import NodeCore\n')
+    (copy / "dht" / "khashmir" / "sideways.py").write_text('"""Across."""\nfrom dht.mainline.handlers import MainlineHandlers\n')
+    (copy / "dht" / "core" / "loop_a.py").write_text('"""A."""\nfrom dht.core import loop_b\n')
+    (copy / "dht" / "core" / "loop_b.py").write_text('"""B."""\nfrom dht.core import loop_a\n')
+    result = lint_imports(copy)
+    assert result.returncode != 0
+    assert "dht.core.upward -> dht.node.core" in result.stdout
+    assert "dht.khashmir.sideways -> dht.mainline.handlers" in result.stdout
+    assert "No cycles are allowed in dht.core." in result.stdout
 
 
 def public_names(obj: object) -> set[str]:
@@ -69,7 +89,7 @@ def test_node_keeps_its_inside_out_of_reach() -> None:
     """The routing table, store, transport, handlers and maintenance are the core's,
     never Node's (khgui and bench see a node only through its documented names)."""
     import dht
-    from dht.node_core import NodeCore
+    from dht.node.core import NodeCore
 
     inside = {"table", "store", "transport", "request", "insert_node", "report", "checkpoint",
               "krpc_ping", "khashmir", "mainline", "events", "tokens", "stats_counters"}

@@ -1,10 +1,10 @@
 """The Khashmir wire profile: apt-p2p's KRPC, byte for byte, behind the profile interface.
 
-A thin wrapper of :mod:`dht.krpc` (which keeps the codec itself): 20-byte
+A thin wrapper of :mod:`dht.wire.krpc` (which keeps the codec itself): 20-byte
 transaction ids, answers held within 1472 bytes (values dropped, else
 206), codes 200-206 (:data:`dht.wire.codes.KHASHMIR`), no ``v``, ``ip``
 or ``ro``.  Queries are argument dicts checked by the handlers
-(:meth:`dht.handlers_khashmir.KhashmirHandlers.dispatch`); a request's future gets the
+(:meth:`dht.khashmir.dispatch.KhashmirHandlers.dispatch`); a request's future gets the
 response dict.  See :mod:`dht.wire.profiles` for the interface.
 """
 
@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import errors, krpc
-from ..contact import Address, Contact
-from ..errors import KrpcError, RemoteProtocolError
+from ..core import errors
+from . import krpc
+from ..core.contact import Address, Contact
+from ..core.errors import KrpcError, RemoteProtocolError
 from .codes import KHASHMIR, ErrorTable
 
 
@@ -62,7 +63,7 @@ class KhashmirWire:
             raise RemoteProtocolError("not a response dict")
         return krpc.response_id(answer)
 
-    # --- what a lookup sends and reads (dht/actions.py) ---
+    # --- what a lookup sends and reads (dht/rpc/iterate.py) ---
 
     def lookup_args(self, method: str, node_id: bytes, target: bytes) -> Any:
         return {b"id": node_id, (b"target" if method == "find_node" else b"key"): target}

@@ -10,7 +10,7 @@ import pytest
 from dhtutil import run, running_nodes, wait_until
 
 from dht import Config
-from dht.budget import QueryBudget
+from dht.core.budget import QueryBudget
 from dht.errors import ConfigError, LocalError, NodeStopped
 
 

@@ -1,4 +1,4 @@
-"""Network conditions in a lab: delay, loss and churn (dht.conditions and dht.Lab)."""
+"""Network conditions in a lab: delay, loss and churn (dht.lab.conditions and dht.Lab)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from dhtutil import run, wait_until
 
 from dht.node import core_of
 from dht import Config, Lab, Node
-from dht.conditions import (
+from dht.lab.conditions import (
     PUBLIC_MAX_MS, PUBLIC_MIN_MS, PUBLIC_RTT_MEDIAN_MS, PUBLIC_RTT_P90_MS, ChurnPlan, ConditionedTransport,
     Conditions, LinkModel, NodeDelays, public_delay_ms,
 )

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from dht import Config, krpc
+from dht import Config
+from dht.wire import krpc
 from dht.errors import ConfigError, DHTError, LocalError
 
 #: SimpleTests.DHT_DEFAULTS of the seed (khashmir.py), less PORT and SPEW.

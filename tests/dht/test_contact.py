@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from dht.node import core_of
 from dht import resolve_address
-from dht.contact import IPV6_REFUSED, Contact, is_ipv4, parse_address
+from dht.core.contact import IPV6_REFUSED, Contact, is_ipv4, parse_address
 from dht.errors import AddressError, LocalError, RemoteProtocolError
 
 

@@ -24,8 +24,9 @@ import pytest
 from dhtutil import ThreadedNode, can_bind, query
 
 from dht.node import core_of
-from dht import Config, events, krpc
-from dht.stats import DropReason
+from dht import Config, events
+from dht.wire import krpc
+from dht.core.stats import DropReason
 
 CONFIG = Config(KRPC_TIMEOUT=2.0)  # the defences' defaults, loopback treated as any host
 MARK_ID = b"M" * 20

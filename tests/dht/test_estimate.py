@@ -1,4 +1,4 @@
-"""The network-size estimate (dht.estimate): exact cases, simulated tables, real labs.
+"""The network-size estimate (dht.core.estimate): exact cases, simulated tables, real labs.
 
 Simulated tables are real RoutingTables filled with a seeded population of
 random ids (what a node that has heard of everybody keeps: every node of
@@ -15,9 +15,9 @@ import pytest
 from dhtutil import run
 
 from dht import Config, Contact, Lab
-from dht.estimate import network_size
-from dht.khash import ID_SPACE
-from dht.routing import RoutingTable
+from dht.core.estimate import network_size
+from dht.core.khash import ID_SPACE
+from dht.core.routing import RoutingTable
 
 K = 8
 
@@ -96,7 +96,7 @@ def test_real_lab_estimates(size: int, labs: int, median_within: float, nodes_wi
 
 def test_around_any_target_the_estimate_and_its_error_match_a_simulation() -> None:
     from dht import estimate_network_size
-    from dht.estimate import relative_standard_error
+    from dht.core.estimate import relative_standard_error
 
     rng = random.Random(11)
     size = 5000

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from dhtutil import HOST, STEADY, free_udp_port, run, running_node, running_nodes, silent_udp_port, wait_until
 
-from dht.kbucket import TableEvent
+from dht.core.kbucket import TableEvent
 from dht.node import core_of
 from dht import Config, Contact, Lab, Node, events
 from dht.events import (
@@ -213,20 +213,20 @@ def test_no_subscriber_means_no_event_is_built(tmp_path: Path, monkeypatch: pyte
     def forbidden(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("an event was built with nobody listening")
 
-    import dht.actions
-    import dht.lab
-    import dht.lab_formation
-    import dht.node_core
-    import dht.node_maintenance
-    import dht.node_requests
-    import dht.remote
-    import dht.transport
+    import dht.rpc.iterate
+    import dht.lab.lab
+    import dht.lab.formation
+    import dht.node.core
+    import dht.node.maintenance
+    import dht.node.requests
+    import dht.khashmir.remote
+    import dht.rpc.transport
 
     event_classes = typing.get_args(events.Event)
     patched = set()
     modules = (
-        dht.transport, dht.node_core, dht.node_requests, dht.node_maintenance, dht.remote, dht.actions,
-        dht.lab, dht.lab_formation,
+        dht.rpc.transport, dht.node.core, dht.node.requests, dht.node.maintenance, dht.khashmir.remote, dht.rpc.iterate,
+        dht.lab.lab, dht.lab.formation,
     )
     for module in modules:
         for cls in event_classes:

@@ -28,7 +28,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dht.node import core_of
-from dht import errors, krpc
+from dht import errors
+from dht.wire import krpc
 
 CID = b"F" * 20
 MARK = b"fuzz-mark"

@@ -1,4 +1,4 @@
-"""A lookup's requests and their soft timeouts (dht.inflight.InFlight), on a loop whose clock the test sets.
+"""A lookup's requests and their soft timeouts (dht.rpc.inflight.InFlight), on a loop whose clock the test sets.
 
 One timer serves all the requests of a lookup, set for the earliest soft
 deadline out: each silent request must still be reported slow at its own
@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dht.inflight import InFlight
-from dht.contact import Contact
+from dht.rpc.inflight import InFlight
+from dht.core.contact import Contact
 
 
 class ClockLoop(asyncio.SelectorEventLoop):
@@ -130,7 +130,8 @@ def test_an_error_in_a_callback_of_the_lookup_is_raised_by_iterate(tmp_path: Pat
     from dhtutil import run, running_nodes
 
     from dht import Config
-    from dht.actions import Progress, iterate
+    from dht.rpc.iterate import iterate
+    from dht.rpc.progress import Progress
     from dht.node import core_of
 
     async def scenario() -> None:

@@ -18,7 +18,8 @@ import pytest
 from dhtutil import FAST, HOST, STEADY, RawClient, can_bind, query, raw, raw_client, run, running_node, wait_until
 
 from dht.node import core_of
-from dht import Config, Contact, Node, errors, krpc
+from dht import Config, Contact, Node, errors
+from dht.wire import krpc
 from dht.errors import RemoteProtocolError
 
 

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from dht import errors, krpc
+from dht import errors
+from dht.wire import krpc
 from dht.errors import KrpcError, RemoteProtocolError
 
 ID = b"I" * 20

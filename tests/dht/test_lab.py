@@ -15,8 +15,9 @@ import pytest
 from dhtutil import STEADY, run, wait_until
 
 from dht.node import core_of
-from dht import Config, Lab, Node, actions
-from dht import lab as lab_module
+from dht import Config, Lab, Node
+from dht.khashmir import lookups as khashmir_lookups
+from dht.lab import lab as lab_module
 from dht.errors import LocalError
 from dht.events import Event, LookupAnswered, LookupFinished, LookupStarted
 
@@ -280,7 +281,7 @@ def test_two_publishers_on_two_holders_a_get_returns_both_values() -> None:
                         assert sorted(await reader.get_value(key)) == [b"from publisher 1", b"from publisher 2"]
                 # The explicit first-holder get stops at one holder: it misses a value.
                 for reader in readers:
-                    assert len(await actions.get_value(core_of(reader), key, first_holder=True)) == 1
+                    assert len(await khashmir_lookups.get_value(core_of(reader), key, first_holder=True)) == 1
             # From outside: the command line's one-shot get, a node of its own that joins the lab.
             host, port = lab.bootstrap_address
             proc = await asyncio.create_subprocess_exec(

@@ -14,7 +14,7 @@ from dht.node import core_of
 from dht import Conditions, Config, LabThread, Node
 from dht.errors import LocalError, RpcTimeout
 from dht.events import LabNodeChanged, LabProgress, LookupFinished, LookupStarted
-from dht.lab_thread import EventChannel, Sourced
+from dht.lab.thread import EventChannel, Sourced
 
 QUICK = Config(KRPC_TIMEOUT=0.5, SOFT_TIMEOUT_MIN=0.05, SOFT_TIMEOUT_MAX=0.2)
 

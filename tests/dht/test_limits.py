@@ -1,4 +1,4 @@
-"""dht.limits, sans-IO: every budget driven by a fake clock (``now`` passed in).
+"""dht.core.limits, sans-IO: every budget driven by a fake clock (``now`` passed in).
 
 Properties (hypothesis): a peer keeping to 10 queries a second in bursts of
 up to 50 is never refused nor blocked; whatever the arrival times, one IP is
@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from dht import Config
 from dht.errors import ConfigError
-from dht.limits import MAX_CREDIT, Limits
-from dht.stats import DropReason
+from dht.core.limits import MAX_CREDIT, Limits
+from dht.core.stats import DropReason
 
 CFG = Config()
 IP = "192.0.2.1"

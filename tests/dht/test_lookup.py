@@ -7,10 +7,10 @@ from typing import AbstractSet
 
 import pytest
 
-from dht.contact import Contact
-from dht.khash import int_to_id
-from dht.lookup import Candidate, Lookup, ValueRetrieval
-from dht.routing import RoutingTable
+from dht.core.contact import Contact
+from dht.core.khash import int_to_id
+from dht.core.lookup import Candidate, Lookup, ValueRetrieval
+from dht.core.routing import RoutingTable
 
 K = 8
 ALPHA = 4

@@ -26,9 +26,9 @@ from dhtutil import ThreadedNode, can_bind
 from test_defences import Client, Target
 
 from dht import Config
-from dht.contact import Contact
+from dht.core.contact import Contact
 from dht.node import core_of
-from dht.stores.settings import StoreSettings
+from dht.core.store_settings import StoreSettings
 from dht.wire import mainline as ml
 from dht.wire.common import encode_address
 

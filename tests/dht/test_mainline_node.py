@@ -22,9 +22,9 @@ from dht.node import core_of
 from dht import Config, Contact, Lab, Node
 from dht.errors import ConfigError, LocalError
 from dht.events import Event, LookupFinished
-from dht.ids import id_matches_ip, node_id_for
-from dht.stores.settings import StoreSettings
-from dht.tokens import TokenSecrets
+from dht.core.ids import id_matches_ip, node_id_for
+from dht.core.store_settings import StoreSettings
+from dht.core.tokens import TokenSecrets
 from dht.wire import bep44
 from dht.wire import mainline as ml
 from dht.wire.codes import MAINLINE, Meaning

@@ -23,7 +23,7 @@ def dht_modules() -> list[str]:
 
 def test_importing_every_dht_module_loads_no_qt() -> None:
     modules = dht_modules()
-    assert {"dht.node", "dht.krpc", "dht.cli", "dht.lab", "dht.events"} <= set(modules)
+    assert {"dht.node", "dht.wire.krpc", "dht.cli", "dht.lab", "dht.events"} <= set(modules)
     script = (
         "import importlib, json, sys\n"
         f"for name in {modules!r}:\n"

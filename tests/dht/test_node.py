@@ -18,9 +18,10 @@ from dhtutil import (
 )
 
 from dht.node import core_of
-from dht.remote import KRPC_HANDLERS
-from dht.node_core import NodeCore
-from dht import Config, Contact, Node, errors, krpc
+from dht.khashmir.remote import KRPC_HANDLERS
+from dht.node.core import NodeCore
+from dht import Config, Contact, Node, errors
+from dht.wire import krpc
 from dht.errors import RemoteProtocolError
 from dht.events import ContactReplaced, Event
 

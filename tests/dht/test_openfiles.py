@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dht.openfiles import needed
+from dht.storage.openfiles import needed
 
 resource = pytest.importorskip("resource")
 

@@ -10,12 +10,12 @@ from unittest.mock import ANY
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dht.contact import Contact
-from dht.khash import ID_SPACE, int_to_id
+from dht.core.contact import Contact
+from dht.core.khash import ID_SPACE, int_to_id
 from dht.events import (
     BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed, ContactRemoved, ContactReplaced,
 )
-from dht.routing import ANSWERED_INSTEAD, NULL_ID, PingOldest, RoutingTable, subnet_of
+from dht.core.routing import ANSWERED_INSTEAD, NULL_ID, PingOldest, RoutingTable, subnet_of
 
 HALF = ID_SPACE // 2
 QUARTER = ID_SPACE // 4

@@ -11,8 +11,8 @@ from dhtutil import run, running_nodes
 
 from dht import Config, Contact
 from dht.node import core_of
-from dht.routing import RoutingTable
-from dht.rtt import RttEstimator, smooth, soft_timeout
+from dht.core.routing import RoutingTable
+from dht.core.rtt import RttEstimator, smooth, soft_timeout
 
 LO, HI = 0.05, 2.0
 

@@ -17,7 +17,7 @@ import pytest
 from dhtutil import run
 
 from dht import Config, Lab
-from dht.conditions import Conditions
+from dht.lab.conditions import Conditions
 from dht.events import Event, LookupAnswered
 
 CFG = Config(KRPC_TIMEOUT=4.0, SOFT_TIMEOUT_MIN=0.05, SOFT_TIMEOUT_MAX=2.0)

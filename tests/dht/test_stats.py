@@ -9,13 +9,14 @@ from dhtutil import query, raw_client, run, running_node, running_nodes
 
 from dht.node import core_of
 from dht import Config, Node, StatsSnapshot
-from dht.stats import DropReason, Stats
+from dht.core.stats import DropReason, MethodCounters, Stats
+from dht.wire.krpc import METHODS
 
 CID = b"C" * 20
 
 
 def test_snapshot_copies_counters() -> None:
-    stats = Stats()
+    stats = Stats({m: MethodCounters() for m in METHODS})
     stats.method("ping").sent += 2
     stats.method("ping").answered += 1
     stats.method("ping").rtt_total += 0.5

@@ -23,7 +23,7 @@ import bencodepy
 from dhtutil import FAST, RawClient, query, raw_client, run, running_node, wait_until
 
 from dht import Config, Node, events
-from dht.handlers_khashmir import INLINE_HANDLERS
+from dht.khashmir.dispatch import INLINE_HANDLERS
 from dht.node import core_of
 from dht.storage import Store, StorageWorker
 

@@ -10,7 +10,7 @@ from dhtutil import query, raw_client, run, running_node
 
 from dht.node import core_of
 from dht import errors
-from dht.tokens import KEPT_SECRETS, TokenSecrets
+from dht.core.tokens import KEPT_SECRETS, TokenSecrets
 
 IP = "127.0.0.1"
 OTHER_IP = "10.0.0.1"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dht.stores.items import ItemStore, _distance_exp
-from dht.stores.settings import StoreSettings
+from dht.mainline.stores.items import ItemStore, _distance_exp
+from dht.core.store_settings import StoreSettings
 from dht.wire import bep44
 from dht.wire.codes import Meaning, WireError
 
@@ -121,7 +121,7 @@ def test_announcers_are_bounded() -> None:
 def test_the_stored_list_has_live_items_with_their_times() -> None:
     import math
 
-    from dht.stores.items import StoredItemInfo
+    from dht.mainline.stores.items import StoredItemInfo
 
     s = store(dht_item_lifetime=100)
     imm = s.put_immutable(b"3:abc", "10.0.0.1", now=0.0)

@@ -7,8 +7,8 @@ import random
 import pytest
 
 from dht.errors import ConfigError
-from dht.stores.peers import PeerStore
-from dht.stores.settings import StoreSettings
+from dht.mainline.stores.peers import PeerStore
+from dht.core.store_settings import StoreSettings
 from dht.wire.bloom import ScrapeBloom
 
 IH = b"\x01" * 20
@@ -180,7 +180,7 @@ def test_settings_are_checked() -> None:
 
 
 def test_the_stored_list_has_live_peers_with_their_times() -> None:
-    from dht.stores.peers import StoredPeerInfo
+    from dht.mainline.stores.peers import StoredPeerInfo
 
     s = store(dht_peer_lifetime=100)
     s.announce(IH, ("10.0.0.1", 1), seed=False, now=0)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from dht.stores.samples import InfohashSampler, SampleBackoff
-from dht.stores.settings import StoreSettings
+from dht.mainline.stores.samples import InfohashSampler, SampleBackoff
+from dht.core.store_settings import StoreSettings
 
 HASHES = [bytes([i]) * 20 for i in range(50)]
 
