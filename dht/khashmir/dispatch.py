@@ -49,36 +49,27 @@ from ..core import errors
 from ..wire import krpc
 from ..core.contact import Address
 from ..core.errors import KrpcError, StoreRefused
-from .remote import KRPC_HANDLERS
+from .remote import KRPC_HANDLERS, KhashmirRemote
 from ..core.stats import DropReason
 from ..rpc.transport import QueryDropped
 
 if TYPE_CHECKING:
     from ..core.config import Config
-    from ..storage import Store, StoreOutcome
+    from ..storage import Store
 
 
 class HandlerNode(Protocol):
-    """What the Khashmir dispatch needs of its node: settings, store, and the checks and
-    answers of :mod:`dht.khashmir.remote` (the seed's handlers, run on this node)."""
+    """What the Khashmir dispatch needs of its node: settings, whether it runs, its store."""
 
-    config: "Config"
-    running: bool
+    @property
+    def config(self) -> "Config": ...
+
+    @property
+    def running(self) -> bool: ...
 
     @property
     def store(self) -> "Store": ...
 
-    def check_get_value(self, id: bytes, num: int, sender: Address | None) -> None: ...
-
-    def values_answer(self, values: list[bytes], num: int) -> dict[bytes, Any]: ...
-
-    def check_store_value(
-        self, id: bytes, value: bytes, token: bytes, sender: Address | None
-    ) -> tuple[str, float]: ...
-
-    def stored_answer(
-        self, key: bytes, value: bytes, stored_at: float, outcome: "StoreOutcome"
-    ) -> dict[bytes, Any]: ...
 
 #: A handler: the answer's values, or a task of them.
 Handler = Callable[..., "dict[bytes, Any] | asyncio.Future[dict[bytes, Any]]"]
@@ -87,8 +78,9 @@ Handler = Callable[..., "dict[bytes, Any] | asyncio.Future[dict[bytes, Any]]"]
 class KhashmirHandlers:
     """The Khashmir network dispatch of one node, with its storage queries in flight."""
 
-    def __init__(self, node: HandlerNode) -> None:
+    def __init__(self, node: HandlerNode, remote: KhashmirRemote) -> None:
         self.node = node
+        self.remote = remote
         self.limit = node.config.MAX_STORAGE_QUERIES
         #: storage queries being worked on (their tasks)
         self.in_flight: set[asyncio.Future[dict[bytes, Any]]] = set()
@@ -115,10 +107,10 @@ class KhashmirHandlers:
     ) -> asyncio.Future[dict[bytes, Any]]:
         self._admit()
         node = self.node
-        node.check_get_value(id, num, _krpc_sender)
+        self.remote.check_get_value(id, num, _krpc_sender)
 
         async def read() -> dict[bytes, Any]:
-            return node.values_answer(await node.store.values_async(key), num)
+            return self.remote.values_answer(await node.store.values_async(key), num)
 
         return self._track(asyncio.ensure_future(read()))
 
@@ -127,23 +119,23 @@ class KhashmirHandlers:
     ) -> asyncio.Future[dict[bytes, Any]]:
         self._admit()
         node = self.node
-        publisher, stored_at = node.check_store_value(id, value, token, _krpc_sender)
+        publisher, stored_at = self.remote.check_store_value(id, value, token, _krpc_sender)
 
         async def write() -> dict[bytes, Any]:
             try:
                 outcome = await node.store.store_value_async(key, value, stored_at, publisher)
             except StoreRefused as exc:
                 raise KrpcError(errors.GENERIC, str(exc)) from None
-            return node.stored_answer(key, value, stored_at, outcome)
+            return self.remote.stored_answer(key, value, stored_at, outcome)
 
         return self._track(asyncio.ensure_future(write()))
 
 
 def _node_handler(fn: Callable[..., dict[bytes, Any]]) -> Handler:
     """The node's own synchronous handler (the seed's ``krpc_*``), called with this
-    dispatch's node."""
+    dispatch's :class:`KhashmirRemote`."""
     def handler(self: KhashmirHandlers, *args: Any, **kwargs: Any) -> dict[bytes, Any]:
-        return fn(self.node, *args, **kwargs)
+        return fn(self.remote, *args, **kwargs)
 
     handler.__name__ = handler.__qualname__ = fn.__name__
     return handler

@@ -1,4 +1,4 @@
-"""The remote interface: the six KRPC methods a node answers.
+"""The remote interface: the six KRPC methods a Khashmir node answers.
 
 The handlers keep the seed's signatures (apt-p2p's ``khashmir.py`` after
 "Reorganize the DHT's remote interface parameters"): the sender's ``id``
@@ -21,13 +21,12 @@ here for every method: the baseline).
 from __future__ import annotations
 
 import random
-import sys
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from ..core import errors
 from ..core.config import Config
-from ..core.contact import Address, Contact
+from ..core.contact import Address
 from ..core.errors import KrpcError, StoreRefused
 from ..core.events import EventBus, ValueExpired, ValueStored
 from ..core.routing import RoutingTable
@@ -35,94 +34,80 @@ from ..storage import Store, StoreOutcome
 from ..core.tokens import TokenSecrets
 
 
-class RemoteInterface:
-    """The ``krpc_*`` handlers; :class:`dht.node.facade.Node` provides the state."""
-
-    id: bytes
-    address: Address
-    config: Config
-    tokens: TokenSecrets
-    events: EventBus
+class RemoteHost(Protocol):
+    """What the seed's handlers need of their node: its id and address, settings,
+    table, store and events, and the table's offer of a query's sender."""
 
     @property
-    def table(self) -> RoutingTable:
-        raise NotImplementedError
+    def id(self) -> bytes: ...
 
     @property
-    def store(self) -> Store:
-        raise NotImplementedError
+    def address(self) -> Address: ...
 
-    def insert_node(self, contact: Contact, contacted: bool = True) -> None:
-        raise NotImplementedError
+    @property
+    def config(self) -> Config: ...
 
-    def verify_contact(self, contact: Contact) -> None:
-        raise NotImplementedError
+    @property
+    def events(self) -> EventBus: ...
 
-    def check_moved(self, known: Contact, claimed: Contact) -> None:
-        raise NotImplementedError
+    @property
+    def table(self) -> RoutingTable: ...
 
-    def sender_seen(self, node_id: bytes, sender: Address | None, verify: bool = False) -> Address:
-        """Offer a query's sender to the routing table as an uncontacted node.
+    @property
+    def store(self) -> Store: ...
 
-        A query never changes a known contact's address (only an answer to our
-        own request there does: see ``check_moved``), and a contact seen only
-        in queries is not handed out until it answers us.  ``verify``: ping
-        it (a joining node).
-        """
-        if sender is None:
-            return ("127.0.0.1", self.address[1])
-        known = self.table.get(node_id)
-        if known is None:
-            contact = Contact(node_id, sys.intern(sender[0]), sender[1])
-            self.insert_node(contact, contacted=False)
-            if verify:
-                self.verify_contact(contact)
-        elif known.contact.address != sender:
-            self.check_moved(known.contact, Contact(node_id, sys.intern(sender[0]), sender[1]))
-        elif verify and not known.answered:
-            self.verify_contact(known.contact)
-        return sender
+    def sender_seen(self, node_id: bytes, sender: Address | None, verify: bool = False) -> Address: ...
+
+
+class KhashmirRemote:
+    """The ``krpc_*`` handlers of one node, with its store tokens."""
+
+    __slots__ = ("node", "tokens")
+
+    def __init__(self, node: RemoteHost, tokens: TokenSecrets) -> None:
+        self.node = node
+        self.tokens = tokens
 
     def krpc_ping(self, id: bytes, _krpc_sender: Address | None = None) -> dict[bytes, Any]:
-        self.sender_seen(id, _krpc_sender)
-        return {b"id": self.id}
+        self.node.sender_seen(id, _krpc_sender)
+        return {b"id": self.node.id}
 
     def krpc_join(self, id: bytes, _krpc_sender: Address | None = None) -> dict[bytes, Any]:
-        sender = self.sender_seen(id, _krpc_sender, verify=True)
-        return {b"ip_addr": sender[0].encode(), b"port": sender[1], b"id": self.id}
+        sender = self.node.sender_seen(id, _krpc_sender, verify=True)
+        return {b"ip_addr": sender[0].encode(), b"port": sender[1], b"id": self.node.id}
 
     def krpc_find_node(
         self, id: bytes, target: bytes, _krpc_sender: Address | None = None
     ) -> dict[bytes, Any]:
-        sender = self.sender_seen(id, _krpc_sender)
-        nodes = self.table.find_compact(target)
-        return {b"nodes": nodes, b"token": self.tokens.token_for(sender[0]), b"id": self.id}
+        sender = self.node.sender_seen(id, _krpc_sender)
+        nodes = self.node.table.find_compact(target)
+        return {b"nodes": nodes, b"token": self.tokens.token_for(sender[0]), b"id": self.node.id}
 
     def krpc_find_value(
         self, id: bytes, key: bytes, _krpc_sender: Address | None = None
     ) -> dict[bytes, Any]:
-        self.sender_seen(id, _krpc_sender)
-        nodes = self.table.find_compact(key)
-        return {b"nodes": nodes, b"num": self.store.count_values(key), b"id": self.id}
+        self.node.sender_seen(id, _krpc_sender)
+        nodes = self.node.table.find_compact(key)
+        return {b"nodes": nodes, b"num": self.node.store.count_values(key), b"id": self.node.id}
 
     def krpc_get_value(
         self, id: bytes, key: bytes, num: int, _krpc_sender: Address | None = None
     ) -> dict[bytes, Any]:
         self.check_get_value(id, num, _krpc_sender)
-        return self.values_answer(self.store.values(key), num)
+        return self.values_answer(self.node.store.values(key), num)
 
     def check_get_value(self, id: bytes, num: int, sender: Address | None) -> None:
         """get_value's work before the store is read (the sender seen, ``num`` checked)."""
-        self.sender_seen(id, sender)
+        self.node.sender_seen(id, sender)
         if num < 0:
             raise KrpcError(errors.MALFORMED_REQUEST, "argument num must not be negative")
 
     def values_answer(self, values: list[bytes], num: int) -> dict[bytes, Any]:
         """get_value's answer: all values, or a random ``num`` of them."""
         if num == 0 or num >= len(values):
-            return {b"values": values, b"id": self.id}
+            return {b"values": values, b"id": self.node.id}
         random.shuffle(values)
-        return {b"values": values[:num], b"id": self.id}
+        return {b"values": values[:num], b"id": self.node.id}
 
     def krpc_store_value(
         self, id: bytes, key: bytes, value: bytes, token: bytes, _krpc_sender: Address | None = None
@@ -135,7 +120,7 @@ class RemoteInterface:
         """
         publisher, stored_at = self.check_store_value(id, value, token, _krpc_sender)
         try:
-            outcome = self.store.store_value(key, value, stored_at, publisher)
+            outcome = self.node.store.store_value(key, value, stored_at, publisher)
         except StoreRefused as exc:
             raise KrpcError(errors.GENERIC, str(exc)) from None
         return self.stored_answer(key, value, stored_at, outcome)
@@ -145,34 +130,34 @@ class RemoteInterface:
     ) -> tuple[str, float]:
         """store_value's work before the store is written: the sender seen, token and
         size checked; the publisher ("" this node) and the time of the store."""
-        seen = self.sender_seen(id, sender)
+        seen = self.node.sender_seen(id, sender)
         if not self.tokens.check(token, seen[0]):
             raise KrpcError(
                 errors.INVALID_TOKEN, "token is invalid, do a find_nodes to get a fresh one"
             )
-        cfg = self.config
+        cfg = self.node.config
         if len(value) > cfg.MAX_VALUE_SIZE:
             raise KrpcError(errors.GENERIC, f"value too large ({len(value)} > {cfg.MAX_VALUE_SIZE} bytes)")
         return ("" if sender is None else seen[0]), time.time()
 
     def stored_answer(self, key: bytes, value: bytes, stored_at: float, outcome: StoreOutcome) -> dict[bytes, Any]:
         """store_value's answer once the store committed, with its events."""
-        if self.events.active:
+        if self.node.events.active:
             now = time.monotonic()
             for old_key, old_value in outcome.evicted:
-                self.events.emit(ValueExpired(now, old_key, old_value, "evicted"))
-            self.events.emit(ValueStored(now, key, value, stored_at, outcome.refreshed))
-        return {b"id": self.id}
+                self.node.events.emit(ValueExpired(now, old_key, old_value, "evicted"))
+            self.node.events.emit(ValueStored(now, key, value, stored_at, outcome.refreshed))
+        return {b"id": self.node.id}
 
 
-#: The seed's KRPC methods and the handler answering each, called with the node:
-#: ``KRPC_HANDLERS[method](node, *arguments)`` (one table for every node: a table of
+#: The seed's KRPC methods and the handler answering each, called with a node's
+#: :class:`KhashmirRemote`: ``KRPC_HANDLERS[method](remote, *arguments)`` (one table for every node: a table of
 #: bound methods per node was two kilobytes of a lab's memory per node).
 KRPC_HANDLERS: dict[str, Callable[..., dict[bytes, Any]]] = {
-    "ping": RemoteInterface.krpc_ping,
-    "join": RemoteInterface.krpc_join,
-    "find_node": RemoteInterface.krpc_find_node,
-    "find_value": RemoteInterface.krpc_find_value,
-    "get_value": RemoteInterface.krpc_get_value,
-    "store_value": RemoteInterface.krpc_store_value,
+    "ping": KhashmirRemote.krpc_ping,
+    "join": KhashmirRemote.krpc_join,
+    "find_node": KhashmirRemote.krpc_find_node,
+    "find_value": KhashmirRemote.krpc_find_value,
+    "get_value": KhashmirRemote.krpc_get_value,
+    "store_value": KhashmirRemote.krpc_store_value,
 }

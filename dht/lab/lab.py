@@ -400,8 +400,7 @@ class Lab:
         if per_second <= 0:
             raise LocalError(f"lab traffic rate must be positive, not {per_second}")
         self.stop_traffic()
-        mainline = self.config.PROFILE == "mainline"
-        self._traffic = asyncio.ensure_future(traffic_loop(lambda: self.nodes, mainline, 1.0 / per_second))
+        self._traffic = asyncio.ensure_future(traffic_loop(lambda: self.nodes, self.config.PROFILE, 1.0 / per_second))
 
     def stop_traffic(self) -> None:
         if self._traffic is not None:

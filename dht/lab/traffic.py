@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import Callable, Sequence
+from typing import Awaitable, Callable, Sequence
 
 from ..core.errors import DHTError
 from ..core.khash import new_id
@@ -28,11 +28,11 @@ TORRENTS = 32
 KEPT = 64
 
 
-async def traffic_loop(nodes: Callable[[], Sequence[Node]], mainline: bool, interval: float,
+async def traffic_loop(nodes: Callable[[], Sequence[Node]], profile: str, interval: float,
                        rng: random.Random | None = None) -> None:
-    """Run the workload until cancelled; ``nodes()`` gives the running nodes now."""
+    """Run ``profile``'s workload (:data:`STEPS`) until cancelled; ``nodes()`` gives the running nodes now."""
     rng = rng or random.Random()
-    step = _mainline_step if mainline else _khashmir_step
+    step = STEPS[profile]
     torrents = [new_id() for _ in range(TORRENTS)]
     kept: list[bytes] = []
     while True:
@@ -71,3 +71,10 @@ async def _mainline_step(node: Node, rng: random.Random, torrents: list[bytes], 
         kept.append(await node.put_immutable(b"lab item %d" % rng.randrange(1_000_000)))
     else:
         await node.get_item(rng.choice(kept))
+
+
+#: Each profile's workload step, by ``Config.PROFILE``.
+STEPS: dict[str, Callable[[Node, random.Random, list[bytes], list[bytes]], Awaitable[None]]] = {
+    "khashmir": _khashmir_step,
+    "mainline": _mainline_step,
+}

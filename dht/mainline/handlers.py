@@ -21,7 +21,7 @@ is dropped unanswered (counted "reply budget" or "busy") before the stores
 are touched or the sender is offered to the table.
 
 The sender of a query is offered to the routing table as the Khashmir
-handlers do (:meth:`dht.khashmir.remote.RemoteInterface.sender_seen`: as a contact
+handlers do (:meth:`dht.node.requests.Requests.sender_seen`: as a contact
 that has not answered yet) and pinged, as Khashmir pings a joining node
 (there is no join in Mainline; libtorrent pings its unconfirmed nodes
 too), so that it is handed out once it answers; except when it says ``ro: 1`` (BEP 43: answered,
@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from ..core import ids
 from ..core.contact import Address, Contact
+from ..core.events import ItemStored, PeerAnnounced
 from .stores.items import ItemStore
 from .stores.peers import PeerStore
 from .stores.samples import InfohashSampler, SampleBackoff
@@ -55,17 +56,24 @@ from ..wire.mainline.profile import query_args
 
 if TYPE_CHECKING:
     from ..core.config import Config
+    from ..core.events import EventBus
     from ..core.routing import RoutingTable
     from ..rpc.transport import KrpcTransport
 
 
 class HandlerNode(Protocol):
     """What the Mainline handlers need of their node: its id, settings, table and
-    transport, the bootstrap routers, and where to report what was seen and stored."""
+    transport (the limits), the bootstrap routers, the table's offer of a query's
+    sender, and the events where what was stored is told."""
 
-    id: bytes
-    config: "Config"
-    routers: set[Address]
+    @property
+    def id(self) -> bytes: ...
+
+    @property
+    def config(self) -> "Config": ...
+
+    @property
+    def routers(self) -> set[Address]: ...
 
     @property
     def contact(self) -> Contact: ...
@@ -76,11 +84,11 @@ class HandlerNode(Protocol):
     @property
     def transport(self) -> "KrpcTransport": ...
 
+    @property
+    def events(self) -> "EventBus": ...
+
     def sender_seen(self, node_id: bytes, sender: Address | None, verify: bool = False) -> Address: ...
 
-    def peer_announced(self, now: float, info_hash: bytes, peer: Address, seed: bool) -> None: ...
-
-    def item_stored(self, now: float, target: bytes, seq: int | None, size: int) -> None: ...
 
 #: The well-known Mainline bootstrap routers (never used unless asked for).
 PUBLIC_ROUTERS: tuple[Address, ...] = (
@@ -227,7 +235,8 @@ class MainlineHandlers:
         now = time.monotonic()
         if not self.peers.announce(args.info_hash, address, args.seed, now):
             raise MAINLINE.error(Meaning.GENERIC, "peer store full")
-        self.node.peer_announced(now, args.info_hash, address, args.seed)
+        if self.node.events.active:
+            self.node.events.emit(PeerAnnounced(now, args.info_hash, address, args.seed))
         return ml.IdResponse(self.node.id)
 
     # --- BEP 44 ----------------------------------------------------------------
@@ -257,7 +266,8 @@ class MainlineHandlers:
             ml.check_signature(args)
             assert args.seq is not None and args.sig is not None
             item = self.items.put_mutable(args.k, args.salt, args.seq, args.sig, args.v, args.cas, peer[0], now)
-        self.node.item_stored(now, item.target, item.seq, len(item.v))
+        if self.node.events.active:
+            self.node.events.emit(ItemStored(now, item.target, item.seq, len(item.v)))
         return ml.IdResponse(self.node.id)
 
     # --- BEP 51 ------------------------------------------------------------------

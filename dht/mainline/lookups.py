@@ -31,7 +31,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Coroutine, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import bencodepy
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -39,7 +39,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ..rpc.iterate import iterate
 from ..rpc.progress import LookupNode, Progress
 from ..core.contact import Address, Contact
-from ..rpc.resolve import resolve_address
 from ..core.errors import DHTError, KrpcError, LocalError, RpcTimeout
 from ..rpc.inflight import describe
 from .keys import load_or_create_key
@@ -50,27 +49,18 @@ from ..wire import mainline as ml
 from ..wire.bloom import ScrapeBloom
 
 if TYPE_CHECKING:
-    from .handlers import MainlineHandlers
+    from .stores.peers import PeerStore
+    from .stores.samples import SampleBackoff
 
 
 class MainlineLookupNode(LookupNode, Protocol):
-    """What the Mainline lookups need besides :class:`~dht.rpc.progress.LookupNode`: the
-    Mainline stores (own peers, the BEP 51 backoff), bootstrap routers, requests
-    to a bare address, and the background refresh after a bootstrap."""
-
-    @property
-    def mainline(self) -> "MainlineHandlers | None": ...
-    @property
-    def routers(self) -> set[Address]: ...
+    """What the Mainline lookups need besides :class:`~dht.rpc.progress.LookupNode`:
+    requests to a bare address (BEP 44 puts to the nodes a get found)."""
 
     def request_address(
         self, address: Address, expected_id: bytes | None, method: str, args: Any,
         soft_timeout: float | None = None,
     ) -> asyncio.Future[Any]: ...
-
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
-
-    async def refresh_table(self, force: bool = False) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,56 +132,15 @@ def _answered_or_raise(node: MainlineLookupNode, lookup: Lookup, what: str) -> N
         raise RpcTimeout(f"no node answered the {what} lookup ({len(asked)} asked)")
 
 
-async def _resolved(addresses: list[Address]) -> list[Address]:
-    """The addresses whose host names resolve (routers are names), as IPv4 addresses."""
-    out = await asyncio.gather(*(resolve_address(a) for a in addresses), return_exceptions=True)
-    for r in out:
-        if isinstance(r, BaseException) and not isinstance(r, DHTError):
-            raise r
-    return [r for r in out if not isinstance(r, BaseException)]
-
-
-async def bootstrap(node: MainlineLookupNode, addresses: list[Address], routers: list[Address]) -> int:
-    if routers:
-        resolved = await _resolved(routers)
-        if not resolved and not addresses:
-            shown = ", ".join(f"{h}:{p}" for h, p in routers)
-            raise LocalError(f"no bootstrap router resolved ({shown})")
-        routers = resolved
-    node.routers.update(routers)
-    query = ml.FindNode(node.id, node.id)
-    seeds: list[Contact] = []
-
-    async def ask(address: Address) -> None:
-        envelope = await node.request_address(address, None, "find_node", query)
-        nodes, _, _, _ = node.profile.lookup_answer("find_node", envelope)
-        seeds.extend(c for c in nodes if c.address not in node.routers)
-
-    every = addresses + routers
-    results = await asyncio.gather(*(ask(a) for a in every), return_exceptions=True)
-    for r in results:
-        if isinstance(r, BaseException) and not isinstance(r, DHTError):
-            raise r
-    if every and all(isinstance(r, BaseException) for r in results):
-        shown = ", ".join(f"{h}:{p}" for h, p in every)
-        raise LocalError(f"no bootstrap node answered ({shown})")
-    progress = Progress(node, "find_node", node.id)
-    lookup = await iterate(node, node.id, "find_node", progress, seeds=seeds, include_self=False,
-                           query=query, skip=lambda c: c.address in node.routers)
-    progress.finished(len(lookup.closest_answered()))
-    node.spawn(node.refresh_table(force=True))
-    return len(node.table)
-
-
 async def _get_peers_lookup(
-    node: MainlineLookupNode, info_hash: bytes, progress: Progress, include_self: bool = True
+    node: MainlineLookupNode, info_hash: bytes, progress: Progress, own: PeerStore | None = None
 ) -> tuple[Lookup, dict[Address, None]]:
     """The get_peers lookup; without ``include_self`` our own peers are read from
     the store instead of through our handler (a get needs no token of ours)."""
     found: dict[Address, None] = {}
-    if not include_self:
-        assert node.mainline is not None
-        found = dict.fromkeys(node.mainline.peers.peers(info_hash, time.monotonic()))
+    include_self = own is None
+    if own is not None:
+        found = dict.fromkeys(own.peers(info_hash, time.monotonic()))
 
     def on_answer(lookup: Lookup, contact: Contact, resp: Any) -> None:
         for peer in resp.values:
@@ -202,9 +151,9 @@ async def _get_peers_lookup(
     return lookup, found
 
 
-async def get_peers(node: MainlineLookupNode, info_hash: bytes, scrape: bool = False) -> PeersFound:
+async def get_peers(node: MainlineLookupNode, info_hash: bytes, own: PeerStore, scrape: bool = False) -> PeersFound:
     progress = Progress(node, "get_peers", info_hash)
-    lookup, found = await _get_peers_lookup(node, info_hash, progress, include_self=False)
+    lookup, found = await _get_peers_lookup(node, info_hash, progress, own)
     seeds = leechers = None
     if scrape:
         sd, pe = ScrapeBloom(), ScrapeBloom()
@@ -368,9 +317,9 @@ class Sampling:
     closest: list[Contact]
 
 
-async def sample_infohashes(node: MainlineLookupNode, count: int, target: bytes | None) -> Sampling:
-    assert node.mainline is not None
-    backoff = node.mainline.backoff
+async def sample_infohashes(
+    node: MainlineLookupNode, count: int, target: bytes | None, backoff: SampleBackoff
+) -> Sampling:
     target = target or new_id()
     progress = Progress(node, "sample_infohashes", target)
     found: dict[bytes, None] = {}

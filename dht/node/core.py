@@ -1,30 +1,23 @@
-"""The inside of a node: its state, its lifecycle and its data directory.
+"""The inside of a node: its state, its lifecycle and its data directory, composed of parts.
 
-:class:`NodeCore` is what :class:`dht.node.facade.Node` (the public API, a thin
-facade over it) runs on.  It ties the sans-IO parts together -- routing
-table, tokens, stores, lookups, the query budget -- over one
-:class:`KrpcTransport`, and is made of one concept per module:
+:class:`NodeCore` is what :class:`dht.node.facade.Node` (the public API, a
+thin facade over it) runs on.  It holds the state -- id, address, routing
+table, store, transport, events, statistics -- and is composed of parts,
+each of one concept, each seeing the node through a narrow protocol:
 
-- here: the state, :meth:`NodeCore.start` / :meth:`NodeCore.stop` /
-  :meth:`NodeCore.abort`, the data directory's lock and database (closed
-  while idle), the background tasks and the warnings kept for the explorer;
-- :mod:`dht.node.requests`: the request path (answer id checks, the query
-  budget) and what the routing table reports, published as events;
-- :mod:`dht.node.maintenance`: checkpoints, bucket refreshes, verification pings;
-- :mod:`dht.node.api`: the coroutines and snapshots behind the public ones (Khashmir);
-- :mod:`dht.node.mainline_api`: the Mainline coroutines and BEP 42 identity;
-- :mod:`dht.khashmir.remote`: the ``krpc_*`` handlers, with the seed's signatures,
-  reached through the explicit ``handlers`` table.
+- :attr:`NodeCore.protocol`: the profile's protocol object, chosen once
+  (:mod:`dht.node.protocols`): handlers, lookups, stores, joining;
+- :attr:`NodeCore.requests`: the request path (answer id checks, the
+  query budget) and what the routing table reports, published as events
+  (:class:`dht.node.requests.Requests`);
+- :attr:`NodeCore.maintenance`: checkpoints, bucket refreshes,
+  verification pings (:class:`dht.node.maintenance.Maintenance`);
+- :mod:`dht.node.snapshots`: the statistics and routing-table snapshots.
 
-The mixins hold no state of their own; they declare what they use of the
-core's.  The wire is the node's profile (``Config.PROFILE``,
-:mod:`dht.wire.profiles`): Khashmir (the default) answers through the
-``krpc_*`` handlers; Mainline through
-:class:`dht.mainline.handlers.MainlineHandlers`, with its own lookups in
-:mod:`dht.mainline.lookups`.  Routing table, lookups, transport, limits and
-events are shared.  The lookups (:mod:`dht.rpc.iterate`,
-:mod:`dht.mainline.lookups`) see a core only through the narrow protocols
-they declare (:class:`dht.rpc.progress.LookupNode`).
+Here: :meth:`NodeCore.start` / :meth:`NodeCore.stop` / :meth:`NodeCore.abort`,
+the data directory's lock and database (closed while idle), the background
+tasks and the warnings kept for the explorer, and the few services every
+part uses (spawn, warn, the table, a lookup's view of the node).
 
 An idle node closes its database connection after STORE_IDLE_SECONDS
 without an access (the store reopens it on the next one): a lab of
@@ -43,30 +36,24 @@ from typing import Any, Callable, Coroutine
 
 import platformdirs
 
-from ..core import errors, ids
 from ..capture import CaptureWriter
+from ..core import errors
 from ..core.config import Config
 from ..core.contact import Address, Contact
-from ..rpc.resolve import resolve_host
-from ..core.budget import QueryBudget
-from ..storage.datadir import DataDirLock
 from ..core.errors import LocalError, StorageError
 from ..core.events import Event, EventBus, NodeWarning
-from ..khashmir.dispatch import KhashmirHandlers
-from ..mainline.handlers import MainlineHandlers
 from ..core.khash import new_id
-from .api import NodeAPI
-from .mainline_api import MainlineAPI
-from .maintenance import NodeMaintenance
-from .requests import NodeRequests
-from ..khashmir.remote import RemoteInterface
 from ..core.routing import RoutingTable
 from ..core.stats import MethodCounters, Stats
-from ..storage import Store, StoreLimits
-from ..core.table_info import BucketInfo as BucketInfo, ContactInfo as ContactInfo
-from ..core.tokens import TokenSecrets
+from ..rpc import iterate
+from ..rpc.resolve import resolve_host
 from ..rpc.transport import KrpcTransport
+from ..storage import Store, StoreLimits
+from ..storage.datadir import DataDirLock
 from ..wire.profiles import profile_for
+from .maintenance import Maintenance
+from .protocols import protocol_for
+from .requests import Requests
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +69,8 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("khashmir-explorer", appauthor=False))
 
 
-class NodeCore(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, MainlineAPI):
-    """The inside of one DHT node (see the module's docstring); :class:`dht.node.facade.Node` is its API.
-
-    The mixins before :class:`RemoteInterface` and :class:`MainlineAPI` in
-    the bases provide what those two declare and leave to the core.
-    """
+class NodeCore:
+    """The inside of one DHT node (see the module's docstring); :class:`dht.node.facade.Node` is its API."""
 
     def __init__(
         self,
@@ -106,7 +89,6 @@ class NodeCore(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, Mainline
         self.db_path = self.data_dir / db_name
         self.events = EventBus()
         self.stats_counters = Stats({m: MethodCounters() for m in self.profile.methods})
-        self.tokens = TokenSecrets()
         self.warnings: list[str] = []
         self.running = False
         self.id = b""
@@ -117,24 +99,12 @@ class NodeCore(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, Mainline
         self._transport: KrpcTransport | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._store_timer: asyncio.TimerHandle | None = None
-        self._started = 0.0
-        self._verifying = 0  # verification pings outstanding
-        self._moving: set[bytes] = set()  # ids whose claimed move is being checked
+        self.started_at = 0.0  # monotonic time of the last start
         self.routers: set[Address] = set()  # bootstrap routers: asked, never in the table
-        # the outgoing query budget (dht/core/budget.py) and the queries it holds back
-        self._budget: QueryBudget[asyncio.Future[Any]] = QueryBudget(
-            self.config.QUERY_BUDGET, self.config.QUERY_BUDGET_BURST, time.monotonic()
-        )
-        self._held: dict[asyncio.Future[Any], tuple[Any, ...]] = {}
-        self._budget_timer: asyncio.TimerHandle | None = None
-        #: Mainline: the client (``v``) of nodes that answered us, by id (as many as the table holds).
-        self.clients: dict[bytes, str] = {}
-        self.external = ids.ExternalAddressVotes(self.config.EXTERNAL_ADDRESS_VOTES)
-        self.mainline: MainlineHandlers | None = (
-            MainlineHandlers(self) if self.config.PROFILE == "mainline" else None
-        )
-        #: the network's Khashmir dispatch: storage queries answered off the receive path
-        self.khashmir = KhashmirHandlers(self)
+        #: the profile's protocol object (dht/node/protocols.py chooses it): handlers, lookups, stores
+        self.protocol = protocol_for(self)
+        self.requests = Requests(self, time.monotonic())
+        self.maintenance = Maintenance(self)
 
     # --- lifecycle -----------------------------------------------------
 
@@ -162,9 +132,8 @@ class NodeCore(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, Mainline
             raise
         now = time.monotonic()
         self._table = self._new_table(now)
-        handler = self.khashmir.dispatch if self.mainline is None else self.mainline.dispatch
         transport = KrpcTransport(
-            handler, self.stats_counters, self.events, self.config.KRPC_TIMEOUT, self.config, self.profile
+            self.protocol.dispatch, self.stats_counters, self.events, self.config.KRPC_TIMEOUT, self.config, self.profile
         )
         self._transport = transport
         loop = asyncio.get_running_loop()
@@ -188,28 +157,26 @@ class NodeCore(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, Mainline
         except StorageError:
             pass  # reported (a full disk): the node runs, its id is saved at the next checkpoint
         self.running = True
-        self._started = now
+        self.started_at = now
         self._table.load(saved_contacts, now)  # never answered: the first to go
         self._store.on_open = self._store_opened
         self._store.release()  # reopened on the next access
-        self.spawn(self._checkpoint_loop())
-        if self.mainline is not None:
-            self.mainline.started(now)
-            self.spawn(self._token_loop())
+        self.spawn(self.maintenance.checkpoint_loop())
+        self.protocol.started(now)
         if len(self._table):
-            self.spawn(self.refresh_table(force=True))
+            self.spawn(self.maintenance.refresh_table(force=True))
 
     def _open_store(self) -> Store:
         cfg = self.config
         store = Store(self.db_path, StoreLimits(cfg.MAX_VALUES, cfg.MAX_VALUES_PER_KEY, cfg.MAX_VALUES_PER_IP),
                       threaded=cfg.STORAGE_THREAD)
         if store.warning:
-            self._warn(store.warning)
+            self.warn(store.warning)
             log.warning("%s", store.warning)
-        store.on_fault = self._warn  # storage faults, at most once a minute
+        store.on_fault = self.warn  # storage faults, at most once a minute
         return store
 
-    def _warn(self, text: str) -> None:
+    def warn(self, text: str) -> None:
         """Keep a one-line warning for :attr:`warnings` and tell subscribers."""
         if text in self.warnings:
             self.warnings.remove(text)
@@ -239,20 +206,20 @@ class NodeCore(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, Mainline
         await self._store.settled()  # the job running finishes with the loop free; then the checkpoint
         self._store.log_faults = False  # one line below, not one per failed write
         try:
-            self.checkpoint(maintenance=False)
+            self.maintenance.checkpoint(maintenance=False)
         except StorageError as exc:
             why = getattr(exc, "why", "") or str(exc)
             saved = f"the node's id and routing table ({len(self.table)} contacts)"
             text = f"on stop, could not save {saved}: {why}; the values stored before are kept"
             log.warning("%s", text)
-            self._warn(text)
+            self.warn(text)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         assert self._transport is not None and self._store is not None
         self._cancel_store_timer()
-        self._drop_held()
+        self.requests.drop_held()
         self._transport.close()
         self._store.close()
         self._lock.release()
@@ -266,7 +233,7 @@ class NodeCore(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, Mainline
             task.cancel()
         assert self._transport is not None and self._store is not None
         self._cancel_store_timer()
-        self._drop_held()
+        self.requests.drop_held()
         self._transport.close()
         self._store.close(cancel_queued=True)  # the storage job running finishes, the queued ones never run
         self._lock.release()
@@ -324,6 +291,11 @@ class NodeCore(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, Mainline
         return self._table
 
     @property
+    def table_or_none(self) -> RoutingTable | None:
+        """The table, None before the first start."""
+        return self._table
+
+    @property
     def store(self) -> Store:
         if self._store is None:
             raise LocalError("node is not started")
@@ -349,3 +321,91 @@ class NodeCore(NodeAPI, NodeMaintenance, NodeRequests, RemoteInterface, Mainline
         self.transport.tap = None if writer is None else writer.tap
         if writer is not None:
             writer.add_local(self.contact.address)
+
+    # --- the table around our id ---------------------------------------------------
+
+    def _new_table(self, now: float) -> RoutingTable:
+        cfg = self.config
+        return RoutingTable(
+            self.id, cfg.K, cfg.MAX_FAILURES, cfg.MIN_PING_INTERVAL, now,
+            replacements=cfg.REPLACEMENTS_PER_BUCKET,
+            max_per_ip=cfg.MAX_PER_IP_IN_TABLE,
+            max_per_subnet=cfg.MAX_PER_SUBNET_IN_BUCKET,
+        )
+
+    def _exempt_host(self) -> str | None:
+        """Our own address if it is a loopback one: nodes sharing it are a lab on this
+        machine (several nodes on one address), exempt from the per-address limits."""
+        host = self.contact.host
+        return host if host.startswith("127.") else None
+
+    def adopt_id(self, new_id: bytes) -> None:
+        """Change our node id: the routing table is rebuilt around it with the same contacts,
+        each keeping whether it answered and its RTT; the new id is then looked up and every
+        bucket refreshed (the buckets around the new id are new, and hold what the old ones could not)."""
+        now = time.monotonic()
+        old = self.table.entries()
+        self.id = new_id
+        self._table = self._new_table(now)
+        self._table.exempt(self._exempt_host())
+        self._table.adopt(old, now)
+        if self.running and len(self._table):
+            self.spawn(self._settle_new_id(new_id))
+        self.protocol.id_changed(new_id)
+        try:
+            self.store.save_self_id(new_id)
+        except StorageError:
+            pass  # saved at the next checkpoint
+
+    async def _settle_new_id(self, new_id: bytes) -> None:
+        """After an id change: a lookup of the new id (its neighbourhood, as a join's), then every bucket."""
+        await self.find_node(new_id)
+        if self.id == new_id:
+            await self.maintenance.refresh_table(force=True)
+
+    # --- what the parts and the lookups use of the node --------------------------
+
+    def request(
+        self, contact: Contact, method: str, args: Any, soft_timeout: float | None = None,
+        on_done: Callable[[asyncio.Future[Any]], None] | None = None,
+    ) -> asyncio.Future[Any]:
+        """Ask ``contact`` (:meth:`dht.node.requests.Requests.request`)."""
+        return self.requests.request(contact, method, args, soft_timeout, on_done)
+
+    def request_address(
+        self, address: Address, expected_id: bytes | None, method: str, args: Any,
+        soft_timeout: float | None = None,
+    ) -> asyncio.Future[Any]:
+        """Ask the node at ``address`` (:meth:`dht.node.requests.Requests.request_address`)."""
+        return self.requests.request_address(address, expected_id, method, args, soft_timeout)
+
+    def soft_timeout(self, contact: Contact | None = None) -> float:
+        return self.requests.soft_timeout(contact)
+
+    def next_lookup_id(self) -> int:
+        return self.requests.next_lookup_id()
+
+    def sender_seen(self, node_id: bytes, sender: Address | None, verify: bool = False) -> Address:
+        return self.requests.sender_seen(node_id, sender, verify)
+
+    # --- the coroutines both profiles share ------------------------------------------
+
+    async def find_node(self, target: bytes) -> list[Contact]:
+        lookup = await iterate.find_node(self, target)
+        return [c.contact for c in lookup.closest_answered() if c.contact.id != self.id]
+
+    async def find_close_nodes(self) -> list[Contact]:
+        """find_node of the id one above ours, to fill our neighbourhood."""
+        target = self.id[:-1] + bytes([(self.id[-1] + 1) % 256])
+        return await self.find_node(target)
+
+    async def ping(self, host: str, port: int) -> bytes:
+        values = await self.request_address((host, port), None, "ping", {b"id": self.id})
+        return self.profile.response_id(values)
+
+    async def bootstrap(self, addresses: list[Address], routers: list[Address]) -> int:
+        """Join through each address (the protocol's way), look up our neighbourhood, then
+        refresh every bucket in the background; the contacts in the table."""
+        await self.protocol.bootstrap(addresses, routers)
+        self.spawn(self.maintenance.refresh_table(force=True))
+        return len(self.table)

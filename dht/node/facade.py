@@ -22,8 +22,11 @@ from ..khashmir.lookups import StoreResult
 from ..mainline.lookups import FoundItem, MutablePut, PeersFound, Sampling
 from ..capture import CaptureWriter
 from ..core.config import Config
+from ..core.errors import LocalError
+from ..mainline.protocol import MainlineProtocol
 from ..core.contact import Address, Contact
 from ..core.events import Event
+from . import protocols, snapshots
 from .core import NodeCore
 from ..core.stats import StatsSnapshot
 from ..storage import StoredValueInfo
@@ -111,35 +114,35 @@ class Node:
 
     def set_query_budget(self, per_second: float, burst: int | None = None) -> None:
         """Queries a second this node may send (0: no budget), in bursts of ``burst``."""
-        self._core.set_query_budget(per_second, burst)
+        self._core.requests.set_query_budget(per_second, burst)
 
     # --- snapshots ---------------------------------------------------------
 
     def stats(self) -> StatsSnapshot:
-        return self._core.stats()
+        return snapshots.stats(self._core)
 
     def routing_table(self) -> list[BucketInfo]:
-        return self._core.routing_table()
+        return snapshots.routing_table(self._core)
 
     async def stored_values(self) -> list[StoredValueInfo]:
-        return await self._core.stored_values()
+        return await protocols.stored_values(self._core.protocol)
 
     async def stored_peers(self) -> list[StoredPeerInfo]:
-        return await self._core.stored_peers()
+        return await protocols.stored_peers(self._core.protocol)
 
     async def stored_items(self) -> list[StoredItemInfo]:
-        return await self._core.stored_items()
+        return await protocols.stored_items(self._core.protocol)
 
     # --- both profiles -----------------------------------------------------------
 
     async def join(self, host: str, port: int) -> Address:
         """Join through host:port; our address as it sees us."""
-        return await self._core.join(host, port)
+        return await self._core.protocol.join(host, port)
 
     async def bootstrap(self, addresses: Iterable[Address], routers: Iterable[Address] = ()) -> int:
         """Join each address (Mainline: find_node of our id, ``routers`` never in the table),
         then look up our neighbourhood; the contacts in the table."""
-        return await self._core.bootstrap(addresses, routers)
+        return await self._core.bootstrap(list(addresses), list(routers))
 
     async def ping(self, host: str, port: int) -> bytes:
         """The id of the node at host:port."""
@@ -153,33 +156,39 @@ class Node:
 
     async def find_value(self, key: bytes) -> list[Contact]:
         """The closest nodes that hold values for ``key``, closest first."""
-        return await self._core.find_value(key)
+        return await protocols.khashmir(self._core.protocol, "find_value").find_value(key)
 
     async def get_value(self, key: bytes) -> list[bytes]:
-        return await self._core.get_value(key)
+        return await protocols.khashmir(self._core.protocol, "get_value").get_value(key)
 
     async def store_value(self, key: bytes, value: bytes, local: bool = True) -> StoreResult:
-        return await self._core.store_value(key, value, local)
+        return await protocols.khashmir(self._core.protocol, "store_value").store_value(key, value, local)
 
     # --- Mainline -------------------------------------------------------------------
 
     async def get_peers(self, info_hash: bytes, scrape: bool = False) -> PeersFound:
-        return await self._core.get_peers(info_hash, scrape)
+        return await self._mainline("get_peers").get_peers(info_hash, scrape)
 
     async def announce_peer(self, info_hash: bytes, port: int, seed: bool = False, local: bool = True) -> int:
-        return await self._core.announce_peer(info_hash, port, seed, local)
+        return await self._mainline("announce_peer").announce_peer(info_hash, port, seed, local)
 
     async def put_immutable(self, value: object, local: bool = True) -> bytes:
-        return await self._core.put_immutable(value, local)
+        return await self._mainline("put_immutable").put_immutable(value, local)
 
     async def put_mutable(self, key: Any, value: object, salt: bytes = b"", local: bool = True) -> MutablePut:
-        return await self._core.put_mutable(key, value, salt, local)
+        return await self._mainline("put_mutable").put_mutable(key, value, salt, local)
 
     async def get_item(self, target: bytes, public_key: bytes | None = None, salt: bytes = b"") -> FoundItem | None:
-        return await self._core.get_item(target, public_key, salt)
+        return await self._mainline("get_item").get_item(target, public_key, salt)
 
     async def sample_infohashes(self, count: int = 20, target: bytes | None = None) -> Sampling:
-        return await self._core.sample_infohashes(count, target)
+        return await self._mainline("sample_infohashes").sample_infohashes(count, target)
+
+    def _mainline(self, what: str) -> MainlineProtocol:
+        protocol = protocols.mainline(self._core.protocol, what)
+        if not self._core.running:
+            raise LocalError("node is not running")
+        return protocol
 
 
 def core_of(node: Node) -> NodeCore:

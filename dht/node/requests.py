@@ -1,7 +1,7 @@
 """The request path of a node: asking a contact, checking its answer, telling the table.
 
-Every request a node sends goes through :meth:`NodeRequests.request` (a
-contact whose id we know) or :meth:`NodeRequests.request_address` (an address
+Every request a node sends goes through :meth:`Requests.request` (a
+contact whose id we know) or :meth:`Requests.request_address` (an address
 alone: join, ping by address).  The transport's future is wrapped: when it
 settles, the answer's id is checked -- the all-zero id, our own id, or
 another id than the one expected fails the request as a
@@ -10,117 +10,124 @@ the expected contact at that address; a good answer puts the responder in
 the routing table as a contact that answered (with its RTT), and a timeout
 counts a failure against it.  Asking ourselves calls our own handlers.
 
-The routing table decides and reports; :meth:`NodeRequests.report` acts on
+The routing table decides and reports; :meth:`Requests.report` acts on
 what it returns: a full bucket's ``PingOldest`` becomes a ping of the
-oldest contact (:mod:`dht.node.maintenance`), and its events
+oldest contact (:class:`dht.node.maintenance.Maintenance`), and its events
 (:mod:`dht.core.events`, stamped with the ``now`` the table was given) go to
 subscribers as they are.
 
-A mixin of :class:`dht.node.core.NodeCore`, which holds the state; :class:`dht.node.facade.Node`
-hands its public calls over to these.
+:class:`Requests` is one of the parts a :class:`dht.node.core.NodeCore` is
+composed of; it sees the node through :class:`RequestsHost` alone.  It holds
+the query budget's state (the queries it holds back and their timer).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import sys
 import time
-from typing import TYPE_CHECKING, Any, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Protocol
 
-from ..core import errors, ids, routing
-from ..wire import krpc
+from ..core import errors, routing
+from ..core.budget import QueryBudget
 from ..core.config import Config
 from ..core.contact import Address, Contact
-from ..core.budget import QueryBudget
-from ..core.errors import KrpcError, LocalError, NodeStopped, RemoteProtocolError, StorageError, StorageFault
-from ..core.events import EventBus, ItemStored, PeerAnnounced
-from ..mainline.handlers import MainlineHandlers
-from ..khashmir.remote import KRPC_HANDLERS
+from ..core.errors import KrpcError, LocalError, NodeStopped, RemoteProtocolError, StorageFault
+from ..core.events import EventBus
 from ..core.routing import RoutingTable
 from ..core.rtt import soft_timeout as rtt_soft_timeout
 from ..core.stats import Stats
-from ..storage import Store
 from ..rpc.transport import KrpcTransport
 from ..wire.profiles import WireProfile
+
+if TYPE_CHECKING:
+    from .maintenance import Maintenance
+    from .protocols import NodeProtocol
 
 
 #: Lookup ids, unique in the process (across Leave/Join and a lab's nodes), so
 #: one lookup's events are never taken for another's.
 _LOOKUP_IDS = itertools.count(1)
 
+#: A query held back by the budget: what :meth:`Requests._send` needs to send it.
+Held = tuple[Address, "bytes | None", str, Any, "float | None", "_Once | None", "Contact | None"]
 
-class NodeRequests:
-    """Requests, their answers' checks and the routing table's reports (a mixin of NodeCore)."""
 
-    id: bytes
-    address: Address
-    running: bool
-    config: Config
-    profile: WireProfile
-    events: EventBus
-    stats_counters: Stats
-    mainline: MainlineHandlers | None
-    handlers: dict[str, Callable[..., dict[bytes, Any]]]
-    _table: RoutingTable | None
-    routers: set[Address]
-    _budget: QueryBudget[asyncio.Future[Any]]
-    _held: dict[asyncio.Future[Any], tuple[Address, bytes | None, str, Any, float | None, "_Once | None", Contact | None]]
-    _budget_timer: asyncio.TimerHandle | None
+class RequestsHost(Protocol):
+    """What the request path needs of its node."""
 
-    if TYPE_CHECKING:
-        @property
-        def table(self) -> RoutingTable: ...
-        @property
-        def store(self) -> Store: ...
-        @property
-        def transport(self) -> KrpcTransport: ...
-        @property
-        def contact(self) -> Contact: ...
-        def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
-        async def _ping_oldest(self, oldest: Contact, new: Contact) -> None: ...
-        def _mainline_answer(self, responder: Contact, envelope: Any, method: str) -> None: ...
-        async def refresh_table(self, force: bool = False) -> None: ...
-        async def find_node(self, target: bytes) -> list[Contact]: ...
+    @property
+    def id(self) -> bytes: ...
+    @property
+    def address(self) -> Address: ...
+    @property
+    def running(self) -> bool: ...
+    @property
+    def config(self) -> Config: ...
+    @property
+    def profile(self) -> WireProfile: ...
+    @property
+    def events(self) -> EventBus: ...
+    @property
+    def stats_counters(self) -> Stats: ...
+    @property
+    def table(self) -> RoutingTable: ...
+    @property
+    def table_or_none(self) -> RoutingTable | None: ...
+    @property
+    def transport(self) -> KrpcTransport: ...
+    @property
+    def contact(self) -> Contact: ...
+    @property
+    def routers(self) -> set[Address]: ...
+    @property
+    def protocol(self) -> "NodeProtocol": ...
+    @property
+    def maintenance(self) -> "Maintenance": ...
 
-    def _new_table(self, now: float) -> RoutingTable:
-        cfg = self.config
-        return RoutingTable(
-            self.id, cfg.K, cfg.MAX_FAILURES, cfg.MIN_PING_INTERVAL, now,
-            replacements=cfg.REPLACEMENTS_PER_BUCKET,
-            max_per_ip=cfg.MAX_PER_IP_IN_TABLE,
-            max_per_subnet=cfg.MAX_PER_SUBNET_IN_BUCKET,
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
+
+
+class Requests:
+    """Requests, their answers' checks and the routing table's reports, for one node."""
+
+    def __init__(self, node: RequestsHost, now: float) -> None:
+        self.node = node
+        cfg = node.config
+        # the outgoing query budget (dht/core/budget.py) and the queries it holds back
+        self._budget: QueryBudget[asyncio.Future[Any]] = QueryBudget(
+            cfg.QUERY_BUDGET, cfg.QUERY_BUDGET_BURST, now
         )
+        self._held: dict[asyncio.Future[Any], Held] = {}
+        self._budget_timer: asyncio.TimerHandle | None = None
 
-    def _exempt_host(self) -> str | None:
-        """Our own address if it is a loopback one: nodes sharing it are a lab on this
-        machine (several nodes on one address), exempt from the per-address limits."""
-        host = self.contact.host
-        return host if host.startswith("127.") else None
+    @property
+    def budget(self) -> QueryBudget[asyncio.Future[Any]]:
+        return self._budget
 
     def report(self, outcomes: list[routing.Outcome]) -> None:
         """Act on what the routing table returned: ping for each PingOldest, and
         publish its events as they are (they carry the time the table was given)."""
-        active = self.events.active
+        active = self.node.events.active
         for outcome in outcomes:
             if isinstance(outcome, routing.PingOldest):
-                self.spawn(self._ping_oldest(outcome.oldest, outcome.new))
+                self.node.spawn(self.node.maintenance.ping_oldest(outcome.oldest, outcome.new))
             elif active:
-                self.events.emit(outcome)
+                self.node.events.emit(outcome)
 
     def insert_node(self, contact: Contact, contacted: bool = True) -> None:
         """Offer a contact to the table; ``contacted``: it answered us at that address."""
         if not self.admissible(contact):
             return
-        self.report(self.table.insert(contact, time.monotonic(), contacted))
+        self.report(self.node.table.insert(contact, time.monotonic(), contacted))
 
     def admissible(self, contact: Contact) -> bool:
         """Whether a contact may enter the table: not a bootstrap router, and (Mainline,
-        ENFORCE_NODE_ID) its id valid for its IP under BEP 42 (local, private exempt)."""
-        if contact.address in self.routers:
+        ENFORCE_NODE_ID) its id valid for its IP under BEP 42 (the protocol's to say)."""
+        if contact.address in self.node.routers:
             return False
-        if self.config.ENFORCE_NODE_ID and self.mainline is not None:
-            return ids.id_matches_ip(contact.id, contact.host)
-        return True
+        return self.node.protocol.admissible(contact)
 
 
     def request(
@@ -141,18 +148,14 @@ class NodeRequests:
         ends all the same (still cancelled); one held by the query budget, when it
         is cancelled.
         """
-        if contact.id == self.id:
+        if contact.id == self.node.id:
             fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             try:
-                if self.mainline is not None:
-                    fut.set_result(self.mainline.local(method, args))
-                else:
-                    args_list = krpc.check_arguments(krpc.Query(b"", method, args))
-                    fut.set_result(KRPC_HANDLERS[method](self, *args_list))
+                fut.set_result(self.node.protocol.local(method, args))
             except KrpcError as exc:
                 fut.set_exception(exc)
             except StorageFault as exc:  # answered as the transport answers a peer
-                fut.set_exception(self.profile.server_error(str(exc)))
+                fut.set_exception(self.node.profile.server_error(str(exc)))
             if on_done is not None:
                 fut.add_done_callback(on_done)
             return fut
@@ -171,9 +174,9 @@ class NodeRequests:
         puts the responder in the table as a contact that answered (``known``:
         the contact asked, made already, with ``expected_id`` its id).
         """
-        if address in (self.address, self.contact.address):
-            return self.request(self.contact, method, args)  # ourselves: our own handlers
-        if not self.running:
+        if address in (self.node.address, self.node.contact.address):
+            return self.request(self.node.contact, method, args)  # ourselves: our own handlers
+        if not self.node.running:
             raise LocalError("node is not running")
         outer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         once = None if on_done is None else _Once(on_done)
@@ -219,7 +222,7 @@ class NodeRequests:
         if self._held:
             self._arm_budget()
 
-    def _drop_held(self) -> None:
+    def drop_held(self) -> None:
         """The node stops: held queries fail with NodeStopped (marked retrieved)."""
         if self._budget_timer is not None:
             self._budget_timer.cancel()
@@ -247,35 +250,34 @@ class NodeRequests:
     ) -> None:
         """Send a query now; ``outer`` gets its checked answer.  Bad arguments raise here."""
         def settle(values: Any, exc: BaseException | None, rtt: float | None) -> None:
-            if exc is None and self.running:
+            if exc is None and self.node.running:
                 try:
-                    rid = self.profile.response_id(values)
-                    if rid == routing.NULL_ID or rid == self.id or (
+                    rid = self.node.profile.response_id(values)
+                    if rid == routing.NULL_ID or rid == self.node.id or (
                         expected_id is not None and rid != expected_id
                     ):
                         if expected_id is not None:
-                            self.report(self.table.remove(
+                            self.report(self.node.table.remove(
                                 expected_id, "answered with another id", time.monotonic(), address))
                         raise RemoteProtocolError(
                             f"{address[0]}:{address[1]} answered with id {rid.hex()}"
                             + ("" if expected_id is None else f", not {expected_id.hex()}")
                         )
                 except RemoteProtocolError as bad:
-                    self.stats_counters.drop("bad response")
+                    self.node.stats_counters.drop("bad response")
                     exc = bad
                 else:
                     now = time.monotonic()
                     found = known if known is not None else Contact(rid, address[0], address[1])
-                    if self.mainline is not None:
-                        self._mainline_answer(found, values, method)
+                    self.node.protocol.answered(found, values, method)
                     if self.admissible(found):
-                        self.report(self.table.insert(found, now, contacted=True, rtt=rtt))
-            elif isinstance(exc, errors.PortUnreachable) and self.running and expected_id is not None:
+                        self.report(self.node.table.insert(found, now, contacted=True, rtt=rtt))
+            elif isinstance(exc, errors.PortUnreachable) and self.node.running and expected_id is not None:
                 # Nothing listens there: gone for sure, and its address (one per IP) is free
                 # for whoever answers from that host now.
-                self.report(self.table.remove(expected_id, "port unreachable", time.monotonic(), address))
-            elif isinstance(exc, errors.RpcTimeout) and self.running and expected_id is not None:
-                self.report(self.table.failed(expected_id, time.monotonic(), address))
+                self.report(self.node.table.remove(expected_id, "port unreachable", time.monotonic(), address))
+            elif isinstance(exc, errors.RpcTimeout) and self.node.running and expected_id is not None:
+                self.report(self.node.table.failed(expected_id, time.monotonic(), address))
             if outer.done():  # cancelled by the caller: told now, when the request has ended
                 if once is not None:
                     once(outer)
@@ -287,53 +289,40 @@ class NodeRequests:
             if once is not None:
                 once(outer)
 
-        self.transport.request(address, method, args, settle, soft_timeout)
+        self.node.transport.request(address, method, args, settle, soft_timeout)
 
-    def peer_announced(self, now: float, info_hash: bytes, peer: Address, seed: bool) -> None:
-        """Tell subscribers that a peer's announce was stored here (Mainline handlers)."""
-        if self.events.active:
-            self.events.emit(PeerAnnounced(now, info_hash, peer, seed))
+    def sender_seen(self, node_id: bytes, sender: Address | None, verify: bool = False) -> Address:
+        """Offer a query's sender to the routing table as an uncontacted node.
 
-    def item_stored(self, now: float, target: bytes, seq: int | None, size: int) -> None:
-        """Tell subscribers that a BEP 44 item was put here (Mainline handlers)."""
-        if self.events.active:
-            self.events.emit(ItemStored(now, target, seq, size))
-
-    def adopt_id(self, new_id: bytes) -> None:
-        """Change our node id: the routing table is rebuilt around it with the same contacts,
-        each keeping whether it answered and its RTT; the new id is then looked up and every
-        bucket refreshed (the buckets around the new id are new, and hold what the old ones could not)."""
-        now = time.monotonic()
-        old = self.table.entries()
-        self.id = new_id
-        self._table = self._new_table(now)
-        self._table.exempt(self._exempt_host())
-        self._table.adopt(old, now)
-        if self.running and len(self._table):
-            self.spawn(self._settle_new_id(new_id))
-        if self.mainline is not None:
-            self.mainline.items.node_id = new_id
-        try:
-            self.store.save_self_id(new_id)
-        except StorageError:
-            pass  # saved at the next checkpoint
-
-    async def _settle_new_id(self, new_id: bytes) -> None:
-        """After an id change: a lookup of the new id (its neighbourhood, as a join's), then every bucket."""
-        await self.find_node(new_id)
-        if self.id == new_id:
-            await self.refresh_table(force=True)
+        A query never changes a known contact's address (only an answer to our
+        own request there does: see ``check_moved``), and a contact seen only
+        in queries is not handed out until it answers us.  ``verify``: ping
+        it (a joining node).
+        """
+        if sender is None:
+            return ("127.0.0.1", self.node.address[1])
+        known = self.node.table.get(node_id)
+        if known is None:
+            contact = Contact(node_id, sys.intern(sender[0]), sender[1])
+            self.insert_node(contact, contacted=False)
+            if verify:
+                self.node.maintenance.verify_contact(contact)
+        elif known.contact.address != sender:
+            self.node.maintenance.check_moved(known.contact, Contact(node_id, sys.intern(sender[0]), sender[1]))
+        elif verify and not known.answered:
+            self.node.maintenance.verify_contact(known.contact)
+        return sender
 
     def soft_timeout(self, contact: Contact | None = None) -> float:
         """How long a request to ``contact`` may stay silent before a lookup asks one more
         candidate: its own srtt + 4 rttvar when the table has its history (at that
         address), else the node's estimate (:mod:`dht.core.rtt`)."""
-        lo, hi = self.config.SOFT_TIMEOUT_MIN, self.config.SOFT_TIMEOUT_MAX
-        if contact is not None and self._table is not None:
-            entry = self._table.get(contact.id)
+        lo, hi = self.node.config.SOFT_TIMEOUT_MIN, self.node.config.SOFT_TIMEOUT_MAX
+        if contact is not None and self.node.table_or_none is not None:
+            entry = self.node.table_or_none.get(contact.id)
             if entry is not None and entry.rtt is not None and entry.contact.address == contact.address:
                 return rtt_soft_timeout(entry.rtt, entry.rttvar, lo, hi)
-        return self.transport.rtt.timeout(lo, hi)
+        return self.node.transport.rtt.timeout(lo, hi)
 
     def next_lookup_id(self) -> int:
         return next(_LOOKUP_IDS)

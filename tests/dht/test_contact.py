@@ -175,7 +175,7 @@ def test_a_lookup_survives_any_address_a_peer_hands_out(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path, FAST) as node, raw_client() as peer:
             peer_id = b"P" * 20
-            core_of(node).insert_node(Contact(peer_id, *peer.address))
+            core_of(node).requests.insert_node(Contact(peer_id, *peer.address))
             lookup = asyncio.ensure_future(node.find_node(b"T" * 20))
             while not lookup.done():
                 try:

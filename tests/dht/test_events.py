@@ -173,7 +173,7 @@ def test_request_to_a_dead_port_times_out_and_the_contact_fails(tmp_path: Path) 
             seen: list[Event] = []
             node.subscribe(seen.append)
             ghost = Contact(b"G" * 20, HOST, dead_port)
-            core_of(node).insert_node(ghost)
+            core_of(node).requests.insert_node(ghost)
             assert of(ContactAdded, seen)[0].contact == ghost
             await node.find_node(b"T" * 20)
             await wait_until(lambda: bool(of(ContactFailed, seen)), what="ContactFailed")
@@ -196,7 +196,7 @@ def test_request_to_a_closed_port_fails_at_once_and_the_contact_leaves(tmp_path:
             seen: list[Event] = []
             node.subscribe(seen.append)
             ghost = Contact(b"G" * 20, HOST, closed_port)
-            core_of(node).insert_node(ghost)
+            core_of(node).requests.insert_node(ghost)
             started = time.monotonic()
             await node.find_node(b"T" * 20)
             assert time.monotonic() - started < 1.0  # not its 5 s full timeout
@@ -213,20 +213,21 @@ def test_no_subscriber_means_no_event_is_built(tmp_path: Path, monkeypatch: pyte
     def forbidden(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("an event was built with nobody listening")
 
-    import dht.rpc.iterate
-    import dht.lab.lab
+    import dht.khashmir.remote
     import dht.lab.formation
+    import dht.lab.lab
+    import dht.mainline.handlers
     import dht.node.core
     import dht.node.maintenance
     import dht.node.requests
-    import dht.khashmir.remote
+    import dht.rpc.progress
     import dht.rpc.transport
 
     event_classes = typing.get_args(events.Event)
     patched = set()
     modules = (
-        dht.rpc.transport, dht.node.core, dht.node.requests, dht.node.maintenance, dht.khashmir.remote, dht.rpc.iterate,
-        dht.lab.lab, dht.lab.formation,
+        dht.rpc.transport, dht.node.core, dht.node.requests, dht.node.maintenance, dht.khashmir.remote,
+        dht.rpc.progress, dht.mainline.handlers, dht.lab.lab, dht.lab.formation,
     )
     for module in modules:
         for cls in event_classes:
@@ -246,7 +247,7 @@ def test_no_subscriber_means_no_event_is_built(tmp_path: Path, monkeypatch: pyte
             await a.join(*b.address)
             await a.store_value(KEY, b"quiet")
             assert await b.get_value(KEY) == [b"quiet"]
-            assert core_of(a).expire_values() == 0
+            assert core_of(a).maintenance.expire_values() == 0
             # The patch is in the path: with a listener, building an event fails.
             a.subscribe(lambda e: None)
             with pytest.raises(AssertionError, match="nobody listening"):

@@ -265,7 +265,7 @@ def test_stores_and_reads_with_valid_tokens(
     tn, client = fuzz_target
     method, args = op
     if method == "store_value":
-        args[b"token"] = tn.sync(lambda: core_of(tn.node).tokens.token_for(HOST))
+        args[b"token"] = tn.sync(lambda: core_of(tn.node).protocol.tokens.token_for(HOST))
     check(fuzz_target, krpc.encode_query(tid, method, args))
     replies, _ = client.exchange(
         krpc.encode_query(tid, method, args), tn.node.address, lambda: tn.call(core_of(tn.node).transport.drain)

@@ -136,8 +136,8 @@ def test_an_error_in_a_callback_of_the_lookup_is_raised_by_iterate(tmp_path: Pat
 
     async def scenario() -> None:
         async with running_nodes(tmp_path, 3, Config(PROFILE="mainline", KRPC_TIMEOUT=1.0)) as (a, b, c):
-            core_of(a).insert_node(b.contact)
-            core_of(b).insert_node(c.contact)
+            core_of(a).requests.insert_node(b.contact)
+            core_of(b).requests.insert_node(c.contact)
             asked: list[Contact] = []
 
             def skip(contact: Contact) -> bool:

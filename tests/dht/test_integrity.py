@@ -214,7 +214,7 @@ def test_an_answer_with_the_zero_id_or_ours_always_fails(tmp_path: Path, answer:
     async def scenario() -> None:
         async with running_node(tmp_path) as node, raw_client("127.0.11.2") as peer:
             expected = Contact(b"E" * 20, *peer.address)
-            core_of(node).insert_node(expected)
+            core_of(node).requests.insert_node(expected)
             rid = {"zero": bytes(20), "ours": node.id}[answer]
             # By contact (its id expected) and by address (join, ping: no id expected).
             for call in (lambda: core_of(node).request(expected, "ping", {b"id": node.id}),
@@ -233,7 +233,7 @@ def test_an_answer_with_another_id_than_expected_fails(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path) as node, raw_client("127.0.11.3") as peer:
             expected = Contact(b"E" * 20, *peer.address)
-            core_of(node).insert_node(expected)
+            core_of(node).requests.insert_node(expected)
             fut = core_of(node).request(expected, "find_node", {b"id": node.id, b"target": node.id})
             await answer_next(peer, node, b"O" * 20)
             with pytest.raises(RemoteProtocolError):
@@ -257,7 +257,7 @@ def test_a_wrong_address_for_an_honest_id_does_not_hurt_it(tmp_path: Path) -> No
                 raw_client("127.0.12.2") as honest, raw_client("127.0.12.3") as liar, \
                 raw_client("127.0.12.4") as silent:
             hid = b"H" * 20
-            core_of(node).insert_node(Contact(hid, *honest.address))  # answered us
+            core_of(node).requests.insert_node(Contact(hid, *honest.address))  # answered us
             with pytest.raises(errors.RpcTimeout):
                 await core_of(node).request(Contact(hid, *silent.address), "ping", {b"id": node.id})
             fut = core_of(node).request(Contact(hid, *liar.address), "ping", {b"id": node.id})

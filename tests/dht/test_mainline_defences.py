@@ -96,7 +96,7 @@ def test_a_scrape_flood_from_40_addresses_is_refused_before_any_work_and_pings_g
     make_target: Any, config: Config
 ) -> None:
     target = make_target(config)
-    mainline = core_of(target.node).mainline
+    mainline = core_of(target.node).protocol.handlers
     now = time.monotonic()  # the handlers' clock
     for i in range(500):  # a 500-peer swarm (held as announced; the attack is what follows)
         target.tn.sync(lambda i=i: mainline.peers.announce(SWARM, (f"10.1.{i // 250}.{i % 250}", 6881), i < 100, now))
@@ -214,7 +214,7 @@ def test_a_peer_store_filled_by_one_address_still_takes_a_newcomer(make_target: 
     for i in range(40):
         assert b"r" in (announce(target, filler, hashlib.sha1(b"fill%d" % i).digest()) or {})
         target.clock.now += 0.25
-    assert target.tn.sync(lambda: len(core_of(target.node).mainline.peers)) == 30
+    assert target.tn.sync(lambda: len(core_of(target.node).protocol.handlers.peers)) == 30
     newcomer = target.client("127.0.8.8")
     wanted = hashlib.sha1(b"the newcomer's torrent").digest()
     assert b"r" in (announce(target, newcomer, wanted) or {})
@@ -255,7 +255,7 @@ def test_a_token_serves_only_the_target_it_was_given_for(make_target: Any) -> No
     x = hashlib.sha1(bencodepy.encode(b"x")).digest()
     item_token = (ask(target, peer, "get", {b"target": x}) or {})[b"r"][b"token"]
     for _ in range(2):
-        target.tn.sync(core_of(target.node).mainline.tokens.rotate)
+        target.tn.sync(core_of(target.node).protocol.handlers.tokens.rotate)
     stale = ask(target, peer, "put", {b"token": item_token, b"v": b"x"})
     assert stale is not None and stale[b"e"][0] == 203
     fresh = (ask(target, peer, "get", {b"target": x}) or {})[b"r"][b"token"]

@@ -173,7 +173,7 @@ def test_a_mainline_lab_announces_finds_puts_gets_and_samples() -> None:
             assert found.leechers is not None and round(found.leechers) == 1
             assert found.queried > 0
             assert (await b.get_peers(os.urandom(20))).peers == []
-            holders = [n for n in lab.nodes if info_hash in core_of(n).mainline.peers.info_hashes()]  # type: ignore[union-attr]
+            holders = [n for n in lab.nodes if info_hash in core_of(n).protocol.handlers.peers.info_hashes()]  # type: ignore[union-attr]
             assert holders and all(n.stats().keys >= 1 and n.stats().values >= 2 for n in holders)
             target = await a.put_immutable([1, b"two"], local=False)
             item = await b.get_item(target)
@@ -192,7 +192,7 @@ def test_a_mainline_lab_announces_finds_puts_gets_and_samples() -> None:
             assert asked > 0
             # Every other node answered (8 nodes, K = 8); num sums their stores' info-hashes.
             assert sampling.answered == asked == 7
-            assert sampling.num == sum(len(core_of(n).mainline.peers) for n in lab.nodes[1:])  # type: ignore[union-attr]
+            assert sampling.num == sum(len(core_of(n).protocol.handlers.peers) for n in lab.nodes[1:])  # type: ignore[union-attr]
             assert sampling.num >= 3 and len(sampling.info_hashes) == len(set(sampling.info_hashes))
             others = sorted((n.contact for n in lab.nodes[1:]),
                             key=lambda c: int.from_bytes(c.id, "big") ^ int.from_bytes(sampling.target, "big"))
@@ -263,16 +263,16 @@ def test_our_id_follows_the_external_address_voted_for(tmp_path: Path) -> None:
             snap = node.stats()
             assert (snap.external_address, snap.external_votes, snap.id_valid) == (None, 0, None)
             for i in range(3):  # loopback votes: exempt, the id stays
-                core_of(node)._mainline_answer(Contact(os.urandom(20), f"127.0.5.{i + 1}", 1000),
+                core_of(node).protocol.answered(Contact(os.urandom(20), f"127.0.5.{i + 1}", 1000),
                                       ml.Response(b"", {}, None, ("127.0.0.9", 1)), "find_node")
             assert node.id == old
             snap = node.stats()
             assert (snap.external_address, snap.external_votes, snap.id_valid) == ("127.0.0.9", 3, None)
-            core_of(node).insert_node(Contact(os.urandom(20), "127.0.6.1", 5000), contacted=False)
+            core_of(node).requests.insert_node(Contact(os.urandom(20), "127.0.6.1", 5000), contacted=False)
             contacts = set(core_of(node).table.contacts())
             assert len(contacts) == 1
             for i in range(4):  # a majority over the 3 loopback votes
-                core_of(node)._mainline_answer(Contact(os.urandom(20), f"198.51.{100 + i}.1", 1000),
+                core_of(node).protocol.answered(Contact(os.urandom(20), f"198.51.{100 + i}.1", 1000),
                                       ml.Response(b"", {}, None, ("203.0.113.7", 4000)), "get_peers")
             assert node.id != old and id_matches_ip(node.id, "203.0.113.7")
             assert core_of(node).table.own_id == node.id and set(core_of(node).table.contacts()) == contacts
@@ -292,11 +292,11 @@ def test_the_routing_table_snapshot_says_whose_id_fits_its_ip(tmp_path: Path) ->
         local = Contact(b"\x01" * 20, "127.0.0.5", 6881)
         async with running_node(tmp_path, ML) as node:
             for c in (good, bad, local):
-                core_of(node).insert_node(c, contacted=False)
+                core_of(node).requests.insert_node(c, contacted=False)
             valid = {i.contact: i.id_valid for b in node.routing_table() for i in b.contacts}
             assert valid == {good: True, bad: False, local: None}
         async with running_node(tmp_path / "k") as khashmir:
-            core_of(khashmir).insert_node(good, contacted=False)
+            core_of(khashmir).requests.insert_node(good, contacted=False)
             assert [i.id_valid for b in khashmir.routing_table() for i in b.contacts] == [None]
             snap = khashmir.stats()
             assert (snap.external_address, snap.external_votes, snap.id_valid) == (None, 0, None)
@@ -310,10 +310,10 @@ def test_enforced_node_ids_keep_bad_ones_out(tmp_path: Path) -> None:
         async with running_node(tmp_path, ML.replace(ENFORCE_NODE_ID=True)) as node:
             bad = Contact(b"\x00" * 20, "203.0.113.7", 6881)
             good = Contact(node_id_for("203.0.113.7"), "203.0.113.7", 6881)
-            assert not core_of(node).admissible(bad) and core_of(node).admissible(good)
-            assert core_of(node).admissible(Contact(b"\x00" * 20, "127.0.0.5", 6881))  # local: exempt
+            assert not core_of(node).requests.admissible(bad) and core_of(node).requests.admissible(good)
+            assert core_of(node).requests.admissible(Contact(b"\x00" * 20, "127.0.0.5", 6881))  # local: exempt
         async with running_node(tmp_path / "lax", ML) as lax:
-            assert core_of(lax).admissible(bad)
+            assert core_of(lax).requests.admissible(bad)
 
     run(scenario())
 

@@ -18,8 +18,7 @@ from dhtutil import (
 )
 
 from dht.node import core_of
-from dht.khashmir.remote import KRPC_HANDLERS
-from dht.node.core import NodeCore
+from dht.khashmir.remote import KRPC_HANDLERS, KhashmirRemote
 from dht import Config, Contact, Node, errors
 from dht.wire import krpc
 from dht.errors import RemoteProtocolError
@@ -146,7 +145,7 @@ def test_handler_bug_is_answered_201_and_the_node_goes_on(
             def broken(*args: Any, **kwargs: Any) -> dict[bytes, Any]:
                 raise RuntimeError("a bug")
 
-            table = core_of(node).khashmir.handlers  # the network's dispatch table
+            table = core_of(node).protocol.handlers.handlers  # the network's dispatch table
             real = table["ping"]
             monkeypatch.setitem(table, "ping", broken)  # restored at the end whatever happens
             reply = await client.ask_decoded(query("ping", {b"id": CID}, b"b1"), node.address)
@@ -166,9 +165,9 @@ def test_store_needs_a_valid_token_for_the_sender_ip(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path) as node, raw_client() as client:
             token = await get_token(client, node)
-            assert token == core_of(node).tokens.token_for("127.0.0.1")
+            assert token == core_of(node).protocol.tokens.token_for("127.0.0.1")
             altered = bytes([token[0] ^ 0xFF]) + token[1:]
-            other_ip = core_of(node).tokens.token_for("10.0.0.1")  # as if we were elsewhere
+            other_ip = core_of(node).protocol.tokens.token_for("10.0.0.1")  # as if we were elsewhere
             for bad in (altered, other_ip, b"", b"x" * 20, token[:10]):
                 reply = await store(client, node, b"refused", bad)
                 assert error_code(reply) == errors.INVALID_TOKEN
@@ -296,7 +295,7 @@ def test_find_node_returns_compact_nodes_and_a_token(tmp_path: Path) -> None:
             contacts = [Contact.from_compact(n) for n in r[b"nodes"]]
             assert contacts[0] == Contact(b"B" * 20, *b.address)  # the closest to the target first
             assert set(contacts) == {Contact(b"A" * 20, *a.address), Contact(b"B" * 20, *b.address)}
-            assert r[b"token"] == core_of(node).tokens.token_for("127.0.0.1")
+            assert r[b"token"] == core_of(node).protocol.tokens.token_for("127.0.0.1")
 
     run(scenario())
 
@@ -369,30 +368,30 @@ SEED_SIGNATURES = {
 def test_remote_interface_signatures_match_the_seed() -> None:
     node = Node(FAST)
     for name, params in SEED_SIGNATURES.items():
-        sig = inspect.signature(getattr(core_of(node), name))
+        sig = inspect.signature(getattr(core_of(node).protocol.remote, name))
         assert list(sig.parameters) == params, name
         assert sig.parameters["_krpc_sender"].default is None
         assert all(p.default is inspect.Parameter.empty for p in list(sig.parameters.values())[:-1])
         # The method table points at the same handlers, in knode order.
         method = name[len("krpc_"):]
         assert [n for n, _ in krpc.METHODS[method]] == params[:-1]
-        assert KRPC_HANDLERS[method] is getattr(NodeCore, name)
+        assert KRPC_HANDLERS[method] is getattr(KhashmirRemote, name)
 
 
 def test_handlers_called_without_sender_answer_as_for_localhost(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path) as node:
             port = node.address[1]
-            assert core_of(node).krpc_ping(CID) == {b"id": node.id}
-            assert core_of(node).krpc_join(CID) == {b"ip_addr": b"127.0.0.1", b"port": port, b"id": node.id}
-            found = core_of(node).krpc_find_node(CID, KEY)
-            assert found[b"token"] == core_of(node).tokens.token_for("127.0.0.1")
-            assert core_of(node).krpc_store_value(CID, KEY, b"local", found[b"token"]) == {b"id": node.id}
+            assert core_of(node).protocol.remote.krpc_ping(CID) == {b"id": node.id}
+            assert core_of(node).protocol.remote.krpc_join(CID) == {b"ip_addr": b"127.0.0.1", b"port": port, b"id": node.id}
+            found = core_of(node).protocol.remote.krpc_find_node(CID, KEY)
+            assert found[b"token"] == core_of(node).protocol.tokens.token_for("127.0.0.1")
+            assert core_of(node).protocol.remote.krpc_store_value(CID, KEY, b"local", found[b"token"]) == {b"id": node.id}
             with pytest.raises(errors.KrpcError) as info:
-                core_of(node).krpc_store_value(CID, KEY, b"x", core_of(node).tokens.token_for("10.0.0.1"))
+                core_of(node).protocol.remote.krpc_store_value(CID, KEY, b"x", core_of(node).protocol.tokens.token_for("10.0.0.1"))
             assert info.value.code == errors.INVALID_TOKEN
-            assert core_of(node).krpc_find_value(CID, KEY)[b"num"] == 1
-            assert core_of(node).krpc_get_value(CID, KEY, 0)[b"values"] == [b"local"]
+            assert core_of(node).protocol.remote.krpc_find_value(CID, KEY)[b"num"] == 1
+            assert core_of(node).protocol.remote.krpc_get_value(CID, KEY, 0)[b"values"] == [b"local"]
             # Local calls do not put the (absent) sender in the routing table.
             assert len(core_of(node).table) == 0
 
@@ -452,7 +451,7 @@ def test_answer_with_another_id_fails_the_request_and_removes_the_contact(tmp_pa
     async def scenario() -> None:
         async with running_node(tmp_path) as node, raw_client() as client:
             expected = Contact(b"E" * 20, *client.address)
-            core_of(node).insert_node(expected)
+            core_of(node).requests.insert_node(expected)
             fut = core_of(node).request(expected, "ping", {b"id": node.id})
             data, _ = await client.recv()
             q = decoded(data)
@@ -586,9 +585,9 @@ def test_full_bucket_pings_its_oldest_and_replaces_it_if_dead(tmp_path: Path) ->
             node.subscribe(seen.append)
             ids = opposite_half_ids(node.id, 4)
             dead = Contact(ids[0], HOST, silent_udp_port())  # silent: its ping times out
-            core_of(node).insert_node(dead)
-            core_of(node).insert_node(Contact(ids[1], *alive.address))
-            core_of(node).insert_node(Contact(ids[2], *alive.address))  # splits; the other half is full
+            core_of(node).requests.insert_node(dead)
+            core_of(node).requests.insert_node(Contact(ids[1], *alive.address))
+            core_of(node).requests.insert_node(Contact(ids[2], *alive.address))  # splits; the other half is full
             full = core_of(node).table.bucket_for(ids[0])
             assert [e.contact.id for e in full.entries] == ids[:2]
             assert ids[2] not in {c.id for c in core_of(node).table.contacts()}
@@ -597,7 +596,7 @@ def test_full_bucket_pings_its_oldest_and_replaces_it_if_dead(tmp_path: Path) ->
             started = time.monotonic()
             await wait_until(lambda: time.monotonic() - started > 0.06, what="MIN_PING_INTERVAL")
             newcomer = Contact(ids[3], *alive.address)
-            core_of(node).insert_node(newcomer)
+            core_of(node).requests.insert_node(newcomer)
             await wait_until(lambda: any(isinstance(e, ContactReplaced) for e in seen), what="replace")
             [replaced] = [e for e in seen if isinstance(e, ContactReplaced)]
             assert (replaced.old, replaced.new) == (dead, newcomer)
@@ -612,12 +611,12 @@ def test_full_bucket_keeps_a_live_oldest_contact(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path, config) as node, raw_client() as oldest, raw_client() as other:
             ids = opposite_half_ids(node.id, 4)
-            core_of(node).insert_node(Contact(ids[0], *oldest.address))
-            core_of(node).insert_node(Contact(ids[1], *other.address))
-            core_of(node).insert_node(Contact(ids[2], *other.address))
+            core_of(node).requests.insert_node(Contact(ids[0], *oldest.address))
+            core_of(node).requests.insert_node(Contact(ids[1], *other.address))
+            core_of(node).requests.insert_node(Contact(ids[2], *other.address))
             started = time.monotonic()
             await wait_until(lambda: time.monotonic() - started > 0.06, what="MIN_PING_INTERVAL")
-            core_of(node).insert_node(Contact(ids[3], *other.address))
+            core_of(node).requests.insert_node(Contact(ids[3], *other.address))
             data, _ = await oldest.recv()  # the node pings the oldest contact...
             q = decoded(data)
             assert q[b"q"] == b"ping"
@@ -670,7 +669,7 @@ def test_restart_onto_a_new_network_answers_with_live_contacts_within_10_s(tmp_p
         me = Node(config, host=HOST, data_dir=me_dir)
         await me.start()
         await me.bootstrap([old[0].address])
-        await core_of(me).refresh_table(force=True)
+        await core_of(me).maintenance.refresh_table(force=True)
         saved = {c.id for c in core_of(me).table.contacts()}
         assert len(saved) >= 8
         await me.stop()
@@ -738,7 +737,7 @@ def test_after_joining_no_bucket_is_left_empty_while_nodes_live_in_its_range(tmp
                 await node.start()
                 try:
                     await node.bootstrap([lab.bootstrap_address])
-                    await core_of(node).refresh_table(force=True)
+                    await core_of(node).maintenance.refresh_table(force=True)
                     empty = [(b.lo, b.hi) for b in node.routing_table()
                              if not b.contacts and any(b.lo <= k < b.hi for k in lab_keys)]
                     assert empty == []

@@ -178,13 +178,13 @@ def test_values_expire_after_key_expire_with_an_event(tmp_path: Path) -> None:
             core_of(node).store.store_value(KEY, b"old", now - expire - 5)
             core_of(node).store.store_value(KEY, b"young", now - expire + 600)
             core_of(node).store.store_value(b"o" * 20, b"older", now - 2 * expire)
-            assert core_of(node).expire_values() == 2
+            assert core_of(node).maintenance.expire_values() == 2
             assert core_of(node).store.values(KEY) == [b"young"]
             assert core_of(node).store.values(b"o" * 20) == []
             expired = [(e.key, e.value) for e in events if isinstance(e, ValueExpired)]
             assert sorted(expired) == sorted([(KEY, b"old"), (b"o" * 20, b"older")])
             assert node.stats().values == 1
-            assert core_of(node).expire_values() == 0
+            assert core_of(node).maintenance.expire_values() == 0
 
     run(scenario())
 
@@ -200,7 +200,7 @@ def test_a_store_refresh_keeps_a_value_alive(tmp_path: Path) -> None:
             # Wait (bounded) until "dropped" is older than KEY_EXPIRE, then refresh "kept".
             await wait_until(lambda: time.time() - stored[b"dropped"] > 0.25, what="age")
             await node.store_value(KEY, b"kept")
-            assert core_of(node).expire_values() == 1
+            assert core_of(node).maintenance.expire_values() == 1
             assert core_of(node).store.values(KEY) == [b"kept"]
 
     run(scenario())
@@ -210,9 +210,9 @@ def test_checkpoint_saves_contacts_and_rotates_tokens(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path / "a") as a, running_node(tmp_path / "b") as b:
             await a.join(*b.address)
-            secrets = list(core_of(a).tokens.secrets)
-            core_of(a).checkpoint(maintenance=False)
-            assert core_of(a).tokens.secrets[1:] == secrets[: len(core_of(a).tokens.secrets) - 1]
+            secrets = list(core_of(a).protocol.tokens.secrets)
+            core_of(a).maintenance.checkpoint(maintenance=False)
+            assert core_of(a).protocol.tokens.secrets[1:] == secrets[: len(core_of(a).protocol.tokens.secrets) - 1]
             conn = sqlite3.connect(core_of(a).db_path)
             try:
                 rows = conn.execute("SELECT id, host, port FROM contacts").fetchall()
@@ -235,10 +235,10 @@ def test_the_checkpoint_loop_expires_values_and_saves_contacts(tmp_path: Path) -
             a.subscribe(events.append)
             await a.join(*b.address)
             core_of(a).store.store_value(KEY, b"short-lived", time.time())
-            secrets = list(core_of(a).tokens.secrets)
+            secrets = list(core_of(a).protocol.tokens.secrets)
             await wait_until(lambda: any(isinstance(e, ValueExpired) for e in events), what="expiry")
             assert core_of(a).store.values(KEY) == []
-            assert core_of(a).tokens.secrets[0] not in secrets  # rotated by the checkpoints
+            assert core_of(a).protocol.tokens.secrets[0] not in secrets  # rotated by the checkpoints
             conn = sqlite3.connect(core_of(a).db_path)
             try:
                 rows = conn.execute("SELECT id FROM contacts").fetchall()

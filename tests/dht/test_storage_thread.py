@@ -78,12 +78,12 @@ def test_pings_are_answered_while_a_store_waits_for_a_locked_database(tmp_path: 
                 await wait_until(lambda: core_of(node).store.busy, what="the store on the storage thread")
                 for i in range(3):
                     await pong(client, node, b"p%d" % i)  # answered, the store still waiting
-                assert core_of(node).store.busy and len(core_of(node).khashmir.in_flight) == 1
+                assert core_of(node).store.busy and len(core_of(node).protocol.handlers.in_flight) == 1
                 assert pending(client) == []  # not acknowledged while the database is locked
             reply = bencodepy.decode((await client.recv())[0])
             assert reply == {b"t": b"s1", b"y": b"r", b"r": {b"id": node.id}}
             assert sorted(core_of(node).store.values(KEY)) == [b"before", b"while locked"]
-            assert not core_of(node).khashmir.in_flight
+            assert not core_of(node).protocol.handlers.in_flight
 
     run(scenario())
 
@@ -115,7 +115,7 @@ def test_storage_queries_over_the_bound_are_dropped_and_counted(tmp_path: Path) 
                 for i in range(5):
                     client.send(store(b"s%d" % i, b"v%d" % i, tok), node.address)
                 await pong(client, node, b"p")  # the five handled: two in flight, three dropped
-                assert len(core_of(node).khashmir.in_flight) == 2
+                assert len(core_of(node).protocol.handlers.in_flight) == 2
                 assert node.stats().drops["storage busy"] == 3
                 dropped = [e for e in seen if isinstance(e, events.DatagramDropped)]
                 assert [e.reason for e in dropped] == ["storage busy"] * 3
@@ -198,7 +198,7 @@ def test_storage_thread_off_answers_inline_as_before(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_node(tmp_path, FAST.replace(STORAGE_THREAD=False)) as node, raw_client() as client:
             tok = await token(client, node)
-            assert core_of(node).khashmir.handlers is INLINE_HANDLERS
+            assert core_of(node).protocol.handlers.handlers is INLINE_HANDLERS
             replies = await client.replies_before_ping(store(b"s", b"inline", tok), node.address)
             assert [bencodepy.decode(r)[b"t"] for r in replies] == [b"s"]  # answered before the next datagram
             assert core_of(node).store.values(KEY) == [b"inline"] and not core_of(node).store.worker.threaded

@@ -75,10 +75,10 @@ def test_node_checkpoints_rotate_tokens_on_the_wire(tmp_path: Path) -> None:
                 args = {b"id": b"C" * 20, b"key": b"K" * 20, b"value": value, b"token": token}
                 return await client.ask_decoded(query("store_value", args), addr)
 
-            core_of(node).checkpoint(maintenance=False)
-            core_of(node).checkpoint(maintenance=False)
+            core_of(node).maintenance.checkpoint(maintenance=False)
+            core_of(node).maintenance.checkpoint(maintenance=False)
             assert (await store(b"after two"))[b"y"] == b"r"
-            core_of(node).checkpoint(maintenance=False)
+            core_of(node).maintenance.checkpoint(maintenance=False)
             refused = await store(b"after three")
             assert refused[b"y"] == b"e" and refused[b"e"][0] == errors.INVALID_TOKEN
             assert core_of(node).store.values(b"K" * 20) == [b"after two"]
