@@ -91,8 +91,38 @@ def test_node_keeps_its_inside_out_of_reach() -> None:
     import dht
     from dht.node.core import NodeCore
 
-    inside = {"table", "store", "transport", "request", "insert_node", "report", "checkpoint",
-              "krpc_ping", "khashmir", "mainline", "events", "tokens", "stats_counters"}
+    inside = {"table", "store", "transport", "request", "requests", "maintenance", "protocol",
+              "events", "stats_counters", "sender_seen", "adopt_id"}
     assert inside <= public_names(NodeCore())
     assert not inside & public_names(dht.Node())
     assert not hasattr(dht.Node(), "__dict__")  # a facade of slots: nothing is added to it by accident
+
+
+def test_no_class_of_dht_is_assembled_from_mixins() -> None:
+    """Composition, not inheritance: every class of dht has at most one base of dht's own
+    (the protocols it extends aside), and the node's inside inherits nothing."""
+    import importlib
+    import inspect
+    import pkgutil
+    import typing
+
+    import dht
+    from dht.node.core import NodeCore
+
+    assert NodeCore.__bases__ == (object,)
+    mixed = []
+    seen = 0
+    for info in pkgutil.walk_packages(dht.__path__, prefix="dht."):
+        if info.name == "dht.__main__":
+            continue
+        module = importlib.import_module(info.name)
+        for _name, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ != module.__name__:
+                continue
+            seen += 1
+            own = [b for b in cls.__bases__  # the standard library's (ValueError, str, Enum) aside
+                   if b.__module__ not in ("builtins", "enum", "typing") and not getattr(b, "_is_protocol", False)]
+            if len(own) > 1:
+                mixed.append(f"{cls.__module__}.{cls.__qualname__}{tuple(b.__name__ for b in own)}")
+    assert seen > 100
+    assert mixed == []

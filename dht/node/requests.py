@@ -322,7 +322,7 @@ class Requests:
             entry = self.node.table_or_none.get(contact.id)
             if entry is not None and entry.rtt is not None and entry.contact.address == contact.address:
                 return rtt_soft_timeout(entry.rtt, entry.rttvar, lo, hi)
-        return self.node.transport.rtt.timeout(lo, hi)
+        return self.node.transport.outstanding.rtt.timeout(lo, hi)
 
     def next_lookup_id(self) -> int:
         return next(_LOOKUP_IDS)

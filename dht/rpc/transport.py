@@ -37,21 +37,15 @@ attacker's: asyncio reads one datagram per loop iteration, so after each one
 the socket (same queue, same order), and the receive buffer is raised to
 RECV_BUFFER bytes (as far as the system allows).
 
-A lookup's request (one with a soft timeout) silent past its soft timeout
-is sent again, with the same transaction id, up to SOFT_RESENDS times (at
-the soft timeout, then after twice as long): on a lossy network a lost
-datagram is the likeliest silence, and a resend costs one datagram where
-waiting out the full timeout costs the lookup seconds.  An answer to a
-request sent more than once is not an RTT sample (Karn's rule: which send
-it answers is unknown).  One timer serves the resends too.
-
-A query's future raises :class:`KrpcError` for an error reply,
-:class:`RpcTimeout` after KRPC_TIMEOUT and :class:`NodeStopped` when the
-transport closes.  Every request waits the same KRPC_TIMEOUT, so the
-requests out, kept in the order they were sent, are also in the order they
-expire: one timer, set for the oldest, serves them all (a timer per request
+The requests out -- transaction ids, expiry, resends of a silent lookup
+request (SOFT_RESENDS, with the same transaction id), RTT -- are the sans-IO
+:class:`dht.core.requests.RequestTable`'s, fed ``now``; the transport sends
+what it says and arms one timer at its next deadline (a timer per request
 was a heap push and a cancel on every request, for the rare one that times
-out).  Nothing a peer sends can raise out of
+out).  A request is told its end through its ``settle``: the answer,
+:class:`KrpcError` for an error reply, :class:`RpcTimeout` after
+KRPC_TIMEOUT, :class:`PortUnreachable` and :class:`NodeStopped` when the
+transport closes.  Nothing a peer sends can raise out of
 :meth:`datagram_received`: bad datagrams are dropped and counted, handler
 bugs are logged with their traceback and answered with 201.
 """
@@ -60,13 +54,10 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import heapq
-import itertools
 import logging
 import socket
 import sys
 import time
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..wire import krpc
@@ -81,16 +72,11 @@ from ..core.events import (
     RequestTimedOut,
 )
 from ..core.limits import Limits
-from ..core.rtt import RttEstimator
+from ..core.requests import Answered, Pending, RequestTable, Settle
 from ..core.stats import DropReason, Stats
 from ..wire.profiles import WireProfile, profile_for
 
 log = logging.getLogger(__name__)
-
-#: Told how a request ended, at once (in the datagram's or the timer's callback, not a
-#: loop pass later): ``settle(answer, None, rtt)`` or ``settle(None, exception, rtt)``;
-#: ``rtt`` the seconds from sending to the reply, None when none came (timeout, stop).
-Settle = Callable[[Any, "BaseException | None", "float | None"], None]
 
 #: ``handler(query, peer)``: the answer's values (the profile encodes them), or None: no answer,
 #: or an asyncio.Future of the values: answered when it is done.
@@ -121,27 +107,6 @@ class QueryDropped(Exception):
         self.reason = reason
 
 
-@dataclass(slots=True)
-class Pending:
-    settle: "Settle"
-    peer: Address
-    method: str
-    sent: float
-    expires: float  # monotonic time of its timeout
-    late_after: float  # monotonic time after which an answer counts as late
-    resends: int = 0  # times it may still be sent again (a lookup's request, silent)
-    resent: bool = False  # sent again: its answer's RTT is ambiguous (Karn), not sampled
-    data: bytes = b""  # what was sent, kept while it may be sent again
-    raw: dict[bytes, Any] | None = None
-
-
-#: Settled requests that were sent more than once, remembered for their other answer.
-_RESENT_KEPT = 1024
-
-#: A timeout this close is taken as passed (the loop may run a timer a hair early).
-_EXPIRE_EARLY = 0.001
-
-
 class KrpcTransport(asyncio.DatagramProtocol):
     def __init__(
         self, handler: QueryHandler, stats: Stats, bus: EventBus, timeout: float,
@@ -151,11 +116,13 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self.profile: WireProfile = profile or profile_for("khashmir")
         self.stats = stats
         self.bus = bus
-        self.timeout = timeout  # the same for every request: see _arm_expiry
-        self.rtt = RttEstimator()
-        #: requests out, oldest first (dicts keep insertion order)
-        self.pending: dict[tuple[Address, bytes], Pending] = {}
-        self._expiry: asyncio.TimerHandle | None = None  # set for the oldest request out
+        self.timeout = timeout
+        #: the requests out (sans-IO): transaction ids, expiry, resends, RTT
+        self.outstanding = RequestTable(
+            timeout, config.SOFT_RESENDS if config is not None else 0, lambda: self.profile.new_tid()
+        )
+        self._timer: asyncio.TimerHandle | None = None  # the one timer: the table's next deadline
+        self._timer_at = 0.0
         #: answers still due: futures a handler returned
         self.answering: set[asyncio.Future[Any]] = set()
         self.transport: asyncio.DatagramTransport | None = None
@@ -166,14 +133,6 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self._refused = False
         self.local_address: Address = ("", 0)
         self.limits = Limits(config)
-        self.resends = config.SOFT_RESENDS if config is not None else 0
-        #: (when, n, key) of the requests to send again, earliest first; one timer
-        self._resend_at: list[tuple[float, int, tuple[Address, bytes]]] = []
-        self._resend_timer: asyncio.TimerHandle | None = None
-        self._resend_when = 0.0
-        self._resend_n = itertools.count()
-        #: requests sent more than once and settled: a second answer is no stranger's
-        self._resent_settled: dict[tuple[Address, bytes], bool] = {}
         #: The limits' clock (tests replace it with a fake one).
         self.clock: Callable[[], float] = time.monotonic
         stats.limits_gauge = self._limits_gauge
@@ -259,8 +218,10 @@ class KrpcTransport(asyncio.DatagramProtocol):
         except RemoteProtocolError:
             return
         tid = raw.get(b"t")
-        if raw.get(b"y") == b"q" and isinstance(tid, bytes) and (peer, tid) in self.pending:
-            self._expire((peer, tid), unreachable=True)
+        if raw.get(b"y") == b"q" and isinstance(tid, bytes):
+            pending = self.outstanding.fail(peer, tid)
+            if pending is not None:
+                self._failed_request(pending, unreachable=True)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.close()
@@ -391,29 +352,18 @@ class KrpcTransport(asyncio.DatagramProtocol):
     # --- answers to our queries -------------------------------------------
 
     def _settle(self, message: Any, raw: dict[bytes, Any], peer: Address, size: int) -> None:
-        key = (peer, message.tid)
-        pending = self.pending.get(key)
-        if pending is None:
-            if not self._resent_settled.pop(key, False):
-                self._drop(peer, size, DropReason.UNEXPECTED_RESPONSE)
-            # else: the other answer to a request we sent twice: expected, not a drop
-            return
-        del self.pending[key]
-        if pending.resent:
-            settled = self._resent_settled
-            if len(settled) >= _RESENT_KEPT:
-                del settled[next(iter(settled))]
-            settled[key] = True
         now = time.monotonic()
-        rtt = now - pending.sent
-        sample = None if pending.resent else rtt  # Karn: a resent request's RTT is ambiguous
-        counters = self.stats.method(pending.method)
         answered = raw[b"y"] == b"r"
+        found = self.outstanding.answer(peer, message.tid, now, sample=answered)
+        if not isinstance(found, Answered):
+            if found is None:
+                self._drop(peer, size, DropReason.UNEXPECTED_RESPONSE)
+            return  # else: the other answer to a request we sent twice: expected, not a drop
+        pending = found.pending
+        counters = self.stats.method(pending.method)
         if answered:
             counters.answered += 1
-            counters.rtt_total += rtt
-            if sample is not None:
-                self.rtt.sample(sample)
+            counters.rtt_total += found.rtt
             code = None
         else:
             counters.failed += 1
@@ -422,13 +372,13 @@ class KrpcTransport(asyncio.DatagramProtocol):
             self.bus.emit(
                 DatagramReceived(
                     now, peer, raw[b"y"].decode(), pending.method, message.tid, size, raw,
-                    rtt=rtt, error_code=code, late=now > pending.late_after,
+                    rtt=found.rtt, error_code=code, late=found.late,
                 )
             )
         if answered:
-            self._tell(pending, self.profile.answer(message), None, sample)
+            self._tell(pending, self.profile.answer(message), None, found.sample)
         else:
-            self._tell(pending, None, self.profile.error(message), sample)
+            self._tell(pending, None, self.profile.error(message), found.sample)
 
     @staticmethod
     def _tell(pending: Pending, answer: Any, exc: BaseException | None, rtt: float | None = None) -> None:
@@ -451,87 +401,47 @@ class KrpcTransport(asyncio.DatagramProtocol):
         """
         if self.transport is None:
             raise NodeStopped("node is not running")
-        loop = asyncio.get_running_loop()
-        profile = self.profile
-        tid = profile.new_tid()
-        while (peer, tid) in self.pending:
-            tid = profile.new_tid()
-        data, raw = profile.encode_query(tid, method, args)
+        table = self.outstanding
+        tid = table.tid_for(peer)
+        data, raw = self.profile.encode_query(tid, method, args)
         now = time.monotonic()
-        late_after = now + (soft_timeout if soft_timeout is not None else self.timeout)
-        pending = self.pending[(peer, tid)] = Pending(settle, peer, method, now, now + self.timeout, late_after)
-        if self._expiry is None:
-            self._arm_expiry(loop, now)
-        if soft_timeout is not None and self.resends and late_after < pending.expires:
-            pending.resends, pending.data, pending.raw = self.resends, data, raw
-            self._resend_later(loop, late_after, (peer, tid))
+        pending = table.add(peer, tid, method, settle, now, soft_timeout, data, raw)
+        self._arm(now, pending.late_after if pending.resends else pending.expires)
         self.stats.method(method).sent += 1
         self.limits.expect(peer[0], self.clock())
         self._send(data, peer, raw, method, tid, soft_timeout)
 
-    def _resend_later(self, loop: asyncio.AbstractEventLoop, when: float, key: tuple[Address, bytes]) -> None:
-        heapq.heappush(self._resend_at, (when, next(self._resend_n), key))
-        if self._resend_timer is None or when < self._resend_when:
-            if self._resend_timer is not None:
-                self._resend_timer.cancel()
-            self._resend_timer = loop.call_later(max(0.0, when - time.monotonic()), self._resend_due)
-            self._resend_when = when
+    def _arm(self, now: float, at: float | None) -> None:
+        """Have the one timer fire at ``at`` if that is sooner than it is set for."""
+        if at is None or (self._timer is not None and self._timer_at <= at):
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_later(max(0.0, at - now), self._due)
+        self._timer_at = at
 
-    def _resend_due(self) -> None:
-        """The resend timer: send each request past its soft deadline again (once more
-        after twice as long, while it may), then set the timer for the next."""
-        self._resend_timer = None
+    def _due(self) -> None:
+        """The timer: send again what is silent past its soft deadline, fail what is past
+        its full timeout, then set the timer for the table's next deadline."""
+        self._timer = None
         if self.transport is None:
             return
-        loop = asyncio.get_running_loop()
         now = time.monotonic()
-        due = self._resend_at
-        while due and due[0][0] <= now + _EXPIRE_EARLY:
-            _when, _n, key = heapq.heappop(due)
-            pending = self.pending.get(key)
-            if pending is None or not pending.resends or pending.raw is None:
-                continue  # answered, failed or stopped meanwhile
-            pending.resends -= 1
-            pending.resent = True
-            if pending.resends:
-                wait = (pending.late_after - pending.sent) * 2 ** (self.resends - pending.resends)
-                if now + wait < pending.expires:
-                    self._resend_later(loop, now + wait, key)
-            self.limits.expect(key[0][0], self.clock())
-            self._send(pending.data, key[0], pending.raw, pending.method, key[1], pending.late_after - pending.sent)
-        if due and self._resend_timer is None:
-            self._resend_timer = loop.call_later(max(0.0, due[0][0] - time.monotonic()), self._resend_due)
-            self._resend_when = due[0][0]
+        table = self.outstanding
+        for pending in table.resends_due(now):
+            self.limits.expect(pending.peer[0], self.clock())
+            assert pending.raw is not None
+            self._send(pending.data, pending.peer, pending.raw, pending.method, pending.tid, pending.soft_timeout)
+        for pending in table.expired(now):  # their settles may send more (and set the timer)
+            self._failed_request(pending)
+        if self.transport is not None:
+            self._arm(time.monotonic(), table.next_deadline())
 
-    def _arm_expiry(self, loop: asyncio.AbstractEventLoop, now: float) -> None:
-        """Set the one timer for the oldest request out (the first to expire: all wait
-        ``timeout`` and are kept in the order sent), or none when none is out."""
-        oldest = next(iter(self.pending.values()), None)
-        self._expiry = None if oldest is None else loop.call_later(max(0.0, oldest.expires - now), self._expire_due)
-
-    def _expire_due(self) -> None:
-        """The timer: every request past its timeout fails; then set for the next one."""
-        self._expiry = None
-        now = time.monotonic()
-        due = []
-        for key, pending in self.pending.items():
-            if pending.expires > now + _EXPIRE_EARLY:
-                break
-            due.append(key)
-        for key in due:  # their settles may send more (and set the timer)
-            self._expire(key)
-        if self._expiry is None and self.transport is not None:
-            self._arm_expiry(asyncio.get_running_loop(), time.monotonic())
-
-    def _expire(self, key: tuple[Address, bytes], unreachable: bool = False) -> None:
-        """The request's full timeout, or ``unreachable``: nothing listens there (ICMP)."""
-        pending = self.pending.pop(key, None)
-        if pending is None:
-            return
-        tid = key[1]
+    def _failed_request(self, pending: Pending, unreachable: bool = False) -> None:
+        """A request's full timeout, or ``unreachable``: nothing listens there (ICMP)."""
         self.stats.method(pending.method).failed += 1
         if self.bus.active:
-            self.bus.emit(RequestTimedOut(time.monotonic(), pending.peer, pending.method, tid))
+            self.bus.emit(RequestTimedOut(time.monotonic(), pending.peer, pending.method, pending.tid))
         where = f"{pending.method} to {pending.peer[0]}:{pending.peer[1]}"
         failure = PortUnreachable(f"{where}: unreachable (ICMP)") if unreachable else RpcTimeout(where)
         self._tell(pending, None, failure)
@@ -575,15 +485,10 @@ class KrpcTransport(asyncio.DatagramProtocol):
             self.transport.close()
             self.transport = None
         self.cancel_answers()
-        if self._expiry is not None:
-            self._expiry.cancel()
-            self._expiry = None
-        if self._resend_timer is not None:
-            self._resend_timer.cancel()
-            self._resend_timer = None
-        self._resend_at.clear()
-        pending, self.pending = self.pending, {}
-        for p in pending.values():
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for p in self.outstanding.clear():
             self._tell(p, None, NodeStopped("node stopped"))
 
 

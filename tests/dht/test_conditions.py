@@ -167,7 +167,7 @@ def test_total_loss_makes_every_query_to_the_lab_time_out(tmp_path: Path) -> Non
             seen = watch(ours)
             before = ours.stats().methods["find_node"]
             await ours.find_node(os.urandom(20))  # widens at each soft timeout, waits for each full one
-            await wait_until(lambda: not core_of(ours).transport.pending, 5, "the lookup's queries to expire")
+            await wait_until(lambda: not core_of(ours).transport.outstanding.pending, 5, "the lookup's queries to expire")
             after = ours.stats().methods["find_node"]
             sent = after.sent - before.sent
             assert sent >= 4
@@ -270,7 +270,7 @@ def test_a_killed_node_fails_in_tables_and_comes_back_when_revived() -> None:
             with pytest.raises(LocalError):
                 await lab.kill_node(victim)  # not running
             await asker.find_node(victim.id)
-            await wait_until(lambda: not core_of(asker).transport.pending, 5, "the queries to the dead node to expire")
+            await wait_until(lambda: not core_of(asker).transport.outstanding.pending, 5, "the queries to the dead node to expire")
             # Its port is closed: ICMP says so and it leaves the table at once (silent, it would fail).
             assert any(isinstance(e, (ContactFailed, ContactRemoved)) and e.contact.id == victim.id for e in seen)
             entry = core_of(asker).table.get(victim.id)

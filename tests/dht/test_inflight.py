@@ -190,7 +190,7 @@ def test_a_request_s_on_done_runs_once_from_the_answer_itself(tmp_path: Path) ->
             calls.clear()
             fut = core_of(a).request(nobody, "ping", {b"id": a.id}, None, record)
             fut.cancel()
-            await wait_until(lambda: not core_of(a).transport.pending, what="the request timed out")
+            await wait_until(lambda: not core_of(a).transport.outstanding.pending, what="the request timed out")
             await turns()
             assert calls == [("cancelled", False)]  # told once, at its own end (the timeout)
 

@@ -67,10 +67,10 @@ def test_a_node_judges_a_contact_by_its_own_history_else_by_the_node_estimate(tm
             # Pretend its history says it is slow: the node's estimate (loopback-fast) differs.
             entry.rtt, entry.rttvar = 0.9, 0.1
             assert core.soft_timeout(b.contact) == pytest.approx(1.3)
-            assert core.soft_timeout(Contact(bytes([7]) * 20, "127.0.0.9", 9)) == core.transport.rtt.timeout(LO, HI)
+            assert core.soft_timeout(Contact(bytes([7]) * 20, "127.0.0.9", 9)) == core.transport.outstanding.rtt.timeout(LO, HI)
             # The same id at another address has no history there.
             moved = Contact(b.id, "127.0.0.9", b.contact.port)
-            assert core.soft_timeout(moved) == core.transport.rtt.timeout(LO, HI)
+            assert core.soft_timeout(moved) == core.transport.outstanding.rtt.timeout(LO, HI)
             assert own < HI
 
     run(scenario(), 20)

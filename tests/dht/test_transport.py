@@ -34,7 +34,7 @@ def test_requests_expire_oldest_first_each_after_its_own_timeout(tmp_path: Path)
             await asyncio.sleep(0.05)  # spaces the two sends (they expire 1 ms early at most)
             second = core.request(silent[1], "ping", ping)
             sent_second = time.monotonic()
-            assert core.transport._expiry is not None  # one timer, for the oldest
+            assert core.transport._timer is not None  # one timer, for the oldest
             with pytest.raises(RpcTimeout):
                 await first
             failed_first = time.monotonic()
@@ -45,7 +45,7 @@ def test_requests_expire_oldest_first_each_after_its_own_timeout(tmp_path: Path)
             assert failed_first - sent_first >= TIMEOUT - 0.002
             assert failed_second - sent_second >= TIMEOUT - 0.002
             assert failed_second > failed_first
-            assert not core.transport.pending and core.transport._expiry is None
+            assert not core.transport.outstanding.pending and core.transport._timer is None
 
     run(scenario(), 10)
 
@@ -57,11 +57,11 @@ def test_a_stopping_node_fails_what_is_out_and_leaves_no_timer(tmp_path: Path) -
             transport = core.transport
             out = [core.request(Contact(bytes([i]) * 20, "127.0.0.1", silent_udp_port()), "ping", {b"id": a.id})
                    for i in (1, 2, 3)]
-            assert transport._expiry is not None
+            assert transport._timer is not None
             await a.stop()
             results = await asyncio.gather(*out, return_exceptions=True)
             assert all(isinstance(r, NodeStopped) for r in results), results
-            assert transport._expiry is None and not transport.pending
+            assert transport._timer is None and not transport.outstanding.pending
 
     run(scenario(), 10)
 
@@ -87,7 +87,7 @@ def test_a_request_to_a_port_nobody_listens_on_fails_at_once(tmp_path: Path) -> 
             assert time.monotonic() - started < 1.0  # not its 5 s full timeout
             assert (await answered)[b"id"] == b.id
             assert not waiting.done()  # a node that drops datagrams still costs its full timeout
-            assert [key[0] for key in core.transport.pending] == [silent.address]
+            assert [key[0] for key in core.transport.outstanding.pending] == [silent.address]
             waiting.cancel()
 
     run(scenario(), 20)
@@ -125,7 +125,7 @@ def test_a_silent_lookup_request_is_sent_again_with_its_transaction_id(tmp_path:
             try:
                 core = core_of(a)
                 peer = Contact(lossy.node_id, "127.0.0.1", transport.get_extra_info("sockname")[1])
-                samples = core.transport.rtt.samples
+                samples = core.transport.outstanding.rtt.samples
                 started = time.monotonic()
                 request = core.request(peer, "ping", {b"id": a.id}, 0.05)
                 if resends:
@@ -134,7 +134,7 @@ def test_a_silent_lookup_request_is_sent_again_with_its_transaction_id(tmp_path:
                     took = time.monotonic() - started
                     assert 0.15 - 0.01 <= took < 1.0  # the third send, at 3 x 50 ms, answered
                     assert len(lossy.tids) == 3 and len(set(lossy.tids)) == 1
-                    assert core.transport.rtt.samples == samples  # not an RTT sample
+                    assert core.transport.outstanding.rtt.samples == samples  # not an RTT sample
                     # Its other answers (to the earlier sends, had they come) are expected, not drops.
                     lossy.transport.sendto(bencodepy.encode({b"t": lossy.tids[0], b"y": b"r", b"r": {b"id": lossy.node_id}}),
                                            ("127.0.0.1", a.address[1]))
