@@ -45,13 +45,13 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from ..core import errors
 from ..wire import krpc
 from ..core.contact import Address
-from ..core.errors import KrpcError, StoreRefused
+from ..core.errors import StoreRefused
 from .remote import KRPC_HANDLERS, KhashmirRemote
 from ..core.stats import DropReason
 from ..rpc.transport import QueryDropped
+from ..wire.codes import KHASHMIR, Meaning
 
 if TYPE_CHECKING:
     from ..core.config import Config
@@ -125,7 +125,7 @@ class KhashmirHandlers:
             try:
                 outcome = await node.store.store_value_async(key, value, stored_at, publisher)
             except StoreRefused as exc:
-                raise KrpcError(errors.GENERIC, str(exc)) from None
+                raise KHASHMIR.error(Meaning.GENERIC, str(exc)) from None
             return self.remote.stored_answer(key, value, stored_at, outcome)
 
         return self._track(asyncio.ensure_future(write()))

@@ -24,14 +24,14 @@ import random
 import time
 from typing import Any, Callable, Protocol
 
-from ..core import errors
 from ..core.config import Config
 from ..core.contact import Address
-from ..core.errors import KrpcError, StoreRefused
+from ..core.errors import StoreRefused
 from ..core.events import EventBus, ValueExpired, ValueStored
 from ..core.routing import RoutingTable
 from ..storage import Store, StoreOutcome
 from ..core.tokens import TokenSecrets
+from ..wire.codes import KHASHMIR, Meaning
 
 
 class RemoteHost(Protocol):
@@ -100,7 +100,7 @@ class KhashmirRemote:
         """get_value's work before the store is read (the sender seen, ``num`` checked)."""
         self.node.sender_seen(id, sender)
         if num < 0:
-            raise KrpcError(errors.MALFORMED_REQUEST, "argument num must not be negative")
+            raise KHASHMIR.error(Meaning.PROTOCOL, "argument num must not be negative")
 
     def values_answer(self, values: list[bytes], num: int) -> dict[bytes, Any]:
         """get_value's answer: all values, or a random ``num`` of them."""
@@ -122,7 +122,7 @@ class KhashmirRemote:
         try:
             outcome = self.node.store.store_value(key, value, stored_at, publisher)
         except StoreRefused as exc:
-            raise KrpcError(errors.GENERIC, str(exc)) from None
+            raise KHASHMIR.error(Meaning.GENERIC, str(exc)) from None
         return self.stored_answer(key, value, stored_at, outcome)
 
     def check_store_value(
@@ -132,12 +132,10 @@ class KhashmirRemote:
         size checked; the publisher ("" this node) and the time of the store."""
         seen = self.node.sender_seen(id, sender)
         if not self.tokens.check(token, seen[0]):
-            raise KrpcError(
-                errors.INVALID_TOKEN, "token is invalid, do a find_nodes to get a fresh one"
-            )
+            raise KHASHMIR.error(Meaning.INVALID_TOKEN, "token is invalid, do a find_nodes to get a fresh one")
         cfg = self.node.config
         if len(value) > cfg.MAX_VALUE_SIZE:
-            raise KrpcError(errors.GENERIC, f"value too large ({len(value)} > {cfg.MAX_VALUE_SIZE} bytes)")
+            raise KHASHMIR.error(Meaning.GENERIC, f"value too large ({len(value)} > {cfg.MAX_VALUE_SIZE} bytes)")
         return ("" if sender is None else seen[0]), time.time()
 
     def stored_answer(self, key: bytes, value: bytes, stored_at: float, outcome: StoreOutcome) -> dict[bytes, Any]:

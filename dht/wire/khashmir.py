@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core import errors
 from . import krpc
 from ..core.contact import Address, Contact
 from ..core.errors import KrpcError, RemoteProtocolError
-from .codes import KHASHMIR, ErrorTable
+from .codes import KHASHMIR, ErrorTable, Meaning, WireError
 
 
 class KhashmirWire:
@@ -47,7 +46,7 @@ class KhashmirWire:
         return krpc.encode_error(tid, exc.code, exc.message), krpc.error_dict(tid, exc.code, exc.message)
 
     def server_error(self, detail: str = "") -> KrpcError:
-        return KrpcError(errors.SERVER_ERROR, f"server error: {detail}" if detail else "server error")
+        return KHASHMIR.error(Meaning.SERVER, f"server error: {detail}" if detail else "server error")
 
     def answer(self, message: Any) -> Any:
         """What a request's future gets: the response dict."""
@@ -56,7 +55,7 @@ class KhashmirWire:
         return values
 
     def error(self, message: Any) -> KrpcError:
-        return KrpcError(message.code, message.message)
+        return WireError(KHASHMIR.meaning(message.code), message.code, message.message, KHASHMIR.profile)
 
     def response_id(self, answer: Any) -> bytes:
         if not isinstance(answer, dict):

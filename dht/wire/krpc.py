@@ -19,7 +19,8 @@ from typing import Any, NamedTuple, Union
 import bencodepy
 
 from ..core import errors
-from ..core.errors import KrpcError, RemoteProtocolError
+from ..core.errors import RemoteProtocolError
+from .codes import KHASHMIR, Meaning
 from .envelope import ErrorBody, QueryBody, open_envelope
 
 UDP_PACKET_LIMIT = 1472
@@ -100,18 +101,18 @@ def check_arguments(query: Query) -> list[Any]:
     """The query's arguments in method order, or KrpcError 203/204."""
     spec = METHODS.get(query.method)
     if spec is None:
-        raise KrpcError(errors.METHOD_UNKNOWN, f"method {query.method!r} unknown")
+        raise KHASHMIR.error(Meaning.METHOD_UNKNOWN, f"method {query.method!r} unknown")
     _, names, fields = _compiled(query.method, spec)
     args = query.args
     for k in args:
         if k not in names:
             unexpected = sorted(k for k in args if k not in names)
             shown = ", ".join(k.decode("latin-1") for k in unexpected)
-            raise KrpcError(errors.MALFORMED_REQUEST, f"unexpected argument(s) {shown}")
+            raise KHASHMIR.error(Meaning.PROTOCOL, f"unexpected argument(s) {shown}")
     values: list[Any] = []
     for name, key, kind in fields:
         if key not in args:
-            raise KrpcError(errors.MALFORMED_REQUEST, f"missing argument {name}")
+            raise KHASHMIR.error(Meaning.PROTOCOL, f"missing argument {name}")
         value = args[key]
         if kind == ID:
             ok = isinstance(value, bytes) and len(value) == 20
@@ -121,7 +122,7 @@ def check_arguments(query: Query) -> list[Any]:
             ok = isinstance(value, bytes)
         if not ok:
             want = {INT: "an integer", ID: "20 bytes", BYTES: "a string"}[kind]
-            raise KrpcError(errors.MALFORMED_REQUEST, f"argument {name} must be {want}")
+            raise KHASHMIR.error(Meaning.PROTOCOL, f"argument {name} must be {want}")
         values.append(value)
     return values
 
