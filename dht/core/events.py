@@ -8,7 +8,7 @@ One vocabulary from core to GUI: the routing table reports what it did with
 the contact and bucket events below (stamped with the ``now`` it is given,
 see :data:`dht.core.kbucket.TableEvent`), which the node publishes as they are.
 
-Times are ``time.monotonic()`` seconds; ``wall`` fields are ``time.time()``.
+Times are seconds on the node's clock (the event loop's, :mod:`dht.rpc.clock`); ``wall`` fields are ``time.time()``.
 Ranges are half-open integer intervals ``[lo, hi)`` of the 160-bit id space.
 """
 

@@ -24,6 +24,7 @@ import random
 import time
 from typing import Any, Callable, Protocol
 
+from ..rpc import clock
 from ..core.config import Config
 from ..core.contact import Address
 from ..core.errors import StoreRefused
@@ -141,7 +142,7 @@ class KhashmirRemote:
     def stored_answer(self, key: bytes, value: bytes, stored_at: float, outcome: StoreOutcome) -> dict[bytes, Any]:
         """store_value's answer once the store committed, with its events."""
         if self.node.events.active:
-            now = time.monotonic()
+            now = clock.now()
             for old_key, old_value in outcome.evicted:
                 self.node.events.emit(ValueExpired(now, old_key, old_value, "evicted"))
             self.node.events.emit(ValueStored(now, key, value, stored_at, outcome.refreshed))

@@ -48,6 +48,7 @@ import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Iterator
 
+from ..rpc import clock
 from ..core.config import Config
 from ..core.contact import Contact
 from ..core.errors import DHTError
@@ -124,7 +125,7 @@ class _Pacer:
         if self.free > 0:
             self.free -= 1
             return
-        now = time.monotonic()
+        now = clock.now()
         at = max(now, self.next)
         self.next = at + self.interval
         if at > now:
@@ -177,7 +178,7 @@ async def form(nodes: list[Node], config: Config, emit: Callable[[Event], None],
                 failed += 1  # a lost datagram: the tables do without this one
             settled += 1
             if settled % report_every == 0:
-                emit(LabProgress(time.monotonic(), "introducing", settled, planned))
+                emit(LabProgress(clock.now(), "introducing", settled, planned))
 
         return job
 

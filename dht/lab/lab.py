@@ -55,6 +55,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from ..rpc import clock
 from ..capture import CaptureWriter
 from .conditions import ChurnPlan, ConditionedTransport, Conditions, LinkModel, NodeDelays
 from ..core.config import Config
@@ -169,7 +170,7 @@ class Lab:
 
     def _changed(self, node: Node, change: str, by_churn: bool = False) -> None:
         if self.events.active:
-            self.events.emit(LabNodeChanged(time.monotonic(), node.contact, change, by_churn))
+            self.events.emit(LabNodeChanged(clock.now(), node.contact, change, by_churn))
 
     @property
     def conditions(self) -> Conditions:
@@ -187,15 +188,14 @@ class Lab:
         ):
             self._set_churn(conditions.churn_per_min)
         c = conditions
-        self._emit(LabConditionsChanged(time.monotonic(), c.latency_ms, c.jitter_ms, c.loss, c.churn_per_min,
+        self._emit(LabConditionsChanged(clock.now(), c.latency_ms, c.jitter_ms, c.loss, c.churn_per_min,
                                         c.preset))
 
     def _set_churn(self, rate: float) -> None:
         if not self.nodes:
             self.churn.set_rate(rate, 0.0)  # started with the lab
             return
-        loop = asyncio.get_running_loop()
-        self.churn.set_rate(rate, loop.time())
+        self.churn.set_rate(rate, clock.now())
         if self._churn_task is None or self._churn_task.done():
             self._churn_wake = asyncio.Event()
             self._churn_task = asyncio.ensure_future(self._churn_loop())
@@ -203,15 +203,14 @@ class Lab:
             self._churn_wake.set()
 
     async def _churn_loop(self) -> None:
-        loop = asyncio.get_running_loop()
         wake = self._churn_wake
         assert wake is not None
         while True:
-            await self.apply_churn(loop.time())
+            await self.apply_churn(clock.now())
             if self.churn.rate_per_min <= 0 and not self.churn.downs:
                 self._churn_task = None
                 return
-            wait = min(CHURN_POLL, max(0.0, self.churn.next_time() - loop.time()))
+            wait = min(CHURN_POLL, max(0.0, self.churn.next_time() - clock.now()))
             wake.clear()
             try:
                 await asyncio.wait_for(wake.wait(), wait)
@@ -302,7 +301,7 @@ class Lab:
             await self._start_conditioned(node)
             started += 1
             if started % step == 0 or started == len(nodes):
-                self._emit(LabProgress(time.monotonic(), "starting", started, len(nodes)))
+                self._emit(LabProgress(clock.now(), "starting", started, len(nodes)))
 
         try:
             await asyncio.gather(*(start_one(n) for n in nodes))
@@ -318,7 +317,7 @@ class Lab:
             self.formation = await form(nodes, self.config, self._emit, time.perf_counter() - t0)
         finally:
             self.link.conditions = wanted
-        self._emit(LabProgress(time.monotonic(), "formed", len(nodes), len(nodes)))
+        self._emit(LabProgress(clock.now(), "formed", len(nodes), len(nodes)))
         if self.link.conditions.churn_per_min > 0:
             self._set_churn(self.link.conditions.churn_per_min)
 

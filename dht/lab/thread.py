@@ -49,11 +49,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable, TypeVar
 
+from ..rpc import clock
 from .conditions import Conditions
 from ..core.config import Config
 from ..core.contact import Address
@@ -364,7 +364,7 @@ class LabThread:
                 routing = []
             # info, table and statistics in one step (the stores are read after, on the
             # storage thread: the table may change meanwhile, these three agree)
-            info, stats, now = node_info(node, alive), node.stats() if alive else None, time.monotonic()
+            info, stats, now = node_info(node, alive), node.stats() if alive else None, clock.now()
             values = await node.stored_values() if alive else []
             peers = await node.stored_peers()
             items = await node.stored_items()

@@ -31,14 +31,14 @@ never offered) or, with ENFORCE_NODE_ID, its id is not valid for its IP
 The local node asks itself through :meth:`local`, which answers with the
 same :class:`dht.wire.mainline.Response` a remote node's datagram becomes,
 so lookups count local peers and items like anyone else's.  Time comes from
-the shell (``time.monotonic()``) into the sans-IO stores as ``now``.
+the shell (``clock.now()``) into the sans-IO stores as ``now``.
 """
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
+from ..rpc import clock
 from ..core import ids
 from ..core.contact import Address, Contact
 from ..core.events import ItemStored, PeerAnnounced
@@ -174,7 +174,7 @@ class MainlineHandlers:
             held = min(self.peers.swarm_size(args.info_hash), self.node.config.STORES.dht_max_peers_reply)
             size += TOKEN_FIELD_BYTES + PEER_BYTES * held + (SCRAPE_BYTES if args.scrape else 0)
         elif isinstance(args, ml.Get):
-            item = self.items.get(args.target, time.monotonic())
+            item = self.items.get(args.target, clock.now())
             size += TOKEN_FIELD_BYTES + (len(item.v) + ITEM_EXTRA_BYTES if item is not None else 0)
         elif isinstance(args, ml.SampleInfohashes):
             size += SAMPLE_BYTES * self.node.config.STORES.dht_max_infohashes_sample_count
@@ -216,7 +216,7 @@ class MainlineHandlers:
     def get_peers(self, args: ml.GetPeers, peer: Address) -> ml.ResponseValues:
         """Peers (random sample) and always nodes; a token unless the swarm is full
         for this IP; BEP 33 filters when scraped."""
-        now = time.monotonic()
+        now = clock.now()
         ip = peer[0]
         token = self.tokens.token_for(ip, args.info_hash) if self.peers.accepts(args.info_hash, ip) else None
         values = tuple(self.peers.peers(args.info_hash, now, noseed=args.noseed))
@@ -232,7 +232,7 @@ class MainlineHandlers:
     def announce_peer(self, args: ml.AnnouncePeer, peer: Address) -> ml.ResponseValues:
         self._check_token(args.token, peer[0], args.info_hash)
         address = (peer[0], args.peer_port(peer[1]))
-        now = time.monotonic()
+        now = clock.now()
         if not self.peers.announce(args.info_hash, address, args.seed, now):
             raise MAINLINE.error(Meaning.GENERIC, "peer store full")
         if self.node.events.active:
@@ -243,7 +243,7 @@ class MainlineHandlers:
 
     def get(self, args: ml.Get, peer: Address) -> ml.ResponseValues:
         """The item when held (and newer than ``seq`` if given), with nodes and a token."""
-        item = self.items.get(args.target, time.monotonic())
+        item = self.items.get(args.target, clock.now())
         token = self.tokens.token_for(peer[0], args.target)
         nodes = self._closest(args.target)
         if item is None:
@@ -259,7 +259,7 @@ class MainlineHandlers:
         else:
             target = bep44.mutable_target(args.k, args.salt)
         self._check_token(args.token, peer[0], target)
-        now = time.monotonic()
+        now = clock.now()
         if args.k is None:
             item = self.items.put_immutable(args.v, peer[0], now)
         else:
@@ -273,7 +273,7 @@ class MainlineHandlers:
     # --- BEP 51 ------------------------------------------------------------------
 
     def sample_infohashes(self, args: ml.SampleInfohashes, peer: Address) -> ml.ResponseValues:
-        sample = self.sampler.sample(self.peers.info_hashes(), time.monotonic())
+        sample = self.sampler.sample(self.peers.info_hashes(), clock.now())
         return ml.SamplesResponse(
             self.node.id, sample.interval, sample.num, sample.samples, self._closest(args.target)
         )

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 import bencodepy
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ..rpc import clock
 from ..rpc.iterate import iterate
 from ..rpc.progress import LookupNode, Progress
 from ..core.contact import Address, Contact
@@ -140,7 +140,7 @@ async def _get_peers_lookup(
     found: dict[Address, None] = {}
     include_self = own is None
     if own is not None:
-        found = dict.fromkeys(own.peers(info_hash, time.monotonic()))
+        found = dict.fromkeys(own.peers(info_hash, clock.now()))
 
     def on_answer(lookup: Lookup, contact: Contact, resp: Any) -> None:
         for peer in resp.values:
@@ -328,14 +328,14 @@ async def sample_infohashes(
     def on_answer(lookup: Lookup, contact: Contact, resp: Any) -> None:
         nonlocal answered, num
         if contact.id != node.id:
-            backoff.record(contact.address, resp.interval, time.monotonic())
+            backoff.record(contact.address, resp.interval, clock.now())
             answered += 1
             num += max(0, resp.num)
         for h in resp.samples:
             found.setdefault(h, None)
 
     def skip(contact: Contact) -> bool:
-        return contact.id != node.id and not backoff.ready(contact.address, time.monotonic())
+        return contact.id != node.id and not backoff.ready(contact.address, clock.now())
 
     lookup = await iterate(node, target, "sample_infohashes", progress, on_answer,
                            stop=lambda: len(found) >= count, skip=skip)

@@ -18,9 +18,9 @@ that id with the same contacts (:meth:`MainlineHost.adopt_id`).
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any, Protocol
 
+from ..rpc import clock
 from ..core import ids
 from ..core.contact import Address, Contact
 from ..core.errors import LocalError
@@ -174,10 +174,10 @@ class MainlineProtocol:
         return await lookups.sample_infohashes(self.node, count, target, self.handlers.backoff)
 
     async def stored_peers(self) -> list[StoredPeerInfo]:
-        return self.handlers.peers.stored(time.monotonic())
+        return self.handlers.peers.stored(clock.now())
 
     async def stored_items(self) -> list[StoredItemInfo]:
-        return self.handlers.items.stored(time.monotonic())
+        return self.handlers.items.stored(clock.now())
 
 
 def _hash20(value: bytes, name: str) -> bytes:

@@ -30,12 +30,12 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-import time
 from pathlib import Path
 from typing import Any, Callable, Coroutine
 
 import platformdirs
 
+from ..rpc import clock
 from ..capture import CaptureWriter
 from ..core import errors
 from ..core.config import Config
@@ -103,7 +103,7 @@ class NodeCore:
         self.routers: set[Address] = set()  # bootstrap routers: asked, never in the table
         #: the profile's protocol object (dht/node/protocols.py chooses it): handlers, lookups, stores
         self.protocol = protocol_for(self)
-        self.requests = Requests(self, time.monotonic())
+        self.requests = Requests(self, clock.now())
         self.maintenance = Maintenance(self)
 
     # --- lifecycle -----------------------------------------------------
@@ -130,7 +130,7 @@ class NodeCore:
                 self._store = None
             self._lock.release()
             raise
-        now = time.monotonic()
+        now = clock.now()
         self._table = self._new_table(now)
         transport = KrpcTransport(
             self.protocol.dispatch, self.stats_counters, self.events, self.config.KRPC_TIMEOUT, self.config, self.profile
@@ -183,7 +183,7 @@ class NodeCore:
         self.warnings.append(text)
         del self.warnings[:-MAX_WARNINGS]
         if self.events.active:
-            self.events.emit(NodeWarning(time.monotonic(), text))
+            self.events.emit(NodeWarning(clock.now(), text))
 
     async def stop(self) -> None:
         """Checkpoint, then close the socket and the database, and unlock the data directory.
@@ -254,7 +254,7 @@ class NodeCore:
         store = self._store
         if store is None or not self.running or not store.is_open:
             return
-        idle = time.monotonic() - store.last_used
+        idle = clock.now() - store.last_used
         if store.busy:  # jobs on the storage thread: not idle
             self._store_timer = asyncio.get_running_loop().call_later(STORE_IDLE_SECONDS, self._store_idle)
         elif idle >= STORE_IDLE_SECONDS:
@@ -343,7 +343,7 @@ class NodeCore:
         """Change our node id: the routing table is rebuilt around it with the same contacts,
         each keeping whether it answered and its RTT; the new id is then looked up and every
         bucket refreshed (the buckets around the new id are new, and hold what the old ones could not)."""
-        now = time.monotonic()
+        now = clock.now()
         old = self.table.entries()
         self.id = new_id
         self._table = self._new_table(now)

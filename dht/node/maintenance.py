@@ -29,6 +29,7 @@ import random
 import time
 from typing import TYPE_CHECKING, Any, Coroutine, Protocol
 
+from ..rpc import clock
 from ..core import errors
 from ..core.config import Config
 from ..core.contact import Contact
@@ -114,7 +115,7 @@ class Maintenance:
         self._checkpoint_end(outcome, maintenance, was_open)
 
     def _checkpoint_begin(self) -> bool:
-        self.node.protocol.checkpoint_begin(time.monotonic())
+        self.node.protocol.checkpoint_begin(clock.now())
         return self.node.store.is_open
 
     def _checkpoint_args(self, maintenance: bool) -> tuple[bytes, list[Contact], float | None]:
@@ -140,7 +141,7 @@ class Maintenance:
 
     def _report_expired(self, expired: list[tuple[bytes, bytes]]) -> None:
         if self.node.events.active:
-            now = time.monotonic()
+            now = clock.now()
             for key, value in expired:
                 self.node.events.emit(ValueExpired(now, key, value))
 
@@ -152,7 +153,7 @@ class Maintenance:
         nearer us.  Each empty bucket away from our id then gets a lookup of
         its own, a few rounds at most (an empty range may just be empty).
         """
-        now = time.monotonic()
+        now = clock.now()
         if force:
             ranges = [(b.lo, b.hi) for b in self.node.table.buckets]
         else:
@@ -225,6 +226,6 @@ class Maintenance:
         try:
             await self.node.request(oldest, "ping", {b"id": self.node.id})
         except (errors.RpcTimeout, RemoteProtocolError):
-            self.node.requests.report(self.node.table.replace_stale(oldest, new, time.monotonic()))
+            self.node.requests.report(self.node.table.replace_stale(oldest, new, clock.now()))
         except (KrpcError, errors.NodeStopped):
             pass

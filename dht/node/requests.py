@@ -26,9 +26,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
-import time
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, Protocol
 
+from ..rpc import clock
 from ..core import errors, routing
 from ..core.budget import QueryBudget
 from ..core.config import Config
@@ -120,7 +120,7 @@ class Requests:
         """Offer a contact to the table; ``contacted``: it answered us at that address."""
         if not self.admissible(contact):
             return
-        self.report(self.node.table.insert(contact, time.monotonic(), contacted))
+        self.report(self.node.table.insert(contact, clock.now(), contacted))
 
     def admissible(self, contact: Contact) -> bool:
         """Whether a contact may enter the table: not a bootstrap router, and (Mainline,
@@ -181,7 +181,7 @@ class Requests:
         outer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         once = None if on_done is None else _Once(on_done)
         call = (address, expected_id, method, args, soft_timeout, once, known)
-        if self._budget.submit(outer, time.monotonic()):
+        if self._budget.submit(outer, clock.now()):
             # The settle of _send calls ``once`` however the request ends (answer,
             # error, timeout, stop); a future done callback would cost a loop pass.
             self._send(outer, *call)
@@ -204,14 +204,14 @@ class Requests:
         if self._budget_timer is not None:
             self._budget_timer.cancel()
             self._budget_timer = None
-        now = time.monotonic()
+        now = clock.now()
         at = self._budget.next_time(now)
         if at is not None:
             self._budget_timer = asyncio.get_running_loop().call_later(at - now, self._release_held)
 
     def _release_held(self) -> None:
         self._budget_timer = None
-        for outer in self._budget.ready(time.monotonic()):
+        for outer in self._budget.ready(clock.now()):
             call = self._held.pop(outer, None)
             if call is None or outer.done():
                 continue
@@ -237,7 +237,7 @@ class Requests:
     def set_query_budget(self, per_second: float, burst: int | None = None) -> None:
         """Queries a second this node may send, in bursts of ``burst`` (None: as before);
         0: no budget.  Over budget, queries wait their turn.  LocalError if out of range."""
-        self._budget.configure(per_second, self._budget.burst if burst is None else burst, time.monotonic())
+        self._budget.configure(per_second, self._budget.burst if burst is None else burst, clock.now())
         if self._held:
             try:
                 self._arm_budget()
@@ -258,7 +258,7 @@ class Requests:
                     ):
                         if expected_id is not None:
                             self.report(self.node.table.remove(
-                                expected_id, "answered with another id", time.monotonic(), address))
+                                expected_id, "answered with another id", clock.now(), address))
                         raise RemoteProtocolError(
                             f"{address[0]}:{address[1]} answered with id {rid.hex()}"
                             + ("" if expected_id is None else f", not {expected_id.hex()}")
@@ -267,7 +267,7 @@ class Requests:
                     self.node.stats_counters.drop("bad response")
                     exc = bad
                 else:
-                    now = time.monotonic()
+                    now = clock.now()
                     found = known if known is not None else Contact(rid, address[0], address[1])
                     self.node.protocol.answered(found, values, method)
                     if self.admissible(found):
@@ -275,9 +275,9 @@ class Requests:
             elif isinstance(exc, errors.PortUnreachable) and self.node.running and expected_id is not None:
                 # Nothing listens there: gone for sure, and its address (one per IP) is free
                 # for whoever answers from that host now.
-                self.report(self.node.table.remove(expected_id, "port unreachable", time.monotonic(), address))
+                self.report(self.node.table.remove(expected_id, "port unreachable", clock.now(), address))
             elif isinstance(exc, errors.RpcTimeout) and self.node.running and expected_id is not None:
-                self.report(self.node.table.failed(expected_id, time.monotonic(), address))
+                self.report(self.node.table.failed(expected_id, clock.now(), address))
             if outer.done():  # cancelled by the caller: told now, when the request has ended
                 if once is not None:
                     once(outer)

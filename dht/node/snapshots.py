@@ -10,8 +10,8 @@ node's protocol object.
 from __future__ import annotations
 
 import dataclasses
-import time
 
+from ..rpc import clock
 from ..core import ids
 from ..core.stats import StatsSnapshot
 from ..core.table_info import BucketInfo, bucket_infos
@@ -27,7 +27,7 @@ def stats(node: NodeCore) -> StatsSnapshot:
         k=node.config.K,
         keys=keys,
         values=values,
-        uptime=time.monotonic() - node.started_at if node.running else 0.0,
+        uptime=clock.now() - node.started_at if node.running else 0.0,
         table=table,
     )
     budget = node.requests.budget

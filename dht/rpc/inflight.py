@@ -17,6 +17,7 @@ import asyncio
 import functools
 from typing import TYPE_CHECKING, Any, Callable
 
+from . import clock
 from ..core.contact import Contact
 from ..core.errors import DHTError, KrpcError, RpcTimeout
 
@@ -75,7 +76,7 @@ class InFlight:
             return False
         self.progress.queried_one(contact, soft)
         if not fut.done():
-            deadline = self.loop.time() + soft
+            deadline = clock.now() + soft
             self.out[fut] = (contact, deadline, soft)
             self.unsettled.append(fut)
             if self.timer is None or deadline < self.timer_at:
@@ -90,7 +91,7 @@ class InFlight:
 
     def _expire(self) -> None:
         self.timer = None
-        now = self.loop.time() + _SOFT_EARLY
+        now = clock.now() + _SOFT_EARLY
         expired: list[tuple[Contact, float]] = []
         following: float | None = None
         for fut, (contact, deadline, soft) in list(self.out.items()):

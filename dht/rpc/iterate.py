@@ -38,9 +38,9 @@ A lookup sees its node through :class:`LookupNode` alone, a narrow protocol
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any, Callable
 
+from . import clock
 from ..core.contact import Contact
 from ..core.errors import RemoteProtocolError
 from .inflight import InFlight as _InFlight
@@ -84,7 +84,7 @@ async def iterate(
     profile = node.profile
     if query is None:
         query = profile.lookup_args(method, node.id, target)
-    node.table.touch(target, time.monotonic())
+    node.table.touch(target, clock.now())
     start = node.table.find_nodes(target) + (seeds or []) + ([node.contact] if include_self else [])
     exclude = None if include_self else {node.id}
     lookup = Lookup(target, start, cfg.K, cfg.CONCURRENT_REQS, exclude=exclude, window=window,

@@ -10,9 +10,9 @@ when someone listens.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
+from . import clock
 from ..core.contact import Contact
 from ..core.events import LookupAnswered, LookupFinished, LookupQueried, LookupStarted
 from ..core.khash import distance
@@ -76,7 +76,7 @@ class Progress:
         self.kind = kind
         self.target = target
         self.id = node.next_lookup_id()
-        self.start = time.monotonic()
+        self.start = clock.now()
         self.queried = 0
         self.bus = node.events
         if self.bus.active:
@@ -86,12 +86,12 @@ class Progress:
         self.queried += 1
         if self.bus.active:
             self.bus.emit(
-                LookupQueried(time.monotonic(), self.id, contact, _log2(contact.id, self.target), soft_timeout)
+                LookupQueried(clock.now(), self.id, contact, _log2(contact.id, self.target), soft_timeout)
             )
 
     def outcome(self, contact: Contact, outcome: str, detail: str = "") -> None:
         if self.bus.active:
-            now = time.monotonic()
+            now = clock.now()
             self.bus.emit(
                 LookupAnswered(
                     now, self.id, contact, _log2(contact.id, self.target), outcome,
@@ -101,7 +101,7 @@ class Progress:
 
     def finished(self, found: int) -> None:
         if self.bus.active:
-            now = time.monotonic()
+            now = clock.now()
             self.bus.emit(
                 LookupFinished(now, self.id, self.kind, self.target, now - self.start, self.queried, found)
             )

@@ -16,7 +16,7 @@ stopping node); :meth:`KrpcTransport.close` cancels them.  Each datagram in and 
 :class:`Stats` and, when someone listens, reported on the :class:`EventBus`.
 
 Before a datagram is decoded, :class:`dht.core.limits.Limits` (sans-IO, fed
-``time.monotonic()`` here) decides whether its source may make us work:
+``clock.now()`` here) decides whether its source may make us work:
 oversize datagrams, blocked IPs and spent budgets are dropped unparsed.
 Before an answer is sent, it decides whether its address's reply budget
 allows it.  Every request we send credits its address with one answer.
@@ -60,6 +60,7 @@ import sys
 import time
 from typing import Any, Callable
 
+from . import clock
 from ..wire import krpc
 from ..core.config import Config
 from ..core.contact import Address
@@ -269,7 +270,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
     # --- queries we receive ---------------------------------------------
 
     def _answer(self, query: Any, raw: dict[bytes, Any], peer: Address, size: int) -> None:
-        now = time.monotonic()
+        now = clock.now()
         counters = self.stats.method(query.method) if query.method in self.profile.methods else None
         if counters is not None:
             counters.received += 1
@@ -352,7 +353,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
     # --- answers to our queries -------------------------------------------
 
     def _settle(self, message: Any, raw: dict[bytes, Any], peer: Address, size: int) -> None:
-        now = time.monotonic()
+        now = clock.now()
         answered = raw[b"y"] == b"r"
         found = self.outstanding.answer(peer, message.tid, now, sample=answered)
         if not isinstance(found, Answered):
@@ -404,7 +405,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
         table = self.outstanding
         tid = table.tid_for(peer)
         data, raw = self.profile.encode_query(tid, method, args)
-        now = time.monotonic()
+        now = clock.now()
         pending = table.add(peer, tid, method, settle, now, soft_timeout, data, raw)
         self._arm(now, pending.late_after if pending.resends else pending.expires)
         self.stats.method(method).sent += 1
@@ -426,7 +427,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self._timer = None
         if self.transport is None:
             return
-        now = time.monotonic()
+        now = clock.now()
         table = self.outstanding
         for pending in table.resends_due(now):
             self.limits.expect(pending.peer[0], self.clock())
@@ -435,13 +436,13 @@ class KrpcTransport(asyncio.DatagramProtocol):
         for pending in table.expired(now):  # their settles may send more (and set the timer)
             self._failed_request(pending)
         if self.transport is not None:
-            self._arm(time.monotonic(), table.next_deadline())
+            self._arm(clock.now(), table.next_deadline())
 
     def _failed_request(self, pending: Pending, unreachable: bool = False) -> None:
         """A request's full timeout, or ``unreachable``: nothing listens there (ICMP)."""
         self.stats.method(pending.method).failed += 1
         if self.bus.active:
-            self.bus.emit(RequestTimedOut(time.monotonic(), pending.peer, pending.method, pending.tid))
+            self.bus.emit(RequestTimedOut(clock.now(), pending.peer, pending.method, pending.tid))
         where = f"{pending.method} to {pending.peer[0]}:{pending.peer[1]}"
         failure = PortUnreachable(f"{where}: unreachable (ICMP)") if unreachable else RpcTimeout(where)
         self._tell(pending, None, failure)
@@ -461,7 +462,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
             kind = raw[b"y"].decode()
             code = raw[b"e"][0] if kind == "e" else None
             self.bus.emit(
-                DatagramSent(time.monotonic(), peer, kind, method, tid, len(data), raw, code, soft_timeout)
+                DatagramSent(clock.now(), peer, kind, method, tid, len(data), raw, code, soft_timeout)
             )
 
     def _drop(self, peer: Address, size: int, reason: DropReason) -> None:
@@ -469,7 +470,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
         stats.dropped += 1
         stats.drop_reasons[reason] += 1
         if self.bus.active:
-            self.bus.emit(DatagramDropped(time.monotonic(), peer, size, reason.value))
+            self.bus.emit(DatagramDropped(clock.now(), peer, size, reason.value))
 
     def cancel_answers(self) -> None:
         """Cancel the answers still due: never sent (a handler's task not started never runs)."""
