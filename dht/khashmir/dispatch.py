@@ -91,6 +91,19 @@ class KhashmirHandlers:
         args = krpc.check_arguments(query)
         return self.handlers[query.method](self, *args, _krpc_sender=peer)
 
+    def local(self, method: str, args: list[Any]) -> "dict[bytes, Any] | asyncio.Future[dict[bytes, Any]]":
+        """The local node's own query (checked ``args``): answered as the network's, its
+        storage queries on the storage thread but never dropped as busy (its own lookup
+        waits for them)."""
+        handler = self.handlers[method]
+        if handler is KhashmirHandlers.get_value:
+            node_id, key, num = args
+            return self._get_value(node_id, key, num, None)
+        if handler is KhashmirHandlers.store_value:
+            node_id, key, value, token = args
+            return self._store_value(node_id, key, value, token, None)
+        return handler(self, *args, _krpc_sender=None)
+
     # --- the storage queries ----------------------------------------------
 
     def _admit(self) -> None:
@@ -106,11 +119,15 @@ class KhashmirHandlers:
         self, id: bytes, key: bytes, num: int, _krpc_sender: Address | None = None
     ) -> asyncio.Future[dict[bytes, Any]]:
         self._admit()
-        node = self.node
-        self.remote.check_get_value(id, num, _krpc_sender)
+        return self._get_value(id, key, num, _krpc_sender)
+
+    def _get_value(self, id: bytes, key: bytes, num: int, sender: Address | None) -> asyncio.Future[dict[bytes, Any]]:
+        remote = self.remote
+        remote.check_get_value(id, num, sender)
+        store = self.node.store
 
         async def read() -> dict[bytes, Any]:
-            return self.remote.values_answer(await node.store.values_async(key), num)
+            return remote.values_answer(await store.values_async(key), num)
 
         return self._track(asyncio.ensure_future(read()))
 
@@ -118,15 +135,21 @@ class KhashmirHandlers:
         self, id: bytes, key: bytes, value: bytes, token: bytes, _krpc_sender: Address | None = None
     ) -> asyncio.Future[dict[bytes, Any]]:
         self._admit()
-        node = self.node
-        publisher, stored_at = self.remote.check_store_value(id, value, token, _krpc_sender)
+        return self._store_value(id, key, value, token, _krpc_sender)
+
+    def _store_value(
+        self, id: bytes, key: bytes, value: bytes, token: bytes, sender: Address | None
+    ) -> asyncio.Future[dict[bytes, Any]]:
+        remote = self.remote
+        publisher, stored_at = remote.check_store_value(id, value, token, sender)
+        store = self.node.store
 
         async def write() -> dict[bytes, Any]:
             try:
-                outcome = await node.store.store_value_async(key, value, stored_at, publisher)
+                outcome = await store.store_value_async(key, value, stored_at, publisher)
             except StoreRefused as exc:
                 raise KHASHMIR.error(Meaning.GENERIC, str(exc)) from None
-            return self.remote.stored_answer(key, value, stored_at, outcome)
+            return remote.stored_answer(key, value, stored_at, outcome)
 
         return self._track(asyncio.ensure_future(write()))
 

@@ -24,7 +24,7 @@ from ..wire import krpc
 from . import lookups
 from .dispatch import KhashmirHandlers
 from .lookups import StoreResult
-from .remote import KRPC_HANDLERS, KhashmirRemote
+from .remote import KhashmirRemote
 
 
 class KhashmirHost(BootstrapNode, Protocol):
@@ -63,9 +63,12 @@ class KhashmirProtocol:
     def dispatch(self, query: krpc.Query, peer: Address) -> Any:
         return self.handlers.dispatch(query, peer)
 
-    def local(self, method: str, args: Any) -> dict[bytes, Any]:
-        """Our own answer to our own query (the local node is a lookup's candidate)."""
-        return KRPC_HANDLERS[method](self.remote, *krpc.check_arguments(krpc.Query(b"", method, args)))
+    def local(self, method: str, args: Any) -> "dict[bytes, Any] | asyncio.Future[dict[bytes, Any]]":
+        """Our own answer to our own query (the local node is a lookup's candidate): the
+        seed's handler, or, for get_value and store_value, a task that reads or writes on
+        the storage thread (never SQLite on the loop)."""
+        checked = krpc.check_arguments(krpc.Query(b"", method, args))
+        return self.handlers.local(method, checked)
 
     def admissible(self, contact: Contact) -> bool:
         return True

@@ -151,15 +151,34 @@ class Requests:
         if contact.id == self.node.id:
             fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             try:
-                fut.set_result(self.node.protocol.local(method, args))
-            except KrpcError as exc:
-                fut.set_exception(exc)
-            except StorageFault as exc:  # answered as the transport answers a peer
-                fut.set_exception(self.node.profile.server_error(str(exc)))
+                answer = self.node.protocol.local(method, args)
+            except Exception as exc:
+                self._answered_locally(fut, None, exc)
+            else:
+                if isinstance(answer, asyncio.Future):  # a storage query: answered off the loop
+                    answer.add_done_callback(lambda done: self._answered_locally(
+                        fut, None if done.cancelled() or done.exception() else done.result(),
+                        asyncio.CancelledError() if done.cancelled() else done.exception()))
+                else:
+                    fut.set_result(answer)
             if on_done is not None:
                 fut.add_done_callback(on_done)
             return fut
         return self.request_address(contact.address, contact.id, method, args, soft_timeout, on_done, contact)
+
+    def _answered_locally(self, fut: asyncio.Future[Any], answer: Any, exc: BaseException | None) -> None:
+        """Our own answer to our own query, as a peer's would be: a KRPC error as it is,
+        a storage fault as the server error the transport would send."""
+        if fut.done():
+            return
+        if exc is None:
+            fut.set_result(answer)
+        elif isinstance(exc, StorageFault):
+            fut.set_exception(self.node.profile.server_error(str(exc)))
+        elif isinstance(exc, (KrpcError, asyncio.CancelledError)):
+            fut.set_exception(exc)
+        else:
+            raise exc
 
     def request_address(
         self, address: Address, expected_id: bytes | None, method: str, args: Any,

@@ -314,3 +314,24 @@ def test_config_bound_is_validated() -> None:
             assert "MAX_STORAGE_QUERIES" in str(exc)
         else:
             raise AssertionError(f"{bad} accepted")
+
+
+def test_the_local_node_stores_and_reads_its_own_values_on_the_storage_thread(tmp_path: Path) -> None:
+    """A lookup asks the local node too: its store_value and get_value run on the
+    storage thread as a peer's do, never SQLite on the loop (the store's synchronous
+    calls are made to fail here, and the node stores and gets all the same)."""
+
+    async def scenario() -> None:
+        async with running_node(tmp_path, FAST) as node:
+            store = core_of(node).store
+
+            def on_the_loop(*args: Any) -> Any:
+                raise AssertionError("SQLite on the loop")
+
+            store.store_value = on_the_loop  # type: ignore[method-assign]
+            store.values = on_the_loop  # type: ignore[method-assign]
+            result = await node.store_value(KEY, b"mine")
+            assert [c.id for c in result.accepted] == [node.id]
+            assert await node.get_value(KEY) == [b"mine"]
+
+    run(scenario())
