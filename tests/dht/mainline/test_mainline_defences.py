@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import bencodepy
 import pytest
 from dhtutil import ThreadedNode, can_bind
-from test_defences import Client, Target
+from ..node.test_defences import Client, Target
 
 from dht import Config
 from dht.core.contact import Contact

@@ -319,7 +319,7 @@ def test_swarm_refuses_bad_conditions_in_one_line() -> None:
 
 
 def test_swarm_runs_with_the_conditions_it_was_given(tmp_path: Path) -> None:
-    from test_cli import Running, dht
+    from ..cli.test_cli import Running, dht
 
     proc = Running("swarm", "--nodes", "4", "--latency", "30", "--jitter", "5", "--seed", "3",
                    "--data-dir", str(tmp_path))
@@ -376,7 +376,7 @@ def test_under_the_public_preset_each_lab_node_answers_after_its_own_delay(tmp_p
 
 
 def test_swarm_runs_with_the_public_preset_and_a_one_shot_pings_through_it(tmp_path: Path) -> None:
-    from test_cli import Running, dht
+    from ..cli.test_cli import Running, dht
 
     proc = Running("swarm", "--nodes", "6", "--conditions", "public", "--loss", "0.05", "--seed", "9",
                    "--data-dir", str(tmp_path))

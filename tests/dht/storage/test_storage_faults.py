@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 import pytest
 from dhtutil import FAST, HOST, query, raw_client, run, running_node
-from test_cli import NODE_LINE, Running, assert_usage_error, dht
+from ..cli.test_cli import NODE_LINE, Running, assert_usage_error, dht
 
 from tests.fsfaults import fill, mount, mounted, remount, tmpfs
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import bencodepy
 import pytest
-from test_cli import HEX40, TIMEOUT, assert_usage_error, dht
+from .test_cli import HEX40, TIMEOUT, assert_usage_error, dht
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/udp").exists(), reason="reads /proc/net/udp (Linux)")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from test_cli import HEX40, Running, assert_usage_error, dht
+from .test_cli import HEX40, Running, assert_usage_error, dht
 
 INFOHASH = "0123456789abcdef0123456789abcdef01234567"
 #: The same info-hash in base32, as some magnet links carry it.
