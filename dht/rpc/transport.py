@@ -22,20 +22,9 @@ Before an answer is sent, it decides whether its address's reply budget
 allows it.  Every request we send credits its address with one answer.
 Drops are counted by :class:`dht.core.stats.DropReason`, a fixed set.
 
-A request to a port nobody listens on fails at once, not at its full
-timeout (libtorrent's ``rpc_manager::unreachable``): on Linux the socket asks
-for ICMP errors with their datagram's destination (IP_RECVERR), and an ICMP
-port or host unreachable fails the request whose transaction id the
-returned datagram carries.  A stopped lab node, a one-shot CLI node gone, a
-peer that quit: each is known dead in a round trip.  A node that drops
-datagrams silently (NAT, a firewall) still costs its full timeout.
-
-Under a flood the limits must see datagrams before the kernel's receive
-queue overflows, or honest peers' datagrams are lost there with the
-attacker's: asyncio reads one datagram per loop iteration, so after each one
-:meth:`datagram_received` drains up to RECV_BATCH more from a duplicate of
-the socket (same queue, same order), and the receive buffer is raised to
-RECV_BUFFER bytes (as far as the system allows).
+The socket itself -- batched reads, a large receive buffer, ICMP errors
+that fail a request to a port nobody listens on at once -- is
+:mod:`dht.rpc.udp`'s.
 
 The requests out -- transaction ids, expiry, resends of a silent lookup
 request (SOFT_RESENDS, with the same transaction id), RTT -- are the sans-IO
@@ -53,14 +42,13 @@ bugs are logged with their traceback and answered with 201.
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import socket
 import sys
 import time
 from typing import Any, Callable
 
-from . import clock
+from . import clock, udp
 from ..wire import krpc
 from ..core.config import Config
 from ..core.contact import Address
@@ -84,21 +72,6 @@ log = logging.getLogger(__name__)
 QueryHandler = Callable[[Any, Address], Any]
 #: ``tap(direction, local, peer, data, now)``: every datagram "in" or "out", ``now`` wall clock.
 Tap = Callable[[str, Address, Address, bytes, float], None]
-
-#: Datagrams read in one go when the socket is readable (asyncio's one included).
-RECV_BATCH = 256
-#: Receive buffer asked for (the kernel caps it at net.core.rmem_max).
-RECV_BUFFER = 4 << 20
-#: Largest UDP payload: longer ones do not exist, shorter ones are read whole.
-RECV_MAX = 65536
-
-#: Linux's socket options asking for ICMP errors with their datagram (linux/in.h, in6.h).
-_RECVERR = {socket.AF_INET: (socket.IPPROTO_IP, 11), socket.AF_INET6: (socket.IPPROTO_IPV6, 25)}
-#: ``sock_extended_err.ee_origin`` of an ICMP (v4, v6) error.
-_ORIGIN_ICMP = (2, 3)
-#: The errors that say nothing listens there: port unreachable, host unreachable.
-_UNREACHABLE = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH})
-
 
 class QueryDropped(Exception):
     """Raised by a handler: drop the query unanswered, counted under ``reason``."""
@@ -135,7 +108,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self.local_address: Address = ("", 0)
         self.limits = Limits(config)
         #: The limits' clock (tests replace it with a fake one).
-        self.clock: Callable[[], float] = time.monotonic
+        self.clock: Callable[[], float] = clock.now
         stats.limits_gauge = self._limits_gauge
 
     def _limits_gauge(self) -> tuple[int, int, int]:
@@ -152,18 +125,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
             self.limits.set_own_address(sockname[0])
         sock = transport.get_extra_info("socket")
         if sock is not None:
-            recverr = _RECVERR.get(sock.family) if sys.platform == "linux" else None
-            if recverr is not None:
-                try:
-                    sock.setsockopt(*recverr, 1)
-                except OSError as exc:  # works without: the request waits its full timeout
-                    log.debug("no ICMP errors: %s", exc)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
-                self._drain = sock.dup()
-                self._drain.setblocking(False)
-            except OSError as exc:  # works without: one datagram per loop iteration
-                log.debug("no batched reads: %s", exc)
+            self._drain = udp.prepare(sock)
 
     def error_received(self, exc: Exception) -> None:
         # An ICMP error (port unreachable): the request it answers fails now.
@@ -196,21 +158,9 @@ class KrpcTransport(asyncio.DatagramProtocol):
     def _read_errors(self) -> None:
         """Fail the requests that ICMP says cannot reach their node (the socket's error
         queue: each error with the datagram it answers and that datagram's destination)."""
-        sock = self._drain
-        if sock is None:
-            return
-        for _ in range(RECV_BATCH):
-            try:
-                data, ancillary, _flags, addr = sock.recvmsg(
-                    krpc.UDP_PACKET_LIMIT, 256, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT
-                )
-            except OSError:  # the queue is empty (or the platform has none)
-                return
-            for _level, _type, info in ancillary:
-                # struct sock_extended_err: u32 ee_errno, u8 ee_origin, ...
-                if len(info) >= 5 and info[4] in _ORIGIN_ICMP:
-                    if int.from_bytes(info[:4], sys.byteorder) in _UNREACHABLE:
-                        self._unreachable((sys.intern(addr[0]), addr[1]), data)
+        if self._drain is not None:
+            for peer, datagram in udp.unreachable(self._drain):
+                self._unreachable(peer, datagram)
 
     def _unreachable(self, peer: Address, datagram: bytes) -> None:
         """``datagram``, sent to ``peer``, cannot reach it: fail its request, if it was one."""
@@ -229,12 +179,12 @@ class KrpcTransport(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         self._receive(data, addr)
-        for _ in range(RECV_BATCH - 1):
+        for _ in range(udp.RECV_BATCH - 1):
             drain = self._drain
             if drain is None:
                 return
             try:
-                data, addr = drain.recvfrom(RECV_MAX)
+                data, addr = drain.recvfrom(udp.RECV_MAX)
             except BlockingIOError:  # nothing more to read
                 return
             except OSError:  # an ICMP error: its request fails now
