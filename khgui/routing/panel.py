@@ -29,7 +29,8 @@ from ..common.plotting import EmptyNote
 from ..common.theme import set_state
 from ..common.text import plural
 from .history import HistoryPlotView, SplitHistories, SplitHistory
-from .model import CLIENT, ID_VALID, SORT_ROLE, BucketListModel, ContactTableModel, bucket_rows
+from ..common.table import SORT_ROLE
+from .model import CLIENT, ID_VALID, BucketListModel, ContactTableModel, bucket_rows
 from .trie_view import BucketTrieView
 
 log = logging.getLogger(__name__)

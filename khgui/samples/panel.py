@@ -26,17 +26,16 @@ from PySide6.QtWidgets import (
     QSplitter, QTableView, QVBoxLayout, QWidget,
 )
 
-from ..common.table import filter_box
+from ..common.table import SORT_ROLE, filter_box
 from ..common.text import plural
 from ..common.theme import set_state
 from .chart import ClientsChartView
 from ..common.clients import ClientCensus
-from .clients import SORT_ROLE as CLIENT_SORT_ROLE
 from .clients import ClientStatsModel
 from ..common.export import Exporter, ExportResult
 from ..common.files import app_settings, save_dialog
 from .export import samples_writer
-from .model import SORT_ROLE, SampledHashesModel, SizeEstimates
+from .model import SampledHashesModel, SizeEstimates
 from .sampler import MAX_INTERVAL, MIN_INTERVAL, Sampler, SamplerSettingError, Walk
 
 log = logging.getLogger(__name__)
@@ -45,10 +44,10 @@ log = logging.getLogger(__name__)
 FIRST_WALK_MS = 2000
 
 
-def _table(model: Any, sort_role: int) -> QTableView:
+def _table(model: Any) -> QTableView:
     proxy = QSortFilterProxyModel(model)
     proxy.setSourceModel(model)
-    proxy.setSortRole(sort_role)
+    proxy.setSortRole(SORT_ROLE)
     view = QTableView()
     view.setModel(proxy)
     view.setSortingEnabled(True)
@@ -140,11 +139,11 @@ class SamplesPanel(QWidget):
         self.message_label.setWordWrap(True)
         self.message_label.hide()
 
-        self.hash_table = _table(self.hashes, SORT_ROLE)
+        self.hash_table = _table(self.hashes)
         self.hash_table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         self.filter_edit = filter_box([self.hash_table.model()], "filter info-hashes\u2026")
         self.chart = ClientsChartView()
-        self.client_table = _table(self.clients, CLIENT_SORT_ROLE)
+        self.client_table = _table(self.clients)
         self.client_table.setMinimumHeight(70)
         self.hash_table.setMinimumHeight(70)
         self.hash_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QSplitter,
 from ..bridge import EventBridge
 from ..common.labels import WrappedLabel
 from ..controller import NetworkController
-from .model import SORT_ROLE, DefenceStatsModel, MethodStatsModel
+from ..common.table import SORT_ROLE
+from .model import DefenceStatsModel, MethodStatsModel
 from .plots import StatsPlotsView
 from .series import DEFAULT_MAXLEN, StatsHistory
 

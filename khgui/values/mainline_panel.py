@@ -22,9 +22,9 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTabWidget
 
 from dht.events import ItemStored, PeerAnnounced
 
-from ..common.table import filter_box
+from ..common.table import SORT_ROLE, filter_box
 from ..common.text import plural
-from .mainline import SORT_ROLE, StoredItemsModel, StoredPeersModel
+from .mainline import StoredItemsModel, StoredPeersModel
 
 log = logging.getLogger(__name__)
 #: Ticks between two reloads when no event asked for one (expired entries disappear).

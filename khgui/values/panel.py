@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..common.keys import KeyRegistry, default_registry
-from ..common.table import filter_box
+from ..common.table import SORT_ROLE, filter_box
 from ..common.text import format_clock, plural
-from .model import COLUMNS, SORT_ROLE, VALUE, StoredValuesModel
+from .model import COLUMNS, VALUE, StoredValuesModel
 
 log = logging.getLogger(__name__)
 REPUBLISH_FRACTION = 57 / 60
