@@ -12,7 +12,11 @@ Beside them, the Clients chart and table: the share of our contacts and of
 the messages exchanged by client code (``v``: LT, UT, TR, ...), from a
 :class:`~khgui.common.clients.ClientCensus` fed by the event bridge's
 batches and the routing table of the node shown (ours, or a lab node in
-focus), refreshed once a second.
+focus).  They are driven by those batches: a batch with datagrams or
+routing events marks them out of date, and they are recounted (one read
+of the routing table) at the next tick of a one-second timer -- at most
+once a second, as a chart redrawn ten times a second would cost more than
+it shows -- and never when no event came (or when the node shown changed).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
     QSplitter, QTableView, QVBoxLayout, QWidget,
 )
+
+from dht import events as ev
 
 from ..common.table import SORT_ROLE, filter_box
 from ..common.text import plural
@@ -42,6 +48,11 @@ log = logging.getLogger(__name__)
 
 #: Milliseconds after joining before the first walk (the table fills first).
 FIRST_WALK_MS = 2000
+#: The events that change the Clients chart: messages (their ``v``) and the contacts.
+CLIENT_EVENTS = (
+    ev.DatagramSent, ev.DatagramReceived, ev.ContactAdded, ev.ContactRefreshed, ev.ContactFailed,
+    ev.ContactReplaced, ev.ContactRemoved, ev.BucketSplit, ev.BucketsMerged,
+)
 
 
 def _table(model: Any) -> QTableView:
@@ -97,10 +108,15 @@ class SamplesPanel(QWidget):
         if census is None:  # else its owner feeds it
             bridge.batch.connect(self.census.add_events)
             controller.focus_changed.connect(lambda _f: self.census.clear())
+        self.clients_out_of_date = True
+        """Events (or another node shown) changed the Clients chart since it was last counted."""
+        bridge.batch.connect(self.on_batch)
+        controller.focus_changed.connect(self._shown_changed)
+        controller.node_changed.connect(self._shown_changed)
         controller.joined_changed.connect(self._joined)
         self._timer = QTimer(self)
         self._timer.setInterval(tick_ms)
-        self._timer.timeout.connect(self.refresh_clients)
+        self._timer.timeout.connect(self.tick)
         self._timer.start()
         self._update_summary()
 
@@ -235,8 +251,19 @@ class SamplesPanel(QWidget):
         self.file_dialog = save_dialog(self, self._settings, "export", "Export samples as CSV", "samples.csv",
                                        "CSV files (*.csv);;All files (*)", "csv", self.export_csv)
 
+    def on_batch(self, events: list[Any]) -> None:
+        """One batch from the bridge: the Clients chart is out of date if it holds messages or routing events."""
+        if not self.clients_out_of_date and any(isinstance(e, CLIENT_EVENTS) for e in events):
+            self.clients_out_of_date = True
+
+    def tick(self) -> None:
+        """Once a second: recount the clients if events said they changed."""
+        if self.clients_out_of_date:
+            self.refresh_clients()
+
     def refresh_clients(self) -> None:
-        """Recount contacts and traffic by client (once a second)."""
+        """Recount contacts and traffic by client (one read of the routing table)."""
+        self.clients_out_of_date = False
         node = self._controller.focus if self._controller.focus is not None else self._controller.node
         contacts: list[Any] = []
         if node is not None:
@@ -258,6 +285,9 @@ class SamplesPanel(QWidget):
         self._timer.stop()
 
     # -- internals ----------------------------------------------------------------
+
+    def _shown_changed(self, *_args: Any) -> None:
+        self.clients_out_of_date = True
 
     def _joined(self, joined: bool) -> None:
         if joined and self.sampler.enabled:

@@ -1,11 +1,12 @@
 """The stored values panel: the local store, live, with republishing.
 
 :class:`ValuesPanel` loads ``await node.stored_values()`` whenever the
-controller's node changes, then follows ``ValueStored``/``ValueExpired``
-events from the bridge.  One QTimer ticks every second: it refreshes the
-"expires in" column (one dataChanged) and, when the toggle is on,
-republishes the values the user published once they are 57/60 of
-KEY_EXPIRE old, through ``await node.store_value``.
+controller's node changes (its one snapshot), then follows
+``ValueStored``/``ValueExpired`` events from the bridge (one insert per
+batch); it never polls the store.  One QTimer ticks every second without
+reading the node: it refreshes the "expires in" column (one dataChanged)
+and, when the toggle is on, republishes the values the user published once
+they are 57/60 of KEY_EXPIRE old, through ``await node.store_value``.
 """
 
 from __future__ import annotations
