@@ -57,7 +57,8 @@ STRUCTURE_EVENTS = (ev.ContactAdded, ev.ContactFailed, ev.ContactReplaced, ev.Co
 class RoutingPanel(QWidget):
     """Our node's k-buckets, drawn as a binary trie, with contacts and history."""
 
-    def __init__(self, controller: NetworkController, bridge: EventBridge, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: NetworkController, bridge: EventBridge, parent: QWidget | None = None,
+                 tick_ms: int = 1000) -> None:
         super().__init__(parent)
         self.setObjectName("RoutingPanel")
         self._controller = controller
@@ -140,7 +141,7 @@ class RoutingPanel(QWidget):
         controller.node_changed.connect(self.set_node)
         self._view_shown: Any = None  # the view of a lab node in focus last read
         self._timer = QTimer(self)
-        self._timer.setInterval(1000)
+        self._timer.setInterval(tick_ms)
         self._timer.timeout.connect(self.tick)
         self._timer.start()
         self.set_node(controller.node)
