@@ -313,7 +313,10 @@ class RoutingPanel(QWidget):
     def export_dialog(self) -> None:
         self.file_dialog = save_dialog(self, app_settings(), "export", "Export the routing table",
                                        "routing-table.csv", "CSV files (*.csv);;All files (*)", "csv",
-                                       self.export_table)
+                                       self._export_chosen)
+
+    def _export_chosen(self, path: str) -> None:
+        self.export_table(path)  # its outcome, a refusal too, is the exporter's message
 
     def _exported(self, result: ExportResult) -> None:
         self.export_note.setText(result.message)

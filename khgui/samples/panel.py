@@ -55,7 +55,7 @@ CLIENT_EVENTS = (
 )
 
 
-def _table(model: Any) -> QTableView:
+def _table(model: Any) -> tuple[QTableView, QSortFilterProxyModel]:
     proxy = QSortFilterProxyModel(model)
     proxy.setSourceModel(model)
     proxy.setSortRole(SORT_ROLE)
@@ -69,7 +69,7 @@ def _table(model: Any) -> QTableView:
     view.verticalHeader().setDefaultSectionSize(22)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     view.horizontalHeader().setStretchLastSection(True)
-    return view
+    return view, proxy
 
 
 def walk_message(walk: int, answered: int, hashes: int, new: int) -> str:
@@ -155,11 +155,11 @@ class SamplesPanel(QWidget):
         self.message_label.setWordWrap(True)
         self.message_label.hide()
 
-        self.hash_table = _table(self.hashes)
+        self.hash_table, hash_proxy = _table(self.hashes)
         self.hash_table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
-        self.filter_edit = filter_box([self.hash_table.model()], "filter info-hashes\u2026")
+        self.filter_edit = filter_box([hash_proxy], "filter info-hashes\u2026")
         self.chart = ClientsChartView()
-        self.client_table = _table(self.clients)
+        self.client_table, _client_proxy = _table(self.clients)
         self.client_table.setMinimumHeight(70)
         self.hash_table.setMinimumHeight(70)
         self.hash_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
@@ -249,7 +249,10 @@ class SamplesPanel(QWidget):
 
     def export_dialog(self) -> None:
         self.file_dialog = save_dialog(self, self._settings, "export", "Export samples as CSV", "samples.csv",
-                                       "CSV files (*.csv);;All files (*)", "csv", self.export_csv)
+                                       "CSV files (*.csv);;All files (*)", "csv", self._export_chosen)
+
+    def _export_chosen(self, path: str) -> None:
+        self.export_csv(path)  # its outcome, a refusal too, is a message in the panel
 
     def on_batch(self, events: list[Any]) -> None:
         """One batch from the bridge: the Clients chart is out of date if it holds messages or routing events."""

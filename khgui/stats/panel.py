@@ -124,7 +124,8 @@ class StatsPanel(QWidget):
         """Tables under the plots in a tall panel, beside them in a wide one (see the module docstring)."""
         # The room it is shown in: a dock's scroll viewport (the panel itself grows to its
         # minimum height there, which would make it look taller than its dock is).
-        room = self.parentWidget().size() if self.parentWidget() is not None else self.size()
+        parent = self.parentWidget()
+        room = parent.size() if parent is not None else self.size()
         wide = room.width() > 1.8 * room.height() and room.width() >= self.plots.minimumWidth() + 320
         main = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
         if self.splitter.orientation() != main:

@@ -174,8 +174,9 @@ class TrafficModel(TableModel[Any]):
                 return None
             if col == TID:
                 return f"transaction id {r.tid[row]}"
-            if col == RTT and r.soft[row] is not None:
-                return (f"judged by a soft timeout of {r.soft[row] * 1000:.0f} ms (its contact's srtt + "
+            soft = r.soft[row]
+            if col == RTT and soft is not None:
+                return (f"judged by a soft timeout of {soft * 1000:.0f} ms (its contact's srtt + "
                         "4 rttvar, or the node's estimate): silent past it, the lookup asked one more "
                         "contact and kept waiting for this one")
             return f"{_KIND_NAMES.get(r.kind[row], r.kind[row])} {r.method[row]}: {r.status[row]}"
