@@ -8,6 +8,13 @@ and keeps row identity: rows whose values changed get one ``dataChanged``
 over the span they cover, new nodes are appended with one insert, and only
 a node that disappeared resets the model.  The map view, and any list of
 lab nodes, read it through :meth:`row_node` / :data:`NODE_ROLE`.
+
+That overview is a poll (the controller's), and it stays: a lab node's
+contacts, buckets and table fill have no event on the lab's bus, which
+carries only ``LabNodeChanged`` and ``LabProgress`` -- per-node routing
+events for thousands of nodes would cost the lab more than the map is worth.
+``LabNodeChanged`` (a node added, killed or revived) reaches the model at
+once through :meth:`update_node`, before the next overview.
 """
 
 from __future__ import annotations
