@@ -7,7 +7,8 @@ it checks the index, answers :data:`ROW_ROLE` with the row's record and
 hands every other role to the subclass's :meth:`TableModel.cell`.  Every
 view sorts by the one :data:`SORT_ROLE`.  The ways of feeding a model are
 here too, each one Qt notification per batch: :meth:`TableModel.replace_rows`
-(one ``dataChanged`` when the rows are the same ones, else one reset),
+(one ``dataChanged`` over the rows that changed when the rows are the same
+ones, none when nothing changed, else one reset),
 :meth:`TableModel.insert_rows` (one insert), :meth:`TableModel.remove_rows`
 (one remove per contiguous run) and :meth:`TableModel.rows_changed`.
 A subclass says its columns and its cells.
@@ -87,11 +88,18 @@ class TableModel(QAbstractTableModel, Generic[R]):
 
     # -- feeding: one notification per batch -------------------------------------------
 
-    def replace_rows(self, rows: Sequence[R], key: Callable[[R], Hashable]) -> None:
-        """Show ``rows``: one dataChanged when their keys are those shown, in order; else one reset."""
+    def replace_rows(self, rows: Sequence[R], key: Callable[[R], Hashable], changed_only: bool = True) -> None:
+        """Show ``rows``: when their keys are those shown, in order, one dataChanged over the span
+        of the rows that differ (none if none does; every row unless ``changed_only``, for a
+        model whose cells move with its clock); else one reset."""
         if [key(r) for r in rows] == [key(r) for r in self._rows]:
-            self._rows = list(rows)
-            self.rows_changed(0, len(self._rows) - 1)
+            old, self._rows = self._rows, list(rows)
+            if not changed_only:
+                self.rows_changed(0, len(self._rows) - 1)
+                return
+            changed = [i for i, (a, b) in enumerate(zip(old, self._rows)) if a != b]
+            if changed:
+                self.rows_changed(changed[0], changed[-1])
             return
         self.beginResetModel()
         self._rows = list(rows)

@@ -115,7 +115,7 @@ class BucketListModel(TableModel[BucketRow]):
     def set_buckets(self, rows: list[BucketRow], now: float | None = None) -> None:
         """Show ``rows``; a reset only when the set of buckets changed."""
         self.now = time.monotonic() if now is None else now
-        self.replace_rows(rows, key=lambda r: r.key)
+        self.replace_rows(rows, key=lambda r: r.key, changed_only=False)  # the ages moved with `now`
 
     def tick(self, now: float | None = None) -> None:
         """The clock moved: the Age column again (one dataChanged, no read of the node)."""
@@ -174,7 +174,7 @@ class ContactTableModel(TableModel[Any]):
     def set_contacts(self, contacts: list[Any], now: float | None = None) -> None:
         """Show ``contacts`` (``ContactInfo`` records)."""
         self.now = time.monotonic() if now is None else now
-        self.replace_rows(contacts, key=lambda c: c.contact.id)
+        self.replace_rows(contacts, key=lambda c: c.contact.id, changed_only=False)  # so did the last seen
 
     def tick(self, now: float | None = None) -> None:
         """The clock moved: the Last seen column again (one dataChanged, no read of the node)."""

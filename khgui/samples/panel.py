@@ -110,6 +110,8 @@ class SamplesPanel(QWidget):
             controller.focus_changed.connect(lambda _f: self.census.clear())
         self.clients_out_of_date = True
         """Events (or another node shown) changed the Clients chart since it was last counted."""
+        self.client_counts = 0
+        """Times the clients were counted (each one read of a routing table)."""
         bridge.batch.connect(self.on_batch)
         controller.focus_changed.connect(self._shown_changed)
         controller.node_changed.connect(self._shown_changed)
@@ -267,6 +269,7 @@ class SamplesPanel(QWidget):
     def refresh_clients(self) -> None:
         """Recount contacts and traffic by client (one read of the routing table)."""
         self.clients_out_of_date = False
+        self.client_counts += 1
         node = self._controller.focus if self._controller.focus is not None else self._controller.node
         contacts: list[Any] = []
         if node is not None:

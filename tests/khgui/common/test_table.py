@@ -60,6 +60,14 @@ def test_each_batch_is_one_notification(qtmodeltester: Any) -> None:
     model.replace_rows([("a", 5), ("b", 6)], key=lambda r: r[0])  # the same rows: their values changed
     assert seen == [("changed", 0, 1, 0, 1)] and model.index(1, 1).data() == "6"
     seen.clear()
+    model.replace_rows([("a", 5), ("b", 6)], key=lambda r: r[0])  # nothing changed: nothing said
+    assert seen == []
+    model.replace_rows([("a", 5), ("b", 7)], key=lambda r: r[0])  # only the rows that changed
+    assert seen == [("changed", 1, 1, 0, 1)]
+    seen.clear()
+    model.replace_rows([("a", 5), ("b", 7)], key=lambda r: r[0], changed_only=False)  # cells moving with a clock
+    assert seen == [("changed", 0, 1, 0, 1)]
+    seen.clear()
     model.replace_rows([("a", 5), ("c", 7)], key=lambda r: r[0])  # other rows: one reset
     assert seen == [("reset",)]
     seen.clear()
