@@ -31,6 +31,9 @@ def test_the_table_is_read_once_per_batch_of_routing_events_and_never_by_the_clo
     panel.tick(time.monotonic() + 3 * 3600)  # three hours later, as far as the clocks are concerned
     assert panel.refreshes == 1  # no read of the node
     assert ages() and all(a.endswith(" h") for a in ages())  # the Age column moved on
+    shown = panel.contact_table.model()  # and the contacts' Last seen, in the table's view
+    assert shown.rowCount() and all(shown.index(r, 2).data() in ("never answered",) or
+                                    shown.index(r, 2).data().endswith(" h ago") for r in range(shown.rowCount()))
     assert panel.history.times[-1] >= end + 3 * 3600 - 60  # and so did the history's curve
 
     quiet.push_many([ev.RequestTimedOut(time.monotonic(), contact.address, "ping", b"aa")])

@@ -127,8 +127,11 @@ def test_panel_reads_the_store_when_a_batch_brings_an_announce_and_not_otherwise
     run(asyncio.sleep(0.1))
     assert panel.loads == 1  # neither the clock nor other events read the store
     assert not any(panel.peers.index(r, 0).data() == info_hash.hex() for r in range(panel.peers.rowCount()))
+    before = panel.peers_view.model().rowCount()
     quiet.push_many(announced)
     quiet.flush()
     wait_for(lambda: panel.loads == 2)  # one read for the batch
-    assert any(panel.peers.index(r, 0).data() == info_hash.hex() for r in range(panel.peers.rowCount()))
+    view = panel.peers_view.model()
+    assert any(view.index(r, 0).data() == info_hash.hex() for r in range(view.rowCount()))
+    assert f"({view.rowCount()})" in panel.tabs.tabText(0) and view.rowCount() > before
     quiet.stop()
