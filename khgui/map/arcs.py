@@ -90,5 +90,5 @@ class LookupArcs:
         for key in [k for k, a in self.arcs.items() if arc_alpha(a, now) <= 0.0]:
             del self.arcs[key]
         live = {(k[0], k[1]) for k in self.arcs}
-        for key in [k for k in self.targets if k not in live]:
-            del self.targets[key]
+        for gone in [k for k in self.targets if k not in live]:
+            del self.targets[gone]

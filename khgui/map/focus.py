@@ -10,7 +10,9 @@ reads return the last :class:`dht.NodeView` taken on the lab's loop
 (:meth:`refresh`, which the controller calls twice a second while the node
 is in focus), the coroutines run on the lab's loop, and the node's events
 come from ``LabThread.watch``, batched to our loop and handed to each
-subscriber one by one, in order.  Nothing here runs a lab node's code on
+subscriber one by one, in order.  :attr:`FocusedNode.out_of_date` says
+whether events came since the view was taken: a caller may take a new view
+only then (the node's counters and ages aside, which have no event).  Nothing here runs a lab node's code on
 our loop, so a node of a threaded lab can be inspected safely.
 """
 
@@ -35,6 +37,8 @@ class FocusedNode:
         self.warnings: list[str] = []
         self._subscribers: list[Callable[[Any], None]] = []
         self._unwatch: Any = None
+        self.events_since_view = 0
+        """The node's events delivered since :attr:`view` was taken."""
 
     @classmethod
     async def open(cls, labs: LabThread, node_id: bytes, config: Config) -> "FocusedNode":
@@ -53,8 +57,16 @@ class FocusedNode:
                 pass  # the lab stopped meanwhile
 
     async def refresh(self) -> NodeView:
+        """Take a new view of the node (on the lab's loop)."""
+        seen = self.events_since_view
         self.view = await self.labs.inspect(self.id)
+        self.events_since_view -= seen  # those that came during the read may be in it or not
         return self.view
+
+    @property
+    def out_of_date(self) -> bool:
+        """Whether events came since the view was taken."""
+        return self.events_since_view > 0
 
     # -- what a panel reads of a node ---------------------------------------------
 
@@ -108,6 +120,7 @@ class FocusedNode:
         return unsubscribe
 
     def _deliver(self, batch: list[tuple[bytes, Any]]) -> None:
+        self.events_since_view += len(batch)
         for callback in tuple(self._subscribers):
             for _, event in batch:
                 callback(event)

@@ -8,6 +8,13 @@ and keeps row identity: rows whose values changed get one ``dataChanged``
 over the span they cover, new nodes are appended with one insert, and only
 a node that disappeared resets the model.  The map view, and any list of
 lab nodes, read it through :meth:`row_node` / :data:`NODE_ROLE`.
+
+That overview is a poll (the controller's), and it stays: a lab node's
+contacts, buckets and table fill have no event on the lab's bus, which
+carries only ``LabNodeChanged`` and ``LabProgress`` -- per-node routing
+events for thousands of nodes would cost the lab more than the map is worth.
+``LabNodeChanged`` (a node added, killed or revived) reaches the model at
+once through :meth:`update_node`, before the next overview.
 """
 
 from __future__ import annotations
@@ -15,14 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 
 from dht import LabNodeInfo
 
-NODE_ROLE = Qt.ItemDataRole.UserRole
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+from ..common.table import RIGHT, ROW_ROLE, SORT_ROLE, TableModel
+
+#: A row's :class:`MapNode` (the tables' :data:`~khgui.common.table.ROW_ROLE`).
+NODE_ROLE = ROW_ROLE
 COLUMNS = ("id", "address", "state", "contacts", "buckets", "table fill")
-_Index = QModelIndex | QPersistentModelIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +56,13 @@ class MapNode:
         return "alive" if self.info.alive else "dead"
 
 
-class NetworkMapModel(QAbstractTableModel):
+class NetworkMapModel(TableModel[MapNode]):
     """Lab nodes (and ours) as rows; see the module docstring."""
+
+    columns = COLUMNS
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[MapNode] = []
         self._index: dict[bytes, int] = {}
 
     # -- updates ---------------------------------------------------------------
@@ -77,14 +86,12 @@ class NetworkMapModel(QAbstractTableModel):
                 self._rows[at] = r
                 changed.append(at)
         if changed:
-            self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), len(COLUMNS) - 1))
+            self.rows_changed(min(changed), max(changed))
         if added:
             first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(added) - 1)
             for offset, r in enumerate(added):
                 self._index[r.id] = first + offset
-            self._rows.extend(added)
-            self.endInsertRows()
+            self.insert_rows(added)
 
     def update_node(self, info: LabNodeInfo) -> None:
         """Change one node at once (e.g. killed from the map), before the next overview."""
@@ -93,13 +100,11 @@ class NetworkMapModel(QAbstractTableModel):
             self.set_nodes([r.info for r in self._rows if not r.own] + [info], self.own_info())
             return
         self._rows[at] = MapNode(info, self._rows[at].own)
-        self.dataChanged.emit(self.index(at, 0), self.index(at, len(COLUMNS) - 1))
+        self.rows_changed(at, at)
 
     def _reset(self, rows: list[MapNode]) -> None:
-        self.beginResetModel()
-        self._rows = rows
         self._index = {r.id: i for i, r in enumerate(rows)}
-        self.endResetModel()
+        self.reset_rows(rows)
 
     def clear(self) -> None:
         self._reset([])
@@ -107,10 +112,10 @@ class NetworkMapModel(QAbstractTableModel):
     # -- reading -----------------------------------------------------------------
 
     def nodes(self) -> list[MapNode]:
-        return list(self._rows)
+        return self.rows()
 
     def row_node(self, row: int) -> MapNode | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.row_at(row)
 
     def row_of(self, node_id: bytes) -> int:
         """The row of the node with this id, -1 if none."""
@@ -127,26 +132,10 @@ class NetworkMapModel(QAbstractTableModel):
         lab = [r for r in self._rows if not r.own]
         return len(lab), sum(1 for r in lab if r.info.alive)
 
-    # -- Qt ------------------------------------------------------------------------
+    # -- cells ---------------------------------------------------------------------
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        node = self._rows[index.row()]
-        info, column = node.info, index.column()
-        if role == NODE_ROLE:
-            return node
+    def cell(self, node: MapNode, column: int, role: int) -> Any:
+        info = node.info
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
                 return info.id.hex()[:12] + "\u2026"
@@ -166,5 +155,5 @@ class NetworkMapModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return info.id.hex()
         if role == Qt.ItemDataRole.TextAlignmentRole and column >= 3:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return RIGHT
         return None

@@ -5,7 +5,8 @@
 each overview of the lab, :meth:`lookup_events` with ``(asker id, event)``
 pairs (our node's lookups from the event bridge; the lab's, when "lab
 lookups" is ticked, from ``LabThread.watch``), :meth:`set_progress` while
-the lab forms.  It re-emits the view's requests (focus, kill, revive, add)
+the lab forms.  Only the overview is polled (see :mod:`khgui.map.model` for
+why); the lookups and the progress are events.  It re-emits the view's requests (focus, kill, revive, add)
 for the controller to act on; it never touches the network itself.
 """
 

@@ -5,9 +5,10 @@ Theory of operation.  Each node sits on a circle at the angle of its id
 neighbours on the ring and a lookup's queries visibly home in on their
 target.  The positions on the unit circle are computed once per model
 change into numpy arrays, with the nodes grouped by colour for the colour
-mode (:mod:`khgui.map.palette`).  Painting is :mod:`khgui.map.painting`'s: a
-cached layer of the ring and its nodes, redrawn only when what it shows
-changed, and the arcs over it.
+mode (:mod:`khgui.map.palette`).  Painting is the job of a
+:class:`~khgui.map.painting.RingPainter` the view holds, handed a
+:class:`~khgui.map.painting.RingScene` per paint: a cached layer of the ring
+and its nodes, redrawn only when what it shows changed, and the arcs over it.
 
 Lookups are drawn as arcs from the asking node to the asked one, curved
 towards the centre, coloured by outcome (pending, answered, values,
@@ -34,21 +35,21 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QContextMenuEvent, QFont, QKeyEvent, QMouseEvent, QPixmap, QWheelEvent
+from PySide6.QtGui import QColor, QContextMenuEvent, QFont, QKeyEvent, QMouseEvent, QPaintEvent, QWheelEvent
 from PySide6.QtWidgets import QMenu, QSizePolicy, QToolTip, QWidget
 
 from ..common import theme
 from .arcs import Arc, LookupArcs
 from .model import MapNode, NetworkMapModel
-from .painting import RingPaintingMixin
-from .palette import COLOR_MODES, DEAD, LEVELS, OWN, Ground, alive_color, ramp_color
+from .painting import RingPainter, RingScene
+from .palette import COLOR_MODES, DEAD, LEVELS, OWN, alive_color, ramp_color
 
 HIT_PX = 9.0
 MARGIN = 36
 MIN_ZOOM, MAX_ZOOM = 0.5, 4096.0
 
 
-class NetworkMapView(RingPaintingMixin, QWidget):
+class NetworkMapView(QWidget):
     """Draws a :class:`NetworkMapModel` on the ring; see the module docstring.
 
     Signals (each with the node's id):
@@ -79,17 +80,11 @@ class NetworkMapView(RingPaintingMixin, QWidget):
         self._drag: QPointF | None = None
         self._dragged = False
         self._lookups = LookupArcs()
-        self._layer: QPixmap | None = None
-        self._layer_key: tuple[Any, ...] | None = None
-        self._ground = Ground.of_theme()
+        self._painter = RingPainter()
         self._version = 0  # bumped by every model change
         self._timer = QTimer(self)
         self._timer.setInterval(30)
         self._timer.timeout.connect(self._tick)
-        self.painted_nodes = 0
-        """Nodes drawn by the last paint (for tests)."""
-        self.painted_arcs = 0
-        """Arcs drawn by the last paint (for tests)."""
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -209,7 +204,8 @@ class NetworkMapView(RingPaintingMixin, QWidget):
     def _screen(self) -> np.ndarray:
         """Every node's position in widget pixels (N x 2)."""
         c = self._center() + self._pan
-        return self._unit * (self._radius() * self._zoom) + np.array([c.x(), c.y()])
+        screen: np.ndarray = self._unit * (self._radius() * self._zoom) + np.array([c.x(), c.y()])
+        return screen
 
     def node_position(self, row: int) -> QPointF:
         """Where the node of ``row`` is drawn (widget pixels)."""
@@ -268,6 +264,31 @@ class NetworkMapView(RingPaintingMixin, QWidget):
         return [("empty table", ramp_color(0.0)), ("every bucket full", ramp_color(1.0))]
 
     # -- painting -------------------------------------------------------------------
+
+    @property
+    def painted_nodes(self) -> int:
+        """Nodes drawn by the last paint of the node layer (for tests)."""
+        return self._painter.painted_nodes
+
+    @property
+    def painted_arcs(self) -> int:
+        """Arcs drawn by the last paint (for tests)."""
+        return self._painter.painted_arcs
+
+    def scene(self) -> RingScene:
+        """What a frame shows now (the painter's input)."""
+        ratio = self.devicePixelRatioF()
+        return RingScene(
+            width=self.width(), height=self.height(), ratio=ratio, center=self._center() + self._pan,
+            radius=self._radius() * self._zoom, dot=self._dot(), screen=self._screen(), groups=self._groups,
+            dead=self._dead, own=self._own, focus=self._focus, selected=self._selected,
+            row_of=self._model.row_of, small=self._small, lookups=self._lookups,
+            key=(self.width(), self.height(), ratio, self._zoom, self._pan.x(), self._pan.y(), self._version,
+                 self._focus, self._selected, theme.colors().name),
+        )
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
+        self._painter.paint(self, self.scene())
 
     def sizeHint(self) -> QSize:
         return QSize(640, 640)

@@ -118,7 +118,7 @@ class SplitHistories:
         return len(self._histories)
 
 
-class HistoryPlotView(pg.PlotWidget):
+class HistoryPlotView(pg.PlotWidget):  # type: ignore[misc]
     """Buckets over time, with split (green) and merge (orange) markers."""
 
     def __init__(self, parent: QWidget | None = None) -> None:

@@ -13,17 +13,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 
-from ..common.table import TableModel
+from ..common.table import RIGHT, SORT_ROLE, TableModel
 from ..common.theme import status_color
 
 ID_BITS = 160
-ROW_ROLE = Qt.ItemDataRole.UserRole
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 #: The last-seen cell of a contact that never answered one of our requests.
 NEVER_ANSWERED = "never answered"
-_Index = QModelIndex | QPersistentModelIndex
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 
 
 def bucket_depth(lo: int, hi: int) -> int:
@@ -100,7 +99,7 @@ def bucket_rows(buckets: Sequence[Any], own_id: bytes | None) -> list[BucketRow]
     return rows
 
 
-class BucketListModel(TableModel):
+class BucketListModel(TableModel[BucketRow]):
     """The buckets of the routing table, one row each."""
 
     HEADERS = ("Prefix", "Depth", "Contacts", "Age", "Range")
@@ -108,7 +107,6 @@ class BucketListModel(TableModel):
 
     def __init__(self, k: int = 8, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[BucketRow] = []
         self.k = k
         self.now = time.monotonic()
 
@@ -117,20 +115,12 @@ class BucketListModel(TableModel):
     def set_buckets(self, rows: list[BucketRow], now: float | None = None) -> None:
         """Show ``rows``; a reset only when the set of buckets changed."""
         self.now = time.monotonic() if now is None else now
-        if [r.key for r in rows] == [r.key for r in self._rows]:
-            self._rows = rows
-            if rows:
-                self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, len(self.HEADERS) - 1))
-            return
-        self.beginResetModel()
-        self._rows = rows
-        self.endResetModel()
+        self.replace_rows(rows, key=lambda r: r.key, changed_only=False)  # the ages moved with `now`
 
-    def rows(self) -> list[BucketRow]:
-        return list(self._rows)
-
-    def row_at(self, row: int) -> BucketRow | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+    def tick(self, now: float | None = None) -> None:
+        """The clock moved: the Age column again (one dataChanged, no read of the node)."""
+        self.now = time.monotonic() if now is None else now
+        self.rows_changed(0, len(self._rows) - 1, 3, 3)
 
     def find(self, value: int) -> int:
         """The row of the bucket holding id ``value``, or -1."""
@@ -142,19 +132,10 @@ class BucketListModel(TableModel):
     def contact_count(self) -> int:
         return sum(len(r.contacts) for r in self._rows)
 
-    # -- QAbstractTableModel --------------------------------------------------
+    # -- cells -----------------------------------------------------------------
 
-    def row_count(self) -> int:
-        return len(self._rows)
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        r = self._rows[index.row()]
-        col = index.column()
-        if role == ROW_ROLE:
-            return r
-        if role == Qt.ItemDataRole.DisplayRole:
+    def cell(self, r: BucketRow, col: int, role: int) -> Any:
+        if role == _DISPLAY:
             if col == 0:
                 return r.prefix or "(all)"
             if col == 1:
@@ -168,7 +149,7 @@ class BucketListModel(TableModel):
         if role == SORT_ROLE:
             lo = format(r.lo, "040x")
             return (lo, r.depth, len(r.contacts), self.now - r.last_accessed, lo)[col]
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             return f"[{r.lo:040x},\n {r.hi:040x})"
         return None
 
@@ -177,7 +158,7 @@ class BucketListModel(TableModel):
 CLIENT, ID_VALID = 5, 6
 
 
-class ContactTableModel(TableModel):
+class ContactTableModel(TableModel[Any]):
     """The contacts of one bucket: id, address, last seen, failures, RTT, client (its ``v``, with its
     two-letter code when ``census`` knows it) and whether its id fits its IP under BEP 42."""
 
@@ -186,7 +167,6 @@ class ContactTableModel(TableModel):
 
     def __init__(self, parent: Any = None, census: Any = None) -> None:
         super().__init__(parent)
-        self._contacts: list[Any] = []
         self.now = time.monotonic()
         self.census = census
         """A :class:`~khgui.common.clients.ClientCensus`: each contact's client code."""
@@ -194,29 +174,18 @@ class ContactTableModel(TableModel):
     def set_contacts(self, contacts: list[Any], now: float | None = None) -> None:
         """Show ``contacts`` (``ContactInfo`` records)."""
         self.now = time.monotonic() if now is None else now
-        if [c.contact.id for c in contacts] == [c.contact.id for c in self._contacts]:
-            self._contacts = list(contacts)
-            if contacts:
-                self.dataChanged.emit(self.index(0, 0), self.index(len(contacts) - 1, len(self.HEADERS) - 1))
-            return
-        self.beginResetModel()
-        self._contacts = list(contacts)
-        self.endResetModel()
+        self.replace_rows(contacts, key=lambda c: c.contact.id, changed_only=False)  # so did the last seen
+
+    def tick(self, now: float | None = None) -> None:
+        """The clock moved: the Last seen column again (one dataChanged, no read of the node)."""
+        self.now = time.monotonic() if now is None else now
+        self.rows_changed(0, len(self._rows) - 1, 2, 2)
 
     def contacts(self) -> list[Any]:
-        return list(self._contacts)
+        return self.rows()
 
-    def row_count(self) -> int:
-        return len(self._contacts)
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._contacts)):
-            return None
-        info = self._contacts[index.row()]
-        col = index.column()
-        if role == ROW_ROLE:
-            return info
-        if role == Qt.ItemDataRole.DisplayRole:
+    def cell(self, info: Any, col: int, role: int) -> Any:
+        if role == _DISPLAY:
             if col == 0:
                 return info.contact.id.hex()[:16] + "\u2026"
             if col == 1:
@@ -239,20 +208,20 @@ class ContactTableModel(TableModel):
             return (info.contact.id.hex(), f"{info.contact.host}:{info.contact.port:05d}",
                     age, info.failures, rtt, self.client_text(info),
                     ID_VALID_TEXT[info.id_valid])[col]
-        if role == Qt.ItemDataRole.ToolTipRole and col == 0:
+        if role == _TOOLTIP and col == 0:
             return info.contact.id.hex()
-        if role == Qt.ItemDataRole.ToolTipRole and col == 2:
+        if role == _TOOLTIP and col == 2:
             if info.last_seen is None:
                 return ("It has never answered one of our requests (loaded from the database or "
                         "seen only in a query): the first to be pinged and replaced, and not handed out.")
             return "Last answered one of our requests."
-        if role == Qt.ItemDataRole.ToolTipRole and col == 5:
+        if role == _TOOLTIP and col == 5:
             return ("The implementation it says it runs (its v), as it last told us."
                     if getattr(info, "client", None) else "It never told us its client (no v).")
-        if role == Qt.ItemDataRole.ToolTipRole and col == 6:
+        if role == _TOOLTIP and col == 6:
             return ID_VALID_TIPS[info.id_valid]
         if role == Qt.ItemDataRole.TextAlignmentRole and 2 <= col <= 4:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return RIGHT
         if role == Qt.ItemDataRole.ForegroundRole and col == 3 and info.failures:
             return status_color("error")
         if role == Qt.ItemDataRole.ForegroundRole and col == 6 and info.id_valid is not None:

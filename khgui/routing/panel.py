@@ -1,9 +1,20 @@
 """The routing-table panel: trie of buckets, selected bucket's contacts, history.
 
-:class:`RoutingPanel` refreshes from ``node.routing_table()`` when a batch of
-events from the :class:`~khgui.bridge.EventBridge` contains routing events
-(splits, merges, contact changes), and once a second for ages; never per
-event.  Splits and merges flash in the trie and are plotted over time.
+:class:`RoutingPanel` is driven by the events the :class:`~khgui.bridge.EventBridge`
+batches: it reads ``node.routing_table()`` (and ``node.stats()`` for the
+network-size estimate, which the node derives from that table) when it is
+attached to a node, and once for a batch that holds routing events (contacts
+added, refreshed, failed, replaced or removed, buckets split or merged);
+never per event, and never when nothing happened.  The events alone cannot
+redraw the table: they carry no RTT, client or BEP 42 verdict, so one
+snapshot per such batch stands for them all.  Splits and merges flash in the
+trie and are plotted over time.
+
+A timer ticks once a second without reading the node: the clocks move (the
+buckets' Age, the contacts' Last seen, the history plot's time axis).  It
+reads only the view of a lab node in focus, when the controller took a new
+one of it (that view is taken on the lab's thread; no event says it
+changed).
 """
 
 from __future__ import annotations
@@ -29,7 +40,8 @@ from ..common.plotting import EmptyNote
 from ..common.theme import set_state
 from ..common.text import plural
 from .history import HistoryPlotView, SplitHistories, SplitHistory
-from .model import CLIENT, ID_VALID, SORT_ROLE, BucketListModel, ContactTableModel, bucket_rows
+from ..common.table import SORT_ROLE
+from .model import CLIENT, ID_VALID, BucketListModel, ContactTableModel, bucket_rows
 from .trie_view import BucketTrieView
 
 log = logging.getLogger(__name__)
@@ -45,7 +57,8 @@ STRUCTURE_EVENTS = (ev.ContactAdded, ev.ContactFailed, ev.ContactReplaced, ev.Co
 class RoutingPanel(QWidget):
     """Our node's k-buckets, drawn as a binary trie, with contacts and history."""
 
-    def __init__(self, controller: NetworkController, bridge: EventBridge, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: NetworkController, bridge: EventBridge, parent: QWidget | None = None,
+                 tick_ms: int = 1000) -> None:
         super().__init__(parent)
         self.setObjectName("RoutingPanel")
         self._controller = controller
@@ -126,9 +139,10 @@ class RoutingPanel(QWidget):
         self.trie.clicked_row.connect(self._user_click)
         bridge.batch.connect(self.on_batch)
         controller.node_changed.connect(self.set_node)
+        self._view_shown: Any = None  # the view of a lab node in focus last read
         self._timer = QTimer(self)
-        self._timer.setInterval(1000)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.setInterval(tick_ms)
+        self._timer.timeout.connect(self.tick)
         self._timer.start()
         self.set_node(controller.node)
 
@@ -177,6 +191,26 @@ class RoutingPanel(QWidget):
         if routing:
             self.refresh()
 
+    def tick(self, now: float | None = None) -> None:
+        """Once a second: the ages and the history's time axis move on, from what is shown (no
+        read of the node but a lab node's newer view, see the module docstring)."""
+        node = self._node
+        if node is None or not node.running:
+            if self.buckets.rowCount():
+                self.refresh()  # the node stopped: show why
+            else:
+                self.summary.setText(self._idle_text())
+            return
+        if getattr(node, "is_lab_node", False) and node.view is not self._view_shown:
+            self.refresh()
+            return
+        now = time.monotonic() if now is None else now
+        self.buckets.tick(now)
+        self.contacts.tick(now)
+        self.history.observe(now, self.buckets.rowCount())
+        if self.isVisible():
+            self.plot.show_history(self.history)
+
     def refresh(self) -> None:
         """Read the routing table and statistics from the node."""
         node = self._node
@@ -190,6 +224,7 @@ class RoutingPanel(QWidget):
             self.plot_note.set_empty(True)
             return
         try:
+            self._view_shown = getattr(node, "view", None)
             table = node.routing_table()
             stats = node.stats()
         except Exception as exc:  # the node stopped under us
@@ -278,7 +313,10 @@ class RoutingPanel(QWidget):
     def export_dialog(self) -> None:
         self.file_dialog = save_dialog(self, app_settings(), "export", "Export the routing table",
                                        "routing-table.csv", "CSV files (*.csv);;All files (*)", "csv",
-                                       self.export_table)
+                                       self._export_chosen)
+
+    def _export_chosen(self, path: str) -> None:
+        self.export_table(path)  # its outcome, a refusal too, is the exporter's message
 
     def _exported(self, result: ExportResult) -> None:
         self.export_note.setText(result.message)

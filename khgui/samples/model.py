@@ -23,29 +23,27 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 
-from ..common.table import RIGHT, TableModel
+from ..common.table import RIGHT, SORT_ROLE, TableModel
 from ..common.text import format_clock
 
 HASH_COLUMNS = ("Info-hash", "First seen", "Last seen", "Times seen")
 HASH, FIRST, LAST, TIMES = range(len(HASH_COLUMNS))
-SORT_ROLE = Qt.ItemDataRole.UserRole
 #: Distinct info-hashes kept.
 MAX_HASHES = 100_000
 #: Walks whose estimates are kept (the oldest go first).
 MAX_ESTIMATES = 1_000
-_Index = QModelIndex | QPersistentModelIndex
 
 
-class SampledHashesModel(TableModel):
+class SampledHashesModel(TableModel[list[Any]]):
     """Info-hashes seen by sampling, with first and last seen and how many walks returned each."""
 
     columns = HASH_COLUMNS
 
     def __init__(self, max_rows: int = MAX_HASHES, clock: Callable[[], float] = time.time, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[list[Any]] = []  # [info_hash, first seen, last seen, times]
+        # self._rows: [info_hash, first seen, last seen, times]
         self._row_of: dict[bytes, int] = {}
         self._max_rows = max_rows
         self._clock = clock
@@ -70,16 +68,12 @@ class SampledHashesModel(TableModel):
                 self.not_kept += 1
         if seen_again:
             self.rows_changed(min(seen_again), max(seen_again), LAST, TIMES)
-        if new:
-            self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(new) - 1)
-            self._rows.extend(new)
-            self.endInsertRows()
+        self.insert_rows(new)
         return len(new)
 
     def clear(self) -> None:
-        self.beginResetModel()
-        self._rows, self._row_of, self.not_kept = [], {}, 0
-        self.endResetModel()
+        self._row_of, self.not_kept = {}, 0
+        self.reset_rows([])
 
     def records(self) -> list[tuple[bytes, float, float, int]]:
         """(info-hash, first seen, last seen, times seen) of every row, in row order."""
@@ -89,14 +83,8 @@ class SampledHashesModel(TableModel):
         row = self._row_of.get(info_hash)
         return 0 if row is None else int(self._rows[row][3])
 
-    def row_count(self) -> int:
-        return len(self._rows)
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        info_hash, first, last, times = self._rows[index.row()]
-        col = index.column()
+    def cell(self, row: list[Any], col: int, role: int) -> Any:
+        info_hash, first, last, times = row
         if role == Qt.ItemDataRole.DisplayRole:
             return (info_hash.hex(), format_clock(first), format_clock(last), str(times))[col]
         if role == SORT_ROLE:

@@ -12,7 +12,11 @@ Beside them, the Clients chart and table: the share of our contacts and of
 the messages exchanged by client code (``v``: LT, UT, TR, ...), from a
 :class:`~khgui.common.clients.ClientCensus` fed by the event bridge's
 batches and the routing table of the node shown (ours, or a lab node in
-focus), refreshed once a second.
+focus).  They are driven by those batches: a batch with datagrams or
+routing events marks them out of date, and they are recounted (one read
+of the routing table) at the next tick of a one-second timer -- at most
+once a second, as a chart redrawn ten times a second would cost more than
+it shows -- and never when no event came (or when the node shown changed).
 """
 
 from __future__ import annotations
@@ -26,29 +30,35 @@ from PySide6.QtWidgets import (
     QSplitter, QTableView, QVBoxLayout, QWidget,
 )
 
-from ..common.table import filter_box
+from dht import events as ev
+
+from ..common.table import SORT_ROLE, filter_box
 from ..common.text import plural
 from ..common.theme import set_state
 from .chart import ClientsChartView
 from ..common.clients import ClientCensus
-from .clients import SORT_ROLE as CLIENT_SORT_ROLE
 from .clients import ClientStatsModel
 from ..common.export import Exporter, ExportResult
 from ..common.files import app_settings, save_dialog
 from .export import samples_writer
-from .model import SORT_ROLE, SampledHashesModel, SizeEstimates
+from .model import SampledHashesModel, SizeEstimates
 from .sampler import MAX_INTERVAL, MIN_INTERVAL, Sampler, SamplerSettingError, Walk
 
 log = logging.getLogger(__name__)
 
 #: Milliseconds after joining before the first walk (the table fills first).
 FIRST_WALK_MS = 2000
+#: The events that change the Clients chart: messages (their ``v``) and the contacts.
+CLIENT_EVENTS = (
+    ev.DatagramSent, ev.DatagramReceived, ev.ContactAdded, ev.ContactRefreshed, ev.ContactFailed,
+    ev.ContactReplaced, ev.ContactRemoved, ev.BucketSplit, ev.BucketsMerged,
+)
 
 
-def _table(model: Any, sort_role: int) -> QTableView:
+def _table(model: Any) -> tuple[QTableView, QSortFilterProxyModel]:
     proxy = QSortFilterProxyModel(model)
     proxy.setSourceModel(model)
-    proxy.setSortRole(sort_role)
+    proxy.setSortRole(SORT_ROLE)
     view = QTableView()
     view.setModel(proxy)
     view.setSortingEnabled(True)
@@ -59,7 +69,7 @@ def _table(model: Any, sort_role: int) -> QTableView:
     view.verticalHeader().setDefaultSectionSize(22)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     view.horizontalHeader().setStretchLastSection(True)
-    return view
+    return view, proxy
 
 
 def walk_message(walk: int, answered: int, hashes: int, new: int) -> str:
@@ -98,10 +108,17 @@ class SamplesPanel(QWidget):
         if census is None:  # else its owner feeds it
             bridge.batch.connect(self.census.add_events)
             controller.focus_changed.connect(lambda _f: self.census.clear())
+        self.clients_out_of_date = True
+        """Events (or another node shown) changed the Clients chart since it was last counted."""
+        self.client_counts = 0
+        """Times the clients were counted (each one read of a routing table)."""
+        bridge.batch.connect(self.on_batch)
+        controller.focus_changed.connect(self._shown_changed)
+        controller.node_changed.connect(self._shown_changed)
         controller.joined_changed.connect(self._joined)
         self._timer = QTimer(self)
         self._timer.setInterval(tick_ms)
-        self._timer.timeout.connect(self.refresh_clients)
+        self._timer.timeout.connect(self.tick)
         self._timer.start()
         self._update_summary()
 
@@ -140,11 +157,11 @@ class SamplesPanel(QWidget):
         self.message_label.setWordWrap(True)
         self.message_label.hide()
 
-        self.hash_table = _table(self.hashes, SORT_ROLE)
+        self.hash_table, hash_proxy = _table(self.hashes)
         self.hash_table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
-        self.filter_edit = filter_box([self.hash_table.model()], "filter info-hashes\u2026")
+        self.filter_edit = filter_box([hash_proxy], "filter info-hashes\u2026")
         self.chart = ClientsChartView()
-        self.client_table = _table(self.clients, CLIENT_SORT_ROLE)
+        self.client_table, _client_proxy = _table(self.clients)
         self.client_table.setMinimumHeight(70)
         self.hash_table.setMinimumHeight(70)
         self.hash_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
@@ -234,10 +251,25 @@ class SamplesPanel(QWidget):
 
     def export_dialog(self) -> None:
         self.file_dialog = save_dialog(self, self._settings, "export", "Export samples as CSV", "samples.csv",
-                                       "CSV files (*.csv);;All files (*)", "csv", self.export_csv)
+                                       "CSV files (*.csv);;All files (*)", "csv", self._export_chosen)
+
+    def _export_chosen(self, path: str) -> None:
+        self.export_csv(path)  # its outcome, a refusal too, is a message in the panel
+
+    def on_batch(self, events: list[Any]) -> None:
+        """One batch from the bridge: the Clients chart is out of date if it holds messages or routing events."""
+        if not self.clients_out_of_date and any(isinstance(e, CLIENT_EVENTS) for e in events):
+            self.clients_out_of_date = True
+
+    def tick(self) -> None:
+        """Once a second: recount the clients if events said they changed."""
+        if self.clients_out_of_date:
+            self.refresh_clients()
 
     def refresh_clients(self) -> None:
-        """Recount contacts and traffic by client (once a second)."""
+        """Recount contacts and traffic by client (one read of the routing table)."""
+        self.clients_out_of_date = False
+        self.client_counts += 1
         node = self._controller.focus if self._controller.focus is not None else self._controller.node
         contacts: list[Any] = []
         if node is not None:
@@ -259,6 +291,9 @@ class SamplesPanel(QWidget):
         self._timer.stop()
 
     # -- internals ----------------------------------------------------------------
+
+    def _shown_changed(self, *_args: Any) -> None:
+        self.clients_out_of_date = True
 
     def _joined(self, joined: bool) -> None:
         if joined and self.sampler.enabled:

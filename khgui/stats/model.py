@@ -14,13 +14,12 @@ from typing import Any
 
 import zlib
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-from ..common.table import TableModel
+from ..common.table import RIGHT, SORT_ROLE, TableModel
 
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-_Index = QModelIndex | QPersistentModelIndex
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _FIELDS = ("sent", "answered", "failed", "received", "errors")
 
 
@@ -37,45 +36,27 @@ def method_color(method: str) -> str:
     return _METHOD_COLORS.get(method) or PALETTE[zlib.crc32(method.encode()) % len(PALETTE)]
 
 
-class MethodStatsModel(TableModel):
+class MethodStatsModel(TableModel[tuple[str, Any]]):
     """One row per KRPC method, from ``node.stats().methods``."""
 
     HEADERS = ("Method", "Sent", "Answered", "Failed", "Received", "Errors", "Mean RTT")
     columns = HEADERS
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[tuple[str, Any]] = []
-
     def set_methods(self, methods: dict[str, Any]) -> None:
         """Show ``methods`` (name -> MethodStats); reset only when names change."""
-        rows = sorted(methods.items())
-        if [n for n, _ in rows] == [n for n, _ in self._rows]:
-            self._rows = rows
-            if rows:
-                self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, len(self.HEADERS) - 1))
-            return
-        self.beginResetModel()
-        self._rows = rows
-        self.endResetModel()
+        self.replace_rows(sorted(methods.items()), key=lambda r: r[0])
 
     def totals(self) -> dict[str, int]:
         return {f: sum(int(getattr(s, f, 0) or 0) for _, s in self._rows) for f in _FIELDS}
 
-    def row_count(self) -> int:
-        return len(self._rows)
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        name, s = self._rows[index.row()]
-        col = index.column()
-        if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
+    def cell(self, row: tuple[str, Any], col: int, role: int) -> Any:
+        name, s = row
+        if role == _DISPLAY or role == SORT_ROLE:
             if col == 0:
                 return name
             if 1 <= col <= 5:
                 value = int(getattr(s, _FIELDS[col - 1], 0) or 0)
-                return f"{value:,}" if role == Qt.ItemDataRole.DisplayRole else value
+                return f"{value:,}" if role == _DISPLAY else value
             rtt = getattr(s, "mean_rtt", None)
             if role == SORT_ROLE:
                 return -1.0 if rtt is None else float(rtt)
@@ -85,7 +66,7 @@ class MethodStatsModel(TableModel):
         if role == Qt.ItemDataRole.ToolTipRole and col == 0:
             return f"{name}: this colour in the messages / s plot (solid: sent, dashed: received)"
         if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return RIGHT
         return None
 
 
@@ -97,7 +78,7 @@ DEFENCE_GAUGES = (
 )
 
 
-class DefenceStatsModel(TableModel):
+class DefenceStatsModel(TableModel[tuple[str, int]]):
     """The defences of ``node.stats()``: blocked sources, then drops by reason.
 
     The reasons are the snapshot's fixed set (``drops``), so the rows change
@@ -107,10 +88,6 @@ class DefenceStatsModel(TableModel):
     HEADERS = ("Defence", "Count")
     columns = HEADERS
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[tuple[str, int]] = []
-
     def set_snapshot(self, snapshot: Any | None) -> None:
         """Show the gauges and drop counts of ``snapshot`` (None: nothing)."""
         rows: list[tuple[str, int]] = []
@@ -118,30 +95,18 @@ class DefenceStatsModel(TableModel):
             rows = [(label, int(getattr(snapshot, name, 0) or 0)) for name, label in DEFENCE_GAUGES]
             drops = getattr(snapshot, "drops", None) or {}
             rows += [(f"dropped: {reason}", int(n)) for reason, n in drops.items()]
-        if [n for n, _ in rows] == [n for n, _ in self._rows]:
-            self._rows = rows
-            self.rows_changed(0, len(rows) - 1, 1, 1)
-            return
-        self.beginResetModel()
-        self._rows = rows
-        self.endResetModel()
+        self.replace_rows(rows, key=lambda r: r[0])
 
     def count(self, label: str) -> int | None:
         """The count shown for ``label`` (None if there is no such row)."""
         return next((n for name, n in self._rows if name == label), None)
 
-    def row_count(self) -> int:
-        return len(self._rows)
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        label, n = self._rows[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
+    def cell(self, row: tuple[str, int], col: int, role: int) -> Any:
+        label, n = row
+        if role == _DISPLAY:
             return label if col == 0 else f"{n:,}"
         if role == SORT_ROLE:
             return label if col == 0 else n
         if role == Qt.ItemDataRole.TextAlignmentRole and col == 1:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return RIGHT
         return None

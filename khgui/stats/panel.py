@@ -1,8 +1,15 @@
 """The statistics panel: plots over time, the per-method table and the defences.
 
-:class:`StatsPanel` counts datagrams from the bridge's batches and samples
-``node.stats()`` once a second into a bounded :class:`StatsHistory`
-(default 600 samples); the plots and the table are updated from it.
+:class:`StatsPanel` counts datagrams per method and direction, and keeps the
+answers' round-trip times, from the events the bridge batches.  It still
+samples ``node.stats()`` once a second into a bounded :class:`StatsHistory`
+(default 600 samples), from which the plots and the tables are drawn: that
+is a poll, and it stays, because its figures have no event.  The node
+aggregates them itself -- bytes and packets in and out, the per-method
+answered/failed counts and mean RTT, the defences' blocked sources and
+drops by reason, the keys and values stored, the routing table's size,
+the uptime -- and a time series wants one sample per second whether or not
+anything happened (a quiet second is a zero on the rates plot).
 
 The plots and the two tables share the panel by its shape (:meth:`StatsPanel.arrange`):
 the tables under the plots, side by side, in a tall panel (the 720p layout, where
@@ -23,7 +30,8 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QSplitter,
 from ..bridge import EventBridge
 from ..common.labels import WrappedLabel
 from ..controller import NetworkController
-from .model import SORT_ROLE, DefenceStatsModel, MethodStatsModel
+from ..common.table import SORT_ROLE
+from .model import DefenceStatsModel, MethodStatsModel
 from .plots import StatsPlotsView
 from .series import DEFAULT_MAXLEN, StatsHistory
 
@@ -116,7 +124,8 @@ class StatsPanel(QWidget):
         """Tables under the plots in a tall panel, beside them in a wide one (see the module docstring)."""
         # The room it is shown in: a dock's scroll viewport (the panel itself grows to its
         # minimum height there, which would make it look taller than its dock is).
-        room = self.parentWidget().size() if self.parentWidget() is not None else self.size()
+        parent = self.parentWidget()
+        room = parent.size() if parent is not None else self.size()
         wide = room.width() > 1.8 * room.height() and room.width() >= self.plots.minimumWidth() + 320
         main = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
         if self.splitter.orientation() != main:

@@ -37,7 +37,7 @@ def _plot(layout: pg.GraphicsLayout, row: int, col: int, title: str, left: str,
     return item
 
 
-class StatsPlotsView(pg.GraphicsLayoutWidget):
+class StatsPlotsView(pg.GraphicsLayoutWidget):  # type: ignore[misc]
     """The four statistics plots."""
 
     def __init__(self, parent: QWidget | None = None) -> None:

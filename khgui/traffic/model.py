@@ -98,7 +98,7 @@ class _Columns:
             mine.extend(theirs)
 
 
-class TrafficModel(TableModel):
+class TrafficModel(TableModel[Any]):
     """Rows of KRPC traffic, at most :attr:`cap` of them (oldest dropped first).
 
     Signals:
@@ -113,7 +113,7 @@ class TrafficModel(TableModel):
         if cap < 1:
             raise ValueError("cap must be at least 1")
         self._cap = cap
-        self._rows = _Columns()
+        self._cols = _Columns()
         self._first_seq = 0  # sequence number of row 0
         self._pending: dict[tuple[str, tuple[str, int], bytes], int] = {}
         self._methods: set[str] = set()
@@ -124,7 +124,7 @@ class TrafficModel(TableModel):
     # -- Qt model interface ----------------------------------------------------
 
     def row_count(self) -> int:
-        return len(self._rows)
+        return len(self._cols)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         # Called from C++ about seven times per visible cell and paint (one call per
@@ -132,7 +132,7 @@ class TrafficModel(TableModel):
         # list look-ups; unhandled roles return at once.
         if role == _DISPLAY:
             row = index.row()
-            r = self._rows
+            r = self._cols
             if not (0 <= row < len(r.time)):
                 return None
             col = index.column()
@@ -161,21 +161,22 @@ class TrafficModel(TableModel):
         if role == _FOREGROUND:
             if index.column() == STATUS:
                 row = index.row()
-                if 0 <= row < len(self._rows.state):
-                    return _state_brushes()[self._rows.state[row]]
+                if 0 <= row < len(self._cols.state):
+                    return _state_brushes()[self._cols.state[row]]
             return None
         if role == _ALIGNMENT:
             col = index.column()
             return _RIGHT if col == SIZE or col == RTT else None
         if role == _TOOLTIP:
             row, col = index.row(), index.column()
-            r = self._rows
+            r = self._cols
             if not (0 <= row < len(r.time)):
                 return None
             if col == TID:
                 return f"transaction id {r.tid[row]}"
-            if col == RTT and r.soft[row] is not None:
-                return (f"judged by a soft timeout of {r.soft[row] * 1000:.0f} ms (its contact's srtt + "
+            soft = r.soft[row]
+            if col == RTT and soft is not None:
+                return (f"judged by a soft timeout of {soft * 1000:.0f} ms (its contact's srtt + "
                         "4 rttvar, or the node's estimate): silent past it, the lookup asked one more "
                         "contact and kept waiting for this one")
             return f"{_KIND_NAMES.get(r.kind[row], r.kind[row])} {r.method[row]}: {r.status[row]}"
@@ -192,37 +193,37 @@ class TrafficModel(TableModel):
         if cap < 1:
             raise ValueError("cap must be at least 1")
         self._cap = cap
-        self._evict(len(self._rows) - cap)
+        self._evict(len(self._cols) - cap)
 
     def methods(self) -> list[str]:
         return sorted(self._methods)
 
     # raw accessors for the filter and export (no QModelIndex needed)
     def raw(self, row: int) -> dict[str, Any]:
-        r = self._rows
+        r = self._cols
         return {name: getattr(r, name)[row] for name in r.__slots__}
 
     def direction_at(self, row: int) -> str:
-        return self._rows.dir[row]
+        return self._cols.dir[row]
 
     def method_at(self, row: int) -> str:
-        return self._rows.method[row]
+        return self._cols.method[row]
 
     def peer_at(self, row: int) -> str:
-        return self._rows.peer[row]
+        return self._cols.peer[row]
 
     def state_at(self, row: int) -> str:
-        return self._rows.state[row]
+        return self._cols.state[row]
 
     def message_at(self, row: int) -> Any:
         """The decoded message of a row (None for a dropped datagram)."""
-        return self._rows.message[row]
+        return self._cols.message[row]
 
     def record(self, row: int) -> dict[str, Any]:
         """A JSON-friendly description of one row (for export)."""
         from ..common.text import jsonable
 
-        r = self._rows
+        r = self._cols
         return {
             "time": round(r.time[row], 6),
             "clock": format_clock(r.time[row]),
@@ -242,7 +243,7 @@ class TrafficModel(TableModel):
 
     def clear(self) -> None:
         self.beginResetModel()
-        self._rows = _Columns()
+        self._cols = _Columns()
         self._first_seq = 0
         self._pending.clear()
         self.endResetModel()
@@ -256,7 +257,7 @@ class TrafficModel(TableModel):
         strings are made lazily in :meth:`data` for the rows actually painted.
         """
         new = _Columns()
-        base = self._first_seq + len(self._rows)  # seq of new row 0
+        base = self._first_seq + len(self._cols)  # seq of new row 0
         changed: list[int] = []  # seqs of existing rows updated
         pending = self._pending
         methods = self._methods
@@ -353,7 +354,7 @@ class TrafficModel(TableModel):
         if seq >= base:
             target, row = new, seq - base
         elif seq >= self._first_seq:
-            target, row = self._rows, seq - self._first_seq
+            target, row = self._cols, seq - self._first_seq
             changed.append(seq)
         else:
             return  # the request row was already evicted
@@ -367,18 +368,18 @@ class TrafficModel(TableModel):
         if n > self._cap:  # the batch alone overflows: keep its newest rows
             skip = n - self._cap
             new.drop_front(skip)
-            self._evict(len(self._rows))
+            self._evict(len(self._cols))
             self.evicted += skip
             self._first_seq = base + skip
             n = self._cap
         else:
-            self._evict(len(self._rows) + n - self._cap)
+            self._evict(len(self._cols) + n - self._cap)
         if changed:
             self._emit_changed(changed)
         if n:
-            start = len(self._rows)
+            start = len(self._cols)
             self.beginInsertRows(QModelIndex(), start, start + n - 1)
-            self._rows.extend(new)
+            self._cols.extend(new)
             self.endInsertRows()
         if len(self._pending) > max(4096, self._cap // 4):
             first = self._first_seq
@@ -415,11 +416,11 @@ class TrafficModel(TableModel):
             self.dataChanged.emit(self.index(top, STATUS), self.index(bottom, RTT))
 
     def _evict(self, count: int) -> None:
-        count = min(count, len(self._rows))
+        count = min(count, len(self._cols))
         if count <= 0:
             return
         self.beginRemoveRows(QModelIndex(), 0, count - 1)
-        self._rows.drop_front(count)
+        self._cols.drop_front(count)
         self._first_seq += count
         self.evicted += count
         self.endRemoveRows()

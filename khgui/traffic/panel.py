@@ -285,7 +285,10 @@ class TrafficPanel(QWidget):
 
     def _export_clicked(self) -> None:
         self.file_dialog = save_dialog(self, app_settings(), "export", "Export traffic", "traffic.jsonl",
-                                       "JSON lines (*.jsonl);;All files (*)", "jsonl", self.export_in_background)
+                                       "JSON lines (*.jsonl);;All files (*)", "jsonl", self._export_chosen)
+
+    def _export_chosen(self, path: str) -> None:
+        self.export_in_background(path)  # its outcome, a refusal too, is said in the panel
 
     def export_in_background(self, path: str) -> bool:
         """Write the rows shown to ``path`` off the GUI thread (khgui.common.export); False if refused."""

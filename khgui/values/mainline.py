@@ -16,25 +16,22 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Sequence
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush
 
-from ..common.table import RIGHT, TableModel
+from ..common.table import RIGHT, SORT_ROLE, TableModel
 from ..common.text import bytes_preview, format_duration
 from ..common.theme import status_color
 
-SORT_ROLE = Qt.ItemDataRole.UserRole
 #: Under this many seconds left, "expires in" is drawn as a warning.
 SOON = 60.0
-_Index = QModelIndex | QPersistentModelIndex
 
 
-class _SnapshotModel(TableModel):
+class _SnapshotModel(TableModel[Any]):
     """Rows from a snapshot, identified by :meth:`key`; an "expires in" last column."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[Any] = []
         self._clock = clock
         self.now = clock()
 
@@ -43,30 +40,24 @@ class _SnapshotModel(TableModel):
 
     def set_snapshot(self, rows: Sequence[Any]) -> None:
         """Show ``rows``, sorted by key; a reset only when the set of rows changed."""
-        rows = sorted(rows, key=self.key)
         self.now = self._clock()
-        if [self.key(r) for r in rows] == [self.key(r) for r in self._rows]:
-            self._rows = rows
-            self.rows_changed(0, len(rows) - 1)
-            return
-        self.beginResetModel()
-        self._rows = rows
-        self.endResetModel()
+        self.replace_rows(sorted(rows, key=self.key), key=self.key)
 
     def clear(self) -> None:
         self.set_snapshot([])
 
-    def tick(self) -> None:
-        """Refresh the "expires in" column (one dataChanged)."""
+    def tick(self) -> int:
+        """Refresh the "expires in" column (one dataChanged) and drop the rows whose time is up
+        (the node drops them too, and no event says so); returns how many were dropped."""
         self.now = self._clock()
+        expired = [i for i, row in enumerate(self._rows) if float(row.expires) <= self.now]
+        self.remove_rows(expired)
         last = len(self.columns) - 1
         self.rows_changed(0, len(self._rows) - 1, last, last)
+        return len(expired)
 
     def records(self) -> list[Any]:
-        return list(self._rows)
-
-    def row_count(self) -> int:
-        return len(self._rows)
+        return self.rows()
 
     def expires_in(self, row: Any) -> float:
         return max(0.0, float(row.expires) - self.now)
@@ -77,11 +68,7 @@ class _SnapshotModel(TableModel):
     def sort_keys(self, row: Any) -> tuple[Any, ...]:
         raise NotImplementedError
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        row = self._rows[index.row()]
-        col = index.column()
+    def cell(self, row: Any, col: int, role: int) -> Any:
         last = len(self.columns) - 1
         if role == Qt.ItemDataRole.DisplayRole:
             return format_duration(self.expires_in(row)) if col == last else self.cells(row)[col]

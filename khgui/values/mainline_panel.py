@@ -4,11 +4,19 @@
 under ``--profile mainline``.  Two tabs: the peers announced to the node
 shown (ours, or a lab node in focus) with their info-hash, address, seed
 flag and expiry, and its BEP 44 items (target, mutable or immutable, seq,
-a preview of the value, expiry).  It reads ``await node.stored_peers()``
-and ``await node.stored_items()`` when the node changes, again when a batch
-of events brings ``PeerAnnounced`` or ``ItemStored`` (at most once per
-tick), and every :data:`RELOAD_TICKS` ticks (expired entries go); the
-"expires in" columns tick once a second.
+a preview of the value, expiry).
+
+It is driven by the events the bridge batches: it reads ``await
+node.stored_peers()`` and ``await node.stored_items()`` when the node
+changes, and again for a batch of events that brings ``PeerAnnounced`` or
+``ItemStored`` (one read at a time: events arriving meanwhile ask for one
+more read once it is done).  Those events say what changed but not the row
+to show (``PeerAnnounced`` has no ``expires``, and an announce may evict
+another peer; ``ItemStored`` has neither the value, the key, the salt nor
+the expiry), so one snapshot stands for the batch.  It never polls: the
+"expires in" columns tick once a second from the rows shown, and a row
+whose time is up leaves the table then, as it leaves the node's store
+(no event says so).
 """
 
 from __future__ import annotations
@@ -22,16 +30,14 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTabWidget
 
 from dht.events import ItemStored, PeerAnnounced
 
-from ..common.table import filter_box
+from ..common.table import SORT_ROLE, filter_box
 from ..common.text import plural
-from .mainline import SORT_ROLE, StoredItemsModel, StoredPeersModel
+from .mainline import StoredItemsModel, StoredPeersModel
 
 log = logging.getLogger(__name__)
-#: Ticks between two reloads when no event asked for one (expired entries disappear).
-RELOAD_TICKS = 10
 
 
-def _view(model: Any) -> QTableView:
+def _view(model: Any) -> tuple[QTableView, QSortFilterProxyModel]:
     proxy = QSortFilterProxyModel(model)
     proxy.setSourceModel(model)
     proxy.setSortRole(SORT_ROLE)
@@ -48,7 +54,7 @@ def _view(model: Any) -> QTableView:
     header = view.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setStretchLastSection(True)
-    return view
+    return view, proxy
 
 
 class MainlineValuesPanel(QWidget):
@@ -60,7 +66,6 @@ class MainlineValuesPanel(QWidget):
         self._controller = controller
         self._node: Any = None
         self._dirty = False
-        self._ticks = 0
         self._task: asyncio.Task[Any] | None = None
         self._has_data = False
         self.loads = 0
@@ -68,9 +73,9 @@ class MainlineValuesPanel(QWidget):
         self.items = StoredItemsModel(parent=self)
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
-        self.peers_view = _view(self.peers)
-        self.items_view = _view(self.items)
-        self.filter_edit = filter_box([self.peers_view.model(), self.items_view.model()],
+        self.peers_view, peers_proxy = _view(self.peers)
+        self.items_view, items_proxy = _view(self.items)
+        self.filter_edit = filter_box([peers_proxy, items_proxy],
                                       "filter: info-hash, address, target or value\u2026")
         self.filter_edit.textChanged.connect(lambda _t: self._update_status())
         self.tabs = QTabWidget()
@@ -103,8 +108,9 @@ class MainlineValuesPanel(QWidget):
         self._reload()
 
     def on_batch(self, events: list[Any]) -> None:
+        """One batch from the bridge: one read of the store if it brings news of it."""
         if self._node is not None and any(type(e) is PeerAnnounced or type(e) is ItemStored for e in events):
-            self._dirty = True
+            self._reload()
 
     async def load_snapshot(self) -> int:
         """Read the node's peers and items into the tables; how many rows in all."""
@@ -123,18 +129,17 @@ class MainlineValuesPanel(QWidget):
         return self.peers.rowCount() + self.items.rowCount()
 
     def tick(self) -> None:
-        """Once a second: the expiry columns; a reload if events brought news (or now and then)."""
-        self.peers.tick()
-        self.items.tick()
-        self._ticks += 1
-        if self._dirty or self._ticks % RELOAD_TICKS == 0:
-            self._reload()
+        """Once a second: the expiry columns, and the rows whose time is up leave (no read of the node)."""
+        if self.peers.tick() + self.items.tick():
+            self._update_status()
 
     # -- internals ----------------------------------------------------------------------
 
     def _reload(self) -> None:
+        """Read the store now, or once the read under way is done."""
         if self._task is not None and not self._task.done():
-            return  # one read at a time; the next tick catches up
+            self._dirty = True
+            return
         self._dirty = False
         self._task = asyncio.ensure_future(self.load_snapshot())
         self._task.add_done_callback(self._loaded)
@@ -144,6 +149,8 @@ class MainlineValuesPanel(QWidget):
             exc = task.exception()
             log.debug("could not read the store: %s", exc)
             self.status_label.setText(f"Could not read the node's store: {exc}")
+        if self._dirty and self._node is not None:
+            self._reload()  # events came during the read
 
     def _update_status(self) -> None:
         if self._node is None:

@@ -16,24 +16,23 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Iterable
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QFont, QFontDatabase
 
 from dht.events import ValueExpired, ValueStored
 
 from ..common.keys import KeyRegistry
-from ..common.table import TableModel
+from ..common.table import RIGHT, SORT_ROLE, TableModel
 from ..common.theme import status_color
 from ..common.text import bytes_preview, format_duration, format_size
 
 COLUMNS = ("Key", "Key text", "Value", "Size", "Last stored", "Expires in")
 ELSEWHERE = "\u2605 published, held elsewhere"
 KEY, TEXT, VALUE, SIZE, STORED, EXPIRES = range(len(COLUMNS))
-SORT_ROLE = Qt.ItemDataRole.UserRole
-_Index = QModelIndex | QPersistentModelIndex
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 
 
-class StoredValuesModel(TableModel):
+class StoredValuesModel(TableModel[list[Any]]):
     """(key, value) pairs in our store, with when they were stored."""
 
     columns = COLUMNS
@@ -44,7 +43,7 @@ class StoredValuesModel(TableModel):
         self._registry = registry
         self._key_expire = key_expire
         self._clock = clock
-        self._rows: list[list[Any]] = []  # [key, value, stored_at, held by our node]
+        # self._rows: [key, value, stored_at, held by our node]
         self._where: dict[tuple[bytes, bytes], int] = {}
         self._active = False  # a node's store is shown (else: nothing, not even published values)
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
@@ -54,17 +53,11 @@ class StoredValuesModel(TableModel):
         self._mono_bold.setBold(True)
         registry.changed.connect(self._registry_changed)
 
-    # -- Qt model interface ----------------------------------------------------
+    # -- cells -------------------------------------------------------------------
 
-    def row_count(self) -> int:
-        return len(self._rows)
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        key, value, stored_at, here = self._rows[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
+    def cell(self, row: list[Any], col: int, role: int) -> Any:
+        key, value, stored_at, here = row
+        if role == _DISPLAY:
             if col == KEY:
                 return ("\u2605 " if self._registry.is_published(key, value) else "") + key.hex()
             if col == TEXT:
@@ -77,7 +70,7 @@ class StoredValuesModel(TableModel):
             if col == STORED:
                 return format_duration(self._clock() - stored_at) + " ago" + ("" if here else " (published)")
             if col == EXPIRES:
-                return format_duration(self.expires_in(index.row()))
+                return format_duration(self._expires_in(stored_at))
         elif role == SORT_ROLE:
             if col == KEY:
                 return key.hex()
@@ -94,12 +87,12 @@ class StoredValuesModel(TableModel):
                 return self._mono_bold if published else self._mono
             return self._bold if published else None
         elif role == Qt.ItemDataRole.ForegroundRole:
-            if col == EXPIRES and self.expires_in(index.row()) < self._key_expire / 20:
+            if col == EXPIRES and self._expires_in(stored_at) < self._key_expire / 20:
                 return QBrush(status_color("error"))
             if not here:
                 return QBrush(status_color("pending"))
         elif role == Qt.ItemDataRole.TextAlignmentRole and col in (SIZE, STORED, EXPIRES):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return RIGHT
         elif role == Qt.ItemDataRole.ToolTipRole:
             tip = f"key {key.hex()}\nvalue {bytes_preview(value, 200)}"
             if self._registry.is_published(key, value):
@@ -139,7 +132,10 @@ class StoredValuesModel(TableModel):
 
     def expires_in(self, row: int) -> float:
         """Seconds until the value at ``row`` expires (KEY_EXPIRE minus its age)."""
-        return self._key_expire - (self._clock() - float(self._rows[row][2]))
+        return self._expires_in(float(self._rows[row][2]))
+
+    def _expires_in(self, stored_at: float) -> float:
+        return self._key_expire - (self._clock() - float(stored_at))
 
     def key_count(self) -> int:
         return len({row[0] for row in self._rows if row[3]})
@@ -152,13 +148,11 @@ class StoredValuesModel(TableModel):
 
     def set_snapshot(self, infos: Iterable[Any]) -> None:
         """Replace everything with ``node.stored_values()``'s result."""
-        self.beginResetModel()
         self._active = True
-        self._rows = [[i.key, i.value, i.stored_at, True] for i in infos]
+        rows = [[i.key, i.value, i.stored_at, True] for i in infos]
+        self._where = {(row[0], row[1]): i for i, row in enumerate(rows)}
+        self.reset_rows(rows + self._elsewhere())
         self._reindex()
-        self._rows += self._elsewhere()
-        self._reindex()
-        self.endResetModel()
 
     def _elsewhere(self) -> list[list[Any]]:
         """Rows for the published pairs our node does not hold."""
@@ -169,11 +163,9 @@ class StoredValuesModel(TableModel):
 
     def clear(self) -> None:
         """Show nothing (no node)."""
-        self.beginResetModel()
         self._active = False
-        self._rows = []
-        self._reindex()
-        self.endResetModel()
+        self._where = {}
+        self.reset_rows([])
 
     def add_events(self, events: Iterable[Any]) -> None:
         """Apply a batch: ValueStored adds or refreshes, ValueExpired removes."""
@@ -210,11 +202,9 @@ class StoredValuesModel(TableModel):
             self._remove(sorted(self._where[p] for p in gone))
         if added:
             start = len(self._rows)
-            self.beginInsertRows(QModelIndex(), start, start + len(added) - 1)
-            for i, row_data in enumerate(added.values()):
-                self._where[(row_data[0], row_data[1])] = start + i
-                self._rows.append(row_data)
-            self.endInsertRows()
+            for i, pair in enumerate(added):
+                self._where[pair] = start + i
+            self.insert_rows(list(added.values()))
 
     def tick(self) -> None:
         """The time columns changed: one dataChanged over them."""
@@ -223,17 +213,7 @@ class StoredValuesModel(TableModel):
                                   [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole])
 
     def _remove(self, rows: list[int]) -> None:
-        # contiguous runs, from the bottom so earlier row numbers stay valid
-        runs: list[list[int]] = []
-        for row in rows:
-            if runs and row == runs[-1][1] + 1:
-                runs[-1][1] = row
-            else:
-                runs.append([row, row])
-        for first, last in reversed(runs):
-            self.beginRemoveRows(QModelIndex(), first, last)
-            del self._rows[first : last + 1]
-            self.endRemoveRows()
+        self.remove_rows(rows)
         self._reindex()
 
     def _reindex(self) -> None:
@@ -253,7 +233,6 @@ class StoredValuesModel(TableModel):
         new = self._elsewhere()
         if new:
             start = len(self._rows)
-            self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)
-            self._rows += new
-            self._reindex()
-            self.endInsertRows()
+            for i, row in enumerate(new):
+                self._where[(row[0], row[1])] = start + i
+            self.insert_rows(new)

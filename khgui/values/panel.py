@@ -1,11 +1,12 @@
 """The stored values panel: the local store, live, with republishing.
 
 :class:`ValuesPanel` loads ``await node.stored_values()`` whenever the
-controller's node changes, then follows ``ValueStored``/``ValueExpired``
-events from the bridge.  One QTimer ticks every second: it refreshes the
-"expires in" column (one dataChanged) and, when the toggle is on,
-republishes the values the user published once they are 57/60 of
-KEY_EXPIRE old, through ``await node.store_value``.
+controller's node changes (its one snapshot), then follows
+``ValueStored``/``ValueExpired`` events from the bridge (one insert per
+batch); it never polls the store.  One QTimer ticks every second without
+reading the node: it refreshes the "expires in" column (one dataChanged)
+and, when the toggle is on, republishes the values the user published once
+they are 57/60 of KEY_EXPIRE old, through ``await node.store_value``.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..common.keys import KeyRegistry, default_registry
-from ..common.table import filter_box
+from ..common.table import SORT_ROLE, filter_box
 from ..common.text import format_clock, plural
-from .model import COLUMNS, SORT_ROLE, VALUE, StoredValuesModel
+from .model import COLUMNS, VALUE, StoredValuesModel
 
 log = logging.getLogger(__name__)
 REPUBLISH_FRACTION = 57 / 60

@@ -258,3 +258,20 @@ def test_the_public_preset_from_the_dialog_reaches_the_lab(
     again.set_conditions(Conditions())
     again.buttons.button(again.buttons.StandardButton.Ok).click()
     wait_for(lambda: controller.lab.conditions == Conditions())
+
+
+def test_a_node_in_focus_says_whether_events_came_since_its_view(
+    qtbot: Any, live: Any, wait_for: Callable[..., None], run: Callable[[Any], Any], poke_until: Callable[..., None]
+) -> None:
+    controller, _bridge = live
+    target = next(n for n in controller.lab.nodes if n.id != controller.node.id)
+    assert run(controller.focus_node(target.id))
+    focus = controller.focus
+    delivered: list[Any] = []
+    focus.subscribe(delivered.append)
+    poke_until(controller, lambda: focus.out_of_date, 10)  # look-ups reach it: its events come
+    before = len(delivered)
+    run(focus.refresh())  # a new view: the events so far are in it
+    assert focus.events_since_view == len(delivered) - before  # only those that came during the read
+    assert focus.out_of_date == (len(delivered) > before)
+    assert run(controller.focus_node(None))

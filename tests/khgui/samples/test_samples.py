@@ -14,6 +14,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from dht import Config, Contact
+from dht import events as ev
 from dht.events import DatagramReceived, DatagramSent
 from khgui.bridge import EventBridge
 from khgui.common.clients import OTHER, UNKNOWN, ClientCensus
@@ -195,3 +196,28 @@ def test_sample_now_when_not_joined_says_so(qtbot: Any, qasync_loop: Any) -> Non
     assert not panel.sample_now()
     assert "Not joined" in panel.message() and not panel.has_data()
     bridge.stop()
+
+
+def test_panel_recounts_the_clients_only_when_events_say_they_changed(qtbot: Any, mainline: Any,
+                                                                      wait_for: Any) -> None:
+    controller, _bridge = mainline
+    quiet = EventBridge(interval_ms=3_600_000)  # attached to no node: only the batches pushed here
+    panel = SamplesPanel(controller, quiet, tick_ms=3_600_000)
+    qtbot.addWidget(panel)
+    assert panel.clients_out_of_date and panel.client_counts == 0  # nothing counted yet
+    panel.tick()
+    assert not panel.clients_out_of_date and panel.client_counts == 1
+    contacts = sum(len(b.contacts) for b in controller.node.routing_table())
+    assert contacts and sum(r.contacts for r in panel.clients.rows()) == contacts  # from the routing table
+    panel.tick()
+    quiet.push_many([ev.RequestTimedOut(0.0, ("127.0.0.1", 1), "ping", b"aa")])
+    quiet.flush()
+    panel.tick()
+    assert panel.client_counts == 1  # no event about clients: no recount
+    contact = next(c.contact for b in controller.node.routing_table() for c in b.contacts)
+    quiet.push_many([ev.ContactRefreshed(0.0, contact), ev.ContactFailed(0.0, contact, 1)])
+    quiet.flush()
+    assert panel.clients_out_of_date
+    panel.tick()
+    assert panel.client_counts == 2 and not panel.clients_out_of_date  # one recount for them
+    quiet.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import os
@@ -11,6 +12,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 from dht import Config, StoredItemInfo, StoredPeerInfo
+from dht import events as ev
+from khgui.bridge import EventBridge
 from khgui.values.mainline import StoredItemsModel, StoredPeersModel
 from khgui.values.mainline_panel import MainlineValuesPanel
 
@@ -40,8 +43,16 @@ def test_models_pass_modeltester_and_tick_expiry(qtmodeltester: Any) -> None:
     changed: list[Any] = []
     peers.dataChanged.connect(lambda a, b, roles: changed.append((a.column(), b.column())))
     now[0] = 130.0
-    peers.tick()
+    assert peers.tick() == 0
     assert changed == [(3, 3)] and peers.index(1, 3).data() != before  # one dataChanged, the last column
+    removed: list[tuple[int, int]] = []
+    peers.rowsRemoved.connect(lambda _parent, first, last: removed.append((first, last)))
+    now[0] = 150.0  # the second peer's time is up: it leaves, as it leaves the node's store
+    assert peers.tick() == 1 and removed == [(1, 1)]
+    assert [peers.index(r, 1).data() for r in range(peers.rowCount())] == ["127.0.0.2:6881"]
+    qtmodeltester.check(peers)
+    now[0] = 10_000.0
+    assert items.tick() == 2 and items.rowCount() == 0
 
 
 def test_panel_shows_announced_peers_and_items_ours_and_a_lab_nodes(qtbot: Any, qasync_loop: Any, mainline: Any,
@@ -93,3 +104,34 @@ def test_panel_shows_announced_peers_and_items_ours_and_a_lab_nodes(qtbot: Any, 
     if controller.focus is not None:
         assert "This lab node holds" in panel.status_label.text()
     assert run(controller.focus_node(None))
+
+
+def test_panel_reads_the_store_when_a_batch_brings_an_announce_and_not_otherwise(
+        qtbot: Any, qasync_loop: Any, mainline: Any, wait_for: Any) -> None:
+    controller, _bridge = mainline
+    quiet = EventBridge(interval_ms=3_600_000)  # attached to no node: only the batches pushed here
+    panel = MainlineValuesPanel(controller, quiet, tick_ms=3_600_000)
+    qtbot.addWidget(panel)
+    wait_for(lambda: panel.loads == 1)  # the one snapshot when attached
+    run = qasync_loop.run_until_complete
+    node = controller.node
+    announced: list[Any] = []
+    unsubscribe = node.subscribe(lambda e: announced.append(e) if type(e) is ev.PeerAnnounced else None)
+    info_hash = node.id[:-1] + bytes([node.id[-1] ^ 1])  # we are its closest node: the announce lands on us
+    assert run(node.announce_peer(info_hash, 6881, seed=True))
+    wait_for(lambda: any(e.info_hash == info_hash for e in announced))
+    unsubscribe()
+    panel.tick()
+    quiet.push_many([ev.RequestTimedOut(0.0, ("127.0.0.1", 1), "ping", b"aa")])
+    quiet.flush()
+    run(asyncio.sleep(0.1))
+    assert panel.loads == 1  # neither the clock nor other events read the store
+    assert not any(panel.peers.index(r, 0).data() == info_hash.hex() for r in range(panel.peers.rowCount()))
+    before = panel.peers_view.model().rowCount()
+    quiet.push_many(announced)
+    quiet.flush()
+    wait_for(lambda: panel.loads == 2)  # one read for the batch
+    view = panel.peers_view.model()
+    assert any(view.index(r, 0).data() == info_hash.hex() for r in range(view.rowCount()))
+    assert f"({view.rowCount()})" in panel.tabs.tabText(0) and view.rowCount() > before
+    quiet.stop()
