@@ -179,16 +179,21 @@ class LoopThread:
         self.thread.join(10)
 
 
-async def our_get_peers(node: Node, info_hash: bytes, peer: tuple[str, int]) -> tuple[float, float | None, bool, int]:
+async def our_get_peers(
+    node: Node, info_hash: bytes, peer: tuple[str, int], timed: Callable[[], None] | None = None,
+) -> tuple[float, float | None, bool, int]:
     """(seconds, seconds to the first answer with values, found, get_peers RPCs sent).
 
     The timed lookup runs with nobody subscribed to the node's events (as
     libtorrent's, which posts no alert per datagram); the first peer's time
-    comes from a second lookup of the same info-hash, watched."""
+    comes from a second lookup of the same info-hash, watched.  ``timed()`` is
+    called as soon as the timed lookup ends."""
     sent = node.stats().methods["get_peers"].sent
     start = time.perf_counter()
     found = await node.get_peers(info_hash)
     elapsed = time.perf_counter() - start
+    if timed is not None:
+        timed()
     rpcs = node.stats().methods["get_peers"].sent - sent
     first: list[float] = []
     lookup: list[int] = []
@@ -208,6 +213,25 @@ async def our_get_peers(node: Node, info_hash: bytes, peer: tuple[str, int]) -> 
     return elapsed, (first[0] if first else None), peer in found.peers, rpcs
 
 
+def cpu_summary(cpu: list[float] | None, lookups: int) -> dict[str, float] | None:
+    """Our side of the timed lookups, per lookup and per RPC (None with --processes)."""
+    if cpu is None or not lookups or not cpu[1] + cpu[2]:
+        return None
+    seconds, sent, answered = cpu
+    return {"us_per_lookup": seconds / lookups * 1e6, "sent_per_lookup": sent / lookups,
+            "answered_per_lookup": answered / lookups, "us_per_rpc": seconds / (sent + answered) * 1e6}
+
+
+def rpcs(nodes: list[Node]) -> tuple[int, int]:
+    """(queries sent, queries answered) by ``nodes``, all methods."""
+    sent = answered = 0
+    for node in nodes:
+        for m in node.stats().methods.values():
+            sent += m.sent
+            answered += m.received - m.errors
+    return sent, answered
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -218,6 +242,8 @@ class SharedLoop:
     def __init__(self, config: Config, hosts: list[str], data: Path) -> None:
         self.loop = LoopThread()
         self.nodes = [Node(config, host=h, data_dir=data / f"n{i}") for i, h in enumerate(hosts)]
+        #: the timed lookups: loop-thread CPU seconds, queries sent, queries answered (all our nodes)
+        self.cpu: list[float] = [0.0, 0, 0]
 
     def start(self) -> list[tuple[str, int]]:
         async def start() -> None:
@@ -239,7 +265,21 @@ class SharedLoop:
         self.loop.run(self.nodes[index].announce_peer(info_hash, port))
 
     def get_peers(self, index: int, info_hash: bytes, peer: tuple[str, int]) -> tuple[float, float | None, bool, int]:
-        return self.loop.run(our_get_peers(self.nodes[index], info_hash, peer))
+        """One timed lookup; its CPU on the loop thread and the RPCs of all our nodes
+        meanwhile (queries sent, queries answered) are added to :attr:`cpu`."""
+        async def lookup() -> tuple[float, float | None, bool, int]:
+            before = rpcs(self.nodes)
+            cpu = time.thread_time()  # the loop's thread: every node of ours runs on it
+
+            def timed() -> None:
+                self.cpu[0] += time.thread_time() - cpu
+                sent, answered = rpcs(self.nodes)
+                self.cpu[1] += sent - before[0]
+                self.cpu[2] += answered - before[1]
+
+            return await our_get_peers(self.nodes[index], info_hash, peer, timed)
+
+        return self.loop.run(lookup())
 
     def close(self) -> None:
         async def stop() -> None:
@@ -408,6 +448,7 @@ def mixed_swarm(args: argparse.Namespace) -> dict[str, Any]:
             "lt_table_median": median([float(x) for x in lt_tables]),
             "our_table_median": median([float(x) for x in our_tables]),
             "ours_lookups": summary(our_rows), "libtorrent_lookups": summary(lt_rows),
+            "our_cpu": cpu_summary(getattr(ours, "cpu", None), len(our_rows)),
         }
     finally:
         try:
@@ -515,6 +556,10 @@ def main() -> None:
     rpc_ratio = ours["mean_rpcs"] / theirs["mean_rpcs"] if theirs["mean_rpcs"] else float("nan")
     time_ratio = ours["median_ms"] / theirs["median_ms"] if theirs["median_ms"] else float("nan")
     print(f"ours / libtorrent: RPCs {rpc_ratio:.2f}x (target <= 1.0), median time {time_ratio:.2f}x (target <= 1.0)")
+    cpu = swarm["our_cpu"]
+    if cpu is not None:
+        print(f"our loop thread per timed lookup: {cpu['us_per_lookup']:.0f} us of CPU for {cpu['sent_per_lookup']:.1f} "
+              f"queries sent and {cpu['answered_per_lookup']:.1f} answered by our nodes: {cpu['us_per_rpc']:.1f} us per RPC")
     passed = {"RPCs per lookup <= 1.0x libtorrent's": rpc_ratio <= 1.0,
               "median lookup time <= 1.0x libtorrent's": time_ratio <= 1.0,
               "every lookup found the peer": ours["found"] == ours["lookups"]}
