@@ -104,7 +104,7 @@ async def _joined(window: Any, controller: Any, start: Awaitable[bool], errors: 
     if not controller.joined:
         raise CheckFailed(f"could not join: {errors[-1]}")
     def ready() -> bool:
-        return window.routing.buckets.rowCount() >= min_buckets and window.routing.has_data()
+        return bool(window.routing.buckets.rowCount() >= min_buckets and window.routing.has_data())
 
     async def poke() -> None:  # in a small lab, look-ups make us meet more nodes
         await asyncio.sleep(1.0)

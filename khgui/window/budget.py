@@ -14,7 +14,7 @@ default used instead.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
@@ -108,6 +108,7 @@ class QueryBudgetDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Outgoing query budget")
         self._budget = budget
+        self.message_label = QLabel()
         self.public_edit = QLineEdit(f"{budget.public():g}")
         self.lab_edit = QLineEdit(f"{budget.lab():g}")
         for edit in (self.public_edit, self.lab_edit):
@@ -116,7 +117,6 @@ class QueryBudgetDialog(QDialog):
         intro = QLabel("Queries per second our node may send; over budget they wait their turn. "
                        "Be a polite citizen of the public DHT. 0: no budget.")
         intro.setWordWrap(True)
-        self.message_label = QLabel()
         self.message_label.setWordWrap(True)
         set_state(self.message_label, "error")
         self.message_label.hide()

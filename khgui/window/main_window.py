@@ -38,7 +38,9 @@ from ..resources import icon
 from ..lookup.mainline import MainlineLookupPanel
 from ..lookup.panel import LookupPanel
 from ..map.panel import NetworkMapPanel
-from ..profile import BEP42, ITEMS, PEERS, SAMPLES, can
+from dht import BEP42
+
+from ..profile import ITEMS, PEERS, SAMPLES, can
 from ..routing.panel import RoutingPanel
 from ..samples.panel import SamplesPanel
 from ..stats.panel import StatsPanel

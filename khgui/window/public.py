@@ -64,7 +64,7 @@ class PublicSettings:
         self.settings = settings
 
     def routers(self) -> list[Address]:
-        text = self.settings.value(_ROUTERS_KEY, "", str)
+        text = str(self.settings.value(_ROUTERS_KEY, "", str) or "")
         routers, problem = parse_routers(text) if text else ([], "none")
         return routers if not problem else list(PUBLIC_ROUTERS)
 
