@@ -24,6 +24,9 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from .profile import PEERS, can
 
 if TYPE_CHECKING:
+    from dht import Node
+
+    from .controller import NetworkController
     from .traffic.panel import TrafficPanel
     from .window.main_window import MainWindowView
 
@@ -96,8 +99,9 @@ def _as_bytes(value: Any) -> bytes:
     return str(value).encode("utf-8")
 
 
-async def _joined(window: Any, controller: Any, start: Awaitable[bool], errors: list[str],
-                  min_buckets: int = 2) -> None:
+async def _joined(window: "MainWindowView", controller: "NetworkController", start: Awaitable[bool],
+                  errors: list[str], min_buckets: int = 2) -> "Node":
+    """Our node, once started, joined and its routing panel showing ``min_buckets`` buckets."""
     if not await start:
         raise CheckFailed(f"could not start: {errors[-1] if errors else 'unknown error'}")
     await wait_for(lambda: controller.joined or bool(errors), JOIN_TIMEOUT, "node did not join the network")
@@ -123,6 +127,10 @@ async def _joined(window: Any, controller: Any, start: Awaitable[bool], errors: 
                           f"(waited {PANEL_TIMEOUT:.0f} s)") from None
     finally:
         poker.cancel()
+    node = controller.node
+    if node is None:
+        raise CheckFailed("our node stopped")
+    return node
 
 
 async def _populate(window: Any, names: tuple[str, ...], timeout: float) -> None:
@@ -137,7 +145,7 @@ async def _populate(window: Any, names: tuple[str, ...], timeout: float) -> None
         raise CheckFailed(f"panels without data: {', '.join(missing)} (waited {timeout:.0f} s)") from None
 
 
-async def screenshot(args: argparse.Namespace, window: Any, controller: Any, start: Awaitable[bool],
+async def screenshot(args: argparse.Namespace, window: "MainWindowView", controller: "NetworkController", start: Awaitable[bool],
                      errors: list[str], process_age: Callable[[], float]) -> int:
     await _joined(window, controller, start, errors)
     await _populate(window, ("routing", "traffic", "stats"), PANEL_TIMEOUT)
@@ -247,13 +255,12 @@ async def _form_store_and_lookup(lookup: Any, key: str, value: str) -> Any:
     return result
 
 
-async def self_test(args: argparse.Namespace, window: Any, controller: Any, start: Awaitable[bool],
+async def self_test(args: argparse.Namespace, window: "MainWindowView", controller: "NetworkController", start: Awaitable[bool],
                     errors: list[str], process_age: Callable[[], float]) -> int:
-    await _joined(window, controller, start, errors)
+    node = await _joined(window, controller, start, errors)
     missing = [n for n in ("routing", "traffic", "values", "lookup", "stats") if n not in window.panels]
     if missing:
         raise CheckFailed(f"panels missing from the window: {', '.join(missing)}")
-    node = controller.node
     # The table holds at least K contacts that answered us (or every lab node, in a
     # smaller lab): a table of dead saved contacts fails here.
     want = node.config.K if controller.lab is None else min(node.config.K, controller.lab_size)
@@ -326,11 +333,10 @@ async def _mainline_self_test(window: Any, lookup: Any, node: Any) -> int:
     return 0
 
 
-async def soak(args: argparse.Namespace, window: Any, controller: Any, start: Awaitable[bool],
+async def soak(args: argparse.Namespace, window: "MainWindowView", controller: "NetworkController", start: Awaitable[bool],
                errors: list[str], process_age: Callable[[], float], timeout: float = 90.0) -> int:
     """Run look-ups against the lab until ``args.soak`` events went through the bridge."""
-    await _joined(window, controller, start, errors)
-    node = controller.node
+    node = await _joined(window, controller, start, errors)
     deadline = time.monotonic() + timeout
 
     async def worker() -> None:
@@ -355,7 +361,7 @@ async def soak(args: argparse.Namespace, window: Any, controller: Any, start: Aw
     return 0
 
 
-async def run_headless(args: argparse.Namespace, window: Any, controller: Any, start: Awaitable[bool],
+async def run_headless(args: argparse.Namespace, window: "MainWindowView", controller: "NetworkController", start: Awaitable[bool],
                        reporter: Any, process_age: Callable[[], float]) -> int:
     """Run the screenshot or the self-test; 0 on success, 1 with one line on stderr otherwise."""
     errors: list[str] = []

@@ -26,7 +26,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 from ..bridge import EventBridge
@@ -259,7 +259,7 @@ class MainWindowView(QMainWindow):
         optional = [s.buckets] + ([m.external, m.id_fit, m.budget] if m is not None else []) + [s.address]
         fit_fields(bar.width() - room - 40, fixed, optional)
 
-    def resizeEvent(self, event: Any) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_status()
 
@@ -321,10 +321,10 @@ class MainWindowView(QMainWindow):
 
     # -- the network map and the node in focus ------------------------------------
 
-    def _lab_nodes(self, infos: list[Any]) -> None:
+    def _lab_nodes(self, infos: "list[LabNodeInfo]") -> None:
         self.map.set_nodes(infos, self._own_info())
 
-    def _own_info(self) -> Any:
+    def _own_info(self) -> "LabNodeInfo | None":
         """Our node as a map row (None when it does not run)."""
         from dht import LabNodeInfo
 
@@ -351,11 +351,11 @@ class MainWindowView(QMainWindow):
         if items:
             self.map.lookup_events(items)
 
-    def focused_node(self) -> Any:
+    def focused_node(self) -> "FocusedNode | Node | None":
         """The node the panels show: the lab node in focus, or our own."""
         return self.controller.focus if self.controller.focus is not None else self.controller.node
 
-    def _focus_changed(self, focused: Any) -> None:
+    def _focus_changed(self, focused: "FocusedNode | None") -> None:
         """Point the panels (and the bridge) at ``focused``, or back at our node."""
         node = focused if focused is not None else self.controller.node
         self.traffic.clear()  # its rows were another node's
@@ -370,7 +370,7 @@ class MainWindowView(QMainWindow):
         self.commands.own_focus.setEnabled(focused is not None)
         self._show_whose_view(focused)
 
-    def _show_whose_view(self, focused: Any) -> None:
+    def _show_whose_view(self, focused: "FocusedNode | None") -> None:
         whose = "" if focused is None else f" \u2014 lab node {focused.view.info.id.hex()[:8]}"
         for key, dock in self.docks.items():
             if key in FOCUSED_PANELS:
@@ -400,13 +400,13 @@ class MainWindowView(QMainWindow):
         if self.controller.focus is None:  # a lab node in focus keeps its own title
             self.setWindowTitle(self._base_title())
 
-    def _title(self, focused: Any) -> None:
+    def _title(self, focused: "FocusedNode") -> None:
         info = focused.view.info
         state = "" if info.alive else ", dead"
         self.setWindowTitle(f"lab node {info.id.hex()[:8]} ({info.host}:{info.port}{state}) "
                             f"\u2014 {APPLICATION}")
 
-    def _node_changed(self, node: Any) -> None:
+    def _node_changed(self, node: "Node | None") -> None:
         self.status.show_node(node)
         self.commands.leave.setEnabled(node is not None)
         self._update_counts()
