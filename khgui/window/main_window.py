@@ -29,6 +29,8 @@ from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
+from dht import BEP42
+
 from ..bridge import EventBridge
 from ..capture.actions import CaptureActions
 from ..controller import NetworkController
@@ -38,8 +40,6 @@ from ..resources import icon
 from ..lookup.mainline import MainlineLookupPanel
 from ..lookup.panel import LookupPanel
 from ..map.panel import NetworkMapPanel
-from dht import BEP42
-
 from ..profile import ITEMS, PEERS, SAMPLES, can
 from ..routing.panel import RoutingPanel
 from ..samples.panel import SamplesPanel
@@ -75,6 +75,8 @@ MAP_LOOKUP_MS = 100
 
 
 class DataPanel(Protocol):
+    """A panel that says whether it shows data yet (the headless runs wait for it)."""
+
     def has_data(self) -> bool: ...
 
 
