@@ -8,9 +8,8 @@ objects the window keeps: :attr:`MainWindowView.commands`,
 :attr:`MainWindowView.menus`), keeps the dock layout,
 geometry and theme in QSettings, and shows every
 error a user can cause in an inline banner and the status bar.  Which
-panels it docks follows what the profile can do (:mod:`khgui.profile`):
-stored values and a store & look-up form on Khashmir, peers and items on
-Mainline, with the Samples panel and the Mainline status fields.
+panels it docks follows what the profile can do (:mod:`khgui.window.panels`,
+asking :mod:`khgui.profile`), and so do the Mainline status fields.
 
 Any node in focus: selecting a lab node (double-click or "Focus this node"
 on the map) points the routing, values, statistics and traffic panels and
@@ -23,7 +22,7 @@ of the window's actions, read from the actions themselves.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent
@@ -37,21 +36,14 @@ from ..controller import NetworkController
 from ..common import theme
 from ..common.plotting import fit_legends
 from ..resources import icon
-from ..lookup.mainline import MainlineLookupPanel
-from ..lookup.panel import LookupPanel
 from ..map.panel import NetworkMapPanel
-from ..profile import ITEMS, PEERS, SAMPLES, can
-from ..routing.panel import RoutingPanel
-from ..samples.panel import SamplesPanel
-from ..stats.panel import StatsPanel
-from ..traffic.panel import TrafficPanel
-from ..values.mainline_panel import MainlineValuesPanel
-from ..values.panel import ValuesPanel
+from ..profile import can
 from .budget import QueryBudget, apply_budget, budget_dialog
 from .dialogs import OpenDialogs
 from .docks import DEFAULT_SIZE, default_layout, fitting_size, scrolling_dock
 from .mainline_status import MainlineStatusView
 from .menus import WindowActions, WindowMenus, build_actions, build_menus
+from .panels import build_panels
 from .public import PublicSettings
 from .status import BannerPanel, MessageLog, StatusPanel, fit_fields
 
@@ -72,12 +64,6 @@ BOOTSTRAP_KEY = "network/answered_bootstrap"
 FOCUSED_PANELS = ("routing", "traffic", "values", "stats")
 #: Milliseconds between two drains of our node's lookup events into the map.
 MAP_LOOKUP_MS = 100
-
-
-class DataPanel(Protocol):
-    """A panel that says whether it shows data yet (the headless runs wait for it)."""
-
-    def has_data(self) -> bool: ...
 
 
 class MainWindowView(QMainWindow):
@@ -108,27 +94,12 @@ class MainWindowView(QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowNestedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks)
 
-        config = controller.config
-        peers = can(config, PEERS) or can(config, ITEMS)  # BEP 5 and BEP 44: peers and items, not values
-        self.routing = RoutingPanel(controller, bridge)
-        self.stats = StatsPanel(controller, bridge)
-        self.traffic = TrafficPanel(controller, bridge)
-        self.values: ValuesPanel | MainlineValuesPanel = (
-            MainlineValuesPanel(controller, bridge) if peers else ValuesPanel(controller, bridge))
-        self.lookup: LookupPanel = (MainlineLookupPanel if peers else LookupPanel)(controller, bridge)
-        self.samples: SamplesPanel | None = None  # BEP 51 samples and the clients that answer
-        if can(config, SAMPLES):
-            self.samples = SamplesPanel(controller, bridge, self.settings, census=self.routing.census)
-        self.panels: dict[str, QWidget] = {
-            "routing": self.routing, "stats": self.stats, "traffic": self.traffic,
-            "values": self.values, "lookup": self.lookup,
-        }
-        titles = {"routing": "Routing table", "traffic": "Traffic",
-                  "values": "Stored peers && items" if peers else "Stored values",
-                  "lookup": "Peers && items" if peers else "Store && look up",
-                  "stats": "Statistics", "samples": "Samples && clients"}
-        if self.samples is not None:
-            self.panels["samples"] = self.samples
+        panels = build_panels(controller, bridge, self.settings)  # what the profile can do: khgui.profile
+        self.routing, self.stats, self.traffic = panels.routing, panels.stats, panels.traffic
+        self.values, self.lookup, self.samples = panels.values, panels.lookup, panels.samples
+        self.panels: dict[str, QWidget] = panels.by_key()
+        self._panel_set = panels
+        titles = panels.titles
         self._titles = dict(titles)  # "&&": a dock's title is also its View menu entry's text
         self._titles["map"] = "Network map"
         self.docks: dict[str, QDockWidget] = {
@@ -151,7 +122,7 @@ class MainWindowView(QMainWindow):
         self.statusBar().addPermanentWidget(self.log)
         self.statusBar().addPermanentWidget(self.status)
         self.mainline_status: MainlineStatusView | None = None
-        if can(config, BEP42):  # external address, BEP 42, query budget
+        if can(controller.config, BEP42):  # external address, BEP 42, query budget
             self.mainline_status = MainlineStatusView()
             self.statusBar().addPermanentWidget(self.mainline_status)
         self.status.node_id.copied.connect(self._id_copied)
@@ -440,8 +411,4 @@ class MainWindowView(QMainWindow):
 
     def panels_with_data(self) -> dict[str, bool]:
         """Each panel's ``has_data()``."""
-        panels: dict[str, DataPanel] = {"routing": self.routing, "stats": self.stats, "traffic": self.traffic,
-                                        "values": self.values, "lookup": self.lookup}
-        if self.samples is not None:
-            panels["samples"] = self.samples
-        return {key: panel.has_data() for key, panel in panels.items()}
+        return self._panel_set.with_data()
