@@ -117,6 +117,8 @@ class OwnNode:
             self.set_joined(False)
 
     async def start(self) -> bool:
+        """Start our node on its host, port and data directory (not joined yet); False, and the
+        window told why, if it could not."""
         from dht import Node
 
         node = Node(config=self._config, host=self._host, port=self.port, data_dir=self.data_dir)
@@ -134,7 +136,7 @@ class OwnNode:
                 free = free_udp_port(self._host)
                 self.port = free
                 self._signals.fail("could not start our node",
-                           type(exc)(f"{exc}; port {free} is free now: Network \u25b8 Join or Rejoin lab uses it"))
+                                   type(exc)(f"{exc}; port {free} is free now: Network \u25b8 Join or Rejoin lab uses it"))
             else:
                 self._signals.fail("could not start our node", exc)
             return False
@@ -204,7 +206,7 @@ class OwnNode:
         if started and self._node is not None:
             host, port = self._node.address
             self._signals.message.emit(f"our node moved from {old_host}:{old_port} to all interfaces ({host}:{port}) "
-                              f"{why}: on {old_host} it can reach this computer only")
+                                       f"{why}: on {old_host} it can reach this computer only")
         return started
 
     async def _warm_up(self, node: "Node", lookups: int = 4) -> None:
@@ -241,23 +243,21 @@ class OwnNode:
         answered: most likely no network), and our node keeps running alone.
         ``query_budget``: queries a second from the first one (the bootstrap too).
         """
-        from dht import Config
-
-        if not can(self._config, PUBLIC_NETWORK):
+        config = self._config
+        if config is None or not can(config, PUBLIC_NETWORK):
             self._signals.error.emit("the public DHT speaks Mainline: start the explorer with --profile mainline")
             return False
         if not routers:
             self._signals.error.emit("no router to join the public DHT through: Network \u25b8 Public DHT routers\u2026 adds some")
             return False
         await self.leave()
-        base = self._config if self._config is not None else Config(PROFILE="mainline")
-        old_config, old_host = self._config, self._host
+        old_host = self._host
         budget = {} if query_budget is None else {"QUERY_BUDGET": query_budget}
-        self._config, self._host = base.replace(READ_ONLY=read_only, **budget), host
+        self._config, self._host = config.replace(READ_ONLY=read_only, **budget), host
         try:
             started = await self.start()
         finally:
-            self._config, self._host = old_config, old_host
+            self._config, self._host = config, old_host
         node = self._node
         if not started or node is None:
             return False
