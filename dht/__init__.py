@@ -3,30 +3,31 @@
 It speaks apt-p2p's KRPC protocol exactly (bencoded dicts over UDP) by
 default, and BitTorrent's Mainline DHT with ``Config(PROFILE="mainline")``
 (:data:`PROFILES`).  The public API is :class:`Node`, :class:`Lab`, :class:`Config`, packet captures (:mod:`dht.capture`), the events of
-:mod:`dht.events` and the errors of :mod:`dht.errors`; see docs/dht-api.md.
+:mod:`dht.core.events` and the errors of :mod:`dht.core.errors`; see docs/dht-api.md.
 This package never imports Qt.
 """
 
-from .actions import StoreResult
-from .actions_mainline import FoundItem, MutablePut, PeersFound, Sampling, immutable_item_target
+from .khashmir.lookups import StoreResult
+from .mainline.lookups import FoundItem, MutablePut, PeersFound, Sampling, immutable_item_target
 from .capture import (
     CaptureError, CapturePosition, CaptureReader, CaptureWriter, CapturedMessage, KrpcDecoder, capture_summary,
 )
-from .conditions import Conditions
-from .estimate import estimate_network_size
-from .config import PROFILES, Config
-from .handlers_mainline import PUBLIC_ROUTERS
-from .contact import Contact, parse_address, resolve_address
-from .keys import load_key, load_or_create_key
-from .khash import info_hash_from_text, key_from_text
-from .lab import Lab
-from .lab_thread import LabNodeInfo, LabThread, NodeView
-from .node import Node
-from .table_info import BucketInfo, ContactInfo
-from .stats import MethodStats, StatsSnapshot
+from .lab.conditions import Conditions
+from .core.estimate import estimate_network_size
+from .core.config import PROFILES, Config
+from .mainline.handlers import PUBLIC_ROUTERS
+from .core.contact import Contact, parse_address
+from .rpc.resolve import resolve_address
+from .mainline.keys import load_key, load_or_create_key
+from .core.khash import info_hash_from_text, key_from_text
+from .lab.lab import Lab
+from .lab.thread import LabNodeInfo, LabThread, NodeView
+from .node.facade import Node
+from .core.table_info import BucketInfo, ContactInfo
+from .core.stats import MethodStats, StatsSnapshot
 from .storage import StoredValueInfo
-from .stores.items import StoredItemInfo
-from .stores.peers import StoredPeerInfo
+from .mainline.stores.items import StoredItemInfo
+from .mainline.stores.peers import StoredPeerInfo
 from .wire.bep44 import mutable_target, public_key_bytes
 from .wire.common import BEP42, CLIENT_VERSION, ClientVersion, decode_client_version
 

@@ -6,7 +6,7 @@ package of ``khgui`` import each other (no import circle).  The second and
 third tests show the contracts bite: a module importing an internal of
 ``dht``, or a module of the window importing the window back, breaks them.
 The last two keep :class:`dht.Node`'s surface to what docs/dht-api.md
-documents, its inside (:class:`dht.node_core.NodeCore`) out of reach.
+documents, its inside (:class:`dht.node.core.NodeCore`) out of reach.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
 def test_the_import_contracts_are_kept() -> None:
     result = lint_imports(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 kept, 0 broken" in result.stdout
+    assert "4 kept, 0 broken" in result.stdout
 
 
-def tree_copy(tmp_path: Path) -> Path:
+def copy_tree(tmp_path: Path) -> Path:
     """A copy of the packages and pyproject.toml, to break."""
     copy = tmp_path / "tree"
     for name in ("dht", "khgui", "bench"):
@@ -46,19 +46,34 @@ def tree_copy(tmp_path: Path) -> Path:
 
 
 def test_an_internal_import_from_khgui_breaks_the_contract(tmp_path: Path) -> None:
-    copy = tree_copy(tmp_path)
+    copy = copy_tree(tmp_path)
     (copy / "khgui" / "sneaky.py").write_text(textwrap.dedent('''
         """A module reaching into dht's internals."""
-        from dht.routing import RoutingTable
+        from dht.core.routing import RoutingTable
     '''))
     result = lint_imports(copy)
     assert result.returncode != 0
-    assert "khgui.sneaky -> dht.routing" in result.stdout
+    assert "khgui.sneaky -> dht.core.routing" in result.stdout
+
+
+def test_the_layers_and_the_profiles_independence_bite(tmp_path: Path) -> None:
+    """The core importing the node breaks the layers; Khashmir importing Mainline breaks
+    their independence; a cycle inside the core breaks the acyclic contract."""
+    copy = copy_tree(tmp_path)
+    (copy / "dht" / "core" / "upward.py").write_text('"""Up a layer."""\nfrom dht.node.core import NodeCore\n')
+    (copy / "dht" / "khashmir" / "sideways.py").write_text('"""Across."""\nfrom dht.mainline.handlers import MainlineHandlers\n')
+    (copy / "dht" / "core" / "loop_a.py").write_text('"""A."""\nfrom dht.core import loop_b\n')
+    (copy / "dht" / "core" / "loop_b.py").write_text('"""B."""\nfrom dht.core import loop_a\n')
+    result = lint_imports(copy)
+    assert result.returncode != 0
+    assert "dht.core.upward -> dht.node.core" in result.stdout
+    assert "dht.khashmir.sideways -> dht.mainline.handlers" in result.stdout
+    assert "No cycles are allowed in dht.core." in result.stdout
 
 
 def test_an_import_circle_in_khgui_breaks_the_contract(tmp_path: Path) -> None:
     """The menus importing the window back (even for type checking only) is a circle."""
-    copy = tree_copy(tmp_path)
+    copy = copy_tree(tmp_path)
     menus = copy / "khgui" / "window" / "menus.py"
     menus.write_text(menus.read_text() + textwrap.dedent('''
         from typing import TYPE_CHECKING
@@ -91,10 +106,40 @@ def test_node_keeps_its_inside_out_of_reach() -> None:
     """The routing table, store, transport, handlers and maintenance are the core's,
     never Node's (khgui and bench see a node only through its documented names)."""
     import dht
-    from dht.node_core import NodeCore
+    from dht.node.core import NodeCore
 
-    inside = {"table", "store", "transport", "request", "insert_node", "report", "checkpoint",
-              "krpc_ping", "khashmir", "mainline", "events", "tokens", "stats_counters"}
+    inside = {"table", "store", "transport", "request", "requests", "maintenance", "protocol",
+              "events", "stats_counters", "sender_seen", "adopt_id"}
     assert inside <= public_names(NodeCore())
     assert not inside & public_names(dht.Node())
     assert not hasattr(dht.Node(), "__dict__")  # a facade of slots: nothing is added to it by accident
+
+
+def test_no_class_of_dht_is_assembled_from_mixins() -> None:
+    """Composition, not inheritance: every class of dht has at most one base of dht's own
+    (the protocols it extends aside), and the node's inside inherits nothing."""
+    import importlib
+    import inspect
+    import pkgutil
+    import typing
+
+    import dht
+    from dht.node.core import NodeCore
+
+    assert NodeCore.__bases__ == (object,)
+    mixed = []
+    seen = 0
+    for info in pkgutil.walk_packages(dht.__path__, prefix="dht."):
+        if info.name == "dht.__main__":
+            continue
+        module = importlib.import_module(info.name)
+        for _name, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ != module.__name__:
+                continue
+            seen += 1
+            own = [b for b in cls.__bases__  # the standard library's (ValueError, str, Enum) aside
+                   if b.__module__ not in ("builtins", "enum", "typing") and not getattr(b, "_is_protocol", False)]
+            if len(own) > 1:
+                mixed.append(f"{cls.__module__}.{cls.__qualname__}{tuple(b.__name__ for b in own)}")
+    assert seen > 100
+    assert mixed == []

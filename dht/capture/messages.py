@@ -22,7 +22,7 @@ from typing import Any, Iterator, NamedTuple
 import bencode2
 import bencodepy
 
-from ..contact import Address
+from ..core.contact import Address
 from .reader import CapturedDatagram, CaptureReader
 
 #: Queries remembered for pairing by :class:`KrpcDecoder` (oldest forgotten first).

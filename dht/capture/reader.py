@@ -36,8 +36,8 @@ import dpkt
 from dpkt import pcap as _pcap
 from dpkt import pcapng as _ng
 
-from ..contact import Address
-from ..errors import LocalError
+from ..core.contact import Address
+from ..core.errors import LocalError
 
 #: Link types (tcpdump.org's LINKTYPE_ numbers, as stored in files).
 LINKTYPE_NULL = 0

@@ -1,6 +1,6 @@
 """Recording: a node's datagrams written as a pcapng file, as the wire carried them.
 
-Theory of operation.  A node's :class:`~dht.transport.KrpcTransport` has an
+Theory of operation.  A node's :class:`~dht.rpc.transport.KrpcTransport` has an
 optional ``tap`` called with every datagram it sends or receives; a
 :class:`CaptureWriter` attached to one or several nodes (``node.capture_to``,
 ``Lab(capture=...)``) frames each datagram as IPv4 (or IPv6) + UDP with its
@@ -30,8 +30,8 @@ from typing import Any, BinaryIO
 import dpkt
 from dpkt import pcapng as _ng
 
-from ..contact import Address
-from ..errors import LocalError
+from ..core.contact import Address
+from ..core.errors import LocalError
 from .reader import LINKTYPE_RAW
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Persistent state of a node in SQLite: own id, contacts, values.
 
 One database file per node, in a data directory that one node at a time may
-use (see :mod:`dht.datadir`).  Four modules:
+use (see :mod:`dht.storage.datadir`).  Four modules:
 
 * :mod:`.store`: :class:`Store`, what the node reads and writes (its id, its
   contacts, values with their publisher and time), in memory counts of

@@ -33,8 +33,8 @@ import os
 import sqlite3
 import time
 
-from ..datadir import make_writable, no_space, not_writable
-from ..errors import StorageError
+from .datadir import make_writable, no_space, not_writable
+from ..core.errors import StorageError
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ newcomers out.  The oldest of the heaviest holder's values goes first, as it
 is the next its publisher must republish anyway.
 
 The values per publisher are kept in memory in a :class:`Tally` (shared
-with the Mainline stores, :mod:`dht.stores.fairness`), which
+with the Mainline stores, :mod:`dht.core.fairness`), which
 knows its heaviest name in O(1), so checking a quota never reads the
 database; the heaviest holder under one key is counted from the database
 (one key holds few values).  :func:`make_room` runs inside the store's write
@@ -29,8 +29,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from ..errors import StoreRefused
-from ..stores.fairness import Tally
+from ..core.errors import StoreRefused
+from ..core.fairness import Tally
 
 __all__ = ["StoreLimits", "Tally", "Victim", "make_room", "victim_in_key", "victim_of_all"]
 

@@ -21,7 +21,7 @@ the connection.  The synchronous methods wait for their job (the CLI, tests,
 the checkpoint); the ``*_async`` ones (:meth:`Store.store_value_async`,
 :meth:`Store.values_async`, :meth:`Store.expire_async`,
 :meth:`Store.all_values_async`) let the event loop answer meanwhile: that is
-how the Khashmir handlers store and read (:mod:`dht.handlers_khashmir`).
+how the Khashmir handlers store and read (:mod:`dht.khashmir.dispatch`).
 The in-memory counts are written by the jobs (before the job's result is
 delivered) and read on any thread.
 
@@ -42,8 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
-from ..contact import Contact, is_ipv4
-from ..errors import StorageFault
+from ..core.contact import Contact, is_ipv4
+from ..core.errors import StorageFault
 from . import database
 from .database import digest, directory_of, open_or_move_aside, reopen_database
 from .fairness import StoreLimits, Tally, make_room

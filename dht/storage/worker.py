@@ -27,7 +27,7 @@ starts a new one.  So a lab of hundreds of nodes in one process keeps
 threads only for the nodes busy with storage (a thread's stack and state
 are several kilobytes of memory each).  The queue is not
 bounded here: what the network may put in it is (``MAX_STORAGE_QUERIES``,
-:mod:`dht.handlers_khashmir`); the node's own jobs are few.
+:mod:`dht.khashmir.dispatch`); the node's own jobs are few.
 
 Callbacks a job makes (a fault to report, a connection reopened) must run on
 the caller's thread, not the storage thread: a job posts them with

@@ -1,7 +1,7 @@
 """Wire profiles: bytes <-> typed messages, one module per profile.
 
 * :mod:`dht.wire.profiles`: the profile interface the transport and the
-  node call (:mod:`dht.wire.khashmir` wraps :mod:`dht.krpc`, byte for byte;
+  node call (:mod:`dht.wire.khashmir` wraps :mod:`dht.wire.krpc`, byte for byte;
   :mod:`dht.wire.mainline.profile` the Mainline codec);
 * :mod:`dht.wire.mainline`: BitTorrent's Mainline DHT (BEP 5, 33, 42, 43,
   44, 51; IPv6 compact forms of BEP 32 in the codec).

@@ -8,7 +8,7 @@
   piece so that no bencoding quirk can shift a length into the seq.
 
 ed25519 is the ``cryptography`` package's; keys are handled as its
-:class:`Ed25519PrivateKey` (a 32-byte seed on disk, see :mod:`dht.keys`).
+:class:`Ed25519PrivateKey` (a 32-byte seed on disk, see :mod:`dht.mainline.keys`).
 """
 
 from __future__ import annotations

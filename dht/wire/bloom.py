@@ -25,7 +25,7 @@ import math
 import socket
 from typing import Iterable
 
-from ..errors import RemoteProtocolError
+from ..core.errors import RemoteProtocolError
 
 BLOOM_BYTES = 256
 BLOOM_BITS = BLOOM_BYTES * 8

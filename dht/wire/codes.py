@@ -31,8 +31,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from .. import errors as khashmir_codes
-from ..errors import KrpcError
+from ..core import errors as khashmir_codes
+from ..core.errors import KrpcError
 
 
 class Meaning(enum.Enum):

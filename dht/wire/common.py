@@ -26,8 +26,8 @@ import struct
 import sys
 from dataclasses import dataclass
 
-from ..contact import Contact, packed_host, unchecked_contact
-from ..errors import LocalError, RemoteProtocolError
+from ..core.contact import Contact, packed_host, unchecked_contact
+from ..core.errors import LocalError, RemoteProtocolError
 
 Address = tuple[str, int]
 

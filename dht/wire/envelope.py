@@ -5,7 +5,7 @@ A KRPC datagram is one bencoded dict: ``t`` the transaction id (a string),
 ``r`` for a response (a dict) or ``e`` for an error (``[code, text]``).
 :func:`open_envelope` checks exactly that much of an already-decoded dict
 and raises :class:`RemoteProtocolError` for anything else; each profile's
-decoder (:func:`dht.krpc.decode`, :func:`dht.wire.mainline.codec.decode_raw`)
+decoder (:func:`dht.wire.krpc.decode`, :func:`dht.wire.mainline.codec.decode_raw`)
 then reads its own extra fields (Mainline: ``v``, ``ro``, ``ip``) and
 builds its own typed message.  The profiles differ in one rule here:
 Khashmir's error list has exactly two items, Mainline's at least two
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Union
 
-from ..errors import RemoteProtocolError
+from ..core.errors import RemoteProtocolError
 
 
 class QueryBody(NamedTuple):

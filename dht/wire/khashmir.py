@@ -1,10 +1,10 @@
 """The Khashmir wire profile: apt-p2p's KRPC, byte for byte, behind the profile interface.
 
-A thin wrapper of :mod:`dht.krpc` (which keeps the codec itself): 20-byte
+A thin wrapper of :mod:`dht.wire.krpc` (which keeps the codec itself): 20-byte
 transaction ids, answers held within 1472 bytes (values dropped, else
 206), codes 200-206 (:data:`dht.wire.codes.KHASHMIR`), no ``v``, ``ip``
 or ``ro``.  Queries are argument dicts checked by the handlers
-(:meth:`dht.handlers_khashmir.KhashmirHandlers.dispatch`); a request's future gets the
+(:meth:`dht.khashmir.dispatch.KhashmirHandlers.dispatch`); a request's future gets the
 response dict.  See :mod:`dht.wire.profiles` for the interface.
 """
 
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import errors, krpc
-from ..contact import Address, Contact
-from ..errors import KrpcError, RemoteProtocolError
-from .codes import KHASHMIR, ErrorTable
+from . import krpc
+from ..core.contact import Address, Contact
+from ..core.errors import KrpcError, RemoteProtocolError
+from .codes import KHASHMIR, ErrorTable, Meaning, WireError
 
 
 class KhashmirWire:
@@ -46,7 +46,7 @@ class KhashmirWire:
         return krpc.encode_error(tid, exc.code, exc.message), krpc.error_dict(tid, exc.code, exc.message)
 
     def server_error(self, detail: str = "") -> KrpcError:
-        return KrpcError(errors.SERVER_ERROR, f"server error: {detail}" if detail else "server error")
+        return KHASHMIR.error(Meaning.SERVER, f"server error: {detail}" if detail else "server error")
 
     def answer(self, message: Any) -> Any:
         """What a request's future gets: the response dict."""
@@ -55,14 +55,14 @@ class KhashmirWire:
         return values
 
     def error(self, message: Any) -> KrpcError:
-        return KrpcError(message.code, message.message)
+        return WireError(KHASHMIR.meaning(message.code), message.code, message.message, KHASHMIR.profile)
 
     def response_id(self, answer: Any) -> bytes:
         if not isinstance(answer, dict):
             raise RemoteProtocolError("not a response dict")
         return krpc.response_id(answer)
 
-    # --- what a lookup sends and reads (dht/actions.py) ---
+    # --- what a lookup sends and reads (dht/rpc/iterate.py) ---
 
     def lookup_args(self, method: str, node_id: bytes, target: bytes) -> Any:
         return {b"id": node_id, (b"target" if method == "find_node" else b"key"): target}

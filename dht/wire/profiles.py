@@ -1,7 +1,7 @@
 """Wire profiles: what the transport and the node call, per wire.
 
 A profile turns datagrams into messages and back for one wire; the
-transport (:mod:`dht.transport`) and the node call it and nothing else of
+transport (:mod:`dht.rpc.transport`) and the node call it and nothing else of
 the wire, so no ``if profile == ...`` is scattered through them:
 
 * ``new_tid()``: a fresh transaction id (Khashmir 20 bytes, Mainline 2);
@@ -30,8 +30,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from ..contact import Address, Contact
-from ..errors import KrpcError
+from ..core.contact import Address, Contact
+from ..core.errors import KrpcError
 from .codes import ErrorTable
 from .common import BEP42, CLIENT_VERSION
 from .khashmir import KhashmirWire

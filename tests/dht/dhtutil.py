@@ -18,7 +18,8 @@ import bencodepy
 import pytest
 
 from dht.node import core_of
-from dht import Config, Node, krpc
+from dht import Config, Node
+from dht.wire import krpc
 
 T = TypeVar("T")
 

@@ -18,8 +18,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dht.errors import KrpcError
-from dht.keys import seed_bytes
-from dht.stores.samples import SampleBackoff
+from dht.mainline.keys import seed_bytes
+from dht.mainline.stores.samples import SampleBackoff
 from dht.wire import bep44
 from dht.wire import mainline as ml
 from dht.wire.bloom import ScrapeBloom

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dht import Node
 from dht.events import PeerAnnounced
-from dht.keys import seed_bytes
+from dht.mainline.keys import seed_bytes
 from dht.wire import bep44
 from dht.wire import mainline as ml
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import bencodepy
 
-from ...errors import RemoteProtocolError
+from ...core.errors import RemoteProtocolError
 from .. import bep44
 from ..bloom import BLOOM_BYTES
 from ..codes import MAINLINE, Meaning, WireError

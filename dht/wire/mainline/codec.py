@@ -18,7 +18,7 @@ from typing import Any, Callable
 import bencode2
 import bencodepy
 
-from ...errors import LocalError, RemoteProtocolError
+from ...core.errors import LocalError, RemoteProtocolError
 from ..codes import MAINLINE, Meaning, WireError
 from ..envelope import ErrorBody, QueryBody, open_envelope
 from ..common import OUR_CLIENT, Address, decode_address, encode_address, encode_nodes

@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Union
 
-from ...contact import Contact
+from ...core.contact import Contact
 from .. import bep44
 from ..codes import MAINLINE, Meaning
 from ..common import Address

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...contact import Address, Contact
-from ...errors import KrpcError, LocalError, RemoteProtocolError
+from ...core.contact import Address, Contact
+from ...core.errors import KrpcError, LocalError, RemoteProtocolError
 from ..codes import MAINLINE, ErrorTable, Meaning, WireError
 from ..common import BEP42, CLIENT_VERSION, OUR_CLIENT
 from .codec import (
@@ -138,7 +138,7 @@ class MainlineWire:
             raise RemoteProtocolError("response without a 20-byte id")
         return node_id
 
-    # --- what a lookup sends and reads (dht/actions.py, dht/actions_mainline.py) ---
+    # --- what a lookup sends and reads (dht/rpc/iterate.py, dht/mainline/lookups.py) ---
 
     def lookup_args(self, method: str, node_id: bytes, target: bytes) -> Any:
         query = _LOOKUP_QUERIES.get(method)

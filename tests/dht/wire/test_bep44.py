@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dht.errors import LocalError
-from dht.keys import load_key, load_or_create_key, seed_bytes
+from dht.mainline.keys import load_key, load_or_create_key, seed_bytes
 from dht.wire import bep44
 
 VALUE = b"12:Hello World!"  # the bencoded v of every vector

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dht.errors import LocalError
-from dht.ids import ExternalAddressVotes, id_matches_ip, id_prefix, is_exempt, node_id_for
+from dht.core.ids import ExternalAddressVotes, id_matches_ip, id_prefix, is_exempt, node_id_for
 
 # BEP 42 test vectors: IP, rand, an example node id.
 VECTORS = [

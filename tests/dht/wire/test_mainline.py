@@ -8,7 +8,7 @@ import bencodepy
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from dht.contact import Contact
+from dht.core.contact import Contact
 from dht.errors import LocalError, RemoteProtocolError
 from dht.wire import bep44
 from dht.wire import mainline as ml

@@ -135,7 +135,7 @@ def test_killing_a_node_from_the_map_marks_it_dead_and_its_contacts_fail(
     async def look() -> None:
         await asker.find_node(victim.id)
         deadline = asyncio.get_running_loop().time() + 5
-        while core_of(asker).transport.pending and asyncio.get_running_loop().time() < deadline:
+        while core_of(asker).transport.outstanding.pending and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.02)
 
     run(look())

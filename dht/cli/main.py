@@ -1,0 +1,284 @@
+"""The headless command line: ``python -m dht`` and the ``dht`` script.
+
+Commands: ``node`` (one node until a signal), ``swarm`` (a local lab, its
+links flat or ``--conditions public``), and one-shot ``ping``,
+``find-node``, ``store`` and ``get`` from a fresh node that joins, acts and
+leaves (listening on all interfaces unless ``--host``; on Mainline
+read-only, BEP 43, so that it leaves no dead contact behind); ``decode`` prints the KRPC messages of a
+capture (``node`` and ``swarm`` record one with ``--capture FILE``).
+``--profile mainline`` (before the command) speaks BitTorrent's Mainline
+DHT instead of Khashmir, for every command; its one-shots are
+``get-peers``, ``announce``, ``put``, ``get-item`` and ``sample`` (and
+``ping``, ``find-node``), where ``store`` and ``get`` are Khashmir's.  A
+bad argument or an unreachable bootstrap gives one line on stderr and exit
+status 2, never a traceback.
+
+The arguments, their types and the parser are in :mod:`dht.cli.args`
+(re-exported here, as khgui imports them from ``dht.cli.main``); this module
+runs the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import tempfile
+from typing import Any, Sequence
+
+from ..capture import CaptureError, CaptureReader, CaptureWriter, KrpcDecoder, capture_summary, format_address
+from .args import (
+    EXIT_USAGE, KHASHMIR_ONLY, MAINLINE_ONLY, OneLineParser, UsageError, address_argument, bounded_float,
+    build_parser, check_profile, hex_bytes, host_argument, info_hash_argument, int_in_range, parse_key,
+    port_number, positive_float, salt_argument,
+)
+from ..lab.conditions import PUBLIC_JITTER_MS, Conditions
+from ..core.config import Config
+from ..core.contact import Address
+from ..rpc.resolve import resolve_address
+from ..core.errors import AddressError, DHTError, LocalError
+from ..lab.lab import Lab
+from ..node.facade import Node
+
+__all__ = [
+    "EXIT_USAGE", "KHASHMIR_ONLY", "MAINLINE_ONLY", "OneLineParser", "UsageError", "address_argument",
+    "bounded_float", "build_parser", "check_profile", "hex_bytes", "host_argument", "info_hash_argument",
+    "int_in_range", "main", "parse_key", "port_number", "positive_float", "resolve_all", "run_decode",
+    "run_mainline", "run_node", "run_one_shot", "run_swarm", "salt_argument",
+]
+
+
+async def resolve_all(what: str, addresses: Sequence[Address]) -> list[Address]:
+    """Each address with its host name resolved to IPv4 (replies come from that address)."""
+    resolved = []
+    for host, port in addresses:
+        try:
+            resolved.append(await resolve_address((host, port)))
+        except AddressError as exc:
+            raise UsageError(f"{what} {host}:{port}: {exc}") from None
+    return resolved
+
+
+
+def _catch_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM (install before saying we are ready)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run_node(args: argparse.Namespace) -> int:
+    bootstrap = await resolve_all("--bootstrap", args.bootstrap)
+    routers = await resolve_all("--router", args.router)
+    if routers and args.profile != "mainline":
+        raise UsageError("--router is a Mainline option (Khashmir joins through --bootstrap)")
+    node = Node(Config(PROFILE=args.profile), host=args.host, port=args.port, data_dir=args.data_dir)
+    capture = CaptureWriter(args.capture) if args.capture else None
+    try:
+        await node.start()
+    except BaseException:
+        if capture is not None:
+            capture.close()
+        raise
+    if capture is not None:
+        node.capture_to(capture)
+    stop = _catch_signals()
+    try:
+        for warning in node.warnings:
+            print(f"dht: {warning}", file=sys.stderr)
+        print(f"node {node.id.hex()} listening on {node.address[0]}:{node.address[1]}", flush=True)
+        if bootstrap or routers:
+            try:
+                await node.bootstrap(bootstrap, routers=routers)
+            except LocalError as exc:
+                raise UsageError(str(exc)) from None
+        await stop.wait()
+    finally:
+        await node.stop()
+        if capture is not None:
+            capture.close()
+    return 0
+
+
+async def run_swarm(args: argparse.Namespace) -> int:
+    if args.nodes < 1:
+        raise UsageError("--nodes must be at least 1")
+    if args.conditions == "public":
+        if args.latency is not None:
+            raise UsageError("--latency does not go with --conditions public (each node's latency is drawn)")
+        conditions = Conditions.public(args.loss, PUBLIC_JITTER_MS if args.jitter is None else args.jitter,
+                                       args.churn)
+    else:
+        conditions = Conditions(args.latency or 0.0, args.jitter or 0.0, args.loss, args.churn)
+    capture = CaptureWriter(args.capture) if args.capture else None
+    lab = Lab(args.nodes, Config(PROFILE=args.profile), host=args.host, base_port=args.base_port,
+              data_dir=args.data_dir, capture=capture, conditions=conditions, seed=args.seed)
+    try:
+        await lab.start()
+        stop = _catch_signals()
+        host, port = lab.bootstrap_address
+        shown = "" if conditions == Conditions() else f" ({conditions.describe()})"
+        print(f"swarm of {len(lab.nodes)} nodes, bootstrap {host}:{port}{shown}", flush=True)
+        await stop.wait()
+    finally:
+        await lab.stop()
+        if capture is not None:
+            capture.close()
+    return 0
+
+
+def run_decode(args: argparse.Namespace) -> int:
+    """One line per KRPC message, then a summary; damage: what came before, then exit 2."""
+    import json
+    from datetime import datetime, timezone
+
+    out = sys.stdout
+    decoder = KrpcDecoder()
+    reader = CaptureReader(args.file)  # CaptureError (a LocalError): one line, exit 2
+    damage: CaptureError | None = None
+    try:
+        for datagram in reader:
+            m = decoder.feed(datagram)
+            if m is None:
+                continue
+            if args.json:
+                out.write(json.dumps(m.record()) + "\n")
+                continue
+            clock = datetime.fromtimestamp(m.time, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+            out.write(f"{clock} {format_address(m.src)} > {format_address(m.dst)} {m.kind} "
+                      f"{m.method or '-'} {m.tid.hex() or '-'} {m.size}\n")
+    except CaptureError as exc:
+        damage = exc
+    finally:
+        reader.close()
+    if args.json:
+        summary = {"messages": decoder.messages, "pairs": decoder.pairs,
+                   "skipped": reader.skipped_total + decoder.not_krpc, "packets": reader.packets}
+        out.write(json.dumps({"summary": summary}) + "\n")
+    else:
+        out.write(capture_summary(reader, decoder) + "\n")
+    out.flush()
+    if damage is not None:
+        raise UsageError(str(damage))
+    return 0
+
+
+def _show(value: bytes) -> str:
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.hex()
+    return text if text.isprintable() else value.hex()
+
+
+async def run_one_shot(args: argparse.Namespace) -> int:
+    if args.command == "ping":
+        (address,) = await resolve_all("ping", [args.address])
+    else:
+        (address,) = await resolve_all("--bootstrap", [args.bootstrap])
+    with tempfile.TemporaryDirectory(prefix="dht-") as tmp:
+        # Mainline: read-only (BEP 43), so that the nodes asked keep no contact that is
+        # about to leave; on all interfaces unless --host, so that any address can be reached.
+        config = Config(PROFILE=args.profile, KRPC_TIMEOUT=args.timeout, READ_ONLY=args.profile == "mainline")
+        node = Node(config, host=args.host, data_dir=tmp)
+        await node.start()
+        try:
+            if args.command == "ping":
+                host, port = address
+                try:
+                    their_id = await node.ping(host, port)
+                except DHTError as exc:
+                    raise UsageError(f"{host}:{port} did not answer: {exc}") from None
+                print(f"{their_id.hex()} {host}:{port}")
+                return 0
+            try:
+                await node.bootstrap([address])
+            except LocalError as exc:
+                raise UsageError(str(exc)) from None
+            if args.command == "find-node":
+                for contact in await node.find_node(args.target):
+                    print(f"{contact.id.hex()} {contact.host}:{contact.port}")
+                return 0
+            if args.command in MAINLINE_ONLY:
+                try:
+                    return await run_mainline(node, args)
+                except DHTError as exc:
+                    raise UsageError(f"{args.command}: {exc}") from None
+            if args.command == "store":
+                value = args.value.encode("utf-8")
+                try:
+                    result = await node.store_value(args.key, value, local=False)
+                except LocalError as exc:
+                    raise UsageError(str(exc)) from None
+                for contact, error in result.refused:
+                    print(f"refused by {contact.host}:{contact.port}: {error}", file=sys.stderr)
+                print(f"stored on {len(result.accepted)} node(s)")
+                return 0 if result.accepted else 1
+            values = await node.get_value(args.key)
+            for v in values:
+                print(_show(v))
+            return 0 if values else 1
+        finally:
+            await node.stop()
+
+
+def _show_item(value: Any) -> str:
+    if isinstance(value, bytes):
+        return _show(value)
+    return repr(value)
+
+
+async def run_mainline(node: Node, args: argparse.Namespace) -> int:
+    """The Mainline one-shots, from a node that leaves after (never storing on itself)."""
+    if args.command == "get-peers":
+        found = await node.get_peers(args.info_hash)
+        for host, port in found.peers:
+            print(f"{host}:{port}")
+        return 0 if found.peers else 1
+    if args.command == "announce":
+        accepted = await node.announce_peer(args.info_hash, args.port, local=False)
+        print(f"announced to {accepted} node(s)")
+        return 0 if accepted else 1
+    if args.command == "put":
+        value = args.value.encode("utf-8")
+        if args.key_file is None:
+            print((await node.put_immutable(value, local=False)).hex())
+            return 0
+        put = await node.put_mutable(args.key_file, value, args.salt or b"", local=False)
+        print(f"{put.target.hex()} {put.public_key.hex()}")
+        return 0
+    if args.command == "get-item":
+        item = await node.get_item(args.target, args.key, args.salt or b"")
+        if item is None:
+            return 1
+        shown = _show_item(item.value)
+        print(shown if item.seq is None else f"seq {item.seq}: {shown}")
+        return 0
+    for info_hash in (await node.sample_infohashes(args.count)).info_hashes:
+        print(info_hash.hex())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="dht: %(levelname)s %(message)s")
+    runner: Any = {"node": run_node, "swarm": run_swarm}.get(args.command, run_one_shot)
+    try:
+        check_profile(args)
+        if args.command == "decode":
+            try:
+                return run_decode(args)
+            except BrokenPipeError:  # dht decode FILE | head
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 0
+        return int(asyncio.run(runner(args)))
+    except (UsageError, LocalError) as exc:
+        print(f"dht: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130

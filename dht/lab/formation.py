@@ -1,0 +1,223 @@
+"""How a lab forms: its nodes introduced to one another, without a lookup.
+
+Theory of operation (:func:`form`, run by :meth:`dht.lab.lab.Lab.start`).  A
+network that has run for a while has tables in which every node knows its close neighbourhood (its K
+closest) and a few contacts in each bucket further away, kept so by joins,
+lookups and bucket refreshes.  Growing that state the way a real network
+does -- each node joining, looking up its own id and then refreshing every
+bucket -- costs some 100 lookups' worth of requests per node, and in one
+process on one loop it is what made a 2,000-node lab take two minutes.
+The lab knows every node's id, so it plays the part of the network's
+history instead, over real KRPC on loopback:
+
+1. every node starts (binds its socket, opens its database), in :meth:`dht.lab.lab.Lab.start`;
+2. every node is *introduced* to its neighbourhood: it pings its K closest
+   nodes.  Each answer puts the peer into the pinger's table as a contact
+   that answered; each ping puts the pinger into the peer's table as a
+   node seen in a query, as the protocol does for any request.  The order
+   matters, because a full bucket keeps the contacts it has: first the
+   pings between mutual neighbours (each among the other's K closest),
+   rank by rank, so that while they run every node is offered only nodes
+   of its own K closest; then the one-way neighbours;
+3. every node but the first *joins* the first (the ``join`` method), as a
+   real join does, so the first node -- the bootstrap address a swarm
+   prints -- knows many (it keeps its neighbours: they came first); the
+   joins are paced within the first node's global query budget (JOIN_PACE
+   of its burst, then of its rate): faster, its limits drop them and
+   each dropped join waits out FORMATION_TIMEOUT (256 of a 5,000-node lab's
+   did, which doubled the stage);
+4. every node is introduced to :data:`INTRODUCTIONS_PER_BUCKET` random
+   nodes in each subtree further away (the ranges of the buckets it would
+   have), by a ping as above.
+
+That is some K + 2·log2(N/K) requests per node, each one datagram each way,
+with a bounded number in flight (:data:`IN_FLIGHT`) so that no socket
+buffer overflows; no lookup is run.  Lookups, refreshes and the nodes' own
+maintenance then run as they always do.
+
+:func:`form` reports :class:`~dht.core.events.LabProgress` ("introducing") through
+the lab's ``emit``, at most every :data:`PROGRESS_STEP` of the requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import random
+import time
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Iterator
+
+from ..rpc import clock
+from ..core.config import Config
+from ..core.contact import Contact
+from ..core.errors import DHTError
+from ..core.events import Event, LabProgress
+from ..node.facade import Node, core_of
+
+#: Requests a forming lab keeps in flight at once (all nodes together).
+IN_FLIGHT = 128
+#: Random peers a node is introduced to in each bucket range beyond its K closest.
+INTRODUCTIONS_PER_BUCKET = 2
+#: The most seconds a formation request may take before the lab moves on.
+FORMATION_TIMEOUT = 5.0
+#: The share of the first node's GLOBAL_QUERY_BURST and GLOBAL_QUERY_RATE the joins may use.
+JOIN_PACE = 0.8
+#: Fraction of a formation stage between two progress reports.
+PROGRESS_STEP = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class Formation:
+    """How a lab formed: seconds per stage and requests sent."""
+
+    started_s: float  # every node listening
+    joined_s: float  # every node joined to the first
+    introduced_s: float  # every node introduced to its neighbourhood and far peers
+    requests: int  # join and introduction requests sent
+    failed: int  # of which unanswered
+
+    @property
+    def total_s(self) -> float:
+        return self.started_s + self.joined_s + self.introduced_s
+
+
+def introductions(
+    ids: list[int], me: int, k: int, per_bucket: int, rng: random.Random
+) -> tuple[list[int], list[int]]:
+    """The peers node ``ids[me]`` is introduced to, as indices into the sorted ``ids``.
+
+    Returns its ``k`` closest by XOR, closest first, and up to
+    ``per_bucket`` random others in each subtree that shares exactly d
+    leading bits with it, for every d (the ranges of its buckets).
+    """
+    own = ids[me]
+    far: dict[int, None] = {}
+    lo, hi = 0, len(ids)  # the subtree around us at this depth
+    for depth in range(160):
+        shift = 159 - depth
+        prefix = own >> shift
+        sub_lo = bisect.bisect_left(ids, prefix << shift, lo, hi)
+        sub_hi = bisect.bisect_left(ids, (prefix + 1) << shift, lo, hi)
+        if sub_hi - sub_lo <= k:
+            break  # fewer than k others below: our k closest are in [lo, hi)
+        # The sibling subtree: the first `depth` bits as ours, the next one not.
+        sib_lo, sib_hi = (lo, sub_lo) if sub_lo > lo else (sub_hi, hi)
+        for i in rng.sample(range(sib_lo, sib_hi), min(per_bucket, sib_hi - sib_lo)):
+            far[i] = None
+        lo, hi = sub_lo, sub_hi
+    near = sorted(range(lo, hi), key=lambda i: ids[i] ^ own)[1 : k + 1]
+    for i in near:
+        far.pop(i, None)
+    return near, list(far)
+
+
+class _Pacer:
+    """Starts ``burst`` jobs at once, then one every ``1 / rate`` seconds (each job
+    reserves its own start: no thundering herd of waiting workers)."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.interval = 1.0 / rate
+        self.free = burst
+        self.next = 0.0
+
+    async def wait(self) -> None:
+        if self.free > 0:
+            self.free -= 1
+            return
+        now = clock.now()
+        at = max(now, self.next)
+        self.next = at + self.interval
+        if at > now:
+            await asyncio.sleep(at - now)
+
+
+def join_pacer(config: Config) -> _Pacer:
+    """Joins within the first node's global query budget (loopback queries cost
+    1 / LOOPBACK_LIMIT_FACTOR of it)."""
+    factor = config.LOOPBACK_LIMIT_FACTOR
+    return _Pacer(JOIN_PACE * config.GLOBAL_QUERY_RATE * factor, int(JOIN_PACE * config.GLOBAL_QUERY_BURST * factor))
+
+
+async def _run_pool(
+    jobs: Iterator[Callable[[], Awaitable[None]]], width: int, pacer: _Pacer | None = None
+) -> None:
+    """Run the jobs, at most ``width`` at a time (a fixed pool: no task per job),
+    each started when ``pacer`` allows."""
+
+    async def worker() -> None:
+        for job in jobs:
+            if pacer is not None:
+                await pacer.wait()
+            await job()
+
+    await asyncio.gather(*(worker() for _ in range(width)))
+
+
+async def form(nodes: list[Node], config: Config, emit: Callable[[Event], None], started_s: float) -> Formation:
+    """Introduce the started ``nodes`` to one another and join each to the first.
+
+    ``started_s``: the seconds it took to start them (for :class:`Formation`).
+    """
+    t1 = time.perf_counter()
+    timeout = min(config.KRPC_TIMEOUT, FORMATION_TIMEOUT)
+    sent = failed = settled = 0
+    planned = 1
+    report_every = 1
+
+    def ask(node: Node, peer: Contact | None) -> Callable[[], Awaitable[None]]:
+        async def job() -> None:
+            nonlocal sent, failed, settled
+            sent += 1
+            try:
+                if peer is None:
+                    await asyncio.wait_for(node.join(*first.address), timeout)
+                else:
+                    await asyncio.wait_for(core_of(node).request(peer, "ping", {b"id": node.id}), timeout)
+            except (DHTError, asyncio.TimeoutError):
+                failed += 1  # a lost datagram: the tables do without this one
+            settled += 1
+            if settled % report_every == 0:
+                emit(LabProgress(clock.now(), "introducing", settled, planned))
+
+        return job
+
+    first = nodes[0]
+    ranked = sorted(nodes, key=lambda n: n.id)
+    ids = [int.from_bytes(n.id, "big") for n in ranked]
+    rng = random.Random()
+
+    k = config.K
+    plans = [introductions(ids, me, k, INTRODUCTIONS_PER_BUCKET, rng) for me in range(len(ranked))]
+    near_sets = [set(near) for near, _ in plans]
+    # Mutual neighbours (each among the other's K closest) first: while
+    # only they ping, every node is offered only nodes of its own K
+    # closest, so no bucket overflows and each keeps them all.  Then the
+    # one-way ones (we are among their K closest, they are not among
+    # ours), then the buckets further away: a bucket keeps the contacts
+    # it has, so what comes later cannot push a neighbour out.
+    mutual = [[j for j in near if i in near_sets[j]] for i, (near, _) in enumerate(plans)]
+    one_way = [[j for j in near if i not in near_sets[j]] for i, (near, _) in enumerate(plans)]
+    planned = sum(len(near) + len(far) for near, far in plans) + len(nodes) - 1
+    report_every = max(1, int(planned * PROGRESS_STEP))
+    order = list(range(len(ranked)))
+    rng.shuffle(order)  # no node is asked by everyone at once
+
+    def intros(lists: list[list[int]], rank: int | None) -> Iterator[Callable[[], Awaitable[None]]]:
+        for me in order:
+            peers = lists[me] if rank is None else lists[me][rank : rank + 1]
+            for peer in peers:
+                yield ask(ranked[me], ranked[peer].contact)
+
+    for lists in (mutual, one_way):
+        # By rank: everyone's closest before anyone's second closest.
+        for rank in range(k):
+            await _run_pool(intros(lists, rank), IN_FLIGHT)
+    t2 = time.perf_counter()
+    # The joins come once the neighbourhoods are in place, so that the
+    # first node's table is not filled with joiners before its neighbours.
+    await _run_pool((ask(n, None) for n in nodes[1:]), IN_FLIGHT, join_pacer(config))
+    t3 = time.perf_counter()
+    await _run_pool(intros([far for _, far in plans], None), IN_FLIGHT)
+    t4 = time.perf_counter()
+    return Formation(started_s, t3 - t2, (t2 - t1) + (t4 - t3), sent, failed)

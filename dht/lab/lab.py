@@ -1,0 +1,421 @@
+"""A local lab: N nodes in one process on loopback, joined to one another.
+
+Used by the GUI's default network, the CLI's ``swarm``, the benchmarks and
+the tests.  Each node has its own database under the lab's data directory
+(a temporary one unless given).  Nodes can be added and killed at run time
+to watch the routing tables heal.
+
+Addresses.  On Linux every 127.x.y.z is loopback, so each lab node listens
+on an address of its own, 127.0.0.2 upwards (127.0.0.1 is left to the
+programs that use the lab: the explorer's own node, the CLI's one-shot
+nodes), and a per-IP limit of a node (rates, one table entry per IP,
+storage quotas) sees the other lab nodes as the distinct hosts they would
+be on the Internet.  Where only 127.0.0.1 can be bound (found by trying),
+or when a ``host`` is given, every node listens on that one address with
+ports of its own, and :attr:`Lab.shared_ip` says so: per-IP limits must
+then be raised for the lab's own nodes.
+
+How a lab forms (:meth:`Lab.start`): every node starts, then the lab,
+which knows every node's id, plays the part of the network's history --
+each node is introduced by pings to its K closest and to a few nodes in
+each bucket range further away, and joins the first -- instead of running
+a real network's lookups; see :mod:`dht.lab.formation` for its theory of
+operation.  A node added later with :meth:`Lab.add_node` joins the
+ordinary way (join, find its neighbourhood, refresh its buckets), as a
+newcomer would.
+
+While it forms, the lab reports :class:`~dht.core.events.LabProgress` on its own
+bus (:meth:`Lab.subscribe`), at most every :data:`PROGRESS_STEP` of a stage.
+
+Conditions and churn (see :mod:`dht.lab.conditions`).  Every lab node's datagram
+transport is wrapped so that what it sends is delayed or lost as the lab's
+:class:`~dht.lab.conditions.Conditions` say (:meth:`Lab.set_conditions`, at any
+time).  Under the public preset each node has its own base delay
+(:meth:`Lab.one_way_delay`), drawn from the lab's seed and the node's
+number, so the same node keeps it across changes of conditions and deaths.
+Formation plays the network's history on a perfect network: conditions
+given to the constructor apply once the lab is formed.  A killed node is kept in :attr:`Lab.dead`; :meth:`Lab.revive_node`
+restarts it on its data directory (same id, same address where the port is
+still free) and joins it again.  With churn, a task kills and revives nodes
+as a seeded :class:`~dht.lab.conditions.ChurnPlan` says; :meth:`Lab.apply_churn`
+is that task's step, given ``now`` (tests call it with a fake clock).  The
+first node -- the bootstrap address -- is never killed by churn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import random
+import shutil
+import socket
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+from ..rpc import clock
+from ..capture import CaptureWriter
+from .conditions import ChurnPlan, ConditionedTransport, Conditions, LinkModel, NodeDelays
+from ..core.config import Config
+from ..core.contact import Address
+from ..core.errors import DHTError, LocalError
+from ..core.events import Event, EventBus, LabConditionsChanged, LabNodeChanged, LabProgress
+from .traffic import traffic_loop
+from .formation import PROGRESS_STEP, Formation, form, introductions as introductions
+from ..node.facade import Node, core_of
+from ..storage.openfiles import ensure_open_files
+
+#: Most seconds the churn task sleeps before it looks at its plan again.
+CHURN_POLL = 1.0
+#: Nodes stopped at a time: each opens its database to save its table (a lab of
+#: thousands stopped at once would need thousands of files open together).
+STOP_BATCH = 128
+
+_SHARED_HOST = "127.0.0.1"
+_PER_LOOPBACK = 254  # .1 to .254 in each /24
+
+
+def lab_host(index: int) -> str:
+    """The loopback address of lab node ``index``: 127.0.0.2, ... 127.0.0.254, 127.0.1.1, ...
+
+    Skips 127.0.0.1 and the .0 and .255 of each /24.
+    """
+    n = index + 1
+    return f"127.{n // (_PER_LOOPBACK * 256) % 256}.{n // _PER_LOOPBACK % 256}.{n % _PER_LOOPBACK + 1}"
+
+
+@functools.lru_cache(maxsize=1)
+def loopback_per_node() -> bool:
+    """Whether this machine lets us bind addresses of 127.0.0.0/8 other than 127.0.0.1."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((lab_host(0), 0))
+    except OSError:
+        return False
+    return True
+
+
+def scratch_dir() -> Path:
+    """A new temporary directory for a lab's databases, in memory where possible.
+
+    A lab's own directory is thrown away when it stops, and each node's
+    database is created, written and closed at start-up (SQLite syncs the
+    file each time): on a disk that is most of a large lab's start-up (a
+    2,000-node lab took 10-18 s to open its databases on this machine's
+    disk, 1.5 s on tmpfs).  So on Linux the directory goes to /dev/shm
+    (tmpfs) when it is there and writable; elsewhere to the usual place.
+    """
+    shm = Path("/dev/shm")
+    where = str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
+    return Path(tempfile.mkdtemp(prefix="khashmir-lab-", dir=where))
+
+
+class Lab:
+    def __init__(
+        self,
+        size: int,
+        config: Config | None = None,
+        host: str | None = None,
+        base_port: int | None = None,
+        data_dir: str | Path | None = None,
+        capture: CaptureWriter | None = None,
+        conditions: Conditions | None = None,
+        seed: int | None = None,
+    ) -> None:
+        """``host`` None: each node its own loopback address where the platform
+        allows (else all on 127.0.0.1); a host given: every node on it.
+        ``base_port`` None: ports chosen by the kernel; else node i on base_port + i.
+        ``conditions``: delay, loss and churn from the start (default none);
+        ``seed``: seeds the losses, delays and churn (None: random)."""
+        if size < 1:
+            raise LocalError(f"a lab needs at least one node, not {size}")
+        self.size = size
+        self.config = config or Config()
+        self.host = host
+        self.shared_ip = host is not None or not loopback_per_node()
+        """True when all nodes listen on one IP address: per-IP limits then
+        see the whole lab as one host and must be raised for its nodes."""
+        self.base_port = base_port
+        self._own_dir = data_dir is None
+        self.data_dir = Path(data_dir) if data_dir is not None else scratch_dir()
+        self.nodes: list[Node] = []
+        self.dead: list[Node] = []
+        """Killed nodes, oldest death first: :meth:`revive_node` restarts them."""
+        self.formation: Formation | None = None
+        self.events = EventBus()
+        """The lab's own events: LabProgress, LabNodeChanged, LabConditionsChanged."""
+        self.link = LinkModel(conditions, random.Random(seed), NodeDelays(None if seed is None else seed + 3))
+        """Decides what happens to each datagram a lab node sends (shared by all)."""
+        self.churn = ChurnPlan(rng=random.Random(None if seed is None else seed + 1))
+        self._churn_rng = random.Random(None if seed is None else seed + 2)
+        self._churn_dead: dict[int, Node] = {}  # churn's death key -> the node it killed
+        self._churn_task: asyncio.Task[None] | None = None
+        self._churn_wake: asyncio.Event | None = None
+        self._serial = 0
+        self._numbers: dict[Node, int] = {}  # each node's number: its address, directory and delay
+        self._traffic: asyncio.Task[None] | None = None
+        self.capture = capture  # every node's datagrams go there (dht.capture)
+
+    # --- events and conditions --------------------------------------------
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` for the lab's own events; returns an unsubscribe function."""
+        return self.events.subscribe(callback)
+
+    def _emit(self, event: Event) -> None:
+        if self.events.active:
+            self.events.emit(event)
+
+    def _changed(self, node: Node, change: str, by_churn: bool = False) -> None:
+        if self.events.active:
+            self.events.emit(LabNodeChanged(clock.now(), node.contact, change, by_churn))
+
+    @property
+    def conditions(self) -> Conditions:
+        return self.link.conditions
+
+    def set_conditions(self, conditions: Conditions) -> None:
+        """Apply ``conditions`` from the next datagram on (and churn from now on).
+
+        Needs the running loop when churn is to run.
+        """
+        old = self.link.conditions
+        self.link.conditions = conditions
+        if conditions.churn_per_min != old.churn_per_min or (
+            conditions.churn_per_min > 0 and self._churn_task is None
+        ):
+            self._set_churn(conditions.churn_per_min)
+        c = conditions
+        self._emit(LabConditionsChanged(clock.now(), c.latency_ms, c.jitter_ms, c.loss, c.churn_per_min,
+                                        c.preset))
+
+    def _set_churn(self, rate: float) -> None:
+        if not self.nodes:
+            self.churn.set_rate(rate, 0.0)  # started with the lab
+            return
+        self.churn.set_rate(rate, clock.now())
+        if self._churn_task is None or self._churn_task.done():
+            self._churn_wake = asyncio.Event()
+            self._churn_task = asyncio.ensure_future(self._churn_loop())
+        elif self._churn_wake is not None:
+            self._churn_wake.set()
+
+    async def _churn_loop(self) -> None:
+        wake = self._churn_wake
+        assert wake is not None
+        while True:
+            await self.apply_churn(clock.now())
+            if self.churn.rate_per_min <= 0 and not self.churn.downs:
+                self._churn_task = None
+                return
+            wait = min(CHURN_POLL, max(0.0, self.churn.next_time() - clock.now()))
+            wake.clear()
+            try:
+                await asyncio.wait_for(wake.wait(), wait)
+            except asyncio.TimeoutError:
+                pass
+
+    async def apply_churn(self, now: float) -> list[tuple[str, Node]]:
+        """Carry out the kills and revivals churn has due by ``now``; returns them."""
+        done: list[tuple[str, Node]] = []
+        for action in self.churn.due(now):
+            if action.kind == "kill":
+                victims = self.nodes[1:]
+                if not victims:
+                    continue
+                node = self._churn_rng.choice(victims)
+                await self.kill_node(node, by_churn=True)
+                self._churn_dead[action.key] = node
+                self.churn.killed(action.key, now)
+                done.append(("kill", node))
+            else:
+                node = self._churn_dead.pop(action.key)
+                if node in self.dead:
+                    try:
+                        await self.revive_node(node, by_churn=True)
+                    except DHTError:
+                        continue  # its address is taken, say: it stays down
+                    done.append(("revive", node))
+        return done
+
+    def _condition(self, node: Node) -> None:
+        """Route what ``node`` sends through the lab's link model."""
+        transport = core_of(node).transport
+        inner = transport.transport
+        if inner is not None and not isinstance(inner, ConditionedTransport):
+            conditioned = ConditionedTransport(inner, self.link, self._numbers.get(node))
+            conditioned.deliver = functools.partial(transport.transmit, inner)
+            transport.transport = conditioned
+
+    def one_way_delay(self, node: Node) -> float:
+        """Seconds the datagrams ``node`` sends are held back before jitter: its own
+        base delay under the public preset, else the flat latency."""
+        c = self.link.conditions
+        if c.preset == "public":
+            return self.link.delays.one_way(self._numbers[node])
+        return c.latency_ms / 1000.0
+
+    async def _start_conditioned(self, node: Node) -> None:
+        await node.start()
+        self._condition(node)
+        if self.capture is not None:
+            node.capture_to(self.capture)
+
+    def node_by_id(self, node_id: bytes) -> Node:
+        """The lab node (running or dead) with this id; LocalError if none."""
+        for node in self.nodes + self.dead:
+            if node.id == node_id:
+                return node
+        raise LocalError(f"no lab node has id {node_id.hex()}")
+
+    @property
+    def bootstrap_address(self) -> Address:
+        if not self.nodes:
+            raise LocalError("the lab has no running node")
+        return self.nodes[0].contact.address
+
+    def _new_node(self) -> Node:
+        index = self._serial
+        self._serial += 1
+        port = 0 if self.base_port is None else self.base_port + index
+        if self.host is not None:
+            host = self.host
+        else:
+            host = _SHARED_HOST if self.shared_ip else lab_host(index)
+        node = Node(self.config, host=host, port=port, data_dir=self.data_dir / f"node-{index:03d}")
+        self._numbers[node] = index
+        return node
+
+    async def start(self) -> None:
+        """Start every node, introduce each to its neighbourhood, join each to the first, then the rest."""
+        t0 = time.perf_counter()
+        ensure_open_files(self.size, self.size)  # every node's database may come to be open
+        nodes = [self._new_node() for _ in range(self.size)]
+        step = max(1, int(self.size * PROGRESS_STEP))
+        started = 0
+
+        async def start_one(node: Node) -> None:
+            nonlocal started
+            await self._start_conditioned(node)
+            started += 1
+            if started % step == 0 or started == len(nodes):
+                self._emit(LabProgress(clock.now(), "starting", started, len(nodes)))
+
+        try:
+            await asyncio.gather(*(start_one(n) for n in nodes))
+        except BaseException:
+            for n in nodes:
+                if n.running:
+                    await n.stop()
+            raise
+        self.nodes = nodes
+        wanted = self.link.conditions
+        self.link.conditions = Conditions()  # the network's history, played on a perfect network
+        try:
+            self.formation = await form(nodes, self.config, self._emit, time.perf_counter() - t0)
+        finally:
+            self.link.conditions = wanted
+        self._emit(LabProgress(clock.now(), "formed", len(nodes), len(nodes)))
+        if self.link.conditions.churn_per_min > 0:
+            self._set_churn(self.link.conditions.churn_per_min)
+
+    async def add_node(self) -> Node:
+        ensure_open_files(len(self.nodes) + 1, len(self.nodes) + 1)
+        node = self._new_node()
+        await self._start_conditioned(node)
+        if self.nodes:
+            await node.bootstrap([random.choice(self.nodes).contact.address])
+        self.nodes.append(node)
+        self._changed(node, "added")
+        return node
+
+    async def kill_node(self, node: Node | None = None, by_churn: bool = False) -> Node:
+        """Stop a node abruptly (no goodbye, like a crash); a random one if none given.
+
+        The node is kept in :attr:`dead` for :meth:`revive_node`.
+        """
+        if not self.nodes:
+            raise LocalError("the lab has no running node")
+        if node is None:
+            node = random.choice(self.nodes[1:] or self.nodes)
+        if node not in self.nodes:
+            raise LocalError(f"lab node {node.id.hex()[:8]} is not running")
+        self.nodes.remove(node)
+        core_of(node).abort()
+        # asyncio closes the socket in the loop's next iteration: let it, so
+        # that the address is free again (for revive_node) when we return.
+        await asyncio.sleep(0)
+        self.dead.append(node)
+        self._changed(node, "killed", by_churn)
+        return node
+
+    async def revive_node(self, node: Node | None = None, by_churn: bool = False) -> Node:
+        """Restart a killed node on its data directory (the longest dead if none given).
+
+        It keeps its id, listens on its old address again (any free port if
+        that one was taken meanwhile) and joins a running node, as a node
+        coming back after a crash would.
+        """
+        if node is None:
+            if not self.dead:
+                raise LocalError("no lab node is dead")
+            node = self.dead[0]
+        if node not in self.dead:
+            raise LocalError(f"lab node {node.id.hex()[:8]} is not dead")
+        old_port = node.address[1]
+        core_of(node).requested_port = old_port
+        try:
+            await self._start_conditioned(node)
+        except LocalError:
+            if self.base_port is not None:
+                raise
+            core_of(node).requested_port = 0  # the port was taken meanwhile
+            await self._start_conditioned(node)
+        self.dead.remove(node)
+        peers = [n.contact.address for n in self.nodes]
+        self.nodes.append(node)
+        if peers:
+            try:
+                await node.bootstrap([random.choice(peers)])
+            except DHTError:
+                pass  # that peer died meanwhile: the node runs, its table fills as it is asked
+        self._changed(node, "revived", by_churn)
+        return node
+
+    async def resize(self, size: int) -> None:
+        if size < 0:
+            raise LocalError(f"lab size must not be negative, not {size}")
+        while len(self.nodes) > size:
+            await self.kill_node(self.nodes[-1])
+        while len(self.nodes) < size:
+            await self.add_node()
+
+    def start_traffic(self, per_second: float = 2.0) -> None:
+        """Keep the lab busy: random nodes do what the profile's users do
+        (:mod:`dht.lab.traffic`: look up, store and get; on Mainline announce,
+        get peers, put and get items), ``per_second`` requests a second."""
+        if per_second <= 0:
+            raise LocalError(f"lab traffic rate must be positive, not {per_second}")
+        self.stop_traffic()
+        self._traffic = asyncio.ensure_future(traffic_loop(lambda: self.nodes, self.config.PROFILE, 1.0 / per_second))
+
+    def stop_traffic(self) -> None:
+        if self._traffic is not None:
+            self._traffic.cancel()
+            self._traffic = None
+
+    async def stop(self) -> None:
+        self.stop_traffic()
+        if self._churn_task is not None:
+            self._churn_task.cancel()
+            await asyncio.gather(self._churn_task, return_exceptions=True)
+            self._churn_task = None
+        self.dead = []
+        self._churn_dead.clear()
+        nodes, self.nodes = self.nodes, []
+        for i in range(0, len(nodes), STOP_BATCH):  # each reopens its database to save its table
+            await asyncio.gather(*(n.stop() for n in nodes[i : i + STOP_BATCH]), return_exceptions=True)
+        if self._own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)

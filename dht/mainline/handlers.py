@@ -1,0 +1,279 @@
+"""The Mainline remote interface: the BEP 5, 33, 44 and 51 queries a node answers.
+
+:class:`MainlineHandlers` holds what a Mainline node keeps besides the
+shared routing table: the peer store (announce_peer, get_peers, BEP 33
+scrapes), the BEP 44 item store, the BEP 51 sampler and the backoff we
+honour when asking, and its tokens (the first 4 bytes of
+``sha1(secret + IP + target)``, two secrets rotated every TOKEN_INTERVAL,
+bound as libtorrent binds them to the asker's IP and to the info-hash
+(get_peers, announce_peer) or the item's target (get, put): a stale or
+foreign token gets 203).  Queries are read by the codec's method table
+(:func:`dht.wire.mainline.parse_query`: unknown arguments ignored, bad
+ones 203) and dispatched through the explicit :attr:`handlers` table,
+keyed by the typed arguments' class.
+
+Cheap or refused, before the work: once a query is parsed, what its answer
+will cost (its expected bytes: nodes, peers, the scrape's two filters, the
+item) is charged to the asker's reply budget
+(:meth:`dht.core.limits.Limits.charge_answer`); a scrape or a put is also one of
+the node's GLOBAL_EXPENSIVE_RATE answers a second.  A query that cannot pay
+is dropped unanswered (counted "reply budget" or "busy") before the stores
+are touched or the sender is offered to the table.
+
+The sender of a query is offered to the routing table as the Khashmir
+handlers do (:meth:`dht.node.requests.Requests.sender_seen`: as a contact
+that has not answered yet) and pinged, as Khashmir pings a joining node
+(there is no join in Mainline; libtorrent pings its unconfirmed nodes
+too), so that it is handed out once it answers; except when it says ``ro: 1`` (BEP 43: answered,
+never offered) or, with ENFORCE_NODE_ID, its id is not valid for its IP
+(BEP 42).  A read-only node (READ_ONLY) answers nothing.
+
+The local node asks itself through :meth:`local`, which answers with the
+same :class:`dht.wire.mainline.Response` a remote node's datagram becomes,
+so lookups count local peers and items like anyone else's.  Time comes from
+the shell (``clock.now()``) into the sans-IO stores as ``now``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+from ..rpc import clock
+from ..core import ids
+from ..core.contact import Address, Contact
+from ..core.events import ItemStored, PeerAnnounced
+from .stores.items import ItemStore
+from .stores.peers import PeerStore
+from .stores.samples import InfohashSampler, SampleBackoff
+from ..core.tokens import TokenSecrets
+from ..rpc.transport import QueryDropped
+from ..wire import bep44
+from ..wire import mainline as ml
+from ..wire.bloom import BLOOM_BYTES, ScrapeBloom
+from ..wire.codes import MAINLINE, Meaning
+from ..wire.mainline.codec import _response_dict
+from ..wire.mainline.profile import query_args
+
+if TYPE_CHECKING:
+    from ..core.config import Config
+    from ..core.events import EventBus
+    from ..core.routing import RoutingTable
+    from ..rpc.transport import KrpcTransport
+
+
+class HandlerNode(Protocol):
+    """What the Mainline handlers need of their node: its id, settings, table and
+    transport (the limits), the bootstrap routers, the table's offer of a query's
+    sender, and the events where what was stored is told."""
+
+    @property
+    def id(self) -> bytes: ...
+
+    @property
+    def config(self) -> "Config": ...
+
+    @property
+    def routers(self) -> set[Address]: ...
+
+    @property
+    def contact(self) -> Contact: ...
+
+    @property
+    def table(self) -> "RoutingTable": ...
+
+    @property
+    def transport(self) -> "KrpcTransport": ...
+
+    @property
+    def events(self) -> "EventBus": ...
+
+    def sender_seen(self, node_id: bytes, sender: Address | None, verify: bool = False) -> Address: ...
+
+
+#: The well-known Mainline bootstrap routers (never used unless asked for).
+PUBLIC_ROUTERS: tuple[Address, ...] = (
+    ("router.bittorrent.com", 6881),
+    ("router.utorrent.com", 6881),
+    ("dht.transmissionbt.com", 6881),
+    ("dht.libtorrent.org", 25401),
+)
+
+#: Mainline tokens: secrets kept and bytes per token (libtorrent: 2 and 4).
+TOKEN_SECRETS = 2
+TOKEN_BYTES = 4
+
+Handler = Callable[[Any, Address], ml.ResponseValues]
+
+#: Expected answer sizes, in bytes, charged before an answer is built: the envelope
+#: (t, y, v, ip, id), one compact node info, a peer (6 bytes and its length), a token,
+#: a scrape's two filters, an item's key, signature and seq.
+ENVELOPE_BYTES = 80
+NODE_BYTES = 26
+PEER_BYTES = 8
+TOKEN_FIELD_BYTES = 16
+SCRAPE_BYTES = 2 * (BLOOM_BYTES + 12)
+ITEM_EXTRA_BYTES = 130
+SAMPLE_BYTES = 20
+
+
+class MainlineHandlers:
+    def __init__(self, node: HandlerNode) -> None:
+        self.node = node
+        settings = node.config.STORES
+        self.peers = PeerStore(settings)
+        self.items = ItemStore(node.id, settings)
+        self.sampler = InfohashSampler(settings)
+        self.backoff = SampleBackoff(settings)
+        self.tokens = TokenSecrets(TOKEN_SECRETS, TOKEN_BYTES)
+        self.handlers: dict[type, Handler] = {
+            ml.Ping: self.ping,
+            ml.FindNode: self.find_node,
+            ml.GetPeers: self.get_peers,
+            ml.AnnouncePeer: self.announce_peer,
+            ml.Get: self.get,
+            ml.Put: self.put,
+            ml.SampleInfohashes: self.sample_infohashes,
+        }
+
+    def started(self, now: float) -> None:
+        self.items.node_id = self.node.id
+        # A lab on one address: its nodes share our IP (the limits' own loopback address, if any).
+        self.peers.exempt_host = self.items.exempt_host = self.node.transport.limits.own_ip
+
+    def expire(self, now: float) -> None:
+        self.peers.expire(now)
+        self.items.expire(now)
+
+    # --- entry points -------------------------------------------------------
+
+    def dispatch(self, query: ml.Query, peer: Address) -> ml.ResponseValues | None:
+        """The answer to a peer's query (None: not answered, we are read-only)."""
+        if self.node.config.READ_ONLY:
+            return None
+        args = ml.parse_query(query)
+        self._charge(args, peer)
+        if not query.ro:
+            self._sender_seen(args.id, peer)
+        return self.handlers[type(args)](args, peer)
+
+    def _charge(self, args: Any, peer: Address) -> None:
+        """Charge the answer's expected cost to the asker before any work (QueryDropped if it cannot pay)."""
+        transport = self.node.transport
+        expensive = isinstance(args, ml.Put) or (isinstance(args, ml.GetPeers) and bool(args.scrape))
+        refused = transport.limits.charge_answer(peer[0], self.expected_size(args), transport.clock(), expensive)
+        if refused is not None:
+            raise QueryDropped(refused)
+
+    def expected_size(self, args: Any) -> int:
+        """About how many bytes the answer to ``args`` takes (known before it is built)."""
+        size = ENVELOPE_BYTES
+        if isinstance(args, (ml.Ping, ml.AnnouncePeer, ml.Put)):
+            return size
+        size += NODE_BYTES * self.node.table.k
+        if isinstance(args, ml.GetPeers):
+            held = min(self.peers.swarm_size(args.info_hash), self.node.config.STORES.dht_max_peers_reply)
+            size += TOKEN_FIELD_BYTES + PEER_BYTES * held + (SCRAPE_BYTES if args.scrape else 0)
+        elif isinstance(args, ml.Get):
+            item = self.items.get(args.target, clock.now())
+            size += TOKEN_FIELD_BYTES + (len(item.v) + ITEM_EXTRA_BYTES if item is not None else 0)
+        elif isinstance(args, ml.SampleInfohashes):
+            size += SAMPLE_BYTES * self.node.config.STORES.dht_max_infohashes_sample_count
+        return size
+
+    def local(self, method: str, args: Any) -> ml.Response:
+        """Our own answer to our own query, as the envelope a remote answer becomes."""
+        typed = query_args(method, args)
+        resp = self.handlers[type(typed)](typed, self.node.contact.address)
+        return ml.Response(b"", _response_dict(resp), None, None)
+
+    def _sender_seen(self, node_id: bytes, peer: Address) -> None:
+        node = self.node
+        if node.config.ENFORCE_NODE_ID and not ids.id_matches_ip(node_id, peer[0]):
+            return
+        if peer in node.routers:
+            return
+        node.sender_seen(node_id, peer, verify=True)
+
+    # --- helpers ------------------------------------------------------------
+
+    def _closest(self, target: bytes) -> tuple[Contact, ...]:
+        """The K closest contacts that answered us, IPv4 (``nodes``)."""
+        entries = self.node.table.closest_entries(target, answered_only=True)
+        return tuple(e.contact for e in entries if ":" not in e.contact.host)
+
+    def _check_token(self, token: bytes, ip: str, target: bytes) -> None:
+        if not self.tokens.check(token, ip, target):
+            raise MAINLINE.error(Meaning.INVALID_TOKEN, "invalid token")
+
+    # --- BEP 5 ---------------------------------------------------------------
+
+    def ping(self, args: ml.Ping, peer: Address) -> ml.ResponseValues:
+        return ml.IdResponse(self.node.id)
+
+    def find_node(self, args: ml.FindNode, peer: Address) -> ml.ResponseValues:
+        return ml.NodesResponse(self.node.id, self._closest(args.target))
+
+    def get_peers(self, args: ml.GetPeers, peer: Address) -> ml.ResponseValues:
+        """Peers (random sample) and always nodes; a token unless the swarm is full
+        for this IP; BEP 33 filters when scraped."""
+        now = clock.now()
+        ip = peer[0]
+        token = self.tokens.token_for(ip, args.info_hash) if self.peers.accepts(args.info_hash, ip) else None
+        values = tuple(self.peers.peers(args.info_hash, now, noseed=args.noseed))
+        seeds = leechers = None
+        if args.scrape:
+            blooms = self.peers.scrape(args.info_hash, now)
+            empty = ScrapeBloom().to_bytes()
+            seeds, leechers = blooms if blooms is not None else (empty, empty)
+        return ml.PeersResponse(
+            self.node.id, token, values, self._closest(args.info_hash), (), seeds, leechers
+        )
+
+    def announce_peer(self, args: ml.AnnouncePeer, peer: Address) -> ml.ResponseValues:
+        self._check_token(args.token, peer[0], args.info_hash)
+        address = (peer[0], args.peer_port(peer[1]))
+        now = clock.now()
+        if not self.peers.announce(args.info_hash, address, args.seed, now):
+            raise MAINLINE.error(Meaning.GENERIC, "peer store full")
+        if self.node.events.active:
+            self.node.events.emit(PeerAnnounced(now, args.info_hash, address, args.seed))
+        return ml.IdResponse(self.node.id)
+
+    # --- BEP 44 ----------------------------------------------------------------
+
+    def get(self, args: ml.Get, peer: Address) -> ml.ResponseValues:
+        """The item when held (and newer than ``seq`` if given), with nodes and a token."""
+        item = self.items.get(args.target, clock.now())
+        token = self.tokens.token_for(peer[0], args.target)
+        nodes = self._closest(args.target)
+        if item is None:
+            return ml.ItemResponse(self.node.id, token, nodes)
+        if not item.newer_than(args.seq):
+            return ml.ItemResponse(self.node.id, token, nodes, seq=item.seq)
+        return ml.ItemResponse(self.node.id, token, nodes, (), item.v, item.k, item.seq, item.sig)
+
+    def put(self, args: ml.Put, peer: Address) -> ml.ResponseValues:
+        """Token (203), signature (206), then the store's rules (205, 207, 301, 302)."""
+        if args.k is None:
+            target = bep44.immutable_target(args.v)
+        else:
+            target = bep44.mutable_target(args.k, args.salt)
+        self._check_token(args.token, peer[0], target)
+        now = clock.now()
+        if args.k is None:
+            item = self.items.put_immutable(args.v, peer[0], now)
+        else:
+            ml.check_signature(args)
+            assert args.seq is not None and args.sig is not None
+            item = self.items.put_mutable(args.k, args.salt, args.seq, args.sig, args.v, args.cas, peer[0], now)
+        if self.node.events.active:
+            self.node.events.emit(ItemStored(now, item.target, item.seq, len(item.v)))
+        return ml.IdResponse(self.node.id)
+
+    # --- BEP 51 ------------------------------------------------------------------
+
+    def sample_infohashes(self, args: ml.SampleInfohashes, peer: Address) -> ml.ResponseValues:
+        sample = self.sampler.sample(self.peers.info_hashes(), clock.now())
+        return ml.SamplesResponse(
+            self.node.id, sample.interval, sample.num, sample.samples, self._closest(args.target)
+        )
