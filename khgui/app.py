@@ -169,7 +169,7 @@ async def _run(args: argparse.Namespace, app: Any, reporter: ErrorReporter) -> i
     window = MainWindowView(controller, bridge, QSettings(ORGANIZATION, APPLICATION), persist=not headless)
     reporter.window = window
     closed = asyncio.get_running_loop().create_future()
-    window.closed.connect(lambda: closed.done() or closed.set_result(None))
+    window.closed.connect(lambda: None if closed.done() else closed.set_result(None))
     window.show()
     rc = 0
     if args.open:
@@ -248,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir)
     guard = PlatformGuard()  # a platform plugin that cannot start: one line, exit 2
     qInstallMessageHandler(guard.handler)
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    instance = QApplication.instance()
+    app = instance if isinstance(instance, QApplication) else QApplication([sys.argv[0]])
     guard.started = True
     guard.watch_xlib()  # the display going away: one line, not Xlib's own two
     app.setOrganizationName(ORGANIZATION)
@@ -269,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     loop.set_exception_handler(reporter.loop_handler)
     try:
-        rc = loop.run_until_complete(_run(args, app, reporter))
+        rc = int(loop.run_until_complete(_run(args, app, reporter)))
     except KeyboardInterrupt:
         rc = 130
     except Exception as exc:

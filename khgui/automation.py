@@ -19,7 +19,16 @@ import asyncio
 import os
 import sys
 import time
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from .profile import PEERS, can
+
+if TYPE_CHECKING:
+    from dht import Node
+
+    from .controller import NetworkController
+    from .traffic.panel import TrafficPanel
+    from .window.main_window import MainWindowView
 
 JOIN_TIMEOUT = 30.0
 PANEL_TIMEOUT = 20.0
@@ -90,15 +99,16 @@ def _as_bytes(value: Any) -> bytes:
     return str(value).encode("utf-8")
 
 
-async def _joined(window: Any, controller: Any, start: Awaitable[bool], errors: list[str],
-                  min_buckets: int = 2) -> None:
+async def _joined(window: "MainWindowView", controller: "NetworkController", start: Awaitable[bool],
+                  errors: list[str], min_buckets: int = 2) -> "Node":
+    """Our node, once started, joined and its routing panel showing ``min_buckets`` buckets."""
     if not await start:
         raise CheckFailed(f"could not start: {errors[-1] if errors else 'unknown error'}")
     await wait_for(lambda: controller.joined or bool(errors), JOIN_TIMEOUT, "node did not join the network")
     if not controller.joined:
         raise CheckFailed(f"could not join: {errors[-1]}")
     def ready() -> bool:
-        return window.routing.buckets.rowCount() >= min_buckets and window.routing.has_data()
+        return bool(window.routing.buckets.rowCount() >= min_buckets and window.routing.has_data())
 
     async def poke() -> None:  # in a small lab, look-ups make us meet more nodes
         await asyncio.sleep(1.0)
@@ -117,6 +127,10 @@ async def _joined(window: Any, controller: Any, start: Awaitable[bool], errors: 
                           f"(waited {PANEL_TIMEOUT:.0f} s)") from None
     finally:
         poker.cancel()
+    node = controller.node
+    if node is None:
+        raise CheckFailed("our node stopped")
+    return node
 
 
 async def _populate(window: Any, names: tuple[str, ...], timeout: float) -> None:
@@ -131,16 +145,16 @@ async def _populate(window: Any, names: tuple[str, ...], timeout: float) -> None
         raise CheckFailed(f"panels without data: {', '.join(missing)} (waited {timeout:.0f} s)") from None
 
 
-async def screenshot(args: argparse.Namespace, window: Any, controller: Any, start: Awaitable[bool],
+async def screenshot(args: argparse.Namespace, window: "MainWindowView", controller: "NetworkController", start: Awaitable[bool],
                      errors: list[str], process_age: Callable[[], float]) -> int:
     await _joined(window, controller, start, errors)
     await _populate(window, ("routing", "traffic", "stats"), PANEL_TIMEOUT)
-    lookup = window.panels.get("lookup")
+    lookup: Any = window.lookup
     populated = process_age()
-    if getattr(args, "map_screenshot", None) and hasattr(window, "map"):
-        window._drain_lookups()
+    if args.map_screenshot:
+        window.drain_lookups()
         window.map.view.clear_arcs()  # the map shows the demo look-up, not the join's
-    if lookup is not None and hasattr(lookup, "get_peers_from_form"):  # Mainline: a get peers in the picture
+    if can(controller.config, PEERS):  # Mainline: a get peers in the picture
         from .automation_mainline import fill_mainline_panels
 
         await fill_mainline_panels(window)  # samples, stored peers and items (their own pictures below)
@@ -150,10 +164,10 @@ async def screenshot(args: argparse.Namespace, window: Any, controller: Any, sta
             await asyncio.wait_for(lookup.get_peers_from_form(demo), 10)
             await _populate(window, ("lookup",), 5)
             await _next_batch(window)
-            _select_answer(window.panels.get("traffic"), "get_peers")
+            _select_answer(window.traffic, "get_peers")
         except (Exception, asyncio.TimeoutError):  # the picture is still worth taking
             pass
-    elif lookup is not None and hasattr(lookup, "store_from_form"):  # show a look-up in the picture
+    else:  # Khashmir: a store and a look-up in the picture
         try:
             await asyncio.wait_for(lookup.store_from_form("hello", "world"), 10)
             await asyncio.wait_for(lookup.lookup_from_form("hello"), 10)
@@ -161,14 +175,14 @@ async def screenshot(args: argparse.Namespace, window: Any, controller: Any, sta
         except (Exception, asyncio.TimeoutError):  # the picture is still worth taking
             pass
     await _next_batch(window)
-    if getattr(args, "map_screenshot", None):  # first: the look-up's arcs fade within seconds
+    if args.map_screenshot:  # first: the look-up's arcs fade within seconds
         await _map_screenshot(window, args.map_screenshot)
     pixmap = window.grab()
     if pixmap.isNull() or not pixmap.save(args.screenshot):
         raise CheckFailed(f"could not save the screenshot to {args.screenshot}")
     print(f"khgui: populated after {populated:.2f} s; screenshot {pixmap.width()}x{pixmap.height()} "
           f"saved to {args.screenshot}", flush=True)
-    if "samples" in window.panels:  # Mainline: the Samples and stored-data panels too
+    if window.samples is not None:  # Mainline: the Samples and stored-data panels too
         from .automation_mainline import save_panel_pictures
 
         for extra in await save_panel_pictures(window, args.screenshot):
@@ -176,10 +190,8 @@ async def screenshot(args: argparse.Namespace, window: Any, controller: Any, sta
     return 0
 
 
-def _select_answer(traffic: Any, method: str) -> None:
+def _select_answer(traffic: "TrafficPanel", method: str) -> None:
     """Select the newest incoming ``method`` message in the traffic panel (its decoding in the picture)."""
-    if traffic is None:
-        return
     from .traffic.model import DIR, METHOD
 
     model = traffic.table.model()
@@ -189,13 +201,11 @@ def _select_answer(traffic: Any, method: str) -> None:
             return
 
 
-async def _map_screenshot(window: Any, path: str) -> None:
+async def _map_screenshot(window: "MainWindowView", path: str) -> None:
     """Save the network map panel, with the look-up's queries still drawn across it."""
-    panel = getattr(window, "map", None)
-    if panel is None:
-        raise CheckFailed("the window has no network map")
+    panel = window.map
     await wait_for(lambda: panel.model.rowCount() > 1, 10, "the network map has no nodes")
-    window._drain_lookups()
+    window.drain_lookups()
     dock = window.docks["map"]
     dock.show()
     dock.raise_()
@@ -245,13 +255,12 @@ async def _form_store_and_lookup(lookup: Any, key: str, value: str) -> Any:
     return result
 
 
-async def self_test(args: argparse.Namespace, window: Any, controller: Any, start: Awaitable[bool],
+async def self_test(args: argparse.Namespace, window: "MainWindowView", controller: "NetworkController", start: Awaitable[bool],
                     errors: list[str], process_age: Callable[[], float]) -> int:
-    await _joined(window, controller, start, errors)
+    node = await _joined(window, controller, start, errors)
     missing = [n for n in ("routing", "traffic", "values", "lookup", "stats") if n not in window.panels]
     if missing:
         raise CheckFailed(f"panels missing from the window: {', '.join(missing)}")
-    node = controller.node
     # The table holds at least K contacts that answered us (or every lab node, in a
     # smaller lab): a table of dead saved contacts fails here.
     want = node.config.K if controller.lab is None else min(node.config.K, controller.lab_size)
@@ -260,8 +269,8 @@ async def self_test(args: argparse.Namespace, window: Any, controller: Any, star
     except CheckFailed:
         raise CheckFailed(f"the routing table holds {live_contacts(node)} contacts that answered us, "
                           f"wanted {want} (waited {PANEL_TIMEOUT:.0f} s)") from None
-    lookup = window.panels["lookup"]
-    if hasattr(lookup, "get_peers_from_form"):
+    lookup: Any = window.lookup
+    if can(controller.config, PEERS):
         return await _mainline_self_test(window, lookup, node)
     # A random key: the value must be held by the network, not only by us.
     key = os.urandom(20).hex()
@@ -324,11 +333,10 @@ async def _mainline_self_test(window: Any, lookup: Any, node: Any) -> int:
     return 0
 
 
-async def soak(args: argparse.Namespace, window: Any, controller: Any, start: Awaitable[bool],
+async def soak(args: argparse.Namespace, window: "MainWindowView", controller: "NetworkController", start: Awaitable[bool],
                errors: list[str], process_age: Callable[[], float], timeout: float = 90.0) -> int:
     """Run look-ups against the lab until ``args.soak`` events went through the bridge."""
-    await _joined(window, controller, start, errors)
-    node = controller.node
+    node = await _joined(window, controller, start, errors)
     deadline = time.monotonic() + timeout
 
     async def worker() -> None:
@@ -353,7 +361,7 @@ async def soak(args: argparse.Namespace, window: Any, controller: Any, start: Aw
     return 0
 
 
-async def run_headless(args: argparse.Namespace, window: Any, controller: Any, start: Awaitable[bool],
+async def run_headless(args: argparse.Namespace, window: "MainWindowView", controller: "NetworkController", start: Awaitable[bool],
                        reporter: Any, process_age: Callable[[], float]) -> int:
     """Run the screenshot or the self-test; 0 on success, 1 with one line on stderr otherwise."""
     errors: list[str] = []

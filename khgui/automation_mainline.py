@@ -15,13 +15,16 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .window.main_window import MainWindowView
 
 #: Info-hashes announced for the picture.
 ANNOUNCES = 6
 
 
-async def fill_mainline_panels(window: Any) -> None:
+async def fill_mainline_panels(window: "MainWindowView") -> None:
     """Announce, put an item, walk once and read the store (each step best effort, within seconds)."""
     node = window.controller.node
     if node is None:
@@ -32,22 +35,20 @@ async def fill_mainline_panels(window: Any) -> None:
         await asyncio.wait_for(node.put_immutable(b"hello from the explorer"), 10)
     except Exception:  # a slow lab: the pictures are still worth taking
         pass
-    samples = window.panels.get("samples")
+    samples = window.samples
     if samples is not None:
         try:
             await asyncio.wait_for(samples.sampler.walk(node), 15)
         except Exception:
             pass
         samples.refresh_clients()
-    values = window.panels.get("values")
-    if values is not None and hasattr(values, "load_snapshot"):
-        try:
-            await asyncio.wait_for(values.load_snapshot(), 5)
-        except Exception:
-            pass
+    try:
+        await asyncio.wait_for(window.values.load_snapshot(), 5)
+    except Exception:
+        pass
 
 
-async def save_panel_pictures(window: Any, path: str) -> list[str]:
+async def save_panel_pictures(window: "MainWindowView", path: str) -> list[str]:
     """Save the window with the Samples and then the stored-data dock in front; the files written."""
     base = Path(path)
     saved = []
@@ -57,9 +58,8 @@ async def save_panel_pictures(window: Any, path: str) -> list[str]:
             continue
         dock.show()
         dock.raise_()
-        panel = window.panels[key]
-        if hasattr(panel, "refresh_clients"):
-            panel.refresh_clients()
+        if key == "samples" and window.samples is not None:
+            window.samples.refresh_clients()
         await asyncio.sleep(0.2)  # one paint of the dock just raised
         target = base.with_name(f"{base.stem}-{suffix}{base.suffix or '.png'}")
         pixmap = window.grab()

@@ -1,7 +1,9 @@
 """Our own node's life cycle: start it, join a network through it, leave.
 
-Mixed into :class:`~khgui.controller.NetworkController`, whose state and
-signals these methods use.  Our node starts on the controller's host, port
+:class:`OwnNode` is the part of :class:`~khgui.controller.NetworkController`
+that holds our node, with its own state (the node, the network it joined,
+its host, port and data directory), emitting through the controller's
+:class:`~khgui.signals.NetworkSignals`.  Our node starts on its host, port
 and data directory (a port in use is reported with one that is free now),
 joins the local lab, bootstrap addresses (host names resolved first) or,
 as a Mainline node, the public DHT through its routers; after joining, a
@@ -10,7 +12,7 @@ loopback address (127.0.0.1, where it starts beside a lab) cannot send to
 any other address (the kernel refuses: EINVAL), so a join through one
 first *moves* our node: it restarts on all interfaces (0.0.0.0), on its
 port where it is still free, with its id and data directory, and the
-window says so (:meth:`OwnNodeMixin.move_to_all_interfaces`).  Its lookup
+window says so (:meth:`OwnNode.move_to_all_interfaces`).  Its lookup
 events are kept for the network map, its storage warnings shown as errors.
 Leaving stops it; the lab keeps running.
 """
@@ -18,14 +20,19 @@ Leaving stops it; the lab keeps running.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from .failures import describe_error, expected, quietly
+from .profile import PUBLIC_NETWORK, can
+from .signals import NetworkSignals, Tasks
 
 if TYPE_CHECKING:
-    from dht import Node
+    from dht import Config, Node
+
+    from .bridge import EventBridge
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +41,87 @@ EXPLORE_INTERVAL = 5.0
 #: Seconds that joining the public Mainline DHT may take (resolving the routers
 #: and their answers) before the window says it could not.
 PUBLIC_JOIN_TIMEOUT = 8.0
+#: Lookup events of our node kept for the network map between two drains.
+MAX_MAP_LOOKUPS = 5000
+
+Address = tuple[str, int]
 
 
-class OwnNodeMixin:
-    """Starting, joining and leaving of our node (a part of :class:`~khgui.controller.NetworkController`)."""
+class OwnNode:
+    """Starting, joining and leaving of our node.
 
-    async def _start_node(self) -> bool:
+    ``leaving`` is awaited before our node stops (the controller takes the
+    focus back from a lab node then).
+    """
+
+    def __init__(self, signals: NetworkSignals, tasks: Tasks, bridge: "EventBridge | None",
+                 config: "Config | None", host: str, leaving: Callable[[], Awaitable[Any]]) -> None:
+        self._signals = signals
+        self._tasks = tasks
+        self._bridge = bridge
+        self._config = config
+        self._host = host
+        self._leaving = leaving
+        self._node: Node | None = None
+        self._unwatch: Callable[[], None] | None = None  # unsubscribes from our node's warnings
+        self._map_lookups: collections.deque[tuple[bytes, Any]] = collections.deque(maxlen=MAX_MAP_LOOKUPS)
+        self._joined = False
+        self.joined_lab = False
+        """Joined through the local lab (not a --bootstrap address)."""
+        self._network = ""  # "lab", "public" or the bootstrap addresses; "" when not joined
+        self.port = 0
+        """The port our node starts on (0: any)."""
+        self.data_dir: str | None = None
+        """Our node's data directory (None: none, nothing kept)."""
+
+    # -- state -------------------------------------------------------------
+
+    @property
+    def node(self) -> "Node | None":
+        return self._node
+
+    @property
+    def config(self) -> "Config | None":
+        return self._config
+
+    @property
+    def joined(self) -> bool:
+        return self._joined
+
+    @property
+    def network(self) -> str:
+        """"lab", "public", the bootstrap addresses, or "" when not joined."""
+        return self._network if self._joined else ""
+
+    @property
+    def read_only(self) -> bool:
+        """Whether our node is read-only (BEP 43: it answers no queries)."""
+        return bool(self._node is not None and self._node.config.READ_ONLY)
+
+    def take_lookups(self) -> list[tuple[bytes, Any]]:
+        """Our node's lookup events since the last call, as ``(our id, event)`` (for the map)."""
+        items = list(self._map_lookups)
+        self._map_lookups.clear()
+        return items
+
+    def set_joined(self, joined: bool) -> None:
+        if joined != self._joined:
+            self._joined = joined
+            self._signals.joined_changed.emit(joined)
+            self._signals.network_changed.emit()
+
+    def lab_stopped(self) -> None:
+        """The lab stopped: if our node joined through it, its only peers are gone."""
+        if self.joined_lab:
+            self.joined_lab = False
+            self.set_joined(False)
+
+    async def start(self) -> bool:
+        """Start our node on its host, port and data directory (not joined yet); False, and the
+        window told why, if it could not."""
         from dht import Node
 
-        node = Node(config=self._config, host=self._host, port=self._port, data_dir=self._data_dir)
+        node = Node(config=self._config, host=self._host, port=self.port, data_dir=self.data_dir)
         if self._bridge is not None:
             self._bridge.attach(node)  # before start(): see what loading does
         try:
@@ -53,20 +132,20 @@ class OwnNodeMixin:
             if not expected(exc):
                 raise
             await quietly(node.stop())
-            if self._port and "in use" in str(exc):  # offer a port that is free now
+            if self.port and "in use" in str(exc):  # offer a port that is free now
                 free = free_udp_port(self._host)
-                self._port = free
-                self._fail("could not start our node",
-                           type(exc)(f"{exc}; port {free} is free now: Network \u25b8 Join or Rejoin lab uses it"))
+                self.port = free
+                self._signals.fail("could not start our node",
+                                   type(exc)(f"{exc}; port {free} is free now: Network \u25b8 Join or Rejoin lab uses it"))
             else:
-                self._fail("could not start our node", exc)
+                self._signals.fail("could not start our node", exc)
             return False
         self._node = node
         for warning in node.warnings:  # e.g. an unreadable database moved aside
-            self.error.emit(warning)
+            self._signals.error.emit(warning)
         self._unwatch = node.subscribe(self._node_event)  # later ones: a full disk, a read-only directory
-        self.node_changed.emit(node)
-        self.message.emit(f"node {node.id.hex()[:8]} listening on {node.address[0]}:{node.address[1]}")
+        self._signals.node_changed.emit(node)
+        self._signals.message.emit(f"node {node.id.hex()[:8]} listening on {node.address[0]}:{node.address[1]}")
         return True
 
     def _node_event(self, event: Any) -> None:
@@ -77,11 +156,12 @@ class OwnNodeMixin:
             if node is not None:
                 self._map_lookups.append((node.id, event))  # bounded: the map drains it
         elif isinstance(event, NodeWarning):  # storage faults come at most once a minute
-            self.error.emit(event.text)
+            self._signals.error.emit(event.text)
 
-    async def _bootstrap(self, addresses: list[tuple[str, int]]) -> bool:
+    async def bootstrap(self, addresses: list[Address], lab: set[Address] | None = None) -> bool:
         """Join through ``addresses``, host names resolved first (replies come from the address);
-        our node first moves to all interfaces if it sits on loopback and one of them is not."""
+        our node first moves to all interfaces if it sits on loopback and one of them is not.
+        ``lab``: the local lab's addresses (joining through one is joining the lab)."""
         from dht import resolve_address
 
         if self._node is None:
@@ -94,19 +174,19 @@ class OwnNodeMixin:
             node = self._node
             if node is None:
                 return False
-            count = await self.run_lookup(node.bootstrap(resolved))
+            count = await self._tasks.run_lookup(node.bootstrap(resolved))
         except Exception as exc:
             if not expected(exc):
                 raise
             where = ", ".join(f"{h}:{p}" for h, p in addresses)
-            self._fail(f"could not join {where}", exc)
+            self._signals.fail(f"could not join {where}", exc)
             return False
-        self._joined_lab = self._labs is not None and any(a in self._lab_addresses for a in resolved)
-        self._network = "lab" if self._joined_lab else ", ".join(f"{h}:{p}" for h, p in addresses)
-        self._set_joined(True)
-        self.network_changed.emit()
-        self.message.emit(f"joined: {count} contacts")
-        self.spawn(self._warm_up(node))
+        self.joined_lab = lab is not None and any(a in lab for a in resolved)
+        self._network = "lab" if self.joined_lab else ", ".join(f"{h}:{p}" for h, p in addresses)
+        self.set_joined(True)
+        self._signals.network_changed.emit()
+        self._signals.message.emit(f"joined: {count} contacts")
+        self._tasks.spawn(self._warm_up(node))
         return True
 
     async def move_to_all_interfaces(self, why: str) -> bool:
@@ -115,18 +195,18 @@ class OwnNodeMixin:
         node = self._node
         if node is None:
             return False
-        (old_host, old_port), old_port_setting = node.address, self._port
+        (old_host, old_port), old_port_setting = node.address, self.port
         await self.leave()
         await asyncio.sleep(0)  # asyncio closes the old socket in the loop's next pass: its port is free then
-        self._host, self._port = "0.0.0.0", old_port if port_is_free("0.0.0.0", old_port) else 0
+        self._host, self.port = "0.0.0.0", old_port if port_is_free("0.0.0.0", old_port) else 0
         try:
-            started = await self._start_node()
+            started = await self.start()
         finally:
-            self._port = old_port_setting
+            self.port = old_port_setting
         if started and self._node is not None:
             host, port = self._node.address
-            self.message.emit(f"our node moved from {old_host}:{old_port} to all interfaces ({host}:{port}) "
-                              f"{why}: on {old_host} it can reach this computer only")
+            self._signals.message.emit(f"our node moved from {old_host}:{old_port} to all interfaces ({host}:{port}) "
+                                       f"{why}: on {old_host} it can reach this computer only")
         return started
 
     async def _warm_up(self, node: "Node", lookups: int = 4) -> None:
@@ -145,11 +225,11 @@ class OwnNodeMixin:
             if done >= lookups:
                 await asyncio.sleep(EXPLORE_INTERVAL)
 
-    async def join(self, host: str, port: int) -> bool:
+    async def join(self, host: str, port: int, lab: set[Address] | None = None) -> bool:
         """Join the network through ``host:port`` (starting our node if needed)."""
-        if self._node is None and not await self._start_node():
+        if self._node is None and not await self.start():
             return False
-        return await self._bootstrap([(host, port)])
+        return await self.bootstrap([(host, port)], lab)
 
     async def join_public(self, routers: list[tuple[str, int]], read_only: bool = True,
                           host: str = "0.0.0.0", timeout: float = PUBLIC_JOIN_TIMEOUT,
@@ -163,30 +243,28 @@ class OwnNodeMixin:
         answered: most likely no network), and our node keeps running alone.
         ``query_budget``: queries a second from the first one (the bootstrap too).
         """
-        from dht import Config
-
-        if self.profile != "mainline":
-            self.error.emit("the public DHT speaks Mainline: start the explorer with --profile mainline")
+        config = self._config
+        if config is None or not can(config, PUBLIC_NETWORK):
+            self._signals.error.emit("the public DHT speaks Mainline: start the explorer with --profile mainline")
             return False
         if not routers:
-            self.error.emit("no router to join the public DHT through: Network \u25b8 Public DHT routers\u2026 adds some")
+            self._signals.error.emit("no router to join the public DHT through: Network \u25b8 Public DHT routers\u2026 adds some")
             return False
         await self.leave()
-        base = self._config if self._config is not None else Config(PROFILE="mainline")
-        old_config, old_host = self._config, self._host
+        old_host = self._host
         budget = {} if query_budget is None else {"QUERY_BUDGET": query_budget}
-        self._config, self._host = base.replace(READ_ONLY=read_only, **budget), host
+        self._config, self._host = config.replace(READ_ONLY=read_only, **budget), host
         try:
-            started = await self._start_node()
+            started = await self.start()
         finally:
-            self._config, self._host = old_config, old_host
+            self._config, self._host = config, old_host
         node = self._node
         if not started or node is None:
             return False
         where = ", ".join(f"{h}:{p}" for h, p in routers)
-        self.message.emit(f"joining the public Mainline DHT through {where}\u2026")
+        self._signals.message.emit(f"joining the public Mainline DHT through {where}\u2026")
         try:
-            count = await self.run_lookup(asyncio.wait_for(node.bootstrap([], routers=routers), timeout))
+            count = await self._tasks.run_lookup(asyncio.wait_for(node.bootstrap([], routers=routers), timeout))
         except Exception as exc:
             if not expected(exc):
                 raise
@@ -195,14 +273,14 @@ class OwnNodeMixin:
             text = (f"could not join the public Mainline DHT: {why}. Is this computer "
                     f"online? Network \u25b8 Public DHT routers\u2026 edits the list")
             log.warning("%s", text)
-            self.error.emit(text)
+            self._signals.error.emit(text)
             return False
-        self._joined_lab = False
+        self.joined_lab = False
         self._network = "public"
-        self._set_joined(True)
-        self.network_changed.emit()
-        self.message.emit(f"joined the public Mainline DHT: {count} contacts")
-        self.spawn(self._warm_up(node))
+        self.set_joined(True)
+        self._signals.network_changed.emit()
+        self._signals.message.emit(f"joined the public Mainline DHT: {count} contacts")
+        self._tasks.spawn(self._warm_up(node))
         return True
 
     async def leave(self) -> None:
@@ -210,7 +288,7 @@ class OwnNodeMixin:
         node = self._node
         if node is None:
             return
-        await self.focus_node(None)
+        await self._leaving()
         self._node = None
         if self._unwatch is not None:
             self._unwatch()
@@ -218,10 +296,10 @@ class OwnNodeMixin:
         if self._bridge is not None:
             self._bridge.detach()
         await quietly(node.stop())
-        self._joined_lab = False
-        self._set_joined(False)
-        self.node_changed.emit(None)
-        self.message.emit("left the network")
+        self.joined_lab = False
+        self.set_joined(False)
+        self._signals.node_changed.emit(None)
+        self._signals.message.emit("left the network")
 
 
 def must_move(bound: str, destination: str) -> bool:

@@ -1,8 +1,10 @@
 """The package boundaries, as import-linter contracts (pyproject.toml, [tool.importlinter]).
 
 ``dht`` never imports Qt, the GUI's libraries or ``khgui``; ``khgui`` and
-``bench`` use only ``dht``'s public names.  The second test shows the
-contracts bite: a module importing an internal of ``dht`` breaks them.
+``bench`` use only ``dht``'s public names; no two modules or folders of one
+package of ``khgui`` import each other (no import circle).  The second and
+third tests show the contracts bite: a module importing an internal of
+``dht``, or a module of the window importing the window back, breaks them.
 The last two keep :class:`dht.Node`'s surface to what docs/dht-api.md
 documents, its inside (:class:`dht.node.core.NodeCore`) out of reach.
 """
@@ -35,6 +37,7 @@ def test_the_import_contracts_are_kept() -> None:
 
 
 def copy_tree(tmp_path: Path) -> Path:
+    """A copy of the packages and pyproject.toml, to break."""
     copy = tmp_path / "tree"
     for name in ("dht", "khgui", "bench"):
         shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
@@ -66,6 +69,20 @@ def test_the_layers_and_the_profiles_independence_bite(tmp_path: Path) -> None:
     assert "dht.core.upward -> dht.node.core" in result.stdout
     assert "dht.khashmir.sideways -> dht.mainline.handlers" in result.stdout
     assert "No cycles are allowed in dht.core." in result.stdout
+
+
+def test_an_import_circle_in_khgui_breaks_the_contract(tmp_path: Path) -> None:
+    """The menus importing the window back (even for type checking only) is a circle."""
+    copy = copy_tree(tmp_path)
+    menus = copy / "khgui" / "window" / "menus.py"
+    menus.write_text(menus.read_text() + textwrap.dedent('''
+        from typing import TYPE_CHECKING
+        if TYPE_CHECKING:
+            from .main_window import MainWindowView
+    '''))
+    result = lint_imports(copy)
+    assert result.returncode != 0
+    assert "No cycles are allowed in khgui.window" in result.stdout
 
 
 def public_names(obj: object) -> set[str]:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import QToolBar
 
 from dht import CapturedMessage
 
+from ..profile import PUBLIC_NETWORK, can
 from .bar import CaptureBarPanel
 from .feed import Address, CaptureStats, Viewpoint, default_viewpoint
 from .loader import CaptureLoader
@@ -40,8 +41,6 @@ log = logging.getLogger(__name__)
 
 VIEWPOINT_SAMPLE = 20_000  # messages whose addresses are counted for the "Seen from" list
 VIEWPOINTS_LISTED = 32
-LIVE_ACTIONS = ("join_action", "rejoin_action", "leave_action", "resize_action", "add_action", "kill_action",
-                "revive_action", "conditions_action", "public_action", "lookup_action")
 LIVE_PANELS = ("routing", "values", "lookup")
 
 
@@ -89,10 +88,8 @@ class CaptureSession(QObject):
         w.bridge.batch.disconnect(self.stats_panel.on_batch)
         if controller.node is not None or controller.lab is not None:
             self._stopping = asyncio.ensure_future(controller.suspend())
-        for name in LIVE_ACTIONS:
-            action = getattr(w, name, None)
-            if action is not None:
-                action.setEnabled(False)
+        for action in w.commands.live():
+            action.setEnabled(False)
         for key in LIVE_PANELS:
             panel = w.panels.get(key)
             if panel is not None:
@@ -115,13 +112,10 @@ class CaptureSession(QObject):
         w = self.window
         w.removeToolBar(self.toolbar)
         self.toolbar.deleteLater()
-        for name in ("join_action", "rejoin_action", "resize_action", "add_action", "revive_action",
-                     "lookup_action"):
-            action = getattr(w, name, None)
-            if action is not None:
-                action.setEnabled(True)
-        if getattr(w.controller, "profile", "") == "mainline" and getattr(w, "public_action", None) is not None:
-            w.public_action.setEnabled(True)
+        a = w.commands
+        for action in (a.join, a.rejoin, a.resize, a.add, a.revive, a.lookup):
+            action.setEnabled(True)
+        a.public.setEnabled(can(w.controller.config, PUBLIC_NETWORK))
         for key in LIVE_PANELS:
             panel = w.panels.get(key)
             if panel is not None:

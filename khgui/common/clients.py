@@ -18,7 +18,7 @@ import collections
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from dht import decode_client_version
+from dht import ContactInfo, decode_client_version
 from dht.events import DatagramReceived, DatagramSent
 
 #: The code of contacts and messages without ``v``.
@@ -94,13 +94,13 @@ class ClientCensus:
             r.messages_in, r.messages_out, r.bytes_in, r.bytes_out = m_in, m_out, b_in, b_out
         return sorted(rows.values(), key=lambda r: (-r.contacts, -(r.messages_in + r.messages_out), r.code))
 
-    def contact_code(self, info: Any) -> str:
+    def contact_code(self, info: "ContactInfo") -> str:
         """The client code of a routing-table contact (``ContactInfo``)."""
         contact = info.contact
         code = self._code_of.get((contact.host, contact.port))
         if code is not None:
             return code
-        client = getattr(info, "client", None)
+        client = info.client
         if not client:
             return UNKNOWN
         for name, code in self._code_of_name.items():

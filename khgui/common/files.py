@@ -42,7 +42,7 @@ def default_dir() -> str:
 
 def start_dir(settings: QSettings, kind: str) -> str:
     """The folder a ``kind`` dialog starts in: the last one used (if still there), else :func:`default_dir`."""
-    kept = settings.value(_key(kind), "", str) or ""
+    kept = str(settings.value(_key(kind), "", str) or "")
     return kept if kept and os.path.isdir(kept) else default_dir()
 
 
@@ -66,13 +66,13 @@ def app_settings() -> QSettings:
 class PlainIcons(QFileIconProvider):
     """File icons by kind (folder or file), never by content: no file is ever opened to draw one."""
 
-    def icon(self, what: object) -> QIcon:  # type: ignore[override]
+    def icon(self, what: object) -> QIcon:
         if isinstance(what, QFileInfo):
             kind = QFileIconProvider.IconType.Folder if what.isDir() else QFileIconProvider.IconType.File
             return super().icon(kind)
-        return super().icon(what)  # type: ignore[call-overload]
+        return super().icon(what)  # type: ignore[call-overload, no-any-return]
 
-    def type(self, info: QFileInfo) -> str:  # type: ignore[override]
+    def type(self, info: QFileInfo) -> str:
         return "Folder" if info.isDir() else "File"
 
 
@@ -86,7 +86,7 @@ def file_dialog(parent: QWidget, title: str, folder: str, name_filter: str) -> Q
 
 
 def open_dialog(parent: QWidget, settings: QSettings, kind: str, title: str, name_filter: str,
-                chosen: Callable[[str], None]) -> QFileDialog:
+                chosen: Callable[[str], object]) -> QFileDialog:
     """A window-modal Open dialog in the folder last used for ``kind``; ``chosen(path)`` when one is chosen."""
     dialog = file_dialog(parent, title, start_dir(settings, kind), name_filter)
     dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
@@ -95,7 +95,7 @@ def open_dialog(parent: QWidget, settings: QSettings, kind: str, title: str, nam
 
 
 def save_dialog(parent: QWidget, settings: QSettings, kind: str, title: str, name: str, name_filter: str,
-                suffix: str, chosen: Callable[[str], None]) -> QFileDialog:
+                suffix: str, chosen: Callable[[str], object]) -> QFileDialog:
     """A window-modal Save dialog in the folder last used for ``kind``, proposing ``name``;
     ``chosen(path)`` runs when a file is chosen (its folder is kept for next time)."""
     dialog = file_dialog(parent, title, start_dir(settings, kind), name_filter)
@@ -105,7 +105,7 @@ def save_dialog(parent: QWidget, settings: QSettings, kind: str, title: str, nam
     return _opened(dialog, settings, kind, chosen)
 
 
-def _opened(dialog: QFileDialog, settings: QSettings, kind: str, chosen: Callable[[str], None]) -> QFileDialog:
+def _opened(dialog: QFileDialog, settings: QSettings, kind: str, chosen: Callable[[str], object]) -> QFileDialog:
     """Show ``dialog`` window-modal; a file chosen keeps its folder for ``kind`` and goes to ``chosen``."""
 
     def selected(path: str) -> None:

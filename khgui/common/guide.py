@@ -45,8 +45,8 @@ class GuideDialog(QDialog):
         self.find_edit = QLineEdit()
         self.find_edit.setPlaceholderText("find in the guide (Enter: next)\u2026")
         self.find_edit.setClearButtonEnabled(True)
-        self.find_edit.textChanged.connect(lambda _t: self.find(from_start=True))
-        self.find_edit.returnPressed.connect(self.find)
+        self.find_edit.textChanged.connect(lambda _t: self.find_next(from_start=True))
+        self.find_edit.returnPressed.connect(self.find_next)
         self.find_note = QLabel()
         set_state(self.find_note, "hint")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -80,7 +80,7 @@ class GuideDialog(QDialog):
     def text(self) -> str:
         return self.browser.toPlainText()
 
-    def find(self, from_start: bool = False) -> bool:
+    def find_next(self, from_start: bool = False) -> bool:
         """Select the next occurrence of the find box's text (wrapping round); whether one was found."""
         needle = self.find_edit.text()
         if not needle:

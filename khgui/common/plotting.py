@@ -52,7 +52,7 @@ def legend_overlaps_view(item: pg.PlotItem) -> bool:
     if legend is None or not legend.isVisible():
         return False
     overlap = legend.sceneBoundingRect().intersected(item.getViewBox().sceneBoundingRect())
-    return overlap.width() > 1 and overlap.height() > 1  # touching edges is not covering
+    return bool(overlap.width() > 1 and overlap.height() > 1)  # touching edges is not covering
 
 
 class LegendFitter(QObject):
@@ -116,7 +116,7 @@ class EmptyNote(QObject):
 
     @property
     def shown(self) -> bool:
-        return self.label.isVisible()
+        return bool(self.label.isVisible())
 
     def text(self) -> str:
         return self._text

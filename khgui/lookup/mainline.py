@@ -365,7 +365,8 @@ class MainlineLookupPanel(LookupPanel):
         value = text.encode("utf-8")
         target: bytes | None
         if mutable:  # a key file the Put will create: its target is known only then
-            target = None if isinstance(key, Path) else mutable_target(public_key_bytes(key), salt)
+            target = (None if isinstance(key, Path) or key is None or salt is None  # None: refused above
+                      else mutable_target(public_key_bytes(key), salt))
         else:
             target = immutable_item_target(value)
         call = self._begin("put", target or b"", ("put",), "putting")

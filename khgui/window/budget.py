@@ -14,12 +14,17 @@ default used instead.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from ..common.theme import set_state
+
+if TYPE_CHECKING:
+    from dht import Node
+
+    from ..controller import NetworkController
 
 PUBLIC_DEFAULT = 20.0
 LAB_DEFAULT = 0.0
@@ -55,6 +60,8 @@ class QueryBudget:
         self._settings = settings
         self.problems: list[str] = []
         """Saved values that were out of range (each said once, the default used)."""
+        self.said: tuple[bytes | None, float | None] = (None, None)
+        """(our node's id, its budget) last said in the window."""
 
     def _read(self, key: str, default: float) -> float:
         raw = self._settings.value(key, default)
@@ -79,13 +86,12 @@ class QueryBudget:
         self._settings.setValue(PUBLIC_KEY, parse_budget(public))
         self._settings.setValue(LAB_KEY, parse_budget(lab))
 
-    def apply(self, node: Any, network: str) -> float | None:
-        """Set ``node``'s budget for ``network``; the budget, or None if the node has none to set."""
-        setter = getattr(node, "set_query_budget", None)
-        if node is None or setter is None or not getattr(node, "running", False):
+    def apply(self, node: "Node | None", network: str) -> float | None:
+        """Set ``node``'s budget for ``network``; the budget, or None without a running node."""
+        if node is None or not node.running:
             return None
         budget = self.for_network(network)
-        setter(budget)
+        node.set_query_budget(budget)
         return budget
 
 
@@ -102,6 +108,7 @@ class QueryBudgetDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Outgoing query budget")
         self._budget = budget
+        self.message_label = QLabel()
         self.public_edit = QLineEdit(f"{budget.public():g}")
         self.lab_edit = QLineEdit(f"{budget.lab():g}")
         for edit in (self.public_edit, self.lab_edit):
@@ -110,7 +117,6 @@ class QueryBudgetDialog(QDialog):
         intro = QLabel("Queries per second our node may send; over budget they wait their turn. "
                        "Be a polite citizen of the public DHT. 0: no budget.")
         intro.setWordWrap(True)
-        self.message_label = QLabel()
         self.message_label.setWordWrap(True)
         set_state(self.message_label, "error")
         self.message_label.hide()
@@ -145,27 +151,29 @@ class QueryBudgetDialog(QDialog):
         return True
 
 
-def budget_dialog(window: Any, budget: QueryBudget) -> QueryBudgetDialog:
-    """Open the dialog over ``window``; saved budgets are applied to its node at once."""
-    dialog = QueryBudgetDialog(budget, window)
-    dialog.applied.connect(window.apply_budget)
+def budget_dialog(parent: QWidget, budget: QueryBudget, applied: Callable[[], None]) -> QueryBudgetDialog:
+    """Open the dialog over ``parent``; ``applied`` is called when budgets are saved (the window
+    gives them to its node at once)."""
+    dialog = QueryBudgetDialog(budget, parent)
+    dialog.applied.connect(applied)
     dialog.finished.connect(dialog.deleteLater)
     dialog.open()
     return dialog
 
 
-def apply_budget(window: Any, budget: QueryBudget) -> None:
-    """Give the window's node the budget of its network; problems are messages in the window."""
-    controller = window.controller
+def apply_budget(controller: "NetworkController", budget: QueryBudget,
+                 show_error: Callable[[str], None], show_message: Callable[[str], None]) -> None:
+    """Give the controller's node the budget of its network; problems are messages in the window."""
     try:
         applied = budget.apply(controller.node, controller.network)
     except Exception as exc:  # dht's LocalError: a value it refuses
-        window.show_error(f"could not set the query budget: {exc}")
+        show_error(f"could not set the query budget: {exc}")
         return
     for problem in budget.problems:
-        window.show_error(problem)
+        show_error(problem)
     budget.problems.clear()
-    said = (getattr(controller.node, "id", None), applied)
-    if applied is not None and said != getattr(window, "budget_said", None):  # once, not at each network change
-        window.budget_said = said
-        window.show_message(f"query budget: {describe_budget(applied)}")
+    node = controller.node
+    said = (node.id if node is not None else None, applied)
+    if applied is not None and said != budget.said:  # once, not at each network change
+        budget.said = said
+        show_message(f"query budget: {describe_budget(applied)}")

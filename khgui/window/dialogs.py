@@ -1,5 +1,8 @@
 """Small dialogs of the main window: join a bootstrap address, resize the lab, about.
 
+:class:`OpenDialogs` keeps the non-blocking dialogs the window's actions
+opened (public DHT, lab conditions, query budget) while they are open.
+
 Addresses are validated by :func:`dht.parse_address`, as on the command
 line: ``HOST:PORT`` with a port in 1-65535; IPv6 and a missing host are
 refused as you type.  A host name is resolved to IPv4 when joining (by the
@@ -19,7 +22,10 @@ from dht import parse_address
 
 from .. import __version__
 from ..common.theme import set_state
+from ..map.conditions import LabConditionsDialog
 from ..resources import icon
+from .budget import QueryBudgetDialog
+from .public import PublicJoinDialog
 
 
 class JoinDialog(QDialog):
@@ -137,3 +143,15 @@ class AboutDialog(QDialog):
         layout.addWidget(self.text)
         layout.addWidget(buttons)
         self.setMinimumWidth(420)
+
+
+class OpenDialogs:
+    """The non-blocking dialogs the window's actions opened, kept while open (and for tests)."""
+
+    def __init__(self) -> None:
+        self.public: PublicJoinDialog | None = None
+        """Network ▸ Join the public Mainline DHT or Public DHT routers."""
+        self.conditions: LabConditionsDialog | None = None
+        """Network ▸ Lab conditions."""
+        self.budget: QueryBudgetDialog | None = None
+        """Network ▸ Query budget."""

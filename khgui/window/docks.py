@@ -11,14 +11,9 @@ statistics and values tabs, or tabbed with them on a short screen;
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QDockWidget, QScrollArea, QWidget
-
-if TYPE_CHECKING:
-    from .main_window import MainWindowView
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QWidget
 
 #: The window's size where the screen is large enough (:func:`fitting_size`).
 DEFAULT_SIZE = (1400, 900)
@@ -45,14 +40,14 @@ def scrolling_dock(title: str, name: str, widget: QWidget, parent: QWidget) -> Q
     return dock
 
 
-def default_layout(window: "MainWindowView") -> None:
+def default_layout(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     """Routing on the left; look-up top right; traffic, statistics and values tabbed below.
 
     On a short screen (less than COMPACT_HEIGHT pixels for the window) the
     look-up dock is one more tab of the right-hand group, so that each panel
     there gets the whole height.
     """
-    d = window.docks
+    d = docks
     for dock in d.values():
         dock.setFloating(False)
         dock.show()

@@ -3,9 +3,13 @@
 :class:`MainWindowView` docks the routing, traffic, values, look-up and
 statistics panels and the network map (:mod:`khgui.window.docks`), wires the
 Network menu to the :class:`NetworkController` (its actions, menus and the
-dialogs they open: :mod:`khgui.window.menus`), keeps the dock layout,
+dialogs they open: :mod:`khgui.window.menus`, which returns them as
+objects the window keeps: :attr:`MainWindowView.commands`,
+:attr:`MainWindowView.menus`), keeps the dock layout,
 geometry and theme in QSettings, and shows every
-error a user can cause in an inline banner and the status bar.
+error a user can cause in an inline banner and the status bar.  Which
+panels it docks follows what the profile can do (:mod:`khgui.window.panels`,
+asking :mod:`khgui.profile`), and so do the Mainline status fields.
 
 Any node in focus: selecting a lab node (double-click or "Focus this node"
 on the map) points the routing, values, statistics and traffic panels and
@@ -18,31 +22,35 @@ of the window's actions, read from the actions themselves.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
+from dht import BEP42
+
 from ..bridge import EventBridge
+from ..capture.actions import CaptureActions
 from ..controller import NetworkController
 from ..common import theme
 from ..common.plotting import fit_legends
 from ..resources import icon
-from ..lookup.mainline import MainlineLookupPanel
-from ..lookup.panel import LookupPanel
 from ..map.panel import NetworkMapPanel
-from ..routing.panel import RoutingPanel
-from ..samples.panel import SamplesPanel
-from ..stats.panel import StatsPanel
-from ..traffic.panel import TrafficPanel
-from ..values.mainline_panel import MainlineValuesPanel
-from ..values.panel import ValuesPanel
-from .budget import apply_budget, budget_dialog
+from ..profile import can
+from .budget import QueryBudget, apply_budget, budget_dialog
+from .dialogs import OpenDialogs
 from .docks import DEFAULT_SIZE, default_layout, fitting_size, scrolling_dock
 from .mainline_status import MainlineStatusView
-from .menus import build_actions, build_menus
+from .menus import WindowActions, WindowMenus, build_actions, build_menus
+from .panels import build_panels
+from .public import PublicSettings
 from .status import BannerPanel, MessageLog, StatusPanel, fit_fields
+
+if TYPE_CHECKING:
+    from dht import LabNodeInfo, Node
+
+    from ..map.focus import FocusedNode
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +84,9 @@ class MainWindowView(QMainWindow):
         self.bridge = bridge
         self.settings = settings if settings is not None else QSettings(ORGANIZATION, APPLICATION)
         self.persist = persist
-        self.public_dialog: Any = None  # the public-DHT dialog while open
+        self.public = PublicSettings(self.settings)
+        self.budget = QueryBudget(self.settings)
+        self.dialogs = OpenDialogs()
         self.setWindowTitle(self._base_title())
         self.setWindowIcon(icon("app"))
         self.setObjectName("MainWindow")
@@ -84,21 +94,12 @@ class MainWindowView(QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowNestedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks)
 
-        self.routing = RoutingPanel(controller, bridge)
-        self.stats = StatsPanel(controller, bridge)
-        self.panels: dict[str, QWidget] = {
-            "routing": self.routing,
-            "stats": self.stats,
-            "traffic": TrafficPanel(controller, bridge),
-            "values": (MainlineValuesPanel if controller.profile == "mainline" else ValuesPanel)(controller, bridge),
-            "lookup": (MainlineLookupPanel if controller.profile == "mainline" else LookupPanel)(controller, bridge),
-        }
-        titles = {"routing": "Routing table", "traffic": "Traffic",
-                  "values": "Stored peers && items" if controller.profile == "mainline" else "Stored values",
-                  "lookup": "Peers && items" if controller.profile == "mainline" else "Store && look up",
-                  "stats": "Statistics", "samples": "Samples && clients"}
-        if controller.profile == "mainline":  # BEP 51 samples and the clients that answer
-            self.panels["samples"] = SamplesPanel(controller, bridge, self.settings, census=self.routing.census)
+        panels = build_panels(controller, bridge, self.settings)  # what the profile can do: khgui.profile
+        self.routing, self.stats, self.traffic = panels.routing, panels.stats, panels.traffic
+        self.values, self.lookup, self.samples = panels.values, panels.lookup, panels.samples
+        self.panels: dict[str, QWidget] = panels.by_key()
+        self._panel_set = panels
+        titles = panels.titles
         self._titles = dict(titles)  # "&&": a dock's title is also its View menu entry's text
         self._titles["map"] = "Network map"
         self.docks: dict[str, QDockWidget] = {
@@ -111,14 +112,17 @@ class MainWindowView(QMainWindow):
         self.banner = BannerPanel()
         self.status = StatusPanel()
         self.log = MessageLog()
-        build_actions(self)
-        build_menus(self)
+        self.capture = CaptureActions(self)  # File ▸ Open capture..., Record capture... (khgui.capture)
+        self.commands: WindowActions = build_actions(self, self.theme.mode)
+        self.menus: WindowMenus = build_menus(self.commands, self.capture, self.docks, self.banner)
+        self.setMenuWidget(self.menus.top)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.menus.toolbar)
         # The permanent fields take only the width they need: the status bar's
         # messages are drawn left of them, in the rest.
         self.statusBar().addPermanentWidget(self.log)
         self.statusBar().addPermanentWidget(self.status)
         self.mainline_status: MainlineStatusView | None = None
-        if controller.profile == "mainline":  # external address, BEP 42, query budget
+        if can(controller.config, BEP42):  # external address, BEP 42, query budget
             self.mainline_status = MainlineStatusView()
             self.statusBar().addPermanentWidget(self.mainline_status)
         self.status.node_id.copied.connect(self._id_copied)
@@ -143,13 +147,14 @@ class MainWindowView(QMainWindow):
         controller.lab_lookups.connect(self.map.lookup_events)
         controller.focus_changed.connect(self._focus_changed)
         self.map.focus_requested.connect(lambda node_id: c.spawn(c.focus_node(node_id)))
-        self.map.kill_requested.connect(lambda node_id: c.spawn(c.kill_lab_node(node_id)))
-        self.map.revive_requested.connect(lambda node_id: c.spawn(c.revive_lab_node(node_id)))
-        self.map.add_requested.connect(lambda: c.spawn(c.add_lab_node()))
-        self.map.lab_lookups_toggled.connect(lambda on: c.spawn(c.watch_lab_lookups(on)))
+        labs = controller.lab_control
+        self.map.kill_requested.connect(lambda node_id: c.spawn(labs.kill(node_id)))
+        self.map.revive_requested.connect(lambda node_id: c.spawn(labs.revive(node_id)))
+        self.map.add_requested.connect(lambda: c.spawn(labs.add()))
+        self.map.lab_lookups_toggled.connect(lambda on: c.spawn(labs.watch_lookups(on)))
         self._map_timer = QTimer(self)
         self._map_timer.setInterval(MAP_LOOKUP_MS)
-        self._map_timer.timeout.connect(self._drain_lookups)
+        self._map_timer.timeout.connect(self.drain_lookups)
         self._map_timer.start()
         self.theme.changed.connect(self._theme_changed)
         controller.network_changed.connect(self._network_changed)
@@ -168,7 +173,7 @@ class MainWindowView(QMainWindow):
 
     def default_layout(self) -> None:
         """The docks' default layout (see :func:`~khgui.window.docks.default_layout`)."""
-        default_layout(self)
+        default_layout(self, self.docks)
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state, LAYOUT_VERSION)
@@ -227,7 +232,7 @@ class MainWindowView(QMainWindow):
         optional = [s.buckets] + ([m.external, m.id_fit, m.budget] if m is not None else []) + [s.address]
         fit_fields(bar.width() - room - 40, fixed, optional)
 
-    def resizeEvent(self, event: Any) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_status()
 
@@ -239,12 +244,12 @@ class MainWindowView(QMainWindow):
     def set_theme(self, mode: str) -> None:
         """Use theme ``mode`` (system, light or dark) and keep it in the settings."""
         self.theme.set_mode(mode)
-        self.theme_actions[mode].setChecked(True)
+        self.commands.themes[mode].setChecked(True)
         self.settings.setValue("view/theme", mode)
 
     def _theme_changed(self, colors: theme.Colors) -> None:
         theme.style_plots(self, colors)
-        self.panels["lookup"].plot.set_colors(colors)
+        self.lookup.plot.set_colors(colors)
 
     def remembered_bootstrap(self) -> str:
         """The last bootstrap address that answered (never a lab node's: those die with the lab)."""
@@ -263,11 +268,18 @@ class MainWindowView(QMainWindow):
 
     def budget_dialog(self) -> None:
         """Network ▸ Query budget…: edit the budgets; applied to our node at once."""
-        self.budget_editor = budget_dialog(self, self.budget)
+        self.dialogs.budget = budget_dialog(self, self.budget, self.apply_budget)
 
     def apply_budget(self) -> None:
         """Give our node the budget of the network it is on."""
-        apply_budget(self, self.budget)
+        apply_budget(self.controller, self.budget, self.show_error, self.show_message)
+
+    def focus_lookup(self) -> None:
+        """View ▸ Focus look-up: show the look-up dock, the cursor in its Key field."""
+        dock = self.docks["lookup"]
+        dock.show()
+        dock.raise_()
+        self.lookup.focus_key()
 
     def shortcuts(self) -> list[tuple[str, str]]:
         """(shortcut, what it does) of every action with a shortcut, in menu order."""
@@ -282,10 +294,10 @@ class MainWindowView(QMainWindow):
 
     # -- the network map and the node in focus ------------------------------------
 
-    def _lab_nodes(self, infos: list[Any]) -> None:
+    def _lab_nodes(self, infos: "list[LabNodeInfo]") -> None:
         self.map.set_nodes(infos, self._own_info())
 
-    def _own_info(self) -> Any:
+    def _own_info(self) -> "LabNodeInfo | None":
         """Our node as a map row (None when it does not run)."""
         from dht import LabNodeInfo
 
@@ -307,35 +319,31 @@ class MainWindowView(QMainWindow):
         else:
             self.statusBar().showMessage(f"lab of {total:,} nodes formed", 5000)
 
-    def _drain_lookups(self) -> None:
+    def drain_lookups(self) -> None:
         items = self.controller.take_lookups()
         if items:
             self.map.lookup_events(items)
 
-    def focused_node(self) -> Any:
+    def focused_node(self) -> "FocusedNode | Node | None":
         """The node the panels show: the lab node in focus, or our own."""
         return self.controller.focus if self.controller.focus is not None else self.controller.node
 
-    def _focus_changed(self, focused: Any) -> None:
+    def _focus_changed(self, focused: "FocusedNode | None") -> None:
         """Point the panels (and the bridge) at ``focused``, or back at our node."""
         node = focused if focused is not None else self.controller.node
-        traffic = self.panels["traffic"]
-        if hasattr(traffic, "clear"):
-            traffic.clear()  # its rows were another node's
+        self.traffic.clear()  # its rows were another node's
         if node is not None:
             self.bridge.attach(node)
         else:
             self.bridge.detach()
         self.routing.set_node(node)
         self.stats.set_node(node)
-        values = self.panels["values"]
-        if hasattr(values, "on_node_changed"):
-            values.on_node_changed(node)
+        self.values.on_node_changed(node)
         self.map.set_focus_node(focused.id if focused is not None else None)
-        self.own_focus_action.setEnabled(focused is not None)
+        self.commands.own_focus.setEnabled(focused is not None)
         self._show_whose_view(focused)
 
-    def _show_whose_view(self, focused: Any) -> None:
+    def _show_whose_view(self, focused: "FocusedNode | None") -> None:
         whose = "" if focused is None else f" \u2014 lab node {focused.view.info.id.hex()[:8]}"
         for key, dock in self.docks.items():
             if key in FOCUSED_PANELS:
@@ -365,15 +373,15 @@ class MainWindowView(QMainWindow):
         if self.controller.focus is None:  # a lab node in focus keeps its own title
             self.setWindowTitle(self._base_title())
 
-    def _title(self, focused: Any) -> None:
+    def _title(self, focused: "FocusedNode") -> None:
         info = focused.view.info
         state = "" if info.alive else ", dead"
         self.setWindowTitle(f"lab node {info.id.hex()[:8]} ({info.host}:{info.port}{state}) "
                             f"\u2014 {APPLICATION}")
 
-    def _node_changed(self, node: Any) -> None:
+    def _node_changed(self, node: "Node | None") -> None:
         self.status.show_node(node)
-        self.leave_action.setEnabled(node is not None)
+        self.commands.leave.setEnabled(node is not None)
         self._update_counts()
         self._update_rejoin()
 
@@ -383,14 +391,13 @@ class MainWindowView(QMainWindow):
 
     def _lab_changed(self, size: int) -> None:
         self._show_network()  # the name says the lab's size
-        self.kill_action.setEnabled(size > 0)
-        self.conditions_action.setEnabled(self.controller.lab_runner is not None)
+        self.commands.kill.setEnabled(size > 0)
+        self.commands.conditions.setEnabled(self.controller.lab_runner is not None)
         self._update_rejoin()
 
     def _update_rejoin(self) -> None:
         """Rejoin lab works whenever the window is live: it forms a lab when none runs."""
-        capture = getattr(self, "capture", None)
-        self.rejoin_action.setEnabled(capture is None or capture.session is None)
+        self.commands.rejoin.setEnabled(self.capture.session is None)
 
     def _update_counts(self) -> None:
         focused = self.controller.focus
@@ -404,8 +411,4 @@ class MainWindowView(QMainWindow):
 
     def panels_with_data(self) -> dict[str, bool]:
         """Each panel's ``has_data()``."""
-        result = {}
-        for key, panel in self.panels.items():
-            has = getattr(panel, "has_data", None)
-            result[key] = bool(has()) if callable(has) else False
-        return result
+        return self._panel_set.with_data()

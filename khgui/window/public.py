@@ -16,7 +16,7 @@ routers…; once confirmed, later joins go straight ahead.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
@@ -26,6 +26,10 @@ from PySide6.QtWidgets import (
 from dht import PUBLIC_ROUTERS, parse_address
 
 from ..common.theme import set_state
+
+if TYPE_CHECKING:
+    from ..controller import NetworkController
+    from .budget import QueryBudget
 
 Address = tuple[str, int]
 _ROUTERS_KEY = "public/routers"
@@ -60,7 +64,7 @@ class PublicSettings:
         self.settings = settings
 
     def routers(self) -> list[Address]:
-        text = self.settings.value(_ROUTERS_KEY, "", str)
+        text = str(self.settings.value(_ROUTERS_KEY, "", str) or "")
         routers, problem = parse_routers(text) if text else ([], "none")
         return routers if not problem else list(PUBLIC_ROUTERS)
 
@@ -146,18 +150,18 @@ class PublicJoinDialog(QDialog):
         super().accept()
 
 
-def join_public(window: Any, settings: PublicSettings) -> None:
-    """Network ▸ Join the public Mainline DHT: confirm the first time, then join."""
-    controller = window.controller
+def join_public(parent: QWidget, controller: "NetworkController", settings: PublicSettings,
+                budget: "QueryBudget") -> PublicJoinDialog | None:
+    """Network ▸ Join the public Mainline DHT: confirm the first time (the dialog, returned), then join."""
 
-    def go() -> None:
-        budget = window.budget.public() if hasattr(window, "budget") else None  # polite from the first query
-        controller.spawn(controller.join_public(settings.routers(), settings.read_only(), query_budget=budget))
+    def go() -> None:  # polite from the first query: the public budget
+        controller.spawn(controller.join_public(settings.routers(), settings.read_only(),
+                                                query_budget=budget.public()))
 
     if settings.confirmed():
         go()
-        return
-    dialog = PublicJoinDialog(settings, window)
+        return None
+    dialog = PublicJoinDialog(settings, parent)
     dialog.accepted.connect(go)
     dialog.open()
-    window.public_dialog = dialog  # kept while open (and for tests)
+    return dialog

@@ -14,7 +14,7 @@ status bar moves on or the banner is dismissed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import collections
 import time
@@ -157,7 +157,7 @@ class StatusPanel(QWidget):
         self.recording.show_recording(path, packets)
 
 
-def fit_fields(available: int, fixed: list[QWidget], optional: list[QWidget], spacing: int = 10) -> None:
+def fit_fields(available: int, fixed: Sequence[QWidget], optional: Sequence[QWidget], spacing: int = 10) -> None:
     """Show as many of ``optional`` (most wanted first) as fit in ``available`` pixels
     beside the visible ``fixed`` widgets; hide the rest, so that none is squeezed."""
     used = sum(w.sizeHint().width() + spacing for w in fixed if not w.isHidden())

@@ -1,4 +1,4 @@
-"""mypy --strict (the [tool.mypy] settings of pyproject.toml) is clean on dht/."""
+"""mypy --strict (the [tool.mypy] settings of pyproject.toml) is clean on dht/ and khgui/."""
 
 from __future__ import annotations
 

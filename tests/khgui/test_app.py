@@ -118,9 +118,9 @@ def test_window_with_live_lab(qtbot: Any, live: Any, wait_for: Callable[..., Non
 
     # kill / add lab nodes through the controller: the status bar follows
     size = controller.lab_size
-    run(controller.kill_lab_node())
+    run(controller.lab_control.kill())
     assert controller.lab_size == size - 1 and window.status.network.text().endswith(f"lab of {size - 1} nodes")
-    run(controller.add_lab_node())
+    run(controller.lab_control.add())
     assert controller.lab_size == size
 
     # a failure a user can cause is shown inline, not raised

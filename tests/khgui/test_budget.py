@@ -49,7 +49,7 @@ def test_budget_dialog_applies_to_our_node_and_refuses_bad_input(window: MainWin
     budget = window.budget
     assert budget.public() == PUBLIC_DEFAULT and budget.for_network("public") == PUBLIC_DEFAULT
     window.budget_dialog()
-    dialog = window.budget_editor
+    dialog = window.dialogs.budget
     assert dialog.public_edit.text() == f"{PUBLIC_DEFAULT:g}" and dialog.lab_edit.text() == "0"
     dialog.lab_edit.setText("5000")
     assert not dialog.try_accept()

@@ -53,7 +53,7 @@ def test_rejoin_lab_forms_a_lab_as_big_as_the_last_when_none_runs(
     window = window_for(qtbot, tmp_path, controller, bridge)
     run(controller.resize_lab(0))
     assert controller.lab_size == 0 and not controller.joined
-    assert window.rejoin_action.isEnabled()  # not greyed out: it starts a lab
+    assert window.commands.rejoin.isEnabled()  # not greyed out: it starts a lab
     assert run(window.rejoin_lab())
     assert controller.lab_size == LAB_SIZE and controller.joined and controller.network == "lab"
 
@@ -85,13 +85,13 @@ def test_open_capture_says_what_it_stops_and_close_capture_brings_it_back(
     assert window.capture.open(str(path))
     wait_for(lambda: controller.node is None and controller.lab is None, 10)
     assert "Close capture starts the lab and our node again" in window.capture.session.bar.banner.text()
-    assert not window.rejoin_action.isEnabled() and not window.join_action.isEnabled()
+    assert not window.commands.rejoin.isEnabled() and not window.commands.join.isEnabled()
     assert "Close capture" in window.routing.summary.text()
     assert "Close capture" in window.panels["lookup"].disabled_reason()
     # close: the lab and our node are back, joined as before
     window.capture.close_capture()
     wait_for(lambda: controller.joined and controller.lab_size == LAB_SIZE, 15)
-    assert controller.network == "lab" and window.rejoin_action.isEnabled() and window.leave_action.isEnabled()
+    assert controller.network == "lab" and window.commands.rejoin.isEnabled() and window.commands.leave.isEnabled()
     assert window.windowTitle() == f"Khashmir \u00b7 local lab of {LAB_SIZE} nodes \u2014 Khashmir Explorer"
 
 
@@ -205,7 +205,7 @@ def test_status_messages_have_room_and_fields_do_not_overlap(
     window.show()
     qtbot.waitUntil(lambda: window.statusBar().width() >= 1100, timeout=2000)
     assert window.capture.record(str(tmp_path / "r.pcapng"))  # the indicator takes room too
-    run(controller.kill_lab_node())
+    run(controller.lab_control.kill())
     text = window.statusBar().currentMessage()
     assert text.startswith("killed lab node ")
     window._update_counts()
@@ -256,7 +256,7 @@ def test_a_long_error_wraps_in_the_banner_and_stays_in_the_log(qtbot: Any, tmp_p
 
 def test_resize_lab_dialog_says_where_the_nodes_run(qtbot: Any, live: Any, run: Callable[[Any], Any]) -> None:
     controller, _ = live
-    run(controller.refresh_lab_nodes())
+    run(controller.lab_control.refresh_nodes())
     dialog = ResizeLabDialog(controller.lab_size, None, controller.lab_addresses())
     qtbot.addWidget(dialog)
     hosts = sorted({h for h, _ in controller.lab_addresses()}, key=lambda h: tuple(map(int, h.split("."))))

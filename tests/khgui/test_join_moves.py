@@ -39,7 +39,7 @@ def test_our_node_moves_to_all_interfaces_with_its_id_and_data_dir_and_joins_fro
     nodes: list[Any] = []
     controller.node_changed.connect(nodes.append)
 
-    assert run(controller.move_to_all_interfaces("to reach 192.0.2.1"))
+    assert run(controller.own_node.move_to_all_interfaces("to reach 192.0.2.1"))
     after = controller.node
     assert after is not before and not before.running and after.running
     assert after.address == ("0.0.0.0", port)  # the same port, all interfaces

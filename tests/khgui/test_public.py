@@ -101,9 +101,9 @@ def test_menu_confirms_the_first_time_then_joins(qtbot: Any, qasync_loop: Any, t
     controller.join_public = recording  # type: ignore[method-assign]
     try:
         assert qasync_loop.run_until_complete(controller.start(lab_size=0, data_dir=str(tmp_path / "n")))
-        assert window.public_action.isEnabled()
-        window.public_action.trigger()
-        dialog = window.public_dialog
+        assert window.commands.public.isEnabled()
+        window.commands.public.trigger()
+        dialog = window.dialogs.public
         assert isinstance(dialog, PublicJoinDialog) and dialog.isVisible() and not joins
         text = dialog.explanation.text()
         assert "UDP port" in text and "IP address" in text and "Read-only" in text
@@ -118,12 +118,12 @@ def test_menu_confirms_the_first_time_then_joins(qtbot: Any, qasync_loop: Any, t
         assert joins == [([dead], True)]
         assert PublicSettings(settings).routers() == [dead] and PublicSettings(settings).confirmed()
         # confirmed once: the next join goes straight ahead, no dialog
-        window.public_dialog = None
+        window.dialogs.public = None
         errors: list[str] = []
         controller.error.connect(errors.append)
-        window.public_action.trigger()
+        window.commands.public.trigger()
         wait_for(lambda: len(joins) == 2 and bool(errors), timeout=6)
-        assert window.public_dialog is None and joins[1] == ([dead], True)
+        assert window.dialogs.public is None and joins[1] == ([dead], True)
         assert budgets == [20.0, 20.0]  # the public budget (Network ▸ Query budget…), from the first query
         assert "could not join the public Mainline DHT" in errors[-1]
     finally:
@@ -137,5 +137,5 @@ def test_khashmir_profile_cannot_join_the_public_dht(qtbot: Any, tmp_path: Path)
     window = MainWindowView(controller, bridge, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
                             persist=False)
     qtbot.addWidget(window)
-    assert not window.public_action.isEnabled() and "--profile mainline" in window.public_action.toolTip()
+    assert not window.commands.public.isEnabled() and "--profile mainline" in window.commands.public.toolTip()
     bridge.stop()

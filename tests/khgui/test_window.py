@@ -85,9 +85,9 @@ def test_theme_colours_are_readable(colors: theme.Colors) -> None:
 def test_view_theme_menu_switches_and_is_kept(qtbot: Any, tmp_path: Path, light: Any) -> None:
     window = window_for(qtbot, tmp_path)
     window.show()
-    assert [a.text().replace("&", "") for a in window.theme_menu.actions()][:3] == [
+    assert [a.text().replace("&", "") for a in window.menus.theme.actions()][:3] == [
         "System (follow the desktop)", "Light", "Dark"]
-    window.theme_actions["dark"].trigger()
+    window.commands.themes["dark"].trigger()
     app = QApplication.instance()
     assert app.palette().color(QPalette.ColorRole.Window).name() == theme.DARK.window
     assert theme.DARK.text in app.styleSheet() and "$" not in app.styleSheet()
@@ -228,7 +228,7 @@ def test_window_on_a_live_lab(qtbot: Any, tmp_path: Path, live: Any, run: Any, w
     messages: list[str] = []
     controller.message.connect(messages.append)
     before = {n.id.hex()[:8]: n for n in controller.lab.nodes}
-    run(controller.kill_lab_node())
+    run(controller.lab_control.kill())
     after = {n.id.hex()[:8] for n in controller.lab.nodes}
     (dead,) = set(before) - after
     host, port = before[dead].address
@@ -241,7 +241,7 @@ def test_window_on_a_live_lab(qtbot: Any, tmp_path: Path, live: Any, run: Any, w
     run(controller.leave())
     assert window.routing.contact_title.text() == "Select a bucket to list its contacts"
     assert window.routing.buckets.rowCount() == 0 and "Rejoin lab" in window.routing.summary.text()
-    assert window.rejoin_action.isEnabled() and not window.leave_action.isEnabled()
+    assert window.commands.rejoin.isEnabled() and not window.commands.leave.isEnabled()
 
     # Network ▸ Rejoin lab; a lab address is not remembered for the Join dialog (it dies with the lab),
     # nor is what an older version saved before knowing whether it answered
@@ -262,7 +262,7 @@ def test_window_on_a_live_lab(qtbot: Any, tmp_path: Path, live: Any, run: Any, w
     run(controller.resize_lab(0))
     assert controller.lab_size == 0 and not controller.joined
     assert not window.status.joined and window.status.network.text() == "Khashmir \u00b7 not joined"
-    assert window.rejoin_action.isEnabled()  # it would form a lab again
+    assert window.commands.rejoin.isEnabled()  # it would form a lab again
 
     # an address that answers and is not a lab node's is remembered: a node outside any lab
     outside = NetworkController(EventBridge(), config=controller.config)

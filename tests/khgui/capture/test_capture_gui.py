@@ -123,7 +123,7 @@ def test_open_capture_fills_traffic_and_stats_and_disables_live_actions(
     assert model.index(0, RTT).data() == "4.0 ms"
     assert "capture" in window.windowTitle() and "s.pcapng" in window.windowTitle()
     assert "not a live node" in window.capture.session.bar.banner.text()
-    for action in (window.join_action, window.resize_action, window.add_action, window.lookup_action):
+    for action in (window.commands.join, window.commands.resize, window.commands.add, window.commands.lookup):
         assert not action.isEnabled()
     stats = window.panels["stats"]
     assert stats.methods.rowCount() == 1 and stats.methods.index(0, 1).data() == "300"
@@ -136,7 +136,7 @@ def test_open_capture_fills_traffic_and_stats_and_disables_live_actions(
     traffic.direction_combo.setCurrentIndex(traffic.direction_combo.findData("in"))
     assert traffic.proxy.rowCount() == 300
     window.capture.close_capture()
-    assert window.join_action.isEnabled() and window.windowTitle() == "Khashmir Explorer"
+    assert window.commands.join.isEnabled() and window.windowTitle() == "Khashmir Explorer"
 
 
 def test_viewpoint_and_timeline(qtbot: Any, tmp_path: Path, wait_for: Callable[..., None]) -> None:
@@ -220,7 +220,7 @@ def test_record_our_node_from_the_window_then_open_it(
     wait_for(lambda: controller.node is None and controller.lab is None, 10)
     assert window.panels["traffic"].model.rowCount() == len(msgs)
     assert window.capture.session.viewpoint.local == ours
-    assert not window.leave_action.isEnabled() and not window.kill_action.isEnabled()
+    assert not window.commands.leave.isEnabled() and not window.commands.kill.isEnabled()
 
 
 def test_unwritable_record_path_is_a_message(qtbot: Any, tmp_path: Path) -> None:

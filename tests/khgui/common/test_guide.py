@@ -57,10 +57,10 @@ def test_help_guide_opens_in_the_theme_and_fits_720p(qtbot: Any, tmp_path: Path)
                             QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), persist=False)
     qtbot.addWidget(window)
     help_menu = next(m for m in window.findChildren(QMenu) if m.title() == "&Help")
-    assert help_menu.actions()[0] is window.guide_action
+    assert help_menu.actions()[0] is window.commands.guide
     try:
         theme.manager().set_mode("dark")
-        window.guide_action.trigger()
+        window.commands.guide.trigger()
         dialog = window.findChild(GuideDialog)
         assert dialog is not None and dialog.isVisible()
         base = dialog.browser.palette().color(QPalette.ColorRole.Base).name()
@@ -68,7 +68,7 @@ def test_help_guide_opens_in_the_theme_and_fits_720p(qtbot: Any, tmp_path: Path)
         theme.manager().set_mode("light")
         assert dialog.browser.palette().color(QPalette.ColorRole.Base).name() == theme.LIGHT.base
         assert dialog.sizeHint().height() <= 648 and dialog.sizeHint().width() <= 1152
-        window.guide_action.trigger()  # once: raised again, not a second one
+        window.commands.guide.trigger()  # once: raised again, not a second one
         assert len(window.findChildren(GuideDialog)) == 1
     finally:
         theme.manager().set_mode("light")

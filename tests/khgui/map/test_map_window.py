@@ -73,7 +73,7 @@ def test_focusing_a_lab_node_makes_the_panels_show_that_node(
     assert window.docks["lookup"].windowTitle() == "Store && look up"  # look-ups run from our node
     assert window.routing.history is not own_history
     assert window.status.node_id.full_id() == holder.id.hex()
-    assert window.own_focus_action.isEnabled() and window.map.view.focus_node() == holder.id
+    assert window.commands.own_focus.isEnabled() and window.map.view.focus_node() == holder.id
     # Routing: that node's buckets and contacts, not ours.
     # (the lab node's table goes on changing: the panel follows it, from its events)
     def theirs() -> set[bytes]:
@@ -100,7 +100,7 @@ def test_focusing_a_lab_node_makes_the_panels_show_that_node(
     peers = {traffic.model.data(traffic.model.index(r, 0)) for r in range(traffic.model.rowCount())}
     assert peers  # rows of the lab node's own lookup
     # Back to ours.
-    window.own_focus_action.trigger()
+    window.commands.own_focus.trigger()
     wait_for(lambda: controller.focus is None)
     assert window.windowTitle() == "Khashmir \u00b7 local lab of 16 nodes \u2014 Khashmir Explorer"
     assert window.docks["routing"].windowTitle() == "Routing table"
@@ -163,8 +163,8 @@ def test_lab_conditions_from_the_dialog_reach_the_lab(
     qtbot: Any, live: Any, wait_for: Callable[..., None], run: Callable[[Any], Any], tmp_path: Path
 ) -> None:
     controller, window = window_on(qtbot, live, tmp_path)
-    window.conditions_action.trigger()
-    dialog = window.conditions
+    window.commands.conditions.trigger()
+    dialog = window.dialogs.conditions
     assert isinstance(dialog, LabConditionsDialog) and dialog.conditions() == Conditions()
     dialog.loss.setValue(100)
     dialog.latency.setValue(40)
@@ -237,8 +237,8 @@ def test_the_public_preset_from_the_dialog_reaches_the_lab(
     controller, window = window_on(qtbot, live, tmp_path)
     messages: list[str] = []
     controller.message.connect(messages.append)
-    window.conditions_action.trigger()
-    dialog = window.conditions
+    window.commands.conditions.trigger()
+    dialog = window.dialogs.conditions
     assert isinstance(dialog, LabConditionsDialog) and dialog.latency.isEnabled()
     dialog.latency.setValue(40)
     dialog.preset.setCurrentIndex(dialog.preset.findData("public"))
@@ -256,8 +256,8 @@ def test_the_public_preset_from_the_dialog_reaches_the_lab(
     slowest = max(lab.nodes[1:], key=lab.one_way_delay)
     assert lab.one_way_delay(slowest) > lab.one_way_delay(min(lab.nodes[1:], key=lab.one_way_delay))
     # The dialog opened again shows the preset as it is.
-    window.conditions_action.trigger()
-    again = window.conditions
+    window.commands.conditions.trigger()
+    again = window.dialogs.conditions
     assert again is not dialog and again.conditions() == wanted and not again.latency.isEnabled()
     again.preset.setCurrentIndex(again.preset.findData("flat"))
     assert again.latency.isEnabled() and again.conditions() == Conditions(jitter_ms=20, loss=0.05)
