@@ -193,3 +193,13 @@ def _client_version(raw: bytes) -> ClientVersion:
 CLIENT_VERSION = "client_version"
 #: ``WireProfile.features``: node ids are checked against their IP address (BEP 42).
 BEP42 = "bep42"
+#: ``WireProfile.features``: values stored and found under keys (Khashmir's store_value, get_value).
+VALUES = "values"
+#: ``WireProfile.features``: peers announced and found for info-hashes (BEP 5), and scrapes (BEP 33).
+PEERS = "peers"
+#: ``WireProfile.features``: immutable and mutable items (BEP 44).
+ITEMS = "items"
+#: ``WireProfile.features``: info-hash samples (BEP 51).
+SAMPLES = "samples"
+#: ``WireProfile.features``: a public network on the Internet to join, through routers (read-only, BEP 43).
+PUBLIC_NETWORK = "public_network"

@@ -16,13 +16,14 @@ from . import krpc
 from ..core.contact import Address, Contact
 from ..core.errors import KrpcError, RemoteProtocolError
 from .codes import KHASHMIR, ErrorTable, Meaning, WireError
+from .common import VALUES
 
 
 class KhashmirWire:
     """apt-p2p's KRPC (the default profile)."""
 
     name = "khashmir"
-    features: frozenset[str] = frozenset()  # no v, no BEP 42
+    features: frozenset[str] = frozenset({VALUES})  # no v, no BEP 42
     codes: ErrorTable = KHASHMIR
     methods = tuple(krpc.METHODS)
     read_only = False

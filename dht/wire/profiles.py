@@ -59,7 +59,7 @@ class WireProfile(Protocol):
     def lookup_answer(self, method: str, answer: Any) -> tuple[list[Contact], bytes | None, int, Any]: ...
 
 
-__all__ = ["BEP42", "CLIENT_VERSION", "WireProfile", "profile_for"]
+__all__ = ["BEP42", "CLIENT_VERSION", "WireProfile", "profile_features", "profile_for"]
 
 
 def profile_for(name: str, read_only: bool = False) -> WireProfile:
@@ -67,3 +67,8 @@ def profile_for(name: str, read_only: bool = False) -> WireProfile:
     if name == "mainline":
         return MainlineWire(read_only)
     return KhashmirWire()
+
+
+def profile_features(name: str) -> frozenset[str]:
+    """What the profile called ``name`` can do (its ``features``), before any node speaks it."""
+    return profile_for(name).features

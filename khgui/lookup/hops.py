@@ -37,7 +37,7 @@ CONTACT, DISTANCE, OUTCOME, ASKED, TOOK, SOFT, DETAIL = range(len(HOP_COLUMNS))
 _Index = QModelIndex | QPersistentModelIndex
 
 
-class HopsModel(TableModel):
+class HopsModel(TableModel[Any]):
     """The contacts one lookup asked, once each: distance, outcome and timing.
 
     A contact asked twice (find_value then get_value, find_node then
@@ -191,7 +191,7 @@ def _joined(first: str, then: str) -> str:
 STORE_COLUMNS = ("Node", "Result", "Error")
 
 
-class StoreResultModel(TableModel):
+class StoreResultModel(TableModel[Any]):
     """The nodes a store reached: accepted, or refused with the error text."""
 
     columns = STORE_COLUMNS

@@ -159,7 +159,7 @@ class RoutingPanel(QWidget):
         ours = self._controller.node  # a lab node in focus speaks our node's profile
         if ours is not None:
             self.show_profile_columns(ours.profile.features)
-        own = getattr(self._controller, "node", None)
+        own = self._controller.node
         self.histories.own = own.id if own is not None else None
         self.history = (self.histories.get(node.id, time.monotonic()) if node is not None
                         else SplitHistory(time.monotonic()))
@@ -249,9 +249,9 @@ class RoutingPanel(QWidget):
     def _idle_text(self) -> str:
         """Why no routing table is shown, and what starts one."""
         controller = self._controller
-        if getattr(controller, "starting", False):
+        if controller.starting:
             return "starting our node and the local lab\u2026"
-        if getattr(controller, "suspended", False):
+        if controller.suspended:
             return "stopped while a capture is shown: File \u25b8 Close capture starts the lab and our node again"
         return "not running: Network \u25b8 Rejoin lab or Join starts a node"
 

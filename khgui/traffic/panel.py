@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QPushButton, QSizePolicy, QSplitter, QTableView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
+from ..profile import CLIENT_VERSION, can
 from ..common.labels import fit_placeholder
 from ..common.text import message_tree
 from ..common.theme import colors
@@ -133,7 +134,7 @@ class TrafficPanel(QWidget):
         bar_v.rangeChanged.connect(self._on_range)
 
         self.message_view = MessageTreeView()
-        self.message_view.mainline = getattr(self._controller, "profile", "khashmir") == "mainline"
+        self.message_view.mainline = can(self._controller.config, CLIENT_VERSION)  # v, ip, peers, samples, BEP 44
         # wide enough for a field name and a 40-digit id (the widest common value)
         readable = self.message_view.readable_width()
         splitter = QSplitter(Qt.Orientation.Horizontal)

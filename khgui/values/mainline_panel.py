@@ -91,7 +91,7 @@ class MainlineValuesPanel(QWidget):
         self.timer.setInterval(tick_ms)
         self.timer.timeout.connect(self.tick)
         self.timer.start()
-        self.on_node_changed(getattr(controller, "node", None))
+        self.on_node_changed(controller.node)
 
     # -- public -----------------------------------------------------------------------
 

@@ -58,7 +58,7 @@ class ValuesPanel(QWidget):
         self.timer.setInterval(tick_ms)
         self.timer.timeout.connect(self.tick)
         self.timer.start()
-        if getattr(controller, "node", None) is not None:
+        if controller.node is not None:
             self.on_node_changed(controller.node)
         else:
             self._update_status()

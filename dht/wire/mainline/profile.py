@@ -20,7 +20,7 @@ from typing import Any
 from ...core.contact import Address, Contact
 from ...core.errors import KrpcError, LocalError, RemoteProtocolError
 from ..codes import MAINLINE, ErrorTable, Meaning, WireError
-from ..common import BEP42, CLIENT_VERSION, OUR_CLIENT
+from ..common import BEP42, CLIENT_VERSION, ITEMS, OUR_CLIENT, PEERS, PUBLIC_NETWORK, SAMPLES
 from .codec import (
     METHODS,
     QUERY_METHODS,
@@ -67,7 +67,7 @@ class MainlineWire:
     """BitTorrent's Mainline DHT wire."""
 
     name = "mainline"
-    features: frozenset[str] = frozenset({CLIENT_VERSION, BEP42})
+    features: frozenset[str] = frozenset({CLIENT_VERSION, BEP42, PEERS, ITEMS, SAMPLES, PUBLIC_NETWORK})
     codes: ErrorTable = MAINLINE
     methods = tuple(METHODS)
     #: A lookup ends once the K closest have answered (libtorrent's traversal).
