@@ -113,8 +113,9 @@ class LabDatabase:
             raise
         old = sorted(p.name for p in self.directory.glob(OLD_NODE_DIRS) if p.is_dir())
         if fresh and old:
+            dirs = "node directory" if len(old) == 1 else "node directories"
             moved = (f"{moved}; " if moved else "") + (
-                f"lab directory {self.directory} holds {len(old)} node directories of an older layout "
+                f"lab directory {self.directory} holds {len(old)} {dirs} of an older layout "
                 f"({old[0]}...): left as they are, the lab starts afresh in {LAB_DB_NAME}"
             )
         self.warning = moved
