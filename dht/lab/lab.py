@@ -38,7 +38,7 @@ time).  Under the public preset each node has its own base delay
 number, so the same node keeps it across changes of conditions and deaths.
 Formation plays the network's history on a perfect network: conditions
 given to the constructor apply once the lab is formed.  A killed node is kept in :attr:`Lab.dead`; :meth:`Lab.revive_node`
-restarts it on its data directory (same id, same address where the port is
+restarts it on its rows of the lab's database (same id, same address where the port is
 still free) and joins it again.  With churn, a task kills and revives nodes
 as a seeded :class:`~dht.lab.conditions.ChurnPlan` says; :meth:`Lab.apply_churn`
 is that task's step, given ``now`` (tests call it with a fake clock).  The
@@ -358,7 +358,7 @@ class Lab:
         return node
 
     async def revive_node(self, node: Node | None = None, by_churn: bool = False) -> Node:
-        """Restart a killed node on its data directory (the longest dead if none given).
+        """Restart a killed node on its rows of the lab's database (the longest dead if none given).
 
         It keeps its id, listens on its old address again (any free port if
         that one was taken meanwhile) and joins a running node, as a node
