@@ -68,6 +68,16 @@ TARGET_MEM = 50 * 1024
 TARGET_SWARM_DATA_DIR_S = 10.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (all its threads)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def open_files(pid: int | str = "self") -> int:
     try:
         return len(os.listdir(f"/proc/{pid}/fd"))
@@ -282,6 +292,7 @@ def time_swarm(size: int, timeout: float, disk: str | None = None) -> dict[str, 
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()  # the ready line (or "" if it died)
         ready_s = time.perf_counter() - t0
+        cpu_s = cpu_seconds(proc.pid)
         rss = 0
         try:
             with open(f"/proc/{proc.pid}/status") as f:
@@ -294,7 +305,7 @@ def time_swarm(size: int, timeout: float, disk: str | None = None) -> dict[str, 
         _, err = proc.communicate(timeout=timeout)
         return {"size": size, "ready_s": ready_s, "line": line, "rss": rss, "status": proc.returncode,
                 "stderr": err.strip()[-500:], "data_dir": directory is not None, "fds": fds,
-                "stop_s": time.perf_counter() - t1, "load": os.getloadavg()[0]}
+                "stop_s": time.perf_counter() - t1, "load": os.getloadavg()[0], "cpu_s": cpu_s}
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -336,6 +347,7 @@ def report(results: list[dict[str, Any]], swarms: list[dict[str, Any]], args: ar
         print()
         given = f" --data-dir {args.disk or tempfile.gettempdir()}/..." if swarm["data_dir"] else ""
         print(f"python -m dht swarm --nodes {swarm['size']}{given}: ready line after {swarm['ready_s']:.1f} s "
+              f"({swarm['cpu_s']:.1f} s of CPU) "
               f"({swarm['line']!r}), {swarm['fds'] / swarm['size']:.2f} open files per node, "
               f"RSS {swarm['rss'] / 2**20:.0f} MB = {swarm['rss'] / swarm['size'] / 1024:.0f} KB"
               f" per node (whole process), SIGTERM -> exit {swarm['status']} after {swarm['stop_s']:.1f} s"
