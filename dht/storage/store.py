@@ -48,7 +48,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, NamedTuple, TypeVar
+from typing import Any, Callable, Iterator, NamedTuple, Protocol, TypeVar
 
 from ..core.contact import Contact, is_ipv4
 from ..core.errors import StorageFault
@@ -58,10 +58,16 @@ from .fairness import StoreLimits, Tally, make_room
 from .layout import LAB_LAYOUT, NODE_LAYOUT
 from .worker import JobGroup, StorageWorker
 
-if TYPE_CHECKING:
-    from .lab_database import LabDatabase
-
 T = TypeVar("T")
+
+
+class SharedFile(Protocol):
+    """A database several nodes' stores share (:class:`~.lab_database.LabDatabase`)."""
+
+    worker: StorageWorker
+
+    @property
+    def conn(self) -> sqlite3.Connection: ...
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +97,7 @@ class Store:
 
     def __init__(
         self, path: str | Path, limits: StoreLimits | None = None, threaded: bool = True,
-        *, shared: LabDatabase | None = None, slot: int = 0,
+        *, shared: SharedFile | None = None, slot: int = 0,
     ) -> None:
         """Open (or create) the database; ``threaded`` False: run SQLite on the caller's
         thread (the baseline before the storage thread, for benchmarks).  ``shared``: the
