@@ -10,8 +10,9 @@ measures:
 * **mem/node**: the worker's RSS after formation and ``--settle`` seconds of
   quiet, minus its RSS before the first node was made (after a 2-node
   warm-up lab, so one-time costs are not counted per node), divided by N;
-  **db/node**: the size of the nodes' database files (the lab's own data
+  **db/node**: the size of the lab's database files (the lab's own data
   directory is on tmpfs where there is one: memory too, outside the RSS);
+  **fd/node**: the worker's open files after formation / N;
 * **joined**: nodes with contacts; **neighbourhood**: nodes whose table
   holds all of their K closest nodes (checked against every node's id);
 * **get after store**: ``--keys`` values stored from random nodes, then one
@@ -24,12 +25,20 @@ addresses and the same tmpfs: each node joins the first and one random other
 one after the other, then looks up its own neighbourhood and then a random
 id in every bucket (16 nodes at a time), as ``Node.bootstrap`` does.
 
+With a data directory (``--data-dir-sizes``, default: the ``--sizes``): the
+same lab given a directory of its own on disk (under ``--disk``, default the
+system's temporary directory), as ``dht swarm --data-dir D`` does, where
+the lab keeps its one database (``lab.db``) instead of on tmpfs.
+
 The literal target of the issue is also measured (``--swarm N``, default
 2000; 0 skips): seconds from launching ``python -m dht swarm --nodes N`` to
-its ready line, then SIGTERM and its exit status.
+its ready line, with and without ``--data-dir`` (a fresh directory under
+``--disk``), the process's open files per node then, then SIGTERM: seconds
+to exit and its exit status.
 
     python -m bench.bench_lab [--sizes 200,1000,2000,5000] [--baseline-sizes 200,1000]
-        [--keys 200] [--parallel 5] [--settle 2] [--swarm 2000] [--json FILE] [--strict]
+        [--data-dir-sizes 200,2000] [--disk DIR] [--keys 200] [--parallel 5] [--settle 2]
+        [--swarm 2000] [--json FILE] [--strict]
 
 Loopback only; every loop is bounded; it stops by itself.
 """
@@ -55,6 +64,25 @@ from typing import Any
 TARGET_FORM_S = 30.0
 TARGET_SIZE = 2000
 TARGET_MEM = 50 * 1024
+#: ``dht swarm --nodes 2000 --data-dir D``: seconds to its ready line.
+TARGET_SWARM_DATA_DIR_S = 10.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (all its threads)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def open_files(pid: int | str = "self") -> int:
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return 0
 
 
 def rss_bytes() -> int:
@@ -198,10 +226,13 @@ async def workload(args: argparse.Namespace) -> dict[str, Any]:
     gc.collect()
     rss0 = rss_bytes()
     size = args.size
+    fds0 = open_files()
+    directory = tempfile.mkdtemp(prefix="bench-lab-", dir=args.disk) if args.data_dir else None
     t0 = time.perf_counter()
-    lab: Any = Lab(size, config) if args.worker == "lab" else OldLab(size, config)
+    lab: Any = Lab(size, config, data_dir=directory) if args.worker == "lab" else OldLab(size, config)
     await lab.start()
     form_s = time.perf_counter() - t0
+    fds = (open_files() - fds0) / size
     await asyncio.sleep(args.settle)
     gc.collect()
     mem = (rss_bytes() - rss0) / size
@@ -213,17 +244,26 @@ async def workload(args: argparse.Namespace) -> dict[str, Any]:
         stages = {"started_s": f.started_s, "joined_s": f.joined_s, "introduced_s": f.introduced_s,
                   "requests": f.requests, "failed": f.failed}
     gets = await use(lab.nodes, args)
+    t1 = time.perf_counter()
     await lab.stop()
+    stop_s = time.perf_counter() - t1
+    if directory is not None:
+        import shutil
+
+        shutil.rmtree(directory, ignore_errors=True)
     return {
         "mode": args.worker, "size": size, "form_s": form_s, "stages": stages, "mem_per_node": mem,
-        "db_per_node": db, "complete": complete, "joined": joined, "gets": gets,
+        "db_per_node": db, "complete": complete, "joined": joined, "gets": gets, "data_dir": args.data_dir,
+        "fds_per_node": fds, "stop_s": stop_s,
     }
 
 
-def run_worker(mode: str, size: int, args: argparse.Namespace) -> dict[str, Any]:
+def run_worker(mode: str, size: int, args: argparse.Namespace, data_dir: bool = False) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.bench_lab", "--worker", mode, "--size", str(size),
            "--keys", str(args.keys), "--parallel", str(args.parallel), "--settle", str(args.settle),
            "--seed", str(args.seed)]
+    if data_dir:
+        cmd += ["--data-dir"] + (["--disk", args.disk] if args.disk else [])
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=args.worker_timeout)
@@ -236,40 +276,52 @@ def run_worker(mode: str, size: int, args: argparse.Namespace) -> dict[str, Any]
     raise RuntimeError(f"worker {mode} {size} failed with exit code {proc.returncode}")
 
 
-def time_swarm(size: int, timeout: float) -> dict[str, Any]:
-    """Seconds from launching ``python -m dht swarm --nodes N`` to its ready line."""
+def time_swarm(size: int, timeout: float, disk: str | None = None) -> dict[str, Any]:
+    """Seconds from launching ``python -m dht swarm --nodes N`` (with ``--data-dir``, a
+    fresh directory under ``disk``, when given) to its ready line; open files then."""
+    import shutil
+
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cmd = [sys.executable, "-m", "dht", "swarm", "--nodes", str(size)]
+    directory = tempfile.mkdtemp(prefix="bench-swarm-", dir=disk or None) if disk is not None else None
+    if directory is not None:
+        cmd += ["--data-dir", directory]
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "dht", "swarm", "--nodes", str(size)], cwd=root,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()  # the ready line (or "" if it died)
         ready_s = time.perf_counter() - t0
+        cpu_s = cpu_seconds(proc.pid)
         rss = 0
         try:
             with open(f"/proc/{proc.pid}/status") as f:
                 rss = next(int(x.split()[1]) * 1024 for x in f if x.startswith("VmRSS:"))
         except (OSError, StopIteration):
             pass
+        fds = open_files(proc.pid)
+        t1 = time.perf_counter()
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=timeout)
         return {"size": size, "ready_s": ready_s, "line": line, "rss": rss, "status": proc.returncode,
-                "stderr": err.strip()[-500:]}
+                "stderr": err.strip()[-500:], "data_dir": directory is not None, "fds": fds,
+                "stop_s": time.perf_counter() - t1, "load": os.getloadavg()[0], "cpu_s": cpu_s}
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
-def report(results: list[dict[str, Any]], swarm: dict[str, Any] | None, args: argparse.Namespace) -> bool:
+def report(results: list[dict[str, Any]], swarms: list[dict[str, Any]], args: argparse.Namespace) -> bool:
     from dht import Config
 
     k = Config().K
     print(f"Lab formation: {args.keys} keys stored then got per size, {args.parallel} at a time; K={k}")
     print()
     head = (f"{'size':>5} {'formation':<9} {'form':>7} {'start':>6} {'join':>5} {'intro':>6} {'req/node':>8} "
-            f"{'mem/node':>8} {'db/node':>7} {'joined':>11} {'neighbourhood':>13} | "
+            f"{'mem/node':>8} {'db/node':>7} {'fd/node':>7} {'stop':>5} {'joined':>11} {'neighbourhood':>13} | "
             f"{'get after store':>15} {'median':>7} {'p95':>7} | {'wall':>5}")
     print(head)
     print("-" * len(head))
@@ -277,21 +329,29 @@ def report(results: list[dict[str, Any]], swarm: dict[str, Any] | None, args: ar
         s, g, n = r["stages"], r["gets"], r["size"]
         stages = (f"{s['started_s']:>5.1f}s {s['joined_s']:>4.1f}s {s['introduced_s']:>5.1f}s "
                   f"{s['requests'] / n:>8.1f}") if s else f"{'':>6} {'':>5} {'':>6} {'':>8}"
-        print(f"{n:>5} {'new' if r['mode'] == 'lab' else 'old':<9} {r['form_s']:>6.1f}s {stages} "
+        kind = ("new+dir" if r.get("data_dir") else "new") if r["mode"] == "lab" else "old"
+        print(f"{n:>5} {kind:<9} {r['form_s']:>6.1f}s {stages} "
               f"{r['mem_per_node'] / 1024:>6.1f}KB {r['db_per_node'] / 1024:>5.1f}KB "
+              f"{r.get('fds_per_node', float('nan')):>7.2f} {r.get('stop_s', float('nan')):>4.1f}s "
               f"{r['joined']:>5}/{n:<5} {100 * r['complete'] / n:>12.1f}% | "
               f"{g['found']:>5}/{g['gets']:<4} {100 * g['found'] / g['gets']:>4.0f}% "
               f"{g['median_s'] * 1000:>6.0f} {g['p95_s'] * 1000:>7.0f} | {r['worker_s']:>4.0f}s")
-    print("new: Lab.start (join the first, introductions); old: join the first and a random other, then a lookup"
+    print("new: Lab.start (join the first, introductions); new+dir: the same with a data directory on disk;"
+          " old: join the first and a random other, then a lookup"
           " of the own neighbourhood and one per bucket (the lab's formation before);\nform: wall time of the"
           " formation; start/join/intro: its stages; req/node: requests sent per node while forming (new);"
           " mem/node: RSS growth / N;\ndb/node: database files / N (on tmpfs: memory outside the RSS);"
+          " fd/node: open files / N; stop: Lab.stop;"
           " neighbourhood: nodes holding all of their K closest; median/p95: get time in ms")
-    if swarm is not None:
+    for swarm in swarms:
         print()
-        print(f"python -m dht swarm --nodes {swarm['size']}: ready line after {swarm['ready_s']:.1f} s "
-              f"({swarm['line']!r}), RSS {swarm['rss'] / 2**20:.0f} MB = {swarm['rss'] / swarm['size'] / 1024:.0f} KB"
-              f" per node (whole process), SIGTERM -> exit {swarm['status']}")
+        given = f" --data-dir {args.disk or tempfile.gettempdir()}/..." if swarm["data_dir"] else ""
+        print(f"python -m dht swarm --nodes {swarm['size']}{given}: ready line after {swarm['ready_s']:.1f} s "
+              f"({swarm['cpu_s']:.1f} s of CPU) "
+              f"({swarm['line']!r}), {swarm['fds'] / swarm['size']:.2f} open files per node, "
+              f"RSS {swarm['rss'] / 2**20:.0f} MB = {swarm['rss'] / swarm['size'] / 1024:.0f} KB"
+              f" per node (whole process), SIGTERM -> exit {swarm['status']} after {swarm['stop_s']:.1f} s"
+              f" (load average {swarm['load']:.2f})")
     print()
     ok_all = True
     checks: list[tuple[str, bool, str]] = []
@@ -310,9 +370,12 @@ def report(results: list[dict[str, Any]], swarm: dict[str, Any] | None, args: ar
         if old is not None:
             checks.append((f"{n:>5} nodes  new formation faster than the old (ratio)", r["form_s"] < old["form_s"],
                            f"{r['form_s']:.1f} s vs {old['form_s']:.1f} s = {r['form_s'] / old['form_s']:.2f} x"))
-    if swarm is not None:
-        checks.append((f"dht swarm --nodes {swarm['size']}: ready line within {TARGET_FORM_S:.0f} s, clean exit",
-                       swarm["ready_s"] <= TARGET_FORM_S and swarm["status"] == 0 and bool(swarm["line"]),
+    for swarm in swarms:
+        dd, target = (" --data-dir", TARGET_SWARM_DATA_DIR_S) if swarm["data_dir"] else ("", TARGET_FORM_S)
+        if swarm["data_dir"] and swarm["size"] != TARGET_SIZE:
+            target = TARGET_FORM_S
+        checks.append((f"dht swarm --nodes {swarm['size']}{dd}: ready line within {target:.0f} s, clean exit",
+                       swarm["ready_s"] <= target and swarm["status"] == 0 and bool(swarm["line"]),
                        f"{swarm['ready_s']:.1f} s, exit {swarm['status']}"))
     for name, ok, detail in checks:
         ok_all &= ok
@@ -329,34 +392,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallel", type=int, default=5, help="stores/gets at a time (default 5)")
     parser.add_argument("--settle", type=float, default=2.0, help="idle seconds before memory is measured")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--swarm", type=int, default=2000, help="time `dht swarm --nodes N` too (0: don't)")
+    parser.add_argument("--data-dir-sizes", default=None,
+                        help="sizes formed with a data directory on disk too (default: --sizes; '' for none)")
+    parser.add_argument("--disk", default=None,
+                        help="where data directories are made (default: the system's temporary directory)")
+    parser.add_argument("--swarm", type=int, default=2000,
+                        help="time `dht swarm --nodes N`, with and without --data-dir, too (0: don't)")
     parser.add_argument("--json", help="also write the raw figures to this file")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--worker-timeout", type=float, default=900.0, help=argparse.SUPPRESS)
     parser.add_argument("--worker", choices=("lab", "old"), help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         print("RESULT " + json.dumps(asyncio.run(workload(args))), flush=True)
         return 0
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     baseline = [int(s) for s in args.baseline_sizes.split(",") if s.strip()]
-    if not sizes or min(sizes + baseline) < 2 or max(sizes + baseline) > 10_000 or not 1 <= args.keys <= 2000:
+    on_disk = sizes if args.data_dir_sizes is None else [int(s) for s in args.data_dir_sizes.split(",") if s.strip()]
+    if not sizes or min(sizes + baseline + on_disk) < 2 or max(sizes + baseline + on_disk) > 10_000 \
+            or not 1 <= args.keys <= 2000:
         parser.error("sizes must be in [2, 10000], --keys in [1, 2000]")
     if not 0 <= args.swarm <= 10_000 or args.parallel < 1:
         parser.error("--swarm must be in [0, 10000], --parallel >= 1")
     results = []
     t0 = time.perf_counter()
-    for size in sorted(set(sizes) | set(baseline)):
-        for mode in ("lab", "old"):
-            if (mode == "lab" and size in sizes) or (mode == "old" and size in baseline):
-                results.append(run_worker(mode, size, args))
-                print(f"[{time.perf_counter() - t0:.0f}s] {mode} {size} nodes done", file=sys.stderr, flush=True)
-    swarm = time_swarm(args.swarm, 120.0) if args.swarm else None
+    for size in sorted(set(sizes) | set(baseline) | set(on_disk)):
+        for mode, data_dir in (("lab", False), ("lab", True), ("old", False)):
+            wanted = on_disk if data_dir else sizes if mode == "lab" else baseline
+            if size in wanted:
+                results.append(run_worker(mode, size, args, data_dir))
+                print(f"[{time.perf_counter() - t0:.0f}s] {mode}{' with a data dir' if data_dir else ''} {size} nodes"
+                      f" done (load average {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
+    swarms = [time_swarm(args.swarm, 120.0, disk) for disk in (None, args.disk or "")] if args.swarm else []
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"labs": results, "swarm": swarm}, f, indent=1)
-    ok = report(results, swarm, args)
+            json.dump({"labs": results, "swarms": swarms}, f, indent=1)
+    ok = report(results, swarms, args)
     return 0 if ok or not args.strict else 1
 
 

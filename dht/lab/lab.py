@@ -1,9 +1,12 @@
 """A local lab: N nodes in one process on loopback, joined to one another.
 
 Used by the GUI's default network, the CLI's ``swarm``, the benchmarks and
-the tests.  Each node has its own database under the lab's data directory
-(a temporary one unless given).  Nodes can be added and killed at run time
-to watch the routing tables heal.
+the tests.  The lab's nodes share one database, ``lab.db`` in the lab's data
+directory (a temporary one unless given), with one storage thread and one
+lock on the directory; each node's rows are those of its number in the lab
+(:mod:`dht.storage.lab_database`), so a lab started again on the same
+directory brings back each node's id and contacts.  Nodes can be added and
+killed at run time to watch the routing tables heal.
 
 Addresses.  On Linux every 127.x.y.z is loopback, so each lab node listens
 on an address of its own, 127.0.0.2 upwards (127.0.0.1 is left to the
@@ -35,7 +38,7 @@ time).  Under the public preset each node has its own base delay
 number, so the same node keeps it across changes of conditions and deaths.
 Formation plays the network's history on a perfect network: conditions
 given to the constructor apply once the lab is formed.  A killed node is kept in :attr:`Lab.dead`; :meth:`Lab.revive_node`
-restarts it on its data directory (same id, same address where the port is
+restarts it on its rows of the lab's database (same id, same address where the port is
 still free) and joins it again.  With churn, a task kills and revives nodes
 as a seeded :class:`~dht.lab.conditions.ChurnPlan` says; :meth:`Lab.apply_churn`
 is that task's step, given ``now`` (tests call it with a fake clock).  The
@@ -66,11 +69,11 @@ from .traffic import traffic_loop
 from .formation import PROGRESS_STEP, Formation, form, introductions as introductions
 from ..node.facade import Node, core_of
 from ..storage.openfiles import ensure_open_files
+from ..storage import LAB_DB_NAME, LabDatabase
 
 #: Most seconds the churn task sleeps before it looks at its plan again.
 CHURN_POLL = 1.0
-#: Nodes stopped at a time: each opens its database to save its table (a lab of
-#: thousands stopped at once would need thousands of files open together).
+#: Nodes stopped at a time (each saves its table in the lab's database).
 STOP_BATCH = 128
 
 _SHARED_HOST = "127.0.0.1"
@@ -98,14 +101,11 @@ def loopback_per_node() -> bool:
 
 
 def scratch_dir() -> Path:
-    """A new temporary directory for a lab's databases, in memory where possible.
+    """A new temporary directory for a lab's database, in memory where possible.
 
-    A lab's own directory is thrown away when it stops, and each node's
-    database is created, written and closed at start-up (SQLite syncs the
-    file each time): on a disk that is most of a large lab's start-up (a
-    2,000-node lab took 10-18 s to open its databases on this machine's
-    disk, 1.5 s on tmpfs).  So on Linux the directory goes to /dev/shm
-    (tmpfs) when it is there and writable; elsewhere to the usual place.
+    A lab's own directory is thrown away when it stops, so on Linux it goes
+    to /dev/shm (tmpfs) when it is there and writable (no disk syncs for
+    what is thrown away); elsewhere to the usual place.
     """
     shm = Path("/dev/shm")
     where = str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
@@ -140,6 +140,8 @@ class Lab:
         self.base_port = base_port
         self._own_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir is not None else scratch_dir()
+        self.database = LabDatabase(self.data_dir, self.config.STORAGE_THREAD)
+        """The nodes' one database (``lab.db`` in :attr:`data_dir`), open while the lab runs."""
         self.nodes: list[Node] = []
         self.dead: list[Node] = []
         """Killed nodes, oldest death first: :meth:`revive_node` restarts them."""
@@ -284,14 +286,16 @@ class Lab:
             host = self.host
         else:
             host = _SHARED_HOST if self.shared_ip else lab_host(index)
-        node = Node(self.config, host=host, port=port, data_dir=self.data_dir / f"node-{index:03d}")
+        node = Node(self.config, host=host, port=port, data_dir=self.data_dir, db_name=LAB_DB_NAME,
+                    storage=self.database.slot(index))
         self._numbers[node] = index
         return node
 
     async def start(self) -> None:
         """Start every node, introduce each to its neighbourhood, join each to the first, then the rest."""
         t0 = time.perf_counter()
-        ensure_open_files(self.size, self.size)  # every node's database may come to be open
+        ensure_open_files(self.size)
+        self.database.open()  # StorageError: the directory is another lab's, or cannot be written
         nodes = [self._new_node() for _ in range(self.size)]
         step = max(1, int(self.size * PROGRESS_STEP))
         started = 0
@@ -309,6 +313,7 @@ class Lab:
             for n in nodes:
                 if n.running:
                     await n.stop()
+            self.database.close()
             raise
         self.nodes = nodes
         wanted = self.link.conditions
@@ -322,7 +327,8 @@ class Lab:
             self._set_churn(self.link.conditions.churn_per_min)
 
     async def add_node(self) -> Node:
-        ensure_open_files(len(self.nodes) + 1, len(self.nodes) + 1)
+        ensure_open_files(len(self.nodes) + 1)
+        self.database.open()  # a no-op once the lab has started
         node = self._new_node()
         await self._start_conditioned(node)
         if self.nodes:
@@ -352,7 +358,7 @@ class Lab:
         return node
 
     async def revive_node(self, node: Node | None = None, by_churn: bool = False) -> Node:
-        """Restart a killed node on its data directory (the longest dead if none given).
+        """Restart a killed node on its rows of the lab's database (the longest dead if none given).
 
         It keeps its id, listens on its old address again (any free port if
         that one was taken meanwhile) and joins a running node, as a node
@@ -415,7 +421,8 @@ class Lab:
         self.dead = []
         self._churn_dead.clear()
         nodes, self.nodes = self.nodes, []
-        for i in range(0, len(nodes), STOP_BATCH):  # each reopens its database to save its table
+        for i in range(0, len(nodes), STOP_BATCH):
             await asyncio.gather(*(n.stop() for n in nodes[i : i + STOP_BATCH]), return_exceptions=True)
+        self.database.close()
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)

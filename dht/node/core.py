@@ -48,7 +48,7 @@ from ..core.stats import MethodCounters, Stats
 from ..rpc import iterate
 from ..rpc.resolve import resolve_host
 from ..rpc.transport import KrpcTransport
-from ..storage import Store, StoreLimits
+from ..storage import NodeLock, NodeStorage, Store, StoreLimits
 from ..storage.datadir import DataDirLock
 from ..wire.profiles import profile_for
 from .maintenance import Maintenance
@@ -80,7 +80,10 @@ class NodeCore:
         port: int = 0,
         data_dir: str | Path | None = None,
         db_name: str = "khashmir.db",
+        storage: NodeStorage | None = None,
     ) -> None:
+        """``storage``: where the node keeps its rows instead of ``data_dir/db_name``
+        and what it locks (a lab node's slot in the lab's one database)."""
         self.config = config or Config()
         self.profile = profile_for(self.config.PROFILE, self.config.READ_ONLY)
         self.host = host
@@ -94,7 +97,8 @@ class NodeCore:
         self.id = b""
         self.address: Address = (host, port)
         self._store: Store | None = None
-        self._lock = DataDirLock(self.data_dir)
+        self._storage = storage
+        self._lock: NodeLock = DataDirLock(self.data_dir) if storage is None else storage.lock()
         self._table: RoutingTable | None = None
         self._transport: KrpcTransport | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -168,8 +172,11 @@ class NodeCore:
 
     def _open_store(self) -> Store:
         cfg = self.config
-        store = Store(self.db_path, StoreLimits(cfg.MAX_VALUES, cfg.MAX_VALUES_PER_KEY, cfg.MAX_VALUES_PER_IP),
-                      threaded=cfg.STORAGE_THREAD)
+        limits = StoreLimits(cfg.MAX_VALUES, cfg.MAX_VALUES_PER_KEY, cfg.MAX_VALUES_PER_IP)
+        if self._storage is not None:
+            store = self._storage.open_store(limits, cfg.STORAGE_THREAD)
+        else:
+            store = Store(self.db_path, limits, threaded=cfg.STORAGE_THREAD)
         if store.warning:
             self.warn(store.warning)
             log.warning("%s", store.warning)

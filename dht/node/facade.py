@@ -29,7 +29,7 @@ from ..core.events import Event
 from . import protocols, snapshots
 from .core import NodeCore
 from ..core.stats import StatsSnapshot
-from ..storage import StoredValueInfo
+from ..storage import NodeStorage, StoredValueInfo
 from ..mainline.stores.items import StoredItemInfo
 from ..mainline.stores.peers import StoredPeerInfo
 from ..core.table_info import BucketInfo
@@ -49,8 +49,9 @@ class Node:
         port: int = 0,
         data_dir: str | Path | None = None,
         db_name: str = "khashmir.db",
+        storage: NodeStorage | None = None,
     ) -> None:
-        self._core = NodeCore(config, host=host, port=port, data_dir=data_dir, db_name=db_name)
+        self._core = NodeCore(config, host=host, port=port, data_dir=data_dir, db_name=db_name, storage=storage)
 
     def __repr__(self) -> str:
         return f"<Node {self._core.profile.name} {self._core.id.hex()[:12] or '-'} {self.address}>"

@@ -1,7 +1,7 @@
 """Persistent state of a node in SQLite: own id, contacts, values.
 
 One database file per node, in a data directory that one node at a time may
-use (see :mod:`dht.storage.datadir`).  Four modules:
+use (see :mod:`dht.storage.datadir`), or one for all the nodes of a lab.  Six modules:
 
 * :mod:`.store`: :class:`Store`, what the node reads and writes (its id, its
   contacts, values with their publisher and time), in memory counts of
@@ -12,7 +12,11 @@ use (see :mod:`dht.storage.datadir`).  Four modules:
 * :mod:`.worker`: :class:`StorageWorker`, the one thread that runs a store's
   SQLite jobs, so that the event loop never waits for the disk;
 * :mod:`.database`: the file, its schema and pragmas, the migration of the
-  first schema, an unreadable file moved aside.
+  first schema, an unreadable file moved aside;
+* :mod:`.lab_database`: :class:`LabDatabase`, the one file, connection and
+  storage thread of all a lab's nodes, and :class:`LabSlot`, a node's part
+  of it (what the lab hands a :class:`dht.node.Node` as its ``storage``);
+* :mod:`.layout`: the SQL of one node's rows, in its own file or in its lab's.
 
 Every name is re-exported here: ``from dht.storage import X`` is the way in.
 """
@@ -21,10 +25,12 @@ from .database import (
     JOURNAL_LIMIT, OLD_VALUES_TABLE, PAGE_SIZE, REOPENED_CACHE_PAGES, SCHEMA, WAL_AUTOCHECKPOINT, digest,
 )
 from .fairness import StoreLimits, Tally
+from .lab_database import LAB_DB_NAME, LabDatabase, LabSlot, NodeLock, NodeStorage
 from .store import FAULT_LOG_INTERVAL, Store, StoredValueInfo, StoreOutcome
-from .worker import StorageWorker
+from .worker import JobGroup, StorageWorker
 
 __all__ = [
-    "FAULT_LOG_INTERVAL", "JOURNAL_LIMIT", "OLD_VALUES_TABLE", "PAGE_SIZE", "REOPENED_CACHE_PAGES", "SCHEMA",
-    "WAL_AUTOCHECKPOINT", "StorageWorker", "Store", "StoreLimits", "StoreOutcome", "StoredValueInfo", "Tally", "digest",
+    "FAULT_LOG_INTERVAL", "JOURNAL_LIMIT", "LAB_DB_NAME", "OLD_VALUES_TABLE", "PAGE_SIZE", "REOPENED_CACHE_PAGES",
+    "SCHEMA", "WAL_AUTOCHECKPOINT", "JobGroup", "LabDatabase", "LabSlot", "NodeLock", "NodeStorage", "StorageWorker",
+    "Store", "StoreLimits", "StoreOutcome", "StoredValueInfo", "Tally", "digest",
 ]

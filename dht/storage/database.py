@@ -1,6 +1,8 @@
 """The database file of a node: its schema, how it is opened, migrated and reopened.
 
 Theory of operation.  One SQLite file per node (``":memory:"`` in tests),
+or one for all the nodes of a lab (:mod:`.lab_database`, its schema
+:data:`.layout.LAB_SCHEMA`),
 opened in WAL mode with ``synchronous=NORMAL``, so a committed write
 survives a killed process, and a short WAL (checkpoint every
 :data:`WAL_AUTOCHECKPOINT` pages, file truncated to :data:`JOURNAL_LIMIT`).
@@ -90,10 +92,12 @@ def cause(exc: sqlite3.Error, path: str) -> str:
     return f"{exc} ({where})"
 
 
-def open_or_move_aside(path: str) -> tuple[sqlite3.Connection, str | None]:
+def open_or_move_aside(
+    path: str, schema: str = SCHEMA, cache_kib: int = 256
+) -> tuple[sqlite3.Connection, str | None]:
     """The database at ``path``, and a warning when an unreadable file was moved aside for a fresh one."""
     try:
-        return open_database(path), None
+        return open_database(path, schema, cache_kib), None
     except sqlite3.DatabaseError as exc:
         if path == ":memory:" or not os.path.exists(path):
             raise StorageError(f"cannot open database {path}: {exc}") from None
@@ -109,13 +113,14 @@ def open_or_move_aside(path: str) -> tuple[sqlite3.Connection, str | None]:
             ) from None
         warning = f"database {path} was unreadable ({exc}); moved aside to {aside}"
         try:
-            return open_database(path), warning
+            return open_database(path, schema, cache_kib), warning
         except sqlite3.DatabaseError as exc2:
             raise StorageError(f"cannot open database {path}: {exc2}") from None
 
 
-def open_database(path: str) -> sqlite3.Connection:
-    """Open (creating, checking and migrating) the database; a damaged file raises sqlite3.DatabaseError."""
+def open_database(path: str, schema: str = SCHEMA, cache_kib: int = 256) -> sqlite3.Connection:
+    """Open (creating, checking and migrating) the database with ``schema`` and a page cache of
+    ``cache_kib`` KiB; a damaged file raises sqlite3.DatabaseError."""
     if path != ":memory:":
         make_writable(directory_of(path))
         if os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK):
@@ -130,13 +135,13 @@ def open_database(path: str) -> sqlite3.Connection:
             conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA cache_size=-256")
+        conn.execute(f"PRAGMA cache_size=-{cache_kib}")
         conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
         conn.execute(f"PRAGMA journal_size_limit={JOURNAL_LIMIT}")
         row = conn.execute("PRAGMA quick_check").fetchone()
         if row is None or row[0] != "ok":
             raise sqlite3.DatabaseError(f"integrity check failed: {row}")
-        conn.executescript(SCHEMA)
+        conn.executescript(schema)
         migrate(conn, path)
     except sqlite3.OperationalError as exc:
         # Not a damaged file (those raise DatabaseError and are moved

@@ -21,7 +21,9 @@ with the Mainline stores, :mod:`dht.core.fairness`), which
 knows its heaviest name in O(1), so checking a quota never reads the
 database; the heaviest holder under one key is counted from the database
 (one key holds few values).  :func:`make_room` runs inside the store's write
-transaction and deletes nothing itself: it names the victims.
+transaction and deletes nothing itself: it names the victims, among the
+rows of one node (its :class:`~.layout.Layout` and slot: a node's own file,
+or its rows in its lab's shared file).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 
 from ..core.errors import StoreRefused
 from ..core.fairness import Tally
+from .layout import NODE_LAYOUT, Layout
 
 __all__ = ["StoreLimits", "Tally", "Victim", "make_room", "victim_in_key", "victim_of_all"]
 
@@ -49,12 +52,13 @@ class StoreLimits:
 
 def make_room(
     conn: sqlite3.Connection, limits: StoreLimits, publishers: Tally, under_key: int, values: int,
-    key: bytes, publisher: str,
+    key: bytes, publisher: str, layout: Layout = NODE_LAYOUT, slot: int = 0,
 ) -> list[Victim]:
     """The values to evict so that ``publisher`` may store a new value under ``key``.
 
     ``under_key`` and ``values`` are the store's counts (under ``key``, in
-    all).  Raises :class:`StoreRefused` when the limits allow no room.
+    all); the victims are rows of the node ``slot`` in ``layout``.  Raises
+    :class:`StoreRefused` when the limits allow no room.
     """
     evicted: list[Victim] = []
     mine = publishers.get(publisher)
@@ -62,40 +66,41 @@ def make_room(
         who = publisher or "this node"
         raise StoreRefused(f"quota reached: {who} holds {mine} values here (limit {limits.max_per_ip} per IP)")
     if limits.max_per_key and under_key >= limits.max_per_key:
-        victim = victim_in_key(conn, key, publisher)
+        victim = victim_in_key(conn, key, publisher, layout, slot)
         if victim is None:
             raise StoreRefused(f"too many values for this key (limit {limits.max_per_key})")
         evicted.append(victim)
     if limits.max_values and values - len(evicted) >= limits.max_values:
-        victim = victim_of_all(conn, publishers, mine, evicted)
+        victim = victim_of_all(conn, publishers, mine, evicted, layout, slot)
         if victim is None:
             raise StoreRefused(f"store is full (limit {limits.max_values} values)")
         evicted.append(victim)
     return evicted
 
 
-def victim_in_key(conn: sqlite3.Connection, key: bytes, publisher: str) -> Victim | None:
+def victim_in_key(
+    conn: sqlite3.Connection, key: bytes, publisher: str, layout: Layout = NODE_LAYOUT, slot: int = 0,
+) -> Victim | None:
     """The oldest value under ``key`` of its heaviest holder, if it holds two more there than ``publisher``."""
-    counts = dict(conn.execute("SELECT publisher, COUNT(*) FROM stored WHERE key = ? GROUP BY publisher", (key,)))
+    counts = dict(conn.execute(layout.publishers_in_key, {"slot": slot, "key": key}))
     heaviest = max(counts, key=lambda p: counts[p])
     if counts[heaviest] < counts.get(publisher, 0) + 2:
         return None
-    row = conn.execute(
-        "SELECT id, value FROM stored WHERE key = ? AND publisher = ? ORDER BY last_stored LIMIT 1",
-        (key, heaviest),
-    ).fetchone()
+    row = conn.execute(layout.oldest_in_key, {"slot": slot, "key": key, "publisher": heaviest}).fetchone()
     return (key, bytes(row[1]), heaviest, int(row[0]))
 
 
-def victim_of_all(conn: sqlite3.Connection, publishers: Tally, mine: int, evicted: list[Victim]) -> Victim | None:
+def victim_of_all(
+    conn: sqlite3.Connection, publishers: Tally, mine: int, evicted: list[Victim],
+    layout: Layout = NODE_LAYOUT, slot: int = 0,
+) -> Victim | None:
     """The oldest value of the heaviest holder of all (not in ``evicted``), if it holds two more than ``mine``."""
     heaviest = publishers.heaviest()
     if heaviest is None or publishers.max < mine + 2:
         return None
     taken = {rowid for *_rest, rowid in evicted}
     for rowid, key, value in conn.execute(
-        "SELECT id, key, value FROM stored WHERE publisher = ? ORDER BY last_stored LIMIT ?",
-        (heaviest, len(taken) + 1),
+        layout.oldest_of, {"slot": slot, "publisher": heaviest, "limit": len(taken) + 1}
     ):
         if rowid not in taken:
             return (bytes(key), bytes(value), heaviest, int(rowid))

@@ -1,9 +1,12 @@
-"""Open files: what a node holds, raising the soft limit for a lab, and naming the limit when hit.
+"""Open files: what a lab holds, raising the soft limit for it, and naming the limit when hit.
 
-A running node holds FILES_PER_NODE file descriptors (its UDP socket, the
-socket's duplicate for batched reads, its data directory's lock) and, while
-its database is open, FILES_PER_DATABASE more (the file, its write-ahead log
-and its shared memory).  A lab of hundreds of nodes in one process needs
+A node started alone holds FILES_PER_NODE file descriptors (its UDP
+socket, the socket's duplicate for batched reads, its data directory's
+lock) and, while its database is open, FILES_PER_DATABASE more (the file,
+its write-ahead log and its shared memory).  A lab's nodes share one
+database and one lock (:mod:`dht.storage.lab_database`), so a lab node holds
+only its socket and the socket's duplicate (FILES_PER_LAB_NODE) and the lab
+FILES_PER_LAB once.  A lab of thousands of nodes in one process still needs
 more than the soft limit many systems give a process (1,024), and when it
 runs out, SQLite only says "unable to open database file".  So a lab asks
 for what it needs before it starts nodes (:func:`ensure_open_files`: the soft
@@ -23,10 +26,14 @@ try:
 except ImportError:  # not on every system: nothing to raise, nothing to check
     resource = None  # type: ignore[assignment]
 
-#: A running node's file descriptors: its socket, the socket's duplicate, its directory lock.
+#: A node started alone: its socket, the socket's duplicate, its directory lock.
 FILES_PER_NODE = 3
 #: More while its database is open: the file, its WAL and its shared memory.
 FILES_PER_DATABASE = 3
+#: A lab node: its socket and the socket's duplicate (the lab's database and lock are shared).
+FILES_PER_LAB_NODE = 2
+#: A lab's own: its directory's lock and its one database.
+FILES_PER_LAB = 1 + FILES_PER_DATABASE
 #: For everything else in the process (Python, Qt, a capture file, libraries).
 HEADROOM = 128
 
@@ -39,26 +46,25 @@ def limits() -> tuple[int, int] | None:
     return soft, (-1 if hard == resource.RLIM_INFINITY else hard)
 
 
-def needed(nodes: int, opening: int) -> int:
-    """File descriptors for ``nodes`` running nodes, ``opening`` of them with their database open."""
-    return nodes * FILES_PER_NODE + opening * FILES_PER_DATABASE + HEADROOM
+def needed(nodes: int) -> int:
+    """File descriptors for a lab of ``nodes`` running nodes (and the rest of the process)."""
+    return nodes * FILES_PER_LAB_NODE + FILES_PER_LAB + HEADROOM
 
 
-def ensure_open_files(nodes: int, opening: int) -> None:
-    """Make room for ``nodes`` running nodes, ``opening`` of them with their database open
-    at a time: raise the soft limit as far as that needs (up to the hard limit, no
-    further), or raise :class:`LocalError` with the numbers when even the running
-    nodes alone would not fit under the hard limit."""
+def ensure_open_files(nodes: int) -> None:
+    """Make room for a lab of ``nodes`` running nodes: raise the soft limit as far as
+    that needs (up to the hard limit, no further), or raise :class:`LocalError` with
+    the numbers when they would not fit under the hard limit."""
     got = limits()
     if got is None:
         return
     soft, hard = got
-    want = needed(nodes, opening)
+    want = needed(nodes)
     if want <= soft:
         return
-    if 0 <= hard < needed(nodes, 0):
+    if 0 <= hard < want:
         raise LocalError(
-            f"{nodes} nodes need about {needed(nodes, 0)} open files and this process may open "
+            f"{nodes} nodes need about {want} open files and this process may open "
             f"{hard} (ulimit -Hn); run fewer nodes or raise the limit"
         )
     assert resource is not None

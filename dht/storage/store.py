@@ -30,6 +30,14 @@ idle (:meth:`Store.release`, so that hundreds of lab nodes in one process do
 not each keep SQLite's caches); it is reopened on the next access.  The
 number of values per key and per publisher is kept in memory, so answering
 find_value and checking quotas never needs the database.
+
+A lab node's store is a view of its rows in the lab's shared file
+(:class:`~.lab_database.LabDatabase`, ``shared`` and ``slot``): the same
+methods, the SQL of :data:`~.layout.LAB_LAYOUT`, the lab's connection and
+storage thread, its jobs in a :class:`~.worker.JobGroup` of its own.  It is
+never released (the lab's one connection stays open), and closing it closes
+only the view: its jobs are done first, or (its node aborted) its jobs
+queued are skipped, the other nodes' run.
 """
 
 from __future__ import annotations
@@ -40,14 +48,26 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple, Protocol, TypeVar
 
 from ..core.contact import Contact, is_ipv4
 from ..core.errors import StorageFault
 from . import database
 from .database import digest, directory_of, open_or_move_aside, reopen_database
 from .fairness import StoreLimits, Tally, make_room
-from .worker import StorageWorker
+from .layout import LAB_LAYOUT, NODE_LAYOUT
+from .worker import JobGroup, StorageWorker
+
+T = TypeVar("T")
+
+
+class SharedFile(Protocol):
+    """A database several nodes' stores share (:class:`~.lab_database.LabDatabase`)."""
+
+    worker: StorageWorker
+
+    @property
+    def conn(self) -> sqlite3.Connection: ...
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +93,16 @@ def _nothing() -> None:
 
 
 class Store:
-    """A node's SQLite database (``path`` may be ``":memory:"``)."""
+    """A node's SQLite database (``path`` may be ``":memory:"``), or its rows in its lab's."""
 
-    def __init__(self, path: str | Path, limits: StoreLimits | None = None, threaded: bool = True) -> None:
+    def __init__(
+        self, path: str | Path, limits: StoreLimits | None = None, threaded: bool = True,
+        *, shared: SharedFile | None = None, slot: int = 0,
+    ) -> None:
         """Open (or create) the database; ``threaded`` False: run SQLite on the caller's
-        thread (the baseline before the storage thread, for benchmarks)."""
+        thread (the baseline before the storage thread, for benchmarks).  ``shared``: the
+        node's rows are those of ``slot`` in that lab's database (``path`` its file, and
+        ``threaded`` its say)."""
         self.path = str(path)
         self.directory = directory_of(self.path)
         self.limits = limits or StoreLimits()
@@ -100,20 +125,35 @@ class Store:
         self._counts: dict[bytes, int] = {}
         self.value_count = 0
         self._publishers = Tally()
-        self.worker = StorageWorker(f"storage:{Path(self.path).parent.name}", threaded)
-        self.worker.call(self._open)
+        self._shared = shared
+        self.slot = slot
+        self._sql = NODE_LAYOUT if shared is None else LAB_LAYOUT
+        self._mine: dict[str, Any] = {"slot": slot}  # the parameter naming our rows
+        self._group = JobGroup() if shared is not None else None
+        self.worker = (
+            StorageWorker(f"storage:{Path(self.path).parent.name}", threaded) if shared is None else shared.worker
+        )
+        self._call(self._open)
+
+    def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        return self.worker.call(fn, *args, group=self._group)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self.worker.run(fn, *args, group=self._group)
 
     def _open(self) -> None:
-        conn, self.warning = open_or_move_aside(self.path)
+        if self._shared is None:
+            conn, self.warning = open_or_move_aside(self.path)
+        else:
+            conn = self._shared.conn
         self._conn = conn
-        self._counts = {
-            bytes(k): int(n) for k, n in conn.execute("SELECT key, COUNT(*) FROM stored GROUP BY key")
-        }
+        self._counts = {bytes(k): int(n) for k, n in conn.execute(self._sql.count_by_key, self._mine)}
         self.value_count = sum(self._counts.values())
-        for name, n in conn.execute("SELECT publisher, COUNT(*) FROM stored GROUP BY publisher"):
+        for name, n in conn.execute(self._sql.count_by_publisher, self._mine):
             self._publishers.add(str(name), int(n))
-        # The integrity check leaves SQLite's memory grown; give it back.
-        conn.execute("PRAGMA shrink_memory")
+        if self._shared is None:
+            # The integrity check leaves SQLite's memory grown; give it back.
+            conn.execute("PRAGMA shrink_memory")
 
     # --- the connection ------------------------------------------------
 
@@ -144,11 +184,12 @@ class Store:
         return self.worker.pending > 0
 
     def release(self) -> None:
-        """Close the connection until the next access (a no-op for ":memory:"), and let the
-        storage thread end; not while jobs are pending (the idle timer tries again)."""
-        if self.busy or self._conn is None or self.path == ":memory:":
+        """Close the connection until the next access (a no-op for ":memory:" and in a lab's
+        shared file), and let the storage thread end; not while jobs are pending (the idle
+        timer tries again)."""
+        if self.busy or self._conn is None or self.path == ":memory:" or self._shared is not None:
             return
-        self.worker.call(self._release)
+        self._call(self._release)
         self.worker.stop_thread()
 
     def _release(self) -> None:
@@ -164,6 +205,9 @@ class Store:
         unless ``cancel_queued`` (a node aborted): then only the running one finishes."""
         if self._closed:
             return
+        if self._shared is not None:
+            self._close_view(cancel_queued)
+            return
         if cancel_queued:
             self.worker.join(cancel_queued=True)
             self._closed = True
@@ -171,10 +215,24 @@ class Store:
             self.worker.drain_notices()
             return
         try:
-            self.worker.call(self._close)
+            self._call(self._close)
         finally:
             self._closed = True
             self.worker.join()
+
+    def _close_view(self, cancel_queued: bool) -> None:
+        """Close a lab node's view of the shared file (the file and thread are the lab's)."""
+        assert self._group is not None
+        if cancel_queued:
+            self._group.cancelled = True  # its queued jobs are skipped; the other nodes' run
+        else:
+            try:
+                self._call(_nothing)  # what it gave before is done
+            except Exception:
+                pass  # the shared connection is gone (the lab closed it): nothing left to do
+        self._closed = True
+        self._conn = None
+        self.worker.drain_notices()
 
     def _close(self) -> None:
         self._closed = True
@@ -238,20 +296,20 @@ class Store:
     async def settled(self) -> None:
         """Wait, the loop free, until the jobs given before are done (or skipped, cancelled)."""
         if self.worker.pending:
-            await self.worker.run(_nothing)
+            await self._run(_nothing)
 
     def checkpoint(
         self, node_id: bytes, contacts: list[Contact], expire_before: float | None
     ) -> tuple[StorageFault | None, list[tuple[bytes, bytes]]]:
         """Save id and contacts, then expire values stored before ``expire_before`` (None:
         none), as one job; returns the first fault (the rest is done anyway) and what expired."""
-        return self.worker.call(self._checkpoint, node_id, contacts, expire_before)
+        return self._call(self._checkpoint, node_id, contacts, expire_before)
 
     async def checkpoint_async(
         self, node_id: bytes, contacts: list[Contact], expire_before: float | None
     ) -> tuple[StorageFault | None, list[tuple[bytes, bytes]]]:
         """:meth:`checkpoint`, the loop free meanwhile."""
-        return await self.worker.run(self._checkpoint, node_id, contacts, expire_before)
+        return await self._run(self._checkpoint, node_id, contacts, expire_before)
 
     def _checkpoint(
         self, node_id: bytes, contacts: list[Contact], expire_before: float | None
@@ -271,17 +329,17 @@ class Store:
         return fault, expired
 
     def self_id(self) -> bytes | None:
-        return self.worker.call(self._self_id)
+        return self._call(self._self_id)
 
     def save_self_id(self, node_id: bytes) -> None:
-        self.worker.call(self._save_self_id, node_id)
+        self._call(self._save_self_id, node_id)
 
     def save_contacts(self, contacts: list[Contact]) -> None:
-        self.worker.call(self._save_contacts, contacts)
+        self._call(self._save_contacts, contacts)
 
     def contacts(self) -> list[Contact]:
         """The saved contacts (rows that are not a 20-byte id and IPv4 address are skipped)."""
-        return self.worker.call(self._contacts)
+        return self._call(self._contacts)
 
     def store_value(self, key: bytes, value: bytes, now: float, publisher: str = "") -> StoreOutcome:
         """Store (or refresh) a value from ``publisher`` and commit.
@@ -289,39 +347,39 @@ class Store:
         Raises :class:`StoreRefused` (the limits) or :class:`StorageFault`
         (the disk); either way nothing stored before is changed.
         """
-        return self.worker.call(self._store_value, key, value, now, publisher)
+        return self._call(self._store_value, key, value, now, publisher)
 
     async def store_value_async(self, key: bytes, value: bytes, now: float, publisher: str = "") -> StoreOutcome:
         """:meth:`store_value`, the loop free meanwhile."""
-        return await self.worker.run(self._store_value, key, value, now, publisher)
+        return await self._run(self._store_value, key, value, now, publisher)
 
     def has_value(self, key: bytes, value: bytes) -> bool:
-        return self.worker.call(self._has_value, key, value)
+        return self._call(self._has_value, key, value)
 
     def values(self, key: bytes) -> list[bytes]:
-        return self.worker.call(self._values, key)
+        return self._call(self._values, key)
 
     async def values_async(self, key: bytes) -> list[bytes]:
-        return await self.worker.run(self._values, key)
+        return await self._run(self._values, key)
 
     def expire(self, before: float) -> list[tuple[bytes, bytes]]:
         """Delete values last stored before ``before``; returns them."""
-        return self.worker.call(self._expire, before)
+        return self._call(self._expire, before)
 
     async def expire_async(self, before: float) -> list[tuple[bytes, bytes]]:
-        return await self.worker.run(self._expire, before)
+        return await self._run(self._expire, before)
 
     def all_values(self) -> list[StoredValueInfo]:
-        return self.worker.call(self._all_values)
+        return self._call(self._all_values)
 
     async def all_values_async(self) -> list[StoredValueInfo]:
-        return await self.worker.run(self._all_values)
+        return await self._run(self._all_values)
 
     # --- own id and routing table (on the storage thread) --------------
 
     def _self_id(self) -> bytes | None:
         try:
-            row = self.conn.execute("SELECT id FROM self").fetchone()
+            row = self.conn.execute(self._sql.self_id, self._mine).fetchone()
         except sqlite3.Error as exc:
             raise self._fault(exc, "read the node's id") from None
         if row and isinstance(row[0], bytes) and len(row[0]) == 20:
@@ -330,21 +388,21 @@ class Store:
 
     def _save_self_id(self, node_id: bytes) -> None:
         with self._write("save the node's id") as conn:
-            conn.execute("DELETE FROM self")
-            conn.execute("INSERT INTO self (id) VALUES (?)", (node_id,))
+            for statement in self._sql.save_self_id:
+                conn.execute(statement, {"slot": self.slot, "id": node_id})
 
     def _save_contacts(self, contacts: list[Contact]) -> None:
         with self._write(f"save the routing table ({len(contacts)} contacts)") as conn:
-            conn.execute("DELETE FROM contacts")
+            conn.execute(self._sql.delete_contacts, self._mine)
             conn.executemany(
-                "INSERT OR REPLACE INTO contacts (id, host, port) VALUES (?, ?, ?)",
-                [(c.id, c.host, c.port) for c in contacts],
+                self._sql.insert_contact,
+                [{"slot": self.slot, "id": c.id, "host": c.host, "port": c.port} for c in contacts],
             )
 
     def _contacts(self) -> list[Contact]:
         """The saved contacts (rows that are not a 20-byte id and IPv4 address are skipped)."""
         try:
-            rows = self.conn.execute("SELECT id, host, port FROM contacts").fetchall()
+            rows = self.conn.execute(self._sql.contacts, self._mine).fetchall()
         except sqlite3.Error as exc:
             raise self._fault(exc, "read the routing table") from None
         return [
@@ -360,21 +418,17 @@ class Store:
         Raises :class:`StoreRefused` (the limits) or :class:`StorageFault`
         (the disk); either way nothing stored before is changed.
         """
-        vdigest = digest(value)
+        row = {"slot": self.slot, "key": key, "digest": digest(value), "value": value, "now": now,
+               "publisher": publisher}
         with self._write("store a value") as conn:
-            cur = conn.execute(
-                "UPDATE stored SET last_stored = ? WHERE key = ? AND digest = ?", (now, key, vdigest)
-            )
+            cur = conn.execute(self._sql.refresh, row)
             if cur.rowcount:
                 return StoreOutcome(True, ())
             evicted = make_room(conn, self.limits, self._publishers, self._counts.get(key, 0), self.value_count,
-                                key, publisher)
+                                key, publisher, self._sql, self.slot)
             for _k, _v, _p, rowid in evicted:
-                conn.execute("DELETE FROM stored WHERE id = ?", (rowid,))
-            conn.execute(
-                "INSERT INTO stored (key, digest, value, last_stored, publisher) VALUES (?, ?, ?, ?, ?)",
-                (key, vdigest, value, now, publisher),
-            )
+                conn.execute(self._sql.delete_row, {"rowid": rowid})
+            conn.execute(self._sql.insert_value, row)
         for k, _v, p, _rowid in evicted:
             self._forget(k, p)
         self.value_count += 1
@@ -394,7 +448,7 @@ class Store:
     def _has_value(self, key: bytes, value: bytes) -> bool:
         try:
             row = self.conn.execute(
-                "SELECT 1 FROM stored WHERE key = ? AND digest = ?", (key, digest(value))
+                self._sql.has_value, {"slot": self.slot, "key": key, "digest": digest(value)}
             ).fetchone()
         except sqlite3.Error as exc:
             raise self._fault(exc, "read values") from None
@@ -402,7 +456,7 @@ class Store:
 
     def _values(self, key: bytes) -> list[bytes]:
         try:
-            rows = self.conn.execute("SELECT value FROM stored WHERE key = ?", (key,)).fetchall()
+            rows = self.conn.execute(self._sql.values, {"slot": self.slot, "key": key}).fetchall()
         except sqlite3.Error as exc:
             raise self._fault(exc, "read values") from None
         return [bytes(r[0]) for r in rows]
@@ -420,11 +474,10 @@ class Store:
 
     def _expire(self, before: float) -> list[tuple[bytes, bytes]]:
         """Delete values last stored before ``before``; returns them."""
+        when = {"slot": self.slot, "before": before}
         with self._write("expire values") as conn:
-            rows = conn.execute(
-                "SELECT key, value, publisher FROM stored WHERE last_stored < ?", (before,)
-            ).fetchall()
-            conn.execute("DELETE FROM stored WHERE last_stored < ?", (before,))
+            rows = conn.execute(self._sql.expiring, when).fetchall()
+            conn.execute(self._sql.expire, when)
         expired = []
         for k, v, p in rows:
             self._forget(bytes(k), str(p))
@@ -433,9 +486,7 @@ class Store:
 
     def _all_values(self) -> list[StoredValueInfo]:
         try:
-            rows = self.conn.execute(
-                "SELECT key, value, last_stored, publisher FROM stored ORDER BY last_stored DESC"
-            ).fetchall()
+            rows = self.conn.execute(self._sql.all_values, self._mine).fetchall()
         except sqlite3.Error as exc:
             raise self._fault(exc, "read values") from None
         return [StoredValueInfo(bytes(k), bytes(v), float(t), str(p)) for k, v, t, p in rows]

@@ -34,6 +34,11 @@ the caller's thread, not the storage thread: a job posts them with
 :meth:`StorageWorker.notify`, and whoever waited for the job (``run`` or
 ``call``) runs them when it returns, in order.
 
+One worker may serve many stores: a lab's nodes share one database and one
+storage thread (:mod:`.lab_database`).  Each store then gives its jobs in a
+:class:`JobGroup` of its own, and a node that aborts cancels its group: its
+jobs queued and not started are skipped, the other nodes' run as queued.
+
 ``threaded=False`` runs every job inline on the caller's thread: the
 behaviour before the storage thread (``Config.STORAGE_THREAD``), kept as the
 baseline of ``bench/bench_storage_latency.py``.
@@ -52,10 +57,21 @@ T = TypeVar("T")
 IDLE_SECONDS = 2.0
 
 
+class JobGroup:
+    """The jobs of one store on a worker shared with others: cancelled together
+    (:attr:`cancelled`) when that store is closed at once (its node aborted)."""
+
+    __slots__ = ("cancelled",)
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+
 @dataclass(slots=True, eq=False)
 class _Job:
     fn: Callable[..., Any]
     args: tuple[Any, ...]
+    group: JobGroup | None = None
     #: an asyncio caller: its loop and future; else a waiting thread: ``done``
     loop: asyncio.AbstractEventLoop | None = None
     future: "asyncio.Future[Any] | None" = None
@@ -138,7 +154,8 @@ class StorageWorker:
                 batch, self._queue = self._queue, []
             by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
             for job in batch:
-                if self._discarding or (job.future is not None and job.future.cancelled()):
+                if (self._discarding or (job.group is not None and job.group.cancelled)
+                        or (job.future is not None and job.future.cancelled())):
                     job.skipped = True  # nobody waits for it any more (a node aborted): not run
                     job.error = RuntimeError("the store was closed")
                 else:
@@ -160,8 +177,8 @@ class StorageWorker:
 
     # --- the API ---------------------------------------------------------
 
-    def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a job and wait for its result (or exception)."""
+    def call(self, fn: Callable[..., T], *args: Any, group: JobGroup | None = None) -> T:
+        """Run a job (of ``group``) and wait for its result (or exception)."""
         if not self.threaded or self.on_worker:
             try:
                 return fn(*args)
@@ -179,7 +196,7 @@ class StorageWorker:
                 with self._cond:
                     self.pending -= 1
                 self.drain_notices()
-        job = _Job(fn, args)
+        job = _Job(fn, args, group)
         self._submit(job)
         job.done.wait()
         self.drain_notices()
@@ -188,13 +205,13 @@ class StorageWorker:
         result: T = job.result
         return result
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a job on the storage thread; the loop is free until it is done."""
+    async def run(self, fn: Callable[..., T], *args: Any, group: JobGroup | None = None) -> T:
+        """Run a job (of ``group``) on the storage thread; the loop is free until it is done."""
         if not self.threaded:
             return self.call(fn, *args)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._submit(_Job(fn, args, loop, future))
+        self._submit(_Job(fn, args, group, loop, future))
         try:
             return await future
         finally:

@@ -37,7 +37,7 @@ def test_lab_starts_joined_nodes_and_cleans_up() -> None:
             assert lab.bootstrap_address == lab.nodes[0].contact.address
             for n in lab.nodes:
                 assert len(core_of(n).table) >= 1
-                assert core_of(n).db_path.parent.parent == data_dir
+                assert core_of(n).db_path == data_dir / "lab.db"  # one database for the lab
             # Everyone can reach everyone's values.
             key = os.urandom(20)
             await lab.nodes[2].store_value(key, b"lab value")
@@ -72,7 +72,8 @@ def test_lab_keeps_a_given_data_dir(tmp_path: Path) -> None:
         lab = Lab(2, Config(KRPC_TIMEOUT=1.0), data_dir=tmp_path)
         await lab.start()
         await lab.stop()
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["node-000", "node-001"]
+        assert "lab.db" in {p.name for p in tmp_path.iterdir()}
+        assert not [p for p in tmp_path.iterdir() if p.is_dir()]  # no directory per node
 
     run(scenario())
 

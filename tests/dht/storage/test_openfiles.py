@@ -54,7 +54,7 @@ def test_a_swarm_beyond_the_hard_limit_is_refused_in_one_line() -> None:
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        f"dht: 500 nodes need about {needed(500, 0)} open files and this process may open 300 (ulimit -Hn); "
+        f"dht: 500 nodes need about {needed(500)} open files and this process may open 300 (ulimit -Hn); "
         "run fewer nodes or raise the limit"
     ]
 

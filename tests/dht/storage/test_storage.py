@@ -284,19 +284,26 @@ def test_an_aborted_node_frees_its_data_directory(tmp_path: Path) -> None:
     run(scenario())
 
 
-def test_lab_nodes_each_lock_a_directory_of_their_own(tmp_path: Path) -> None:
+def test_a_lab_locks_its_one_directory(tmp_path: Path) -> None:
     from dht import Lab
 
     async def scenario() -> None:
         lab = Lab(3, FAST, data_dir=tmp_path / "lab")
         await lab.start()
         try:
-            dirs = {n.data_dir for n in lab.nodes}
-            assert len(dirs) == 3 and all((d / "khashmir.lock").exists() for d in dirs)
+            assert {n.data_dir for n in lab.nodes} == {tmp_path / "lab"}
+            assert (tmp_path / "lab" / "khashmir.lock").exists()
             other = Lab(1, FAST, data_dir=tmp_path / "lab")  # a second lab on the same directory
-            with pytest.raises(StorageError):
+            with pytest.raises(StorageError, match="in use by another node"):
                 await other.start()
+            alone = Node(FAST, host=HOST, data_dir=tmp_path / "lab")  # or a node of its own
+            with pytest.raises(StorageError, match="in use by another node"):
+                await alone.start()
+            assert all(n.running for n in lab.nodes)
         finally:
             await lab.stop()
+        again = Lab(1, FAST, data_dir=tmp_path / "lab")  # free once the lab has stopped
+        await again.start()
+        await again.stop()
 
     run(scenario())

@@ -1,0 +1,179 @@
+"""One database for all the nodes of a lab: one file, one connection, one storage thread.
+
+Theory of operation.  A lab runs hundreds or thousands of nodes in one
+process.  Given a data directory of its own and a SQLite file each, a node
+cost a directory, a lock file, a pid file and a database (3 more files
+while open), and starting a lab of 2,000 meant creating, checking and
+syncing 2,000 databases.  So a lab keeps all its nodes' rows in one file,
+``lab.db`` (:data:`LAB_DB_NAME`) in the lab's directory, with the schema of
+:data:`.layout.LAB_SCHEMA`: one connection (its page cache shared by all),
+one :class:`~.worker.StorageWorker` (one storage thread, while there is
+work), and one lock on the directory (:class:`~.datadir.DataDirLock`,
+held by the :class:`LabDatabase` while it is open).
+
+Keys: a node's rows are keyed by its *slot*, its number in the lab (the
+same number that gives it its loopback address and its link delay), and
+its id is a column of its row in ``nodes``.  Not by its id, because the id
+is what the node reads from its rows when it starts (so the rows must be
+found before the id is known), and because a node's id may change while it
+runs (a Mainline node takes a BEP 42 id once it learns its address): keyed
+by id, every contact and value of the node would have to move with it.  A
+node restarted on its slot (a lab revived on the same directory, a killed
+node revived) finds its id and contacts there.
+
+Each node gets a :class:`LabSlot` (the ``storage`` a lab hands to
+:class:`dht.node.Node`): the lock its node takes while running (the slot,
+so that no two running nodes share one) and its :class:`~.store.Store`, a
+view of its rows on the shared connection.  A node that aborts cancels its
+own queued jobs only; the others' run.
+
+A directory used by an older version (one ``node-NNN`` directory and
+database per node) is not migrated: the lab starts afresh in ``lab.db``
+beside them, says so in one line (:attr:`LabDatabase.warning`), and leaves
+them as they are.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Protocol
+
+from .datadir import DataDirLock
+from ..core.errors import StorageError
+from .database import open_or_move_aside
+from .fairness import StoreLimits
+from .layout import LAB_SCHEMA
+from .store import Store
+from .worker import StorageWorker
+
+__all__ = ["LAB_CACHE_KIB", "LAB_DB_NAME", "LabDatabase", "LabSlot", "NodeLock", "NodeStorage", "SlotLock"]
+
+log = logging.getLogger(__name__)
+
+#: The lab's database file in its directory.
+LAB_DB_NAME = "lab.db"
+#: Page cache of the lab's one connection (shared by all its nodes).
+LAB_CACHE_KIB = 4096
+#: The per-node directories of the layout before one file per lab.
+OLD_NODE_DIRS = "node-[0-9][0-9][0-9]*"
+
+
+class NodeLock(Protocol):
+    """What a node holds while it runs so that no other node uses its rows (DataDirLock, SlotLock)."""
+
+    @property
+    def held(self) -> bool: ...
+    def acquire(self) -> None: ...
+    def release(self) -> None: ...
+
+
+class NodeStorage(Protocol):
+    """Storage handed to a node instead of a data directory of its own (:class:`LabSlot`)."""
+
+    def lock(self) -> NodeLock: ...
+    def open_store(self, limits: StoreLimits, threaded: bool) -> Store: ...
+
+
+class LabDatabase:
+    """The one database of a lab's nodes (see the module's docstring)."""
+
+    def __init__(self, directory: str | Path, threaded: bool = True) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / LAB_DB_NAME
+        self.threaded = threaded
+        self.worker = StorageWorker(f"storage:{self.directory.name}", threaded)
+        self._lock = DataDirLock(self.directory)
+        self._conn: sqlite3.Connection | None = None
+        self._running: set[int] = set()  # slots whose node runs
+        #: one line when something was moved aside or left as it is (an older layout)
+        self.warning: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StorageError(f"the lab's database {self.path} is not open")
+        return self._conn
+
+    def open(self) -> None:
+        """Lock the directory and open (or create) ``lab.db``; StorageError saying why not."""
+        if self._conn is not None:
+            return
+        self._lock.acquire()
+        try:
+            fresh = not self.path.exists()
+            self._conn, moved = self.worker.call(open_or_move_aside, str(self.path), LAB_SCHEMA, LAB_CACHE_KIB)
+        except BaseException:
+            self._lock.release()
+            raise
+        old = sorted(p.name for p in self.directory.glob(OLD_NODE_DIRS) if p.is_dir())
+        if fresh and old:
+            dirs = "node directory" if len(old) == 1 else "node directories"
+            moved = (f"{moved}; " if moved else "") + (
+                f"lab directory {self.directory} holds {len(old)} {dirs} of an older layout "
+                f"({old[0]}...): left as they are, the lab starts afresh in {LAB_DB_NAME}"
+            )
+        self.warning = moved
+        if moved:
+            log.warning("%s", moved)
+
+    def slot(self, number: int) -> LabSlot:
+        """What the lab hands node ``number`` for its storage."""
+        return LabSlot(self, number)
+
+    def close(self) -> None:
+        """Close the file (the jobs queued are done first), end the thread, unlock the directory."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            self.worker.call(conn.close)
+        except sqlite3.Error as exc:  # a final checkpoint the disk refused
+            log.warning("closing the lab's database %s: %s", self.path, exc)
+        finally:
+            self.worker.join()
+            self._lock.release()
+
+
+class SlotLock:
+    """The lock a lab node takes while it runs: its slot, so that no two nodes run on one."""
+
+    def __init__(self, database: LabDatabase, number: int) -> None:
+        self.database = database
+        self.number = number
+        self.held = False
+
+    def acquire(self) -> None:
+        db = self.database
+        if not db.is_open:
+            raise StorageError(f"the lab's database {db.path} is not open")
+        if self.number in db._running:
+            raise StorageError(f"lab node {self.number} is running already ({db.path})")
+        db._running.add(self.number)
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.database._running.discard(self.number)
+
+
+class LabSlot:
+    """A lab node's storage: its slot in the lab's database (the hook of :class:`dht.node.Node`)."""
+
+    def __init__(self, database: LabDatabase, number: int) -> None:
+        self.database = database
+        self.number = number
+
+    def lock(self) -> SlotLock:
+        return SlotLock(self.database, self.number)
+
+    def open_store(self, limits: StoreLimits, threaded: bool) -> Store:
+        """The node's rows in the lab's file (``threaded`` is the lab's: one thread for all)."""
+        db = self.database
+        return Store(db.path, limits, db.threaded, shared=db, slot=self.number)
