@@ -40,6 +40,8 @@ class Entry:
     rttvar: float = 0.0  # and its variance: its soft timeout is rtt + 4 rttvar
     _packed_for: Contact | None = field(default=None, repr=False, compare=False)
     _packed: bytes = field(default=b"", repr=False, compare=False)
+    _subnet_for: Contact | None = field(default=None, repr=False, compare=False)
+    _subnet: str = field(default="", repr=False, compare=False)
 
     @property
     def answered(self) -> bool:
@@ -172,9 +174,13 @@ class AddressLimits:
         if self.max_per_subnet is not None:
             subnet = subnet_of(host)
             same = 0
+            exempt = self.exempt_host
             for e in bucket.entries + bucket.replacements:
-                h = e.contact.host
-                if e is not moving and h != self.exempt_host and subnet_of(h) == subnet:
+                c = e.contact
+                if e._subnet_for is not c:  # each entry's /24, computed once per contact
+                    e._subnet = subnet_of(c.host)
+                    e._subnet_for = c
+                if e._subnet == subnet and e is not moving and c.host != exempt:
                     same += 1
             if same >= self.max_per_subnet:
                 return False

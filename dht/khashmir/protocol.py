@@ -56,12 +56,11 @@ class KhashmirProtocol:
         self.remote = KhashmirRemote(node, self.tokens)
         #: the network's dispatch: storage queries answered off the receive path
         self.handlers = KhashmirHandlers(node, self.remote)
+        #: a peer's query answered (the transport calls it for every query)
+        self.dispatch = self.handlers.dispatch
         self.clients: dict[bytes, str] = {}  # Khashmir answers carry no client version
 
     # --- what the node asks of its protocol ----------------------------------
-
-    def dispatch(self, query: krpc.Query, peer: Address) -> Any:
-        return self.handlers.dispatch(query, peer)
 
     def local(self, method: str, args: Any) -> "dict[bytes, Any] | asyncio.Future[dict[bytes, Any]]":
         """Our own answer to our own query (the local node is a lookup's candidate): the

@@ -26,7 +26,6 @@ from ..core.contact import Address, Contact
 from ..core.errors import LocalError
 from ..rpc.bootstrap import bootstrap
 from ..wire.common import decode_client_version
-from ..wire.mainline import Query
 from . import lookups
 from .handlers import HandlerNode, MainlineHandlers
 from .lookups import FoundItem, MainlineLookupNode, MutablePut, PeersFound, Sampling
@@ -58,14 +57,13 @@ class MainlineProtocol:
     def __init__(self, node: MainlineHost) -> None:
         self.node = node
         self.handlers = MainlineHandlers(node)
+        #: a peer's query answered (the transport calls it for every query)
+        self.dispatch = self.handlers.dispatch
         #: the client (``v``) of nodes that answered us, by id (as many as the table holds)
         self.clients: dict[bytes, str] = {}
         self.external = ids.ExternalAddressVotes(node.config.EXTERNAL_ADDRESS_VOTES)
 
     # --- what the node asks of its protocol ----------------------------------
-
-    def dispatch(self, query: Query, peer: Address) -> Any:
-        return self.handlers.dispatch(query, peer)
 
     def local(self, method: str, args: Any) -> Any:
         return self.handlers.local(method, args)

@@ -109,6 +109,16 @@ class NodeCore:
         self.protocol = protocol_for(self)
         self.requests = Requests(self, clock.now())
         self.maintenance = Maintenance(self)
+        # What the parts, the handlers and the lookups ask of the node, answered by the
+        # part that does it: bound here once, as they run for every datagram.
+        #: ask a contact (:meth:`dht.node.requests.Requests.request`)
+        self.request = self.requests.request
+        #: ask the node at an address (:meth:`dht.node.requests.Requests.request_address`)
+        self.request_address = self.requests.request_address
+        #: a query's sender offered to the table (:meth:`dht.node.requests.Requests.sender_seen`)
+        self.sender_seen = self.requests.sender_seen
+        self.soft_timeout = self.requests.soft_timeout
+        self.next_lookup_id = self.requests.next_lookup_id
 
     # --- lifecycle -----------------------------------------------------
 
@@ -369,31 +379,6 @@ class NodeCore:
         await self.find_node(new_id)
         if self.id == new_id:
             await self.maintenance.refresh_table(force=True)
-
-    # --- what the parts and the lookups use of the node --------------------------
-
-    def request(
-        self, contact: Contact, method: str, args: Any, soft_timeout: float | None = None,
-        on_done: Callable[[asyncio.Future[Any]], None] | None = None,
-    ) -> asyncio.Future[Any]:
-        """Ask ``contact`` (:meth:`dht.node.requests.Requests.request`)."""
-        return self.requests.request(contact, method, args, soft_timeout, on_done)
-
-    def request_address(
-        self, address: Address, expected_id: bytes | None, method: str, args: Any,
-        soft_timeout: float | None = None,
-    ) -> asyncio.Future[Any]:
-        """Ask the node at ``address`` (:meth:`dht.node.requests.Requests.request_address`)."""
-        return self.requests.request_address(address, expected_id, method, args, soft_timeout)
-
-    def soft_timeout(self, contact: Contact | None = None) -> float:
-        return self.requests.soft_timeout(contact)
-
-    def next_lookup_id(self) -> int:
-        return self.requests.next_lookup_id()
-
-    def sender_seen(self, node_id: bytes, sender: Address | None, verify: bool = False) -> Address:
-        return self.requests.sender_seen(node_id, sender, verify)
 
     # --- the coroutines both profiles share ------------------------------------------
 

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dht.rpc import clock
 from dht.rpc.inflight import InFlight
 from dht.core.contact import Contact
 
 
 class ClockLoop(asyncio.SelectorEventLoop):
-    """An event loop whose time is ``now``, moved by the test."""
+    """An event loop whose time is ``now``, moved by the test (and, while it runs, the
+    node's one clock, :func:`dht.rpc.clock.now`: the loop's)."""
 
     now = 1000.0
 
@@ -65,10 +67,12 @@ async def turns(n: int = 3) -> None:
 
 def run(scenario: Any) -> None:
     loop = ClockLoop()
-    try:
-        loop.run_until_complete(scenario(loop))
-    finally:
-        loop.close()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(clock, "now", loop.time)
+        try:
+            loop.run_until_complete(scenario(loop))
+        finally:
+            loop.close()
 
 
 def test_each_silent_request_is_slow_at_its_own_deadline_and_a_settled_one_never() -> None:
