@@ -221,6 +221,8 @@ class Exporter(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="khgui-export")
+        pool = self._pool
+        self.destroyed.connect(lambda *_: pool.shutdown(wait=False))  # its panel went: the worker ends
         self._busy = threading.Event()
         self.last: ExportResult | None = None
         self.finished.connect(self._remember)

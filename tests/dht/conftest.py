@@ -14,9 +14,18 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import dhtutil  # noqa: E402
 from dhtutil import FAST, ThreadedNode  # noqa: E402
 
 from dht import Config  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _silent_ports_closed() -> Iterator[None]:
+    """The sockets behind a test's silent_udp_port close when it ends."""
+    yield
+    while dhtutil._SILENT:
+        dhtutil._SILENT.pop().close()
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ def free_udp_port() -> int:
         return int(s.getsockname()[1])
 
 
-#: Sockets of silent_udp_port, open until the test process ends.
+#: Sockets of silent_udp_port, open until the test ends (tests/dht/conftest.py closes them).
 _SILENT: list[socket.socket] = []
 
 

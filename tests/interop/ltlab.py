@@ -285,7 +285,13 @@ class ClientThread:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.client.close)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+        async def close_client() -> None:
+            self.client.close()
+            await asyncio.sleep(0)  # the transport closes its socket on the loop's next pass
+
+        try:
+            self.run(close_client(), 10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+            self.loop.close()
