@@ -16,9 +16,9 @@ import asyncio
 from typing import Any, Protocol
 
 from ..core.contact import Address, Contact
-from ..core.errors import DHTError, LocalError, RemoteProtocolError
+from ..core.errors import LocalError, RemoteProtocolError
 from ..core.tokens import TokenSecrets
-from ..rpc.bootstrap import BootstrapNode, bootstrap
+from ..rpc.bootstrap import BootstrapNode, ask_each, bootstrap
 from ..storage import StoredValueInfo
 from ..wire import krpc
 from . import lookups
@@ -108,13 +108,7 @@ class KhashmirProtocol:
         if routers:
             await bootstrap(self.node, addresses, routers)
             return
-        results = await asyncio.gather(*(self.join(h, p) for h, p in addresses), return_exceptions=True)
-        for r in results:
-            if isinstance(r, BaseException) and not isinstance(r, DHTError):
-                raise r
-        if addresses and all(isinstance(r, BaseException) for r in results):
-            shown = ", ".join(f"{h}:{p}" for h, p in addresses)
-            raise LocalError(f"no bootstrap node answered ({shown})")
+        await ask_each(addresses, lambda address: self.join(*address))
         await self.node.find_close_nodes()
 
     # --- the Khashmir API ------------------------------------------------------

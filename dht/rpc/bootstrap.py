@@ -8,7 +8,7 @@ routers does the same (the seed's join is :meth:`dht.khashmir.protocol.KhashmirP
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 from ..core.contact import Address, Contact
 from ..core.errors import DHTError, LocalError
@@ -39,6 +39,19 @@ async def _resolved(addresses: list[Address]) -> list[Address]:
     return [r for r in out if not isinstance(r, BaseException)]
 
 
+async def ask_each(addresses: list[Address], ask: Callable[[Address], Awaitable[object]]) -> None:
+    """``ask`` each bootstrap address at once; LocalError when none of them answered.
+    An address's own failure (a DHTError: timeout, error reply) is its; anything else
+    is raised."""
+    results = await asyncio.gather(*(ask(a) for a in addresses), return_exceptions=True)
+    for r in results:
+        if isinstance(r, BaseException) and not isinstance(r, DHTError):
+            raise r
+    if addresses and all(isinstance(r, BaseException) for r in results):
+        shown = ", ".join(f"{h}:{p}" for h, p in addresses)
+        raise LocalError(f"no bootstrap node answered ({shown})")
+
+
 async def bootstrap(node: BootstrapNode, addresses: list[Address], routers: list[Address]) -> None:
     """Fill the table from ``addresses`` and ``routers``: each is asked find_node of our
     id, then the lookup of our id goes on from what they answered.  ``routers`` are
@@ -59,14 +72,7 @@ async def bootstrap(node: BootstrapNode, addresses: list[Address], routers: list
         nodes, _, _, _ = node.profile.lookup_answer("find_node", envelope)
         seeds.extend(c for c in nodes if c.address not in node.routers)
 
-    every = addresses + routers
-    results = await asyncio.gather(*(ask(a) for a in every), return_exceptions=True)
-    for r in results:
-        if isinstance(r, BaseException) and not isinstance(r, DHTError):
-            raise r
-    if every and all(isinstance(r, BaseException) for r in results):
-        shown = ", ".join(f"{h}:{p}" for h, p in every)
-        raise LocalError(f"no bootstrap node answered ({shown})")
+    await ask_each(addresses + routers, ask)
     progress = Progress(node, "find_node", node.id)
     lookup = await iterate(node, node.id, "find_node", progress, seeds=seeds, include_self=False,
                            query=query, skip=lambda c: c.address in node.routers)
