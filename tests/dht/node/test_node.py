@@ -649,7 +649,7 @@ def test_restart_onto_a_new_network_answers_with_live_contacts_within_10_s(tmp_p
     find_node answers within 10 s of joining (default settings: the dead ones
     only time out after KRPC_TIMEOUT, 20 s)."""
     config = Config()
-    size = 24
+    size = 32  # old and new networks: enough for our table to hold 8 or more of the old
 
     async def network(hosts: list[str], where: Path) -> list[Node]:
         nodes = []
