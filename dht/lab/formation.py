@@ -63,6 +63,8 @@ INTRODUCTIONS_PER_BUCKET = 2
 FORMATION_TIMEOUT = 5.0
 #: The share of the first node's GLOBAL_QUERY_BURST and GLOBAL_QUERY_RATE the joins may use.
 JOIN_PACE = 0.8
+#: Times a join is sent before the node is counted as not joined.
+JOIN_ATTEMPTS = 2
 #: Fraction of a formation stage between two progress reports.
 PROGRESS_STEP = 0.02
 
@@ -168,14 +170,20 @@ async def form(nodes: list[Node], config: Config, emit: Callable[[Event], None],
     def ask(node: Node, peer: Contact | None) -> Callable[[], Awaitable[None]]:
         async def job() -> None:
             nonlocal sent, failed, settled
-            sent += 1
-            try:
-                if peer is None:
-                    await asyncio.wait_for(node.join(*first.address), timeout)
-                else:
-                    await asyncio.wait_for(core_of(node).request(peer, "ping", {b"id": node.id}), timeout)
-            except (DHTError, asyncio.TimeoutError):
-                failed += 1  # a lost datagram: the tables do without this one
+            # A join is what puts a node in the network: a lost one is sent once more
+            # (the first node's global budget may have been spent by the introductions
+            # just before, and refills meanwhile).  A lost ping: the tables do without it.
+            for attempt in range(JOIN_ATTEMPTS if peer is None else 1):
+                sent += 1
+                try:
+                    if peer is None:
+                        await asyncio.wait_for(node.join(*first.address), timeout)
+                    else:
+                        await asyncio.wait_for(core_of(node).request(peer, "ping", {b"id": node.id}), timeout)
+                    break
+                except (DHTError, asyncio.TimeoutError):
+                    if attempt + 1 == (JOIN_ATTEMPTS if peer is None else 1):
+                        failed += 1
             settled += 1
             if settled % report_every == 0:
                 emit(LabProgress(clock.now(), "introducing", settled, planned))
