@@ -415,7 +415,10 @@ def test_tshark_decodes_every_packet_we_write_as_bt_dht(tmp_path: Path) -> None:
     path = tmp_path / "lab.pcapng"
     with CaptureWriter(path) as writer:
         run(busy_lab(5, writer))
-    r = subprocess.run([TSHARK or "tshark", "-r", str(path), "-T", "fields", "-e", "frame.protocols",
+    # bt-dht is a heuristic dissector: the heuristics go first, or a node whose random port
+    # is some other protocol's registered one (hcrt's, say) has its datagrams read as that
+    heuristic_first = ["-o", "udp.try_heuristic_first:TRUE"]
+    r = subprocess.run([TSHARK or "tshark", *heuristic_first, "-r", str(path), "-T", "fields", "-e", "frame.protocols",
                         "-e", "udp.srcport", "-e", "ip.src"], capture_output=True, text=True, timeout=TIMEOUT)
     assert r.returncode == 0, r.stderr
     rows = [line.split("\t") for line in r.stdout.splitlines()]
@@ -423,7 +426,8 @@ def test_tshark_decodes_every_packet_we_write_as_bt_dht(tmp_path: Path) -> None:
     assert all(p == "raw:ip:udp:bt-dht" for p, *_ in rows), collections.Counter(p for p, *_ in rows)
     ours = [(str(d.src[1]), d.src[0]) for d in datagrams_of(path)]
     assert [(port, ip) for _, port, ip in rows] == ours
-    malformed = subprocess.run([TSHARK or "tshark", "-r", str(path), "-Y", "_ws.malformed || _ws.expert.severity >= warning"],
+    malformed = subprocess.run([TSHARK or "tshark", *heuristic_first, "-r", str(path), "-Y",
+                                "_ws.malformed || _ws.expert.severity >= warning"],
                                capture_output=True, text=True, timeout=TIMEOUT)
     assert malformed.stdout.strip() == ""
 
