@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, Protocol
 
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from .maintenance import Maintenance
     from .protocols import NodeProtocol
 
+
+log = logging.getLogger(__name__)
 
 #: Lookup ids, unique in the process (across Leave/Join and a lab's nodes), so
 #: one lookup's events are never taken for another's.
@@ -156,9 +159,7 @@ class Requests:
                 self._answered_locally(fut, None, exc)
             else:
                 if isinstance(answer, asyncio.Future):  # a storage query: answered off the loop
-                    answer.add_done_callback(lambda done: self._answered_locally(
-                        fut, None if done.cancelled() or done.exception() else done.result(),
-                        asyncio.CancelledError() if done.cancelled() else done.exception()))
+                    answer.add_done_callback(lambda done: self._answered_later(fut, done))
                 else:
                     fut.set_result(answer)
             if on_done is not None:
@@ -179,6 +180,18 @@ class Requests:
             fut.set_exception(exc)
         else:
             raise exc
+
+    def _answered_later(self, fut: asyncio.Future[Any], done: asyncio.Future[Any]) -> None:
+        """Our own storage query's end.  A bug there (nobody left to raise it to) is
+        logged with its traceback and answered as the transport answers a peer's: 201."""
+        if done.cancelled():
+            self._answered_locally(fut, None, asyncio.CancelledError())
+            return
+        exc = done.exception()
+        if exc is not None and not isinstance(exc, (StorageFault, KrpcError)):
+            log.error("our own storage query failed", exc_info=exc)
+            exc = self.node.profile.server_error()
+        self._answered_locally(fut, None if exc is not None else done.result(), exc)
 
     def request_address(
         self, address: Address, expected_id: bytes | None, method: str, args: Any,

@@ -335,3 +335,20 @@ def test_the_local_node_stores_and_reads_its_own_values_on_the_storage_thread(tm
             assert await node.get_value(KEY) == [b"mine"]
 
     run(scenario())
+
+
+def test_a_bug_in_the_local_node_s_own_storage_query_is_answered_201_not_left_hanging(tmp_path: Path) -> None:
+    """Our own store_value on the storage thread failing with a bug: logged, and the store
+    sees the server error a peer would get, rather than waiting forever."""
+
+    async def scenario() -> None:
+        async with running_node(tmp_path, FAST) as node:
+            async def broken(*args: Any) -> Any:
+                raise RuntimeError("a bug")
+
+            core_of(node).store.store_value_async = broken  # type: ignore[method-assign]
+            result = await asyncio.wait_for(node.store_value(KEY, b"mine"), 10)
+            assert not result.accepted
+            assert [(c.id, "server error" in why) for c, why in result.refused] == [(node.id, True)]
+
+    run(scenario())
