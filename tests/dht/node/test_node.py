@@ -669,7 +669,10 @@ def test_restart_onto_a_new_network_answers_with_live_contacts_within_10_s(tmp_p
         me = Node(config, host=HOST, data_dir=me_dir)
         await me.start()
         await me.bootstrap([old[0].address])
-        await core_of(me).maintenance.refresh_table(force=True)
+        for _ in range(5):  # our table holds 8 or more of the old network (a few refreshes at most)
+            await core_of(me).maintenance.refresh_table(force=True)
+            if len(core_of(me).table) >= 8:
+                break
         saved = {c.id for c in core_of(me).table.contacts()}
         assert len(saved) >= 8
         await me.stop()
