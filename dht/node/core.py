@@ -47,6 +47,7 @@ from ..core.routing import RoutingTable
 from ..core.stats import MethodCounters, Stats
 from ..rpc import iterate
 from ..rpc.resolve import resolve_host
+from ..core.limits import Limits
 from ..rpc.transport import KrpcTransport
 from ..storage import NodeLock, NodeStorage, Store, StoreLimits
 from ..storage.datadir import DataDirLock
@@ -147,7 +148,8 @@ class NodeCore:
         now = clock.now()
         self._table = self._new_table(now)
         transport = KrpcTransport(
-            self.protocol.dispatch, self.stats_counters, self.events, self.config.KRPC_TIMEOUT, self.config, self.profile
+            self.protocol.dispatch, self.stats_counters, self.events, self.config.KRPC_TIMEOUT, self.config,
+            self.profile, self.requests.seen, self.protocol.run_job,
         )
         self._transport = transport
         loop = asyncio.get_running_loop()
@@ -323,6 +325,11 @@ class NodeCore:
         if self._transport is None or not self.running:
             raise LocalError("node is not running")
         return self._transport
+
+    @property
+    def limits(self) -> Limits:
+        """What the node's sources may make it do (the transport's machine's)."""
+        return self.transport.limits
 
     @property
     def contact(self) -> Contact:

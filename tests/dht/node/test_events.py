@@ -221,12 +221,13 @@ def test_no_subscriber_means_no_event_is_built(tmp_path: Path, monkeypatch: pyte
     import dht.node.maintenance
     import dht.node.requests
     import dht.rpc.progress
+    import dht.machine.machine
     import dht.rpc.transport
 
     event_classes = typing.get_args(events.Event)
     patched = set()
     modules = (
-        dht.rpc.transport, dht.node.core, dht.node.requests, dht.node.maintenance, dht.khashmir.remote,
+        dht.machine.machine, dht.rpc.transport, dht.node.core, dht.node.requests, dht.node.maintenance, dht.khashmir.remote,
         dht.rpc.progress, dht.mainline.handlers, dht.lab.lab, dht.lab.formation,
     )
     for module in modules:
