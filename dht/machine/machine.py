@@ -44,13 +44,13 @@ from typing import Any, Callable, NamedTuple, Union
 from ..core.config import Config
 from ..core.contact import Address
 from ..core.errors import KrpcError, NodeStopped, PortUnreachable, RemoteProtocolError, RpcTimeout, StorageFault
-from ..core.events import DatagramDropped, DatagramReceived, EventBus, RequestTimedOut
+from ..core.events import DatagramDropped, DatagramReceived, Event, EventBus, RequestTimedOut
 from ..core.limits import Limits
 from ..core.requests import Answered, Pending, RequestTable, Settle as SettleFn
 from ..core.stats import DropReason, MethodCounters, Stats
 from ..wire import krpc
 from ..wire.profiles import WireProfile
-from .replies import Answer, Deferred, QueryDropped
+from .replies import Answer, Deferred, QueryDropped, SenderSeen
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,8 @@ class RunJob(NamedTuple):
     job: Any
 
 
-Output = Union[Send, Settle, RunJob, Any]
+#: What the machine returns: datagrams, settles, storage jobs, and the handlers' effects.
+Output = Union[Send, Settle, RunJob, SenderSeen, Event]
 
 
 class _Waiting(NamedTuple):
@@ -158,14 +159,16 @@ class KrpcMachine:
         except Exception as exc:
             self._failed(query, peer, exc, counters, size, now, out)
             return
-        if isinstance(reply, Deferred):
-            ref = next(self._refs)
-            self.waiting[ref] = _Waiting(reply, query, peer, counters, size)
-            out.extend(reply.effects)
-            out.append(RunJob(ref, reply.job))
+        if type(reply) is Answer:
+            if reply.effects:
+                out.extend(reply.effects)
+            self._respond(query, peer, reply.values, counters, size, now, out)
             return
+        assert isinstance(reply, Deferred)
+        ref = next(self._refs)
+        self.waiting[ref] = _Waiting(reply, query, peer, counters, size)
         out.extend(reply.effects)
-        self._respond(query, peer, reply.values, counters, size, now, out)
+        out.append(RunJob(ref, reply.job))
 
     def job_done(self, ref: int, result: Any, exc: BaseException | None, now: float) -> list[Output]:
         """A storage job's end: the answer it waited for (None for a cancelled job: not answered)."""

@@ -149,7 +149,7 @@ class NodeCore:
         self._table = self._new_table(now)
         transport = KrpcTransport(
             self.protocol.dispatch, self.stats_counters, self.events, self.config.KRPC_TIMEOUT, self.config,
-            self.profile, self.requests.seen, self.protocol.run_job,
+            self.profile, self.requests.sender_seen, self.protocol.run_job,
         )
         self._transport = transport
         loop = asyncio.get_running_loop()

@@ -39,7 +39,6 @@ from ..core.events import EventBus
 from ..core.routing import RoutingTable
 from ..core.rtt import soft_timeout as rtt_soft_timeout
 from ..core.stats import Stats
-from ..machine.replies import SenderSeen
 from ..rpc.transport import KrpcTransport
 from ..wire.profiles import WireProfile
 
@@ -323,10 +322,6 @@ class Requests:
                 once(outer)
 
         self.node.transport.request(address, method, args, settle, soft_timeout)
-
-    def seen(self, effect: SenderSeen) -> None:
-        """A handler's effect: its query's sender offered to the table."""
-        self.sender_seen(effect.node_id, effect.peer, effect.verify)
 
     def sender_seen(self, node_id: bytes, sender: Address | None, verify: bool = False) -> Address:
         """Offer a query's sender to the routing table as an uncontacted node.

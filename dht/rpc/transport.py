@@ -31,13 +31,13 @@ import logging
 import socket
 import sys
 import time
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, cast
 
 from . import clock, udp
 from ..core.config import Config
 from ..core.contact import Address
 from ..core.errors import NodeStopped
-from ..core.events import DatagramSent, EventBus
+from ..core.events import DatagramSent, Event, EventBus
 from ..core.limits import Limits
 from ..core.requests import RequestTable, Settle as SettleFn
 from ..core.stats import DropReason, Stats
@@ -55,14 +55,14 @@ class KrpcTransport(asyncio.DatagramProtocol):
     def __init__(
         self, handler: QueryHandler, stats: Stats, bus: EventBus, timeout: float,
         config: Config | None = None, profile: WireProfile | None = None,
-        on_seen: Callable[[SenderSeen], None] | None = None,
+        on_seen: Callable[[bytes, Address, bool], object] | None = None,
         run_job: Callable[[Any], Awaitable[Any]] | None = None,
     ) -> None:
         self.profile: WireProfile = profile or profile_for("khashmir")
         self.machine = KrpcMachine(self.profile, handler, stats, bus, timeout, config)
         self.stats = stats
         self.bus = bus
-        #: the node's offer of a query's sender to its routing table
+        #: the node's offer of a query's sender to its routing table: ``on_seen(*SenderSeen)``
         self.on_seen = on_seen
         #: the node's runner of a storage job (an awaitable of its result)
         self.run_job = run_job
@@ -173,17 +173,17 @@ class KrpcTransport(asyncio.DatagramProtocol):
     def _carry_out(self, outputs: list[Output]) -> None:
         """Do what the machine returned, in its order."""
         for out in outputs:
-            if isinstance(out, Send):
+            if type(out) is Send:
                 self._send(out)
-            elif isinstance(out, Settle):
-                self._tell(out)
-            elif isinstance(out, SenderSeen):
+            elif type(out) is SenderSeen:
                 if self.on_seen is not None:
-                    self.on_seen(out)
-            elif isinstance(out, RunJob):
+                    self.on_seen(*out)
+            elif type(out) is Settle:
+                self._tell(out)
+            elif type(out) is RunJob:
                 self._start_job(out)
             elif self.bus.active:  # an event a handler reported
-                self.bus.emit(out)
+                self.bus.emit(cast(Event, out))
 
     @staticmethod
     def _tell(settle: Settle) -> None:
