@@ -15,7 +15,8 @@ feeds it what happens and carries out what it returns:
 
 Each returns a list of *outputs*, in the order they are to happen:
 :class:`Send` (a datagram for the socket), :class:`Settle` (tell a request
-its end: its settle callback is the requester's), :class:`RunJob` (a
+its end: its settle callback is the requester's), :class:`Late` (tell a
+request it is silent past its soft deadline), :class:`RunJob` (a
 storage job to run), and the handlers' effects as they gave them
 (:class:`~dht.machine.replies.SenderSeen`, events).
 
@@ -78,6 +79,12 @@ class Settle(NamedTuple):
     rtt: float | None = None
 
 
+class Late(NamedTuple):
+    """Tell a request it is silent past its soft deadline (its ``late`` callback; once)."""
+
+    pending: Pending
+
+
 class RunJob(NamedTuple):
     """Run a storage job; give its result (or exception) to :meth:`KrpcMachine.job_done` with ``ref``."""
 
@@ -86,7 +93,7 @@ class RunJob(NamedTuple):
 
 
 #: What the machine returns: datagrams, settles, storage jobs, and the handlers' effects.
-Output = Union[Send, Settle, RunJob, SenderSeen, Event]
+Output = Union[Send, Settle, Late, RunJob, SenderSeen, Event]
 
 
 class _Waiting(NamedTuple):
@@ -282,30 +289,36 @@ class KrpcMachine:
 
     def request(
         self, peer: Address, method: str, args: Any, settle: SettleFn, now: float,
-        soft_timeout: float | None = None,
+        soft_timeout: float | None = None, late: Callable[[], None] | None = None,
     ) -> tuple[Send, float]:
         """A query to send (bad ``args`` raise :class:`LocalError`), and its deadline (for
-        the shell's timer); ``settle`` is told its end."""
+        the shell's timer); ``settle`` is told its end, ``late`` (with a ``soft_timeout``)
+        when it is silent at its soft deadline."""
         table = self.requests
         tid = table.tid_for(peer)
         data, raw = self.profile.encode_query(tid, method, args)
-        pending = table.add(peer, tid, method, settle, now, soft_timeout, data, raw)
+        pending = table.add(peer, tid, method, settle, now, soft_timeout, data, raw, late)
         self.stats.method(method).sent += 1
         self.limits.expect(peer[0], now)
-        return Send(data, peer, raw, method, tid, soft_timeout), (pending.late_after if pending.resends else pending.expires)
+        return Send(data, peer, raw, method, tid, soft_timeout), (
+            pending.late_after if pending.resends or pending.late is not None else pending.expires
+        )
 
     def next_deadline(self) -> float | None:
         """When :meth:`timer` is next due (None: nothing waits)."""
         return self.requests.next_deadline()
 
     def timer(self, now: float) -> list[Output]:
-        """Send again what is silent past its soft deadline; fail what is past its full timeout."""
+        """Send again what is silent past its soft deadline, and tell it late if it asked;
+        fail what is past its full timeout."""
         out: list[Output] = []
         table = self.requests
         for pending in table.resends_due(now):
             self.limits.expect(pending.peer[0], now)
             assert pending.raw is not None
             out.append(Send(pending.data, pending.peer, pending.raw, pending.method, pending.tid, pending.soft_timeout))
+        for pending in table.late_due(now):
+            out.append(Late(pending))
         for pending in table.expired(now):
             out.append(self._request_failed(pending, now, unreachable=False))
         return out

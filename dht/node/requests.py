@@ -54,7 +54,9 @@ log = logging.getLogger(__name__)
 _LOOKUP_IDS = itertools.count(1)
 
 #: A query held back by the budget: what :meth:`Requests._send` needs to send it.
-Held = tuple[Address, "bytes | None", str, Any, "float | None", "_Once | None", "Contact | None"]
+Held = tuple[
+    Address, "bytes | None", str, Any, "float | None", "_Once | None", "Contact | None", "Callable[[], None] | None"
+]
 
 
 class RequestsHost(Protocol):
@@ -135,7 +137,7 @@ class Requests:
 
     def request(
         self, contact: Contact, method: str, args: Any, soft_timeout: float | None = None,
-        on_done: Callable[[asyncio.Future[Any]], None] | None = None,
+        on_done: Callable[[asyncio.Future[Any]], None] | None = None, late: Callable[[], None] | None = None,
     ) -> asyncio.Future[Any]:
         """Ask ``contact``, expecting an answer with its id; the routing table learns the outcome.
 
@@ -149,7 +151,8 @@ class Requests:
         callback: an answer's next queries go out from the datagram's callback, not
         a loop pass later.  A future the caller cancelled is told when the request
         ends all the same (still cancelled); one held by the query budget, when it
-        is cancelled.
+        is cancelled.  ``late()``, with a ``soft_timeout``, is called once if the
+        request, once sent, is silent that long (never for the local node).
         """
         if contact.id == self.node.id:
             fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -165,7 +168,7 @@ class Requests:
             if on_done is not None:
                 fut.add_done_callback(on_done)
             return fut
-        return self.request_address(contact.address, contact.id, method, args, soft_timeout, on_done, contact)
+        return self.request_address(contact.address, contact.id, method, args, soft_timeout, on_done, contact, late)
 
     def _answered_locally(self, fut: asyncio.Future[Any], answer: Any, exc: BaseException | None) -> None:
         """Our own answer to our own query, as a peer's would be: a KRPC error as it is,
@@ -196,7 +199,7 @@ class Requests:
     def request_address(
         self, address: Address, expected_id: bytes | None, method: str, args: Any,
         soft_timeout: float | None = None, on_done: Callable[[asyncio.Future[Any]], None] | None = None,
-        known: Contact | None = None,
+        known: Contact | None = None, late: Callable[[], None] | None = None,
     ) -> asyncio.Future[Any]:
         """Ask the node at ``address``.
 
@@ -212,7 +215,7 @@ class Requests:
             raise LocalError("node is not running")
         outer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         once = None if on_done is None else _Once(on_done)
-        call = (address, expected_id, method, args, soft_timeout, once, known)
+        call = (address, expected_id, method, args, soft_timeout, once, known, late)
         if self._budget.submit(outer, clock.now()):
             # The settle of _send calls ``once`` however the request ends (answer,
             # error, timeout, stop); a future done callback would cost a loop pass.
@@ -279,6 +282,7 @@ class Requests:
     def _send(
         self, outer: asyncio.Future[Any], address: Address, expected_id: bytes | None, method: str,
         args: Any, soft_timeout: float | None, once: "_Once | None" = None, known: Contact | None = None,
+        late: Callable[[], None] | None = None,
     ) -> None:
         """Send a query now; ``outer`` gets its checked answer.  Bad arguments raise here."""
         def settle(values: Any, exc: BaseException | None, rtt: float | None) -> None:
@@ -321,7 +325,7 @@ class Requests:
             if once is not None:
                 once(outer)
 
-        self.node.transport.request(address, method, args, settle, soft_timeout)
+        self.node.transport.request(address, method, args, settle, soft_timeout, late)
 
     def sender_seen(self, node_id: bytes, sender: Address | None, verify: bool = False) -> Address:
         """Offer a query's sender to the routing table as an uncontacted node.

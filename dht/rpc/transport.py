@@ -41,7 +41,7 @@ from ..core.events import DatagramSent, Event, EventBus
 from ..core.limits import Limits
 from ..core.requests import RequestTable, Settle as SettleFn
 from ..core.stats import DropReason, Stats
-from ..machine.machine import KrpcMachine, Output, QueryHandler, RunJob, Send, Settle
+from ..machine.machine import KrpcMachine, Late, Output, QueryHandler, RunJob, Send, Settle
 from ..machine.replies import SenderSeen
 from ..wire.profiles import WireProfile, profile_for
 
@@ -180,6 +180,8 @@ class KrpcTransport(asyncio.DatagramProtocol):
                     self.on_seen(*out)
             elif type(out) is Settle:
                 self._tell(out)
+            elif type(out) is Late:
+                self._late(out)
             elif type(out) is RunJob:
                 self._start_job(out)
             elif self.bus.active:  # an event a handler reported
@@ -192,6 +194,16 @@ class KrpcTransport(asyncio.DatagramProtocol):
             pending.settle(settle.answer, settle.exc, settle.rtt)
         except Exception:  # a bug of the requester's: logged, never the transport's end
             log.exception("settling a %s request to %s:%d", pending.method, *pending.peer)
+
+    @staticmethod
+    def _late(late: Late) -> None:
+        pending = late.pending
+        if pending.late is None:
+            return
+        try:
+            pending.late()
+        except Exception:  # a bug of the requester's: logged, never the transport's end
+            log.exception("telling a %s request to %s:%d it is late", pending.method, *pending.peer)
 
     def _start_job(self, run: RunJob) -> None:
         if self.run_job is None:
@@ -218,11 +230,13 @@ class KrpcTransport(asyncio.DatagramProtocol):
     # --- sending -----------------------------------------------------
 
     def request(
-        self, peer: Address, method: str, args: Any, settle: SettleFn, soft_timeout: float | None = None
+        self, peer: Address, method: str, args: Any, settle: SettleFn, soft_timeout: float | None = None,
+        late: Callable[[], None] | None = None,
     ) -> None:
         """Send a query; ``settle`` is told the profile's answer (Khashmir: the response
         dict) or the exception, once, as soon as it is known (no future: an answer's
-        next queries go out in the same callback, as libtorrent's traversal does).
+        next queries go out in the same callback, as libtorrent's traversal does);
+        ``late``, with a ``soft_timeout``, is told once if it is silent that long.
 
         ``args``: the profile's arguments (a dict; Mainline also takes typed ones);
         bad ones raise :class:`LocalError` here.
@@ -230,7 +244,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
         if self.transport is None:
             raise NodeStopped("node is not running")
         now = self.clock()
-        send, at = self.machine.request(peer, method, args, settle, now, soft_timeout)
+        send, at = self.machine.request(peer, method, args, settle, now, soft_timeout, late)
         self._arm(now, at)
         self._send(send)
 
