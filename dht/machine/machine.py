@@ -6,12 +6,15 @@ clock, no asyncio.  The shell (:class:`dht.rpc.transport.KrpcTransport`)
 feeds it what happens and carries out what it returns:
 
 * :meth:`receive` takes a datagram, its sender and ``now``;
-* :meth:`request` takes a query we send (its settle callback included);
+* :meth:`request` takes a query we send (its settle callback included),
+  which goes at once or, over the node's query budget
+  (:class:`dht.core.budget.QueryBudget`), waits its turn in the machine;
 * :meth:`timer` is called at :meth:`next_deadline`, the one time the shell arms;
 * :meth:`job_done` takes the result of a storage job it asked for;
 * :meth:`unreachable` takes an ICMP error: a datagram we sent could not
   reach its port;
-* :meth:`close` ends every request still out.
+* :meth:`withdraw` takes back a query still waiting for the budget;
+* :meth:`close` ends every request still out or waiting.
 
 Each returns a list of *outputs*, in the order they are to happen:
 :class:`Send` (a datagram for the socket), :class:`Settle` (tell a request
@@ -30,7 +33,10 @@ its reply, a storage fault 201 with its cause, a bug 201 and a logged
 traceback, :class:`~dht.machine.replies.QueryDropped` a counted drop); an
 answer's reply is sent if its size and the sender's reply budget allow.  A
 response goes to the request table (:class:`dht.core.requests.RequestTable`:
-transaction ids, expiry, resends, RTT), which says which request it ends.
+transaction ids, expiry, resends, soft deadlines, RTT), which says which
+request it ends.  :meth:`next_deadline` is the earliest of the table's
+deadlines and the time the first query held back by the budget may go:
+the one timer of a node's protocol.
 Every step counts in :class:`Stats`; ``DatagramReceived``,
 ``DatagramDropped`` and ``RequestTimedOut`` go to the bus when someone
 listens (``DatagramSent`` is the shell's, once the datagram is out).
@@ -40,8 +46,9 @@ from __future__ import annotations
 
 import itertools
 import logging
-from typing import Any, Callable, NamedTuple, Union
+from typing import Any, Callable, Hashable, NamedTuple, Union
 
+from ..core.budget import QueryBudget
 from ..core.config import Config
 from ..core.contact import Address
 from ..core.errors import KrpcError, NodeStopped, PortUnreachable, RemoteProtocolError, RpcTimeout, StorageFault
@@ -85,6 +92,12 @@ class Late(NamedTuple):
     pending: Pending
 
 
+class Stopped(NamedTuple):
+    """Tell a query the budget held back that it never goes: the node stopped."""
+
+    settle: SettleFn
+
+
 class RunJob(NamedTuple):
     """Run a storage job; give its result (or exception) to :meth:`KrpcMachine.job_done` with ``ref``."""
 
@@ -93,7 +106,18 @@ class RunJob(NamedTuple):
 
 
 #: What the machine returns: datagrams, settles, storage jobs, and the handlers' effects.
-Output = Union[Send, Settle, Late, RunJob, SenderSeen, Event]
+Output = Union[Send, Settle, Late, Stopped, RunJob, SenderSeen, Event]
+
+
+class _Held(NamedTuple):
+    """A query the budget holds back: what it takes to send it."""
+
+    peer: Address
+    method: str
+    args: Any
+    settle: SettleFn
+    soft_timeout: float | None
+    late: Callable[[], None] | None
 
 
 class _Waiting(NamedTuple):
@@ -111,7 +135,7 @@ class KrpcMachine:
 
     def __init__(
         self, profile: WireProfile, answer: QueryHandler, stats: Stats, bus: EventBus,
-        timeout: float, config: Config | None = None,
+        timeout: float, config: Config | None = None, budget: QueryBudget[Hashable] | None = None,
     ) -> None:
         self.profile = profile
         self.answer = answer
@@ -122,6 +146,9 @@ class KrpcMachine:
         self.requests = RequestTable(
             timeout, config.SOFT_RESENDS if config is not None else 0, lambda: self.profile.new_tid()
         )
+        #: the node's outgoing query budget (None: none), and the queries it holds back
+        self.budget = budget
+        self.held: dict[Hashable, _Held] = {}
         #: queries whose answers wait for storage, by the ref their RunJob carries
         self.waiting: dict[int, _Waiting] = {}
         self._refs = itertools.count(1)
@@ -290,10 +317,36 @@ class KrpcMachine:
     def request(
         self, peer: Address, method: str, args: Any, settle: SettleFn, now: float,
         soft_timeout: float | None = None, late: Callable[[], None] | None = None,
-    ) -> tuple[Send, float]:
+        key: Hashable | None = None,
+    ) -> tuple[Send, float] | None:
         """A query to send (bad ``args`` raise :class:`LocalError`), and its deadline (for
         the shell's timer); ``settle`` is told its end, ``late`` (with a ``soft_timeout``)
-        when it is silent at its soft deadline."""
+        when it is silent at its soft deadline.  With a ``key`` it is charged to the
+        query budget: None when it must wait its turn (sent by :meth:`timer`;
+        :meth:`withdraw` with the ``key`` takes it back)."""
+        budget = self.budget
+        if key is not None and budget is not None and not budget.submit(key, now):
+            try:
+                self.profile.encode_query(b"\0\0", method, args)  # bad arguments fail now, not when it goes
+            except Exception:
+                budget.discard(key)
+                raise
+            self.held[key] = _Held(peer, method, args, settle, soft_timeout, late)
+            return None
+        return self._send_request(peer, method, args, settle, now, soft_timeout, late)
+
+    def withdraw(self, key: Hashable) -> bool:
+        """Take back a query the budget still holds (its caller gave up): True if it was held."""
+        if self.held.pop(key, None) is None:
+            return False
+        if self.budget is not None:
+            self.budget.discard(key)
+        return True
+
+    def _send_request(
+        self, peer: Address, method: str, args: Any, settle: SettleFn, now: float,
+        soft_timeout: float | None, late: Callable[[], None] | None,
+    ) -> tuple[Send, float]:
         table = self.requests
         tid = table.tid_for(peer)
         data, raw = self.profile.encode_query(tid, method, args)
@@ -304,14 +357,24 @@ class KrpcMachine:
             pending.late_after if pending.resends or pending.late is not None else pending.expires
         )
 
-    def next_deadline(self) -> float | None:
+    def next_deadline(self, now: float) -> float | None:
         """When :meth:`timer` is next due (None: nothing waits)."""
-        return self.requests.next_deadline()
+        at = self.requests.next_deadline()
+        if self.held and self.budget is not None:
+            free = self.budget.next_time(now)
+            if free is not None and (at is None or free < at):
+                at = free
+        return at
 
     def timer(self, now: float) -> list[Output]:
         """Send again what is silent past its soft deadline, and tell it late if it asked;
         fail what is past its full timeout."""
         out: list[Output] = []
+        if self.held and self.budget is not None:
+            for key in self.budget.ready(now):  # the queries the budget lets go now, in turn
+                call = self.held.pop(key, None)
+                if call is not None:
+                    out.append(self._send_request(*call[:4], now, *call[4:])[0])
         table = self.requests
         for pending in table.resends_due(now):
             self.limits.expect(pending.peer[0], now)
@@ -345,9 +408,15 @@ class KrpcMachine:
         return Settle(pending, None, failure)
 
     def close(self) -> list[Output]:
-        """End every request still out (:class:`NodeStopped`) and forget the waiting answers."""
+        """End every request still out or held back (:class:`NodeStopped`); forget the waiting answers."""
         self.cancel_jobs()
-        return [Settle(p, None, NodeStopped("node stopped")) for p in self.requests.clear()]
+        out: list[Output] = [Settle(p, None, NodeStopped("node stopped")) for p in self.requests.clear()]
+        held, self.held = self.held, {}
+        for key, call in held.items():
+            if self.budget is not None:
+                self.budget.discard(key)
+            out.append(Stopped(call.settle))
+        return out
 
     # --- drops -------------------------------------------------------------
 

@@ -149,7 +149,7 @@ class NodeCore:
         self._table = self._new_table(now)
         transport = KrpcTransport(
             self.protocol.dispatch, self.stats_counters, self.events, self.config.KRPC_TIMEOUT, self.config,
-            self.profile, self.requests.sender_seen, self.protocol.run_job,
+            self.profile, self.requests.sender_seen, self.protocol.run_job, self.requests.budget,
         )
         self._transport = transport
         loop = asyncio.get_running_loop()
@@ -238,7 +238,6 @@ class NodeCore:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         assert self._transport is not None and self._store is not None
         self._cancel_store_timer()
-        self.requests.drop_held()
         self._transport.close()
         self._store.close()
         self._lock.release()
@@ -252,7 +251,6 @@ class NodeCore:
             task.cancel()
         assert self._transport is not None and self._store is not None
         self._cancel_store_timer()
-        self.requests.drop_held()
         self._transport.close()
         self._store.close(cancel_queued=True)  # the storage job running finishes, the queued ones never run
         self._lock.release()
@@ -325,6 +323,11 @@ class NodeCore:
         if self._transport is None or not self.running:
             raise LocalError("node is not running")
         return self._transport
+
+    @property
+    def transport_or_none(self) -> KrpcTransport | None:
+        """The transport while the node runs, else None."""
+        return self._transport if self.running else None
 
     @property
     def limits(self) -> Limits:

@@ -31,9 +31,10 @@ import logging
 import socket
 import sys
 import time
-from typing import Any, Awaitable, Callable, cast
+from typing import Any, Awaitable, Callable, Hashable, cast
 
 from . import clock, udp
+from ..core.budget import QueryBudget
 from ..core.config import Config
 from ..core.contact import Address
 from ..core.errors import NodeStopped
@@ -41,7 +42,7 @@ from ..core.events import DatagramSent, Event, EventBus
 from ..core.limits import Limits
 from ..core.requests import RequestTable, Settle as SettleFn
 from ..core.stats import DropReason, Stats
-from ..machine.machine import KrpcMachine, Late, Output, QueryHandler, RunJob, Send, Settle
+from ..machine.machine import KrpcMachine, Late, Output, QueryHandler, RunJob, Send, Settle, Stopped
 from ..machine.replies import SenderSeen
 from ..wire.profiles import WireProfile, profile_for
 
@@ -57,9 +58,10 @@ class KrpcTransport(asyncio.DatagramProtocol):
         config: Config | None = None, profile: WireProfile | None = None,
         on_seen: Callable[[bytes, Address, bool], object] | None = None,
         run_job: Callable[[Any], Awaitable[Any]] | None = None,
+        budget: QueryBudget[Hashable] | None = None,
     ) -> None:
         self.profile: WireProfile = profile or profile_for("khashmir")
-        self.machine = KrpcMachine(self.profile, handler, stats, bus, timeout, config)
+        self.machine = KrpcMachine(self.profile, handler, stats, bus, timeout, config, budget)
         self.stats = stats
         self.bus = bus
         #: the node's offer of a query's sender to its routing table: ``on_seen(*SenderSeen)``
@@ -184,6 +186,8 @@ class KrpcTransport(asyncio.DatagramProtocol):
                 self._late(out)
             elif type(out) is RunJob:
                 self._start_job(out)
+            elif type(out) is Stopped:
+                self._never_sent(out)
             elif self.bus.active:  # an event a handler reported
                 self.bus.emit(cast(Event, out))
 
@@ -204,6 +208,13 @@ class KrpcTransport(asyncio.DatagramProtocol):
             pending.late()
         except Exception:  # a bug of the requester's: logged, never the transport's end
             log.exception("telling a %s request to %s:%d it is late", pending.method, *pending.peer)
+
+    @staticmethod
+    def _never_sent(stopped: Stopped) -> None:
+        try:
+            stopped.settle(None, NodeStopped("node stopped"), None)
+        except Exception:  # a bug of the requester's: logged, never the transport's end
+            log.exception("telling a query held back that the node stopped")
 
     def _start_job(self, run: RunJob) -> None:
         if self.run_job is None:
@@ -231,12 +242,15 @@ class KrpcTransport(asyncio.DatagramProtocol):
 
     def request(
         self, peer: Address, method: str, args: Any, settle: SettleFn, soft_timeout: float | None = None,
-        late: Callable[[], None] | None = None,
-    ) -> None:
-        """Send a query; ``settle`` is told the profile's answer (Khashmir: the response
+        late: Callable[[], None] | None = None, key: Hashable | None = None,
+    ) -> bool:
+        """Send a query, or hold it back (False) while the node's query budget is spent
+        when it has a ``key`` (:meth:`withdraw` it with that key; it goes when the
+        budget allows, on the one timer); ``settle`` is told the profile's answer (Khashmir: the response
         dict) or the exception, once, as soon as it is known (no future: an answer's
         next queries go out in the same callback, as libtorrent's traversal does);
-        ``late``, with a ``soft_timeout``, is told once if it is silent that long.
+        ``late``, with a ``soft_timeout``, is told once if it is silent that long
+        (counted from when it was sent).
 
         ``args``: the profile's arguments (a dict; Mainline also takes typed ones);
         bad ones raise :class:`LocalError` here.
@@ -244,9 +258,23 @@ class KrpcTransport(asyncio.DatagramProtocol):
         if self.transport is None:
             raise NodeStopped("node is not running")
         now = self.clock()
-        send, at = self.machine.request(peer, method, args, settle, now, soft_timeout, late)
-        self._arm(now, at)
-        self._send(send)
+        sent = self.machine.request(peer, method, args, settle, now, soft_timeout, late, key)
+        if sent is None:
+            self._arm(now, self.machine.next_deadline(now))
+            return False
+        self._arm(now, sent[1])
+        self._send(sent[0])
+        return True
+
+    def withdraw(self, key: Hashable) -> bool:
+        """Take back a query held back by the budget (its caller gave up): True if it was."""
+        return self.machine.withdraw(key)
+
+    def rearm(self) -> None:
+        """The budget changed: the timer for the machine's next deadline, if sooner."""
+        if self.transport is not None:
+            now = self.clock()
+            self._arm(now, self.machine.next_deadline(now))
 
     def _arm(self, now: float, at: float | None) -> None:
         """Have the one timer fire at ``at`` if that is sooner than it is set for."""
@@ -264,7 +292,8 @@ class KrpcTransport(asyncio.DatagramProtocol):
             return
         self._carry_out(self.machine.timer(self.clock()))  # settles may send more (and set the timer)
         if self.transport is not None:
-            self._arm(self.clock(), self.machine.next_deadline())
+            now = self.clock()
+            self._arm(now, self.machine.next_deadline(now))
 
     def _send(self, send: Send) -> None:
         if self.transport is None:

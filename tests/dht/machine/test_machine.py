@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from dht.core.budget import QueryBudget
 from dht.core.config import Config
-from dht.core.errors import KrpcError, NodeStopped, PortUnreachable, RpcTimeout
+from dht.core.errors import KrpcError, LocalError, NodeStopped, PortUnreachable, RpcTimeout
 from dht.core.events import DatagramDropped, EventBus, RequestTimedOut, ValueStored
 from dht.core.stats import DropReason, Stats
-from dht.machine.machine import KrpcMachine, RunJob, Send, Settle
+from dht.machine.machine import KrpcMachine, Late, RunJob, Send, Settle, Stopped
 from dht.machine.replies import Answer, Deferred, QueryDropped, SenderSeen
 from dht.wire import krpc
 from dht.wire.codes import KHASHMIR, Meaning
@@ -116,12 +119,12 @@ def test_a_request_is_settled_by_its_answer_with_its_rtt() -> None:
     settled: list[tuple[Any, Any, Any]] = []
     m, stats, _ = machine(lambda q, p, now: Answer(None))
     send, deadline = m.request(PEER, "ping", {b"id": OURS}, lambda a, e, r: settled.append((a, e, r)), 10.0)
-    assert deadline == 30.0 and m.next_deadline() == 30.0
+    assert deadline == 30.0 and m.next_deadline(10.0) == 30.0
     tid = answered(send)[b"t"]
     reply, _ = PROFILE.encode_response(tid, {b"id": THEIRS}, ("127.0.0.1", 1))
     [out] = m.receive(reply, PEER, 10.25)
     assert isinstance(out, Settle) and out.answer[b"id"] == THEIRS and out.exc is None and out.rtt == 0.25
-    assert m.next_deadline() is None and stats.method("ping").answered == 1
+    assert m.next_deadline(10.25) is None and stats.method("ping").answered == 1
     assert m.receive(reply, PEER, 10.5) == [] and stats.drop_reasons[DropReason.UNEXPECTED_RESPONSE] == 1
 
 
@@ -158,3 +161,40 @@ def test_the_limits_refuse_an_oversize_datagram_before_the_handler() -> None:
     m, stats, _ = machine(lambda q, p, now: calls.append(q) or Answer(None))
     assert m.receive(b"d" + b"x" * 5000 + b"e", PEER, 0.0) == []
     assert not calls and stats.dropped == 1
+
+
+def test_a_soft_deadline_is_told_late_once_on_the_one_timer() -> None:
+    m, _, _ = machine(lambda q, p, now: Answer(None), Config(SOFT_RESENDS=0))
+    told: list[str] = []
+    sent = m.request(PEER, "find_node", {b"id": OURS, b"target": OURS}, lambda a, e, r: None, 0.0, 0.4,
+                     lambda: told.append("late"))
+    assert sent is not None and sent[1] == 0.4 and m.next_deadline(0.0) == 0.4
+    [late] = m.timer(0.4)
+    assert isinstance(late, Late) and late.pending.late is not None
+    assert m.timer(1.0) == [] and m.next_deadline(1.0) == 20.0
+
+
+def test_over_the_budget_a_query_waits_its_turn_in_the_machine() -> None:
+    budget: QueryBudget[Any] = QueryBudget(2.0, 1, 0.0)  # 2 a second, bursts of 1
+    stats, bus = Stats(), EventBus()
+    m = KrpcMachine(profile_for("mainline"), lambda q, p, now: Answer(None), stats, bus, 20.0, Config(), budget)
+    ended: list[Any] = []
+    first = m.request(PEER, "ping", {b"id": OURS}, lambda a, e, r: None, 0.0, key="a")
+    assert first is not None  # the burst's one token
+    assert m.request(PEER, "ping", {b"id": OURS}, lambda a, e, r: ended.append(("b", e)), 0.0, key="b") is None
+    assert m.request(PEER, "ping", {b"id": OURS}, lambda a, e, r: ended.append(("c", e)), 0.0, key="c") is None
+    assert m.request(PEER, "ping", {b"id": OURS}, lambda a, e, r: ended.append(("d", e)), 0.0, key="d") is None
+    with pytest.raises(LocalError):  # bad arguments fail at once, held or not, and leave no trace
+        m.request(PEER, "ping", {b"id": b"short"}, lambda a, e, r: None, 0.0, key="bad")
+    assert budget.waiting == 3 and m.next_deadline(0.0) == 0.5
+    assert m.timer(0.49) == []
+    [b] = m.timer(0.5)
+    assert isinstance(b, Send) and len(m.requests) == 2  # first come, first served
+    assert m.withdraw("c") and not m.withdraw("c") and not m.withdraw("b")
+    assert m.next_deadline(0.5) == 1.0
+    [d] = m.timer(1.0)
+    assert isinstance(d, Send) and budget.waiting == 0 and stats.method("ping").sent == 3
+    assert m.request(PEER, "ping", {b"id": OURS}, lambda a, e, r: None, 1.0, key="e") is None
+    out = m.close()
+    assert [type(o) for o in out] == [Settle, Settle, Settle, Stopped] and budget.waiting == 0
+    assert ended == []  # the machine never calls a settle itself: the shell does what it returns
