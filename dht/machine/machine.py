@@ -46,19 +46,20 @@ from __future__ import annotations
 
 import itertools
 import logging
-from typing import Any, Callable, Hashable, NamedTuple, Union
+from typing import Any, Callable, Hashable, NamedTuple
 
 from ..core.budget import QueryBudget
 from ..core.config import Config
 from ..core.contact import Address
 from ..core.errors import KrpcError, NodeStopped, PortUnreachable, RemoteProtocolError, RpcTimeout, StorageFault
-from ..core.events import DatagramDropped, DatagramReceived, Event, EventBus, RequestTimedOut
+from ..core.events import DatagramDropped, DatagramReceived, EventBus, RequestTimedOut
 from ..core.limits import Limits
 from ..core.requests import Answered, Pending, RequestTable, Settle as SettleFn
 from ..core.stats import DropReason, MethodCounters, Stats
 from ..wire import krpc
 from ..wire.profiles import WireProfile
-from .replies import Answer, Deferred, QueryDropped, SenderSeen
+from .outputs import Late, Output, RunJob, Send, Settle, Stopped
+from .replies import Answer, Deferred, QueryDropped
 
 log = logging.getLogger(__name__)
 
@@ -66,47 +67,6 @@ log = logging.getLogger(__name__)
 QueryHandler = Callable[[Any, Address, float], "Answer | Deferred"]
 
 
-class Send(NamedTuple):
-    """A datagram to send, with what its ``DatagramSent`` event tells."""
-
-    data: bytes
-    peer: Address
-    raw: dict[bytes, Any]
-    method: str
-    tid: bytes
-    soft_timeout: float | None = None
-
-
-class Settle(NamedTuple):
-    """Tell a request its end: the answer, or the exception; ``rtt`` its sample."""
-
-    pending: Pending
-    answer: Any
-    exc: BaseException | None
-    rtt: float | None = None
-
-
-class Late(NamedTuple):
-    """Tell a request it is silent past its soft deadline (its ``late`` callback; once)."""
-
-    pending: Pending
-
-
-class Stopped(NamedTuple):
-    """Tell a query the budget held back that it never goes: the node stopped."""
-
-    settle: SettleFn
-
-
-class RunJob(NamedTuple):
-    """Run a storage job; give its result (or exception) to :meth:`KrpcMachine.job_done` with ``ref``."""
-
-    ref: int
-    job: Any
-
-
-#: What the machine returns: datagrams, settles, storage jobs, and the handlers' effects.
-Output = Union[Send, Settle, Late, Stopped, RunJob, SenderSeen, Event]
 
 
 class _Held(NamedTuple):

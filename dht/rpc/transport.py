@@ -42,7 +42,8 @@ from ..core.events import DatagramSent, Event, EventBus
 from ..core.limits import Limits
 from ..core.requests import RequestTable, Settle as SettleFn
 from ..core.stats import DropReason, Stats
-from ..machine.machine import KrpcMachine, Late, Output, QueryHandler, RunJob, Send, Settle, Stopped
+from ..machine.machine import KrpcMachine, QueryHandler
+from ..machine.outputs import Late, Output, RunJob, Send, Settle, Stopped
 from ..machine.replies import SenderSeen
 from ..wire.profiles import WireProfile, profile_for
 

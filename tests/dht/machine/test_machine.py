@@ -16,7 +16,8 @@ from dht.core.config import Config
 from dht.core.errors import KrpcError, LocalError, NodeStopped, PortUnreachable, RpcTimeout
 from dht.core.events import DatagramDropped, EventBus, RequestTimedOut, ValueStored
 from dht.core.stats import DropReason, Stats
-from dht.machine.machine import KrpcMachine, Late, RunJob, Send, Settle, Stopped
+from dht.machine.machine import KrpcMachine
+from dht.machine.outputs import Late, RunJob, Send, Settle, Stopped
 from dht.machine.replies import Answer, Deferred, QueryDropped, SenderSeen
 from dht.wire import krpc
 from dht.wire.codes import KHASHMIR, Meaning
