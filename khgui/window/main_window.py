@@ -249,7 +249,7 @@ class MainWindowView(QMainWindow):
 
     def _theme_changed(self, colors: theme.Colors) -> None:
         theme.style_plots(self, colors)
-        self.lookup.plot.set_colors(colors)
+        self.lookup.results.plot.set_colors(colors)
 
     def remembered_bootstrap(self) -> str:
         """The last bootstrap address that answered (never a lab node's: those die with the lab)."""
