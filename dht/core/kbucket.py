@@ -5,11 +5,11 @@ while it has never answered one of our requests.  A :class:`KBucket` keeps
 its entries never-answered first, then answered ones oldest first, and a
 small cache of replacements: bounded (never-answered ones dropped first,
 then the oldest), it fills free places with the best first (answered, then
-the newest).  A bucket halves its range on :meth:`KBucket.split`; when and
-why is the routing table's (:mod:`dht.core.routing`), where the buckets sit
-in the id space is :mod:`dht.core.bucket_tree`'s, how many contacts may
-share an address :mod:`dht.core.address_limits`', and what the table
-reports :mod:`dht.core.outcomes`'.  Nothing here sends or reads a clock.
+the newest).  A bucket halves its range on :meth:`KBucket.split`.  When and
+why it does is the routing table's (:mod:`dht.core.routing`); where the
+buckets sit in the id space, :mod:`dht.core.bucket_tree`; how many contacts
+may share an address, :mod:`dht.core.address_limits`; what the table
+reports, :mod:`dht.core.outcomes`.  Nothing here sends or reads a clock.
 """
 
 from __future__ import annotations
