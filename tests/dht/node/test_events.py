@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from dhtutil import HOST, STEADY, free_udp_port, run, running_node, running_nodes, silent_udp_port, wait_until
 
-from dht.core.kbucket import TableEvent
+from dht.core.outcomes import TableEvent
 from dht.node import core_of
 from dht import Config, Contact, Lab, Node, events
 from dht.events import (
