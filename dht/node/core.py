@@ -304,8 +304,11 @@ class NodeCore:
 
     @property
     def limits(self) -> Limits:
-        """What the node's sources may make it do (the transport's machine's)."""
-        return self.transport.limits
+        """What the node's sources may make it do (the transport's machine's; also while
+        it stops, when queries still come in: they are still charged)."""
+        if self._transport is None:
+            raise LocalError("node is not running")
+        return self._transport.limits
 
     @property
     def contact(self) -> Contact:
