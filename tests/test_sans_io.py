@@ -20,7 +20,7 @@ import pytest
 DHT = Path(__file__).resolve().parent.parent / "dht"
 
 #: The sans-IO packages, taken whole by folder: a module added to one of them is checked.
-SANS_IO_PACKAGES = ("core", "wire", "mainline/stores")
+SANS_IO_PACKAGES = ("core", "wire", "mainline/stores", "crawl")
 CORE = sorted(p for folder in SANS_IO_PACKAGES for p in (DHT / folder).rglob("*.py"))
 FORBIDDEN = {"asyncio", "time", "threading", "sqlite3", "selectors"}
 CLOCKS = {"monotonic", "time", "perf_counter", "monotonic_ns", "time_ns"}
