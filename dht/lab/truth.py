@@ -1,21 +1,21 @@
 """Ground truth for crawls: a lab given silent nodes and Sybil clusters, and what it knows of itself.
 
 A crawl is measured against what the lab knows: which nodes run, which of
-them never answer, which ids are one party's.  This module gives a formed
+them never answer, which ids are one party's.  :class:`LabTruth` gives a formed
 :class:`~dht.lab.lab.Lab` those conditions (loss and churn are the lab's
 own, :mod:`dht.lab.conditions`):
 
-* :func:`silence`: a share of the lab's nodes stop answering (as nodes
+* :meth:`LabTruth.silence`: a share of the lab's nodes stop answering (as nodes
   behind a NAT): their answers and errors are dropped as they leave, their
   own queries still go out, and the others' tables keep them as they were;
-* :func:`add_sybils`: a cluster of extra nodes run by one party, either
+* :meth:`LabTruth.add_sybils`: a cluster of extra nodes run by one party, either
   ``count`` ids on one IP address (horizontal) or ``count`` ids packed
   around a ``target`` (vertical: their ids share the target's first
   ``shared_bits`` bits), each on its own address.  The members know one
   another (each pings the others), and the lab's nodes closest to each
   member ping it, so that honest tables hold them as any node that answered.
   They are added to :attr:`Lab.nodes` (they run and answer);
-* :class:`Truth`: the ids running, silent and Sybil, and the zone counts.
+* :class:`LabTruth` does both and keeps the ids running, silent and Sybil.
 
 The lab's bootstrap node (its first) is never silenced.
 """
@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import DHTError
+from ..crawl.spec import zone_range
 from ..node.facade import Node, core_of
 from ..storage import LAB_DB_NAME
 from .lab import Lab
@@ -54,75 +54,70 @@ class _Mute:
         return getattr(self.inner, name)
 
 
-@dataclass
-class Truth:
-    """What the lab knows that a crawl must find out: the ids of the nodes silenced,
-    and of each Sybil cluster added (see the module's docstring)."""
+class LabTruth:
+    """What a lab knows that a crawl must find out, and the conditions it was given:
+    ``silent``, the ids of the nodes silenced; ``sybils``, the ids of each Sybil cluster
+    added (see the module's docstring).  Exported as :class:`dht.LabTruth`."""
 
-    silent: set[bytes] = field(default_factory=set)
-    sybils: list[set[bytes]] = field(default_factory=list)
+    def __init__(self, lab: Lab, rng: random.Random | None = None) -> None:
+        self.lab = lab
+        self.rng = rng or random.Random()
+        self.silent: set[bytes] = set()
+        self.sybils: list[set[bytes]] = []
 
-    @staticmethod
-    def running(lab: Lab) -> set[bytes]:
+    def running(self) -> set[bytes]:
         """The ids of the lab's nodes that run (answering or silent)."""
-        return {n.id for n in lab.nodes}
+        return {n.id for n in self.lab.nodes}
 
-    def answering(self, lab: Lab) -> set[bytes]:
-        return self.running(lab) - self.silent
+    def answering(self) -> set[bytes]:
+        return self.running() - self.silent
 
-    @staticmethod
-    def in_zone(lab: Lab, bits: int, prefix: bytes) -> set[bytes]:
+    def in_zone(self, bits: int, prefix: bytes) -> set[bytes]:
         """The running ids whose first ``bits`` bits are ``prefix``'s."""
-        want = int.from_bytes(prefix.ljust(20, b"\0")[:20], "big") >> (160 - bits) if bits else 0
-        return {i for i in Truth.running(lab) if (int.from_bytes(i, "big") >> (160 - bits) if bits else 0) == want}
+        lo, hi = zone_range(bits, prefix)
+        return {i for i in self.running() if lo <= int.from_bytes(i, "big") < hi}
 
+    def silence(self, share: float) -> list[Node]:
+        """Make ``share`` of the lab's running nodes (never the first) stop answering."""
+        lab = self.lab
+        candidates = [n for n in lab.nodes[1:] if n.id not in self.silent]
+        chosen = self.rng.sample(candidates, min(len(candidates), round(share * len(lab.nodes))))
+        for node in chosen:
+            transport = core_of(node).transport
+            transport.transport = _Mute(transport.transport)  # type: ignore[assignment]
+            self.silent.add(node.id)
+        return chosen
 
-def silence(lab: Lab, share: float, truth: Truth, rng: random.Random | None = None) -> list[Node]:
-    """Make ``share`` of the lab's running nodes (never the first) stop answering."""
-    rng = rng or random.Random()
-    candidates = [n for n in lab.nodes[1:] if n.id not in truth.silent]
-    chosen = rng.sample(candidates, min(len(candidates), round(share * len(lab.nodes))))
-    for node in chosen:
-        transport = core_of(node).transport
-        transport.transport = _Mute(transport.transport)  # type: ignore[assignment]
-        truth.silent.add(node.id)
-    return chosen
+    async def add_sybils(self, count: int, target: bytes | None = None, shared_bits: int = 40) -> list[Node]:
+        """Add a Sybil cluster of ``count`` nodes (see the module's docstring): on one IP when
+        ``target`` is None, else with ids sharing ``target``'s first ``shared_bits`` bits."""
+        lab = self.lab
+        cluster = len(self.sybils)
+        nodes = []
+        for i in range(count):
+            host = f"{HORIZONTAL_NET}.{cluster}.1" if target is None else f"{VERTICAL_NET}.{cluster}.{i + 1}"
+            node = Node(lab.config, host=host, port=0, data_dir=lab.data_dir, db_name=LAB_DB_NAME,
+                        storage=lab.database.slot(SYBIL_SLOT + 1000 * cluster + i))
+            await node.start()
+            if target is not None:
+                keep = int.from_bytes(target, "big") >> (160 - shared_bits) << (160 - shared_bits)
+                core_of(node).adopt_id((keep | self.rng.getrandbits(160 - shared_bits)).to_bytes(20, "big"))
+            nodes.append(node)
+        honest = list(lab.nodes)
+        lab.nodes.extend(nodes)
+        self.sybils.append({n.id for n in nodes})
 
+        async def ping(asker: Node, asked: Node) -> None:
+            try:
+                await asker.ping(*asked.address)
+            except DHTError:
+                pass  # lost: the others' pings make up for it
 
-async def add_sybils(
-    lab: Lab, count: int, truth: Truth, target: bytes | None = None, shared_bits: int = 40,
-    rng: random.Random | None = None,
-) -> list[Node]:
-    """Add a Sybil cluster of ``count`` nodes (see the module's docstring): on one IP when
-    ``target`` is None, else with ids sharing ``target``'s first ``shared_bits`` bits."""
-    rng = rng or random.Random()
-    cluster = len(truth.sybils)
-    nodes = []
-    for i in range(count):
-        host = f"{HORIZONTAL_NET}.{cluster}.1" if target is None else f"{VERTICAL_NET}.{cluster}.{i + 1}"
-        slot = SYBIL_SLOT + 1000 * cluster + i
-        node = Node(lab.config, host=host, port=0, data_dir=lab.data_dir, db_name=LAB_DB_NAME,
-                    storage=lab.database.slot(slot))
-        await node.start()
-        if target is not None:
-            keep = int.from_bytes(target, "big") >> (160 - shared_bits) << (160 - shared_bits)
-            core_of(node).adopt_id((keep | rng.getrandbits(160 - shared_bits)).to_bytes(20, "big"))
-        nodes.append(node)
-    honest = list(lab.nodes)
-    lab.nodes.extend(nodes)
-    truth.sybils.append({n.id for n in nodes})
-
-    async def ping(asker: Node, asked: Node) -> None:
-        try:
-            await asker.ping(*asked.address)
-        except DHTError:
-            pass  # lost: the others' pings make up for it
-
-    pings = [ping(a, b) for a in nodes for b in nodes if a is not b]
-    for member in nodes:
-        key = int.from_bytes(member.id, "big")
-        closest = sorted(honest, key=lambda n: int.from_bytes(n.id, "big") ^ key)[: lab.config.K]
-        pings += [ping(n, member) for n in closest] + [ping(member, n) for n in closest]
-    for i in range(0, len(pings), 256):
-        await asyncio.gather(*pings[i : i + 256])
-    return nodes
+        pings = [ping(a, b) for a in nodes for b in nodes if a is not b]
+        for member in nodes:
+            key = int.from_bytes(member.id, "big")
+            closest = sorted(honest, key=lambda n: int.from_bytes(n.id, "big") ^ key)[: lab.config.K]
+            pings += [ping(n, member) for n in closest] + [ping(member, n) for n in closest]
+        for i in range(0, len(pings), 256):
+            await asyncio.gather(*pings[i : i + 256])
+        return nodes

@@ -11,16 +11,15 @@ from typing import Awaitable, Callable
 import pytest
 from dhtutil import run
 
-from dht import Census, Config, CrawlSpec, Lab, Node
+from dht import Census, Config, CrawlSpec, Lab, LabTruth, Node
 from dht.errors import LocalError
 from dht.events import CrawlFinished, CrawlProgress, Event
-from dht.lab.truth import Truth, add_sybils, silence
 
 PROFILES = ["khashmir", "mainline"]
 
 
 async def in_lab(size: int, profile: str, tmp: Path,
-                 body: Callable[[Lab, Node, Truth], Awaitable[None]], seed: int = 1) -> None:
+                 body: Callable[[Lab, Node, LabTruth], Awaitable[None]], seed: int = 1) -> None:
     config = Config(PROFILE=profile)
     lab = Lab(size, config, seed=seed)
     await lab.start()
@@ -28,7 +27,7 @@ async def in_lab(size: int, profile: str, tmp: Path,
     try:
         await me.start()
         await me.bootstrap([lab.bootstrap_address])
-        await body(lab, me, Truth())
+        await body(lab, me, LabTruth(lab, random.Random(seed)))
     finally:
         if me.running:
             await me.stop()
@@ -37,18 +36,18 @@ async def in_lab(size: int, profile: str, tmp: Path,
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_a_full_crawl_finds_every_live_node_and_knows_the_silent_ones(profile: str, tmp_path: Path) -> None:
-    async def body(lab: Lab, me: Node, truth: Truth) -> None:
-        silence(lab, 0.2, truth, random.Random(3))
+    async def body(lab: Lab, me: Node, truth: LabTruth) -> None:
+        truth.silence(0.2)
         census = await me.crawl(CrawlSpec("full"))
         by_id = {n.id: n for n in census.nodes}
-        assert truth.running(lab) <= set(by_id)
-        assert {i for i in truth.running(lab) if by_id[i].answered} == truth.answering(lab)
-        assert all(by_id[i].rtt is not None and by_id[i].rtt >= 0 for i in truth.answering(lab))
+        assert truth.running() <= set(by_id)
+        assert {i for i in truth.running() if by_id[i].answered} == truth.answering()
+        assert all(by_id[i].rtt is not None and by_id[i].rtt >= 0 for i in truth.answering())
         assert census.estimate is not None and census.low is not None and census.high is not None
         assert census.low <= len(lab.nodes) <= census.high
         assert census.suspicions == ()  # a clean lab
         if profile == "mainline":  # its answers say their client
-            assert sum(census.clients.values()) == len(truth.answering(lab))
+            assert sum(census.clients.values()) == len(truth.answering())
         else:
             assert census.clients == {}
 
@@ -56,10 +55,10 @@ def test_a_full_crawl_finds_every_live_node_and_knows_the_silent_ones(profile: s
 
 
 def test_a_zone_crawl_counts_its_zone_exactly_and_its_interval_holds_the_size(tmp_path: Path) -> None:
-    async def body(lab: Lab, me: Node, truth: Truth) -> None:
+    async def body(lab: Lab, me: Node, truth: LabTruth) -> None:
         prefix = lab.nodes[5].id
         census = await me.crawl(CrawlSpec("zone", zone_bits=1, zone_prefix=prefix))
-        zone = truth.in_zone(lab, 1, prefix)
+        zone = truth.in_zone(1, prefix)
         found = {n.id for n in census.nodes if n.id[0] >> 7 == prefix[0] >> 7}
         assert found == zone and census.in_zone == len(zone)
         assert census.estimate == pytest.approx(2 * len(zone), rel=1e-3)
@@ -74,10 +73,10 @@ def test_a_zone_crawl_counts_its_zone_exactly_and_its_interval_holds_the_size(tm
 
 
 def test_sybil_clusters_are_found_with_their_evidence(tmp_path: Path) -> None:
-    async def body(lab: Lab, me: Node, truth: Truth) -> None:
+    async def body(lab: Lab, me: Node, truth: LabTruth) -> None:
         target = os.urandom(20)
-        await add_sybils(lab, 30, truth)
-        await add_sybils(lab, 20, truth, target=target)
+        await truth.add_sybils(30)
+        await truth.add_sybils(20, target=target)
         census = await me.crawl(CrawlSpec("full"))
         kinds = {s.kind: s for s in census.suspicions}
         assert set(kinds) == {"horizontal", "vertical"}
@@ -91,7 +90,7 @@ def test_sybil_clusters_are_found_with_their_evidence(tmp_path: Path) -> None:
 
 
 def test_a_repeat_crawl_says_who_left_and_who_joined(tmp_path: Path) -> None:
-    async def body(lab: Lab, me: Node, truth: Truth) -> None:
+    async def body(lab: Lab, me: Node, truth: LabTruth) -> None:
         first = await me.crawl(CrawlSpec("full"))
         killed = await lab.kill_node(lab.nodes[7])
         added = await lab.add_node()
@@ -105,7 +104,7 @@ def test_a_repeat_crawl_says_who_left_and_who_joined(tmp_path: Path) -> None:
 
 
 def test_a_table_crawl_enumerates_one_nodes_table(tmp_path: Path) -> None:
-    async def body(lab: Lab, me: Node, truth: Truth) -> None:
+    async def body(lab: Lab, me: Node, truth: LabTruth) -> None:
         node = lab.nodes[9]
         census = await me.crawl(CrawlSpec("table", table=node.address))
         listed = {n.id for n in census.nodes if node.id in n.listed_by}
@@ -119,7 +118,7 @@ def test_a_table_crawl_enumerates_one_nodes_table(tmp_path: Path) -> None:
 
 
 def test_start_crawl_reports_progress_and_stop_keeps_what_was_found(tmp_path: Path) -> None:
-    async def body(lab: Lab, me: Node, truth: Truth) -> None:
+    async def body(lab: Lab, me: Node, truth: LabTruth) -> None:
         events: list[Event] = []
         finished = asyncio.Event()
 
