@@ -48,6 +48,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dht.errors import LocalError
 from dht import Conditions, Config, CrawlSpec, Lab, LabTruth, Node, estimate_network_size
 
 GOAL_FOUND = 0.995
@@ -67,8 +68,14 @@ def percentile(values: list[float], q: float) -> float:
 async def outside_node(lab: Lab, tmp: Path, config: Config | None = None) -> Node:
     me = Node(config or lab.config, data_dir=tmp / f"me-{random.getrandbits(32):08x}")
     await me.start()
-    await me.bootstrap([lab.bootstrap_address])
-    return me
+    for attempt in range(5):  # the bootstrap's answer may be lost (5 % loss each way)
+        try:
+            await me.bootstrap([lab.bootstrap_address])
+            return me
+        except LocalError:
+            continue
+    await me.stop()
+    raise LocalError("the lab's bootstrap node did not answer 5 times")
 
 
 async def new_lab(size: int, seed: int) -> Lab:
