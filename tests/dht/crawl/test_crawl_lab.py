@@ -131,14 +131,15 @@ def test_start_crawl_reports_progress_and_stop_keeps_what_was_found(tmp_path: Pa
         me.subscribe(seen)
         me.set_query_budget(0)
         crawl_id = me.start_crawl(CrawlSpec("full", budget=300.0))
-        while not any(isinstance(e, CrawlProgress) and e.found > 20 for e in events):
+        while not any(isinstance(e, CrawlProgress) and e.answered >= 5 for e in events):
             await asyncio.sleep(0.05)
         me.stop_crawl(crawl_id)
         await asyncio.wait_for(finished.wait(), 5)
         (end,) = [e for e in events if isinstance(e, CrawlFinished)]
         assert end.crawl_id == crawl_id and end.stopped
         census: Census = end.census
-        assert 20 < len(census.nodes) < len(lab.nodes)
+        # within 300 queries a second, far fewer than the lab's 300 nodes answered before the stop
+        assert 5 <= census.answered < len(lab.nodes) / 2 and len(census.nodes) >= census.answered
         progress = [e for e in events if isinstance(e, CrawlProgress)]
         assert all(e.crawl_id == crawl_id for e in progress)
         assert [e.found for e in progress] == sorted(e.found for e in progress)
