@@ -43,10 +43,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Iterable
 
-from ..core import ids as bep42
 from ..core.contact import Address, Contact
-from .census import Census, CrawledNode, bep42_share, client_mix
+from .census import Census, bep42_share, client_mix
 from .estimate import SizeEstimate, table_estimate, zone_estimate
+from .records import NodeRecord, crawled
 from .spec import CrawlSpec, FindNodeAnswer, zone_range
 from .suspicion import Seen, suspicions
 
@@ -88,35 +88,6 @@ class Ask:
     bucket: int
 
 
-class _Node:
-    """What the crawl knows of one node, and where its enumeration stands."""
-
-    __slots__ = ("id", "key", "address", "first_seen", "last_seen", "answered", "asked", "rtt", "client",
-                 "version", "read_only", "listed_by", "start", "next_bucket", "checked", "run", "results",
-                 "attempts", "retry", "in_flight", "done", "queued")
-
-    def __init__(self, node_id: bytes, address: Address, now: float) -> None:
-        self.id = node_id
-        self.key = int.from_bytes(node_id, "big")
-        self.address = address
-        self.first_seen = self.last_seen = now
-        self.answered = False
-        self.asked = False
-        self.rtt: float | None = None
-        self.client: str | None = None
-        self.version: bytes | None = None
-        self.read_only = False
-        self.listed_by: set[bytes] = set()
-        self.start = self.next_bucket = self.checked = 0
-        self.run = 0
-        self.results: dict[int, bool] = {}  # bucket -> whether its answer brought anything
-        self.attempts: dict[int, int] = {}
-        self.retry: list[int] = []
-        self.in_flight = 0
-        self.done = True  # until the crawl wants its table
-        self.queued = False
-
-
 class CrawlMachine:
     """One crawl's state (see the module's docstring)."""
 
@@ -142,9 +113,9 @@ class CrawlMachine:
         self.rate = float(budget)
         self.tokens = float(BURST)
         self.tokens_at = now
-        self.nodes: dict[bytes, _Node] = {}
+        self.nodes: dict[bytes, NodeRecord] = {}
         self.by_address: dict[Address, bytes] = {}
-        self.ready: deque[_Node] = deque()
+        self.ready: deque[NodeRecord] = deque()
         self.entry: list[tuple[int, bytes]] = []  # (distance to the zone, id) of nodes outside it
         self.first: deque[Address] = deque(bootstrap if spec.table is None else [spec.table])
         self.first_attempts: dict[Address, int] = {}
@@ -154,7 +125,7 @@ class CrawlMachine:
         self.answers = 0
         self.zone_answered = 0
         self.zone_found = 0  # nodes seen in the zone (all of them, a full crawl's)
-        self.table_node: _Node | None = None
+        self.table_node: NodeRecord | None = None
         self.srtt: float | None = None
         self.rttvar = 0.0
 
@@ -241,14 +212,14 @@ class CrawlMachine:
     def _entry_wanted(self) -> bool:
         return self.kind == "zone" and bool(self.entry) and self.zone_answered < ENTRY_UNTIL and not self.ready
 
-    def _has_work(self, node: _Node) -> bool:
+    def _has_work(self, node: NodeRecord) -> bool:
         if node.done:
             return False
         if node.in_flight >= (PER_NODE if node.answered else 1):
             return False
         return bool(node.retry) or node.next_bucket <= LAST_BUCKET
 
-    def _take_bucket(self, node: _Node) -> int | None:
+    def _take_bucket(self, node: NodeRecord) -> int | None:
         if not self._has_work(node):
             return None
         if node.retry:
@@ -257,7 +228,7 @@ class CrawlMachine:
         node.next_bucket += 1
         return bucket
 
-    def _queue(self, node: _Node) -> None:
+    def _queue(self, node: NodeRecord) -> None:
         if not node.queued and self._has_work(node):
             node.queued = True
             self.ready.append(node)
@@ -266,7 +237,7 @@ class CrawlMachine:
         lo, hi = self.zone
         return (lo + self.rng.randrange(hi - lo)).to_bytes(20, "big")
 
-    def _bucket_target(self, node: _Node, bucket: int) -> bytes:
+    def _bucket_target(self, node: NodeRecord, bucket: int) -> bytes:
         """X's first ``bucket`` bits, bit ``bucket`` flipped, random bits after."""
         keep = node.key >> (160 - bucket) << (160 - bucket) if bucket else 0
         flipped = (node.key ^ (1 << (159 - bucket))) & (1 << (159 - bucket))
@@ -325,7 +296,7 @@ class CrawlMachine:
             self._advance(node)
         self._queue(node)
 
-    def _responder(self, ask: Ask, answer: FindNodeAnswer, now: float) -> _Node | None:
+    def _responder(self, ask: Ask, answer: FindNodeAnswer, now: float) -> NodeRecord | None:
         """The node that answered ``ask``: known by id, or (a first contact) made now."""
         node = self.nodes.get(answer.id)
         if ask.node_id is not None:
@@ -343,7 +314,7 @@ class CrawlMachine:
             self._want(node, 0)
         return node
 
-    def _seen(self, contact: Contact, lister: bytes, now: float) -> tuple[_Node, bool]:
+    def _seen(self, contact: Contact, lister: bytes, now: float) -> tuple[NodeRecord, bool]:
         node = self.nodes.get(contact.id)
         new = node is None
         if node is None:
@@ -354,8 +325,8 @@ class CrawlMachine:
         node.last_seen = now
         return node, new
 
-    def _add(self, node_id: bytes, address: Address, now: float) -> _Node:
-        node = _Node(node_id, address, now)
+    def _add(self, node_id: bytes, address: Address, now: float) -> NodeRecord:
+        node = NodeRecord(node_id, address, now)
         self.nodes[node_id] = node
         if self.in_zone(node.key):
             self.zone_found += 1
@@ -370,7 +341,7 @@ class CrawlMachine:
                 heapq.heappush(self.entry, ((node.key ^ lo) >> (160 - self.bits) if self.bits else 0, node_id))
         return node
 
-    def _want(self, node: _Node, start: int) -> None:
+    def _want(self, node: NodeRecord, start: int) -> None:
         if self.kind != "table":
             start = max(start, self._deep_start())
         node.done = False
@@ -387,7 +358,7 @@ class CrawlMachine:
             return 0
         return max(0, int(math.log2(size / BUCKET_SIZE)) - SHALLOW_MARGIN)
 
-    def _advance(self, node: _Node) -> None:
+    def _advance(self, node: NodeRecord) -> None:
         """Walk the buckets answered in order: EMPTY_RUN unproductive ones in a row end the node."""
         while node.checked in node.results:
             node.run = 0 if node.results[node.checked] else node.run + 1
@@ -464,7 +435,7 @@ class CrawlMachine:
     def census(self, now: float) -> Census:
         """The census of what was found (see :class:`dht.crawl.census.Census`)."""
         finished = self.finished if self.finished is not None else now
-        nodes = tuple(self._crawled(n) for _, n in sorted(self.nodes.items()))
+        nodes = tuple(crawled(n, self.checks_ids) for _, n in sorted(self.nodes.items()))
         size = self.estimate()
         asked = [n for n in self.nodes.values() if n.asked]
         answered = [n for n in asked if n.answered]
@@ -480,15 +451,4 @@ class CrawlMachine:
             in_zone=sum(1 for n in self.nodes.values() if self.in_zone(n.key) and (n.listed_by or n.answered)),
             missed=0.0 if size is None else size.missed, asked=self.asked, table=self.spec.table,
             answered=len(answered),
-        )
-
-    def _crawled(self, n: _Node) -> CrawledNode:
-        host = n.address[0]
-        valid: bool | None = None
-        if self.checks_ids and not bep42.is_exempt(host):
-            valid = bep42.id_matches_ip(n.id, host)
-        return CrawledNode(
-            id=n.id, address=n.address, first_seen=n.first_seen, last_seen=n.last_seen, answered=n.answered,
-            rtt=n.rtt, client=n.client, version=n.version, bep42=valid, read_only=n.read_only,
-            listed_by=tuple(sorted(n.listed_by)),
         )
