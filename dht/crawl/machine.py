@@ -25,8 +25,9 @@ every attempt is given up.
 * ``full``: every node found is enumerated, from bucket 0;
 * ``zone``: every node found in the zone is enumerated from bucket
   ``bits`` (its buckets below point out of the zone); nodes outside it are
-  asked once, for a target in the zone, closest to the zone first, until
-  :data:`ENTRY_UNTIL` nodes of the zone have answered;
+  asked once, for a target in the zone, closest to the zone first,
+  :data:`ENTRY_PARALLEL` at a time, until :data:`ENTRY_UNTIL` nodes of the
+  zone have answered;
 * ``table``: the one node at the table's address is enumerated from bucket 0.
 
 The crawl is done when nothing is left to ask and nothing is out, or when
@@ -64,6 +65,8 @@ TIMEOUT = 2.0
 MIN_TIMEOUT = 0.5
 #: Nodes of the zone that must have answered before a zone crawl stops asking outside it.
 ENTRY_UNTIL = 3
+#: Queries out at once for a way into the zone (a lookup's alpha).
+ENTRY_PARALLEL = 3
 #: The budget's bucket depth, in queries.
 BURST = 20
 #: Contacts a bucket holds (K): the deepest full bucket of a node is about log2(size / K).
@@ -125,6 +128,7 @@ class CrawlMachine:
         self.answers = 0
         self.zone_answered = 0
         self.zone_found = 0  # nodes seen in the zone (all of them, a full crawl's)
+        self.entry_out = 0  # queries out for a way into the zone
         self.table_node: NodeRecord | None = None
         self.srtt: float | None = None
         self.rttvar = 0.0
@@ -206,11 +210,13 @@ class CrawlMachine:
                 continue
             node.asked = True
             node.in_flight += 1
+            self.entry_out += 1
             return self._new_ask(now, node.address, self._zone_target(), node.id, ENTRY)
         return None
 
     def _entry_wanted(self) -> bool:
-        return self.kind == "zone" and bool(self.entry) and self.zone_answered < ENTRY_UNTIL and not self.ready
+        return (self.kind == "zone" and bool(self.entry) and self.zone_answered < ENTRY_UNTIL
+                and not self.ready and self.entry_out < ENTRY_PARALLEL)
 
     def _has_work(self, node: NodeRecord) -> bool:
         if node.done:
@@ -271,6 +277,8 @@ class CrawlMachine:
             return
         ask, at, _ = sent
         self.answers += 1
+        if ask.bucket == ENTRY and ask.node_id is not None:
+            self.entry_out -= 1
         self._sample_rtt(max(0.0, now - at))
         node = self._responder(ask, answer, now)
         if node is None:
@@ -374,6 +382,8 @@ class CrawlMachine:
         if sent is None or self.stopped:
             return
         ask = sent[0]
+        if ask.bucket == ENTRY and ask.node_id is not None:
+            self.entry_out -= 1
         if ask.node_id is None:
             if self.first_attempts.get(ask.address, 0) < ATTEMPTS:
                 self.first.append(ask.address)

@@ -6,7 +6,7 @@ import random
 
 from dht import CrawlSpec
 from dht.crawl import CrawlMachine
-from dht.crawl.machine import ATTEMPTS, BURST, EMPTY_RUN, MAX_IN_FLIGHT
+from dht.crawl.machine import ATTEMPTS, BURST, EMPTY_RUN, ENTRY_PARALLEL, MAX_IN_FLIGHT
 
 from .simnet import SimNet, run
 
@@ -144,3 +144,18 @@ def test_expired_queries_free_their_place_and_late_answers_are_ignored() -> None
     assert m.answered_nodes() == 0
     (again,) = m.next_queries(m.timeout)
     assert again.address == ask.address and again.bucket == ask.bucket
+
+
+def test_a_zone_crawl_seeded_outside_its_zone_looks_for_a_way_in_a_few_queries_at_a_time() -> None:
+    net = SimNet(600, seed=10)
+    prefix = bytes([0x80])
+    outside = [i for i in net.ids if i[0] < 0x80][:60]
+    m = CrawlMachine(CrawlSpec("zone", zone_bits=1, zone_prefix=prefix), OWN, [], 0.0, 0.0, rng=random.Random(3))
+    m.seed([net.contact(i) for i in outside], 0.0)
+    first = m.next_queries(0.0)
+    assert len(first) == ENTRY_PARALLEL and all(a.node_id in outside for a in first)
+    run(m, net)
+    census = m.census(0.0)
+    zone = {i for i in net.ids if i[0] >= 0x80}
+    assert {n.id for n in census.nodes} >= zone
+    assert sum(1 for n in census.nodes if n.answered and n.id not in zone) <= 10
