@@ -300,12 +300,41 @@ class LabConditionsChanged:
     preset: str = "flat"  # "flat", or "public": each node's latency drawn (latency_ms 0)
 
 
+# --- crawls (dht/crawl, dht/node/crawling.py) -------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class CrawlProgress:
+    """A crawl under way (at most 4 a second): queries ``asked``, nodes that ``answered``,
+    nodes ``found`` (answered or listed), and the size estimate so far with its 95 %
+    interval (None: nothing to go on yet)."""
+
+    time: float
+    crawl_id: int
+    asked: int
+    answered: int
+    found: int
+    estimate: float | None
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlFinished:
+    """A crawl ended, with its census (a :class:`dht.Census`); ``stopped``: it was
+    stopped before it had asked everything (the census keeps what was found)."""
+
+    time: float
+    crawl_id: int
+    census: Any
+    stopped: bool
+
+
 Event = Union[
     DatagramSent, DatagramReceived, DatagramDropped, RequestTimedOut,
     ContactAdded, ContactRefreshed, ContactFailed, ContactReplaced, ContactRemoved,
     BucketSplit, BucketsMerged, ValueStored, ValueExpired, PeerAnnounced, ItemStored, NodeWarning,
     LookupStarted, LookupQueried, LookupAnswered, LookupFinished,
-    LabProgress, LabNodeChanged, LabConditionsChanged,
+    LabProgress, LabNodeChanged, LabConditionsChanged, CrawlProgress, CrawlFinished,
 ]
 Subscriber = Callable[[Event], None]
 
@@ -366,6 +395,8 @@ __all__ = [
     "LabProgress",
     "LabNodeChanged",
     "LabConditionsChanged",
+    "CrawlProgress",
+    "CrawlFinished",
     "Event",
     "Subscriber",
     "EventBus",

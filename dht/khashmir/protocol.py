@@ -22,6 +22,7 @@ from ..machine.replies import Answer, Deferred, SenderSeen
 from ..rpc import clock
 from ..wire.codes import KHASHMIR, Meaning
 from ..core.tokens import TokenSecrets
+from ..crawl.spec import FindNodeAnswer
 from ..rpc.bootstrap import BootstrapNode, ask_each, bootstrap
 from ..storage import Store, StoredValueInfo
 from ..wire import krpc
@@ -170,3 +171,14 @@ class KhashmirProtocol:
 
     async def stored_values(self) -> list[StoredValueInfo]:
         return await self.node.store.all_values_async()
+
+    # --- crawling (dht/node/crawling.py) ------------------------------------------
+
+    async def find_node_at(self, address: Address, target: bytes, expected_id: bytes | None = None) -> FindNodeAnswer:
+        """A crawl's find_node of ``target`` at ``address``: the responder's id and the
+        contacts it listed (Khashmir answers carry no client)."""
+        profile = self.node.profile
+        query = profile.lookup_args("find_node", self.node.id, target)
+        answer = await self.node.request_address(address, expected_id, "find_node", query)
+        nodes = profile.lookup_answer("find_node", answer)[0]
+        return FindNodeAnswer(profile.response_id(answer), tuple(nodes))

@@ -24,6 +24,7 @@ from ..rpc import clock
 from ..core import ids
 from ..core.contact import Address, Contact
 from ..core.errors import LocalError
+from ..crawl.spec import FindNodeAnswer
 from ..rpc.bootstrap import bootstrap
 from ..wire.common import decode_client_version
 from . import lookups
@@ -192,6 +193,19 @@ class MainlineProtocol:
 
     async def stored_items(self) -> list[StoredItemInfo]:
         return self.handlers.items.stored(clock.now())
+
+    # --- crawling (dht/node/crawling.py) ------------------------------------------
+
+    async def find_node_at(self, address: Address, target: bytes, expected_id: bytes | None = None) -> FindNodeAnswer:
+        """A crawl's find_node of ``target`` at ``address``: the responder's id, the
+        contacts it listed (IPv4) and its client (``v``)."""
+        profile = self.node.profile
+        query = profile.lookup_args("find_node", self.node.id, target)
+        envelope = await self.node.request_address(address, expected_id, "find_node", query)
+        nodes = profile.lookup_answer("find_node", envelope)[0]
+        version = decode_client_version(envelope.client)
+        return FindNodeAnswer(profile.response_id(envelope), tuple(nodes),
+                              None if version is None else str(version), envelope.client if version else None)
 
 
 def _hash20(value: bytes, name: str) -> bytes:

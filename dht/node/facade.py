@@ -26,7 +26,9 @@ from ..core.errors import LocalError
 from ..mainline.protocol import MainlineProtocol
 from ..core.contact import Address, Contact
 from ..core.events import Event
+from ..crawl import Census, CrawlSpec
 from . import protocols, snapshots
+from .crawling import Crawls
 from .core import NodeCore
 from ..core.stats import StatsSnapshot
 from ..storage import NodeStorage, StoredValueInfo
@@ -39,7 +41,7 @@ from ..wire.profiles import WireProfile
 class Node:
     """One DHT node.  Create, ``await start()``, use, ``await stop()``."""
 
-    __slots__ = ("_core",)
+    __slots__ = ("_core", "_crawls")
 
     def __init__(
         self,
@@ -52,6 +54,7 @@ class Node:
         storage: NodeStorage | None = None,
     ) -> None:
         self._core = NodeCore(config, host=host, port=port, data_dir=data_dir, db_name=db_name, storage=storage)
+        self._crawls = Crawls(self._core)
 
     def __repr__(self) -> str:
         return f"<Node {self._core.profile.name} {self._core.id.hex()[:12] or '-'} {self.address}>"
@@ -152,6 +155,21 @@ class Node:
     async def find_node(self, target: bytes) -> list[Contact]:
         """The K closest contacts to ``target`` that answered, closest first."""
         return await self._core.find_node(target)
+
+    # --- crawls (both profiles; dht/node/crawling.py) ------------------------------
+
+    def start_crawl(self, spec: CrawlSpec) -> int:
+        """Start a crawl as the node's task; its id, carried by its CrawlProgress and
+        CrawlFinished events.  LocalError for a bad spec or a node not running."""
+        return self._crawls.start(spec)
+
+    def stop_crawl(self, crawl_id: int) -> None:
+        """Stop a crawl: it keeps what it found and ends with its census (CrawlFinished)."""
+        self._crawls.stop(crawl_id)
+
+    async def crawl(self, spec: CrawlSpec) -> Census:
+        """Run a crawl to its end (see docs/dht-api.md, Crawl); its census."""
+        return await self._crawls.crawl(spec)
 
     # --- Khashmir -------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from ..mainline.stores.peers import StoredPeerInfo
 from ..storage import StoredValueInfo
 
 from ..core.errors import LocalError
+from ..crawl.spec import FindNodeAnswer
 from ..khashmir.protocol import KhashmirHost
 from ..mainline.protocol import MainlineHost
 
@@ -59,6 +60,10 @@ class NodeProtocol(Protocol):
     async def join(self, host: str, port: int) -> Address: ...
 
     async def bootstrap(self, addresses: list[Address], routers: list[Address]) -> None: ...
+
+    async def find_node_at(self, address: Address, target: bytes, expected_id: bytes | None = None) -> FindNodeAnswer:
+        """A crawl's one find_node (dht/node/crawling.py), through the request path."""
+        ...
 
 
 class ProtocolHost(KhashmirHost, MainlineHost, Protocol):
