@@ -97,6 +97,7 @@ class MainWindowView(QMainWindow):
         panels = build_panels(controller, bridge, self.settings)  # what the profile can do: khgui.profile
         self.routing, self.stats, self.traffic = panels.routing, panels.stats, panels.traffic
         self.values, self.lookup, self.samples = panels.values, panels.lookup, panels.samples
+        self.crawl = panels.crawl
         self.panels: dict[str, QWidget] = panels.by_key()
         self._panel_set = panels
         titles = panels.titles
@@ -152,6 +153,7 @@ class MainWindowView(QMainWindow):
         self.map.revive_requested.connect(lambda node_id: c.spawn(labs.revive(node_id)))
         self.map.add_requested.connect(lambda: c.spawn(labs.add()))
         self.map.lab_lookups_toggled.connect(lambda on: c.spawn(labs.watch_lookups(on)))
+        self.crawl.census_ready.connect(self.map.model.set_crawl)  # crawled nodes and suspects on the map
         self._map_timer = QTimer(self)
         self._map_timer.setInterval(MAP_LOOKUP_MS)
         self._map_timer.timeout.connect(self.drain_lookups)

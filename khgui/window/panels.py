@@ -5,7 +5,8 @@ one :class:`WindowPanels`, with their dock titles: the routing table,
 statistics and traffic always; stored values and the store & look-up form
 on a profile that stores values (Khashmir), stored peers & items and the
 peers & items form on one that has peers and items (Mainline: BEP 5, 44),
-and the Samples & clients panel where BEP 51 samples exist.  Only
+the Samples & clients panel where BEP 51 samples exist, and the Crawl
+panel always (both profiles crawl, through dht's own crawler).  Only
 :mod:`khgui.profile` says which (never the profile's name).
 """
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import QWidget
 
 from ..bridge import EventBridge
 from ..controller import NetworkController
+from ..crawl.panel import CrawlPanel
 from ..lookup.mainline import MainlineLookupPanel
 from ..lookup.panel import LookupPanel
 from ..profile import ITEMS, PEERS, SAMPLES, can
@@ -29,7 +31,8 @@ from ..values.mainline_panel import MainlineValuesPanel
 from ..values.panel import ValuesPanel
 
 
-Panel = RoutingPanel | StatsPanel | TrafficPanel | ValuesPanel | MainlineValuesPanel | LookupPanel | SamplesPanel
+Panel = (RoutingPanel | StatsPanel | TrafficPanel | ValuesPanel | MainlineValuesPanel | LookupPanel | SamplesPanel
+         | CrawlPanel)
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class WindowPanels:
     values: ValuesPanel | MainlineValuesPanel
     lookup: LookupPanel
     samples: SamplesPanel | None
+    crawl: CrawlPanel
     titles: dict[str, str]
     """Each panel's dock title, by key ("&&": a dock's title is also its View menu entry's text)."""
 
@@ -49,7 +53,7 @@ class WindowPanels:
         panels: list[tuple[str, Panel]] = [("routing", self.routing), ("stats", self.stats),
                                            ("traffic", self.traffic), ("values", self.values),
                                            ("lookup", self.lookup)]
-        return panels + ([("samples", self.samples)] if self.samples is not None else [])
+        return panels + ([("samples", self.samples)] if self.samples is not None else []) + [("crawl", self.crawl)]
 
     def by_key(self) -> dict[str, QWidget]:
         """The panels by key, in the order their docks are made."""
@@ -75,5 +79,6 @@ def build_panels(controller: NetworkController, bridge: EventBridge, settings: Q
     titles = {"routing": "Routing table", "traffic": "Traffic",
               "values": "Stored peers && items" if peers else "Stored values",
               "lookup": "Peers && items" if peers else "Store && look up",
-              "stats": "Statistics", "samples": "Samples && clients"}
-    return WindowPanels(routing, stats, traffic, values, lookup, samples, titles)
+              "stats": "Statistics", "samples": "Samples && clients", "crawl": "Crawl"}
+    crawl = CrawlPanel(controller, settings)  # our node's crawls: its own bridge (khgui.crawl.feed)
+    return WindowPanels(routing, stats, traffic, values, lookup, samples, crawl, titles)

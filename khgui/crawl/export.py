@@ -1,0 +1,54 @@
+"""The Crawl panel's exports: the nodes shown as CSV, or the census as one JSON document.
+
+Both are ``write`` functions for :meth:`khgui.common.export.Exporter.export`
+(run on its worker thread, from data taken on the GUI thread).  The CSV
+holds the node table's rows as shown (filtered and sorted), whole ids and
+RTTs in ms (:func:`~khgui.common.export.table_snapshot`).  The JSON holds
+the census's figures (kind, times, estimate and interval, shares, clients,
+suspicions with their evidence) and the nodes shown, every field of each.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Sequence, TextIO
+
+from dht import Census, CrawledNode, Suspicion
+
+
+def node_record(node: CrawledNode) -> dict[str, Any]:
+    """One node as JSON: ids in hex, the address as "host:port"."""
+    return {
+        "id": node.id.hex(), "address": f"{node.address[0]}:{node.address[1]}",
+        "first_seen": node.first_seen, "last_seen": node.last_seen, "answered": node.answered,
+        "rtt_ms": None if node.rtt is None else node.rtt * 1000.0, "client": node.client,
+        "version": None if node.version is None else node.version.hex(), "bep42": node.bep42,
+        "read_only": node.read_only, "listed_by": [i.hex() for i in node.listed_by],
+    }
+
+
+def suspicion_record(s: Suspicion) -> dict[str, Any]:
+    return {"kind": s.kind, "evidence": s.evidence, "ids": [i.hex() for i in s.ids],
+            "addresses": [f"{h}:{p}" for h, p in s.addresses], "target": None if s.target is None else s.target.hex()}
+
+
+def census_record(census: Census, nodes: Sequence[CrawledNode]) -> dict[str, Any]:
+    """The census's figures and ``nodes`` (those shown) as one JSON object."""
+    return {
+        "kind": census.kind, "started": census.started, "finished": census.finished, "asked": census.asked,
+        "zone_bits": census.zone_bits, "zone_prefix": None if census.zone_prefix is None else census.zone_prefix.hex(),
+        "table": None if census.table is None else f"{census.table[0]}:{census.table[1]}",
+        "estimate": census.estimate, "low": census.low, "high": census.high, "missed": census.missed,
+        "answered_share": census.answered_share, "bep42_share": census.bep42_share, "clients": dict(census.clients),
+        "suspicions": [suspicion_record(s) for s in census.suspicions],
+        "nodes": [node_record(n) for n in nodes],
+    }
+
+
+def json_writer(census: Census, nodes: Sequence[CrawledNode]) -> Callable[[TextIO], int]:
+    """A ``write`` for the Exporter: the census as one JSON document; counts the nodes."""
+    def write(out: TextIO) -> int:
+        json.dump(census_record(census, nodes), out, indent=1)
+        out.write("\n")
+        return len(nodes)
+    return write
