@@ -116,3 +116,52 @@ def test_bad_input_is_a_message_in_the_panel(live: Live, qtbot: Any) -> None:
     assert not panel.start() and "budget" in panel.message() and not panel.running
     panel.budget.setText("")
     assert panel.start() and panel.message() == ""  # a good spec clears the message
+
+
+def test_stop_keeps_what_was_found(live: Live, qtbot: Any, wait_for: Callable[..., None]) -> None:
+    controller, _bridge = live
+    panel = CrawlPanel(controller, batch_ms=20)
+    qtbot.addWidget(panel)
+    panel.budget.setText("4")  # 4 queries a second: a full crawl of the lab would take half a minute
+    assert panel.start()
+    wait_for(lambda: panel.last_progress is not None and panel.last_progress.asked >= 2, timeout=10)
+    assert "queries asked" in panel.progress_label.text() or "query asked" in panel.progress_label.text()
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    assert not panel.stop_button.isEnabled() and panel.stop_button.text() == "Stopping\u2026"
+    wait_for(lambda: panel.census is not None, timeout=10)
+    census = panel.census
+    assert census is not None and panel.stopped and not panel.running
+    assert census.asked < 40 and len(census.nodes) >= 1
+    assert "Full crawl, stopped:" in panel.summary.text()
+    assert panel.start_button.isEnabled() and panel.start_button.text() == "Start crawl"
+
+
+def test_exports_write_the_nodes_shown(live: Live, qtbot: Any, wait_for: Callable[..., None], tmp_path: Any) -> None:
+    import csv
+    import json
+
+    controller, _bridge = live
+    panel = CrawlPanel(controller, batch_ms=20)
+    qtbot.addWidget(panel)
+    assert not panel.export(str(tmp_path / "none.csv"), "csv") and "No census" in panel.message()
+    panel.budget.setText("0")
+    assert panel.start()
+    wait_for(lambda: panel.census is not None, timeout=20)
+    census = panel.census
+    assert census is not None
+    assert panel.export(str(tmp_path / "crawl.csv"), "csv")
+    wait_for(lambda: panel.exporter.last is not None and not panel.exporter.busy)
+    rows = list(csv.reader((tmp_path / "crawl.csv").open()))
+    assert rows[0][:3] == ["id", "address", "answered"] and len(rows) == len(census.nodes) + 1
+    assert {r[0] for r in rows[1:]} == {n.id.hex() for n in census.nodes}  # whole ids
+    one = census.nodes[0]
+    panel.filter_edit.setText(f"{one.address[0]}:{one.address[1]}")  # the JSON holds the nodes shown
+    assert panel.export(str(tmp_path / "crawl.json"), "json")
+    wait_for(lambda: panel.exporter.last is not None and panel.exporter.last.path.endswith(".json")
+             and not panel.exporter.busy)
+    data = json.loads((tmp_path / "crawl.json").read_text())
+    assert data["kind"] == "full" and data["estimate"] == census.estimate
+    assert [n["id"] for n in data["nodes"]] == [one.id.hex()]
+    assert "Exported 1 crawled nodes" in panel.message()
+    # a file that cannot be written: a message in the panel
+    assert not panel.export("/proc/crawl.json", "json") and "could not export" in panel.message()

@@ -1,0 +1,42 @@
+"""The Crawl panel in the main window: docked beside the others, fed our node's crawl events even
+while a lab node is in focus, its census handed to the network map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QSettings
+
+from khgui.crawl.panel import CrawlPanel
+from khgui.window.main_window import MainWindowView
+
+from ..conftest import LAB_SIZE
+
+
+def test_a_crawl_in_the_window_reaches_the_panel_and_the_map(
+    qtbot: Any, live: Any, wait_for: Callable[..., None], run: Callable[[Any], Any], tmp_path: Path
+) -> None:
+    controller, bridge = live
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindowView(controller, bridge, settings, persist=False)
+    qtbot.addWidget(window)
+    window.show()
+    panel = window.crawl
+    assert isinstance(panel, CrawlPanel) and window.docks["crawl"].windowTitle() == "Crawl"
+    assert window.panels["crawl"] is panel and window.panels_with_data()["crawl"] is False
+    wait_for(lambda: window.map.model.rowCount() == LAB_SIZE + 1)
+    # a lab node in focus: the window's bridge follows it, the crawl's events still come from our node
+    lab_node = next(r.id for r in window.map.model.nodes() if not r.own)
+    run(controller.focus_node(lab_node))
+    assert controller.focus is not None and bridge.node is controller.focus
+    panel.budget.setText("0")
+    assert panel.start()
+    wait_for(lambda: panel.census is not None, timeout=20)
+    census = panel.census
+    assert census is not None and window.panels_with_data()["crawl"] is True
+    lab = {r.id for r in window.map.model.nodes() if not r.own and not r.crawled}
+    assert lab <= {n.id for n in census.nodes}
+    # the map: every node crawled is a lab node (none added), no suspicion in a clean lab
+    assert window.map.model.crawl_counts() == (0, 0) and window.map.model.rowCount() == LAB_SIZE + 1
+    assert panel.suspicions.rowCount() == 0 and "No sign of attack" in panel.suspicion_note.text()
