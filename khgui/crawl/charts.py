@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QWidget
 
 from dht import Census
 
-from ..common.plotting import EmptyNote, counts_axis
+from ..common.plotting import EmptyNote, counts_axis, legend_below
 from ..common.theme import colors
 from .summary import Histogram, answer_counts, bep42_counts, client_shares, rtt_histogram
 
@@ -31,6 +31,7 @@ BLUE, GREEN, GREY, RED = "#2563eb", "#16a34a", "#94a3b8", "#dc2626"
 
 
 def _plot(layout: pg.GraphicsLayout, row: int, col: int, title: str, left: str) -> pg.PlotItem:
+    """A plot of the census, its legend under it (what its bars or curve count)."""
     item: pg.PlotItem = layout.addPlot(row=row, col=col, title=f"<span style='font-size:9pt'>{title}</span>")
     item.showGrid(x=False, y=True, alpha=0.25)
     item.setLabel("left", left)
@@ -39,16 +40,17 @@ def _plot(layout: pg.GraphicsLayout, row: int, col: int, title: str, left: str) 
     item.hideButtons()
     item.getAxis("left").setWidth(40)
     counts_axis(item)
+    legend_below(item, columns=3)
     return item
 
 
 class Bars:
     """One bar chart on a plot: one ``BarGraphItem``, its labels the bottom axis's ticks."""
 
-    def __init__(self, item: pg.PlotItem, empty: str, brushes: Sequence[str] = (BLUE,)) -> None:
+    def __init__(self, item: pg.PlotItem, empty: str, name: str, brushes: Sequence[str] = (BLUE,)) -> None:
         self.item = item
         self.brushes = list(brushes)
-        self.bars = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=brushes[0])
+        self.bars = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=brushes[0], name=name)
         item.addItem(self.bars)
         self.labels: list[str] = []
         self.heights: list[float] = []
@@ -82,18 +84,20 @@ class CensusCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         self.setBackground(colors().plot_bg)
         layout = self.ci
         self.clients = Bars(_plot(layout, 0, 0, "clients (share of the nodes answering with one)", "%"),
-                            "no client named yet")
+                            "no client named yet", "% of the nodes answering with a client")
         rtt_item = _plot(layout, 0, 1, "round-trip times", "nodes")
         rtt_item.setLabel("bottom", "RTT", units="ms")
         rtt_item.getAxis("bottom").enableAutoSIPrefix(False)
-        self.rtt_curve = rtt_item.plot([0, 1], [0], stepMode="center", fillLevel=0,
+        self.rtt_curve = rtt_item.plot([0, 1], [0], stepMode="center", fillLevel=0, name="nodes answering",
                                        brush=pg.mkBrush(37, 99, 235, 110), pen=pg.mkPen("#1d4ed8", width=1.5))
         self.rtt_note = EmptyNote(rtt_item, "no answer yet", x_range=(0.0, 500.0), y_range=(0.0, 10.0))
         self.rtt_note.set_empty(True)
         self.rtt: Histogram = Histogram((), ())
-        self.answers = Bars(_plot(layout, 1, 0, "answered or silent", "nodes"), "no node yet", (GREEN, GREY))
-        self.bep42 = Bars(_plot(layout, 1, 1, "BEP 42: id fits its IP", "nodes"), "no node yet", (GREEN, RED, GREY))
-        self.setMinimumSize(420, 300)
+        self.answers = Bars(_plot(layout, 1, 0, "answered or silent", "nodes"), "no node yet",
+                            "nodes the crawl asked", (GREEN, GREY))
+        self.bep42 = Bars(_plot(layout, 1, 1, "BEP 42: id fits its IP", "nodes"), "no node yet", "nodes found",
+                          (GREEN, RED, GREY))
+        self.setMinimumSize(420, 380)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name): not pyqtgraph's 640x480
         return QSize(520, 360)
@@ -139,21 +143,22 @@ class EstimatePlot(pg.PlotWidget):  # type: ignore[misc]
         item.hideButtons()
         item.getAxis("left").setWidth(46)
         counts_axis(item)
+        legend_below(item, columns=2)
         band = pg.mkPen(BLUE, width=1)
-        self.low = item.plot([], [], pen=band)
+        self.low = item.plot([], [], pen=band, name="95 % interval")
         self.high = item.plot([], [], pen=band)
         self.fill = pg.FillBetweenItem(self.low, self.high, brush=pg.mkBrush(37, 99, 235, 60))
         item.addItem(self.fill)
         self.estimate = item.plot([], [], pen=pg.mkPen("#1d4ed8", width=2), symbol="o", symbolSize=5,
-                                  symbolBrush="#1d4ed8", symbolPen=None)
+                                  symbolBrush="#1d4ed8", symbolPen=None, name="estimate")
         self.points: list[tuple[float, float, float, float]] = []
         """(seconds, estimate, low, high) drawn."""
         self.note = EmptyNote(item, "no estimate yet", x_range=(0.0, 10.0), y_range=(0.0, 100.0))
         self.note.set_empty(True)
-        self.setMinimumSize(240, 140)
+        self.setMinimumSize(240, 170)
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        return QSize(420, 170)
+        return QSize(420, 200)
 
     def restart(self) -> None:
         """Empty, for a new crawl."""
