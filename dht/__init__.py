@@ -21,6 +21,7 @@ from .rpc.resolve import resolve_address
 from .mainline.keys import load_key, load_or_create_key
 from .core.khash import info_hash_from_text, key_from_text
 from .lab.lab import Lab
+from .lab.truth import LabTruth
 from .lab.thread import LabNodeInfo, LabThread, NodeView
 from .node.facade import Node
 from .crawl import Census, CensusDiff, CrawledNode, CrawlSpec, Suspicion
@@ -43,6 +44,6 @@ __all__ = [
     "StoredPeerInfo", "StoredValueInfo", "estimate_network_size",
     "decode_client_version", "immutable_item_target", "info_hash_from_text", "key_from_text", "load_key",
     "load_or_create_key", "mutable_target", "parse_address", "public_key_bytes", "resolve_address",
-    "Census", "CensusDiff", "CrawledNode", "CrawlSpec", "Suspicion",
+    "Census", "CensusDiff", "CrawledNode", "CrawlSpec", "LabTruth", "Suspicion",
     "BEP42", "CLIENT_VERSION", "ITEMS", "PEERS", "PUBLIC_NETWORK", "SAMPLES", "VALUES", "profile_features",
 ]

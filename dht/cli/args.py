@@ -15,6 +15,7 @@ through ``dht.cli.main``, which re-exports them.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Callable, NoReturn
 
 from ..lab.conditions import (
@@ -138,6 +139,16 @@ def salt_argument(text: str) -> bytes:
     return salt
 
 
+def _out_file(text: str) -> "Path":
+    """A crawl's --out: a file ending .csv or .json in a directory that exists."""
+    path = Path(text)
+    if path.suffix.lower() not in (".csv", ".json"):
+        raise argparse.ArgumentTypeError(f"{text!r}: --out must end in .csv or .json")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r}: no directory {str(path.parent)!r}")
+    return path
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="dht", description="A Khashmir (apt-p2p) or Mainline DHT node on asyncio.")
     parser.add_argument("--profile", choices=PROFILES, default="khashmir",
@@ -236,6 +247,20 @@ def build_parser() -> argparse.ArgumentParser:
     get_item.add_argument("--key", type=hex_bytes(32, "--key"), metavar="PUBKEY_HEX",
                           help="a mutable item's public key (64 hex digits): only its signature counts")
     get_item.add_argument("--salt", type=salt_argument, metavar="S", help="the mutable item's salt")
+    crawl = one_shot("crawl", "crawl a network: progress on stderr, its census on stdout")
+    crawl.add_argument("--bootstrap", type=address_argument, required=True, metavar="HOST:PORT",
+                       help="a node of the network to join (required)")
+    what = crawl.add_mutually_exclusive_group(required=True)
+    what.add_argument("--zone", type=int_in_range(0, 32), metavar="BITS",
+                      help="every node whose id starts with a random prefix of BITS bits, and the network's "
+                           "size estimated from them")
+    what.add_argument("--table", type=address_argument, metavar="HOST:PORT",
+                      help="the routing table of the node at HOST:PORT, one find_node per bucket")
+    what.add_argument("--full", action="store_true", help="every node reachable (a lab, a small network)")
+    crawl.add_argument("--budget", type=bounded_float(0, 100_000), default=100.0, metavar="Q/S",
+                       help="queries a second (default 100; 0: no budget)")
+    crawl.add_argument("--out", type=_out_file, metavar="FILE",
+                       help="write the nodes found (FILE.csv) or the whole census (FILE.json)")
     sample = mainline("sample", "print info-hashes sampled from the DHT (BEP 51)")
     sample.add_argument("--count", type=int_in_range(1, 10000), default=20, metavar="N",
                         help="how many info-hashes at most (default 20)")

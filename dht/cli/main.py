@@ -41,6 +41,7 @@ from ..core.contact import Address
 from ..rpc.resolve import resolve_address
 from ..core.errors import AddressError, DHTError, LocalError
 from ..lab.lab import Lab
+from .crawl import run_crawl
 from ..node.facade import Node
 
 __all__ = [
@@ -177,6 +178,10 @@ def _show(value: bytes) -> str:
 
 
 async def run_one_shot(args: argparse.Namespace) -> int:
+    if args.command == "crawl":
+        (bootstrap,) = await resolve_all("--bootstrap", [args.bootstrap])
+        table = None if args.table is None else (await resolve_all("--table", [args.table]))[0]
+        return await run_crawl(args, bootstrap, table)
     if args.command == "ping":
         (address,) = await resolve_all("ping", [args.address])
     else:

@@ -16,10 +16,12 @@ gives the share missed, p = e^-lambda, and
 
     size = zone count * 2^n / (1 - p).
 
-Its uncertainty has two parts: the zone's count is a binomial draw of N
-nodes into a 2^-n share of the id space (relative variance (1 - 2^-n) / C
-for C nodes there), and lambda is estimated from C counts (variance about
-lambda / C, so p's is p^2 lambda / C).  :func:`zone_estimate` returns the
+Its uncertainty has two parts: the count found, C, is a binomial draw of
+N nodes, each in the zone and found with probability 2^-n (1 - p)
+(relative variance (1 - 2^-n (1 - p)) / C), and lambda is estimated from C
+zero-truncated counts (variance 1 / (C I), I the zero-truncated Poisson's
+Fisher information 1 / (lambda q) - e^-lambda / q^2, q = 1 - e^-lambda;
+p's is p^2 times that).  :func:`zone_estimate` returns the
 estimate with a :data:`CONFIDENCE` interval from their sum (normal
 approximation).  Nodes never listed by anyone (the bootstrap node asked
 first, say) count in C but not in the mean.
@@ -85,7 +87,13 @@ def zone_estimate(counts: list[int], bits: int) -> SizeEstimate | None:
     present = found / (1.0 - p)
     estimate = present * 2.0**bits
     share = 2.0**-bits
-    rel_var = (1.0 - share) / present + (p * p * lam / found) / (1.0 - p) ** 2
+    # found ~ Binomial(N, share * (1 - p)); lambda from `found` zero-truncated Poisson counts
+    rel_var = (1.0 - share * (1.0 - p)) / found
+    if lam > 0:
+        q = -math.expm1(-lam)
+        information = 1.0 / (lam * q) - math.exp(-lam) / (q * q)  # per node seen
+        if information > 0:
+            rel_var += p * p / (found * information) / (1.0 - p) ** 2
     spread = CONFIDENCE_Z * math.sqrt(rel_var) * estimate
     floor = float(found) if bits == 0 else 0.0
     return SizeEstimate(estimate, max(floor, estimate - spread), estimate + spread, p)
