@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QWidget
 
 from dht import Census
 
-from ..common.plotting import EmptyNote, counts_axis, legend_below
+from ..common.plotting import EmptyNote, counts_axis, legend_below, legend_right
 from ..common.theme import colors
 from .summary import Histogram, answer_counts, bep42_counts, client_shares, rtt_histogram
 
@@ -47,15 +47,16 @@ def _plot(layout: pg.GraphicsLayout, row: int, col: int, title: str, left: str) 
 class Bars:
     """One bar chart on a plot: one ``BarGraphItem``, its labels the bottom axis's ticks."""
 
-    def __init__(self, item: pg.PlotItem, empty: str, name: str, brushes: Sequence[str] = (BLUE,)) -> None:
+    def __init__(self, item: pg.PlotItem, empty: str, name: str, brushes: Sequence[str] = (BLUE,),
+                 top: float = 10.0) -> None:
         self.item = item
         self.brushes = list(brushes)
         self.bars = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=brushes[0], name=name)
         item.addItem(self.bars)
         self.labels: list[str] = []
         self.heights: list[float] = []
-        self.note = EmptyNote(item, empty, x_range=(-0.6, 0.6), y_range=(0.0, 1.0))
-        self.note.set_empty(True)
+        self.note = EmptyNote(item, empty, x_range=(-0.6, 0.6), y_range=(0.0, top))
+        self.set_bars([])
 
     def set_bars(self, bars: Sequence[tuple[str, float]], top: float | None = None) -> None:
         """Draw ``(label, height)`` bars (``top``: the axis's top, else the highest bar's)."""
@@ -84,7 +85,7 @@ class CensusCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         self.setBackground(colors().plot_bg)
         layout = self.ci
         self.clients = Bars(_plot(layout, 0, 0, "clients (share of the nodes answering with one)", "%"),
-                            "no client named yet", "% of the nodes answering with a client")
+                            "no client named yet", "% of the nodes answering with a client", top=100.0)
         rtt_item = _plot(layout, 0, 1, "round-trip times", "nodes")
         rtt_item.setLabel("bottom", "RTT", units="ms")
         rtt_item.getAxis("bottom").enableAutoSIPrefix(False)
@@ -143,7 +144,7 @@ class EstimatePlot(pg.PlotWidget):  # type: ignore[misc]
         item.hideButtons()
         item.getAxis("left").setWidth(46)
         counts_axis(item)
-        legend_below(item, columns=2)
+        legend_right(item)  # a wide, short plot: its two entries beside it
         band = pg.mkPen(BLUE, width=1)
         self.low = item.plot([], [], pen=band, name="95 % interval")
         self.high = item.plot([], [], pen=band)

@@ -5,7 +5,8 @@ Both are ``write`` functions for :meth:`khgui.common.export.Exporter.export`
 holds the node table's rows as shown (filtered and sorted), whole ids and
 RTTs in ms (:func:`~khgui.common.export.table_snapshot`).  The JSON holds
 the census's figures (kind, times, estimate and interval, shares, clients,
-suspicions with their evidence) and the nodes shown, every field of each.
+suspicions with their evidence) and the nodes shown, with the keys and
+units ``dht crawl --out FILE.json`` writes (ids hex, RTTs in seconds).
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from dht import Census, CrawledNode, Suspicion
 
 
 def node_record(node: CrawledNode) -> dict[str, Any]:
-    """One node as JSON: ids in hex, the address as "host:port"."""
+    """One node as JSON, as ``dht crawl --out FILE.json`` writes it (``listed_by``: how many
+    nodes listed it; ``rtt`` in seconds)."""
     return {
-        "id": node.id.hex(), "address": f"{node.address[0]}:{node.address[1]}",
-        "first_seen": node.first_seen, "last_seen": node.last_seen, "answered": node.answered,
-        "rtt_ms": None if node.rtt is None else node.rtt * 1000.0, "client": node.client,
+        "id": node.id.hex(), "host": node.address[0], "port": node.address[1], "answered": node.answered,
+        "rtt": None if node.rtt is None else round(node.rtt, 6), "client": node.client,
         "version": None if node.version is None else node.version.hex(), "bep42": node.bep42,
-        "read_only": node.read_only, "listed_by": [i.hex() for i in node.listed_by],
+        "read_only": node.read_only, "first_seen": round(node.first_seen, 6),
+        "last_seen": round(node.last_seen, 6), "listed_by": len(node.listed_by),
     }
 
 
@@ -33,13 +35,16 @@ def suspicion_record(s: Suspicion) -> dict[str, Any]:
 
 
 def census_record(census: Census, nodes: Sequence[CrawledNode]) -> dict[str, Any]:
-    """The census's figures and ``nodes`` (those shown) as one JSON object."""
+    """The census's figures and ``nodes`` (those shown) as one JSON object, with the keys of
+    ``dht crawl --out FILE.json`` (``found``: every node the crawl found, shown or not)."""
     return {
-        "kind": census.kind, "started": census.started, "finished": census.finished, "asked": census.asked,
-        "zone_bits": census.zone_bits, "zone_prefix": None if census.zone_prefix is None else census.zone_prefix.hex(),
-        "table": None if census.table is None else f"{census.table[0]}:{census.table[1]}",
+        "kind": census.kind, "started": census.started, "finished": census.finished,
+        "seconds": round(census.finished - census.started, 3), "asked": census.asked,
         "estimate": census.estimate, "low": census.low, "high": census.high, "missed": census.missed,
-        "answered_share": census.answered_share, "bep42_share": census.bep42_share, "clients": dict(census.clients),
+        "zone_bits": census.zone_bits, "zone_prefix": None if census.zone_prefix is None else census.zone_prefix.hex(),
+        "in_zone": census.in_zone, "table": None if census.table is None else f"{census.table[0]}:{census.table[1]}",
+        "found": len(census.nodes), "answered": census.answered, "answered_share": census.answered_share,
+        "clients": dict(census.clients), "bep42_share": census.bep42_share,
         "suspicions": [suspicion_record(s) for s in census.suspicions],
         "nodes": [node_record(n) for n in nodes],
     }

@@ -102,8 +102,8 @@ def test_summaries_of_a_census() -> None:
         "Since the last full crawl: 1 joined, 1 left, 1 changed address or id.")
     record = census_record(c, c.nodes[:2])
     assert record["suspicions"][0]["ids"] == [ident(3).hex(), ident(4).hex()]
-    assert [n["address"] for n in record["nodes"]] == ["10.0.0.1:6881", "10.0.0.2:6881"]
-    assert record["nodes"][0]["rtt_ms"] == pytest.approx(10.0)
+    assert [(n["host"], n["port"]) for n in record["nodes"]] == [("10.0.0.1", 6881), ("10.0.0.2", 6881)]
+    assert record["nodes"][0]["rtt"] == pytest.approx(0.010) and record["found"] == 4
 
 
 def test_census_charts_follow_the_census(qtbot: Any) -> None:

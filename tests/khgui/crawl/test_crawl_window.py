@@ -1,5 +1,6 @@
 """The Crawl panel in the main window: docked beside the others, fed our node's crawl events even
-while a lab node is in focus, its census handed to the network map."""
+while a lab node is in focus, its census handed to the network map; a lab's Sybil cluster (the lab's
+ground truth, dht.LabTruth) listed with its evidence and marked on the map."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QSettings
+
+from dht import LabTruth
 
 from khgui.crawl.panel import CrawlPanel
 from khgui.window.main_window import MainWindowView
@@ -40,3 +43,39 @@ def test_a_crawl_in_the_window_reaches_the_panel_and_the_map(
     # the map: every node crawled is a lab node (none added), no suspicion in a clean lab
     assert window.map.model.crawl_counts() == (0, 0) and window.map.model.rowCount() == LAB_SIZE + 1
     assert panel.suspicions.rowCount() == 0 and "No sign of attack" in panel.suspicion_note.text()
+
+
+def test_a_sybil_cluster_is_listed_with_its_evidence_and_marked_on_the_map(
+    qtbot: Any, live: Any, wait_for: Callable[..., None], run: Callable[[Any], Any], tmp_path: Path
+) -> None:
+    controller, bridge = live
+    lab = controller.lab  # a small lab runs on our loop
+    assert lab is not None
+    truth = LabTruth(lab)
+    run(truth.add_sybils(12))  # twelve ids on one IP address: a horizontal Sybil
+    sybils = truth.sybils[0]
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindowView(controller, bridge, settings, persist=False)
+    qtbot.addWidget(window)
+    window.show()
+    panel = window.crawl
+    panel.budget.setText("0")
+    assert panel.start()
+    wait_for(lambda: panel.census is not None, timeout=20)
+    census = panel.census
+    assert census is not None
+    # the Suspicions tab lists the cluster with its evidence; its nodes say so in the table
+    assert panel.suspicions.rowCount() == 1 and panel.tabs.tabText(2) == "Suspicions (1)"
+    suspicion = panel.suspicions.row_at(0)
+    assert suspicion is not None and suspicion.kind == "horizontal" and set(suspicion.ids) == sybils
+    assert panel.suspicions.index(0, 0).data() == "horizontal Sybil"
+    assert "12 ids on one IP address" in panel.suspicions.index(0, 4).data()
+    assert "1 suspicion" in panel.summary.text()
+    panel.filter_edit.setText("horizontal")
+    assert panel.node_table.model().rowCount() == 12
+    # the map marks them (they are lab nodes: no row added), once the lab's overview has them
+    model = window.map.model
+    wait_for(lambda: sybils <= {r.id for r in model.nodes()})
+    assert {r.id for r in model.nodes() if r.suspicious} == sybils
+    assert model.crawl_counts() == (0, 12)
+    assert "12 suspicious" in window.map.counts.text()
