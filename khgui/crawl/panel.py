@@ -40,6 +40,7 @@ from ..bridge import EventBridge
 from ..common.export import Exporter, ExportResult, csv_writer, table_snapshot
 from ..common.files import app_settings, save_dialog
 from ..common.table import ROW_ROLE, SORT_ROLE, filter_box
+from ..common.text import plural
 from ..common.theme import set_state
 from ..failures import describe_error
 from .charts import CensusCharts, EstimatePlot
@@ -53,6 +54,8 @@ log = logging.getLogger(__name__)
 
 #: Milliseconds between two batches of crawl events (at most 4 CrawlProgress a second come).
 BATCH_MS = 100
+#: Rows read to fit the tables' columns to their contents (a census can hold 100,000 nodes).
+RESIZE_ROWS = 200
 #: Bits of a zone crawl the form starts with.
 DEFAULT_BITS = "4"
 
@@ -70,7 +73,9 @@ def _table(model: Any) -> tuple[QTableView, QSortFilterProxyModel]:
     view.verticalHeader().setVisible(False)
     view.verticalHeader().setDefaultSectionSize(22)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.horizontalHeader().setResizeContentsPrecision(RESIZE_ROWS)
     view.horizontalHeader().setStretchLastSection(True)
+    view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the census's order (by id) until a header is clicked
     view.setMinimumHeight(70)
     return view, proxy
 
@@ -133,7 +138,7 @@ class CrawlPanel(QWidget):
         self.budget = QLineEdit()
         self.budget.setObjectName("budget")
         self.budget.setPlaceholderText("our node's")
-        self.budget.setMaximumWidth(90)
+        self.budget.setFixedWidth(self.fontMetrics().horizontalAdvance("our node's") + 24)
         self.budget.setToolTip("Queries a second the crawl may send (empty: our node's query budget; "
                                "0: no limit, for a lab only)")
         self.start_button = QPushButton("Start crawl")
@@ -178,7 +183,6 @@ class CrawlPanel(QWidget):
         census_layout.addWidget(self.charts, 1)
 
         self.node_table, self.node_proxy = _table(self.nodes)
-        self.node_table.setColumnWidth(0, self.fontMetrics().horizontalAdvance("0" * 17) + 16)
         self.filter_edit = filter_box([self.node_proxy], "filter nodes (id, address, client, suspicion\u2026)")
         self.export_csv_button = QPushButton("Export CSV\u2026")
         self.export_csv_button.setToolTip("Write the nodes shown (filtered, sorted) to a CSV file")
@@ -321,12 +325,14 @@ class CrawlPanel(QWidget):
             diff = census.compare(previous) if previous is not None else None
             self.summary.setText(describe_census(census, stopped, diff))
             self.suspicion_note.setText(
-                f"{len(census.suspicions)} sign(s) of attack, each with its evidence (hover a row for its ids)."
+                f"{plural(len(census.suspicions), 'sign')} of attack, each with its evidence (hover a row for its ids)."
                 if census.suspicions else "No sign of attack in this census: no IP or /24 with many ids, "
                 "no ids packed around a target, no ids that do not fit their IP.")
         self.tabs.setTabText(2, f"Suspicions ({len(census.suspicions)})" if census and census.suspicions
                              else "Suspicions")
         self.tabs.setTabText(1, f"Nodes ({len(census.nodes):,})" if census else "Nodes")
+        for table in (self.node_table, self.suspicion_table):
+            table.resizeColumnsToContents()  # from the first RESIZE_ROWS rows
         self._show_census_actions()
 
     # -- exports -------------------------------------------------------------------------
