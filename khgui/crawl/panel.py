@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 
 #: Milliseconds between two batches of crawl events (at most 4 CrawlProgress a second come).
 BATCH_MS = 100
+#: Crawl events the panel's bridge holds between two batches (a few a second come).
+MAX_PENDING = 10_000
 #: Rows read to fit the tables' columns to their contents (a census can hold 100,000 nodes).
 RESIZE_ROWS = 200
 #: Bits of a zone crawl the form starts with.
@@ -108,7 +110,7 @@ class CrawlPanel(QWidget):
         self.exported = ""
         self.exporter = Exporter(self)
         self.exporter.finished.connect(self._exported)
-        self.bridge = EventBridge(self, interval_ms=batch_ms)
+        self.bridge = EventBridge(self, interval_ms=batch_ms, maxlen=MAX_PENDING)
         self.bridge.batch.connect(self.on_batch)
         self._build()
         controller.node_changed.connect(self._node_changed)

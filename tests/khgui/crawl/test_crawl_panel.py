@@ -90,7 +90,10 @@ def test_a_repeat_crawl_says_who_left(live: Live, qtbot: Any, wait_for: Callable
     wait_for(lambda: panel.census is not first, timeout=20)
     second = panel.census
     assert second is not None and not any(n.answered for n in second.nodes if n.id in gone)
-    assert "Since the last full crawl: 0 joined, 1 left, 0 changed" in panel.summary.text()
+    diff = second.compare(first)
+    assert gone <= {n.id for n in diff.left}  # the lab's truth: the node killed has left
+    assert (f"Since the last full crawl: {len(diff.joined):,} joined, {len(diff.left):,} left, "
+            f"{len(diff.changed):,} changed") in panel.summary.text()
 
 
 def test_bad_input_is_a_message_in_the_panel(live: Live, qtbot: Any) -> None:
@@ -165,3 +168,48 @@ def test_exports_write_the_nodes_shown(live: Live, qtbot: Any, wait_for: Callabl
     assert "Exported 1 crawled nodes" in panel.message()
     # a file that cannot be written: a message in the panel
     assert not panel.export("/proc/crawl.json", "json") and "could not export" in panel.message()
+
+
+def test_zone_and_table_crawls_from_the_form(live: Live, qtbot: Any, wait_for: Callable[..., None],
+                                             run: Callable[..., Any]) -> None:
+    controller, _bridge = live
+    panel = CrawlPanel(controller, batch_ms=20)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.budget.setText("0")
+    panel.set_kind("zone")
+    assert panel.bits.isVisible() and not panel.table_address.isVisible()
+    panel.bits.setText("1")  # half the id space: about half the lab
+    assert panel.start()
+    wait_for(lambda: panel.census is not None, timeout=20)
+    zone = panel.census
+    assert zone is not None and zone.kind == "zone" and zone.zone_bits == 1 and zone.estimate is not None
+    assert zone.low is not None and zone.high is not None and zone.low <= zone.estimate <= zone.high
+    assert "Zone crawl (1 bits" in panel.summary.text() and "(95 %:" in panel.summary.text()
+    answered, silent = panel.charts.answers.shown().values()
+    in_zone = [n for n in zone.nodes if (n.id[0] >> 7) == (zone.zone_prefix or b"\0")[0] >> 7]
+    assert answered + silent == len(in_zone)  # the chart counts the zone's nodes only
+    panel.set_kind("table")
+    assert panel.table_address.isVisible() and not panel.bits.isVisible()
+    runner = controller.lab_runner
+    assert runner is not None
+    host, port = runner.bootstrap_address
+    panel.table_address.setText(f"{host}:{port}")
+    previous = panel.census
+    assert panel.start()
+    wait_for(lambda: panel.census is not previous, timeout=20)
+    table = panel.census
+    assert table is not None and table.kind == "table" and table.table == (host, port)
+    assert len(table.nodes) >= 8 and f"Table crawl of {host}:{port}" in panel.summary.text()
+
+
+def test_a_crawl_that_cannot_run_says_why(live: Live, qtbot: Any, wait_for: Callable[..., None]) -> None:
+    controller, _bridge = live
+    panel = CrawlPanel(controller, batch_ms=20)
+    qtbot.addWidget(panel)
+    panel.set_kind("table")
+    panel.table_address.setText("no-such-host.invalid:6881")  # a name: resolved when the crawl starts
+    assert panel.start() and panel.running
+    wait_for(lambda: not panel.running, timeout=20)
+    assert panel.message().startswith("The crawl could not run: ") and panel.census is None
+    assert panel.message_label.property("state") == "error" and panel.start_button.isEnabled()
