@@ -16,9 +16,12 @@ import math
 from dht import CrawlSpec, parse_address
 from dht.errors import LocalError
 
-#: The kinds of crawl, with the words the form shows for them.
-KINDS = {"full": "Full: every node reachable", "zone": "Zone: ids with an n-bit prefix",
-         "table": "Table: one node's routing table"}
+#: The kinds of crawl, with the words the form shows for them and what each does.
+KINDS = {"full": "Full crawl", "zone": "Zone crawl", "table": "Table crawl"}
+KIND_TIPS = {"full": "Every node reachable (a lab, a small network)",
+             "zone": "The nodes whose ids start with a random n-bit prefix: the size of a large network "
+                     "from a small share of it",
+             "table": "One node's routing table, one find_node per bucket"}
 
 
 class FormError(ValueError):

@@ -46,7 +46,7 @@ from ..failures import describe_error
 from .charts import CensusCharts, EstimatePlot
 from .export import json_writer
 from .feed import CrawlEvents
-from .form import KINDS, FormError, read_spec
+from .form import KIND_TIPS, KINDS, FormError, read_spec
 from .model import CrawledNodesModel, SuspicionsModel
 from .summary import describe_census, describe_progress
 
@@ -123,6 +123,7 @@ class CrawlPanel(QWidget):
         self.kind = QComboBox()
         for kind, label in KINDS.items():
             self.kind.addItem(label, kind)
+            self.kind.setItemData(self.kind.count() - 1, KIND_TIPS[kind], Qt.ItemDataRole.ToolTipRole)
         self.kind.setToolTip("What to crawl: every node reachable (a lab, a small network), the nodes whose ids "
                              "start with a random n-bit prefix (estimates the size of a large network), or one "
                              "node's routing table (one find_node per bucket)")
