@@ -1,8 +1,9 @@
 """The sans-IO core stays sans-IO: it never imports the event loop, a clock, threads or the database.
 
 Every module of ``dht/core`` (routing table, lookups, limits, tokens, the
-estimator, contacts, events), ``dht/wire`` (both codecs) and
-``dht/mainline/stores`` (peers, items, samples) is a plain object fed bytes,
+estimator, contacts, events), ``dht/wire`` (both codecs),
+``dht/mainline/stores`` (peers, items, samples) and ``dht/crawl`` (the crawl
+machine, the census) is a plain object fed bytes,
 events and ``now`` (aioquic's rule: the core never reads a clock).  This
 reads their source and fails when one of them imports ``asyncio``,
 ``time``, ``threading``, ``sqlite3`` or ``selectors``, or calls a clock

@@ -11,9 +11,12 @@ Theory of operation.  A node's routing table is enumerated bucket by bucket
 (as Nebula does): for bucket i of a node of id X the target has X's first i
 bits, bit i flipped, and random bits after, so the node answers with the
 contacts it holds in that bucket (or, if it holds none, the closest it has
-elsewhere).  Buckets are asked from the first one the crawl needs (0; a
-zone crawl's nodes, the zone's ``bits``) up to 159, :data:`PER_NODE` at a
-time, and a node is done after :data:`EMPTY_RUN` buckets in a row whose
+elsewhere).  Buckets are asked from the first one the crawl needs (a table crawl: 0;
+a zone or full crawl: the deepest full bucket, about log2(size / K), less
+:data:`SHALLOW_MARGIN`, with the size as found so far -- the shallower
+buckets of every node are covered by the deep buckets of others, each node
+being in its neighbours' deepest; and never above a zone's ``bits``) up to
+159, :data:`PER_NODE` at a time, and a node is done after :data:`EMPTY_RUN` buckets in a row whose
 answers held no contact of that bucket and no node new to the crawl.
 A node never heard from is asked one bucket at a time; a query that fails
 is asked once more (:data:`ATTEMPTS`), and a node whose first bucket fails
@@ -34,6 +37,7 @@ census of what was found at any time.
 from __future__ import annotations
 
 import heapq
+import math
 import random
 from collections import deque
 from dataclasses import dataclass
@@ -62,6 +66,10 @@ MIN_TIMEOUT = 0.5
 ENTRY_UNTIL = 3
 #: The budget's bucket depth, in queries.
 BURST = 20
+#: Contacts a bucket holds (K): the deepest full bucket of a node is about log2(size / K).
+BUCKET_SIZE = 8
+#: Buckets above the deepest full one a zone or full crawl still asks (see _deep_start).
+SHALLOW_MARGIN = 2
 #: The last bucket (ids of 160 bits).
 LAST_BUCKET = 159
 ENTRY = -1  # the bucket of a query that is not a bucket's: a first contact, a way into the zone
@@ -145,6 +153,7 @@ class CrawlMachine:
         self.asked = 0
         self.answers = 0
         self.zone_answered = 0
+        self.zone_found = 0  # nodes seen in the zone (all of them, a full crawl's)
         self.table_node: _Node | None = None
         self.srtt: float | None = None
         self.rttvar = 0.0
@@ -348,6 +357,8 @@ class CrawlMachine:
     def _add(self, node_id: bytes, address: Address, now: float) -> _Node:
         node = _Node(node_id, address, now)
         self.nodes[node_id] = node
+        if self.in_zone(node.key):
+            self.zone_found += 1
         self.by_address.setdefault(address, node_id)
         if self.kind == "full":
             self._want(node, 0)
@@ -360,9 +371,21 @@ class CrawlMachine:
         return node
 
     def _want(self, node: _Node, start: int) -> None:
+        if self.kind != "table":
+            start = max(start, self._deep_start())
         node.done = False
         node.start = node.next_bucket = node.checked = start
         self._queue(node)
+
+    def _deep_start(self) -> int:
+        """The first bucket worth asking a node of a zone or full crawl: the buckets
+        SHALLOW_MARGIN above the deepest full one (about log2(size / K)) hold K contacts
+        each of a region that other nodes' deep buckets cover, every node being in its
+        neighbours' deepest buckets.  From the nodes found so far, so never too deep."""
+        size = self.zone_found * 2**self.bits
+        if size <= BUCKET_SIZE:
+            return 0
+        return max(0, int(math.log2(size / BUCKET_SIZE)) - SHALLOW_MARGIN)
 
     def _advance(self, node: _Node) -> None:
         """Walk the buckets answered in order: EMPTY_RUN unproductive ones in a row end the node."""
