@@ -108,6 +108,8 @@ class MainWindowView(QMainWindow):
         # The network map: not one of self.panels (it has nothing to show without a lab).
         self.map = NetworkMapPanel()
         self.docks["map"] = scrolling_dock("Network map", "dock-map", self.map, self)
+        # The Crawl panel: not one of self.panels either (nothing to show until a crawl).
+        self.docks["crawl"] = scrolling_dock(titles["crawl"], "dock-crawl", self.crawl, self)
 
         self.theme = theme.manager()
         self.banner = BannerPanel()

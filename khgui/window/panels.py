@@ -6,7 +6,9 @@ statistics and traffic always; stored values and the store & look-up form
 on a profile that stores values (Khashmir), stored peers & items and the
 peers & items form on one that has peers and items (Mainline: BEP 5, 44),
 the Samples & clients panel where BEP 51 samples exist, and the Crawl
-panel always (both profiles crawl, through dht's own crawler).  Only
+panel always (both profiles crawl, through dht's own crawler; like the
+network map it is docked but not one of the panels the headless runs wait
+for: it has nothing to show until the user starts a crawl).  Only
 :mod:`khgui.profile` says which (never the profile's name).
 """
 
@@ -31,13 +33,13 @@ from ..values.mainline_panel import MainlineValuesPanel
 from ..values.panel import ValuesPanel
 
 
-Panel = (RoutingPanel | StatsPanel | TrafficPanel | ValuesPanel | MainlineValuesPanel | LookupPanel | SamplesPanel
-         | CrawlPanel)
+Panel = RoutingPanel | StatsPanel | TrafficPanel | ValuesPanel | MainlineValuesPanel | LookupPanel | SamplesPanel
 
 
 @dataclass(frozen=True)
 class WindowPanels:
-    """The window's panels (the network map aside: it has nothing to show without a lab)."""
+    """The window's panels (the network map aside: it has nothing to show without a lab; and the
+    crawl panel, kept apart for the same reason: nothing to show until a crawl)."""
 
     routing: RoutingPanel
     stats: StatsPanel
@@ -53,7 +55,7 @@ class WindowPanels:
         panels: list[tuple[str, Panel]] = [("routing", self.routing), ("stats", self.stats),
                                            ("traffic", self.traffic), ("values", self.values),
                                            ("lookup", self.lookup)]
-        return panels + ([("samples", self.samples)] if self.samples is not None else []) + [("crawl", self.crawl)]
+        return panels + ([("samples", self.samples)] if self.samples is not None else [])
 
     def by_key(self) -> dict[str, QWidget]:
         """The panels by key, in the order their docks are made."""

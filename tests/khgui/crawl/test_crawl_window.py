@@ -27,7 +27,7 @@ def test_a_crawl_in_the_window_reaches_the_panel_and_the_map(
     window.show()
     panel = window.crawl
     assert isinstance(panel, CrawlPanel) and window.docks["crawl"].windowTitle() == "Crawl"
-    assert window.panels["crawl"] is panel and window.panels_with_data()["crawl"] is False
+    assert "crawl" not in window.panels and not panel.has_data()  # like the map: the headless runs skip it
     wait_for(lambda: window.map.model.rowCount() == LAB_SIZE + 1)
     # a lab node in focus: the window's bridge follows it, the crawl's events still come from our node
     lab_node = next(r.id for r in window.map.model.nodes() if not r.own)
@@ -37,7 +37,7 @@ def test_a_crawl_in_the_window_reaches_the_panel_and_the_map(
     assert panel.start()
     wait_for(lambda: panel.census is not None, timeout=20)
     census = panel.census
-    assert census is not None and window.panels_with_data()["crawl"] is True
+    assert census is not None and panel.has_data()
     lab = {r.id for r in window.map.model.nodes() if not r.own and not r.crawled}
     assert lab <= {n.id for n in census.nodes}
     # the map: every node crawled is a lab node (none added), no suspicion in a clean lab
