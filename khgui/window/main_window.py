@@ -156,6 +156,7 @@ class MainWindowView(QMainWindow):
         self.map.add_requested.connect(lambda: c.spawn(labs.add()))
         self.map.lab_lookups_toggled.connect(lambda on: c.spawn(labs.watch_lookups(on)))
         self.crawl.census_ready.connect(self.map.model.set_crawl)  # crawled nodes and suspects on the map
+        controller.network_changed.connect(self.map.model.clear_crawl)  # another network: the old crawl's go
         self._map_timer = QTimer(self)
         self._map_timer.setInterval(MAP_LOOKUP_MS)
         self._map_timer.timeout.connect(self.drain_lookups)

@@ -4,12 +4,13 @@ ground truth, dht.LabTruth) listed with its evidence and marked on the map."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QSettings
 
-from dht import LabTruth
+from dht import CrawledNode, LabTruth
 
 from khgui.crawl.panel import CrawlPanel
 from khgui.window.main_window import MainWindowView
@@ -43,6 +44,13 @@ def test_a_crawl_in_the_window_reaches_the_panel_and_the_map(
     # the map: every node crawled is a lab node (none added), no suspicion in a clean lab
     assert window.map.model.crawl_counts() == (0, 0) and window.map.model.rowCount() == LAB_SIZE + 1
     assert panel.suspicions.rowCount() == 0 and "No sign of attack" in panel.suspicion_note.text()
+    # a node the lab does not hold (as on the public DHT) is added to the map, until the network changes
+    stranger = CrawledNode(b"\x99" * 20, ("192.0.2.7", 6881), census.started, census.finished, True, 0.05,
+                           None, None, None, False, ())
+    panel.census_ready.emit(dataclasses.replace(census, nodes=census.nodes + (stranger,)))
+    assert window.map.model.crawl_counts() == (1, 0) and window.map.model.row_of(stranger.id) >= 0
+    controller.network_changed.emit()
+    assert window.map.model.crawl_counts() == (0, 0) and window.map.model.row_of(stranger.id) == -1
 
 
 def test_a_sybil_cluster_is_listed_with_its_evidence_and_marked_on_the_map(
