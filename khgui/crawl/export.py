@@ -1,9 +1,10 @@
 """The Crawl panel's exports: the nodes shown as CSV, or the census as one JSON document.
 
 Both are ``write`` functions for :meth:`khgui.common.export.Exporter.export`
-(run on its worker thread, from data taken on the GUI thread).  The CSV
-holds the node table's rows as shown (filtered and sorted), whole ids and
-RTTs in ms (:func:`~khgui.common.export.table_snapshot`).  The JSON holds
+(run on its worker thread, from the records taken on the GUI thread: a
+census can hold 100,000 nodes, formatted off the GUI thread).  The CSV holds
+the node table's rows as shown (filtered and sorted), its columns, whole ids
+and RTTs in ms (:func:`~khgui.crawl.model.node_cells`).  The JSON holds
 the census's figures (kind, times, estimate and interval, shares, clients,
 suspicions with their evidence) and the nodes shown, with the keys and
 units ``dht crawl --out FILE.json`` writes (ids hex, RTTs in seconds).
@@ -15,6 +16,9 @@ import json
 from typing import Any, Callable, Sequence, TextIO
 
 from dht import Census, CrawledNode, Suspicion
+
+from ..common.export import csv_writer
+from .model import NODE_COLUMNS, node_cells
 
 
 def node_record(node: CrawledNode) -> dict[str, Any]:
@@ -48,6 +52,12 @@ def census_record(census: Census, nodes: Sequence[CrawledNode]) -> dict[str, Any
         "suspicions": [suspicion_record(s) for s in census.suspicions],
         "nodes": [node_record(n) for n in nodes],
     }
+
+
+def nodes_csv_writer(nodes: Sequence[CrawledNode], suspected: dict[bytes, tuple[str, ...]]) -> Callable[[TextIO], int]:
+    """A ``write`` for the Exporter: ``nodes`` as the node table's columns (``suspected``: the
+    kinds of suspicion of each id)."""
+    return csv_writer(NODE_COLUMNS, (node_cells(n, suspected.get(n.id, ())) for n in nodes))
 
 
 def json_writer(census: Census, nodes: Sequence[CrawledNode]) -> Callable[[TextIO], int]:

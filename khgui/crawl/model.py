@@ -39,6 +39,15 @@ def address_text(address: tuple[str, int]) -> str:
     return f"{address[0]}:{address[1]}"
 
 
+def node_cells(node: CrawledNode, kinds: tuple[str, ...]) -> list[str]:
+    """A node's row as exported (whole id, RTT in ms to the microsecond), ``kinds``: the
+    suspicions it is part of.  Plain data: the CSV export runs it off the GUI thread."""
+    return [node.id.hex(), address_text(node.address), "yes" if node.answered else "no",
+            "" if node.rtt is None else f"{node.rtt * 1000:.3f}", node.client or "", bep42_text(node.bep42),
+            "yes" if node.read_only else "", str(len(node.listed_by)),
+            ", ".join(KIND_NAMES.get(k, k) for k in kinds)]
+
+
 class CrawledNodesModel(TableModel[CrawledNode]):
     """The nodes of a census, one a row (see the module's docstring)."""
 
@@ -59,6 +68,10 @@ class CrawledNodesModel(TableModel[CrawledNode]):
         self._suspected = {k: tuple(v) for k, v in suspected.items()}
         self.reset_rows(list(census.nodes) if census is not None else [])
 
+    def suspected(self) -> dict[bytes, tuple[str, ...]]:
+        """The kinds of suspicion of every id in one (a copy)."""
+        return dict(self._suspected)
+
     def suspicions_of(self, node_id: bytes) -> tuple[str, ...]:
         """The kinds of suspicion the node with ``node_id`` is part of."""
         return self._suspected.get(node_id, ())
@@ -69,11 +82,7 @@ class CrawledNodesModel(TableModel[CrawledNode]):
         if role == SORT_ROLE:
             return self._sort(node, column)
         if role == EXPORT_ROLE:
-            if column == ID:
-                return node.id.hex()
-            if column == RTT:
-                return "" if node.rtt is None else f"{node.rtt * 1000:.3f}"
-            return self._text(node, column)
+            return node_cells(node, self.suspicions_of(node.id))[column]
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == LISTED:
                 return "listed by " + ", ".join(i.hex()[:12] for i in node.listed_by[:20]) + (

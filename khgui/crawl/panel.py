@@ -37,14 +37,14 @@ from dht.errors import DHTError
 from dht.events import CrawlFinished, CrawlProgress, NodeWarning
 
 from ..bridge import EventBridge
-from ..common.export import Exporter, ExportResult, csv_writer, table_snapshot
+from ..common.export import Exporter, ExportResult
 from ..common.files import app_settings, save_dialog
 from ..common.table import ROW_ROLE, SORT_ROLE, filter_box
 from ..common.text import plural
 from ..common.theme import set_state
 from ..failures import describe_error
 from .charts import CensusCharts, EstimatePlot
-from .export import json_writer
+from .export import json_writer, nodes_csv_writer
 from .feed import CrawlEvents
 from .form import KIND_TIPS, KINDS, FormError, read_spec
 from .model import CrawledNodesModel, SuspicionsModel
@@ -353,8 +353,7 @@ class CrawlPanel(QWidget):
             return False
         if fmt == "json":
             return self.exporter.export(path, "crawled nodes", json_writer(self.census, self.shown_nodes()))
-        header, rows = table_snapshot(self.node_proxy)
-        return self.exporter.export(path, "crawled nodes", csv_writer(header, rows))
+        return self.exporter.export(path, "crawled nodes", nodes_csv_writer(self.shown_nodes(), self.nodes.suspected()))
 
     def export_dialog(self, fmt: str) -> None:
         name = "crawl.json" if fmt == "json" else "crawl.csv"

@@ -3,6 +3,8 @@ census dataclasses (a census as a crawl ends it: nodes, clients, suspicions)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from typing import Any
 
@@ -15,7 +17,7 @@ from dht import Census, CrawledNode, LabNodeInfo, Suspicion
 from khgui.common.export import EXPORT_ROLE
 from khgui.common.table import SORT_ROLE
 from khgui.crawl.charts import CensusCharts
-from khgui.crawl.export import census_record
+from khgui.crawl.export import census_record, nodes_csv_writer
 from khgui.crawl.model import ADDRESS, ANSWERED, BEP42, ID, LISTED, RTT, SUSPICION, CrawledNodesModel, SuspicionsModel
 from khgui.crawl.summary import answer_counts, client_shares, describe_census, rtt_histogram
 from khgui.map.model import NetworkMapModel
@@ -100,6 +102,14 @@ def test_summaries_of_a_census() -> None:
     later = census([node(1, "10.0.0.1"), node(2, "10.0.0.7"), node(5, "10.0.0.5")])
     assert describe_census(later, diff=later.compare(c)).endswith(
         "Since the last full crawl: 1 joined, 1 left, 1 changed address or id.")
+    model = CrawledNodesModel()
+    model.set_census(c)
+    out = io.StringIO()
+    assert nodes_csv_writer(c.nodes, model.suspected())(out) == 4
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows[0] == list(model.columns) and rows[1][:4] == [ident(1).hex(), "10.0.0.1:6881", "yes", "10.000"]
+    assert [r[-1] for r in rows[1:]] == ["", "", "horizontal Sybil", "horizontal Sybil"]
+    assert rows[3] == [model.index(2, col).data(EXPORT_ROLE) for col in range(len(model.columns))]
     record = census_record(c, c.nodes[:2])
     assert record["suspicions"][0]["ids"] == [ident(3).hex(), ident(4).hex()]
     assert [(n["host"], n["port"]) for n in record["nodes"]] == [("10.0.0.1", 6881), ("10.0.0.2", 6881)]
