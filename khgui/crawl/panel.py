@@ -24,6 +24,7 @@ the last one.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from PySide6.QtCore import QSettings, QSortFilterProxyModel, Qt, Signal
@@ -47,7 +48,7 @@ from .charts import CensusCharts, EstimatePlot
 from .export import json_writer, nodes_csv_writer
 from .feed import CrawlEvents
 from .form import KIND_TIPS, KINDS, FormError, read_spec
-from .model import CrawledNodesModel, SuspicionsModel
+from .model import KIND_NAMES, CrawledNodesModel, SuspicionsModel
 from .summary import describe_census, describe_progress
 
 log = logging.getLogger(__name__)
@@ -203,7 +204,9 @@ class CrawlPanel(QWidget):
         nodes_layout.addLayout(bar)
         nodes_layout.addWidget(self.node_table, 1)
 
-        self.suspicion_table, _proxy = _table(self.suspicions)
+        self.suspicion_table, self.suspicion_proxy = _table(self.suspicions)
+        self.suspicion_table.setToolTip("Double-click a suspicion to see its nodes")
+        self.suspicion_table.doubleClicked.connect(lambda index: self.show_suspect_nodes(index.row()))
         self.suspicion_note = QLabel("No crawl yet.")
         self.suspicion_note.setWordWrap(True)
         suspicions_tab = QWidget()
@@ -337,6 +340,23 @@ class CrawlPanel(QWidget):
         for table in (self.node_table, self.suspicion_table):
             table.resizeColumnsToContents()  # from the first RESIZE_ROWS rows
         self._show_census_actions()
+
+    def show_suspect_nodes(self, row: int) -> None:
+        """The Nodes tab, filtered to the nodes of the suspicion shown at ``row``: their one IP
+        address, or the prefix their ids share, else the suspicion's kind."""
+        s = self.suspicion_proxy.index(row, 0).data(ROW_ROLE)
+        if s is None:
+            return
+        hosts = {host for host, _port in s.addresses}
+        if len(hosts) == 1:
+            text = f"{next(iter(hosts))}:"
+        elif s.target is not None and s.ids:
+            shared = os.path.commonprefix([i.hex() for i in s.ids])
+            text = shared or KIND_NAMES.get(s.kind, s.kind)
+        else:
+            text = KIND_NAMES.get(s.kind, s.kind)
+        self.filter_edit.setText(text)
+        self.tabs.setCurrentIndex(1)
 
     # -- exports -------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 
 from dht import CrawledNode, LabTruth
 
@@ -81,6 +81,17 @@ def test_a_sybil_cluster_is_listed_with_its_evidence_and_marked_on_the_map(
     assert "1 suspicion" in panel.summary.text()
     panel.filter_edit.setText("horizontal")
     assert panel.node_table.model().rowCount() == 12
+    # double-clicking the suspicion shows its nodes: those on its one IP address
+    panel.filter_edit.clear()
+    window.docks["crawl"].raise_()
+    panel.tabs.setCurrentIndex(2)
+    qtbot.waitUntil(lambda: panel.suspicion_table.isVisible(), timeout=3000)
+    rect = panel.suspicion_table.visualRect(panel.suspicion_table.model().index(0, 0))
+    qtbot.mouseClick(panel.suspicion_table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(panel.suspicion_table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert panel.tabs.currentIndex() == 1 and panel.filter_edit.text() == f"{suspicion.addresses[0][0]}:"
+    shown = panel.shown_nodes()
+    assert {n.id for n in shown} == sybils and len(shown) == 12
     # the map marks them (they are lab nodes: no row added), once the lab's overview has them
     model = window.map.model
     wait_for(lambda: sybils <= {r.id for r in model.nodes()})
