@@ -22,20 +22,19 @@ from ..core.config import Config
 from ..core.errors import LocalError
 from ..core.events import CrawlFinished, CrawlProgress, Event
 from ..crawl import Census, CrawlSpec
-from ..crawl.export import CSV_FIELDS, census_json, census_text, node_row
+from ..crawl.export import CSV_FIELDS, census_text
 from ..node.facade import Node
 from .args import UsageError
 
 
 def write_out(census: Census, path: Path) -> None:
     if path.suffix.lower() == ".json":
-        path.write_text(json.dumps(census_json(census), indent=1) + "\n")
+        path.write_text(json.dumps(census.to_json(), indent=1) + "\n")
         return
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
         writer.writeheader()
-        for node in census.nodes:
-            writer.writerow(node_row(node))
+        writer.writerows(census.rows())
 
 
 def _progress_line(event: CrawlProgress) -> str:

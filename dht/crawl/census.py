@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..core.contact import Address
 from .suspicion import Suspicion
@@ -88,6 +89,14 @@ class Census:
     table: Address | None = None
     answered: int = field(default=0)
 
+    def rows(self) -> list[dict[str, Any]]:
+        """The nodes as flat rows (the CSV of ``dht crawl --out``; columns CSV_FIELDS)."""
+        return [node_row(n) for n in self.nodes]
+
+    def to_json(self) -> dict[str, Any]:
+        """The census as JSON-ready values (ids hex, addresses "host:port")."""
+        return census_json(self)
+
     def compare(self, previous: "Census") -> CensusDiff:
         """Who joined, left and changed since ``previous`` (see :class:`CensusDiff`)."""
         before = {n.id: n for n in previous.nodes if n.answered}
@@ -120,3 +129,40 @@ def client_mix(nodes: tuple[CrawledNode, ...]) -> dict[str, int]:
 def bep42_share(nodes: tuple[CrawledNode, ...]) -> float | None:
     checked = [n.bep42 for n in nodes if n.bep42 is not None]
     return None if not checked else sum(checked) / len(checked)
+
+
+CSV_FIELDS = ("id", "host", "port", "answered", "rtt", "client", "version", "bep42", "read_only",
+              "first_seen", "last_seen", "listed_by")
+
+
+def node_row(node: CrawledNode) -> dict[str, Any]:
+    """One node as a flat row (``listed_by``: how many nodes listed it)."""
+    return {
+        "id": node.id.hex(), "host": node.address[0], "port": node.address[1], "answered": node.answered,
+        "rtt": None if node.rtt is None else round(node.rtt, 6), "client": node.client,
+        "version": None if node.version is None else node.version.hex(), "bep42": node.bep42,
+        "read_only": node.read_only, "first_seen": round(node.first_seen, 6),
+        "last_seen": round(node.last_seen, 6), "listed_by": len(node.listed_by),
+    }
+
+
+def census_json(census: Census) -> dict[str, Any]:
+    """The census as JSON-ready values."""
+    return {
+        "kind": census.kind, "started": census.started, "finished": census.finished,
+        "seconds": round(census.finished - census.started, 3), "asked": census.asked,
+        "estimate": census.estimate, "low": census.low, "high": census.high, "missed": census.missed,
+        "zone_bits": census.zone_bits,
+        "zone_prefix": None if census.zone_prefix is None else census.zone_prefix.hex(),
+        "in_zone": census.in_zone,
+        "table": None if census.table is None else f"{census.table[0]}:{census.table[1]}",
+        "found": len(census.nodes), "answered": census.answered, "answered_share": census.answered_share,
+        "clients": census.clients, "bep42_share": census.bep42_share,
+        "suspicions": [
+            {"kind": s.kind, "evidence": s.evidence, "ids": [i.hex() for i in s.ids],
+             "addresses": [f"{h}:{p}" for h, p in s.addresses],
+             "target": None if s.target is None else s.target.hex()}
+            for s in census.suspicions
+        ],
+        "nodes": [node_row(n) for n in census.nodes],
+    }

@@ -218,6 +218,7 @@ def test_no_subscriber_means_no_event_is_built(tmp_path: Path, monkeypatch: pyte
     import dht.lab.lab
     import dht.mainline.handlers
     import dht.node.core
+    import dht.node.crawling
     import dht.node.maintenance
     import dht.node.requests
     import dht.rpc.progress
@@ -227,7 +228,7 @@ def test_no_subscriber_means_no_event_is_built(tmp_path: Path, monkeypatch: pyte
     patched = set()
     modules = (
         dht.rpc.transport, dht.node.core, dht.node.requests, dht.node.maintenance, dht.khashmir.remote,
-        dht.rpc.progress, dht.mainline.handlers, dht.lab.lab, dht.lab.formation,
+        dht.rpc.progress, dht.mainline.handlers, dht.lab.lab, dht.lab.formation, dht.node.crawling,
     )
     for module in modules:
         for cls in event_classes:
