@@ -4,10 +4,10 @@ Both are ``write`` functions for :meth:`khgui.common.export.Exporter.export`
 (run on its worker thread, from the records taken on the GUI thread: a
 census can hold 100,000 nodes, formatted off the GUI thread).  The CSV holds
 the node table's rows as shown (filtered and sorted), its columns, whole ids
-and RTTs in ms (:func:`~khgui.crawl.model.node_cells`).  The JSON holds
-the census's figures (kind, times, estimate and interval, shares, clients,
-suspicions with their evidence) and the nodes shown, with the keys and
-units ``dht crawl --out FILE.json`` writes (ids hex, RTTs in seconds).
+and RTTs in ms (:func:`~khgui.crawl.model.node_cells`).  The JSON is
+dht's own (:meth:`dht.Census.to_json`, what ``dht crawl --out FILE.json``
+writes: the census's figures, suspicions with their evidence, ids hex, RTTs
+in seconds) with the nodes shown.
 """
 
 from __future__ import annotations
@@ -15,43 +15,19 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Sequence, TextIO
 
-from dht import Census, CrawledNode, Suspicion
+from dht import Census, CrawledNode
 
 from ..common.export import csv_writer
 from .model import NODE_COLUMNS, node_cells
 
 
-def node_record(node: CrawledNode) -> dict[str, Any]:
-    """One node as JSON, as ``dht crawl --out FILE.json`` writes it (``listed_by``: how many
-    nodes listed it; ``rtt`` in seconds)."""
-    return {
-        "id": node.id.hex(), "host": node.address[0], "port": node.address[1], "answered": node.answered,
-        "rtt": None if node.rtt is None else round(node.rtt, 6), "client": node.client,
-        "version": None if node.version is None else node.version.hex(), "bep42": node.bep42,
-        "read_only": node.read_only, "first_seen": round(node.first_seen, 6),
-        "last_seen": round(node.last_seen, 6), "listed_by": len(node.listed_by),
-    }
-
-
-def suspicion_record(s: Suspicion) -> dict[str, Any]:
-    return {"kind": s.kind, "evidence": s.evidence, "ids": [i.hex() for i in s.ids],
-            "addresses": [f"{h}:{p}" for h, p in s.addresses], "target": None if s.target is None else s.target.hex()}
-
-
 def census_record(census: Census, nodes: Sequence[CrawledNode]) -> dict[str, Any]:
-    """The census's figures and ``nodes`` (those shown) as one JSON object, with the keys of
-    ``dht crawl --out FILE.json`` (``found``: every node the crawl found, shown or not)."""
-    return {
-        "kind": census.kind, "started": census.started, "finished": census.finished,
-        "seconds": round(census.finished - census.started, 3), "asked": census.asked,
-        "estimate": census.estimate, "low": census.low, "high": census.high, "missed": census.missed,
-        "zone_bits": census.zone_bits, "zone_prefix": None if census.zone_prefix is None else census.zone_prefix.hex(),
-        "in_zone": census.in_zone, "table": None if census.table is None else f"{census.table[0]}:{census.table[1]}",
-        "found": len(census.nodes), "answered": census.answered, "answered_share": census.answered_share,
-        "clients": dict(census.clients), "bep42_share": census.bep42_share,
-        "suspicions": [suspicion_record(s) for s in census.suspicions],
-        "nodes": [node_record(n) for n in nodes],
-    }
+    """The census as ``dht crawl --out FILE.json`` writes it (:meth:`dht.Census.to_json`), with
+    only ``nodes`` (those shown, in their order) under "nodes"; "found" still counts them all."""
+    record = census.to_json()
+    rows = {row["id"]: row for row in record["nodes"]}
+    record["nodes"] = [rows[n.id.hex()] for n in nodes]
+    return record
 
 
 def nodes_csv_writer(nodes: Sequence[CrawledNode], suspected: dict[bytes, tuple[str, ...]]) -> Callable[[TextIO], int]:
@@ -61,7 +37,7 @@ def nodes_csv_writer(nodes: Sequence[CrawledNode], suspected: dict[bytes, tuple[
 
 
 def json_writer(census: Census, nodes: Sequence[CrawledNode]) -> Callable[[TextIO], int]:
-    """A ``write`` for the Exporter: the census as one JSON document; counts the nodes."""
+    """A ``write`` for the Exporter: the census with ``nodes`` as one JSON document; counts the nodes."""
     def write(out: TextIO) -> int:
         json.dump(census_record(census, nodes), out, indent=1)
         out.write("\n")
