@@ -21,6 +21,9 @@ it found that are not lab nodes, on any network (the public one included):
 a row each, ``crawled``, drawn alive if it answered and as silent (dead)
 if not; the nodes of its suspicions, lab nodes too, are ``suspicious``
 and drawn marked.  They stay until the next census (or :meth:`clear_crawl`).
+A census of a large network holds more nodes than a ring can show (or the
+window redraw at once): at most :data:`MAX_CRAWLED` are drawn, the
+suspects first, then those that answered.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from ..common.table import RIGHT, ROW_ROLE, SORT_ROLE, TableModel
 #: A row's :class:`MapNode` (the tables' :data:`~khgui.common.table.ROW_ROLE`).
 NODE_ROLE = ROW_ROLE
 COLUMNS = ("id", "address", "state", "contacts", "buckets", "table fill")
+#: The most nodes of a census the map draws (suspects first, then those that answered).
+MAX_CRAWLED = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +129,14 @@ class NetworkMapModel(TableModel[MapNode]):
         self._rows[at] = MapNode(info, row.own, suspicious=row.suspicious)
         self.rows_changed(at, at)
 
-    def set_crawl(self, census: Census | None) -> None:
-        """Draw the nodes of ``census`` (None: no crawl) beside the lab's, its suspects marked."""
-        self._crawled = [LabNodeInfo(n.id, n.address[0], n.address[1], n.answered, 0, 0, 0.0)
-                         for n in census.nodes] if census is not None else []
+    def set_crawl(self, census: Census | None, limit: int = MAX_CRAWLED) -> None:
+        """Draw the nodes of ``census`` (None: no crawl) beside the lab's, its suspects marked;
+        at most ``limit`` of them, the suspects first, then those that answered."""
         self._suspects = frozenset(i for s in census.suspicions for i in s.ids) if census is not None else frozenset()
+        nodes = list(census.nodes) if census is not None else []
+        if len(nodes) > limit:
+            nodes = sorted(nodes, key=lambda n: (n.id not in self._suspects, not n.answered))[:limit]
+        self._crawled = [LabNodeInfo(n.id, n.address[0], n.address[1], n.answered, 0, 0, 0.0) for n in nodes]
         lab = [r.info for r in self._rows if not r.own and not r.crawled]
         self._reset(self._rows_of(lab, self.own_info()))  # rows change kind (crawled, suspicious): one reset
 

@@ -174,6 +174,12 @@ def test_the_map_draws_crawled_nodes_and_marks_suspects(qtbot: Any, qtmodelteste
     model.set_nodes([lab_info(3), lab_info(9, alive=False)], lab_info(50))
     qtmodeltester.check(model)
     assert model.rowCount() == 6 and model.counts() == (2, 1)
+    # a census larger than the map draws: the suspects first, then those that answered
+    model.set_crawl(c, limit=2)
+    assert {model.row_node(r).id for r in range(model.rowCount()) if model.row_node(r).crawled} == {ident(4)}
+    model.set_crawl(c, limit=3)  # ident(3) is a lab node; then ident(4) (a suspect), then one that answered
+    crawled = {model.row_node(r).id for r in range(model.rowCount()) if model.row_node(r).crawled}
+    assert ident(4) in crawled and len(crawled) == 2 and crawled <= {ident(1), ident(2), ident(4)}
     model.set_crawl(None)
     assert model.rowCount() == 3 and model.crawl_counts() == (0, 0)
     assert all(label != "suspicious" for label, _c in view.legend())
