@@ -141,7 +141,9 @@ class NetworkMapModel(TableModel[MapNode]):
         self._reset(self._rows_of(lab, self.own_info()))  # rows change kind (crawled, suspicious): one reset
 
     def clear_crawl(self) -> None:
-        self.set_crawl(None)
+        """Forget the last crawl's nodes and marks (nothing happens when there are none)."""
+        if self._crawled or self._suspects:
+            self.set_crawl(None)
 
     def _reset(self, rows: list[MapNode]) -> None:
         self._index = {r.id: i for i, r in enumerate(rows)}
