@@ -29,6 +29,8 @@ LEVELS = 10  # colour steps of the bucket and fill modes
 DEAD = QColor("#9ca3af")
 DEAD_MARK = QColor("#dc2626")
 OWN = QColor("#f97316")
+#: A node of a suspicious cluster found by a crawl (khgui.crawl).
+SUSPECT = QColor("#e11d48")
 #: The outcomes an arc can have (their colours: :func:`outcome_color`).
 OUTCOMES = ("pending", "answered", "values", "stored", "timeout", "error", "refused")
 _TARGET = {"light": "#be123c", "dark": "#fb7185"}

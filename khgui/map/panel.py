@@ -113,6 +113,7 @@ class NetworkMapPanel(QWidget):
         self.view.kill_requested.connect(self.kill_requested.emit)
         self.view.revive_requested.connect(self.revive_requested.emit)
         self.view.add_requested.connect(self.add_requested.emit)
+        self._crawl_counts = (0, 0)
         self.model.modelReset.connect(self._count)
         self.model.dataChanged.connect(self._count)
         self.model.rowsInserted.connect(self._count)
@@ -172,6 +173,11 @@ class NetworkMapPanel(QWidget):
 
     def _count(self, *args: Any) -> None:
         total, alive = self.model.counts()
-        self.counts.setText(f"{total:,} lab nodes, {alive:,} alive" if total else "no lab")
-        if self.view.color_mode() == "buckets":
+        crawled, suspects = self.model.crawl_counts()
+        text = f"{total:,} lab nodes, {alive:,} alive" if total else "no lab"
+        if crawled or suspects:
+            text += f"; crawl: {crawled:,} other nodes, {suspects:,} suspicious"
+        self.counts.setText(text)
+        if self.view.color_mode() == "buckets" or (crawled, suspects) != self._crawl_counts:
+            self._crawl_counts = (crawled, suspects)
             self._show_legend()

@@ -42,7 +42,7 @@ from ..common import theme
 from .arcs import Arc, LookupArcs
 from .model import MapNode, NetworkMapModel
 from .painting import RingPainter, RingScene
-from .palette import COLOR_MODES, DEAD, LEVELS, OWN, alive_color, ramp_color
+from .palette import COLOR_MODES, DEAD, LEVELS, OWN, SUSPECT, alive_color, ramp_color
 
 HIT_PX = 9.0
 MARGIN = 36
@@ -232,12 +232,16 @@ class NetworkMapView(QWidget):
         angles = np.array([n.position for n in nodes]) * 2 * math.pi - math.pi / 2 if nodes else np.zeros(0)
         self._unit = np.column_stack([np.cos(angles), np.sin(angles)]) if nodes else np.zeros((0, 2))
         self._own = next((i for i, n in enumerate(nodes) if n.own), -1)
-        self._dead = np.array([i for i, n in enumerate(nodes) if not n.info.alive and not n.own], dtype=int)
+        self._dead = np.array([i for i, n in enumerate(nodes) if not n.info.alive and not n.own and not n.suspicious],
+                              dtype=int)
         groups: dict[str, list[int]] = {}
         alive = alive_color().name()
         most = max((n.info.buckets for n in nodes), default=1)
         least = min((n.info.buckets for n in nodes if n.info.alive), default=0)
         for i, n in enumerate(nodes):
+            if n.suspicious and not n.own:  # a crawl's suspect: marked in every colour mode
+                groups.setdefault(SUSPECT.name(), []).append(i)
+                continue
             if n.own or not n.info.alive:
                 continue
             if self._mode == "state":
@@ -254,14 +258,16 @@ class NetworkMapView(QWidget):
 
     def legend(self) -> list[tuple[str, QColor]]:
         """(label, colour) pairs of the current colour mode, for the panel's legend."""
+        suspects = [("suspicious", SUSPECT)] if any(n.suspicious for n in self._nodes) else []
         if self._mode == "state":
-            return [("alive", alive_color()), ("dead", DEAD), ("ours", OWN)]
+            crawled = any(n.crawled for n in self._nodes)
+            return [("alive", alive_color()), ("dead / silent" if crawled else "dead", DEAD), ("ours", OWN)] + suspects
         nodes = [n for n in self._nodes if n.info.alive and not n.own]
         if self._mode == "buckets":
             lo = min((n.info.buckets for n in nodes), default=0)
             hi = max((n.info.buckets for n in nodes), default=0)
-            return [(f"{lo} buckets", ramp_color(0.0)), (f"{hi} buckets", ramp_color(1.0))]
-        return [("empty table", ramp_color(0.0)), ("every bucket full", ramp_color(1.0))]
+            return [(f"{lo} buckets", ramp_color(0.0)), (f"{hi} buckets", ramp_color(1.0))] + suspects
+        return [("empty table", ramp_color(0.0)), ("every bucket full", ramp_color(1.0))] + suspects
 
     # -- painting -------------------------------------------------------------------
 
@@ -338,7 +344,8 @@ class NetworkMapView(QWidget):
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         node = self._model.row_node(self.node_at(event.position()))
         if node is not None:
-            self.focus_requested.emit(node.id)
+            if not node.crawled:
+                self.focus_requested.emit(node.id)
         else:
             self.reset_view()
 
@@ -360,12 +367,13 @@ class NetworkMapView(QWidget):
         if node is not None:
             focus = menu.addAction("Focus this node")
             focus.triggered.connect(lambda: self.focus_requested.emit(node.id))
+            focus.setEnabled(not node.crawled)  # only a crawl's: not a lab node, nothing to focus
             menu.addSeparator()
             kill = menu.addAction("Kill")
-            kill.setEnabled(node.info.alive and not node.own)
+            kill.setEnabled(node.info.alive and not node.own and not node.crawled)
             kill.triggered.connect(lambda: self.kill_requested.emit(node.id))
             revive = menu.addAction("Revive")
-            revive.setEnabled(not node.info.alive and not node.own)
+            revive.setEnabled(not node.info.alive and not node.own and not node.crawled)
             revive.triggered.connect(lambda: self.revive_requested.emit(node.id))
             menu.addSeparator()
         add = menu.addAction("Add node")
@@ -380,9 +388,13 @@ class NetworkMapView(QWidget):
         if node is None:
             return ""
         i = node.info
+        mark = "<br><b>suspicious</b>: see the Crawl panel's Suspicions" if node.suspicious else ""
+        if node.crawled:
+            return (f"<b>crawled node</b> ({'answered' if i.alive else 'silent'})<br><tt>{i.id.hex()}</tt><br>"
+                    f"{i.host}:{i.port}{mark}")
         head = "our node" if node.own else ("lab node" if i.alive else "lab node (dead)")
         return (f"<b>{head}</b><br><tt>{i.id.hex()}</tt><br>{i.host}:{i.port}<br>"
-                f"{i.contacts} contacts in {i.buckets} buckets, table {i.fill * 100:.0f} % full")
+                f"{i.contacts} contacts in {i.buckets} buckets, table {i.fill * 100:.0f} % full{mark}")
 
     def event(self, event: Any) -> bool:
         if event.type() == QEvent.Type.ToolTip:

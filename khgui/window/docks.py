@@ -58,13 +58,13 @@ def default_layout(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     d["routing"].raise_()
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d["lookup"])
     if compact:
-        for key in ("traffic", "stats", "values", "samples"):
+        for key in ("traffic", "stats", "values", "samples", "crawl"):
             if key in d:
                 window.tabifyDockWidget(d["lookup"], d[key])
         d["lookup"].raise_()
     else:
         window.splitDockWidget(d["lookup"], d["traffic"], Qt.Orientation.Vertical)
-        for key in ("stats", "values", "samples"):
+        for key in ("stats", "values", "samples", "crawl"):
             if key in d:
                 window.tabifyDockWidget(d["traffic"], d[key])
         d["traffic"].raise_()

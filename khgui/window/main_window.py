@@ -97,6 +97,7 @@ class MainWindowView(QMainWindow):
         panels = build_panels(controller, bridge, self.settings)  # what the profile can do: khgui.profile
         self.routing, self.stats, self.traffic = panels.routing, panels.stats, panels.traffic
         self.values, self.lookup, self.samples = panels.values, panels.lookup, panels.samples
+        self.crawl = panels.crawl
         self.panels: dict[str, QWidget] = panels.by_key()
         self._panel_set = panels
         titles = panels.titles
@@ -107,6 +108,8 @@ class MainWindowView(QMainWindow):
         # The network map: not one of self.panels (it has nothing to show without a lab).
         self.map = NetworkMapPanel()
         self.docks["map"] = scrolling_dock("Network map", "dock-map", self.map, self)
+        # The Crawl panel: not one of self.panels either (nothing to show until a crawl).
+        self.docks["crawl"] = scrolling_dock(titles["crawl"], "dock-crawl", self.crawl, self)
 
         self.theme = theme.manager()
         self.banner = BannerPanel()
@@ -142,6 +145,8 @@ class MainWindowView(QMainWindow):
         controller.busy_changed.connect(lambda _busy: self._fit_status())
         self.lab_map = LabMapFeed(controller, self.map, self.statusBar().showMessage, self)
         controller.focus_changed.connect(self._focus_changed)
+        self.crawl.census_ready.connect(self.map.model.set_crawl)  # crawled nodes and suspects on the map
+        controller.network_changed.connect(self.map.model.clear_crawl)  # another network: the old crawl's go
         self.theme.changed.connect(self._theme_changed)
         controller.network_changed.connect(self._network_changed)
         self._node_changed(controller.node)

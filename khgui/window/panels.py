@@ -5,7 +5,10 @@ one :class:`WindowPanels`, with their dock titles: the routing table,
 statistics and traffic always; stored values and the store & look-up form
 on a profile that stores values (Khashmir), stored peers & items and the
 peers & items form on one that has peers and items (Mainline: BEP 5, 44),
-and the Samples & clients panel where BEP 51 samples exist.  Only
+the Samples & clients panel where BEP 51 samples exist, and the Crawl
+panel always (both profiles crawl, through dht's own crawler; like the
+network map it is docked but not one of the panels the headless runs wait
+for: it has nothing to show until the user starts a crawl).  Only
 :mod:`khgui.profile` says which (never the profile's name).
 """
 
@@ -18,6 +21,7 @@ from PySide6.QtWidgets import QWidget
 
 from ..bridge import EventBridge
 from ..controller import NetworkController
+from ..crawl.panel import CrawlPanel
 from ..lookup.mainline import MainlineLookupPanel
 from ..lookup.panel import LookupPanel
 from ..profile import ITEMS, PEERS, SAMPLES, can
@@ -34,7 +38,8 @@ Panel = RoutingPanel | StatsPanel | TrafficPanel | ValuesPanel | MainlineValuesP
 
 @dataclass(frozen=True)
 class WindowPanels:
-    """The window's panels (the network map aside: it has nothing to show without a lab)."""
+    """The window's panels (the network map aside: it has nothing to show without a lab; and the
+    crawl panel, kept apart for the same reason: nothing to show until a crawl)."""
 
     routing: RoutingPanel
     stats: StatsPanel
@@ -42,6 +47,7 @@ class WindowPanels:
     values: ValuesPanel | MainlineValuesPanel
     lookup: LookupPanel
     samples: SamplesPanel | None
+    crawl: CrawlPanel
     titles: dict[str, str]
     """Each panel's dock title, by key ("&&": a dock's title is also its View menu entry's text)."""
 
@@ -75,5 +81,6 @@ def build_panels(controller: NetworkController, bridge: EventBridge, settings: Q
     titles = {"routing": "Routing table", "traffic": "Traffic",
               "values": "Stored peers && items" if peers else "Stored values",
               "lookup": "Peers && items" if peers else "Store && look up",
-              "stats": "Statistics", "samples": "Samples && clients"}
-    return WindowPanels(routing, stats, traffic, values, lookup, samples, titles)
+              "stats": "Statistics", "samples": "Samples && clients", "crawl": "Crawl"}
+    crawl = CrawlPanel(controller, settings)  # our node's crawls: its own bridge (khgui.crawl.feed)
+    return WindowPanels(routing, stats, traffic, values, lookup, samples, crawl, titles)

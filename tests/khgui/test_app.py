@@ -100,7 +100,7 @@ def test_window_with_live_lab(qtbot: Any, live: Any, wait_for: Callable[..., Non
     qtbot.addWidget(window)
     window.show()
     assert window.windowTitle() == "Khashmir \u00b7 local lab of 16 nodes \u2014 Khashmir Explorer" and not window.windowIcon().isNull()
-    assert set(window.docks) == PANELS | {"map"} and set(window.panels) == PANELS
+    assert set(window.docks) == PANELS | {"map", "crawl"} and set(window.panels) == PANELS
     try:
         poke_until(controller, lambda: window.routing.buckets.rowCount() > 1, 10)
     except AssertionError:

@@ -60,7 +60,7 @@ def test_minimum_size_fits_1280x720_and_1366x768_at_125_percent(qtbot: Any, tmp_
     qtbot.waitUntil(lambda: window.size() == minimum, timeout=2000)
     for key, dock in window.docks.items():  # a dock smaller than its panel scrolls, nothing is cut off
         scroll = dock.widget()
-        panel = window.panels[key] if key != "map" else window.map
+        panel = window.panels[key] if key not in ("map", "crawl") else getattr(window, key)
         assert isinstance(scroll, QScrollArea) and scroll.widget() is panel
         need = panel.minimumSizeHint()
         view = scroll.viewport().size()
