@@ -181,6 +181,18 @@ def neighbourhoods(nodes: list[Any], k: int) -> tuple[int, int]:
     return complete, joined
 
 
+def table_shape(nodes: list[Any]) -> dict[str, float]:
+    """Buckets per table and contacts per node: mean, min and max over the lab's nodes."""
+    buckets, contacts = [], []
+    for n in nodes:
+        table = n.routing_table()
+        buckets.append(len(table))
+        contacts.append(sum(len(b.contacts) for b in table))
+    return {"buckets_mean": statistics.mean(buckets), "buckets_min": min(buckets), "buckets_max": max(buckets),
+            "contacts_mean": statistics.mean(contacts), "contacts_min": min(contacts),
+            "contacts_max": max(contacts)}
+
+
 async def use(nodes: list[Any], args: argparse.Namespace) -> dict[str, Any]:
     from dht import key_from_text
 
@@ -238,6 +250,7 @@ async def workload(args: argparse.Namespace) -> dict[str, Any]:
     mem = (rss_bytes() - rss0) / size
     db = disk_bytes(lab.data_dir) / size
     complete, joined = neighbourhoods(lab.nodes, config.K)
+    shape = table_shape(lab.nodes)
     stages = None
     if args.worker == "lab" and lab.formation is not None:
         f = lab.formation
@@ -254,7 +267,7 @@ async def workload(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "mode": args.worker, "size": size, "form_s": form_s, "stages": stages, "mem_per_node": mem,
         "db_per_node": db, "complete": complete, "joined": joined, "gets": gets, "data_dir": args.data_dir,
-        "fds_per_node": fds, "stop_s": stop_s,
+        "fds_per_node": fds, "stop_s": stop_s, "shape": shape,
     }
 
 
@@ -343,6 +356,15 @@ def report(results: list[dict[str, Any]], swarms: list[dict[str, Any]], args: ar
           " mem/node: RSS growth / N;\ndb/node: database files / N (on tmpfs: memory outside the RSS);"
           " fd/node: open files / N; stop: Lab.stop;"
           " neighbourhood: nodes holding all of their K closest; median/p95: get time in ms")
+    print()
+    print("Tables once formed (the lab's look: buckets per table, contacts per node, mean [min-max]):")
+    for r in results:
+        shape = r.get("shape")
+        if shape:
+            kind = ("new+dir" if r.get("data_dir") else "new") if r["mode"] == "lab" else "old"
+            print(f"{r['size']:>5} {kind:<9} buckets {shape['buckets_mean']:>5.2f} "
+                  f"[{shape['buckets_min']}-{shape['buckets_max']}]  contacts {shape['contacts_mean']:>6.2f} "
+                  f"[{shape['contacts_min']}-{shape['contacts_max']}]")
     for swarm in swarms:
         print()
         given = f" --data-dir {args.disk or tempfile.gettempdir()}/..." if swarm["data_dir"] else ""

@@ -32,7 +32,8 @@ history instead, over real KRPC on loopback:
 
 That is some K + 2·log2(N/K) requests per node, each one datagram each way,
 with a bounded number in flight (:data:`IN_FLIGHT`) so that no socket
-buffer overflows; no lookup is run.  Lookups, refreshes and the nodes' own
+buffer overflows, each ping sent from the callback that ends the one before
+(:class:`_Pings`: no task, coroutine or timer per ping); no lookup is run.  Lookups, refreshes and the nodes' own
 maintenance then run as they always do.
 
 :func:`form` reports :class:`~dht.core.events.LabProgress` ("introducing") through
@@ -46,7 +47,7 @@ import bisect
 import random
 import time
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Iterator
+from typing import Any, Awaitable, Callable, Iterator
 
 from ..rpc import clock
 from ..core.config import Config
@@ -156,6 +157,82 @@ async def _run_pool(
     await asyncio.gather(*(worker() for _ in range(width)))
 
 
+class _Pings:
+    """Introduction pings sent from callbacks, at most ``width`` in flight.
+
+    A ping's end (its answer, an error, the transport's timeout) sends the
+    next one from that end's own callback: no task, coroutine or timer per
+    ping (a formation is tens of thousands of them).  One timer, at the
+    oldest ping's deadline, gives up on those older than ``timeout``: they
+    all have the same timeout, so they expire in the order they were sent.
+    """
+
+    def __init__(self, width: int, timeout: float, settled: Callable[[bool], None]) -> None:
+        self.width = width
+        self.timeout = timeout
+        self.settled = settled  # told each ping's end: answered or not
+        self._flying: dict[asyncio.Future[Any], float] = {}  # ping -> its deadline, oldest first
+        self._jobs: Iterator[tuple[Node, Contact]] = iter(())
+        self._done: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def run(self, jobs: Iterator[tuple[Node, Contact]]) -> None:
+        """Ping every ``(node, peer)`` of ``jobs``: ``node`` asks ``peer``; return once all have ended."""
+        loop = asyncio.get_running_loop()
+        self._jobs = jobs
+        self._done = loop.create_future()
+        self._fill()
+        try:
+            await self._done
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            for ping in self._flying:
+                ping.cancel()
+            self._flying.clear()
+
+    def _fill(self) -> None:
+        flying = self._flying
+        while len(flying) < self.width:
+            job = next(self._jobs, None)
+            if job is None:
+                break
+            node, peer = job
+            try:
+                ping = core_of(node).request(peer, "ping", {b"id": node.id}, on_done=self._ended)
+            except DHTError:
+                self.settled(False)  # the node stopped meanwhile
+                continue
+            flying[ping] = clock.now() + self.timeout
+            if self._timer is None:
+                self._arm()
+        if not flying and self._done is not None and not self._done.done():
+            self._done.set_result(None)
+
+    def _ended(self, ping: asyncio.Future[Any]) -> None:
+        if self._flying.pop(ping, None) is None:
+            return  # given up on already (or answered at once: counted below)
+        self.settled(not ping.cancelled() and ping.exception() is None)
+        self._fill()
+
+    def _arm(self) -> None:
+        deadline = next(iter(self._flying.values()))
+        self._timer = asyncio.get_running_loop().call_later(max(0.0, deadline - clock.now()), self._expire)
+
+    def _expire(self) -> None:
+        self._timer = None
+        now = clock.now()
+        late = [ping for ping, deadline in self._flying.items() if deadline <= now]
+        for ping in late:
+            del self._flying[ping]
+            ping.cancel()
+            self.settled(False)
+        if self._flying:
+            self._arm()
+        self._fill()
+
+
 async def form(nodes: list[Node], config: Config, emit: Callable[[Event], None], started_s: float) -> Formation:
     """Introduce the started ``nodes`` to one another and join each to the first.
 
@@ -167,26 +244,31 @@ async def form(nodes: list[Node], config: Config, emit: Callable[[Event], None],
     planned = 1
     report_every = 1
 
-    def ask(node: Node, peer: Contact | None) -> Callable[[], Awaitable[None]]:
+    def count(answered: bool) -> None:
+        nonlocal sent, failed, settled
+        sent += 1
+        failed += not answered
+        settled += 1
+        if settled % report_every == 0:
+            emit(LabProgress(clock.now(), "introducing", settled, planned))
+
+    def join(node: Node) -> Callable[[], Awaitable[None]]:
         async def job() -> None:
-            nonlocal sent, failed, settled
+            nonlocal sent, failed
             # A join is what puts a node in the network: a lost one is sent once more
             # (the first node's global budget may have been spent by the introductions
-            # just before, and refills meanwhile).  A lost ping: the tables do without it.
-            for attempt in range(JOIN_ATTEMPTS if peer is None else 1):
-                sent += 1
+            # just before, and refills meanwhile).
+            for attempt in range(JOIN_ATTEMPTS):
                 try:
-                    if peer is None:
-                        await asyncio.wait_for(node.join(*first.address), timeout)
-                    else:
-                        await asyncio.wait_for(core_of(node).request(peer, "ping", {b"id": node.id}), timeout)
-                    break
+                    await asyncio.wait_for(node.join(*first.address), timeout)
                 except (DHTError, asyncio.TimeoutError):
-                    if attempt + 1 == (JOIN_ATTEMPTS if peer is None else 1):
-                        failed += 1
-            settled += 1
-            if settled % report_every == 0:
-                emit(LabProgress(clock.now(), "introducing", settled, planned))
+                    if attempt + 1 < JOIN_ATTEMPTS:
+                        sent += 1
+                        continue
+                    count(False)
+                else:
+                    count(True)
+                break
 
         return job
 
@@ -211,21 +293,22 @@ async def form(nodes: list[Node], config: Config, emit: Callable[[Event], None],
     order = list(range(len(ranked)))
     rng.shuffle(order)  # no node is asked by everyone at once
 
-    def intros(lists: list[list[int]], rank: int | None) -> Iterator[Callable[[], Awaitable[None]]]:
+    def intros(lists: list[list[int]], rank: int | None) -> Iterator[tuple[Node, Contact]]:
         for me in order:
             peers = lists[me] if rank is None else lists[me][rank : rank + 1]
             for peer in peers:
-                yield ask(ranked[me], ranked[peer].contact)
+                yield ranked[me], ranked[peer].contact
 
+    pings = _Pings(IN_FLIGHT, timeout, count)
     for lists in (mutual, one_way):
         # By rank: everyone's closest before anyone's second closest.
         for rank in range(k):
-            await _run_pool(intros(lists, rank), IN_FLIGHT)
+            await pings.run(intros(lists, rank))
     t2 = time.perf_counter()
     # The joins come once the neighbourhoods are in place, so that the
     # first node's table is not filled with joiners before its neighbours.
-    await _run_pool((ask(n, None) for n in nodes[1:]), IN_FLIGHT, join_pacer(config))
+    await _run_pool((join(n) for n in nodes[1:]), IN_FLIGHT, join_pacer(config))
     t3 = time.perf_counter()
-    await _run_pool(intros([far for _, far in plans], None), IN_FLIGHT)
+    await pings.run(intros([far for _, far in plans], None))
     t4 = time.perf_counter()
     return Formation(started_s, t3 - t2, (t2 - t1) + (t4 - t3), sent, failed)
