@@ -293,11 +293,13 @@ async def form(nodes: list[Node], config: Config, emit: Callable[[Event], None],
     order = list(range(len(ranked)))
     rng.shuffle(order)  # no node is asked by everyone at once
 
+    contacts = [n.contact for n in ranked]  # made once (a node's contact is a new object each time)
+
     def intros(lists: list[list[int]], rank: int | None) -> Iterator[tuple[Node, Contact]]:
         for me in order:
             peers = lists[me] if rank is None else lists[me][rank : rank + 1]
             for peer in peers:
-                yield ranked[me], ranked[peer].contact
+                yield ranked[me], contacts[peer]
 
     pings = _Pings(IN_FLIGHT, timeout, count)
     for lists in (mutual, one_way):

@@ -20,7 +20,9 @@ which knows every node's id, plays the part of the network's history --
 each node is introduced by pings to its K closest and to a few nodes in
 each bucket range further away, and joins the first -- instead of running
 a real network's lookups; see :mod:`dht.lab.formation` for its theory of
-operation.  A node added later with :meth:`Lab.add_node` joins the
+operation.  Those datagrams go from node to node inside the process, not
+through the sockets (:mod:`dht.lab.fabric`), unless the lab records a
+capture.  A node added later with :meth:`Lab.add_node` joins the
 ordinary way (join, find its neighbourhood, refresh its buckets), as a
 newcomer would.
 
@@ -63,6 +65,7 @@ from ..storage import LAB_DB_NAME, LabDatabase
 from ..storage.openfiles import ensure_open_files
 from .churn import ChurnRunner
 from .conditions import ConditionedTransport, Conditions, LinkModel, NodeDelays
+from .fabric import Fabric
 from .formation import PROGRESS_STEP, Formation, form, introductions as introductions
 from .hosts import lab_host as lab_host, loopback_per_node, node_address, scratch_dir as scratch_dir
 from .quiet_gc import full_collections_held
@@ -110,6 +113,8 @@ class Lab:
         """The lab's own events: LabProgress, LabNodeChanged, LabConditionsChanged."""
         self.link = LinkModel(conditions, random.Random(seed), NodeDelays(None if seed is None else seed + 3))
         """Decides what happens to each datagram a lab node sends (shared by all)."""
+        self.fabric = Fabric()
+        """Carries the datagrams between lab nodes while the lab forms (:mod:`dht.lab.fabric`)."""
         self.churner = ChurnRunner(self, seed)
         """Carries churn out: kills and revives nodes as :attr:`churn` says."""
         self.churn = self.churner.plan
@@ -164,9 +169,16 @@ class Lab:
         transport = core_of(node).transport
         inner = transport.transport
         if inner is not None and not isinstance(inner, ConditionedTransport):
-            conditioned = ConditionedTransport(inner, self.link, self._numbers.get(node))
+            conditioned = ConditionedTransport(inner, self.link, self._numbers.get(node), self.fabric)
             conditioned.deliver = functools.partial(transport.transmit, inner)
             transport.transport = conditioned
+
+    @staticmethod
+    def _endpoints(node: Node) -> tuple[asyncio.DatagramProtocol, asyncio.BaseTransport]:
+        """A running node's protocol (where its socket's datagrams go) and its transport."""
+        protocol = core_of(node).transport
+        assert protocol.transport is not None
+        return protocol, protocol.transport
 
     def one_way_delay(self, node: Node) -> float:
         """Seconds the datagrams ``node`` sends are held back before jitter: its own
@@ -238,9 +250,12 @@ class Lab:
         self.nodes = nodes
         wanted = self.link.conditions
         self.link.conditions = Conditions()  # the network's history, played on a perfect network
+        if self.capture is None:  # recorded, it goes on the wire: a capture of lo beside ours agrees
+            self.fabric.open({n.contact.address: self._endpoints(n) for n in nodes})  # in the process
         try:
             self.formation = await form(nodes, self.config, self._emit, time.perf_counter() - t0)
         finally:
+            self.fabric.close()
             self.link.conditions = wanted
         self._emit(LabProgress(clock.now(), "formed", len(nodes), len(nodes)))
         if self.link.conditions.churn_per_min > 0:
