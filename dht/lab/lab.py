@@ -240,7 +240,8 @@ class Lab:
                 self._emit(LabProgress(clock.now(), "starting", started, len(nodes)))
 
         try:
-            await asyncio.gather(*(start_one(n) for n in nodes))
+            with self.database.starting():  # ids and contacts read at once, new ids written at once
+                await asyncio.gather(*(start_one(n) for n in nodes))
         except BaseException:
             for n in nodes:
                 if n.running:
