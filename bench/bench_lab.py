@@ -34,11 +34,12 @@ The literal target of the issue is also measured (``--swarm N``, default
 2000; 0 skips): seconds from launching ``python -m dht swarm --nodes N`` to
 its ready line, with and without ``--data-dir`` (a fresh directory under
 ``--disk``), the process's open files per node then, then SIGTERM: seconds
-to exit and its exit status.
+to exit and its exit status; ``--swarm-runs R`` times each R times
+(alternating), and ``--sizes ''`` times the swarm only.
 
     python -m bench.bench_lab [--sizes 200,1000,2000,5000] [--baseline-sizes 200,1000]
         [--data-dir-sizes 200,2000] [--disk DIR] [--keys 200] [--parallel 5] [--settle 2]
-        [--swarm 2000] [--json FILE] [--strict]
+        [--swarm 2000] [--swarm-runs 1] [--json FILE] [--strict]
 
 Loopback only; every loop is bounded; it stops by itself.
 """
@@ -420,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="where data directories are made (default: the system's temporary directory)")
     parser.add_argument("--swarm", type=int, default=2000,
                         help="time `dht swarm --nodes N`, with and without --data-dir, too (0: don't)")
+    parser.add_argument("--swarm-runs", type=int, default=1,
+                        help="times each swarm is timed, alternating with and without --data-dir (default 1)")
     parser.add_argument("--json", help="also write the raw figures to this file")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--worker-timeout", type=float, default=900.0, help=argparse.SUPPRESS)
@@ -433,11 +436,12 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     baseline = [int(s) for s in args.baseline_sizes.split(",") if s.strip()]
     on_disk = sizes if args.data_dir_sizes is None else [int(s) for s in args.data_dir_sizes.split(",") if s.strip()]
-    if not sizes or min(sizes + baseline + on_disk) < 2 or max(sizes + baseline + on_disk) > 10_000 \
+    every = sizes + baseline + on_disk
+    if not (sizes or args.swarm) or (every and (min(every) < 2 or max(every) > 10_000)) \
             or not 1 <= args.keys <= 2000:
-        parser.error("sizes must be in [2, 10000], --keys in [1, 2000]")
-    if not 0 <= args.swarm <= 10_000 or args.parallel < 1:
-        parser.error("--swarm must be in [0, 10000], --parallel >= 1")
+        parser.error("sizes must be in [2, 10000] (--sizes '' times the swarm only), --keys in [1, 2000]")
+    if not 0 <= args.swarm <= 10_000 or args.parallel < 1 or not 1 <= args.swarm_runs <= 20:
+        parser.error("--swarm must be in [0, 10000], --swarm-runs in [1, 20], --parallel >= 1")
     results = []
     t0 = time.perf_counter()
     for size in sorted(set(sizes) | set(baseline) | set(on_disk)):
@@ -447,7 +451,8 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(run_worker(mode, size, args, data_dir))
                 print(f"[{time.perf_counter() - t0:.0f}s] {mode}{' with a data dir' if data_dir else ''} {size} nodes"
                       f" done (load average {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
-    swarms = [time_swarm(args.swarm, 120.0, disk) for disk in (None, args.disk or "")] if args.swarm else []
+    swarms = [time_swarm(args.swarm, 120.0, disk) for _ in range(args.swarm_runs)
+              for disk in (args.disk or "", None)] if args.swarm else []
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"labs": results, "swarms": swarms}, f, indent=1)

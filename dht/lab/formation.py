@@ -8,7 +8,8 @@ does -- each node joining, looking up its own id and then refreshing every
 bucket -- costs some 100 lookups' worth of requests per node, and in one
 process on one loop it is what made a 2,000-node lab take two minutes.
 The lab knows every node's id, so it plays the part of the network's
-history instead, over real KRPC on loopback:
+history instead, over real KRPC (carried from node to node inside the
+process, :mod:`dht.lab.fabric`, unless the lab records a capture):
 
 1. every node starts (binds its socket, opens its database), in :meth:`dht.lab.lab.Lab.start`;
 2. every node is *introduced* to its neighbourhood: it pings its K closest
