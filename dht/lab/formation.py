@@ -23,10 +23,11 @@ process, :mod:`dht.lab.fabric`, unless the lab records a capture):
 3. every node but the first *joins* the first (the ``join`` method), as a
    real join does, so the first node -- the bootstrap address a swarm
    prints -- knows many (it keeps its neighbours: they came first); the
-   joins are paced within the first node's global query budget (JOIN_PACE
-   of its burst, then of its rate): faster, its limits drop them and
-   each dropped join waits out FORMATION_TIMEOUT (256 of a 5,000-node lab's
-   did, which doubled the stage);
+   joins are paced within the first node's global query budget (a token
+   bucket of JOIN_PACE of its burst and of its rate, refilled as that
+   budget is while the first joins are answered): faster, its limits drop
+   them and each dropped join waits out FORMATION_TIMEOUT (256 of a
+   5,000-node lab's did, which doubled the stage);
 4. every node is introduced to :data:`INTRODUCTIONS_PER_BUCKET` random
    nodes in each subtree further away (the ranges of the buckets it would
    have), by a ping as above.
@@ -117,23 +118,24 @@ def introductions(
 
 
 class _Pacer:
-    """Starts ``burst`` jobs at once, then one every ``1 / rate`` seconds (each job
-    reserves its own start: no thundering herd of waiting workers)."""
+    """A token bucket, as the first node's global budget is: ``burst`` tokens, refilled at
+    ``rate`` a second; a job starts when its token is there (each job reserves its own,
+    the bucket going into debt: no thundering herd of waiting workers)."""
 
     def __init__(self, rate: float, burst: int) -> None:
-        self.interval = 1.0 / rate
-        self.free = burst
-        self.next = 0.0
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.stamp: float | None = None
 
     async def wait(self) -> None:
-        if self.free > 0:
-            self.free -= 1
-            return
         now = clock.now()
-        at = max(now, self.next)
-        self.next = at + self.interval
-        if at > now:
-            await asyncio.sleep(at - now)
+        if self.stamp is not None and now > self.stamp:
+            self.tokens = min(float(self.burst), self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        self.tokens -= 1
+        if self.tokens < 0:
+            await asyncio.sleep(-self.tokens / self.rate)
 
 
 def join_pacer(config: Config) -> _Pacer:

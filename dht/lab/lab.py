@@ -175,10 +175,11 @@ class Lab:
 
     @staticmethod
     def _endpoints(node: Node) -> tuple[asyncio.DatagramProtocol, asyncio.BaseTransport]:
-        """A running node's protocol (where its socket's datagrams go) and its transport."""
+        """A running node's protocol (where its socket's datagrams go) and its socket's transport."""
         protocol = core_of(node).transport
-        assert protocol.transport is not None
-        return protocol, protocol.transport
+        transport = protocol.transport
+        assert transport is not None
+        return protocol, transport.inner if isinstance(transport, ConditionedTransport) else transport
 
     def one_way_delay(self, node: Node) -> float:
         """Seconds the datagrams ``node`` sends are held back before jitter: its own
