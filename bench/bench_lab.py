@@ -34,11 +34,12 @@ The literal target of the issue is also measured (``--swarm N``, default
 2000; 0 skips): seconds from launching ``python -m dht swarm --nodes N`` to
 its ready line, with and without ``--data-dir`` (a fresh directory under
 ``--disk``), the process's open files per node then, then SIGTERM: seconds
-to exit and its exit status.
+to exit and its exit status; ``--swarm-runs R`` times each R times
+(alternating), and ``--sizes ''`` times the swarm only.
 
     python -m bench.bench_lab [--sizes 200,1000,2000,5000] [--baseline-sizes 200,1000]
         [--data-dir-sizes 200,2000] [--disk DIR] [--keys 200] [--parallel 5] [--settle 2]
-        [--swarm 2000] [--json FILE] [--strict]
+        [--swarm 2000] [--swarm-runs 1] [--json FILE] [--strict]
 
 Loopback only; every loop is bounded; it stops by itself.
 """
@@ -181,6 +182,18 @@ def neighbourhoods(nodes: list[Any], k: int) -> tuple[int, int]:
     return complete, joined
 
 
+def table_shape(nodes: list[Any]) -> dict[str, float]:
+    """Buckets per table and contacts per node: mean, min and max over the lab's nodes."""
+    buckets, contacts = [], []
+    for n in nodes:
+        table = n.routing_table()
+        buckets.append(len(table))
+        contacts.append(sum(len(b.contacts) for b in table))
+    return {"buckets_mean": statistics.mean(buckets), "buckets_min": min(buckets), "buckets_max": max(buckets),
+            "contacts_mean": statistics.mean(contacts), "contacts_min": min(contacts),
+            "contacts_max": max(contacts)}
+
+
 async def use(nodes: list[Any], args: argparse.Namespace) -> dict[str, Any]:
     from dht import key_from_text
 
@@ -238,6 +251,7 @@ async def workload(args: argparse.Namespace) -> dict[str, Any]:
     mem = (rss_bytes() - rss0) / size
     db = disk_bytes(lab.data_dir) / size
     complete, joined = neighbourhoods(lab.nodes, config.K)
+    shape = table_shape(lab.nodes)
     stages = None
     if args.worker == "lab" and lab.formation is not None:
         f = lab.formation
@@ -254,7 +268,7 @@ async def workload(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "mode": args.worker, "size": size, "form_s": form_s, "stages": stages, "mem_per_node": mem,
         "db_per_node": db, "complete": complete, "joined": joined, "gets": gets, "data_dir": args.data_dir,
-        "fds_per_node": fds, "stop_s": stop_s,
+        "fds_per_node": fds, "stop_s": stop_s, "shape": shape,
     }
 
 
@@ -343,6 +357,15 @@ def report(results: list[dict[str, Any]], swarms: list[dict[str, Any]], args: ar
           " mem/node: RSS growth / N;\ndb/node: database files / N (on tmpfs: memory outside the RSS);"
           " fd/node: open files / N; stop: Lab.stop;"
           " neighbourhood: nodes holding all of their K closest; median/p95: get time in ms")
+    print()
+    print("Tables once formed (the lab's look: buckets per table, contacts per node, mean [min-max]):")
+    for r in results:
+        shape = r.get("shape")
+        if shape:
+            kind = ("new+dir" if r.get("data_dir") else "new") if r["mode"] == "lab" else "old"
+            print(f"{r['size']:>5} {kind:<9} buckets {shape['buckets_mean']:>5.2f} "
+                  f"[{shape['buckets_min']}-{shape['buckets_max']}]  contacts {shape['contacts_mean']:>6.2f} "
+                  f"[{shape['contacts_min']}-{shape['contacts_max']}]")
     for swarm in swarms:
         print()
         given = f" --data-dir {args.disk or tempfile.gettempdir()}/..." if swarm["data_dir"] else ""
@@ -398,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="where data directories are made (default: the system's temporary directory)")
     parser.add_argument("--swarm", type=int, default=2000,
                         help="time `dht swarm --nodes N`, with and without --data-dir, too (0: don't)")
+    parser.add_argument("--swarm-runs", type=int, default=1,
+                        help="times each swarm is timed, alternating with and without --data-dir (default 1)")
     parser.add_argument("--json", help="also write the raw figures to this file")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--worker-timeout", type=float, default=900.0, help=argparse.SUPPRESS)
@@ -411,11 +436,12 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     baseline = [int(s) for s in args.baseline_sizes.split(",") if s.strip()]
     on_disk = sizes if args.data_dir_sizes is None else [int(s) for s in args.data_dir_sizes.split(",") if s.strip()]
-    if not sizes or min(sizes + baseline + on_disk) < 2 or max(sizes + baseline + on_disk) > 10_000 \
+    every = sizes + baseline + on_disk
+    if not (sizes or args.swarm) or (every and (min(every) < 2 or max(every) > 10_000)) \
             or not 1 <= args.keys <= 2000:
-        parser.error("sizes must be in [2, 10000], --keys in [1, 2000]")
-    if not 0 <= args.swarm <= 10_000 or args.parallel < 1:
-        parser.error("--swarm must be in [0, 10000], --parallel >= 1")
+        parser.error("sizes must be in [2, 10000] (--sizes '' times the swarm only), --keys in [1, 2000]")
+    if not 0 <= args.swarm <= 10_000 or args.parallel < 1 or not 1 <= args.swarm_runs <= 20:
+        parser.error("--swarm must be in [0, 10000], --swarm-runs in [1, 20], --parallel >= 1")
     results = []
     t0 = time.perf_counter()
     for size in sorted(set(sizes) | set(baseline) | set(on_disk)):
@@ -425,7 +451,8 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(run_worker(mode, size, args, data_dir))
                 print(f"[{time.perf_counter() - t0:.0f}s] {mode}{' with a data dir' if data_dir else ''} {size} nodes"
                       f" done (load average {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
-    swarms = [time_swarm(args.swarm, 120.0, disk) for disk in (None, args.disk or "")] if args.swarm else []
+    swarms = [time_swarm(args.swarm, 120.0, disk) for _ in range(args.swarm_runs)
+              for disk in (args.disk or "", None)] if args.swarm else []
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"labs": results, "swarms": swarms}, f, indent=1)

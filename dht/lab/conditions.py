@@ -47,7 +47,9 @@ from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any, Callable, Literal
 
+from ..core.contact import Address
 from ..core.errors import LocalError
+from .fabric import Fabric
 
 #: Largest latency or jitter a lab accepts, in milliseconds (a minute).
 MAX_DELAY_MS = 60_000.0
@@ -258,17 +260,24 @@ class ChurnPlan:
 class ConditionedTransport(asyncio.DatagramTransport):
     """A lab node's datagram transport, sending as a shared :class:`LinkModel` decides.
 
+    On a perfect network what the lab's :class:`~dht.lab.fabric.Fabric` carries
+    (while the lab forms) does not go through the socket.
     Everything but :meth:`sendto` goes to the wrapped transport.  Datagrams
     held back are sent by timers of the running loop; :meth:`close` cancels
     them (a stopped node sends nothing more).
     """
 
-    def __init__(self, inner: asyncio.DatagramTransport, model: LinkModel, node: int | None = None) -> None:
+    def __init__(self, inner: asyncio.DatagramTransport, model: LinkModel, node: int | None = None,
+                 fabric: Fabric | None = None) -> None:
         super().__init__()
         self.inner = inner
         self.model = model
         self.node = node
         """The lab's number for the node sending (its base delay under the public preset)."""
+        self.fabric = fabric
+        """The lab's in-process path, tried first on a perfect network (:mod:`dht.lab.fabric`)."""
+        sockname = inner.get_extra_info("sockname")
+        self.source: Address = (sockname[0], sockname[1]) if sockname else ("", 0)
         self._held: set[asyncio.TimerHandle] = set()
         #: How a datagram held back is sent when its delay has passed (the node's
         #: transport sets it to its own ``transmit``: sent again if an ICMP error took it).
@@ -276,7 +285,9 @@ class ConditionedTransport(asyncio.DatagramTransport):
 
     def sendto(self, data: Any, addr: Any = None) -> None:
         if self.model.conditions.perfect:
-            self.inner.sendto(data, addr)
+            fabric = self.fabric
+            if fabric is None or not fabric.carry(data, self.source, addr):
+                self.inner.sendto(data, addr)
             return
         delay = self.model.decide(self.node)
         if delay is None:

@@ -8,7 +8,8 @@ does -- each node joining, looking up its own id and then refreshing every
 bucket -- costs some 100 lookups' worth of requests per node, and in one
 process on one loop it is what made a 2,000-node lab take two minutes.
 The lab knows every node's id, so it plays the part of the network's
-history instead, over real KRPC on loopback:
+history instead, over real KRPC (carried from node to node inside the
+process, :mod:`dht.lab.fabric`, unless the lab records a capture):
 
 1. every node starts (binds its socket, opens its database), in :meth:`dht.lab.lab.Lab.start`;
 2. every node is *introduced* to its neighbourhood: it pings its K closest
@@ -22,17 +23,19 @@ history instead, over real KRPC on loopback:
 3. every node but the first *joins* the first (the ``join`` method), as a
    real join does, so the first node -- the bootstrap address a swarm
    prints -- knows many (it keeps its neighbours: they came first); the
-   joins are paced within the first node's global query budget (JOIN_PACE
-   of its burst, then of its rate): faster, its limits drop them and
-   each dropped join waits out FORMATION_TIMEOUT (256 of a 5,000-node lab's
-   did, which doubled the stage);
+   joins are paced within the first node's global query budget (a token
+   bucket of JOIN_PACE of its burst and of its rate, refilled as that
+   budget is while the first joins are answered): faster, its limits drop
+   them and each dropped join waits out FORMATION_TIMEOUT (256 of a
+   5,000-node lab's did, which doubled the stage);
 4. every node is introduced to :data:`INTRODUCTIONS_PER_BUCKET` random
    nodes in each subtree further away (the ranges of the buckets it would
    have), by a ping as above.
 
 That is some K + 2·log2(N/K) requests per node, each one datagram each way,
 with a bounded number in flight (:data:`IN_FLIGHT`) so that no socket
-buffer overflows; no lookup is run.  Lookups, refreshes and the nodes' own
+buffer overflows, each ping sent from the callback that ends the one before
+(:class:`_Pings`: no task, coroutine or timer per ping); no lookup is run.  Lookups, refreshes and the nodes' own
 maintenance then run as they always do.
 
 :func:`form` reports :class:`~dht.core.events.LabProgress` ("introducing") through
@@ -46,7 +49,7 @@ import bisect
 import random
 import time
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Iterator
+from typing import Any, Awaitable, Callable, Iterator
 
 from ..rpc import clock
 from ..core.config import Config
@@ -115,23 +118,24 @@ def introductions(
 
 
 class _Pacer:
-    """Starts ``burst`` jobs at once, then one every ``1 / rate`` seconds (each job
-    reserves its own start: no thundering herd of waiting workers)."""
+    """A token bucket, as the first node's global budget is: ``burst`` tokens, refilled at
+    ``rate`` a second; a job starts when its token is there (each job reserves its own,
+    the bucket going into debt: no thundering herd of waiting workers)."""
 
     def __init__(self, rate: float, burst: int) -> None:
-        self.interval = 1.0 / rate
-        self.free = burst
-        self.next = 0.0
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.stamp: float | None = None
 
     async def wait(self) -> None:
-        if self.free > 0:
-            self.free -= 1
-            return
         now = clock.now()
-        at = max(now, self.next)
-        self.next = at + self.interval
-        if at > now:
-            await asyncio.sleep(at - now)
+        if self.stamp is not None and now > self.stamp:
+            self.tokens = min(float(self.burst), self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        self.tokens -= 1
+        if self.tokens < 0:
+            await asyncio.sleep(-self.tokens / self.rate)
 
 
 def join_pacer(config: Config) -> _Pacer:
@@ -156,6 +160,82 @@ async def _run_pool(
     await asyncio.gather(*(worker() for _ in range(width)))
 
 
+class _Pings:
+    """Introduction pings sent from callbacks, at most ``width`` in flight.
+
+    A ping's end (its answer, an error, the transport's timeout) sends the
+    next one from that end's own callback: no task, coroutine or timer per
+    ping (a formation is tens of thousands of them).  One timer, at the
+    oldest ping's deadline, gives up on those older than ``timeout``: they
+    all have the same timeout, so they expire in the order they were sent.
+    """
+
+    def __init__(self, width: int, timeout: float, settled: Callable[[bool], None]) -> None:
+        self.width = width
+        self.timeout = timeout
+        self.settled = settled  # told each ping's end: answered or not
+        self._flying: dict[asyncio.Future[Any], float] = {}  # ping -> its deadline, oldest first
+        self._jobs: Iterator[tuple[Node, Contact]] = iter(())
+        self._done: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def run(self, jobs: Iterator[tuple[Node, Contact]]) -> None:
+        """Ping every ``(node, peer)`` of ``jobs``: ``node`` asks ``peer``; return once all have ended."""
+        loop = asyncio.get_running_loop()
+        self._jobs = jobs
+        self._done = loop.create_future()
+        self._fill()
+        try:
+            await self._done
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            for ping in self._flying:
+                ping.cancel()
+            self._flying.clear()
+
+    def _fill(self) -> None:
+        flying = self._flying
+        while len(flying) < self.width:
+            job = next(self._jobs, None)
+            if job is None:
+                break
+            node, peer = job
+            try:
+                ping = core_of(node).request(peer, "ping", {b"id": node.id}, on_done=self._ended)
+            except DHTError:
+                self.settled(False)  # the node stopped meanwhile
+                continue
+            flying[ping] = clock.now() + self.timeout
+            if self._timer is None:
+                self._arm()
+        if not flying and self._done is not None and not self._done.done():
+            self._done.set_result(None)
+
+    def _ended(self, ping: asyncio.Future[Any]) -> None:
+        if self._flying.pop(ping, None) is None:
+            return  # given up on already (or answered at once: counted below)
+        self.settled(not ping.cancelled() and ping.exception() is None)
+        self._fill()
+
+    def _arm(self) -> None:
+        deadline = next(iter(self._flying.values()))
+        self._timer = asyncio.get_running_loop().call_later(max(0.0, deadline - clock.now()), self._expire)
+
+    def _expire(self) -> None:
+        self._timer = None
+        now = clock.now()
+        late = [ping for ping, deadline in self._flying.items() if deadline <= now]
+        for ping in late:
+            del self._flying[ping]
+            ping.cancel()
+            self.settled(False)
+        if self._flying:
+            self._arm()
+        self._fill()
+
+
 async def form(nodes: list[Node], config: Config, emit: Callable[[Event], None], started_s: float) -> Formation:
     """Introduce the started ``nodes`` to one another and join each to the first.
 
@@ -167,26 +247,31 @@ async def form(nodes: list[Node], config: Config, emit: Callable[[Event], None],
     planned = 1
     report_every = 1
 
-    def ask(node: Node, peer: Contact | None) -> Callable[[], Awaitable[None]]:
+    def count(answered: bool) -> None:
+        nonlocal sent, failed, settled
+        sent += 1
+        failed += not answered
+        settled += 1
+        if settled % report_every == 0:
+            emit(LabProgress(clock.now(), "introducing", settled, planned))
+
+    def join(node: Node) -> Callable[[], Awaitable[None]]:
         async def job() -> None:
-            nonlocal sent, failed, settled
+            nonlocal sent, failed
             # A join is what puts a node in the network: a lost one is sent once more
             # (the first node's global budget may have been spent by the introductions
-            # just before, and refills meanwhile).  A lost ping: the tables do without it.
-            for attempt in range(JOIN_ATTEMPTS if peer is None else 1):
-                sent += 1
+            # just before, and refills meanwhile).
+            for attempt in range(JOIN_ATTEMPTS):
                 try:
-                    if peer is None:
-                        await asyncio.wait_for(node.join(*first.address), timeout)
-                    else:
-                        await asyncio.wait_for(core_of(node).request(peer, "ping", {b"id": node.id}), timeout)
-                    break
+                    await asyncio.wait_for(node.join(*first.address), timeout)
                 except (DHTError, asyncio.TimeoutError):
-                    if attempt + 1 == (JOIN_ATTEMPTS if peer is None else 1):
-                        failed += 1
-            settled += 1
-            if settled % report_every == 0:
-                emit(LabProgress(clock.now(), "introducing", settled, planned))
+                    if attempt + 1 < JOIN_ATTEMPTS:
+                        sent += 1
+                        continue
+                    count(False)
+                else:
+                    count(True)
+                break
 
         return job
 
@@ -211,21 +296,24 @@ async def form(nodes: list[Node], config: Config, emit: Callable[[Event], None],
     order = list(range(len(ranked)))
     rng.shuffle(order)  # no node is asked by everyone at once
 
-    def intros(lists: list[list[int]], rank: int | None) -> Iterator[Callable[[], Awaitable[None]]]:
+    contacts = [n.contact for n in ranked]  # made once (a node's contact is a new object each time)
+
+    def intros(lists: list[list[int]], rank: int | None) -> Iterator[tuple[Node, Contact]]:
         for me in order:
             peers = lists[me] if rank is None else lists[me][rank : rank + 1]
             for peer in peers:
-                yield ask(ranked[me], ranked[peer].contact)
+                yield ranked[me], contacts[peer]
 
+    pings = _Pings(IN_FLIGHT, timeout, count)
     for lists in (mutual, one_way):
         # By rank: everyone's closest before anyone's second closest.
         for rank in range(k):
-            await _run_pool(intros(lists, rank), IN_FLIGHT)
+            await pings.run(intros(lists, rank))
     t2 = time.perf_counter()
     # The joins come once the neighbourhoods are in place, so that the
     # first node's table is not filled with joiners before its neighbours.
-    await _run_pool((ask(n, None) for n in nodes[1:]), IN_FLIGHT, join_pacer(config))
+    await _run_pool((join(n) for n in nodes[1:]), IN_FLIGHT, join_pacer(config))
     t3 = time.perf_counter()
-    await _run_pool(intros([far for _, far in plans], None), IN_FLIGHT)
+    await pings.run(intros([far for _, far in plans], None))
     t4 = time.perf_counter()
     return Formation(started_s, t3 - t2, (t2 - t1) + (t4 - t3), sent, failed)

@@ -8,22 +8,21 @@ lock on the directory; each node's rows are those of its number in the lab
 directory brings back each node's id and contacts.  Nodes can be added and
 killed at run time to watch the routing tables heal.
 
-Addresses.  On Linux every 127.x.y.z is loopback, so each lab node listens
-on an address of its own, 127.0.0.2 upwards (127.0.0.1 is left to the
-programs that use the lab: the explorer's own node, the CLI's one-shot
-nodes), and a per-IP limit of a node (rates, one table entry per IP,
-storage quotas) sees the other lab nodes as the distinct hosts they would
-be on the Internet.  Where only 127.0.0.1 can be bound (found by trying),
-or when a ``host`` is given, every node listens on that one address with
-ports of its own, and :attr:`Lab.shared_ip` says so: per-IP limits must
-then be raised for the lab's own nodes.
+Addresses (:mod:`dht.lab.hosts`).  Each node listens on a loopback address
+of its own, 127.0.0.2 upwards, so that a node's per-IP limits see the other
+lab nodes as distinct hosts; where only 127.0.0.1 can be bound, or when a
+``host`` is given, every node listens on that one address with ports of its
+own, and :attr:`Lab.shared_ip` says so: per-IP limits must then be raised
+for the lab's own nodes.
 
 How a lab forms (:meth:`Lab.start`): every node starts, then the lab,
 which knows every node's id, plays the part of the network's history --
 each node is introduced by pings to its K closest and to a few nodes in
 each bucket range further away, and joins the first -- instead of running
 a real network's lookups; see :mod:`dht.lab.formation` for its theory of
-operation.  A node added later with :meth:`Lab.add_node` joins the
+operation.  Those datagrams go from node to node inside the process, not
+through the sockets (:mod:`dht.lab.fabric`), unless the lab records a
+capture.  A node added later with :meth:`Lab.add_node` joins the
 ordinary way (join, find its neighbourhood, refresh its buckets), as a
 newcomer would.
 
@@ -40,76 +39,40 @@ Formation plays the network's history on a perfect network: conditions
 given to the constructor apply once the lab is formed.  A killed node is kept in :attr:`Lab.dead`; :meth:`Lab.revive_node`
 restarts it on its rows of the lab's database (same id, same address where the port is
 still free) and joins it again.  With churn, a task kills and revives nodes
-as a seeded :class:`~dht.lab.conditions.ChurnPlan` says; :meth:`Lab.apply_churn`
-is that task's step, given ``now`` (tests call it with a fake clock).  The
-first node -- the bootstrap address -- is never killed by churn.
+as a seeded :class:`~dht.lab.conditions.ChurnPlan` says (:mod:`dht.lab.churn`);
+:meth:`Lab.apply_churn` is that task's step, given ``now`` (tests call it with a
+fake clock).  The first node -- the bootstrap address -- is never killed by churn.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import os
 import random
 import shutil
-import socket
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
 
-from ..rpc import clock
 from ..capture import CaptureWriter
-from .conditions import ChurnPlan, ConditionedTransport, Conditions, LinkModel, NodeDelays
 from ..core.config import Config
 from ..core.contact import Address
 from ..core.errors import DHTError, LocalError
 from ..core.events import Event, EventBus, LabConditionsChanged, LabNodeChanged, LabProgress
-from .traffic import traffic_loop
-from .formation import PROGRESS_STEP, Formation, form, introductions as introductions
 from ..node.facade import Node, core_of
-from ..storage.openfiles import ensure_open_files
+from ..rpc import clock
 from ..storage import LAB_DB_NAME, LabDatabase
+from ..storage.openfiles import ensure_open_files
+from .churn import ChurnRunner
+from .conditions import ConditionedTransport, Conditions, LinkModel, NodeDelays
+from .fabric import Fabric
+from .formation import PROGRESS_STEP, Formation, form, introductions as introductions
+from .hosts import lab_host as lab_host, loopback_per_node, node_address, scratch_dir as scratch_dir
+from .quiet_gc import full_collections_held
+from .traffic import traffic_loop
 
-#: Most seconds the churn task sleeps before it looks at its plan again.
-CHURN_POLL = 1.0
 #: Nodes stopped at a time (each saves its table in the lab's database).
 STOP_BATCH = 128
-
-_SHARED_HOST = "127.0.0.1"
-_PER_LOOPBACK = 254  # .1 to .254 in each /24
-
-
-def lab_host(index: int) -> str:
-    """The loopback address of lab node ``index``: 127.0.0.2, ... 127.0.0.254, 127.0.1.1, ...
-
-    Skips 127.0.0.1 and the .0 and .255 of each /24.
-    """
-    n = index + 1
-    return f"127.{n // (_PER_LOOPBACK * 256) % 256}.{n // _PER_LOOPBACK % 256}.{n % _PER_LOOPBACK + 1}"
-
-
-@functools.lru_cache(maxsize=1)
-def loopback_per_node() -> bool:
-    """Whether this machine lets us bind addresses of 127.0.0.0/8 other than 127.0.0.1."""
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind((lab_host(0), 0))
-    except OSError:
-        return False
-    return True
-
-
-def scratch_dir() -> Path:
-    """A new temporary directory for a lab's database, in memory where possible.
-
-    A lab's own directory is thrown away when it stops, so on Linux it goes
-    to /dev/shm (tmpfs) when it is there and writable (no disk syncs for
-    what is thrown away); elsewhere to the usual place.
-    """
-    shm = Path("/dev/shm")
-    where = str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
-    return Path(tempfile.mkdtemp(prefix="khashmir-lab-", dir=where))
 
 
 class Lab:
@@ -150,11 +113,12 @@ class Lab:
         """The lab's own events: LabProgress, LabNodeChanged, LabConditionsChanged."""
         self.link = LinkModel(conditions, random.Random(seed), NodeDelays(None if seed is None else seed + 3))
         """Decides what happens to each datagram a lab node sends (shared by all)."""
-        self.churn = ChurnPlan(rng=random.Random(None if seed is None else seed + 1))
-        self._churn_rng = random.Random(None if seed is None else seed + 2)
-        self._churn_dead: dict[int, Node] = {}  # churn's death key -> the node it killed
-        self._churn_task: asyncio.Task[None] | None = None
-        self._churn_wake: asyncio.Event | None = None
+        self.fabric = Fabric()
+        """Carries the datagrams between lab nodes while the lab forms (:mod:`dht.lab.fabric`)."""
+        self.churner = ChurnRunner(self, seed)
+        """Carries churn out: kills and revives nodes as :attr:`churn` says."""
+        self.churn = self.churner.plan
+        """When churn kills a node and revives it (a seeded :class:`~dht.lab.conditions.ChurnPlan`)."""
         self._serial = 0
         self._numbers: dict[Node, int] = {}  # each node's number: its address, directory and delay
         self._traffic: asyncio.Task[None] | None = None
@@ -186,7 +150,7 @@ class Lab:
         old = self.link.conditions
         self.link.conditions = conditions
         if conditions.churn_per_min != old.churn_per_min or (
-            conditions.churn_per_min > 0 and self._churn_task is None
+            conditions.churn_per_min > 0 and self.churner.task is None
         ):
             self._set_churn(conditions.churn_per_min)
         c = conditions
@@ -194,62 +158,28 @@ class Lab:
                                         c.preset))
 
     def _set_churn(self, rate: float) -> None:
-        if not self.nodes:
-            self.churn.set_rate(rate, 0.0)  # started with the lab
-            return
-        self.churn.set_rate(rate, clock.now())
-        if self._churn_task is None or self._churn_task.done():
-            self._churn_wake = asyncio.Event()
-            self._churn_task = asyncio.ensure_future(self._churn_loop())
-        elif self._churn_wake is not None:
-            self._churn_wake.set()
-
-    async def _churn_loop(self) -> None:
-        wake = self._churn_wake
-        assert wake is not None
-        while True:
-            await self.apply_churn(clock.now())
-            if self.churn.rate_per_min <= 0 and not self.churn.downs:
-                self._churn_task = None
-                return
-            wait = min(CHURN_POLL, max(0.0, self.churn.next_time() - clock.now()))
-            wake.clear()
-            try:
-                await asyncio.wait_for(wake.wait(), wait)
-            except asyncio.TimeoutError:
-                pass
+        self.churner.set_rate(rate, started=bool(self.nodes))
 
     async def apply_churn(self, now: float) -> list[tuple[str, Node]]:
         """Carry out the kills and revivals churn has due by ``now``; returns them."""
-        done: list[tuple[str, Node]] = []
-        for action in self.churn.due(now):
-            if action.kind == "kill":
-                victims = self.nodes[1:]
-                if not victims:
-                    continue
-                node = self._churn_rng.choice(victims)
-                await self.kill_node(node, by_churn=True)
-                self._churn_dead[action.key] = node
-                self.churn.killed(action.key, now)
-                done.append(("kill", node))
-            else:
-                node = self._churn_dead.pop(action.key)
-                if node in self.dead:
-                    try:
-                        await self.revive_node(node, by_churn=True)
-                    except DHTError:
-                        continue  # its address is taken, say: it stays down
-                    done.append(("revive", node))
-        return done
+        return await self.churner.apply(now)
 
     def _condition(self, node: Node) -> None:
         """Route what ``node`` sends through the lab's link model."""
         transport = core_of(node).transport
         inner = transport.transport
         if inner is not None and not isinstance(inner, ConditionedTransport):
-            conditioned = ConditionedTransport(inner, self.link, self._numbers.get(node))
+            conditioned = ConditionedTransport(inner, self.link, self._numbers.get(node), self.fabric)
             conditioned.deliver = functools.partial(transport.transmit, inner)
             transport.transport = conditioned
+
+    @staticmethod
+    def _endpoints(node: Node) -> tuple[asyncio.DatagramProtocol, asyncio.BaseTransport]:
+        """A running node's protocol (where its socket's datagrams go) and its socket's transport."""
+        protocol = core_of(node).transport
+        transport = protocol.transport
+        assert transport is not None
+        return protocol, transport.inner if isinstance(transport, ConditionedTransport) else transport
 
     def one_way_delay(self, node: Node) -> float:
         """Seconds the datagrams ``node`` sends are held back before jitter: its own
@@ -281,18 +211,21 @@ class Lab:
     def _new_node(self) -> Node:
         index = self._serial
         self._serial += 1
-        port = 0 if self.base_port is None else self.base_port + index
-        if self.host is not None:
-            host = self.host
-        else:
-            host = _SHARED_HOST if self.shared_ip else lab_host(index)
+        host, port = node_address(index, self.host, self.shared_ip, self.base_port)
         node = Node(self.config, host=host, port=port, data_dir=self.data_dir, db_name=LAB_DB_NAME,
                     storage=self.database.slot(index))
         self._numbers[node] = index
         return node
 
     async def start(self) -> None:
-        """Start every node, introduce each to its neighbourhood, join each to the first, then the rest."""
+        """Start every node, introduce each to its neighbourhood, join each to the first, then the rest.
+
+        No automatic full garbage collection runs meanwhile (:mod:`dht.lab.quiet_gc`).
+        """
+        with full_collections_held():
+            await self._start()
+
+    async def _start(self) -> None:
         t0 = time.perf_counter()
         ensure_open_files(self.size)
         self.database.open()  # StorageError: the directory is another lab's, or cannot be written
@@ -308,7 +241,8 @@ class Lab:
                 self._emit(LabProgress(clock.now(), "starting", started, len(nodes)))
 
         try:
-            await asyncio.gather(*(start_one(n) for n in nodes))
+            with self.database.starting():  # ids and contacts read at once, new ids written at once
+                await asyncio.gather(*(start_one(n) for n in nodes))
         except BaseException:
             for n in nodes:
                 if n.running:
@@ -318,9 +252,12 @@ class Lab:
         self.nodes = nodes
         wanted = self.link.conditions
         self.link.conditions = Conditions()  # the network's history, played on a perfect network
+        if self.capture is None:  # recorded, it goes on the wire: a capture of lo beside ours agrees
+            self.fabric.open({n.contact.address: self._endpoints(n) for n in nodes})  # in the process
         try:
             self.formation = await form(nodes, self.config, self._emit, time.perf_counter() - t0)
         finally:
+            self.fabric.close()
             self.link.conditions = wanted
         self._emit(LabProgress(clock.now(), "formed", len(nodes), len(nodes)))
         if self.link.conditions.churn_per_min > 0:
@@ -414,12 +351,8 @@ class Lab:
 
     async def stop(self) -> None:
         self.stop_traffic()
-        if self._churn_task is not None:
-            self._churn_task.cancel()
-            await asyncio.gather(self._churn_task, return_exceptions=True)
-            self._churn_task = None
+        await self.churner.stop()
         self.dead = []
-        self._churn_dead.clear()
         nodes, self.nodes = self.nodes, []
         for i in range(0, len(nodes), STOP_BATCH):
             await asyncio.gather(*(n.stop() for n in nodes[i : i + STOP_BATCH]), return_exceptions=True)

@@ -29,17 +29,13 @@ Theory of operation.
   caller's thread waits in Qt's C++ event loop, and each time the caller
   needs to run Python the interpreter switches within
   ``sys.getswitchinterval()`` (5 ms by default).
-* Except during a garbage collection: a full collection traverses every
-  object of the process holding the GIL, and a 2,000-node lab is millions
-  of them (tables, entries, contacts): 100-360 ms each, several while it
-  forms, every one a freeze of the window.  So while a lab forms
-  (``quiet_gc``, the default) automatic full collections are held off
-  (the youngest generations still run), and once it has formed the
-  objects alive then are moved to the permanent generation
-  (:func:`gc.freeze`): later full collections only see what came after.
-  The cost is that reference cycles that became garbage during formation
-  are never freed (a formation makes few: its requests settle without
-  cycles).
+* Except during a garbage collection: a full collection of a 2,000-node
+  lab holds the GIL 100-360 ms, a freeze of the window each.  The lab holds
+  them off while it forms (:mod:`dht.lab.quiet_gc`), and with ``quiet_gc``
+  (the default) what is alive once it has formed is frozen out of later
+  ones (:func:`gc.freeze`).
+* What the caller gets of a node are plain values taken on the lab's loop
+  (:mod:`dht.lab.views`); its watches are :mod:`dht.lab.watches`'.
 
 Nothing here imports Qt.
 """
@@ -49,74 +45,22 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable, TypeVar
 
-from ..rpc import clock
-from .conditions import Conditions
 from ..core.config import Config
 from ..core.contact import Address
 from ..core.errors import LocalError
-from .event_channel import DEFAULT_INTERVAL, DEFAULT_MAX_EVENTS, EventChannel
 from ..core.events import Event, LabNodeChanged
+from .conditions import Conditions
+from .event_channel import DEFAULT_INTERVAL, DEFAULT_MAX_EVENTS, EventChannel
 from .lab import Lab
-from ..node.facade import Node, core_of
-from ..core.table_info import BucketInfo
-from ..core.stats import StatsSnapshot
-from ..storage import StoredValueInfo
-from ..mainline.stores.items import StoredItemInfo
-from ..mainline.stores.peers import StoredPeerInfo
+from .views import LabNodeInfo, NodeView, node_info, node_view
+from .watches import NodeWatch, Sourced
+
+__all__ = ["EventChannel", "LabNodeInfo", "LabThread", "NodeView", "Sourced"]
 
 T = TypeVar("T")
-
-Sourced = tuple[bytes, Event]
-"""An event with the id of the lab node that emitted it (``b""``: the lab itself)."""
-
-
-@dataclass(frozen=True, slots=True)
-class LabNodeInfo:
-    """One lab node as a map shows it: who, where, alive, and how full its table is."""
-
-    id: bytes
-    host: str
-    port: int
-    alive: bool
-    contacts: int  # in its buckets
-    buckets: int
-    fill: float  # contacts / (buckets x K): 1.0 when every bucket is full
-
-    @property
-    def address(self) -> Address:
-        return (self.host, self.port)
-
-
-@dataclass(frozen=True, slots=True)
-class NodeView:
-    """Everything the explorer shows of one lab node, taken at one moment on the lab's loop."""
-
-    info: LabNodeInfo
-    routing: list[BucketInfo]
-    values: list[StoredValueInfo]
-    stats: StatsSnapshot | None  # None for a dead node
-    time: float  # monotonic, when taken
-    peers: list[StoredPeerInfo] = field(default_factory=list)  # Mainline: peers announced to it
-    items: list[StoredItemInfo] = field(default_factory=list)  # Mainline: BEP 44 items put on it
-
-
-def node_info(node: Node, alive: bool) -> LabNodeInfo:
-    """The :class:`LabNodeInfo` of a node (on its loop)."""
-    try:
-        table = core_of(node).table  # a dead node keeps the table it had when it died
-    except LocalError:  # never started
-        contacts = buckets = 0
-    else:
-        buckets = len(table.buckets)
-        contacts = sum(len(b.entries) for b in table.buckets)
-    k = node.config.K
-    fill = contacts / (buckets * k) if buckets else 0.0
-    host, port = node.contact.address if node.id else node.address
-    return LabNodeInfo(node.id, host, port, alive, contacts, buckets, fill)
 
 
 class LabThread:
@@ -136,8 +80,8 @@ class LabThread:
         quiet_gc: bool = True,
         threaded: bool = True,
     ) -> None:
-        """``quiet_gc``: no full garbage collection while the lab forms, and what is
-        alive once formed frozen out of later ones (see the module's docstring).
+        """``quiet_gc``: what is alive once the lab has formed is frozen out of later
+        full garbage collections (none runs while it forms; see the module's docstring).
         ``threaded`` False: the lab runs on the caller's own loop, behind the same
         interface (for small labs, where a thread buys nothing)."""
         self.quiet_gc = quiet_gc
@@ -152,7 +96,7 @@ class LabThread:
         self._caller: asyncio.AbstractEventLoop | None = None
         self._lab_subscribers: list[Callable[[list[Sourced]], None]] = []
         self._lab_channel: EventChannel[Sourced] | None = None
-        self._watches: list[_Watch] = []
+        self._watches: list[NodeWatch] = []
         self._conditions = self.lab.conditions
         self._bootstrap: Address | None = None
         self._size = 0
@@ -236,16 +180,11 @@ class LabThread:
             raise
 
     async def _start_lab(self, lab: Lab) -> None:
-        if not self.quiet_gc:
-            await lab.start()
-        else:
-            young, middle, old = gc.get_threshold()
-            gc.set_threshold(young, middle, 1 << 30)  # no automatic full collection
-            try:
-                await lab.start()
-            finally:
+        try:
+            await lab.start()  # no automatic full collection meanwhile (dht.lab.quiet_gc)
+        finally:
+            if self.quiet_gc:
                 gc.freeze()
-                gc.set_threshold(young, middle, old)
         self._bootstrap = lab.bootstrap_address
         self._size = len(lab.nodes)
 
@@ -329,7 +268,7 @@ class LabThread:
         """
         if self._caller is None:
             raise LocalError("the lab thread is not started")
-        w = _Watch(EventChannel(self._caller, callback, self.interval, self.max_events), node_id, kinds)
+        w = NodeWatch(EventChannel(self._caller, callback, self.interval, self.max_events), node_id, kinds)
         self._watches.append(w)
         await self.call(w.attach)
 
@@ -356,19 +295,7 @@ class LabThread:
         """One node's routing table, stored values and statistics (LocalError if unknown)."""
 
         async def take(lab: Lab) -> NodeView:
-            node = lab.node_by_id(node_id)
-            alive = node.running
-            try:
-                routing = node.routing_table()
-            except LocalError:  # never started
-                routing = []
-            # info, table and statistics in one step (the stores are read after, on the
-            # storage thread: the table may change meanwhile, these three agree)
-            info, stats, now = node_info(node, alive), node.stats() if alive else None, clock.now()
-            values = await node.stored_values() if alive else []
-            peers = await node.stored_peers()
-            items = await node.stored_items()
-            return NodeView(info, routing, values, stats, now, peers, items)
+            return await node_view(lab.node_by_id(node_id))
 
         return await self.call(take)
 
@@ -411,46 +338,3 @@ class LabThread:
     async def stop_traffic(self) -> None:
         await self.run(lambda lab: lab.stop_traffic())
 
-
-class _Watch:
-    """One :meth:`LabThread.watch`: its channel and its subscriptions (on the lab's loop)."""
-
-    def __init__(self, channel: EventChannel[Sourced], node_id: bytes | None, kinds: tuple[type, ...] | None) -> None:
-        self.channel = channel
-        self.node_id = node_id
-        self.kinds = kinds
-        self._unsubscribe: list[Callable[[], None]] = []
-        self._seen: set[bytes] = set()
-
-    def _hook(self, node: Node) -> None:
-        if node.id in self._seen:
-            return
-        self._seen.add(node.id)
-        push, kinds, source = self.channel.push, self.kinds, node.id
-
-        def forward(event: Event) -> None:
-            if kinds is None or isinstance(event, kinds):
-                push((source, event))
-
-        self._unsubscribe.append(node.subscribe(forward))
-
-    async def attach(self, lab: Lab) -> None:
-        if self.node_id is not None:
-            self._hook(lab.node_by_id(self.node_id))
-            return
-        for node in lab.nodes + lab.dead:
-            self._hook(node)
-
-        def added(event: Event) -> None:
-            if isinstance(event, LabNodeChanged) and event.change == "added":
-                for node in lab.nodes[::-1]:
-                    if node.id == event.contact.id:
-                        self._hook(node)
-                        break
-
-        self._unsubscribe.append(lab.subscribe(added))
-
-    def detach(self, lab: Lab) -> None:
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe.clear()

@@ -27,6 +27,13 @@ so that no two running nodes share one) and its :class:`~.store.Store`, a
 view of its rows on the shared connection.  A node that aborts cancels its
 own queued jobs only; the others' run.
 
+Starting a lab's nodes (:meth:`LabDatabase.starting`): each node reads its
+id and saved contacts and writes its id as it starts, three jobs on the
+storage thread and one commit per node.  While the lab starts its nodes,
+its slots' stores (:class:`LabStore`) take them from one read of every
+slot's id and contacts instead, and the new ids are written together, in
+one transaction, once every node has started.
+
 A directory used by an older version (one ``node-NNN`` directory and
 database per node) is not migrated: the lab starts afresh in ``lab.db``
 beside them, says so in one line (:attr:`LabDatabase.warning`), and leaves
@@ -35,12 +42,14 @@ them as they are.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 from pathlib import Path
-from typing import Protocol
+from typing import Iterator, Protocol
 
 from .datadir import DataDirLock
+from ..core.contact import Contact, is_ipv4
 from ..core.errors import StorageError
 from .database import open_or_move_aside
 from .fairness import StoreLimits
@@ -48,7 +57,8 @@ from .layout import LAB_SCHEMA
 from .store import Store
 from .worker import StorageWorker
 
-__all__ = ["LAB_CACHE_KIB", "LAB_DB_NAME", "LabDatabase", "LabSlot", "NodeLock", "NodeStorage", "SlotLock"]
+__all__ = ["LAB_CACHE_KIB", "LAB_DB_NAME", "LabDatabase", "LabSlot", "LabStore", "NodeLock", "NodeStorage",
+           "SlotLock"]
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +97,7 @@ class LabDatabase:
         self._lock = DataDirLock(self.directory)
         self._conn: sqlite3.Connection | None = None
         self._running: set[int] = set()  # slots whose node runs
+        self._start: _StartBatch | None = None  # while the lab starts its nodes
         #: one line when something was moved aside or left as it is (an older layout)
         self.warning: str | None = None
 
@@ -121,6 +132,44 @@ class LabDatabase:
         self.warning = moved
         if moved:
             log.warning("%s", moved)
+
+    @contextlib.contextmanager
+    def starting(self) -> Iterator[None]:
+        """While the lab starts its nodes: their ids and contacts read at once, their
+        new ids written together at the end (see the module's docstring)."""
+        self._start = self.worker.call(self._read_all)
+        try:
+            yield
+        finally:
+            batch, self._start = self._start, None
+            if batch.new_ids:
+                try:
+                    self.worker.call(self._write_ids, batch.new_ids)
+                except sqlite3.Error as exc:  # the disk refused: saved at each node's next checkpoint
+                    log.warning("could not save the ids of the lab's nodes in %s: %s", self.path, exc)
+
+    def _read_all(self) -> _StartBatch:
+        conn = self.conn
+        batch = _StartBatch()
+        for slot, node_id in conn.execute("SELECT slot, id FROM nodes"):
+            if isinstance(node_id, bytes) and len(node_id) == 20:
+                batch.ids[slot] = bytes(node_id)
+        for slot, node_id, host, port in conn.execute("SELECT slot, id, host, port FROM contacts"):
+            if isinstance(node_id, bytes) and len(node_id) == 20 and is_ipv4(host) and isinstance(port, int) \
+                    and 0 <= port <= 65535:
+                batch.contacts.setdefault(slot, []).append(Contact(bytes(node_id), host, port))
+        return batch
+
+    def _write_ids(self, ids: dict[int, bytes]) -> None:
+        conn = self.conn  # in autocommit mode: one explicit transaction for all
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany("INSERT OR REPLACE INTO nodes (slot, id) VALUES (?, ?)", ids.items())
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     def slot(self, number: int) -> LabSlot:
         """What the lab hands node ``number`` for its storage."""
@@ -176,4 +225,41 @@ class LabSlot:
     def open_store(self, limits: StoreLimits, threaded: bool) -> Store:
         """The node's rows in the lab's file (``threaded`` is the lab's: one thread for all)."""
         db = self.database
-        return Store(db.path, limits, db.threaded, shared=db, slot=self.number)
+        return LabStore(db, limits, self.number)
+
+
+class _StartBatch:
+    """Every slot's id and contacts as the lab starts, and the ids its nodes took."""
+
+    __slots__ = ("ids", "contacts", "new_ids")
+
+    def __init__(self) -> None:
+        self.ids: dict[int, bytes] = {}
+        self.contacts: dict[int, list[Contact]] = {}
+        self.new_ids: dict[int, bytes] = {}
+
+
+class LabStore(Store):
+    """A lab node's store: its rows of the lab's file, read and written as a
+    :class:`~.store.Store`'s are, but while the lab starts its nodes
+    (:meth:`LabDatabase.starting`) its id and contacts come from the lab's one read
+    and its id is written with the others'."""
+
+    def __init__(self, database: LabDatabase, limits: StoreLimits, slot: int) -> None:
+        super().__init__(database.path, limits, database.threaded, shared=database, slot=slot)
+        self.database = database
+
+    def self_id(self) -> bytes | None:
+        batch = self.database._start
+        return super().self_id() if batch is None else batch.ids.get(self.slot)
+
+    def contacts(self) -> list[Contact]:
+        batch = self.database._start
+        return super().contacts() if batch is None else list(batch.contacts.get(self.slot, ()))
+
+    def save_self_id(self, node_id: bytes) -> None:
+        batch = self.database._start
+        if batch is None:
+            super().save_self_id(node_id)
+        else:
+            batch.new_ids[self.slot] = node_id

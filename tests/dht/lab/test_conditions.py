@@ -295,12 +295,12 @@ def test_churn_runs_as_a_task_once_set_and_stops_with_the_lab() -> None:
         progress: list[LabProgress] = []
         lab.subscribe(lambda e: progress.append(e) if isinstance(e, LabProgress) else None)
         await lab.start()
-        task = lab._churn_task
+        task = lab.churner.task
         assert task is not None and not task.done()
         assert progress[-1].stage == "formed" and progress[-1].done == progress[-1].total == 3
         assert [p.done for p in progress if p.stage == "starting"][-1] == 3
         await lab.stop()
-        assert task.done() and lab._churn_task is None
+        assert task.done() and lab.churner.task is None
 
     run(scenario())
 

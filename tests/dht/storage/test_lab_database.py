@@ -210,3 +210,37 @@ def test_a_directory_of_the_older_layout_is_kept_and_the_lab_starts_afresh(
     run(scenario())
     assert (old / "khashmir.db").read_bytes() == b"an older lab's node database"
     assert (tmp_path / "node-001").is_dir()
+
+
+def test_while_a_lab_starts_its_nodes_their_ids_and_contacts_are_read_and_written_at_once(
+    tmp_path: Path,
+) -> None:
+    from dht import Contact
+
+    saved = [Contact(bytes([i]) * 20, f"127.0.0.{i + 2}", 6000 + i) for i in range(3)]
+    db = LabDatabase(tmp_path)
+    db.open()
+    try:
+        store = slot_store(db, 2)
+        store.save_self_id(b"\x02" * 20)
+        store.save_contacts(saved)
+        store.close()
+        db.conn.execute("INSERT INTO contacts (slot, id, host, port) VALUES (2, ?, 'not an ip', 1)", (b"\x09" * 20,))
+        with db.starting():
+            two, five = slot_store(db, 2), slot_store(db, 5)
+            assert two.self_id() == b"\x02" * 20 and five.self_id() is None
+            assert set(two.contacts()) == set(saved)  # the bad row skipped, as a store does
+            assert five.contacts() == []
+            five.save_self_id(b"\x05" * 20)
+            two.save_self_id(b"\x22" * 20)
+            # Not written yet: the lab's nodes are still starting (one transaction at the end).
+            assert db.conn.execute("SELECT id FROM nodes WHERE slot = 5").fetchone() is None
+        assert dict(db.conn.execute("SELECT slot, id FROM nodes")) == {2: b"\x22" * 20, 5: b"\x05" * 20}
+        # Once started, a store reads and writes its own rows again.
+        assert five.self_id() == b"\x05" * 20
+        five.save_self_id(b"\x55" * 20)
+        assert slot_store(db, 5).self_id() == b"\x55" * 20
+        for s in (two, five):
+            s.close()
+    finally:
+        db.close()
