@@ -132,22 +132,26 @@ class Sides:
         return found
 
     async def bootstrap(self, addresses: list[Address], routers: list[Address]) -> int:
-        """Each side joins through the addresses of its family (and the routers' addresses
-        of its family); the other family's nodes the primary's answers carry (``want``)
-        seed the other side.  LocalError when no side could join; the contacts in all tables."""
+        """Each side joins through the addresses (and the routers' addresses) of its family,
+        the sides given some first; the other family's nodes their answers carry (asked
+        with ``want``) seed the sides after.  LocalError when no side could join; the
+        contacts in all tables."""
         if len(self.all) == 1:
             return await self.primary.bootstrap(addresses, routers)
+        sides = self.running()
+        mine = {id(s): [a for a in addresses if _family_or_none(a[0]) in (s.family, None)] for s in sides}
+        sides.sort(key=lambda s: not mine[id(s)])
         foreign: list[Contact] = []
         failures: list[str] = []
         joined = 0
-        for side in self.running():
-            mine = [a for a in addresses if _family_or_none(a[0]) in (side.family, None)]
-            seeds = [c.address for c in foreign if c.address not in mine]
-            if not mine and not seeds and not routers:
+        for side in sides:
+            given = mine[id(side)]
+            seeds = [c.address for c in foreign if c.address not in given and family_of(c.host) is side.family]
+            if not given and not seeds and not routers:
                 continue
             try:
                 protocol = protocols.mainline(side.protocol, "a dual-stack bootstrap")
-                await protocol.bootstrap(mine + seeds, routers, foreign if side is self.all[0] else None)
+                await protocol.bootstrap(given + seeds, routers, foreign)
             except DHTError as exc:
                 failures.append(f"{side.family}: {exc}")
                 continue
