@@ -322,8 +322,11 @@ class NodeCore:
 
     @property
     def limits(self) -> Limits:
-        """What the node's sources may make it do (the transport's machine's)."""
-        return self.transport.limits
+        """What the node's sources may make it do (the transport's machine's; still
+        there while a stopping node answers what arrived before its socket closed)."""
+        if self._transport is None:
+            raise LocalError("node is not started")
+        return self._transport.limits
 
     @property
     def contact(self) -> Contact:

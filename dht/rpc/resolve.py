@@ -42,7 +42,7 @@ async def resolve_host(host: str, timeout: float = RESOLVE_TIMEOUT, families: tu
     loop = asyncio.get_running_loop()
     try:
         infos = await asyncio.wait_for(
-            loop.getaddrinfo(host, None, type=socket.SOCK_DGRAM), timeout
+            loop.getaddrinfo(host, None, family=_socket_family(families), type=socket.SOCK_DGRAM), timeout
         )
     except asyncio.TimeoutError:
         raise AddressError(f"cannot resolve {host}: no answer within {timeout:g} s") from None
@@ -58,6 +58,13 @@ async def resolve_host(host: str, timeout: float = RESOLVE_TIMEOUT, families: tu
             if found and family_of(found) is family:
                 return found
     raise AddressError(_no_address(host, families))
+
+
+def _socket_family(families: tuple[Family, ...]) -> int:
+    """The socket family to ask getaddrinfo for: the one asked, or any for several."""
+    if len(families) > 1:
+        return socket.AF_UNSPEC
+    return socket.AF_INET6 if families[0].ipv6 else socket.AF_INET
 
 
 def _no_address(host: str, families: tuple[Family, ...]) -> str:
