@@ -63,6 +63,24 @@ def host_argument(text: str) -> str:
 IPV6_MODES = ("only", "also", "off")
 
 
+def lab_hosts(profile: str, ipv6: str | None, host: str | None) -> tuple[str | None, str | None]:
+    """(host, IPv6 sides' host) of a swarm's nodes, from ``--ipv6`` (default ``also`` on
+    Mainline) and ``--host`` (None: each node its own 127.x.y.z).  IPv6 loopback is the one
+    address ::1: the IPv6 nodes share it, their per-IP limits relaxed as for a shared IPv4
+    address.  UsageError for what does not go together."""
+    six = ipv6_literal(host) if host else None
+    if profile != "mainline" or ipv6 == "off":
+        listen_hosts(profile, ipv6, host)  # the same refusals as a node's
+        return host, None
+    if (ipv6 or "also") == "only":
+        if host and not six:
+            raise UsageError(f"--host {host} is not an IPv6 address (--ipv6 only)")
+        return six or V6.loopback, None
+    if six:
+        raise UsageError(f"--host {host}: with --ipv6 also, --host is the IPv4 address (the IPv6 side is ::1)")
+    return host, V6.loopback
+
+
 def listen_hosts(profile: str, ipv6: str | None, host: str | None) -> tuple[str, str | None]:
     """(host, IPv6 side's host or None) a node listens on, from ``--ipv6`` (default
     ``also`` on Mainline, ``off`` on Khashmir, whose wire carries IPv4 only) and
@@ -193,9 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     swarm = sub.add_parser("swarm", help="run a local lab of N joined nodes")
     swarm.add_argument("--nodes", type=int, required=True, help="how many nodes to run (required)")
-    swarm.add_argument("--host", default=None,
+    swarm.add_argument("--host", type=host_argument, default=None,
                        help="every node on this address (default: each its own 127.0.x.y where the "
                             "platform allows, else 127.0.0.1)")
+    swarm.add_argument("--ipv6", choices=IPV6_MODES, default=None,
+                       help="Mainline: every node on ::1 only, also (default: each node dual-stack, its "
+                            "IPv6 side on ::1, IPv6's one loopback address), or off")
     swarm.add_argument("--base-port", type=port_number,
                        help="UDP port of the first node, the others on the ports after it (default: free ports)")
     swarm.add_argument("--data-dir",

@@ -31,7 +31,7 @@ from typing import Any, Sequence
 
 from ..capture import CaptureError, CaptureReader, CaptureWriter, KrpcDecoder, capture_summary, format_address
 from .args import (
-    listen_hosts,
+    lab_hosts, listen_hosts,
     EXIT_USAGE, KHASHMIR_ONLY, MAINLINE_ONLY, OneLineParser, UsageError, address_argument, bounded_float,
     build_parser, check_profile, hex_bytes, host_argument, info_hash_argument, int_in_range, parse_key,
     port_number, positive_float, salt_argument,
@@ -131,7 +131,8 @@ async def run_swarm(args: argparse.Namespace) -> int:
     else:
         conditions = Conditions(args.latency or 0.0, args.jitter or 0.0, args.loss, args.churn)
     capture = CaptureWriter(args.capture) if args.capture else None
-    lab = Lab(args.nodes, Config(PROFILE=args.profile), host=args.host, base_port=args.base_port,
+    host, host6 = lab_hosts(args.profile, args.ipv6, args.host)
+    lab = Lab(args.nodes, Config(PROFILE=args.profile), host=host, host6=host6, base_port=args.base_port,
               data_dir=args.data_dir, capture=capture, conditions=conditions, seed=args.seed)
     try:
         await lab.start()
@@ -139,6 +140,9 @@ async def run_swarm(args: argparse.Namespace) -> int:
         host, port = lab.bootstrap_address
         described = "" if conditions == Conditions() else f" ({conditions.describe()})"
         print(f"swarm of {len(lab.nodes)} nodes, bootstrap {shown((host, port))}{described}", flush=True)
+        six = lab.nodes[0].address_of("IPv6") if host6 is not None else None
+        if six is not None:
+            print(f"IPv6 bootstrap {shown(six)}", flush=True)
         await stop.wait()
     finally:
         await lab.stop()

@@ -67,7 +67,8 @@ from ..core.errors import DHTError, LocalError
 from ..core.events import Event, EventBus, LabConditionsChanged, LabNodeChanged, LabProgress
 from .traffic import traffic_loop
 from .formation import PROGRESS_STEP, Formation, form, introductions as introductions
-from ..node.facade import Node, core_of
+from .ipv6 import join_ipv6_sides
+from ..node.facade import Node, core_of, sides_of
 from ..storage.openfiles import ensure_open_files
 from ..storage import LAB_DB_NAME, LabDatabase
 
@@ -77,6 +78,8 @@ CHURN_POLL = 1.0
 STOP_BATCH = 128
 
 _SHARED_HOST = "127.0.0.1"
+#: The lab database's slots of the nodes' IPv6 sides: node i's is IPV6_SLOTS + i.
+IPV6_SLOTS = 1_000_000
 _PER_LOOPBACK = 254  # .1 to .254 in each /24
 
 
@@ -123,9 +126,13 @@ class Lab:
         capture: CaptureWriter | None = None,
         conditions: Conditions | None = None,
         seed: int | None = None,
+        host6: str | None = None,
     ) -> None:
         """``host`` None: each node its own loopback address where the platform
-        allows (else all on 127.0.0.1); a host given: every node on it.
+        allows (else all on 127.0.0.1); a host given: every node on it (``"::1"``:
+        a lab of IPv6 only).  ``host6`` (Mainline): every node dual-stack, its IPv6
+        side on that one address (``"::1"``: per-IP limits relaxed for it, as for a
+        shared IPv4 address), joined after the lab forms (see :meth:`start`).
         ``base_port`` None: ports chosen by the kernel; else node i on base_port + i.
         ``conditions``: delay, loss and churn from the start (default none);
         ``seed``: seeds the losses, delays and churn (None: random)."""
@@ -134,6 +141,7 @@ class Lab:
         self.size = size
         self.config = config or Config()
         self.host = host
+        self.host6 = host6
         self.shared_ip = host is not None or not loopback_per_node()
         """True when all nodes listen on one IP address: per-IP limits then
         see the whole lab as one host and must be raised for its nodes."""
@@ -243,13 +251,14 @@ class Lab:
         return done
 
     def _condition(self, node: Node) -> None:
-        """Route what ``node`` sends through the lab's link model."""
-        transport = core_of(node).transport
-        inner = transport.transport
-        if inner is not None and not isinstance(inner, ConditionedTransport):
-            conditioned = ConditionedTransport(inner, self.link, self._numbers.get(node))
-            conditioned.deliver = functools.partial(transport.transmit, inner)
-            transport.transport = conditioned
+        """Route what ``node`` sends (each side of it) through the lab's link model."""
+        for side in sides_of(node):
+            transport = side.transport
+            inner = transport.transport
+            if inner is not None and not isinstance(inner, ConditionedTransport):
+                conditioned = ConditionedTransport(inner, self.link, self._numbers.get(node))
+                conditioned.deliver = functools.partial(transport.transmit, inner)
+                transport.transport = conditioned
 
     def one_way_delay(self, node: Node) -> float:
         """Seconds the datagrams ``node`` sends are held back before jitter: its own
@@ -286,8 +295,9 @@ class Lab:
             host = self.host
         else:
             host = _SHARED_HOST if self.shared_ip else lab_host(index)
+        six = None if self.host6 is None else self.database.slot(IPV6_SLOTS + index)
         node = Node(self.config, host=host, port=port, data_dir=self.data_dir, db_name=LAB_DB_NAME,
-                    storage=self.database.slot(index))
+                    storage=self.database.slot(index), host6=self.host6, storage6=six)
         self._numbers[node] = index
         return node
 
@@ -320,6 +330,8 @@ class Lab:
         self.link.conditions = Conditions()  # the network's history, played on a perfect network
         try:
             self.formation = await form(nodes, self.config, self._emit, time.perf_counter() - t0)
+            if self.host6 is not None:
+                await join_ipv6_sides(nodes)
         finally:
             self.link.conditions = wanted
         self._emit(LabProgress(clock.now(), "formed", len(nodes), len(nodes)))
@@ -349,7 +361,8 @@ class Lab:
         if node not in self.nodes:
             raise LocalError(f"lab node {node.id.hex()[:8]} is not running")
         self.nodes.remove(node)
-        core_of(node).abort()
+        for side in sides_of(node):
+            side.abort()
         # asyncio closes the socket in the loop's next iteration: let it, so
         # that the address is free again (for revive_node) when we return.
         await asyncio.sleep(0)

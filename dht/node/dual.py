@@ -225,3 +225,4 @@ async def _start_side(side: NodeCore) -> None:
             raise
         side.requested_port = 0
         await side.start()
+

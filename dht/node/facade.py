@@ -52,18 +52,21 @@ class Node:
         db_name: str = "khashmir.db",
         storage: NodeStorage | None = None,
         host6: str | None = None,
+        storage6: NodeStorage | None = None,
     ) -> None:
         """``host6``: an IPv6 side too (Mainline, BEP 32; ``"::"`` on every interface),
-        on ``port`` too when free; ``host`` may itself be IPv6 (a node of IPv6 only)."""
+        on ``port`` too when free, with ``storage6`` beside ``storage`` (a lab node's two
+        slots); ``host`` may itself be IPv6 (a node of IPv6 only)."""
         if host6 is None:
             self._core = NodeCore(config, host=host, port=port, data_dir=data_dir, db_name=db_name, storage=storage)
             self._sides = Sides([self._core])
             return
-        if storage is not None:
-            raise LocalError("a node with an IPv6 side keeps its rows in its data directory, not a lab's storage")
-        self._core = NodeCore(config, host=host, port=port, data_dir=data_dir, db_name=db_name, want=WANT_BOTH)
+        if (storage is None) != (storage6 is None):
+            raise LocalError("a lab node with an IPv6 side needs a storage slot for each side")
+        self._core = NodeCore(config, host=host, port=port, data_dir=data_dir, db_name=db_name, storage=storage,
+                              want=WANT_BOTH)
         six = NodeCore(config, host=host6, port=port, data_dir=self._core.data_dir / IPV6_DIR, db_name=db_name,
-                       want=WANT_BOTH)
+                       storage=storage6, want=WANT_BOTH)
         self._sides = Sides([self._core, six])
 
     def __repr__(self) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from .test_cli import HEX40, Running, dht
+from .test_cli import HEX40, Running, assert_usage_error, dht
 
 INFOHASH = "00112233445566778899aabbccddeeff00112233"
 
@@ -63,3 +63,32 @@ def test_ipv6_only_node_listens_on_ipv6_alone(tmp_path: Path) -> None:
         assert running.stop()[0] == 0
     finally:
         running.kill()
+
+
+def test_a_swarm_of_ipv6_only_is_on_the_one_ipv6_loopback_address() -> None:
+    running = Running("--profile", "mainline", "swarm", "--nodes", "6", "--ipv6", "only")
+    try:
+        line = running.first_line()
+        match = re.fullmatch(r"swarm of 6 nodes, bootstrap \[::1\]:(\d+)", line)
+        assert match, line
+        announced = dht("--profile", "mainline", "announce", "--bootstrap", f"[::1]:{match.group(1)}",
+                        INFOHASH, "7002")
+        assert announced.returncode == 0, announced.stderr
+        found = dht("--profile", "mainline", "get-peers", "--bootstrap", f"[::1]:{match.group(1)}", INFOHASH)
+        assert found.stdout.splitlines() == ["[::1]:7002"], found.stderr
+        assert running.stop()[0] == 0
+    finally:
+        running.kill()
+
+
+@pytest.mark.parametrize(
+    "args,says",
+    [
+        (["swarm", "--nodes", "2", "--ipv6", "also", "--host", "::1"], "--host is the IPv4 address"),
+        (["swarm", "--nodes", "2", "--ipv6", "only", "--host", "127.0.0.1"], "is not an IPv6 address"),
+        (["node", "--host", "[::1"], "is not an IPv6 address"),
+    ],
+)
+def test_bad_ipv6_arguments_are_one_line_and_exit_2(args: list[str], says: str) -> None:
+    line = assert_usage_error(dht("--profile", "mainline", *args))
+    assert says in line
