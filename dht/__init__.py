@@ -30,7 +30,7 @@ from .mainline.stores.items import StoredItemInfo
 from .mainline.stores.peers import StoredPeerInfo
 from .wire.bep44 import mutable_target, public_key_bytes
 from .wire.common import (
-    BEP42, CLIENT_VERSION, ITEMS, PEERS, PUBLIC_NETWORK, SAMPLES, VALUES, ClientVersion, decode_client_version,
+    BEP42, CLIENT_VERSION, IPV6, ITEMS, PEERS, PUBLIC_NETWORK, SAMPLES, VALUES, ClientVersion, decode_client_version,
 )
 from .wire.profiles import profile_features
 
@@ -42,5 +42,5 @@ __all__ = [
     "StoredPeerInfo", "StoredValueInfo", "estimate_network_size",
     "decode_client_version", "immutable_item_target", "info_hash_from_text", "key_from_text", "load_key",
     "load_or_create_key", "mutable_target", "parse_address", "public_key_bytes", "resolve_address",
-    "BEP42", "CLIENT_VERSION", "ITEMS", "PEERS", "PUBLIC_NETWORK", "SAMPLES", "VALUES", "profile_features",
+    "BEP42", "CLIENT_VERSION", "IPV6", "ITEMS", "PEERS", "PUBLIC_NETWORK", "SAMPLES", "VALUES", "profile_features",
 ]

@@ -156,6 +156,11 @@ class Node:
         side = self._side(family)
         return None if side is None else side.address
 
+    def id_of(self, family: str) -> bytes | None:
+        """The id of the side of ``family`` (each side has its own, BEP 42), None: no such side."""
+        side = self._side(family)
+        return None if side is None else side.id
+
     def routing_table_of(self, family: str) -> list[BucketInfo]:
         """The routing table of the side of ``family`` ([] for a family the node has not)."""
         side = self._side(family)

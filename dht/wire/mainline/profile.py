@@ -21,7 +21,7 @@ from ...core.contact import Address, Contact
 from ...core.errors import KrpcError, LocalError, RemoteProtocolError
 from ...core.family import V4, Family
 from ..codes import MAINLINE, ErrorTable, Meaning, WireError
-from ..common import BEP42, CLIENT_VERSION, ITEMS, OUR_CLIENT, PEERS, PUBLIC_NETWORK, SAMPLES
+from ..common import BEP42, CLIENT_VERSION, IPV6, ITEMS, OUR_CLIENT, PEERS, PUBLIC_NETWORK, SAMPLES
 from .codec import (
     METHODS,
     QUERY_METHODS,
@@ -68,7 +68,7 @@ class MainlineWire:
     """BitTorrent's Mainline DHT wire."""
 
     name = "mainline"
-    features: frozenset[str] = frozenset({CLIENT_VERSION, BEP42, PEERS, ITEMS, SAMPLES, PUBLIC_NETWORK})
+    features: frozenset[str] = frozenset({CLIENT_VERSION, BEP42, PEERS, ITEMS, SAMPLES, PUBLIC_NETWORK, IPV6})
     codes: ErrorTable = MAINLINE
     methods = tuple(METHODS)
     #: A lookup ends once the K closest have answered (libtorrent's traversal).
