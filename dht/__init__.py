@@ -17,6 +17,7 @@ from .core.estimate import estimate_network_size
 from .core.config import PROFILES, Config
 from .mainline.handlers import PUBLIC_ROUTERS
 from .core.contact import Contact, parse_address
+from .core.family import FAMILIES
 from .rpc.resolve import resolve_address
 from .mainline.keys import load_key, load_or_create_key
 from .core.khash import info_hash_from_text, key_from_text
@@ -42,5 +43,5 @@ __all__ = [
     "StoredPeerInfo", "StoredValueInfo", "estimate_network_size",
     "decode_client_version", "immutable_item_target", "info_hash_from_text", "key_from_text", "load_key",
     "load_or_create_key", "mutable_target", "parse_address", "public_key_bytes", "resolve_address",
-    "BEP42", "CLIENT_VERSION", "IPV6", "ITEMS", "PEERS", "PUBLIC_NETWORK", "SAMPLES", "VALUES", "profile_features",
+    "BEP42", "CLIENT_VERSION", "FAMILIES", "IPV6", "ITEMS", "PEERS", "PUBLIC_NETWORK", "SAMPLES", "VALUES", "profile_features",
 ]
