@@ -41,6 +41,12 @@ OWN_ADDRESS_LIMIT_FACTOR, so our per-IP rate limits do not cap this.)
 
     python -m bench.bench_mainline [--lt 32] [--ours 32] [--lookups 200] [--hashes 16]
         [--seeds 8] [--settle 5] [--ping-seconds 3] [--window 64] [--processes] [--json FILE] [--strict]
+        [--family 4|6]
+
+``--family 6`` runs the same on IPv6: every node, ours and libtorrent's, on
+::1 (IPv6 loopback is one address, so libtorrent's per-IP routing
+restrictions are off and our nodes' own-address exemption applies, as for a
+lab sharing one IPv4 address), with nodes6, 18-byte peers and IPv6 BEP 42.
 
 Targets: RPCs per lookup at most 1.0x libtorrent's, median time at most 1.0x.
 Loopback only; every wait is bounded; it stops by itself.
@@ -77,8 +83,12 @@ ALERTS = (lt.alert.category_t.dht_notification | lt.alert.category_t.dht_operati
 
 
 def lt_settings(host: str) -> dict[str, Any]:
+    v6 = ":" in host
     return {
-        "listen_interfaces": f"{host}:0",
+        "listen_interfaces": f"[{host}]:0" if v6 else f"{host}:0",
+        # IPv6 loopback is the one address ::1: its tables must keep many nodes of one IP.
+        "dht_restrict_routing_ips": not v6,
+        "dht_restrict_search_ips": not v6,
         "outgoing_interfaces": host,
         "enable_dht": True,
         "dht_bootstrap_nodes": "",
@@ -388,12 +398,13 @@ def mixed_swarm(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)
     data = Path(tempfile.mkdtemp(prefix="bench-mainline-"))
     config = Config(PROFILE="mainline", KRPC_TIMEOUT=2.0, CONCURRENT_REQS=args.alpha)
-    hosts = [f"127.2.{i}.1" for i in range(args.ours)]
+    six = args.family == 6
+    hosts = ["::1" if six else f"127.2.{i}.1" for i in range(args.ours)]
     t0 = time.perf_counter()
     ours = (NodeProcesses if args.processes else SharedLoop)(config, hosts, data)
     sessions: list[LtSession] = []
     try:
-        sessions = [LtSession(f"127.1.{i}.1") for i in range(args.lt)]
+        sessions = [LtSession("::1" if six else f"127.1.{i}.1") for i in range(args.lt)]
         our_addresses = ours.start()
         addresses = [s.address for s in sessions] + our_addresses
         for s in sessions:
@@ -443,7 +454,7 @@ def mixed_swarm(args: argparse.Namespace) -> dict[str, Any]:
             }
 
         return {
-            "lt": args.lt, "ours": args.ours, "formed_s": formed,
+            "lt": args.lt, "ours": args.ours, "formed_s": formed, "family": args.family,
             "our_nodes": "a process each" if args.processes else "one loop in a thread",
             "lt_table_median": median([float(x) for x in lt_tables]),
             "our_table_median": median([float(x) for x in our_tables]),
@@ -498,25 +509,28 @@ class PingClient(asyncio.DatagramProtocol):
 
 async def ping_rate(target: tuple[str, int], seconds: float, window: int) -> float:
     loop = asyncio.get_running_loop()
-    _, client = await loop.create_datagram_endpoint(lambda: PingClient(target, window), local_addr=("127.0.0.1", 0))
+    local = "::1" if ":" in target[0] else "127.0.0.1"
+    _, client = await loop.create_datagram_endpoint(lambda: PingClient(target, window), local_addr=(local, 0))
     return await client.run(seconds)
 
 
 def ping_throughput(args: argparse.Namespace) -> dict[str, Any]:
     data = tempfile.mkdtemp(prefix="bench-mainline-ping-")
+    loopback = "::1" if args.family == 6 else "127.0.0.1"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dht", "--profile", "mainline", "node", "--host", "127.0.0.1", "--data-dir", data],
+        [sys.executable, "-m", "dht", "--profile", "mainline", "node", "--host", loopback,
+         "--ipv6", "only" if args.family == 6 else "off", "--data-dir", data],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True,
     )
     session = None
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        match = re.search(r"listening on (\S+):(\d+)", line)
+        match = re.search(r"listening on \[?([^\s\]]+)\]?:(\d+)", line)
         if not match:
             raise RuntimeError(f"our node did not start: {line!r}")
         ours = asyncio.run(ping_rate((match.group(1), int(match.group(2))), args.ping_seconds, args.window))
-        session = LtSession("127.0.0.1")
+        session = LtSession(loopback)
         theirs = asyncio.run(ping_rate(session.address, args.ping_seconds, args.window))
         return {"ours_pings_per_s": ours, "libtorrent_pings_per_s": theirs, "window": args.window}
     finally:
@@ -544,10 +558,13 @@ def main() -> None:
                         help="each node of ours in a process of its own (default: all on one loop in a thread)")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--family", type=int, choices=(4, 6), default=4,
+                        help="4: every node on its own 127.x.y.1 (default); 6: every node, ours and "
+                             "libtorrent's, on ::1 (IPv6's one loopback address; per-IP limits relaxed)")
     args = parser.parse_args()
     swarm = mixed_swarm(args)
     ours, theirs = swarm["ours_lookups"], swarm["libtorrent_lookups"]
-    print(f"mixed swarm: {args.lt} libtorrent + {args.ours} ours ({swarm['our_nodes']}), formed in {swarm['formed_s']:.1f} s; "
+    print(f"mixed swarm (IPv{args.family}): {args.lt} libtorrent + {args.ours} ours ({swarm['our_nodes']}), formed in {swarm['formed_s']:.1f} s; "
           f"median table: libtorrent {swarm['lt_table_median']:.0f}, ours {swarm['our_table_median']:.0f}")
     print(f"{'get_peers from':16} {'found':>7} {'median ms':>10} {'p90 ms':>8} {'1st peer ms':>12} {'RPCs (median)':>14} {'RPCs (mean)':>12}")
     for name, row in (("ours", ours), ("libtorrent", theirs)):

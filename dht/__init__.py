@@ -17,6 +17,7 @@ from .core.estimate import estimate_network_size
 from .core.config import PROFILES, Config
 from .mainline.handlers import PUBLIC_ROUTERS
 from .core.contact import Contact, parse_address
+from .core.family import FAMILIES
 from .rpc.resolve import resolve_address
 from .mainline.keys import load_key, load_or_create_key
 from .core.khash import info_hash_from_text, key_from_text
@@ -32,7 +33,7 @@ from .mainline.stores.items import StoredItemInfo
 from .mainline.stores.peers import StoredPeerInfo
 from .wire.bep44 import mutable_target, public_key_bytes
 from .wire.common import (
-    BEP42, CLIENT_VERSION, ITEMS, PEERS, PUBLIC_NETWORK, SAMPLES, VALUES, ClientVersion, decode_client_version,
+    BEP42, CLIENT_VERSION, IPV6, ITEMS, PEERS, PUBLIC_NETWORK, SAMPLES, VALUES, ClientVersion, decode_client_version,
 )
 from .wire.profiles import profile_features
 
@@ -45,5 +46,5 @@ __all__ = [
     "decode_client_version", "immutable_item_target", "info_hash_from_text", "key_from_text", "load_key",
     "load_or_create_key", "mutable_target", "parse_address", "public_key_bytes", "resolve_address",
     "Census", "CensusDiff", "CrawledNode", "CrawlSpec", "LabTruth", "Suspicion",
-    "BEP42", "CLIENT_VERSION", "ITEMS", "PEERS", "PUBLIC_NETWORK", "SAMPLES", "VALUES", "profile_features",
+    "BEP42", "CLIENT_VERSION", "FAMILIES", "IPV6", "ITEMS", "PEERS", "PUBLIC_NETWORK", "SAMPLES", "VALUES", "profile_features",
 ]

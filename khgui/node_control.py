@@ -26,7 +26,7 @@ import socket
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from .failures import describe_error, expected, quietly
-from .profile import PUBLIC_NETWORK, can
+from .profile import IPV6, PUBLIC_NETWORK, can
 from .signals import NetworkSignals, Tasks
 
 if TYPE_CHECKING:
@@ -121,7 +121,8 @@ class OwnNode:
         window told why, if it could not."""
         from dht import Node
 
-        node = Node(config=self._config, host=self._host, port=self.port, data_dir=self.data_dir)
+        node = Node(config=self._config, host=self._host, port=self.port, data_dir=self.data_dir,
+                    host6=ipv6_side(self._config, self._host))
         if self._bridge is not None:
             self._bridge.attach(node)  # before start(): see what loading does
         try:
@@ -162,12 +163,13 @@ class OwnNode:
         """Join through ``addresses``, host names resolved first (replies come from the address);
         our node first moves to all interfaces if it sits on loopback and one of them is not.
         ``lab``: the local lab's addresses (joining through one is joining the lab)."""
-        from dht import resolve_address
+        from dht import FAMILIES, resolve_address
 
         if self._node is None:
             return False
         try:
-            resolved = [await resolve_address(address) for address in addresses]
+            families = FAMILIES if can(self._config, IPV6) else FAMILIES[:1]  # IPv6 on a dual-stack wire
+            resolved = [await resolve_address(address, families=families) for address in addresses]
             beyond = [h for h, _ in resolved if must_move(self._node.address[0], h)]
             if beyond and not await self.move_to_all_interfaces(f"to reach {beyond[0]}"):
                 return False
@@ -305,7 +307,15 @@ class OwnNode:
 def must_move(bound: str, destination: str) -> bool:
     """Whether a node listening on ``bound`` must move to all interfaces to send to
     ``destination``: it listens on loopback (127.x.y.z), the destination is elsewhere."""
-    return bound.startswith("127.") and not destination.startswith("127.")
+    return bound.startswith("127.") and not (destination.startswith("127.") or destination == "::1")
+
+
+def ipv6_side(config: "Config | None", host: str) -> str | None:
+    """Where our node's IPv6 side listens (a dual-stack profile, BEP 32): ::1 beside a
+    loopback IPv4 host, every interface (::) beside any other; None on an IPv4-only wire."""
+    if not can(config, IPV6) or ":" in host:
+        return None
+    return "::1" if host.startswith("127.") else "::"
 
 
 def port_is_free(host: str, port: int) -> bool:

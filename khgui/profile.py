@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dht import BEP42, CLIENT_VERSION, ITEMS, PEERS, PUBLIC_NETWORK, SAMPLES, VALUES, profile_features
+from dht import BEP42, CLIENT_VERSION, IPV6, ITEMS, PEERS, PUBLIC_NETWORK, SAMPLES, VALUES, profile_features
 
 if TYPE_CHECKING:
     from dht import Config
 
-__all__ = ["BEP42", "CLIENT_VERSION", "ITEMS", "PEERS", "PUBLIC_NETWORK", "SAMPLES", "VALUES", "can", "features"]
+__all__ = ["BEP42", "CLIENT_VERSION", "IPV6", "ITEMS", "PEERS", "PUBLIC_NETWORK", "SAMPLES", "VALUES", "can", "features"]
 
 
 def features(config: "Config | None") -> frozenset[str]:

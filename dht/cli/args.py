@@ -22,7 +22,8 @@ from ..lab.conditions import (
     MAX_CHURN_PER_MIN, MAX_DELAY_MS, MEAN_DOWNTIME, PUBLIC_JITTER_MS, PUBLIC_RTT_MEDIAN_MS, PUBLIC_RTT_P90_MS,
 )
 from ..core.config import PROFILES
-from ..core.contact import Address, check_host, parse_address
+from ..core.contact import IPV6_REFUSED, Address, check_host, ipv6_literal, parse_address
+from ..core.family import V4, V6
 from ..core.errors import AddressError, LocalError
 from ..core.khash import info_hash_from_text, key_from_text
 
@@ -50,12 +51,62 @@ def address_argument(text: str) -> Address:
 
 
 def host_argument(text: str) -> str:
-    """An address to listen on: an IPv4 address or a host name (resolved at start)."""
+    """An address to listen on: an IPv4 or IPv6 address (``::1`` or ``[::1]``), or a host
+    name (resolved at start)."""
     try:
         check_host(text.strip())
+        return ipv6_literal(text.strip()) or text.strip()
     except AddressError as exc:
         raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
-    return text.strip()
+
+
+#: ``--ipv6``: a node of IPv6 only, of both families (BEP 32), or of IPv4 only.
+IPV6_MODES = ("only", "also", "off")
+
+
+def lab_hosts(profile: str, ipv6: str | None, host: str | None) -> tuple[str | None, str | None]:
+    """(host, IPv6 sides' host) of a swarm's nodes, from ``--ipv6`` (default ``also`` on
+    Mainline) and ``--host`` (None: each node its own 127.x.y.z).  IPv6 loopback is the one
+    address ::1: the IPv6 nodes share it, their per-IP limits relaxed as for a shared IPv4
+    address.  UsageError for what does not go together."""
+    six = ipv6_literal(host) if host else None
+    if profile != "mainline" or ipv6 == "off":
+        listen_hosts(profile, ipv6, host)  # the same refusals as a node's
+        return host, None
+    if (ipv6 or "also") == "only":
+        if host and not six:
+            raise UsageError(f"--host {host} is not an IPv6 address (--ipv6 only)")
+        return six or V6.loopback, None
+    if six:
+        raise UsageError(f"--host {host}: with --ipv6 also, --host is the IPv4 address (the IPv6 side is ::1)")
+    return host, V6.loopback
+
+
+def listen_hosts(profile: str, ipv6: str | None, host: str | None) -> tuple[str, str | None]:
+    """(host, IPv6 side's host or None) a node listens on, from ``--ipv6`` (default
+    ``also`` on Mainline, ``off`` on Khashmir, whose wire carries IPv4 only) and
+    ``--host`` (default: every interface; an IPv6 ``--host`` is the IPv6 side's, a
+    loopback IPv4 one makes the IPv6 side ::1).  UsageError for what does not go together."""
+    six = ipv6_literal(host) if host else None
+    if profile != "mainline":
+        if ipv6 not in (None, "off"):
+            raise UsageError(f"--ipv6 {ipv6}: {IPV6_REFUSED}")
+        if six:
+            raise UsageError(f"--host {host}: {IPV6_REFUSED}")
+        return host or V4.wildcard, None
+    mode = ipv6 or "also"
+    if mode == "off":
+        if six:
+            raise UsageError(f"--host {host} is IPv6, and --ipv6 off listens on IPv4 only")
+        return host or V4.wildcard, None
+    if mode == "only":
+        if host and not six:
+            raise UsageError(f"--host {host} is not an IPv6 address (--ipv6 only)")
+        return six or V6.wildcard, None
+    if six:
+        return V4.wildcard, six
+    v4 = host or V4.wildcard
+    return v4, V6.loopback if V4.is_loopback(v4) else V6.wildcard
 
 
 
@@ -156,8 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     node = sub.add_parser("node", help="run one node until SIGINT or SIGTERM")
-    node.add_argument("--host", type=host_argument, default="0.0.0.0",
-                      help="address to listen on (default 0.0.0.0: all)")
+    node.add_argument("--host", type=host_argument, default=None,
+                      help="address to listen on (default 0.0.0.0 and, Mainline, :: too: all); "
+                           "IPv6 as ::1 or [::1]")
+    node.add_argument("--ipv6", choices=IPV6_MODES, default=None,
+                      help="Mainline: an IPv6 socket only, also (default: dual-stack, BEP 32), or off")
     node.add_argument("--port", type=port_number, default=0, help="UDP port (default 0: any free port)")
     node.add_argument("--data-dir", help="where the node keeps its database")
     node.add_argument("--bootstrap", type=address_argument, nargs="*", default=[], metavar="HOST:PORT",
@@ -168,9 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     swarm = sub.add_parser("swarm", help="run a local lab of N joined nodes")
     swarm.add_argument("--nodes", type=int, required=True, help="how many nodes to run (required)")
-    swarm.add_argument("--host", default=None,
+    swarm.add_argument("--host", type=host_argument, default=None,
                        help="every node on this address (default: each its own 127.0.x.y where the "
                             "platform allows, else 127.0.0.1)")
+    swarm.add_argument("--ipv6", choices=IPV6_MODES, default=None,
+                       help="Mainline: every node on ::1 only, also (default: each node dual-stack, its "
+                            "IPv6 side on ::1, IPv6's one loopback address), or off")
     swarm.add_argument("--base-port", type=port_number,
                        help="UDP port of the first node, the others on the ports after it (default: free ports)")
     swarm.add_argument("--data-dir",
@@ -203,9 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--timeout", type=positive_float, default=5.0, metavar="SECONDS",
                        help="RPC timeout (default 5)")
-        p.add_argument("--host", type=host_argument, default="0.0.0.0",
-                       help="address the one-shot node listens on (default 0.0.0.0: all, so that any "
-                            "address can be reached)")
+        p.add_argument("--host", type=host_argument, default=None,
+                       help="address the one-shot node listens on (default 0.0.0.0 and, Mainline, :: "
+                            "too: all, so that any address can be reached)")
         return p
 
     ping = one_shot("ping", "ping a node")

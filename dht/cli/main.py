@@ -31,13 +31,15 @@ from typing import Any, Sequence
 
 from ..capture import CaptureError, CaptureReader, CaptureWriter, KrpcDecoder, capture_summary, format_address
 from .args import (
+    lab_hosts, listen_hosts,
     EXIT_USAGE, KHASHMIR_ONLY, MAINLINE_ONLY, OneLineParser, UsageError, address_argument, bounded_float,
     build_parser, check_profile, hex_bytes, host_argument, info_hash_argument, int_in_range, parse_key,
     port_number, positive_float, salt_argument,
 )
 from ..lab.conditions import PUBLIC_JITTER_MS, Conditions
 from ..core.config import Config
-from ..core.contact import Address
+from ..core.contact import Address, ipv6_literal, is_ipv4
+from ..core.family import FAMILIES, V4, shown
 from ..rpc.resolve import resolve_address
 from ..core.errors import AddressError, DHTError, LocalError
 from ..lab.lab import Lab
@@ -52,14 +54,25 @@ __all__ = [
 ]
 
 
-async def resolve_all(what: str, addresses: Sequence[Address]) -> list[Address]:
-    """Each address with its host name resolved to IPv4 (replies come from that address)."""
-    resolved = []
+async def resolve_all(what: str, addresses: Sequence[Address], profile: str = "khashmir") -> list[Address]:
+    """Each address with its host name resolved (replies come from that address): to
+    IPv4 on Khashmir (an IPv6 address: its one line), on Mainline to each family's
+    address the name has."""
+    families = FAMILIES if profile == "mainline" else (V4,)
+    resolved: list[Address] = []
     for host, port in addresses:
-        try:
-            resolved.append(await resolve_address((host, port)))
-        except AddressError as exc:
-            raise UsageError(f"{what} {host}:{port}: {exc}") from None
+        found: list[Address] = []
+        error: AddressError | None = None
+        is_name = ipv6_literal(host) is None and not is_ipv4(host)
+        for asked in [(f,) for f in families] if is_name else [families]:
+            try:
+                found.append(await resolve_address((host, port), families=asked))
+            except AddressError as exc:
+                error = error or exc
+        if not found:
+            assert error is not None
+            raise UsageError(f"{what} {shown((host, port))}: {error}") from None
+        resolved.extend(found)
     return resolved
 
 
@@ -74,11 +87,12 @@ def _catch_signals() -> asyncio.Event:
 
 
 async def run_node(args: argparse.Namespace) -> int:
-    bootstrap = await resolve_all("--bootstrap", args.bootstrap)
-    routers = await resolve_all("--router", args.router)
+    host, host6 = listen_hosts(args.profile, args.ipv6, args.host)
+    bootstrap = await resolve_all("--bootstrap", args.bootstrap, args.profile)
+    routers = await resolve_all("--router", args.router, args.profile)
     if routers and args.profile != "mainline":
         raise UsageError("--router is a Mainline option (Khashmir joins through --bootstrap)")
-    node = Node(Config(PROFILE=args.profile), host=args.host, port=args.port, data_dir=args.data_dir)
+    node = Node(Config(PROFILE=args.profile), host=host, host6=host6, port=args.port, data_dir=args.data_dir)
     capture = CaptureWriter(args.capture) if args.capture else None
     try:
         await node.start()
@@ -92,7 +106,8 @@ async def run_node(args: argparse.Namespace) -> int:
     try:
         for warning in node.warnings:
             print(f"dht: {warning}", file=sys.stderr)
-        print(f"node {node.id.hex()} listening on {node.address[0]}:{node.address[1]}", flush=True)
+        listening = " and ".join(shown(a) for a in (node.address_of(f) for f in node.families) if a)
+        print(f"node {node.id.hex()} listening on {listening}", flush=True)
         if bootstrap or routers:
             try:
                 await node.bootstrap(bootstrap, routers=routers)
@@ -117,14 +132,18 @@ async def run_swarm(args: argparse.Namespace) -> int:
     else:
         conditions = Conditions(args.latency or 0.0, args.jitter or 0.0, args.loss, args.churn)
     capture = CaptureWriter(args.capture) if args.capture else None
-    lab = Lab(args.nodes, Config(PROFILE=args.profile), host=args.host, base_port=args.base_port,
+    host, host6 = lab_hosts(args.profile, args.ipv6, args.host)
+    lab = Lab(args.nodes, Config(PROFILE=args.profile), host=host, host6=host6, base_port=args.base_port,
               data_dir=args.data_dir, capture=capture, conditions=conditions, seed=args.seed)
     try:
         await lab.start()
         stop = _catch_signals()
         host, port = lab.bootstrap_address
-        shown = "" if conditions == Conditions() else f" ({conditions.describe()})"
-        print(f"swarm of {len(lab.nodes)} nodes, bootstrap {host}:{port}{shown}", flush=True)
+        described = "" if conditions == Conditions() else f" ({conditions.describe()})"
+        print(f"swarm of {len(lab.nodes)} nodes, bootstrap {shown((host, port))}{described}", flush=True)
+        six = lab.nodes[0].address_of("IPv6") if host6 is not None else None
+        if six is not None:
+            print(f"IPv6 bootstrap {shown(six)}", flush=True)
         await stop.wait()
     finally:
         await lab.stop()
@@ -182,24 +201,24 @@ async def run_one_shot(args: argparse.Namespace) -> int:
         (bootstrap,) = await resolve_all("--bootstrap", [args.bootstrap])
         table = None if args.table is None else (await resolve_all("--table", [args.table]))[0]
         return await run_crawl(args, bootstrap, table)
+    host, host6 = listen_hosts(args.profile, None, args.host)
     if args.command == "ping":
-        (address,) = await resolve_all("ping", [args.address])
+        address = (await resolve_all("ping", [args.address], args.profile))[0]
     else:
-        (address,) = await resolve_all("--bootstrap", [args.bootstrap])
+        address = (await resolve_all("--bootstrap", [args.bootstrap], args.profile))[0]
     with tempfile.TemporaryDirectory(prefix="dht-") as tmp:
         # Mainline: read-only (BEP 43), so that the nodes asked keep no contact that is
         # about to leave; on all interfaces unless --host, so that any address can be reached.
         config = Config(PROFILE=args.profile, KRPC_TIMEOUT=args.timeout, READ_ONLY=args.profile == "mainline")
-        node = Node(config, host=args.host, data_dir=tmp)
+        node = Node(config, host=host, host6=host6, data_dir=tmp)
         await node.start()
         try:
             if args.command == "ping":
-                host, port = address
                 try:
-                    their_id = await node.ping(host, port)
+                    their_id = await node.ping(*address)
                 except DHTError as exc:
-                    raise UsageError(f"{host}:{port} did not answer: {exc}") from None
-                print(f"{their_id.hex()} {host}:{port}")
+                    raise UsageError(f"{shown(address)} did not answer: {exc}") from None
+                print(f"{their_id.hex()} {shown(address)}")
                 return 0
             try:
                 await node.bootstrap([address])
@@ -207,7 +226,7 @@ async def run_one_shot(args: argparse.Namespace) -> int:
                 raise UsageError(str(exc)) from None
             if args.command == "find-node":
                 for contact in await node.find_node(args.target):
-                    print(f"{contact.id.hex()} {contact.host}:{contact.port}")
+                    print(f"{contact.id.hex()} {shown(contact.address)}")
                 return 0
             if args.command in MAINLINE_ONLY:
                 try:
@@ -242,8 +261,8 @@ async def run_mainline(node: Node, args: argparse.Namespace) -> int:
     """The Mainline one-shots, from a node that leaves after (never storing on itself)."""
     if args.command == "get-peers":
         found = await node.get_peers(args.info_hash)
-        for host, port in found.peers:
-            print(f"{host}:{port}")
+        for peer in found.peers:
+            print(shown(peer))
         return 0 if found.peers else 1
     if args.command == "announce":
         accepted = await node.announce_peer(args.info_hash, args.port, local=False)
@@ -261,8 +280,8 @@ async def run_mainline(node: Node, args: argparse.Namespace) -> int:
         item = await node.get_item(args.target, args.key, args.salt or b"")
         if item is None:
             return 1
-        shown = _show_item(item.value)
-        print(shown if item.seq is None else f"seq {item.seq}: {shown}")
+        text = _show_item(item.value)
+        print(text if item.seq is None else f"seq {item.seq}: {text}")
         return 0
     for info_hash in (await node.sample_infohashes(args.count)).info_hashes:
         print(info_hash.hex())

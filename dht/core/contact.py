@@ -11,9 +11,9 @@ wire carries IPv4 only: its nodes listen on IPv4 sockets and
 for the Mainline profile.
 
 Addresses typed by a user go through two steps.  :func:`parse_address` is
-synchronous and checks the text (``host:port``; IPv6 and a missing host are
-refused at once, with one line saying what is wrong).  :func:`dht.rpc.resolve.resolve_address`
-then turns a host name into an IPv4 address through the event loop's
+synchronous and checks the text (``host:port``, ``[IPv6]:port``; a missing host
+is refused at once, with one line saying what is wrong).  :func:`dht.rpc.resolve.resolve_address`
+then turns a host name into an address through the event loop's
 ``getaddrinfo`` (run in its executor, so the loop never blocks).  Replies come
 from the resolved address, which is why requests must be sent to it and not
 to the name (``localhost`` answers as ``127.0.0.1``).
@@ -137,12 +137,25 @@ def unchecked_contact(node_id: bytes, host: str, port: int) -> Contact:
     return contact
 
 
+def ipv6_literal(host: str) -> str | None:
+    """``host`` (``::1`` or ``[::1]``) as a canonical IPv6 address, None when it is not
+    one (AddressError when it looks like one and is not)."""
+    if not (host.startswith("[") or ":" in host):
+        return None
+    inner = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        return str(ipaddress.IPv6Address(inner))
+    except ValueError:
+        raise AddressError(f"{host!r:.80} is not an IPv6 address") from None
+
+
 def check_host(host: str) -> None:
-    """Raise :class:`AddressError` unless ``host`` is an IPv4 address or a host name."""
+    """Raise :class:`AddressError` unless ``host`` is an IPv4 or IPv6 address or a host
+    name (an IPv6 address is refused later, by a Khashmir node: its wire is IPv4 only)."""
     if not host:
         raise AddressError("missing host")
-    if host.startswith("[") or ":" in host:
-        raise AddressError(IPV6_REFUSED)
+    if ipv6_literal(host) is not None:
+        return
     if any(ch.isspace() for ch in host):
         raise AddressError("host must not contain spaces")
     if len(host) > 253 or not all(ch.isalnum() or ch in "-._" for ch in host) or not host.isascii():
@@ -155,25 +168,40 @@ def check_host(host: str) -> None:
 def parse_address(text: str) -> Address:
     """``"host:port"`` to ``(host, port)``; the host may be a name (see :func:`resolve_address`).
 
-    Raises :class:`AddressError` with one line saying what is wrong: IPv6
-    (``[::1]:4000``, ``::1``) and a missing host (``:4000``) are refused at
-    once.  Used by the CLI and the explorer alike.
+    IPv6 is written ``[::1]:4000`` (the host comes back canonical, without
+    brackets).  Raises :class:`AddressError` with one line saying what is
+    wrong: a bare IPv6 address (``::1:4000``, whose port cannot be told) and
+    a missing host (``:4000``) are refused at once.  Used by the CLI and the
+    explorer alike.
     """
     text = text.strip()
     if not text:
         raise AddressError("enter an address as host:port")
-    if text.startswith("[") or text.count(":") > 1:
-        raise AddressError(IPV6_REFUSED)
+    if text.startswith("["):
+        inner, sep, port_text = text[1:].partition("]")
+        if not sep or not port_text.startswith(":"):
+            raise AddressError(f"missing ':port' after {text!r:.80} (expected [IPv6]:port)")
+        host = ipv6_literal(inner) or ""
+        if not host:
+            raise AddressError(f"{inner!r:.80} is not an IPv6 address")
+        return host, _port(port_text[1:])
+    if text.count(":") > 1:
+        raise AddressError(f"write an IPv6 address with its port as [address]:port, not {text!r:.80}")
     host, sep, port_text = text.rpartition(":")
     if not sep:
         raise AddressError(f"missing ':port' after {text!r:.80} (expected host:port)")
     host = host.strip()
     if not host:
         raise AddressError(f"missing host before ':{port_text:.20}' (expected host:port)")
+    port = _port(port_text)
+    check_host(host)
+    return host, port
+
+
+def _port(port_text: str) -> int:
     if not port_text.isdigit() or not port_text.isascii():
         raise AddressError(f"port {port_text!r:.20} is not a number")
     port = int(port_text)
     if not 1 <= port <= 65535:
         raise AddressError(f"port {port} is out of range 1-65535")
-    check_host(host)
-    return host, port
+    return port

@@ -69,6 +69,10 @@ class LocalError(DHTError):
     """Misuse of the local API: a bad argument, a node not running, ..."""
 
 
+class FamilyUnavailable(LocalError):
+    """This system cannot listen on an address family (no IPv6, or no IPv4, here)."""
+
+
 class ConfigError(LocalError):
     """An invalid configuration value; the message names the setting."""
 

@@ -87,6 +87,7 @@ from __future__ import annotations
 
 
 from .config import Config
+from .family import V4, family_of
 from .errors import ConfigError
 from .stats import DropReason
 
@@ -203,9 +204,10 @@ class Limits:
     def set_own_address(self, ip: str) -> None:
         """The IP we listen on: if it is a loopback one, sources on it get OWN_ADDRESS_LIMIT_FACTOR.
 
-        A node on all interfaces (0.0.0.0) listens on 127.0.0.1 too: that is its own address here."""
-        if ip in ("0.0.0.0", ""):
-            ip = "127.0.0.1"
+        A node on all interfaces (0.0.0.0, ::) listens on 127.0.0.1 (::1) too: that is its own address here."""
+        family = family_of(ip or V4.wildcard)
+        if ip in ("", family.wildcard):
+            ip = family.loopback
         self.own_ip = ip if is_loopback(ip) else None
         self.peers.pop(ip, None)  # its budgets are computed afresh
 

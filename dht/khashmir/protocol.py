@@ -16,6 +16,7 @@ import asyncio
 from typing import Any, Protocol
 
 from ..core.contact import Address, Contact
+from ..core.family import V4, Family
 from ..core.errors import KrpcError, LocalError, RemoteProtocolError, StoreRefused
 from ..core.events import EventBus
 from ..machine.replies import Answer, Deferred, SenderSeen
@@ -58,6 +59,8 @@ class KhashmirProtocol:
     name = "khashmir"
     #: contacts' ids are not checked against their IPs (BEP 42 is Mainline's)
     checks_ids = False
+    #: IPv4 only: the Khashmir wire's compact node infos are 26 bytes
+    families: tuple[Family, ...] = (V4,)
 
     def __init__(self, node: KhashmirHost) -> None:
         self.node = node

@@ -59,7 +59,7 @@ from ..core.config import Config
 from ..core.contact import Address
 from ..core.errors import DHTError, LocalError
 from ..core.events import Event, EventBus, LabConditionsChanged, LabNodeChanged, LabProgress
-from ..node.facade import Node, core_of
+from ..node.facade import Node, core_of, sides_of
 from ..rpc import clock
 from ..storage import LAB_DB_NAME, LabDatabase
 from ..storage.openfiles import ensure_open_files
@@ -67,12 +67,16 @@ from .churn import ChurnRunner
 from .conditions import ConditionedTransport, Conditions, LinkModel, NodeDelays
 from .fabric import Fabric
 from .formation import PROGRESS_STEP, Formation, form, introductions as introductions
+from .ipv6 import join_ipv6_sides
 from .hosts import lab_host as lab_host, loopback_per_node, node_address, scratch_dir as scratch_dir
 from .quiet_gc import full_collections_held
 from .traffic import traffic_loop
 
 #: Nodes stopped at a time (each saves its table in the lab's database).
 STOP_BATCH = 128
+
+#: The lab database's slots of the nodes' IPv6 sides: node i's is IPV6_SLOTS + i.
+IPV6_SLOTS = 1_000_000
 
 
 class Lab:
@@ -86,9 +90,13 @@ class Lab:
         capture: CaptureWriter | None = None,
         conditions: Conditions | None = None,
         seed: int | None = None,
+        host6: str | None = None,
     ) -> None:
         """``host`` None: each node its own loopback address where the platform
-        allows (else all on 127.0.0.1); a host given: every node on it.
+        allows (else all on 127.0.0.1); a host given: every node on it (``"::1"``:
+        a lab of IPv6 only).  ``host6`` (Mainline): every node dual-stack, its IPv6
+        side on that one address (``"::1"``: per-IP limits relaxed for it, as for a
+        shared IPv4 address), joined after the lab forms (see :meth:`start`).
         ``base_port`` None: ports chosen by the kernel; else node i on base_port + i.
         ``conditions``: delay, loss and churn from the start (default none);
         ``seed``: seeds the losses, delays and churn (None: random)."""
@@ -97,6 +105,7 @@ class Lab:
         self.size = size
         self.config = config or Config()
         self.host = host
+        self.host6 = host6
         self.shared_ip = host is not None or not loopback_per_node()
         """True when all nodes listen on one IP address: per-IP limits then
         see the whole lab as one host and must be raised for its nodes."""
@@ -165,13 +174,14 @@ class Lab:
         return await self.churner.apply(now)
 
     def _condition(self, node: Node) -> None:
-        """Route what ``node`` sends through the lab's link model."""
-        transport = core_of(node).transport
-        inner = transport.transport
-        if inner is not None and not isinstance(inner, ConditionedTransport):
-            conditioned = ConditionedTransport(inner, self.link, self._numbers.get(node), self.fabric)
-            conditioned.deliver = functools.partial(transport.transmit, inner)
-            transport.transport = conditioned
+        """Route what ``node`` sends (each side of it) through the lab's link model."""
+        for side in sides_of(node):
+            transport = side.transport
+            inner = transport.transport
+            if inner is not None and not isinstance(inner, ConditionedTransport):
+                conditioned = ConditionedTransport(inner, self.link, self._numbers.get(node), self.fabric)
+                conditioned.deliver = functools.partial(transport.transmit, inner)
+                transport.transport = conditioned
 
     @staticmethod
     def _endpoints(node: Node) -> tuple[asyncio.DatagramProtocol, asyncio.BaseTransport]:
@@ -212,8 +222,9 @@ class Lab:
         index = self._serial
         self._serial += 1
         host, port = node_address(index, self.host, self.shared_ip, self.base_port)
+        six = None if self.host6 is None else self.database.slot(IPV6_SLOTS + index)
         node = Node(self.config, host=host, port=port, data_dir=self.data_dir, db_name=LAB_DB_NAME,
-                    storage=self.database.slot(index))
+                    storage=self.database.slot(index), host6=self.host6, storage6=six)
         self._numbers[node] = index
         return node
 
@@ -256,6 +267,8 @@ class Lab:
             self.fabric.open({n.contact.address: self._endpoints(n) for n in nodes})  # in the process
         try:
             self.formation = await form(nodes, self.config, self._emit, time.perf_counter() - t0)
+            if self.host6 is not None:
+                await join_ipv6_sides(nodes)
         finally:
             self.fabric.close()
             self.link.conditions = wanted
@@ -286,7 +299,8 @@ class Lab:
         if node not in self.nodes:
             raise LocalError(f"lab node {node.id.hex()[:8]} is not running")
         self.nodes.remove(node)
-        core_of(node).abort()
+        for side in sides_of(node):
+            side.abort()
         # asyncio closes the socket in the loop's next iteration: let it, so
         # that the address is free again (for revive_node) when we return.
         await asyncio.sleep(0)

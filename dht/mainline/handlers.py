@@ -38,11 +38,12 @@ the shell as ``now``, into the sans-IO stores.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol, TypedDict
 
 from ..core import ids
 from ..core.contact import Address, Contact
 from ..core.errors import KrpcError
+from ..core.family import Family, family_of, wanted
 from ..core.events import ItemStored, PeerAnnounced
 from .stores.items import ItemStore
 from .stores.peers import PeerStore
@@ -89,6 +90,11 @@ class HandlerNode(Protocol):
     @property
     def events(self) -> "EventBus": ...
 
+    @property
+    def family(self) -> Family: ...
+
+    def table_for(self, family: Family) -> "RoutingTable | None": ...
+
 
 #: A read-only node's answer to every query: none.
 NO_ANSWER = Answer(None)
@@ -107,11 +113,19 @@ TOKEN_BYTES = 4
 
 Handler = Callable[[Any, Address, float], Answer]
 
+
+class Closest(TypedDict, total=False):
+    """An answer's nodes by field (BEP 32)."""
+
+    nodes: tuple[Contact, ...]
+    nodes6: tuple[Contact, ...]
+
+
 #: Expected answer sizes, in bytes, charged before an answer is built: the envelope
 #: (t, y, v, ip, id), one compact node info, a peer (6 bytes and its length), a token,
 #: a scrape's two filters, an item's key, signature and seq.
 ENVELOPE_BYTES = 80
-NODE_BYTES = 26
+NODE_BYTES = 26  # IPv4; a family's own is Family.node_size
 PEER_BYTES = 8
 TOKEN_FIELD_BYTES = 16
 SCRAPE_BYTES = 2 * (BLOOM_BYTES + 12)
@@ -175,7 +189,8 @@ class MainlineHandlers:
         size = ENVELOPE_BYTES
         if isinstance(args, (ml.Ping, ml.AnnouncePeer, ml.Put)):
             return size
-        size += NODE_BYTES * self.node.table.k
+        families = wanted(getattr(args, "want", ()), self.node.family)
+        size += sum(f.node_size for f in families) * self.node.table.k
         if isinstance(args, ml.GetPeers):
             held = min(self.peers.swarm_size(args.info_hash), self.node.config.STORES.dht_max_peers_reply)
             size += TOKEN_FIELD_BYTES + PEER_BYTES * held + (SCRAPE_BYTES if args.scrape else 0)
@@ -201,10 +216,16 @@ class MainlineHandlers:
 
     # --- helpers ------------------------------------------------------------
 
-    def _closest(self, target: bytes) -> tuple[Contact, ...]:
-        """The K closest contacts that answered us, IPv4 (``nodes``)."""
-        entries = self.node.table.closest_entries(target, answered_only=True)
-        return tuple(e.contact for e in entries if ":" not in e.contact.host)
+    def _closest(self, target: bytes, want: tuple[bytes, ...] = ()) -> Closest:
+        """The K closest contacts that answered us, of each family the asker wants
+        (BEP 32; its own when it says nothing), by field: ``nodes``, ``nodes6``."""
+        found: Closest = {}
+        for family in wanted(want, self.node.family):
+            table = self.node.table_for(family)
+            if table is not None:
+                entries = table.closest_entries(target, answered_only=True)
+                found[family.nodes_field] = tuple(e.contact for e in entries)  # type: ignore[literal-required]
+        return found
 
     def _check_token(self, token: bytes, ip: str, target: bytes) -> None:
         if not self.tokens.check(token, ip, target):
@@ -216,21 +237,22 @@ class MainlineHandlers:
         return Answer(ml.IdResponse(self.node.id))
 
     def find_node(self, args: ml.FindNode, peer: Address, now: float) -> Answer:
-        return Answer(ml.NodesResponse(self.node.id, self._closest(args.target)))
+        return Answer(ml.NodesResponse(self.node.id, **self._closest(args.target, args.want)))
 
     def get_peers(self, args: ml.GetPeers, peer: Address, now: float) -> Answer:
         """Peers (random sample) and always nodes; a token unless the swarm is full
         for this IP; BEP 33 filters when scraped."""
         ip = peer[0]
         token = self.tokens.token_for(ip, args.info_hash) if self.peers.accepts(args.info_hash, ip) else None
-        values = tuple(self.peers.peers(args.info_hash, now, noseed=args.noseed))
+        values = tuple(self.peers.peers(args.info_hash, now, ipv6=family_of(ip).ipv6, noseed=args.noseed))
         seeds = leechers = None
         if args.scrape:
             blooms = self.peers.scrape(args.info_hash, now)
             empty = ScrapeBloom().to_bytes()
             seeds, leechers = blooms if blooms is not None else (empty, empty)
         return Answer(ml.PeersResponse(
-            self.node.id, token, values, self._closest(args.info_hash), (), seeds, leechers
+            self.node.id, token, values, seeds_bloom=seeds, peers_bloom=leechers,
+            **self._closest(args.info_hash, args.want),
         ))
 
     def announce_peer(self, args: ml.AnnouncePeer, peer: Address, now: float) -> Answer:
@@ -250,10 +272,10 @@ class MainlineHandlers:
         token = self.tokens.token_for(peer[0], args.target)
         nodes = self._closest(args.target)
         if item is None:
-            return Answer(ml.ItemResponse(self.node.id, token, nodes))
+            return Answer(ml.ItemResponse(self.node.id, token, **nodes))
         if not item.newer_than(args.seq):
-            return Answer(ml.ItemResponse(self.node.id, token, nodes, seq=item.seq))
-        return Answer(ml.ItemResponse(self.node.id, token, nodes, (), item.v, item.k, item.seq, item.sig))
+            return Answer(ml.ItemResponse(self.node.id, token, seq=item.seq, **nodes))
+        return Answer(ml.ItemResponse(self.node.id, token, v=item.v, k=item.k, seq=item.seq, sig=item.sig, **nodes))
 
     def put(self, args: ml.Put, peer: Address, now: float) -> Answer:
         """Token (203), signature (206), then the store's rules (205, 207, 301, 302)."""
@@ -277,5 +299,5 @@ class MainlineHandlers:
     def sample_infohashes(self, args: ml.SampleInfohashes, peer: Address, now: float) -> Answer:
         sample = self.sampler.sample(self.peers.info_hashes(), now)
         return Answer(ml.SamplesResponse(
-            self.node.id, sample.interval, sample.num, sample.samples, self._closest(args.target)
+            self.node.id, sample.interval, sample.num, sample.samples, **self._closest(args.target)
         ))

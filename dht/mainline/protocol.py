@@ -25,6 +25,7 @@ from ..core import ids
 from ..core.contact import Address, Contact
 from ..core.errors import LocalError
 from ..crawl.spec import FindNodeAnswer
+from ..core.family import FAMILIES, Family
 from ..rpc.bootstrap import bootstrap
 from ..wire.common import decode_client_version
 from . import lookups
@@ -60,6 +61,8 @@ class MainlineProtocol:
     name = "mainline"
     #: contacts' ids are checked against their IPs (BEP 42)
     checks_ids = True
+    #: IPv4 and IPv6 (BEP 32)
+    families: tuple[Family, ...] = FAMILIES
 
     def __init__(self, node: MainlineHost) -> None:
         self.node = node
@@ -148,8 +151,12 @@ class MainlineProtocol:
         ip: Address | None = envelope.ip
         return ip if ip is not None else self.node.contact.address
 
-    async def bootstrap(self, addresses: list[Address], routers: list[Address]) -> None:
-        await bootstrap(self.node, addresses, routers)
+    async def bootstrap(
+        self, addresses: list[Address], routers: list[Address], foreign: list[Contact] | None = None
+    ) -> None:
+        """find_node of our id through each address and router; ``foreign`` gets the
+        other family's nodes the answers carry (asked with ``want`` on a dual-stack node)."""
+        await bootstrap(self.node, addresses, routers, foreign)
 
     # --- the Mainline API (BEP 5, 33, 44, 51) -----------------------------------
 

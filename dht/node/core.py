@@ -40,12 +40,13 @@ from ..capture import CaptureWriter
 from ..core import errors
 from ..core.config import Config
 from ..core.contact import Address, Contact
-from ..core.errors import LocalError, StorageError
+from ..core.family import V4, Family, family_of
+from ..core.errors import FamilyUnavailable, LocalError, StorageError
 from ..core.events import Event, EventBus, NodeWarning
 from ..core.khash import new_id
 from ..core.routing import RoutingTable
 from ..core.stats import MethodCounters, Stats
-from ..rpc import iterate
+from ..rpc import iterate, udp
 from ..rpc.resolve import resolve_host
 from ..core.limits import Limits
 from ..rpc.transport import KrpcTransport
@@ -67,6 +68,10 @@ MAX_WARNINGS = 20
 STORE_IDLE_SECONDS = 2.0
 
 
+#: bind errors that say the system has no such family (or no such address)
+_NO_FAMILY = frozenset({errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT})
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("khashmir-explorer", appauthor=False))
 
@@ -83,11 +88,18 @@ class NodeCore:
         data_dir: str | Path | None = None,
         db_name: str = "khashmir.db",
         storage: NodeStorage | None = None,
+        want: tuple[bytes, ...] = (),
     ) -> None:
         """``storage``: where the node keeps its rows instead of ``data_dir/db_name``
-        and what it locks (a lab node's slot in the lab's one database)."""
+        and what it locks (a lab node's slot in the lab's one database); ``want``:
+        the families a find_node asks nodes of (BEP 32: a side of a dual-stack node)."""
         self.config = config or Config()
-        self.profile = profile_for(self.config.PROFILE, self.config.READ_ONLY)
+        self.want = want
+        #: the family of our socket (set by :meth:`start` from the host; IPv4 until then)
+        self.family: Family = V4
+        #: the other side of a dual-stack node (:mod:`dht.node.dual`), None for one family
+        self.sibling: NodeCore | None = None
+        self.profile = profile_for(self.config.PROFILE, self.config.READ_ONLY, want=want)
         self.host = host
         self.requested_port = port
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -127,13 +139,15 @@ class NodeCore:
     async def start(self) -> None:
         """Lock the data directory, open the database, bind the socket.
 
-        Raises :class:`AddressError` for a host that is not IPv4 (a name is
-        resolved), :class:`StorageError` when the directory is held by
+        Raises :class:`AddressError` for a host that is not IPv4 on Khashmir,
+        nor IPv4 or IPv6 on Mainline (a name is resolved, IPv4 first), :class:`StorageError` when the directory is held by
         another node or cannot be written, :class:`LocalError` for a port in use.
         """
         if self.running:
             raise LocalError("node already started")
-        self.host = await resolve_host(self.host)
+        self.host = await resolve_host(self.host, families=self.families())
+        self.family = family_of(self.host)
+        self.profile = profile_for(self.config.PROFILE, self.config.READ_ONLY, self.family, self.want)
         self._lock.acquire()
         try:
             self._store = self._open_store()
@@ -155,15 +169,19 @@ class NodeCore:
         self._transport = transport
         loop = asyncio.get_running_loop()
         try:
-            await loop.create_datagram_endpoint(
-                lambda: transport, local_addr=(self.host, self.requested_port)
-            )
+            sock = udp.bind(self.host, self.requested_port, self.family.ipv6)
+            await loop.create_datagram_endpoint(lambda: transport, sock=sock)
         except OSError as exc:
             self._store.close()
             self._store = None
             self._lock.release()
             if exc.errno == errno.EADDRINUSE:
                 raise LocalError(f"port {self.requested_port} on {self.host} is in use") from None
+            if exc.errno in _NO_FAMILY:
+                raise FamilyUnavailable(
+                    f"no {self.family} here: cannot listen on {self.family.shown(self.host, self.requested_port)}"
+                    f" ({exc.strerror or exc})"
+                ) from None
             raise LocalError(f"cannot listen on {self.host}:{self.requested_port}: {exc.strerror or exc}") from None
         assert self._transport.transport is not None
         sockname = self._transport.transport.get_extra_info("sockname")
@@ -304,16 +322,29 @@ class NodeCore:
 
     @property
     def limits(self) -> Limits:
-        """What the node's sources may make it do (the transport's machine's; also while
-        it stops, when queries still come in: they are still charged)."""
+        """What the node's sources may make it do (the transport's machine's; still
+        there while a stopping node answers what arrived before its socket closed)."""
         if self._transport is None:
-            raise LocalError("node is not running")
+            raise LocalError("node is not started")
         return self._transport.limits
 
     @property
     def contact(self) -> Contact:
-        host = self.address[0] if self.address[0] not in ("0.0.0.0", "") else "127.0.0.1"
+        """Ourselves as a contact (a wildcard host shown as our family's loopback address)."""
+        host = self.address[0] if self.address[0] not in (self.family.wildcard, "") else self.family.loopback
         return Contact(self.id, host, self.address[1])
+
+    def families(self) -> tuple[Family, ...]:
+        """The families our host may be of: both on Mainline (IPv4 first), IPv4 on Khashmir."""
+        return self.protocol.families
+
+    def table_for(self, family: Family) -> RoutingTable | None:
+        """The routing table of ``family``: ours, or our sibling's on a dual-stack node
+        (None: no table of that family, or not started)."""
+        if family is self.family:
+            return self._table
+        sibling = self.sibling
+        return sibling.table_or_none if sibling is not None and sibling.running else None
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         return self.events.subscribe(callback)
@@ -340,7 +371,7 @@ class NodeCore:
         """Our own address if it is a loopback one: nodes sharing it are a lab on this
         machine (several nodes on one address), exempt from the per-address limits."""
         host = self.contact.host
-        return host if host.startswith("127.") else None
+        return host if self.family.is_loopback(host) else None
 
     def adopt_id(self, new_id: bytes) -> None:
         """Change our node id: the routing table is rebuilt around it with the same contacts,

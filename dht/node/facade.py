@@ -30,6 +30,7 @@ from ..crawl import Census, CrawlSpec
 from . import protocols, snapshots
 from .crawling import Crawls
 from .core import NodeCore
+from .dual import IPV6_DIR, WANT_BOTH, Sides
 from ..core.stats import StatsSnapshot
 from ..storage import NodeStorage, StoredValueInfo
 from ..mainline.stores.items import StoredItemInfo
@@ -41,7 +42,7 @@ from ..wire.profiles import WireProfile
 class Node:
     """One DHT node.  Create, ``await start()``, use, ``await stop()``."""
 
-    __slots__ = ("_core", "_crawls")
+    __slots__ = ("_core", "_sides", "_crawls")
 
     def __init__(
         self,
@@ -52,8 +53,24 @@ class Node:
         data_dir: str | Path | None = None,
         db_name: str = "khashmir.db",
         storage: NodeStorage | None = None,
+        host6: str | None = None,
+        storage6: NodeStorage | None = None,
     ) -> None:
-        self._core = NodeCore(config, host=host, port=port, data_dir=data_dir, db_name=db_name, storage=storage)
+        """``host6``: an IPv6 side too (Mainline, BEP 32; ``"::"`` on every interface),
+        on ``port`` too when free, with ``storage6`` beside ``storage`` (a lab node's two
+        slots); ``host`` may itself be IPv6 (a node of IPv6 only)."""
+        if host6 is None:
+            self._core = NodeCore(config, host=host, port=port, data_dir=data_dir, db_name=db_name, storage=storage)
+            self._sides = Sides([self._core])
+            self._crawls = Crawls(self._core)
+            return
+        if (storage is None) != (storage6 is None):
+            raise LocalError("a lab node with an IPv6 side needs a storage slot for each side")
+        self._core = NodeCore(config, host=host, port=port, data_dir=data_dir, db_name=db_name, storage=storage,
+                              want=WANT_BOTH)
+        six = NodeCore(config, host=host6, port=port, data_dir=self._core.data_dir / IPV6_DIR, db_name=db_name,
+                       storage=storage6, want=WANT_BOTH)
+        self._sides = Sides([self._core, six])
         self._crawls = Crawls(self._core)
 
     def __repr__(self) -> str:
@@ -101,24 +118,65 @@ class Node:
     # --- lifecycle ------------------------------------------------------------
 
     async def start(self) -> None:
-        """Lock the data directory, open the database, bind the socket (see docs/dht-api.md)."""
-        await self._core.start()
+        """Lock the data directory, open the database, bind the socket(s) (see docs/dht-api.md)."""
+        await self._sides.start()
+        self._core = self._sides.primary
 
     async def stop(self) -> None:
         """Checkpoint, close the socket and the database, unlock the data directory."""
-        await self._core.stop()
+        await self._sides.stop()
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
-        """``callback(event)`` for every event, in the loop thread; returns the unsubscribe."""
-        return self._core.subscribe(callback)
+        """``callback(event)`` for every event of every side, in the loop thread; returns the unsubscribe."""
+        stops = [side.subscribe(callback) for side in self._sides.all]
+        if len(stops) == 1:
+            return stops[0]
+
+        def unsubscribe() -> None:
+            for stop in stops:
+                stop()
+
+        return unsubscribe
 
     def capture_to(self, writer: CaptureWriter | None) -> None:
-        """Write every datagram sent and received to ``writer`` (None stops)."""
-        self._core.capture_to(writer)
+        """Write every datagram sent and received, of every side, to ``writer`` (None stops)."""
+        for side in self._sides.running() or [self._core]:
+            side.capture_to(writer)
 
     def set_query_budget(self, per_second: float, burst: int | None = None) -> None:
-        """Queries a second this node may send (0: no budget), in bursts of ``burst``."""
-        self._core.requests.set_query_budget(per_second, burst)
+        """Queries a second each side may send (0: no budget), in bursts of ``burst``."""
+        for side in self._sides.all:
+            side.requests.set_query_budget(per_second, burst)
+
+    # --- the address families ------------------------------------------------------
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The families the node listens on, the primary's first ("IPv4", "IPv6")."""
+        return tuple(str(side.family) for side in self._sides.running())
+
+    def address_of(self, family: str) -> Address | None:
+        """(host, port) of the side of ``family`` ("IPv4" or "IPv6"), None: no such side."""
+        side = self._side(family)
+        return None if side is None else side.address
+
+    def id_of(self, family: str) -> bytes | None:
+        """The id of the side of ``family`` (each side has its own, BEP 42), None: no such side."""
+        side = self._side(family)
+        return None if side is None else side.id
+
+    def routing_table_of(self, family: str) -> list[BucketInfo]:
+        """The routing table of the side of ``family`` ([] for a family the node has not)."""
+        side = self._side(family)
+        return [] if side is None else snapshots.routing_table(side)
+
+    def external_addresses(self) -> dict[str, tuple[str, int]]:
+        """Our external address per family, as the votes have it (with its votes)."""
+        found = {str(side.family): side.protocol.external_address() for side in self._sides.running()}
+        return {family: address for family, address in found.items() if address is not None}
+
+    def _side(self, family: str) -> NodeCore | None:
+        return next((s for s in self._sides.running() if str(s.family) == family), None)
 
     # --- snapshots ---------------------------------------------------------
 
@@ -140,21 +198,21 @@ class Node:
     # --- both profiles -----------------------------------------------------------
 
     async def join(self, host: str, port: int) -> Address:
-        """Join through host:port; our address as it sees us."""
-        return await self._core.protocol.join(host, port)
+        """Join through host:port (from the side of its family); our address as it sees us."""
+        return await self._sides.side_for(host).protocol.join(host, port)
 
     async def bootstrap(self, addresses: Iterable[Address], routers: Iterable[Address] = ()) -> int:
         """Join each address (Mainline: find_node of our id, ``routers`` never in the table),
-        then look up our neighbourhood; the contacts in the table."""
-        return await self._core.bootstrap(list(addresses), list(routers))
+        then look up our neighbourhood, on each side; the contacts in the tables."""
+        return await self._sides.bootstrap(list(addresses), list(routers))
 
     async def ping(self, host: str, port: int) -> bytes:
         """The id of the node at host:port."""
-        return await self._core.ping(host, port)
+        return await self._sides.side_for(host).ping(host, port)
 
     async def find_node(self, target: bytes) -> list[Contact]:
-        """The K closest contacts to ``target`` that answered, closest first."""
-        return await self._core.find_node(target)
+        """The K closest contacts to ``target`` that answered, closest first (each side's)."""
+        return await self._sides.find_node(target)
 
     # --- crawls (both profiles; dht/node/crawling.py) ------------------------------
 
@@ -186,19 +244,25 @@ class Node:
     # --- Mainline -------------------------------------------------------------------
 
     async def get_peers(self, info_hash: bytes, scrape: bool = False) -> PeersFound:
-        return await self._mainline("get_peers").get_peers(info_hash, scrape)
+        """Peers of both families on a dual-stack node (each side's lookup)."""
+        self._mainline("get_peers")
+        return await self._sides.get_peers(info_hash, scrape)
 
     async def announce_peer(self, info_hash: bytes, port: int, seed: bool = False, local: bool = True) -> int:
-        return await self._mainline("announce_peer").announce_peer(info_hash, port, seed, local)
+        self._mainline("announce_peer")
+        return await self._sides.announce_peer(info_hash, port, seed, local)
 
     async def put_immutable(self, value: object, local: bool = True) -> bytes:
-        return await self._mainline("put_immutable").put_immutable(value, local)
+        self._mainline("put_immutable")
+        return await self._sides.put_immutable(value, local)
 
     async def put_mutable(self, key: Any, value: object, salt: bytes = b"", local: bool = True) -> MutablePut:
-        return await self._mainline("put_mutable").put_mutable(key, value, salt, local)
+        self._mainline("put_mutable")
+        return await self._sides.put_mutable(key, value, salt, local)
 
     async def get_item(self, target: bytes, public_key: bytes | None = None, salt: bytes = b"") -> FoundItem | None:
-        return await self._mainline("get_item").get_item(target, public_key, salt)
+        self._mainline("get_item")
+        return await self._sides.get_item(target, public_key, salt)
 
     async def sample_infohashes(self, count: int = 20, target: bytes | None = None) -> Sampling:
         return await self._mainline("sample_infohashes").sample_infohashes(count, target)
@@ -211,5 +275,10 @@ class Node:
 
 
 def core_of(node: Node) -> NodeCore:
-    """The inside of ``node``, for ``dht``'s own modules and its tests (never khgui or bench)."""
+    """The inside of ``node`` (its primary side), for ``dht``'s own modules and its tests (never khgui or bench)."""
     return node._core
+
+
+def sides_of(node: Node) -> list[NodeCore]:
+    """The inside of each side of ``node``, the primary first (for ``dht`` and its tests)."""
+    return node._sides.all

@@ -23,6 +23,7 @@ from ..storage import StoredValueInfo
 
 from ..core.errors import LocalError
 from ..crawl.spec import FindNodeAnswer
+from ..core.family import Family
 from ..khashmir.protocol import KhashmirHost
 from ..mainline.protocol import MainlineHost
 
@@ -36,6 +37,8 @@ class NodeProtocol(Protocol):
     checks_ids: bool
     #: the client (``v``) of nodes that answered us, by id ({} where answers carry none)
     clients: dict[bytes, str]
+    #: the address families its wire carries (IPv4 first)
+    families: tuple[Family, ...]
 
     def dispatch(self, query: Any, peer: Address, now: float) -> Any: ...
 

@@ -81,3 +81,18 @@ def unreachable(sock: socket.socket) -> list[tuple[Address, bytes]]:
                 if int.from_bytes(info[:4], sys.byteorder) in _UNREACHABLE:
                     found.append(((sys.intern(addr[0]), addr[1]), data))
     return found
+
+
+def bind(host: str, port: int, v6: bool) -> socket.socket:
+    """A UDP socket bound to (host, port); an IPv6 one only for IPv6 (IPV6_V6ONLY: the
+    IPv4 side of a dual-stack node has its own socket on the same port).  OSError as
+    ``socket`` and ``bind`` raise it (EAFNOSUPPORT: no such family here)."""
+    sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        if v6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock

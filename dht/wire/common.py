@@ -203,3 +203,5 @@ ITEMS = "items"
 SAMPLES = "samples"
 #: ``WireProfile.features``: a public network on the Internet to join, through routers (read-only, BEP 43).
 PUBLIC_NETWORK = "public_network"
+#: ``WireProfile.features``: IPv4 and IPv6, a node dual-stack (BEP 32: ``nodes6``, 18-byte peers, ``want``).
+IPV6 = "ipv6"

@@ -76,3 +76,7 @@ class KhashmirWire:
         if token is not None and not isinstance(token, bytes):
             raise RemoteProtocolError("token must be a string")
         return nodes, token, num, answer
+
+    def foreign_nodes(self, method: str, answer: Any) -> list[Contact]:
+        """None: the Khashmir wire carries IPv4 only."""
+        return []

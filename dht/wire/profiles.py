@@ -30,8 +30,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from ..core.contact import Address, Contact
-from ..core.errors import KrpcError
+from ..core.contact import IPV6_REFUSED, Address, Contact
+from ..core.errors import AddressError, KrpcError
+from ..core.family import V4, Family
 from .codes import ErrorTable
 from .common import BEP42, CLIENT_VERSION
 from .khashmir import KhashmirWire
@@ -57,15 +58,20 @@ class WireProfile(Protocol):
     def response_id(self, answer: Any) -> bytes: ...
     def lookup_args(self, method: str, node_id: bytes, target: bytes) -> Any: ...
     def lookup_answer(self, method: str, answer: Any) -> tuple[list[Contact], bytes | None, int, Any]: ...
+    def foreign_nodes(self, method: str, answer: Any) -> list[Contact]: ...
 
 
 __all__ = ["BEP42", "CLIENT_VERSION", "WireProfile", "profile_features", "profile_for"]
 
 
-def profile_for(name: str, read_only: bool = False) -> WireProfile:
-    """The profile called ``name`` ("khashmir" or "mainline")."""
+def profile_for(name: str, read_only: bool = False, family: Family = V4, want: tuple[bytes, ...] = ()) -> WireProfile:
+    """The profile called ``name`` ("khashmir" or "mainline") on a socket of ``family``
+    (AddressError for Khashmir on IPv6: its wire carries IPv4 only); ``want``: what
+    its find_node queries ask for (BEP 32, Mainline)."""
     if name == "mainline":
-        return MainlineWire(read_only)
+        return MainlineWire(read_only, family=family, want=want)
+    if family is not V4:
+        raise AddressError(IPV6_REFUSED)
     return KhashmirWire()
 
 

@@ -83,7 +83,9 @@ def monotonic_to_wall(t: float) -> float:
 
 
 def format_peer(peer: tuple[str, int]) -> str:
-    return f"{peer[0]}:{peer[1]}"
+    """``host:port``, an IPv6 address whole in brackets (``[2001:db8::1]:6881``), as typed in Join."""
+    host, port = peer
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def decode_compact_nodes(data: bytes) -> list[str] | None:

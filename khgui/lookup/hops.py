@@ -30,6 +30,7 @@ from ..common.export import EXPORT_ROLE
 from ..common.plotting import EmptyNote, legend_below
 from ..common.table import RIGHT as _RIGHT
 from ..common.table import TableModel
+from ..common.text import format_peer
 from ..common.theme import Colors, colors, status_color
 
 HOP_COLUMNS = ("Contact", "log\u2082 dist", "Outcome", "Asked at", "Took", "Soft t/o", "Detail")
@@ -84,13 +85,13 @@ class HopsModel(TableModel[Any]):
         elif role == Qt.ItemDataRole.TextAlignmentRole and col in (DISTANCE, ASKED, TOOK, SOFT):
             return _RIGHT
         elif role == EXPORT_ROLE and col == CONTACT:  # the whole id in an export
-            return f"{contact.id.hex()}@{contact.host}:{contact.port}"
+            return f"{contact.id.hex()}@{format_peer(contact.address)}"
         elif role == Qt.ItemDataRole.ToolTipRole and col == SOFT:
             return ("The soft timeout this request was judged by: its contact's srtt + 4 rttvar "
                     "(the node's estimate when the contact has no history). Silent past it, the "
                     "lookup asked one more contact and kept waiting for this one.")
         elif role == Qt.ItemDataRole.ToolTipRole and col in (CONTACT, DETAIL):
-            return f"{contact.id.hex()} at {contact.host}:{contact.port}" + (f"\n{detail}" if detail else "")
+            return f"{contact.id.hex()} at {format_peer(contact.address)}" + (f"\n{detail}" if detail else "")
         return None
 
     def start(self, t0: float) -> None:
@@ -213,7 +214,7 @@ class StoreResultModel(TableModel[Any]):
         if role == Qt.ItemDataRole.ForegroundRole and col == 1:
             return QBrush(status_color("stored" if accepted else "refused"))
         if role == Qt.ItemDataRole.ToolTipRole and col == 0:
-            return f"{contact.id.hex()} at {contact.host}:{contact.port}"
+            return f"{contact.id.hex()} at {format_peer(contact.address)}"
         return None
 
     def set_result(self, result: Any | None) -> None:

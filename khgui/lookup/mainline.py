@@ -38,7 +38,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QWidget
 from dht import immutable_item_target, mutable_target, public_key_bytes
 
 from ..common.bittorrent import KEY_FILE_NAME, KeyFileError, check_salt, check_value, mutable_key, parse_info_hash
-from ..common.text import bytes_preview
+from ..common.text import bytes_preview, format_peer
 from ..failures import describe_error
 from .mainline_form import MainlineForm
 from .panel import LookupPanel
@@ -192,7 +192,7 @@ class MainlineLookupPanel(LookupPanel):
         finally:
             self._set_running(False)
         for host, port in found.peers:
-            self.results.values_list.addItem(f"{host}:{port}")
+            self.results.values_list.addItem(format_peer((host, port)))
         if not found.peers:
             self.results.values_list.addItem("(no peer announced)")
         self._has_data = True

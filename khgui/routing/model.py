@@ -16,6 +16,7 @@ from typing import Any, Sequence
 from PySide6.QtCore import Qt
 
 from ..common.table import RIGHT, SORT_ROLE, TableModel
+from ..common.text import format_peer
 from ..common.theme import status_color
 
 ID_BITS = 160
@@ -189,7 +190,7 @@ class ContactTableModel(TableModel[Any]):
             if col == 0:
                 return info.contact.id.hex()[:16] + "\u2026"
             if col == 1:
-                return f"{info.contact.host}:{info.contact.port}"
+                return format_peer(info.contact.address)
             if col == 2:
                 if info.last_seen is None:
                     return NEVER_ANSWERED

@@ -25,7 +25,7 @@ from typing import Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea, QSplitter, QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView, QButtonGroup, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea, QSplitter, QTableView, QVBoxLayout, QWidget,
 )
 
 from dht import BEP42, CLIENT_VERSION
@@ -130,6 +130,27 @@ class RoutingPanel(QWidget):
         split.splitterMoved.connect(self._splitter_moved)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
+        # A dual-stack node (BEP 32) has a table per family: a switch, each with its count.
+        self.family = "IPv4"
+        self.family_buttons: dict[str, QPushButton] = {}
+        self.family_bar = QWidget()
+        fl = QHBoxLayout(self.family_bar)
+        fl.setContentsMargins(0, 0, 0, 0)
+        group = QButtonGroup(self)
+        group.setExclusive(True)
+        for name in ("IPv4", "IPv6"):
+            button = QPushButton(name)
+            button.setCheckable(True)
+            button.setObjectName(f"family{name}")
+            button.setToolTip(f"Show the {name} routing table (BEP 32: one table per address family)")
+            button.clicked.connect(lambda _checked=False, n=name: self.show_family(n))
+            group.addButton(button)
+            fl.addWidget(button)
+            self.family_buttons[name] = button
+        fl.addStretch(1)
+        self.family_buttons["IPv4"].setChecked(True)
+        self.family_bar.hide()
+        layout.addWidget(self.family_bar)
         layout.addWidget(self.summary)
         layout.addWidget(split, 1)
 
@@ -169,6 +190,35 @@ class RoutingPanel(QWidget):
             self.buckets.k = self._k
         self.trie.set_own_id(node.id if node is not None else None)
         self.refresh()
+
+    def show_family(self, family: str) -> None:
+        """Show the routing table of ``family`` ("IPv4" or "IPv6") of a dual-stack node."""
+        if family == self.family:
+            return
+        self.family = family
+        self.family_buttons[family].setChecked(True)
+        self._selected_key = None
+        self._user_selected = False
+        self.refresh()
+
+    def _tables(self, node: Any) -> tuple[Any, bytes]:
+        """The table shown (the family chosen, on a node of several) and whose id it is
+        built around; the switch shows each family's contacts."""
+        families = tuple(getattr(node, "families", ()) or ())
+        if len(families) < 2:
+            self.family_bar.hide()
+            return node.routing_table(), node.id
+        if self.family not in families:
+            self.family = families[0]
+            self.family_buttons[self.family].setChecked(True)
+        for name, button in self.family_buttons.items():
+            table = node.routing_table_of(name)
+            button.setText(f"{name} \u00b7 {plural(sum(len(b.contacts) for b in table), 'contact')}")
+            button.setVisible(name in families)
+        self.family_bar.show()
+        own = node.id_of(self.family) or node.id
+        self.trie.set_own_id(own)
+        return node.routing_table_of(self.family), own
 
     def show_profile_columns(self, features: frozenset[str]) -> None:
         """Show the Client and BEP 42 columns only where the wire carries them (not on Khashmir)."""
@@ -225,13 +275,13 @@ class RoutingPanel(QWidget):
             return
         try:
             self._view_shown = getattr(node, "view", None)
-            table = node.routing_table()
+            table, own = self._tables(node)
             stats = node.stats()
         except Exception as exc:  # the node stopped under us
             log.debug("routing refresh failed: %s", exc)
             return
         self.refreshes += 1
-        rows = bucket_rows(table, node.id)
+        rows = bucket_rows(table, own)
         self.buckets.set_buckets(rows, now)
         self.history.observe(now, len(rows))
         if self.isVisible():

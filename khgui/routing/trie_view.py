@@ -16,6 +16,7 @@ from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from ..common.text import format_peer
 from ..common.theme import colors, manager
 from .model import BucketListModel, BucketRow, format_age, id_bits, short_hex
 
@@ -229,7 +230,7 @@ class BucketTrieView(QWidget):
         for c in r.contacts[:16]:
             rtt = "" if c.rtt is None else f", {c.rtt * 1000:.1f} ms"
             fails = f", {c.failures} failures" if c.failures else ""
-            lines.append(f"<tt>{c.contact.id.hex()[:12]}</tt> {c.contact.host}:{c.contact.port}{rtt}{fails}")
+            lines.append(f"<tt>{c.contact.id.hex()[:12]}</tt> {format_peer(c.contact.address)}{rtt}{fails}")
         return "<br>".join(lines)
 
     def event(self, event: Any) -> bool:

@@ -20,7 +20,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush
 
 from ..common.table import RIGHT, SORT_ROLE, TableModel
-from ..common.text import bytes_preview, format_duration
+from ..common.text import bytes_preview, format_duration, format_peer
 from ..common.theme import status_color
 
 #: Under this many seconds left, "expires in" is drawn as a warning.
@@ -98,13 +98,13 @@ class StoredPeersModel(_SnapshotModel):
         return (row.info_hash, row.host, row.port)
 
     def cells(self, row: Any) -> tuple[Any, ...]:
-        return (row.info_hash.hex(), f"{row.host}:{row.port}", "seed" if row.seed else "peer")
+        return (row.info_hash.hex(), format_peer((row.host, row.port)), "seed" if row.seed else "peer")
 
     def sort_keys(self, row: Any) -> tuple[Any, ...]:
         return (row.info_hash.hex(), f"{row.host}:{row.port:05d}", row.seed)
 
     def tooltip(self, row: Any) -> str:
-        return (f"info-hash {row.info_hash.hex()}\n{row.host}:{row.port} announced itself as a "
+        return (f"info-hash {row.info_hash.hex()}\n{format_peer((row.host, row.port))} announced itself as a "
                 f"{'seed' if row.seed else 'peer'} {format_duration(self.now - row.added)} ago")
 
     def info_hash_count(self) -> int:

@@ -55,6 +55,15 @@ class MainlineStatusView(QWidget):
             except Exception:  # a lab node that died meanwhile
                 snapshot = None
         self.show_stats(snapshot)
+        if snapshot is not None and len(tuple(getattr(node, "families", ()) or ())) > 1:
+            self.show_externals(node.external_addresses())
+
+    def show_externals(self, found: dict[str, tuple[str, int]]) -> None:
+        """A dual-stack node's external address per family (each side's `ip` votes, BEP 42)."""
+        if found:
+            self.external.setText("ext. " + " \u00b7 ".join(
+                f"{family} {address} ({votes} vote{'s' if votes != 1 else ''})"
+                for family, (address, votes) in found.items()))
 
     def show_stats(self, snapshot: Any) -> None:
         """From a ``StatsSnapshot`` (None: no node)."""

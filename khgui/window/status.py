@@ -23,7 +23,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QMouseEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QToolButton, QToolTip, QWidget
 
-from ..common.text import format_clock, plural
+from ..common.text import format_clock, format_peer, plural
 from ..common.theme import set_state
 from ..resources import icon
 
@@ -121,8 +121,11 @@ class StatusPanel(QWidget):
         if node is None:
             self.address.setText("\u2013")
         else:
-            host, port = node.address
-            self.address.setText(f"{host}:{port}")
+            families = tuple(getattr(node, "families", ()) or ())
+            if len(families) > 1:  # a dual-stack node (BEP 32): each side's address
+                self.address.setText(" \u00b7 ".join(format_peer(node.address_of(f)) for f in families))
+            else:
+                self.address.setText(format_peer(node.address))
 
     def show_network(self, text: str) -> None:
         """The profile and the network, e.g. "Mainline \u00b7 local lab of 32 nodes"

@@ -55,7 +55,8 @@ def test_arguments() -> None:
 
 def test_parse_address() -> None:
     assert parse_address(" 127.0.0.1:4000 ") == ("127.0.0.1", 4000)
-    for bad in ("", "host", "host:", ":80", "host:0", "host:x", "a b:1", "[::1]:80", "::1"):
+    assert parse_address("[::1]:80") == ("::1", 80)  # Join takes [IPv6]:port (Mainline, BEP 32)
+    for bad in ("", "host", "host:", ":80", "host:0", "host:x", "a b:1", "[::1]", "::1"):
         with pytest.raises(ValueError):
             parse_address(bad)
 

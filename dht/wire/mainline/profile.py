@@ -19,8 +19,9 @@ from typing import Any
 
 from ...core.contact import Address, Contact
 from ...core.errors import KrpcError, LocalError, RemoteProtocolError
+from ...core.family import V4, Family
 from ..codes import MAINLINE, ErrorTable, Meaning, WireError
-from ..common import BEP42, CLIENT_VERSION, ITEMS, OUR_CLIENT, PEERS, PUBLIC_NETWORK, SAMPLES
+from ..common import BEP42, CLIENT_VERSION, IPV6, ITEMS, OUR_CLIENT, PEERS, PUBLIC_NETWORK, SAMPLES
 from .codec import (
     METHODS,
     QUERY_METHODS,
@@ -67,15 +68,22 @@ class MainlineWire:
     """BitTorrent's Mainline DHT wire."""
 
     name = "mainline"
-    features: frozenset[str] = frozenset({CLIENT_VERSION, BEP42, PEERS, ITEMS, SAMPLES, PUBLIC_NETWORK})
+    features: frozenset[str] = frozenset({CLIENT_VERSION, BEP42, PEERS, ITEMS, SAMPLES, PUBLIC_NETWORK, IPV6})
     codes: ErrorTable = MAINLINE
     methods = tuple(METHODS)
     #: A lookup ends once the K closest have answered (libtorrent's traversal).
     lookup_waits_for_all = False
 
-    def __init__(self, read_only: bool = False, client: bytes = OUR_CLIENT) -> None:
+    def __init__(
+        self, read_only: bool = False, client: bytes = OUR_CLIENT, family: Family = V4, want: tuple[bytes, ...] = ()
+    ) -> None:
         self.read_only = read_only
         self.client = client
+        #: the family of the socket this profile speaks on: its lookups read that family's nodes
+        self.family = family
+        self._nodes_field = family.nodes_key.decode()
+        #: what a find_node asks for (BEP 32 ``want``; a dual-stack node asks n4 and n6)
+        self.want = want
         #: id(args) -> (args, head, tail, dict sent): a lookup sends one query, the same
         #: arguments object, to every node it asks; only the transaction id differs.
         self._templates: dict[int, tuple[QueryArgs, bytes, bytes, dict[bytes, Any]]] = {}
@@ -144,12 +152,14 @@ class MainlineWire:
         query = _LOOKUP_QUERIES.get(method)
         if query is None:
             raise LocalError(f"{method} is not a Mainline lookup")
+        if query is FindNode and self.want:
+            return FindNode(node_id, target, self.want)
         return query(node_id, target)
 
     def lookup_answer(self, method: str, answer: Any) -> tuple[list[Contact], bytes | None, int, Any]:
-        """(IPv4 nodes, token, values held, the typed answer) of a lookup's answer."""
+        """(nodes of our family, token, values held, the typed answer) of a lookup's answer."""
         resp = parse_response(method, answer)
-        nodes = list(getattr(resp, "nodes", ()))
+        nodes = list(getattr(resp, self._nodes_field, ()))
         token = getattr(resp, "token", None)
         num = 0
         if isinstance(resp, PeersResponse):
@@ -159,3 +169,9 @@ class MainlineWire:
         elif isinstance(resp, SamplesResponse):
             num = len(resp.samples)
         return nodes, token, num, resp
+
+    def foreign_nodes(self, method: str, answer: Any) -> list[Contact]:
+        """The nodes of the other family in an answer (asked for with ``want``), for the
+        other side of a dual-stack node."""
+        resp = parse_response(method, answer)
+        return [c for field in ("nodes", "nodes6") if field != self._nodes_field for c in getattr(resp, field, ())]

@@ -31,11 +31,13 @@ def swarm() -> Iterator[str]:
 def test_announce_then_get_peers_by_hex_and_magnet(swarm: str) -> None:
     announced = dht("--profile", "mainline", "announce", "--bootstrap", swarm, INFOHASH, "6881")
     assert announced.returncode == 0, announced.stderr
-    assert re.fullmatch(r"announced to [1-8] node\(s\)\n", announced.stdout)
+    # on both families: the swarm's nodes are dual-stack (--ipv6 also, Mainline's default)
+    assert re.fullmatch(r"announced to ([1-9]|1[0-6]) node\(s\)\n", announced.stdout)
     for given in (INFOHASH, f"magnet:?xt=urn:btih:{INFOHASH}&dn=x", f"magnet:?xt=urn:btih:{BASE32}"):
         found = dht("--profile", "mainline", "get-peers", "--bootstrap", swarm, given)
         assert found.returncode == 0, found.stderr
-        assert found.stdout == "127.0.0.1:6881\n"  # the one-shot announcer's address
+        # the one-shot announcer's address, of each family
+        assert sorted(found.stdout.splitlines()) == ["127.0.0.1:6881", "[::1]:6881"]
     none = dht("--profile", "mainline", "get-peers", "--bootstrap", swarm, "ff" * 20)
     assert none.returncode == 1 and none.stdout == ""
 
@@ -97,7 +99,7 @@ def test_a_node_bootstraps_through_a_router(swarm: str, tmp_path: Path) -> None:
     node = Running("--profile", "mainline", "node", "--host", "127.0.0.1", "--data-dir", str(tmp_path),
                    "--router", swarm)
     try:
-        match = re.fullmatch(r"node ([0-9a-f]{40}) listening on 127\.0\.0\.1:(\d+)", node.first_line())
+        match = re.fullmatch(r"node ([0-9a-f]{40}) listening on 127\.0\.0\.1:(\d+) and \[::1\]:\d+", node.first_line())
         assert match
         # It joins after printing its line: a lookup through it finds the swarm's nodes
         # once it has (a few tries, each a real lookup).
