@@ -24,7 +24,7 @@ from ..core.events import CrawlFinished, CrawlProgress, Event
 from ..crawl import Census, CrawlSpec
 from ..crawl.export import CSV_FIELDS, census_text
 from ..node.facade import Node
-from .args import UsageError
+from .args import UsageError, listen_hosts
 
 
 def write_out(census: Census, path: Path) -> None:
@@ -53,7 +53,10 @@ async def run_crawl(args: argparse.Namespace, bootstrap: tuple[str, int], table:
     with tempfile.TemporaryDirectory(prefix="dht-crawl-") as tmp:
         # Mainline: read-only (BEP 43), so that the nodes crawled keep no contact about to leave
         config = Config(PROFILE=args.profile, KRPC_TIMEOUT=args.timeout, READ_ONLY=args.profile == "mainline")
-        node = Node(config, host=args.host, data_dir=tmp)
+        # one family: the bootstrap's (a crawl walks one routing table of each node)
+        family = "only" if ":" in bootstrap[0] else "off"
+        host, _ = listen_hosts(args.profile, family if args.profile == "mainline" else None, args.host)
+        node = Node(config, host=host, data_dir=tmp)
         await node.start()
         finished: asyncio.Future[Census] = asyncio.get_running_loop().create_future()
 
