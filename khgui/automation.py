@@ -192,7 +192,7 @@ async def screenshot(args: argparse.Namespace, window: "MainWindowView", control
 
 def _select_answer(traffic: "TrafficPanel", method: str) -> None:
     """Select the newest incoming ``method`` message in the traffic panel (its decoding in the picture)."""
-    from .traffic.model import DIR, METHOD
+    from .traffic.columns import DIR, METHOD
 
     model = traffic.table.model()
     for row in range(model.rowCount() - 1, -1, -1):

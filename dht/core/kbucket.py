@@ -1,31 +1,25 @@
-"""K-buckets and what they hold: entries, the replacement cache, the address limits.
+"""K-buckets and what they hold: entries and the replacement cache.
 
 An :class:`Entry` is a contact with what we know of it; ``last_seen`` is None
 while it has never answered one of our requests.  A :class:`KBucket` keeps
 its entries never-answered first, then answered ones oldest first, and a
 small cache of replacements: bounded (never-answered ones dropped first,
 then the oldest), it fills free places with the best first (answered, then
-the newest).  A bucket halves its range on :meth:`KBucket.split`; when and
-why is the routing table's.  :class:`AddressLimits` bounds how many
-contacts share one IP and one /24.  The reports are what
-:class:`dht.core.routing.RoutingTable` says it did.  Nothing here sends or reads a clock.
+the newest).  A bucket halves its range on :meth:`KBucket.split`.  When and
+why it does is the routing table's (:mod:`dht.core.routing`); where the
+buckets sit in the id space, :mod:`dht.core.bucket_tree`; how many contacts
+may share an address, :mod:`dht.core.address_limits`; what the table
+reports, :mod:`dht.core.outcomes`.  Nothing here sends or reads a clock.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from .contact import Contact
-from .events import (
-    BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed, ContactRemoved, ContactReplaced,
-)
 
 #: The id a contact never has: the "unknown id" placeholder.
 NULL_ID = bytes(20)
-
-#: Why a never-answered contact left its place (it waits in the cache).
-ANSWERED_INSTEAD = "never answered; a contact that did took its place"
 
 
 @dataclass(slots=True)
@@ -139,92 +133,3 @@ class KBucket:
         self.replacements = [e for e in self.replacements if e.key < mid]
         self.hi = mid
         return upper
-
-
-def subnet_of(host: str) -> str:
-    """The /24 a host is in, for the per-bucket rule; a loopback host is its own."""
-    if host.startswith("127."):
-        return host
-    return host.rpartition(".")[0]
-
-
-class AddressLimits:
-    """How many contacts may share one IP address (in the whole table) and one
-    /24 (in one bucket, its cache included); None: no limit.
-
-    ``exempt_host`` (our own loopback address: a lab on one address) is never
-    limited nor counted.  ``counts`` is kept by :meth:`hold` and :meth:`release`
-    for every contact the table keeps, in a bucket or a cache.
-    """
-
-    def __init__(self, max_per_ip: int | None, max_per_subnet: int | None,
-                 exempt_host: str | None = None) -> None:
-        self.max_per_ip = max_per_ip
-        self.max_per_subnet = max_per_subnet
-        self.exempt_host = exempt_host
-        self.counts: dict[str, int] = {}  # host -> contacts the table keeps at it
-
-    def allows(self, contact: Contact, bucket: KBucket, moving: Entry | None = None) -> bool:
-        """Whether ``bucket`` may take ``contact`` (``moving``: its own entry, not counted)."""
-        host = contact.host
-        if host == self.exempt_host:
-            return True
-        if self.max_per_ip is not None and self.counts.get(host, 0) >= self.max_per_ip:
-            return False
-        if self.max_per_subnet is not None:
-            subnet = subnet_of(host)
-            same = 0
-            exempt = self.exempt_host
-            for e in bucket.entries + bucket.replacements:
-                c = e.contact
-                if e._subnet_for is not c:  # each entry's /24, computed once per contact
-                    e._subnet = subnet_of(c.host)
-                    e._subnet_for = c
-                if e._subnet == subnet and e is not moving and c.host != exempt:
-                    same += 1
-            if same >= self.max_per_subnet:
-                return False
-        return True
-
-    def hold(self, contact: Contact) -> None:
-        if contact.host != self.exempt_host:
-            self.counts[contact.host] = self.counts.get(contact.host, 0) + 1
-
-    def release(self, contact: Contact) -> None:
-        host = contact.host
-        if host == self.exempt_host:
-            return
-        left = self.counts.get(host, 0) - 1
-        if left > 0:
-            self.counts[host] = left
-        else:
-            self.counts.pop(host, None)
-
-
-# --- what the table reports -------------------------------------------
-
-#: What the routing table reports it did: events of :mod:`dht.core.events`, stamped
-#: with the ``now`` the table was given; the node publishes them as they are.
-TableEvent = Union[
-    ContactAdded, ContactRefreshed, BucketSplit, BucketsMerged, ContactFailed, ContactRemoved, ContactReplaced,
-]
-
-
-@dataclass(frozen=True, slots=True)
-class PingOldest:
-    """A decision, not an event: the bucket is full, so ping ``oldest``; ``new``
-    (cached) takes its place if it fails.
-
-    The table never sends, so it hands this order to the node, which pings and
-    reports the outcome back (:meth:`RoutingTable.seen` or
-    :meth:`RoutingTable.replace_stale`); what then happened is an event
-    (ContactRefreshed, or ContactReplaced).  Nothing has happened yet when it
-    is made, so no subscriber ever sees it.
-    """
-
-    oldest: Contact
-    new: Contact
-
-
-#: What a table call returns: what it did, and what it asks the node to do.
-Outcome = Union[TableEvent, PingOldest]

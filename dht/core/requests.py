@@ -17,11 +17,19 @@ it answers is unknown), and its other answer, when it comes, is expected:
 the table remembers the last RESENT_KEPT such requests, so that the second
 answer is not counted as a stranger's.
 
+A request may also ask to be told when it is late: silent at its soft
+deadline, once (``late``: a lookup then asks one more candidate, and still
+waits for this one).  :meth:`RequestTable.late_due` says which.  So a
+lookup's soft timeouts run on the table's deadline, the node's one timer,
+and count from when the request was sent (not from when the lookup chose
+it: a request the query budget holds back is not late).
+
 The table never sends and never reads a clock.  The shell (the transport)
 asks it for a transaction id, adds the request with the datagram it sent,
 hands it each answer, and arms one timer at :meth:`RequestTable.next_deadline`;
 when the timer fires, :meth:`RequestTable.resends_due` says what to send
-again and :meth:`RequestTable.expired` what has failed.  How a request ended
+again, :meth:`RequestTable.late_due` what is late and :meth:`RequestTable.expired`
+what has failed.  How a request ended
 is told to its ``settle`` by the shell, with the table's verdict.
 """
 
@@ -64,6 +72,7 @@ class Pending:
     resent: bool = False  # sent again: its answer's RTT is ambiguous (Karn), not sampled
     data: bytes = b""  # what was sent, kept while it may be sent again
     raw: dict[bytes, Any] | None = None  # the same, decoded (for the events)
+    late: Callable[[], None] | None = None  # told once when silent at its soft deadline
 
     @property
     def soft_timeout(self) -> float:
@@ -98,6 +107,8 @@ class RequestTable:
         #: (when, n, key) of the requests to send again, earliest first
         self._resend_at: list[tuple[float, int, Key]] = []
         self._resend_n = itertools.count()
+        #: (when, n, key) of the requests to tell they are late, earliest first
+        self._late_at: list[tuple[float, int, Key]] = []
         #: requests sent more than once and settled: a second answer is no stranger's
         self._resent_settled: dict[Key, bool] = {}
 
@@ -114,6 +125,7 @@ class RequestTable:
     def add(
         self, peer: Address, tid: bytes, method: str, settle: Settle, now: float,
         soft_timeout: float | None = None, data: bytes = b"", raw: dict[bytes, Any] | None = None,
+        late: Callable[[], None] | None = None,
     ) -> Pending:
         """A request sent now.  With a ``soft_timeout`` (a lookup's request) it is sent
         again when silent, as long as ``resends`` allows (``data`` and ``raw`` kept)."""
@@ -123,6 +135,9 @@ class RequestTable:
         if soft_timeout is not None and self.resends and late_after < pending.expires:
             pending.resends, pending.data, pending.raw = self.resends, data, raw
             heapq.heappush(self._resend_at, (late_after, next(self._resend_n), (peer, tid)))
+        if late is not None and soft_timeout is not None and late_after < pending.expires:
+            pending.late = late
+            heapq.heappush(self._late_at, (late_after, next(self._resend_n), (peer, tid)))
         return pending
 
     def answer(self, peer: Address, tid: bytes, now: float, sample: bool = True) -> Answered | str | None:
@@ -177,6 +192,17 @@ class RequestTable:
             out.append(pending)
         return out
 
+    def late_due(self, now: float) -> list[Pending]:
+        """The requests silent past their soft deadline that asked to be told, once each."""
+        out: list[Pending] = []
+        due = self._late_at
+        while due and due[0][0] <= now + EARLY:
+            _when, _n, key = heapq.heappop(due)
+            pending = self.pending.get(key)
+            if pending is not None and pending.late is not None and pending.late_after == _when:
+                out.append(pending)
+        return out
+
     def next_deadline(self) -> float | None:
         """When the shell must call back (resends, then expiries), or None: nothing out."""
         oldest = next(iter(self.pending.values()), None)
@@ -186,10 +212,16 @@ class RequestTable:
             heapq.heappop(due)
         if due and (at is None or due[0][0] < at):
             at = due[0][0]
+        late = self._late_at
+        while late and (late[0][2] not in self.pending):
+            heapq.heappop(late)
+        if late and (at is None or late[0][0] < at):
+            at = late[0][0]
         return at
 
     def clear(self) -> list[Pending]:
         """Take out every request (the node stops)."""
         pending, self.pending = self.pending, {}
         self._resend_at.clear()
+        self._late_at.clear()
         return list(pending.values())

@@ -14,8 +14,7 @@ When a new contact arrives for a full bucket:
   that never did, the newcomer takes its place at once (libtorrent's rule;
   this is how a table loaded with dead contacts heals in seconds);
 * otherwise the newcomer waits in the bucket's small *replacement cache*
-  (bounded: never-answered ones dropped first, then the oldest) and the
-  table asks for a ping (:class:`PingOldest`)
+  (:mod:`dht.core.kbucket`) and the table asks for a ping (:class:`PingOldest`)
   for the bucket's oldest contact that is worth a ping (never answered, or
   not seen for MIN_PING_INTERVAL; each at most once per interval).  The
   caller pings it and calls :meth:`RoutingTable.seen` if it answered,
@@ -27,40 +26,39 @@ best cached contact (answered first, then the newest), takes its place, so
 no newcomer is dropped while a place is free or being freed.  A contact
 that never answered is removed at its first failure; an answered one after
 MAX_FAILURES failures in a row.  When a removal lets a bucket and its
-same-sized sibling fit in K contacts together, they merge back.
+same-sized sibling fit in K contacts together, they merge back (where the
+buckets sit in the id space, how they split and merge and how the closest
+contacts are found among them: :mod:`dht.core.bucket_tree`).
 
 Integrity.  A query never changes a known contact's address; only an answer
 to our own request at the new address moves it (within the limits below),
 and an address that answers with a new id drops the id known there.  The
-all-zero id is never taken.  With ``max_per_ip`` at most
-that many contacts (buckets and caches together) share one IP address in the
-whole table, and with ``max_per_subnet`` at most that many share one /24 in
-one bucket (libtorrent's ``dht_restrict_routing_ips``).  Loopback addresses
-count as one host each for the /24 rule (all of 127/8 is this machine, where
-labs put their nodes), and ``exempt_host`` (our own loopback address, where a
-lab on one address puts all its nodes) is exempt from both.  Answers to
-others (:meth:`find_compact`) carry answered contacts only.
+all-zero id is never taken.  ``max_per_ip`` and ``max_per_subnet`` bound how
+many contacts share one IP in the table and one /24 in a bucket
+(:mod:`dht.core.address_limits`).  Answers to others (:meth:`find_compact`)
+carry answered contacts only.
 
 The table decides and reports: each call returns what it did as events of
 :mod:`dht.core.events` (ContactAdded, ContactRefreshed, ContactFailed,
 ContactRemoved, ContactReplaced, BucketSplit, BucketsMerged), stamped with
 the ``now`` it was given, which the node publishes as they are, and what
 it asks the node to do (:class:`PingOldest`, a decision rather than an
-event).  It never sends anything and never reads a clock.
+event; :mod:`dht.core.outcomes`).  It never sends anything and never reads a clock.
 """
 
 from __future__ import annotations
 
 import bisect
 
+from .address_limits import AddressLimits, gives_way, subnet_of
+from .bucket_tree import closest, merge_siblings, split_leaf
 from .contact import Address, Contact
 from .events import (
     BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed, ContactRemoved, ContactReplaced,
 )
-from .kbucket import (
-    ANSWERED_INSTEAD, NULL_ID, AddressLimits, Entry, KBucket, Outcome, PingOldest, TableEvent, age_order, subnet_of,
-)
+from .kbucket import NULL_ID, Entry, KBucket, age_order
 from .khash import ID_SPACE
+from .outcomes import ANSWERED_INSTEAD, Outcome, PingOldest, TableEvent
 from .rtt import smooth
 
 __all__ = [  # the buckets' names, and what the table returns, are part of its interface
@@ -151,7 +149,9 @@ class RoutingTable:
 
     def find_nodes(self, target: bytes, count: int | None = None) -> list[Contact]:
         """The ``count`` (default K) known contacts closest to ``target`` (for our lookups)."""
-        return [e.contact for e in self.closest_entries(target, count)]
+        key = int.from_bytes(target, "big")
+        home = self.buckets[self.bucket_index(key)].entries
+        return [e.contact for e in closest(self.buckets, home, key, self.k if count is None else count, False)]
 
     def find_compact(self, target: bytes, count: int | None = None) -> list[bytes]:
         """The closest *answered* contacts as compact node infos, for answers to others.
@@ -161,42 +161,19 @@ class RoutingTable:
         learns), so a full bucket holding the target is sent as it is.
         """
         count = self.k if count is None else count
-        home = self.buckets[self.bucket_index(int.from_bytes(target, "big"))].entries
+        key = int.from_bytes(target, "big")
+        home = self.buckets[self.bucket_index(key)].entries
         if len(home) == count and all(e.last_seen is not None for e in home):
             return [e.compact() for e in home]
-        return [e.compact() for e in self.closest_entries(target, count, answered_only=True)]
+        return [e.compact() for e in closest(self.buckets, home, key, count, True)]
 
     def closest_entries(
         self, target: bytes, count: int | None = None, answered_only: bool = False
     ) -> list[Entry]:
-        """The entries of :meth:`find_nodes`, closest first."""
-        count = self.k if count is None else count
+        """The entries of :meth:`find_nodes`, closest first (:func:`dht.core.bucket_tree.closest`)."""
         key = int.from_bytes(target, "big")
-        # Buckets are aligned power-of-two ranges, so the XOR distances of one
-        # bucket's ids to the target form an interval [lo ^ key with the low
-        # bits cleared, + size) disjoint from every other bucket's.  Walk the
-        # buckets by that lower bound and stop once ``count`` are gathered.
-        home = self._usable(self.buckets[self.bucket_index(key)].entries, answered_only)
-        if len(home) >= count:  # the target's own bucket is the closest interval
-            return sorted(home, key=lambda e: e.key ^ key)[:count]
-        order = sorted(self.buckets, key=lambda b: (b.lo ^ key) & -(b.hi - b.lo))
-        out: list[Entry] = []
-        for b in order:
-            entries = self._usable(b.entries, answered_only)
-            if not entries:
-                continue
-            if len(entries) > 1:
-                entries = sorted(entries, key=lambda e: e.key ^ key)
-            out.extend(entries[: count - len(out)])
-            if len(out) >= count:
-                break
-        return out
-
-    @staticmethod
-    def _usable(entries: list[Entry], answered_only: bool) -> list[Entry]:
-        if not answered_only:
-            return entries
-        return [e for e in entries if e.last_seen is not None]
+        home = self.buckets[self.bucket_index(key)].entries
+        return closest(self.buckets, home, key, self.k if count is None else count, answered_only)
 
     def touch(self, target: bytes, now: float) -> None:
         """Mark the bucket holding ``target`` as accessed (a lookup went there)."""
@@ -218,14 +195,7 @@ class RoutingTable:
     def load(self, contacts: list[Contact], now: float) -> list[Outcome]:
         """Insert saved contacts as never answered (asking for no ping: they are
         checked by the lookups that follow and replaced by contacts that answer)."""
-        reports: list[Outcome] = []
-        for contact in contacts:
-            for r in self.insert(contact, now, contacted=False):
-                if isinstance(r, PingOldest):
-                    self._pinged.pop(int.from_bytes(r.oldest.id, "big"), None)
-                else:
-                    reports.append(r)
-        return reports
+        return [r for contact in contacts for r in self._insert_unasked(contact, now, False, None)]
 
     def entries(self) -> list[Entry]:
         """Every entry, in the buckets and their replacement caches."""
@@ -241,15 +211,21 @@ class RoutingTable:
         wait in the replacement caches.  No ping is asked for.
         """
         for old in sorted(entries, key=age_order):
-            for r in self.insert(old.contact, now, contacted=old.answered, rtt=old.rtt):
-                if isinstance(r, PingOldest):
-                    self._pinged.pop(int.from_bytes(r.oldest.id, "big"), None)
+            self._insert_unasked(old.contact, now, old.answered, old.rtt)
             new = self.get(old.contact.id) or self.cached(old.contact.id)
             if new is not None and new.contact == old.contact:
                 new.last_seen, new.failures = old.last_seen, old.failures
                 new.rtt, new.rttvar = old.rtt, old.rttvar
         for b in self.buckets:
             b.entries.sort(key=age_order)
+
+    def _insert_unasked(self, contact: Contact, now: float, contacted: bool, rtt: float | None) -> list[Outcome]:
+        """:meth:`insert`, asking for no ping; what it did."""
+        reports = self.insert(contact, now, contacted, rtt)
+        for r in reports:
+            if isinstance(r, PingOldest):
+                self._pinged.pop(int.from_bytes(r.oldest.id, "big"), None)
+        return [r for r in reports if not isinstance(r, PingOldest)]
 
     def insert(
         self, contact: Contact, now: float, contacted: bool = True, rtt: float | None = None
@@ -294,17 +270,8 @@ class RoutingTable:
                     reports.extend(self._refill(half, None, now))
                 continue
             self.limits.hold(contact)
-            first = bucket.entries[0]
-            if contacted and not first.answered:
-                # An answered newcomer takes the place of a contact that never answered.
-                bucket.entries.pop(0)
-                self._pinged.pop(first.key, None)
-                bucket.add(entry)
-                bucket.last_accessed = now
-                self._cache(bucket, first)
-                reports.append(ContactRemoved(now, first.contact, ANSWERED_INSTEAD))
-                reports.append(ContactAdded(now, contact, (bucket.lo, bucket.hi)))
-                return reports
+            if contacted and not bucket.entries[0].answered:
+                return reports + self._displace(bucket, entry, now)
             self._cache(bucket, entry)
             oldest = self._worth_a_ping(bucket, now)
             if oldest is not None:
@@ -334,6 +301,18 @@ class RoutingTable:
         self.limits.hold(contact)
         entry.contact = contact
         return reports + self.seen(contact.id, now, rtt)  # found again: the eviction may have moved it
+
+    def _displace(self, bucket: KBucket, entry: Entry, now: float) -> list[Outcome]:
+        """The answered ``entry`` (held) takes the place of the bucket's first contact,
+        which never answered; that one waits in the cache."""
+        first = bucket.entries.pop(0)
+        self._pinged.pop(first.key, None)
+        bucket.add(entry)
+        bucket.last_accessed = now
+        self._cache(bucket, first)
+        return [
+            ContactRemoved(now, first.contact, ANSWERED_INSTEAD), ContactAdded(now, entry.contact, (bucket.lo, bucket.hi)),
+        ]
 
     def _worth_a_ping(self, bucket: KBucket, now: float) -> Entry | None:
         """The oldest contact that never answered or went quiet, not pinged lately."""
@@ -369,16 +348,8 @@ class RoutingTable:
             # An answer makes a cached contact eligible for a place held by one that never answered.
             bucket.replacements.append(entry)
             if bucket.entries and not bucket.entries[0].answered and len(bucket.entries) >= self.k:
-                first = bucket.entries.pop(0)
-                self._pinged.pop(first.key, None)
                 bucket.replacements.pop()
-                bucket.add(entry)
-                self._cache(bucket, first)
-                bucket.last_accessed = now
-                return [
-                    ContactRemoved(now, first.contact, ANSWERED_INSTEAD),
-                    ContactAdded(now, entry.contact, (bucket.lo, bucket.hi)),
-                ]
+                return self._displace(bucket, entry, now)
             return self._refill(bucket, None, now)
         bucket.entries.append(entry)
         bucket.last_accessed = now
@@ -462,26 +433,12 @@ class RoutingTable:
     # --- address limits and the replacement cache -----------------------------
 
     def _evict_other_at(self, address: Address, key: int, reports: list[Outcome], now: float) -> bool:
-        """``address`` answered us with id ``key``: make room for it there.
-
-        Whoever else we knew at that very address is gone; failing that, a
-        contact at the same IP that never answered us (a saved contact of an
-        earlier run, say, where a restarted host now listens on another port)
-        gives way to this one, which just did.
-        """
-        unanswered: Entry | None = None
-        for b in self.buckets:
-            for e in b.entries + b.replacements:
-                if e.key == key:
-                    continue
-                if e.contact.address == address:
-                    reports.extend(self.remove(e.contact.id, "its address answers with another id", now))
-                    return True
-                if unanswered is None and not e.answered and e.contact.host == address[0]:
-                    unanswered = e
-        if unanswered is None:
+        """``address`` answered us with id ``key``: make room for it there
+        (:func:`dht.core.address_limits.gives_way`)."""
+        leaving = gives_way(self.buckets, address, key)
+        if leaving is None:
             return False
-        reports.extend(self.remove(unanswered.contact.id, "never answered; another node answers at its IP", now))
+        reports.extend(self.remove(leaving[0].contact.id, leaving[1], now))
         return True
 
     def _cache(self, bucket: KBucket, entry: Entry) -> None:
@@ -497,43 +454,16 @@ class RoutingTable:
     # --- structure ------------------------------------------------------
 
     def _split(self, index: int, now: float) -> BucketSplit:
-        bucket = self.buckets[index]
-        hi = bucket.hi
-        upper = bucket.split()
-        self.buckets.insert(index + 1, upper)
-        self._los.insert(index + 1, upper.lo)
-        return BucketSplit(now, bucket.lo, upper.lo, hi)
+        lo, hi = self.buckets[index].lo, self.buckets[index].hi
+        upper = split_leaf(self.buckets, self._los, index)
+        return BucketSplit(now, lo, upper.lo, hi)
 
     def _merge_from(self, index: int, now: float) -> list[Outcome]:
         reports: list[Outcome] = []
-        while len(self.buckets) > 1:
-            bucket = self.buckets[index]
-            size = bucket.hi - bucket.lo
-            # The sibling is the other half of the parent range [lo & ~size, +2*size).
-            if bucket.lo % (2 * size) == 0:
-                sib_index = index + 1
-            else:
-                sib_index = index - 1
-            if not 0 <= sib_index < len(self.buckets):
-                break
-            sibling = self.buckets[sib_index]
-            if sibling.hi - sibling.lo != size:
-                break
-            if len(bucket.entries) + len(sibling.entries) > self.k:
-                break
-            first, second = sorted((bucket, sibling), key=lambda b: b.lo)
-            merged = KBucket(
-                first.lo,
-                second.hi,
-                max(first.last_accessed, second.last_accessed),
-                sorted(first.entries + second.entries, key=age_order),
-            )
-            low = min(index, sib_index)
-            self.buckets[low : low + 2] = [merged]
-            del self._los[low + 1]
+        while (merge := merge_siblings(self.buckets, self._los, index, self.k)) is not None:
+            index, first, second, merged = merge
             reports.append(BucketsMerged(now, first.lo, second.lo, second.hi))
             for e in sorted(first.replacements + second.replacements, key=age_order):
                 self._cache(merged, e)
             reports.extend(self._refill(merged, None, now))
-            index = low
         return reports

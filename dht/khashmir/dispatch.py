@@ -1,6 +1,6 @@
 """The Khashmir queries from the network, with storage off the receive path.
 
-Theory of operation.  The transport answers queries inside
+Theory of operation.  The machine answers queries inside
 ``datagram_received``; a handler that waited for SQLite there (a slow disk, a
 database locked by another connection) would hold up every answer behind it,
 pings included.  So :class:`KhashmirHandlers` dispatches through an explicit
@@ -9,17 +9,22 @@ table (:data:`NETWORK_HANDLERS`, never ``__getattr__``; one for every node) wher
 * ping, join, find_node and find_value are the node's synchronous handlers
   (:mod:`dht.khashmir.remote`: find_value's count of values is kept in memory), answered
   at once and never behind storage;
-* get_value and store_value do their checks at once (sender seen, ``num``,
-  token, size: a bad query is answered at once, as before), then return a
-  task that reads or writes on the store's storage thread
-  (:mod:`dht.storage.worker`); the transport answers it, with the query's
-  transaction id, when the task is done: the values, the acknowledgement
-  (only once the store committed), 200 for a store the limits refuse, 201
-  with the cause for a storage fault.  The answers are the synchronous
-  handlers' own (``values_answer``, ``stored_answer``): the bytes on the wire
-  are the same.
+* get_value and store_value do their checks at once (``num``, token, size: a
+  bad query is answered at once, as before, its sender seen all the same),
+  then return a :class:`~dht.machine.replies.Deferred`: the storage job
+  (:class:`ReadValues`, :class:`WriteValue`, plain values) that the shell runs
+  on the store's storage thread (:meth:`dht.khashmir.protocol.KhashmirProtocol.run_job`),
+  and how its result becomes the answer, which the machine sends with the
+  query's transaction id when the job is done: the values, the
+  acknowledgement (only once the store committed), 200 for a store the
+  limits refuse, 201 with the cause for a storage fault.  The answers are
+  the synchronous handlers' own (``values_answer``, ``stored_answer``): the
+  bytes on the wire are the same.
 
-Hostile input: at most MAX_STORAGE_QUERIES such tasks are in flight.  Over
+The handlers never call their node: what they do beyond the answer (the
+sender seen, what was stored) is the answer's effects.
+
+Hostile input: at most MAX_STORAGE_QUERIES such jobs are in flight.  Over
 that (and while the node is stopping) a query is dropped, counted as
 :attr:`DropReason.STORAGE_BUSY`, not answered 202 (or any error): 202 means
 "malformed packet", which the query is not; an error reply costs upload
@@ -42,24 +47,22 @@ inline in the receive path, the baseline for ``bench/bench_storage.py``):
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Protocol
 
 from ..wire import krpc
 from ..core.contact import Address
-from ..core.errors import StoreRefused
-from .remote import KRPC_HANDLERS, KhashmirRemote
+from ..core.errors import KrpcError
 from ..core.stats import DropReason
-from ..rpc.transport import QueryDropped
-from ..wire.codes import KHASHMIR, Meaning
+from ..machine.replies import Answer, Deferred, QueryDropped
+from .remote import KRPC_HANDLERS, KhashmirRemote, seen
 
 if TYPE_CHECKING:
     from ..core.config import Config
-    from ..storage import Store
+    from ..storage import StoreOutcome
 
 
 class HandlerNode(Protocol):
-    """What the Khashmir dispatch needs of its node: settings, whether it runs, its store."""
+    """What the Khashmir dispatch reads of its node: settings and whether it runs."""
 
     @property
     def config(self) -> "Config": ...
@@ -67,34 +70,48 @@ class HandlerNode(Protocol):
     @property
     def running(self) -> bool: ...
 
-    @property
-    def store(self) -> "Store": ...
+
+class ReadValues(NamedTuple):
+    """A storage job: the values stored under ``key``."""
+
+    key: bytes
 
 
-#: A handler: the answer's values, or a task of them.
-Handler = Callable[..., "dict[bytes, Any] | asyncio.Future[dict[bytes, Any]]"]
+class WriteValue(NamedTuple):
+    """A storage job: store ``value`` under ``key`` (its :class:`~dht.storage.StoreOutcome`)."""
+
+    key: bytes
+    value: bytes
+    stored_at: float
+    publisher: str
+
+
+#: A handler: an answer, or a deferred one.
+Handler = Callable[..., "Answer | Deferred"]
 
 
 class KhashmirHandlers:
-    """The Khashmir network dispatch of one node, with its storage queries in flight."""
+    """The Khashmir network dispatch of one node, with its storage jobs in flight."""
 
     def __init__(self, node: HandlerNode, remote: KhashmirRemote) -> None:
         self.node = node
         self.remote = remote
         self.limit = node.config.MAX_STORAGE_QUERIES
-        #: storage queries being worked on (their tasks)
-        self.in_flight: set[asyncio.Future[dict[bytes, Any]]] = set()
+        #: storage jobs being worked on (a token each, released when the job ends)
+        self.in_flight: set[object] = set()
         #: method -> handler(this dispatch, *arguments, _krpc_sender=peer)
         self.handlers = NETWORK_HANDLERS if node.config.STORAGE_THREAD else INLINE_HANDLERS
 
-    def dispatch(self, query: krpc.Query, peer: Address) -> Any:
+    def dispatch(self, query: krpc.Query, peer: Address, now: float) -> "Answer | Deferred":
         args = krpc.check_arguments(query)
+        self.remote.now = now
         return self.handlers[query.method](self, *args, _krpc_sender=peer)
 
-    def local(self, method: str, args: list[Any]) -> "dict[bytes, Any] | asyncio.Future[dict[bytes, Any]]":
+    def local(self, method: str, args: list[Any], now: float) -> "Answer | Deferred":
         """The local node's own query (checked ``args``): answered as the network's, its
-        storage queries on the storage thread but never dropped as busy (its own lookup
-        waits for them)."""
+        storage queries deferred to the storage thread but never dropped as busy (its
+        own lookup waits for them)."""
+        self.remote.now = now
         handler = self.handlers[method]
         if handler is KhashmirHandlers.get_value:
             node_id, key, num = args
@@ -110,54 +127,54 @@ class KhashmirHandlers:
         if len(self.in_flight) >= self.limit or not self.node.running:
             raise QueryDropped(DropReason.STORAGE_BUSY)
 
-    def _track(self, task: asyncio.Future[dict[bytes, Any]]) -> asyncio.Future[dict[bytes, Any]]:
-        self.in_flight.add(task)
-        task.add_done_callback(self.in_flight.discard)
-        return task
+    def _deferred(self, job: Any, finish: Callable[[Any, float], Answer], effects: tuple[Any, ...]) -> Deferred:
+        token = object()
+        self.in_flight.add(token)
+        return Deferred(job, finish, lambda: self.in_flight.discard(token), effects)
 
-    def get_value(
-        self, id: bytes, key: bytes, num: int, _krpc_sender: Address | None = None
-    ) -> asyncio.Future[dict[bytes, Any]]:
+    def get_value(self, id: bytes, key: bytes, num: int, _krpc_sender: Address | None = None) -> "Answer | Deferred":
         self._admit()
         return self._get_value(id, key, num, _krpc_sender)
 
-    def _get_value(self, id: bytes, key: bytes, num: int, sender: Address | None) -> asyncio.Future[dict[bytes, Any]]:
+    def _get_value(self, id: bytes, key: bytes, num: int, sender: Address | None) -> "Answer | Deferred":
         remote = self.remote
-        remote.check_get_value(id, num, sender)
-        store = self.node.store
+        effects = seen(id, sender)
+        try:
+            remote.check_get_value(num)
+        except KrpcError as exc:  # answered with the error, the sender seen all the same
+            return Answer(exc, effects)
 
-        async def read() -> dict[bytes, Any]:
-            return remote.values_answer(await store.values_async(key), num)
+        def finish(values: list[bytes], now: float) -> Answer:
+            return Answer(remote.values_answer(values, num))
 
-        return self._track(asyncio.ensure_future(read()))
+        return self._deferred(ReadValues(key), finish, effects)
 
     def store_value(
         self, id: bytes, key: bytes, value: bytes, token: bytes, _krpc_sender: Address | None = None
-    ) -> asyncio.Future[dict[bytes, Any]]:
+    ) -> "Answer | Deferred":
         self._admit()
         return self._store_value(id, key, value, token, _krpc_sender)
 
     def _store_value(
         self, id: bytes, key: bytes, value: bytes, token: bytes, sender: Address | None
-    ) -> asyncio.Future[dict[bytes, Any]]:
+    ) -> "Answer | Deferred":
         remote = self.remote
-        publisher, stored_at = remote.check_store_value(id, value, token, sender)
-        store = self.node.store
+        effects = seen(id, sender)
+        try:
+            publisher, stored_at = remote.check_store_value(value, token, sender)
+        except KrpcError as exc:  # answered with the error, the sender seen all the same
+            return Answer(exc, effects)
 
-        async def write() -> dict[bytes, Any]:
-            try:
-                outcome = await store.store_value_async(key, value, stored_at, publisher)
-            except StoreRefused as exc:
-                raise KHASHMIR.error(Meaning.GENERIC, str(exc)) from None
-            return remote.stored_answer(key, value, stored_at, outcome)
+        def finish(outcome: "StoreOutcome", now: float) -> Answer:
+            return remote.stored_answer(key, value, stored_at, outcome, now)
 
-        return self._track(asyncio.ensure_future(write()))
+        return self._deferred(WriteValue(key, value, stored_at, publisher), finish, effects)
 
 
-def _node_handler(fn: Callable[..., dict[bytes, Any]]) -> Handler:
+def _node_handler(fn: Callable[..., Answer]) -> Handler:
     """The node's own synchronous handler (the seed's ``krpc_*``), called with this
     dispatch's :class:`KhashmirRemote`."""
-    def handler(self: KhashmirHandlers, *args: Any, **kwargs: Any) -> dict[bytes, Any]:
+    def handler(self: KhashmirHandlers, *args: Any, **kwargs: Any) -> Answer:
         return fn(self.remote, *args, **kwargs)
 
     handler.__name__ = handler.__qualname__ = fn.__name__

@@ -16,22 +16,26 @@ import asyncio
 from typing import Any, Protocol
 
 from ..core.contact import Address, Contact
-from ..core.errors import LocalError, RemoteProtocolError
+from ..core.errors import KrpcError, LocalError, RemoteProtocolError, StoreRefused
+from ..core.events import EventBus
+from ..machine.replies import Answer, Deferred, SenderSeen
+from ..rpc import clock
+from ..wire.codes import KHASHMIR, Meaning
 from ..core.tokens import TokenSecrets
 from ..crawl.spec import FindNodeAnswer
 from ..rpc.bootstrap import BootstrapNode, ask_each, bootstrap
-from ..storage import StoredValueInfo
+from ..storage import Store, StoredValueInfo
 from ..wire import krpc
 from . import lookups
-from .dispatch import KhashmirHandlers
+from .dispatch import KhashmirHandlers, ReadValues, WriteValue
 from .lookups import StoreResult
 from .remote import KhashmirRemote
 
 
 class KhashmirHost(BootstrapNode, Protocol):
     """What a Khashmir node's protocol object needs of the node: a lookup's view of it,
-    its address, whether it runs, the table's offer of a query's sender, and the
-    lookup of its own neighbourhood."""
+    its address, whether it runs, its store and events, and the lookup of its own
+    neighbourhood."""
 
     @property
     def address(self) -> Address: ...
@@ -39,7 +43,11 @@ class KhashmirHost(BootstrapNode, Protocol):
     @property
     def running(self) -> bool: ...
 
-    def sender_seen(self, node_id: bytes, sender: Address | None, verify: bool = False) -> Address: ...
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def events(self) -> EventBus: ...
 
     async def find_close_nodes(self) -> list[Contact]: ...
 
@@ -66,9 +74,42 @@ class KhashmirProtocol:
     def local(self, method: str, args: Any) -> "dict[bytes, Any] | asyncio.Future[dict[bytes, Any]]":
         """Our own answer to our own query (the local node is a lookup's candidate): the
         seed's handler, or, for get_value and store_value, a task that reads or writes on
-        the storage thread (never SQLite on the loop)."""
+        the storage thread (never SQLite on the loop).  Its events are told."""
         checked = krpc.check_arguments(krpc.Query(b"", method, args))
-        return self.handlers.local(method, checked)
+        reply = self.handlers.local(method, checked, clock.now())
+        if isinstance(reply, Deferred):
+            return asyncio.ensure_future(self._finish_locally(reply))
+        return self._values(reply)
+
+    async def _finish_locally(self, deferred: Deferred) -> dict[bytes, Any]:
+        try:
+            result = await self.run_job(deferred.job)
+        finally:
+            deferred.release()
+        return self._values(deferred.finish(result, clock.now()))
+
+    def _values(self, answer: Answer) -> dict[bytes, Any]:
+        """A local answer's values (its error raised), its events told."""
+        events = self.node.events
+        if events.active:
+            for effect in answer.effects:
+                if not isinstance(effect, SenderSeen):
+                    events.emit(effect)
+        if isinstance(answer.values, KrpcError):
+            raise answer.values
+        values: dict[bytes, Any] = answer.values
+        return values
+
+    async def run_job(self, job: Any) -> Any:
+        """A storage job of the handlers, on the store's storage thread."""
+        store = self.node.store
+        if type(job) is ReadValues:
+            return await store.values_async(job.key)
+        assert type(job) is WriteValue
+        try:
+            return await store.store_value_async(job.key, job.value, job.stored_at, job.publisher)
+        except StoreRefused as exc:
+            raise KHASHMIR.error(Meaning.GENERIC, str(exc)) from None
 
     def admissible(self, contact: Contact) -> bool:
         return True

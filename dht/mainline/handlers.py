@@ -20,9 +20,11 @@ the node's GLOBAL_EXPENSIVE_RATE answers a second.  A query that cannot pay
 is dropped unanswered (counted "reply budget" or "busy") before the stores
 are touched or the sender is offered to the table.
 
-The sender of a query is offered to the routing table as the Khashmir
-handlers do (:meth:`dht.node.requests.Requests.sender_seen`: as a contact
-that has not answered yet) and pinged, as Khashmir pings a joining node
+The handlers are plain functions of the query, its sender and ``now``:
+they return an :class:`~dht.machine.replies.Answer` and never call their
+node.  The sender of a query is offered to the routing table as the Khashmir
+handlers do (the answer's :class:`~dht.machine.replies.SenderSeen` effect,
+which the node carries out: as a contact that has not answered yet) and pinged, as Khashmir pings a joining node
 (there is no join in Mainline; libtorrent pings its unconfirmed nodes
 too), so that it is handed out once it answers; except when it says ``ro: 1`` (BEP 43: answered,
 never offered) or, with ENFORCE_NODE_ID, its id is not valid for its IP
@@ -31,22 +33,22 @@ never offered) or, with ENFORCE_NODE_ID, its id is not valid for its IP
 The local node asks itself through :meth:`local`, which answers with the
 same :class:`dht.wire.mainline.Response` a remote node's datagram becomes,
 so lookups count local peers and items like anyone else's.  Time comes from
-the shell (``clock.now()``) into the sans-IO stores as ``now``.
+the shell as ``now``, into the sans-IO stores.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from ..rpc import clock
 from ..core import ids
 from ..core.contact import Address, Contact
+from ..core.errors import KrpcError
 from ..core.events import ItemStored, PeerAnnounced
 from .stores.items import ItemStore
 from .stores.peers import PeerStore
 from .stores.samples import InfohashSampler, SampleBackoff
 from ..core.tokens import TokenSecrets
-from ..rpc.transport import QueryDropped
+from ..machine.replies import Answer, QueryDropped, SenderSeen
 from ..wire import bep44
 from ..wire import mainline as ml
 from ..wire.bloom import BLOOM_BYTES, ScrapeBloom
@@ -57,14 +59,14 @@ from ..wire.mainline.profile import query_args
 if TYPE_CHECKING:
     from ..core.config import Config
     from ..core.events import EventBus
+    from ..core.limits import Limits
     from ..core.routing import RoutingTable
-    from ..rpc.transport import KrpcTransport
 
 
 class HandlerNode(Protocol):
-    """What the Mainline handlers need of their node: its id, settings, table and
-    transport (the limits), the bootstrap routers, the table's offer of a query's
-    sender, and the events where what was stored is told."""
+    """What the Mainline handlers read of their node: its id, settings, table, limits,
+    bootstrap routers and whether anyone listens to its events (they change nothing of it:
+    what they do is their answer's effects)."""
 
     @property
     def id(self) -> bytes: ...
@@ -82,13 +84,14 @@ class HandlerNode(Protocol):
     def table(self) -> "RoutingTable": ...
 
     @property
-    def transport(self) -> "KrpcTransport": ...
+    def limits(self) -> "Limits": ...
 
     @property
     def events(self) -> "EventBus": ...
 
-    def sender_seen(self, node_id: bytes, sender: Address | None, verify: bool = False) -> Address: ...
 
+#: A read-only node's answer to every query: none.
+NO_ANSWER = Answer(None)
 
 #: The well-known Mainline bootstrap routers (never used unless asked for).
 PUBLIC_ROUTERS: tuple[Address, ...] = (
@@ -102,7 +105,7 @@ PUBLIC_ROUTERS: tuple[Address, ...] = (
 TOKEN_SECRETS = 2
 TOKEN_BYTES = 4
 
-Handler = Callable[[Any, Address], ml.ResponseValues]
+Handler = Callable[[Any, Address, float], Answer]
 
 #: Expected answer sizes, in bytes, charged before an answer is built: the envelope
 #: (t, y, v, ip, id), one compact node info, a peer (6 bytes and its length), a token,
@@ -138,7 +141,7 @@ class MainlineHandlers:
     def started(self, now: float) -> None:
         self.items.node_id = self.node.id
         # A lab on one address: its nodes share our IP (the limits' own loopback address, if any).
-        self.peers.exempt_host = self.items.exempt_host = self.node.transport.limits.own_ip
+        self.peers.exempt_host = self.items.exempt_host = self.node.limits.own_ip
 
     def expire(self, now: float) -> None:
         self.peers.expire(now)
@@ -146,25 +149,28 @@ class MainlineHandlers:
 
     # --- entry points -------------------------------------------------------
 
-    def dispatch(self, query: ml.Query, peer: Address) -> ml.ResponseValues | None:
-        """The answer to a peer's query (None: not answered, we are read-only)."""
+    def dispatch(self, query: ml.Query, peer: Address, now: float) -> Answer:
+        """The answer to a peer's query (values None: not answered, we are read-only)."""
         if self.node.config.READ_ONLY:
-            return None
+            return NO_ANSWER
         args = ml.parse_query(query)
-        self._charge(args, peer)
-        if not query.ro:
-            self._sender_seen(args.id, peer)
-        return self.handlers[type(args)](args, peer)
+        self._charge(args, peer, now)
+        try:
+            answer = self.handlers[type(args)](args, peer, now)
+        except KrpcError as exc:  # answered with the error, the sender seen all the same
+            answer = Answer(exc)
+        if query.ro or not self._offered(args.id, peer):
+            return answer
+        return Answer(answer.values, (SenderSeen(args.id, peer, True),) + answer.effects)
 
-    def _charge(self, args: Any, peer: Address) -> None:
+    def _charge(self, args: Any, peer: Address, now: float) -> None:
         """Charge the answer's expected cost to the asker before any work (QueryDropped if it cannot pay)."""
-        transport = self.node.transport
         expensive = isinstance(args, ml.Put) or (isinstance(args, ml.GetPeers) and bool(args.scrape))
-        refused = transport.limits.charge_answer(peer[0], self.expected_size(args), transport.clock(), expensive)
+        refused = self.node.limits.charge_answer(peer[0], self.expected_size(args, now), now, expensive)
         if refused is not None:
             raise QueryDropped(refused)
 
-    def expected_size(self, args: Any) -> int:
+    def expected_size(self, args: Any, now: float) -> int:
         """About how many bytes the answer to ``args`` takes (known before it is built)."""
         size = ENVELOPE_BYTES
         if isinstance(args, (ml.Ping, ml.AnnouncePeer, ml.Put)):
@@ -174,25 +180,24 @@ class MainlineHandlers:
             held = min(self.peers.swarm_size(args.info_hash), self.node.config.STORES.dht_max_peers_reply)
             size += TOKEN_FIELD_BYTES + PEER_BYTES * held + (SCRAPE_BYTES if args.scrape else 0)
         elif isinstance(args, ml.Get):
-            item = self.items.get(args.target, clock.now())
+            item = self.items.get(args.target, now)
             size += TOKEN_FIELD_BYTES + (len(item.v) + ITEM_EXTRA_BYTES if item is not None else 0)
         elif isinstance(args, ml.SampleInfohashes):
             size += SAMPLE_BYTES * self.node.config.STORES.dht_max_infohashes_sample_count
         return size
 
-    def local(self, method: str, args: Any) -> ml.Response:
-        """Our own answer to our own query, as the envelope a remote answer becomes."""
+    def local(self, method: str, args: Any, now: float) -> tuple[ml.Response, tuple[Any, ...]]:
+        """Our own answer to our own query, as the envelope a remote answer becomes, and its effects."""
         typed = query_args(method, args)
-        resp = self.handlers[type(typed)](typed, self.node.contact.address)
-        return ml.Response(b"", _response_dict(resp), None, None)
+        answer = self.handlers[type(typed)](typed, self.node.contact.address, now)
+        return ml.Response(b"", _response_dict(answer.values), None, None), answer.effects
 
-    def _sender_seen(self, node_id: bytes, peer: Address) -> None:
+    def _offered(self, node_id: bytes, peer: Address) -> bool:
+        """Whether a query's sender is offered to the table (BEP 42 when enforced; never a router)."""
         node = self.node
         if node.config.ENFORCE_NODE_ID and not ids.id_matches_ip(node_id, peer[0]):
-            return
-        if peer in node.routers:
-            return
-        node.sender_seen(node_id, peer, verify=True)
+            return False
+        return peer not in node.routers
 
     # --- helpers ------------------------------------------------------------
 
@@ -207,16 +212,15 @@ class MainlineHandlers:
 
     # --- BEP 5 ---------------------------------------------------------------
 
-    def ping(self, args: ml.Ping, peer: Address) -> ml.ResponseValues:
-        return ml.IdResponse(self.node.id)
+    def ping(self, args: ml.Ping, peer: Address, now: float) -> Answer:
+        return Answer(ml.IdResponse(self.node.id))
 
-    def find_node(self, args: ml.FindNode, peer: Address) -> ml.ResponseValues:
-        return ml.NodesResponse(self.node.id, self._closest(args.target))
+    def find_node(self, args: ml.FindNode, peer: Address, now: float) -> Answer:
+        return Answer(ml.NodesResponse(self.node.id, self._closest(args.target)))
 
-    def get_peers(self, args: ml.GetPeers, peer: Address) -> ml.ResponseValues:
+    def get_peers(self, args: ml.GetPeers, peer: Address, now: float) -> Answer:
         """Peers (random sample) and always nodes; a token unless the swarm is full
         for this IP; BEP 33 filters when scraped."""
-        now = clock.now()
         ip = peer[0]
         token = self.tokens.token_for(ip, args.info_hash) if self.peers.accepts(args.info_hash, ip) else None
         values = tuple(self.peers.peers(args.info_hash, now, noseed=args.noseed))
@@ -225,55 +229,53 @@ class MainlineHandlers:
             blooms = self.peers.scrape(args.info_hash, now)
             empty = ScrapeBloom().to_bytes()
             seeds, leechers = blooms if blooms is not None else (empty, empty)
-        return ml.PeersResponse(
+        return Answer(ml.PeersResponse(
             self.node.id, token, values, self._closest(args.info_hash), (), seeds, leechers
-        )
+        ))
 
-    def announce_peer(self, args: ml.AnnouncePeer, peer: Address) -> ml.ResponseValues:
+    def announce_peer(self, args: ml.AnnouncePeer, peer: Address, now: float) -> Answer:
         self._check_token(args.token, peer[0], args.info_hash)
         address = (peer[0], args.peer_port(peer[1]))
-        now = clock.now()
         if not self.peers.announce(args.info_hash, address, args.seed, now):
             raise MAINLINE.error(Meaning.GENERIC, "peer store full")
-        if self.node.events.active:
-            self.node.events.emit(PeerAnnounced(now, args.info_hash, address, args.seed))
-        return ml.IdResponse(self.node.id)
+        if not self.node.events.active:  # an event is built only for a listener
+            return Answer(ml.IdResponse(self.node.id))
+        return Answer(ml.IdResponse(self.node.id), (PeerAnnounced(now, args.info_hash, address, args.seed),))
 
     # --- BEP 44 ----------------------------------------------------------------
 
-    def get(self, args: ml.Get, peer: Address) -> ml.ResponseValues:
+    def get(self, args: ml.Get, peer: Address, now: float) -> Answer:
         """The item when held (and newer than ``seq`` if given), with nodes and a token."""
-        item = self.items.get(args.target, clock.now())
+        item = self.items.get(args.target, now)
         token = self.tokens.token_for(peer[0], args.target)
         nodes = self._closest(args.target)
         if item is None:
-            return ml.ItemResponse(self.node.id, token, nodes)
+            return Answer(ml.ItemResponse(self.node.id, token, nodes))
         if not item.newer_than(args.seq):
-            return ml.ItemResponse(self.node.id, token, nodes, seq=item.seq)
-        return ml.ItemResponse(self.node.id, token, nodes, (), item.v, item.k, item.seq, item.sig)
+            return Answer(ml.ItemResponse(self.node.id, token, nodes, seq=item.seq))
+        return Answer(ml.ItemResponse(self.node.id, token, nodes, (), item.v, item.k, item.seq, item.sig))
 
-    def put(self, args: ml.Put, peer: Address) -> ml.ResponseValues:
+    def put(self, args: ml.Put, peer: Address, now: float) -> Answer:
         """Token (203), signature (206), then the store's rules (205, 207, 301, 302)."""
         if args.k is None:
             target = bep44.immutable_target(args.v)
         else:
             target = bep44.mutable_target(args.k, args.salt)
         self._check_token(args.token, peer[0], target)
-        now = clock.now()
         if args.k is None:
             item = self.items.put_immutable(args.v, peer[0], now)
         else:
             ml.check_signature(args)
             assert args.seq is not None and args.sig is not None
             item = self.items.put_mutable(args.k, args.salt, args.seq, args.sig, args.v, args.cas, peer[0], now)
-        if self.node.events.active:
-            self.node.events.emit(ItemStored(now, item.target, item.seq, len(item.v)))
-        return ml.IdResponse(self.node.id)
+        if not self.node.events.active:  # an event is built only for a listener
+            return Answer(ml.IdResponse(self.node.id))
+        return Answer(ml.IdResponse(self.node.id), (ItemStored(now, item.target, item.seq, len(item.v)),))
 
     # --- BEP 51 ------------------------------------------------------------------
 
-    def sample_infohashes(self, args: ml.SampleInfohashes, peer: Address) -> ml.ResponseValues:
-        sample = self.sampler.sample(self.peers.info_hashes(), clock.now())
-        return ml.SamplesResponse(
+    def sample_infohashes(self, args: ml.SampleInfohashes, peer: Address, now: float) -> Answer:
+        sample = self.sampler.sample(self.peers.info_hashes(), now)
+        return Answer(ml.SamplesResponse(
             self.node.id, sample.interval, sample.num, sample.samples, self._closest(args.target)
-        )
+        ))

@@ -18,7 +18,7 @@ that id with the same contacts (:meth:`MainlineHost.adopt_id`).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Awaitable, Protocol
 
 from ..rpc import clock
 from ..core import ids
@@ -33,6 +33,9 @@ from .lookups import FoundItem, MainlineLookupNode, MutablePut, PeersFound, Samp
 from .stores.items import StoredItemInfo
 from .stores.peers import StoredPeerInfo
 
+if TYPE_CHECKING:
+    from ..core.events import EventBus
+
 #: The queries whose answers vote for our external address: our lookups' (BEP 42).
 VOTING_METHODS = frozenset(("find_node", "get_peers", "get", "sample_infohashes"))
 
@@ -46,6 +49,9 @@ class MainlineHost(HandlerNode, MainlineLookupNode, Protocol):
     def warn(self, text: str) -> None: ...
 
     def adopt_id(self, new_id: bytes) -> None: ...
+
+    @property
+    def events(self) -> "EventBus": ...
 
 
 class MainlineProtocol:
@@ -67,7 +73,17 @@ class MainlineProtocol:
     # --- what the node asks of its protocol ----------------------------------
 
     def local(self, method: str, args: Any) -> Any:
-        return self.handlers.local(method, args)
+        """Our own answer to our own query; its events told (an announce or a put to ourselves)."""
+        response, effects = self.handlers.local(method, args, clock.now())
+        events = self.node.events
+        if events.active:
+            for event in effects:
+                events.emit(event)
+        return response
+
+    def run_job(self, job: Any) -> Awaitable[Any]:
+        """A Mainline node's handlers never wait for storage (its stores are in memory)."""
+        raise LocalError(f"a Mainline node runs no storage jobs ({job!r})")
 
     def admissible(self, contact: Contact) -> bool:
         """ENFORCE_NODE_ID: only ids valid for their IP under BEP 42 (local, private exempt)."""

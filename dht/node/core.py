@@ -20,9 +20,9 @@ tasks and the warnings kept for the explorer, and the few services every
 part uses (spawn, warn, the table, a lookup's view of the node).
 
 An idle node closes its database connection after STORE_IDLE_SECONDS
-without an access (the store reopens it on the next one): a lab of
-hundreds of nodes in one process would otherwise keep hundreds of SQLite
-caches.
+without an access (the store reopens it on the next one;
+:class:`dht.storage.idle.IdleRelease`): a lab of hundreds of nodes in one
+process would otherwise keep hundreds of SQLite caches.
 """
 
 from __future__ import annotations
@@ -47,9 +47,11 @@ from ..core.routing import RoutingTable
 from ..core.stats import MethodCounters, Stats
 from ..rpc import iterate
 from ..rpc.resolve import resolve_host
+from ..core.limits import Limits
 from ..rpc.transport import KrpcTransport
 from ..storage import NodeLock, NodeStorage, Store, StoreLimits
 from ..storage.datadir import DataDirLock
+from ..storage.idle import IdleRelease
 from ..wire.profiles import profile_for
 from .maintenance import Maintenance
 from .protocols import protocol_for
@@ -102,7 +104,7 @@ class NodeCore:
         self._table: RoutingTable | None = None
         self._transport: KrpcTransport | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._store_timer: asyncio.TimerHandle | None = None
+        self._idle: IdleRelease | None = None  # closes the database connection while idle
         self.started_at = 0.0  # monotonic time of the last start
         self.routers: set[Address] = set()  # bootstrap routers: asked, never in the table
         #: the profile's protocol object (dht/node/protocols.py chooses it): handlers, lookups, stores
@@ -147,7 +149,8 @@ class NodeCore:
         now = clock.now()
         self._table = self._new_table(now)
         transport = KrpcTransport(
-            self.protocol.dispatch, self.stats_counters, self.events, self.config.KRPC_TIMEOUT, self.config, self.profile
+            self.protocol.dispatch, self.stats_counters, self.events, self.config.KRPC_TIMEOUT, self.config,
+            self.profile, self.requests.sender_seen, self.protocol.run_job, self.requests.budget,
         )
         self._transport = transport
         loop = asyncio.get_running_loop()
@@ -173,7 +176,8 @@ class NodeCore:
         self.running = True
         self.started_at = now
         self._table.load(saved_contacts, now)  # never answered: the first to go
-        self._store.on_open = self._store_opened
+        self._idle = IdleRelease(self._store, STORE_IDLE_SECONDS, lambda: self.running)
+        self._store.on_open = self._idle.opened
         self._store.release()  # reopened on the next access
         self.spawn(self.maintenance.checkpoint_loop())
         self.protocol.started(now)
@@ -235,8 +239,8 @@ class NodeCore:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         assert self._transport is not None and self._store is not None
-        self._cancel_store_timer()
-        self.requests.drop_held()
+        if self._idle is not None:
+            self._idle.cancel()
         self._transport.close()
         self._store.close()
         self._lock.release()
@@ -249,42 +253,11 @@ class NodeCore:
         for task in list(self._tasks):
             task.cancel()
         assert self._transport is not None and self._store is not None
-        self._cancel_store_timer()
-        self.requests.drop_held()
+        if self._idle is not None:
+            self._idle.cancel()
         self._transport.close()
         self._store.close(cancel_queued=True)  # the storage job running finishes, the queued ones never run
         self._lock.release()
-
-    # An idle node closes its database connection: a lab of hundreds of nodes
-    # in one process would otherwise keep hundreds of SQLite caches.
-
-    def _store_opened(self) -> None:
-        if self._store_timer is None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                return  # no loop: it stays open until stop
-            self._store_timer = loop.call_later(STORE_IDLE_SECONDS, self._store_idle)
-
-    def _store_idle(self) -> None:
-        self._store_timer = None
-        store = self._store
-        if store is None or not self.running or not store.is_open:
-            return
-        idle = clock.now() - store.last_used
-        if store.busy:  # jobs on the storage thread: not idle
-            self._store_timer = asyncio.get_running_loop().call_later(STORE_IDLE_SECONDS, self._store_idle)
-        elif idle >= STORE_IDLE_SECONDS:
-            store.release()
-        else:
-            self._store_timer = asyncio.get_running_loop().call_later(
-                STORE_IDLE_SECONDS - idle, self._store_idle
-            )
-
-    def _cancel_store_timer(self) -> None:
-        if self._store_timer is not None:
-            self._store_timer.cancel()
-            self._store_timer = None
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -323,6 +296,19 @@ class NodeCore:
         if self._transport is None or not self.running:
             raise LocalError("node is not running")
         return self._transport
+
+    @property
+    def transport_or_none(self) -> KrpcTransport | None:
+        """The transport while the node runs, else None."""
+        return self._transport if self.running else None
+
+    @property
+    def limits(self) -> Limits:
+        """What the node's sources may make it do (the transport's machine's; also while
+        it stops, when queries still come in: they are still charged)."""
+        if self._transport is None:
+            raise LocalError("node is not running")
+        return self._transport.limits
 
     @property
     def contact(self) -> Contact:

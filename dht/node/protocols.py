@@ -12,7 +12,7 @@ protocol object's: :class:`dht.khashmir.protocol.KhashmirProtocol` or
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Awaitable, Protocol
 
 from ..core.contact import Address, Contact
 from ..khashmir.protocol import KhashmirProtocol
@@ -37,9 +37,11 @@ class NodeProtocol(Protocol):
     #: the client (``v``) of nodes that answered us, by id ({} where answers carry none)
     clients: dict[bytes, str]
 
-    def dispatch(self, query: Any, peer: Address) -> Any: ...
+    def dispatch(self, query: Any, peer: Address, now: float) -> Any: ...
 
     def local(self, method: str, args: Any) -> Any: ...
+
+    def run_job(self, job: Any) -> Awaitable[Any]: ...
 
     def admissible(self, contact: Contact) -> bool: ...
 

@@ -18,7 +18,9 @@ subscribers as they are.
 
 :class:`Requests` is one of the parts a :class:`dht.node.core.NodeCore` is
 composed of; it sees the node through :class:`RequestsHost` alone.  It holds
-the query budget's state (the queries it holds back and their timer).
+the query budget (:class:`dht.core.budget.QueryBudget`); the transport's
+machine holds back the queries over it and lets them go on the node's one
+timer (:class:`dht.machine.machine.KrpcMachine`).
 """
 
 from __future__ import annotations
@@ -27,14 +29,14 @@ import asyncio
 import itertools
 import logging
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Coroutine, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Hashable, Protocol
 
 from ..rpc import clock
 from ..core import errors, routing
 from ..core.budget import QueryBudget
 from ..core.config import Config
 from ..core.contact import Address, Contact
-from ..core.errors import KrpcError, LocalError, NodeStopped, RemoteProtocolError, StorageFault
+from ..core.errors import KrpcError, LocalError, RemoteProtocolError, StorageFault
 from ..core.events import EventBus
 from ..core.routing import RoutingTable
 from ..core.rtt import soft_timeout as rtt_soft_timeout
@@ -52,9 +54,6 @@ log = logging.getLogger(__name__)
 #: Lookup ids, unique in the process (across Leave/Join and a lab's nodes), so
 #: one lookup's events are never taken for another's.
 _LOOKUP_IDS = itertools.count(1)
-
-#: A query held back by the budget: what :meth:`Requests._send` needs to send it.
-Held = tuple[Address, "bytes | None", str, Any, "float | None", "_Once | None", "Contact | None"]
 
 
 class RequestsHost(Protocol):
@@ -81,6 +80,8 @@ class RequestsHost(Protocol):
     @property
     def transport(self) -> KrpcTransport: ...
     @property
+    def transport_or_none(self) -> KrpcTransport | None: ...
+    @property
     def contact(self) -> Contact: ...
     @property
     def routers(self) -> set[Address]: ...
@@ -98,15 +99,12 @@ class Requests:
     def __init__(self, node: RequestsHost, now: float) -> None:
         self.node = node
         cfg = node.config
-        # the outgoing query budget (dht/core/budget.py) and the queries it holds back
-        self._budget: QueryBudget[asyncio.Future[Any]] = QueryBudget(
-            cfg.QUERY_BUDGET, cfg.QUERY_BUDGET_BURST, now
-        )
-        self._held: dict[asyncio.Future[Any], Held] = {}
-        self._budget_timer: asyncio.TimerHandle | None = None
+        # the outgoing query budget (dht/core/budget.py); the transport's machine holds
+        # back the queries over it
+        self._budget: QueryBudget[Hashable] = QueryBudget(cfg.QUERY_BUDGET, cfg.QUERY_BUDGET_BURST, now)
 
     @property
-    def budget(self) -> QueryBudget[asyncio.Future[Any]]:
+    def budget(self) -> QueryBudget[Hashable]:
         return self._budget
 
     def report(self, outcomes: list[routing.Outcome]) -> None:
@@ -135,7 +133,7 @@ class Requests:
 
     def request(
         self, contact: Contact, method: str, args: Any, soft_timeout: float | None = None,
-        on_done: Callable[[asyncio.Future[Any]], None] | None = None,
+        on_done: Callable[[asyncio.Future[Any]], None] | None = None, late: Callable[[], None] | None = None,
     ) -> asyncio.Future[Any]:
         """Ask ``contact``, expecting an answer with its id; the routing table learns the outcome.
 
@@ -149,7 +147,8 @@ class Requests:
         callback: an answer's next queries go out from the datagram's callback, not
         a loop pass later.  A future the caller cancelled is told when the request
         ends all the same (still cancelled); one held by the query budget, when it
-        is cancelled.
+        is cancelled.  ``late()``, with a ``soft_timeout``, is called once if the
+        request, once sent, is silent that long (never for the local node).
         """
         if contact.id == self.node.id:
             fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -165,7 +164,7 @@ class Requests:
             if on_done is not None:
                 fut.add_done_callback(on_done)
             return fut
-        return self.request_address(contact.address, contact.id, method, args, soft_timeout, on_done, contact)
+        return self.request_address(contact.address, contact.id, method, args, soft_timeout, on_done, contact, late)
 
     def _answered_locally(self, fut: asyncio.Future[Any], answer: Any, exc: BaseException | None) -> None:
         """Our own answer to our own query, as a peer's would be: a KRPC error as it is,
@@ -196,7 +195,7 @@ class Requests:
     def request_address(
         self, address: Address, expected_id: bytes | None, method: str, args: Any,
         soft_timeout: float | None = None, on_done: Callable[[asyncio.Future[Any]], None] | None = None,
-        known: Contact | None = None,
+        known: Contact | None = None, late: Callable[[], None] | None = None,
     ) -> asyncio.Future[Any]:
         """Ask the node at ``address``.
 
@@ -212,75 +211,36 @@ class Requests:
             raise LocalError("node is not running")
         outer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         once = None if on_done is None else _Once(on_done)
-        call = (address, expected_id, method, args, soft_timeout, once, known)
-        if self._budget.submit(outer, clock.now()):
-            # The settle of _send calls ``once`` however the request ends (answer,
-            # error, timeout, stop); a future done callback would cost a loop pass.
-            self._send(outer, *call)
-        else:  # over the query budget: it waits its turn (FIFO); cancelled, it goes away
-            self._held[outer] = call
-            outer.add_done_callback(self._unhold)
-            if once is not None:
-                outer.add_done_callback(once)  # it may end while held (node stopped)
-            self._arm_budget()
+        # The settle of _send calls ``once`` however the request ends (answer, error,
+        # timeout, stop); a future done callback would cost a loop pass.
+        if not self._send(outer, address, expected_id, method, args, soft_timeout, once, known, late):
+            # Over the query budget: the machine holds it back, first come first served.
+            # Cancelled while held, it goes away and is told so at once.
+            outer.add_done_callback(lambda done: self._withdraw(done, once))
         return outer
 
-    # --- the outgoing query budget (dht/core/budget.py decides, this waits) -------
-
-    def _unhold(self, outer: asyncio.Future[Any]) -> None:
-        if self._held.pop(outer, None) is not None:
-            self._budget.discard(outer)
-
-    def _arm_budget(self) -> None:
-        """One timer, for when the first held query may go."""
-        if self._budget_timer is not None:
-            self._budget_timer.cancel()
-            self._budget_timer = None
-        now = clock.now()
-        at = self._budget.next_time(now)
-        if at is not None:
-            self._budget_timer = asyncio.get_running_loop().call_later(at - now, self._release_held)
-
-    def _release_held(self) -> None:
-        self._budget_timer = None
-        for outer in self._budget.ready(clock.now()):
-            call = self._held.pop(outer, None)
-            if call is None or outer.done():
-                continue
-            try:
-                self._send(outer, *call)
-            except errors.DHTError as exc:  # bad arguments, or the node stopped meanwhile
-                outer.set_exception(exc)
-        if self._held:
-            self._arm_budget()
-
-    def drop_held(self) -> None:
-        """The node stops: held queries fail with NodeStopped (marked retrieved)."""
-        if self._budget_timer is not None:
-            self._budget_timer.cancel()
-            self._budget_timer = None
-        held, self._held = self._held, {}
-        for outer in held:
-            self._budget.discard(outer)
-            if not outer.done():
-                outer.set_exception(NodeStopped("node stopped"))
-                outer.exception()
+    def _withdraw(self, outer: asyncio.Future[Any], once: "_Once | None") -> None:
+        """A held query's future is done: cancelled by its caller, take it back (and tell
+        ``once``); already sent (and settled), nothing to do."""
+        transport = self.node.transport_or_none
+        if transport is not None and transport.withdraw(outer) and once is not None:
+            once(outer)
 
     def set_query_budget(self, per_second: float, burst: int | None = None) -> None:
         """Queries a second this node may send, in bursts of ``burst`` (None: as before);
         0: no budget.  Over budget, queries wait their turn.  LocalError if out of range."""
         self._budget.configure(per_second, self._budget.burst if burst is None else burst, clock.now())
-        if self._held:
-            try:
-                self._arm_budget()
-            except RuntimeError:  # no running loop: armed at the next query
-                pass
+        transport = self.node.transport_or_none
+        if transport is not None:
+            transport.rearm()  # the queries held back may go sooner
 
     def _send(
         self, outer: asyncio.Future[Any], address: Address, expected_id: bytes | None, method: str,
         args: Any, soft_timeout: float | None, once: "_Once | None" = None, known: Contact | None = None,
-    ) -> None:
-        """Send a query now; ``outer`` gets its checked answer.  Bad arguments raise here."""
+        late: Callable[[], None] | None = None,
+    ) -> bool:
+        """Send a query now, or hold it back over the query budget (False); ``outer``
+        gets its checked answer.  Bad arguments raise here."""
         def settle(values: Any, exc: BaseException | None, rtt: float | None) -> None:
             if exc is None and self.node.running:
                 try:
@@ -321,7 +281,7 @@ class Requests:
             if once is not None:
                 once(outer)
 
-        self.node.transport.request(address, method, args, settle, soft_timeout)
+        return self.node.transport.request(address, method, args, settle, soft_timeout, late, outer)
 
     def sender_seen(self, node_id: bytes, sender: Address | None, verify: bool = False) -> Address:
         """Offer a query's sender to the routing table as an uncontacted node.

@@ -51,7 +51,7 @@ class LookupNode(Protocol):
 
     def request(
         self, contact: Contact, method: str, args: Any, soft_timeout: float | None = None,
-        on_done: Callable[[asyncio.Future[Any]], None] | None = None,
+        on_done: Callable[[asyncio.Future[Any]], None] | None = None, late: Callable[[], None] | None = None,
     ) -> asyncio.Future[Any]: ...
 
     def soft_timeout(self, contact: Contact | None = None) -> float: ...

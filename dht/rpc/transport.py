@@ -1,42 +1,27 @@
-"""The thin asyncio layer: a UDP socket speaking KRPC.
+"""The thin asyncio shell of a node's KRPC: a UDP socket, one timer, storage jobs.
 
-:class:`KrpcTransport` sends queries and awaits their answers, matching
-responses by (peer address, transaction id); it answers incoming queries
-through a handler given by the node.  What goes on the wire is the wire
-profile's (:mod:`dht.wire.profiles`: Khashmir or Mainline): the transport
-only calls it.  A handler that returns None is not answered (a read-only
-Mainline node, BEP 43).  A handler that returns an :class:`asyncio.Future`
-(a task: a query that waits for storage) is answered when it is done, with
-the query's transaction id, in the same way (an error reply for a
-:class:`KrpcError`, 201 for a :class:`StorageFault` or a bug); the receive
-path goes on meanwhile, so pings are never held up by storage.  A handler
-raising :class:`QueryDropped` has the query dropped and counted under its
-reason.  :meth:`KrpcTransport.drain` waits for the answers still due (a
-stopping node); :meth:`KrpcTransport.close` cancels them.  Each datagram in and out is counted in
-:class:`Stats` and, when someone listens, reported on the :class:`EventBus`.
+:class:`KrpcTransport` owns the socket and feeds the sans-IO
+:class:`dht.machine.machine.KrpcMachine` what happens -- each datagram with
+its sender and ``now``, our queries, its timer, the end of each storage job
+-- then carries out what the machine returns, in its order: datagrams to
+send, requests to settle (the requester's callback), senders to offer to the
+routing table (the node's ``on_seen``), storage jobs to run (the node's
+``run_job``: an awaitable; the query is answered when it is done, the
+receive path going on meanwhile, so pings are never held up by storage),
+and events to tell.  ``now`` is read once per datagram, from :attr:`clock`
+(the node's one clock, :func:`dht.rpc.clock.now`; tests give a fake one).
 
-Before a datagram is decoded, :class:`dht.core.limits.Limits` (sans-IO, fed
-``clock.now()`` here) decides whether its source may make us work:
-oversize datagrams, blocked IPs and spent budgets are dropped unparsed.
-Before an answer is sent, it decides whether its address's reply budget
-allows it.  Every request we send credits its address with one answer.
-Drops are counted by :class:`dht.core.stats.DropReason`, a fixed set.
+:meth:`KrpcTransport.drain` waits for the answers still due (a stopping
+node); :meth:`KrpcTransport.close` cancels them and ends every request out
+with :class:`NodeStopped`.  Each datagram out is counted in :class:`Stats`
+and, when someone listens, reported as ``DatagramSent``; a capture's tap
+sees every datagram in and out.
 
 The socket itself -- batched reads, a large receive buffer, ICMP errors
 that fail a request to a port nobody listens on at once -- is
-:mod:`dht.rpc.udp`'s.
-
-The requests out -- transaction ids, expiry, resends of a silent lookup
-request (SOFT_RESENDS, with the same transaction id), RTT -- are the sans-IO
-:class:`dht.core.requests.RequestTable`'s, fed ``now``; the transport sends
-what it says and arms one timer at its next deadline (a timer per request
-was a heap push and a cancel on every request, for the rare one that times
-out).  A request is told its end through its ``settle``: the answer,
-:class:`KrpcError` for an error reply, :class:`RpcTimeout` after
-KRPC_TIMEOUT, :class:`PortUnreachable` and :class:`NodeStopped` when the
-transport closes.  Nothing a peer sends can raise out of
-:meth:`datagram_received`: bad datagrams are dropped and counted, handler
-bugs are logged with their traceback and answered with 201.
+:mod:`dht.rpc.udp`'s.  Nothing a peer sends can raise out of
+:meth:`datagram_received`: the machine drops and counts bad datagrams and
+logs handler bugs, and a requester's failing settle callback is logged here.
 """
 
 from __future__ import annotations
@@ -46,73 +31,69 @@ import logging
 import socket
 import sys
 import time
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable, Hashable, cast
 
 from . import clock, udp
-from ..wire import krpc
+from ..core.budget import QueryBudget
 from ..core.config import Config
 from ..core.contact import Address
-from ..core.errors import KrpcError, NodeStopped, PortUnreachable, RemoteProtocolError, RpcTimeout, StorageFault
-from ..core.events import (
-    DatagramDropped,
-    DatagramReceived,
-    DatagramSent,
-    EventBus,
-    RequestTimedOut,
-)
+from ..core.errors import NodeStopped
+from ..core.events import DatagramSent, Event, EventBus
 from ..core.limits import Limits
-from ..core.requests import Answered, Pending, RequestTable, Settle
+from ..core.requests import RequestTable, Settle as SettleFn
 from ..core.stats import DropReason, Stats
+from ..machine.machine import KrpcMachine, QueryHandler
+from ..machine.outputs import Late, Output, RunJob, Send, Settle, Stopped
+from ..machine.replies import SenderSeen
 from ..wire.profiles import WireProfile, profile_for
 
 log = logging.getLogger(__name__)
 
-#: ``handler(query, peer)``: the answer's values (the profile encodes them), or None: no answer,
-#: or an asyncio.Future of the values: answered when it is done.
-QueryHandler = Callable[[Any, Address], Any]
 #: ``tap(direction, local, peer, data, now)``: every datagram "in" or "out", ``now`` wall clock.
 Tap = Callable[[str, Address, Address, bytes, float], None]
-
-class QueryDropped(Exception):
-    """Raised by a handler: drop the query unanswered, counted under ``reason``."""
-
-    def __init__(self, reason: DropReason) -> None:
-        super().__init__(reason.value)
-        self.reason = reason
 
 
 class KrpcTransport(asyncio.DatagramProtocol):
     def __init__(
         self, handler: QueryHandler, stats: Stats, bus: EventBus, timeout: float,
         config: Config | None = None, profile: WireProfile | None = None,
+        on_seen: Callable[[bytes, Address, bool], object] | None = None,
+        run_job: Callable[[Any], Awaitable[Any]] | None = None,
+        budget: QueryBudget[Hashable] | None = None,
     ) -> None:
-        self.handler = handler
         self.profile: WireProfile = profile or profile_for("khashmir")
+        self.machine = KrpcMachine(self.profile, handler, stats, bus, timeout, config, budget)
         self.stats = stats
         self.bus = bus
-        self.timeout = timeout
-        #: the requests out (sans-IO): transaction ids, expiry, resends, RTT
-        self.outstanding = RequestTable(
-            timeout, config.SOFT_RESENDS if config is not None else 0, lambda: self.profile.new_tid()
-        )
-        self._timer: asyncio.TimerHandle | None = None  # the one timer: the table's next deadline
+        #: the node's offer of a query's sender to its routing table: ``on_seen(*SenderSeen)``
+        self.on_seen = on_seen
+        #: the node's runner of a storage job (an awaitable of its result)
+        self.run_job = run_job
+        self._timer: asyncio.TimerHandle | None = None  # the one timer: the machine's next deadline
         self._timer_at = 0.0
-        #: answers still due: futures a handler returned
-        self.answering: set[asyncio.Future[Any]] = set()
+        #: answers still due: the storage jobs running, with their machine refs
+        self.answering: dict[asyncio.Future[Any], int] = {}
         self.transport: asyncio.DatagramTransport | None = None
         self._drain: socket.socket | None = None
-        self.on_timeout: Callable[[Address, str], None] | None = None
         self.tap: Tap | None = None  # a packet capture (dht.capture)
         self._sending = False  # in transmit(): an error reported now is the send's
         self._refused = False
         self.local_address: Address = ("", 0)
-        self.limits = Limits(config)
-        #: The limits' clock (tests replace it with a fake one).
+        #: The node's one clock (tests replace it with a fake one).
         self.clock: Callable[[], float] = clock.now
         stats.limits_gauge = self._limits_gauge
 
+    @property
+    def limits(self) -> Limits:
+        return self.machine.limits
+
+    @property
+    def outstanding(self) -> RequestTable:
+        """The requests out (the machine's table)."""
+        return self.machine.requests
+
     def _limits_gauge(self) -> tuple[int, int, int]:
-        limits = self.limits
+        limits = self.machine.limits
         return limits.blocked_count(self.clock()), limits.blocks, len(limits.peers)
 
     # --- asyncio callbacks ---------------------------------------------
@@ -122,7 +103,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
         sockname = transport.get_extra_info("sockname")
         self.local_address = (sockname[0], sockname[1]) if sockname else ("", 0)
         if sockname:
-            self.limits.set_own_address(sockname[0])
+            self.machine.limits.set_own_address(sockname[0])
         sock = transport.get_extra_info("socket")
         if sock is not None:
             self._drain = udp.prepare(sock)
@@ -160,19 +141,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
         queue: each error with the datagram it answers and that datagram's destination)."""
         if self._drain is not None:
             for peer, datagram in udp.unreachable(self._drain):
-                self._unreachable(peer, datagram)
-
-    def _unreachable(self, peer: Address, datagram: bytes) -> None:
-        """``datagram``, sent to ``peer``, cannot reach it: fail its request, if it was one."""
-        try:
-            _message, raw = self.profile.decode(datagram)  # our own bytes
-        except RemoteProtocolError:
-            return
-        tid = raw.get(b"t")
-        if raw.get(b"y") == b"q" and isinstance(tid, bytes):
-            pending = self.outstanding.fail(peer, tid)
-            if pending is not None:
-                self._failed_request(pending, unreachable=True)
+                self._carry_out(self.machine.unreachable(peer, datagram, self.clock()))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.close()
@@ -198,169 +167,115 @@ class KrpcTransport(asyncio.DatagramProtocol):
         peer: Address = (sys.intern(addr[0]), addr[1])
         if self.tap is not None:
             self.tap("in", self.local_address, peer, data, time.time())
-        self.stats.packets_in += 1
-        self.stats.bytes_in += len(data)
-        refused = self.limits.admit(peer[0], len(data), self.clock())
-        if refused is not None:
-            self._drop(peer, len(data), refused)
+        out = self.machine.receive(data, peer, self.clock())
+        if out:
+            self._carry_out(out)
+
+    # --- what the machine says ------------------------------------------
+
+    def _carry_out(self, outputs: list[Output]) -> None:
+        """Do what the machine returned, in its order."""
+        for out in outputs:
+            if type(out) is Send:
+                self._send(out)
+            elif type(out) is SenderSeen:
+                if self.on_seen is not None:
+                    self.on_seen(*out)
+            elif type(out) is Settle:
+                self._tell(out)
+            elif type(out) is Late:
+                self._late(out)
+            elif type(out) is RunJob:
+                self._start_job(out)
+            elif type(out) is Stopped:
+                self._never_sent(out)
+            elif self.bus.active:  # an event a handler reported
+                self.bus.emit(cast(Event, out))
+
+    @staticmethod
+    def _tell(settle: Settle) -> None:
+        pending = settle.pending
+        try:
+            pending.settle(settle.answer, settle.exc, settle.rtt)
+        except Exception:  # a bug of the requester's: logged, never the transport's end
+            log.exception("settling a %s request to %s:%d", pending.method, *pending.peer)
+
+    @staticmethod
+    def _late(late: Late) -> None:
+        pending = late.pending
+        if pending.late is None:
             return
         try:
-            message, raw = self.profile.decode(data)
-        except RemoteProtocolError as exc:
-            self._drop(peer, len(data), decode_reason(str(exc)))
-            return
+            pending.late()
+        except Exception:  # a bug of the requester's: logged, never the transport's end
+            log.exception("telling a %s request to %s:%d it is late", pending.method, *pending.peer)
+
+    @staticmethod
+    def _never_sent(stopped: Stopped) -> None:
         try:
-            if raw[b"y"] == b"q":
-                self._answer(message, raw, peer, len(data))
-            else:
-                self._settle(message, raw, peer, len(data))
-        except Exception:  # a bug of ours: log it, keep the receive path alive
-            log.exception("bug while handling a datagram from %s:%d", *peer)
+            stopped.settle(None, NodeStopped("node stopped"), None)
+        except Exception:  # a bug of the requester's: logged, never the transport's end
+            log.exception("telling a query held back that the node stopped")
 
-    # --- queries we receive ---------------------------------------------
+    def _start_job(self, run: RunJob) -> None:
+        if self.run_job is None:
+            raise RuntimeError("a handler deferred to storage, and this transport runs no jobs")
+        fut = asyncio.ensure_future(self.run_job(run.job))
+        self.answering[fut] = run.ref
+        fut.add_done_callback(self._job_done)
 
-    def _answer(self, query: Any, raw: dict[bytes, Any], peer: Address, size: int) -> None:
-        now = clock.now()
-        counters = self.stats.method(query.method) if query.method in self.profile.methods else None
-        if counters is not None:
-            counters.received += 1
-        if self.bus.active:
-            self.bus.emit(DatagramReceived(now, peer, "q", query.method, query.tid, size, raw))
-        try:
-            values = self.handler(query, peer)
-        except QueryDropped as exc:
-            self._drop(peer, size, exc.reason)
-            return
-        except Exception as exc:
-            self._failed(query, peer, exc, counters, size)
-            return
-        if isinstance(values, asyncio.Future):
-            self.answering.add(values)
-            values.add_done_callback(lambda done: self._answer_later(done, query, peer, counters, size))
-            return
-        self._respond(query, peer, values, counters, size)
-
-    def _answer_later(
-        self, done: asyncio.Future[Any], query: Any, peer: Address, counters: Any, size: int
-    ) -> None:
-        self.answering.discard(done)
-        if done.cancelled() or self.transport is None:
+    def _job_done(self, done: asyncio.Future[Any]) -> None:
+        ref = self.answering.pop(done, None)
+        if ref is None or done.cancelled() or self.transport is None:
             return  # the node stopped: nothing acknowledged, nothing to answer
         exc = done.exception()
         try:
-            if exc is None:
-                self._respond(query, peer, done.result(), counters, size)
-            elif isinstance(exc, QueryDropped):
-                self._drop(peer, size, exc.reason)
-            elif isinstance(exc, Exception):
-                self._failed(query, peer, exc, counters, size)
-        except Exception:  # a bug of ours: log it, as the receive path does
-            log.exception("bug while answering %s from %s:%d", query.method, *peer)
-
-    def _failed(self, query: Any, peer: Address, exc: Exception, counters: Any, size: int) -> None:
-        """A handler raised: the error reply (201 with the cause for a storage fault or a bug)."""
-        if isinstance(exc, KrpcError):
-            self._send_error(query, peer, exc, counters, size)
-        elif isinstance(exc, StorageFault):  # the disk's, not a bug: the store counted and logged it
-            self._send_error(query, peer, self.profile.server_error(str(exc)), counters, size)
-        else:
-            log.error("handler for %s from %s:%d failed", query.method, *peer, exc_info=exc)
-            self._send_error(query, peer, self.profile.server_error(), counters, size)
-
-    def _respond(self, query: Any, peer: Address, values: Any, counters: Any, size: int) -> None:
-        if values is None:
-            return  # not answered (read-only)
-        data, sent = self.profile.encode_response(query.tid, values, peer)
-        if sent.get(b"y") == b"e" and counters is not None:
-            counters.errors += 1
-        self._reply(data, peer, sent, query, size)
+            self._carry_out(self.machine.job_done(ref, None if exc is not None else done.result(), exc, self.clock()))
+        except Exception:  # a bug of ours: logged, as the receive path does
+            log.exception("bug while answering a query that waited for storage")
 
     async def drain(self) -> None:
-        """Wait until every answer due (handlers' futures) is sent."""
+        """Wait until every answer due (the storage jobs running) is sent."""
         while self.answering:
             await asyncio.wait(set(self.answering))
-
-    def _send_error(self, query: Any, peer: Address, exc: KrpcError, counters: Any, size: int) -> None:
-        if counters is not None:
-            counters.errors += 1
-        data, msg = self.profile.encode_error(query.tid, exc)
-        self._reply(data, peer, msg, query, size)
-
-    def _reply(
-        self, data: bytes, peer: Address, raw: dict[bytes, Any], query: Any, size: int
-    ) -> None:
-        # Only a query with an over-long transaction id (echoed in every
-        # reply) can make even an error reply exceed the datagram limit.
-        if len(data) > krpc.UDP_PACKET_LIMIT:
-            self._drop(peer, size, DropReason.REPLY_TOO_LONG)
-            return
-        refused = self.limits.allow_reply(peer[0], len(data), self.clock())
-        if refused is not None:
-            self._drop(peer, size, refused)
-            return
-        self._send(data, peer, raw, query.method, query.tid)
-
-    # --- answers to our queries -------------------------------------------
-
-    def _settle(self, message: Any, raw: dict[bytes, Any], peer: Address, size: int) -> None:
-        now = clock.now()
-        answered = raw[b"y"] == b"r"
-        found = self.outstanding.answer(peer, message.tid, now, sample=answered)
-        if not isinstance(found, Answered):
-            if found is None:
-                self._drop(peer, size, DropReason.UNEXPECTED_RESPONSE)
-            return  # else: the other answer to a request we sent twice: expected, not a drop
-        pending = found.pending
-        counters = self.stats.method(pending.method)
-        if answered:
-            counters.answered += 1
-            counters.rtt_total += found.rtt
-            code = None
-        else:
-            counters.failed += 1
-            code = message.code
-        if self.bus.active:
-            self.bus.emit(
-                DatagramReceived(
-                    now, peer, raw[b"y"].decode(), pending.method, message.tid, size, raw,
-                    rtt=found.rtt, error_code=code, late=found.late,
-                )
-            )
-        if answered:
-            self._tell(pending, self.profile.answer(message), None, found.sample)
-        else:
-            self._tell(pending, None, self.profile.error(message), found.sample)
-
-    @staticmethod
-    def _tell(pending: Pending, answer: Any, exc: BaseException | None, rtt: float | None = None) -> None:
-        try:
-            pending.settle(answer, exc, rtt)
-        except Exception:  # a bug of the requester's: logged, never the transport's end
-            log.exception("settling a %s request to %s:%d", pending.method, *pending.peer)
 
     # --- sending -----------------------------------------------------
 
     def request(
-        self, peer: Address, method: str, args: Any, settle: Settle, soft_timeout: float | None = None
-    ) -> None:
-        """Send a query; ``settle`` is told the profile's answer (Khashmir: the response
+        self, peer: Address, method: str, args: Any, settle: SettleFn, soft_timeout: float | None = None,
+        late: Callable[[], None] | None = None, key: Hashable | None = None,
+    ) -> bool:
+        """Send a query, or hold it back (False) while the node's query budget is spent
+        when it has a ``key`` (:meth:`withdraw` it with that key; it goes when the
+        budget allows, on the one timer); ``settle`` is told the profile's answer (Khashmir: the response
         dict) or the exception, once, as soon as it is known (no future: an answer's
-        next queries go out in the same callback, as libtorrent's traversal does).
+        next queries go out in the same callback, as libtorrent's traversal does);
+        ``late``, with a ``soft_timeout``, is told once if it is silent that long
+        (counted from when it was sent).
 
         ``args``: the profile's arguments (a dict; Mainline also takes typed ones);
         bad ones raise :class:`LocalError` here.
         """
         if self.transport is None:
             raise NodeStopped("node is not running")
-        table = self.outstanding
-        tid = table.tid_for(peer)
-        data, raw = self.profile.encode_query(tid, method, args)
-        now = clock.now()
-        pending = table.add(peer, tid, method, settle, now, soft_timeout, data, raw)
-        self._arm(now, pending.late_after if pending.resends else pending.expires)
-        self.stats.method(method).sent += 1
-        self.limits.expect(peer[0], self.clock())
-        self._send(data, peer, raw, method, tid, soft_timeout)
+        now = self.clock()
+        sent = self.machine.request(peer, method, args, settle, now, soft_timeout, late, key)
+        if sent is None:
+            self._arm(now, self.machine.next_deadline(now))
+            return False
+        self._arm(now, sent[1])
+        self._send(sent[0])
+        return True
+
+    def withdraw(self, key: Hashable) -> bool:
+        """Take back a query held back by the budget (its caller gave up): True if it was."""
+        return self.machine.withdraw(key)
+
+    def rearm(self) -> None:
+        """The budget changed: the timer for the machine's next deadline, if sooner."""
+        if self.transport is not None:
+            now = self.clock()
+            self._arm(now, self.machine.next_deadline(now))
 
     def _arm(self, now: float, at: float | None) -> None:
         """Have the one timer fire at ``at`` if that is sooner than it is set for."""
@@ -372,61 +287,39 @@ class KrpcTransport(asyncio.DatagramProtocol):
         self._timer_at = at
 
     def _due(self) -> None:
-        """The timer: send again what is silent past its soft deadline, fail what is past
-        its full timeout, then set the timer for the table's next deadline."""
+        """The timer: the machine's resends and expiries, then the timer for its next deadline."""
         self._timer = None
         if self.transport is None:
             return
-        now = clock.now()
-        table = self.outstanding
-        for pending in table.resends_due(now):
-            self.limits.expect(pending.peer[0], self.clock())
-            assert pending.raw is not None
-            self._send(pending.data, pending.peer, pending.raw, pending.method, pending.tid, pending.soft_timeout)
-        for pending in table.expired(now):  # their settles may send more (and set the timer)
-            self._failed_request(pending)
+        self._carry_out(self.machine.timer(self.clock()))  # settles may send more (and set the timer)
         if self.transport is not None:
-            self._arm(clock.now(), table.next_deadline())
+            now = self.clock()
+            self._arm(now, self.machine.next_deadline(now))
 
-    def _failed_request(self, pending: Pending, unreachable: bool = False) -> None:
-        """A request's full timeout, or ``unreachable``: nothing listens there (ICMP)."""
-        self.stats.method(pending.method).failed += 1
-        if self.bus.active:
-            self.bus.emit(RequestTimedOut(clock.now(), pending.peer, pending.method, pending.tid))
-        where = f"{pending.method} to {pending.peer[0]}:{pending.peer[1]}"
-        failure = PortUnreachable(f"{where}: unreachable (ICMP)") if unreachable else RpcTimeout(where)
-        self._tell(pending, None, failure)
-
-    def _send(
-        self, data: bytes, peer: Address, raw: dict[bytes, Any], method: str, tid: bytes,
-        soft_timeout: float | None = None,
-    ) -> None:
+    def _send(self, send: Send) -> None:
         if self.transport is None:
             return
+        data, peer = send.data, send.peer
         self.transmit(self.transport, data, peer)
         if self.tap is not None:
             self.tap("out", self.local_address, peer, data, time.time())
-        self.stats.packets_out += 1
-        self.stats.bytes_out += len(data)
+        stats = self.stats
+        stats.packets_out += 1
+        stats.bytes_out += len(data)
         if self.bus.active:
+            raw = send.raw
             kind = raw[b"y"].decode()
             code = raw[b"e"][0] if kind == "e" else None
             self.bus.emit(
-                DatagramSent(clock.now(), peer, kind, method, tid, len(data), raw, code, soft_timeout)
+                DatagramSent(self.clock(), peer, kind, send.method, send.tid, len(data), raw, code, send.soft_timeout)
             )
 
-    def _drop(self, peer: Address, size: int, reason: DropReason) -> None:
-        stats = self.stats  # Stats.drop inlined: this runs for every datagram of a flood
-        stats.dropped += 1
-        stats.drop_reasons[reason] += 1
-        if self.bus.active:
-            self.bus.emit(DatagramDropped(clock.now(), peer, size, reason.value))
-
     def cancel_answers(self) -> None:
-        """Cancel the answers still due: never sent (a handler's task not started never runs)."""
-        answering, self.answering = self.answering, set()
+        """Cancel the answers still due: never sent (a job not started never runs)."""
+        answering, self.answering = self.answering, {}
         for fut in answering:
             fut.cancel()
+        self.machine.cancel_jobs()
 
     def close(self) -> None:
         if self._drain is not None:
@@ -439,14 +332,4 @@ class KrpcTransport(asyncio.DatagramProtocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        for p in self.outstanding.clear():
-            self._tell(p, None, NodeStopped("node stopped"))
-
-
-def decode_reason(message: str) -> DropReason:
-    """The fixed reason for a :func:`krpc.decode` failure (its text is the peer's to choose)."""
-    if message.startswith("not bencode"):
-        return DropReason.NOT_BENCODE
-    if message.startswith("unknown message type"):
-        return DropReason.UNKNOWN_TYPE
-    return DropReason.MALFORMED
+        self._carry_out(self.machine.close())

@@ -1,11 +1,13 @@
 """Persistent state of a node in SQLite: own id, contacts, values.
 
 One database file per node, in a data directory that one node at a time may
-use (see :mod:`dht.storage.datadir`), or one for all the nodes of a lab.  Six modules:
+use (see :mod:`dht.storage.datadir`), or one for all the nodes of a lab.  Seven modules:
 
 * :mod:`.store`: :class:`Store`, what the node reads and writes (its id, its
-  contacts, values with their publisher and time), in memory counts of
-  values per key and per publisher, faults named and logged once a minute;
+  contacts, values with their publisher and time), its connection, faults
+  named and logged once a minute;
+* :mod:`.rows`: the jobs the store's thread runs on a node's rows, and the
+  in-memory counts of values per key and per publisher;
 * :mod:`.fairness`: :class:`StoreLimits` and the eviction policy (the
   heaviest holder gives up its oldest value, with a margin of two), with
   :class:`Tally`, the per-publisher counts;
@@ -26,7 +28,8 @@ from .database import (
 )
 from .fairness import StoreLimits, Tally
 from .lab_database import LAB_DB_NAME, LabDatabase, LabSlot, NodeLock, NodeStorage
-from .store import FAULT_LOG_INTERVAL, Store, StoredValueInfo, StoreOutcome
+from .rows import StoredValueInfo, StoreOutcome
+from .store import FAULT_LOG_INTERVAL, Store
 from .worker import JobGroup, StorageWorker
 
 __all__ = [

@@ -1,12 +1,11 @@
 """A node's store in SQLite: its own id, its routing table's contacts and the values it holds.
 
-Values are kept per (key, value) with the time of their last store and the
-IP address of their publisher (the first to store them; ``""`` for this node
-itself or for values of a database made before publishers were kept).
 :meth:`Store.store_value` commits before it returns, so a store acknowledged
-on the wire survives a killed process (WAL journal).  Which value gives up
-its room when the store is full is :mod:`.fairness`'s; the file, its schema
-and migration are :mod:`.database`'s.
+on the wire survives a killed process (WAL journal).  What the rows hold and
+the counts of values kept in memory are :mod:`.rows`'s (the jobs the
+storage thread runs); which value gives up its room when the store is full
+is :mod:`.fairness`'s; the file, its schema and migration are
+:mod:`.database`'s.  This module is the store's face and its connection.
 
 Faults: a write the disk refuses (full, read-only, I/O error) is rolled back
 and raises :class:`StorageFault` naming the cause ("disk full", "permission
@@ -27,9 +26,7 @@ delivered) and read on any thread.
 
 The connection is opened at start-up and may be closed while the node is
 idle (:meth:`Store.release`, so that hundreds of lab nodes in one process do
-not each keep SQLite's caches); it is reopened on the next access.  The
-number of values per key and per publisher is kept in memory, so answering
-find_value and checking quotas never needs the database.
+not each keep SQLite's caches); it is reopened on the next access.
 
 A lab node's store is a view of its rows in the lab's shared file
 (:class:`~.lab_database.LabDatabase`, ``shared`` and ``slot``): the same
@@ -46,17 +43,19 @@ import contextlib
 import logging
 import sqlite3
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, NamedTuple, Protocol, TypeVar
+from typing import Any, Callable, Iterator, Protocol, TypeVar
 
-from ..core.contact import Contact, is_ipv4
+from ..core.contact import Contact
 from ..core.errors import StorageFault
 from . import database
-from .database import digest, directory_of, open_or_move_aside, reopen_database
-from .fairness import StoreLimits, Tally, make_room
+from .database import directory_of, open_or_move_aside, reopen_database
+from .fairness import StoreLimits
 from .layout import LAB_LAYOUT, NODE_LAYOUT
+from .rows import NodeRows, StoredValueInfo, StoreOutcome
 from .worker import JobGroup, StorageWorker
+
+__all__ = ["FAULT_LOG_INTERVAL", "SharedFile", "Store"]
 
 T = TypeVar("T")
 
@@ -73,19 +72,6 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two log lines about storage faults.
 FAULT_LOG_INTERVAL = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class StoredValueInfo:
-    key: bytes
-    value: bytes
-    stored_at: float  # wall clock, time.time()
-    publisher: str = ""  # IP address of the first to store it; "" this node (or unknown)
-
-
-class StoreOutcome(NamedTuple):
-    refreshed: bool  # the value was there already: only its time changed
-    evicted: tuple[tuple[bytes, bytes], ...]  # (key, value) removed to make room
 
 
 def _nothing() -> None:
@@ -122,13 +108,9 @@ class Store:
         self.log_faults = True
         self._fault_logged = -FAULT_LOG_INTERVAL
         self._faults_unlogged = 0
-        self._counts: dict[bytes, int] = {}
-        self.value_count = 0
-        self._publishers = Tally()
         self._shared = shared
         self.slot = slot
-        self._sql = NODE_LAYOUT if shared is None else LAB_LAYOUT
-        self._mine: dict[str, Any] = {"slot": slot}  # the parameter naming our rows
+        self._rows = NodeRows(self, NODE_LAYOUT if shared is None else LAB_LAYOUT, slot, self.limits)
         self._group = JobGroup() if shared is not None else None
         self.worker = (
             StorageWorker(f"storage:{Path(self.path).parent.name}", threaded) if shared is None else shared.worker
@@ -147,10 +129,7 @@ class Store:
         else:
             conn = self._shared.conn
         self._conn = conn
-        self._counts = {bytes(k): int(n) for k, n in conn.execute(self._sql.count_by_key, self._mine)}
-        self.value_count = sum(self._counts.values())
-        for name, n in conn.execute(self._sql.count_by_publisher, self._mine):
-            self._publishers.add(str(name), int(n))
+        self._rows.count(conn)
         if self._shared is None:
             # The integrity check leaves SQLite's memory grown; give it back.
             conn.execute("PRAGMA shrink_memory")
@@ -303,43 +282,26 @@ class Store:
     ) -> tuple[StorageFault | None, list[tuple[bytes, bytes]]]:
         """Save id and contacts, then expire values stored before ``expire_before`` (None:
         none), as one job; returns the first fault (the rest is done anyway) and what expired."""
-        return self._call(self._checkpoint, node_id, contacts, expire_before)
+        return self._call(self._rows.checkpoint, node_id, contacts, expire_before)
 
     async def checkpoint_async(
         self, node_id: bytes, contacts: list[Contact], expire_before: float | None
     ) -> tuple[StorageFault | None, list[tuple[bytes, bytes]]]:
         """:meth:`checkpoint`, the loop free meanwhile."""
-        return await self._run(self._checkpoint, node_id, contacts, expire_before)
-
-    def _checkpoint(
-        self, node_id: bytes, contacts: list[Contact], expire_before: float | None
-    ) -> tuple[StorageFault | None, list[tuple[bytes, bytes]]]:
-        fault: StorageFault | None = None
-        expired: list[tuple[bytes, bytes]] = []
-        try:
-            self._save_self_id(node_id)
-            self._save_contacts(contacts)
-        except StorageFault as exc:
-            fault = exc
-        if expire_before is not None:
-            try:
-                expired = self._expire(expire_before)
-            except StorageFault as exc:
-                fault = fault or exc
-        return fault, expired
+        return await self._run(self._rows.checkpoint, node_id, contacts, expire_before)
 
     def self_id(self) -> bytes | None:
-        return self._call(self._self_id)
+        return self._call(self._rows.self_id)
 
     def save_self_id(self, node_id: bytes) -> None:
-        self._call(self._save_self_id, node_id)
+        self._call(self._rows.save_self_id, node_id)
 
     def save_contacts(self, contacts: list[Contact]) -> None:
-        self._call(self._save_contacts, contacts)
+        self._call(self._rows.save_contacts, contacts)
 
     def contacts(self) -> list[Contact]:
         """The saved contacts (rows that are not a 20-byte id and IPv4 address are skipped)."""
-        return self._call(self._contacts)
+        return self._call(self._rows.contacts)
 
     def store_value(self, key: bytes, value: bytes, now: float, publisher: str = "") -> StoreOutcome:
         """Store (or refresh) a value from ``publisher`` and commit.
@@ -347,146 +309,48 @@ class Store:
         Raises :class:`StoreRefused` (the limits) or :class:`StorageFault`
         (the disk); either way nothing stored before is changed.
         """
-        return self._call(self._store_value, key, value, now, publisher)
+        return self._call(self._rows.store_value, key, value, now, publisher)
 
     async def store_value_async(self, key: bytes, value: bytes, now: float, publisher: str = "") -> StoreOutcome:
         """:meth:`store_value`, the loop free meanwhile."""
-        return await self._run(self._store_value, key, value, now, publisher)
+        return await self._run(self._rows.store_value, key, value, now, publisher)
 
     def has_value(self, key: bytes, value: bytes) -> bool:
-        return self._call(self._has_value, key, value)
+        return self._call(self._rows.has_value, key, value)
 
     def values(self, key: bytes) -> list[bytes]:
-        return self._call(self._values, key)
+        return self._call(self._rows.values, key)
 
     async def values_async(self, key: bytes) -> list[bytes]:
-        return await self._run(self._values, key)
+        return await self._run(self._rows.values, key)
 
     def expire(self, before: float) -> list[tuple[bytes, bytes]]:
         """Delete values last stored before ``before``; returns them."""
-        return self._call(self._expire, before)
+        return self._call(self._rows.expire, before)
 
     async def expire_async(self, before: float) -> list[tuple[bytes, bytes]]:
-        return await self._run(self._expire, before)
+        return await self._run(self._rows.expire, before)
 
     def all_values(self) -> list[StoredValueInfo]:
-        return self._call(self._all_values)
+        return self._call(self._rows.all_values)
 
     async def all_values_async(self) -> list[StoredValueInfo]:
-        return await self._run(self._all_values)
+        return await self._run(self._rows.all_values)
 
-    # --- own id and routing table (on the storage thread) --------------
+    # --- the counts, in memory (on any thread) -------------------------
 
-    def _self_id(self) -> bytes | None:
-        try:
-            row = self.conn.execute(self._sql.self_id, self._mine).fetchone()
-        except sqlite3.Error as exc:
-            raise self._fault(exc, "read the node's id") from None
-        if row and isinstance(row[0], bytes) and len(row[0]) == 20:
-            return bytes(row[0])
-        return None
-
-    def _save_self_id(self, node_id: bytes) -> None:
-        with self._write("save the node's id") as conn:
-            for statement in self._sql.save_self_id:
-                conn.execute(statement, {"slot": self.slot, "id": node_id})
-
-    def _save_contacts(self, contacts: list[Contact]) -> None:
-        with self._write(f"save the routing table ({len(contacts)} contacts)") as conn:
-            conn.execute(self._sql.delete_contacts, self._mine)
-            conn.executemany(
-                self._sql.insert_contact,
-                [{"slot": self.slot, "id": c.id, "host": c.host, "port": c.port} for c in contacts],
-            )
-
-    def _contacts(self) -> list[Contact]:
-        """The saved contacts (rows that are not a 20-byte id and IPv4 address are skipped)."""
-        try:
-            rows = self.conn.execute(self._sql.contacts, self._mine).fetchall()
-        except sqlite3.Error as exc:
-            raise self._fault(exc, "read the routing table") from None
-        return [
-            Contact(bytes(i), h, p) for i, h, p in rows
-            if isinstance(i, bytes) and len(i) == 20 and is_ipv4(h) and isinstance(p, int) and 0 <= p <= 65535
-        ]
-
-    # --- values (on the storage thread) --------------------------------
-
-    def _store_value(self, key: bytes, value: bytes, now: float, publisher: str = "") -> StoreOutcome:
-        """Store (or refresh) a value from ``publisher`` and commit.
-
-        Raises :class:`StoreRefused` (the limits) or :class:`StorageFault`
-        (the disk); either way nothing stored before is changed.
-        """
-        row = {"slot": self.slot, "key": key, "digest": digest(value), "value": value, "now": now,
-               "publisher": publisher}
-        with self._write("store a value") as conn:
-            cur = conn.execute(self._sql.refresh, row)
-            if cur.rowcount:
-                return StoreOutcome(True, ())
-            evicted = make_room(conn, self.limits, self._publishers, self._counts.get(key, 0), self.value_count,
-                                key, publisher, self._sql, self.slot)
-            for _k, _v, _p, rowid in evicted:
-                conn.execute(self._sql.delete_row, {"rowid": rowid})
-            conn.execute(self._sql.insert_value, row)
-        for k, _v, p, _rowid in evicted:
-            self._forget(k, p)
-        self.value_count += 1
-        self._counts[key] = self._counts.get(key, 0) + 1
-        self._publishers.add(publisher)
-        return StoreOutcome(False, tuple((k, v) for k, v, _p, _r in evicted))
-
-    def _forget(self, key: bytes, publisher: str) -> None:
-        self.value_count -= 1
-        left = self._counts.get(key, 0) - 1
-        if left > 0:
-            self._counts[key] = left
-        else:
-            self._counts.pop(key, None)
-        self._publishers.remove(publisher)
-
-    def _has_value(self, key: bytes, value: bytes) -> bool:
-        try:
-            row = self.conn.execute(
-                self._sql.has_value, {"slot": self.slot, "key": key, "digest": digest(value)}
-            ).fetchone()
-        except sqlite3.Error as exc:
-            raise self._fault(exc, "read values") from None
-        return row is not None
-
-    def _values(self, key: bytes) -> list[bytes]:
-        try:
-            rows = self.conn.execute(self._sql.values, {"slot": self.slot, "key": key}).fetchall()
-        except sqlite3.Error as exc:
-            raise self._fault(exc, "read values") from None
-        return [bytes(r[0]) for r in rows]
+    @property
+    def value_count(self) -> int:
+        """Values stored."""
+        return self._rows.value_count
 
     def count_values(self, key: bytes) -> int:
-        return self._counts.get(key, 0)
+        return self._rows.count_values(key)
 
     def count_from(self, publisher: str) -> int:
         """Values held from ``publisher`` (an IP address; "" this node)."""
-        return self._publishers.get(publisher)
+        return self._rows.count_from(publisher)
 
     def totals(self) -> tuple[int, int]:
         """(distinct keys, values) stored."""
-        return len(self._counts), self.value_count
-
-    def _expire(self, before: float) -> list[tuple[bytes, bytes]]:
-        """Delete values last stored before ``before``; returns them."""
-        when = {"slot": self.slot, "before": before}
-        with self._write("expire values") as conn:
-            rows = conn.execute(self._sql.expiring, when).fetchall()
-            conn.execute(self._sql.expire, when)
-        expired = []
-        for k, v, p in rows:
-            self._forget(bytes(k), str(p))
-            expired.append((bytes(k), bytes(v)))
-        return expired
-
-    def _all_values(self) -> list[StoredValueInfo]:
-        try:
-            rows = self.conn.execute(self._sql.all_values, self._mine).fetchall()
-        except sqlite3.Error as exc:
-            raise self._fault(exc, "read values") from None
-        return [StoredValueInfo(bytes(k), bytes(v), float(t), str(p)) for k, v, t, p in rows]
+        return self._rows.totals()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import secrets
 from typing import Any, NamedTuple, Union
 
+import bencode2
 import bencodepy
 
 from ..core import errors
@@ -69,10 +70,13 @@ def new_tid() -> bytes:
 
 def decode(data: bytes) -> tuple[Message, dict[bytes, Any]]:
     """Parse and verify one datagram; returns the message and the raw dict."""
-    try:
-        msg = bencodepy.decode(data)
-    except Exception as exc:  # bencodepy raises several types on bad input
-        raise RemoteProtocolError(f"not bencode: {exc}") from None
+    try:  # canonical bencoding (what every node sends) through the C decoder
+        msg = bencode2.bdecode(data)
+    except Exception:  # not canonical, or not bencode: the lenient decoder (the seed's) says which
+        try:
+            msg = bencodepy.decode(data)
+        except Exception as exc:  # bencodepy raises several types on bad input
+            raise RemoteProtocolError(f"not bencode: {exc}") from None
     tid, kind, body = open_envelope(msg, error_items_exact=True)
     if isinstance(body, QueryBody):
         return Query(tid, body.method, body.args), msg
@@ -127,13 +131,23 @@ def check_arguments(query: Query) -> list[Any]:
     return values
 
 
+def _encode(value: Any) -> bytes:
+    """Canonical bencoding, in C (the same bytes as bencodepy's); what the C encoder
+    will not take (a type of ours it does not know) goes through bencodepy."""
+    try:
+        data: bytes = bencode2.bencode(value)
+    except Exception:
+        data = bencodepy.encode(value)
+    return data
+
+
 def encode_query(tid: bytes, method: str, args: dict[bytes, Any]) -> bytes:
-    data: bytes = bencodepy.encode({b"t": tid, b"y": b"q", b"q": method.encode(), b"a": args})
+    data: bytes = _encode({b"t": tid, b"y": b"q", b"q": method.encode(), b"a": args})
     return data
 
 
 def encode_error(tid: bytes, code: int, message: str) -> bytes:
-    data: bytes = bencodepy.encode({b"t": tid, b"y": b"e", b"e": [code, message.encode("utf-8")]})
+    data: bytes = _encode({b"t": tid, b"y": b"e", b"e": [code, message.encode("utf-8")]})
     return data
 
 
@@ -144,7 +158,7 @@ def encode_response(tid: bytes, values: dict[bytes, Any]) -> tuple[bytes, dict[b
     long becomes error 206.  Returns the bytes and the dict actually sent.
     """
     msg: dict[bytes, Any] = {b"t": tid, b"y": b"r", b"r": values}
-    data = bencodepy.encode(msg)
+    data = _encode(msg)
     if len(data) <= UDP_PACKET_LIMIT:
         return data, msg
     vals = values.get(b"values")
@@ -155,15 +169,15 @@ def encode_response(tid: bytes, values: dict[bytes, Any]) -> tuple[bytes, dict[b
         # side by side, so each dropped item saves exactly its own encoded
         # length, whatever its type (a handler may put any bencodable item in).
         while kept and excess > 0:
-            excess -= len(bencodepy.encode(kept.pop()))
+            excess -= len(_encode(kept.pop()))
         trimmed = dict(values)
         trimmed[b"values"] = kept
         msg = {b"t": tid, b"y": b"r", b"r": trimmed}
-        data = bencodepy.encode(msg)
+        data = _encode(msg)
         if len(data) <= UDP_PACKET_LIMIT:
             return data, msg
     err = {b"t": tid, b"y": b"e", b"e": [errors.RESPONSE_TOO_LONG, b"response too long"]}
-    return bencodepy.encode(err), err
+    return _encode(err), err
 
 
 def error_dict(tid: bytes, code: int, message: str) -> dict[bytes, Any]:

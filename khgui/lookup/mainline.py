@@ -2,9 +2,9 @@
 
 :class:`MainlineLookupPanel` keeps :class:`~khgui.lookup.panel.LookupPanel`'s
 plot, hops table and the way it follows exactly the lookup its click
-started (:class:`~khgui.lookup.panel.LookupCall`, matched on the
+started (:class:`~khgui.lookup.call.LookupCall`, matched on the
 ``LookupStarted`` kinds get_peers, announce_peer, get and put), and puts a
-Mainline form in front of them:
+Mainline form in front of them (:class:`~khgui.lookup.mainline_form.MainlineForm`):
 
 * Info-hash (40 hex digits or a magnet link): Get peers (with a BEP 33
   scrape, so the results show seed and peer estimates) and Announce (on a
@@ -33,21 +33,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import (
-    QButtonGroup, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QSpinBox, QWidget,
-)
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QWidget
 
 from dht import immutable_item_target, mutable_target, public_key_bytes
 
-from ..common.bittorrent import (
-    KEY_FILE_NAME, MAX_ITEM_BYTES, KeyFileError, bencoded_text_size, check_salt, check_value, mutable_key,
-    parse_info_hash,
-)
-from ..common.labels import ElidedLabel, fit_placeholder, fit_width
+from ..common.bittorrent import KEY_FILE_NAME, KeyFileError, check_salt, check_value, mutable_key, parse_info_hash
 from ..common.text import bytes_preview
-from ..common.theme import set_state
 from ..failures import describe_error
-from .panel import NO_LIMIT, LookupPanel
+from .mainline_form import MainlineForm
+from .panel import LookupPanel
 
 
 def _value_text(value: Any) -> str:
@@ -62,130 +56,34 @@ class MainlineLookupPanel(LookupPanel):
     # -- construction -------------------------------------------------------------
 
     def _build_form(self, mono: Any) -> QWidget:
-        self.hash_edit = QLineEdit()
-        self.hash_edit.setMaxLength(NO_LIMIT)
-        self.hash_edit.setPlaceholderText("info-hash or magnet link")
-        self.hash_edit.textChanged.connect(self._update_hash_preview)
-        self.hash_edit.returnPressed.connect(self._get_peers_clicked)
-        self.hash_preview = ElidedLabel()
-        self.hash_preview.setFont(mono)
-        self.port_spin = QSpinBox()
-        self.port_spin.setRange(0, 0xFFFF)
-        self.port_spin.setSpecialValueText("implied")
-        self.port_spin.setToolTip("The port to announce; implied: the port our node sends from (BEP 5)")
-        self.get_peers_button = QPushButton("Get peers")
-        self.get_peers_button.setToolTip("Find the peers announced for this info-hash, with a BEP 33 scrape")
-        self.get_peers_button.setDefault(True)
-        self.get_peers_button.clicked.connect(self._get_peers_clicked)
-        self.announce_button = QPushButton("Announce")
-        self.announce_button.setToolTip("Announce that we are a peer of this info-hash to the closest nodes")
-        self.announce_button.clicked.connect(self._announce_clicked)
-
-        self.item_edit = QLineEdit()
-        self.item_edit.setMaxLength(NO_LIMIT)
-        self.item_edit.setPlaceholderText("the item's value (UTF-8 text)")
-        self.item_edit.setToolTip("The item's value: UTF-8 text, at most 1000 bytes bencoded (BEP 44)")
-        self.item_edit.textChanged.connect(self._update_item_size)
-        self.item_edit.returnPressed.connect(self._put_clicked)
-        self.item_size = QLabel()
-        set_state(self.item_size, "hint")
-        self.immutable_radio = QRadioButton("Immutable")
-        self.immutable_radio.setToolTip("Immutable: the target is SHA-1 of the bencoded value")
-        self.mutable_radio = QRadioButton("Mutable")
-        self.immutable_radio.setChecked(True)
-        self.mutability = QButtonGroup(self)
-        self.mutability.addButton(self.immutable_radio)
-        self.mutability.addButton(self.mutable_radio)
-        self.mutable_radio.toggled.connect(self._update_mutable)
-        self.salt_edit = QLineEdit()
-        self.salt_edit.setMaxLength(NO_LIMIT)
-        self.salt_edit.setPlaceholderText("salt (optional)")
-        self.salt_edit.textChanged.connect(lambda _t: self._clear_about("salt"))
-        self.salt_edit.returnPressed.connect(self._get_clicked)
-        self.salt_edit.setToolTip("A mutable item's salt (at most 64 bytes): one key pair, many items")
-        self.target_edit = QLineEdit()
-        self.target_edit.setFont(mono)
-        self.target_edit.setMaxLength(NO_LIMIT)
-        self.target_edit.setPlaceholderText("target (40 hex digits)")
-        self.target_edit.setToolTip("The item's target, 40 hex digits: a Put fills it in; for a mutable item, "
-                                    "made from the public key and the salt")
-        self.target_edit.textChanged.connect(lambda _t: self._clear_about("target"))
-        self.target_edit.returnPressed.connect(self._get_clicked)
-        self.pubkey_edit = QLineEdit()
-        self.pubkey_edit.setFont(mono)
-        self.pubkey_edit.setMaxLength(NO_LIMIT)
-        self.pubkey_edit.setPlaceholderText("public key (empty: ours)")
-        self.pubkey_edit.setToolTip("Get a mutable item signed by this public key (BEP 44); "
-                                    "empty: our own key pair's. A Put always signs with ours.")
-        self.pubkey_edit.textChanged.connect(lambda _t: self._clear_about("key"))
-        self.pubkey_edit.returnPressed.connect(self._get_clicked)
-        self.key_label = ElidedLabel()
-        set_state(self.key_label, "hint")
-        self.put_button = QPushButton("Put item")
-        self.put_button.setToolTip("Store the item at the nodes closest to its target (BEP 44)")
-        self.put_button.clicked.connect(self._put_clicked)
-        self.get_button = QPushButton("Get item")
-        self.get_button.setToolTip("Find the item under the target (mutable: our key and the salt)")
-        self.get_button.clicked.connect(self._get_clicked)
-
-        for edit in (self.hash_edit, self.item_edit, self.salt_edit, self.target_edit, self.pubkey_edit):
-            fit_placeholder(edit)  # never cut ("salt (optional, at …")
-        form = QFormLayout()
-        form.setVerticalSpacing(4)
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
-        hash_row = QHBoxLayout()
-        hash_row.setSpacing(6)
-        hash_row.addWidget(self.hash_edit, 1)
-        hash_row.addWidget(QLabel("port"))
-        hash_row.addWidget(self.port_spin)
-        hash_row.addWidget(self.get_peers_button)
-        hash_row.addWidget(self.announce_button)
-        form.addRow("Torrent", hash_row)
-        form.addRow("", self.hash_preview)
-        item_row = QHBoxLayout()
-        item_row.setSpacing(6)
-        item_row.addWidget(self.item_edit, 1)
-        item_row.addWidget(self.item_size)
-        item_row.addWidget(self.put_button)
-        item_row.addWidget(self.get_button)
-        form.addRow("Item", item_row)
-        kind_row = QHBoxLayout()
-        kind_row.setSpacing(6)
-        kind_row.addWidget(self.immutable_radio)
-        kind_row.addWidget(self.mutable_radio)
-        kind_row.addWidget(self.salt_edit, 1)
-        kind_row.addWidget(self.target_edit, 2)
-        form.addRow("", kind_row)
-        key_row = QHBoxLayout()
-        key_row.setSpacing(6)
-        key_row.addWidget(self.pubkey_edit, 2)
-        key_row.addWidget(self.key_label, 3)
-        self.key_row = QWidget()
-        self.key_row.setLayout(key_row)
-        key_row.setContentsMargins(0, 0, 0, 0)
-        form.addRow("", self.key_row)
-        fit_width(self.message_label)
-        form.addRow("", self.message_label)
-        widget = QWidget()
-        widget.setLayout(form)
+        self.form = form = MainlineForm(mono, self.message_label, self.key_file)
+        form.hash_edit.textChanged.connect(lambda _t: self._clear_about("hash"))
+        form.hash_edit.returnPressed.connect(self._get_peers_clicked)
+        form.get_peers_button.clicked.connect(self._get_peers_clicked)
+        form.announce_button.clicked.connect(self._announce_clicked)
+        form.item_edit.textChanged.connect(lambda _t: self._clear_about("item"))
+        form.item_edit.returnPressed.connect(self._put_clicked)
+        form.mutable_radio.toggled.connect(lambda _on: self._clear_about("key"))
+        for edit, about in ((form.salt_edit, "salt"), (form.target_edit, "target"), (form.pubkey_edit, "key")):
+            edit.textChanged.connect(lambda _t, about=about: self._clear_about(about))
+            edit.returnPressed.connect(self._get_clicked)
+        form.put_button.clicked.connect(self._put_clicked)
+        form.get_button.clicked.connect(self._get_clicked)
         # The Khashmir fields stay (hidden) so the base class's helpers keep working.
         self.key_edit = QLineEdit()
         self.value_edit = QLineEdit()
         self.key_preview = QLabel()
         self.value_size = QLabel()
-        self.store_button = self.put_button
-        self.lookup_button = self.get_peers_button
-        self._update_hash_preview("")
-        self._update_item_size("")
-        self._update_mutable()
-        return widget
+        self.store_button = form.put_button
+        self.lookup_button = form.get_peers_button
+        return form
 
     def _build_results(self, mono: Any) -> None:
         super()._build_results(mono)
-        self.tabs.setTabText(self.tabs.indexOf(self.values_list), "Peers / item")
+        self.results.tabs.setTabText(self.results.tabs.indexOf(self.results.values_list), "Peers / item")
 
     def _buttons(self) -> list[QPushButton]:
-        return [self.get_peers_button, self.announce_button, self.put_button, self.get_button]
+        return [self.form.get_peers_button, self.form.announce_button, self.form.put_button, self.form.get_button]
 
     # -- public ---------------------------------------------------------------------
 
@@ -195,8 +93,8 @@ class MainlineLookupPanel(LookupPanel):
         return Path(node.data_dir) / KEY_FILE_NAME if node is not None else None
 
     def focus_key(self) -> None:
-        self.hash_edit.setFocus()
-        self.hash_edit.selectAll()
+        self.form.hash_edit.setFocus()
+        self.form.hash_edit.selectAll()
 
     def disabled_reason(self) -> str:
         if self._controller.node is None:
@@ -211,30 +109,30 @@ class MainlineLookupPanel(LookupPanel):
 
     async def get_peers_from_form(self, text: str) -> Any | None:
         """Fill the info-hash field and Get peers, as the button does; the PeersFound or None."""
-        self.hash_edit.setText(text)
+        self.form.hash_edit.setText(text)
         return await self._run_get_peers()
 
     async def announce_from_form(self, text: str, port: int = 0) -> int | None:
         """Fill the info-hash and port and Announce; how many nodes accepted, or None."""
-        self.hash_edit.setText(text)
-        self.port_spin.setValue(port)
+        self.form.hash_edit.setText(text)
+        self.form.port_spin.setValue(port)
         return await self._run_announce()
 
     async def put_from_form(self, value: str, mutable: bool = False, salt: str = "") -> Any | None:
         """Fill the item fields and Put; the target (immutable) or the MutablePut, or None."""
-        self.item_edit.setText(value)
-        (self.mutable_radio if mutable else self.immutable_radio).setChecked(True)
-        self.salt_edit.setText(salt)
+        self.form.item_edit.setText(value)
+        (self.form.mutable_radio if mutable else self.form.immutable_radio).setChecked(True)
+        self.form.salt_edit.setText(salt)
         return await self._run_put()
 
     async def get_from_form(self, target_hex: str = "", mutable: bool = False, salt: str = "",
                             public_key_hex: str = "") -> Any | None:
         """Fill the target (immutable) or salt and key (mutable; "": ours) and Get item; the FoundItem or None."""
-        (self.mutable_radio if mutable else self.immutable_radio).setChecked(True)
+        (self.form.mutable_radio if mutable else self.form.immutable_radio).setChecked(True)
         if not mutable:
-            self.target_edit.setText(target_hex)
-        self.salt_edit.setText(salt)
-        self.pubkey_edit.setText(public_key_hex)
+            self.form.target_edit.setText(target_hex)
+        self.form.salt_edit.setText(salt)
+        self.form.pubkey_edit.setText(public_key_hex)
         return await self._run_get()
 
     # -- checks -----------------------------------------------------------------------
@@ -250,14 +148,14 @@ class MainlineLookupPanel(LookupPanel):
         return self._controller.node
 
     def _info_hash(self) -> bytes | None:
-        parsed = parse_info_hash(self.hash_edit.text())
+        parsed = parse_info_hash(self.form.hash_edit.text())
         if parsed.info_hash is None:
             self._say(parsed.message, error=True, about="hash")
         return parsed.info_hash
 
     def _public_key(self) -> bytes | None:
         """The Key field's public key (None if empty or after saying what is wrong with it)."""
-        text = self.pubkey_edit.text().strip()
+        text = self.form.pubkey_edit.text().strip()
         if not text:
             return None
         try:
@@ -271,11 +169,11 @@ class MainlineLookupPanel(LookupPanel):
         return key
 
     def _salt(self) -> bytes | None:
-        problem = check_salt(self.salt_edit.text())
+        problem = check_salt(self.form.salt_edit.text())
         if problem:
             self._say(problem, error=True, about="salt")
             return None
-        return self.salt_edit.text().encode("utf-8")
+        return self.form.salt_edit.text().encode("utf-8")
 
     # -- running ----------------------------------------------------------------------
 
@@ -285,7 +183,7 @@ class MainlineLookupPanel(LookupPanel):
         if node is None or info_hash is None:
             return None
         call = self._begin("get_peers", info_hash, ("get_peers",), "getting peers of")
-        self.values_list.clear()
+        self.results.values_list.clear()
         try:
             found = await call.run(lambda: self._controller.run_lookup(node.get_peers(info_hash, scrape=True)))
         except Exception as exc:
@@ -294,17 +192,17 @@ class MainlineLookupPanel(LookupPanel):
         finally:
             self._set_running(False)
         for host, port in found.peers:
-            self.values_list.addItem(f"{host}:{port}")
+            self.results.values_list.addItem(f"{host}:{port}")
         if not found.peers:
-            self.values_list.addItem("(no peer announced)")
+            self.results.values_list.addItem("(no peer announced)")
         self._has_data = True
-        self.tabs.setCurrentWidget(self.values_list)
+        self.results.tabs.setCurrentWidget(self.results.values_list)
         scrape = ""
         if found.seeds is not None or found.leechers is not None:
             scrape = f"; scrape: \u2248{found.seeds or 0:.0f} seeds, \u2248{found.leechers or 0:.0f} peers"
         n = len(found.peers)
         self._say(f"Found {n} peer{'s' if n != 1 else ''} from {found.queried} nodes{scrape}.")
-        self.summary_label.hide()
+        self.results.summary_label.hide()
         return found
 
     async def _run_announce(self) -> int | None:
@@ -312,9 +210,9 @@ class MainlineLookupPanel(LookupPanel):
         info_hash = self._info_hash() if node is not None else None
         if node is None or info_hash is None:
             return None
-        port = self.port_spin.value()
+        port = self.form.port_spin.value()
         call = self._begin("announce", info_hash, ("announce_peer",), "announcing")
-        self.values_list.clear()  # the tab shows this action's result, not an earlier Get's
+        self.results.values_list.clear()  # the tab shows this action's result, not an earlier Get's
         try:
             accepted = await call.run(lambda: self._controller.run_lookup(node.announce_peer(info_hash, port)))
         except Exception as exc:
@@ -325,10 +223,10 @@ class MainlineLookupPanel(LookupPanel):
         self._has_data = True
         where = f"port {port}" if port else f"our port {node.address[1]} (implied)"
         said = f"Announced on {where} to {accepted} node{'s' if accepted != 1 else ''}."
-        self.values_list.addItem(f"announced {info_hash.hex()} on {where} to {accepted} nodes")
+        self.results.values_list.addItem(f"announced {info_hash.hex()} on {where} to {accepted} nodes")
         self._say(said, error=accepted == 0)
-        self.summary_label.setText("The plot shows the get_peers lookup for tokens, then the announces.")
-        self.summary_label.show()
+        self.results.summary_label.setText("The plot shows the get_peers lookup for tokens, then the announces.")
+        self.results.summary_label.show()
         return int(accepted)
 
     def _key(self, create: bool) -> Any | None:
@@ -348,13 +246,13 @@ class MainlineLookupPanel(LookupPanel):
         node = self._ready()
         if node is None:
             return None
-        text = self.item_edit.text()
+        text = self.form.item_edit.text()
         problem = check_value(text)
         if problem:
             self._say(problem, error=True, about="item")
             return None
-        mutable = self.mutable_radio.isChecked()
-        if mutable and self.pubkey_edit.text().strip():
+        mutable = self.form.mutable_radio.isChecked()
+        if mutable and self.form.pubkey_edit.text().strip():
             self._say("A Put signs with our own key pair: empty the Key field to put a mutable item.",
                       error=True, about="key")
             return None
@@ -371,7 +269,7 @@ class MainlineLookupPanel(LookupPanel):
             target = immutable_item_target(value)
         call = self._begin("put", target or b"", ("put",), "putting")
         call.target = target
-        self.values_list.clear()  # the tab shows this action's result, not an earlier Get's
+        self.results.values_list.clear()  # the tab shows this action's result, not an earlier Get's
         try:
             if mutable:
                 result = await call.run(lambda: self._controller.run_lookup(node.put_mutable(key, value, salt)))
@@ -384,25 +282,25 @@ class MainlineLookupPanel(LookupPanel):
             self._set_running(False)
         self._has_data = True
         if mutable:
-            self.target_edit.setText(result.target.hex())
-            self.values_list.addItem(f"put mutable item {result.target.hex()}, seq {result.seq}, "
+            self.form.target_edit.setText(result.target.hex())
+            self.results.values_list.addItem(f"put mutable item {result.target.hex()}, seq {result.seq}, "
                                      f"at {result.stored} nodes")
             self._say(f"Put mutable item {result.target.hex()[:12]}\u2026 seq {result.seq} at {result.stored} "
                       f"node{'s' if result.stored != 1 else ''}.")
-            self._update_mutable()
+            self.form.update_mutable()
         else:
-            self.target_edit.setText(result.hex())
-            self.values_list.addItem(f"put immutable item {result.hex()}")
+            self.form.target_edit.setText(result.hex())
+            self.results.values_list.addItem(f"put immutable item {result.hex()}")
             self._say(f"Put immutable item {result.hex()[:12]}\u2026: Get item finds it by this target.")
-        self.summary_label.setText("The plot shows the get lookup for tokens, then the puts.")
-        self.summary_label.show()
+        self.results.summary_label.setText("The plot shows the get lookup for tokens, then the puts.")
+        self.results.summary_label.show()
         return result
 
     async def _run_get(self) -> Any | None:
         node = self._ready()
         if node is None:
             return None
-        mutable = self.mutable_radio.isChecked()
+        mutable = self.form.mutable_radio.isChecked()
         public_key: bytes | None = None
         salt = b""
         if mutable:
@@ -410,7 +308,7 @@ class MainlineLookupPanel(LookupPanel):
             if salt_or_none is None:
                 return None
             salt = salt_or_none
-            if self.pubkey_edit.text().strip():  # someone else's item
+            if self.form.pubkey_edit.text().strip():  # someone else's item
                 public_key = self._public_key()
                 if public_key is None:
                     return None
@@ -420,9 +318,9 @@ class MainlineLookupPanel(LookupPanel):
                     return None
                 public_key = public_key_bytes(key)
             target = mutable_target(public_key, salt)
-            self.target_edit.setText(target.hex())
+            self.form.target_edit.setText(target.hex())
         else:
-            text = self.target_edit.text().strip()
+            text = self.form.target_edit.text().strip()
             try:
                 target = bytes.fromhex(text)
             except ValueError:
@@ -432,7 +330,7 @@ class MainlineLookupPanel(LookupPanel):
                           about="target")
                 return None
         call = self._begin("get", target, ("get",), "getting item")
-        self.values_list.clear()
+        self.results.values_list.clear()
         try:
             item = await call.run(lambda: self._controller.run_lookup(node.get_item(target, public_key, salt)))
         except Exception as exc:
@@ -441,19 +339,19 @@ class MainlineLookupPanel(LookupPanel):
         finally:
             self._set_running(False)
         self._has_data = True
-        self.tabs.setCurrentWidget(self.values_list)
-        self.summary_label.hide()
+        self.results.tabs.setCurrentWidget(self.results.values_list)
+        self.results.summary_label.hide()
         if item is None:
-            self.values_list.addItem("(no node holds this item)")
+            self.results.values_list.addItem("(no node holds this item)")
             self._say(f"No node holds item {target.hex()[:12]}\u2026.", error=True)
             return None
         try:
             value = item.value
         except Exception:  # a value that does not decode: show its bytes
             value = item.v
-        self.values_list.addItem(_value_text(value))
+        self.results.values_list.addItem(_value_text(value))
         if item.mutable:
-            self.values_list.addItem(f"seq {item.seq}, key {item.public_key.hex()[:16]}\u2026, "
+            self.results.values_list.addItem(f"seq {item.seq}, key {item.public_key.hex()[:16]}\u2026, "
                                      f"salt {bytes_preview(item.salt, 40) if item.salt else '(none)'}")
             self._say(f"Found mutable item {target.hex()[:12]}\u2026 at seq {item.seq}.")
         else:
@@ -479,36 +377,3 @@ class MainlineLookupPanel(LookupPanel):
 
     def _update_value_size(self, text: str) -> None:
         pass
-
-    def _update_hash_preview(self, text: str) -> None:
-        parsed = parse_info_hash(text)
-        if not text.strip():  # nothing typed yet: what to type, not an error
-            self.hash_preview.setText("40 hex digits, or a magnet link (magnet:?xt=urn:btih:...)")
-        else:
-            self.hash_preview.setText(parsed.message)
-        set_state(self.hash_preview, "hint" if parsed.ok or not text.strip() else "error")
-        self._clear_about("hash")
-
-    def _update_item_size(self, text: str) -> None:
-        size = bencoded_text_size(text)
-        # BEP 44 limits the bencoded value ("5:hello" for "hello"); an empty field is no value yet.
-        self.item_size.setText(f"{size:,} / {MAX_ITEM_BYTES:,} bytes" if text else "empty")
-        self.item_size.setToolTip(f"The value's size bencoded: BEP 44 allows {MAX_ITEM_BYTES:,} bytes")
-        set_state(self.item_size, "error" if size > MAX_ITEM_BYTES else "hint")
-        self._clear_about("item")
-
-    def _update_mutable(self, *args: Any) -> None:
-        mutable = self.mutable_radio.isChecked()
-        self.salt_edit.setEnabled(mutable)
-        self.target_edit.setReadOnly(mutable)
-        path = self.key_file()
-        self.key_row.setVisible(mutable)  # immutable: nothing to say, the plot gets the room
-        if not mutable:
-            self.key_label.setText("")
-        elif path is None:
-            self.key_label.setText("ours: the key pair in the data directory")
-        elif path.exists():
-            self.key_label.setText(f"ours: the key pair in {path}")
-        else:
-            self.key_label.setText(f"ours: the first Put creates a key pair in {path}")
-        self._clear_about("key")

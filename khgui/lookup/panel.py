@@ -3,12 +3,9 @@
 :class:`LookupPanel` turns the key field into a key (40 hex digits, or the
 text's SHA-1) and shows it as you type.  Store and Look up run through
 ``controller.run_lookup`` (so the window shows it is busy).  The panel
-follows exactly the lookup its click started: :class:`LookupCall` listens
-to the node while the call's first step runs -- the node emits the call's
-``LookupStarted`` synchronously there -- and keeps that event's lookup id;
-lookup ids are unique in the process (``Node.next_lookup_id``), so no
-other lookup, before or after a Leave/Join, is mixed in.  Only that id's
-requests fill the hops table and the plot.
+follows exactly the lookup its click started (:class:`~.call.LookupCall`):
+only that lookup's requests fill the hops table and the plot
+(:class:`~.results.LookupResults`, under the form).
 
 The fields take any length (QLineEdit's default cap of 32,767 characters
 is lifted): a value over MAX_VALUE_SIZE is refused with its size, and that
@@ -21,14 +18,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import (
-    QAbstractItemView, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget,
-    QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from dht.events import LookupAnswered, LookupFinished, LookupQueried, LookupStarted
 
@@ -39,54 +33,14 @@ from ..common.labels import WrappedLabel
 from ..common.text import bytes_preview, format_size
 from ..common.theme import set_state
 from ..failures import describe_error
-from .hops import HopsModel, LookupPlotView, StoreResultModel
+from .call import LookupCall
+from .hops import HopsModel, StoreResultModel
+from .results import LookupResults
 
 log = logging.getLogger(__name__)
 _KINDS = {"store": ("store_value",), "lookup": ("get_value",)}
 #: QLineEdit's maximum length (its default, 32,767, would cut a paste silently).
 NO_LIMIT = 2**31 - 1
-
-
-class LookupCall:
-    """Runs one node call and learns the id of the lookup it starts.
-
-    ``node.get_value`` and ``node.store_value`` emit their ``LookupStarted``
-    in the call's first, synchronous step; :meth:`run` listens to the node
-    only until it has seen a ``LookupStarted`` of ``kinds`` for ``target`` (any
-target when None: a call whose target it computes itself),
-    so :attr:`lookup_id` is set before the bridge delivers any of that
-    lookup's events.
-    """
-
-    def __init__(self, node: Any, kinds: tuple[str, ...], target: bytes | None,
-                 on_id: Callable[[int], None] | None = None) -> None:
-        self.node = node
-        self.kinds = kinds
-        self.target = target
-        self.lookup_id: int | None = None
-        self._on_id = on_id
-        self._unsubscribe: Callable[[], None] | None = None
-
-    def _catch(self, event: Any) -> None:
-        if (self.lookup_id is None and type(event) is LookupStarted and event.kind in self.kinds
-                and (self.target is None or event.target == self.target)):
-            self.lookup_id = event.lookup
-            self._stop()
-            if self._on_id is not None:
-                self._on_id(event.lookup)
-
-    def _stop(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-
-    async def run(self, start: Callable[[], Awaitable[Any]]) -> Any:
-        """Await ``start()`` (e.g. ``lambda: node.get_value(key)``), listening for its id."""
-        self._unsubscribe = self.node.subscribe(self._catch)
-        try:
-            return await start()
-        finally:
-            self._stop()
 
 
 class LookupPanel(QWidget):
@@ -169,67 +123,15 @@ class LookupPanel(QWidget):
         return widget
 
     def _build_results(self, mono: Any) -> None:
-        """The lookup plot beside the Hops, Found and Stored at tabs."""
-        self.plot = LookupPlotView()
-        self.summary_label = QLabel()
-        self.summary_label.setWordWrap(True)
-        self.summary_label.hide()
-        self.values_list = QListWidget()
-        self.values_list.setFont(mono)
-        self.hops_view = self._table(self.hops, (130, 56, 76, 72, 64))
-        self.hops_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # "aea6c078…:49123": id and port
-        self.store_view = self._table(self.store_model, (190, 76))
-        self.tabs = QTabWidget()
-        self.export_button = QPushButton("Export hops\u2026")
-        self.export_button.setToolTip("Save the hops table of the last look-up as CSV (whole ids)")
-        self.export_button.clicked.connect(self.export_dialog)
+        """The lookup plot beside the Hops, Found and Stored at tabs, under the form."""
+        self.results = LookupResults(self.hops, self.store_model, mono)
+        self.results.export_button.clicked.connect(self.export_dialog)
         self.exporter = Exporter(self)
         self.exporter.finished.connect(self._exported)
-        hops_page = QWidget()  # the table, and its export under it (a tab-bar corner would crowd the tabs)
-        hops_layout = QVBoxLayout(hops_page)
-        hops_layout.setContentsMargins(0, 0, 0, 0)
-        hops_layout.setSpacing(3)
-        hops_layout.addWidget(self.hops_view, 1)
-        export_row = QHBoxLayout()
-        export_row.addStretch(1)
-        export_row.addWidget(self.export_button)
-        hops_layout.addLayout(export_row)
-        self.tabs.addTab(hops_page, "Hops")
-        self.tabs.addTab(self.values_list, "Found")
-        self.tabs.addTab(self.store_view, "Stored at")
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.summary_label)
-        right_layout.addWidget(self.tabs, 1)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.plot)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 4)  # the hops table's Took (and Detail) in view in a 1400-pixel window
-        splitter.setStretchFactor(1, 5)
-        splitter.setSizes([440, 550])
-        self.plot.setMinimumHeight(240)  # the points and their 9-entry legend; a short dock scrolls instead
-        self.results_splitter = splitter
-
         layout = QVBoxLayout(self)
         layout.addWidget(self.reason_label)
         layout.addWidget(self.form_widget)
-        layout.addWidget(splitter, 1)
-
-    @staticmethod
-    def _table(model: Any, widths: tuple[int, ...]) -> QTableView:
-        view = QTableView()
-        view.setModel(model)
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setAlternatingRowColors(True)
-        view.setWordWrap(False)
-        view.verticalHeader().setVisible(False)
-        view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        view.horizontalHeader().setStretchLastSection(True)
-        header = view.horizontalHeader()
-        for col, width in enumerate(widths):  # never narrower than its header's text
-            view.setColumnWidth(col, max(width, header.sectionSizeFromContents(col).width()))
-        return view
+        layout.addWidget(self.results, 1)
 
     # -- public -------------------------------------------------------------------
 
@@ -291,15 +193,15 @@ class LookupPanel(QWidget):
                 finished = ev
         if mine:
             self.hops.add_events(mine)
-            self.plot.set_points(self.hops.points())
-            if self.plot.point_count():
+            self.results.plot.set_points(self.hops.points())
+            if self.results.plot.point_count():
                 self._has_data = True
         if finished is not None:
             self.hops.finish()
-            self.plot.set_points(self.hops.points())
+            self.results.plot.set_points(self.hops.points())
             verb = {"store_value": "store", "get_value": "get", "get_peers": "get peers",
                     "announce_peer": "announce"}.get(finished.kind, finished.kind)
-            self.plot.set_caption(f"{verb} {finished.target.hex()[:8]}\u2026: "
+            self.results.plot.set_caption(f"{verb} {finished.target.hex()[:8]}\u2026: "
                                   f"{finished.queried} asked, {finished.elapsed:.2f} s")
 
     # -- running --------------------------------------------------------------------
@@ -339,7 +241,7 @@ class LookupPanel(QWidget):
         self.hops.start(time.monotonic())
         self.hops.self_id = self._controller.node.id
         doing = doing or ("storing" if kind == "store" else "looking up")
-        self.plot.clear_points(f"{doing} {key.hex()[:8]}\u2026")
+        self.results.plot.clear_points(f"{doing} {key.hex()[:8]}\u2026")
         self._set_running(True)
         self._say(f"{doing[0].upper()}{doing[1:]}\u2026")
         return LookupCall(self._controller.node, kinds or _KINDS[kind], key, self._follow)
@@ -366,12 +268,12 @@ class LookupPanel(QWidget):
         if accepted:
             self.registry.mark_published(key, value)
         self._has_data = True
-        self.tabs.setCurrentWidget(self.store_view)
+        self.results.tabs.setCurrentWidget(self.results.store_view)
         text = f"Stored at {accepted} node{'s' if accepted != 1 else ''}"
         text += f"; {refused} refused." if refused else "."
         self._say(text, error=accepted == 0)
-        self.summary_label.setText("The plot shows the find_node lookup for the closest nodes and the stores.")
-        self.summary_label.show()
+        self.results.summary_label.setText("The plot shows the find_node lookup for the closest nodes and the stores.")
+        self.results.summary_label.show()
         return result
 
     async def _run_lookup(self) -> list[bytes]:
@@ -380,7 +282,7 @@ class LookupPanel(QWidget):
             return []
         node, key, _value = checked
         call = self._begin("lookup", key)
-        self.values_list.clear()
+        self.results.values_list.clear()
         try:
             values = await call.run(lambda: self._controller.run_lookup(node.get_value(key)))
         except Exception as exc:
@@ -391,14 +293,14 @@ class LookupPanel(QWidget):
         values = list(values or [])
         self.last_values = values
         for value in values:
-            self.values_list.addItem(f"{bytes_preview(value, 120)}   ({format_size(len(value))})")
+            self.results.values_list.addItem(f"{bytes_preview(value, 120)}   ({format_size(len(value))})")
         if not values:
-            self.values_list.addItem("(no value found)")
+            self.results.values_list.addItem("(no value found)")
         self._has_data = True
-        self.tabs.setCurrentWidget(self.values_list)
+        self.results.tabs.setCurrentWidget(self.results.values_list)
         text = f"Found {len(values)} value{'s' if len(values) != 1 else ''}."
         self._say(text, state="ok" if values else "warn")  # nothing found is no success
-        self.summary_label.hide()
+        self.results.summary_label.hide()
         return values
 
     def export_hops(self, path: str) -> bool:

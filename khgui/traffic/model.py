@@ -14,29 +14,14 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush
 
 from dht.events import DatagramDropped, DatagramReceived, DatagramSent, RequestTimedOut
 
 from ..common.table import TableModel
-from ..common.theme import colors
-from ..common.text import MONOTONIC_TO_WALL, format_clock, format_peer, monotonic_to_wall
+from ..common.text import MONOTONIC_TO_WALL, format_clock, format_peer
+from .columns import COLUMNS, DIR, METHOD, PEER, RTT, SIZE, STATUS, TID, TIME, Columns, clock, state_brushes
 
 DEFAULT_CAP = 100_000
-COLUMNS = ("Time", "Dir", "Peer", "Method", "TID", "Size", "Status", "RTT")
-TIME, DIR, PEER, METHOD, TID, SIZE, STATUS, RTT = range(len(COLUMNS))
-STATES = ("ok", "error", "timeout", "pending", "dropped")
-_BRUSHES: dict[str, dict[str, QBrush]] = {}  # theme name: state: brush
-
-
-def _state_brushes() -> dict[str, QBrush]:
-    c = colors()
-    brushes = _BRUSHES.get(c.name)
-    if brushes is None:
-        brushes = _BRUSHES[c.name] = {state: QBrush(c.qcolor_of(state)) for state in STATES}
-    return brushes
-
-
 _DIR_TEXT = {"out": "\u2192 out", "in": "\u2190 in"}
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
@@ -47,55 +32,6 @@ _CHANGED_GAP = 64  # changed rows further apart than this get their own dataChan
 _MAX_CHANGED_RANGES = 32
 _KIND_NAMES = {"q": "query", "r": "response", "e": "error", "-": "dropped"}
 _Index = QModelIndex | QPersistentModelIndex
-
-
-_clock_second = -1
-_clock_text = ""
-
-
-def _clock(wall: float) -> str:
-    """:func:`format_clock`, formatting each second's ``HH:MM:SS`` once."""
-    global _clock_second, _clock_text
-    second = int(wall)
-    if second != _clock_second:
-        _clock_text = format_clock(second)[:8]
-        _clock_second = second
-    return f"{_clock_text}.{int((wall % 1) * 1000):03d}"
-
-
-class _Columns:
-    """Parallel lists, one per stored field."""
-
-    __slots__ = ("time", "dir", "peer", "method", "tid", "size", "kind", "state",
-                 "status", "rtt", "soft", "message")
-
-    def __init__(self) -> None:
-        self.time: list[float] = []  # wall clock
-        self.dir: list[str] = []  # "in" / "out"
-        self.peer: list[str] = []  # "host:port"
-        self.method: list[str] = []
-        self.tid: list[str] = []  # hex
-        self.size: list[int] = []
-        self.kind: list[str] = []  # q, r, e or "-" (dropped)
-        self.state: list[str] = []  # one of STATES
-        self.status: list[str] = []  # shown text
-        self.rtt: list[float | None] = []
-        self.soft: list[float | None] = []  # a lookup's query: the soft timeout it is judged by
-        self.message: list[Any] = []
-
-    def __len__(self) -> int:
-        return len(self.time)
-
-    def lists(self) -> list[list[Any]]:
-        return [getattr(self, name) for name in self.__slots__]
-
-    def drop_front(self, n: int) -> None:
-        for column in self.lists():
-            del column[:n]
-
-    def extend(self, other: "_Columns") -> None:
-        for mine, theirs in zip(self.lists(), other.lists()):
-            mine.extend(theirs)
 
 
 class TrafficModel(TableModel[Any]):
@@ -113,7 +49,7 @@ class TrafficModel(TableModel[Any]):
         if cap < 1:
             raise ValueError("cap must be at least 1")
         self._cap = cap
-        self._cols = _Columns()
+        self._cols = Columns()
         self._first_seq = 0  # sequence number of row 0
         self._pending: dict[tuple[str, tuple[str, int], bytes], int] = {}
         self._methods: set[str] = set()
@@ -143,7 +79,7 @@ class TrafficModel(TableModel[Any]):
             if col == STATUS:
                 return r.status[row]
             if col == TIME:
-                return _clock(r.time[row])
+                return clock(r.time[row])
             if col == DIR:
                 return _DIR_TEXT[r.dir[row]]
             if col == TID:
@@ -162,7 +98,7 @@ class TrafficModel(TableModel[Any]):
             if index.column() == STATUS:
                 row = index.row()
                 if 0 <= row < len(self._cols.state):
-                    return _state_brushes()[self._cols.state[row]]
+                    return state_brushes()[self._cols.state[row]]
             return None
         if role == _ALIGNMENT:
             col = index.column()
@@ -243,7 +179,7 @@ class TrafficModel(TableModel[Any]):
 
     def clear(self) -> None:
         self.beginResetModel()
-        self._cols = _Columns()
+        self._cols = Columns()
         self._first_seq = 0
         self._pending.clear()
         self.endResetModel()
@@ -256,7 +192,7 @@ class TrafficModel(TableModel[Any]):
         appends are bound once, peers' ``host:port`` texts are cached, and display
         strings are made lazily in :meth:`data` for the rows actually painted.
         """
-        new = _Columns()
+        new = Columns()
         base = self._first_seq + len(self._cols)  # seq of new row 0
         changed: list[int] = []  # seqs of existing rows updated
         pending = self._pending
@@ -287,8 +223,8 @@ class TrafficModel(TableModel[Any]):
                 text = peers.get(peer)
                 if text is None:
                     text = peers[peer] = format_peer(peer)
-                self._append(new, ev.time, "in", text, "", "", ev.size, "-",
-                             "dropped", f"dropped: {ev.reason}", None, None)
+                new.append(ev.time, "in", text, "", "", ev.size, "-", "dropped", f"dropped: {ev.reason}", None,
+                           None)
                 count += 1
                 continue
             else:
@@ -333,23 +269,7 @@ class TrafficModel(TableModel[Any]):
         if new_methods:
             self.methods_changed.emit(self.methods())
 
-    @staticmethod
-    def _append(new: _Columns, time: float, direction: str, peer: str, method: str, tid: str, size: int,
-                kind: str, state: str, status: str, rtt: float | None, message: Any) -> None:
-        new.time.append(monotonic_to_wall(time))
-        new.dir.append(direction)
-        new.peer.append(peer)
-        new.method.append(method)
-        new.tid.append(tid)
-        new.size.append(size)
-        new.kind.append(kind)
-        new.state.append(state)
-        new.status.append(status)
-        new.rtt.append(rtt)
-        new.soft.append(None)
-        new.message.append(message)
-
-    def _update(self, seq: int, base: int, new: _Columns, changed: list[int],
+    def _update(self, seq: int, base: int, new: Columns, changed: list[int],
                 state: str, status: str, rtt: float | None) -> None:
         if seq >= base:
             target, row = new, seq - base
@@ -363,7 +283,7 @@ class TrafficModel(TableModel[Any]):
         if rtt is not None:
             target.rtt[row] = rtt
 
-    def _commit(self, new: _Columns, base: int, changed: list[int]) -> None:
+    def _commit(self, new: Columns, base: int, changed: list[int]) -> None:
         n = len(new)
         if n > self._cap:  # the batch alone overflows: keep its newest rows
             skip = n - self._cap

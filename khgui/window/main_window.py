@@ -11,6 +11,7 @@ error a user can cause in an inline banner and the status bar.  Which
 panels it docks follows what the profile can do (:mod:`khgui.window.panels`,
 asking :mod:`khgui.profile`), and so do the Mainline status fields.
 
+The network map is fed by :class:`~khgui.window.lab_map.LabMapFeed`.
 Any node in focus: selecting a lab node (double-click or "Focus this node"
 on the map) points the routing, values, statistics and traffic panels and
 the event bridge at a :class:`~khgui.map.focus.FocusedNode`; the window
@@ -41,6 +42,7 @@ from ..profile import can
 from .budget import QueryBudget, apply_budget, budget_dialog
 from .dialogs import OpenDialogs
 from .docks import DEFAULT_SIZE, default_layout, fitting_size, scrolling_dock
+from .lab_map import LabMapFeed
 from .mainline_status import MainlineStatusView
 from .menus import WindowActions, WindowMenus, build_actions, build_menus
 from .panels import build_panels
@@ -48,7 +50,7 @@ from .public import PublicSettings
 from .status import BannerPanel, MessageLog, StatusPanel, fit_fields
 
 if TYPE_CHECKING:
-    from dht import LabNodeInfo, Node
+    from dht import Node
 
     from ..map.focus import FocusedNode
 
@@ -62,8 +64,6 @@ LAYOUT_VERSION = 4
 BOOTSTRAP_KEY = "network/answered_bootstrap"
 #: The panels that show the lab node in focus (their dock titles say whose view it is).
 FOCUSED_PANELS = ("routing", "traffic", "values", "stats")
-#: Milliseconds between two drains of our node's lookup events into the map.
-MAP_LOOKUP_MS = 100
 
 
 class MainWindowView(QMainWindow):
@@ -140,22 +140,8 @@ class MainWindowView(QMainWindow):
         controller.lab_changed.connect(self._lab_changed)
         controller.busy_changed.connect(self.status.set_busy)
         controller.busy_changed.connect(lambda _busy: self._fit_status())
-        c = controller
-        controller.lab_nodes.connect(self._lab_nodes)
-        controller.lab_node_changed.connect(self.map.model.update_node)
-        controller.lab_progress.connect(self._lab_progress)
-        controller.lab_lookups.connect(self.map.lookup_events)
+        self.lab_map = LabMapFeed(controller, self.map, self.statusBar().showMessage, self)
         controller.focus_changed.connect(self._focus_changed)
-        self.map.focus_requested.connect(lambda node_id: c.spawn(c.focus_node(node_id)))
-        labs = controller.lab_control
-        self.map.kill_requested.connect(lambda node_id: c.spawn(labs.kill(node_id)))
-        self.map.revive_requested.connect(lambda node_id: c.spawn(labs.revive(node_id)))
-        self.map.add_requested.connect(lambda: c.spawn(labs.add()))
-        self.map.lab_lookups_toggled.connect(lambda on: c.spawn(labs.watch_lookups(on)))
-        self._map_timer = QTimer(self)
-        self._map_timer.setInterval(MAP_LOOKUP_MS)
-        self._map_timer.timeout.connect(self.drain_lookups)
-        self._map_timer.start()
         self.theme.changed.connect(self._theme_changed)
         controller.network_changed.connect(self._network_changed)
         self._node_changed(controller.node)
@@ -249,7 +235,7 @@ class MainWindowView(QMainWindow):
 
     def _theme_changed(self, colors: theme.Colors) -> None:
         theme.style_plots(self, colors)
-        self.lookup.plot.set_colors(colors)
+        self.lookup.results.plot.set_colors(colors)
 
     def remembered_bootstrap(self) -> str:
         """The last bootstrap address that answered (never a lab node's: those die with the lab)."""
@@ -292,37 +278,11 @@ class MainWindowView(QMainWindow):
 
     # -- controller signals -----------------------------------------------------
 
-    # -- the network map and the node in focus ------------------------------------
-
-    def _lab_nodes(self, infos: "list[LabNodeInfo]") -> None:
-        self.map.set_nodes(infos, self._own_info())
-
-    def _own_info(self) -> "LabNodeInfo | None":
-        """Our node as a map row (None when it does not run)."""
-        from dht import LabNodeInfo
-
-        node = self.controller.node
-        if node is None or not node.running:
-            return None
-        table = node.routing_table()
-        contacts = sum(len(b.contacts) for b in table)
-        k = int(node.config.K)
-        host, port = node.contact.address
-        return LabNodeInfo(node.id, host, port, True, contacts, len(table), contacts / (len(table) * k) if table else 0.0)
-
-    def _lab_progress(self, stage: str, done: int, total: int) -> None:
-        self.map.set_progress(stage, done, total)
-        if stage == "starting":
-            self.statusBar().showMessage(f"forming the lab: {done:,} of {total:,} nodes listening", 5000)
-        elif stage == "introducing":
-            self.statusBar().showMessage(f"forming the lab: introductions {done * 100 // max(1, total)} %", 5000)
-        else:
-            self.statusBar().showMessage(f"lab of {total:,} nodes formed", 5000)
+    # -- the node in focus ------------------------------------------------------------
 
     def drain_lookups(self) -> None:
-        items = self.controller.take_lookups()
-        if items:
-            self.map.lookup_events(items)
+        """Draw our node's lookups gathered since the last drain on the map (:class:`LabMapFeed`)."""
+        self.lab_map.drain_lookups()
 
     def focused_node(self) -> "FocusedNode | Node | None":
         """The node the panels show: the lab node in focus, or our own."""

@@ -61,7 +61,7 @@ def test_every_panel_fits_its_dock_width_at_720p(qtbot: Any, tmp_path: Path, pro
     scrolls = {key: in_dock(qtbot, panel, LEFT if key in ("routing", "map") else RIGHT)
                for key, panel in panels.items()}
     if mainline:
-        panels["lookup"].mutable_radio.setChecked(True)  # the widest form: the key row shown
+        panels["lookup"].form.mutable_radio.setChecked(True)  # the widest form: the key row shown
     for key, scroll in scrolls.items():
         panel = scroll.widget()
         try:
@@ -88,7 +88,8 @@ def test_every_panel_fits_its_dock_width_at_720p(qtbot: Any, tmp_path: Path, pro
         assert box.width() >= box.sizeHint().width() and box.geometry().right() <= values.width()
     lookup = panels["lookup"]
     if profile == "mainline":
-        for edit in (lookup.hash_edit, lookup.item_edit, lookup.salt_edit, lookup.target_edit, lookup.pubkey_edit):
+        form = lookup.form
+        for edit in (form.hash_edit, form.item_edit, form.salt_edit, form.target_edit, form.pubkey_edit):
             try:
                 qtbot.waitUntil(lambda e=edit: placeholder_fits(e), timeout=2000)
             except Exception:

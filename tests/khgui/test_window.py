@@ -96,7 +96,7 @@ def test_view_theme_menu_switches_and_is_kept(qtbot: Any, tmp_path: Path, light:
     assert len(plots) >= 3
     for plot in plots:
         assert plot.backgroundBrush().color().name() == theme.DARK.plot_bg
-    lookup_plot = window.panels["lookup"].plot
+    lookup_plot = window.panels["lookup"].results.plot
     assert lookup_plot.scatters["answered"].opts["pen"].color().name() == theme.DARK.status["answered"]
     # the trie paints its background from the theme, under the dark text
     trie = window.routing.trie

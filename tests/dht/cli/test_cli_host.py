@@ -23,14 +23,17 @@ from .test_cli import HEX40, TIMEOUT, assert_usage_error, dht
 pytestmark = pytest.mark.skipif(not Path("/proc/net/udp").exists(), reason="reads /proc/net/udp (Linux)")
 
 
-def bound_address(port: int) -> str:
-    """The IPv4 address the UDP socket on ``port`` is bound to, from /proc/net/udp."""
+def bound_address(sender: tuple[str, int]) -> str:
+    """The IPv4 address the UDP socket that sent from ``sender`` is bound to, from
+    /proc/net/udp: the sender's own address or all interfaces (another socket may hold
+    the same port on another loopback address)."""
     found = []
     for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
         local = line.split()[1]  # e.g. 0100007F:9C40, the address little-endian hex
         hex_ip, hex_port = local.split(":")
-        if int(hex_port, 16) == port:
-            found.append(socket.inet_ntoa(bytes.fromhex(hex_ip)[::-1]))
+        ip = socket.inet_ntoa(bytes.fromhex(hex_ip)[::-1])
+        if int(hex_port, 16) == sender[1] and ip in (sender[0], "0.0.0.0"):
+            found.append(ip)
     assert len(found) == 1, found
     return found[0]
 
@@ -49,7 +52,7 @@ def one_shot_query(args: list[str], answer: bool) -> tuple[dict[bytes, Any], str
         )
         try:
             data, sender = boot.recvfrom(65536)
-            bound = bound_address(sender[1])  # the one-shot node is waiting for our answer meanwhile
+            bound = bound_address(sender)  # the one-shot node is waiting for our answer meanwhile
             query = bencodepy.decode(data)
             if answer:
                 boot.sendto(bencodepy.encode({b"t": query[b"t"], b"y": b"r", b"r": {b"id": os.urandom(20)}}), sender)

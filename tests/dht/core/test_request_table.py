@@ -102,3 +102,34 @@ def test_clear_takes_every_request_out() -> None:
     t = table()
     out = [t.add(A, t.tid_for(A), "ping", settle, now=0.0, soft_timeout=0.2, data=b"d", raw={}) for _ in range(3)]
     assert t.clear() == out and not t.pending and t.next_deadline() is None
+
+
+def test_each_silent_request_is_late_at_its_own_soft_deadline_once_and_an_answered_one_never() -> None:
+    """A lookup's soft timeouts: told by the table at each request's own deadline, counted
+    from when it was sent, once; never for one that answered; only for those that asked."""
+    t = table(resends=0)
+    told: list[str] = []
+
+    def late(name: str) -> Any:
+        return lambda: told.append(name)
+
+    peers = {name: (f"127.0.0.{i}", 1000 + i) for i, name in enumerate("abcde", 1)}
+    first = t.add(peers["a"], b"t1", "get_peers", settle, 1000.0, 1.0, late=late("a"))
+    t.add(peers["b"], b"t1", "get_peers", settle, 1000.0, 1.0, late=late("b"))
+    t.add(peers["c"], b"t1", "get_peers", settle, 1000.0, 3.0, late=late("c"))
+    t.add(peers["e"], b"t1", "ping", settle, 1000.0, 0.2)  # asked not to be told
+    assert isinstance(t.answer(peers["a"], b"t1", 1000.5), Answered) and first.late is not None
+    assert [p.late for p in t.late_due(1000.9)] == []
+    t.add(peers["d"], b"t1", "get_peers", settle, 1000.9, 0.5, late=late("d"))
+    assert t.next_deadline() == 1001.0
+    for p in t.late_due(1001.0):
+        p.late()  # type: ignore[misc]
+    assert told == ["b"]
+    assert t.next_deadline() == 1001.4
+    for p in t.late_due(1001.4):
+        p.late()  # type: ignore[misc]
+    assert told == ["b", "d"] and t.late_due(1002.9) == []
+    for p in t.late_due(1003.0):
+        p.late()  # type: ignore[misc]
+    assert told == ["b", "d", "c"] and t.late_due(1010.0) == []
+    assert t.next_deadline() == 1020.0  # only the full timeouts are left

@@ -105,7 +105,7 @@ def test_a_scrape_flood_from_40_addresses_is_refused_before_any_work_and_pings_g
     blooms = target.tn.sync(lambda: mainline.peers._swarms[SWARM].blooms)
     attackers = [target.client(host(i)) for i in range(40)]
     scrape = {b"info_hash": SWARM, b"scrape": 1}
-    size = target.tn.sync(lambda: mainline.expected_size(ml.GetPeers(b"x" * 20, SWARM, scrape=True)))
+    size = target.tn.sync(lambda: mainline.expected_size(ml.GetPeers(b"x" * 20, SWARM, scrape=True), target.clock.now))
     answered = 0
     honest_answers = 0
     before = target.stats().drops

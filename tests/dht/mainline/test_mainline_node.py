@@ -343,3 +343,23 @@ def test_pending_requests_are_keyed_by_peer_and_tid(tmp_path: Path, monkeypatch:
             assert [await p for p in pings] == [b"1" * 20, b"2" * 20]
 
     run(scenario())
+
+
+def test_a_query_that_comes_while_the_node_stops_is_answered_and_charged(tmp_path: Path) -> None:
+    """Stopping, a node keeps its socket open while it finishes its work (answers due,
+    the last checkpoint): a query then is answered as ever, charged to its sender's
+    budget, not taken for a bug of the handler (201)."""
+    async def scenario() -> None:
+        async with running_node(tmp_path, Config(PROFILE="mainline")) as node, raw_client() as client:
+            core = core_of(node)
+            core.running = False  # as stop() sets it first, the socket still open
+            try:
+                reply = await client.ask_decoded(
+                    bencodepy.encode({b"t": b"p1", b"y": b"q", b"q": b"ping", b"a": {b"id": os.urandom(20)}}),
+                    node.address,
+                )
+            finally:
+                core.running = True
+            assert reply[b"y"] == b"r" and reply[b"r"][b"id"] == node.id, reply
+
+    run(scenario())

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from dhtutil import HOST, STEADY, free_udp_port, run, running_node, running_nodes, silent_udp_port, wait_until
 
-from dht.core.kbucket import TableEvent
+from dht.core.outcomes import TableEvent
 from dht.node import core_of
 from dht import Config, Contact, Lab, Node, events
 from dht.events import (
@@ -222,12 +222,13 @@ def test_no_subscriber_means_no_event_is_built(tmp_path: Path, monkeypatch: pyte
     import dht.node.maintenance
     import dht.node.requests
     import dht.rpc.progress
+    import dht.machine.machine
     import dht.rpc.transport
 
     event_classes = typing.get_args(events.Event)
     patched = set()
     modules = (
-        dht.rpc.transport, dht.node.core, dht.node.requests, dht.node.maintenance, dht.khashmir.remote,
+        dht.machine.machine, dht.rpc.transport, dht.node.core, dht.node.requests, dht.node.maintenance, dht.khashmir.remote,
         dht.rpc.progress, dht.mainline.handlers, dht.lab.lab, dht.lab.formation, dht.node.crawling,
     )
     for module in modules:

@@ -19,6 +19,7 @@ from dhtutil import (
 
 from dht.node import core_of
 from dht.khashmir.remote import KRPC_HANDLERS, KhashmirRemote
+from dht.machine.replies import SenderSeen
 from dht import Config, Contact, Node, errors
 from dht.wire import krpc
 from dht.errors import RemoteProtocolError
@@ -382,17 +383,25 @@ def test_handlers_called_without_sender_answer_as_for_localhost(tmp_path: Path) 
     async def scenario() -> None:
         async with running_node(tmp_path) as node:
             port = node.address[1]
-            assert core_of(node).protocol.remote.krpc_ping(CID) == {b"id": node.id}
-            assert core_of(node).protocol.remote.krpc_join(CID) == {b"ip_addr": b"127.0.0.1", b"port": port, b"id": node.id}
-            found = core_of(node).protocol.remote.krpc_find_node(CID, KEY)
-            assert found[b"token"] == core_of(node).protocol.tokens.token_for("127.0.0.1")
-            assert core_of(node).protocol.remote.krpc_store_value(CID, KEY, b"local", found[b"token"]) == {b"id": node.id}
-            with pytest.raises(errors.KrpcError) as info:
-                core_of(node).protocol.remote.krpc_store_value(CID, KEY, b"x", core_of(node).protocol.tokens.token_for("10.0.0.1"))
-            assert info.value.code == errors.INVALID_TOKEN
-            assert core_of(node).protocol.remote.krpc_find_value(CID, KEY)[b"num"] == 1
-            assert core_of(node).protocol.remote.krpc_get_value(CID, KEY, 0)[b"values"] == [b"local"]
+            remote = core_of(node).protocol.remote
+            answers = []
+            answers.append(remote.krpc_ping(CID))
+            assert answers[-1].values == {b"id": node.id}
+            answers.append(remote.krpc_join(CID))
+            assert answers[-1].values == {b"ip_addr": b"127.0.0.1", b"port": port, b"id": node.id}
+            answers.append(remote.krpc_find_node(CID, KEY))
+            token = answers[-1].values[b"token"]
+            assert token == core_of(node).protocol.tokens.token_for("127.0.0.1")
+            answers.append(remote.krpc_store_value(CID, KEY, b"local", token))
+            assert answers[-1].values == {b"id": node.id}
+            answers.append(remote.krpc_store_value(CID, KEY, b"x", core_of(node).protocol.tokens.token_for("10.0.0.1")))
+            assert isinstance(answers[-1].values, errors.KrpcError) and answers[-1].values.code == errors.INVALID_TOKEN
+            answers.append(remote.krpc_find_value(CID, KEY))
+            assert answers[-1].values[b"num"] == 1
+            answers.append(remote.krpc_get_value(CID, KEY, 0))
+            assert answers[-1].values[b"values"] == [b"local"]
             # Local calls do not put the (absent) sender in the routing table.
+            assert not [e for a in answers for e in a.effects if isinstance(e, SenderSeen)]
             assert len(core_of(node).table) == 0
 
     run(scenario())

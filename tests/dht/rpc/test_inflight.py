@@ -1,8 +1,8 @@
 """A lookup's requests and their soft timeouts (dht.rpc.inflight.InFlight), on a loop whose clock the test sets.
 
-One timer serves all the requests of a lookup, set for the earliest soft
-deadline out: each silent request must still be reported slow at its own
-deadline, a request that settled never, and nothing after the lookup ends.
+The node's request table says when a request is late (its soft deadline, on
+the node's one timer): the lookup's part must report it slow with its own
+soft timeout, and nothing after the lookup ends.
 The next queries go out from the answers' callbacks: an error there must
 still reach the lookup's caller.
 """
@@ -35,14 +35,16 @@ class FakeNode:
     def __init__(self, softs: list[float]) -> None:
         self.softs = softs
         self.futures: dict[bytes, asyncio.Future[Any]] = {}
+        self.lates: dict[bytes, Any] = {}
 
     def soft_timeout(self, contact: Contact | None = None) -> float:
         return self.softs.pop(0)
 
     def request(self, contact: Contact, method: str, args: Any, soft: float,
-                on_done: Any = None) -> asyncio.Future[Any]:
+                on_done: Any = None, late: Any = None) -> asyncio.Future[Any]:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.futures[contact.id] = fut
+        self.lates[contact.id] = late
         if on_done is not None:  # the node's contract: called once when the future is done
             fut.add_done_callback(on_done)
         return fut
@@ -75,56 +77,57 @@ def run(scenario: Any) -> None:
             loop.close()
 
 
-def test_each_silent_request_is_slow_at_its_own_deadline_and_a_settled_one_never() -> None:
+def test_a_late_request_is_slow_with_its_own_soft_timeout_until_the_lookup_ends() -> None:
+    """The request table says when a request is late (tests/dht/core/test_request_table.py);
+    the lookup's part hands it to ``slow`` with the soft timeout it was sent with, and
+    nothing once the lookup has ended."""
     async def scenario(loop: ClockLoop) -> None:
-        node = FakeNode([1.0, 1.0, 3.0, 0.5])
-        slow: list[tuple[int, float, float]] = []
-        settled: list[int] = []
+        node = FakeNode([1.0, 3.0, 0.5])
+        slow: list[tuple[int, float]] = []
         inflight = InFlight(node, FakeProgress(), lambda c: None,  # type: ignore[arg-type]
-                             lambda c, f: settled.append(c.port - 7000),
-                             lambda c, soft: slow.append((c.port - 7000, soft, round(loop.now, 6))))
+                             lambda c, f: None, lambda c, soft: slow.append((c.port - 7000, soft)))
         for i in (1, 2, 3):
             assert inflight.send(contact(i), "get_peers", {})
-        node.futures[contact(1).id].set_result({})
-        await turns()
-        assert settled == [1]
-        loop.now += 0.9
-        await turns()
-        assert slow == []
-        inflight.send(contact(4), "get_peers", {})  # soft 0.5: due before the others' next
-        loop.now += 0.1  # 1.0 after the first three
-        await turns()
-        assert slow == [(2, 1.0, 1001.0)]  # not 1: it answered
-        loop.now += 0.4  # 4's deadline
-        await turns()
-        assert slow == [(2, 1.0, 1001.0), (4, 0.5, 1001.4)]
-        loop.now += 1.5
-        await turns()
-        assert len(slow) == 2  # 3's deadline is 3.0 after it was sent
-        loop.now += 0.1
-        await turns()
-        assert slow[-1] == (3, 3.0, 1003.0) and len(slow) == 3
-        loop.now += 10
-        await turns()
-        assert len(slow) == 3 and inflight.timer is None
-
-    run(scenario)
-
-
-def test_nothing_is_reported_after_the_lookup_ends() -> None:
-    async def scenario(loop: ClockLoop) -> None:
-        node = FakeNode([1.0, 2.0])
-        slow: list[Contact] = []
-        inflight = InFlight(node, FakeProgress(), lambda c: None,  # type: ignore[arg-type]
-                             lambda c, f: None, lambda c, soft: slow.append(c))
-        inflight.send(contact(1), "get_peers", {})
-        inflight.send(contact(2), "get_peers", {})
+        node.lates[contact(3).id]()
+        node.lates[contact(1).id]()
+        assert slow == [(3, 0.5), (1, 1.0)]
         inflight.cancel()
-        loop.now += 5
-        await turns()
-        assert slow == [] and inflight.timer is None
+        node.lates[contact(2).id]()
+        assert slow == [(3, 0.5), (1, 1.0)]
+        assert all(f.cancelled() for f in node.futures.values())
 
     run(scenario)
+
+
+def test_a_lookup_request_is_told_late_by_the_node_s_one_timer(tmp_path: Path) -> None:
+    """End to end on loopback: a silent node's request is reported slow by the transport's
+    timer at its soft timeout, long before its full timeout, and the lookup's answerer is not."""
+    from dhtutil import run as run_async, running_nodes, silent_udp_port
+
+    from dht import Config
+    from dht.node import core_of
+    from dht.rpc.progress import Progress
+
+    async def scenario() -> None:
+        async with running_nodes(tmp_path, 2, Config(KRPC_TIMEOUT=5.0, SOFT_RESENDS=0)) as (a, b):
+            core = core_of(a)
+            slow: list[tuple[int, float]] = []
+            settled = asyncio.get_running_loop().create_future()
+            nobody = Contact(bytes(range(20)), "127.0.0.1", silent_udp_port())
+            inflight = InFlight(core, Progress(core, "find_node", b.id), lambda c: None,
+                                lambda c, f: None if settled.done() else settled.set_result(c),
+                                lambda c, soft: slow.append((c.port, soft)))
+            started = clock.now()
+            inflight.send(b.contact, "ping", {b"id": a.id})
+            inflight.send(nobody, "ping", {b"id": a.id})
+            assert (await asyncio.wait_for(settled, 5)).id == b.id
+            while not slow and clock.now() - started < 4:
+                await asyncio.sleep(0.02)
+            assert [port for port, _ in slow] == [nobody.port]
+            assert slow[0][1] < 4 and clock.now() - started < 4.5  # its soft timeout, not the full one
+            inflight.cancel()
+
+    run_async(scenario(), 10)
 
 
 def test_an_error_in_a_callback_of_the_lookup_is_raised_by_iterate(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from dht.events import DatagramReceived, DatagramSent
 from khgui.bridge import EventBridge
 from khgui.capture.feed import CaptureStats, Viewpoint, default_viewpoint
 from khgui.controller import NetworkController
-from khgui.traffic.model import RTT, STATUS
+from khgui.traffic.columns import RTT, STATUS
 from khgui.window.main_window import MainWindowView
 
 from ..conftest import FAST

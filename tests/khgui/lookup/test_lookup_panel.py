@@ -49,9 +49,9 @@ def test_store_then_lookup_finds_value_and_draws(qtbot, qasync_loop, live, wait_
 
     values = qasync_loop.run_until_complete(panel.lookup_from_form("greeting"))
     assert values == [b"hello world"]
-    assert panel.values_list.count() == 1 and "hello world" in panel.values_list.item(0).text()
-    wait_for(lambda: panel.plot.point_count() > 0 and "values" in panel.plot.counts())
-    assert panel.hops.rowCount() == panel.plot.point_count()
+    assert panel.results.values_list.count() == 1 and "hello world" in panel.results.values_list.item(0).text()
+    wait_for(lambda: panel.results.plot.point_count() > 0 and "values" in panel.results.plot.counts())
+    assert panel.hops.rowCount() == panel.results.plot.point_count()
     assert panel.has_data()
     # the same key as 40 hex digits finds it too
     assert qasync_loop.run_until_complete(panel.lookup_from_form(key.hex())) == [b"hello world"]
@@ -98,8 +98,8 @@ def test_hops_list_each_contact_once_with_headers_readable(qtbot, qasync_loop, l
     ids = [c.id for c in panel.hops.contacts()]
     assert len(ids) == len(set(ids))  # find_node then store_value to the same contact: one row
     assert {c.id for c in result.accepted} <= set(ids)
-    assert panel.hops.rowCount() == panel.plot.point_count()
-    header = panel.hops_view.horizontalHeader()
+    assert panel.hops.rowCount() == panel.results.plot.point_count()
+    header = panel.results.hops_view.horizontalHeader()
     for col in range(panel.hops.columnCount() - 1):  # the last one stretches
         assert header.sectionSize(col) >= header.sectionSizeFromContents(col).width(), panel.hops.columns[col]
 
@@ -112,9 +112,9 @@ def test_follows_only_the_lookup_it_started_across_leave_and_join(qtbot, qasync_
     assert values == [b"v"]
     mine = panel.lookup_id
     assert mine is not None
-    wait_for(lambda: panel.plot.caption().startswith("get "))  # its LookupFinished arrived
-    assert "values" in panel.plot.counts()
-    rows, caption = panel.hops.rowCount(), panel.plot.caption()
+    wait_for(lambda: panel.results.plot.caption().startswith("get "))  # its LookupFinished arrived
+    assert "values" in panel.results.plot.counts()
+    rows, caption = panel.hops.rowCount(), panel.results.plot.caption()
     # Leave and join again: the new node's lookups (its own and the warm-up ones) never reuse
     # the id.  Ids go on from the process's count: a count of the new node's own, restarting
     # at 1, would give ids at or below `mine` (and `mine` itself after `mine` lookups, which
@@ -128,7 +128,7 @@ def test_follows_only_the_lookup_it_started_across_leave_and_join(qtbot, qasync_
         qasync_loop.run_until_complete(node.find_node(os.urandom(20)))
     wait_for(lambda: bridge.pending == 0)
     assert seen and mine not in seen and min(seen) > mine
-    assert panel.hops.rowCount() == rows and panel.plot.caption() == caption
+    assert panel.hops.rowCount() == rows and panel.results.plot.caption() == caption
 
 
 def test_long_paste_is_not_cut_and_old_size_error_clears(qtbot, qasync_loop, live) -> None:

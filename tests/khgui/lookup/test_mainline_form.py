@@ -24,19 +24,19 @@ def make(qtbot: Any, controller: NetworkController, bridge: EventBridge) -> Main
 
 
 def rows(panel: MainlineLookupPanel) -> list[str]:
-    return [panel.values_list.item(i).text() for i in range(panel.values_list.count())]
+    return [panel.results.values_list.item(i).text() for i in range(panel.results.values_list.count())]
 
 
 def test_enter_runs_put_in_the_item_field_and_get_in_the_target_field(qtbot: Any, qasync_loop: Any,
                                                                       mainline: Any, wait_for: Any) -> None:
     controller, bridge = mainline
     panel = make(qtbot, controller, bridge)
-    panel.item_edit.setText("typed then Enter")
-    qtbot.keyClick(panel.item_edit, Qt.Key.Key_Return)  # as the Value field's Enter stores
+    panel.form.item_edit.setText("typed then Enter")
+    qtbot.keyClick(panel.form.item_edit, Qt.Key.Key_Return)  # as the Value field's Enter stores
     wait_for(lambda: "Put immutable item" in panel.message(), timeout=10)
-    target = panel.target_edit.text()
+    target = panel.form.target_edit.text()
     assert len(target) == 40 and rows(panel) == [f"put immutable item {target}"]
-    qtbot.keyClick(panel.target_edit, Qt.Key.Key_Return)
+    qtbot.keyClick(panel.form.target_edit, Qt.Key.Key_Return)
     wait_for(lambda: "Found immutable item" in panel.message(), timeout=10)
     assert "typed then Enter" in rows(panel)[0]
 
@@ -46,9 +46,9 @@ def test_empty_item_size_and_results_replaced_by_put_and_announce(qtbot: Any, qa
     controller, bridge = mainline
     panel = make(qtbot, controller, bridge)
     run = qasync_loop.run_until_complete
-    assert panel.item_size.text() == "empty"  # not "2 / 1,000 bytes"
-    panel.item_edit.setText("hello")
-    assert panel.item_size.text() == "7 / 1,000 bytes"  # 5:hello
+    assert panel.form.item_size.text() == "empty"  # not "2 / 1,000 bytes"
+    panel.form.item_edit.setText("hello")
+    assert panel.form.item_size.text() == "7 / 1,000 bytes"  # 5:hello
     info_hash = os.urandom(20)
     assert run(panel.announce_from_form(info_hash.hex(), 0))
     assert run(panel.get_peers_from_form(info_hash.hex())) is not None
@@ -70,14 +70,14 @@ def test_mutable_get_by_someone_elses_public_key(qtbot: Any, qasync_loop: Any, m
     put = run(controller.run_lookup(controller.node.put_mutable(other_file, b"theirs", b"s")))
     other_key = public_key_bytes(load_key(other_file))
     assert put.target == mutable_target(other_key, b"s")
-    panel.mutable_radio.setChecked(True)
-    assert panel.pubkey_edit.isVisible()
+    panel.form.mutable_radio.setChecked(True)
+    assert panel.form.pubkey_edit.isVisible()
     found = run(panel.get_from_form(mutable=True, salt="s", public_key_hex=other_key.hex()))
     assert found is not None and found.value == b"theirs" and found.public_key == other_key
-    assert panel.target_edit.text() == put.target.hex()
+    assert panel.form.target_edit.text() == put.target.hex()
     assert run(panel.get_from_form(mutable=True, salt="s", public_key_hex="abcd")) is None
     assert "64 hex digits" in panel.message()
-    panel.pubkey_edit.setText(other_key.hex())
+    panel.form.pubkey_edit.setText(other_key.hex())
     assert run(panel.put_from_form("mine", mutable=True, salt="s")) is None
     assert "signs with our own key pair" in panel.message()
 

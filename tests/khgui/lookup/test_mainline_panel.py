@@ -45,12 +45,12 @@ def test_announce_then_get_peers_lists_us_and_draws(qtbot: Any, qasync_loop: Any
     found = qasync_loop.run_until_complete(panel.get_peers_from_form(f"magnet:?xt=urn:btih:{info_hash.hex()}"))
     assert found is not None and found.info_hash == info_hash
     own = f"{controller.node.address[0]}:{controller.node.address[1]}"
-    rows = [panel.values_list.item(i).text() for i in range(panel.values_list.count())]
+    rows = [panel.results.values_list.item(i).text() for i in range(panel.results.values_list.count())]
     assert own in rows
     assert "scrape:" in panel.message() and "peer" in panel.message()
     # the get_peers lookup, not the lab's traffic, is what the plot and hops show
-    wait_for(lambda: panel.plot.point_count() > 0)
-    assert panel.hops.rowCount() == panel.plot.point_count()
+    wait_for(lambda: panel.results.plot.point_count() > 0)
+    assert panel.hops.rowCount() == panel.results.plot.point_count()
     assert panel.lookup_id is not None and panel.has_data()
 
 
@@ -60,11 +60,11 @@ def test_put_and_get_items_immutable_and_mutable(qtbot: Any, qasync_loop: Any, m
     panel = make(qtbot, controller, bridge)
     run = qasync_loop.run_until_complete
     target = run(panel.put_from_form("hello mainline"))
-    assert isinstance(target, bytes) and panel.target_edit.text() == target.hex()
+    assert isinstance(target, bytes) and panel.form.target_edit.text() == target.hex()
     item = run(panel.get_from_form(target.hex()))
     assert item is not None and item.value == b"hello mainline" and not item.mutable
-    assert "hello mainline" in panel.values_list.item(0).text()
-    wait_for(lambda: panel.plot.point_count() > 0)
+    assert "hello mainline" in panel.results.values_list.item(0).text()
+    wait_for(lambda: panel.results.plot.point_count() > 0)
 
     key_file = Path(controller.node.data_dir) / KEY_FILE_NAME
     assert not key_file.exists()
@@ -77,7 +77,7 @@ def test_put_and_get_items_immutable_and_mutable(qtbot: Any, qasync_loop: Any, m
     assert second.seq == 2 and second.target == first.target and "seq 2" in panel.message()
     found = run(panel.get_from_form(mutable=True, salt="s"))
     assert found is not None and found.mutable and found.seq == 2 and found.value == b"v2"
-    assert any("seq 2" in panel.values_list.item(i).text() for i in range(panel.values_list.count()))
+    assert any("seq 2" in panel.results.values_list.item(i).text() for i in range(panel.results.values_list.count()))
     # another salt is another item: nobody holds it
     assert run(panel.get_from_form(mutable=True, salt="other")) is None
     assert "No node holds" in panel.message()
@@ -91,11 +91,11 @@ def test_bad_input_is_a_message_never_a_call(qtbot: Any, qasync_loop: Any, mainl
     assert "40 hex digits" in panel.message() and not panel.running
     assert run(panel.announce_from_form("magnet:?xt=urn:btih:xyz")) is None
     assert "must be 40 hex digits or 32 base32" in panel.message()
-    panel.hash_edit.setText(os.urandom(20).hex())  # changing the field clears its message
+    panel.form.hash_edit.setText(os.urandom(20).hex())  # changing the field clears its message
     assert panel.message() == ""
     assert run(panel.put_from_form("x" * 1000)) is None
     assert "BEP 44 allows 1,000" in panel.message()
-    assert panel.item_size.property("state") == "error" and panel.item_size.text().startswith("1,005 /")
+    assert panel.form.item_size.property("state") == "error" and panel.form.item_size.text().startswith("1,005 /")
     assert run(panel.put_from_form("v", mutable=True, salt="s" * 65)) is None
     assert "salt is 65 bytes" in panel.message()
     assert run(panel.get_from_form("abcd")) is None
@@ -164,16 +164,16 @@ def test_get_peers_marks_values_only_on_answers_with_peers(qtbot: Any, qasync_lo
     nobody = os.urandom(20)
     found = run(panel.get_peers_from_form(nobody.hex()))
     assert found is not None and found.peers == []
-    wait_for(lambda: panel.plot.point_count() > 0 and "queried" not in panel.hops.outcomes())
-    assert "values" not in panel.hops.outcomes() and "values" not in panel.plot.counts()
-    assert panel.plot.counts().get("answered", 0) >= 1
+    wait_for(lambda: panel.results.plot.point_count() > 0 and "queried" not in panel.hops.outcomes())
+    assert "values" not in panel.hops.outcomes() and "values" not in panel.results.plot.counts()
+    assert panel.results.plot.counts().get("answered", 0) >= 1
     # once announced, the nodes holding the peer answer with values (and only those)
     info_hash = os.urandom(20)
     assert run(panel.announce_from_form(info_hash.hex(), 6881))
     found = run(panel.get_peers_from_form(info_hash.hex()))
     assert found is not None and found.peers
     wait_for(lambda: "values" in panel.hops.outcomes() and "queried" not in panel.hops.outcomes())
-    assert panel.plot.counts()["values"] == panel.hops.outcomes().count("values")
+    assert panel.results.plot.counts()["values"] == panel.hops.outcomes().count("values")
 
 
 def test_form_fits_its_dock_at_1280x720(qtbot: Any, tmp_path: Path) -> None:
@@ -193,12 +193,12 @@ def test_form_fits_its_dock_at_1280x720(qtbot: Any, tmp_path: Path) -> None:
     scroll = window.docks["lookup"].widget()
     qtbot.waitUntil(lambda: scroll.viewport().width() > 300, timeout=2000)
     name = ".".join(["A-Very-Long-Torrent-Name"] * 8)
-    panel.hash_edit.setText(f"magnet:?xt=urn:btih:{'ab' * 20}&dn={name}")
-    panel.mutable_radio.setChecked(True)
-    panel.key_label.setText("Mutable: the first Put creates a key pair in /" + "long-directory-name/" * 12)
-    assert name[:40] in panel.hash_preview.text()
+    panel.form.hash_edit.setText(f"magnet:?xt=urn:btih:{'ab' * 20}&dn={name}")
+    panel.form.mutable_radio.setChecked(True)
+    panel.form.key_label.setText("Mutable: the first Put creates a key pair in /" + "long-directory-name/" * 12)
+    assert name[:40] in panel.form.hash_preview.text()
     qtbot.waitUntil(lambda: panel.minimumSizeHint().width() <= scroll.viewport().width(), timeout=2000)
     assert scroll.horizontalScrollBar().maximum() == 0
-    shown = panel.hash_preview.shown_text()  # elided to fit, the whole text in the tooltip
-    assert "\u2026" in shown and len(shown) < len(panel.hash_preview.text())
-    assert panel.hash_preview.toolTip() == panel.hash_preview.text()
+    shown = panel.form.hash_preview.shown_text()  # elided to fit, the whole text in the tooltip
+    assert "\u2026" in shown and len(shown) < len(panel.form.hash_preview.text())
+    assert panel.form.hash_preview.toolTip() == panel.form.hash_preview.text()

@@ -14,7 +14,8 @@ from PySide6.QtCore import Qt
 
 from dht.events import DatagramDropped, DatagramReceived, DatagramSent, RequestTimedOut
 from khgui.traffic.filter import TrafficFilterModel, export_rows, write_jsonl
-from khgui.traffic.model import RTT, STATUS, TrafficModel
+from khgui.traffic.columns import RTT, STATUS
+from khgui.traffic.model import TrafficModel
 
 PEER = ("127.0.0.1", 4001)
 OTHER = ("10.0.0.7", 5000)
