@@ -35,11 +35,14 @@ The literal target of the issue is also measured (``--swarm N``, default
 its ready line, with and without ``--data-dir`` (a fresh directory under
 ``--disk``), the process's open files per node then, then SIGTERM: seconds
 to exit and its exit status; ``--swarm-runs R`` times each R times
-(alternating), and ``--sizes ''`` times the swarm only.
+(alternating), ``--baseline-tree DIR`` times the ``dht`` of another checkout
+(a worktree of main, say) the same way, alternating with this one's, and
+prints the ratio of their CPU to the ready line; ``--sizes ''`` times the
+swarm only.
 
     python -m bench.bench_lab [--sizes 200,1000,2000,5000] [--baseline-sizes 200,1000]
         [--data-dir-sizes 200,2000] [--disk DIR] [--keys 200] [--parallel 5] [--settle 2]
-        [--swarm 2000] [--swarm-runs 1] [--json FILE] [--strict]
+        [--swarm 2000] [--swarm-runs 1] [--baseline-tree DIR] [--json FILE] [--strict]
 
 Loopback only; every loop is bounded; it stops by itself.
 """
@@ -290,18 +293,20 @@ def run_worker(mode: str, size: int, args: argparse.Namespace, data_dir: bool = 
     raise RuntimeError(f"worker {mode} {size} failed with exit code {proc.returncode}")
 
 
-def time_swarm(size: int, timeout: float, disk: str | None = None) -> dict[str, Any]:
+def time_swarm(size: int, timeout: float, disk: str | None = None, tree: str | None = None) -> dict[str, Any]:
     """Seconds from launching ``python -m dht swarm --nodes N`` (with ``--data-dir``, a
-    fresh directory under ``disk``, when given) to its ready line; open files then."""
+    fresh directory under ``disk``, when given) to its ready line; open files then.
+    ``tree``: run the ``dht`` of that checkout instead of this one's (a baseline)."""
     import shutil
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = tree or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     cmd = [sys.executable, "-m", "dht", "swarm", "--nodes", str(size)]
     directory = tempfile.mkdtemp(prefix="bench-swarm-", dir=disk or None) if disk is not None else None
     if directory is not None:
         cmd += ["--data-dir", directory]
+    env = {**os.environ, "PYTHONPATH": root}
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()  # the ready line (or "" if it died)
@@ -317,7 +322,7 @@ def time_swarm(size: int, timeout: float, disk: str | None = None) -> dict[str, 
         t1 = time.perf_counter()
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=timeout)
-        return {"size": size, "ready_s": ready_s, "line": line, "rss": rss, "status": proc.returncode,
+        return {"size": size, "ready_s": ready_s, "line": line, "rss": rss, "status": proc.returncode, "tree": tree,
                 "stderr": err.strip()[-500:], "data_dir": directory is not None, "fds": fds,
                 "stop_s": time.perf_counter() - t1, "load": os.getloadavg()[0], "cpu_s": cpu_s}
     finally:
@@ -369,12 +374,24 @@ def report(results: list[dict[str, Any]], swarms: list[dict[str, Any]], args: ar
     for swarm in swarms:
         print()
         given = f" --data-dir {args.disk or tempfile.gettempdir()}/..." if swarm["data_dir"] else ""
+        if swarm.get("tree"):
+            given += f" (baseline: {swarm['tree']})"
         print(f"python -m dht swarm --nodes {swarm['size']}{given}: ready line after {swarm['ready_s']:.1f} s "
               f"({swarm['cpu_s']:.1f} s of CPU) "
               f"({swarm['line']!r}), {swarm['fds'] / swarm['size']:.2f} open files per node, "
               f"RSS {swarm['rss'] / 2**20:.0f} MB = {swarm['rss'] / swarm['size'] / 1024:.0f} KB"
               f" per node (whole process), SIGTERM -> exit {swarm['status']} after {swarm['stop_s']:.1f} s"
               f" (load average {swarm['load']:.2f})")
+    for dd in (True, False):
+        ours = [x["cpu_s"] for x in swarms if x["data_dir"] == dd and not x.get("tree")]
+        theirs = [x["cpu_s"] for x in swarms if x["data_dir"] == dd and x.get("tree")]
+        walls = [x["ready_s"] for x in swarms if x["data_dir"] == dd and not x.get("tree")]
+        base_walls = [x["ready_s"] for x in swarms if x["data_dir"] == dd and x.get("tree")]
+        if ours and theirs:
+            print(f"\nswarm{' --data-dir' if dd else ''}, this tree / the baseline, medians of {len(ours)}: "
+                  f"CPU to the ready line {statistics.median(ours):.1f} / {statistics.median(theirs):.1f} s = "
+                  f"{statistics.median(ours) / statistics.median(theirs):.2f} x; ready "
+                  f"{statistics.median(walls):.1f} / {statistics.median(base_walls):.1f} s")
     print()
     ok_all = True
     checks: list[tuple[str, bool, str]] = []
@@ -393,7 +410,7 @@ def report(results: list[dict[str, Any]], swarms: list[dict[str, Any]], args: ar
         if old is not None:
             checks.append((f"{n:>5} nodes  new formation faster than the old (ratio)", r["form_s"] < old["form_s"],
                            f"{r['form_s']:.1f} s vs {old['form_s']:.1f} s = {r['form_s'] / old['form_s']:.2f} x"))
-    for swarm in swarms:
+    for swarm in (x for x in swarms if not x.get("tree")):
         dd, target = (" --data-dir", TARGET_SWARM_DATA_DIR_S) if swarm["data_dir"] else ("", TARGET_FORM_S)
         if swarm["data_dir"] and swarm["size"] != TARGET_SIZE:
             target = TARGET_FORM_S
@@ -423,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="time `dht swarm --nodes N`, with and without --data-dir, too (0: don't)")
     parser.add_argument("--swarm-runs", type=int, default=1,
                         help="times each swarm is timed, alternating with and without --data-dir (default 1)")
+    parser.add_argument("--baseline-tree", default=None,
+                        help="a checkout (e.g. a worktree of main) whose `dht swarm` is timed too, alternating")
     parser.add_argument("--json", help="also write the raw figures to this file")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--worker-timeout", type=float, default=900.0, help=argparse.SUPPRESS)
@@ -451,8 +470,9 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(run_worker(mode, size, args, data_dir))
                 print(f"[{time.perf_counter() - t0:.0f}s] {mode}{' with a data dir' if data_dir else ''} {size} nodes"
                       f" done (load average {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
-    swarms = [time_swarm(args.swarm, 120.0, disk) for _ in range(args.swarm_runs)
-              for disk in (args.disk or "", None)] if args.swarm else []
+    trees = [None] + ([os.path.abspath(args.baseline_tree)] if args.baseline_tree else [])
+    swarms = [time_swarm(args.swarm, 600.0, disk, tree) for _ in range(args.swarm_runs)
+              for disk in (args.disk or "", None) for tree in trees] if args.swarm else []
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"labs": results, "swarms": swarms}, f, indent=1)
