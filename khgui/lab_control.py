@@ -20,6 +20,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from .failures import expected, quietly
+from .profile import IPV6, can
 from .signals import NetworkSignals, Tasks
 
 if TYPE_CHECKING:
@@ -116,7 +117,9 @@ class LabControl:
         signals = self._signals
         # Each lab node on its own loopback address (127.0.0.2 up, where the
         # platform allows): they meet each other's limits as Internet hosts would.
-        labs = LabThread(size, self._config, threaded=size >= THREADED_LAB_MIN)
+        # On a dual-stack wire (BEP 32) every lab node has an IPv6 side too, on ::1.
+        labs = LabThread(size, self._config, threaded=size >= THREADED_LAB_MIN,
+                         host6="::1" if can(self._config, IPV6) else None)
         labs.subscribe(self._lab_batch)
         signals.lab_progress.emit("starting", 0, size)
         try:

@@ -25,6 +25,7 @@ import logging
 import socket
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from .common.text import format_peer
 from .failures import describe_error, expected, quietly
 from .profile import IPV6, PUBLIC_NETWORK, can
 from .signals import NetworkSignals, Tasks
@@ -146,7 +147,8 @@ class OwnNode:
             self._signals.error.emit(warning)
         self._unwatch = node.subscribe(self._node_event)  # later ones: a full disk, a read-only directory
         self._signals.node_changed.emit(node)
-        self._signals.message.emit(f"node {node.id.hex()[:8]} listening on {node.address[0]}:{node.address[1]}")
+        listening = " and ".join(format_peer(a) for a in (node.address_of(f) for f in node.families) if a)
+        self._signals.message.emit(f"node {node.id.hex()[:8]} listening on {listening}")
         return True
 
     def _node_event(self, event: Any) -> None:

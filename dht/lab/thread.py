@@ -79,14 +79,16 @@ class LabThread:
         max_events: int = DEFAULT_MAX_EVENTS,
         quiet_gc: bool = True,
         threaded: bool = True,
+        host6: str | None = None,
     ) -> None:
         """``quiet_gc``: what is alive once the lab has formed is frozen out of later
         full garbage collections (none runs while it forms; see the module's docstring).
         ``threaded`` False: the lab runs on the caller's own loop, behind the same
-        interface (for small labs, where a thread buys nothing)."""
+        interface (for small labs, where a thread buys nothing).  ``host6``: a dual-stack
+        Mainline lab, every node's IPv6 side on it (``Lab(host6=...)``)."""
         self.quiet_gc = quiet_gc
         self.threaded = threaded
-        self.lab = Lab(size, config, host=host, data_dir=data_dir, conditions=conditions, seed=seed)
+        self.lab = Lab(size, config, host=host, data_dir=data_dir, conditions=conditions, seed=seed, host6=host6)
         """The lab itself: touch it only on :attr:`loop` (through :meth:`call`)."""
         self.interval = interval
         self.max_events = max_events

@@ -12,7 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
 
-from ..common.text import format_clock
+from ..common.text import format_clock, format_peer
 
 Address = tuple[str, int]
 SLIDER_STEPS = 1000
@@ -85,7 +85,7 @@ class CaptureBarPanel(QWidget):
         self.viewpoint.clear()
         self.viewpoint.addItem("every node (as requester)", None)
         for address, count in addresses:
-            self.viewpoint.addItem(f"{address[0]}:{address[1]} ({count:,})", address)
+            self.viewpoint.addItem(f"{format_peer(address)} ({count:,})", address)
         index = self.viewpoint.findData(current) if current is not None else 0
         self.viewpoint.setCurrentIndex(max(0, index))
         self.viewpoint.blockSignals(False)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import QToolBar
 
 from dht import CapturedMessage
 
+from ..common.text import format_peer
 from ..profile import PUBLIC_NETWORK, can
 from .bar import CaptureBarPanel
 from .feed import Address, CaptureStats, Viewpoint, default_viewpoint
@@ -218,7 +219,7 @@ class CaptureSession(QObject):
         panel.history = stats.history
         panel.samples = max(1, len(stats.history))
         local = self.viewpoint.local if self.viewpoint is not None else None
-        seen = "every node" if local is None else f"seen from {local[0]}:{local[1]}"
+        seen = "every node" if local is None else f"seen from {format_peer(local)}"
         clients = stats.clients_text()
         panel.summary.setText(f"capture {self.name}: {stats.messages:,} messages ({seen})"
                               + (f" \u00b7 clients: {clients}" if clients else ""))

@@ -56,11 +56,12 @@ class MainlineStatusView(QWidget):
                 snapshot = None
         self.show_stats(snapshot)
         if snapshot is not None and len(tuple(getattr(node, "families", ()) or ())) > 1:
-            self.show_externals(node.external_addresses())
+            self.show_externals(node.external_addresses(), node.families[0])
 
-    def show_externals(self, found: dict[str, tuple[str, int]]) -> None:
-        """A dual-stack node's external address per family (each side's `ip` votes, BEP 42)."""
-        if found:
+    def show_externals(self, found: dict[str, tuple[str, int]], primary: str = "IPv4") -> None:
+        """A dual-stack node's external address per family (each side's `ip` votes, BEP 42);
+        the primary family's alone stays as show_stats put it."""
+        if found and set(found) != {primary}:
             self.external.setText("ext. " + " \u00b7 ".join(
                 f"{family} {address} ({votes} vote{'s' if votes != 1 else ''})"
                 for family, (address, votes) in found.items()))

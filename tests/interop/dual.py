@@ -14,7 +14,6 @@ waits until libtorrent's IPv6 table holds every IPv6 node of ours.
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ import libtorrent as lt
 from dht import Config, Node
 
 from .ltlab import LtNode, settings_for
-from .mixed import LoopThread
+from .mixed import LoopThread, MixedSwarm
 
 
 class DualLtNode(LtNode):
@@ -68,19 +67,18 @@ class DualLtNode(LtNode):
         return endpoints
 
 
-class DualSwarm:
+class DualSwarm(MixedSwarm):
+    """The mixed swarm's run and close, with dual-stack sessions and ours (see the module's docstring)."""
+
     def __init__(self, lt_count: int = 2) -> None:
-        self.lt = [DualLtNode(f"127.0.{64 + i}.1") for i in range(lt_count)]
+        self.lt: list[DualLtNode] = [DualLtNode(f"127.0.{64 + i}.1") for i in range(lt_count)]
         self.config = Config(PROFILE="mainline", KRPC_TIMEOUT=2.0, SOFT_TIMEOUT_MIN=1.0)
         self.data = Path(tempfile.mkdtemp(prefix="dual-swarm-"))
         #: one dual-stack node, one of IPv6 only
         self.dual = Node(self.config, host="127.0.90.1", host6="::1", data_dir=self.data / "dual")
         self.six = Node(self.config, host="::1", data_dir=self.data / "six")
+        self.ours = [self.dual, self.six]
         self.thread = LoopThread()
-
-    @property
-    def ours(self) -> list[Node]:
-        return [self.dual, self.six]
 
     def our_ipv6_addresses(self) -> set[tuple[str, int]]:
         found = {node.address_of("IPv6") for node in self.ours}
@@ -113,19 +111,3 @@ class DualSwarm:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"libtorrent at {node.host}: our IPv6 nodes not in its tables")
                 node.session.wait_for_alert(100)
-
-    def run(self, coro: Any, timeout: float = 30.0) -> Any:
-        return self.thread.run(coro, timeout)
-
-    def close(self) -> None:
-        async def stop_ours() -> None:
-            for node in self.ours:
-                await node.stop()
-
-        try:
-            self.thread.run(stop_ours(), 10)
-        finally:
-            self.thread.close()
-            for node in self.lt:
-                node.close()
-            shutil.rmtree(self.data, ignore_errors=True)

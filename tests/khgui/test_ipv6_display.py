@@ -33,6 +33,9 @@ def test_the_status_bar_shows_each_side_of_a_dual_stack_node(qtbot: Any, run: Ca
         qtbot.addWidget(mainline)
         mainline.show_node(node)
         assert node.external_addresses() == {}  # loopback: nobody has voted
+        before = mainline.external.text()
+        mainline.show_externals({"IPv4": ("203.0.113.7", 3)})  # the primary's alone: as show_stats has it
+        assert mainline.external.text() == before
         mainline.show_externals({"IPv4": ("203.0.113.7", 3), "IPv6": ("2001:db8::7", 1)})
         assert mainline.external.text() == "ext. IPv4 203.0.113.7 (3 votes) \u00b7 IPv6 2001:db8::7 (1 vote)"
     finally:

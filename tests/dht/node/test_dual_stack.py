@@ -171,3 +171,23 @@ def test_an_ipv6_only_node_joins_and_answers_over_ipv6(tmp_path: Path) -> None:
             await asyncio.gather(*(n.stop() for n in nodes), return_exceptions=True)
 
     run(scenario())
+
+
+def test_a_capture_of_a_dual_stack_node_records_and_decodes_both_families(tmp_path: Path) -> None:
+    from dht.capture import CaptureWriter, read_messages
+
+    async def scenario() -> None:
+        async with dual_nodes(tmp_path, 2) as (first, second):
+            with CaptureWriter(tmp_path / "both.pcapng") as writer:
+                second.capture_to(writer)
+                v4, v6 = first.address_of("IPv4"), first.address_of("IPv6")
+                assert v4 is not None and v6 is not None
+                assert await second.ping(*v4) == first.id
+                assert await second.ping(*v6) == first.id_of("IPv6")
+                second.capture_to(None)
+            pings = [(m.kind, m.dst if m.kind == "q" else m.src) for m in read_messages(tmp_path / "both.pcapng")
+                     if m.method == "ping"]
+            assert ("q", v4) in pings and ("r", v4) in pings
+            assert ("q", v6) in pings and ("r", v6) in pings  # IPv6 datagrams, written and read back
+
+    run(scenario())
