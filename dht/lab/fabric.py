@@ -7,8 +7,9 @@ costs a send and a receive system call, a wake-up of the selector and a
 callback of the loop on top of what the nodes themselves do with it: about
 a fifth of a formation's time.  So while it forms, a :class:`Fabric` takes
 what a lab node sends to another lab node of the same process and hands it
-to that node's protocol (``datagram_received``, the asyncio entry point a
-socket's datagram reaches) from one callback of the loop per batch, in the
+to that node's transport (``receive_one``: what ``datagram_received``, the
+asyncio entry point, does with one datagram, without trying the socket for
+more) from one callback of the loop per batch, in the
 order sent.  The bytes are the same: each node encodes, decodes, counts,
 limits and captures (``--capture``) them as any datagram; only the kernel
 is left out.
@@ -29,11 +30,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from ..core.contact import Address
 
 log = logging.getLogger(__name__)
+
+
+class Receiver(Protocol):
+    """A lab node's transport, as the fabric hands it a datagram."""
+
+    def receive_one(self, data: bytes, addr: tuple[Any, ...]) -> None: ...
 
 
 class Fabric:
@@ -41,8 +48,8 @@ class Fabric:
 
     def __init__(self) -> None:
         #: each open lab node's address -> its protocol and its (conditioned) transport
-        self._peers: dict[Address, tuple[asyncio.DatagramProtocol, asyncio.BaseTransport]] = {}
-        self._queue: list[tuple[asyncio.DatagramProtocol, asyncio.BaseTransport, bytes, Address]] = []
+        self._peers: dict[Address, tuple[Receiver, asyncio.BaseTransport]] = {}
+        self._queue: list[tuple[Receiver, asyncio.BaseTransport, bytes, Address]] = []
         self.carried = 0
         """Datagrams carried so far (none of them went through a socket)."""
 
@@ -50,7 +57,7 @@ class Fabric:
     def is_open(self) -> bool:
         return bool(self._peers)
 
-    def open(self, peers: dict[Address, tuple[asyncio.DatagramProtocol, asyncio.BaseTransport]]) -> None:
+    def open(self, peers: dict[Address, tuple[Receiver, asyncio.BaseTransport]]) -> None:
         """Carry what is sent to these addresses: each a node's protocol and transport."""
         self._peers = dict(peers)
 
@@ -76,6 +83,6 @@ class Fabric:
             if transport.is_closing():
                 continue  # stopped meanwhile: as a closed socket, it reads nothing
             try:
-                protocol.datagram_received(data, source)
+                protocol.receive_one(data, source)
             except Exception:  # the protocol's bug: the rest of the batch is still handed over
                 log.exception("lab node at %s:%d failed on a datagram", *source)

@@ -61,6 +61,7 @@ from ..core.errors import DHTError, LocalError
 from ..core.events import Event, EventBus, LabConditionsChanged, LabNodeChanged, LabProgress
 from ..node.facade import Node, core_of, sides_of
 from ..rpc import clock
+from ..rpc.transport import KrpcTransport
 from ..storage import LAB_DB_NAME, LabDatabase
 from ..storage.openfiles import ensure_open_files
 from .churn import ChurnRunner
@@ -184,7 +185,7 @@ class Lab:
                 transport.transport = conditioned
 
     @staticmethod
-    def _endpoints(node: Node) -> tuple[asyncio.DatagramProtocol, asyncio.BaseTransport]:
+    def _endpoints(node: Node) -> tuple[KrpcTransport, asyncio.BaseTransport]:
         """A running node's protocol (where its socket's datagrams go) and its socket's transport."""
         protocol = core_of(node).transport
         transport = protocol.transport

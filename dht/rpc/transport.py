@@ -161,6 +161,12 @@ class KrpcTransport(asyncio.DatagramProtocol):
                 return
             self._receive(data, addr)
 
+    def receive_one(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        """One datagram handed in by something other than the socket (a forming lab's
+        in-process fabric, :mod:`dht.lab.fabric`): as :meth:`datagram_received`, without
+        trying the socket for more."""
+        self._receive(data, addr)
+
     def _receive(self, data: bytes, addr: tuple[Any, ...]) -> None:
         # Interned: the limits, the table and the requests out keep the peer's host, and
         # every datagram brings a new string of it (in a lab, every node the same hosts).
