@@ -322,10 +322,10 @@ class NodeCore:
 
     @property
     def limits(self) -> Limits:
-        """What the node's sources may make it do (the transport's machine's; still
-        there while a stopping node answers what arrived before its socket closed)."""
+        """What the node's sources may make it do (the transport's machine's; also while
+        it stops, when queries still come in: they are still charged)."""
         if self._transport is None:
-            raise LocalError("node is not started")
+            raise LocalError("node is not running")
         return self._transport.limits
 
     @property
