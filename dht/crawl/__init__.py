@@ -5,6 +5,9 @@
   each query (:class:`FindNodeAnswer`);
 * :mod:`.machine`: the crawl's state machine, fed answers, failures and
   ``now``; it says which (address, target) to ask next, within its budget;
+* :mod:`.records`: what the crawl knows of each node, and the steps of its
+  table's enumeration bucket by bucket;
+* :mod:`.pacing`: the crawl's budget (a token bucket) and its queries' deadline;
 * :mod:`.estimate`: the zone estimate corrected for missed nodes, with its interval;
 * :mod:`.suspicion`: signs of attack (horizontal and vertical Sybils, ids
   that do not fit their IP) with their evidence;

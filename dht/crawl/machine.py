@@ -3,7 +3,7 @@
 A :class:`CrawlMachine` is fed ``now``, answers (:meth:`answered`) and
 failures (:meth:`failed`, :meth:`expire`); :meth:`next_queries` says which
 queries to send now, within the budget (a token bucket of ``budget``
-queries a second, :data:`BURST` deep; 0: none) and :data:`MAX_IN_FLIGHT`
+queries a second, :data:`~dht.crawl.pacing.BURST` deep; 0: none) and :data:`MAX_IN_FLIGHT`
 queries out at once.  It never sends anything itself:
 :mod:`dht.node.crawling` does, through the node's request path.
 
@@ -13,10 +13,11 @@ bits, bit i flipped, and random bits after, so the node answers with the
 contacts it holds in that bucket (or, if it holds none, the closest it has
 elsewhere).  Buckets are asked from the first one the crawl needs (a table crawl: 0;
 a zone or full crawl: the deepest full bucket, about log2(size / K), less
-:data:`SHALLOW_MARGIN`, with the size as found so far -- the shallower
+:data:`~dht.crawl.records.SHALLOW_MARGIN`, with the size as found so far -- the shallower
 buckets of every node are covered by the deep buckets of others, each node
 being in its neighbours' deepest; and never above a zone's ``bits``) up to
-159, :data:`PER_NODE` at a time, and a node is done after :data:`EMPTY_RUN` buckets in a row whose
+159, :data:`~dht.crawl.records.PER_NODE` at a time, and a node is done after
+:data:`~dht.crawl.records.EMPTY_RUN` buckets in a row whose
 answers held no contact of that bucket and no node new to the crawl.
 A node never heard from is asked one bucket at a time; a query that fails
 is asked once more (:data:`ATTEMPTS`), and a node whose first bucket fails
@@ -38,7 +39,6 @@ census of what was found at any time.
 from __future__ import annotations
 
 import heapq
-import math
 import random
 from collections import deque
 from dataclasses import dataclass
@@ -47,34 +47,19 @@ from typing import Iterable
 from ..core.contact import Address, Contact
 from .census import Census, bep42_share, client_mix
 from .estimate import SizeEstimate, table_estimate, zone_estimate
-from .records import NodeRecord, crawled
+from .pacing import TIMEOUT, Budget, RoundTrips
+from .records import NodeRecord, crawled, deep_start
 from .spec import CrawlSpec, FindNodeAnswer, zone_range
 from .suspicion import Seen, suspicions
 
 #: Queries out at once, all nodes together.
 MAX_IN_FLIGHT = 64
-#: Buckets of one node asked at once (once it has answered).
-PER_NODE = 4
-#: Buckets in a row that bring nothing, after which a node's table is taken as enumerated.
-EMPTY_RUN = 3
 #: Times a query is sent before it counts as failed.
 ATTEMPTS = 2
-#: Most seconds a query may stay unanswered before it counts as lost.
-TIMEOUT = 2.0
-#: Least seconds a query is given: the deadline is the answers' srtt + 4 rttvar within [this, TIMEOUT].
-MIN_TIMEOUT = 0.5
 #: Nodes of the zone that must have answered before a zone crawl stops asking outside it.
 ENTRY_UNTIL = 3
 #: Queries out at once for a way into the zone (a lookup's alpha).
 ENTRY_PARALLEL = 3
-#: The budget's bucket depth, in queries.
-BURST = 20
-#: Contacts a bucket holds (K): the deepest full bucket of a node is about log2(size / K).
-BUCKET_SIZE = 8
-#: Buckets above the deepest full one a zone or full crawl still asks (see _deep_start).
-SHALLOW_MARGIN = 2
-#: The last bucket (ids of 160 bits).
-LAST_BUCKET = 159
 ENTRY = -1  # the bucket of a query that is not a bucket's: a first contact, a way into the zone
 
 
@@ -103,7 +88,6 @@ class CrawlMachine:
         self.own_id = own_id
         self.rng = rng or random.Random()
         self.checks_ids = checks_ids
-        self.timeout = timeout
         self.started = now
         self.finished: float | None = None
         self.stopped = False
@@ -113,9 +97,8 @@ class CrawlMachine:
             prefix = self.rng.getrandbits(160).to_bytes(20, "big")
         self.zone_prefix = prefix if spec.kind == "zone" else None
         self.zone = zone_range(self.bits, prefix or bytes(20))
-        self.rate = float(budget)
-        self.tokens = float(BURST)
-        self.tokens_at = now
+        self.budget = Budget(budget, now)
+        self.rtts = RoundTrips(timeout)
         self.nodes: dict[bytes, NodeRecord] = {}
         self.by_address: dict[Address, bytes] = {}
         self.ready: deque[NodeRecord] = deque()
@@ -130,8 +113,11 @@ class CrawlMachine:
         self.zone_found = 0  # nodes seen in the zone (all of them, a full crawl's)
         self.entry_out = 0  # queries out for a way into the zone
         self.table_node: NodeRecord | None = None
-        self.srtt: float | None = None
-        self.rttvar = 0.0
+
+    @property
+    def timeout(self) -> float:
+        """Most seconds a query is given."""
+        return self.rtts.timeout
 
     def seed(self, contacts: Iterable[Contact], now: float) -> None:
         """Start from ``contacts`` (the node's table): known ids, listed by nobody."""
@@ -147,7 +133,7 @@ class CrawlMachine:
             return True
         if self.out or self.first:
             return False
-        if any(self._has_work(n) for n in self.ready):
+        if any(n.has_work() for n in self.ready):
             return False
         return not self._entry_wanted()
 
@@ -155,33 +141,29 @@ class CrawlMachine:
         """The queries to send now (their sending is the caller's)."""
         if self.stopped:
             return []
-        self._refill(now)
+        self.budget.refill(now)
         asks: list[Ask] = []
-        while len(self.out) < MAX_IN_FLIGHT and (self.rate <= 0 or self.tokens >= 1.0):
+        while len(self.out) < MAX_IN_FLIGHT and self.budget.allows():
             ask = self._next_ask(now)
             if ask is None:
                 break
             asks.append(ask)
-            self.tokens -= 1.0
+            self.budget.spend()
         return asks
 
     def next_time(self, now: float) -> float | None:
         """When :meth:`next_queries` or :meth:`expire` may have something new to say,
         other than after an answer (None: only after one)."""
         times = [deadline for _, _, deadline in self.out.values()]
-        if self.rate > 0 and self.tokens < 1.0 and len(self.out) < MAX_IN_FLIGHT:
-            times.append(now + (1.0 - self.tokens) / self.rate)
+        token = self.budget.next_token(now)
+        if token is not None and len(self.out) < MAX_IN_FLIGHT:
+            times.append(token)
         return min(times) if times else None
-
-    def _refill(self, now: float) -> None:
-        if self.rate > 0:
-            self.tokens = min(float(BURST), self.tokens + (now - self.tokens_at) * self.rate)
-        self.tokens_at = now
 
     def _new_ask(self, now: float, address: Address, target: bytes, node_id: bytes | None, bucket: int) -> Ask:
         self.next_key += 1
         ask = Ask(self.next_key, address, target, node_id, bucket)
-        self.out[ask.key] = (ask, now, now + self.deadline())
+        self.out[ask.key] = (ask, now, now + self.rtts.deadline())
         self.asked += 1
         return ask
 
@@ -192,17 +174,17 @@ class CrawlMachine:
             return self._new_ask(now, address, self._zone_target(), None, ENTRY)
         while self.ready:
             node = self.ready.popleft()
-            bucket = self._take_bucket(node)
+            bucket = node.take_bucket()
             if bucket is None:
                 node.queued = False
                 continue
-            if self._has_work(node):
+            if node.has_work():
                 self.ready.append(node)
             else:
                 node.queued = False
             node.in_flight += 1
             node.asked = True
-            return self._new_ask(now, node.address, self._bucket_target(node, bucket), node.id, bucket)
+            return self._new_ask(now, node.address, node.bucket_target(bucket, self.rng), node.id, bucket)
         while self._entry_wanted():
             _, node_id = heapq.heappop(self.entry)
             node = self.nodes[node_id]
@@ -218,52 +200,14 @@ class CrawlMachine:
         return (self.kind == "zone" and bool(self.entry) and self.zone_answered < ENTRY_UNTIL
                 and not self.ready and self.entry_out < ENTRY_PARALLEL)
 
-    def _has_work(self, node: NodeRecord) -> bool:
-        if node.done:
-            return False
-        if node.in_flight >= (PER_NODE if node.answered else 1):
-            return False
-        return bool(node.retry) or node.next_bucket <= LAST_BUCKET
-
-    def _take_bucket(self, node: NodeRecord) -> int | None:
-        if not self._has_work(node):
-            return None
-        if node.retry:
-            return node.retry.pop(0)
-        bucket = node.next_bucket
-        node.next_bucket += 1
-        return bucket
-
     def _queue(self, node: NodeRecord) -> None:
-        if not node.queued and self._has_work(node):
+        if not node.queued and node.has_work():
             node.queued = True
             self.ready.append(node)
 
     def _zone_target(self) -> bytes:
         lo, hi = self.zone
         return (lo + self.rng.randrange(hi - lo)).to_bytes(20, "big")
-
-    def _bucket_target(self, node: NodeRecord, bucket: int) -> bytes:
-        """X's first ``bucket`` bits, bit ``bucket`` flipped, random bits after."""
-        keep = node.key >> (160 - bucket) << (160 - bucket) if bucket else 0
-        flipped = (node.key ^ (1 << (159 - bucket))) & (1 << (159 - bucket))
-        rest = self.rng.getrandbits(159 - bucket) if bucket < LAST_BUCKET else 0
-        return (keep | flipped | rest).to_bytes(20, "big")
-
-    def deadline(self) -> float:
-        """Seconds a query is given now: srtt + 4 rttvar of the answers so far, within
-        [MIN_TIMEOUT, timeout] (the timeout itself before any answer)."""
-        if self.srtt is None:
-            return self.timeout
-        return min(self.timeout, max(MIN_TIMEOUT, self.srtt + 4 * self.rttvar))
-
-    def _sample_rtt(self, rtt: float) -> None:
-        """RFC 6298's smoothing of the round trips."""
-        if self.srtt is None:
-            self.srtt, self.rttvar = rtt, rtt / 2
-        else:
-            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - rtt)
-            self.srtt = 0.875 * self.srtt + 0.125 * rtt
 
     def in_zone(self, key: int) -> bool:
         return self.zone[0] <= key < self.zone[1]
@@ -279,7 +223,7 @@ class CrawlMachine:
         self.answers += 1
         if ask.bucket == ENTRY and ask.node_id is not None:
             self.entry_out -= 1
-        self._sample_rtt(max(0.0, now - at))
+        self.rtts.sample(max(0.0, now - at))
         node = self._responder(ask, answer, now)
         if node is None:
             return
@@ -301,7 +245,7 @@ class CrawlMachine:
                 productive = True
         if ask.bucket >= 0:
             node.results[ask.bucket] = productive
-            self._advance(node)
+            node.advance()
         self._queue(node)
 
     def _responder(self, ask: Ask, answer: FindNodeAnswer, now: float) -> NodeRecord | None:
@@ -351,30 +295,10 @@ class CrawlMachine:
 
     def _want(self, node: NodeRecord, start: int) -> None:
         if self.kind != "table":
-            start = max(start, self._deep_start())
+            start = max(start, deep_start(self.zone_found, self.bits))
         node.done = False
         node.start = node.next_bucket = node.checked = start
         self._queue(node)
-
-    def _deep_start(self) -> int:
-        """The first bucket worth asking a node of a zone or full crawl: the buckets
-        SHALLOW_MARGIN above the deepest full one (about log2(size / K)) hold K contacts
-        each of a region that other nodes' deep buckets cover, every node being in its
-        neighbours' deepest buckets.  From the nodes found so far, so never too deep."""
-        size = self.zone_found * 2**self.bits
-        if size <= BUCKET_SIZE:
-            return 0
-        return max(0, int(math.log2(size / BUCKET_SIZE)) - SHALLOW_MARGIN)
-
-    def _advance(self, node: NodeRecord) -> None:
-        """Walk the buckets answered in order: EMPTY_RUN unproductive ones in a row end the node."""
-        while node.checked in node.results:
-            node.run = 0 if node.results[node.checked] else node.run + 1
-            node.checked += 1
-            if node.run >= EMPTY_RUN or node.checked > LAST_BUCKET:
-                node.done = True
-                node.retry.clear()
-                return
 
     def failed(self, key: int, now: float) -> None:
         """The query ``key`` failed (timeout, error reply, an answer with another id)."""
@@ -406,7 +330,7 @@ class CrawlMachine:
             return
         if ask.bucket >= 0:
             node.results[ask.bucket] = False
-            self._advance(node)
+            node.advance()
             self._queue(node)
 
     def expire(self, now: float) -> list[int]:

@@ -1,15 +1,31 @@
 """What a crawl knows of each node it saw, and where that node's enumeration stands (sans-IO).
 
 A :class:`NodeRecord` is the crawl machine's mutable record of one node
-(:mod:`dht.crawl.machine` fills it); :func:`crawled` turns it into the
-census's frozen :class:`~dht.crawl.census.CrawledNode`.
+(:mod:`dht.crawl.machine` fills it), with the steps of its table's
+enumeration bucket by bucket (which bucket next, its target, when the
+node is done); :func:`crawled` turns it into the census's frozen
+:class:`~dht.crawl.census.CrawledNode`.
 """
 
 from __future__ import annotations
 
+import math
+import random
+
 from ..core import ids as bep42
 from ..core.contact import Address
 from .census import CrawledNode
+
+#: Buckets of one node asked at once (once it has answered).
+PER_NODE = 4
+#: Buckets in a row that bring nothing, after which a node's table is taken as enumerated.
+EMPTY_RUN = 3
+#: The last bucket (ids of 160 bits).
+LAST_BUCKET = 159
+#: Contacts a bucket holds (K): the deepest full bucket of a node is about log2(size / K).
+BUCKET_SIZE = 8
+#: Buckets above the deepest full one a zone or full crawl still asks (see deep_start).
+SHALLOW_MARGIN = 2
 
 
 class NodeRecord:
@@ -39,6 +55,53 @@ class NodeRecord:
         self.in_flight = 0
         self.done = True  # until the crawl wants its table
         self.queued = False
+
+    def has_work(self) -> bool:
+        """Whether a bucket of this node may be asked now."""
+        if self.done:
+            return False
+        if self.in_flight >= (PER_NODE if self.answered else 1):
+            return False
+        return bool(self.retry) or self.next_bucket <= LAST_BUCKET
+
+    def take_bucket(self) -> int | None:
+        """The bucket to ask next (a retry first), None if there is none now."""
+        if not self.has_work():
+            return None
+        if self.retry:
+            return self.retry.pop(0)
+        bucket = self.next_bucket
+        self.next_bucket += 1
+        return bucket
+
+    def bucket_target(self, bucket: int, rng: random.Random) -> bytes:
+        """X's first ``bucket`` bits, bit ``bucket`` flipped, random bits after."""
+        keep = self.key >> (160 - bucket) << (160 - bucket) if bucket else 0
+        flipped = (self.key ^ (1 << (159 - bucket))) & (1 << (159 - bucket))
+        rest = rng.getrandbits(159 - bucket) if bucket < LAST_BUCKET else 0
+        return (keep | flipped | rest).to_bytes(20, "big")
+
+    def advance(self) -> None:
+        """Walk the buckets answered in order: EMPTY_RUN unproductive ones in a row end the node."""
+        while self.checked in self.results:
+            self.run = 0 if self.results[self.checked] else self.run + 1
+            self.checked += 1
+            if self.run >= EMPTY_RUN or self.checked > LAST_BUCKET:
+                self.done = True
+                self.retry.clear()
+                return
+
+
+def deep_start(zone_found: int, bits: int) -> int:
+    """The first bucket worth asking a node of a zone or full crawl: the buckets
+    SHALLOW_MARGIN above the deepest full one (about log2(size / K)) hold K contacts
+    each of a region that other nodes' deep buckets cover, every node being in its
+    neighbours' deepest buckets.  From the nodes found so far (``zone_found`` in a zone
+    of ``bits`` bits), so never too deep."""
+    size = zone_found * 2**bits
+    if size <= BUCKET_SIZE:
+        return 0
+    return max(0, int(math.log2(size / BUCKET_SIZE)) - SHALLOW_MARGIN)
 
 
 def crawled(n: NodeRecord, checks_ids: bool) -> CrawledNode:

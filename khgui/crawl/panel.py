@@ -24,13 +24,11 @@ the last one.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
-from PySide6.QtCore import QSettings, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSplitter,
-    QTableView, QTabWidget, QVBoxLayout, QWidget,
+    QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from dht import Census
@@ -40,16 +38,16 @@ from dht.events import CrawlFinished, CrawlProgress, NodeWarning
 from ..bridge import EventBridge
 from ..common.export import Exporter, ExportResult
 from ..common.files import app_settings, save_dialog
-from ..common.table import ROW_ROLE, SORT_ROLE, filter_box
-from ..common.text import plural
+from ..common.table import ROW_ROLE, filter_box
 from ..common.theme import set_state
 from ..failures import describe_error
 from .charts import CensusCharts, EstimatePlot
 from .export import json_writer, nodes_csv_writer
 from .feed import CrawlEvents
 from .form import KIND_TIPS, KINDS, FormError, read_spec
-from .model import KIND_NAMES, CrawledNodesModel, SuspicionsModel
+from .model import CrawledNodesModel, SuspicionsModel
 from .summary import describe_census, describe_progress
+from .tables import census_table, page, suspect_filter, suspicion_note
 
 log = logging.getLogger(__name__)
 
@@ -57,30 +55,8 @@ log = logging.getLogger(__name__)
 BATCH_MS = 100
 #: Crawl events the panel's bridge holds between two batches (a few a second come).
 MAX_PENDING = 10_000
-#: Rows read to fit the tables' columns to their contents (a census can hold 100,000 nodes).
-RESIZE_ROWS = 200
 #: Bits of a zone crawl the form starts with.
 DEFAULT_BITS = "4"
-
-
-def _table(model: Any) -> tuple[QTableView, QSortFilterProxyModel]:
-    proxy = QSortFilterProxyModel(model)
-    proxy.setSourceModel(model)
-    proxy.setSortRole(SORT_ROLE)
-    view = QTableView()
-    view.setModel(proxy)
-    view.setSortingEnabled(True)
-    view.setAlternatingRowColors(True)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setWordWrap(False)
-    view.verticalHeader().setVisible(False)
-    view.verticalHeader().setDefaultSectionSize(22)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    view.horizontalHeader().setResizeContentsPrecision(RESIZE_ROWS)
-    view.horizontalHeader().setStretchLastSection(True)
-    view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the census's order (by id) until a header is clicked
-    view.setMinimumHeight(70)
-    return view, proxy
 
 
 class CrawlPanel(QWidget):
@@ -180,13 +156,9 @@ class CrawlPanel(QWidget):
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.charts = CensusCharts()
-        census_tab = QWidget()
-        census_layout = QVBoxLayout(census_tab)
-        census_layout.setContentsMargins(2, 2, 2, 2)
-        census_layout.addWidget(self.summary)
-        census_layout.addWidget(self.charts, 1)
+        census_tab = page(self.summary, self.charts)
 
-        self.node_table, self.node_proxy = _table(self.nodes)
+        self.node_table, self.node_proxy = census_table(self.nodes)
         self.filter_edit = filter_box([self.node_proxy], "filter nodes (id, address, client, suspicion\u2026)")
         self.export_csv_button = QPushButton("Export CSV\u2026")
         self.export_csv_button.setToolTip("Write the nodes shown (filtered, sorted) to a CSV file")
@@ -194,26 +166,18 @@ class CrawlPanel(QWidget):
         self.export_json_button = QPushButton("Export JSON\u2026")
         self.export_json_button.setToolTip("Write the census and the nodes shown to a JSON file")
         self.export_json_button.clicked.connect(lambda: self.export_dialog("json"))
-        nodes_tab = QWidget()
-        nodes_layout = QVBoxLayout(nodes_tab)
-        nodes_layout.setContentsMargins(2, 2, 2, 2)
         bar = QHBoxLayout()
         bar.addWidget(self.filter_edit, 1)
         bar.addWidget(self.export_csv_button)
         bar.addWidget(self.export_json_button)
-        nodes_layout.addLayout(bar)
-        nodes_layout.addWidget(self.node_table, 1)
+        nodes_tab = page(bar, self.node_table)
 
-        self.suspicion_table, self.suspicion_proxy = _table(self.suspicions)
+        self.suspicion_table, self.suspicion_proxy = census_table(self.suspicions)
         self.suspicion_table.setToolTip("Double-click a suspicion to see its nodes")
         self.suspicion_table.doubleClicked.connect(lambda index: self.show_suspect_nodes(index.row()))
-        self.suspicion_note = QLabel("No crawl yet.")
+        self.suspicion_note = QLabel(suspicion_note(None))
         self.suspicion_note.setWordWrap(True)
-        suspicions_tab = QWidget()
-        suspicions_layout = QVBoxLayout(suspicions_tab)
-        suspicions_layout.setContentsMargins(2, 2, 2, 2)
-        suspicions_layout.addWidget(self.suspicion_note)
-        suspicions_layout.addWidget(self.suspicion_table, 1)
+        suspicions_tab = page(self.suspicion_note, self.suspicion_table)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(census_tab, "Census")
@@ -323,22 +287,18 @@ class CrawlPanel(QWidget):
         self.charts.show_census(census)
         if census is None:
             self.summary.setText("The census of a crawl shows here when it ends.")
-            self.suspicion_note.setText("No crawl yet.")
         else:
             key = (census.kind, census.zone_bits)
             previous = self._previous.get(key)
             self._previous[key] = census
             diff = census.compare(previous) if previous is not None else None
             self.summary.setText(describe_census(census, stopped, diff))
-            self.suspicion_note.setText(
-                f"{plural(len(census.suspicions), 'sign')} of attack, each with its evidence (hover a row for its ids)."
-                if census.suspicions else "No sign of attack in this census: no IP or /24 with many ids, "
-                "no ids packed around a target, no ids that do not fit their IP.")
+        self.suspicion_note.setText(suspicion_note(census))
         self.tabs.setTabText(2, f"Suspicions ({len(census.suspicions)})" if census and census.suspicions
                              else "Suspicions")
         self.tabs.setTabText(1, f"Nodes ({len(census.nodes):,})" if census else "Nodes")
         for table in (self.node_table, self.suspicion_table):
-            table.resizeColumnsToContents()  # from the first RESIZE_ROWS rows
+            table.resizeColumnsToContents()  # from the first tables.RESIZE_ROWS rows
         self._show_census_actions()
 
     def show_suspect_nodes(self, row: int) -> None:
@@ -347,15 +307,7 @@ class CrawlPanel(QWidget):
         s = self.suspicion_proxy.index(row, 0).data(ROW_ROLE)
         if s is None:
             return
-        hosts = {host for host, _port in s.addresses}
-        if len(hosts) == 1:
-            text = f"{next(iter(hosts))}:"
-        elif s.target is not None and s.ids:
-            shared = os.path.commonprefix([i.hex() for i in s.ids])
-            text = shared or KIND_NAMES.get(s.kind, s.kind)
-        else:
-            text = KIND_NAMES.get(s.kind, s.kind)
-        self.filter_edit.setText(text)
+        self.filter_edit.setText(suspect_filter(s))
         self.tabs.setCurrentIndex(1)
 
     # -- exports -------------------------------------------------------------------------

@@ -5,7 +5,7 @@ Theory of operation.  Each node sits on a circle at the angle of its id
 neighbours on the ring and a lookup's queries visibly home in on their
 target.  The positions on the unit circle are computed once per model
 change into numpy arrays, with the nodes grouped by colour for the colour
-mode (:mod:`khgui.map.palette`).  Painting is the job of a
+mode (:mod:`khgui.map.legend`, in :mod:`khgui.map.palette`'s colours).  Painting is the job of a
 :class:`~khgui.map.painting.RingPainter` the view holds, handed a
 :class:`~khgui.map.painting.RingScene` per paint: a cached layer of the ring
 and its nodes, redrawn only when what it shows changed, and the arcs over it.
@@ -40,9 +40,10 @@ from PySide6.QtWidgets import QMenu, QSizePolicy, QToolTip, QWidget
 
 from ..common import theme
 from .arcs import Arc, LookupArcs
+from .legend import color_groups, legend_entries
 from .model import MapNode, NetworkMapModel
 from .painting import RingPainter, RingScene
-from .palette import COLOR_MODES, DEAD, LEVELS, OWN, SUSPECT, alive_color, ramp_color
+from .palette import COLOR_MODES
 
 HIT_PX = 9.0
 MARGIN = 36
@@ -234,40 +235,13 @@ class NetworkMapView(QWidget):
         self._own = next((i for i, n in enumerate(nodes) if n.own), -1)
         self._dead = np.array([i for i, n in enumerate(nodes) if not n.info.alive and not n.own and not n.suspicious],
                               dtype=int)
-        groups: dict[str, list[int]] = {}
-        alive = alive_color().name()
-        most = max((n.info.buckets for n in nodes), default=1)
-        least = min((n.info.buckets for n in nodes if n.info.alive), default=0)
-        for i, n in enumerate(nodes):
-            if n.suspicious and not n.own:  # a crawl's suspect: marked in every colour mode
-                groups.setdefault(SUSPECT.name(), []).append(i)
-                continue
-            if n.own or not n.info.alive:
-                continue
-            if self._mode == "state":
-                key = alive
-            elif self._mode == "buckets":
-                span = max(1, most - least)
-                key = ramp_color(round((n.info.buckets - least) / span * LEVELS) / LEVELS).name()
-            else:
-                key = ramp_color(round(n.info.fill * LEVELS) / LEVELS).name()
-            groups.setdefault(key, []).append(i)
-        self._groups = {k: np.array(v, dtype=int) for k, v in groups.items()}
+        self._groups = color_groups(nodes, self._mode)
         self._version += 1
         self.update()
 
     def legend(self) -> list[tuple[str, QColor]]:
         """(label, colour) pairs of the current colour mode, for the panel's legend."""
-        suspects = [("suspicious", SUSPECT)] if any(n.suspicious for n in self._nodes) else []
-        if self._mode == "state":
-            crawled = any(n.crawled for n in self._nodes)
-            return [("alive", alive_color()), ("dead / silent" if crawled else "dead", DEAD), ("ours", OWN)] + suspects
-        nodes = [n for n in self._nodes if n.info.alive and not n.own]
-        if self._mode == "buckets":
-            lo = min((n.info.buckets for n in nodes), default=0)
-            hi = max((n.info.buckets for n in nodes), default=0)
-            return [(f"{lo} buckets", ramp_color(0.0)), (f"{hi} buckets", ramp_color(1.0))] + suspects
-        return [("empty table", ramp_color(0.0)), ("every bucket full", ramp_color(1.0))] + suspects
+        return legend_entries(self._nodes, self._mode)
 
     # -- painting -------------------------------------------------------------------
 

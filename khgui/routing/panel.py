@@ -42,6 +42,7 @@ from ..common.text import plural
 from .history import HistoryPlotView, SplitHistories, SplitHistory
 from ..common.table import SORT_ROLE
 from .model import CLIENT, ID_VALID, BucketListModel, ContactTableModel, bucket_rows
+from .records import table_records
 from .trie_view import BucketTrieView
 
 log = logging.getLogger(__name__)
@@ -337,23 +338,8 @@ class RoutingPanel(QWidget):
         """Every contact of every bucket, whole ids: the routing table as CSV rows."""
         client = not self.contact_table.isColumnHidden(CLIENT)
         bep42 = not self.contact_table.isColumnHidden(ID_VALID)
-        header = ["bucket", "bucket_lo", "bucket_hi", "node_id", "host", "port", "last_seen_s_ago", "failures",
-                  "rtt_ms"] + (["client"] if client else []) + (["bep42"] if bep42 else [])
-        now = self.buckets.now
-        out: list[list[Any]] = []
-        for r in self.buckets.rows():
-            for info in r.contacts:
-                c = info.contact
-                row: list[Any] = [
-                    r.prefix or "(all ids)", format(r.lo, "040x"), format(r.hi - 1, "040x"), c.id.hex(), c.host,
-                    c.port, "" if info.last_seen is None else f"{now - info.last_seen:.1f}", info.failures,
-                    "" if info.rtt is None else f"{info.rtt * 1000:.1f}"]
-                if client:
-                    row.append(self.contacts.client_text(info))
-                if bep42:
-                    row.append({True: "valid", False: "invalid", None: "exempt"}[info.id_valid])
-                out.append(row)
-        return header, out
+        return table_records(self.buckets.rows(), self.buckets.now, self.contacts.client_text if client else None,
+                             bep42)
 
     def export_table(self, path: str) -> bool:
         """Write the routing table to ``path`` as CSV, off the GUI thread; False if refused at once."""

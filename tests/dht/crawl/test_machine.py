@@ -6,7 +6,9 @@ import random
 
 from dht import CrawlSpec
 from dht.crawl import CrawlMachine
-from dht.crawl.machine import ATTEMPTS, BURST, EMPTY_RUN, ENTRY_PARALLEL, MAX_IN_FLIGHT
+from dht.crawl.machine import ATTEMPTS, ENTRY_PARALLEL, MAX_IN_FLIGHT
+from dht.crawl.pacing import BURST
+from dht.crawl.records import EMPTY_RUN
 
 from .simnet import SimNet, run
 
