@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Awaitable, Callable
 
 import pytest
-from dhtutil import run
+from dhtutil import run, wait_until
 
 from dht import Census, Config, CrawlSpec, Lab, LabTruth, Node
 from dht.errors import LocalError
@@ -98,6 +98,12 @@ def test_a_repeat_crawl_says_who_left_and_who_joined(tmp_path: Path) -> None:
         first = await me.crawl(CrawlSpec("full"))
         killed = await lab.kill_node(lab.nodes[7])
         added = await lab.add_node()
+
+        def handed_out() -> bool:  # a node is listed once it has answered someone (its join's ping)
+            return any(c.contact.id == added.id and c.last_seen is not None
+                       for n in lab.nodes if n is not added for b in n.routing_table() for c in b.contacts)
+
+        await wait_until(handed_out, 10, "the added node confirmed in a lab node's table")
         second = await me.crawl(CrawlSpec("full"))
         diff = second.compare(first)
         assert [n.id for n in diff.left] == [killed.id]

@@ -691,6 +691,7 @@ def test_restart_onto_a_new_network_answers_with_live_contacts_within_10_s(tmp_p
         live = {n.id for n in new}
         again = Node(config, host=HOST, data_dir=me_dir)
         await again.start()
+        asker: RawClient | None = None
         try:
             assert {c.id for c in core_of(again).table.contacts()} == saved  # all dead, all loaded
             asker_host = _loopback_hosts("127.0.22", 1)[0]
@@ -724,8 +725,9 @@ def test_restart_onto_a_new_network_answers_with_live_contacts_within_10_s(tmp_p
             # Dead saved contacts were never handed out at any time.
             assert not any(a & saved for a in answers)
             joined.cancel()
-            asker.close()
         finally:
+            if asker is not None:
+                asker.close()
             await again.stop()
             await asyncio.gather(*(n.stop() for n in new))
 
