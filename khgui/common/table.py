@@ -24,7 +24,7 @@ from typing import Any, Callable, Generic, Hashable, Sequence, TypeVar
 from PySide6.QtCore import (
     QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt,
 )
-from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableView
 
 Index = QModelIndex | QPersistentModelIndex
 RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -156,3 +156,24 @@ def filter_box(proxies: Sequence[QSortFilterProxyModel], placeholder: str = "fil
 
     edit.textChanged.connect(changed)
     return edit
+
+
+def sortable_table(
+    model: QAbstractTableModel, resize: QHeaderView.ResizeMode = QHeaderView.ResizeMode.ResizeToContents,
+) -> tuple[QTableView, QSortFilterProxyModel]:
+    """A sortable table view of ``model`` through a proxy (sorted by SORT_ROLE), rows
+    selected whole, no row numbers, its last column stretched; the view and the proxy."""
+    proxy = QSortFilterProxyModel(model)
+    proxy.setSourceModel(model)
+    proxy.setSortRole(SORT_ROLE)
+    view = QTableView()
+    view.setModel(proxy)
+    view.setSortingEnabled(True)
+    view.setAlternatingRowColors(True)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setWordWrap(False)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(22)
+    view.horizontalHeader().setSectionResizeMode(resize)
+    view.horizontalHeader().setStretchLastSection(True)
+    return view, proxy

@@ -14,11 +14,11 @@ import os
 from typing import Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLayout, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHeaderView, QLayout, QTableView, QVBoxLayout, QWidget
 
 from dht import Census
 
-from ..common.table import SORT_ROLE
+from ..common.table import sortable_table
 from ..common.text import plural
 from .model import KIND_NAMES
 
@@ -28,20 +28,8 @@ RESIZE_ROWS = 200
 
 def census_table(model: Any) -> tuple[QTableView, QSortFilterProxyModel]:
     """A sortable table of ``model`` (through a proxy, returned with it)."""
-    proxy = QSortFilterProxyModel(model)
-    proxy.setSourceModel(model)
-    proxy.setSortRole(SORT_ROLE)
-    view = QTableView()
-    view.setModel(proxy)
-    view.setSortingEnabled(True)
-    view.setAlternatingRowColors(True)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setWordWrap(False)
-    view.verticalHeader().setVisible(False)
-    view.verticalHeader().setDefaultSectionSize(22)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view, proxy = sortable_table(model, QHeaderView.ResizeMode.Interactive)
     view.horizontalHeader().setResizeContentsPrecision(RESIZE_ROWS)
-    view.horizontalHeader().setStretchLastSection(True)
     view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the census's order (by id) until a header is clicked
     view.setMinimumHeight(70)
     return view, proxy

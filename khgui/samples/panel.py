@@ -26,13 +26,13 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
+    QCheckBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
     QSplitter, QTableView, QVBoxLayout, QWidget,
 )
 
 from dht import events as ev
 
-from ..common.table import SORT_ROLE, filter_box
+from ..common.table import filter_box, sortable_table
 from ..common.text import plural
 from ..common.theme import set_state
 from .chart import ClientsChartView
@@ -56,20 +56,7 @@ CLIENT_EVENTS = (
 
 
 def _table(model: Any) -> tuple[QTableView, QSortFilterProxyModel]:
-    proxy = QSortFilterProxyModel(model)
-    proxy.setSourceModel(model)
-    proxy.setSortRole(SORT_ROLE)
-    view = QTableView()
-    view.setModel(proxy)
-    view.setSortingEnabled(True)
-    view.setAlternatingRowColors(True)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setWordWrap(False)
-    view.verticalHeader().setVisible(False)
-    view.verticalHeader().setDefaultSectionSize(22)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    view.horizontalHeader().setStretchLastSection(True)
-    return view, proxy
+    return sortable_table(model)
 
 
 def walk_message(walk: int, answered: int, hashes: int, new: int) -> str:
