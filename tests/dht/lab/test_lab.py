@@ -515,25 +515,25 @@ def test_joins_are_paced_within_the_first_node_s_global_query_budget() -> None:
     run(scenario(), 60)
 
 
-def test_no_full_collection_runs_while_labs_form_and_the_threshold_comes_back_after_the_last() -> None:
+def test_no_older_collection_runs_while_labs_form_and_the_thresholds_come_back_after_the_last() -> None:
     import gc
 
     from dht.lab.quiet_gc import HELD_THRESHOLD, full_collections_held
 
     before = gc.get_threshold()
-    seen: list[int] = []
+    seen: list[tuple[int, int]] = []
 
     async def scenario() -> None:
         first, second = Lab(4, STEADY), Lab(4, STEADY)
-        first.subscribe(lambda e: seen.append(gc.get_threshold()[2]))
+        first.subscribe(lambda e: seen.append(gc.get_threshold()[1:]))
         try:
             with full_collections_held():  # as a second lab forming beside it would
                 await asyncio.gather(first.start(), second.start())
-                assert gc.get_threshold()[2] == HELD_THRESHOLD  # the outer holder still holds
+                assert gc.get_threshold()[1:] == (HELD_THRESHOLD, HELD_THRESHOLD)  # the outer holder still holds
         finally:
             await first.stop()
             await second.stop()
 
     run(scenario())
-    assert seen and set(seen) == {HELD_THRESHOLD}  # every progress report of the forming lab
+    assert seen and set(seen) == {(HELD_THRESHOLD, HELD_THRESHOLD)}  # every progress report of the forming lab
     assert gc.get_threshold() == before
