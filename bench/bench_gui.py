@@ -7,12 +7,22 @@
    under 20 ms is the figure (target >= 10,000 events/s).
 2. Launch: ``python -m khgui --screenshot`` with a 32-node lab as a
    subprocess: wall time, and the app's own time-to-populated (target < 3 s).
+3. Map (``--map 2000,10000``): the network map panel fed synthetic
+   ``dht.LabNodeInfo`` overviews (real dht type; a third of the nodes change
+   per overview, as a forming lab's do), offscreen at 900x800.  Reports per
+   size the GUI-thread CPU (``time.thread_time``) of one overview
+   (``set_nodes``: the model, the view's arrays, the counts and the legend),
+   of one paint of the node layer (redrawn: the overview changed it), of
+   one pan frame (a drag step: the layer redrawn) and of one frame with
+   only the arcs redrawn, and of a hit test (``node_at``).  Medians of
+   repeated runs; the ratio column is 10,000 nodes against 2,000.
 
 ``--profile mainline``: the same on the Mainline profile, with Mainline's
 messages (get_peers, find_node, announce_peer, sample_infohashes; nodes as
 one string, compact peers, ``v`` and ``ip``) decoded by the traffic panel.
 
-Run: ``QT_QPA_PLATFORM=offscreen python bench/bench_gui.py [--profile mainline]``.
+Run: ``QT_QPA_PLATFORM=offscreen python bench/bench_gui.py [--profile mainline] [--map 2000,10000]
+[--only-map]``.
 """
 
 from __future__ import annotations
@@ -196,11 +206,120 @@ def bench_launch(lab: int = 32, profile: str = "khashmir") -> float:
     return populated
 
 
+def synthetic_overview(n: int, seed: int, dead_every: int = 23) -> list[object]:
+    """``n`` lab nodes as ``dht.LabNodeInfo`` (random ids, loopback addresses, a dead one in ``dead_every``)."""
+    import random
+
+    from dht import LabNodeInfo
+
+    rng = random.Random(seed)
+    out: list[object] = []
+    for i in range(n):
+        buckets = rng.randrange(5, 14)
+        contacts = rng.randrange(8, buckets * 8 + 1)
+        out.append(LabNodeInfo(rng.randbytes(20), f"127.0.{i // 250}.{i % 250 + 2}", 20000 + i % 40000,
+                               i % dead_every != 5, contacts, buckets, contacts / (buckets * 8)))
+    return out
+
+
+def next_overview(infos: list[object], round_: int) -> list[object]:
+    """The next second's overview: a third of the nodes with one contact more (or fewer)."""
+    from dataclasses import replace
+
+    out = list(infos)
+    for i in range(round_ % 3, len(out), 3):
+        info = out[i]
+        out[i] = replace(info, contacts=max(1, info.contacts + (1 if round_ % 2 else -1)))  # type: ignore[type-var]
+    return out
+
+
+def bench_map(sizes: list[int]) -> dict[int, dict[str, float]]:
+    """GUI-thread CPU of the network map per overview, paint, pan frame and hit test (ms, medians)."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtWidgets import QApplication
+
+    from khgui.map.panel import NetworkMapPanel
+
+    app = QApplication.instance() or QApplication([])
+    results: dict[int, dict[str, float]] = {}
+
+    def cpu_ms(action: object, repeat: int) -> float:
+        times = []
+        for _ in range(repeat):
+            t0 = time.thread_time()
+            action()  # type: ignore[operator]
+            times.append((time.thread_time() - t0) * 1000)
+        return float(np.median(times))
+
+    print("map: nodes -> GUI-thread CPU (ms, median) of one overview, one node-layer paint, one pan frame, "
+          "one arcs-only frame, one hit test")
+    for n in sizes:
+        panel = NetworkMapPanel()
+        panel.resize(900, 800)
+        panel.show()
+        app.processEvents()  # bench only: lay the panel out before timing
+        view = panel.view
+        infos = synthetic_overview(n, seed=n)
+        own = synthetic_overview(1, seed=7)[0]
+        panel.set_nodes(infos, own)
+        view.repaint()
+        rounds = [0]
+
+        def overview() -> None:
+            rounds[0] += 1
+            panel.set_nodes(next_overview(infos, rounds[0]), own)
+
+        def overview_prepared() -> None:
+            panel.set_nodes(prepared[rounds[0] % len(prepared)], own)
+            rounds[0] += 1
+
+        prepared = [next_overview(infos, r) for r in range(1, 7)]  # built before timing
+        set_ms = cpu_ms(overview_prepared, 12)
+
+        def layer() -> None:
+            overview_prepared()
+            view.repaint()
+
+        paint_ms = cpu_ms(layer, 12) - set_ms
+        pan = [0]
+
+        def pan_frame() -> None:
+            pan[0] += 1
+            view._pan = QPointF(float(pan[0] % 7), float(pan[0] % 5))
+            view.repaint()
+
+        view.set_zoom(1.0)
+        pan_ms = cpu_ms(pan_frame, 12)
+        ids = [i.id for i in infos[:200]]  # type: ignore[attr-defined]
+        for k in range(150):
+            view.query_sent(ids[k], k // 10, ids[k + 1], 0.0 + time.monotonic())
+        arcs_ms = cpu_ms(view.repaint, 12)
+        view.clear_arcs()
+        points = [view.node_position(r) + QPointF(2.0, 1.0) for r in range(0, n, max(1, n // 50))]
+        hit_ms = cpu_ms(lambda: [view.node_at(p) for p in points], 5) / len(points)
+        assert all(view.node_at(view.node_position(r)) >= 0 for r in range(0, n, max(1, n // 50)))
+        results[n] = {"overview": set_ms, "paint": paint_ms, "pan": pan_ms, "arcs": arcs_ms, "hit": hit_ms}
+        print(f"  {n:>6,} nodes -> overview {set_ms:6.1f} ms, node layer {paint_ms:6.1f} ms, pan frame "
+              f"{pan_ms:6.1f} ms, arcs frame {arcs_ms:6.1f} ms, hit test {hit_ms * 1000:6.1f} us", flush=True)
+        panel.close()
+        panel.deleteLater()
+    if len(sizes) >= 2:
+        a, b = results[sizes[0]], results[sizes[-1]]
+        print(f"map: {sizes[-1]:,} / {sizes[0]:,} nodes: " + ", ".join(
+            f"{k} x{b[k] / a[k]:.1f}" if a[k] > 0 else f"{k} -" for k in a))
+    return results
+
+
 if __name__ == "__main__":
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", choices=("khashmir", "mainline"), default="khashmir")
+    parser.add_argument("--map", default="2000,10000", help="node counts of the map bench (empty: none)")
+    parser.add_argument("--only-map", action="store_true", help="only the map bench")
     options = parser.parse_args()
-    bench_ingest(options.profile)
-    bench_launch(profile=options.profile)
+    if options.map:
+        bench_map([int(n) for n in options.map.split(",") if n])
+    if not options.only_map:
+        bench_ingest(options.profile)
+        bench_launch(profile=options.profile)

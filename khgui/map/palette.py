@@ -11,7 +11,8 @@ theme's ground (:func:`target_color`, :func:`own_text_color`).
 bucket-count and fill colour modes step through :data:`RAMP` in
 :data:`LEVELS` steps (:func:`ramp_color`).  Fading arcs mix their colour into
 the background (:func:`mix`) rather than lowering its alpha, and live nodes
-are drawn with a pre-rendered antialiased dot per colour (:func:`dot_sprite`).
+are drawn with a pre-rendered antialiased dot per colour (:func:`dot_sprite`), dead ones
+with a pre-rendered hollow ring and cross (:func:`dead_sprite`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import math
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QPainter, QPixmap
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 
 from ..common import theme
 
@@ -106,5 +107,27 @@ def dot_sprite(color: QColor, diameter: float, ratio: float) -> QPixmap:
     p.setPen(Qt.PenStyle.NoPen)
     p.setBrush(color)
     p.drawEllipse(QPointF(size / 2, size / 2), diameter / 2, diameter / 2)
+    p.end()
+    return pm
+
+
+def dead_sprite(diameter: float, ratio: float, background: QColor) -> QPixmap:
+    """A dead node: a hollow grey ring (filled with the ``background``) with a red cross, for a node
+    ``diameter`` pixels wide, at a device pixel ``ratio``."""
+    r = diameter / 2 + 1
+    size = int(math.ceil(2 * r)) + 4
+    pm = QPixmap(int(size * ratio), int(size * ratio))
+    pm.setDevicePixelRatio(ratio)
+    pm.fill(QColor(0, 0, 0, 0))
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    c = QPointF(size / 2, size / 2)
+    p.setBrush(background)
+    p.setPen(QPen(DEAD, 1.4))
+    p.drawEllipse(c, r, r)
+    p.setPen(QPen(DEAD_MARK, 1.2))
+    d = r * 0.7
+    p.drawLine(c + QPointF(-d, -d), c + QPointF(d, d))
+    p.drawLine(c + QPointF(-d, d), c + QPointF(d, -d))
     p.end()
     return pm

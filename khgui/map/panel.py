@@ -113,7 +113,7 @@ class NetworkMapPanel(QWidget):
         self.view.kill_requested.connect(self.kill_requested.emit)
         self.view.revive_requested.connect(self.revive_requested.emit)
         self.view.add_requested.connect(self.add_requested.emit)
-        self._crawl_counts = (0, 0)
+        self._legend_shown: list[tuple[str, QColor]] = []
         self.model.modelReset.connect(self._count)
         self.model.dataChanged.connect(self._count)
         self.model.rowsInserted.connect(self._count)
@@ -157,6 +157,7 @@ class NetworkMapPanel(QWidget):
         self._show_legend()
 
     def _show_legend(self, *args: Any) -> None:
+        self._legend_shown = self.view.legend()
         for outcome, swatch in self.arc_swatches.items():  # the theme's, as in the look-up plot
             swatch.setPixmap(_swatch(outcome_color(outcome)))
         while self.legend.count():
@@ -165,7 +166,7 @@ class NetworkMapPanel(QWidget):
             if widget is not None:
                 widget.deleteLater()
         self.legend.addWidget(QLabel("nodes:"))
-        for label, color in self.view.legend():
+        for label, color in self._legend_shown:
             swatch = QLabel()
             swatch.setPixmap(_swatch(color))
             self.legend.addWidget(swatch)
@@ -178,6 +179,5 @@ class NetworkMapPanel(QWidget):
         if crawled or suspects:
             text += f"; crawl: {crawled:,} other nodes, {suspects:,} suspicious"
         self.counts.setText(text)
-        if self.view.color_mode() == "buckets" or (crawled, suspects) != self._crawl_counts:
-            self._crawl_counts = (crawled, suspects)
+        if self.view.legend() != self._legend_shown:  # its widgets remade only when it says something new
             self._show_legend()

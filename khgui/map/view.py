@@ -20,6 +20,16 @@ opaque 2-pixel curve draws in a fifth of the time of a translucent one.  At most
 :data:`~khgui.map.arcs.MAX_ARCS` are kept (the oldest go first).  A 30 ms timer repaints
 only while arcs are fading.
 
+Level of detail, so that 10,000 nodes draw smoothly and read as a ring, not
+a blob (:meth:`NetworkMapView.detail`): the more nodes per pixel of ring
+at the current zoom, the smaller the dots, the wider the band across the
+ring they spread over (each node at a fixed place across it, from its id's
+next bytes: :attr:`~khgui.map.columns.NodeColumns.spread`) and the more
+translucent they are; zoomed in until few nodes are in view, each is
+labelled with its short id.  The hit test is a bisection of the nodes
+sorted by their place on the ring, then a distance to the few near the
+cursor's angle: no pass over every node per mouse move.
+
 Wheel: zoom around the cursor; drag: pan; double-click or ``0``: reset.
 Hovering a node shows its id, address, contacts and buckets; the context
 menu offers Focus this node, Kill, Revive and Add node, emitted as signals
@@ -41,13 +51,15 @@ from PySide6.QtWidgets import QMenu, QSizePolicy, QToolTip, QWidget
 from ..common import theme
 from .arcs import Arc, LookupArcs
 from .legend import color_groups, legend_entries
-from .model import MapNode, NetworkMapModel
+from .model import NetworkMapModel
 from .painting import RingPainter, RingScene
 from .palette import COLOR_MODES
 
 HIT_PX = 9.0
 MARGIN = 36
 MIN_ZOOM, MAX_ZOOM = 0.5, 4096.0
+#: The widest band (pixels) the nodes spread over across a crowded ring.
+MAX_BAND = 26.0
 
 
 class NetworkMapView(QWidget):
@@ -69,7 +81,9 @@ class NetworkMapView(QWidget):
         super().__init__(parent)
         self._model = model
         self._unit = np.zeros((0, 2))
-        self._nodes: list[MapNode] = []
+        self._columns = model.node_columns()
+        self._sorted = np.zeros(0)  # the nodes' places on the ring, ascending
+        self._order = np.zeros(0, dtype=np.intp)  # the rows in that order
         self._groups: dict[str, np.ndarray] = {}
         self._dead = np.zeros(0, dtype=int)
         self._own = -1
@@ -149,7 +163,8 @@ class NetworkMapView(QWidget):
             return
         if zoom is not None:
             self._zoom = min(MAX_ZOOM, max(MIN_ZOOM, zoom))
-        self._pan = QPointF(0, 0) - QPointF(*(self._unit[row] * self._radius() * self._zoom))
+        self._pan = QPointF(0, 0)
+        self._pan = self._center() - self.node_position(row)
         self.update()
 
     # -- lookups ---------------------------------------------------------------
@@ -202,46 +217,80 @@ class NetworkMapView(QWidget):
     def _radius(self) -> float:
         return max(20.0, min(self.width(), self.height()) / 2 - MARGIN)
 
-    def _screen(self) -> np.ndarray:
-        """Every node's position in widget pixels (N x 2)."""
+    def detail(self) -> tuple[float, float, float]:
+        """The level of detail at this zoom: (a node's diameter, the band across the ring the
+        nodes spread over, the dots' opacity), all from the nodes per pixel of ring."""
+        ring = 2 * math.pi * self._radius() * self._zoom
+        density = len(self._unit) / max(1.0, ring)  # nodes per pixel along the ring
+        dot = min(11.0, 4.0 + 1.6 * math.log2(max(1.0, self._zoom)))
+        if density > 1.0:
+            dot = max(3.0, dot / math.sqrt(density))
+        band = min(MAX_BAND, max(0.0, (density - 0.6) * 5.0))
+        cover = density * dot * dot * 0.785 / (band + dot)  # dots over a pixel of the band
+        return dot, band, min(1.0, max(0.4, 1.6 / max(cover, 1e-9)))
+
+    def _radial(self, rows: np.ndarray | slice) -> np.ndarray:
+        """How far from the centre the nodes of ``rows`` are drawn (pixels)."""
+        band = self.detail()[1]
+        radial: np.ndarray = self._radius() * self._zoom + self._columns.spread[rows] * band
+        return radial
+
+    def _screen(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The positions of the nodes of ``rows`` (default: every node) in widget pixels (N x 2)."""
         c = self._center() + self._pan
-        screen: np.ndarray = self._unit * (self._radius() * self._zoom) + np.array([c.x(), c.y()])
+        screen: np.ndarray = self._unit[rows] * self._radial(rows)[:, None] + np.array([c.x(), c.y()])
         return screen
 
     def node_position(self, row: int) -> QPointF:
         """Where the node of ``row`` is drawn (widget pixels)."""
-        x, y = self._screen()[row]
+        x, y = self._screen(np.array([row]))[0]
         return QPointF(float(x), float(y))
 
     def node_at(self, pos: QPointF | QPoint) -> int:
-        """The row of the node drawn nearest ``pos`` within HIT_PX pixels, -1 if none."""
+        """The row of the node drawn nearest ``pos`` within HIT_PX pixels, -1 if none (ties: the
+        first row).  A bisection on the ring, then the distance to the nodes near that angle."""
         if not len(self._unit):
             return -1
-        p = QPointF(pos)
-        d2 = ((self._screen() - np.array([p.x(), p.y()])) ** 2).sum(axis=1)
-        row = int(np.argmin(d2))
-        return row if d2[row] <= HIT_PX * HIT_PX else -1
-
-    def _dot(self) -> float:
-        return min(11.0, 4.0 + 1.6 * math.log2(max(1.0, self._zoom)))
+        p, c = QPointF(pos), self._center() + self._pan
+        dx, dy = p.x() - c.x(), p.y() - c.y()
+        radius, band = self._radius() * self._zoom, self.detail()[1]
+        dist = math.hypot(dx, dy)
+        if abs(dist - radius) > band / 2 + HIT_PX:
+            return -1
+        near = max(1.0, min(dist, radius - band / 2))  # the nearest to the centre a hit can be
+        width = min(0.5, HIT_PX * math.pi / 2 / near / (2 * math.pi))  # the angle, as a share of the ring
+        at = ((math.atan2(dy, dx) + math.pi / 2) / (2 * math.pi)) % 1.0
+        spans = [(at - width, at + width)]
+        if at - width < 0:
+            spans.append((at - width + 1, 1.0))
+        if at + width > 1:
+            spans.append((0.0, at + width - 1))
+        found = [self._order[np.searchsorted(self._sorted, lo):np.searchsorted(self._sorted, hi, "right")]
+                 for lo, hi in spans]
+        rows = np.unique(np.concatenate(found))  # ascending: the first row wins a tie
+        if not len(rows):
+            return -1
+        d2 = ((self._screen(rows) - np.array([p.x(), p.y()])) ** 2).sum(axis=1)
+        best = int(np.argmin(d2))
+        return int(rows[best]) if d2[best] <= HIT_PX * HIT_PX else -1
 
     # -- model -------------------------------------------------------------------
 
     def _model_changed(self, *args: Any) -> None:
-        nodes = self._model.nodes()
-        self._nodes = nodes
-        angles = np.array([n.position for n in nodes]) * 2 * math.pi - math.pi / 2 if nodes else np.zeros(0)
-        self._unit = np.column_stack([np.cos(angles), np.sin(angles)]) if nodes else np.zeros((0, 2))
-        self._own = next((i for i, n in enumerate(nodes) if n.own), -1)
-        self._dead = np.array([i for i, n in enumerate(nodes) if not n.info.alive and not n.own and not n.suspicious],
-                              dtype=int)
-        self._groups = color_groups(nodes, self._mode)
+        columns = self._columns = self._model.node_columns()
+        angles = columns.position * (2 * math.pi) - math.pi / 2
+        self._unit = np.column_stack([np.cos(angles), np.sin(angles)])
+        self._order = np.argsort(columns.position, kind="stable")
+        self._sorted = columns.position[self._order]
+        self._own = columns.own_row()
+        self._dead = np.flatnonzero(~columns.alive & ~columns.own & ~columns.suspicious)
+        self._groups = color_groups(columns, self._mode)
         self._version += 1
         self.update()
 
     def legend(self) -> list[tuple[str, QColor]]:
         """(label, colour) pairs of the current colour mode, for the panel's legend."""
-        return legend_entries(self._nodes, self._mode)
+        return legend_entries(self._columns, self._mode)
 
     # -- painting -------------------------------------------------------------------
 
@@ -258,14 +307,20 @@ class NetworkMapView(QWidget):
     def scene(self) -> RingScene:
         """What a frame shows now (the painter's input)."""
         ratio = self.devicePixelRatioF()
+        dot, band, opacity = self.detail()
         return RingScene(
             width=self.width(), height=self.height(), ratio=ratio, center=self._center() + self._pan,
-            radius=self._radius() * self._zoom, dot=self._dot(), screen=self._screen(), groups=self._groups,
+            radius=self._radius() * self._zoom, dot=dot, band=band, opacity=opacity, screen=self._screen(),
+            groups=self._groups,
             dead=self._dead, own=self._own, focus=self._focus, selected=self._selected,
-            row_of=self._model.row_of, small=self._small, lookups=self._lookups,
+            row_of=self._model.row_of, node_id=self._node_id, small=self._small, lookups=self._lookups,
             key=(self.width(), self.height(), ratio, self._zoom, self._pan.x(), self._pan.y(), self._version,
                  self._focus, self._selected, theme.colors().name),
         )
+
+    def _node_id(self, row: int) -> bytes:
+        node = self._model.row_node(row)
+        return node.id if node is not None else b""
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
         self._painter.paint(self, self.scene())
