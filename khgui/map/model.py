@@ -213,12 +213,14 @@ class NetworkMapModel(TableModel[MapNode]):
             self._add(added)
 
     def _rows_of(self, infos: Sequence[LabNodeInfo], own: LabNodeInfo | None) -> list[MapNode]:
-        """The rows of these lab nodes, ours, then the last crawl's nodes that are neither."""
+        """The rows of these lab nodes (each once), ours, then the last crawl's nodes that are neither."""
         suspects = self._suspects
-        rows = [MapNode(i, suspicious=i.id in suspects) for i in infos]
+        known: set[bytes] = set()
+        rows = [MapNode(i, suspicious=i.id in suspects) for i in infos
+                if not (i.id in known or known.add(i.id))]  # a node listed twice: shown once
         if own is not None:
-            rows.append(MapNode(own, own=True))
-        known = {r.id for r in rows}
+            rows = [r for r in rows if r.id != own.id] + [MapNode(own, own=True)]
+            known.add(own.id)
         return rows + [MapNode(i, crawled=True, suspicious=i.id in suspects) for i in self._crawled if i.id not in known]
 
     def update_node(self, info: LabNodeInfo) -> None:

@@ -36,7 +36,7 @@ from .arcs import LookupArcs, arc_alpha
 from .palette import DEAD, DEAD_MARK, OWN, Ground, dead_sprite, dot_sprite, mix, outcome_color, own_text_color, target_color
 
 CROWDED_ARCS = 60  # more arcs than this are drawn one pixel wide
-LABEL_NODES = 24  # nodes in view labelled with their short ids when there are no more than this
+LABEL_NODES = 40  # nodes in view labelled with their short ids when there are no more than this
 
 
 def draw_sprites(p: QPainter, sprite: QPixmap, centres: np.ndarray, opacity: float = 1.0) -> None:
@@ -96,6 +96,8 @@ class RingPainter:
         """Nodes drawn by the last node layer (for tests)."""
         self.painted_arcs = 0
         """Arcs drawn by the last paint (for tests)."""
+        self.labelled_nodes = 0
+        """Nodes labelled with their ids by the last node layer (for tests)."""
 
     def paint(self, device: QWidget, scene: RingScene) -> None:
         """One frame on ``device``: the node layer, then the arcs."""
@@ -144,11 +146,13 @@ class RingPainter:
         visible = ((screen[:, 0] >= view.left()) & (screen[:, 0] <= view.right())
                    & (screen[:, 1] >= view.top()) & (screen[:, 1] <= view.bottom()))
         shown = np.flatnonzero(visible)
-        if 0 < len(shown) <= LABEL_NODES:  # few in view: each labelled, under the dots
+        self.labelled_nodes = 0
+        if 0 < len(shown) <= LABEL_NODES:  # few in view: each labelled (unless it would cover another), under the dots
+            taken: list[QRectF] = []
             for row in shown.tolist():
                 if row != scene.own and scene.node_id(row) != scene.focus:
-                    self._label(p, scene, QPointF(*map(float, screen[row])), scene.node_id(row).hex()[:8],
-                                ground.muted, dot / 2 + 4)
+                    self.labelled_nodes += self._label(p, scene, QPointF(*map(float, screen[row])),
+                                                       scene.node_id(row).hex()[:8], ground.muted, dot / 2 + 4, taken)
         for name, rows in scene.groups.items():
             rows = rows[visible[rows]]
             if len(rows):
@@ -156,7 +160,7 @@ class RingPainter:
                 drawn += len(rows)
         dead = scene.dead[visible[scene.dead]] if len(scene.dead) else scene.dead
         if len(dead):
-            draw_sprites(p, dead_sprite(dot, ratio, ground.background), screen[dead])
+            draw_sprites(p, dead_sprite(dot, ratio, ground.background), screen[dead], scene.opacity)
             drawn += len(dead)
         own = scene.own
         if own >= 0 and visible[own]:
@@ -187,8 +191,9 @@ class RingPainter:
         self.painted_nodes = drawn
 
     def _label(self, p: QPainter, scene: RingScene, at: QPointF, text: str, color: QColor,
-               away: float = 16.0) -> None:
-        """A small label outside the ring next to a node (``away`` pixels out from it)."""
+               away: float = 16.0, taken: list[QRectF] | None = None) -> bool:
+        """A small label outside the ring next to a node (``away`` pixels out from it); with
+        ``taken`` (the labels drawn so far), only if it covers none of them.  Whether it was drawn."""
         out = at - scene.center
         length = math.hypot(out.x(), out.y()) or 1.0
         pos = at + out / length * away
@@ -198,11 +203,16 @@ class RingPainter:
         rect = QRectF(pos.x() - (w if out.x() < 0 else 0), pos.y() - fm.height() / 2 - 2, w, fm.height() + 4)
         rect.moveLeft(max(2.0, min(rect.left(), scene.width - w - 2.0)))  # inside the widget
         rect.moveTop(max(2.0, min(rect.top(), scene.height - rect.height() - 2.0)))
+        if taken is not None:
+            if any(rect.intersects(other) for other in taken):
+                return False
+            taken.append(rect)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(self._ground.label)
         p.drawRoundedRect(rect, 3, 3)
         p.setPen(color)
         p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+        return True
 
     def _paint_ticks(self, p: QPainter, scene: RingScene) -> None:
         center, radius = scene.center, scene.radius

@@ -105,9 +105,9 @@ class NetworkMapView(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._small = QFont(self.font())
         self._small.setPointSizeF(max(7.0, self.font().pointSizeF() - 1.5))
-        for signal in (model.modelReset, model.dataChanged, model.rowsInserted, model.rowsRemoved,
-                       model.layoutChanged):
+        for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved, model.layoutChanged):
             signal.connect(self._model_changed)
+        model.dataChanged.connect(self._values_changed)  # the same nodes: their places stay
         # A bound method, not a lambda: Qt drops the connection when this view is deleted.
         theme.manager().changed.connect(self._theme_changed)
         self._model_changed()
@@ -126,7 +126,7 @@ class NetworkMapView(QWidget):
         if mode not in COLOR_MODES:
             raise ValueError(f"colour mode must be one of {', '.join(COLOR_MODES)}, not {mode!r}")
         self._mode = mode
-        self._model_changed()
+        self._values_changed()
 
     def set_focus_node(self, node_id: bytes | None) -> None:
         """The node whose view the window shows (drawn with a ring); None: ours."""
@@ -226,8 +226,7 @@ class NetworkMapView(QWidget):
         if density > 1.0:
             dot = max(3.0, dot / math.sqrt(density))
         band = min(MAX_BAND, max(0.0, (density - 0.6) * 5.0))
-        cover = density * dot * dot * 0.785 / (band + dot)  # dots over a pixel of the band
-        return dot, band, min(1.0, max(0.4, 1.6 / max(cover, 1e-9)))
+        return dot, band, min(1.0, max(0.35, math.sqrt(1.5 / max(density, 1e-9))))
 
     def _radial(self, rows: np.ndarray | slice) -> np.ndarray:
         """How far from the centre the nodes of ``rows`` are drawn (pixels)."""
@@ -277,11 +276,17 @@ class NetworkMapView(QWidget):
     # -- model -------------------------------------------------------------------
 
     def _model_changed(self, *args: Any) -> None:
+        """Rows came or went: every node's place, then its colour."""
         columns = self._columns = self._model.node_columns()
         angles = columns.position * (2 * math.pi) - math.pi / 2
         self._unit = np.column_stack([np.cos(angles), np.sin(angles)])
         self._order = np.argsort(columns.position, kind="stable")
         self._sorted = columns.position[self._order]
+        self._values_changed()
+
+    def _values_changed(self, *args: Any) -> None:
+        """The same nodes, new values (alive, buckets, fill): their colours and marks."""
+        columns = self._columns = self._model.node_columns()
         self._own = columns.own_row()
         self._dead = np.flatnonzero(~columns.alive & ~columns.own & ~columns.suspicious)
         self._groups = color_groups(columns, self._mode)
@@ -298,6 +303,11 @@ class NetworkMapView(QWidget):
     def painted_nodes(self) -> int:
         """Nodes drawn by the last paint of the node layer (for tests)."""
         return self._painter.painted_nodes
+
+    @property
+    def labelled_nodes(self) -> int:
+        """Nodes labelled with their ids by the last paint of the node layer (for tests)."""
+        return self._painter.labelled_nodes
 
     @property
     def painted_arcs(self) -> int:
