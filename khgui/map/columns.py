@@ -17,14 +17,24 @@ and the legend are a few vectorised operations instead of a loop each.
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import TYPE_CHECKING, Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
 from dht import LabNodeInfo
 
-if TYPE_CHECKING:
-    from .model import MapNode
+
+class MapNode(Protocol):
+    """What a row of the map holds (:class:`khgui.map.model.MapNode` is one)."""
+
+    @property
+    def info(self) -> LabNodeInfo: ...
+    @property
+    def own(self) -> bool: ...
+    @property
+    def crawled(self) -> bool: ...
+    @property
+    def suspicious(self) -> bool: ...
 
 _SPACE = float(1 << 64)
 
@@ -36,7 +46,7 @@ class NodeColumns:
     #: The columns an overview changes (the others follow from a row's id and kind).
     VALUES = ("alive", "contacts", "buckets", "fill", "port")
 
-    def __init__(self, rows: Sequence["MapNode"] = ()) -> None:
+    def __init__(self, rows: Sequence[MapNode] = ()) -> None:
         n = len(rows)
         ids = b"".join([r.info.id[:10].ljust(10, b"\0") for r in rows])
         raw = np.frombuffer(ids, dtype=np.uint8).reshape(n, 10) if n else np.zeros((0, 10), dtype=np.uint8)
@@ -54,7 +64,7 @@ class NodeColumns:
     def __len__(self) -> int:
         return len(self.alive)
 
-    def write(self, at: Sequence[int], rows: Sequence["MapNode"]) -> None:
+    def write(self, at: Sequence[int], rows: Sequence[MapNode]) -> None:
         """Rows ``at`` are now ``rows`` (the same nodes: their ids, hence places, are unchanged)."""
         if not at:
             return
@@ -83,7 +93,7 @@ class NodeColumns:
         for name in self.VALUES:
             getattr(self, name)[rows[which]] = values[name][which]
 
-    def extend(self, rows: Sequence["MapNode"]) -> None:
+    def extend(self, rows: Sequence[MapNode]) -> None:
         """``rows`` appended after the others."""
         if not rows:
             return

@@ -216,8 +216,11 @@ class NetworkMapModel(TableModel[MapNode]):
         """The rows of these lab nodes (each once), ours, then the last crawl's nodes that are neither."""
         suspects = self._suspects
         known: set[bytes] = set()
-        rows = [MapNode(i, suspicious=i.id in suspects) for i in infos
-                if not (i.id in known or known.add(i.id))]  # a node listed twice: shown once
+        rows: list[MapNode] = []
+        for i in infos:
+            if i.id not in known:  # a node listed twice: shown once
+                known.add(i.id)
+                rows.append(MapNode(i, suspicious=i.id in suspects))
         if own is not None:
             rows = [r for r in rows if r.id != own.id] + [MapNode(own, own=True)]
             known.add(own.id)

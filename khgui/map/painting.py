@@ -53,7 +53,7 @@ def draw_sprites(p: QPainter, sprite: QPixmap, centres: np.ndarray, opacity: flo
     fragments[:, 5] = sprite.height()
     fragments[:, 6:8] = 1.0 / ratio
     fragments[:, 9] = opacity
-    first = shiboken6.wrapInstance(fragments.ctypes.data, QPainter.PixmapFragment)
+    first: QPainter.PixmapFragment = shiboken6.wrapInstance(fragments.ctypes.data, QPainter.PixmapFragment)  # type: ignore[assignment]
     p.drawPixmapFragments(first, n, sprite)  # reads ``fragments`` before it returns
 
 
