@@ -21,14 +21,27 @@ heartbeat is a QTimer (what the window feels), offscreen, and a network map
 panel shows every node (set from each overview) and our lookups' queries.
 
 Launch (``--launch``, default 32,300,2000 -- 32 is the default lab, on our loop: the baseline; empty skips): ``python -m khgui --lab N
---screenshot`` as a subprocess, offscreen: the app's own time to a populated
-window (routing, traffic and statistics panels with data) and the largest
-UI stall and heartbeat p99 its QTimer heartbeat saw from the window's first
-show to the screenshot (the lab forming and running, our node joining, the
-demo store and look-up).  Target: populated within 30 s at 2,000 nodes.
+--self-test`` (``--launch-run screenshot``: ``--screenshot``) as a subprocess,
+offscreen: the app's own time (to a populated window for a screenshot, to
+the end of the self-test's join, store and look-up) and the largest UI stall,
+heartbeat p99 and GUI-thread CPU share its QTimer heartbeat saw from the
+window's first show to the end (the lab forming and running, our node
+joining, the demo store and look-up).  Issue 24's targets: largest stall
+<= 100 ms and p99 <= 20 ms at 2,000 and 10,000 nodes, quiet and busy.
+
+Lab modes (``--lab-modes``, default ``thread``): each launch runs once per
+mode, in the same run: ``thread`` is the explorer as it ships today (a lab
+of 100 nodes or more on a worker thread of the GUI's process, no extra
+option); ``processes:N`` adds ``--lab-processes N`` (the lab in N worker
+processes; 0 means the thread).  A khgui that does not know the option
+says so (exit 2) and the line reports it.
+
+``--busy`` starts one CPU-bound process (a Python busy loop) beside
+everything the bench runs -- what a user's desktop often has -- and stops
+it at the end; the report says whether it ran.
 
     python -m bench.bench_biglab [--sizes 300,2000] [--baseline-sizes 300] [--run 10] [--gui]
-        [--launch 300,2000]
+        [--launch 2000,10000] [--launch-run self-test|screenshot] [--lab-modes thread,processes:2] [--busy]
 
 Loopback only; it stops by itself.
 """
@@ -47,6 +60,37 @@ from typing import Any, Callable
 HEARTBEAT = 0.016
 TARGET_STALL_MS = 200.0
 TARGET_P99_MS = 50.0
+#: Issue 24's targets for ``khgui --lab N`` at 2,000 and 10,000 nodes, quiet or busy.
+LAUNCH_STALL_MS = 100.0
+LAUNCH_P99_MS = 20.0
+
+
+class Busy:
+    """One CPU-bound process beside the bench (``--busy``): started by :meth:`start`, stopped by
+    :meth:`stop` (its own pid, nothing else), also when the bench fails."""
+
+    def __init__(self) -> None:
+        self.proc: Any = None
+
+    def start(self) -> None:
+        import subprocess
+
+        self.proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def __enter__(self) -> "Busy":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -176,24 +220,44 @@ async def one(size: int, design: str, run_s: float, gui: bool, tmp: Path) -> dic
             "stall_ms": stall, "p99_ms": p99, "beats": beats, "lookups": lookups, "events": events[0]}
 
 
-def launch(size: int) -> dict[str, Any]:
-    """``khgui --lab N --screenshot`` in a subprocess: populated time, stall, heartbeat p99, wall."""
+def mode_args(mode: str) -> list[str]:
+    """khgui's options for a lab mode: ``thread`` none (today's explorer), ``processes:N``
+    ``--lab-processes N``."""
+    if mode == "thread":
+        return []
+    kind, _, count = mode.partition(":")
+    if kind != "processes" or not count.isdigit():
+        raise argparse.ArgumentTypeError(f"lab mode must be thread or processes:N, not {mode!r}")
+    return ["--lab-processes", count]
+
+
+def launch(size: int, mode: str = "thread", run: str = "self-test") -> dict[str, Any]:
+    """``khgui --lab N --self-test`` (or ``--screenshot``) in a subprocess, in lab ``mode``: the
+    app's time, largest stall, heartbeat p99 and GUI-thread CPU, and the process's wall time."""
     import re
     import subprocess
 
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", KHGUI_SETTINGS_DIR=tmp)
+        what = ["--self-test"] if run == "self-test" else ["--screenshot", os.path.join(tmp, "shot.png")]
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "khgui", "--lab", str(size), "--screenshot",
-                               os.path.join(tmp, "shot.png"), "--data-dir", os.path.join(tmp, "d")],
-                              capture_output=True, text=True, env=env, timeout=300)
+        try:
+            proc = subprocess.run([sys.executable, "-m", "khgui", "--lab", str(size), *mode_args(mode), *what,
+                                   "--data-dir", os.path.join(tmp, "d")],
+                                  capture_output=True, text=True, env=env, timeout=600)
+            out, err, rc = proc.stdout, proc.stderr, proc.returncode
+        except subprocess.TimeoutExpired as exc:
+            out, err, rc = str(exc.stdout or ""), "timed out after 600 s", -1
         wall = time.perf_counter() - t0
-    populated = re.search(r"populated after ([0-9.]+) s", proc.stdout)
-    stall = re.search(r"largest UI stall ([0-9.]+) ms, heartbeat p99 ([0-9.]+) ms", proc.stdout)
-    return {"size": size, "rc": proc.returncode, "wall_s": wall, "stderr": proc.stderr.strip()[-200:],
-            "populated_s": float(populated.group(1)) if populated else float("nan"),
+    done = re.search(r"populated after ([0-9.]+) s", out) or re.search(r"OK after ([0-9.]+) s", out)
+    stall = re.search(r"largest UI stall ([0-9.]+) ms, heartbeat p99 ([0-9.]+) ms", out)
+    cpu = re.search(r"GUI thread CPU ([0-9.]+) %", out)
+    return {"size": size, "mode": mode, "rc": rc, "wall_s": wall,
+            "stderr": (err.strip().splitlines() or [""])[-1][-160:],
+            "done_s": float(done.group(1)) if done else float("nan"),
             "stall_ms": float(stall.group(1)) if stall else float("nan"),
-            "p99_ms": float(stall.group(2)) if stall else float("nan")}
+            "p99_ms": float(stall.group(2)) if stall else float("nan"),
+            "cpu_pct": float(cpu.group(1)) if cpu else float("nan")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -203,7 +267,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run", type=float, default=10.0, help="seconds the lab runs after forming")
     p.add_argument("--gui", action="store_true", help="a qasync loop and a QTimer heartbeat")
     p.add_argument("--launch", default="32,300,2000", help="lab sizes of the khgui launch runs (empty: none)")
+    p.add_argument("--launch-run", choices=("self-test", "screenshot"), default="self-test",
+                   help="what each khgui launch does (default: the self-test)")
+    p.add_argument("--lab-modes", default="thread",
+                   help="lab modes of the launches, comma-separated: thread (today's), processes:N")
+    p.add_argument("--busy", action="store_true", help="one CPU-bound process beside everything the bench runs")
     args = p.parse_args(argv)
+    modes = [m for m in args.lab_modes.split(",") if m]
+    for mode in modes:
+        try:
+            mode_args(mode)
+        except argparse.ArgumentTypeError as exc:
+            p.error(str(exc))
+    with Busy() as busy:
+        if args.busy:
+            busy.start()
+        rc = run(args, modes, busy)
+        if args.busy:
+            print(f"busy: one CPU-bound process ran beside the bench {'throughout' if busy.running() else '(it died)'}; "
+                  f"load average {os.getloadavg()[0]:.2f}", flush=True)
+    return rc
+
+
+def run(args: argparse.Namespace, modes: list[str], busy: Busy) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     baseline = [int(s) for s in args.baseline_sizes.split(",") if s]
     runner: Callable[[Any], Any]
@@ -230,15 +316,19 @@ def main(argv: list[str] | None = None) -> int:
                       f"{r['overview_s']:5.1f} s; caller loop: largest stall {r['stall_ms']:7.1f} ms, "
                       f"p99 {r['p99_ms']:6.1f} ms over {r['beats']} beats; {r['lookups']} lookups of ours "
                       f"[{'OK' if ok else 'over'}]", flush=True)
+    beside = "busy" if busy.running() else "quiet"
     for size in [int(x) for x in args.launch.split(",") if x]:
-        r = launch(size)
-        ok = r["rc"] == 0 and r["populated_s"] < 30 and r["stall_ms"] < TARGET_STALL_MS and r["p99_ms"] < TARGET_P99_MS
-        print(f"khgui --lab {size:>5}: populated after {r['populated_s']:5.2f} s (app's clock), largest UI stall "
-              f"{r['stall_ms']:5.0f} ms, heartbeat p99 {r['p99_ms']:4.0f} ms; process {r['wall_s']:5.1f} s "
-              f"[{'OK' if ok else 'exit %d %s' % (r['rc'], r['stderr']) if r['rc'] else 'over'}]", flush=True)
+        for mode in modes:
+            r = launch(size, mode, args.launch_run)
+            ok = r["rc"] == 0 and r["stall_ms"] <= LAUNCH_STALL_MS and r["p99_ms"] <= LAUNCH_P99_MS
+            verdict = "OK" if ok else f"exit {r['rc']}: {r['stderr']}" if r["rc"] else "over"
+            print(f"khgui --lab {size:>5} {args.launch_run} ({mode}, {beside}): {r['done_s']:5.2f} s (app's clock), "
+                  f"largest UI stall {r['stall_ms']:5.0f} ms, heartbeat p99 {r['p99_ms']:4.0f} ms, GUI thread CPU "
+                  f"{r['cpu_pct']:3.0f} %; process {r['wall_s']:5.1f} s [{verdict}]", flush=True)
     loop_kind = "qasync + QTimer" if args.gui else "asyncio"
     print(f"targets: largest stall < {TARGET_STALL_MS:.0f} ms, p99 < {TARGET_P99_MS:.0f} ms ({loop_kind} heartbeat "
-          f"every {HEARTBEAT * 1000:.0f} ms)")
+          f"every {HEARTBEAT * 1000:.0f} ms); khgui launches: largest UI stall <= {LAUNCH_STALL_MS:.0f} ms, "
+          f"p99 <= {LAUNCH_P99_MS:.0f} ms")
     return 0
 
 
