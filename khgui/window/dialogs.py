@@ -73,6 +73,11 @@ class JoinDialog(QDialog):
             return None
 
 
+#: The largest lab the Resize lab dialog offers (issue 24: 10,000 nodes in the explorer; ``khgui --lab``'s
+#: own limit is ``khgui.app.MAX_LAB``).
+MAX_LAB_SIZE = 10_000
+
+
 def lab_hosts_text(addresses: set[tuple[str, int]] | None = None) -> str:
     """Where the lab's nodes listen, from their addresses (none known: where they will)."""
     hosts = sorted({host for host, _ in addresses or ()}, key=lambda h: tuple(int(p) for p in h.split(".")))
@@ -92,7 +97,7 @@ class ResizeLabDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Resize lab")
         self.spin = QSpinBox()
-        self.spin.setRange(0, 5000)
+        self.spin.setRange(0, MAX_LAB_SIZE)
         self.spin.setValue(current)
         self.spin.setSuffix(" nodes")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
