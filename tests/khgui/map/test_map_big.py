@@ -8,6 +8,7 @@ one process needs more file descriptors than the tests may take.
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -20,7 +21,8 @@ from dht import LabNodeInfo
 from khgui.common import theme
 from khgui.map.columns import NodeColumns
 from khgui.map.model import NetworkMapModel
-from khgui.map.painting import LABEL_NODES
+from khgui.map.painting import DRAWN_ARCS, LABEL_NODES
+from khgui.map.palette import outcome_color
 from khgui.map.panel import NetworkMapPanel
 from khgui.map.view import HIT_PX, NetworkMapView
 
@@ -197,3 +199,20 @@ def test_the_panel_counts_10000_nodes_and_remakes_its_legend_only_when_it_change
     texts = [w.text() for w in (panel.legend.itemAt(i).widget() for i in range(panel.legend.count()))
              if hasattr(w, "text")]
     assert "20 buckets" in texts
+
+
+def test_a_frame_draws_at_most_the_newest_arcs(view: NetworkMapView) -> None:
+    lab = infos(BIG)
+    view.model.set_nodes(lab)
+    ids = [i.id for i in lab]
+    now = time.monotonic()
+    count = DRAWN_ARCS + 500
+    for k in range(count):  # each to a node of its own; the oldest and the newest found values
+        view.query_sent(ids[0], k, ids[k + 1], now)
+        view.query_settled(ids[0], k, ids[k + 1], "values" if k in (0, count - 1) else "answered", now)
+    image = shown(view)
+    assert len(view.arcs()) == count and view.painted_arcs == DRAWN_ARCS
+    newest, oldest = view.node_position(count), view.node_position(1)
+    values = outcome_color("values")
+    assert near(image.pixelColor(newest.toPoint()), values)  # its end dot, over the node
+    assert not near(image.pixelColor(oldest.toPoint()), values)  # not drawn
