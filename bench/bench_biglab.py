@@ -316,13 +316,15 @@ def run(args: argparse.Namespace, modes: list[str], busy: Busy) -> int:
                       f"{r['overview_s']:5.1f} s; caller loop: largest stall {r['stall_ms']:7.1f} ms, "
                       f"p99 {r['p99_ms']:6.1f} ms over {r['beats']} beats; {r['lookups']} lookups of ours "
                       f"[{'OK' if ok else 'over'}]", flush=True)
-    beside = "busy" if busy.running() else "quiet"
+    beside = "with --busy" if busy.running() else "no --busy"
     for size in [int(x) for x in args.launch.split(",") if x]:
         for mode in modes:
+            load = os.getloadavg()[0]  # what else the machine ran as it started
             r = launch(size, mode, args.launch_run)
             ok = r["rc"] == 0 and r["stall_ms"] <= LAUNCH_STALL_MS and r["p99_ms"] <= LAUNCH_P99_MS
             verdict = "OK" if ok else f"exit {r['rc']}: {r['stderr']}" if r["rc"] else "over"
-            print(f"khgui --lab {size:>5} {args.launch_run} ({mode}, {beside}): {r['done_s']:5.2f} s (app's clock), "
+            print(f"khgui --lab {size:>5} {args.launch_run} ({mode}, {beside}, load {load:.1f}): {r['done_s']:5.2f} s "
+                  f"(app's clock), "
                   f"largest UI stall {r['stall_ms']:5.0f} ms, heartbeat p99 {r['p99_ms']:4.0f} ms, GUI thread CPU "
                   f"{r['cpu_pct']:3.0f} %; process {r['wall_s']:5.1f} s [{verdict}]", flush=True)
     loop_kind = "qasync + QTimer" if args.gui else "asyncio"
