@@ -38,6 +38,7 @@ from .palette import DEAD, DEAD_MARK, OWN, Ground, dead_sprite, dot_sprite, mix,
 
 CROWDED_ARCS = 60  # more arcs than this are drawn one pixel wide
 FADE_STEPS = 16  # a fading arc's colour steps (arcs of one outcome and step are one path)
+ALIASED_ARCS = 300  # more arcs than this are drawn without antialiasing
 DRAWN_ARCS = 1000  # the most arcs a frame draws (the newest; MAX_ARCS are kept)
 LABEL_NODES = 40  # nodes in view labelled with their short ids when there are no more than this
 
@@ -234,8 +235,8 @@ class RingPainter:
             p.drawText(QRectF(at.x() - 20, at.y() - 8, 40, 16), Qt.AlignmentFlag.AlignCenter, f"{i:x}0\u2026")
 
     def _paint_arcs(self, p: QPainter, scene: RingScene, view: QRectF) -> int:
-        """The arcs, batched: one path per colour (outcome and fade step) for the curves, aliased
-        hairlines past CROWDED_ARCS, and one sprite call for their end dots, the geometry computed
+        """The arcs, batched: one path per colour (outcome and fade step) for the curves, hairlines
+        past CROWDED_ARCS, aliased past ALIASED_ARCS, and one sprite call for their end dots, the geometry computed
         by numpy; a Python step per arc only to look up its ends and fade.  At most DRAWN_ARCS,
         the newest (3,000 arcs took 200 ms a frame drawn one path each; 1,000 now take about 25)."""
         arcs = scene.lookups.arcs
@@ -267,9 +268,8 @@ class RingPainter:
             for i in np.flatnonzero(shown).tolist():
                 groups.setdefault(keys[i], []).append(i)
             drawn = int(shown.sum())
-            crowded = drawn > CROWDED_ARCS
-            width = 1.0 if crowded else 2.0
-            p.setRenderHint(QPainter.RenderHint.Antialiasing, not crowded)  # aliased hairlines: 5x faster
+            width = 1.0 if drawn > CROWDED_ARCS else 2.0
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, drawn <= ALIASED_ARCS)  # aliased hairlines: 3x faster
             for (outcome, step), members in groups.items():
                 color = mix(outcome_color(outcome), step / FADE_STEPS, self._ground.background)
                 curves = QPainterPath()
