@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -199,6 +200,11 @@ def test_screenshot_writes_png(tmp_path: Path) -> None:
     image = QImage(str(png))
     assert not image.isNull() and image.width() >= 800 and image.height() >= 600
     assert "populated after" in result.stdout
+    # The line bench_biglab reads: stall, p99, beats, and the GUI thread's CPU share appended.
+    line = re.search(r"largest UI stall (\d+) ms, heartbeat p99 (\d+) ms over (\d+) beats, GUI thread CPU (\d+) %",
+                     result.stdout)
+    assert line is not None, result.stdout
+    assert int(line[2]) <= int(line[1]) and int(line[3]) > 0 and 0 < int(line[4]) <= 100
 
 
 def test_self_test_passes_three_times_on_the_same_data_dir(tmp_path: Path) -> None:
