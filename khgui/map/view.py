@@ -41,7 +41,6 @@ arcs): the animation never takes more than a third of the GUI thread.
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
@@ -52,18 +51,16 @@ from PySide6.QtWidgets import QMenu, QSizePolicy, QToolTip, QWidget
 
 from ..common import theme
 from .arcs import Arc, LookupArcs
+from .geometry import RingGeometry
 from .legend import color_groups, legend_entries
 from .model import NetworkMapModel
 from .painting import RingPainter, RingScene
 from .palette import COLOR_MODES
 
-HIT_PX = 9.0
 MARGIN = 36
 MIN_ZOOM, MAX_ZOOM = 0.5, 4096.0
 #: Milliseconds between two frames while arcs fade (longer when a frame takes more than a third of it).
 FRAME_MS = 30
-#: The widest band (pixels) the nodes spread over across a crowded ring.
-MAX_BAND = 26.0
 
 
 class NetworkMapView(QWidget):
@@ -84,10 +81,8 @@ class NetworkMapView(QWidget):
     def __init__(self, model: NetworkMapModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._model = model
-        self._unit = np.zeros((0, 2))
+        self._geometry = RingGeometry()
         self._columns = model.node_columns()
-        self._sorted = np.zeros(0)  # the nodes' places on the ring, ascending
-        self._order = np.zeros(0, dtype=np.intp)  # the rows in that order
         self._groups: dict[str, np.ndarray] = {}
         self._dead = np.zeros(0, dtype=int)
         self._own = -1
@@ -225,26 +220,13 @@ class NetworkMapView(QWidget):
 
     def detail(self) -> tuple[float, float, float]:
         """The level of detail at this zoom: (a node's diameter, the band across the ring the
-        nodes spread over, the dots' opacity), all from the nodes per pixel of ring."""
-        ring = 2 * math.pi * self._radius() * self._zoom
-        density = len(self._unit) / max(1.0, ring)  # nodes per pixel along the ring
-        dot = min(11.0, 4.0 + 1.6 * math.log2(max(1.0, self._zoom)))
-        if density > 1.0:
-            dot = max(3.0, dot / math.sqrt(density))
-        band = min(MAX_BAND, max(0.0, (density - 0.6) * 5.0))
-        return dot, band, min(1.0, max(0.35, math.sqrt(1.5 / max(density, 1e-9))))
-
-    def _radial(self, rows: np.ndarray | slice) -> np.ndarray:
-        """How far from the centre the nodes of ``rows`` are drawn (pixels)."""
-        band = self.detail()[1]
-        radial: np.ndarray = self._radius() * self._zoom + self._columns.spread[rows] * band
-        return radial
+        nodes spread over, the dots' opacity); see :meth:`RingGeometry.detail_at`."""
+        return self._geometry.detail(self._radius() * self._zoom, self._zoom)
 
     def _screen(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         """The positions of the nodes of ``rows`` (default: every node) in widget pixels (N x 2)."""
         c = self._center() + self._pan
-        screen: np.ndarray = self._unit[rows] * self._radial(rows)[:, None] + np.array([c.x(), c.y()])
-        return screen
+        return self._geometry.screen(c.x(), c.y(), self._radius() * self._zoom, self.detail()[1], rows)
 
     def node_position(self, row: int) -> QPointF:
         """Where the node of ``row`` is drawn (widget pixels)."""
@@ -253,41 +235,16 @@ class NetworkMapView(QWidget):
 
     def node_at(self, pos: QPointF | QPoint) -> int:
         """The row of the node drawn nearest ``pos`` within HIT_PX pixels, -1 if none (ties: the
-        first row).  A bisection on the ring, then the distance to the nodes near that angle."""
-        if not len(self._unit):
-            return -1
+        first row): :meth:`RingGeometry.node_at`."""
         p, c = QPointF(pos), self._center() + self._pan
-        dx, dy = p.x() - c.x(), p.y() - c.y()
-        radius, band = self._radius() * self._zoom, self.detail()[1]
-        dist = math.hypot(dx, dy)
-        if abs(dist - radius) > band / 2 + HIT_PX:
-            return -1
-        near = max(1.0, min(dist, radius - band / 2))  # the nearest to the centre a hit can be
-        width = min(0.5, HIT_PX * math.pi / 2 / near / (2 * math.pi))  # the angle, as a share of the ring
-        at = ((math.atan2(dy, dx) + math.pi / 2) / (2 * math.pi)) % 1.0
-        spans = [(at - width, at + width)]
-        if at - width < 0:
-            spans.append((at - width + 1, 1.0))
-        if at + width > 1:
-            spans.append((0.0, at + width - 1))
-        found = [self._order[np.searchsorted(self._sorted, lo):np.searchsorted(self._sorted, hi, "right")]
-                 for lo, hi in spans]
-        rows = np.unique(np.concatenate(found))  # ascending: the first row wins a tie
-        if not len(rows):
-            return -1
-        d2 = ((self._screen(rows) - np.array([p.x(), p.y()])) ** 2).sum(axis=1)
-        best = int(np.argmin(d2))
-        return int(rows[best]) if d2[best] <= HIT_PX * HIT_PX else -1
+        return self._geometry.node_at(p.x(), p.y(), c.x(), c.y(), self._radius() * self._zoom, self.detail()[1])
 
     # -- model -------------------------------------------------------------------
 
     def _model_changed(self, *args: Any) -> None:
         """Rows came or went: every node's place, then its colour."""
-        columns = self._columns = self._model.node_columns()
-        angles = columns.position * (2 * math.pi) - math.pi / 2
-        self._unit = np.column_stack([np.cos(angles), np.sin(angles)])
-        self._order = np.argsort(columns.position, kind="stable")
-        self._sorted = columns.position[self._order]
+        columns = self._model.node_columns()
+        self._geometry.set_places(columns.position, columns.spread)
         self._values_changed()
 
     def _values_changed(self, *args: Any) -> None:

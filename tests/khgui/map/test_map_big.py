@@ -24,7 +24,8 @@ from khgui.map.model import NetworkMapModel
 from khgui.map.painting import DRAWN_ARCS, LABEL_NODES
 from khgui.map.palette import outcome_color
 from khgui.map.panel import NetworkMapPanel
-from khgui.map.view import HIT_PX, NetworkMapView
+from khgui.map.geometry import HIT_PX
+from khgui.map.view import NetworkMapView
 
 BIG = 10_000
 
