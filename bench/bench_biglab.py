@@ -18,7 +18,10 @@ p99 < 50 ms.
 
 With ``--gui`` the caller's loop is a qasync loop of a QApplication, the
 heartbeat is a QTimer (what the window feels), offscreen, and a network map
-panel shows every node (set from each overview) and our lookups' queries.
+panel shows every node (set from each overview) and our lookups' queries;
+the GUI-thread CPU of each overview on the map (the model and a paint) is
+reported too.  ``--sizes 9000 --gui`` is the largest real lab one process
+can hold today (two sockets a node), for the map at 10,000-node scale.
 
 Launch (``--launch``, default 32,300,2000 -- 32 is the default lab, on our loop: the baseline; empty skips): ``python -m khgui --lab N
 --self-test`` (``--launch-run screenshot``: ``--screenshot``) as a subprocess,
@@ -201,13 +204,17 @@ async def one(size: int, design: str, run_s: float, gui: bool, tmp: Path) -> dic
         seen: list[Any] = []
         ours.subscribe(lambda e: seen.append((ours.id, e)))
     overviews = 0
+    map_ms: list[float] = []  # GUI-thread CPU of each overview on the map: the model, then a paint
     while time.monotonic() < until:
         if design == "threaded":
             infos = await lab.overview()  # what the map does each second
             overviews += 1
             if panel is not None:
+                cpu = time.thread_time()
                 panel.set_nodes(infos)
                 panel.lookup_events(seen)
+                panel.view.repaint()
+                map_ms.append((time.thread_time() - cpu) * 1000)
                 seen.clear()
         await asyncio.sleep(1.0)
     if panel is not None:
@@ -217,7 +224,8 @@ async def one(size: int, design: str, run_s: float, gui: bool, tmp: Path) -> dic
     await ours.stop()
     await lab.stop()
     return {"size": size, "design": design, "formed_s": formed_s, "overview_s": overview_s,
-            "stall_ms": stall, "p99_ms": p99, "beats": beats, "lookups": lookups, "events": events[0]}
+            "stall_ms": stall, "p99_ms": p99, "beats": beats, "lookups": lookups, "events": events[0],
+            "map_ms": sorted(map_ms)[len(map_ms) // 2] if map_ms else float("nan"), "map_max_ms": max(map_ms, default=float("nan"))}
 
 
 def mode_args(mode: str) -> list[str]:
@@ -316,6 +324,9 @@ def run(args: argparse.Namespace, modes: list[str], busy: Busy) -> int:
                       f"{r['overview_s']:5.1f} s; caller loop: largest stall {r['stall_ms']:7.1f} ms, "
                       f"p99 {r['p99_ms']:6.1f} ms over {r['beats']} beats; {r['lookups']} lookups of ours "
                       f"[{'OK' if ok else 'over'}]", flush=True)
+                if args.gui and design == "threaded":
+                    print(f"      the map, per overview of {size:,} nodes: {r['map_ms']:.1f} ms of GUI-thread CPU "
+                          f"(median; largest {r['map_max_ms']:.1f} ms): set_nodes and a paint", flush=True)
     beside = "with --busy" if busy.running() else "no --busy"
     for size in [int(x) for x in args.launch.split(",") if x]:
         for mode in modes:

@@ -99,7 +99,9 @@ class NetworkMapModel(TableModel[MapNode]):
         """Show these nodes (``own``: our node, drawn highlighted), and the last crawl's others."""
         if self._set_same(infos, own):
             return
-        if not self._set_known(infos, own):
+        if not self._rows:  # the first overview: one reset
+            self._reset(self._rows_of(infos, own))
+        elif not self._set_known(infos, own):
             self._set_any(infos, own)
         ids = [i.id for i in infos]
         self._last_ids = ids
@@ -148,6 +150,9 @@ class NetworkMapModel(TableModel[MapNode]):
         """The common case, in one pass: every row shown is still there and keeps its kind (a lab
         node stays one, ours stays ours), some changed, some are new.  False (nothing done) if not."""
         rows, index = self._rows, self._index
+        own_at = index.get(own.id, -1) if own is not None else -1
+        if (own is not None and (own_at < 0 or not rows[own_at].own)) or (own is None and self._columns.own.any()):
+            return False  # our node came, went or changed id: rare, the general way
         updates: list[tuple[int, MapNode]] = []
         added: list[MapNode] = []
         added_ids: set[bytes] = set()
@@ -167,12 +172,9 @@ class NetworkMapModel(TableModel[MapNode]):
             if row.info != info:
                 updates.append((at, MapNode(info, suspicious=row.suspicious)))
         if own is not None:
-            at = index.get(own.id)
-            if at is None or not rows[at].own or own.id in added_ids:
-                return False  # our node came, went or changed id: rare, the general way
-            kept.add(at)
-            if rows[at].info != own:
-                updates.append((at, MapNode(own, own=True)))
+            kept.add(own_at)
+            if rows[own_at].info != own:
+                updates.append((own_at, MapNode(own, own=True)))
         if len(kept) + self._columns.crawl_counts()[0] != len(rows) or len(kept) + len(added) != len(infos) + (own is not None):
             return False  # a node went, or one came twice
         if updates:
