@@ -154,6 +154,7 @@ class LabProcesses:
         self._lab_subscribers: list[Callable[[list[Sourced]], None]] = []
         self._watches: dict[int, Callable[[list[Sourced]], None]] = {}
         self._bootstrap: Address | None = None
+        self._bootstrap6: Address | None = None
         self._started = False
         self._stopped = False
         self._stopping = False
@@ -175,6 +176,11 @@ class LabProcesses:
         if self._bootstrap is None:
             raise LocalError("the lab has not formed yet")
         return self._bootstrap
+
+    @property
+    def bootstrap_address6(self) -> Address | None:
+        """The address of the first node's IPv6 side (None: the lab has none)."""
+        return self._bootstrap6
 
     @property
     def size(self) -> int:
@@ -347,7 +353,7 @@ class LabProcesses:
             threading.Thread(target=self._read, args=(w, caller), name=f"khashmir-lab-{k}-pipe",
                              daemon=True).start()
         started = await self._all("start", timeout=None)
-        directory: list[tuple[bytes, str, int]] = [("", "", 0)] * size  # type: ignore[list-item]
+        directory: list[tuple[bytes, str, int]] = [(b"", "", 0)] * size  # each node's, by its number
         for w, (entries, _) in zip(self._workers, started):
             for j, entry in enumerate(entries):
                 directory[j * n + w.index] = entry
@@ -361,7 +367,7 @@ class LabProcesses:
             await self._all("stage", stage, timeout=None)
         for w, running in zip(self._live(), await self._all("formed", entry6, timeout=None)):
             w.running = running
-        self._bootstrap = first
+        self._bootstrap, self._bootstrap6 = first, entry6
         self._deliver([(b"", LabProgress(clock.now(), "formed", self.size, self.size))])
 
     async def stop(self) -> None:

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import gc
+import signal
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -58,6 +59,8 @@ class PartSpec:
 
 def main(conn: Connection, spec: PartSpec) -> None:
     """The worker process's entry point."""
+    # Ctrl-C in a terminal reaches the whole process group: the parent stops us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         asyncio.run(Worker(conn, spec).serve())
     except KeyboardInterrupt:
