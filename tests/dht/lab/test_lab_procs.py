@@ -7,7 +7,6 @@ import heapq
 import os
 import pickle
 import signal
-from multiprocessing import resource_tracker
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,6 @@ from dhtutil import STEADY, run, wait_until
 from dht import Conditions, LabProcesses, LabThread
 from dht.errors import LocalError
 from dht.events import LabConditionsChanged, LabNodeChanged, LabProgress, LabWorkerLost, ValueStored
-
-# The interpreter's one resource tracker, which spawning a process starts and which lives
-# as long as we do: started before the tests, so that it is not taken for one left running.
-resource_tracker.ensure_running()
 
 
 def gone(pid: int | None) -> bool:
