@@ -49,6 +49,7 @@ Nothing here imports Qt.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import multiprocessing
 import os
@@ -71,7 +72,7 @@ from ..formation import STAGES
 from ..views import LabNodeInfo, NodeView
 from ..watches import Sourced
 from . import worker
-from .protocol import LAB, REPLY, WATCH, Row, info_of
+from .protocol import LAB, REPLY, WATCH, Columns, Row, info_of, infos_of
 
 #: Seconds a worker may take to answer a command (formation stages: no limit).
 COMMAND_TIMEOUT = 60.0
@@ -99,7 +100,7 @@ class _Worker:
         self.pending: dict[int, asyncio.Future[Any]] = {}
         self.running = 0  # its running nodes, as it last said
         self.dropped = 0
-        self.rows: dict[bytes, Row] = {}  # its nodes as last seen (shown dead if it is lost)
+        self.infos: dict[bytes, LabNodeInfo] = {}  # its nodes as last seen (shown dead if it is lost)
         self.progress: tuple[str, int, int] | None = None
 
 
@@ -358,7 +359,7 @@ class LabProcesses:
             for j, entry in enumerate(entries):
                 directory[j * n + w.index] = entry
                 self._owner[entry[0]] = w.index
-                w.rows[entry[0]] = (entry[0], entry[1], entry[2], True, 0, 0, 0.0)
+                w.infos[entry[0]] = LabNodeInfo(entry[0], entry[1], entry[2], True, 0, 0, 0.0)
             w.running = len(entries)
         first: Address = (directory[0][1], directory[0][2])
         entry6 = started[0][1]
@@ -439,18 +440,23 @@ class LabProcesses:
         """Every lab node, running ones first, then the dead (a lost worker's nodes: dead, as last seen)."""
         self._check()
         live = self._live()
-        answers: list[list[Row]] = await asyncio.gather(*(self._ask(w, "overview") for w in live))
+        answers: list[Columns] = await asyncio.gather(*(self._ask(w, "overview") for w in live))
         alive: list[LabNodeInfo] = []
         dead: list[LabNodeInfo] = []
-        for w, rows in zip(live, answers):
+        for w, columns in zip(live, answers):
             if w.alive:  # it may have died meanwhile
-                w.rows = {row[0]: row for row in rows}
+                infos = infos_of(columns, w.infos)
+                if len(w.infos) > len(infos):  # nodes gone (a resize): forget them
+                    w.infos = {i.id: i for i in infos}
         for w in self._workers:
-            for row in w.rows.values():
-                if row[3] and w.alive:
-                    alive.append(info_of(row))
+            for info in w.infos.values():
+                if info.alive and w.alive:
+                    alive.append(info)
+                elif info.alive:  # a lost worker's: dead
+                    info = w.infos[info.id] = dataclasses.replace(info, alive=False)
+                    dead.append(info)
                 else:
-                    dead.append(info_of(row, False))
+                    dead.append(info)
         return alive + dead
 
     async def inspect(self, node_id: bytes) -> NodeView:
@@ -462,16 +468,16 @@ class LabProcesses:
     def _remember(self, w: _Worker, row: Row) -> LabNodeInfo:
         """A node killed, revived or added: known at once (before the worker's events say so)."""
         node_id, alive = row[0], row[3]
-        old = w.rows.get(node_id)
-        if old is None or old[3] != alive:
+        old = w.infos.get(node_id)
+        if old is None or old.alive != alive:
             w.running += 1 if alive else -1
-        w.rows[node_id] = row
+        info = w.infos[node_id] = info_of(row)
         self._owner[node_id] = w.index
         if not alive and node_id not in self._dead:
             self._dead.append(node_id)
         elif alive and node_id in self._dead:
             self._dead.remove(node_id)
-        return info_of(row)
+        return info
 
     async def kill(self, node_id: bytes | None = None) -> LabNodeInfo:
         """Kill a lab node (a random one if None)."""

@@ -36,7 +36,7 @@ from ..lab import Lab
 from ..quiet_gc import full_collections_held
 from ..views import node_view
 from ..watches import NodeWatch, Sourced
-from .protocol import LAB, OPS, REPLY, WATCH, Command, Row, row_of
+from .protocol import LAB, OPS, REPLY, WATCH, Columns, Command, Row, columns_of, row_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,9 +208,9 @@ class Worker:
 
     # --- operations ---------------------------------------------------------------
 
-    async def op_overview(self) -> list[Row]:
+    async def op_overview(self) -> Columns:
         lab = self.lab
-        return [row_of(n, True) for n in lab.nodes] + [row_of(n, False) for n in lab.dead]
+        return columns_of([(n, True) for n in lab.nodes] + [(n, False) for n in lab.dead])
 
     async def op_inspect(self, node_id: bytes) -> Any:
         return await node_view(self.lab.node_by_id(node_id))
