@@ -55,6 +55,7 @@ import multiprocessing
 import os
 import random
 import threading
+import time
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -159,6 +160,11 @@ class LabProcesses:
         self._started = False
         self._stopped = False
         self._stopping = False
+        self.timings: dict[str, float] = {}
+        """Seconds of each step of the formation: start (the workers and their nodes), plan,
+        each of the formation's STAGES, formed."""
+        self.requests = (0, 0)
+        """Formation requests sent and failed, all workers together."""
 
     # --- what the caller may read at once -----------------------------------------
 
@@ -353,7 +359,9 @@ class LabProcesses:
             self._workers.append(w)
             threading.Thread(target=self._read, args=(w, caller), name=f"khashmir-lab-{k}-pipe",
                              daemon=True).start()
+        t0 = time.perf_counter()
         started = await self._all("start", timeout=None)
+        self.timings["start"] = time.perf_counter() - t0
         directory: list[tuple[bytes, str, int]] = [(b"", "", 0)] * size  # each node's, by its number
         for w, (entries, _) in zip(self._workers, started):
             for j, entry in enumerate(entries):
@@ -363,11 +371,18 @@ class LabProcesses:
             w.running = len(entries)
         first: Address = (directory[0][1], directory[0][2])
         entry6 = started[0][1]
+        t0 = time.perf_counter()
         await self._all("plan", directory, first, timeout=None)
+        self.timings["plan"] = time.perf_counter() - t0
         for stage in STAGES:  # every worker ends a stage before any starts the next
-            await self._all("stage", stage, timeout=None)
+            t0 = time.perf_counter()
+            answers = await self._all("stage", stage, timeout=None)
+            self.timings[stage] = time.perf_counter() - t0
+        self.requests = sum(a[0] for a in answers), sum(a[1] for a in answers)
+        t0 = time.perf_counter()
         for w, running in zip(self._live(), await self._all("formed", entry6, timeout=None)):
             w.running = running
+        self.timings["formed"] = time.perf_counter() - t0
         self._bootstrap, self._bootstrap6 = first, entry6
         self._deliver([(b"", LabProgress(clock.now(), "formed", self.size, self.size))])
 
