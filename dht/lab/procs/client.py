@@ -39,6 +39,8 @@ Theory of operation.
   overview shows its nodes dead (as last seen), and commands for them fail
   with a LocalError.  :meth:`LabProcesses.stop` still stops the others and
   leaves no process behind.
+* Workers run at a lower priority (:data:`WORKER_NICENESS`): on a machine
+  whose cores are busy, the window's process is scheduled first.
 * Processes are started with ``spawn`` (never ``fork``: the caller may run
   Qt's threads); programs frozen with PyInstaller call
   :func:`multiprocessing.freeze_support` first thing.
@@ -81,6 +83,9 @@ COMMAND_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 #: The fewest nodes a worker process gets by default (smaller labs: fewer workers).
 MIN_NODES_PER_PROCESS = 50
+#: Added to a worker's nice value by default: where the cores are busy, the caller's
+#: process (the window) is scheduled before the lab's workers.
+WORKER_NICENESS = 10
 
 
 def default_processes(size: int) -> int:
@@ -129,9 +134,12 @@ class LabProcesses:
         max_events: int = DEFAULT_MAX_EVENTS,
         quiet_gc: bool = True,
         host6: str | None = None,
+        niceness: int = WORKER_NICENESS,
     ) -> None:
         """``processes``: worker processes (None: :func:`default_processes`); at most
-        ``size``.  The other arguments as :class:`~dht.lab.thread.LabThread`'s."""
+        ``size``.  ``niceness``: added to each worker's nice value (0: as the caller;
+        by default the caller is scheduled first where the cores are busy).  The other
+        arguments as :class:`~dht.lab.thread.LabThread`'s."""
         if size < 1:
             raise LocalError(f"a lab needs at least one node, not {size}")
         n = default_processes(size) if processes is None else processes
@@ -147,6 +155,7 @@ class LabProcesses:
         self.interval = interval
         self.max_events = max_events
         self.quiet_gc = quiet_gc
+        self.niceness = niceness
         self._workers: list[_Worker] = []
         self._caller: asyncio.AbstractEventLoop | None = None
         self._rids = itertools.count(1)
@@ -349,7 +358,7 @@ class LabProcesses:
             spec = worker.PartSpec(
                 k, n, size // n + (k < size % n), self._config, self._host, self._host6,
                 worker.part_dir(self._data_dir, k), self._conditions, self._seed, self.interval,
-                self.max_events, self.quiet_gc)
+                self.max_events, self.quiet_gc, self.niceness)
             ours, theirs = context.Pipe()
             process = context.Process(target=worker.main, args=(theirs, spec), name=f"khashmir-lab-{k}",
                                       daemon=True)

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import gc
+import os
 import signal
 import threading
 from dataclasses import dataclass
@@ -55,12 +56,16 @@ class PartSpec:
     interval: float
     max_events: int
     quiet_gc: bool
+    niceness: int = 0  # added to the worker's nice value: the window's process comes first
 
 
 def main(conn: Connection, spec: PartSpec) -> None:
     """The worker process's entry point."""
     # Ctrl-C in a terminal reaches the whole process group: the parent stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if spec.niceness:
+        with contextlib.suppress(OSError, AttributeError):  # not on every platform
+            os.nice(spec.niceness)
     try:
         asyncio.run(Worker(conn, spec).serve())
     except KeyboardInterrupt:
