@@ -85,7 +85,7 @@ STOP_TIMEOUT = 10.0
 MIN_NODES_PER_PROCESS = 50
 #: Added to a worker's nice value by default: where the cores are busy, the caller's
 #: process (the window) is scheduled before the lab's workers.
-WORKER_NICENESS = 10
+WORKER_NICENESS = 5
 
 
 def default_processes(size: int) -> int:
