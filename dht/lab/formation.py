@@ -49,7 +49,7 @@ import bisect
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Awaitable, Callable, Container, Iterator
 
 from ..rpc import clock
 from ..core.config import Config
@@ -88,13 +88,17 @@ class Formation:
 
 
 def introductions(
-    ids: list[int], me: int, k: int, per_bucket: int, rng: random.Random
+    ids: list[int], me: int, k: int, per_bucket: int, rng: random.Random,
+    prefer: Container[int] | None = None,
 ) -> tuple[list[int], list[int]]:
     """The peers node ``ids[me]`` is introduced to, as indices into the sorted ``ids``.
 
     Returns its ``k`` closest by XOR, closest first, and up to
     ``per_bucket`` random others in each subtree that shares exactly d
     leading bits with it, for every d (the ranges of its buckets).
+    ``prefer``: where a subtree has them, the random others are drawn among
+    these (a lab part's own nodes, reached without a socket; which part a
+    node is in does not depend on its id, so the draw stays uniform).
     """
     own = ids[me]
     far: dict[int, None] = {}
@@ -108,13 +112,26 @@ def introductions(
             break  # fewer than k others below: our k closest are in [lo, hi)
         # The sibling subtree: the first `depth` bits as ours, the next one not.
         sib_lo, sib_hi = (lo, sub_lo) if sub_lo > lo else (sub_hi, hi)
-        for i in rng.sample(range(sib_lo, sib_hi), min(per_bucket, sib_hi - sib_lo)):
+        for i in _draw(range(sib_lo, sib_hi), per_bucket, rng, prefer):
             far[i] = None
         lo, hi = sub_lo, sub_hi
     near = sorted(range(lo, hi), key=lambda i: ids[i] ^ own)[1 : k + 1]
     for i in near:
         far.pop(i, None)
     return near, list(far)
+
+
+#: Candidates looked at per peer wanted when drawing a preferred one (then any).
+PREFER_TRIES = 8
+
+
+def _draw(pool: range, n: int, rng: random.Random, prefer: Container[int] | None) -> list[int]:
+    """``n`` random members of ``pool`` (all if fewer), those of ``prefer`` first where found."""
+    if len(pool) <= n or prefer is None:
+        return rng.sample(pool, min(n, len(pool)))
+    seen = rng.sample(pool, min(len(pool), n * PREFER_TRIES))
+    chosen = [i for i in seen if i in prefer][:n]
+    return chosen + [i for i in seen if i not in prefer][: n - len(chosen)]
 
 
 class _Pacer:
@@ -252,6 +269,8 @@ class FormationPlan:
     needs holds across processes: a ping to a node of another part goes
     through the sockets, one to a node of the same part on its fabric.
     ``share``: this part's share of the first node's join budget (1 / parts).
+    A part draws its nodes' random peers further away among its own nodes
+    where it can (:func:`introductions`' ``prefer``): those pings stay on its fabric.
     """
 
     def __init__(self, directory: list[Contact], mine: list[Node], first: Address, config: Config,
@@ -271,7 +290,8 @@ class FormationPlan:
         rng = random.Random()
         k = config.K
         self.k = k
-        plans = {me: introductions(ids, me, k, INTRODUCTIONS_PER_BUCKET, rng) for me in self.local}
+        prefer = self.local if len(self.local) < len(ranked) else None  # a part: its own nodes
+        plans = {me: introductions(ids, me, k, INTRODUCTIONS_PER_BUCKET, rng, prefer) for me in self.local}
         near_sets: dict[int, set[int]] = {me: set(near) for me, (near, _) in plans.items()}
 
         def near_of(j: int) -> set[int]:

@@ -165,3 +165,19 @@ def test_store_from_on_a_lab_thread() -> None:
             await labs.stop()
 
     run(scenario())
+
+
+def test_a_part_draws_its_far_peers_among_its_own_nodes_where_a_subtree_has_them() -> None:
+    import random
+
+    from dht.lab.formation import introductions
+
+    rng = random.Random(3)
+    ids = sorted(rng.getrandbits(160) for _ in range(4000))
+    mine = set(range(0, 4000, 2))  # part 0 of 2: every other node (its place in the lab, not its id)
+    for me in (10, 1000, 3000):
+        near, far = introductions(ids, me, 8, 2, rng)
+        near_p, far_p = introductions(ids, me, 8, 2, rng, prefer=mine)
+        assert near_p == near  # the K closest are exact, wherever they run
+        assert len(far_p) == len(far) and len(far_p) > 10
+        assert sum(i in mine for i in far_p) >= len(far_p) - 4  # all but the smallest subtrees' draws
