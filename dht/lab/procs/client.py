@@ -79,8 +79,10 @@ from .protocol import LAB, REPLY, WATCH, Columns, Row, info_of, infos_of
 
 #: Seconds a worker may take to answer a command (formation stages: no limit).
 COMMAND_TIMEOUT = 60.0
-#: Seconds a stopping worker is given to exit before it is killed.
+#: Seconds a stopping worker is given to exit before it is killed ...
 STOP_TIMEOUT = 10.0
+#: ... and more for each of its running nodes (each saves its table).
+STOP_PER_NODE = 0.002
 #: The fewest nodes a worker process gets by default (smaller labs: fewer workers).
 MIN_NODES_PER_PROCESS = 50
 #: Added to a worker's nice value by default: where the cores are busy, the caller's
@@ -401,9 +403,9 @@ class LabProcesses:
             return
         self._stopping = True
         try:
-            if self._workers:
-                await asyncio.gather(*(self._ask(w, "stop", timeout=STOP_TIMEOUT) for w in self._live()),
-                                     return_exceptions=True)
+            if self._workers:  # each saves its nodes' tables: bigger parts take longer
+                await asyncio.gather(*(self._ask(w, "stop", timeout=STOP_TIMEOUT + STOP_PER_NODE * w.running)
+                                       for w in self._live()), return_exceptions=True)
         finally:
             loop = asyncio.get_running_loop()
             for w in self._workers:
@@ -412,6 +414,7 @@ class LabProcesses:
                     w.process.kill()
                     await loop.run_in_executor(None, w.process.join, STOP_TIMEOUT)
                 w.alive = False
+                w.conn.close()  # its reading thread has met the end of the pipe (or meets it now)
             self._stopped = True
             self._stopping = False
             self._watches.clear()
