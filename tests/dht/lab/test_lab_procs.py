@@ -181,3 +181,32 @@ def test_a_part_draws_its_far_peers_among_its_own_nodes_where_a_subtree_has_them
         assert near_p == near  # the K closest are exact, wherever they run
         assert len(far_p) == len(far) and len(far_p) > 10
         assert sum(i in mine for i in far_p) >= len(far_p) - 4  # all but the smallest subtrees' draws
+
+
+def test_swarm_in_processes_runs_stops_cleanly_and_refuses_bad_values_in_one_line() -> None:
+    import re
+    import subprocess
+    import sys
+
+    from ..cli.test_cli import Running
+
+    for args, said in ((["--nodes", "3", "--processes", "5"], "--processes"),
+                       (["--nodes", "30", "--processes", "2", "--base-port", "4000"], "--base-port"),
+                       (["--nodes", "30", "--processes", "-1"], "--processes")):
+        result = subprocess.run([sys.executable, "-m", "dht", "swarm", *args], capture_output=True, text=True,
+                                timeout=30, stdin=subprocess.DEVNULL)
+        lines = result.stderr.splitlines()
+        assert result.returncode == 2 and len(lines) == 1 and said in lines[0], result.stderr
+    proc = Running("swarm", "--nodes", "120", "--processes", "2")
+    try:
+        line = proc.first_line()
+        assert re.fullmatch(r"swarm of 120 nodes in 2 processes, bootstrap 127\.0\.0\.2:\d+", line), line
+        with open(f"/proc/{proc.proc.pid}/task/{proc.proc.pid}/children") as f:
+            children = [int(p) for p in f.read().split()]
+        workers = [p for p in children if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        assert len(workers) == 2
+        status, err = proc.stop()
+        assert status == 0 and "Traceback" not in err, err
+        assert all(gone(p) for p in workers)
+    finally:
+        proc.kill()
