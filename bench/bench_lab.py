@@ -40,9 +40,18 @@ to exit and its exit status; ``--swarm-runs R`` times each R times
 prints the ratio of their CPU to the ready line; ``--sizes ''`` times the
 swarm only.
 
+In worker processes (``--processes P``): each of ``--sizes`` is formed as a
+:class:`dht.LabProcesses` of P workers instead (and nothing else is measured),
+from a fresh bench process per size: **ready** (wall time of ``start()``),
+**mem/node** (the workers' RSS summed after ``--settle`` seconds, minus that of
+the same P workers with one node each, / N), **fd/node**, **buckets** per table
+and whether each node of a sample (``--sample``, default 300) holds all of its
+K closest, its table read over the pipe (``inspect``).
+
     python -m bench.bench_lab [--sizes 200,1000,2000,5000] [--baseline-sizes 200,1000]
         [--data-dir-sizes 200,2000] [--disk DIR] [--keys 200] [--parallel 5] [--settle 2]
         [--swarm 2000] [--swarm-runs 1] [--baseline-tree DIR] [--json FILE] [--strict]
+    python -m bench.bench_lab --processes 2 --sizes 2000,10000 [--sample 300] [--settle 2]
 
 Loopback only; every loop is bounded; it stops by itself.
 """
@@ -275,10 +284,90 @@ async def workload(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def pid_rss(pid: int | None) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(x.split()[1]) * 1024 for x in f if x.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return 0
+
+
+async def procs_workload(args: argparse.Namespace) -> dict[str, Any]:
+    """A lab of ``args.size`` nodes in ``args.processes`` worker processes (see the docstring)."""
+    from dht import Config, LabProcesses
+
+    config = Config()
+    p = args.processes
+    warm = LabProcesses(p, config, processes=p)  # one node a worker: the workers' own cost
+    await warm.start()
+    await asyncio.sleep(args.settle)
+    base = sum(pid_rss(pid) for pid in warm.pids)
+    await warm.stop()
+    size = args.size
+    labs = LabProcesses(size, config, processes=p)
+    t0 = time.perf_counter()
+    await labs.start()
+    ready_s = time.perf_counter() - t0
+    fds = sum(open_files(pid or 0) for pid in labs.pids) / size
+    await asyncio.sleep(args.settle)
+    rss = sum(pid_rss(pid) for pid in labs.pids)
+    infos = await labs.overview()
+    ids = [int.from_bytes(i.id, "big") for i in infos]
+    sample = random.Random(args.seed).sample(infos, min(args.sample, len(infos)))
+    complete = 0
+    for i in range(0, len(sample), 50):
+        views = await asyncio.gather(*(labs.inspect(info.id) for info in sample[i : i + 50]))
+        for view in views:
+            me = int.from_bytes(view.info.id, "big")
+            known = {int.from_bytes(c.contact.id, "big") for b in view.routing for c in b.contacts}
+            closest = heapq.nsmallest(config.K, (x for x in ids if x != me), key=lambda x: x ^ me)
+            complete += all(x in known for x in closest)
+    buckets = [i.buckets for i in infos]
+    t1 = time.perf_counter()
+    await labs.stop()
+    return {"mode": "procs", "size": size, "processes": labs.processes, "ready_s": ready_s,
+            "rss": rss, "mem_per_node": (rss - base) / size, "fds_per_node": fds, "sampled": len(sample),
+            "complete": complete, "joined": sum(1 for i in infos if i.contacts),
+            "buckets_mean": statistics.mean(buckets), "buckets_min": min(buckets), "buckets_max": max(buckets),
+            "contacts_mean": statistics.mean(i.contacts for i in infos), "stop_s": time.perf_counter() - t1,
+            "load": os.getloadavg()[0]}
+
+
+def report_procs(results: list[dict[str, Any]], args: argparse.Namespace) -> bool:
+    print(f"Labs in worker processes (dht.LabProcesses, --processes {args.processes}); "
+          f"K closest checked on a sample of {args.sample} nodes")
+    print()
+    head = (f"{'size':>6} {'procs':>5} {'ready':>7} {'mem/node':>9} {'RSS':>8} {'fd/node':>7} {'buckets':>14} "
+            f"{'contacts':>8} {'joined':>13} {'K closest':>11} {'stop':>5} {'load':>5}")
+    print(head)
+    print("-" * len(head))
+    ok = True
+    for r in results:
+        n = r["size"]
+        print(f"{n:>6} {r['processes']:>5} {r['ready_s']:>6.1f}s {r['mem_per_node'] / 1024:>7.1f}KB "
+              f"{r['rss'] / 2**20:>6.0f}MB {r['fds_per_node']:>7.2f} {r['buckets_mean']:>5.2f} "
+              f"[{r['buckets_min']:>2}-{r['buckets_max']:>2}] {r['contacts_mean']:>8.1f} {r['joined']:>6}/{n:<6} "
+              f"{r['complete']:>4}/{r['sampled']:<4}  {r['stop_s']:>4.1f}s {r['load']:>5.2f}")
+    print("ready: LabProcesses.start(); mem/node: the workers' RSS, minus that of the same workers with one"
+          " node each, / N; RSS: the workers' together")
+    print()
+    for r in results:
+        n = r["size"]
+        checks = [(f"{n:>6} nodes in {r['processes']} processes: every node joined, the sample with all its K closest",
+                   r["joined"] == n and r["complete"] == r["sampled"], f"{r['joined']}/{n}, {r['complete']}/{r['sampled']}")]
+        if n == 10_000:
+            checks.append((f"{n:>6} nodes in {r['processes']} processes: ready within {TARGET_FORM_S:.0f} s",
+                           r["ready_s"] <= TARGET_FORM_S, f"{r['ready_s']:.1f} s"))
+        for name, good, detail in checks:
+            ok &= good
+            print(f"{'PASS' if good else 'FAIL'}  {name:<80} {detail}")
+    return ok
+
+
 def run_worker(mode: str, size: int, args: argparse.Namespace, data_dir: bool = False) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.bench_lab", "--worker", mode, "--size", str(size),
            "--keys", str(args.keys), "--parallel", str(args.parallel), "--settle", str(args.settle),
-           "--seed", str(args.seed)]
+           "--seed", str(args.seed), "--processes", str(args.processes), "--sample", str(args.sample)]
     if data_dir:
         cmd += ["--data-dir"] + (["--disk", args.disk] if args.disk else [])
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -445,13 +534,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="also write the raw figures to this file")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--worker-timeout", type=float, default=900.0, help=argparse.SUPPRESS)
-    parser.add_argument("--worker", choices=("lab", "old"), help=argparse.SUPPRESS)
+    parser.add_argument("--processes", type=int, default=0,
+                        help="form each of --sizes in this many worker processes instead (dht.LabProcesses)")
+    parser.add_argument("--sample", type=int, default=300,
+                        help="with --processes: nodes whose K closest are checked (default 300)")
+    parser.add_argument("--worker", choices=("lab", "old", "procs"), help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print("RESULT " + json.dumps(asyncio.run(workload(args))), flush=True)
+        job = procs_workload(args) if args.worker == "procs" else workload(args)
+        print("RESULT " + json.dumps(asyncio.run(job)), flush=True)
         return 0
+    if args.processes:
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+        if not 1 <= args.processes <= 64 or not sizes or min(sizes) < args.processes or max(sizes) > 100_000 \
+                or args.sample < 1:
+            parser.error("--processes must be in [1, 64], sizes in [processes, 100000], --sample >= 1")
+        results = []
+        for size in sizes:
+            results.append(run_worker("procs", size, args))
+            print(f"procs {size} nodes done (load average {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"procs": results}, f, indent=1)
+        return 0 if report_procs(results, args) or not args.strict else 1
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     baseline = [int(s) for s in args.baseline_sizes.split(",") if s.strip()]
     on_disk = sizes if args.data_dir_sizes is None else [int(s) for s in args.data_dir_sizes.split(",") if s.strip()]

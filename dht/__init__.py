@@ -24,6 +24,7 @@ from .core.khash import info_hash_from_text, key_from_text
 from .lab.lab import Lab
 from .lab.truth import LabTruth
 from .lab.thread import LabNodeInfo, LabThread, NodeView
+from .lab.procs import LabProcesses
 from .node.facade import Node
 from .crawl import Census, CensusDiff, CrawledNode, CrawlSpec, Suspicion
 from .core.table_info import BucketInfo, ContactInfo
@@ -47,4 +48,5 @@ __all__ = [
     "load_or_create_key", "mutable_target", "parse_address", "public_key_bytes", "resolve_address",
     "Census", "CensusDiff", "CrawledNode", "CrawlSpec", "LabTruth", "Suspicion",
     "BEP42", "CLIENT_VERSION", "FAMILIES", "IPV6", "ITEMS", "PEERS", "PUBLIC_NETWORK", "SAMPLES", "VALUES", "profile_features",
+    "LabProcesses",
 ]

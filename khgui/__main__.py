@@ -1,7 +1,10 @@
 """``python -m khgui``: start Khashmir Explorer."""
 
+import multiprocessing
 import sys
 
 from .app import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    multiprocessing.freeze_support()  # a lab's worker processes (dht.LabProcesses)
+    sys.exit(main())

@@ -24,7 +24,9 @@ from typing import Any
 LAUNCH = time.monotonic()
 log = logging.getLogger("khgui")
 DEFAULT_LAB = 32
-MAX_LAB = 5000
+MAX_LAB = 10_000
+#: The most worker processes a lab may be given (--lab-processes).
+MAX_LAB_PROCESSES = 64
 
 
 def process_age() -> float:
@@ -56,6 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", metavar="DIR", default=None, help="directory of our node's database")
     p.add_argument("--lab", metavar="N", type=int_in_range(0, MAX_LAB), default=None,
                    help=f"local lab size on 127.0.0.1 (default {DEFAULT_LAB} without --bootstrap; 0 for none)")
+    p.add_argument("--lab-processes", metavar="P", type=int_in_range(0, MAX_LAB_PROCESSES), default=None,
+                   help="worker processes of a lab of 100 nodes or more (default: one per core; "
+                        "0: a thread of this process)")
     p.add_argument("--open", metavar="FILE", default=None,
                    help="show a pcap or pcapng capture instead of a live node (no lab, no node)")
     p.add_argument("--capture", metavar="FILE", default=None,
@@ -77,6 +82,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--open shows a capture: it takes no --capture, --bootstrap or --lab")
     if args.capture_lab and not args.capture:
         p.error("--capture-lab needs --capture FILE")
+    if args.capture_lab and args.lab_processes:
+        p.error("--capture-lab records the lab's nodes in this process: it takes no --lab-processes")
     if args.map_screenshot and not args.screenshot:
         p.error("--map-screenshot needs --screenshot FILE")
     if args.public:
@@ -164,6 +171,8 @@ async def _run(args: argparse.Namespace, app: Any, reporter: ErrorReporter) -> i
     bridge = EventBridge()
     host = "127.0.0.1" if not args.bootstrap else "0.0.0.0"
     controller = NetworkController(bridge=bridge, config=config, host=host)
+    # A lab of 100 nodes or more runs in worker processes, unless its nodes are to be recorded here.
+    controller.lab_control.processes = 0 if args.capture_lab else args.lab_processes
     if not args.open:
         controller.mark_starting()  # the window says so until the lab and our node run
     window = MainWindowView(controller, bridge, QSettings(ORGANIZATION, APPLICATION), persist=not headless)
@@ -222,6 +231,9 @@ def _has_display() -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Run Khashmir Explorer; returns the exit status."""
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # a frozen bundle's lab worker processes start here (a no-op elsewhere)
     args = parse_args(sys.argv[1:] if argv is None else argv)
     _setup_logging(args)
     if not _has_display():

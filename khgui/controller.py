@@ -54,7 +54,7 @@ from .node_control import PUBLIC_JOIN_TIMEOUT, OwnNode
 from .signals import NetworkSignals, Tasks
 
 if TYPE_CHECKING:
-    from dht import Config, Lab, LabThread, Node
+    from dht import Config, Lab, LabProcesses, LabThread, Node
 
     from .bridge import EventBridge
     from .map.focus import FocusedNode
@@ -125,8 +125,8 @@ class NetworkController(NetworkSignals):
         return self.lab_control.lab
 
     @property
-    def lab_runner(self) -> "LabThread | None":
-        """The running lab's :class:`dht.LabThread`."""
+    def lab_runner(self) -> "LabThread | LabProcesses | None":
+        """The running lab's :class:`dht.LabThread` or :class:`dht.LabProcesses`."""
         return self.lab_control.runner
 
     @property

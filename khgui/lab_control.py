@@ -2,11 +2,17 @@
 
 :class:`LabControl` is the part of :class:`~khgui.controller.NetworkController`
 that holds the lab, with its own state, emitting through the controller's
-:class:`~khgui.signals.NetworkSignals`.  The lab is a :class:`dht.LabThread`:
-from :data:`THREADED_LAB_MIN` nodes up it runs on a loop of its own in a
-worker thread (a 2,000-node lab forms without stalling the window), smaller
-ones on ours; growing past that size forms a new threaded lab, and the
-controller has our node rejoin it (:attr:`LabControl.reformed`).  Changes of
+:class:`~khgui.signals.NetworkSignals`.  From :data:`THREADED_LAB_MIN` nodes up
+the lab is a :class:`dht.LabProcesses`: it runs in worker processes (by
+default one per core; :attr:`LabControl.processes`), so the window's process
+runs none of its Python and a 2,000-node lab forms without stalling the
+window; with ``processes`` 0 (``khgui --lab-processes 0``, and whenever the
+lab's nodes are to be recorded, ``--capture-lab``) it is a threaded
+:class:`dht.LabThread` in our process instead.  Smaller labs are a
+:class:`dht.LabThread` on our loop; growing past that size forms a new lab,
+and the controller has our node rejoin it (:attr:`LabControl.reformed`).
+A worker process that dies is said in the window (its nodes show dead on the
+map at the next overview).  Changes of
 the lab go through one lock.  Once a second an overview of every lab node is
 emitted (``lab_nodes``, for the network map).  A lab node in focus
 (:meth:`LabControl.focus_node`) is a :class:`~khgui.map.focus.FocusedNode`
@@ -24,14 +30,15 @@ from .profile import IPV6, can
 from .signals import NetworkSignals, Tasks
 
 if TYPE_CHECKING:
-    from dht import Conditions, Config, Lab, LabNodeInfo, LabThread
+    from dht import Conditions, Config, Lab, LabNodeInfo, LabProcesses, LabThread
 
     from .map.focus import FocusedNode
 
 #: Lookups, stores and gets per second that the local lab's nodes make among
 #: themselves, so that a first start shows a live DHT, not a quiet one.
 LAB_TRAFFIC_PER_SECOND = 4.0
-#: Labs of this many nodes or more run on a loop of their own in a worker thread.
+#: Labs of this many nodes or more run away from our loop: in worker processes
+#: (or, with ``processes`` 0, on a loop of their own in a worker thread).
 THREADED_LAB_MIN = 100
 #: Seconds between two overviews of every lab node (the network map's data).
 OVERVIEW_INTERVAL = 1.0
@@ -59,7 +66,10 @@ class LabControl:
         self._config = config
         self._stopped = stopped
         self._reformed = reformed
-        self._labs: LabThread | None = None
+        self._labs: LabThread | LabProcesses | None = None
+        self.processes: int | None = None
+        """Worker processes of a lab of THREADED_LAB_MIN nodes or more: None, one per
+        core (:func:`dht.LabProcesses`' default); 0, none (a :class:`dht.LabThread`)."""
         self._addresses: set[Address] = set()
         self._overview_task: asyncio.Task[Any] | None = None
         self._focus: FocusedNode | None = None
@@ -71,14 +81,15 @@ class LabControl:
     # -- state -------------------------------------------------------------
 
     @property
-    def runner(self) -> "LabThread | None":
-        """The running lab's :class:`dht.LabThread`."""
+    def runner(self) -> "LabThread | LabProcesses | None":
+        """The running lab's :class:`dht.LabThread` or :class:`dht.LabProcesses`."""
         return self._labs
 
     @property
     def lab(self) -> "Lab | None":
-        """The lab itself: use it only on its own loop (ours below THREADED_LAB_MIN nodes)."""
-        return self._labs.lab if self._labs is not None else None
+        """The lab itself: use it only on its own loop (ours below THREADED_LAB_MIN nodes);
+        None for a lab in worker processes."""
+        return getattr(self._labs, "lab", None)
 
     @property
     def threaded(self) -> bool:
@@ -111,15 +122,20 @@ class LabControl:
     # -- forming and stopping ------------------------------------------------
 
     async def start(self, size: int) -> None:
-        """Form a lab of ``size`` nodes (on its own thread from THREADED_LAB_MIN up)."""
-        from dht import LabThread
+        """Form a lab of ``size`` nodes (in worker processes, or on its own thread, from
+        THREADED_LAB_MIN up)."""
+        from dht import LabProcesses, LabThread
 
         signals = self._signals
         # Each lab node on its own loopback address (127.0.0.2 up, where the
         # platform allows): they meet each other's limits as Internet hosts would.
         # On a dual-stack wire (BEP 32) every lab node has an IPv6 side too, on ::1.
-        labs = LabThread(size, self._config, threaded=size >= THREADED_LAB_MIN,
-                         host6="::1" if can(self._config, IPV6) else None)
+        host6 = "::1" if can(self._config, IPV6) else None
+        labs: LabThread | LabProcesses
+        if size >= THREADED_LAB_MIN and self.processes != 0:
+            labs = LabProcesses(size, self._config, processes=self.processes, host6=host6)
+        else:
+            labs = LabThread(size, self._config, threaded=size >= THREADED_LAB_MIN, host6=host6)
         labs.subscribe(self._lab_batch)
         signals.lab_progress.emit("starting", 0, size)
         try:
@@ -137,7 +153,7 @@ class LabControl:
         self._overview_task = self._tasks.spawn(self._overview_loop(labs))
 
     def _lab_batch(self, batch: list[Any]) -> None:
-        from dht.events import LabNodeChanged, LabProgress
+        from dht.events import LabNodeChanged, LabProgress, LabWorkerLost
 
         changed = False
         for _, event in batch:
@@ -146,10 +162,18 @@ class LabControl:
                     self._signals.lab_progress.emit(event.stage, event.done, event.total)
             elif isinstance(event, LabNodeChanged):
                 changed = True
+            elif isinstance(event, LabWorkerLost):
+                changed = True
+                how = f"exit code {event.exitcode}" if event.exitcode is None or event.exitcode >= 0 \
+                    else f"signal {-event.exitcode}"
+                self._signals.error.emit(f"lab worker process {event.worker} ended ({how}): "
+                                         f"its {event.nodes} nodes are dead")
+                if self._labs is not None:
+                    self._tasks.spawn(self._overview_now(self._labs))
         if changed and self._labs is not None:
             self._signals.lab_changed.emit(self.size)
 
-    async def _overview_loop(self, labs: "LabThread") -> None:
+    async def _overview_loop(self, labs: "LabThread | LabProcesses") -> None:
         while labs is self._labs and labs.running:
             try:
                 infos = await labs.overview()
@@ -160,6 +184,18 @@ class LabControl:
             self._addresses = {i.address for i in infos}
             self._signals.lab_nodes.emit(infos)
             await asyncio.sleep(OVERVIEW_INTERVAL)
+
+    async def _overview_now(self, labs: "LabThread | LabProcesses") -> None:
+        """An overview at once (the map shows a lost worker's nodes dead)."""
+        if labs is self._labs and labs.running:
+            try:
+                infos = await labs.overview()
+            except Exception as exc:
+                if not expected(exc):
+                    raise
+                return
+            self._addresses = {i.address for i in infos}
+            self._signals.lab_nodes.emit(infos)
 
     async def refresh_nodes(self) -> "list[LabNodeInfo]":
         """An overview of every lab node now (also emitted as ``lab_nodes``)."""
@@ -330,7 +366,7 @@ class LabControl:
                 signals.focus_changed.emit(None)
             return node_id is None or node_id == own_id
         try:
-            focused = await FocusedNode.open(self._labs, node_id, self._labs.lab.config)
+            focused = await FocusedNode.open(self._labs, node_id, self._labs.config)
         except Exception as exc:
             if not expected(exc):
                 raise

@@ -11,6 +11,7 @@ to look for new failures locally.
 from __future__ import annotations
 
 import gc
+import multiprocessing.resource_tracker
 import os
 import socket
 import tempfile
@@ -100,6 +101,12 @@ def _address(hex_address: str) -> str:
     if len(host) == 8:
         return f"{socket.inet_ntop(socket.AF_INET, bytes.fromhex(host)[::-1])}:{int(port, 16)}"
     return f"[{host}]:{int(port, 16)}"
+
+
+# Spawning a process (a lab in worker processes, dht.LabProcesses) starts the
+# interpreter's one multiprocessing resource tracker, which lives as long as the
+# test process: started here, so that no test takes it for a child left running.
+multiprocessing.resource_tracker.ensure_running()
 
 
 def _children() -> set[int]:

@@ -127,6 +127,10 @@ def positive_float(text: str) -> float:
     return value
 
 
+#: The most worker processes ``swarm --processes`` may start.
+MAX_PROCESSES = 256
+
+
 def int_in_range(lo: int, hi: int) -> Callable[[str], int]:
     """An argparse type: an integer from ``lo`` to ``hi``."""
 
@@ -251,6 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
                             f"after a random downtime (mean {MEAN_DOWNTIME:g} s; default 0)")
     swarm.add_argument("--seed", type=int, default=None,
                        help="seed the losses, delays and churn (default: random)")
+    swarm.add_argument("--processes", type=int_in_range(0, MAX_PROCESSES), default=1, metavar="P",
+                       help="run the nodes in P worker processes, node i in process i mod P, each on its "
+                            "own loopback address (default 1: all in this process; 0: one per core, "
+                            "at most one per 50 nodes); with more than 1, no --capture, --base-port or --host")
 
     decode = sub.add_parser("decode", help="print the KRPC messages of a pcap or pcapng capture")
     decode.add_argument("file", metavar="FILE", help="the capture to read (pcap or pcapng)")

@@ -42,7 +42,9 @@ from ..core.contact import Address, ipv6_literal, is_ipv4
 from ..core.family import FAMILIES, V4, shown
 from ..rpc.resolve import resolve_address
 from ..core.errors import AddressError, DHTError, LocalError
+from ..core.events import LabWorkerLost
 from ..lab.lab import Lab
+from ..lab.procs import LabProcesses, default_processes
 from .crawl import run_crawl
 from ..node.facade import Node
 
@@ -131,8 +133,13 @@ async def run_swarm(args: argparse.Namespace) -> int:
                                        args.churn)
     else:
         conditions = Conditions(args.latency or 0.0, args.jitter or 0.0, args.loss, args.churn)
-    capture = CaptureWriter(args.capture) if args.capture else None
     host, host6 = lab_hosts(args.profile, args.ipv6, args.host)
+    processes = default_processes(args.nodes) if args.processes == 0 else args.processes
+    if processes > args.nodes:
+        raise UsageError(f"--processes must be at most --nodes ({args.nodes}), not {processes}")
+    if processes > 1:
+        return await run_swarm_processes(args, processes, conditions, host6)
+    capture = CaptureWriter(args.capture) if args.capture else None
     lab = Lab(args.nodes, Config(PROFILE=args.profile), host=host, host6=host6, base_port=args.base_port,
               data_dir=args.data_dir, capture=capture, conditions=conditions, seed=args.seed)
     try:
@@ -149,6 +156,41 @@ async def run_swarm(args: argparse.Namespace) -> int:
         await lab.stop()
         if capture is not None:
             capture.close()
+    return 0
+
+
+async def run_swarm_processes(args: argparse.Namespace, processes: int, conditions: Conditions,
+                              host6: str | None) -> int:
+    """``swarm --processes P`` (P > 1): the lab in P worker processes (:class:`LabProcesses`)."""
+    for option, given in (("--capture", args.capture), ("--base-port", args.base_port), ("--host", args.host)):
+        if given:
+            raise UsageError(f"{option} does not go with --processes {processes} (a lab in one process only)")
+    lab = LabProcesses(args.nodes, Config(PROFILE=args.profile), processes=processes, host6=host6,
+                       data_dir=args.data_dir, conditions=conditions, seed=args.seed)
+    try:
+        await lab.start()
+        stop = _catch_signals()
+        described = "" if conditions == Conditions() else f" ({conditions.describe()})"
+        print(f"swarm of {lab.size} nodes in {processes} processes, bootstrap {shown(lab.bootstrap_address)}"
+              f"{described}", flush=True)
+        six = lab.bootstrap_address6
+        if six is not None:
+            print(f"IPv6 bootstrap {shown(six)}", flush=True)
+        lost = asyncio.get_running_loop().create_future()
+
+        def watch(batch: list[Any]) -> None:
+            for _, event in batch:
+                if isinstance(event, LabWorkerLost) and not lost.done():
+                    lost.set_result(event)
+
+        lab.subscribe(watch)
+        await asyncio.wait([asyncio.ensure_future(stop.wait()), lost], return_when=asyncio.FIRST_COMPLETED)
+        if lost.done():
+            event = lost.result()
+            raise LocalError(f"lab worker process {event.worker} ended (exit code {event.exitcode}) "
+                             f"with {event.nodes} nodes")
+    finally:
+        await lab.stop()
     return 0
 
 
@@ -289,6 +331,9 @@ async def run_mainline(node: Node, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # a frozen program's lab worker processes (a no-op elsewhere)
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="dht: %(levelname)s %(message)s")
     runner: Any = {"node": run_node, "swarm": run_swarm}.get(args.command, run_one_shot)

@@ -300,6 +300,18 @@ class LabConditionsChanged:
     preset: str = "flat"  # "flat", or "public": each node's latency drawn (latency_ms 0)
 
 
+@dataclass(frozen=True, slots=True)
+class LabWorkerLost:
+    """A worker process of a lab in processes (:class:`dht.LabProcesses`) ended unasked:
+    its ``nodes`` (how many ran there) are dead from now on; ``exitcode`` as
+    :attr:`multiprocessing.Process.exitcode` (negative: killed by that signal)."""
+
+    time: float
+    worker: int
+    nodes: int
+    exitcode: int | None
+
+
 # --- crawls (dht/crawl, dht/node/crawling.py) -------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +346,7 @@ Event = Union[
     ContactAdded, ContactRefreshed, ContactFailed, ContactReplaced, ContactRemoved,
     BucketSplit, BucketsMerged, ValueStored, ValueExpired, PeerAnnounced, ItemStored, NodeWarning,
     LookupStarted, LookupQueried, LookupAnswered, LookupFinished,
-    LabProgress, LabNodeChanged, LabConditionsChanged, CrawlProgress, CrawlFinished,
+    LabProgress, LabNodeChanged, LabConditionsChanged, CrawlProgress, CrawlFinished, LabWorkerLost,
 ]
 Subscriber = Callable[[Event], None]
 
@@ -397,6 +409,7 @@ __all__ = [
     "LabConditionsChanged",
     "CrawlProgress",
     "CrawlFinished",
+    "LabWorkerLost",
     "Event",
     "Subscriber",
     "EventBus",

@@ -49,12 +49,12 @@ import bisect
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Awaitable, Callable, Container, Iterator
 
 from ..rpc import clock
 from ..core.config import Config
-from ..core.contact import Contact
-from ..core.errors import DHTError
+from ..core.contact import Address, Contact
+from ..core.errors import DHTError, LocalError
 from ..core.events import Event, LabProgress
 from ..node.facade import Node, core_of
 
@@ -88,13 +88,17 @@ class Formation:
 
 
 def introductions(
-    ids: list[int], me: int, k: int, per_bucket: int, rng: random.Random
+    ids: list[int], me: int, k: int, per_bucket: int, rng: random.Random,
+    prefer: Container[int] | None = None,
 ) -> tuple[list[int], list[int]]:
     """The peers node ``ids[me]`` is introduced to, as indices into the sorted ``ids``.
 
     Returns its ``k`` closest by XOR, closest first, and up to
     ``per_bucket`` random others in each subtree that shares exactly d
     leading bits with it, for every d (the ranges of its buckets).
+    ``prefer``: where a subtree has them, the random others are drawn among
+    these (a lab part's own nodes, reached without a socket; which part a
+    node is in does not depend on its id, so the draw stays uniform).
     """
     own = ids[me]
     far: dict[int, None] = {}
@@ -108,13 +112,26 @@ def introductions(
             break  # fewer than k others below: our k closest are in [lo, hi)
         # The sibling subtree: the first `depth` bits as ours, the next one not.
         sib_lo, sib_hi = (lo, sub_lo) if sub_lo > lo else (sub_hi, hi)
-        for i in rng.sample(range(sib_lo, sib_hi), min(per_bucket, sib_hi - sib_lo)):
+        for i in _draw(range(sib_lo, sib_hi), per_bucket, rng, prefer):
             far[i] = None
         lo, hi = sub_lo, sub_hi
     near = sorted(range(lo, hi), key=lambda i: ids[i] ^ own)[1 : k + 1]
     for i in near:
         far.pop(i, None)
     return near, list(far)
+
+
+#: Candidates looked at per peer wanted when drawing a preferred one (then any).
+PREFER_TRIES = 8
+
+
+def _draw(pool: range, n: int, rng: random.Random, prefer: Container[int] | None) -> list[int]:
+    """``n`` random members of ``pool`` (all if fewer), those of ``prefer`` first where found."""
+    if len(pool) <= n or prefer is None:
+        return rng.sample(pool, min(n, len(pool)))
+    seen = rng.sample(pool, min(len(pool), n * PREFER_TRIES))
+    chosen = [i for i in seen if i in prefer][:n]
+    return chosen + [i for i in seen if i not in prefer][: n - len(chosen)]
 
 
 class _Pacer:
@@ -138,11 +155,12 @@ class _Pacer:
             await asyncio.sleep(-self.tokens / self.rate)
 
 
-def join_pacer(config: Config) -> _Pacer:
-    """Joins within the first node's global query budget (loopback queries cost
-    1 / LOOPBACK_LIMIT_FACTOR of it)."""
-    factor = config.LOOPBACK_LIMIT_FACTOR
-    return _Pacer(JOIN_PACE * config.GLOBAL_QUERY_RATE * factor, int(JOIN_PACE * config.GLOBAL_QUERY_BURST * factor))
+def join_pacer(config: Config, share: float = 1.0) -> _Pacer:
+    """Joins within ``share`` of the first node's global query budget (loopback queries
+    cost 1 / LOOPBACK_LIMIT_FACTOR of it)."""
+    factor = config.LOOPBACK_LIMIT_FACTOR * share
+    return _Pacer(JOIN_PACE * config.GLOBAL_QUERY_RATE * factor,
+                  max(1, int(JOIN_PACE * config.GLOBAL_QUERY_BURST * factor)))
 
 
 async def _run_pool(
@@ -236,84 +254,128 @@ class _Pings:
         self._fill()
 
 
+#: The stages of a formation, in order (:class:`FormationPlan`).
+STAGES = ("mutual", "one_way", "join", "far")
+
+
+class FormationPlan:
+    """The introductions and joins of the lab nodes ``mine``, in a lab whose nodes are ``directory``.
+
+    A lab in one process plans for all its nodes (:func:`form`).  A lab in
+    several processes (:mod:`dht.lab.procs`) is N parts: each part plans for
+    its own nodes against the whole lab's directory (every node's contact),
+    and runs the stages (:data:`STAGES`) when told, every part finishing a
+    stage before any starts the next, so that the order the theory above
+    needs holds across processes: a ping to a node of another part goes
+    through the sockets, one to a node of the same part on its fabric.
+    ``share``: this part's share of the first node's join budget (1 / parts).
+    A part draws its nodes' random peers further away among its own nodes
+    where it can (:func:`introductions`' ``prefer``): those pings stay on its fabric.
+    """
+
+    def __init__(self, directory: list[Contact], mine: list[Node], first: Address, config: Config,
+                 emit: Callable[[Event], None], share: float = 1.0) -> None:
+        self.config = config
+        self.first = first
+        self.share = share
+        self.emit = emit
+        self.timeout = min(config.KRPC_TIMEOUT, FORMATION_TIMEOUT)
+        self.sent = self.failed = self.settled = 0
+        ranked = sorted(directory, key=lambda c: c.id)
+        self.contacts = ranked
+        ids = [int.from_bytes(c.id, "big") for c in ranked]
+        rank_of = {c.id: r for r, c in enumerate(ranked)}
+        self.local = {rank_of[n.id]: n for n in mine}
+        self.joiners = [n for n in mine if n.address != first]
+        rng = random.Random()
+        k = config.K
+        self.k = k
+        prefer = self.local if len(self.local) < len(ranked) else None  # a part: its own nodes
+        plans = {me: introductions(ids, me, k, INTRODUCTIONS_PER_BUCKET, rng, prefer) for me in self.local}
+        near_sets: dict[int, set[int]] = {me: set(near) for me, (near, _) in plans.items()}
+
+        def near_of(j: int) -> set[int]:
+            found = near_sets.get(j)
+            if found is None:  # a node of another part: its K closest (no random peers needed)
+                found = near_sets[j] = set(introductions(ids, j, k, 0, rng)[0])
+            return found
+
+        # Mutual neighbours (each among the other's K closest) first: while
+        # only they ping, every node is offered only nodes of its own K
+        # closest, so no bucket overflows and each keeps them all.  Then the
+        # one-way ones (we are among their K closest, they are not among
+        # ours), then the buckets further away: a bucket keeps the contacts
+        # it has, so what comes later cannot push a neighbour out.
+        self.mutual = {i: [j for j in near if i in near_of(j)] for i, (near, _) in plans.items()}
+        self.one_way = {i: [j for j in near if i not in near_of(j)] for i, (near, _) in plans.items()}
+        self.far = {i: far for i, (_, far) in plans.items()}
+        self.planned = sum(len(near) + len(far) for near, far in plans.values()) + len(self.joiners)
+        self.report_every = max(1, int(self.planned * PROGRESS_STEP))
+        self.order = list(self.local)
+        rng.shuffle(self.order)  # no node is asked by everyone at once
+
+    def _count(self, answered: bool) -> None:
+        self.sent += 1
+        self.failed += not answered
+        self.settled += 1
+        if self.settled % self.report_every == 0:
+            self.emit(LabProgress(clock.now(), "introducing", self.settled, self.planned))
+
+    def _intros(self, lists: dict[int, list[int]], rank: int | None) -> Iterator[tuple[Node, Contact]]:
+        for me in self.order:
+            peers = lists[me] if rank is None else lists[me][rank : rank + 1]
+            for peer in peers:
+                yield self.local[me], self.contacts[peer]
+
+    def _join(self, node: Node) -> Callable[[], Awaitable[None]]:
+        async def job() -> None:
+            # A join is what puts a node in the network: a lost one is sent once more
+            # (the first node's global budget may have been spent by the introductions
+            # just before, and refills meanwhile).
+            for attempt in range(JOIN_ATTEMPTS):
+                try:
+                    await asyncio.wait_for(node.join(*self.first), self.timeout)
+                except (DHTError, asyncio.TimeoutError):
+                    if attempt + 1 < JOIN_ATTEMPTS:
+                        self.sent += 1
+                        continue
+                    self._count(False)
+                else:
+                    self._count(True)
+                break
+
+        return job
+
+    async def run(self, stage: str) -> None:
+        """Run one of :data:`STAGES` for this plan's nodes."""
+        pings = _Pings(IN_FLIGHT, self.timeout, self._count)
+        if stage in ("mutual", "one_way"):
+            lists = self.mutual if stage == "mutual" else self.one_way
+            for rank in range(self.k):  # by rank: everyone's closest before anyone's second closest
+                await pings.run(self._intros(lists, rank))
+        elif stage == "join":
+            pacer = join_pacer(self.config, self.share)
+            await _run_pool((self._join(n) for n in self.joiners), IN_FLIGHT, pacer)
+        elif stage == "far":
+            await pings.run(self._intros(self.far, None))
+        else:
+            raise LocalError(f"no formation stage is called {stage!r}")
+
+
 async def form(nodes: list[Node], config: Config, emit: Callable[[Event], None], started_s: float) -> Formation:
     """Introduce the started ``nodes`` to one another and join each to the first.
 
     ``started_s``: the seconds it took to start them (for :class:`Formation`).
     """
     t1 = time.perf_counter()
-    timeout = min(config.KRPC_TIMEOUT, FORMATION_TIMEOUT)
-    sent = failed = settled = 0
-    planned = 1
-    report_every = 1
-
-    def count(answered: bool) -> None:
-        nonlocal sent, failed, settled
-        sent += 1
-        failed += not answered
-        settled += 1
-        if settled % report_every == 0:
-            emit(LabProgress(clock.now(), "introducing", settled, planned))
-
-    def join(node: Node) -> Callable[[], Awaitable[None]]:
-        async def job() -> None:
-            nonlocal sent, failed
-            # A join is what puts a node in the network: a lost one is sent once more
-            # (the first node's global budget may have been spent by the introductions
-            # just before, and refills meanwhile).
-            for attempt in range(JOIN_ATTEMPTS):
-                try:
-                    await asyncio.wait_for(node.join(*first.address), timeout)
-                except (DHTError, asyncio.TimeoutError):
-                    if attempt + 1 < JOIN_ATTEMPTS:
-                        sent += 1
-                        continue
-                    count(False)
-                else:
-                    count(True)
-                break
-
-        return job
-
-    first = nodes[0]
-    ranked = sorted(nodes, key=lambda n: n.id)
-    ids = [int.from_bytes(n.id, "big") for n in ranked]
-    rng = random.Random()
-
-    k = config.K
-    plans = [introductions(ids, me, k, INTRODUCTIONS_PER_BUCKET, rng) for me in range(len(ranked))]
-    near_sets = [set(near) for near, _ in plans]
-    # Mutual neighbours (each among the other's K closest) first: while
-    # only they ping, every node is offered only nodes of its own K
-    # closest, so no bucket overflows and each keeps them all.  Then the
-    # one-way ones (we are among their K closest, they are not among
-    # ours), then the buckets further away: a bucket keeps the contacts
-    # it has, so what comes later cannot push a neighbour out.
-    mutual = [[j for j in near if i in near_sets[j]] for i, (near, _) in enumerate(plans)]
-    one_way = [[j for j in near if i not in near_sets[j]] for i, (near, _) in enumerate(plans)]
-    planned = sum(len(near) + len(far) for near, far in plans) + len(nodes) - 1
-    report_every = max(1, int(planned * PROGRESS_STEP))
-    order = list(range(len(ranked)))
-    rng.shuffle(order)  # no node is asked by everyone at once
-
-    contacts = [n.contact for n in ranked]  # made once (a node's contact is a new object each time)
-
-    def intros(lists: list[list[int]], rank: int | None) -> Iterator[tuple[Node, Contact]]:
-        for me in order:
-            peers = lists[me] if rank is None else lists[me][rank : rank + 1]
-            for peer in peers:
-                yield ranked[me], contacts[peer]
-
-    pings = _Pings(IN_FLIGHT, timeout, count)
-    for lists in (mutual, one_way):
-        # By rank: everyone's closest before anyone's second closest.
-        for rank in range(k):
-            await pings.run(intros(lists, rank))
+    plan = FormationPlan([n.contact for n in nodes], nodes, nodes[0].address, config, emit)
+    await plan.run("mutual")
+    await plan.run("one_way")
     t2 = time.perf_counter()
     # The joins come once the neighbourhoods are in place, so that the
     # first node's table is not filled with joiners before its neighbours.
-    await _run_pool((join(n) for n in nodes[1:]), IN_FLIGHT, join_pacer(config))
+    await plan.run("join")
     t3 = time.perf_counter()
-    await pings.run(intros([far for _, far in plans], None))
+    await plan.run("far")
     t4 = time.perf_counter()
-    return Formation(started_s, t3 - t2, (t2 - t1) + (t4 - t3), sent, failed)
+    return Formation(started_s, t3 - t2, (t2 - t1) + (t4 - t3), plan.sent, plan.failed)

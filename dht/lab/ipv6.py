@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from ..core.contact import Address
 from ..core.errors import DHTError
 from ..node import protocols
 from ..node.facade import Node, sides_of
@@ -24,13 +25,23 @@ log = logging.getLogger(__name__)
 JOINING_AT_ONCE = 32
 
 
-async def join_ipv6_sides(nodes: list[Node]) -> None:
-    """Each node's IPv6 side joins through the first node's (see the module's docstring);
-    a side that could not join is left to fill as it is asked."""
-    first = [s for s in sides_of(nodes[0]) if s.running and s.family.ipv6]
-    if not first:
+def ipv6_entry(node: Node) -> Address | None:
+    """The address of ``node``'s IPv6 side (None: it has none running)."""
+    first = [s for s in sides_of(node) if s.running and s.family.ipv6]
+    return first[0].address if first else None
+
+
+async def join_ipv6_sides(nodes: list[Node], entry: Address | None = None) -> None:
+    """Each node's IPv6 side joins through the first node's, or through ``entry`` (a lab
+    part's nodes, :mod:`dht.lab.procs`; see the module's docstring); a side that could
+    not join is left to fill as it is asked."""
+    joining = nodes if entry is not None else nodes[1:]
+    if entry is None:
+        if not nodes:
+            return
+        entry = ipv6_entry(nodes[0])
+    if entry is None:
         return
-    entry = first[0].address
     gate = asyncio.Semaphore(JOINING_AT_ONCE)
 
     async def join(node: Node) -> None:
@@ -42,4 +53,4 @@ async def join_ipv6_sides(nodes: list[Node]) -> None:
                     except DHTError as exc:
                         log.info("lab IPv6 side %s did not join: %s", side.address, exc)
 
-    await asyncio.gather(*(join(n) for n in nodes[1:]))
+    await asyncio.gather(*(join(n) for n in joining if n.address_of("IPv6") != entry))

@@ -92,6 +92,7 @@ class Lab:
         conditions: Conditions | None = None,
         seed: int | None = None,
         host6: str | None = None,
+        part: tuple[int, int] = (0, 1),
     ) -> None:
         """``host`` None: each node its own loopback address where the platform
         allows (else all on 127.0.0.1); a host given: every node on it (``"::1"``:
@@ -100,10 +101,18 @@ class Lab:
         shared IPv4 address), joined after the lab forms (see :meth:`start`).
         ``base_port`` None: ports chosen by the kernel; else node i on base_port + i.
         ``conditions``: delay, loss and churn from the start (default none);
-        ``seed``: seeds the losses, delays and churn (None: random)."""
+        ``seed``: seeds the losses, delays and churn (None: random).
+        ``part`` (k, N): this lab is part k of a lab of N parts, one per process
+        (:mod:`dht.lab.procs`): its nodes are the lab's nodes k, k + N, k + 2N, ...
+        (their addresses and database slots are those numbers); it starts them
+        with :meth:`start_part` and forms them with the other parts
+        (:class:`~dht.lab.formation.FormationPlan`)."""
         if size < 1:
             raise LocalError(f"a lab needs at least one node, not {size}")
         self.size = size
+        self.part, self.parts = part
+        if not 0 <= self.part < self.parts:
+            raise LocalError(f"a lab part must be one of 0..{self.parts - 1}, not {self.part}")
         self.config = config or Config()
         self.host = host
         self.host6 = host6
@@ -220,7 +229,7 @@ class Lab:
         return self.nodes[0].contact.address
 
     def _new_node(self) -> Node:
-        index = self._serial
+        index = self._serial * self.parts + self.part  # its number in the whole lab
         self._serial += 1
         host, port = node_address(index, self.host, self.shared_ip, self.base_port)
         six = None if self.host6 is None else self.database.slot(IPV6_SLOTS + index)
@@ -239,6 +248,40 @@ class Lab:
 
     async def _start(self) -> None:
         t0 = time.perf_counter()
+        nodes = await self.start_part()
+        wanted = self.link.conditions
+        self.link.conditions = Conditions()  # the network's history, played on a perfect network
+        if self.capture is None:  # recorded, it goes on the wire: a capture of lo beside ours agrees
+            self.fabric.open({n.contact.address: self._endpoints(n) for n in nodes})  # in the process
+        try:
+            self.formation = await form(nodes, self.config, self._emit, time.perf_counter() - t0)
+            if self.host6 is not None:
+                await join_ipv6_sides(nodes)
+        finally:
+            self.fabric.close()
+            self.link.conditions = wanted
+        self._emit(LabProgress(clock.now(), "formed", len(nodes), len(nodes)))
+        if self.link.conditions.churn_per_min > 0:
+            self._set_churn(self.link.conditions.churn_per_min)
+
+    def hold_for_formation(self) -> Conditions:
+        """A part's formation begins (:mod:`dht.lab.procs`): a perfect network, the fabric
+        open between its own nodes; returns the conditions to give back with :meth:`formed`."""
+        wanted = self.link.conditions
+        self.link.conditions = Conditions()
+        if self.capture is None:
+            self.fabric.open({n.contact.address: self._endpoints(n) for n in self.nodes})
+        return wanted
+
+    def formed(self, wanted: Conditions) -> None:
+        """A part's formation has ended: the fabric closed, ``wanted`` conditions (and churn) on."""
+        self.fabric.close()
+        self.link.conditions = wanted
+        if wanted.churn_per_min > 0:
+            self._set_churn(wanted.churn_per_min)
+
+    async def start_part(self) -> list[Node]:
+        """Start this lab's nodes (every node, or this part's), none introduced yet; returns them."""
         ensure_open_files(self.size)
         self.database.open()  # StorageError: the directory is another lab's, or cannot be written
         nodes = [self._new_node() for _ in range(self.size)]
@@ -262,20 +305,7 @@ class Lab:
             self.database.close()
             raise
         self.nodes = nodes
-        wanted = self.link.conditions
-        self.link.conditions = Conditions()  # the network's history, played on a perfect network
-        if self.capture is None:  # recorded, it goes on the wire: a capture of lo beside ours agrees
-            self.fabric.open({n.contact.address: self._endpoints(n) for n in nodes})  # in the process
-        try:
-            self.formation = await form(nodes, self.config, self._emit, time.perf_counter() - t0)
-            if self.host6 is not None:
-                await join_ipv6_sides(nodes)
-        finally:
-            self.fabric.close()
-            self.link.conditions = wanted
-        self._emit(LabProgress(clock.now(), "formed", len(nodes), len(nodes)))
-        if self.link.conditions.churn_per_min > 0:
-            self._set_churn(self.link.conditions.churn_per_min)
+        return nodes
 
     async def add_node(self) -> Node:
         ensure_open_files(len(self.nodes) + 1)

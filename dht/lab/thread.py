@@ -52,6 +52,7 @@ from ..core.config import Config
 from ..core.contact import Address
 from ..core.errors import LocalError
 from ..core.events import Event, LabNodeChanged
+from ..khashmir.lookups import StoreResult
 from .conditions import Conditions
 from .event_channel import DEFAULT_INTERVAL, DEFAULT_MAX_EVENTS, EventChannel
 from .lab import Lab
@@ -329,6 +330,19 @@ class LabThread:
 
     async def resize(self, size: int) -> None:
         await self.call(lambda lab: lab.resize(size))
+
+    async def store_from(self, node_id: bytes, key: bytes, value: bytes, local: bool = True) -> StoreResult:
+        """Store ``value`` under ``key`` from the lab node ``node_id`` (its ``store_value``)."""
+
+        async def act(lab: Lab) -> StoreResult:
+            return await lab.node_by_id(node_id).store_value(key, value, local)
+
+        return await self.call(act)
+
+    @property
+    def config(self) -> Config:
+        """The lab nodes' configuration."""
+        return self.lab.config
 
     async def set_conditions(self, conditions: Conditions) -> None:
         await self.run(lambda lab: lab.set_conditions(conditions))

@@ -1,4 +1,4 @@
-"""A lab node in focus: what the panels read of a node, for a node of a :class:`dht.LabThread`.
+"""A lab node in focus: what the panels read of a node, for a node of a :class:`dht.LabThread` or :class:`dht.LabProcesses`.
 
 The routing, values, statistics and traffic panels read a node through a
 few members: ``id``, ``config``, ``running``, ``routing_table()``,
@@ -9,18 +9,18 @@ those members for any lab node, wherever the lab runs: the synchronous
 reads return the last :class:`dht.NodeView` taken on the lab's loop
 (:meth:`refresh`, which the controller calls twice a second while the node
 is in focus), the coroutines run on the lab's loop, and the node's events
-come from ``LabThread.watch``, batched to our loop and handed to each
+come from the lab's ``watch``, batched to our loop and handed to each
 subscriber one by one, in order.  :attr:`FocusedNode.out_of_date` says
 whether events came since the view was taken: a caller may take a new view
 only then (the node's counters and ages aside, which have no event).  Nothing here runs a lab node's code on
-our loop, so a node of a threaded lab can be inspected safely.
+our loop, so a node of a threaded lab, or of a lab in worker processes, can be inspected safely.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from dht import Config, Contact, LabThread, NodeView, StatsSnapshot, StoredValueInfo
+from dht import Config, Contact, LabProcesses, LabThread, NodeView, StatsSnapshot, StoredValueInfo
 from dht.errors import LocalError
 
 
@@ -29,7 +29,7 @@ class FocusedNode:
 
     is_lab_node = True
 
-    def __init__(self, labs: LabThread, view: NodeView, config: Config) -> None:
+    def __init__(self, labs: LabThread | LabProcesses, view: NodeView, config: Config) -> None:
         self.labs = labs
         self.view = view
         self.config = config
@@ -41,7 +41,7 @@ class FocusedNode:
         """The node's events delivered since :attr:`view` was taken."""
 
     @classmethod
-    async def open(cls, labs: LabThread, node_id: bytes, config: Config) -> "FocusedNode":
+    async def open(cls, labs: LabThread | LabProcesses, node_id: bytes, config: Config) -> "FocusedNode":
         """Take a first view of the node and start following its events."""
         node = cls(labs, await labs.inspect(node_id), config)
         node._unwatch = await labs.watch(node._deliver, node_id)
@@ -102,13 +102,8 @@ class FocusedNode:
         return list(self.view.items)
 
     async def store_value(self, key: bytes, value: bytes, local: bool = True) -> Any:
-        """Store from this lab node (on the lab's loop)."""
-        node_id = self.id
-
-        async def store(lab: Any) -> Any:
-            return await lab.node_by_id(node_id).store_value(key, value, local)
-
-        return await self.labs.call(store)
+        """Store from this lab node (on the lab's loop, wherever it runs)."""
+        return await self.labs.store_from(self.id, key, value, local)
 
     def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
         self._subscribers.append(callback)
