@@ -47,6 +47,7 @@ inline in the receive path, the baseline for ``bench/bench_storage.py``):
 
 from __future__ import annotations
 
+from types import MethodType
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Protocol
 
 from ..wire import krpc
@@ -101,11 +102,16 @@ class KhashmirHandlers:
         self.in_flight: set[object] = set()
         #: method -> handler(this dispatch, *arguments, _krpc_sender=peer)
         self.handlers = NETWORK_HANDLERS if node.config.STORAGE_THREAD else INLINE_HANDLERS
+        #: method -> the same handler bound once (to the remote, or to this dispatch)
+        self._bound: dict[str, Callable[..., "Answer | Deferred"]] = {
+            name: MethodType(_UNWRAPPED[h], remote) if h in _UNWRAPPED else MethodType(h, self)
+            for name, h in self.handlers.items()
+        }
 
     def dispatch(self, query: krpc.Query, peer: Address, now: float) -> "Answer | Deferred":
         args = krpc.check_arguments(query)
         self.remote.now = now
-        return self.handlers[query.method](self, *args, _krpc_sender=peer)
+        return self._bound[query.method](*args, _krpc_sender=peer)
 
     def local(self, method: str, args: list[Any], now: float) -> "Answer | Deferred":
         """The local node's own query (checked ``args``): answered as the network's, its
@@ -178,7 +184,12 @@ def _node_handler(fn: Callable[..., Answer]) -> Handler:
         return fn(self.remote, *args, **kwargs)
 
     handler.__name__ = handler.__qualname__ = fn.__name__
+    _UNWRAPPED[handler] = fn
     return handler
+
+
+#: each :func:`_node_handler` -> the node's handler it calls (bound once per dispatch)
+_UNWRAPPED: dict[Handler, Callable[..., Answer]] = {}
 
 
 #: The network's dispatch: ping, join, find_node and find_value answered at once by the

@@ -242,28 +242,31 @@ class Requests:
         """Send a query now, or hold it back over the query budget (False); ``outer``
         gets its checked answer.  Bad arguments raise here."""
         def settle(values: Any, exc: BaseException | None, rtt: float | None) -> None:
-            if exc is None and self.node.running:
+            node = self.node
+            if exc is None and node.running:
                 try:
-                    rid = self.node.profile.response_id(values)
-                    if rid == routing.NULL_ID or rid == self.node.id or (
+                    rid = node.profile.response_id(values)
+                    if rid == routing.NULL_ID or rid == node.id or (
                         expected_id is not None and rid != expected_id
                     ):
                         if expected_id is not None:
-                            self.report(self.node.table.remove(
+                            self.report(node.table.remove(
                                 expected_id, "answered with another id", clock.now(), address))
                         raise RemoteProtocolError(
                             f"{address[0]}:{address[1]} answered with id {rid.hex()}"
                             + ("" if expected_id is None else f", not {expected_id.hex()}")
                         )
                 except RemoteProtocolError as bad:
-                    self.node.stats_counters.drop("bad response")
+                    node.stats_counters.drop("bad response")
                     exc = bad
                 else:
-                    now = clock.now()
                     found = known if known is not None else Contact(rid, address[0], address[1])
-                    self.node.protocol.answered(found, values, method)
-                    if self.admissible(found):
-                        self.report(self.node.table.insert(found, now, contacted=True, rtt=rtt))
+                    protocol = node.protocol
+                    protocol.answered(found, values, method)
+                    if found.address not in node.routers and protocol.admissible(found):  # self.admissible
+                        outcomes = node.table.insert(found, clock.now(), contacted=True, rtt=rtt)
+                        if outcomes:
+                            self.report(outcomes)
             elif isinstance(exc, errors.PortUnreachable) and self.node.running and expected_id is not None:
                 # Nothing listens there: gone for sure, and its address (one per IP) is free
                 # for whoever answers from that host now.
@@ -293,12 +296,17 @@ class Requests:
         """
         if sender is None:
             return ("127.0.0.1", self.node.address[1])
-        known = self.node.table.get(node_id)
+        node = self.node
+        table = node.table
+        known = table.get(node_id)
         if known is None:
             contact = Contact(node_id, sys.intern(sender[0]), sender[1])
-            self.insert_node(contact, contacted=False)
+            if sender not in node.routers and node.protocol.admissible(contact):  # insert_node, inlined
+                outcomes = table.insert(contact, clock.now(), False)
+                if outcomes:
+                    self.report(outcomes)
             if verify:
-                self.node.maintenance.verify_contact(contact)
+                node.maintenance.verify_contact(contact)
         elif known.contact.address != sender:
             self.node.maintenance.check_moved(known.contact, Contact(node_id, sys.intern(sender[0]), sender[1]))
         elif verify and not known.answered:

@@ -78,6 +78,29 @@ def decode_raw(data: bytes) -> tuple[Message, dict[bytes, Any]]:
             msg = bencodepy.decode(data)
         except Exception as exc:  # bencodepy raises several types on bad input
             raise RemoteProtocolError(f"not bencode: {exc}") from None
+    else:
+        # The common case checked inline (what open_envelope and the code below check,
+        # for a well-formed query or response of exact types); anything else, below.
+        if type(msg) is dict:
+            tid = msg.get(b"t")
+            if type(tid) is bytes:
+                kind = msg.get(b"y")
+                v = msg.get(b"v")
+                if kind == b"q":
+                    method = msg.get(b"q")
+                    args = msg.get(b"a")
+                    if type(method) is bytes and type(args) is dict:
+                        return Query(
+                            tid, method.decode("latin-1"), args, msg.get(b"ro") == 1, v if type(v) is bytes else None
+                        ), msg
+                elif kind == b"r":
+                    values = msg.get(b"r")
+                    if type(values) is dict:
+                        ip_field = msg.get(b"ip")
+                        ip = None
+                        if type(ip_field) is bytes and len(ip_field) in (6, 18):
+                            ip = decode_address(ip_field)
+                        return Response(tid, values, v if type(v) is bytes else None, ip), msg
     tid, _, body = open_envelope(msg, error_items_exact=False)
     v = msg.get(b"v")
     client = v if isinstance(v, bytes) else None
