@@ -179,6 +179,11 @@ class MainlineHandlers:
 
     def _charge(self, args: Any, peer: Address, now: float) -> None:
         """Charge the answer's expected cost to the asker before any work (QueryDropped if it cannot pay)."""
+        if type(args) is ml.Ping:  # the commonest: the envelope alone, never expensive
+            refused = self.node.limits.charge_answer(peer[0], ENVELOPE_BYTES, now, False)
+            if refused is not None:
+                raise QueryDropped(refused)
+            return
         expensive = isinstance(args, ml.Put) or (isinstance(args, ml.GetPeers) and bool(args.scrape))
         refused = self.node.limits.charge_answer(peer[0], self.expected_size(args, now), now, expensive)
         if refused is not None:

@@ -21,7 +21,7 @@ import bencodepy
 from ...core.errors import LocalError, RemoteProtocolError
 from ..codes import MAINLINE, Meaning, WireError
 from ..envelope import ErrorBody, QueryBody, open_envelope
-from ..common import OUR_CLIENT, Address, decode_address, encode_address, encode_nodes
+from ..common import OUR_CLIENT, Address, decode_address, decode_compact_address, encode_address, encode_nodes
 from .checks import (
     _id,
     _parse_announce_peer,
@@ -47,6 +47,7 @@ from .messages import (
     FindNode,
     Get,
     GetPeers,
+    IdResponse,
     ItemResponse,
     Message,
     Nodes,
@@ -99,7 +100,7 @@ def decode_raw(data: bytes) -> tuple[Message, dict[bytes, Any]]:
                         ip_field = msg.get(b"ip")
                         ip = None
                         if type(ip_field) is bytes and len(ip_field) in (6, 18):
-                            ip = decode_address(ip_field)
+                            ip = decode_compact_address(ip_field)
                         return Response(tid, values, v if type(v) is bytes else None, ip), msg
     tid, _, body = open_envelope(msg, error_items_exact=False)
     v = msg.get(b"v")
@@ -131,6 +132,8 @@ def _nodes_fields(out: dict[bytes, Any], nodes: Nodes, nodes6: Nodes) -> dict[by
 
 def _query_dict(args: QueryArgs) -> dict[bytes, Any]:
     a: dict[bytes, Any] = {b"id": args.id}
+    if type(args) is Ping:  # the commonest, and nothing more to add
+        return a
     if isinstance(args, (FindNode, SampleInfohashes)):
         a[b"target"] = args.target
         if isinstance(args, FindNode) and args.want:
@@ -167,6 +170,8 @@ def _query_dict(args: QueryArgs) -> dict[bytes, Any]:
 
 def _response_dict(resp: ResponseValues) -> dict[bytes, Any]:
     r: dict[bytes, Any] = {b"id": resp.id}
+    if type(resp) is IdResponse:  # ping's, announce_peer's, put's: nothing more
+        return r
     if isinstance(resp, NodesResponse):
         _nodes_fields(r, resp.nodes, resp.nodes6)
     elif isinstance(resp, PeersResponse):
