@@ -102,6 +102,12 @@ def decode_raw(data: bytes) -> tuple[Message, dict[bytes, Any]]:
                         if type(ip_field) is bytes and len(ip_field) in (6, 18):
                             ip = decode_compact_address(ip_field)
                         return Response(tid, values, v if type(v) is bytes else None, ip), msg
+    return _message(msg, data, strict)
+
+
+def _message(msg: Any, data: bytes, strict: bool) -> tuple[Message, dict[bytes, Any]]:
+    """The message of a decoded datagram, its envelope checked (RemoteProtocolError if
+    bad); ``strict``: ``data`` was canonical bencoding (read by the C decoder)."""
     tid, _, body = open_envelope(msg, error_items_exact=False)
     v = msg.get(b"v")
     client = v if isinstance(v, bytes) else None
