@@ -47,7 +47,6 @@ inline in the receive path, the baseline for ``bench/bench_storage.py``):
 
 from __future__ import annotations
 
-from types import MethodType
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Protocol
 
 from ..wire import krpc
@@ -102,16 +101,16 @@ class KhashmirHandlers:
         self.in_flight: set[object] = set()
         #: method -> handler(this dispatch, *arguments, _krpc_sender=peer)
         self.handlers = NETWORK_HANDLERS if node.config.STORAGE_THREAD else INLINE_HANDLERS
-        #: method -> the same handler bound once (to the remote, or to this dispatch)
-        self._bound: dict[str, Callable[..., "Answer | Deferred"]] = {
-            name: MethodType(_UNWRAPPED[h], remote) if h in _UNWRAPPED else MethodType(h, self)
-            for name, h in self.handlers.items()
-        }
 
     def dispatch(self, query: krpc.Query, peer: Address, now: float) -> "Answer | Deferred":
         args = krpc.check_arguments(query)
-        self.remote.now = now
-        return self._bound[query.method](*args, _krpc_sender=peer)
+        remote = self.remote
+        remote.now = now
+        handler = self.handlers[query.method]  # read at each query: the table is the dispatch
+        fn = _UNWRAPPED.get(handler)
+        if fn is not None:  # the node's own handler, called without its wrapper
+            return fn(remote, *args, _krpc_sender=peer)
+        return handler(self, *args, _krpc_sender=peer)
 
     def local(self, method: str, args: list[Any], now: float) -> "Answer | Deferred":
         """The local node's own query (checked ``args``): answered as the network's, its

@@ -35,7 +35,7 @@ from ..rpc import clock
 from ..core import errors, routing
 from ..core.budget import QueryBudget
 from ..core.config import Config
-from ..core.contact import Address, Contact
+from ..core.contact import Address, Contact, unchecked_contact
 from ..core.errors import KrpcError, LocalError, RemoteProtocolError, StorageFault
 from ..core.events import EventBus
 from ..core.routing import RoutingTable
@@ -300,7 +300,7 @@ class Requests:
         table = node.table
         known = table.get(node_id)
         if known is None:
-            contact = Contact(node_id, sys.intern(sender[0]), sender[1])
+            contact = self._sender_contact(node_id, sender)
             if sender not in node.routers and node.protocol.admissible(contact):  # insert_node, inlined
                 outcomes = table.insert(contact, clock.now(), False)
                 if outcomes:
@@ -312,6 +312,22 @@ class Requests:
         elif verify and not known.answered:
             self.node.maintenance.verify_contact(known.contact)
         return sender
+
+    def _sender_contact(self, node_id: bytes, sender: Address) -> Contact:
+        """``Contact(node_id, *sender)``, its checks skipped when they are known to pass: an
+        id of 20 bytes, a port in range, a host that made a valid contact before (the
+        hosts a node hears from are few; the checks were most of the cost)."""
+        host, port = sender
+        if (
+            host in _VALID_HOSTS and type(node_id) is bytes and len(node_id) == 20
+            and type(port) is int and 0 <= port <= 0xFFFF
+        ):
+            return unchecked_contact(node_id, host, port)
+        contact = Contact(node_id, sys.intern(host), port)  # AddressError, LocalError if not valid
+        if len(_VALID_HOSTS) >= _VALID_HOSTS_KEPT:
+            _VALID_HOSTS.clear()
+        _VALID_HOSTS.add(contact.host)
+        return contact
 
     def soft_timeout(self, contact: Contact | None = None) -> float:
         """How long a request to ``contact`` may stay silent before a lookup asks one more
@@ -326,6 +342,11 @@ class Requests:
 
     def next_lookup_id(self) -> int:
         return next(_LOOKUP_IDS)
+
+
+#: Hosts that made a valid :class:`Contact` (a query's sender); cleared past _VALID_HOSTS_KEPT.
+_VALID_HOSTS: set[str] = set()
+_VALID_HOSTS_KEPT = 8192
 
 
 class _Once:

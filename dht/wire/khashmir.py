@@ -38,7 +38,7 @@ class KhashmirWire:
 
     def encode_query(self, tid: bytes, method: str, args: Any) -> tuple[bytes, dict[bytes, Any]]:
         raw = {b"t": tid, b"y": b"q", b"q": method.encode(), b"a": args}
-        return krpc.encode_query(tid, method, args), raw
+        return krpc.encode_message(raw), raw  # the bytes of krpc.encode_query(tid, method, args)
 
     def encode_response(self, tid: bytes, values: Any, requester: Address) -> tuple[bytes, dict[bytes, Any]]:
         return krpc.encode_response(tid, values)

@@ -168,6 +168,11 @@ def _encode(value: Any) -> bytes:
     return data
 
 
+def encode_message(msg: dict[bytes, Any]) -> bytes:
+    """A KRPC message dict's datagram (canonical bencoding)."""
+    return _encode(msg)
+
+
 def encode_query(tid: bytes, method: str, args: dict[bytes, Any]) -> bytes:
     data: bytes = _encode({b"t": tid, b"y": b"q", b"q": method.encode(), b"a": args})
     return data
