@@ -16,8 +16,9 @@ is charged to the module that called it:
 * machine: ``dht/machine`` (the sans-IO KRPC machine);
 * wire: ``dht/wire``, bencode2 and bencodepy (decode, envelope, encode);
 * handlers: ``dht/khashmir``, ``dht/mainline`` (dispatch, the answer);
-* routing table: the rest of ``dht/core`` and ``dht/node`` (the sender offered
-  to the table, its reports, stats);
+* request path: ``dht/node`` and the request table, RTT, stats and budget of
+  ``dht/core`` (a request's future, its answer checked, the sender offered);
+* routing table: the rest of ``dht/core`` (the table, its buckets, contacts);
 * other.
 
 cProfile makes Python calls dearer than C ones, so the shares are a guide;
@@ -64,7 +65,16 @@ from dht.events import Event, LabProgress
 
 from .bench_krpc import drive, received
 
-STAGES = ("socket and loop", "transport shell", "limits", "machine", "wire", "handlers", "routing table", "other")
+STAGES = (
+    "socket and loop", "transport shell", "limits", "machine", "wire", "handlers", "request path", "routing table",
+    "other",
+)
+#: --lab: the lab's own share (its formation's scheduling, the in-process fabric) is shown apart
+LAB_STAGES = STAGES[:-1] + ("lab", "other")
+
+
+#: dht/core modules of a request's life (the rest of dht/core is the routing table's)
+REQUEST_PATH = ("core/requests.py", "core/rtt.py", "core/stats.py", "core/budget.py", "core/events.py")
 
 
 def stage_of(filename: str) -> str:
@@ -82,8 +92,12 @@ def stage_of(filename: str) -> str:
             return "wire"
         if inner.startswith(("khashmir/", "mainline/")):
             return "handlers"
+        if inner.startswith("node/") or inner in REQUEST_PATH:
+            return "request path"
         if inner.startswith(("core/", "node/")):
             return "routing table"
+        if inner.startswith("lab/"):
+            return "lab"
         return "other"
     if "bencode" in path:
         return "wire"
@@ -191,7 +205,7 @@ async def lab_worker(profile: str, size: int, calls: bool) -> dict[str, Any]:
     """One formation of a lab of ``size`` nodes: its loop thread's CPU (or, ``calls``, its
     function calls under cProfile) from every node listening to formed, and its RPCs."""
     lab = Lab(size, Config(PROFILE=profile))
-    profiler = cProfile.Profile() if calls else None
+    profiler = cProfile.Profile(time.thread_time) if calls else None
     marks: dict[str, float] = {}
 
     def on_event(event: Event) -> None:
@@ -215,7 +229,9 @@ async def lab_worker(profile: str, size: int, calls: bool) -> dict[str, Any]:
         await lab.stop()
     out: dict[str, Any] = {"rpcs": rpcs, "answered": answered, "cpu_s": marks["t1"] - marks["t0"]}
     if profiler is not None:
-        out["calls"] = sum(v[1] for v in pstats.Stats(profiler).stats.values())  # type: ignore[attr-defined]
+        stats = pstats.Stats(profiler)
+        out["calls"] = sum(v[1] for v in stats.stats.values())  # type: ignore[attr-defined]
+        out["stages"] = by_stage(stats)
     return out
 
 
@@ -242,6 +258,7 @@ def lab_main(args: argparse.Namespace) -> int:
     for profile in ("khashmir", "mainline"):
         per: dict[str | None, list[float]] = {t: [] for t in trees}
         calls: dict[str | None, float] = {}
+        stages: dict[str | None, dict[str, float]] = {}
         for _ in range(args.rounds):
             for tree in trees:
                 r = run_lab_worker(tree, profile, args.lab, False)
@@ -249,11 +266,16 @@ def lab_main(args: argparse.Namespace) -> int:
         for tree in trees:
             r = run_lab_worker(tree, profile, args.lab, True)
             calls[tree] = r["calls"] / max(r["rpcs"], 1)
+            stages[tree] = r["stages"]
         for tree in trees:
             name = "this tree" if tree is None else f"baseline {tree}"
             runs = ", ".join(f"{v * 1e6:.1f}" for v in per[tree])
-            print(f"  {profile:<9} {name}: {statistics.median(per[tree]) * 1e6:.1f} µs per RPC asked and answered "
+            cpu = statistics.median(per[tree])
+            print(f"  {profile:<9} {name}: {cpu * 1e6:.1f} µs per RPC asked and answered "
                   f"(runs {runs}); {calls[tree]:.0f} function calls per RPC")
+            total = sum(stages[tree].values()) or 1.0
+            print("            by stage (profiled shares scaled to the unprofiled µs): " + ", ".join(
+                f"{stage} {stages[tree].get(stage, 0.0) / total * cpu * 1e6:.1f}" for stage in LAB_STAGES))
         if args.baseline_tree:
             ratio = statistics.median(per[None]) / statistics.median(per[trees[1]])
             print(f"  {profile:<9} this tree / the baseline: {ratio:.2f}x CPU, "
