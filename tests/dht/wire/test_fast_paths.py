@@ -19,7 +19,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from dht.errors import RemoteProtocolError
+from dht.errors import LocalError, RemoteProtocolError
 from dht.wire import krpc
 from dht.wire import mainline as ml
 from dht.wire.mainline import codec
@@ -108,3 +108,22 @@ def test_mainline_compact_address_cache_agrees() -> None:
     for raw in (b"\x7f\x00\x00\x01\x1a\xe1", b"\x0a\x00\x00\x02\x00\x01", bytes(range(16)) + b"\x00\x50"):
         assert decode_compact_address(raw) == decode_address(raw)
         assert decode_compact_address(raw) == decode_address(raw)  # the kept one too
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_mainline_dict_query_kept_encoded_gives_the_same_bytes(read_only: bool) -> None:
+    from dht.wire.mainline.profile import MainlineWire
+
+    wire, fresh = MainlineWire(read_only), MainlineWire(read_only)
+    args = {b"id": ID}
+    for n in range(3):  # the first encodes and keeps it, the others reuse it
+        tid = bytes([n, 7])
+        assert wire.encode_query(tid, "ping", dict(args)) == fresh.encode_query(tid, "ping", ml.Ping(ID))
+    other = {b"id": bytes(20), b"target": ID}
+    typed = ml.FindNode(bytes(20), ID)
+    assert wire.encode_query(b"zz", "find_node", other)[0] == fresh.encode_query(b"zz", "find_node", typed)[0]
+    # a number is never a kept key: True is not a port, even after 1 was one
+    announce = {b"id": ID, b"info_hash": ID, b"port": 1, b"token": b"t"}
+    wire.encode_query(b"aa", "announce_peer", announce)
+    with pytest.raises(LocalError):
+        wire.encode_query(b"ab", "announce_peer", {**announce, b"port": True})
