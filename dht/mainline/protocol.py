@@ -100,7 +100,7 @@ class MainlineProtocol:
         version = client_text(envelope.client)
         if version is not None:
             clients = self.clients
-            if responder.id not in clients and len(clients) >= max(64, 2 * len(self.node.table)):
+            if responder.id not in clients and len(clients) >= 64 and len(clients) >= 2 * len(self.node.table):
                 del clients[next(iter(clients))]
             clients[responder.id] = version
         if method not in VOTING_METHODS or envelope.ip is None:
