@@ -205,7 +205,8 @@ class Requests:
         puts the responder in the table as a contact that answered (``known``:
         the contact asked, made already, with ``expected_id`` its id).
         """
-        if address in (self.node.address, self.node.contact.address):
+        own = self.node.address
+        if address[1] == own[1] and address in (own, self.node.contact.address):  # (a contact is made only then)
             return self.request(self.node.contact, method, args)  # ourselves: our own handlers
         if not self.node.running:
             raise LocalError("node is not running")

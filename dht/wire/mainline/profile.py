@@ -15,6 +15,7 @@ asker types it with :func:`parse_response`.  Error codes are Mainline's
 
 from __future__ import annotations
 
+from random import getrandbits
 from typing import Any
 
 from ...core.contact import Address, Contact
@@ -33,7 +34,7 @@ from .codec import (
 )
 from .messages import (
     Error, FindNode, Get, GetPeers, ItemResponse, PeersResponse, QueryArgs, Response, SampleInfohashes,
-    TID_BYTES, SamplesResponse, new_tid,
+    TID_BYTES, SamplesResponse,
 )
 
 #: Queries kept encoded (the arguments of the lookups running, a few at a time).
@@ -91,7 +92,7 @@ class MainlineWire:
         self._dict_templates: dict[tuple[Any, ...], tuple[QueryArgs, bytes, bytes, dict[bytes, Any]]] = {}
 
     def new_tid(self) -> bytes:
-        return new_tid()
+        return getrandbits(TID_BYTES * 8).to_bytes(TID_BYTES, "big")  # new_tid(), inlined
 
     def decode(self, data: bytes) -> tuple[Any, dict[bytes, Any]]:
         return decode_raw(data)
