@@ -61,6 +61,13 @@ def is_ipv6(host: str) -> bool:
     return len(_packed_ip(host)) == 16
 
 
+@functools.lru_cache(maxsize=1024)
+def encode_compact_address(address: Address) -> bytes:
+    """:func:`encode_address`, kept per address: every answer carries its requester's
+    (``ip``, BEP 42), and a node answers the same few addresses again and again."""
+    return encode_address(address)
+
+
 def encode_address(address: Address) -> bytes:
     """(host, port) -> 6 or 18 compact bytes."""
     host, port = address

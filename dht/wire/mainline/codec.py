@@ -21,7 +21,9 @@ import bencodepy
 from ...core.errors import LocalError, RemoteProtocolError
 from ..codes import MAINLINE, Meaning, WireError
 from ..envelope import ErrorBody, QueryBody, open_envelope
-from ..common import OUR_CLIENT, Address, decode_address, decode_compact_address, encode_address, encode_nodes
+from ..common import (
+    OUR_CLIENT, Address, decode_address, decode_compact_address, encode_address, encode_compact_address, encode_nodes,
+)
 from .checks import (
     _id,
     _parse_announce_peer,
@@ -253,7 +255,7 @@ def encode_response_raw(
     """:func:`encode_response`, with the dict sent."""
     msg: dict[bytes, Any] = {b"t": tid, b"y": b"r", b"r": _response_dict(resp)}
     if requester is not None:
-        msg[b"ip"] = encode_address(requester)
+        msg[b"ip"] = encode_compact_address(requester)
     data = _envelope(msg, client)
     values = msg[b"r"].get(b"values")
     while len(data) > UDP_PACKET_LIMIT and values:
