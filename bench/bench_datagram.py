@@ -16,14 +16,28 @@ is charged to the module that called it:
 * machine: ``dht/machine`` (the sans-IO KRPC machine);
 * wire: ``dht/wire``, bencode2 and bencodepy (decode, envelope, encode);
 * handlers: ``dht/khashmir``, ``dht/mainline`` (dispatch, the answer);
-* routing table: the rest of ``dht/core`` and ``dht/node`` (the sender offered
-  to the table, its reports, stats);
+* request path: ``dht/node`` and the request table, RTT, stats and budget of
+  ``dht/core`` (a request's future, its answer checked, the sender offered);
+* routing table: the rest of ``dht/core`` (the table, its buckets, contacts);
 * other.
 
 cProfile makes Python calls dearer than C ones, so the shares are a guide;
 the µs column scales them to the unprofiled CPU per query.
 
     python -m bench.bench_datagram [--seconds 2] [--method ping|find_node]
+
+``--lab N`` measures instead the CPU of an RPC inside a lab, where a lab's
+nodes spend it: a :class:`dht.Lab` of N nodes forms (its datagrams carried
+from node to node in the process, no system call), and the loop thread's CPU
+(``time.thread_time``) from the moment every node listens to the moment the
+lab has formed is divided by the RPCs its nodes sent meanwhile (pings and
+the joins' find_node, each asked by one node and answered by another).  A
+second formation runs under cProfile for the function calls per RPC.  Each
+run is a process of its own; with ``--baseline-tree DIR`` (a directory whose
+``dht`` is another checkout's and whose ``bench`` is this one's) the same is
+run on that tree too, the two alternated, and the medians compared:
+
+    python -m bench.bench_datagram --lab 500 [--rounds 3] [--baseline-tree DIR]
 
 Loopback only, port 0; it stops by itself.
 """
@@ -33,8 +47,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import json
 import os
 import pstats
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -43,11 +60,21 @@ from typing import Any
 
 import bencode2
 
-from dht import Config, Node
+from dht import Config, Lab, Node
+from dht.events import Event, LabProgress
 
 from .bench_krpc import drive, received
 
-STAGES = ("socket and loop", "transport shell", "limits", "machine", "wire", "handlers", "routing table", "other")
+STAGES = (
+    "socket and loop", "transport shell", "limits", "machine", "wire", "handlers", "request path", "routing table",
+    "other",
+)
+#: --lab: the lab's own share (its formation's scheduling, the in-process fabric) is shown apart
+LAB_STAGES = STAGES[:-1] + ("lab", "other")
+
+
+#: dht/core modules of a request's life (the rest of dht/core is the routing table's)
+REQUEST_PATH = ("core/requests.py", "core/rtt.py", "core/stats.py", "core/budget.py", "core/events.py")
 
 
 def stage_of(filename: str) -> str:
@@ -65,8 +92,12 @@ def stage_of(filename: str) -> str:
             return "wire"
         if inner.startswith(("khashmir/", "mainline/")):
             return "handlers"
+        if inner.startswith("node/") or inner in REQUEST_PATH:
+            return "request path"
         if inner.startswith(("core/", "node/")):
             return "routing table"
+        if inner.startswith("lab/"):
+            return "lab"
         return "other"
     if "bencode" in path:
         return "wire"
@@ -168,13 +199,109 @@ async def main_async(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- CPU per RPC inside a lab ------------------------------------------------------------
+
+async def lab_worker(profile: str, size: int, calls: bool) -> dict[str, Any]:
+    """One formation of a lab of ``size`` nodes: its loop thread's CPU (or, ``calls``, its
+    function calls under cProfile) from every node listening to formed, and its RPCs."""
+    lab = Lab(size, Config(PROFILE=profile))
+    profiler = cProfile.Profile(time.thread_time) if calls else None
+    marks: dict[str, float] = {}
+
+    def on_event(event: Event) -> None:
+        if not isinstance(event, LabProgress):
+            return
+        if event.stage == "starting" and event.done == event.total:
+            marks["t0"] = time.thread_time()
+            if profiler is not None:
+                profiler.enable()
+        elif event.stage == "formed" and "t1" not in marks:
+            if profiler is not None:
+                profiler.disable()
+            marks["t1"] = time.thread_time()
+
+    lab.subscribe(on_event)
+    try:
+        await lab.start()
+        rpcs = sum(m.sent for n in lab.nodes for m in n.stats().methods.values())
+        answered = sum(m.received for n in lab.nodes for m in n.stats().methods.values())
+    finally:
+        await lab.stop()
+    out: dict[str, Any] = {"rpcs": rpcs, "answered": answered, "cpu_s": marks["t1"] - marks["t0"]}
+    if profiler is not None:
+        stats = pstats.Stats(profiler)
+        out["calls"] = sum(v[1] for v in stats.stats.values())  # type: ignore[attr-defined]
+        out["stages"] = by_stage(stats)
+    return out
+
+
+def run_lab_worker(tree: str | None, profile: str, size: int, calls: bool) -> dict[str, Any]:
+    """:func:`lab_worker` in a process of its own, on ``tree``'s ``dht`` (None: this one's)."""
+    root = tree or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cmd = [sys.executable, "-m", "bench.bench_datagram", "--lab-worker", profile, "--lab", str(size)]
+    if calls:
+        cmd.append("--calls")
+    proc = subprocess.run(cmd, cwd=root, env={**os.environ, "PYTHONPATH": root}, capture_output=True, text=True,
+                          timeout=600)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-4000:])
+        raise RuntimeError(f"lab worker ({profile}, {tree or 'this tree'}) failed: {proc.returncode}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def lab_main(args: argparse.Namespace) -> int:
+    trees: list[str | None] = [None] + ([os.path.abspath(args.baseline_tree)] if args.baseline_tree else [])
+    print(f"thread CPU per RPC inside a lab of {args.lab} nodes (its formation: every RPC asked by one lab node "
+          f"and answered by another, carried in the process); medians of {args.rounds}; python "
+          f"{sys.version.split()[0]}, load average {os.getloadavg()[0]:.2f}")
+    for profile in ("khashmir", "mainline"):
+        per: dict[str | None, list[float]] = {t: [] for t in trees}
+        calls: dict[str | None, float] = {}
+        stages: dict[str | None, dict[str, float]] = {}
+        for _ in range(args.rounds):
+            for tree in trees:
+                r = run_lab_worker(tree, profile, args.lab, False)
+                per[tree].append(r["cpu_s"] / max(r["rpcs"], 1))
+        for tree in trees:
+            r = run_lab_worker(tree, profile, args.lab, True)
+            calls[tree] = r["calls"] / max(r["rpcs"], 1)
+            stages[tree] = r["stages"]
+        for tree in trees:
+            name = "this tree" if tree is None else f"baseline {tree}"
+            runs = ", ".join(f"{v * 1e6:.1f}" for v in per[tree])
+            cpu = statistics.median(per[tree])
+            print(f"  {profile:<9} {name}: {cpu * 1e6:.1f} µs per RPC asked and answered "
+                  f"(runs {runs}); {calls[tree]:.0f} function calls per RPC")
+            total = sum(stages[tree].values()) or 1.0
+            print("            by stage (profiled shares scaled to the unprofiled µs): " + ", ".join(
+                f"{stage} {stages[tree].get(stage, 0.0) / total * cpu * 1e6:.1f}" for stage in LAB_STAGES))
+        if args.baseline_tree:
+            ratio = statistics.median(per[None]) / statistics.median(per[trees[1]])
+            print(f"  {profile:<9} this tree / the baseline: {ratio:.2f}x CPU, "
+                  f"{calls[None] / calls[trees[1]]:.2f}x calls")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="measured seconds per run (default 2)")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds before measuring (default 1)")
     parser.add_argument("--outstanding", type=int, default=64, help="queries kept in flight (default 64)")
     parser.add_argument("--method", choices=("ping", "find_node"), default="ping", help="the query (default ping)")
+    parser.add_argument("--lab", type=int, default=0, metavar="N",
+                        help="measure thread CPU per RPC inside a forming lab of N nodes instead")
+    parser.add_argument("--rounds", type=int, default=3, help="--lab: formations per tree and profile (default 3)")
+    parser.add_argument("--baseline-tree", default=None, metavar="DIR",
+                        help="--lab: also run DIR's dht (DIR/dht another checkout's, DIR/bench this one's)")
+    parser.add_argument("--lab-worker", choices=("khashmir", "mainline"), help=argparse.SUPPRESS)
+    parser.add_argument("--calls", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.lab_worker:
+        print(json.dumps(asyncio.run(lab_worker(args.lab_worker, args.lab, args.calls))))
+        return 0
+    if args.lab:
+        return lab_main(args)
     return asyncio.run(main_async(args))
 
 

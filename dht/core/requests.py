@@ -38,7 +38,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from .contact import Address
 from .rtt import RttEstimator
@@ -79,9 +79,8 @@ class Pending:
         return self.late_after - self.sent
 
 
-@dataclass(frozen=True, slots=True)
-class Answered:
-    """An answer matched to its request."""
+class Answered(NamedTuple):
+    """An answer matched to its request (a named tuple: one is made for every answer)."""
 
     pending: Pending
     rtt: float  # seconds since the request first went out

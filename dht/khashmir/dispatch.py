@@ -104,8 +104,13 @@ class KhashmirHandlers:
 
     def dispatch(self, query: krpc.Query, peer: Address, now: float) -> "Answer | Deferred":
         args = krpc.check_arguments(query)
-        self.remote.now = now
-        return self.handlers[query.method](self, *args, _krpc_sender=peer)
+        remote = self.remote
+        remote.now = now
+        handler = self.handlers[query.method]  # read at each query: the table is the dispatch
+        fn = _UNWRAPPED.get(handler)
+        if fn is not None:  # the node's own handler, called without its wrapper
+            return fn(remote, *args, _krpc_sender=peer)
+        return handler(self, *args, _krpc_sender=peer)
 
     def local(self, method: str, args: list[Any], now: float) -> "Answer | Deferred":
         """The local node's own query (checked ``args``): answered as the network's, its
@@ -178,7 +183,12 @@ def _node_handler(fn: Callable[..., Answer]) -> Handler:
         return fn(self.remote, *args, **kwargs)
 
     handler.__name__ = handler.__qualname__ = fn.__name__
+    _UNWRAPPED[handler] = fn
     return handler
+
+
+#: each :func:`_node_handler` -> the node's handler it calls (bound once per dispatch)
+_UNWRAPPED: dict[Handler, Callable[..., Answer]] = {}
 
 
 #: The network's dispatch: ping, join, find_node and find_value answered at once by the

@@ -98,6 +98,9 @@ class KrpcMachine:
         timeout: float, config: Config | None = None, budget: QueryBudget[Hashable] | None = None,
     ) -> None:
         self.profile = profile
+        self.decode = profile.decode  # bound once: called for every datagram
+        self._methods = frozenset(profile.methods)
+        self.encode_response = profile.encode_response
         self.answer = answer
         self.stats = stats
         self.bus = bus
@@ -119,29 +122,32 @@ class KrpcMachine:
         """A datagram from ``peer``; nothing a peer sends raises out of here."""
         out: list[Output] = []
         stats = self.stats
+        size = len(data)
         stats.packets_in += 1
-        stats.bytes_in += len(data)
-        refused = self.limits.admit(peer[0], len(data), now)
+        stats.bytes_in += size
+        refused = self.limits.admit(peer[0], size, now)
         if refused is not None:
-            self._drop(peer, len(data), refused, now)
+            self._drop(peer, size, refused, now)
             return out
         try:
-            message, raw = self.profile.decode(data)
+            message, raw = self.decode(data)
         except RemoteProtocolError as exc:
-            self._drop(peer, len(data), decode_reason(str(exc)), now)
+            self._drop(peer, size, decode_reason(str(exc)), now)
             return out
         try:
             if raw[b"y"] == b"q":
-                self._query(message, raw, peer, len(data), now, out)
+                self._query(message, raw, peer, size, now, out)
             else:
-                self._response(message, raw, peer, len(data), now, out)
+                self._response(message, raw, peer, size, now, out)
         except Exception:  # a bug of ours: log it, keep the receive path alive
             log.exception("bug while handling a datagram from %s:%d", *peer)
         return out
 
     def _query(self, query: Any, raw: dict[bytes, Any], peer: Address, size: int, now: float, out: list[Output]) -> None:
-        counters = self.stats.method(query.method) if query.method in self.profile.methods else None
-        if counters is not None:
+        method = query.method
+        counters = None
+        if method in self._methods:  # counted: a method of the profile's
+            counters = self.stats.methods.get(method) or self.stats.method(method)
             counters.received += 1
         if self.bus.active:
             self.bus.emit(DatagramReceived(now, peer, "q", query.method, query.tid, size, raw))
@@ -220,8 +226,8 @@ class KrpcMachine:
         if isinstance(values, KrpcError):  # an error reply, with effects of the query all the same
             self._failed(query, peer, values, counters, size, now, out)
             return
-        data, sent = self.profile.encode_response(query.tid, values, peer)
-        if counters is not None and sent.get(b"y") == b"e":
+        data, sent = self.encode_response(query.tid, values, peer)
+        if counters is not None and sent[b"y"] == b"e":
             counters.errors += 1
         self._reply(data, peer, sent, query, size, now, out)
 
@@ -231,10 +237,11 @@ class KrpcMachine:
     ) -> None:
         # Only a query with an over-long transaction id (echoed in every
         # reply) can make even an error reply exceed the datagram limit.
-        if len(data) > krpc.UDP_PACKET_LIMIT:
+        length = len(data)
+        if length > krpc.UDP_PACKET_LIMIT:
             self._drop(peer, size, DropReason.REPLY_TOO_LONG, now)
             return
-        refused = self.limits.allow_reply(peer[0], len(data), now)
+        refused = self.limits.allow_reply(peer[0], length, now)
         if refused is not None:
             self._drop(peer, size, refused, now)
             return
@@ -246,13 +253,13 @@ class KrpcMachine:
         self, message: Any, raw: dict[bytes, Any], peer: Address, size: int, now: float, out: list[Output]
     ) -> None:
         answered = raw[b"y"] == b"r"
-        found = self.requests.answer(peer, message.tid, now, sample=answered)
-        if not isinstance(found, Answered):
+        found = self.requests.answer(peer, message.tid, now, answered)
+        if type(found) is not Answered:
             if found is None:
                 self._drop(peer, size, DropReason.UNEXPECTED_RESPONSE, now)
             return  # else: the other answer to a request we sent twice: expected, not a drop
         pending = found.pending
-        counters = self.stats.method(pending.method)
+        counters = self.stats.methods.get(pending.method) or self.stats.method(pending.method)
         if answered:
             counters.answered += 1
             counters.rtt_total += found.rtt
@@ -311,7 +318,7 @@ class KrpcMachine:
         tid = table.tid_for(peer)
         data, raw = self.profile.encode_query(tid, method, args)
         pending = table.add(peer, tid, method, settle, now, soft_timeout, data, raw, late)
-        self.stats.method(method).sent += 1
+        (self.stats.methods.get(method) or self.stats.method(method)).sent += 1
         self.limits.expect(peer[0], now)
         return Send(data, peer, raw, method, tid, soft_timeout), (
             pending.late_after if pending.resends or pending.late is not None else pending.expires

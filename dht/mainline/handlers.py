@@ -142,6 +142,8 @@ class MainlineHandlers:
         self.sampler = InfohashSampler(settings)
         self.backoff = SampleBackoff(settings)
         self.tokens = TokenSecrets(TOKEN_SECRETS, TOKEN_BYTES)
+        #: the answer to a ping (immutable, made again when the node's id changes)
+        self._pong = Answer(ml.IdResponse(node.id))
         self.handlers: dict[type, Handler] = {
             ml.Ping: self.ping,
             ml.FindNode: self.find_node,
@@ -179,6 +181,11 @@ class MainlineHandlers:
 
     def _charge(self, args: Any, peer: Address, now: float) -> None:
         """Charge the answer's expected cost to the asker before any work (QueryDropped if it cannot pay)."""
+        if type(args) is ml.Ping:  # the commonest: the envelope alone, never expensive
+            refused = self.node.limits.charge_answer(peer[0], ENVELOPE_BYTES, now, False)
+            if refused is not None:
+                raise QueryDropped(refused)
+            return
         expensive = isinstance(args, ml.Put) or (isinstance(args, ml.GetPeers) and bool(args.scrape))
         refused = self.node.limits.charge_answer(peer[0], self.expected_size(args, now), now, expensive)
         if refused is not None:
@@ -234,7 +241,11 @@ class MainlineHandlers:
     # --- BEP 5 ---------------------------------------------------------------
 
     def ping(self, args: ml.Ping, peer: Address, now: float) -> Answer:
-        return Answer(ml.IdResponse(self.node.id))
+        node_id = self.node.id
+        pong = self._pong
+        if pong.values.id is not node_id:  # the id changed (BEP 42): a new answer
+            pong = self._pong = Answer(ml.IdResponse(node_id))
+        return pong
 
     def find_node(self, args: ml.FindNode, peer: Address, now: float) -> Answer:
         return Answer(ml.NodesResponse(self.node.id, **self._closest(args.target, args.want)))

@@ -27,7 +27,7 @@ from ..core.errors import LocalError
 from ..crawl.spec import FindNodeAnswer
 from ..core.family import FAMILIES, Family
 from ..rpc.bootstrap import bootstrap
-from ..wire.common import decode_client_version
+from ..wire.common import client_text, decode_client_version
 from . import lookups
 from .handlers import HandlerNode, MainlineHandlers
 from .lookups import FoundItem, MainlineLookupNode, MutablePut, PeersFound, Sampling
@@ -97,12 +97,12 @@ class MainlineProtocol:
         responder's client (``v``) and, as a vote, our external address (``ip``, BEP 42)
         -- only from the answer to a lookup's query, a node we chose to ask: never a
         ping's, which may be the verification of a stranger that queried us."""
-        version = decode_client_version(envelope.client)
+        version = client_text(envelope.client)
         if version is not None:
             clients = self.clients
-            if responder.id not in clients and len(clients) >= max(64, 2 * len(self.node.table)):
+            if responder.id not in clients and len(clients) >= 64 and len(clients) >= 2 * len(self.node.table):
                 del clients[next(iter(clients))]
-            clients[responder.id] = str(version)
+            clients[responder.id] = version
         if method not in VOTING_METHODS or envelope.ip is None:
             return
         if self.external.vote(envelope.ip[0], responder.host):

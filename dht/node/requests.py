@@ -35,7 +35,7 @@ from ..rpc import clock
 from ..core import errors, routing
 from ..core.budget import QueryBudget
 from ..core.config import Config
-from ..core.contact import Address, Contact
+from ..core.contact import Address, Contact, unchecked_contact
 from ..core.errors import KrpcError, LocalError, RemoteProtocolError, StorageFault
 from ..core.events import EventBus
 from ..core.routing import RoutingTable
@@ -205,7 +205,8 @@ class Requests:
         puts the responder in the table as a contact that answered (``known``:
         the contact asked, made already, with ``expected_id`` its id).
         """
-        if address in (self.node.address, self.node.contact.address):
+        own = self.node.address
+        if address[1] == own[1] and address in (own, self.node.contact.address):  # (a contact is made only then)
             return self.request(self.node.contact, method, args)  # ourselves: our own handlers
         if not self.node.running:
             raise LocalError("node is not running")
@@ -242,28 +243,31 @@ class Requests:
         """Send a query now, or hold it back over the query budget (False); ``outer``
         gets its checked answer.  Bad arguments raise here."""
         def settle(values: Any, exc: BaseException | None, rtt: float | None) -> None:
-            if exc is None and self.node.running:
+            node = self.node
+            if exc is None and node.running:
                 try:
-                    rid = self.node.profile.response_id(values)
-                    if rid == routing.NULL_ID or rid == self.node.id or (
+                    rid = node.profile.response_id(values)
+                    if rid == routing.NULL_ID or rid == node.id or (
                         expected_id is not None and rid != expected_id
                     ):
                         if expected_id is not None:
-                            self.report(self.node.table.remove(
+                            self.report(node.table.remove(
                                 expected_id, "answered with another id", clock.now(), address))
                         raise RemoteProtocolError(
                             f"{address[0]}:{address[1]} answered with id {rid.hex()}"
                             + ("" if expected_id is None else f", not {expected_id.hex()}")
                         )
                 except RemoteProtocolError as bad:
-                    self.node.stats_counters.drop("bad response")
+                    node.stats_counters.drop("bad response")
                     exc = bad
                 else:
-                    now = clock.now()
                     found = known if known is not None else Contact(rid, address[0], address[1])
-                    self.node.protocol.answered(found, values, method)
-                    if self.admissible(found):
-                        self.report(self.node.table.insert(found, now, contacted=True, rtt=rtt))
+                    protocol = node.protocol
+                    protocol.answered(found, values, method)
+                    if found.address not in node.routers and protocol.admissible(found):  # self.admissible
+                        outcomes = node.table.insert(found, clock.now(), contacted=True, rtt=rtt)
+                        if outcomes:
+                            self.report(outcomes)
             elif isinstance(exc, errors.PortUnreachable) and self.node.running and expected_id is not None:
                 # Nothing listens there: gone for sure, and its address (one per IP) is free
                 # for whoever answers from that host now.
@@ -293,17 +297,38 @@ class Requests:
         """
         if sender is None:
             return ("127.0.0.1", self.node.address[1])
-        known = self.node.table.get(node_id)
+        node = self.node
+        table = node.table
+        known = table.get(node_id)
         if known is None:
-            contact = Contact(node_id, sys.intern(sender[0]), sender[1])
-            self.insert_node(contact, contacted=False)
+            contact = self._sender_contact(node_id, sender)
+            if sender not in node.routers and node.protocol.admissible(contact):  # insert_node, inlined
+                outcomes = table.insert(contact, clock.now(), False)
+                if outcomes:
+                    self.report(outcomes)
             if verify:
-                self.node.maintenance.verify_contact(contact)
+                node.maintenance.verify_contact(contact)
         elif known.contact.address != sender:
             self.node.maintenance.check_moved(known.contact, Contact(node_id, sys.intern(sender[0]), sender[1]))
         elif verify and not known.answered:
             self.node.maintenance.verify_contact(known.contact)
         return sender
+
+    def _sender_contact(self, node_id: bytes, sender: Address) -> Contact:
+        """``Contact(node_id, *sender)``, its checks skipped when they are known to pass: an
+        id of 20 bytes, a port in range, a host that made a valid contact before (the
+        hosts a node hears from are few; the checks were most of the cost)."""
+        host, port = sender
+        if (
+            host in _VALID_HOSTS and type(node_id) is bytes and len(node_id) == 20
+            and type(port) is int and 0 <= port <= 0xFFFF
+        ):
+            return unchecked_contact(node_id, host, port)
+        contact = Contact(node_id, sys.intern(host), port)  # AddressError, LocalError if not valid
+        if len(_VALID_HOSTS) >= _VALID_HOSTS_KEPT:
+            _VALID_HOSTS.clear()
+        _VALID_HOSTS.add(contact.host)
+        return contact
 
     def soft_timeout(self, contact: Contact | None = None) -> float:
         """How long a request to ``contact`` may stay silent before a lookup asks one more
@@ -318,6 +343,11 @@ class Requests:
 
     def next_lookup_id(self) -> int:
         return next(_LOOKUP_IDS)
+
+
+#: Hosts that made a valid :class:`Contact` (a query's sender); cleared past _VALID_HOSTS_KEPT.
+_VALID_HOSTS: set[str] = set()
+_VALID_HOSTS_KEPT = 8192
 
 
 class _Once:

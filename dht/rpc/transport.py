@@ -122,8 +122,15 @@ class KrpcTransport(asyncio.DatagramProtocol):
         asyncio's sendto then drops the datagram and tells :meth:`error_received`.
         The errors are read once the datagram is out (failing their requests may
         send more, which must not happen in the middle of this send)."""
-        refused = False
-        for _ in range(3):
+        self._sending = True  # the common case: sent at the first try
+        try:
+            transport.sendto(data, peer)
+        finally:
+            self._sending = False
+        if not self._refused:
+            return
+        self._refused = False
+        for _ in range(2):  # refused: twice more at most
             self._sending = True
             try:
                 transport.sendto(data, peer)
@@ -132,9 +139,7 @@ class KrpcTransport(asyncio.DatagramProtocol):
             if not self._refused:
                 break
             self._refused = False
-            refused = True
-        if refused:
-            self._read_errors()
+        self._read_errors()
 
     def _read_errors(self) -> None:
         """Fail the requests that ICMP says cannot reach their node (the socket's error

@@ -61,12 +61,26 @@ def is_ipv6(host: str) -> bool:
     return len(_packed_ip(host)) == 16
 
 
+@functools.lru_cache(maxsize=1024)
+def encode_compact_address(address: Address) -> bytes:
+    """:func:`encode_address`, kept per address: every answer carries its requester's
+    (``ip``, BEP 42), and a node answers the same few addresses again and again."""
+    return encode_address(address)
+
+
 def encode_address(address: Address) -> bytes:
     """(host, port) -> 6 or 18 compact bytes."""
     host, port = address
     if not isinstance(port, int) or not 0 <= port <= 0xFFFF:
         raise LocalError(f"port out of range: {port!r}")
     return _packed_ip(host) + port.to_bytes(2, "big")
+
+
+@functools.lru_cache(maxsize=1024)
+def decode_compact_address(data: bytes) -> Address:
+    """:func:`decode_address` of exactly 6 or 18 bytes, kept per value: a response's
+    ``ip`` (BEP 42) is nearly always the same few addresses, ours as others see it."""
+    return decode_address(data)
 
 
 def decode_address(data: bytes) -> Address:
@@ -174,6 +188,19 @@ def decode_client_version(raw: object) -> ClientVersion | None:
     if not isinstance(raw, bytes) or len(raw) < 3:
         return None
     return _client_version(raw)
+
+
+def client_text(raw: object) -> str | None:
+    """``str()`` of ``v``'s :class:`ClientVersion` (what a node shows of a client); None as
+    :func:`decode_client_version`.  Kept per ``v``: every answer carries one."""
+    if not isinstance(raw, bytes) or len(raw) < 3:
+        return None
+    return _client_text(raw)
+
+
+@functools.lru_cache(maxsize=1024)
+def _client_text(raw: bytes) -> str:
+    return str(_client_version(raw))
 
 
 @functools.lru_cache(maxsize=1024)  # every answer carries one; a network has few

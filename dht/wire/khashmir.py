@@ -10,6 +10,7 @@ response dict.  See :mod:`dht.wire.profiles` for the interface.
 
 from __future__ import annotations
 
+from os import urandom
 from typing import Any
 
 from . import krpc
@@ -31,14 +32,14 @@ class KhashmirWire:
     lookup_waits_for_all = True
 
     def new_tid(self) -> bytes:
-        return krpc.new_tid()
+        return urandom(krpc.TID_BYTES)  # krpc.new_tid's bytes (secrets.token_bytes), one call less
 
     def decode(self, data: bytes) -> tuple[Any, dict[bytes, Any]]:
         return krpc.decode(data)
 
     def encode_query(self, tid: bytes, method: str, args: Any) -> tuple[bytes, dict[bytes, Any]]:
         raw = {b"t": tid, b"y": b"q", b"q": method.encode(), b"a": args}
-        return krpc.encode_query(tid, method, args), raw
+        return krpc.encode_message(raw), raw  # the bytes of krpc.encode_query(tid, method, args)
 
     def encode_response(self, tid: bytes, values: Any, requester: Address) -> tuple[bytes, dict[bytes, Any]]:
         return krpc.encode_response(tid, values)

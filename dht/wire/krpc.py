@@ -73,10 +73,36 @@ def decode(data: bytes) -> tuple[Message, dict[bytes, Any]]:
     try:  # canonical bencoding (what every node sends) through the C decoder
         msg = bencode2.bdecode(data)
     except Exception:  # not canonical, or not bencode: the lenient decoder (the seed's) says which
-        try:
-            msg = bencodepy.decode(data)
-        except Exception as exc:  # bencodepy raises several types on bad input
-            raise RemoteProtocolError(f"not bencode: {exc}") from None
+        return _decode_slow(data)
+    # The common case checked inline (what open_envelope checks, for a well-formed
+    # query or response of exact types); anything else takes the general path below.
+    if type(msg) is dict:
+        tid = msg.get(b"t")
+        if type(tid) is bytes:
+            kind = msg.get(b"y")
+            if kind == b"q":
+                method = msg.get(b"q")
+                args = msg.get(b"a")
+                if type(method) is bytes and type(args) is dict:
+                    return Query(tid, method.decode("latin-1"), args), msg
+            elif kind == b"r":
+                values = msg.get(b"r")
+                if type(values) is dict:
+                    return Response(tid, values), msg
+    return _message(msg)
+
+
+def _decode_slow(data: bytes) -> tuple[Message, dict[bytes, Any]]:
+    """:func:`decode` of what the C decoder refused: the lenient decoder, then the envelope."""
+    try:
+        msg = bencodepy.decode(data)
+    except Exception as exc:  # bencodepy raises several types on bad input
+        raise RemoteProtocolError(f"not bencode: {exc}") from None
+    return _message(msg)
+
+
+def _message(msg: Any) -> tuple[Message, dict[bytes, Any]]:
+    """The message of a decoded datagram, its envelope checked (RemoteProtocolError if bad)."""
     tid, kind, body = open_envelope(msg, error_items_exact=True)
     if isinstance(body, QueryBody):
         return Query(tid, body.method, body.args), msg
@@ -106,7 +132,8 @@ def check_arguments(query: Query) -> list[Any]:
     spec = METHODS.get(query.method)
     if spec is None:
         raise KHASHMIR.error(Meaning.METHOD_UNKNOWN, f"method {query.method!r} unknown")
-    _, names, fields = _compiled(query.method, spec)
+    c = _COMPILED.get(query.method)
+    _, names, fields = c if c is not None and c[0] is spec else _compiled(query.method, spec)
     args = query.args
     for k in args:
         if k not in names:
@@ -139,6 +166,11 @@ def _encode(value: Any) -> bytes:
     except Exception:
         data = bencodepy.encode(value)
     return data
+
+
+def encode_message(msg: dict[bytes, Any]) -> bytes:
+    """A KRPC message dict's datagram (canonical bencoding)."""
+    return _encode(msg)
 
 
 def encode_query(tid: bytes, method: str, args: dict[bytes, Any]) -> bytes:

@@ -21,7 +21,9 @@ import bencodepy
 from ...core.errors import LocalError, RemoteProtocolError
 from ..codes import MAINLINE, Meaning, WireError
 from ..envelope import ErrorBody, QueryBody, open_envelope
-from ..common import OUR_CLIENT, Address, decode_address, encode_address, encode_nodes
+from ..common import (
+    OUR_CLIENT, Address, decode_address, decode_compact_address, encode_address, encode_compact_address, encode_nodes,
+)
 from .checks import (
     _id,
     _parse_announce_peer,
@@ -47,6 +49,7 @@ from .messages import (
     FindNode,
     Get,
     GetPeers,
+    IdResponse,
     ItemResponse,
     Message,
     Nodes,
@@ -78,6 +81,35 @@ def decode_raw(data: bytes) -> tuple[Message, dict[bytes, Any]]:
             msg = bencodepy.decode(data)
         except Exception as exc:  # bencodepy raises several types on bad input
             raise RemoteProtocolError(f"not bencode: {exc}") from None
+    else:
+        # The common case checked inline (what open_envelope and the code below check,
+        # for a well-formed query or response of exact types); anything else, below.
+        if type(msg) is dict:
+            tid = msg.get(b"t")
+            if type(tid) is bytes:
+                kind = msg.get(b"y")
+                v = msg.get(b"v")
+                if kind == b"q":
+                    method = msg.get(b"q")
+                    args = msg.get(b"a")
+                    if type(method) is bytes and type(args) is dict:
+                        return Query(
+                            tid, method.decode("latin-1"), args, msg.get(b"ro") == 1, v if type(v) is bytes else None
+                        ), msg
+                elif kind == b"r":
+                    values = msg.get(b"r")
+                    if type(values) is dict:
+                        ip_field = msg.get(b"ip")
+                        ip = None
+                        if type(ip_field) is bytes and len(ip_field) in (6, 18):
+                            ip = decode_compact_address(ip_field)
+                        return Response(tid, values, v if type(v) is bytes else None, ip), msg
+    return _message(msg, data, strict)
+
+
+def _message(msg: Any, data: bytes, strict: bool) -> tuple[Message, dict[bytes, Any]]:
+    """The message of a decoded datagram, its envelope checked (RemoteProtocolError if
+    bad); ``strict``: ``data`` was canonical bencoding (read by the C decoder)."""
     tid, _, body = open_envelope(msg, error_items_exact=False)
     v = msg.get(b"v")
     client = v if isinstance(v, bytes) else None
@@ -108,6 +140,8 @@ def _nodes_fields(out: dict[bytes, Any], nodes: Nodes, nodes6: Nodes) -> dict[by
 
 def _query_dict(args: QueryArgs) -> dict[bytes, Any]:
     a: dict[bytes, Any] = {b"id": args.id}
+    if type(args) is Ping:  # the commonest, and nothing more to add
+        return a
     if isinstance(args, (FindNode, SampleInfohashes)):
         a[b"target"] = args.target
         if isinstance(args, FindNode) and args.want:
@@ -144,6 +178,8 @@ def _query_dict(args: QueryArgs) -> dict[bytes, Any]:
 
 def _response_dict(resp: ResponseValues) -> dict[bytes, Any]:
     r: dict[bytes, Any] = {b"id": resp.id}
+    if type(resp) is IdResponse:  # ping's, announce_peer's, put's: nothing more
+        return r
     if isinstance(resp, NodesResponse):
         _nodes_fields(r, resp.nodes, resp.nodes6)
     elif isinstance(resp, PeersResponse):
@@ -219,7 +255,7 @@ def encode_response_raw(
     """:func:`encode_response`, with the dict sent."""
     msg: dict[bytes, Any] = {b"t": tid, b"y": b"r", b"r": _response_dict(resp)}
     if requester is not None:
-        msg[b"ip"] = encode_address(requester)
+        msg[b"ip"] = encode_compact_address(requester)
     data = _envelope(msg, client)
     values = msg[b"r"].get(b"values")
     while len(data) > UDP_PACKET_LIMIT and values:

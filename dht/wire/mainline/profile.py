@@ -15,6 +15,7 @@ asker types it with :func:`parse_response`.  Error codes are Mainline's
 
 from __future__ import annotations
 
+from random import getrandbits
 from typing import Any
 
 from ...core.contact import Address, Contact
@@ -33,7 +34,7 @@ from .codec import (
 )
 from .messages import (
     Error, FindNode, Get, GetPeers, ItemResponse, PeersResponse, QueryArgs, Response, SampleInfohashes,
-    TID_BYTES, SamplesResponse, new_tid,
+    TID_BYTES, SamplesResponse,
 )
 
 #: Queries kept encoded (the arguments of the lookups running, a few at a time).
@@ -87,14 +88,18 @@ class MainlineWire:
         #: id(args) -> (args, head, tail, dict sent): a lookup sends one query, the same
         #: arguments object, to every node it asks; only the transaction id differs.
         self._templates: dict[int, tuple[QueryArgs, bytes, bytes, dict[bytes, Any]]] = {}
+        #: (method, *argument items) -> the same, for arguments given as a dict of strings
+        self._dict_templates: dict[tuple[Any, ...], tuple[QueryArgs, bytes, bytes, dict[bytes, Any]]] = {}
 
     def new_tid(self) -> bytes:
-        return new_tid()
+        return getrandbits(TID_BYTES * 8).to_bytes(TID_BYTES, "big")  # new_tid(), inlined
 
     def decode(self, data: bytes) -> tuple[Any, dict[bytes, Any]]:
         return decode_raw(data)
 
     def encode_query(self, tid: bytes, method: str, args: Any) -> tuple[bytes, dict[bytes, Any]]:
+        if type(args) is dict:  # a dict of arguments (the lab's pings): kept by method and contents
+            return self._encode_dict_query(tid, method, args)
         template = self._templates.get(id(args))
         if template is not None and template[0] is args and len(tid) == TID_BYTES:
             _, head, tail, sent = template
@@ -102,21 +107,47 @@ class MainlineWire:
         typed = query_args(method, args)
         data, sent = encode_query_raw(tid, typed, ro=self.read_only, client=self.client)
         if typed is args and len(tid) == TID_BYTES:
-            self._keep_template(typed, tid, data, sent)
+            template = self._template(typed, tid, data, sent)
+            if template is not None:
+                if len(self._templates) >= _TEMPLATES_KEPT:
+                    self._templates.clear()
+                self._templates[id(args)] = template  # holds ``args``: its id stays its own
         return data, sent
 
-    def _keep_template(self, args: QueryArgs, tid: bytes, data: bytes, sent: dict[bytes, Any]) -> None:
-        """Keep ``data`` cut around its transaction id, checked by encoding another id."""
+    def _encode_dict_query(self, tid: bytes, method: str, args: dict[bytes, Any]) -> tuple[bytes, dict[bytes, Any]]:
+        """:meth:`encode_query` of a dict of arguments: a query of the same method and the
+        same byte-string arguments (a node's pings: its own id) is kept encoded."""
+        key: tuple[Any, ...] | None = (method, *args.items())
+        for value in args.values():
+            if type(value) is not bytes:  # a number, a list: never kept (1 == True as a key)
+                key = None
+                break
+        template = None if key is None else self._dict_templates.get(key)
+        if template is not None and len(tid) == TID_BYTES:
+            _, head, tail, sent = template
+            return head + tid + tail, {**sent, b"t": tid}
+        typed = query_args(method, args)
+        data, sent = encode_query_raw(tid, typed, ro=self.read_only, client=self.client)
+        if key is not None and len(tid) == TID_BYTES:
+            template = self._template(typed, tid, data, sent)
+            if template is not None:
+                if len(self._dict_templates) >= _TEMPLATES_KEPT:
+                    self._dict_templates.clear()
+                self._dict_templates[key] = template
+        return data, sent
+
+    def _template(
+        self, args: QueryArgs, tid: bytes, data: bytes, sent: dict[bytes, Any]
+    ) -> tuple[QueryArgs, bytes, bytes, dict[bytes, Any]] | None:
+        """``data`` cut around its transaction id, checked by encoding another id (None: it cannot be)."""
         at = data.rfind(b"1:t2:" + tid)
         if at < 0:
-            return
+            return None
         head, tail = data[: at + 5], data[at + 5 + TID_BYTES :]
         other = bytes(b ^ 0xFF for b in tid)
         if encode_query_raw(other, args, ro=self.read_only, client=self.client)[0] != head + other + tail:
-            return
-        if len(self._templates) >= _TEMPLATES_KEPT:
-            self._templates.clear()
-        self._templates[id(args)] = (args, head, tail, sent)  # holds ``args``: its id stays its own
+            return None
+        return (args, head, tail, sent)
 
     def encode_response(self, tid: bytes, values: Any, requester: Address) -> tuple[bytes, dict[bytes, Any]]:
         return encode_response_raw(tid, values, requester, client=self.client)
