@@ -85,7 +85,7 @@ class Maintenance:
     def __init__(self, node: MaintenanceHost) -> None:
         self.node = node
         self._verifying = 0  # verification pings outstanding
-        self._moving: set[bytes] = set()  # ids whose claimed move is being checked
+        self._moving: set[bytes] | None = None  # ids whose claimed move is being checked (made when one is)
 
     async def checkpoint_loop(self) -> None:
         interval = self.node.config.CHECKPOINT_INTERVAL
@@ -201,9 +201,11 @@ class Maintenance:
         :meth:`verify_contact`; one check per id at a time.
         """
         if (self._verifying >= self.node.config.MAX_VERIFY_PINGS or not self.node.running
-                or known.id in self._moving):
+                or (self._moving is not None and known.id in self._moving)):
             return
         self._verifying += 1
+        if self._moving is None:
+            self._moving = set()
         self._moving.add(known.id)
         self.node.spawn(self._check_moved(known, claimed))
 
@@ -220,7 +222,8 @@ class Maintenance:
             pass  # the outcome is already in the table
         finally:
             self._verifying -= 1
-            self._moving.discard(known.id)
+            if self._moving is not None:
+                self._moving.discard(known.id)
 
     async def ping_oldest(self, oldest: Contact, new: Contact) -> None:
         try:
