@@ -18,6 +18,7 @@ that id with the same contacts (:meth:`MainlineHost.adopt_id`).
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import TYPE_CHECKING, Any, Awaitable, Protocol
 
 from ..rpc import clock
@@ -102,7 +103,7 @@ class MainlineProtocol:
             clients = self.clients
             if responder.id not in clients and len(clients) >= max(64, 2 * len(self.node.table)):
                 del clients[next(iter(clients))]
-            clients[responder.id] = str(version)
+            clients[responder.id] = sys.intern(str(version))  # one string per client name
         if method not in VOTING_METHODS or envelope.ip is None:
             return
         if self.external.vote(envelope.ip[0], responder.host):
