@@ -49,6 +49,7 @@ from ..core.stats import MethodCounters, Stats
 from ..rpc import iterate, udp
 from ..rpc.resolve import resolve_host
 from ..core.limits import Limits
+from ..rpc.shared_port import SharedPort
 from ..rpc.transport import KrpcTransport
 from ..storage import NodeLock, NodeStorage, Store, StoreLimits
 from ..storage.datadir import DataDirLock
@@ -89,10 +90,14 @@ class NodeCore:
         db_name: str = "khashmir.db",
         storage: NodeStorage | None = None,
         want: tuple[bytes, ...] = (),
+        shared_port: SharedPort | None = None,
     ) -> None:
         """``storage``: where the node keeps its rows instead of ``data_dir/db_name``
         and what it locks (a lab node's slot in the lab's one database); ``want``:
-        the families a find_node asks nodes of (BEP 32: a side of a dual-stack node)."""
+        the families a find_node asks nodes of (BEP 32: a side of a dual-stack node);
+        ``shared_port``: listen at ``host`` on that one socket of a lab's
+        (:mod:`dht.rpc.shared_port`; ``host`` a 127.x.y.z address, ``port`` 0 or its
+        port) instead of a socket of the node's own."""
         self.config = config or Config()
         self.want = want
         #: the family of our socket (set by :meth:`start` from the host; IPv4 until then)
@@ -112,6 +117,7 @@ class NodeCore:
         self.address: Address = (host, port)
         self._store: Store | None = None
         self._storage = storage
+        self.shared_port = shared_port
         self._lock: NodeLock = DataDirLock(self.data_dir) if storage is None else storage.lock()
         self._table: RoutingTable | None = None
         self._transport: KrpcTransport | None = None
@@ -169,8 +175,16 @@ class NodeCore:
         self._transport = transport
         loop = asyncio.get_running_loop()
         try:
-            sock = udp.bind(self.host, self.requested_port, self.family.ipv6)
-            await loop.create_datagram_endpoint(lambda: transport, sock=sock)
+            if self.shared_port is not None:
+                self._attach_shared(self.shared_port, transport)
+            else:
+                sock = udp.bind(self.host, self.requested_port, self.family.ipv6)
+                await loop.create_datagram_endpoint(lambda: transport, sock=sock)
+        except LocalError:
+            self._store.close()
+            self._store = None
+            self._lock.release()
+            raise
         except OSError as exc:
             self._store.close()
             self._store = None
@@ -201,6 +215,14 @@ class NodeCore:
         self.protocol.started(now)
         if len(self._table):
             self.spawn(self.maintenance.refresh_table(force=True))
+
+    def _attach_shared(self, shared: SharedPort, transport: KrpcTransport) -> None:
+        """Listen at our host on the lab's shared socket (LocalError: the address is taken,
+        or the port asked for is not the socket's)."""
+        shared.open()
+        if self.requested_port not in (0, shared.port):
+            raise LocalError(f"port {self.requested_port}: this node shares the lab's socket on port {shared.port}")
+        shared.attach(self.host, transport)
 
     def _open_store(self) -> Store:
         cfg = self.config
