@@ -69,6 +69,24 @@ _ANCILLARY = socket.CMSG_SPACE(_PKTINFO.size) if hasattr(socket, "CMSG_SPACE") e
 _NO_ADDRESS = bytes(4)
 
 
+#: A lab of this many nodes or more shares one socket among them unless told otherwise
+#: (below it, a socket each: one file descriptor and about 3 KB a node more).
+LAB_SHARED_FROM = 5000
+
+
+def for_lab(size: int, wanted: bool | None, own_addresses: bool, base_port: int | None) -> SharedPort | None:
+    """The shared socket for a lab of ``size`` nodes, or None (a socket each): ``wanted``
+    True or False, None for LAB_SHARED_FROM nodes and more.  Only where it can be: on
+    Linux, with every node at a loopback address of its own (``own_addresses``); the
+    port ``base_port`` when given."""
+    if wanted is False or (wanted is None and size < LAB_SHARED_FROM):
+        return None
+    if not own_addresses or not supported():
+        log.info("a socket per lab node: a shared one needs Linux and a loopback address per node")
+        return None
+    return SharedPort(base_port or 0)
+
+
 def supported() -> bool:
     """Whether this system can run nodes on a shared socket (Linux: IP_PKTINFO on sendmsg)."""
     return sys.platform == "linux" and hasattr(socket.socket, "sendmsg") and _ANCILLARY > 0

@@ -76,10 +76,13 @@ def test_a_running_node_holds_one_descriptor_for_its_socket(tmp_path: Path) -> N
 
 def _is_udp(fd: int) -> bool:
     try:
-        s = socket.socket(fileno=os.dup(fd))
-    except OSError:
+        copy = os.dup(fd)
+    except OSError:  # the listing's own descriptor, closed since
         return False
     try:
-        return s.type == socket.SOCK_DGRAM
-    finally:
-        s.close()
+        sock = socket.socket(fileno=copy)
+    except OSError:  # not a socket
+        os.close(copy)
+        return False
+    with sock:
+        return sock.type == socket.SOCK_DGRAM
