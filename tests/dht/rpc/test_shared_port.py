@@ -24,15 +24,22 @@ HOSTS = ("127.0.0.2", "127.0.0.3", "127.0.0.4")
 
 
 def _udp_fds() -> set[int]:
+    """The process's open UDP sockets' descriptors."""
     found = set()
     for name in os.listdir("/proc/self/fd"):
         try:
-            s = socket.socket(fileno=os.dup(int(name)))
-        except OSError:
+            copy = os.dup(int(name))
+        except OSError:  # the listing's own descriptor, closed since
             continue
-        with s:
-            if s.type == socket.SOCK_DGRAM:
-                found.add(int(name))
+        try:
+            sock = socket.socket(fileno=copy)
+        except OSError:  # not a socket
+            os.close(copy)
+            continue
+        with sock:
+            kind = sock.type
+        if kind == socket.SOCK_DGRAM:
+            found.add(int(name))
     return found
 
 
@@ -182,3 +189,62 @@ def _non_loopback_address() -> str | None:
             return None
         host: str = s.getsockname()[0]
     return None if host.startswith("127.") or host == "0.0.0.0" else host
+
+
+@pytest.mark.parametrize("profile", ["khashmir", "mainline"])
+def test_a_lab_on_a_shared_socket_forms_stores_and_heals(profile: str) -> None:
+    """A lab told to share one socket: every node at its own address on the one port,
+    one descriptor for all, joined; a value stored is found by every node through the
+    socket; a killed node's requests fail at once, and revived it answers at its address."""
+    from dht import Lab
+    from dhtutil import STEADY
+
+    async def scenario() -> None:
+        before = _udp_fds()
+        lab = Lab(12, STEADY.replace(PROFILE=profile), shared_socket=True)
+        await lab.start()
+        try:
+            shared = lab.shared_port
+            assert shared is not None and len(shared) == 12
+            assert {n.address[1] for n in lab.nodes} == {shared.port}
+            assert len({n.address[0] for n in lab.nodes}) == 12
+            assert len(_udp_fds() - before) == 1
+            assert all(len(core_of(n).table) >= 1 for n in lab.nodes)
+            key = os.urandom(20)
+            if profile == "khashmir":
+                await lab.nodes[2].store_value(key, b"shared")
+                for n in lab.nodes:
+                    assert await n.get_value(key) == [b"shared"]
+            else:
+                for n in lab.nodes[1:]:
+                    assert await n.ping(*lab.nodes[0].address) == lab.nodes[0].id
+            victim = lab.nodes[5]
+            address = victim.address
+            await lab.kill_node(victim)
+            started = time.monotonic()
+            with pytest.raises(RpcTimeout, match="unreachable"):
+                await lab.nodes[1].ping(*address)
+            assert time.monotonic() - started < 1.0
+            await lab.revive_node(victim)
+            assert victim.address == address
+            assert await lab.nodes[1].ping(*address) == victim.id
+        finally:
+            await lab.stop()
+        await asyncio.sleep(0)
+        assert not lab.shared_port.is_open and len(_udp_fds() - before) == 0
+
+    run(scenario(), 60)
+
+
+def test_a_lab_shares_a_socket_from_its_threshold_on_unless_told() -> None:
+    """for_lab: a socket each below LAB_SHARED_FROM nodes, one shared from it on; either
+    when told; never when the nodes share one address (they would share the port too)."""
+    from dht.rpc.shared_port import LAB_SHARED_FROM, for_lab
+
+    assert for_lab(LAB_SHARED_FROM - 1, None, True, None) is None
+    assert isinstance(for_lab(LAB_SHARED_FROM, None, True, None), SharedPort)
+    assert isinstance(for_lab(3, True, True, None), SharedPort)
+    assert for_lab(LAB_SHARED_FROM, False, True, None) is None
+    assert for_lab(3, True, False, None) is None
+    given = for_lab(3, True, True, 40000)
+    assert given is not None and given.requested_port == 40000 and not given.is_open
