@@ -80,6 +80,16 @@ def default_data_dir() -> Path:
 class NodeCore:
     """The inside of one DHT node (see the module's docstring); :class:`dht.node.facade.Node` is its API."""
 
+    # A lab runs thousands of these: slots, not a dict of some 30 attributes (1.6 KB a node).
+    __slots__ = (
+        "_idle", "_lock", "_storage", "_store", "_table", "_tasks",
+        "_transport", "address", "config", "data_dir", "db_path", "events",
+        "family", "host", "id", "maintenance", "next_lookup_id", "profile",
+        "protocol", "request", "request_address", "requested_port", "requests", "routers",
+        "running", "sender_seen", "shared_port", "sibling", "soft_timeout", "started_at",
+        "stats_counters", "want", "warnings",
+    )
+
     def __init__(
         self,
         config: Config | None = None,
