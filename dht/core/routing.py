@@ -299,7 +299,7 @@ class RoutingTable:
             self.limits.hold(entry.contact)
             return reports  # the new address is over its limits: keep the old one
         self.limits.hold(contact)
-        entry.contact = contact
+        entry.moved(contact)
         return reports + self.seen(contact.id, now, rtt)  # found again: the eviction may have moved it
 
     def _displace(self, bucket: KBucket, entry: Entry, now: float) -> list[Outcome]:
