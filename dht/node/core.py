@@ -221,7 +221,7 @@ class NodeCore:
         self._idle = IdleRelease(self._store, STORE_IDLE_SECONDS, lambda: self.running)
         self._store.on_open = self._idle.opened
         self._store.release()  # reopened on the next access
-        self.spawn(self.maintenance.checkpoint_loop())
+        self.maintenance.start_checkpoints()
         self.protocol.started(now)
         if len(self._table):
             self.spawn(self.maintenance.refresh_table(force=True))
@@ -284,6 +284,7 @@ class NodeCore:
             text = f"on stop, could not save {saved}: {why}; the values stored before are kept"
             log.warning("%s", text)
             self.warn(text)
+        self.maintenance.stop_checkpoints()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -300,6 +301,7 @@ class NodeCore:
         if not self.running:
             return
         self.running = False
+        self.maintenance.stop_checkpoints()
         for task in list(self._tasks):
             task.cancel()
         assert self._transport is not None and self._store is not None
