@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import logging
 from pathlib import Path
 from typing import Any, Callable, Coroutine
@@ -71,6 +72,17 @@ STORE_IDLE_SECONDS = 2.0
 
 #: bind errors that say the system has no such family (or no such address)
 _NO_FAMILY = frozenset({errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT})
+
+
+def _path(given: str | Path) -> Path:
+    """``given`` as a Path: the same object when it is one (a lab's nodes share theirs)."""
+    return given if isinstance(given, Path) else Path(given)
+
+
+@functools.lru_cache(maxsize=64)
+def _db_path(data_dir: Path, db_name: str) -> Path:
+    """A database's path, one object for all the nodes of a lab (Paths are immutable)."""
+    return data_dir / db_name
 
 
 def default_data_dir() -> Path:
@@ -117,8 +129,8 @@ class NodeCore:
         self.profile = profile_for(self.config.PROFILE, self.config.READ_ONLY, want=want)
         self.host = host
         self.requested_port = port
-        self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-        self.db_path = self.data_dir / db_name
+        self.data_dir = _path(data_dir) if data_dir is not None else default_data_dir()
+        self.db_path = _db_path(self.data_dir, db_name)
         self.events = EventBus()
         self.stats_counters = Stats({m: MethodCounters() for m in self.profile.methods})
         self.warnings: list[str] = []
