@@ -186,7 +186,7 @@ def main() -> int:
                 results.append(r)
                 got[tree] = r
             mine = got[None]
-            if args.baseline_tree in got:
+            if args.baseline_tree is not None and args.baseline_tree in got:
                 base = got[args.baseline_tree]
                 print(f"{'':9s} {'':>7s} ratio    mem/node {mine['per_node'] / base['per_node']:.2f}x  "
                       f"form {mine['form_s'] / base['form_s']:.2f}x  "
