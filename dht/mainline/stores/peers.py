@@ -133,6 +133,9 @@ Key = tuple[bytes, Address]  # (info-hash, peer)
 
 
 class PeerStore:
+    # a lab runs thousands of these: no instance dict
+    __slots__ = ("_owned", "_rng", "_swarms", "_tally", "_total", "exempt_host", "settings")
+
     def __init__(self, settings: StoreSettings | None = None, rng: random.Random | None = None) -> None:
         self.settings = settings or StoreSettings()
         self._rng = rng or SHARED_RNG  # not one per node: a Random is 2.5 KB

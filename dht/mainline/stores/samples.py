@@ -35,6 +35,9 @@ class Sample:
 
 
 class InfohashSampler:
+    # a lab runs thousands of these: no instance dict
+    __slots__ = ("_created", "_rng", "_samples", "settings")
+
     def __init__(self, settings: StoreSettings | None = None, rng: random.Random | None = None) -> None:
         self.settings = settings or StoreSettings()
         self._rng = rng or SHARED_RNG  # not one per node: a Random is 2.5 KB
