@@ -134,8 +134,10 @@ class Endpoint:
         if self._closing:
             return
         self._closing = True
+        loop = self.port.loop
         self.port.detach(self)
-        asyncio.get_running_loop().call_soon(self.protocol.connection_lost, None)
+        if loop is not None and not loop.is_closed():  # told on the loop's next pass, as asyncio does
+            loop.call_soon(self.protocol.connection_lost, None)
 
     abort = close
 
@@ -159,6 +161,11 @@ class SharedPort:
 
     def __len__(self) -> int:
         return len(self._nodes)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop the socket was opened on (None before)."""
+        return self._loop
 
     @property
     def is_open(self) -> bool:
