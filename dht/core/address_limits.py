@@ -17,6 +17,8 @@ Nothing here sends or reads a clock.
 
 from __future__ import annotations
 
+import sys
+
 from .contact import Address, Contact
 from .kbucket import Entry, KBucket
 
@@ -25,7 +27,19 @@ def subnet_of(host: str) -> str:
     """The /24 a host is in, for the per-bucket rule; a loopback host is its own."""
     if host.startswith("127."):
         return host
-    return host.rpartition(".")[0]
+    subnet = _SUBNETS.get(host)
+    if subnet is None:
+        subnet = sys.intern(host.rpartition(".")[0])
+        if len(_SUBNETS) >= _SUBNETS_KEPT:
+            _SUBNETS.clear()
+        _SUBNETS[host] = subnet
+    return subnet
+
+
+#: Hosts' /24s, kept once made (every table asks for every contact's at each offer;
+#: one string per host for all the nodes of a process), cleared past _SUBNETS_KEPT.
+_SUBNETS: dict[str, str] = {}
+_SUBNETS_KEPT = 8192
 
 
 class AddressLimits:
@@ -57,10 +71,7 @@ class AddressLimits:
             exempt = self.exempt_host
             for e in bucket.entries + bucket.replacements:
                 c = e.contact
-                if e._subnet_for is not c:  # each entry's /24, computed once per contact
-                    e._subnet = subnet_of(c.host)
-                    e._subnet_for = c
-                if e._subnet == subnet and e is not moving and c.host != exempt:
+                if e is not moving and c.host != exempt and subnet_of(c.host) == subnet:
                     same += 1
             if same >= self.max_per_subnet:
                 return False

@@ -59,7 +59,7 @@ def is_ipv4(host: object) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Contact:
     """A node as we know it on the network: a 20-byte id, an IP address, a port.
 

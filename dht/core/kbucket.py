@@ -32,10 +32,8 @@ class Entry:
     failures: int = 0
     rtt: float | None = None  # smoothed round-trip time of its answers (dht.core.rtt), seconds
     rttvar: float = 0.0  # and its variance: its soft timeout is rtt + 4 rttvar
-    _packed_for: Contact | None = field(default=None, repr=False, compare=False)
+    #: its compact node info once asked for (b"": not yet; :meth:`moved` clears it)
     _packed: bytes = field(default=b"", repr=False, compare=False)
-    _subnet_for: Contact | None = field(default=None, repr=False, compare=False)
-    _subnet: str = field(default="", repr=False, compare=False)
 
     @property
     def answered(self) -> bool:
@@ -44,10 +42,15 @@ class Entry:
 
     def compact(self) -> bytes:
         """The contact's compact node info, computed once per contact."""
-        if self._packed_for is not self.contact:
-            self._packed = self.contact.compact()
-            self._packed_for = self.contact
-        return self._packed
+        packed = self._packed
+        if not packed:
+            packed = self._packed = self.contact.compact()
+        return packed
+
+    def moved(self, contact: Contact) -> None:
+        """The node answered from ``contact``'s address: keep that (and pack it anew)."""
+        self.contact = contact
+        self._packed = b""
 
 
 def age_order(entry: Entry) -> tuple[bool, float]:

@@ -53,6 +53,7 @@ import bisect
 from .address_limits import AddressLimits, gives_way, subnet_of
 from .bucket_tree import closest, merge_siblings, split_leaf
 from .contact import Address, Contact
+from .directory import listed
 from .events import (
     BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed, ContactRemoved, ContactReplaced,
 )
@@ -255,6 +256,7 @@ class RoutingTable:
                 if not contacted or not self._evict_other_at(contact.address, key, reports, now):
                     return reports
                 continue  # the address answered with this id: whoever held it there is gone
+            contact, key = listed(contact)  # one Contact and key for all the tables of the process
             entry = Entry(contact, key, now if contacted else None)
             if contacted and rtt is not None:
                 entry.rtt, entry.rttvar = smooth(None, 0.0, rtt)
@@ -299,7 +301,7 @@ class RoutingTable:
             self.limits.hold(entry.contact)
             return reports  # the new address is over its limits: keep the old one
         self.limits.hold(contact)
-        entry.contact = contact
+        entry.moved(listed(contact)[0])
         return reports + self.seen(contact.id, now, rtt)  # found again: the eviction may have moved it
 
     def _displace(self, bucket: KBucket, entry: Entry, now: float) -> list[Outcome]:

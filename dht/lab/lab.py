@@ -61,6 +61,7 @@ from ..core.errors import DHTError, LocalError
 from ..core.events import Event, EventBus, LabConditionsChanged, LabNodeChanged, LabProgress
 from ..node.facade import Node, core_of, sides_of
 from ..rpc import clock
+from ..rpc.shared_port import for_lab
 from ..rpc.transport import KrpcTransport
 from ..storage import LAB_DB_NAME, LabDatabase
 from ..storage.openfiles import ensure_open_files
@@ -93,6 +94,7 @@ class Lab:
         seed: int | None = None,
         host6: str | None = None,
         part: tuple[int, int] = (0, 1),
+        shared_socket: bool | None = None,
     ) -> None:
         """``host`` None: each node its own loopback address where the platform
         allows (else all on 127.0.0.1); a host given: every node on it (``"::1"``:
@@ -106,7 +108,11 @@ class Lab:
         (:mod:`dht.lab.procs`): its nodes are the lab's nodes k, k + N, k + 2N, ...
         (their addresses and database slots are those numbers); it starts them
         with :meth:`start_part` and forms them with the other parts
-        (:class:`~dht.lab.formation.FormationPlan`)."""
+        (:class:`~dht.lab.formation.FormationPlan`).
+        ``shared_socket``: the nodes' IPv4 sides on one socket, each at its own address
+        (:mod:`dht.rpc.shared_port`), or a socket each (False); None: shared from
+        LAB_SHARED_FROM nodes on.  Only where the system allows it and each node has a
+        loopback address of its own (else a socket each)."""
         if size < 1:
             raise LocalError(f"a lab needs at least one node, not {size}")
         self.size = size
@@ -120,6 +126,8 @@ class Lab:
         """True when all nodes listen on one IP address: per-IP limits then
         see the whole lab as one host and must be raised for its nodes."""
         self.base_port = base_port
+        self.shared_port = for_lab(size, shared_socket, not self.shared_ip, base_port)
+        """The one socket of the nodes' IPv4 sides, None when each has its own."""
         self._own_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir is not None else scratch_dir()
         self.database = LabDatabase(self.data_dir, self.config.STORAGE_THREAD)
@@ -232,9 +240,12 @@ class Lab:
         index = self._serial * self.parts + self.part  # its number in the whole lab
         self._serial += 1
         host, port = node_address(index, self.host, self.shared_ip, self.base_port)
+        if self.shared_port is not None:
+            port = 0  # the shared socket's
         six = None if self.host6 is None else self.database.slot(IPV6_SLOTS + index)
         node = Node(self.config, host=host, port=port, data_dir=self.data_dir, db_name=LAB_DB_NAME,
-                    storage=self.database.slot(index), host6=self.host6, storage6=six)
+                    storage=self.database.slot(index), host6=self.host6, storage6=six,
+                    shared_port=self.shared_port)
         self._numbers[node] = index
         return node
 
@@ -282,7 +293,7 @@ class Lab:
 
     async def start_part(self) -> list[Node]:
         """Start this lab's nodes (every node, or this part's), none introduced yet; returns them."""
-        ensure_open_files(self.size)
+        ensure_open_files(self.size if self.shared_port is None or self.host6 else 0)
         self.database.open()  # StorageError: the directory is another lab's, or cannot be written
         nodes = [self._new_node() for _ in range(self.size)]
         step = max(1, int(self.size * PROGRESS_STEP))
@@ -308,7 +319,7 @@ class Lab:
         return nodes
 
     async def add_node(self) -> Node:
-        ensure_open_files(len(self.nodes) + 1)
+        ensure_open_files(len(self.nodes) + 1 if self.shared_port is None or self.host6 else 0)
         self.database.open()  # a no-op once the lab has started
         node = self._new_node()
         await self._start_conditioned(node)

@@ -54,6 +54,9 @@ class MainlineHost(HandlerNode, MainlineLookupNode, Protocol):
     @property
     def events(self) -> "EventBus": ...
 
+    @property
+    def running(self) -> bool: ...
+
 
 class MainlineProtocol:
     """One Mainline node's handlers and stores, lookups, clients and external address."""
@@ -72,6 +75,7 @@ class MainlineProtocol:
         #: the client (``v``) of nodes that answered us, by id (as many as the table holds)
         self.clients: dict[bytes, str] = {}
         self.external = ids.ExternalAddressVotes(node.config.EXTERNAL_ADDRESS_VOTES)
+        self._token_timer: asyncio.TimerHandle | None = None  # the next rotation of the token secrets
 
     # --- what the node asks of its protocol ----------------------------------
 
@@ -102,7 +106,7 @@ class MainlineProtocol:
             clients = self.clients
             if responder.id not in clients and len(clients) >= 64 and len(clients) >= 2 * len(self.node.table):
                 del clients[next(iter(clients))]
-            clients[responder.id] = version
+            clients[responder.id] = version  # client_text's: one string per client name
         if method not in VOTING_METHODS or envelope.ip is None:
             return
         if self.external.vote(envelope.ip[0], responder.host):
@@ -119,13 +123,20 @@ class MainlineProtocol:
 
     def started(self, now: float) -> None:
         self.handlers.started(now)
-        self.node.spawn(self._token_loop())
+        if self._token_timer is not None:  # started again before the last one's fired
+            self._token_timer.cancel()
+        self._arm_tokens()
 
-    async def _token_loop(self) -> None:
-        """New token secrets every TOKEN_INTERVAL (two kept)."""
-        while True:
-            await asyncio.sleep(self.node.config.TOKEN_INTERVAL)
+    def _arm_tokens(self) -> None:
+        """New token secrets every TOKEN_INTERVAL (two kept): a timer, not a task asleep
+        (about 1 KB a node in a lab of thousands); it ends with the node."""
+        self._token_timer = asyncio.get_running_loop().call_later(self.node.config.TOKEN_INTERVAL, self._rotate)
+
+    def _rotate(self) -> None:
+        self._token_timer = None
+        if self.node.running:
             self.handlers.tokens.rotate()
+            self._arm_tokens()
 
     def checkpoint_begin(self, now: float) -> None:
         self.handlers.expire(now)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import logging
 from pathlib import Path
 from typing import Any, Callable, Coroutine
@@ -49,6 +50,7 @@ from ..core.stats import MethodCounters, Stats
 from ..rpc import iterate, udp
 from ..rpc.resolve import resolve_host
 from ..core.limits import Limits
+from ..rpc.shared_port import SharedPort
 from ..rpc.transport import KrpcTransport
 from ..storage import NodeLock, NodeStorage, Store, StoreLimits
 from ..storage.datadir import DataDirLock
@@ -72,12 +74,33 @@ STORE_IDLE_SECONDS = 2.0
 _NO_FAMILY = frozenset({errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT})
 
 
+def _path(given: str | Path) -> Path:
+    """``given`` as a Path: the same object when it is one (a lab's nodes share theirs)."""
+    return given if isinstance(given, Path) else Path(given)
+
+
+@functools.lru_cache(maxsize=64)
+def _db_path(data_dir: Path, db_name: str) -> Path:
+    """A database's path, one object for all the nodes of a lab (Paths are immutable)."""
+    return data_dir / db_name
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("khashmir-explorer", appauthor=False))
 
 
 class NodeCore:
     """The inside of one DHT node (see the module's docstring); :class:`dht.node.facade.Node` is its API."""
+
+    # A lab runs thousands of these: slots, not a dict of some 30 attributes (1.6 KB a node).
+    __slots__ = (
+        "_idle", "_lock", "_storage", "_store", "_table", "_tasks",
+        "_transport", "address", "config", "data_dir", "db_path", "events",
+        "family", "host", "id", "maintenance", "next_lookup_id", "profile",
+        "protocol", "request", "request_address", "requested_port", "requests", "routers",
+        "running", "sender_seen", "shared_port", "sibling", "soft_timeout", "started_at",
+        "stats_counters", "want", "warnings",
+    )
 
     def __init__(
         self,
@@ -89,10 +112,14 @@ class NodeCore:
         db_name: str = "khashmir.db",
         storage: NodeStorage | None = None,
         want: tuple[bytes, ...] = (),
+        shared_port: SharedPort | None = None,
     ) -> None:
         """``storage``: where the node keeps its rows instead of ``data_dir/db_name``
         and what it locks (a lab node's slot in the lab's one database); ``want``:
-        the families a find_node asks nodes of (BEP 32: a side of a dual-stack node)."""
+        the families a find_node asks nodes of (BEP 32: a side of a dual-stack node);
+        ``shared_port``: listen at ``host`` on that one socket of a lab's
+        (:mod:`dht.rpc.shared_port`; ``host`` a 127.x.y.z address, ``port`` 0 or its
+        port) instead of a socket of the node's own."""
         self.config = config or Config()
         self.want = want
         #: the family of our socket (set by :meth:`start` from the host; IPv4 until then)
@@ -102,8 +129,8 @@ class NodeCore:
         self.profile = profile_for(self.config.PROFILE, self.config.READ_ONLY, want=want)
         self.host = host
         self.requested_port = port
-        self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-        self.db_path = self.data_dir / db_name
+        self.data_dir = _path(data_dir) if data_dir is not None else default_data_dir()
+        self.db_path = _db_path(self.data_dir, db_name)
         self.events = EventBus()
         self.stats_counters = Stats({m: MethodCounters() for m in self.profile.methods})
         self.warnings: list[str] = []
@@ -112,6 +139,7 @@ class NodeCore:
         self.address: Address = (host, port)
         self._store: Store | None = None
         self._storage = storage
+        self.shared_port = shared_port
         self._lock: NodeLock = DataDirLock(self.data_dir) if storage is None else storage.lock()
         self._table: RoutingTable | None = None
         self._transport: KrpcTransport | None = None
@@ -169,8 +197,16 @@ class NodeCore:
         self._transport = transport
         loop = asyncio.get_running_loop()
         try:
-            sock = udp.bind(self.host, self.requested_port, self.family.ipv6)
-            await loop.create_datagram_endpoint(lambda: transport, sock=sock)
+            if self.shared_port is not None:
+                self._attach_shared(self.shared_port, transport)
+            else:
+                sock = udp.bind(self.host, self.requested_port, self.family.ipv6)
+                await loop.create_datagram_endpoint(lambda: transport, sock=sock)
+        except LocalError:
+            self._store.close()
+            self._store = None
+            self._lock.release()
+            raise
         except OSError as exc:
             self._store.close()
             self._store = None
@@ -197,10 +233,18 @@ class NodeCore:
         self._idle = IdleRelease(self._store, STORE_IDLE_SECONDS, lambda: self.running)
         self._store.on_open = self._idle.opened
         self._store.release()  # reopened on the next access
-        self.spawn(self.maintenance.checkpoint_loop())
+        self.maintenance.start_checkpoints()
         self.protocol.started(now)
         if len(self._table):
             self.spawn(self.maintenance.refresh_table(force=True))
+
+    def _attach_shared(self, shared: SharedPort, transport: KrpcTransport) -> None:
+        """Listen at our host on the lab's shared socket (LocalError: the address is taken,
+        or the port asked for is not the socket's)."""
+        shared.open()
+        if self.requested_port not in (0, shared.port):
+            raise LocalError(f"port {self.requested_port}: this node shares the lab's socket on port {shared.port}")
+        shared.attach(self.host, transport)
 
     def _open_store(self) -> Store:
         cfg = self.config
@@ -252,6 +296,7 @@ class NodeCore:
             text = f"on stop, could not save {saved}: {why}; the values stored before are kept"
             log.warning("%s", text)
             self.warn(text)
+        self.maintenance.stop_checkpoints()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -268,6 +313,7 @@ class NodeCore:
         if not self.running:
             return
         self.running = False
+        self.maintenance.stop_checkpoints()
         for task in list(self._tasks):
             task.cancel()
         assert self._transport is not None and self._store is not None

@@ -36,6 +36,7 @@ from ..storage import NodeStorage, StoredValueInfo
 from ..mainline.stores.items import StoredItemInfo
 from ..mainline.stores.peers import StoredPeerInfo
 from ..core.table_info import BucketInfo
+from ..rpc.shared_port import SharedPort
 from ..wire.profiles import WireProfile
 
 
@@ -55,19 +56,23 @@ class Node:
         storage: NodeStorage | None = None,
         host6: str | None = None,
         storage6: NodeStorage | None = None,
+        shared_port: SharedPort | None = None,
     ) -> None:
         """``host6``: an IPv6 side too (Mainline, BEP 32; ``"::"`` on every interface),
         on ``port`` too when free, with ``storage6`` beside ``storage`` (a lab node's two
-        slots); ``host`` may itself be IPv6 (a node of IPv6 only)."""
+        slots); ``host`` may itself be IPv6 (a node of IPv6 only).  ``shared_port``: the
+        IPv4 side listens at ``host`` (127.x.y.z) on that socket of a lab's, not on one
+        of its own (:mod:`dht.rpc.shared_port`)."""
         if host6 is None:
-            self._core = NodeCore(config, host=host, port=port, data_dir=data_dir, db_name=db_name, storage=storage)
+            self._core = NodeCore(config, host=host, port=port, data_dir=data_dir, db_name=db_name, storage=storage,
+                                  shared_port=shared_port)
             self._sides = Sides([self._core])
             self._crawls = Crawls(self._core)
             return
         if (storage is None) != (storage6 is None):
             raise LocalError("a lab node with an IPv6 side needs a storage slot for each side")
         self._core = NodeCore(config, host=host, port=port, data_dir=data_dir, db_name=db_name, storage=storage,
-                              want=WANT_BOTH)
+                              want=WANT_BOTH, shared_port=shared_port)
         six = NodeCore(config, host=host6, port=port, data_dir=self._core.data_dir / IPV6_DIR, db_name=db_name,
                        storage=storage6, want=WANT_BOTH)
         self._sides = Sides([self._core, six])

@@ -85,17 +85,38 @@ class Maintenance:
     def __init__(self, node: MaintenanceHost) -> None:
         self.node = node
         self._verifying = 0  # verification pings outstanding
-        self._moving: set[bytes] = set()  # ids whose claimed move is being checked
+        self._moving: set[bytes] | None = None  # ids whose claimed move is being checked (made when one is)
+        self._checkpoint_timer: asyncio.TimerHandle | None = None  # the next checkpoint's
 
-    async def checkpoint_loop(self) -> None:
-        interval = self.node.config.CHECKPOINT_INTERVAL
-        await asyncio.sleep(min(60.0, interval))
-        while True:
-            try:
-                await self.checkpoint_async()
-            except StorageError:
-                pass  # logged and reported by the store (once a minute at most); try again next time
-            await asyncio.sleep(random.uniform(interval * 0.9, interval * 1.1))
+    def start_checkpoints(self) -> None:
+        """Checkpoint every CHECKPOINT_INTERVAL (give or take a tenth), the first after a
+        minute at most: a timer between checkpoints, not a task asleep (a lab runs
+        thousands of nodes, and a sleeping task is about 1 KB)."""
+        self._arm_checkpoint(min(60.0, self.node.config.CHECKPOINT_INTERVAL))
+
+    def stop_checkpoints(self) -> None:
+        """No more checkpoints (the one running, a task of the node's, is cancelled with them)."""
+        if self._checkpoint_timer is not None:
+            self._checkpoint_timer.cancel()
+            self._checkpoint_timer = None
+
+    def _arm_checkpoint(self, delay: float) -> None:
+        self._checkpoint_timer = asyncio.get_running_loop().call_later(delay, self._checkpoint_due)
+
+    def _checkpoint_due(self) -> None:
+        self._checkpoint_timer = None
+        if self.node.running:
+            self.node.spawn(self._checkpoint_once())
+
+    async def _checkpoint_once(self) -> None:
+        try:
+            await self.checkpoint_async()
+        except StorageError:
+            pass  # logged and reported by the store (once a minute at most); try again next time
+        finally:
+            if self.node.running and self._checkpoint_timer is None:
+                interval = self.node.config.CHECKPOINT_INTERVAL
+                self._arm_checkpoint(random.uniform(interval * 0.9, interval * 1.1))
 
     def checkpoint(self, maintenance: bool = True) -> None:
         """Rotate token secrets, save id and contacts, expire values, refresh.
@@ -201,9 +222,11 @@ class Maintenance:
         :meth:`verify_contact`; one check per id at a time.
         """
         if (self._verifying >= self.node.config.MAX_VERIFY_PINGS or not self.node.running
-                or known.id in self._moving):
+                or (self._moving is not None and known.id in self._moving)):
             return
         self._verifying += 1
+        if self._moving is None:
+            self._moving = set()
         self._moving.add(known.id)
         self.node.spawn(self._check_moved(known, claimed))
 
@@ -220,7 +243,8 @@ class Maintenance:
             pass  # the outcome is already in the table
         finally:
             self._verifying -= 1
-            self._moving.discard(known.id)
+            if self._moving is not None:
+                self._moving.discard(known.id)
 
     async def ping_oldest(self, oldest: Contact, new: Contact) -> None:
         try:

@@ -148,6 +148,12 @@ class KrpcTransport(asyncio.DatagramProtocol):
             for peer, datagram in udp.unreachable(self._drain):
                 self._carry_out(self.machine.unreachable(peer, datagram, self.clock()))
 
+    def port_unreachable(self, peer: Address, datagram: bytes) -> None:
+        """Nothing listens at ``peer``, where ``datagram`` went (a shared lab socket says so,
+        :mod:`dht.rpc.shared_port`, as ICMP does to a socket of its own): its request fails now."""
+        if self.transport is not None:
+            self._carry_out(self.machine.unreachable(peer, datagram, self.clock()))
+
     def connection_lost(self, exc: Exception | None) -> None:
         self.close()
 

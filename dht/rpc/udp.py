@@ -3,9 +3,10 @@
 Under a flood the limits must see datagrams before the kernel's receive
 queue overflows, or honest peers' datagrams are lost there with the
 attacker's: asyncio reads one datagram per loop iteration, so after each one
-the transport drains up to RECV_BATCH more from a duplicate of the socket
-(same queue, same order, :func:`prepare`), and the receive buffer is raised
-to RECV_BUFFER bytes (as far as the system allows).
+the transport drains up to RECV_BATCH more from a second socket object on
+the same file descriptor (same queue, same order, :func:`prepare`; not a
+``dup``: a lab node costs one file descriptor, not two), and the receive
+buffer is raised to RECV_BUFFER bytes (as far as the system allows).
 
 A request to a port nobody listens on fails at once, not at its full
 timeout (libtorrent's ``rpc_manager::unreachable``): on Linux the socket asks
@@ -24,6 +25,7 @@ import errno
 import logging
 import socket
 import sys
+from typing import Any
 
 from ..core.contact import Address
 from ..wire import krpc
@@ -45,9 +47,28 @@ _ORIGIN_ICMP = (2, 3)
 _UNREACHABLE = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH})
 
 
-def prepare(sock: socket.socket) -> socket.socket | None:
+class _View(socket.socket):
+    """A socket object on another's file descriptor, which it never closes: closing
+    it, or its collection, only lets go of the descriptor (the owner closes it)."""
+
+    def close(self) -> None:
+        if self.fileno() >= 0:
+            self.detach()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def view(sock: Any) -> socket.socket:
+    """A socket object on ``sock``'s file descriptor that does not own it (``sock``
+    may be asyncio's TransportSocket, which has no recvfrom): no second descriptor."""
+    return _View(sock.family, sock.type, sock.proto, fileno=sock.fileno())
+
+
+def prepare(sock: Any) -> socket.socket | None:
     """Ask ``sock`` for ICMP errors (Linux) and a large receive buffer; return a
-    non-blocking duplicate to drain it in batches (None if the system will not)."""
+    non-blocking socket object on the same file descriptor (:func:`view`: closing it
+    leaves the descriptor open) to drain it in batches (None if the system will not)."""
     recverr = _RECVERR.get(sock.family) if sys.platform == "linux" else None
     if recverr is not None:
         try:
@@ -56,8 +77,8 @@ def prepare(sock: socket.socket) -> socket.socket | None:
             log.debug("no ICMP errors: %s", exc)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
-        drain = sock.dup()
-        drain.setblocking(False)
+        drain = view(sock)
+        drain.setblocking(False)  # asyncio's socket is non-blocking already: a no-op
     except OSError as exc:  # works without: one datagram per loop iteration
         log.debug("no batched reads: %s", exc)
         return None

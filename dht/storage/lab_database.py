@@ -192,6 +192,8 @@ class LabDatabase:
 class SlotLock:
     """The lock a lab node takes while it runs: its slot, so that no two nodes run on one."""
 
+    __slots__ = ("database", "number", "held")
+
     def __init__(self, database: LabDatabase, number: int) -> None:
         self.database = database
         self.number = number
@@ -214,6 +216,8 @@ class SlotLock:
 
 class LabSlot:
     """A lab node's storage: its slot in the lab's database (the hook of :class:`dht.node.Node`)."""
+
+    __slots__ = ("database", "number")
 
     def __init__(self, database: LabDatabase, number: int) -> None:
         self.database = database

@@ -1,11 +1,12 @@
 """Open files: what a lab holds, raising the soft limit for it, and naming the limit when hit.
 
 A node started alone holds FILES_PER_NODE file descriptors (its UDP
-socket, the socket's duplicate for batched reads, its data directory's
-lock) and, while its database is open, FILES_PER_DATABASE more (the file,
+socket and its data directory's lock; batched reads use the socket's own
+descriptor) and, while its database is open, FILES_PER_DATABASE more (the file,
 its write-ahead log and its shared memory).  A lab's nodes share one
 database and one lock (:mod:`dht.storage.lab_database`), so a lab node holds
-only its socket and the socket's duplicate (FILES_PER_LAB_NODE) and the lab
+only its socket (FILES_PER_LAB_NODE), or none on a shared socket
+(:mod:`dht.rpc.shared_port`) and the lab
 FILES_PER_LAB once.  A lab of thousands of nodes in one process still needs
 more than the soft limit many systems give a process (1,024), and when it
 runs out, SQLite only says "unable to open database file".  So a lab asks
@@ -26,12 +27,12 @@ try:
 except ImportError:  # not on every system: nothing to raise, nothing to check
     resource = None  # type: ignore[assignment]
 
-#: A node started alone: its socket, the socket's duplicate, its directory lock.
-FILES_PER_NODE = 3
+#: A node started alone: its socket, its directory lock.
+FILES_PER_NODE = 2
 #: More while its database is open: the file, its WAL and its shared memory.
 FILES_PER_DATABASE = 3
-#: A lab node: its socket and the socket's duplicate (the lab's database and lock are shared).
-FILES_PER_LAB_NODE = 2
+#: A lab node: its socket (the lab's database and lock are shared).
+FILES_PER_LAB_NODE = 1
 #: A lab's own: its directory's lock and its one database.
 FILES_PER_LAB = 1 + FILES_PER_DATABASE
 #: For everything else in the process (Python, Qt, a capture file, libraries).

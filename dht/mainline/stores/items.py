@@ -106,6 +106,9 @@ class _Kind:
 
 
 class ItemStore:
+    # a lab runs thousands of these: no instance dict
+    __slots__ = ("_immutable", "_kinds", "_mutable", "exempt_host", "node_id", "settings")
+
     def __init__(self, node_id: bytes, settings: StoreSettings | None = None) -> None:
         self.node_id = node_id
         self.settings = settings or StoreSettings()

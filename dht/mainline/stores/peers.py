@@ -42,6 +42,10 @@ from ...wire.common import Address
 from ...core.fairness import ANYONE, Tally, heaviest_of, who_makes_room
 from ...core.store_settings import StoreSettings
 
+#: The stores' random choices unless one is given (tests): shared by every node of
+#: a process, as a Random is 2.5 KB and a lab runs thousands of nodes.
+SHARED_RNG = random.Random()
+
 
 @dataclass(frozen=True, slots=True)
 class StoredPeerInfo:
@@ -129,9 +133,12 @@ Key = tuple[bytes, Address]  # (info-hash, peer)
 
 
 class PeerStore:
+    # a lab runs thousands of these: no instance dict
+    __slots__ = ("_owned", "_rng", "_swarms", "_tally", "_total", "exempt_host", "settings")
+
     def __init__(self, settings: StoreSettings | None = None, rng: random.Random | None = None) -> None:
         self.settings = settings or StoreSettings()
-        self._rng = rng or random.Random()
+        self._rng = rng or SHARED_RNG  # not one per node: a Random is 2.5 KB
         self._swarms: dict[bytes, Swarm] = {}
         self._owned: dict[str, dict[Key, None]] = {}  # IP -> its peers, least recently announced first
         self._tally = Tally()  # peers per IP

@@ -22,6 +22,10 @@ from dataclasses import dataclass
 from ...wire.common import Address
 from ...core.store_settings import MAX_SAMPLE_INTERVAL, StoreSettings
 
+#: The stores' random choices unless one is given (tests): shared by every node of
+#: a process, as a Random is 2.5 KB and a lab runs thousands of nodes.
+SHARED_RNG = random.Random()
+
 
 @dataclass(frozen=True, slots=True)
 class Sample:
@@ -31,9 +35,12 @@ class Sample:
 
 
 class InfohashSampler:
+    # a lab runs thousands of these: no instance dict
+    __slots__ = ("_created", "_rng", "_samples", "settings")
+
     def __init__(self, settings: StoreSettings | None = None, rng: random.Random | None = None) -> None:
         self.settings = settings or StoreSettings()
-        self._rng = rng or random.Random()
+        self._rng = rng or SHARED_RNG  # not one per node: a Random is 2.5 KB
         self._samples: tuple[bytes, ...] = ()
         self._created: float | None = None
 
