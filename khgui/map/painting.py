@@ -34,7 +34,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPixmap, 
 from PySide6.QtWidgets import QWidget
 
 from .arcs import LookupArcs, arc_alpha
-from .palette import DEAD, DEAD_MARK, OWN, Ground, dead_sprite, dot_sprite, mix, outcome_color, own_text_color, target_color
+from .palette import OWN, Ground, dead_sprite, dot_sprite, mix, outcome_color, own_text_color, target_color
 
 CROWDED_ARCS = 60  # more arcs than this are drawn one pixel wide
 FADE_STEPS = 16  # a fading arc's colour steps (arcs of one outcome and step are one path)

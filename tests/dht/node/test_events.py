@@ -216,6 +216,7 @@ def test_no_subscriber_means_no_event_is_built(tmp_path: Path, monkeypatch: pyte
     import dht.khashmir.remote
     import dht.lab.formation
     import dht.lab.lab
+    import dht.lab.procs.client
     import dht.mainline.handlers
     import dht.node.core
     import dht.node.crawling
@@ -230,6 +231,7 @@ def test_no_subscriber_means_no_event_is_built(tmp_path: Path, monkeypatch: pyte
     modules = (
         dht.machine.machine, dht.rpc.transport, dht.node.core, dht.node.requests, dht.node.maintenance, dht.khashmir.remote,
         dht.rpc.progress, dht.mainline.handlers, dht.lab.lab, dht.lab.formation, dht.node.crawling,
+        dht.lab.procs.client,
     )
     for module in modules:
         for cls in event_classes:
