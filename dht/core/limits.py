@@ -66,6 +66,16 @@ the least recently heard one, so a million spoofed sources cost no more than
 LIMITS_MAX_PEERS entries.  An evicted address starts afresh (a full bucket,
 not settled) when it comes back.
 
+Records at rest.  A record whose budgets are all full again (tokens and reply
+bytes refilled, no credit, nothing prepaid, not blocked, its offence window
+over) carries nothing but the time its IP was first seen (which makes it
+settled).  At most every REST_INTERVAL seconds of the ``now`` it is given,
+:meth:`Limits.rest` replaces each such record by that time alone (a float
+where the record was: its place in the LRU order kept), and a datagram from
+the IP makes it a full record again, in the very state the old one would
+have had.  A lab's node hears from a few dozen IPs and is quiet most of the
+time: this is most of what its limits cost (about 250 B a record).
+
 Loopback.  A *factor* divides the cost of every datagram and every byte
 from or to a source by that factor, which multiplies all its budgets and its
 block threshold, and lets it draw that much less on the global budgets:
@@ -94,6 +104,9 @@ from .stats import DropReason
 #: Most credits (answers we expect) one IP can hold; requests beyond that
 #: many outstanding to one address are charged to its query budget.
 MAX_CREDIT = 256
+
+#: Seconds of ``now`` between two sweeps of :meth:`Limits.rest` (records at rest made a float).
+REST_INTERVAL = 10.0
 
 #: Largest datagram UDP over IPv4 can carry.
 UDP_MAX = 65507
@@ -177,29 +190,64 @@ class Limits:
         self.own_ip: str | None = None
         #: least recently heard first (a dict keeps insertion order; an entry heard from
         #: is put back at the end: an OrderedDict's links were ~2 KB more per node in a lab)
-        self.peers: dict[str, PeerBudget] = {}
+        #: (a float: a record at rest, the time its IP was first seen; see :meth:`rest`)
+        self.peers: dict[str, PeerBudget | float] = {}
         self.blocks = 0  # times an IP was blocked
         self.evictions = 0  # entries evicted from the full table
+        self.next_rest = 0.0  # the ``now`` from which admit() sweeps records at rest
 
     # --- state ---------------------------------------------------------
+
+    def cost_of(self, ip: str) -> float:
+        """What one datagram (one byte) from ``ip`` costs its budgets (see Loopback above)."""
+        if ip == self.own_ip:
+            return self.own_cost
+        return self.loopback_cost if is_loopback(ip) else 1.0
 
     def peer(self, ip: str, now: float) -> PeerBudget:
         """The IP's entry, created (evicting the least recently heard) if new."""
         peers = self.peers
         entry = peers.pop(ip, None)
         if entry is not None:
+            if not isinstance(entry, PeerBudget):  # at rest: the time it was first seen
+                entry = self._revive(ip, entry, now)
             peers[ip] = entry  # now the most recently heard
             return entry
-        if ip == self.own_ip:
-            cost = self.own_cost
-        else:
-            cost = self.loopback_cost if is_loopback(ip) else 1.0
-        entry = PeerBudget(now, self.burst, self.reply_burst, self.block_window, cost)
+        entry = PeerBudget(now, self.burst, self.reply_burst, self.block_window, self.cost_of(ip))
         peers[ip] = entry
         if len(peers) > self.max_peers:
             del peers[next(iter(peers))]
             self.evictions += 1
         return entry
+
+    def _revive(self, ip: str, first_seen: float, now: float) -> PeerBudget:
+        """The record of an IP at rest since before ``now``, as it would be had it been kept."""
+        p = PeerBudget(now, self.burst, self.reply_burst, 0.0, self.cost_of(ip))
+        p.window_end = now  # its window was over: the next datagram opens a new one
+        p.first_seen = first_seen
+        return p
+
+    def at_rest(self, ip: str, p: PeerBudget, now: float) -> bool:
+        """Whether ``p`` (``ip``'s record) holds nothing at ``now`` but its ``first_seen``:
+        budgets full, no credit, nothing prepaid, not blocked, no offence window open."""
+        return (
+            p.credit == 0 and p.prepaid == 0.0 and p.blocked_until <= now and now >= p.window_end
+            and p.tokens + max(0.0, now - p.stamp) * self.rate >= self.burst
+            and p.reply + max(0.0, now - p.reply_stamp) * self.reply_rate >= self.reply_burst
+            and p.cost == self.cost_of(ip)
+        )
+
+    def rest(self, now: float) -> int:
+        """Replace every record at rest by its ``first_seen`` (its place in the LRU order
+        kept); how many.  Called by :meth:`admit` every REST_INTERVAL seconds of ``now``."""
+        self.next_rest = now + REST_INTERVAL
+        peers = self.peers
+        resting = [
+            (ip, p.first_seen) for ip, p in peers.items() if isinstance(p, PeerBudget) and self.at_rest(ip, p, now)
+        ]
+        for ip, first_seen in resting:
+            peers[ip] = first_seen  # an existing key: its place is kept
+        return len(resting)
 
     def set_own_address(self, ip: str) -> None:
         """The IP we listen on: if it is a loopback one, sources on it get OWN_ADDRESS_LIMIT_FACTOR.
@@ -213,11 +261,11 @@ class Limits:
 
     def blocked_count(self, now: float) -> int:
         """How many tracked IPs are blocked at ``now``."""
-        return sum(1 for p in self.peers.values() if p.blocked_until > now)
+        return sum(1 for p in self.peers.values() if isinstance(p, PeerBudget) and p.blocked_until > now)
 
     def is_blocked(self, ip: str, now: float) -> bool:
         entry = self.peers.get(ip)
-        return entry is not None and entry.blocked_until > now
+        return isinstance(entry, PeerBudget) and entry.blocked_until > now
 
     def _settled(self, p: PeerBudget, now: float) -> bool:
         return p.tokens >= self.burst / 2 and now - p.first_seen >= self.settle
@@ -229,12 +277,16 @@ class Limits:
         if size > self.max_size:
             self.peer(ip, now)  # an oversize datagram still counts as heard
             return DropReason.OVERSIZE
+        if now >= self.next_rest:
+            self.rest(now)
         peers = self.peers
-        p = peers.pop(ip, None)  # self.peer() inlined for the common case
-        if p is None:
-            p = self.peer(ip, now)
+        entry = peers.pop(ip, None)  # self.peer() inlined for the common case
+        if isinstance(entry, PeerBudget):
+            p = peers[ip] = entry  # now the most recently heard
         else:
-            peers[ip] = p  # now the most recently heard
+            if entry is not None:
+                peers[ip] = entry  # at rest: peer() revives it
+            p = self.peer(ip, now)
         if p.blocked_until > now:
             return DropReason.BLOCKED
         if p.credit > 0:  # an answer we asked for
