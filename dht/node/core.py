@@ -411,6 +411,7 @@ class NodeCore:
             replacements=cfg.REPLACEMENTS_PER_BUCKET,
             max_per_ip=cfg.MAX_PER_IP_IN_TABLE,
             max_per_subnet=cfg.MAX_PER_SUBNET_IN_BUCKET,
+            listeners=self.events,  # the events of answers built only for a listener
         )
 
     def _exempt_host(self) -> str | None:
