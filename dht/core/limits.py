@@ -95,6 +95,8 @@ block threshold, and lets it draw that much less on the global budgets:
 
 from __future__ import annotations
 
+from array import array
+from typing import TYPE_CHECKING, cast
 
 from .config import Config
 from .family import V4, family_of
@@ -116,26 +118,60 @@ def is_loopback(ip: str) -> bool:
     return ip.startswith("127.") or ip == "::1"
 
 
-class PeerBudget:
-    """The limits' state of one source IP."""
+#: Where each of a :class:`PeerBudget`'s figures is in its row.
+TOKENS, STAMP, REPLY, REPLY_STAMP, WINDOW_END, COUNT, BLOCKED_UNTIL, CREDIT, FIRST_SEEN, COST, PREPAID = range(11)
 
-    __slots__ = (
-        "tokens", "stamp", "reply", "reply_stamp", "window_end", "count",
-        "blocked_until", "credit", "first_seen", "cost", "prepaid",
-    )
+if TYPE_CHECKING:
+    _Row = array[float]
+else:
+    _Row = array
 
-    def __init__(self, now: float, burst: float, reply_burst: float, window: float, cost: float) -> None:
-        self.tokens = burst  # query tokens, refilled from ``stamp``
-        self.stamp = now
-        self.reply = reply_burst  # reply bytes, refilled from ``reply_stamp``
-        self.reply_stamp = now
-        self.window_end = now + window  # end of the current offence window
-        self.count = 0.0  # datagrams (weighted by cost) in the window
-        self.blocked_until = 0.0
-        self.credit = 0  # answers we expect from this IP
-        self.first_seen = now
-        self.cost = cost  # 1, or 1 / LOOPBACK_LIMIT_FACTOR for loopback
-        self.prepaid = 0.0  # reply bytes charged before the answer was built
+
+def _figure(index: int, doc: str) -> property:
+    def get(row: "PeerBudget") -> float:
+        return row[index]
+
+    def set(row: "PeerBudget", value: float) -> None:
+        row[index] = value
+
+    return property(get, set, doc=doc)
+
+
+class PeerBudget(_Row):
+    """The limits' state of one source IP: one row of doubles (an object with a float
+    object per figure was twice the size: 360 B against 180 B).  The hot paths index
+    it (TOKENS, ...); the rest read it by name."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+        tokens: float
+        stamp: float
+        reply: float
+        reply_stamp: float
+        window_end: float
+        in_window: float
+        blocked_until: float
+        credit: float
+        first_seen: float
+        cost: float
+        prepaid: float
+    else:
+        tokens = _figure(TOKENS, "query tokens, refilled from ``stamp``")
+        stamp = _figure(STAMP, "when ``tokens`` was last computed")
+        reply = _figure(REPLY, "reply bytes, refilled from ``reply_stamp``")
+        reply_stamp = _figure(REPLY_STAMP, "when ``reply`` was last computed")
+        window_end = _figure(WINDOW_END, "end of the current offence window")
+        in_window = _figure(COUNT, "datagrams (weighted by cost) in the window")
+        blocked_until = _figure(BLOCKED_UNTIL, "blocked before then")
+        credit = _figure(CREDIT, "answers we expect from this IP")
+        first_seen = _figure(FIRST_SEEN, "when the IP was first heard")
+        cost = _figure(COST, "1, or 1 / LOOPBACK_LIMIT_FACTOR for loopback")
+        prepaid = _figure(PREPAID, "reply bytes charged before the answer was built")
+
+    def __new__(cls, now: float, burst: float, reply_burst: float, window: float, cost: float) -> "PeerBudget":
+        row = (burst, now, reply_burst, now, now + window, 0.0, 0.0, 0.0, now, cost, 0.0)
+        return cast("PeerBudget", super().__new__(cls, "d", row))
 
 
 class TokenBucket:
@@ -296,12 +332,12 @@ class Limits:
         # Offence window (libtorrent's dos_blocker).
         if now >= p.window_end:
             p.window_end = now + self.block_window
-            p.count = 0.0
-        p.count += cost
-        if p.count >= self.block_count:
+            p.in_window = 0.0
+        p.in_window += cost
+        if p.in_window >= self.block_count:
             p.blocked_until = now + self.block_duration
             p.window_end = p.blocked_until  # a fresh window after the block
-            p.count = 0.0
+            p.in_window = 0.0
             self.blocks += 1
             return DropReason.BLOCKED
         # The IP's own budget.

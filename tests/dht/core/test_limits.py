@@ -312,7 +312,7 @@ def test_records_at_rest_are_swept_to_a_float_and_revived_on_the_next_datagram()
     assert limits.admit(IP, 60, 30.5) is None
     p = limits.peer(IP, 30.5)
     assert p.first_seen == 0.0 and limits._settled(p, 30.5)  # still settled
-    assert p.tokens == CFG.QUERY_BURST - 1 and p.count == 1.0
+    assert p.tokens == CFG.QUERY_BURST - 1 and p.in_window == 1.0
     assert list(limits.peers) == [OTHER, IP]
 
 
