@@ -304,7 +304,7 @@ class Limits:
         return isinstance(entry, PeerBudget) and entry.blocked_until > now
 
     def _settled(self, p: PeerBudget, now: float) -> bool:
-        return p.tokens >= self.burst / 2 and now - p.first_seen >= self.settle
+        return p[TOKENS] >= self.burst / 2 and now - p[FIRST_SEEN] >= self.settle
 
     # --- incoming datagrams ----------------------------------------------
 
@@ -323,33 +323,33 @@ class Limits:
             if entry is not None:
                 peers[ip] = entry  # at rest: peer() revives it
             p = self.peer(ip, now)
-        if p.blocked_until > now:
+        if p[BLOCKED_UNTIL] > now:
             return DropReason.BLOCKED
-        if p.credit > 0:  # an answer we asked for
-            p.credit -= 1
+        if p[CREDIT] > 0:  # an answer we asked for
+            p[CREDIT] -= 1
             return None
-        cost = p.cost
+        cost = p[COST]
         # Offence window (libtorrent's dos_blocker).
-        if now >= p.window_end:
-            p.window_end = now + self.block_window
-            p.in_window = 0.0
-        p.in_window += cost
-        if p.in_window >= self.block_count:
-            p.blocked_until = now + self.block_duration
-            p.window_end = p.blocked_until  # a fresh window after the block
-            p.in_window = 0.0
+        if now >= p[WINDOW_END]:
+            p[WINDOW_END] = now + self.block_window
+            p[COUNT] = 0.0
+        p[COUNT] += cost
+        if p[COUNT] >= self.block_count:
+            p[BLOCKED_UNTIL] = now + self.block_duration
+            p[WINDOW_END] = p[BLOCKED_UNTIL]  # a fresh window after the block
+            p[COUNT] = 0.0
             self.blocks += 1
             return DropReason.BLOCKED
         # The IP's own budget.
-        tokens = p.tokens
-        if now > p.stamp:
-            tokens = min(self.burst, tokens + (now - p.stamp) * self.rate)
-        p.stamp = now
+        tokens = p[TOKENS]
+        if now > p[STAMP]:
+            tokens = min(self.burst, tokens + (now - p[STAMP]) * self.rate)
+        p[STAMP] = now
         if tokens < cost:
-            p.tokens = tokens
+            p[TOKENS] = tokens
             return DropReason.RATE_LIMITED
-        settled = tokens >= self.burst / 2 and now - p.first_seen >= self.settle
-        p.tokens = tokens - cost  # spent even if the global budget refuses: it asked
+        settled = tokens >= self.burst / 2 and now - p[FIRST_SEEN] >= self.settle
+        p[TOKENS] = tokens - cost  # spent even if the global budget refuses: it asked
         # The global budget, unless the IP is settled and asks little.
         if not settled and not self.global_queries.take(cost, now):
             return DropReason.BUSY
@@ -358,8 +358,8 @@ class Limits:
     def expect(self, ip: str, now: float) -> None:
         """We sent a request to ``ip``: its answer will not be charged."""
         p = self.peer(ip, now)
-        if p.credit < MAX_CREDIT:
-            p.credit += 1
+        if p[CREDIT] < MAX_CREDIT:
+            p[CREDIT] += 1
 
     # --- answers we send ----------------------------------------------
 
@@ -367,39 +367,39 @@ class Limits:
         """Before an answer is built: None if ``ip`` may have an answer of about ``size``
         bytes (charged now; ``expensive``: one of the global expensive answers too), else why not."""
         p = self.peer(ip, now)
-        cost = size * p.cost
-        reply = p.reply
-        if now > p.reply_stamp:
-            reply = min(self.reply_burst, reply + (now - p.reply_stamp) * self.reply_rate)
-        p.reply_stamp = now
-        p.reply = reply
+        cost = size * p[COST]
+        reply = p[REPLY]
+        if now > p[REPLY_STAMP]:
+            reply = min(self.reply_burst, reply + (now - p[REPLY_STAMP]) * self.reply_rate)
+        p[REPLY_STAMP] = now
+        p[REPLY] = reply
         if reply < cost:
             return DropReason.REPLY_BUDGET
-        if expensive and not self.global_expensive.take(p.cost, now):
+        if expensive and not self.global_expensive.take(p[COST], now):
             return DropReason.BUSY
         if not self._settled(p, now) and not self.global_replies.take(cost, now):
             return DropReason.BUSY
-        p.reply = reply - cost
-        p.prepaid = cost
+        p[REPLY] = reply - cost
+        p[PREPAID] = cost
         return None
 
     def allow_reply(self, ip: str, size: int, now: float) -> DropReason | None:
         """None if an answer of ``size`` bytes may be sent to ``ip``, else why not
         (an answer charged before it was built is charged only what it exceeds that by)."""
         p = self.peer(ip, now)
-        cost = size * p.cost - p.prepaid
-        p.prepaid = 0.0
+        cost = size * p[COST] - p[PREPAID]
+        p[PREPAID] = 0.0
         if cost <= 0:
             return None
-        reply = p.reply
-        if now > p.reply_stamp:
-            reply = min(self.reply_burst, reply + (now - p.reply_stamp) * self.reply_rate)
-        p.reply_stamp = now
+        reply = p[REPLY]
+        if now > p[REPLY_STAMP]:
+            reply = min(self.reply_burst, reply + (now - p[REPLY_STAMP]) * self.reply_rate)
+        p[REPLY_STAMP] = now
         if reply < cost:
-            p.reply = reply
+            p[REPLY] = reply
             return DropReason.REPLY_BUDGET
         if not self._settled(p, now) and not self.global_replies.take(cost, now):
-            p.reply = reply
+            p[REPLY] = reply
             return DropReason.BUSY
-        p.reply = reply - cost
+        p[REPLY] = reply - cost
         return None
