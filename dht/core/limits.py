@@ -96,7 +96,7 @@ block threshold, and lets it draw that much less on the global budgets:
 from __future__ import annotations
 
 from array import array
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from .config import Config
 from .family import V4, family_of
@@ -171,7 +171,7 @@ class PeerBudget(_Row):
 
     def __new__(cls, now: float, burst: float, reply_burst: float, window: float, cost: float) -> "PeerBudget":
         row = (burst, now, reply_burst, now, now + window, 0.0, 0.0, 0.0, now, cost, 0.0)
-        return cast("PeerBudget", super().__new__(cls, "d", row))
+        return super().__new__(cls, "d", row)  # type: ignore[return-value]
 
 
 class TokenBucket:
@@ -259,18 +259,18 @@ class Limits:
     def _revive(self, ip: str, first_seen: float, now: float) -> PeerBudget:
         """The record of an IP at rest since before ``now``, as it would be had it been kept."""
         p = PeerBudget(now, self.burst, self.reply_burst, 0.0, self.cost_of(ip))
-        p.window_end = now  # its window was over: the next datagram opens a new one
-        p.first_seen = first_seen
+        p[WINDOW_END] = now  # its window was over: the next datagram opens a new one
+        p[FIRST_SEEN] = first_seen
         return p
 
     def at_rest(self, ip: str, p: PeerBudget, now: float) -> bool:
         """Whether ``p`` (``ip``'s record) holds nothing at ``now`` but its ``first_seen``:
         budgets full, no credit, nothing prepaid, not blocked, no offence window open."""
-        return (
-            p.credit == 0 and p.prepaid == 0.0 and p.blocked_until <= now and now >= p.window_end
-            and p.tokens + max(0.0, now - p.stamp) * self.rate >= self.burst
-            and p.reply + max(0.0, now - p.reply_stamp) * self.reply_rate >= self.reply_burst
-            and p.cost == self.cost_of(ip)
+        return (  # indexed: a sweep asks this of every record
+            p[CREDIT] == 0 and p[PREPAID] == 0.0 and p[BLOCKED_UNTIL] <= now and now >= p[WINDOW_END]
+            and p[TOKENS] + max(0.0, now - p[STAMP]) * self.rate >= self.burst
+            and p[REPLY] + max(0.0, now - p[REPLY_STAMP]) * self.reply_rate >= self.reply_burst
+            and p[COST] == self.cost_of(ip)
         )
 
     def rest(self, now: float) -> int:
@@ -279,7 +279,7 @@ class Limits:
         self.next_rest = now + REST_INTERVAL
         peers = self.peers
         resting = [
-            (ip, p.first_seen) for ip, p in peers.items() if isinstance(p, PeerBudget) and self.at_rest(ip, p, now)
+            (ip, p[FIRST_SEEN]) for ip, p in peers.items() if isinstance(p, PeerBudget) and self.at_rest(ip, p, now)
         ]
         for ip, first_seen in resting:
             peers[ip] = first_seen  # an existing key: its place is kept
@@ -297,7 +297,7 @@ class Limits:
 
     def blocked_count(self, now: float) -> int:
         """How many tracked IPs are blocked at ``now``."""
-        return sum(1 for p in self.peers.values() if isinstance(p, PeerBudget) and p.blocked_until > now)
+        return sum(1 for p in self.peers.values() if isinstance(p, PeerBudget) and p[BLOCKED_UNTIL] > now)
 
     def is_blocked(self, ip: str, now: float) -> bool:
         entry = self.peers.get(ip)
