@@ -66,6 +66,16 @@ the least recently heard one, so a million spoofed sources cost no more than
 LIMITS_MAX_PEERS entries.  An evicted address starts afresh (a full bucket,
 not settled) when it comes back.
 
+Records at rest.  A record whose budgets are all full again (tokens and reply
+bytes refilled, no credit, nothing prepaid, not blocked, its offence window
+over) carries nothing but the time its IP was first seen (which makes it
+settled).  At most every REST_INTERVAL seconds of the ``now`` it is given,
+:meth:`Limits.rest` replaces each such record by that time alone (a float
+where the record was: its place in the LRU order kept), and a datagram from
+the IP makes it a full record again, in the very state the old one would
+have had.  A lab's node hears from a few dozen IPs and is quiet most of the
+time: this is most of what its limits cost (about 250 B a record).
+
 Loopback.  A *factor* divides the cost of every datagram and every byte
 from or to a source by that factor, which multiplies all its budgets and its
 block threshold, and lets it draw that much less on the global budgets:
@@ -85,6 +95,8 @@ block threshold, and lets it draw that much less on the global budgets:
 
 from __future__ import annotations
 
+from array import array
+from typing import TYPE_CHECKING
 
 from .config import Config
 from .family import V4, family_of
@@ -95,6 +107,9 @@ from .stats import DropReason
 #: many outstanding to one address are charged to its query budget.
 MAX_CREDIT = 256
 
+#: Seconds of ``now`` between two sweeps of :meth:`Limits.rest` (records at rest made a float).
+REST_INTERVAL = 10.0
+
 #: Largest datagram UDP over IPv4 can carry.
 UDP_MAX = 65507
 
@@ -103,26 +118,60 @@ def is_loopback(ip: str) -> bool:
     return ip.startswith("127.") or ip == "::1"
 
 
-class PeerBudget:
-    """The limits' state of one source IP."""
+#: Where each of a :class:`PeerBudget`'s figures is in its row.
+TOKENS, STAMP, REPLY, REPLY_STAMP, WINDOW_END, COUNT, BLOCKED_UNTIL, CREDIT, FIRST_SEEN, COST, PREPAID = range(11)
 
-    __slots__ = (
-        "tokens", "stamp", "reply", "reply_stamp", "window_end", "count",
-        "blocked_until", "credit", "first_seen", "cost", "prepaid",
-    )
+if TYPE_CHECKING:
+    _Row = array[float]
+else:
+    _Row = array
 
-    def __init__(self, now: float, burst: float, reply_burst: float, window: float, cost: float) -> None:
-        self.tokens = burst  # query tokens, refilled from ``stamp``
-        self.stamp = now
-        self.reply = reply_burst  # reply bytes, refilled from ``reply_stamp``
-        self.reply_stamp = now
-        self.window_end = now + window  # end of the current offence window
-        self.count = 0.0  # datagrams (weighted by cost) in the window
-        self.blocked_until = 0.0
-        self.credit = 0  # answers we expect from this IP
-        self.first_seen = now
-        self.cost = cost  # 1, or 1 / LOOPBACK_LIMIT_FACTOR for loopback
-        self.prepaid = 0.0  # reply bytes charged before the answer was built
+
+def _figure(index: int, doc: str) -> property:
+    def get(row: "PeerBudget") -> float:
+        return row[index]
+
+    def set(row: "PeerBudget", value: float) -> None:
+        row[index] = value
+
+    return property(get, set, doc=doc)
+
+
+class PeerBudget(_Row):
+    """The limits' state of one source IP: one row of doubles (an object with a float
+    object per figure was twice the size: 360 B against 180 B).  The hot paths index
+    it (TOKENS, ...); the rest read it by name."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+        tokens: float
+        stamp: float
+        reply: float
+        reply_stamp: float
+        window_end: float
+        in_window: float
+        blocked_until: float
+        credit: float
+        first_seen: float
+        cost: float
+        prepaid: float
+    else:
+        tokens = _figure(TOKENS, "query tokens, refilled from ``stamp``")
+        stamp = _figure(STAMP, "when ``tokens`` was last computed")
+        reply = _figure(REPLY, "reply bytes, refilled from ``reply_stamp``")
+        reply_stamp = _figure(REPLY_STAMP, "when ``reply`` was last computed")
+        window_end = _figure(WINDOW_END, "end of the current offence window")
+        in_window = _figure(COUNT, "datagrams (weighted by cost) in the window")
+        blocked_until = _figure(BLOCKED_UNTIL, "blocked before then")
+        credit = _figure(CREDIT, "answers we expect from this IP")
+        first_seen = _figure(FIRST_SEEN, "when the IP was first heard")
+        cost = _figure(COST, "1, or 1 / LOOPBACK_LIMIT_FACTOR for loopback")
+        prepaid = _figure(PREPAID, "reply bytes charged before the answer was built")
+
+    def __new__(cls, now: float, burst: float, reply_burst: float, window: float, cost: float) -> "PeerBudget":
+        row = (burst, now, reply_burst, now, now + window, 0.0, 0.0, 0.0, now, cost, 0.0)
+        return super().__new__(cls, "d", row)  # type: ignore[return-value]
 
 
 class TokenBucket:
@@ -177,29 +226,64 @@ class Limits:
         self.own_ip: str | None = None
         #: least recently heard first (a dict keeps insertion order; an entry heard from
         #: is put back at the end: an OrderedDict's links were ~2 KB more per node in a lab)
-        self.peers: dict[str, PeerBudget] = {}
+        #: (a float: a record at rest, the time its IP was first seen; see :meth:`rest`)
+        self.peers: dict[str, PeerBudget | float] = {}
         self.blocks = 0  # times an IP was blocked
         self.evictions = 0  # entries evicted from the full table
+        self.next_rest = 0.0  # the ``now`` from which admit() sweeps records at rest
 
     # --- state ---------------------------------------------------------
+
+    def cost_of(self, ip: str) -> float:
+        """What one datagram (one byte) from ``ip`` costs its budgets (see Loopback above)."""
+        if ip == self.own_ip:
+            return self.own_cost
+        return self.loopback_cost if is_loopback(ip) else 1.0
 
     def peer(self, ip: str, now: float) -> PeerBudget:
         """The IP's entry, created (evicting the least recently heard) if new."""
         peers = self.peers
         entry = peers.pop(ip, None)
         if entry is not None:
+            if not isinstance(entry, PeerBudget):  # at rest: the time it was first seen
+                entry = self._revive(ip, entry, now)
             peers[ip] = entry  # now the most recently heard
             return entry
-        if ip == self.own_ip:
-            cost = self.own_cost
-        else:
-            cost = self.loopback_cost if is_loopback(ip) else 1.0
-        entry = PeerBudget(now, self.burst, self.reply_burst, self.block_window, cost)
+        entry = PeerBudget(now, self.burst, self.reply_burst, self.block_window, self.cost_of(ip))
         peers[ip] = entry
         if len(peers) > self.max_peers:
             del peers[next(iter(peers))]
             self.evictions += 1
         return entry
+
+    def _revive(self, ip: str, first_seen: float, now: float) -> PeerBudget:
+        """The record of an IP at rest since before ``now``, as it would be had it been kept."""
+        p = PeerBudget(now, self.burst, self.reply_burst, 0.0, self.cost_of(ip))
+        p[WINDOW_END] = now  # its window was over: the next datagram opens a new one
+        p[FIRST_SEEN] = first_seen
+        return p
+
+    def at_rest(self, ip: str, p: PeerBudget, now: float) -> bool:
+        """Whether ``p`` (``ip``'s record) holds nothing at ``now`` but its ``first_seen``:
+        budgets full, no credit, nothing prepaid, not blocked, no offence window open."""
+        return (  # indexed: a sweep asks this of every record
+            p[CREDIT] == 0 and p[PREPAID] == 0.0 and p[BLOCKED_UNTIL] <= now and now >= p[WINDOW_END]
+            and p[TOKENS] + max(0.0, now - p[STAMP]) * self.rate >= self.burst
+            and p[REPLY] + max(0.0, now - p[REPLY_STAMP]) * self.reply_rate >= self.reply_burst
+            and p[COST] == self.cost_of(ip)
+        )
+
+    def rest(self, now: float) -> int:
+        """Replace every record at rest by its ``first_seen`` (its place in the LRU order
+        kept); how many.  Called by :meth:`admit` every REST_INTERVAL seconds of ``now``."""
+        self.next_rest = now + REST_INTERVAL
+        peers = self.peers
+        resting = [
+            (ip, p[FIRST_SEEN]) for ip, p in peers.items() if isinstance(p, PeerBudget) and self.at_rest(ip, p, now)
+        ]
+        for ip, first_seen in resting:
+            peers[ip] = first_seen  # an existing key: its place is kept
+        return len(resting)
 
     def set_own_address(self, ip: str) -> None:
         """The IP we listen on: if it is a loopback one, sources on it get OWN_ADDRESS_LIMIT_FACTOR.
@@ -213,14 +297,14 @@ class Limits:
 
     def blocked_count(self, now: float) -> int:
         """How many tracked IPs are blocked at ``now``."""
-        return sum(1 for p in self.peers.values() if p.blocked_until > now)
+        return sum(1 for p in self.peers.values() if isinstance(p, PeerBudget) and p[BLOCKED_UNTIL] > now)
 
     def is_blocked(self, ip: str, now: float) -> bool:
         entry = self.peers.get(ip)
-        return entry is not None and entry.blocked_until > now
+        return isinstance(entry, PeerBudget) and entry.blocked_until > now
 
     def _settled(self, p: PeerBudget, now: float) -> bool:
-        return p.tokens >= self.burst / 2 and now - p.first_seen >= self.settle
+        return p[TOKENS] >= self.burst / 2 and now - p[FIRST_SEEN] >= self.settle
 
     # --- incoming datagrams ----------------------------------------------
 
@@ -229,39 +313,43 @@ class Limits:
         if size > self.max_size:
             self.peer(ip, now)  # an oversize datagram still counts as heard
             return DropReason.OVERSIZE
+        if now >= self.next_rest:
+            self.rest(now)
         peers = self.peers
-        p = peers.pop(ip, None)  # self.peer() inlined for the common case
-        if p is None:
-            p = self.peer(ip, now)
+        entry = peers.pop(ip, None)  # self.peer() inlined for the common case
+        if isinstance(entry, PeerBudget):
+            p = peers[ip] = entry  # now the most recently heard
         else:
-            peers[ip] = p  # now the most recently heard
-        if p.blocked_until > now:
+            if entry is not None:
+                peers[ip] = entry  # at rest: peer() revives it
+            p = self.peer(ip, now)
+        if p[BLOCKED_UNTIL] > now:
             return DropReason.BLOCKED
-        if p.credit > 0:  # an answer we asked for
-            p.credit -= 1
+        if p[CREDIT] > 0:  # an answer we asked for
+            p[CREDIT] -= 1
             return None
-        cost = p.cost
+        cost = p[COST]
         # Offence window (libtorrent's dos_blocker).
-        if now >= p.window_end:
-            p.window_end = now + self.block_window
-            p.count = 0.0
-        p.count += cost
-        if p.count >= self.block_count:
-            p.blocked_until = now + self.block_duration
-            p.window_end = p.blocked_until  # a fresh window after the block
-            p.count = 0.0
+        if now >= p[WINDOW_END]:
+            p[WINDOW_END] = now + self.block_window
+            p[COUNT] = 0.0
+        p[COUNT] += cost
+        if p[COUNT] >= self.block_count:
+            p[BLOCKED_UNTIL] = now + self.block_duration
+            p[WINDOW_END] = p[BLOCKED_UNTIL]  # a fresh window after the block
+            p[COUNT] = 0.0
             self.blocks += 1
             return DropReason.BLOCKED
         # The IP's own budget.
-        tokens = p.tokens
-        if now > p.stamp:
-            tokens = min(self.burst, tokens + (now - p.stamp) * self.rate)
-        p.stamp = now
+        tokens = p[TOKENS]
+        if now > p[STAMP]:
+            tokens = min(self.burst, tokens + (now - p[STAMP]) * self.rate)
+        p[STAMP] = now
         if tokens < cost:
-            p.tokens = tokens
+            p[TOKENS] = tokens
             return DropReason.RATE_LIMITED
-        settled = tokens >= self.burst / 2 and now - p.first_seen >= self.settle
-        p.tokens = tokens - cost  # spent even if the global budget refuses: it asked
+        settled = tokens >= self.burst / 2 and now - p[FIRST_SEEN] >= self.settle
+        p[TOKENS] = tokens - cost  # spent even if the global budget refuses: it asked
         # The global budget, unless the IP is settled and asks little.
         if not settled and not self.global_queries.take(cost, now):
             return DropReason.BUSY
@@ -270,8 +358,8 @@ class Limits:
     def expect(self, ip: str, now: float) -> None:
         """We sent a request to ``ip``: its answer will not be charged."""
         p = self.peer(ip, now)
-        if p.credit < MAX_CREDIT:
-            p.credit += 1
+        if p[CREDIT] < MAX_CREDIT:
+            p[CREDIT] += 1
 
     # --- answers we send ----------------------------------------------
 
@@ -279,39 +367,39 @@ class Limits:
         """Before an answer is built: None if ``ip`` may have an answer of about ``size``
         bytes (charged now; ``expensive``: one of the global expensive answers too), else why not."""
         p = self.peer(ip, now)
-        cost = size * p.cost
-        reply = p.reply
-        if now > p.reply_stamp:
-            reply = min(self.reply_burst, reply + (now - p.reply_stamp) * self.reply_rate)
-        p.reply_stamp = now
-        p.reply = reply
+        cost = size * p[COST]
+        reply = p[REPLY]
+        if now > p[REPLY_STAMP]:
+            reply = min(self.reply_burst, reply + (now - p[REPLY_STAMP]) * self.reply_rate)
+        p[REPLY_STAMP] = now
+        p[REPLY] = reply
         if reply < cost:
             return DropReason.REPLY_BUDGET
-        if expensive and not self.global_expensive.take(p.cost, now):
+        if expensive and not self.global_expensive.take(p[COST], now):
             return DropReason.BUSY
         if not self._settled(p, now) and not self.global_replies.take(cost, now):
             return DropReason.BUSY
-        p.reply = reply - cost
-        p.prepaid = cost
+        p[REPLY] = reply - cost
+        p[PREPAID] = cost
         return None
 
     def allow_reply(self, ip: str, size: int, now: float) -> DropReason | None:
         """None if an answer of ``size`` bytes may be sent to ``ip``, else why not
         (an answer charged before it was built is charged only what it exceeds that by)."""
         p = self.peer(ip, now)
-        cost = size * p.cost - p.prepaid
-        p.prepaid = 0.0
+        cost = size * p[COST] - p[PREPAID]
+        p[PREPAID] = 0.0
         if cost <= 0:
             return None
-        reply = p.reply
-        if now > p.reply_stamp:
-            reply = min(self.reply_burst, reply + (now - p.reply_stamp) * self.reply_rate)
-        p.reply_stamp = now
+        reply = p[REPLY]
+        if now > p[REPLY_STAMP]:
+            reply = min(self.reply_burst, reply + (now - p[REPLY_STAMP]) * self.reply_rate)
+        p[REPLY_STAMP] = now
         if reply < cost:
-            p.reply = reply
+            p[REPLY] = reply
             return DropReason.REPLY_BUDGET
         if not self._settled(p, now) and not self.global_replies.take(cost, now):
-            p.reply = reply
+            p[REPLY] = reply
             return DropReason.BUSY
-        p.reply = reply - cost
+        p[REPLY] = reply - cost
         return None

@@ -44,6 +44,12 @@ ContactRemoved, ContactReplaced, BucketSplit, BucketsMerged), stamped with
 the ``now`` it was given, which the node publishes as they are, and what
 it asks the node to do (:class:`PingOldest`, a decision rather than an
 event; :mod:`dht.core.outcomes`).  It never sends anything and never reads a clock.
+
+Subscribing costs nothing when nobody listens: given the node's event bus
+(``listeners``), the table builds the events of every answer and every
+query's new sender (ContactRefreshed, ContactAdded, ContactFailed) only
+while someone listens to it; the rest, rare, and what the table itself acts
+on (a ContactAdded by a refill), are built always.  Without a bus, always.
 """
 
 from __future__ import annotations
@@ -55,7 +61,7 @@ from .bucket_tree import closest, merge_siblings, split_leaf
 from .contact import Address, Contact
 from .directory import listed
 from .events import (
-    BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed, ContactRemoved, ContactReplaced,
+    EventBus, BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed, ContactRemoved, ContactReplaced,
 )
 from .kbucket import NULL_ID, Entry, KBucket, age_order
 from .khash import ID_SPACE
@@ -87,6 +93,7 @@ class RoutingTable:
         max_per_ip: int | None = None,
         max_per_subnet: int | None = None,
         exempt_host: str | None = None,
+        listeners: EventBus | None = None,
     ) -> None:
         self.own_id = own_id
         self.own_key = int.from_bytes(own_id, "big")
@@ -99,6 +106,9 @@ class RoutingTable:
         self._los: list[int] = [0]  # bucket lower bounds, for bisect
         # contact key -> (when we asked for a ping, the key of the newcomer waiting on it)
         self._pinged: dict[int, tuple[float, int]] = {}
+        #: whose ``active`` says whether the events of answers are built (None: always)
+        self.listeners = listeners
+        self._count = 0  # contacts in the buckets: len(self)
 
     @property
     def exempt_host(self) -> str | None:
@@ -135,7 +145,12 @@ class RoutingTable:
         return bucket.replacements[i] if i >= 0 else None
 
     def __len__(self) -> int:
-        return sum(len(b.entries) for b in self.buckets)
+        return self._count
+
+    def _listened(self) -> bool:
+        """Whether the events of answers are wanted (see the module's docstring)."""
+        listeners = self.listeners
+        return listeners is None or listeners.active
 
     def contacts(self) -> list[Contact]:
         return [e.contact for b in self.buckets for e in b.entries]
@@ -263,8 +278,11 @@ class RoutingTable:
             if len(bucket.entries) < self.k:
                 self.limits.hold(contact)
                 bucket.add(entry)
+                self._count += 1
                 bucket.last_accessed = now
-                reports.append(ContactAdded(now, contact, (bucket.lo, bucket.hi)))
+                listeners = self.listeners
+                if listeners is None or listeners.active:
+                    reports.append(ContactAdded(now, contact, (bucket.lo, bucket.hi)))
                 return reports
             if bucket.covers(self.own_key) and bucket.hi - bucket.lo > 1:
                 reports.append(self._split(index, now))
@@ -356,7 +374,8 @@ class RoutingTable:
         bucket.entries.append(entry)
         bucket.last_accessed = now
         self._pinged.pop(entry.key, None)
-        return [ContactRefreshed(now, entry.contact)]
+        listeners = self.listeners
+        return [ContactRefreshed(now, entry.contact)] if listeners is None or listeners.active else []
 
     def failed(self, node_id: bytes, now: float, address: Address | None = None) -> list[Outcome]:
         """A request to a contact (at ``address``) failed.
@@ -381,7 +400,7 @@ class RoutingTable:
         if address is not None and entry.contact.address != address:
             return []
         entry.failures += 1
-        reports: list[Outcome] = [ContactFailed(now, entry.contact, entry.failures)]
+        reports: list[Outcome] = [ContactFailed(now, entry.contact, entry.failures)] if self._listened() else []
         if not entry.answered:
             reports.extend(self.remove(node_id, "never answered", now))
         elif entry.failures >= self.max_failures:
@@ -402,6 +421,7 @@ class RoutingTable:
         if address is not None and bucket.entries[i].contact.address != address:
             return []
         entry = bucket.entries.pop(i)
+        self._count -= 1
         self.limits.release(entry.contact)
         asked = self._pinged.pop(key, None)
         reports: list[Outcome] = [ContactRemoved(now, entry.contact, reason)]
@@ -424,6 +444,7 @@ class RoutingTable:
             home = self.buckets[self.bucket_index(new_key)]
             return self._refill(home, new_key, now)
         entry = bucket.entries.pop(i)
+        self._count -= 1
         self.limits.release(entry.contact)
         reports = self._refill(bucket, new_key, now)
         if reports and isinstance(reports[0], ContactAdded):
@@ -451,7 +472,9 @@ class RoutingTable:
 
     def _refill(self, bucket: KBucket, prefer: int | None, now: float) -> list[Outcome]:
         """Fill free places from the cache: ``prefer`` first, then answered, newest first."""
-        return [ContactAdded(now, e.contact, (bucket.lo, bucket.hi)) for e in bucket.refill(self.k, prefer)]
+        moved = bucket.refill(self.k, prefer)
+        self._count += len(moved)
+        return [ContactAdded(now, e.contact, (bucket.lo, bucket.hi)) for e in moved]
 
     # --- structure ------------------------------------------------------
 

@@ -50,6 +50,15 @@ class DropReason(str, enum.Enum):
 _BY_TEXT = {r.value: r for r in DropReason}
 
 
+class DropCounts(dict[DropReason, int]):
+    """Drops by reason, each counter made at its first drop (most nodes of a lab drop nothing)."""
+
+    __slots__ = ()
+
+    def __missing__(self, reason: DropReason) -> int:
+        return 0
+
+
 @dataclass(slots=True)
 class MethodCounters:
     sent: int = 0  # queries we sent
@@ -102,18 +111,27 @@ class StatsSnapshot:
     queries_delayed: int = 0  # queries ever held back
 
 
+#: A method's figures before its first use.
+_UNUSED = MethodStats(0, 0, 0, 0, 0, None)
+
+
 @dataclass(slots=True)
 class Stats:
-    #: per method, made with the profile's methods (shown even before their first use)
+    """A node's counters, each made at its first use: a lab's node sends and answers few
+    methods, and an empty counter per method and per drop reason was 1.5 KB a node."""
+
+    #: per method, made at the method's first use (:meth:`method`)
     methods: dict[str, MethodCounters] = field(default_factory=dict)
     packets_in: int = 0
     packets_out: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
     dropped: int = 0
-    drop_reasons: dict[DropReason, int] = field(default_factory=lambda: dict.fromkeys(DropReason, 0))
+    drop_reasons: dict[DropReason, int] = field(default_factory=DropCounts)  # 0 for a reason not seen
     #: Set by the transport: (blocked now, blocks since start, tracked IPs).
     limits_gauge: Callable[[], tuple[int, int, int]] | None = None
+    #: the methods a snapshot shows even before their first use (the profile's: one tuple for all nodes)
+    known: tuple[str, ...] = ()
 
     def method(self, name: str) -> MethodCounters:
         counters = self.methods.get(name)
@@ -131,11 +149,12 @@ class Stats:
         table: RoutingTable | None = None,
     ) -> StatsSnapshot:
         blocked, blocks, tracked = self.limits_gauge() if self.limits_gauge is not None else (0, 0, 0)
+        methods = dict.fromkeys(self.known, _UNUSED)
+        for name, c in self.methods.items():
+            methods[name] = MethodStats(c.sent, c.answered, c.failed, c.received, c.errors, c.mean_rtt)
+        drop_reasons = self.drop_reasons
         return StatsSnapshot(
-            methods={
-                name: MethodStats(c.sent, c.answered, c.failed, c.received, c.errors, c.mean_rtt)
-                for name, c in self.methods.items()
-            },
+            methods=methods,
             packets_in=self.packets_in,
             packets_out=self.packets_out,
             bytes_in=self.bytes_in,
@@ -147,7 +166,7 @@ class Stats:
             keys=keys,
             values=values,
             uptime=uptime,
-            drops={r.value: n for r, n in self.drop_reasons.items()},
+            drops={r.value: drop_reasons.get(r, 0) for r in DropReason},
             blocked_peers=blocked,
             blocks=blocks,
             tracked_peers=tracked,

@@ -44,6 +44,7 @@ listens (``DatagramSent`` is the shell's, once the datagram is out).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 from typing import Any, Callable, Hashable, NamedTuple
@@ -90,6 +91,11 @@ class _Waiting(NamedTuple):
     size: int
 
 
+@functools.cache
+def _method_set(methods: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(methods)
+
+
 class KrpcMachine:
     """One node's KRPC exchanges, sans-IO (see the module's docstring)."""
 
@@ -99,7 +105,7 @@ class KrpcMachine:
     ) -> None:
         self.profile = profile
         self.decode = profile.decode  # bound once: called for every datagram
-        self._methods = frozenset(profile.methods)
+        self._methods = _method_set(profile.methods)  # one set per profile, not per node
         self.encode_response = profile.encode_response
         self.answer = answer
         self.stats = stats

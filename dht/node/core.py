@@ -46,7 +46,7 @@ from ..core.errors import FamilyUnavailable, LocalError, StorageError
 from ..core.events import Event, EventBus, NodeWarning
 from ..core.khash import new_id
 from ..core.routing import RoutingTable
-from ..core.stats import MethodCounters, Stats
+from ..core.stats import Stats
 from ..rpc import iterate, udp
 from ..rpc.resolve import resolve_host
 from ..core.limits import Limits
@@ -132,7 +132,7 @@ class NodeCore:
         self.data_dir = _path(data_dir) if data_dir is not None else default_data_dir()
         self.db_path = _db_path(self.data_dir, db_name)
         self.events = EventBus()
-        self.stats_counters = Stats({m: MethodCounters() for m in self.profile.methods})
+        self.stats_counters = Stats(known=self.profile.methods)
         self.warnings: list[str] = []
         self.running = False
         self.id = b""
@@ -411,6 +411,7 @@ class NodeCore:
             replacements=cfg.REPLACEMENTS_PER_BUCKET,
             max_per_ip=cfg.MAX_PER_IP_IN_TABLE,
             max_per_subnet=cfg.MAX_PER_SUBNET_IN_BUCKET,
+            listeners=self.events,  # the events of answers built only for a listener
         )
 
     def _exempt_host(self) -> str | None:

@@ -249,3 +249,78 @@ def test_state_never_exceeds_its_cap(ips: list[int], cap: int) -> None:
         limits.allow_reply(text, 60, n * 0.01)
         assert len(limits.peers) <= cap
     assert len(limits.peers) == min(cap, len(set(ips)))
+
+
+# --- records at rest ---------------------------------------------------------
+
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(("admit", "expect", "charge", "reply", "rest")),
+        st.sampled_from((IP, OTHER, "127.0.0.9")),
+        st.floats(min_value=0.0, max_value=40.0),  # seconds since the last step
+        st.integers(min_value=1, max_value=3000),  # size
+    ),
+    max_size=120,
+)
+
+
+def _apply(limits: Limits, op: str, ip: str, now: float, size: int) -> object:
+    if op == "admit":
+        return limits.admit(ip, size, now)
+    if op == "expect":
+        return limits.expect(ip, now)
+    if op == "charge":
+        return limits.charge_answer(ip, size, now)
+    if op == "reply":
+        return limits.allow_reply(ip, size, now)
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(_OPS)
+def test_a_record_at_rest_decides_as_the_record_kept(ops: list[tuple[str, str, float, int]]) -> None:
+    cfg = Config(QUERY_RATE=2.0, QUERY_BURST=5, BLOCK_RATE=1.0, BLOCK_WINDOW=5.0, BLOCK_DURATION=20.0,
+                 REPLY_RATE_PER_IP=500.0, REPLY_BURST_PER_IP=2000, SETTLE_SECONDS=30.0,
+                 GLOBAL_QUERY_RATE=1e9, GLOBAL_QUERY_BURST=10**9, GLOBAL_REPLY_RATE=1e9, GLOBAL_REPLY_BURST=10**9)
+    resting, kept = Limits(cfg), Limits(cfg)
+    kept.next_rest = float("inf")  # never swept
+    now = 0.0
+    rested = 0
+    for op, ip, dt, size in ops:
+        now += dt
+        if op == "rest":
+            rested += resting.rest(now)
+        assert _apply(resting, op, ip, now, size) == _apply(kept, op, ip, now, size)
+        assert resting.blocked_count(now) == kept.blocked_count(now)
+        assert resting.is_blocked(ip, now) == kept.is_blocked(ip, now)
+    assert list(resting.peers) == list(kept.peers)  # the same LRU order
+    for ip in list(kept.peers):  # revived, each is what the kept one is (to within the refill)
+        a, b = resting.peer(ip, now + 100.0), kept.peer(ip, now + 100.0)
+        assert (a.first_seen, a.credit, a.prepaid, a.cost) == (b.first_seen, b.credit, b.prepaid, b.cost)
+        assert resting._settled(a, now + 100.0) == kept._settled(b, now + 100.0)
+
+
+def test_records_at_rest_are_swept_to_a_float_and_revived_on_the_next_datagram() -> None:
+    limits = Limits(CFG)
+    assert limits.admit(IP, 60, 0.0) is None
+    limits.expect(OTHER, 0.0)  # a credit outstanding: not at rest
+    assert limits.rest(1.0) == 0  # IP's offence window is still open
+    assert limits.admit(OTHER, 60, 30.0) is None  # spends the credit; sweeps IP at 30 s
+    assert limits.peers[IP] == 0.0  # only the time it was first seen
+    assert isinstance(limits.peers[OTHER], object) and limits.peers[OTHER] != 30.0
+    assert list(limits.peers) == [IP, OTHER]  # its place in the LRU order kept
+    assert limits.admit(IP, 60, 30.5) is None
+    p = limits.peer(IP, 30.5)
+    assert p.first_seen == 0.0 and limits._settled(p, 30.5)  # still settled
+    assert p.tokens == CFG.QUERY_BURST - 1 and p.in_window == 1.0
+    assert list(limits.peers) == [OTHER, IP]
+
+
+def test_a_blocked_record_is_not_at_rest() -> None:
+    cfg = Config(BLOCK_RATE=1.0, BLOCK_WINDOW=5.0)
+    limits = Limits(cfg)
+    for i in range(5):
+        limits.admit(IP, 60, i * 0.01)
+    assert limits.is_blocked(IP, 1.0)
+    assert limits.rest(100.0) == 0 and limits.is_blocked(IP, 100.0)
+    assert limits.rest(cfg.BLOCK_DURATION + 10.0) == 1 and not limits.is_blocked(IP, cfg.BLOCK_DURATION + 10.0)

@@ -15,6 +15,7 @@ from dht.core.khash import ID_SPACE, int_to_id
 from dht.events import (
     BucketSplit, BucketsMerged, ContactAdded, ContactFailed, ContactRefreshed, ContactRemoved, ContactReplaced,
 )
+from dht.core.events import EventBus
 from dht.core.routing import ANSWERED_INSTEAD, NULL_ID, PingOldest, RoutingTable, subnet_of
 
 HALF = ID_SPACE // 2
@@ -123,6 +124,7 @@ def check_invariants(t: RoutingTable) -> None:
             assert all(n <= t.max_per_subnet for n in subnets.values())
         assert own_bucket.hi - own_bucket.lo <= size, "own bucket is the smallest"
     assert t.hosts() == dict(hosts), "the per-address counts are exact"
+    assert len(t) == sum(len(b.entries) for b in t.buckets), "the count of contacts is kept"
     if t.max_per_ip is not None:
         assert all(n <= t.max_per_ip for n in hosts.values())
     # Only buckets on the own id's path exist: each bucket other than the
@@ -854,3 +856,61 @@ def test_a_new_id_keeps_each_contacts_answered_state_rtt_and_failures() -> None:
         assert [e.answered for e in b.entries] == sorted(e.answered for e in b.entries)
         if any(not e.answered for e in b.entries):
             assert not any(e.answered for e in b.replacements)
+
+
+# --- events built only for a listener ---------------------------------------------
+
+def _state(t: RoutingTable) -> list[tuple[int, int, list[tuple[int, float | None, int, float | None]], list[int]]]:
+    return [(b.lo, b.hi, [(e.key, e.last_seen, e.failures, e.rtt) for e in b.entries], [e.key for e in b.replacements])
+            for b in t.buckets]
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(
+    own=st.integers(min_value=0, max_value=(1 << 160) - 1),
+    ops=st.lists(operation, max_size=100),
+    subscribe_at=st.integers(min_value=0, max_value=100),
+)
+def test_events_of_answers_are_built_only_for_a_listener(own: int, ops: list, subscribe_at: int) -> None:  # type: ignore[type-arg]
+    """Three tables take the same calls: one without a bus (the events always built), one whose
+    bus gets a listener at ``subscribe_at``, one whose bus never has one.  Their states stay the
+    same; the listened table returns exactly the first's outcomes once subscribed; the silent
+    one returns them less the events of answers (ContactAdded by an insert, ContactRefreshed,
+    ContactFailed), never a ContactRefreshed nor a ContactFailed."""
+    heard, silent = EventBus(), EventBus()
+    tables = [RoutingTable(int_to_id(own), k=2, max_failures=2, min_ping_interval=INTERVAL, replacements=2,
+                           listeners=bus) for bus in (None, heard, silent)]
+    now = 0.0
+    for step, (kind, prefix, bits, dt) in enumerate(ops):
+        now += dt
+        if step == subscribe_at:
+            heard.subscribe(lambda event: None)
+        known = sorted(e.key for e in tables[0].entries())
+        victim = int_to_id(known[bits % len(known)]) if known else int_to_id(near(own, bits, prefix))
+        contact = c(near(own, bits, prefix), port=1000 + bits % 5)
+        results = []
+        for t in tables:
+            if kind in ("insert", "uncontacted", "load"):
+                results.append(t.insert(contact, now, contacted=kind == "insert", rtt=0.05))
+            elif kind == "failed":
+                results.append(t.failed(victim, now))
+            elif kind == "remove":
+                results.append(t.remove(victim, "test", now))
+            else:
+                results.append(t.seen(victim, now, 0.1))
+        always, listened, quiet = results
+        assert _state(tables[0]) == _state(tables[1]) == _state(tables[2])
+        assert len(tables[0]) == len(tables[1]) == len(tables[2])
+        if heard.active:
+            assert listened == always
+        assert not any(isinstance(r, (ContactRefreshed, ContactFailed)) for r in quiet)
+        rest = iter(always)  # quiet is always's with some events of answers left out
+        for r in quiet:
+            for s in rest:
+                if s == r:
+                    break
+                assert isinstance(s, (ContactAdded, ContactRefreshed, ContactFailed))
+            else:
+                raise AssertionError(f"{r} not among {always}")
+        assert all(isinstance(s, (ContactAdded, ContactRefreshed, ContactFailed)) for s in rest)
+        check_invariants(tables[2])

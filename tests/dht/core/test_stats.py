@@ -9,14 +9,15 @@ from dhtutil import query, raw_client, run, running_node, running_nodes
 
 from dht.node import core_of
 from dht import Config, Node, StatsSnapshot
-from dht.core.stats import DropReason, MethodCounters, Stats
+from dht.core.stats import DropReason, Stats
 from dht.wire.krpc import METHODS
 
 CID = b"C" * 20
 
 
 def test_snapshot_copies_counters() -> None:
-    stats = Stats({m: MethodCounters() for m in METHODS})
+    stats = Stats(known=tuple(METHODS))
+    assert stats.methods == {} and not any(stats.drop_reasons.values())  # made at their first use
     stats.method("ping").sent += 2
     stats.method("ping").answered += 1
     stats.method("ping").rtt_total += 0.5
@@ -30,15 +31,19 @@ def test_snapshot_copies_counters() -> None:
     assert (snap.blocked_peers, snap.blocks, snap.tracked_peers) == (0, 0, 0)
     stats.method("ping").sent += 1
     assert snap.methods["ping"].sent == 2  # a snapshot does not change afterwards
-    assert set(snap.methods) >= {"ping", "join", "find_node", "find_value", "get_value", "store_value"}
+    assert list(snap.methods) == list(METHODS)  # every method, in the profile's order
+    stats.method("sample_infohashes").sent += 1  # not the profile's: shown after them
+    assert list(stats.snapshot(0, 1, 8, 0, 0, 1.0).methods) == list(METHODS) + ["sample_infohashes"]
 
 
 def test_drop_reasons_are_a_fixed_set_whatever_the_text() -> None:
     stats = Stats()
     for i in range(1000):
         stats.drop(f"unknown message type {i!r} " + "x" * 100)
-    assert len(stats.drop_reasons) == len(DropReason)
+    assert len(stats.drop_reasons) <= len(DropReason)
     assert stats.drop_reasons[DropReason.OTHER] == 1000 and stats.dropped == 1000
+    snap = stats.snapshot(contacts=0, buckets=1, k=8, keys=0, values=0, uptime=0.0)
+    assert snap.drops == {r.value: 0 for r in DropReason} | {"other": 1000}  # every reason shown
 
 
 def test_snapshot_reports_the_transports_limits_gauge() -> None:

@@ -284,7 +284,7 @@ def test_garbage_is_counted_by_fixed_reasons_with_fixed_event_texts(target: Targ
     assert snap.dropped == len(garbage)
     reasons = {e.reason for e in seen if isinstance(e, events.DatagramDropped)}
     assert reasons <= {r.value for r in DropReason} and len(reasons) >= 3
-    assert len(core_of(target.node).stats_counters.drop_reasons) == len(DropReason)
+    assert len(core_of(target.node).stats_counters.drop_reasons) <= len(DropReason)  # made at first use
 
 
 @pytest.mark.parametrize("factor, answered", [(CONFIG.OWN_ADDRESS_LIMIT_FACTOR, 1000), (1.0, 50)])
