@@ -248,11 +248,11 @@ def _select_answer(traffic: "TrafficPanel", method: str) -> None:
 async def _map_screenshot(window: "MainWindowView", path: str) -> None:
     """Save the network map panel, with the look-up's queries still drawn across it."""
     panel = window.map
-    await wait_for(lambda: panel.model.rowCount() > 1, 10, "the network map has no nodes")
-    window.drain_lookups()
     dock = window.docks["map"]
     dock.show()
-    dock.raise_()
+    dock.raise_()  # a hidden map only keeps the last overview: it fills when shown
+    await wait_for(lambda: panel.model.rowCount() > 1, 10, "the network map has no nodes")
+    window.drain_lookups()
     await asyncio.sleep(0)
     pixmap = panel.grab()
     if pixmap.isNull() or not pixmap.save(path):

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QSplitter,
 
 from ..bridge import EventBridge
 from ..common.labels import WrappedLabel
+from ..common.onscreen import on_screen
 from ..controller import NetworkController
 from ..common.table import SORT_ROLE
 from .model import DefenceStatsModel, MethodStatsModel
@@ -186,9 +187,13 @@ class StatsPanel(QWidget):
                 f"dropped {snapshot.dropped:,} ({snapshot.blocked_peers:,} sources blocked) \u00b7 {snapshot.keys:,} keys, {snapshot.values:,} values \u00b7 "
                 f"up {snapshot.uptime:.0f} s"
             )
-        if self.isVisible():
+        if on_screen(self):  # not when tabbed behind another panel
             self.plots.show_history(self.history)
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
+        self.on_shown()
+
+    def on_shown(self) -> None:
+        """Draw the history skipped while off screen (also when the dock's tab is selected)."""
         self.plots.show_history(self.history)
