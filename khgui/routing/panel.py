@@ -33,6 +33,7 @@ from dht import events as ev
 
 from ..bridge import EventBridge
 from ..controller import NetworkController
+from ..common.onscreen import on_screen
 from ..common.clients import ClientCensus
 from ..common.export import Exporter, ExportResult, csv_writer
 from ..common.files import app_settings, save_dialog
@@ -259,7 +260,7 @@ class RoutingPanel(QWidget):
         self.buckets.tick(now)
         self.contacts.tick(now)
         self.history.observe(now, self.buckets.rowCount())
-        if self.isVisible():
+        if on_screen(self):  # not when tabbed behind the map
             self.plot.show_history(self.history)
 
     def refresh(self) -> None:
@@ -285,7 +286,7 @@ class RoutingPanel(QWidget):
         rows = bucket_rows(table, own)
         self.buckets.set_buckets(rows, now)
         self.history.observe(now, len(rows))
-        if self.isVisible():
+        if on_screen(self):
             self.plot.show_history(self.history)
             self.plot_note.set_empty(False)
         self.fit_trie()
@@ -308,6 +309,10 @@ class RoutingPanel(QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
+        self.on_shown()
+
+    def on_shown(self) -> None:
+        """Draw the history skipped while off screen (also when the dock's tab is selected)."""
         self.plot.show_history(self.history)
         self._fitted_rows = -1
         self.fit_trie()

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from dht import events as ev
 
 from ..common.table import filter_box, sortable_table
+from ..common.onscreen import on_screen
 from ..common.text import plural
 from ..common.theme import set_state
 from .chart import ClientsChartView
@@ -266,11 +267,15 @@ class SamplesPanel(QWidget):
                 log.debug("routing table unavailable: %s", exc)
         rows = self.census.rows(contacts)
         self.clients.set_rows(rows)
-        if self.isVisible():
+        if on_screen(self):  # not when tabbed behind another panel
             self.chart.set_rows(rows)
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
+        self.on_shown()
+
+    def on_shown(self) -> None:
+        """Draw the chart skipped while off screen (also when the dock's tab is selected)."""
         self.chart.set_rows(self.clients.rows())
 
     def stop(self) -> None:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QSplitter,
 
 from ..bridge import EventBridge
 from ..common.labels import WrappedLabel
+from ..common.onscreen import on_screen
 from ..controller import NetworkController
 from ..common.table import SORT_ROLE
 from .model import DefenceStatsModel, MethodStatsModel
@@ -60,6 +61,7 @@ class StatsPanel(QWidget):
         self._maxlen = maxlen
         self.history = StatsHistory(time.monotonic(), maxlen)
         self.samples = 0
+        self._unshown: Any = None  # the last snapshot not yet in the tables (taken off screen)
         self.summary = WrappedLabel("no statistics yet")  # wraps: one long line would widen the panel
         self.summary.setObjectName("summary")
         self.plots = StatsPlotsView()
@@ -148,13 +150,15 @@ class StatsPanel(QWidget):
 
     def has_data(self) -> bool:
         """Whether at least one sample with traffic was taken."""
-        return self.samples > 0 and self.methods.rowCount() > 0
+        unshown = self._unshown  # taken while tabbed behind another panel: not in the tables yet
+        return self.samples > 0 and (self.methods.rowCount() > 0 or bool(unshown is not None and unshown.methods))
 
     def set_node(self, node: Any) -> None:
         if node is not self._node:
             self._node = node
             self.history = StatsHistory(time.monotonic(), self._maxlen)
             self.samples = 0
+            self._unshown = None
             self.methods.set_methods({})
             self.defences.set_snapshot(None)
             self.plots.show_empty("no node is running" if node is None else "collecting: one sample a second")
@@ -178,17 +182,29 @@ class StatsPanel(QWidget):
         self.history.sample(time.monotonic(), snapshot)
         self.samples += 1
         if snapshot is not None:
-            self.methods.set_methods(dict(snapshot.methods))
-            self.defences.set_snapshot(snapshot)
+            self._unshown = snapshot  # the tables take it in now if on screen, else when shown
+            if on_screen(self):
+                self._show_tables()
             self.summary.setText(
                 f"in {snapshot.packets_in:,} pkts / {_si(snapshot.bytes_in)}B \u00b7 "
                 f"out {snapshot.packets_out:,} pkts / {_si(snapshot.bytes_out)}B \u00b7 "
                 f"dropped {snapshot.dropped:,} ({snapshot.blocked_peers:,} sources blocked) \u00b7 {snapshot.keys:,} keys, {snapshot.values:,} values \u00b7 "
                 f"up {snapshot.uptime:.0f} s"
             )
-        if self.isVisible():
+        if on_screen(self):  # not when tabbed behind another panel
             self.plots.show_history(self.history)
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
+        self.on_shown()
+
+    def on_shown(self) -> None:
+        """Draw the history and tables skipped while off screen (also when the dock's tab is selected)."""
+        self._show_tables()
         self.plots.show_history(self.history)
+
+    def _show_tables(self) -> None:
+        snapshot, self._unshown = self._unshown, None
+        if snapshot is not None:
+            self.methods.set_methods(dict(snapshot.methods))
+            self.defences.set_snapshot(snapshot)

@@ -35,6 +35,7 @@ from ..bridge import EventBridge
 from ..capture.actions import CaptureActions
 from ..controller import NetworkController
 from ..common import theme
+from ..common.onscreen import notify_when_shown
 from ..common.plotting import fit_legends
 from ..resources import icon
 from ..map.panel import NetworkMapPanel
@@ -110,6 +111,9 @@ class MainWindowView(QMainWindow):
         self.docks["map"] = scrolling_dock("Network map", "dock-map", self.map, self)
         # The Crawl panel: not one of self.panels either (nothing to show until a crawl).
         self.docks["crawl"] = scrolling_dock(titles["crawl"], "dock-crawl", self.crawl, self)
+        # A panel tabbed behind another skips its work; it catches up when its tab is selected.
+        for key, dock in self.docks.items():
+            notify_when_shown(dock, self.map if key == "map" else self.crawl if key == "crawl" else self.panels[key])
 
         self.theme = theme.manager()
         self.banner = BannerPanel()

@@ -34,6 +34,7 @@ def test_a_process_lab_forms_the_window_shows_it_and_a_dead_worker_is_shown(
         labs = controller.lab_runner
         assert isinstance(labs, LabProcesses) and controller.lab is None and controller.lab_size == 120
         assert os.getpid() not in labs.pids  # none of the lab's nodes in the window's process
+        window.docks["map"].raise_()  # the map fills when shown
         wait_for(lambda: window.map.model.counts() == (120, 120), 10)
 
         # A node of the other worker in focus: the panels show it; a store from it is answered.

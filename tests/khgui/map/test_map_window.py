@@ -25,6 +25,7 @@ def window_on(qtbot: Any, live: Any, tmp_path: Path) -> tuple[NetworkController,
     window = MainWindowView(controller, bridge, settings, persist=False)
     qtbot.addWidget(window)
     window.show()
+    window.docks["map"].raise_()  # the map takes in the lab's overviews while on screen
     return controller, window
 
 
