@@ -492,12 +492,12 @@ class LabProcesses:
         view: NodeView = await self._ask(self._owner_of(node_id), "inspect", node_id)
         return view
 
-    def _remember(self, w: _Worker, row: Row) -> LabNodeInfo:
-        """A node killed, revived or added: known at once (before the worker's events say so)."""
+    def _remember(self, w: _Worker, answer: tuple[Row, int]) -> LabNodeInfo:
+        """A node killed, revived or added: known at once (before the worker's events say so),
+        with the worker's running nodes as it answered (a batch of events sent meanwhile
+        may or may not have counted the change: the answer's count is the newer)."""
+        row, w.running = answer
         node_id, alive = row[0], row[3]
-        old = w.infos.get(node_id)
-        if old is None or old.alive != alive:
-            w.running += 1 if alive else -1
         info = w.infos[node_id] = info_of(row)
         self._owner[node_id] = w.index
         if not alive and node_id not in self._dead:

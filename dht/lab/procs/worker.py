@@ -220,16 +220,20 @@ class Worker:
     async def op_inspect(self, node_id: bytes) -> Any:
         return await node_view(self.lab.node_by_id(node_id))
 
-    async def op_kill(self, node_id: bytes | None) -> Row:
-        lab = self.lab
-        return row_of(await lab.kill_node(lab.node_by_id(node_id) if node_id is not None else None), False)
+    # A node killed, revived or added: its row and the part's running nodes now (an event
+    # batch sent while it happened may have counted it already, or not).
 
-    async def op_revive(self, node_id: bytes) -> Row:
+    async def op_kill(self, node_id: bytes | None) -> tuple[Row, int]:
         lab = self.lab
-        return row_of(await lab.revive_node(lab.node_by_id(node_id)), True)
+        row = row_of(await lab.kill_node(lab.node_by_id(node_id) if node_id is not None else None), False)
+        return row, len(lab.nodes)
 
-    async def op_add(self) -> Row:
-        return row_of(await self.lab.add_node(), True)
+    async def op_revive(self, node_id: bytes) -> tuple[Row, int]:
+        lab = self.lab
+        return row_of(await lab.revive_node(lab.node_by_id(node_id)), True), len(lab.nodes)
+
+    async def op_add(self) -> tuple[Row, int]:
+        return row_of(await self.lab.add_node(), True), len(self.lab.nodes)
 
     async def op_resize(self, size: int) -> int:
         await self.lab.resize(size)
