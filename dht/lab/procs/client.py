@@ -10,7 +10,12 @@ Theory of operation.
 
 * Partition.  Node i of the lab lives in worker i mod N, on its own
   loopback address (:func:`dht.lab.hosts.lab_host` of i), so the workers
-  are hosts joined over loopback.  Worker k's database is
+  are hosts joined over loopback.  Worker k owns the k-th of N equal slices
+  of the id space (:func:`~dht.lab.procs.worker.id_slice`): its nodes' ids
+  are drawn there before they start, so a node's K closest are almost all
+  in its own worker and reached on its fabric; only the nodes at the edges
+  of a slice and the introductions to far buckets in other slices cross
+  the kernel (:attr:`LabProcesses.crossing`).  Worker k's database is
   ``data_dir/proc-K/lab.db`` (its nodes' slots are their numbers): a lab
   started again on the same directory with the same number of processes
   gets its ids and tables back.
@@ -176,6 +181,9 @@ class LabProcesses:
         each of the formation's STAGES, formed."""
         self.requests = (0, 0)
         """Formation requests sent and failed, all workers together."""
+        self.crossing = (0, 0)
+        """Formation requests planned to cross between workers (through the sockets), and
+        all planned, all workers together."""
 
     # --- what the caller may read at once -----------------------------------------
 
@@ -330,6 +338,13 @@ class LabProcesses:
     def _live(self) -> list[_Worker]:
         return [w for w in self._workers if w.alive]
 
+    def worker_of(self, node_id: bytes) -> int:
+        """The index of the worker that runs (or ran) the node ``node_id``; LocalError if none."""
+        index = self._owner.get(node_id)
+        if index is None:
+            raise LocalError(f"no lab node has id {node_id.hex()}")
+        return index
+
     def _owner_of(self, node_id: bytes) -> _Worker:
         index = self._owner.get(node_id)
         if index is None:
@@ -383,7 +398,8 @@ class LabProcesses:
         first: Address = (directory[0][1], directory[0][2])
         entry6 = started[0][1]
         t0 = time.perf_counter()
-        await self._all("plan", directory, first, timeout=None)
+        planned = await self._all("plan", directory, first, timeout=None)
+        self.crossing = sum(p[1] for p in planned), sum(p[0] for p in planned)
         self.timings["plan"] = time.perf_counter() - t0
         for stage in STAGES:  # every worker ends a stage before any starts the next
             t0 = time.perf_counter()
