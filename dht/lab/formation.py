@@ -240,6 +240,10 @@ class _Pings:
 
 #: The stages of a formation, in order (:class:`FormationPlan`).
 STAGES = ("mutual", "one_way", "join", "far")
+#: The stages of a lab in worker processes (:mod:`dht.lab.procs`): the joins, paced by the
+#: first node's budget (100,000 of them take two minutes at its default rate), run while
+#: the far introductions do; the neighbourhoods are in place before either.
+PART_STAGES = ("mutual", "one_way", "join+far")
 
 
 class FormationPlan:
@@ -335,7 +339,7 @@ class FormationPlan:
         return job
 
     async def run(self, stage: str) -> None:
-        """Run one of :data:`STAGES` for this plan's nodes."""
+        """Run one of :data:`STAGES` (or of :data:`PART_STAGES`) for this plan's nodes."""
         pings = _Pings(IN_FLIGHT, self.timeout, self._count)
         if stage in ("mutual", "one_way"):
             lists = self.mutual if stage == "mutual" else self.one_way
@@ -346,6 +350,8 @@ class FormationPlan:
             await _run_pool((self._join(n) for n in self.joiners), IN_FLIGHT, pacer)
         elif stage == "far":
             await pings.run(self._intros(self.far, None))
+        elif stage == "join+far":
+            await asyncio.gather(self.run("join"), self.run("far"))
         else:
             raise LocalError(f"no formation stage is called {stage!r}")
 

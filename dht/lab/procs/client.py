@@ -23,11 +23,11 @@ Theory of operation.
   the parent sends the whole directory back to every worker, which plans
   its own nodes' introductions against it
   (:class:`~dht.lab.formation.FormationPlan`); then the parent runs each
-  stage of :data:`~dht.lab.formation.STAGES` on every worker, and waits for
+  stage of :data:`~dht.lab.formation.PART_STAGES` on every worker, and waits for
   all before the next, so the order the formation's theory needs holds
   across processes.  Pings between nodes of one worker go on its fabric,
   the others through the sockets.  Joins are paced within the worker's
-  share of the first node's budget.
+  share of the first node's budget, and run while the far introductions do.
 * Commands go over each worker's pipe with a number, and the answer comes
   back with it (:mod:`dht.lab.procs.protocol`); the awaitables here raise
   a one-line :class:`~dht.core.errors.LocalError` when the worker failed,
@@ -76,7 +76,7 @@ from ...khashmir.lookups import StoreResult
 from ...rpc import clock
 from ..conditions import Conditions
 from ..event_channel import DEFAULT_INTERVAL, DEFAULT_MAX_EVENTS
-from ..formation import STAGES
+from ..formation import PART_STAGES
 from ..views import LabNodeInfo, NodeView
 from ..watches import Sourced
 from . import worker
@@ -178,7 +178,7 @@ class LabProcesses:
         self._stopping = False
         self.timings: dict[str, float] = {}
         """Seconds of each step of the formation: start (the workers and their nodes), plan,
-        each of the formation's STAGES, formed."""
+        each of the formation's PART_STAGES, formed."""
         self.requests = (0, 0)
         """Formation requests sent and failed, all workers together."""
         self.crossing = (0, 0)
@@ -401,7 +401,7 @@ class LabProcesses:
         planned = await self._all("plan", directory, first, timeout=None)
         self.crossing = sum(p[1] for p in planned), sum(p[0] for p in planned)
         self.timings["plan"] = time.perf_counter() - t0
-        for stage in STAGES:  # every worker ends a stage before any starts the next
+        for stage in PART_STAGES:  # every worker ends a stage before any starts the next
             t0 = time.perf_counter()
             answers = await self._all("stage", stage, timeout=None)
             self.timings[stage] = time.perf_counter() - t0
