@@ -78,6 +78,8 @@ TARGET_FORM_S = 30.0
 #: Seconds 100,000 nodes in worker processes may take to be ready (issue 24).
 TARGET_DEEP_S = 600.0
 TARGET_SIZE = 2000
+#: Seconds a bench worker may take per node of its lab (at least --worker-timeout).
+WORKER_SECONDS_PER_NODE = 0.04
 TARGET_MEM = 50 * 1024
 #: ``dht swarm --nodes 2000 --data-dir D``: seconds to its ready line.
 TARGET_SWARM_DATA_DIR_S = 10.0
@@ -384,7 +386,9 @@ def run_worker(mode: str, size: int, args: argparse.Namespace, data_dir: bool = 
         cmd += ["--data-dir"] + (["--disk", args.disk] if args.disk else [])
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=args.worker_timeout)
+    # A bound that grows with the lab (100,000 nodes on a loaded machine take more than 15 minutes).
+    timeout = max(args.worker_timeout, WORKER_SECONDS_PER_NODE * size)
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=timeout)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             result: dict[str, Any] = json.loads(line[len("RESULT "):])
