@@ -165,8 +165,9 @@ async def run_swarm_processes(args: argparse.Namespace, processes: int, conditio
     for option, given in (("--capture", args.capture), ("--base-port", args.base_port), ("--host", args.host)):
         if given:
             raise UsageError(f"{option} does not go with --processes {processes} (a lab in one process only)")
+    # No window to give way to: the workers run at the swarm's own priority (niceness 0).
     lab = LabProcesses(args.nodes, Config(PROFILE=args.profile), processes=processes, host6=host6,
-                       data_dir=args.data_dir, conditions=conditions, seed=args.seed)
+                       data_dir=args.data_dir, conditions=conditions, seed=args.seed, niceness=0)
     try:
         await lab.start()
         stop = _catch_signals()

@@ -49,7 +49,7 @@ import bisect
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Container, Iterator
+from typing import Any, Awaitable, Callable, Iterator
 
 from ..rpc import clock
 from ..core.config import Config
@@ -89,16 +89,12 @@ class Formation:
 
 def introductions(
     ids: list[int], me: int, k: int, per_bucket: int, rng: random.Random,
-    prefer: Container[int] | None = None,
 ) -> tuple[list[int], list[int]]:
     """The peers node ``ids[me]`` is introduced to, as indices into the sorted ``ids``.
 
     Returns its ``k`` closest by XOR, closest first, and up to
     ``per_bucket`` random others in each subtree that shares exactly d
     leading bits with it, for every d (the ranges of its buckets).
-    ``prefer``: where a subtree has them, the random others are drawn among
-    these (a lab part's own nodes, reached without a socket; which part a
-    node is in does not depend on its id, so the draw stays uniform).
     """
     own = ids[me]
     far: dict[int, None] = {}
@@ -112,26 +108,14 @@ def introductions(
             break  # fewer than k others below: our k closest are in [lo, hi)
         # The sibling subtree: the first `depth` bits as ours, the next one not.
         sib_lo, sib_hi = (lo, sub_lo) if sub_lo > lo else (sub_hi, hi)
-        for i in _draw(range(sib_lo, sib_hi), per_bucket, rng, prefer):
+        pool = range(sib_lo, sib_hi)
+        for i in rng.sample(pool, min(per_bucket, len(pool))):
             far[i] = None
         lo, hi = sub_lo, sub_hi
     near = sorted(range(lo, hi), key=lambda i: ids[i] ^ own)[1 : k + 1]
     for i in near:
         far.pop(i, None)
     return near, list(far)
-
-
-#: Candidates looked at per peer wanted when drawing a preferred one (then any).
-PREFER_TRIES = 8
-
-
-def _draw(pool: range, n: int, rng: random.Random, prefer: Container[int] | None) -> list[int]:
-    """``n`` random members of ``pool`` (all if fewer), those of ``prefer`` first where found."""
-    if len(pool) <= n or prefer is None:
-        return rng.sample(pool, min(n, len(pool)))
-    seen = rng.sample(pool, min(len(pool), n * PREFER_TRIES))
-    chosen = [i for i in seen if i in prefer][:n]
-    return chosen + [i for i in seen if i not in prefer][: n - len(chosen)]
 
 
 class _Pacer:
@@ -256,6 +240,10 @@ class _Pings:
 
 #: The stages of a formation, in order (:class:`FormationPlan`).
 STAGES = ("mutual", "one_way", "join", "far")
+#: The stages of a lab in worker processes (:mod:`dht.lab.procs`): the joins, paced by the
+#: first node's budget (100,000 of them take two minutes at its default rate), run while
+#: the far introductions do; the neighbourhoods are in place before either.
+PART_STAGES = ("mutual", "one_way", "join+far")
 
 
 class FormationPlan:
@@ -269,8 +257,10 @@ class FormationPlan:
     needs holds across processes: a ping to a node of another part goes
     through the sockets, one to a node of the same part on its fabric.
     ``share``: this part's share of the first node's join budget (1 / parts).
-    A part draws its nodes' random peers further away among its own nodes
-    where it can (:func:`introductions`' ``prefer``): those pings stay on its fabric.
+    A part's nodes have the ids of one slice of the id space (:mod:`dht.lab.procs`),
+    so their K closest are almost all its own: only the introductions at the edges
+    of the slice and those to the far buckets that lie in other slices cross
+    (:attr:`crossing`).
     """
 
     def __init__(self, directory: list[Contact], mine: list[Node], first: Address, config: Config,
@@ -290,8 +280,7 @@ class FormationPlan:
         rng = random.Random()
         k = config.K
         self.k = k
-        prefer = self.local if len(self.local) < len(ranked) else None  # a part: its own nodes
-        plans = {me: introductions(ids, me, k, INTRODUCTIONS_PER_BUCKET, rng, prefer) for me in self.local}
+        plans = {me: introductions(ids, me, k, INTRODUCTIONS_PER_BUCKET, rng) for me in self.local}
         near_sets: dict[int, set[int]] = {me: set(near) for me, (near, _) in plans.items()}
 
         def near_of(j: int) -> set[int]:
@@ -310,6 +299,9 @@ class FormationPlan:
         self.one_way = {i: [j for j in near if i not in near_of(j)] for i, (near, _) in plans.items()}
         self.far = {i: far for i, (_, far) in plans.items()}
         self.planned = sum(len(near) + len(far) for near, far in plans.values()) + len(self.joiners)
+        local = self.local
+        self.crossing = sum(j not in local for near, far in plans.values() for j in (*near, *far))
+        """Introductions planned to nodes of other parts (through the sockets)."""
         self.report_every = max(1, int(self.planned * PROGRESS_STEP))
         self.order = list(self.local)
         rng.shuffle(self.order)  # no node is asked by everyone at once
@@ -347,7 +339,7 @@ class FormationPlan:
         return job
 
     async def run(self, stage: str) -> None:
-        """Run one of :data:`STAGES` for this plan's nodes."""
+        """Run one of :data:`STAGES` (or of :data:`PART_STAGES`) for this plan's nodes."""
         pings = _Pings(IN_FLIGHT, self.timeout, self._count)
         if stage in ("mutual", "one_way"):
             lists = self.mutual if stage == "mutual" else self.one_way
@@ -358,6 +350,8 @@ class FormationPlan:
             await _run_pool((self._join(n) for n in self.joiners), IN_FLIGHT, pacer)
         elif stage == "far":
             await pings.run(self._intros(self.far, None))
+        elif stage == "join+far":
+            await asyncio.gather(self.run("join"), self.run("far"))
         else:
             raise LocalError(f"no formation stage is called {stage!r}")
 

@@ -95,6 +95,7 @@ class Lab:
         host6: str | None = None,
         part: tuple[int, int] = (0, 1),
         shared_socket: bool | None = None,
+        id_range: tuple[int, int] | None = None,
     ) -> None:
         """``host`` None: each node its own loopback address where the platform
         allows (else all on 127.0.0.1); a host given: every node on it (``"::1"``:
@@ -112,7 +113,10 @@ class Lab:
         ``shared_socket``: the nodes' IPv4 sides on one socket, each at its own address
         (:mod:`dht.rpc.shared_port`), or a socket each (False); None: shared from
         LAB_SHARED_FROM nodes on.  Only where the system allows it and each node has a
-        loopback address of its own (else a socket each)."""
+        loopback address of its own (else a socket each).
+        ``id_range`` (lo, hi): a node whose database slot has no id yet takes one drawn
+        uniformly from [lo, hi) (from ``seed``), chosen before the nodes start; a lab
+        part owns such a slice of the id space (:mod:`dht.lab.procs`).  None: any id."""
         if size < 1:
             raise LocalError(f"a lab needs at least one node, not {size}")
         self.size = size
@@ -126,6 +130,10 @@ class Lab:
         """True when all nodes listen on one IP address: per-IP limits then
         see the whole lab as one host and must be raised for its nodes."""
         self.base_port = base_port
+        if id_range is not None and not 0 <= id_range[0] < id_range[1] <= 1 << 160:
+            raise LocalError(f"a lab's id range must lie in [0, 2**160) and not be empty, not {id_range}")
+        self.id_range = id_range
+        self._id_rng = random.Random(None if seed is None else seed + 17)
         self.shared_port = for_lab(size, shared_socket, not self.shared_ip, base_port)
         """The one socket of the nodes' IPv4 sides, None when each has its own."""
         self._own_dir = data_dir is None
@@ -307,7 +315,7 @@ class Lab:
                 self._emit(LabProgress(clock.now(), "starting", started, len(nodes)))
 
         try:
-            with self.database.starting():  # ids and contacts read at once, new ids written at once
+            with self.database.starting(self._preset_ids(nodes)):  # ids and contacts read at once, new ids written at once
                 await asyncio.gather(*(start_one(n) for n in nodes))
         except BaseException:
             for n in nodes:
@@ -317,6 +325,14 @@ class Lab:
             raise
         self.nodes = nodes
         return nodes
+
+    def _preset_ids(self, nodes: list[Node]) -> dict[int, bytes] | None:
+        """The ids ``nodes`` take where their slots have none: drawn from :attr:`id_range`."""
+        if self.id_range is None:
+            return None
+        lo, hi = self.id_range
+        rng = self._id_rng
+        return {self._numbers[n]: rng.randrange(lo, hi).to_bytes(20, "big") for n in nodes}
 
     async def add_node(self) -> Node:
         ensure_open_files(len(self.nodes) + 1 if self.shared_port is None or self.host6 else 0)

@@ -46,7 +46,7 @@ import contextlib
 import logging
 import sqlite3
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Iterator, Mapping, Protocol
 
 from .datadir import DataDirLock
 from ..core.contact import Contact, is_ipv4
@@ -134,10 +134,15 @@ class LabDatabase:
             log.warning("%s", moved)
 
     @contextlib.contextmanager
-    def starting(self) -> Iterator[None]:
+    def starting(self, preset: Mapping[int, bytes] | None = None) -> Iterator[None]:
         """While the lab starts its nodes: their ids and contacts read at once, their
-        new ids written together at the end (see the module's docstring)."""
+        new ids written together at the end (see the module's docstring).
+        ``preset``: the id a slot's node takes when its slot has none yet (a lab whose
+        ids are chosen before its nodes start)."""
         self._start = self.worker.call(self._read_all)
+        if preset:
+            for slot, node_id in preset.items():
+                self._start.ids.setdefault(slot, node_id)
         try:
             yield
         finally:

@@ -10,7 +10,12 @@ Theory of operation.
 
 * Partition.  Node i of the lab lives in worker i mod N, on its own
   loopback address (:func:`dht.lab.hosts.lab_host` of i), so the workers
-  are hosts joined over loopback.  Worker k's database is
+  are hosts joined over loopback.  Worker k owns the k-th of N equal slices
+  of the id space (:func:`~dht.lab.procs.worker.id_slice`): its nodes' ids
+  are drawn there before they start, so a node's K closest are almost all
+  in its own worker and reached on its fabric; only the nodes at the edges
+  of a slice and the introductions to far buckets in other slices cross
+  the kernel (:attr:`LabProcesses.crossing`).  Worker k's database is
   ``data_dir/proc-K/lab.db`` (its nodes' slots are their numbers): a lab
   started again on the same directory with the same number of processes
   gets its ids and tables back.
@@ -18,11 +23,11 @@ Theory of operation.
   the parent sends the whole directory back to every worker, which plans
   its own nodes' introductions against it
   (:class:`~dht.lab.formation.FormationPlan`); then the parent runs each
-  stage of :data:`~dht.lab.formation.STAGES` on every worker, and waits for
+  stage of :data:`~dht.lab.formation.PART_STAGES` on every worker, and waits for
   all before the next, so the order the formation's theory needs holds
   across processes.  Pings between nodes of one worker go on its fabric,
   the others through the sockets.  Joins are paced within the worker's
-  share of the first node's budget.
+  share of the first node's budget, and run while the far introductions do.
 * Commands go over each worker's pipe with a number, and the answer comes
   back with it (:mod:`dht.lab.procs.protocol`); the awaitables here raise
   a one-line :class:`~dht.core.errors.LocalError` when the worker failed,
@@ -71,7 +76,7 @@ from ...khashmir.lookups import StoreResult
 from ...rpc import clock
 from ..conditions import Conditions
 from ..event_channel import DEFAULT_INTERVAL, DEFAULT_MAX_EVENTS
-from ..formation import STAGES
+from ..formation import PART_STAGES
 from ..views import LabNodeInfo, NodeView
 from ..watches import Sourced
 from . import worker
@@ -173,9 +178,12 @@ class LabProcesses:
         self._stopping = False
         self.timings: dict[str, float] = {}
         """Seconds of each step of the formation: start (the workers and their nodes), plan,
-        each of the formation's STAGES, formed."""
+        each of the formation's PART_STAGES, formed."""
         self.requests = (0, 0)
         """Formation requests sent and failed, all workers together."""
+        self.crossing = (0, 0)
+        """Formation requests planned to cross between workers (through the sockets), and
+        all planned, all workers together."""
 
     # --- what the caller may read at once -----------------------------------------
 
@@ -330,6 +338,13 @@ class LabProcesses:
     def _live(self) -> list[_Worker]:
         return [w for w in self._workers if w.alive]
 
+    def worker_of(self, node_id: bytes) -> int:
+        """The index of the worker that runs (or ran) the node ``node_id``; LocalError if none."""
+        index = self._owner.get(node_id)
+        if index is None:
+            raise LocalError(f"no lab node has id {node_id.hex()}")
+        return index
+
     def _owner_of(self, node_id: bytes) -> _Worker:
         index = self._owner.get(node_id)
         if index is None:
@@ -383,9 +398,10 @@ class LabProcesses:
         first: Address = (directory[0][1], directory[0][2])
         entry6 = started[0][1]
         t0 = time.perf_counter()
-        await self._all("plan", directory, first, timeout=None)
+        planned = await self._all("plan", directory, first, timeout=None)
+        self.crossing = sum(p[1] for p in planned), sum(p[0] for p in planned)
         self.timings["plan"] = time.perf_counter() - t0
-        for stage in STAGES:  # every worker ends a stage before any starts the next
+        for stage in PART_STAGES:  # every worker ends a stage before any starts the next
             t0 = time.perf_counter()
             answers = await self._all("stage", stage, timeout=None)
             self.timings[stage] = time.perf_counter() - t0
@@ -492,12 +508,12 @@ class LabProcesses:
         view: NodeView = await self._ask(self._owner_of(node_id), "inspect", node_id)
         return view
 
-    def _remember(self, w: _Worker, row: Row) -> LabNodeInfo:
-        """A node killed, revived or added: known at once (before the worker's events say so)."""
+    def _remember(self, w: _Worker, answer: tuple[Row, int]) -> LabNodeInfo:
+        """A node killed, revived or added: known at once (before the worker's events say so),
+        with the worker's running nodes as it answered (a batch of events sent meanwhile
+        may or may not have counted the change: the answer's count is the newer)."""
+        row, w.running = answer
         node_id, alive = row[0], row[3]
-        old = w.infos.get(node_id)
-        if old is None or old.alive != alive:
-            w.running += 1 if alive else -1
         info = w.infos[node_id] = info_of(row)
         self._owner[node_id] = w.index
         if not alive and node_id not in self._dead:

@@ -3,7 +3,8 @@
 A :class:`~dht.lab.procs.client.LabProcesses` starts N of these (start
 method ``spawn``: a process that has Qt's threads is never forked).  Worker
 k runs a :class:`~dht.lab.lab.Lab` that is part k of N (the lab's nodes k,
-k + N, k + 2N, ..., each on its own loopback address) on an event loop of
+k + N, k + 2N, ..., each on its own loopback address, their ids in the k-th
+of N equal slices of the id space, :func:`id_slice`) on an event loop of
 its own, and carries out the parent's commands (:mod:`dht.lab.procs.protocol`)
 one task each.  A thread reads the pipe and hands each command to the loop;
 answers and event batches are written from the loop.  When the pipe ends
@@ -82,7 +83,8 @@ class Worker:
         self.spec = spec
         seed = None if spec.seed is None else spec.seed + 7919 * spec.part
         self.lab = Lab(spec.size, spec.config, host=spec.host, host6=spec.host6, data_dir=spec.data_dir,
-                       conditions=spec.conditions, seed=seed, part=(spec.part, spec.parts))
+                       conditions=spec.conditions, seed=seed, part=(spec.part, spec.parts),
+                       id_range=id_slice(spec.part, spec.parts))
         self._send_lock = threading.Lock()
         self._plan: FormationPlan | None = None
         self._wanted: Conditions | None = None
@@ -178,9 +180,9 @@ class Worker:
         six = ipv6_entry(nodes[0]) if nodes and self.spec.host6 is not None else None
         return [(n.id, *n.contact.address) for n in nodes], six
 
-    async def op_plan(self, directory: list[tuple[bytes, str, int]], first: Address) -> int:
+    async def op_plan(self, directory: list[tuple[bytes, str, int]], first: Address) -> tuple[int, int]:
         """Plan this part's introductions against the whole lab's directory; the
-        requests planned."""
+        requests planned, and of those the introductions to other parts' nodes."""
         lab = self.lab
         self._wanted = lab.hold_for_formation()
 
@@ -190,7 +192,7 @@ class Worker:
 
         contacts = [Contact(*entry) for entry in directory]
         self._plan = FormationPlan(contacts, lab.nodes, first, lab.config, emit, 1.0 / self.spec.parts)
-        return self._plan.planned
+        return self._plan.planned, self._plan.crossing
 
     async def op_stage(self, stage: str) -> tuple[int, int]:
         """Run a formation stage; the requests sent and failed so far."""
@@ -220,16 +222,20 @@ class Worker:
     async def op_inspect(self, node_id: bytes) -> Any:
         return await node_view(self.lab.node_by_id(node_id))
 
-    async def op_kill(self, node_id: bytes | None) -> Row:
-        lab = self.lab
-        return row_of(await lab.kill_node(lab.node_by_id(node_id) if node_id is not None else None), False)
+    # A node killed, revived or added: its row and the part's running nodes now (an event
+    # batch sent while it happened may have counted it already, or not).
 
-    async def op_revive(self, node_id: bytes) -> Row:
+    async def op_kill(self, node_id: bytes | None) -> tuple[Row, int]:
         lab = self.lab
-        return row_of(await lab.revive_node(lab.node_by_id(node_id)), True)
+        row = row_of(await lab.kill_node(lab.node_by_id(node_id) if node_id is not None else None), False)
+        return row, len(lab.nodes)
 
-    async def op_add(self) -> Row:
-        return row_of(await self.lab.add_node(), True)
+    async def op_revive(self, node_id: bytes) -> tuple[Row, int]:
+        lab = self.lab
+        return row_of(await lab.revive_node(lab.node_by_id(node_id)), True), len(lab.nodes)
+
+    async def op_add(self) -> tuple[Row, int]:
+        return row_of(await self.lab.add_node(), True), len(self.lab.nodes)
 
     async def op_resize(self, size: int) -> int:
         await self.lab.resize(size)
@@ -270,6 +276,15 @@ class Worker:
         for channel in self._channels:
             channel.close()
         await self.lab.stop()
+
+
+def id_slice(part: int, parts: int) -> tuple[int, int] | None:
+    """The slice of the id space whose ids part ``part`` of ``parts`` gives its nodes
+    (None: the whole space, a lab of one part)."""
+    if parts == 1:
+        return None
+    space = 1 << 160
+    return part * space // parts, (part + 1) * space // parts
 
 
 def part_dir(data_dir: str | Path | None, part: int) -> str | None:

@@ -53,6 +53,12 @@ def test_a_lab_in_two_processes_forms_every_node_with_its_k_closest_and_obeys_co
                 missing = [i for i in closest if i.to_bytes(20, "big") not in known]
                 assert not missing, f"node {info.address} lacks {len(missing)} of its {k} closest"
             assert labs.bootstrap_address == (infos[0].host, infos[0].port)
+            # Worker k's nodes have the ids of the k-th half of the id space, so most
+            # introductions stayed inside a worker (before: half of them crossed).
+            half = 1 << 159
+            assert all((int.from_bytes(i.id, "big") >= half) == labs.worker_of(i.id) for i in infos)
+            crossing, planned = labs.crossing
+            assert planned > size * k and 0 < crossing < planned // 4, labs.crossing
 
             # A watched node's events cross the boundary; a store from another node reaches it.
             target = infos[7]
@@ -167,20 +173,30 @@ def test_store_from_on_a_lab_thread() -> None:
     run(scenario())
 
 
-def test_a_part_draws_its_far_peers_among_its_own_nodes_where_a_subtree_has_them() -> None:
-    import random
+def test_id_slices_split_the_id_space_and_a_part_draws_its_ids_in_its_own(tmp_path: Path) -> None:
+    from dht.lab.lab import Lab
+    from dht.lab.procs.worker import id_slice
 
-    from dht.lab.formation import introductions
+    space = 1 << 160
+    for parts in (1, 2, 3, 7):
+        slices = [id_slice(k, parts) or (0, space) for k in range(parts)]
+        assert slices[0][0] == 0 and slices[-1][1] == space
+        assert all(a[1] == b[0] for a, b in zip(slices, slices[1:]))  # contiguous, no gap, no overlap
+    lo, hi = id_slice(1, 3) or (0, space)
 
-    rng = random.Random(3)
-    ids = sorted(rng.getrandbits(160) for _ in range(4000))
-    mine = set(range(0, 4000, 2))  # part 0 of 2: every other node (its place in the lab, not its id)
-    for me in (10, 1000, 3000):
-        near, far = introductions(ids, me, 8, 2, rng)
-        near_p, far_p = introductions(ids, me, 8, 2, rng, prefer=mine)
-        assert near_p == near  # the K closest are exact, wherever they run
-        assert len(far_p) == len(far) and len(far_p) > 10
-        assert sum(i in mine for i in far_p) >= len(far_p) - 4  # all but the smallest subtrees' draws
+    async def scenario(seed: int) -> list[bytes]:
+        lab = Lab(6, STEADY, data_dir=tmp_path, part=(1, 3), id_range=(lo, hi), seed=seed)
+        await lab.start_part()
+        try:
+            return [n.id for n in lab.nodes]
+        finally:
+            await lab.stop()
+
+    with pytest.raises(LocalError):
+        Lab(2, STEADY, id_range=(5, 5))
+    ids = run(scenario(5))
+    assert len(set(ids)) == 6 and all(lo <= int.from_bytes(i, "big") < hi for i in ids)
+    assert run(scenario(6)) == ids  # restarted on its database (another seed): the same ids
 
 
 def test_swarm_in_processes_runs_stops_cleanly_and_refuses_bad_values_in_one_line() -> None:
