@@ -40,17 +40,12 @@ import subprocess
 import sys
 import time
 from typing import Any
+from bench.memory import rss_bytes
 
 #: Memory per node the issue asks for (bytes).
 TARGET_PER_NODE = 30 * 1024
 
 
-def rss_bytes() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 def k_closest_held(nodes: list[Any], k: int, sample: int, rng: random.Random) -> tuple[int, int]:

@@ -73,6 +73,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from bench.memory import rss_bytes
 
 TARGET_FORM_S = 30.0
 #: Seconds 100,000 nodes in worker processes may take to be ready (issue 24).
@@ -102,12 +103,6 @@ def open_files(pid: int | str = "self") -> int:
         return 0
 
 
-def rss_bytes() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 def disk_bytes(root: Path) -> int:

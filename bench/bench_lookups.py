@@ -71,6 +71,7 @@ import subprocess
 import sys
 import time
 from typing import Any, Awaitable, Callable
+from bench.memory import rss_bytes
 
 TARGETS = (
     "every get finds the value with all nodes alive",
@@ -81,12 +82,6 @@ TARGETS = (
 )
 
 
-def rss_bytes() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 def percentile(values: list[float], q: float) -> float:
