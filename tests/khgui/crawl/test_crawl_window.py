@@ -8,25 +8,21 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
 from dht import CrawledNode, LabTruth
 
 from khgui.crawl.panel import CrawlPanel
-from khgui.window.main_window import MainWindowView
 
 from ..conftest import LAB_SIZE
+from ..map.test_map_window import window_on
 
 
 def test_a_crawl_in_the_window_reaches_the_panel_and_the_map(
     qtbot: Any, live: Any, wait_for: Callable[..., None], run: Callable[[Any], Any], tmp_path: Path
 ) -> None:
-    controller, bridge = live
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindowView(controller, bridge, settings, persist=False)
-    qtbot.addWidget(window)
-    window.show()
-    window.docks["map"].raise_()  # the map takes in the lab's overviews while on screen
+    controller, window = window_on(qtbot, live, tmp_path)
+    bridge = live[1]
     panel = window.crawl
     assert isinstance(panel, CrawlPanel) and window.docks["crawl"].windowTitle() == "Crawl"
     assert "crawl" not in window.panels and not panel.has_data()  # like the map: the headless runs skip it
@@ -57,17 +53,13 @@ def test_a_crawl_in_the_window_reaches_the_panel_and_the_map(
 def test_a_sybil_cluster_is_listed_with_its_evidence_and_marked_on_the_map(
     qtbot: Any, live: Any, wait_for: Callable[..., None], run: Callable[[Any], Any], tmp_path: Path
 ) -> None:
-    controller, bridge = live
+    controller = live[0]
     lab = controller.lab  # a small lab runs on our loop
     assert lab is not None
     truth = LabTruth(lab)
     run(truth.add_sybils(12))  # twelve ids on one IP address: a horizontal Sybil
     sybils = truth.sybils[0]
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindowView(controller, bridge, settings, persist=False)
-    qtbot.addWidget(window)
-    window.show()
-    window.docks["map"].raise_()  # the map takes in the lab's overviews while on screen
+    controller, window = window_on(qtbot, live, tmp_path)
     panel = window.crawl
     panel.budget.setText("0")
     assert panel.start()
